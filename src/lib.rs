@@ -1,0 +1,128 @@
+#![doc = include_str!("../README.md")]
+
+pub use workflow_runtime::{
+    run, BoxError, CancellationToken, Context, Error, Executor, Loops, Result, StepPolicy, Workflow,
+};
+
+/// Turns the `async fn`s of an `impl` block into the steps of a workflow, wired by the
+/// `flow! { … }` block inside it, and checks the whole graph at compile time.
+///
+/// # Steps
+///
+/// Every method of the block is a step and must read
+/// `async fn name(&self, input: T) -> Result<U, E>` (or `-> U` for a step that cannot fail,
+/// or no input at all, which is `()`). `E` is any `std::error::Error + Send + Sync + 'static`
+/// (it is kept in [`Error::Step`]) or [`Error`] itself. Inputs and the workflow's output must be
+/// `Serialize + Deserialize + Send + 'static`: they make up the checkpointable state. Helper
+/// methods go in another `impl` block.
+///
+/// `#[step(...)]` on a step sets its [`StepPolicy`]:
+///
+/// | option | meaning | default |
+/// |---|---|---|
+/// | `retry = N` | retry a failed attempt up to `N` more times (transient errors only); the input must be `Clone` | `0` |
+/// | `backoff = "100ms"` | delay before the first retry, doubled each time, with full jitter | `"100ms"` |
+/// | `max_backoff = "30s"` | longest delay between two attempts | `"30s"` |
+/// | `timeout = "30s"` | fail an attempt that takes longer | none |
+///
+/// Durations are strings with a unit: `ms`, `s`, `m` or `h`.
+///
+/// # The graph: `flow!`
+///
+/// | statement | meaning |
+/// |---|---|
+/// | `start -> a -> b -> end;` | a sequence: the workflow's input goes to `a`, `a`'s output to `b`, `b`'s output is the result |
+/// | `a -> match { P => b, P => c(expr), P if guard => end(expr) };` | routing on `a`'s output: a bare target gets the matched value, `target(expr)` gets `expr`, which may use the pattern's bindings; rustc checks that the arms are exhaustive |
+/// | `a -> b [max 3];` | a bounded edge: taken at most 3 times per run, then the run fails with [`Error::LoopLimit`] |
+/// | `… => b(x) [max 3 else end(y)]` | a bounded edge with a fallback route taken once the bound is reached |
+/// | `type Output = T;` | the workflow's output type, needed only when no step goes straight to `end` |
+///
+/// The macro reports, each at the offending token and all in one compile: unknown steps (with
+/// the closest name), steps missing from the graph or unreachable from `start`, steps with no
+/// outgoing edge or two, cycles without a bound, steps that can never reach `end`, bad step
+/// signatures and bad `#[step]` options. rustc reports, on the user's edge, an output type that
+/// does not fit the next step's input, with both steps named.
+///
+/// # Arguments
+///
+/// - `#[workflow(crate = path)]`: the path to this crate, if it is renamed (default `::workflow`).
+/// - `#[workflow(state = Name)]`: the name of the generated state enum (default `{Type}State`).
+///
+/// # Generated
+///
+/// For `impl Article`: a `pub enum ArticleState` (one variant per step holding its input, plus
+/// `End(output)`; serializable), `impl Workflow for Article`, an inherent
+/// `async fn run(&self, input) -> Result<Output, Error>`, and `const MERMAID: &str` holding the
+/// graph as a Mermaid flowchart, also shown in the impl's docs.
+///
+/// # Example
+///
+/// ```
+/// use workflow::prelude::*;
+///
+/// struct Article;
+///
+/// #[derive(Debug, Clone, Serialize, Deserialize)]
+/// enum Verdict {
+///     Approved(String),
+///     Revise { draft: String, feedback: String },
+/// }
+///
+/// #[workflow]
+/// impl Article {
+///     async fn draft(&self, topic: String) -> String {
+///         format!("a draft about {topic}")
+///     }
+///
+///     async fn critique(&self, draft: String) -> Result<Verdict> {
+///         Ok(if draft.contains("revised") {
+///             Verdict::Approved(draft)
+///         } else {
+///             Verdict::Revise { draft, feedback: "tighten it".into() }
+///         })
+///     }
+///
+///     async fn revise(&self, (draft, feedback): (String, String)) -> String {
+///         format!("{draft}, revised ({feedback})")
+///     }
+///
+///     flow! {
+///         type Output = String;
+///         start -> draft -> critique;
+///         critique -> match {
+///             Verdict::Approved(text) => end(text),
+///             Verdict::Revise { draft, feedback } => revise((draft, feedback)) [max 3 else end(draft)],
+///         };
+///         revise -> critique;
+///     }
+/// }
+///
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// let text = Article.run("compile-checked docs".into()).await?;
+/// assert_eq!(text, "a draft about compile-checked docs, revised (tighten it)");
+/// assert!(Article::MERMAID.starts_with("flowchart TD"));
+/// # Ok::<(), workflow::Error>(()) }).unwrap();
+/// ```
+///
+/// # Equivalent code without the macro
+///
+/// The macro only writes what could be written by hand against [`Workflow`]: see the example
+/// on that trait, which implements a two-step chain.
+pub use workflow_macros::workflow;
+
+/// Declares the graph of a [`#[workflow]`](macro@workflow) impl block. It has no meaning
+/// elsewhere: outside such a block it is a compile error.
+pub use workflow_macros::flow;
+
+/// Sets the [`StepPolicy`] of a step of a [`#[workflow]`](macro@workflow) impl block. It has
+/// no meaning elsewhere: outside such a block it is a compile error.
+pub use workflow_macros::step;
+
+/// The names most workflows need: `use workflow::prelude::*;`.
+pub mod prelude {
+    pub use crate::{flow, step, workflow, Error, Executor, Result, StepPolicy, Workflow};
+    pub use serde::{Deserialize, Serialize};
+}
+
+#[doc(hidden)]
+pub use workflow_runtime::__private;

@@ -1,0 +1,131 @@
+//! Rules on the shape of the graph: one start, one successor, reachability, dead ends.
+
+use crate::diag::{self, Errors};
+use crate::model::{Model, Node, Outgoing};
+
+/// Rule: the graph has exactly one `start -> step` edge, and it leads to a step.
+pub(crate) fn one_start(model: &Model, errors: &mut Errors) {
+    match model.start.as_slice() {
+        [] => errors.push(model.flow_span, diag::NO_START),
+        [_] => {}
+        starts => {
+            for start in starts {
+                errors.push(start.token, diag::second_start());
+            }
+        }
+    }
+    for start in &model.start {
+        if start.edge.to == Node::End {
+            errors.push(start.edge.name.span(), diag::START_TO_END);
+        }
+    }
+}
+
+/// Rule: a step has at most one outgoing declaration (a sequence or a `match`); conflicting
+/// declarations are reported at each site.
+pub(crate) fn one_successor(model: &Model, errors: &mut Errors) {
+    for (index, step) in model.steps.iter().enumerate() {
+        if step.outgoing.len() < 2 {
+            continue;
+        }
+        for outgoing in &step.outgoing {
+            let span = match outgoing {
+                Outgoing::Sequence { source, .. } => *source,
+                Outgoing::Match { token, .. } => token.span,
+            };
+            errors.push(span, diag::two_successors(&model.step_name(index)));
+        }
+    }
+}
+
+/// Rule: every step of the impl block is named in `flow!`.
+pub(crate) fn every_step_in_graph(model: &Model, errors: &mut Errors) {
+    for step in &model.steps {
+        if step.mentions.is_empty() {
+            errors.push(
+                step.sig.ident.span(),
+                diag::not_in_graph(&step.sig.ident.to_string()),
+            );
+        }
+    }
+}
+
+/// Rule: a bound `[max N]` sits on an edge of a loop, i.e. its target leads back to its source.
+pub(crate) fn bounds_on_loops(model: &Model, errors: &mut Errors) {
+    for from in 0..model.steps.len() {
+        for edge in model.successors(from) {
+            let (Some(bound), Node::Step(to)) = (&edge.bound, edge.to) else {
+                continue;
+            };
+            if !reaches(model, to, from) {
+                errors.push(
+                    bound.span,
+                    diag::useless_bound(&model.step_name(from), &model.step_name(to)),
+                );
+            }
+        }
+    }
+}
+
+/// Rule: every step named in the graph is reachable from `start`. Returns which steps are.
+pub(crate) fn reachable_from_start(model: &Model, errors: &mut Errors) -> Vec<bool> {
+    let mut reachable = vec![false; model.steps.len()];
+    if let Some(Node::Step(first)) = model.start.first().map(|start| start.edge.to) {
+        mark_reachable(model, first, &mut reachable);
+    }
+    for (index, step) in model.steps.iter().enumerate() {
+        if let (false, Some(span)) = (reachable[index], step.mentions.first()) {
+            errors.push(*span, diag::unreachable_step(&model.step_name(index)));
+        }
+    }
+    reachable
+}
+
+/// Rule: `end` appears in the graph, so that some path can finish the run.
+pub(crate) fn end_exists(model: &Model, errors: &mut Errors) -> bool {
+    let exists = (0..model.steps.len())
+        .flat_map(|index| model.successors(index))
+        .any(|edge| matches!(edge.to, Node::End | Node::Unknown));
+    if !exists {
+        errors.push(model.flow_span, diag::NO_PATH_TO_END);
+    }
+    exists
+}
+
+/// Rule: every reachable step has an outgoing edge. Returns how many do not.
+pub(crate) fn no_dead_ends(model: &Model, reachable: &[bool], errors: &mut Errors) -> usize {
+    let mut count = 0;
+    for (index, step) in model.steps.iter().enumerate() {
+        if reachable[index] && step.outgoing.is_empty() {
+            let span = step
+                .mentions
+                .first()
+                .copied()
+                .unwrap_or_else(|| step.sig.ident.span());
+            errors.push(span, diag::dead_end(&model.step_name(index)));
+            count += 1;
+        }
+    }
+    count
+}
+
+fn mark_reachable(model: &Model, from: usize, reachable: &mut [bool]) {
+    let mut stack = vec![from];
+    while let Some(index) = stack.pop() {
+        if std::mem::replace(&mut reachable[index], true) {
+            continue;
+        }
+        for edge in model.successors(index) {
+            if let Node::Step(next) = edge.to {
+                stack.push(next);
+            }
+        }
+    }
+}
+
+/// Whether step `to` can be reached from step `from` (in one or more edges).
+pub(crate) fn reaches(model: &Model, from: usize, to: usize) -> bool {
+    let mut reachable = vec![false; model.steps.len()];
+    mark_reachable(model, from, &mut reachable);
+    reachable[to]
+}

@@ -1,0 +1,28 @@
+//! The graph rules. Each function checks one rule, stated in its first comment, and reports
+//! every violation at the tokens involved. Names are resolved in `model` before.
+
+mod cycles;
+mod graph;
+
+use crate::diag::Errors;
+use crate::model::Model;
+
+/// Runs every rule. Rules that need a sound graph run only when the simpler rules pass.
+pub(crate) fn check(model: &Model, errors: &mut Errors) {
+    graph::one_start(model, errors);
+    graph::one_successor(model, errors);
+    graph::every_step_in_graph(model, errors);
+    graph::bounds_on_loops(model, errors);
+    if model.start.len() != 1 {
+        return;
+    }
+    let reachable = graph::reachable_from_start(model, errors);
+    if !graph::end_exists(model, errors) {
+        return;
+    }
+    let dead_ends = graph::no_dead_ends(model, &reachable, errors);
+    cycles::every_cycle_bounded(model, errors);
+    if dead_ends == 0 {
+        cycles::every_step_ends(model, &reachable, errors);
+    }
+}

@@ -1,0 +1,270 @@
+//! Error collection and the catalog of every message the macro reports.
+//!
+//! Messages are lowercase, put code in backticks, and end with what to write instead.
+
+use proc_macro2::{Span, TokenStream};
+use std::fmt::Display;
+
+/// Collects the errors of one macro invocation, to report them all at once.
+#[derive(Default)]
+pub(crate) struct Errors(Vec<syn::Error>);
+
+impl Errors {
+    pub(crate) fn push(&mut self, span: Span, message: impl Display) {
+        self.0.push(syn::Error::new(span, message));
+    }
+
+    pub(crate) fn add(&mut self, error: syn::Error) {
+        self.0.push(error);
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub(crate) fn to_compile_errors(&self) -> TokenStream {
+        self.0.iter().map(syn::Error::to_compile_error).collect()
+    }
+}
+
+/// The closest of `candidates` to `name`, if it is close enough to be a typo.
+pub(crate) fn did_you_mean<'a>(
+    name: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
+    let limit = (name.chars().count() / 3).max(1);
+    candidates
+        .into_iter()
+        .map(|candidate| (edit_distance(name, candidate), candidate))
+        .filter(|(distance, _)| *distance <= limit)
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, candidate)| candidate)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let substitution = diagonal + usize::from(ca != *cb);
+            diagonal = row[j + 1];
+            row[j + 1] = substitution.min(row[j] + 1).min(diagonal + 1);
+        }
+    }
+    row[b.len()]
+}
+
+fn suggestion(close: Option<&str>) -> String {
+    close.map_or_else(String::new, |close| format!("; did you mean `{close}`?"))
+}
+
+// ---- attribute arguments -------------------------------------------------------------------
+
+pub(crate) fn unknown_workflow_arg(name: &str) -> String {
+    let close = did_you_mean(name, ["crate", "state"]);
+    format!(
+        "unknown `#[workflow]` argument `{name}`{}; valid arguments: `crate = path`, `state = Name`",
+        suggestion(close)
+    )
+}
+
+pub(crate) fn duplicate_arg(name: &str) -> String {
+    format!("`{name}` is given twice; keep one")
+}
+
+pub(crate) const NOT_AN_IMPL: &str =
+    "`#[workflow]` goes on an inherent `impl` block: `#[workflow] impl MyWorkflow { … }`";
+pub(crate) const TRAIT_IMPL: &str =
+    "`#[workflow]` goes on an inherent `impl` block, not a trait impl: remove `Trait for`";
+pub(crate) const NO_FLOW: &str =
+    "this `#[workflow]` impl has no `flow! { … }` block; declare the graph inside it: `flow! { start -> first_step -> end; }`";
+pub(crate) const SECOND_FLOW: &str =
+    "a second `flow!` block; a workflow has one graph, so merge the two blocks";
+pub(crate) const FLOW_OUTSIDE: &str =
+    "`flow!` declares the graph of a workflow and only works inside an `impl` block marked `#[workflow]`";
+pub(crate) const STEP_OUTSIDE: &str =
+    "`#[step(...)]` only works on a step of an `impl` block marked `#[workflow]`";
+
+// ---- steps ---------------------------------------------------------------------------------
+
+pub(crate) fn step_form(name: &str) -> String {
+    format!("write it as `async fn {name}(&self, input: Input) -> Result<Output, Error>`")
+}
+
+pub(crate) fn step_not_async(name: &str) -> String {
+    format!(
+        "step `{name}` is not `async`; {}. Helper functions belong in a separate `impl` block",
+        step_form(name)
+    )
+}
+
+pub(crate) fn step_qualifier(name: &str, qualifier: &str) -> String {
+    format!("step `{name}` cannot be `{qualifier}`; {}", step_form(name))
+}
+
+pub(crate) fn step_generic(name: &str) -> String {
+    format!(
+        "step `{name}` cannot have generic parameters, because its input is stored in the workflow's state; \
+         put type parameters on the `impl` block instead"
+    )
+}
+
+pub(crate) fn step_no_receiver(name: &str) -> String {
+    format!(
+        "step `{name}` has no `&self` parameter; {}",
+        step_form(name)
+    )
+}
+
+pub(crate) fn step_bad_receiver(name: &str) -> String {
+    format!(
+        "step `{name}` must take `&self`: the workflow is shared by its runs; {}",
+        step_form(name)
+    )
+}
+
+pub(crate) fn step_many_inputs(name: &str) -> String {
+    format!("step `{name}` takes more than one input; take one tuple instead: `(a, b): (A, B)`")
+}
+
+pub(crate) fn step_impl_trait(name: &str) -> String {
+    format!(
+        "step `{name}` cannot use `impl Trait` in its signature, because its input and output are stored in the \
+         workflow's state; name a concrete type"
+    )
+}
+
+pub(crate) fn step_reserved(name: &str) -> String {
+    format!("`{name}` is a reserved word of `flow!` and cannot name a step; rename the method")
+}
+
+pub(crate) fn unknown_step_option(name: &str) -> String {
+    let close = did_you_mean(name, STEP_OPTIONS.iter().copied());
+    format!(
+        "unknown step option `{name}`{}; valid options: `retry = N`, `backoff = \"100ms\"`, \
+         `max_backoff = \"30s\"`, `timeout = \"30s\"`",
+        suggestion(close)
+    )
+}
+
+pub(crate) const STEP_OPTIONS: &[&str] = &["retry", "backoff", "max_backoff", "timeout"];
+
+pub(crate) fn bad_retry() -> &'static str {
+    "`retry` takes how many times to retry a failed attempt, as an integer: `retry = 3`"
+}
+
+pub(crate) fn bad_duration(option: &str) -> String {
+    format!(
+        "`{option}` takes a duration as a string with a unit (`ms`, `s`, `m` or `h`): `{option} = \"30s\"`"
+    )
+}
+
+// ---- flow! syntax --------------------------------------------------------------------------
+
+pub(crate) const EXPECTED_STATEMENT: &str =
+    "expected an edge like `a -> b;`, `a -> match { … };` or `type Output = T;`";
+pub(crate) const START_NOT_FIRST: &str = "`start` can only begin a chain: `start -> first_step`";
+pub(crate) const END_NOT_LAST: &str = "nothing can follow `end`: it finishes the workflow";
+pub(crate) const MATCH_NOT_LAST: &str =
+    "nothing can follow a `match`: give each arm its own target instead";
+pub(crate) const CHAIN_TOO_SHORT: &str =
+    "an edge needs a target: `a -> b`, `a -> end` or `a -> match { … }`";
+pub(crate) const MATCH_AFTER_START: &str =
+    "`start` cannot be matched on; it passes the workflow's input to the first step: `start -> first_step`";
+pub(crate) const BAD_BOUND: &str =
+    "expected a loop bound like `[max 3]` or `[max 3 else end(draft)]`";
+pub(crate) const ZERO_BOUND: &str = "a loop bound must be at least 1: `[max 1]`";
+pub(crate) const ROUTE_ARG_ON_SEQUENCE: &str =
+    "in a sequence, the output of the step before is passed on; arguments like `b(expr)` only work in `match` arms";
+pub(crate) const BOUND_ON_ELSE: &str = "an `else` route cannot have a bound of its own";
+
+pub(crate) fn unknown_type_item(name: &str) -> String {
+    format!("unknown item `type {name}` in `flow!`; only `type Output = …;` can be declared (the input is the first step's)")
+}
+
+// ---- names and the graph -------------------------------------------------------------------
+
+pub(crate) fn unknown_step(name: &str, close: Option<&str>) -> String {
+    match close {
+        Some(close) => format!("unknown step `{name}`; did you mean `{close}`?"),
+        None => format!(
+            "unknown step `{name}`; steps are the `async fn`s of this `impl` block, and `start` and `end` mark the ends of the graph"
+        ),
+    }
+}
+
+pub(crate) const NO_START: &str = "the graph has no `start`; add `start -> first_step;` to `flow!`";
+
+pub(crate) fn second_start() -> &'static str {
+    "the graph has two `start` edges; a run begins at one step, so keep one `start -> …`"
+}
+
+pub(crate) fn two_successors(name: &str) -> String {
+    format!(
+        "step `{name}` has two outgoing edges; a step goes to one next step, or chooses with `{name} -> match {{ … }}`"
+    )
+}
+
+pub(crate) fn not_in_graph(name: &str) -> String {
+    format!(
+        "step `{name}` is not in the graph; add an edge to it in `flow!`, or move it to another `impl` block if it is a helper"
+    )
+}
+
+pub(crate) fn unreachable_step(name: &str) -> String {
+    format!("step `{name}` is unreachable from `start`; add an edge into it, or remove it")
+}
+
+pub(crate) fn dead_end(name: &str) -> String {
+    format!("step `{name}` has no outgoing edge; add `{name} -> next_step;` or `{name} -> end;`")
+}
+
+pub(crate) fn unbounded_cycle(cycle: &str) -> String {
+    format!(
+        "the cycle `{cycle}` has no bound, so a run could loop forever; bound one of its edges with `[max N]`, e.g. `[max 3]`"
+    )
+}
+
+pub(crate) fn never_ends(name: &str) -> String {
+    format!(
+        "step `{name}` can never reach `end`: every path from it loops back; add an exit, e.g. an `else end` to a loop bound or a `match` arm to `end`"
+    )
+}
+
+pub(crate) const NO_PATH_TO_END: &str =
+    "no path leads from `start` to `end`; add an edge to `end`, e.g. `last_step -> end;`";
+
+pub(crate) const OUTPUT_UNKNOWN: &str =
+    "cannot infer the workflow's output type, because no step goes straight to `end`; declare it in `flow!`: `type Output = T;`";
+
+// ---- type checks placed by rustc (on_unimplemented messages of generated traits) -----------
+
+pub(crate) fn edge_mismatch(from: &str, to: &str) -> String {
+    format!("step `{from}` outputs `{{Self}}`, but step `{to}` takes `{{__T}}`")
+}
+
+pub(crate) fn route_mismatch(to: &str) -> String {
+    format!("this route passes `{{Self}}` to step `{to}`, which takes `{{__T}}`")
+}
+
+pub(crate) fn end_mismatch(from: &str) -> String {
+    format!("step `{from}` outputs `{{Self}}`, but the workflow's output is `{{__T}}`")
+}
+
+pub(crate) const END_ROUTE_MISMATCH: &str =
+    "`end` receives `{Self}`, but the workflow's output is `{__T}`";
+
+pub(crate) const OUTPUT_NOTE: &str =
+    "every `end` of a workflow produces the same output type; declare it with `type Output = T;` in `flow!`";
+
+pub(crate) const NOT_NAMED: &str = "`#[workflow]` needs a named type: `impl MyWorkflow { … }`";
+pub(crate) const START_TO_END: &str =
+    "`start -> end` skips every step; a workflow runs at least one step: `start -> first_step`";
+
+pub(crate) fn useless_bound(from: &str, to: &str) -> String {
+    format!(
+        "the edge `{from} -> {to}` is not part of a loop, so its bound can never be reached; remove the `[max N]`"
+    )
+}

@@ -1,0 +1,40 @@
+//! What is emitted next to errors: stand-ins for the generated items, so that code using the
+//! workflow reports no follow-on errors.
+
+use proc_macro2::TokenStream;
+use quote::quote;
+
+use super::input_type;
+use crate::model::Model;
+
+/// `run` and `MERMAID` with the types that are known, and no body worth running: the crate does
+/// not compile anyway.
+pub(crate) fn fallback(model: &Model) -> TokenStream {
+    let krate = &model.krate;
+    let self_ty = &model.self_ty;
+    let (impl_generics, _, where_clause) = model.generics.split_for_impl();
+    let input = input_type(model).map_or_else(|| quote!(__Input), |ty| quote!(#ty));
+    let output = model
+        .output
+        .as_ref()
+        .map_or_else(|| quote!(__Output), |ty| quote!(#ty));
+    let mut params = Vec::new();
+    if input_type(model).is_none() {
+        params.push(quote!(__Input));
+    }
+    if model.output.is_none() {
+        params.push(quote!(__Output));
+    }
+    quote! {
+        impl #impl_generics #self_ty #where_clause {
+            /// Unavailable: the workflow has errors.
+            pub const MERMAID: &'static str = "";
+
+            /// Unavailable: the workflow has errors.
+            #[allow(unused_variables, clippy::unused_async)]
+            pub async fn run<#(#params),*>(&self, input: #input) -> ::core::result::Result<#output, #krate::__private::Error> {
+                ::core::unreachable!()
+            }
+        }
+    }
+}

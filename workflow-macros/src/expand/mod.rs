@@ -1,0 +1,69 @@
+//! Builds the generated tokens from a checked [`Model`]. Never reports user errors: if it meets
+//! something invalid, a check is missing.
+
+mod fallback;
+mod fingerprint;
+mod inherent;
+mod mermaid;
+mod serde;
+mod state;
+mod transition;
+mod workflow_impl;
+
+pub(crate) use fallback::fallback;
+
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote};
+use syn::Ident;
+
+use crate::model::Model;
+
+/// Everything generated for a valid workflow, next to the user's impl block.
+pub(crate) fn expand(model: &Model) -> TokenStream {
+    let state = state::state_enum(model);
+    let serde = serde::state_serde(model);
+    let workflow = workflow_impl::workflow_impl(model);
+    let inherent = inherent::inherent_impl(model);
+    quote! {
+        #state
+        #serde
+        #workflow
+        #inherent
+    }
+}
+
+/// The name of the state variant of step `index`, or of the terminal state for `None`.
+fn variant(model: &Model, index: Option<usize>) -> Ident {
+    match index {
+        None => Ident::new("End", Span::call_site()),
+        Some(index) => {
+            let ident = &model.steps[index].sig.ident;
+            let camel: String = ident
+                .to_string()
+                .trim_start_matches("r#")
+                .split('_')
+                .filter(|part| !part.is_empty())
+                .map(|part| {
+                    let mut chars = part.chars();
+                    chars.next().map_or_else(String::new, |first| {
+                        first.to_uppercase().chain(chars).collect()
+                    })
+                })
+                .collect();
+            format_ident!("{}", camel, span = ident.span())
+        }
+    }
+}
+
+/// A generated local name, invisible to the user's code.
+fn local(name: &str) -> Ident {
+    Ident::new(name, Span::mixed_site())
+}
+
+/// The workflow's input type: the input of the step after `start`.
+fn input_type(model: &Model) -> Option<&syn::Type> {
+    match model.start.first()?.edge.to {
+        crate::model::Node::Step(index) => Some(&model.steps[index].sig.input),
+        _ => None,
+    }
+}

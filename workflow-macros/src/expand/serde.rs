@@ -1,0 +1,130 @@
+//! `Serialize` and `Deserialize` for the state enum, written out so that a step type that is not
+//! serializable is reported at that type, in the step's signature.
+
+use proc_macro2::TokenStream;
+use quote::{quote, quote_spanned};
+use syn::spanned::Spanned;
+
+use super::state::{phantom_arm, state_generics};
+use super::{local, variant};
+use crate::model::Model;
+
+pub(super) fn state_serde(model: &Model) -> TokenStream {
+    let krate = &model.krate;
+    let state = &model.state;
+    let generics = state_generics(model);
+    let (impl_generics, ty_generics, _) = generics.split_for_impl();
+    let bounds = data_bounds(model);
+    let state_name = state.to_string();
+    let names = variant_names(model);
+    let serializer = local("__serializer");
+    let value = local("__value");
+    let serialize_arms = variants(model).into_iter().enumerate().map(|(index, ident)| {
+        let name = &names[index];
+        let index = u32::try_from(index).unwrap_or(u32::MAX);
+        quote! {
+            #state::#ident(#value) => #krate::__private::serde::Serializer::serialize_newtype_variant(
+                #serializer, #state_name, #index, #name, #value,
+            ),
+        }
+    });
+    let deserialize_arms = variants(model).into_iter().enumerate().map(|(index, ident)| {
+        let ty = variant_type(model, index);
+        quote! {
+            #index => #krate::__private::serde::de::VariantAccess::newtype_variant::<#ty>(__variant)
+                .map(#state::#ident),
+        }
+    });
+    let phantom = phantom_arm(model);
+    let mut de_generics = generics.clone();
+    de_generics.params.insert(0, syn::parse_quote!('de));
+    let (de_impl_generics, _, _) = de_generics.split_for_impl();
+    quote! {
+        const _: () = {
+            impl #impl_generics #krate::__private::serde::Serialize for #state #ty_generics #bounds {
+                fn serialize<__S>(&self, #serializer: __S) -> ::core::result::Result<__S::Ok, __S::Error>
+                where
+                    __S: #krate::__private::serde::Serializer,
+                {
+                    match self {
+                        #(#serialize_arms)*
+                        #phantom
+                    }
+                }
+            }
+
+            impl #de_impl_generics #krate::__private::serde::Deserialize<'de> for #state #ty_generics #bounds {
+                fn deserialize<__D>(__deserializer: __D) -> ::core::result::Result<Self, __D::Error>
+                where
+                    __D: #krate::__private::serde::Deserializer<'de>,
+                {
+                    #krate::__private::deserialize_state(__deserializer)
+                }
+            }
+
+            impl #impl_generics #krate::__private::StateEnum for #state #ty_generics #bounds {
+                const NAME: &'static str = #state_name;
+                const VARIANTS: &'static [&'static str] = &[#(#names),*];
+
+                fn deserialize_variant<'de, __A>(__index: usize, __variant: __A) -> ::core::result::Result<Self, __A::Error>
+                where
+                    __A: #krate::__private::serde::de::VariantAccess<'de>,
+                {
+                    match __index {
+                        #(#deserialize_arms)*
+                        _ => ::core::result::Result::Err(
+                            <__A::Error as #krate::__private::serde::de::Error>::custom("unknown state variant"),
+                        ),
+                    }
+                }
+            }
+        };
+    }
+}
+
+/// `where T: StepData` for every type stored in the state, spanned at the type as written, so a
+/// type that is not serializable is reported in the step's signature. Each type once.
+pub(super) fn data_bounds(model: &Model) -> TokenStream {
+    let krate = &model.krate;
+    let mut seen = Vec::new();
+    let mut predicates = Vec::new();
+    for index in 0..=model.steps.len() {
+        let ty = variant_type(model, index);
+        let key = quote!(#ty).to_string();
+        if seen.contains(&key) {
+            continue;
+        }
+        seen.push(key);
+        predicates.push(quote_spanned!(ty.span()=> #ty: #krate::__private::StepData));
+    }
+    quote!(where #(#predicates),*)
+}
+
+/// The variant names in the serialized form: the step names, then `end`.
+fn variant_names(model: &Model) -> Vec<String> {
+    model
+        .steps
+        .iter()
+        .map(|step| step.sig.ident.to_string())
+        .chain(Some("end".to_owned()))
+        .collect()
+}
+
+fn variants(model: &Model) -> Vec<syn::Ident> {
+    (0..model.steps.len())
+        .map(Some)
+        .chain(Some(None))
+        .map(|index| variant(model, index))
+        .collect()
+}
+
+/// The type held by variant `index`: a step's input, or the output for the last.
+fn variant_type(model: &Model, index: usize) -> syn::Type {
+    match model.steps.get(index) {
+        Some(step) => step.sig.input.clone(),
+        None => model
+            .output
+            .clone()
+            .unwrap_or_else(|| syn::parse_quote!(())),
+    }
+}

@@ -1,0 +1,251 @@
+//! The body of `Workflow::transition`: run the step the state names, then route its output.
+
+use proc_macro2::{Group, Span, TokenStream};
+use quote::{format_ident, quote, quote_spanned};
+use syn::spanned::Spanned;
+
+use super::{local, variant};
+use crate::diag;
+use crate::model::{Edge, Model, Node, Outgoing};
+use crate::parse::StepOptions;
+
+/// The casts that place type errors on the user's edges: one local trait per edge, whose
+/// `on_unimplemented` message names the steps involved.
+#[derive(Default)]
+pub(super) struct Casts {
+    items: Vec<TokenStream>,
+}
+
+impl Casts {
+    /// Converts `value` into `target`, reporting a mismatch with `message`, underlining from
+    /// `first` to `last`.
+    fn cast(
+        &mut self,
+        message: &str,
+        to_end: bool,
+        target: &syn::Type,
+        value: TokenStream,
+        first: Span,
+        last: Span,
+    ) -> TokenStream {
+        let name = format_ident!(
+            "__WorkflowEdge{}",
+            self.items.len(),
+            span = Span::mixed_site()
+        );
+        let note = to_end.then_some(diag::OUTPUT_NOTE).into_iter();
+        self.items.push(quote! {
+            #[diagnostic::on_unimplemented(message = #message, label = "this edge" #(, note = #note)*)]
+            trait #name<__T> {
+                fn __cast(self) -> __T;
+            }
+            impl<__T> #name<__T> for __T {
+                fn __cast(self) -> __T {
+                    self
+                }
+            }
+        });
+        // `(value,).0`: the argument's span runs from `first` to `last`.
+        let mut tuple = Group::new(proc_macro2::Delimiter::Parenthesis, quote!(#value,));
+        tuple.set_span(first);
+        let dot = quote_spanned!(last=> .0);
+        quote_spanned!(first=> #name::<#target>::__cast(#tuple #dot))
+    }
+
+    pub(super) fn items(&self) -> &[TokenStream] {
+        &self.items
+    }
+}
+
+/// The `match` over the state, one arm per step.
+pub(super) fn transition_body(model: &Model, casts: &mut Casts) -> TokenStream {
+    let state = &model.state;
+    let arms: Vec<TokenStream> = (0..model.steps.len())
+        .map(|index| step_arm(model, index, casts))
+        .collect();
+    let end = variant(model, None);
+    let done = local("__done");
+    let phantom = super::state::phantom_arm(model);
+    let state_var = local("__state");
+    quote! {
+        match #state_var {
+            #(#arms)*
+            #state::#end(#done) => ::core::result::Result::Ok(#state::#end(#done)),
+            #phantom
+        }
+    }
+}
+
+fn step_arm(model: &Model, index: usize, casts: &mut Casts) -> TokenStream {
+    let state = &model.state;
+    let ident = variant(model, Some(index));
+    let input = local("__input");
+    let output = local("__output");
+    let call = run_step(model, index);
+    let route = match model.steps[index].outgoing.first() {
+        Some(Outgoing::Sequence { source, edge }) => {
+            route(model, index, edge, quote!(#output), *source, casts)
+        }
+        Some(Outgoing::Match { token, arms }) => {
+            let arms = arms.iter().map(|arm| {
+                let pat = &arm.pat;
+                let guard = arm.guard.as_ref().map(|guard| quote!(if #guard));
+                let matched = local("__matched");
+                let fallback = arm
+                    .edge
+                    .bound
+                    .as_ref()
+                    .and_then(|bound| bound.fallback.as_deref());
+                let pat =
+                    if arm.edge.arg.is_none() || fallback.is_some_and(|edge| edge.arg.is_none()) {
+                        quote!(#matched @ (#pat))
+                    } else {
+                        quote!(#pat)
+                    };
+                let value = quote!(#matched);
+                let route = route(model, index, &arm.edge, value, arm.edge.name.span(), casts);
+                quote!(#pat #guard => { #route })
+            });
+            let keyword = quote_spanned!(token.span=> match);
+            quote!(#keyword #output { #(#arms)* })
+        }
+        None => quote!(::core::unreachable!()),
+    };
+    quote! {
+        #state::#ident(#input) => {
+            let #output = #call;
+            #route
+        }
+    }
+}
+
+/// Runs step `index` under its policy: `let output = …`.
+fn run_step(model: &Model, index: usize) -> TokenStream {
+    let krate = &model.krate;
+    let sig = &model.steps[index].sig;
+    let method = &sig.ident;
+    let name = method.to_string();
+    let input = local("__input");
+    let cx = local("__cx");
+    let invoke = match &sig.fallible {
+        Some(ret) => {
+            let convert = quote_spanned!(ret.span()=> #krate::__private::step_error);
+            quote!(::core::result::Result::map_err(self.#method(#input).await, #convert))
+        }
+        None => {
+            quote!(::core::result::Result::<_, #krate::__private::BoxError>::Ok(self.#method(#input).await))
+        }
+    };
+    let policy = policy(krate, &sig.options);
+    if sig.options.retry.is_some_and(|retry| retry > 0) {
+        let clone = quote_spanned!(sig.input.span()=> #krate::__private::retry_input);
+        quote! {
+            #cx.step_with_retry(#name, &#policy, || {
+                let #input = #clone(&#input);
+                async move { #invoke }
+            }).await?
+        }
+    } else {
+        quote!(#cx.step(#name, &#policy, async { #invoke }).await?)
+    }
+}
+
+fn policy(krate: &syn::Path, options: &StepOptions) -> TokenStream {
+    let mut policy = quote!(#krate::__private::StepPolicy::new());
+    let duration = |d: std::time::Duration| {
+        let millis = u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+        quote!(::core::time::Duration::from_millis(#millis))
+    };
+    if let Some(retry) = options.retry {
+        policy.extend(quote!(.retry(#retry)));
+    }
+    if let Some(backoff) = options.backoff {
+        let backoff = duration(backoff);
+        policy.extend(quote!(.backoff(#backoff)));
+    }
+    if let Some(max) = options.max_backoff {
+        let max = duration(max);
+        policy.extend(quote!(.max_backoff(#max)));
+    }
+    if let Some(timeout) = options.timeout {
+        let timeout = duration(timeout);
+        policy.extend(quote!(.timeout(#timeout)));
+    }
+    quote!({ const POLICY: #krate::__private::StepPolicy = #policy; POLICY })
+}
+
+/// Goes along `edge` from step `from` with `value`, counting its bound if it has one.
+fn route(
+    model: &Model,
+    from: usize,
+    edge: &Edge,
+    value: TokenStream,
+    first: Span,
+    casts: &mut Casts,
+) -> TokenStream {
+    let go = goto(model, from, edge, value.clone(), first, casts);
+    let Some(bound) = &edge.bound else {
+        return go;
+    };
+    let loops = local("__loops");
+    let index = bound.index;
+    let max = bound.max;
+    let otherwise = match &bound.fallback {
+        Some(fallback) => goto(model, from, fallback, value, fallback.name.span(), casts),
+        None => {
+            let cx = local("__cx");
+            let from_name = model.step_name(from);
+            let to_name = edge.name.to_string();
+            quote!(::core::result::Result::Err(#cx.loop_limit(#from_name, #to_name, #max)))
+        }
+    };
+    quote! {
+        if #loops.take(#index, #max) { #go } else { #otherwise }
+    }
+}
+
+/// The next state: `Ok(State::Next(value))`, with the value (the edge's argument, or else
+/// `bare`) cast to what the target takes.
+fn goto(
+    model: &Model,
+    from: usize,
+    edge: &Edge,
+    bare: TokenStream,
+    first: Span,
+    casts: &mut Casts,
+) -> TokenStream {
+    let state = &model.state;
+    let value = edge.arg.as_ref().map_or(bare, |arg| quote!(#arg));
+    let from_name = model.step_name(from);
+    let sequence = edge.arg.is_none();
+    let (target, ty, message) = match edge.to {
+        Node::Step(to) => {
+            let to_name = model.step_name(to);
+            let message = if sequence {
+                diag::edge_mismatch(&from_name, &to_name)
+            } else {
+                diag::route_mismatch(&to_name)
+            };
+            (
+                variant(model, Some(to)),
+                model.steps[to].sig.input.clone(),
+                message,
+            )
+        }
+        Node::End | Node::Unknown => {
+            let message = if sequence {
+                diag::end_mismatch(&from_name)
+            } else {
+                diag::END_ROUTE_MISMATCH.to_owned()
+            };
+            let output = model
+                .output
+                .clone()
+                .unwrap_or_else(|| syn::parse_quote!(()));
+            (variant(model, None), output, message)
+        }
+    };
+    let to_end = !matches!(edge.to, Node::Step(_));
+    let cast = casts.cast(&message, to_end, &ty, value, first, edge.last);
+    quote!(::core::result::Result::Ok(#state::#target(#cast)))
+}

@@ -1,0 +1,190 @@
+//! Builds the [`Model`] from the parsed input, resolving step names.
+
+use proc_macro2::Span;
+use quote::ToTokens;
+use syn::spanned::Spanned;
+
+use super::{Arm, Bound, Edge, Model, Node, Outgoing, Start, Step};
+use crate::diag::{self, Errors};
+use crate::parse::{self, Args, Chain, Flow, Input, Target};
+
+pub(crate) fn build(args: Args, input: Input, errors: &mut Errors) -> Option<Model> {
+    let flow = input.flow?;
+    let name = self_name(&input.item.self_ty)?;
+    let state = args
+        .state
+        .unwrap_or_else(|| syn::Ident::new(&format!("{name}State"), name.span()));
+    let mut model = Model {
+        krate: args.krate.unwrap_or_else(|| syn::parse_quote!(::workflow)),
+        self_ty: (*input.item.self_ty).clone(),
+        generics: input.item.generics.clone(),
+        name,
+        state,
+        steps: input
+            .steps
+            .into_iter()
+            .map(|sig| Step {
+                sig,
+                mentions: Vec::new(),
+                outgoing: Vec::new(),
+            })
+            .collect(),
+        start: Vec::new(),
+        output: None,
+        flow_span: flow.span,
+        bounds: 0,
+    };
+    add_flow(&mut model, flow, errors);
+    Some(model)
+}
+
+fn self_name(ty: &syn::Type) -> Option<syn::Ident> {
+    match ty {
+        syn::Type::Path(path) => path.path.segments.last().map(|last| last.ident.clone()),
+        _ => None,
+    }
+}
+
+fn add_flow(model: &mut Model, flow: Flow, errors: &mut Errors) {
+    let mut outputs = flow.outputs.into_iter();
+    let declared = outputs.next();
+    for extra in outputs {
+        errors.push(extra.span(), diag::duplicate_arg("type Output"));
+    }
+    for chain in flow.chains {
+        add_chain(model, chain, errors);
+    }
+    model.output = declared.or_else(|| inferred_output(model));
+    if model.output.is_none() {
+        if let Some(end) = first_end(model) {
+            errors.push(end, diag::OUTPUT_UNKNOWN);
+        }
+    }
+}
+
+fn add_chain(model: &mut Model, chain: Chain, errors: &mut Errors) {
+    // `None` stands for `start`.
+    let mut source = (chain.head != "start").then(|| resolve(model, &chain.head, errors));
+    let mut source_span = chain.head.span();
+    for target in chain.links {
+        match target {
+            Target::Route(route) => {
+                let next_span = route.name.span();
+                let edge = edge(model, route, errors);
+                let next = edge.to;
+                match source {
+                    None => model.start.push(Start {
+                        token: source_span,
+                        edge,
+                    }),
+                    Some(from) => push_outgoing(
+                        model,
+                        from,
+                        Outgoing::Sequence {
+                            source: source_span,
+                            edge,
+                        },
+                    ),
+                }
+                source = Some(next);
+                source_span = next_span;
+            }
+            Target::Match { token, arms } => {
+                let arms = arms
+                    .into_iter()
+                    .map(|arm| Arm {
+                        pat: arm.pat,
+                        guard: arm.guard,
+                        edge: edge(model, arm.route, errors),
+                    })
+                    .collect();
+                if let Some(from) = source {
+                    push_outgoing(model, from, Outgoing::Match { token, arms });
+                }
+            }
+        }
+    }
+}
+
+fn push_outgoing(model: &mut Model, from: Node, outgoing: Outgoing) {
+    if let Node::Step(index) = from {
+        model.steps[index].outgoing.push(outgoing);
+    }
+}
+
+fn edge(model: &mut Model, route: parse::Route, errors: &mut Errors) -> Edge {
+    let to = resolve(model, &route.name, errors);
+    let last = route
+        .arg
+        .as_ref()
+        .and_then(|arg| arg.to_token_stream().into_iter().last())
+        .map_or_else(|| route.name.span(), |token| token.span());
+    let bound = route.bound.map(|bound| {
+        let index = model.bounds;
+        model.bounds += 1;
+        Bound {
+            index,
+            max: bound.max,
+            span: bound.span,
+            fallback: bound
+                .fallback
+                .map(|fallback| Box::new(edge(model, *fallback, errors))),
+        }
+    });
+    Edge {
+        to,
+        name: route.name,
+        arg: route.arg,
+        last,
+        bound,
+    }
+}
+
+/// Resolves a step name, reporting unknown ones; a close match stands in for a typo.
+fn resolve(model: &mut Model, name: &syn::Ident, errors: &mut Errors) -> Node {
+    if name == "end" {
+        return Node::End;
+    }
+    let written = name.to_string();
+    let position = model
+        .steps
+        .iter()
+        .position(|step| step.sig.ident == written);
+    let position = position.or_else(|| {
+        let names: Vec<String> = model
+            .steps
+            .iter()
+            .map(|s| s.sig.ident.to_string())
+            .collect();
+        let close = diag::did_you_mean(&written, names.iter().map(String::as_str));
+        errors.push(name.span(), diag::unknown_step(&written, close));
+        close.and_then(|close| names.iter().position(|name| name == close))
+    });
+    match position {
+        Some(index) => {
+            model.steps[index].mentions.push(name.span());
+            Node::Step(index)
+        }
+        None => Node::Unknown,
+    }
+}
+
+/// The output type, inferred from a step whose output goes straight to `end` (a bare `end`
+/// passes the step's output, or in a `match` arm the matched value, which is the same).
+fn inferred_output(model: &Model) -> Option<syn::Type> {
+    model.steps.iter().enumerate().find_map(|(index, step)| {
+        let straight = model
+            .successors(index)
+            .into_iter()
+            .any(|edge| edge.to == Node::End && edge.arg.is_none());
+        straight.then(|| step.sig.output.clone())
+    })
+}
+
+fn first_end(model: &Model) -> Option<Span> {
+    (0..model.steps.len())
+        .flat_map(|index| model.successors(index))
+        .chain(model.start.iter().map(|start| &start.edge))
+        .find(|edge| edge.to == Node::End)
+        .map(|edge| edge.name.span())
+}

@@ -1,0 +1,242 @@
+//! Reads the body of `flow! { … }` into a syntax tree, one statement at a time, so that one bad
+//! statement does not hide the errors of the others.
+
+use proc_macro2::{Span, TokenStream, TokenTree};
+use syn::parse::{ParseStream, Parser};
+use syn::spanned::Spanned;
+use syn::{braced, bracketed, parenthesized, token, Expr, Ident, LitInt, Pat, Token, Type};
+
+use crate::diag::{self, Errors};
+
+/// The statements of a `flow!` block.
+pub(crate) struct Flow {
+    /// Where `flow!` was written, for errors about the graph as a whole.
+    pub(crate) span: Span,
+    pub(crate) outputs: Vec<Type>,
+    pub(crate) chains: Vec<Chain>,
+}
+
+/// `head -> target -> target …`
+pub(crate) struct Chain {
+    pub(crate) head: Ident,
+    pub(crate) links: Vec<Target>,
+}
+
+pub(crate) enum Target {
+    Route(Route),
+    Match {
+        token: Token![match],
+        arms: Vec<Arm>,
+    },
+}
+
+/// `step`, `step(expr)`, `end` or `end(expr)`, with an optional bound.
+pub(crate) struct Route {
+    pub(crate) name: Ident,
+    pub(crate) arg: Option<Expr>,
+    pub(crate) bound: Option<Bound>,
+}
+
+/// `[max N]` or `[max N else route]`.
+pub(crate) struct Bound {
+    pub(crate) span: Span,
+    pub(crate) max: u32,
+    pub(crate) fallback: Option<Box<Route>>,
+}
+
+pub(crate) struct Arm {
+    pub(crate) pat: Pat,
+    pub(crate) guard: Option<Expr>,
+    pub(crate) route: Route,
+}
+
+/// Parses the body of `flow!`, reporting each bad statement and keeping the good ones.
+pub(crate) fn parse(span: Span, body: TokenStream, errors: &mut Errors) -> Flow {
+    let mut flow = Flow {
+        span,
+        outputs: Vec::new(),
+        chains: Vec::new(),
+    };
+    for statement in statements(body) {
+        let result = Parser::parse2(
+            |input: ParseStream<'_>| statement_into(input, &mut flow),
+            statement,
+        );
+        if let Err(error) = result {
+            errors.add(error);
+        }
+    }
+    flow
+}
+
+/// Splits a token stream at its top-level semicolons.
+fn statements(body: TokenStream) -> Vec<TokenStream> {
+    let mut statements = Vec::new();
+    let mut current = Vec::new();
+    for token in body {
+        match &token {
+            TokenTree::Punct(punct) if punct.as_char() == ';' => {
+                statements.push(current.drain(..).collect());
+            }
+            _ => current.push(token),
+        }
+    }
+    if !current.is_empty() {
+        statements.push(current.into_iter().collect());
+    }
+    statements
+}
+
+fn statement_into(input: ParseStream<'_>, flow: &mut Flow) -> syn::Result<()> {
+    if input.peek(Token![type]) {
+        input.parse::<Token![type]>()?;
+        let name: Ident = input.parse()?;
+        if name != "Output" {
+            return Err(syn::Error::new(
+                name.span(),
+                diag::unknown_type_item(&name.to_string()),
+            ));
+        }
+        input.parse::<Token![=]>()?;
+        flow.outputs.push(input.parse()?);
+        return Ok(());
+    }
+    if !input.peek(syn::Ident) {
+        return Err(input.error(diag::EXPECTED_STATEMENT));
+    }
+    flow.chains.push(chain(input)?);
+    Ok(())
+}
+
+fn chain(input: ParseStream<'_>) -> syn::Result<Chain> {
+    let head: Ident = input.parse()?;
+    if head == "end" {
+        return Err(syn::Error::new(head.span(), diag::END_NOT_LAST));
+    }
+    let mut links: Vec<Target> = Vec::new();
+    while !input.is_empty() {
+        let arrow: Token![->] = input.parse()?;
+        if let Some(last) = links.last() {
+            match last {
+                Target::Match { .. } => {
+                    return Err(syn::Error::new(arrow.span(), diag::MATCH_NOT_LAST))
+                }
+                Target::Route(route) if route.name == "end" => {
+                    return Err(syn::Error::new(arrow.span(), diag::END_NOT_LAST))
+                }
+                Target::Route(_) => {}
+            }
+        }
+        let target = if input.peek(Token![match]) {
+            if head == "start" && links.is_empty() {
+                return Err(input.error(diag::MATCH_AFTER_START));
+            }
+            match_target(input)?
+        } else {
+            let route = route(input)?;
+            if let Some(arg) = &route.arg {
+                return Err(syn::Error::new(arg.span(), diag::ROUTE_ARG_ON_SEQUENCE));
+            }
+            Target::Route(route)
+        };
+        links.push(target);
+    }
+    if links.is_empty() {
+        return Err(syn::Error::new(head.span(), diag::CHAIN_TOO_SHORT));
+    }
+    Ok(Chain { head, links })
+}
+
+fn match_target(input: ParseStream<'_>) -> syn::Result<Target> {
+    let token: Token![match] = input.parse()?;
+    let content;
+    braced!(content in input);
+    let mut arms = Vec::new();
+    while !content.is_empty() {
+        let pat = Pat::parse_multi_with_leading_vert(&content)?;
+        let guard = if content.peek(Token![if]) {
+            content.parse::<Token![if]>()?;
+            Some(content.parse()?)
+        } else {
+            None
+        };
+        content.parse::<Token![=>]>()?;
+        let route = route(&content)?;
+        arms.push(Arm { pat, guard, route });
+        if content.is_empty() {
+            break;
+        }
+        content.parse::<Token![,]>()?;
+    }
+    Ok(Target::Match { token, arms })
+}
+
+fn route(input: ParseStream<'_>) -> syn::Result<Route> {
+    let route = bare_route(input)?;
+    let bound = if input.peek(token::Bracket) {
+        Some(bound(input)?)
+    } else {
+        None
+    };
+    Ok(Route { bound, ..route })
+}
+
+fn bare_route(input: ParseStream<'_>) -> syn::Result<Route> {
+    let name: Ident = input
+        .parse()
+        .map_err(|error| syn::Error::new(error.span(), diag::EXPECTED_STATEMENT))?;
+    if name == "start" {
+        return Err(syn::Error::new(name.span(), diag::START_NOT_FIRST));
+    }
+    let arg = if input.peek(token::Paren) {
+        let content;
+        parenthesized!(content in input);
+        Some(content.parse()?)
+    } else {
+        None
+    };
+    Ok(Route {
+        name,
+        arg,
+        bound: None,
+    })
+}
+
+fn bound(input: ParseStream<'_>) -> syn::Result<Bound> {
+    let content;
+    let bracket = bracketed!(content in input);
+    let span = bracket.span.join();
+    let keyword: Ident = content
+        .parse()
+        .map_err(|error| syn::Error::new(error.span(), diag::BAD_BOUND))?;
+    if keyword != "max" {
+        return Err(syn::Error::new(keyword.span(), diag::BAD_BOUND));
+    }
+    let max: LitInt = content
+        .parse()
+        .map_err(|error| syn::Error::new(error.span(), diag::BAD_BOUND))?;
+    let value: u32 = max
+        .base10_parse()
+        .map_err(|_| syn::Error::new(max.span(), diag::BAD_BOUND))?;
+    if value == 0 {
+        return Err(syn::Error::new(max.span(), diag::ZERO_BOUND));
+    }
+    let fallback = if content.peek(Token![else]) {
+        content.parse::<Token![else]>()?;
+        let fallback = bare_route(&content)?;
+        if content.peek(token::Bracket) {
+            return Err(content.error(diag::BOUND_ON_ELSE));
+        }
+        Some(Box::new(fallback))
+    } else {
+        None
+    };
+    if !content.is_empty() {
+        return Err(content.error(diag::BAD_BOUND));
+    }
+    Ok(Bound {
+        span,
+        max: value,
+        fallback,
+    })
+}

@@ -1,0 +1,93 @@
+//! Reads the macro input: the `#[workflow(...)]` arguments, the impl block, its steps and its
+//! `flow!` block. Only syntax here; names and the graph are resolved in `model`.
+
+mod flow;
+mod step;
+
+pub(crate) use flow::{Chain, Flow, Route, Target};
+pub(crate) use step::{StepFn, StepOptions};
+
+use proc_macro2::{Span, TokenStream};
+use syn::parse::Parser;
+use syn::spanned::Spanned;
+use syn::{ImplItem, ItemImpl};
+
+use crate::diag::{self, Errors};
+
+/// `#[workflow(crate = path, state = Name)]`
+#[derive(Default)]
+pub(crate) struct Args {
+    pub(crate) krate: Option<syn::Path>,
+    pub(crate) state: Option<syn::Ident>,
+}
+
+/// The impl block, with its `flow!` and `#[step]` attributes taken out.
+pub(crate) struct Input {
+    pub(crate) item: ItemImpl,
+    pub(crate) steps: Vec<StepFn>,
+    pub(crate) flow: Option<Flow>,
+}
+
+pub(crate) fn args(tokens: TokenStream, errors: &mut Errors) -> Args {
+    let mut args = Args::default();
+    let parser = syn::meta::parser(|meta| {
+        let name = meta
+            .path
+            .get_ident()
+            .map_or_else(String::new, ToString::to_string);
+        match name.as_str() {
+            "crate" if args.krate.is_none() => args.krate = Some(meta.value()?.parse()?),
+            "state" if args.state.is_none() => args.state = Some(meta.value()?.parse()?),
+            "crate" | "state" => return Err(meta.error(diag::duplicate_arg(&name))),
+            _ => {
+                let path = &meta.path;
+                let written = quote::quote!(#path).to_string().replace(' ', "");
+                return Err(meta.error(diag::unknown_workflow_arg(&written)));
+            }
+        }
+        Ok(())
+    });
+    if let Err(error) = parser.parse2(tokens) {
+        errors.add(error);
+    }
+    args
+}
+
+/// Parses the impl block. `Err` carries the error when the item is not an impl block at all.
+pub(crate) fn input(tokens: TokenStream, errors: &mut Errors) -> Result<Input, syn::Error> {
+    let mut item: ItemImpl = syn::parse2(tokens.clone())
+        .map_err(|_| syn::Error::new(first_span(&tokens), diag::NOT_AN_IMPL))?;
+    if let Some((_, path, _)) = &item.trait_ {
+        errors.push(path.span(), diag::TRAIT_IMPL);
+    }
+    let mut steps = Vec::new();
+    let mut flow = None;
+    let mut kept = Vec::with_capacity(item.items.len());
+    for impl_item in std::mem::take(&mut item.items) {
+        match impl_item {
+            ImplItem::Fn(mut method) => {
+                steps.push(step::step(&mut method, errors));
+                kept.push(ImplItem::Fn(method));
+            }
+            ImplItem::Macro(mac) if mac.mac.path.is_ident("flow") => {
+                let span = mac.mac.path.span();
+                if flow.is_some() {
+                    errors.push(span, diag::SECOND_FLOW);
+                } else {
+                    flow = Some(flow::parse(span, mac.mac.tokens, errors));
+                }
+            }
+            other => kept.push(other),
+        }
+    }
+    item.items = kept;
+    Ok(Input { item, steps, flow })
+}
+
+fn first_span(tokens: &TokenStream) -> Span {
+    tokens
+        .clone()
+        .into_iter()
+        .next()
+        .map_or_else(Span::call_site, |token| token.span())
+}

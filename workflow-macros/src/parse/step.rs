@@ -1,0 +1,271 @@
+//! Reads the steps of a `#[workflow]` impl: their signatures and `#[step(...)]` options.
+
+use std::time::Duration;
+
+use proc_macro2::Span;
+use syn::punctuated::Punctuated;
+use syn::spanned::Spanned;
+use syn::{
+    Expr, ExprLit, FnArg, GenericArgument, ImplItemFn, Lit, Meta, PathArguments, ReturnType, Token,
+    Type,
+};
+
+use crate::diag::{self, Errors};
+
+/// One step as written: its name, the types it takes and returns, and its options.
+pub(crate) struct StepFn {
+    pub(crate) ident: syn::Ident,
+    /// The input type; `()` for a step that takes none.
+    pub(crate) input: Type,
+    /// The output type: `U` of `-> Result<U, E>` or `-> U`.
+    pub(crate) output: Type,
+    /// The whole return type, if the step returns a `Result`.
+    pub(crate) fallible: Option<Type>,
+    pub(crate) options: StepOptions,
+}
+
+/// The options of `#[step(...)]`.
+#[derive(Default)]
+pub(crate) struct StepOptions {
+    pub(crate) retry: Option<u32>,
+    pub(crate) backoff: Option<Duration>,
+    pub(crate) max_backoff: Option<Duration>,
+    pub(crate) timeout: Option<Duration>,
+}
+
+/// Reads a method of the impl as a step, removing its `#[step]` attributes. Problems are
+/// reported; the step is still returned so that the graph can name it without cascading errors.
+pub(crate) fn step(method: &mut ImplItemFn, errors: &mut Errors) -> StepFn {
+    let options = take_options(method, errors);
+    let sig = &method.sig;
+    let ident = sig.ident.clone();
+    let name = ident.to_string();
+    if name == "start" || name == "end" {
+        errors.push(ident.span(), diag::step_reserved(&name));
+    }
+    check_qualifiers(sig, &name, errors);
+    let input = input_type(sig, &name, errors);
+    let (output, fallible) = output_type(&sig.output, &name, errors);
+    StepFn {
+        ident,
+        input,
+        output,
+        fallible,
+        options,
+    }
+}
+
+fn check_qualifiers(sig: &syn::Signature, name: &str, errors: &mut Errors) {
+    if sig.asyncness.is_none() {
+        errors.push(sig.fn_token.span, diag::step_not_async(name));
+    }
+    if let Some(token) = &sig.constness {
+        errors.push(token.span, diag::step_qualifier(name, "const"));
+    }
+    if let Some(token) = &sig.unsafety {
+        errors.push(token.span, diag::step_qualifier(name, "unsafe"));
+    }
+    if let Some(abi) = &sig.abi {
+        errors.push(abi.extern_token.span, diag::step_qualifier(name, "extern"));
+    }
+    if !sig.generics.params.is_empty() || sig.generics.where_clause.is_some() {
+        errors.push(sig.generics.span(), diag::step_generic(name));
+    }
+    if let Some(variadic) = &sig.variadic {
+        errors.push(variadic.span(), diag::step_many_inputs(name));
+    }
+}
+
+fn input_type(sig: &syn::Signature, name: &str, errors: &mut Errors) -> Type {
+    let mut inputs = sig.inputs.iter();
+    match inputs.next() {
+        Some(FnArg::Receiver(receiver)) => {
+            if receiver.reference.is_none()
+                || receiver.mutability.is_some()
+                || receiver.colon_token.is_some()
+            {
+                errors.push(receiver.span(), diag::step_bad_receiver(name));
+            }
+        }
+        Some(FnArg::Typed(typed)) => errors.push(typed.span(), diag::step_no_receiver(name)),
+        None => errors.push(sig.paren_token.span.join(), diag::step_no_receiver(name)),
+    }
+    let input = match inputs.next() {
+        Some(FnArg::Typed(typed)) => {
+            if contains_impl_trait(&typed.ty) {
+                errors.push(typed.ty.span(), diag::step_impl_trait(name));
+            }
+            (*typed.ty).clone()
+        }
+        _ => syn::parse_quote_spanned!(sig.paren_token.span.join()=> ()),
+    };
+    if let Some(extra) = inputs.next() {
+        errors.push(extra.span(), diag::step_many_inputs(name));
+    }
+    input
+}
+
+/// Splits `-> Result<U, E>` into `U` and the fallible return type; `-> U` is infallible.
+fn output_type(output: &ReturnType, name: &str, errors: &mut Errors) -> (Type, Option<Type>) {
+    let ty = match output {
+        ReturnType::Default => return (syn::parse_quote!(()), None),
+        ReturnType::Type(_, ty) => ty,
+    };
+    if contains_impl_trait(ty) {
+        errors.push(ty.span(), diag::step_impl_trait(name));
+    }
+    if let Type::Path(path) = &**ty {
+        if let Some(last) = path.path.segments.last() {
+            if let (true, PathArguments::AngleBracketed(args)) =
+                (last.ident == "Result", &last.arguments)
+            {
+                if let Some(GenericArgument::Type(ok)) = args.args.first() {
+                    return (ok.clone(), Some((**ty).clone()));
+                }
+            }
+        }
+    }
+    ((**ty).clone(), None)
+}
+
+fn contains_impl_trait(ty: &Type) -> bool {
+    match ty {
+        Type::ImplTrait(_) => true,
+        Type::Reference(reference) => contains_impl_trait(&reference.elem),
+        Type::Paren(paren) => contains_impl_trait(&paren.elem),
+        Type::Tuple(tuple) => tuple.elems.iter().any(contains_impl_trait),
+        Type::Slice(slice) => contains_impl_trait(&slice.elem),
+        Type::Array(array) => contains_impl_trait(&array.elem),
+        Type::Path(path) => path
+            .path
+            .segments
+            .iter()
+            .any(|segment| match &segment.arguments {
+                PathArguments::AngleBracketed(args) => args.args.iter().any(
+                    |arg| matches!(arg, GenericArgument::Type(inner) if contains_impl_trait(inner)),
+                ),
+                _ => false,
+            }),
+        _ => false,
+    }
+}
+
+/// Removes the `#[step(...)]` attributes of a method and reads their options.
+fn take_options(method: &mut ImplItemFn, errors: &mut Errors) -> StepOptions {
+    let mut options = StepOptions::default();
+    let mut seen: Vec<(String, Span)> = Vec::new();
+    let attrs = std::mem::take(&mut method.attrs);
+    for attr in attrs {
+        if !attr.path().is_ident("step") {
+            method.attrs.push(attr);
+            continue;
+        }
+        let metas = match &attr.meta {
+            Meta::Path(_) => continue,
+            _ => attr.parse_args_with(Punctuated::<Meta, Token![,]>::parse_terminated),
+        };
+        match metas {
+            Ok(metas) => {
+                for meta in metas {
+                    option(&meta, &mut options, &mut seen, errors);
+                }
+            }
+            Err(error) => errors.add(error),
+        }
+    }
+    options
+}
+
+fn option(
+    meta: &Meta,
+    options: &mut StepOptions,
+    seen: &mut Vec<(String, Span)>,
+    errors: &mut Errors,
+) {
+    let path = meta.path();
+    let name = path
+        .get_ident()
+        .map_or_else(|| quote::quote!(#path).to_string(), ToString::to_string);
+    let value = match meta {
+        Meta::NameValue(pair) => Some(&pair.value),
+        _ => None,
+    };
+    if !diag::STEP_OPTIONS.contains(&name.as_str()) {
+        errors.push(path.span(), diag::unknown_step_option(&name));
+        return;
+    }
+    if let Some((_, first)) = seen.iter().find(|(seen, _)| *seen == name) {
+        errors.push(*first, diag::duplicate_arg(&name));
+        errors.push(path.span(), diag::duplicate_arg(&name));
+        return;
+    }
+    seen.push((name.clone(), path.span()));
+    let span = value.map_or_else(|| meta.span(), Spanned::span);
+    match name.as_str() {
+        "retry" => match value.and_then(int_literal) {
+            Some(retry) => options.retry = Some(retry),
+            None => errors.push(span, diag::bad_retry()),
+        },
+        _ => match value.and_then(duration_literal) {
+            Some(duration) => match name.as_str() {
+                "backoff" => options.backoff = Some(duration),
+                "max_backoff" => options.max_backoff = Some(duration),
+                _ => options.timeout = Some(duration),
+            },
+            None => errors.push(span, diag::bad_duration(&name)),
+        },
+    }
+}
+
+fn int_literal(expr: &Expr) -> Option<u32> {
+    match expr {
+        Expr::Lit(ExprLit {
+            lit: Lit::Int(int), ..
+        }) => int.base10_parse().ok(),
+        _ => None,
+    }
+}
+
+fn duration_literal(expr: &Expr) -> Option<Duration> {
+    match expr {
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(text),
+            ..
+        }) => parse_duration(&text.value()),
+        _ => None,
+    }
+}
+
+/// Parses `"250ms"`, `"30s"`, `"2m"` or `"1h"`.
+pub(crate) fn parse_duration(text: &str) -> Option<Duration> {
+    let text = text.trim();
+    let digits = text.find(|c: char| !c.is_ascii_digit())?;
+    let (number, unit) = text.split_at(digits);
+    let number: u64 = number.parse().ok()?;
+    let millis = match unit.trim() {
+        "ms" => Some(number),
+        "s" => number.checked_mul(1_000),
+        "m" => number.checked_mul(60_000),
+        "h" => number.checked_mul(3_600_000),
+        _ => None,
+    }?;
+    Some(Duration::from_millis(millis))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_duration;
+    use std::time::Duration;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("250ms"), Some(Duration::from_millis(250)));
+        assert_eq!(parse_duration("30s"), Some(Duration::from_secs(30)));
+        assert_eq!(parse_duration("2m"), Some(Duration::from_secs(120)));
+        assert_eq!(parse_duration("1h"), Some(Duration::from_secs(3600)));
+        assert_eq!(parse_duration("30"), None);
+        assert_eq!(parse_duration("s"), None);
+        assert_eq!(parse_duration("3 days"), None);
+        assert_eq!(parse_duration("99999999999999999999h"), None);
+    }
+}

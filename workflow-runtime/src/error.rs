@@ -1,0 +1,132 @@
+//! The one error type of the runtime.
+
+use std::time::Duration;
+
+/// A boxed error, as returned by a step whose error type is not [`Error`].
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// `Result` with [`Error`] as the default error type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can stop a workflow run.
+///
+/// Match on it to tell a failed step from a timeout, a loop that hit its bound or a cancelled
+/// run. New variants may be added in minor releases.
+///
+/// ```
+/// use workflow_runtime::Error;
+///
+/// fn describe(error: &Error) -> String {
+///     match error {
+///         Error::Step { step, .. } => format!("step {step} failed"),
+///         Error::Timeout { step, .. } => format!("step {step} was too slow"),
+///         other => other.to_string(),
+///     }
+/// }
+/// # let _ = describe;
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A step returned an error (after all its retries).
+    #[error("workflow `{workflow}`: step `{step}` failed after {attempts} attempt(s)")]
+    Step {
+        /// The workflow's name.
+        workflow: &'static str,
+        /// The step that failed.
+        step: &'static str,
+        /// How many times the step was attempted.
+        attempts: u32,
+        /// The step's own error; downcast it to get the typed error back.
+        #[source]
+        source: BoxError,
+    },
+    /// A step did not finish within its `timeout` (after all its retries).
+    #[error("workflow `{workflow}`: step `{step}` timed out after {after:?}")]
+    Timeout {
+        /// The workflow's name.
+        workflow: &'static str,
+        /// The step that timed out.
+        step: &'static str,
+        /// The step's timeout.
+        after: Duration,
+    },
+    /// A bounded edge was taken as many times as its `[max N]` allows and has no `else` route.
+    #[error(
+        "workflow `{workflow}`: the edge `{from} -> {to}` reached its bound of {max}; \
+         add an `else` route to `[max {max}]` to end gracefully"
+    )]
+    LoopLimit {
+        /// The workflow's name.
+        workflow: &'static str,
+        /// The step the bounded edge leaves.
+        from: &'static str,
+        /// The step the bounded edge enters.
+        to: &'static str,
+        /// The bound.
+        max: u32,
+    },
+    /// The run's cancellation token was cancelled.
+    #[error("workflow `{workflow}`: run cancelled")]
+    Cancelled {
+        /// The workflow's name.
+        workflow: &'static str,
+        /// The step that was running or about to run, if any.
+        step: Option<&'static str>,
+    },
+    /// The run took more steps than [`Executor::max_steps`](crate::Executor::max_steps) allows.
+    #[error("workflow `{workflow}`: step limit of {max} reached")]
+    StepLimit {
+        /// The workflow's name.
+        workflow: &'static str,
+        /// The limit.
+        max: u64,
+    },
+}
+
+impl Error {
+    /// Whether retrying the step that produced this error may succeed.
+    ///
+    /// Timeouts are transient; cancellation and bounds are not. A step's own error is
+    /// transient unless it is itself a non-transient [`Error`].
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Error::Timeout { .. } => true,
+            Error::Step { source, .. } => source
+                .downcast_ref::<Error>()
+                .is_none_or(Error::is_transient),
+            Error::LoopLimit { .. } | Error::Cancelled { .. } | Error::StepLimit { .. } => false,
+        }
+    }
+
+    /// The name of the step this error comes from, if it comes from one.
+    pub fn step(&self) -> Option<&'static str> {
+        match self {
+            Error::Step { step, .. } | Error::Timeout { step, .. } => Some(step),
+            Error::LoopLimit { from, .. } => Some(from),
+            Error::Cancelled { step, .. } => *step,
+            Error::StepLimit { .. } => None,
+        }
+    }
+
+    /// The step's own error, if this is [`Error::Step`] and it has type `E`.
+    ///
+    /// ```
+    /// # use workflow_runtime::Error;
+    /// #[derive(Debug)]
+    /// struct Quota;
+    /// impl std::fmt::Display for Quota {
+    ///     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result { f.write_str("quota") }
+    /// }
+    /// impl std::error::Error for Quota {}
+    ///
+    /// let error = Error::Step { workflow: "w", step: "s", attempts: 1, source: Box::new(Quota) };
+    /// assert!(error.step_error::<Quota>().is_some());
+    /// ```
+    pub fn step_error<E: std::error::Error + 'static>(&self) -> Option<&E> {
+        match self {
+            Error::Step { source, .. } => source.downcast_ref::<E>(),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,91 @@
+//! Per-step execution policy: retries, backoff and timeout.
+
+use std::time::Duration;
+
+/// How a step is executed: how often it is retried, how long to wait in between, and how long
+/// one attempt may take.
+///
+/// `#[step(retry = 3, backoff = "200ms", timeout = "30s")]` builds one of these; by hand:
+///
+/// ```
+/// use std::time::Duration;
+/// use workflow_runtime::StepPolicy;
+///
+/// const CRITIQUE: StepPolicy = StepPolicy::new()
+///     .retry(3)
+///     .backoff(Duration::from_millis(200))
+///     .timeout(Duration::from_secs(30));
+/// assert_eq!(CRITIQUE.retries(), 3);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StepPolicy {
+    retries: u32,
+    backoff: Duration,
+    max_backoff: Duration,
+    timeout: Option<Duration>,
+}
+
+impl StepPolicy {
+    /// The default: one attempt, no timeout. Retries, if enabled, start at 100 ms and double up
+    /// to 30 s, with full jitter.
+    pub const fn new() -> Self {
+        StepPolicy {
+            retries: 0,
+            backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_secs(30),
+            timeout: None,
+        }
+    }
+
+    /// Retry a failed attempt up to `retries` more times, if its error is transient
+    /// ([`Error::is_transient`](crate::Error::is_transient)).
+    pub const fn retry(mut self, retries: u32) -> Self {
+        self.retries = retries;
+        self
+    }
+
+    /// The delay before the first retry; each further retry doubles it, with full jitter.
+    pub const fn backoff(mut self, first: Duration) -> Self {
+        self.backoff = first;
+        self
+    }
+
+    /// The longest delay between two attempts.
+    pub const fn max_backoff(mut self, max: Duration) -> Self {
+        self.max_backoff = max;
+        self
+    }
+
+    /// Fail an attempt that takes longer than `timeout`.
+    pub const fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// How many retries are allowed after the first attempt.
+    pub const fn retries(&self) -> u32 {
+        self.retries
+    }
+
+    /// The timeout of one attempt, if any.
+    pub const fn attempt_timeout(&self) -> Option<Duration> {
+        self.timeout
+    }
+
+    /// The delays to wait before each retry, in order.
+    pub(crate) fn delays(&self) -> impl Iterator<Item = Duration> {
+        use backon::BackoffBuilder;
+        backon::ExponentialBuilder::default()
+            .with_min_delay(self.backoff)
+            .with_max_delay(self.max_backoff)
+            .with_max_times(self.retries as usize)
+            .with_jitter()
+            .build()
+    }
+}
+
+impl Default for StepPolicy {
+    fn default() -> Self {
+        Self::new()
+    }
+}

@@ -1,0 +1,120 @@
+//! The `Workflow` trait: a workflow as a state machine.
+
+use std::future::Future;
+
+use serde::{de::DeserializeOwned, Serialize};
+
+use crate::{Context, Error, Loops};
+
+/// A workflow: a state machine whose states are "about to run step X with this input".
+///
+/// `#[workflow]` implements this trait for you; writing it by hand is just as valid. The
+/// executor starts from [`start`](Workflow::start), calls
+/// [`transition`](Workflow::transition) until [`finish`](Workflow::finish) yields the output, and
+/// can checkpoint the state and the [`Loops`] in between.
+///
+/// # Example
+///
+/// A two-step chain, written without the macro:
+///
+/// ```
+/// use std::future::Future;
+/// use serde::{Deserialize, Serialize};
+/// use workflow_runtime::{Context, Error, Loops, StepPolicy, Workflow};
+///
+/// struct Shout;
+///
+/// #[derive(Serialize, Deserialize)]
+/// enum ShoutState { Upper(String), Exclaim(String), Done(String) }
+///
+/// impl Shout {
+///     async fn upper(&self, text: String) -> String { text.to_uppercase() }
+///     async fn exclaim(&self, text: String) -> String { text + "!" }
+/// }
+///
+/// impl Workflow for Shout {
+///     type Input = String;
+///     type Output = String;
+///     type State = ShoutState;
+///     const NAME: &'static str = "Shout";
+///     const FINGERPRINT: u64 = 1;
+///     const STEPS: &'static [&'static str] = &["upper", "exclaim"];
+///
+///     fn start(input: String) -> ShoutState { ShoutState::Upper(input) }
+///
+///     fn finish(state: ShoutState) -> Result<String, ShoutState> {
+///         match state { ShoutState::Done(out) => Ok(out), other => Err(other) }
+///     }
+///
+///     fn step_name(state: &ShoutState) -> &'static str {
+///         match state {
+///             ShoutState::Upper(_) => "upper",
+///             ShoutState::Exclaim(_) => "exclaim",
+///             ShoutState::Done(_) => "end",
+///         }
+///     }
+///
+///     fn transition<'a>(
+///         &'a self, state: ShoutState, _loops: &'a mut Loops, cx: &'a Context,
+///     ) -> impl Future<Output = Result<ShoutState, Error>> + Send + 'a {
+///         async move {
+///             const POLICY: StepPolicy = StepPolicy::new();
+///             Ok(match state {
+///                 ShoutState::Upper(input) => ShoutState::Exclaim(
+///                     cx.step("upper", &POLICY, async { Ok(self.upper(input).await) }).await?,
+///                 ),
+///                 ShoutState::Exclaim(input) => ShoutState::Done(
+///                     cx.step("exclaim", &POLICY, async { Ok(self.exclaim(input).await) }).await?,
+///                 ),
+///                 done @ ShoutState::Done(_) => done,
+///             })
+///         }
+///     }
+/// }
+///
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// let out = workflow_runtime::run(&Shout, "hi".to_string()).await?;
+/// assert_eq!(out, "HI!");
+/// # Ok::<(), Error>(()) }).unwrap();
+/// ```
+pub trait Workflow: Send + Sync {
+    /// What a run starts from: the input of the first step.
+    type Input: Send + 'static;
+    /// What a run produces: the value passed to `end`.
+    type Output: Send + 'static;
+    /// The checkpointable state between two steps: which step runs next, with its input.
+    type State: Serialize + DeserializeOwned + Send + 'static;
+
+    /// The workflow's name, used in errors, events and stored runs.
+    const NAME: &'static str;
+    /// Changes whenever the graph or the types of its steps change, so that a stored run is
+    /// never resumed under a different definition.
+    const FINGERPRINT: u64;
+    /// The names of the steps, in declaration order.
+    const STEPS: &'static [&'static str];
+
+    /// The state a run starts in.
+    fn start(input: Self::Input) -> Self::State;
+
+    /// `Ok(output)` if `state` is terminal, `Err(state)` back otherwise.
+    ///
+    /// # Errors
+    ///
+    /// Returns the state unchanged when it is not terminal.
+    fn finish(state: Self::State) -> Result<Self::Output, Self::State>;
+
+    /// The name of the step `state` is about to run, or `"end"` for the terminal state.
+    fn step_name(state: &Self::State) -> &'static str;
+
+    /// Runs the step `state` is about to run and returns the next state.
+    ///
+    /// Steps are run through [`Context::step`] or [`Context::step_with_retry`], which apply the
+    /// step's [`StepPolicy`](crate::StepPolicy) and the run's cancellation. Bounded edges count
+    /// themselves in `loops`.
+    fn transition<'a>(
+        &'a self,
+        state: Self::State,
+        loops: &'a mut Loops,
+        cx: &'a Context,
+    ) -> impl Future<Output = Result<Self::State, Error>> + Send + 'a;
+}
