@@ -18,6 +18,10 @@ impl Errors {
         self.0.push(error);
     }
 
+    pub(crate) fn len(&self) -> usize {
+        self.0.len()
+    }
+
     pub(crate) fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
@@ -56,8 +60,12 @@ fn edit_distance(a: &str, b: &str) -> usize {
     row[b.len()]
 }
 
+/// `; did you mean `x`?` or `;`, to be followed by a list of what is valid.
 fn suggestion(close: Option<&str>) -> String {
-    close.map_or_else(String::new, |close| format!("; did you mean `{close}`?"))
+    close.map_or_else(
+        || ";".to_owned(),
+        |close| format!("; did you mean `{close}`?"),
+    )
 }
 
 // ---- attribute arguments -------------------------------------------------------------------
@@ -65,7 +73,7 @@ fn suggestion(close: Option<&str>) -> String {
 pub(crate) fn unknown_workflow_arg(name: &str) -> String {
     let close = did_you_mean(name, ["crate", "state"]);
     format!(
-        "unknown `#[workflow]` argument `{name}`{}; valid arguments: `crate = path`, `state = Name`",
+        "unknown `#[workflow]` argument `{name}`{} valid arguments are `crate = path` and `state = Name`",
         suggestion(close)
     )
 }
@@ -143,8 +151,8 @@ pub(crate) fn step_reserved(name: &str) -> String {
 pub(crate) fn unknown_step_option(name: &str) -> String {
     let close = did_you_mean(name, STEP_OPTIONS.iter().copied());
     format!(
-        "unknown step option `{name}`{}; valid options: `retry = N`, `backoff = \"100ms\"`, \
-         `max_backoff = \"30s\"`, `timeout = \"30s\"`",
+        "unknown step option `{name}`{} valid options are `retry = N`, `backoff = \"100ms\"`, \
+         `max_backoff = \"30s\"` and `timeout = \"30s\"`",
         suggestion(close)
     )
 }
@@ -186,11 +194,16 @@ pub(crate) fn unknown_type_item(name: &str) -> String {
 
 // ---- names and the graph -------------------------------------------------------------------
 
-pub(crate) fn unknown_step(name: &str, close: Option<&str>) -> String {
-    match close {
-        Some(close) => format!("unknown step `{name}`; did you mean `{close}`?"),
-        None => format!(
+/// An unknown step name: with its close match, or else with the steps not yet in the graph.
+pub(crate) fn unknown_step(name: &str, close: Option<&str>, unused: &[String]) -> String {
+    match (close, unused) {
+        (Some(close), _) => format!("unknown step `{name}`; did you mean `{close}`?"),
+        (None, []) => format!(
             "unknown step `{name}`; steps are the `async fn`s of this `impl` block, and `start` and `end` mark the ends of the graph"
+        ),
+        (None, unused) => format!(
+            "unknown step `{name}`; the steps not yet in the graph are {}",
+            unused.iter().map(|step| format!("`{step}`")).collect::<Vec<_>>().join(", ")
         ),
     }
 }

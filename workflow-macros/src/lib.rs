@@ -23,8 +23,10 @@ pub fn workflow(args: TokenStream, item: TokenStream) -> TokenStream {
 
 /// Declares the graph of a `#[workflow]` impl block; an error anywhere else.
 #[proc_macro]
-pub fn flow(input: TokenStream) -> TokenStream {
-    outside(input.into(), diag::FLOW_OUTSIDE).into()
+pub fn flow(_input: TokenStream) -> TokenStream {
+    syn::Error::new(proc_macro2::Span::call_site(), diag::FLOW_OUTSIDE)
+        .to_compile_error()
+        .into()
 }
 
 /// Sets the options of a step inside a `#[workflow]` impl block; an error anywhere else.
@@ -72,12 +74,4 @@ fn workflow_impl(
     };
     let errors = errors.to_compile_errors();
     quote!(#user_impl #generated #errors)
-}
-
-fn outside(input: proc_macro2::TokenStream, message: &str) -> proc_macro2::TokenStream {
-    let span = input
-        .into_iter()
-        .next()
-        .map_or_else(proc_macro2::Span::call_site, |token| token.span());
-    syn::Error::new(span, message).to_compile_error()
 }

@@ -7,20 +7,57 @@ use std::fmt;
 use std::marker::PhantomData;
 
 use serde::de::{self, DeserializeSeed, Deserializer, EnumAccess, VariantAccess, Visitor};
-use serde::{de::DeserializeOwned, Serialize};
+use serde::{de::DeserializeOwned, Serialize, Serializer};
 
 pub use crate::{run, BoxError, Context, Error, Executor, Loops, StepPolicy, Workflow};
 pub use serde;
 
-/// Checks that a step's input or output can live in the checkpointable state.
+/// A type that can live in the checkpointable state: a step's input or the workflow's output.
+///
+/// No supertraits, so that a type missing `Serialize` is reported once, with this message.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be stored in a workflow's state",
-    label = "step inputs and outputs must be serializable and `Send + 'static`",
+    label = "step inputs and the workflow's output must be `Serialize + Deserialize + Send + 'static`",
     note = "derive `serde::Serialize` and `serde::Deserialize` for `{Self}`: step inputs are saved in checkpoints"
 )]
-pub trait StepData: Serialize + DeserializeOwned + Send + 'static {}
+pub trait StepData: Sized {
+    /// Serializes `self` as variant `variant` of the state enum `state`.
+    ///
+    /// # Errors
+    ///
+    /// The serializer's.
+    fn serialize_variant<S: Serializer>(
+        &self,
+        serializer: S,
+        state: &'static str,
+        index: u32,
+        variant: &'static str,
+    ) -> Result<S::Ok, S::Error>;
 
-impl<T: Serialize + DeserializeOwned + Send + 'static> StepData for T {}
+    /// Deserializes the content of a variant of the state enum.
+    ///
+    /// # Errors
+    ///
+    /// The deserializer's.
+    fn deserialize_variant<'de, A: VariantAccess<'de>>(variant: A) -> Result<Self, A::Error>;
+}
+
+#[diagnostic::do_not_recommend]
+impl<T: Serialize + DeserializeOwned + Send + 'static> StepData for T {
+    fn serialize_variant<S: Serializer>(
+        &self,
+        serializer: S,
+        state: &'static str,
+        index: u32,
+        variant: &'static str,
+    ) -> Result<S::Ok, S::Error> {
+        serializer.serialize_newtype_variant(state, index, variant, self)
+    }
+
+    fn deserialize_variant<'de, A: VariantAccess<'de>>(variant: A) -> Result<Self, A::Error> {
+        variant.newtype_variant()
+    }
+}
 
 /// Checks that a step's error type can be turned into [`Error::Step`](crate::Error::Step).
 #[diagnostic::on_unimplemented(
@@ -33,6 +70,7 @@ pub trait StepError {
     fn into_box(self) -> BoxError;
 }
 
+#[diagnostic::do_not_recommend]
 impl<E: Into<BoxError>> StepError for E {
     fn into_box(self) -> BoxError {
         self.into()
@@ -52,6 +90,7 @@ pub fn step_error<E: StepError>(error: E) -> BoxError {
 )]
 pub trait RetryInput: Clone {}
 
+#[diagnostic::do_not_recommend]
 impl<T: Clone> RetryInput for T {}
 
 /// Clones a retried step's input; called with the span of the step's parameter type.

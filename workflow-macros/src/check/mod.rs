@@ -9,9 +9,14 @@ use crate::model::Model;
 
 /// Runs every rule. Rules that need a sound graph run only when the simpler rules pass.
 pub(crate) fn check(model: &Model, errors: &mut Errors) {
-    graph::one_start(model, errors);
     graph::one_successor(model, errors);
-    graph::every_step_in_graph(model, errors);
+    if model.incomplete {
+        return;
+    }
+    graph::one_start(model, errors);
+    if model.unresolved.is_empty() {
+        graph::every_step_in_graph(model, errors);
+    }
     graph::bounds_on_loops(model, errors);
     if model.start.len() != 1 {
         return;

@@ -13,18 +13,19 @@ pub(crate) fn fallback(model: &Model) -> TokenStream {
     let krate = &model.krate;
     let self_ty = &model.self_ty;
     let (impl_generics, _, where_clause) = model.generics.split_for_impl();
-    let input = input_type(model).map_or_else(|| quote!(__Input), |ty| quote!(#ty));
-    let output = model
-        .output
-        .as_ref()
-        .map_or_else(|| quote!(__Output), |ty| quote!(#ty));
+    // Types from a step whose signature has errors could add errors of their own.
+    let all_valid = model.steps.iter().all(|step| step.sig.valid);
+    let input = input_type(model).filter(|_| all_valid);
+    let output = model.output.as_ref().filter(|_| all_valid);
     let mut params = Vec::new();
-    if input_type(model).is_none() {
+    if input.is_none() {
         params.push(quote!(__Input));
     }
-    if model.output.is_none() {
+    if output.is_none() {
         params.push(quote!(__Output));
     }
+    let input = input.map_or_else(|| quote!(__Input), |ty| quote!(#ty));
+    let output = output.map_or_else(|| quote!(__Output), |ty| quote!(#ty));
     quote! {
         impl #impl_generics #self_ty #where_clause {
             /// Unavailable: the workflow has errors.

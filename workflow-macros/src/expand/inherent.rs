@@ -9,7 +9,8 @@ use crate::model::Model;
 pub(super) fn inherent_impl(model: &Model) -> TokenStream {
     let krate = &model.krate;
     let self_ty = &model.self_ty;
-    let (impl_generics, _, where_clause) = model.generics.split_for_impl();
+    let (impl_generics, _, _) = model.generics.split_for_impl();
+    let where_clause = super::serde::workflow_bounds(model);
     let input = input_type(model);
     let output = &model.output;
     let diagram = mermaid::mermaid(model);

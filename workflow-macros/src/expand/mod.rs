@@ -5,7 +5,7 @@ mod fallback;
 mod fingerprint;
 mod inherent;
 mod mermaid;
-mod serde;
+pub(crate) mod serde;
 mod state;
 mod transition;
 mod workflow_impl;
@@ -38,21 +38,48 @@ fn variant(model: &Model, index: Option<usize>) -> Ident {
         None => Ident::new("End", Span::call_site()),
         Some(index) => {
             let ident = &model.steps[index].sig.ident;
-            let camel: String = ident
-                .to_string()
-                .trim_start_matches("r#")
-                .split('_')
-                .filter(|part| !part.is_empty())
-                .map(|part| {
-                    let mut chars = part.chars();
-                    chars.next().map_or_else(String::new, |first| {
-                        first.to_uppercase().chain(chars).collect()
-                    })
-                })
-                .collect();
-            format_ident!("{}", camel, span = ident.span())
+            format_ident!("{}", camel(&ident.to_string()), span = ident.span())
         }
     }
+}
+
+/// `snake_case` as `UpperCamelCase`.
+fn camel(name: &str) -> String {
+    name.trim_start_matches("r#")
+        .split('_')
+        .filter(|part| !part.is_empty())
+        .map(|part| {
+            let mut chars = part.chars();
+            chars.next().map_or_else(String::new, |first| {
+                first.to_uppercase().chain(chars).collect()
+            })
+        })
+        .collect()
+}
+
+/// `tokens` placed at `span` for error messages, resolving as before.
+fn respan(tokens: TokenStream, span: Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|mut token| {
+            if let proc_macro2::TokenTree::Group(group) = &token {
+                let mut inner =
+                    proc_macro2::Group::new(group.delimiter(), respan(group.stream(), span));
+                inner.set_span(group.span().located_at(span));
+                token = proc_macro2::TokenTree::Group(inner);
+            } else {
+                token.set_span(token.span().located_at(span));
+            }
+            token
+        })
+        .collect()
+}
+
+/// The path of an item of `__private`, placed at `span`.
+fn private(model: &Model, item: &str, span: Span) -> TokenStream {
+    let krate = &model.krate;
+    let item = Ident::new(item, Span::call_site());
+    respan(quote!(#krate::__private::#item), span)
 }
 
 /// A generated local name, invisible to the user's code.

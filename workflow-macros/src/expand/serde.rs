@@ -6,7 +6,7 @@ use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 
 use super::state::{phantom_arm, state_generics};
-use super::{local, variant};
+use super::{local, private, variant};
 use crate::model::Model;
 
 pub(super) fn state_serde(model: &Model) -> TokenStream {
@@ -14,28 +14,35 @@ pub(super) fn state_serde(model: &Model) -> TokenStream {
     let state = &model.state;
     let generics = state_generics(model);
     let (impl_generics, ty_generics, _) = generics.split_for_impl();
-    let bounds = data_bounds(model);
+    let data = data_bounds(model);
+    let bounds = quote!(where #(#data),*);
     let state_name = state.to_string();
     let names = variant_names(model);
     let serializer = local("__serializer");
     let value = local("__value");
-    let serialize_arms = variants(model).into_iter().enumerate().map(|(index, ident)| {
-        let name = &names[index];
-        let index = u32::try_from(index).unwrap_or(u32::MAX);
-        quote! {
-            #state::#ident(#value) => #krate::__private::serde::Serializer::serialize_newtype_variant(
-                #serializer, #state_name, #index, #name, #value,
-            ),
-        }
-    });
-    let deserialize_arms = variants(model).into_iter().enumerate().map(|(index, ident)| {
-        let ty = variant_type(model, index);
-        quote! {
-            #index => #krate::__private::serde::de::VariantAccess::newtype_variant::<#ty>(__variant)
-                .map(#state::#ident),
-        }
-    });
-    let phantom = phantom_arm(model);
+    let serialize_arms = variants(model)
+        .into_iter()
+        .enumerate()
+        .map(|(index, ident)| {
+            let name = &names[index];
+            let index = u32::try_from(index).unwrap_or(u32::MAX);
+            quote! {
+                #state::#ident(#value) => #krate::__private::StepData::serialize_variant(
+                    #value, #serializer, #state_name, #index, #name,
+                ),
+            }
+        });
+    let deserialize_arms = variants(model)
+        .into_iter()
+        .enumerate()
+        .map(|(index, ident)| {
+            let ty = variant_type(model, index);
+            quote! {
+                #index => <#ty as #krate::__private::StepData>::deserialize_variant(__variant)
+                    .map(#state::#ident),
+            }
+        });
+    let phantom = phantom_arm(model, true);
     let mut de_generics = generics.clone();
     de_generics.params.insert(0, syn::parse_quote!('de));
     let (de_impl_generics, _, _) = de_generics.split_for_impl();
@@ -84,8 +91,7 @@ pub(super) fn state_serde(model: &Model) -> TokenStream {
 
 /// `where T: StepData` for every type stored in the state, spanned at the type as written, so a
 /// type that is not serializable is reported in the step's signature. Each type once.
-pub(super) fn data_bounds(model: &Model) -> TokenStream {
-    let krate = &model.krate;
+pub(super) fn data_bounds(model: &Model) -> Vec<TokenStream> {
     let mut seen = Vec::new();
     let mut predicates = Vec::new();
     for index in 0..=model.steps.len() {
@@ -95,9 +101,22 @@ pub(super) fn data_bounds(model: &Model) -> TokenStream {
             continue;
         }
         seen.push(key);
-        predicates.push(quote_spanned!(ty.span()=> #ty: #krate::__private::StepData));
+        let data = private(model, "StepData", ty.span());
+        predicates.push(quote_spanned!(ty.span()=> #ty: #data));
     }
-    quote!(where #(#predicates),*)
+    predicates
+}
+
+/// The impl's own where clause plus [`data_bounds`], for `impl Workflow`: the state is only
+/// serializable under those bounds, and repeating them keeps a missing impl from being reported
+/// a second time there.
+pub(crate) fn workflow_bounds(model: &Model) -> TokenStream {
+    let data = data_bounds(model);
+    let Some(clause) = &model.generics.where_clause else {
+        return quote!(where #(#data),*);
+    };
+    let predicates = clause.predicates.iter();
+    quote!(where #(#predicates,)* #(#data),*)
 }
 
 /// The variant names in the serialized form: the step names, then `end`.

@@ -82,12 +82,14 @@ fn phantom_variant(generics: &Generics) -> TokenStream {
     }
 }
 
-/// The match arm of the hidden variant, for matches over the state.
-pub(super) fn phantom_arm(model: &Model) -> TokenStream {
+/// The match arm of the hidden variant, for matches over the state or (`by_ref`) a reference
+/// to it.
+pub(super) fn phantom_arm(model: &Model, by_ref: bool) -> TokenStream {
     if state_generics(model).type_params().next().is_none() {
         return TokenStream::new();
     }
     let state = &model.state;
     let never = super::local("__never");
-    quote!(#state::__Phantom(_, #never) => match *#never {},)
+    let deref = by_ref.then(|| quote!(*));
+    quote!(#state::__Phantom(_, #never) => match #deref #never {},)
 }

@@ -1,10 +1,10 @@
 //! The body of `Workflow::transition`: run the step the state names, then route its output.
 
-use proc_macro2::{Group, Span, TokenStream};
+use proc_macro2::{Group, Ident, Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 
-use super::{local, variant};
+use super::{camel, local, private, variant};
 use crate::diag;
 use crate::model::{Edge, Model, Node, Outgoing};
 use crate::parse::StepOptions;
@@ -14,28 +14,42 @@ use crate::parse::StepOptions;
 #[derive(Default)]
 pub(super) struct Casts {
     items: Vec<TokenStream>,
+    names: Vec<String>,
+}
+
+/// Where a value crosses an edge, for [`Casts::cast`].
+struct Crossing<'a> {
+    /// Names the generated trait, which rustc shows in its help line: `draft_to_critique`.
+    name: String,
+    message: String,
+    to_end: bool,
+    target: &'a syn::Type,
+    first: Span,
+    last: Span,
 }
 
 impl Casts {
-    /// Converts `value` into `target`, reporting a mismatch with `message`, underlining from
-    /// `first` to `last`.
-    fn cast(
-        &mut self,
-        message: &str,
-        to_end: bool,
-        target: &syn::Type,
-        value: TokenStream,
-        first: Span,
-        last: Span,
-    ) -> TokenStream {
-        let name = format_ident!(
-            "__WorkflowEdge{}",
-            self.items.len(),
-            span = Span::mixed_site()
-        );
+    /// Converts `value` across `crossing`, reporting a type mismatch with its message,
+    /// underlining the edge from its first to its last token.
+    fn cast(&mut self, crossing: Crossing<'_>, value: TokenStream) -> TokenStream {
+        let Crossing {
+            name,
+            message,
+            to_end,
+            target,
+            first,
+            last,
+        } = crossing;
+        let mut name = camel(&name);
+        if self.names.contains(&name) {
+            name = format!("{name}{}", self.items.len());
+        }
+        self.names.push(name.clone());
+        let name = format_ident!("{}", name, span = Span::mixed_site().located_at(first));
         let note = to_end.then_some(diag::OUTPUT_NOTE).into_iter();
         self.items.push(quote! {
             #[diagnostic::on_unimplemented(message = #message, label = "this edge" #(, note = #note)*)]
+            #[allow(non_camel_case_types)]
             trait #name<__T> {
                 fn __cast(self) -> __T;
             }
@@ -65,7 +79,7 @@ pub(super) fn transition_body(model: &Model, casts: &mut Casts) -> TokenStream {
         .collect();
     let end = variant(model, None);
     let done = local("__done");
-    let phantom = super::state::phantom_arm(model);
+    let phantom = super::state::phantom_arm(model, false);
     let state_var = local("__state");
     quote! {
         match #state_var {
@@ -106,8 +120,10 @@ fn step_arm(model: &Model, index: usize, casts: &mut Casts) -> TokenStream {
                 let route = route(model, index, &arm.edge, value, arm.edge.name.span(), casts);
                 quote!(#pat #guard => { #route })
             });
+            // rustc reports a non-exhaustive match at its scrutinee: place it on `match`.
             let keyword = quote_spanned!(token.span=> match);
-            quote!(#keyword #output { #(#arms)* })
+            let scrutinee = Ident::new("__output", Span::mixed_site().located_at(token.span));
+            quote!(#keyword #scrutinee { #(#arms)* })
         }
         None => quote!(::core::unreachable!()),
     };
@@ -127,21 +143,36 @@ fn run_step(model: &Model, index: usize) -> TokenStream {
     let name = method.to_string();
     let input = local("__input");
     let cx = local("__cx");
+    let arg = sig.has_input.then(|| quote!(#input));
+    let call = quote!(self.#method(#arg).await);
     let invoke = match &sig.fallible {
-        Some(ret) => {
-            let convert = quote_spanned!(ret.span()=> #krate::__private::step_error);
-            quote!(::core::result::Result::map_err(self.#method(#input).await, #convert))
+        Some(error_ty) => {
+            let span = error_ty.span();
+            let convert = private(model, "step_error", span);
+            let [value, error] = ["__value", "__error"].map(local);
+            // The argument decides where rustc reports a bad error type: at the type.
+            let placed = Ident::new("__error", Span::mixed_site().located_at(span));
+            let err = quote_spanned!(span=> (#convert(#placed)));
+            quote! {
+                match #call {
+                    ::core::result::Result::Ok(#value) => ::core::result::Result::Ok(#value),
+                    ::core::result::Result::Err(#error) => ::core::result::Result::Err #err,
+                }
+            }
         }
         None => {
-            quote!(::core::result::Result::<_, #krate::__private::BoxError>::Ok(self.#method(#input).await))
+            quote!(::core::result::Result::<_, #krate::__private::BoxError>::Ok(#call))
         }
     };
     let policy = policy(krate, &sig.options);
     if sig.options.retry.is_some_and(|retry| retry > 0) {
-        let clone = quote_spanned!(sig.input.span()=> #krate::__private::retry_input);
+        let span = sig.input.span();
+        let clone = private(model, "retry_input", span);
+        let placed = Ident::new("__input", Span::mixed_site().located_at(span));
+        let placed = quote_spanned!(span=> &#placed);
         quote! {
             #cx.step_with_retry(#name, &#policy, || {
-                let #input = #clone(&#input);
+                let #input = #clone(#placed);
                 async move { #invoke }
             }).await?
         }
@@ -246,6 +277,19 @@ fn goto(
         }
     };
     let to_end = !matches!(edge.to, Node::Step(_));
-    let cast = casts.cast(&message, to_end, &ty, value, first, edge.last);
+    let to = if to_end {
+        "end".to_owned()
+    } else {
+        edge.name.to_string()
+    };
+    let crossing = Crossing {
+        name: format!("{from_name}_to_{to}"),
+        message,
+        to_end,
+        target: &ty,
+        first,
+        last: edge.last,
+    };
+    let cast = casts.cast(crossing, value);
     quote!(::core::result::Result::Ok(#state::#target(#cast)))
 }

@@ -11,7 +11,8 @@ use crate::model::Model;
 pub(super) fn workflow_impl(model: &Model) -> TokenStream {
     let krate = &model.krate;
     let self_ty = &model.self_ty;
-    let (impl_generics, _, where_clause) = model.generics.split_for_impl();
+    let (impl_generics, _, _) = model.generics.split_for_impl();
+    let where_clause = super::serde::workflow_bounds(model);
     let state = &model.state;
     let state_generics = state_generics(model);
     let (_, state_ty_generics, _) = state_generics.split_for_impl();
@@ -26,7 +27,7 @@ pub(super) fn workflow_impl(model: &Model) -> TokenStream {
     });
     let end = variant(model, None);
     let names = step_names(model);
-    let phantom = phantom_arm(model);
+    let phantom = phantom_arm(model, true);
     let mut casts = Casts::default();
     let body = transition_body(model, &mut casts);
     let casts = casts.items();

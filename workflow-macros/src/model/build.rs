@@ -33,8 +33,11 @@ pub(crate) fn build(args: Args, input: Input, errors: &mut Errors) -> Option<Mod
         output: None,
         flow_span: flow.span,
         bounds: 0,
+        incomplete: flow.incomplete,
+        unresolved: Vec::new(),
     };
     add_flow(&mut model, flow, errors);
+    report_unresolved(&model, errors);
     Some(model)
 }
 
@@ -156,29 +159,66 @@ fn resolve(model: &mut Model, name: &syn::Ident, errors: &mut Errors) -> Node {
             .iter()
             .map(|s| s.sig.ident.to_string())
             .collect();
-        let close = diag::did_you_mean(&written, names.iter().map(String::as_str));
-        errors.push(name.span(), diag::unknown_step(&written, close));
-        close.and_then(|close| names.iter().position(|name| name == close))
+        let close = diag::did_you_mean(&written, names.iter().map(String::as_str))?;
+        errors.push(name.span(), diag::unknown_step(&written, Some(close), &[]));
+        names.iter().position(|name| name == close)
     });
     match position {
         Some(index) => {
             model.steps[index].mentions.push(name.span());
             Node::Step(index)
         }
-        None => Node::Unknown,
+        None => {
+            model.unresolved.push(name.clone());
+            Node::Unknown
+        }
     }
 }
 
-/// The output type, inferred from a step whose output goes straight to `end` (a bare `end`
-/// passes the step's output, or in a `match` arm the matched value, which is the same).
+/// Reports the names that matched no step, once the whole graph is read, listing the steps
+/// that it does not name: one of them is likely what was meant.
+fn report_unresolved(model: &Model, errors: &mut Errors) {
+    let unused: Vec<String> = model
+        .steps
+        .iter()
+        .filter(|step| step.mentions.is_empty())
+        .map(|step| step.sig.ident.to_string())
+        .collect();
+    for name in &model.unresolved {
+        errors.push(
+            name.span(),
+            diag::unknown_step(&name.to_string(), None, &unused),
+        );
+    }
+}
+
+/// The output type, inferred from a step whose output goes straight to `end`: a bare `end`
+/// passes the step's output (in a `match` arm, the matched value, which is the same), and so
+/// does `x => end(x)`.
 fn inferred_output(model: &Model) -> Option<syn::Type> {
     model.steps.iter().enumerate().find_map(|(index, step)| {
-        let straight = model
+        let mut straight = model
             .successors(index)
             .into_iter()
             .any(|edge| edge.to == Node::End && edge.arg.is_none());
+        for outgoing in &step.outgoing {
+            if let Outgoing::Match { arms, .. } = outgoing {
+                straight |= arms.iter().any(passes_binding_to_end);
+            }
+        }
         straight.then(|| step.sig.output.clone())
     })
+}
+
+/// `x => end(x)` or `x if … => end(x)`: the arm binds the whole value and ends with it.
+fn passes_binding_to_end(arm: &Arm) -> bool {
+    let (syn::Pat::Ident(binding), Some(syn::Expr::Path(arg))) = (&arm.pat, &arm.edge.arg) else {
+        return false;
+    };
+    arm.edge.to == Node::End
+        && binding.subpat.is_none()
+        && binding.by_ref.is_none()
+        && arg.path.is_ident(&binding.ident)
 }
 
 fn first_end(model: &Model) -> Option<Span> {

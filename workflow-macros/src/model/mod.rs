@@ -25,6 +25,10 @@ pub(crate) struct Model {
     pub(crate) flow_span: Span,
     /// How many bounded edges the graph has.
     pub(crate) bounds: usize,
+    /// `flow!` had statements that could not be read.
+    pub(crate) incomplete: bool,
+    /// Names in `flow!` that matched no step, not even closely.
+    pub(crate) unresolved: Vec<syn::Ident>,
 }
 
 pub(crate) struct Step {

@@ -14,6 +14,9 @@ pub(crate) struct Flow {
     pub(crate) span: Span,
     pub(crate) outputs: Vec<Type>,
     pub(crate) chains: Vec<Chain>,
+    /// Whether a statement could not be read: the graph is then missing edges, and only the
+    /// rules that do not need the whole graph are checked.
+    pub(crate) incomplete: bool,
 }
 
 /// `head -> target -> target …`
@@ -56,6 +59,7 @@ pub(crate) fn parse(span: Span, body: TokenStream, errors: &mut Errors) -> Flow 
         span,
         outputs: Vec::new(),
         chains: Vec::new(),
+        incomplete: false,
     };
     for statement in statements(body) {
         let result = Parser::parse2(
@@ -64,6 +68,7 @@ pub(crate) fn parse(span: Span, body: TokenStream, errors: &mut Errors) -> Flow 
         );
         if let Err(error) = result {
             errors.add(error);
+            flow.incomplete = true;
         }
     }
     flow

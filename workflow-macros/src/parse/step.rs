@@ -17,9 +17,14 @@ pub(crate) struct StepFn {
     pub(crate) ident: syn::Ident,
     /// The input type; `()` for a step that takes none.
     pub(crate) input: Type,
+    /// Whether the method has an input parameter.
+    pub(crate) has_input: bool,
+    /// Whether the signature is a valid step's: the types above can be used.
+    pub(crate) valid: bool,
     /// The output type: `U` of `-> Result<U, E>` or `-> U`.
     pub(crate) output: Type,
-    /// The whole return type, if the step returns a `Result`.
+    /// If the step returns a `Result`: its error type as written, or the whole return type for
+    /// `Result<T>` (an alias with a default error).
     pub(crate) fallible: Option<Type>,
     pub(crate) options: StepOptions,
 }
@@ -36,6 +41,7 @@ pub(crate) struct StepOptions {
 /// Reads a method of the impl as a step, removing its `#[step]` attributes. Problems are
 /// reported; the step is still returned so that the graph can name it without cascading errors.
 pub(crate) fn step(method: &mut ImplItemFn, errors: &mut Errors) -> StepFn {
+    let before = errors.len();
     let options = take_options(method, errors);
     let sig = &method.sig;
     let ident = sig.ident.clone();
@@ -45,10 +51,13 @@ pub(crate) fn step(method: &mut ImplItemFn, errors: &mut Errors) -> StepFn {
     }
     check_qualifiers(sig, &name, errors);
     let input = input_type(sig, &name, errors);
+    let has_input = sig.inputs.len() > 1;
     let (output, fallible) = output_type(&sig.output, &name, errors);
     StepFn {
         ident,
+        valid: errors.len() == before,
         input,
+        has_input,
         output,
         fallible,
         options,
@@ -120,7 +129,11 @@ fn output_type(output: &ReturnType, name: &str, errors: &mut Errors) -> (Type, O
                 (last.ident == "Result", &last.arguments)
             {
                 if let Some(GenericArgument::Type(ok)) = args.args.first() {
-                    return (ok.clone(), Some((**ty).clone()));
+                    let error = match args.args.iter().nth(1) {
+                        Some(GenericArgument::Type(error)) => error.clone(),
+                        _ => (**ty).clone(),
+                    };
+                    return (ok.clone(), Some(error));
                 }
             }
         }

@@ -1,0 +1,6 @@
+use workflow::prelude::*;
+
+#[workflow]
+struct Pipeline;
+
+fn main() {}

@@ -1,0 +1,17 @@
+use workflow::prelude::*;
+
+struct Pipeline;
+
+#[workflow]
+impl Pipeline {
+    async fn a(&self, input: String) -> String {
+        input
+    }
+
+    flow! {
+        start -> a -> end;
+        42 -> a;
+    }
+}
+
+fn main() {}

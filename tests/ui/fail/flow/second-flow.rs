@@ -1,0 +1,20 @@
+use workflow::prelude::*;
+
+struct Pipeline;
+
+#[workflow]
+impl Pipeline {
+    async fn a(&self, input: String) -> String {
+        input
+    }
+
+    flow! {
+        start -> a;
+    }
+
+    flow! {
+        a -> end;
+    }
+}
+
+fn main() {}

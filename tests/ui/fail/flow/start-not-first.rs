@@ -1,0 +1,16 @@
+use workflow::prelude::*;
+
+struct Pipeline;
+
+#[workflow]
+impl Pipeline {
+    async fn a(&self, input: String) -> String {
+        input
+    }
+
+    flow! {
+        start -> a -> start;
+    }
+}
+
+fn main() {}

@@ -1,0 +1,17 @@
+use workflow::prelude::*;
+
+struct Pipeline;
+
+#[workflow]
+impl Pipeline {
+    async fn a(&self, input: String) -> String {
+        input
+    }
+
+    flow! {
+        type Input = String;
+        start -> a -> end;
+    }
+}
+
+fn main() {}

@@ -1,0 +1,25 @@
+use workflow::prelude::*;
+
+struct Pipeline;
+
+#[workflow]
+impl Pipeline {
+    async fn a(&self, input: String) -> String {
+        input
+    }
+
+    async fn b(&self, input: String) -> String {
+        input
+    }
+
+    async fn orphan(&self, input: String) -> String {
+        input
+    }
+
+    flow! {
+        start -> a -> b -> end;
+        orphan -> b;
+    }
+}
+
+fn main() {}

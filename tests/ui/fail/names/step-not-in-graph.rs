@@ -1,0 +1,24 @@
+use workflow::prelude::*;
+
+struct Pipeline;
+
+#[workflow]
+impl Pipeline {
+    async fn research(&self, input: String) -> String {
+        input
+    }
+
+    async fn review(&self, input: String) -> String {
+        input
+    }
+
+    async fn publish(&self, input: String) -> String {
+        input
+    }
+
+    flow! {
+        start -> research -> review -> end;
+    }
+}
+
+fn main() {}

@@ -1,0 +1,17 @@
+use workflow::prelude::*;
+
+struct Pipeline;
+
+#[workflow]
+impl Pipeline {
+    #[step(retry = "three")]
+    async fn fetch(&self, url: String) -> String {
+        url
+    }
+
+    flow! {
+        start -> fetch -> end;
+    }
+}
+
+fn main() {}

@@ -1,0 +1,16 @@
+use workflow::prelude::*;
+
+struct Pipeline;
+
+#[workflow]
+impl Pipeline {
+    fn fetch(&self, url: String) -> String {
+        url
+    }
+
+    flow! {
+        start -> fetch -> end;
+    }
+}
+
+fn main() {}

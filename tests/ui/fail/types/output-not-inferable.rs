@@ -1,0 +1,20 @@
+use workflow::prelude::*;
+
+struct Pipeline;
+
+#[workflow]
+impl Pipeline {
+    async fn count(&self, text: String) -> usize {
+        text.len()
+    }
+
+    flow! {
+        start -> count;
+        count -> match {
+            0 => end("empty".to_string()),
+            n => end(n.to_string()),
+        };
+    }
+}
+
+fn main() {}
