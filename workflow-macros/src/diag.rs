@@ -45,19 +45,32 @@ pub(crate) fn did_you_mean<'a>(
         .map(|(_, candidate)| candidate)
 }
 
+/// The optimal string alignment distance: insertions, deletions, substitutions and swaps of
+/// two neighbours each count one, so `prase` is one edit from `parse`.
 fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut diagonal = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let substitution = diagonal + usize::from(ca != *cb);
-            diagonal = row[j + 1];
-            row[j + 1] = substitution.min(row[j] + 1).min(diagonal + 1);
+    let width = b.len() + 1;
+    let mut d = vec![0; (a.len() + 1) * width];
+    for i in 0..=a.len() {
+        d[i * width] = i;
+    }
+    for (j, cell) in d.iter_mut().enumerate().take(width) {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut best = (d[(i - 1) * width + j] + 1)
+                .min(d[i * width + j - 1] + 1)
+                .min(d[(i - 1) * width + j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                best = best.min(d[(i - 2) * width + j - 2] + 1);
+            }
+            d[i * width + j] = best;
         }
     }
-    row[b.len()]
+    d[a.len() * width + b.len()]
 }
 
 /// `; did you mean `x`?` or `;`, to be followed by a list of what is valid.
@@ -280,4 +293,28 @@ pub(crate) fn useless_bound(from: &str, to: &str) -> String {
     format!(
         "the edge `{from} -> {to}` is not part of a loop, so its bound can never be reached; remove the `[max N]`"
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{did_you_mean, edit_distance};
+
+    #[test]
+    fn distances() {
+        assert_eq!(edit_distance("parse", "parse"), 0);
+        assert_eq!(edit_distance("prase", "parse"), 1);
+        assert_eq!(edit_distance("reveiw", "review"), 1);
+        assert_eq!(edit_distance("draft", "drafts"), 1);
+        assert_eq!(edit_distance("", "abc"), 3);
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+    }
+
+    #[test]
+    fn suggestions() {
+        let steps = ["draft", "critique", "revise"];
+        assert_eq!(did_you_mean("critque", steps), Some("critique"));
+        assert_eq!(did_you_mean("revies", steps), Some("revise"));
+        assert_eq!(did_you_mean("publish", steps), None);
+        assert_eq!(did_you_mean("x", steps), None);
+    }
 }

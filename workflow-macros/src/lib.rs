@@ -18,7 +18,7 @@ use quote::quote;
 /// by the `flow!` block inside it. Documented on `workflow::workflow`.
 #[proc_macro_attribute]
 pub fn workflow(args: TokenStream, item: TokenStream) -> TokenStream {
-    workflow_impl(args.into(), item.into()).into()
+    workflow_impl(args.into(), &item.into()).into()
 }
 
 /// Declares the graph of a `#[workflow]` impl block; an error anywhere else.
@@ -40,7 +40,7 @@ pub fn step(_args: TokenStream, item: TokenStream) -> TokenStream {
 
 fn workflow_impl(
     args: proc_macro2::TokenStream,
-    item: proc_macro2::TokenStream,
+    item: &proc_macro2::TokenStream,
 ) -> proc_macro2::TokenStream {
     let mut errors = diag::Errors::default();
     let args = parse::args(args, &mut errors);
@@ -75,3 +75,6 @@ fn workflow_impl(
     let errors = errors.to_compile_errors();
     quote!(#user_impl #generated #errors)
 }
+
+#[cfg(test)]
+mod tests;

@@ -31,7 +31,7 @@ struct Crossing<'a> {
 impl Casts {
     /// Converts `value` across `crossing`, reporting a type mismatch with its message,
     /// underlining the edge from its first to its last token.
-    fn cast(&mut self, crossing: Crossing<'_>, value: TokenStream) -> TokenStream {
+    fn cast(&mut self, crossing: Crossing<'_>, value: &TokenStream) -> TokenStream {
         let Crossing {
             name,
             message,
@@ -290,6 +290,6 @@ fn goto(
         first,
         last: edge.last,
     };
-    let cast = casts.cast(crossing, value);
+    let cast = casts.cast(crossing, &value);
     quote!(::core::result::Result::Ok(#state::#target(#cast)))
 }

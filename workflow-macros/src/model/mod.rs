@@ -53,6 +53,7 @@ pub(crate) enum Node {
     Unknown,
 }
 
+#[allow(clippy::large_enum_variant)] // one per step, built once
 pub(crate) enum Outgoing {
     /// `a -> b`: the output of `a` is the input of `b`.
     Sequence { source: Span, edge: Edge },

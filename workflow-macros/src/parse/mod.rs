@@ -55,8 +55,9 @@ pub(crate) fn args(tokens: TokenStream, errors: &mut Errors) -> Args {
 
 /// Parses the impl block. `Err` carries the error when the item is not an impl block at all.
 pub(crate) fn input(tokens: TokenStream, errors: &mut Errors) -> Result<Input, syn::Error> {
-    let mut item: ItemImpl = syn::parse2(tokens.clone())
-        .map_err(|_| syn::Error::new(first_span(&tokens), diag::NOT_AN_IMPL))?;
+    let span = first_span(&tokens);
+    let mut item: ItemImpl =
+        syn::parse2(tokens).map_err(|_| syn::Error::new(span, diag::NOT_AN_IMPL))?;
     if let Some((_, path, _)) = &item.trait_ {
         errors.push(path.span(), diag::TRAIT_IMPL);
     }

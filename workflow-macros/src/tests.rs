@@ -1,0 +1,131 @@
+//! Unit tests of the whole pipeline on token input: it never panics, whatever the input; its
+//! output is deterministic; errors are all reported together.
+
+use proc_macro2::{Group, TokenStream, TokenTree};
+use quote::quote;
+
+use crate::workflow_impl;
+
+fn sample() -> TokenStream {
+    quote! {
+        impl Article {
+            async fn draft(&self, topic: String) -> String { topic }
+
+            #[step(retry = 3, backoff = "10ms", timeout = "30s")]
+            async fn critique(&self, draft: String) -> Result<Verdict, MyError> { todo!() }
+
+            async fn revise(&self, (draft, feedback): (String, String)) -> String { draft }
+
+            flow! {
+                type Output = String;
+                start -> draft -> critique;
+                critique -> match {
+                    Verdict::Approved(text) if !text.is_empty() => end(text),
+                    Verdict::Revise { draft, feedback } => revise((draft, feedback)) [max 3 else end(draft)],
+                };
+                revise -> critique;
+            }
+        }
+    }
+}
+
+/// Every variant of `tokens` with one token removed, or repeated, at any depth.
+fn mutations(tokens: &TokenStream) -> Vec<TokenStream> {
+    let trees: Vec<TokenTree> = tokens.clone().into_iter().collect();
+    let mut out = Vec::new();
+    for (index, tree) in trees.iter().enumerate() {
+        let mut removed = trees.clone();
+        removed.remove(index);
+        out.push(removed.into_iter().collect());
+        let mut repeated = trees.clone();
+        repeated.insert(index, tree.clone());
+        out.push(repeated.into_iter().collect());
+        if let TokenTree::Group(group) = tree {
+            for inner in mutations(&group.stream()) {
+                let mut replaced = trees.clone();
+                replaced[index] = TokenTree::Group(Group::new(group.delimiter(), inner));
+                out.push(replaced.into_iter().collect());
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn never_panics_on_mutated_input() {
+    let sample = sample();
+    let variants = mutations(&sample);
+    assert!(variants.len() > 250, "only {} variants", variants.len());
+    for variant in variants {
+        let input = variant.to_string();
+        let result = std::panic::catch_unwind(|| workflow_impl(TokenStream::new(), &variant));
+        assert!(result.is_ok(), "the macro panicked on: {input}");
+    }
+}
+
+#[test]
+fn never_panics_on_mutated_arguments() {
+    let args = quote!(crate = ::workflow, state = ArticleState);
+    for variant in mutations(&args) {
+        let input = variant.to_string();
+        let result = std::panic::catch_unwind(|| workflow_impl(variant, &sample()));
+        assert!(result.is_ok(), "the macro panicked on arguments: {input}");
+    }
+}
+
+#[test]
+fn output_is_deterministic() {
+    let first = workflow_impl(TokenStream::new(), &sample()).to_string();
+    let second = workflow_impl(TokenStream::new(), &sample()).to_string();
+    assert_eq!(first, second);
+    assert!(
+        !first.contains("compile_error"),
+        "the sample has errors: {first}"
+    );
+}
+
+#[test]
+fn reports_every_error_at_once() {
+    let input = quote! {
+        impl Pipeline {
+            fn fetch(&self, url: String) -> String { url }
+            async fn parse(&self, page: String) -> String { page }
+            async fn unused(&self, page: String) -> String { page }
+            flow! {
+                start -> fetch -> prase;
+                parse -> end -> fetch;
+            }
+        }
+    };
+    let output = workflow_impl(TokenStream::new(), &input).to_string();
+    for message in [
+        "step `fetch` is not `async`",
+        "unknown step `prase`; did you mean `parse`?",
+        "nothing can follow `end`",
+    ] {
+        assert!(output.contains(message), "missing {message:?} in {output}");
+    }
+    assert!(
+        output.contains("impl Pipeline"),
+        "the user's impl is not kept: {output}"
+    );
+}
+
+#[test]
+fn fingerprint_changes_with_the_graph() {
+    let fingerprint = |flow: TokenStream| {
+        let input = quote! {
+            impl W {
+                async fn a(&self, x: u32) -> u32 { x }
+                async fn b(&self, x: u32) -> u32 { x }
+                flow! { #flow }
+            }
+        };
+        let output = workflow_impl(TokenStream::new(), &input).to_string();
+        let start = output.find("FINGERPRINT").expect("no fingerprint");
+        output[start..start + 60].to_owned()
+    };
+    let chain = fingerprint(quote!(start -> a -> b -> end;));
+    assert_eq!(chain, fingerprint(quote!(start -> a -> b -> end;)));
+    assert_ne!(chain, fingerprint(quote!(start -> b -> a -> end;)));
+}
