@@ -21,7 +21,7 @@ pub use workflow_runtime::{
 /// | option | meaning | default |
 /// |---|---|---|
 /// | `retry = N` | retry a failed attempt up to `N` more times (transient errors only); the input must be `Clone` | `0` |
-/// | `backoff = "100ms"` | delay before the first retry, doubled each time, with full jitter | `"100ms"` |
+/// | `backoff = "100ms"` | delay before the first retry, doubled each time, with jitter | `"100ms"` |
 /// | `max_backoff = "30s"` | longest delay between two attempts | `"30s"` |
 /// | `timeout = "30s"` | fail an attempt that takes longer | none |
 ///

@@ -27,7 +27,7 @@ pub struct StepPolicy {
 
 impl StepPolicy {
     /// The default: one attempt, no timeout. Retries, if enabled, start at 100 ms and double up
-    /// to 30 s, with full jitter.
+    /// to 30 s, with jitter.
     pub const fn new() -> Self {
         StepPolicy {
             retries: 0,
@@ -44,7 +44,8 @@ impl StepPolicy {
         self
     }
 
-    /// The delay before the first retry; each further retry doubles it, with full jitter.
+    /// The delay before the first retry; each further retry doubles it. Jitter stretches each
+    /// delay by a random 0–100%, never beyond [`max_backoff`](Self::max_backoff).
     pub const fn backoff(mut self, first: Duration) -> Self {
         self.backoff = first;
         self
@@ -72,15 +73,19 @@ impl StepPolicy {
         self.timeout
     }
 
-    /// The delays to wait before each retry, in order.
+    /// The delays to wait before each retry, in order; none longer than `max_backoff`.
     pub(crate) fn delays(&self) -> impl Iterator<Item = Duration> {
         use backon::BackoffBuilder;
+        let max = self.max_backoff;
+        // backon caps the delay before adding jitter, and does not cap a first delay above
+        // the maximum: cap what it yields.
         backon::ExponentialBuilder::default()
             .with_min_delay(self.backoff)
             .with_max_delay(self.max_backoff)
             .with_max_times(self.retries as usize)
             .with_jitter()
             .build()
+            .map(move |delay| delay.min(max))
     }
 }
 
