@@ -43,15 +43,19 @@ fn edge(out: &mut String, from: &str, edge: &Edge, label: Option<String>) {
         if !label.is_empty() {
             label.push(' ');
         }
-        label.push_str(&format!("max {}", bound.max));
-        if let Some(fallback) = &bound.fallback {
-            out.push_str(&format!("    {from} -.->|\"else\"| {}\n", node(fallback)));
-        }
+        label.push_str(&format!("[max {}]", bound.max));
     }
     if label.is_empty() {
         out.push_str(&format!("    {from} --> {to}\n"));
     } else {
         out.push_str(&format!("    {from} -->|\"{}\"| {to}\n", escape(&label)));
+    }
+    if let Some(fallback) = edge
+        .bound
+        .as_ref()
+        .and_then(|bound| bound.fallback.as_deref())
+    {
+        out.push_str(&format!("    {from} -.->|\"else\"| {}\n", node(fallback)));
     }
 }
 

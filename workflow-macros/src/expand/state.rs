@@ -27,7 +27,9 @@ pub(super) fn state_enum(model: &Model) -> TokenStream {
     );
     quote! {
         #[doc = #doc]
-        #[allow(clippy::large_enum_variant)]
+        // Public so that users can name and match it; its fields are the steps' types, which
+        // may be private to the crate.
+        #[allow(clippy::large_enum_variant, private_interfaces)]
         pub enum #state <#params> {
             #(#variants)*
             /// The run has finished with this output.

@@ -68,6 +68,10 @@ pub(crate) fn input(tokens: TokenStream, errors: &mut Errors) -> Result<Input, s
         match impl_item {
             ImplItem::Fn(mut method) => {
                 steps.push(step::step(&mut method, errors));
+                // A step is `async` by contract, even if its body does not await.
+                method
+                    .attrs
+                    .push(syn::parse_quote!(#[allow(clippy::unused_async)]));
                 kept.push(ImplItem::Fn(method));
             }
             ImplItem::Macro(mac) if mac.mac.path.is_ident("flow") => {
