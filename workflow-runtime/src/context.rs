@@ -1,32 +1,55 @@
-//! The run context: runs one step under its policy and the run's cancellation.
+//! The run context: the step budget, cancellation, and running one step under its policy.
 
 use std::future::Future;
-use std::time::Duration;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use tokio_util::sync::CancellationToken;
 
-use crate::{BoxError, Error, StepPolicy};
+use crate::{BoxError, Error, StepPolicy, Workflow};
 
 /// What a running workflow knows about its run; passed to
-/// [`Workflow::transition`](crate::Workflow::transition).
-#[derive(Debug, Clone)]
+/// [`Workflow::transition`](crate::Workflow::transition) and
+/// [`Workflow::run_from`](crate::Workflow::run_from).
+#[derive(Debug)]
 pub struct Context {
     workflow: &'static str,
+    steps: &'static [&'static str],
+    max_steps: u64,
+    /// The index in `steps` of the step running now, `usize::MAX` before the first.
+    current: AtomicUsize,
     cancel: Option<CancellationToken>,
 }
 
 impl Context {
-    /// A context for a run of the workflow named `workflow`.
+    /// A context for a run of the workflow named `workflow`, with no step budget and no
+    /// cancellation.
     pub fn new(workflow: &'static str) -> Self {
         Context {
             workflow,
+            steps: &[],
+            max_steps: u64::MAX,
+            current: AtomicUsize::new(usize::MAX),
             cancel: None,
         }
     }
 
-    /// Stops the run's steps as soon as `token` is cancelled.
+    /// A context for a run of `W`, which knows its steps by name.
+    pub fn of<W: Workflow>() -> Self {
+        Context {
+            steps: W::STEPS,
+            ..Self::new(W::NAME)
+        }
+    }
+
+    /// Fails the run with [`Error::Cancelled`] at its next step once `token` is cancelled.
     pub fn with_cancellation(mut self, token: CancellationToken) -> Self {
         self.cancel = Some(token);
+        self
+    }
+
+    /// Fails the run with [`Error::StepLimit`] when it is about to run more than `max` steps.
+    pub fn with_max_steps(mut self, max: u64) -> Self {
+        self.max_steps = max;
         self
     }
 
@@ -35,20 +58,47 @@ impl Context {
         self.workflow
     }
 
-    /// Whether the run was cancelled.
-    pub fn is_cancelled(&self) -> bool {
-        self.cancel
-            .as_ref()
-            .is_some_and(CancellationToken::is_cancelled)
+    /// The step running now, as last announced with [`Context::enter`], if the run can be
+    /// cancelled or has reached its step budget (otherwise it is not recorded).
+    pub fn current_step(&self) -> Option<&'static str> {
+        self.steps
+            .get(self.current.load(Ordering::Relaxed))
+            .copied()
     }
 
-    /// Runs one attempt of step `step`: `fut` under `policy`'s timeout and the run's
-    /// cancellation. For a step without retries.
+    /// Announces that the run is about to run its `taken`-th step, number `step` in
+    /// [`Workflow::STEPS`](crate::Workflow::STEPS); call it before each step.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::StepLimit`] past the step budget, [`Error::Cancelled`] once the run's token is
+    /// cancelled.
+    #[inline(always)]
+    pub fn enter(&self, taken: u64, step: usize) -> Result<(), Error> {
+        if taken > self.max_steps {
+            self.current.store(step, Ordering::Relaxed);
+            return Err(Error::StepLimit {
+                workflow: self.workflow,
+                max: self.max_steps,
+            });
+        }
+        // Only a cancelled run reads the current step back; other runs skip the store.
+        if let Some(token) = &self.cancel {
+            self.current.store(step, Ordering::Relaxed);
+            if token.is_cancelled() {
+                return Err(self.cancelled());
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs one attempt of step `step`: `fut` under `policy`'s timeout. For a step without
+    /// retries.
     ///
     /// # Errors
     ///
     /// [`Error::Step`] with the step's own error (an [`Error`] returned by the step is passed on
-    /// unchanged), [`Error::Timeout`] or [`Error::Cancelled`].
+    /// unchanged), or [`Error::Timeout`].
     pub async fn step<T, Fut>(
         &self,
         step: &'static str,
@@ -67,8 +117,7 @@ impl Context {
     ///
     /// # Errors
     ///
-    /// The error of the last attempt, as [`Context::step`] describes, or [`Error::Cancelled`]
-    /// if the run is cancelled while waiting to retry.
+    /// The error of the last attempt, as [`Context::step`] describes.
     pub async fn step_with_retry<T, F, Fut>(
         &self,
         step: &'static str,
@@ -87,7 +136,7 @@ impl Context {
                 Err(error) => error,
             };
             match delays.next() {
-                Some(delay) if error.is_transient() => self.sleep(step, delay).await?,
+                Some(delay) if error.is_transient() => tokio::time::sleep(delay).await,
                 _ => return Err(error),
             }
             attempt += 1;
@@ -104,37 +153,29 @@ impl Context {
     where
         Fut: Future<Output = Result<T, BoxError>>,
     {
-        let timed = async {
-            let result = match policy.attempt_timeout() {
-                None => fut.await,
-                Some(after) => match tokio::time::timeout(after, fut).await {
-                    Ok(result) => result,
-                    Err(_) => return Err(self.timeout(step, after)),
-                },
-            };
-            result.map_err(|source| self.step_failed(step, attempt, source))
+        let result = match policy.attempt_timeout() {
+            None => fut.await,
+            Some(after) => match tokio::time::timeout(after, fut).await {
+                Ok(result) => result,
+                Err(_) => {
+                    return Err(Error::Timeout {
+                        workflow: self.workflow,
+                        step,
+                        after,
+                    })
+                }
+            },
         };
-        match &self.cancel {
-            None => timed.await,
-            Some(token) => tokio::select! {
-                biased;
-                result = timed => result,
-                () = token.cancelled() => Err(self.cancelled(Some(step))),
-            },
-        }
+        result.map_err(|source| self.failed(step, attempt, source))
     }
 
-    async fn sleep(&self, step: &'static str, delay: Duration) -> Result<(), Error> {
-        match &self.cancel {
-            None => Ok(tokio::time::sleep(delay).await),
-            Some(token) => tokio::select! {
-                () = tokio::time::sleep(delay) => Ok(()),
-                () = token.cancelled() => Err(self.cancelled(Some(step))),
-            },
-        }
+    /// The error of step `step`, which failed with `source` on its only attempt: `source`
+    /// itself if it is an [`Error`], [`Error::Step`] otherwise.
+    pub fn step_error(&self, step: &'static str, source: BoxError) -> Error {
+        self.failed(step, 1, source)
     }
 
-    fn step_failed(&self, step: &'static str, attempts: u32, source: BoxError) -> Error {
+    fn failed(&self, step: &'static str, attempts: u32, source: BoxError) -> Error {
         match source.downcast::<Error>() {
             Ok(error) => *error,
             Err(source) => Error::Step {
@@ -146,18 +187,11 @@ impl Context {
         }
     }
 
-    fn timeout(&self, step: &'static str, after: Duration) -> Error {
-        Error::Timeout {
-            workflow: self.workflow,
-            step,
-            after,
-        }
-    }
-
-    pub(crate) fn cancelled(&self, step: Option<&'static str>) -> Error {
+    /// [`Error::Cancelled`] at the current step.
+    pub(crate) fn cancelled(&self) -> Error {
         Error::Cancelled {
             workflow: self.workflow,
-            step,
+            step: self.current_step(),
         }
     }
 

@@ -62,39 +62,35 @@ impl Executor {
     pub async fn run_from<W: Workflow>(
         &self,
         workflow: &W,
-        mut state: W::State,
+        state: W::State,
         mut loops: Loops,
     ) -> Result<W::Output, Error> {
-        let mut cx = Context::new(W::NAME);
-        if let Some(token) = &self.cancel {
-            cx = cx.with_cancellation(token.clone());
+        let mut cx = Context::of::<W>();
+        if let Some(max) = self.max_steps {
+            cx = cx.with_max_steps(max);
         }
-        let mut steps = 0_u64;
-        loop {
-            state = match W::finish(state) {
-                Ok(output) => return Ok(output),
-                Err(state) => state,
-            };
-            if cx.is_cancelled() {
-                return Err(cx.cancelled(Some(W::step_name(&state))));
-            }
-            steps += 1;
-            if let Some(max) = self.max_steps.filter(|max| steps > *max) {
-                return Err(Error::StepLimit {
-                    workflow: W::NAME,
-                    max,
-                });
-            }
-            state = workflow.transition(state, &mut loops, &cx).await?;
+        let Some(token) = &self.cancel else {
+            return workflow.run_from(state, &mut loops, &cx).await;
+        };
+        cx = cx.with_cancellation(token.clone());
+        // The whole run races the token, so a step in flight is dropped when it fires; steps
+        // that never suspend are stopped by `Context::enter` before the next one.
+        tokio::select! {
+            biased;
+            result = workflow.run_from(state, &mut loops, &cx) => result,
+            () = token.cancelled() => Err(cx.cancelled()),
         }
     }
 }
 
-/// Runs `workflow` on `input` in memory with the default [`Executor`].
+/// Runs `workflow` on `input` in memory, with no cancellation and no step budget: what the
+/// generated `run` calls.
 ///
 /// # Errors
 ///
 /// The first error that stops the run: see [`Error`].
 pub async fn run<W: Workflow>(workflow: &W, input: W::Input) -> Result<W::Output, Error> {
-    Executor::new().run(workflow, input).await
+    let cx = Context::of::<W>();
+    let mut loops = Loops::new();
+    workflow.run_from(W::start(input), &mut loops, &cx).await
 }

@@ -28,17 +28,24 @@ impl Loops {
 
     /// Takes bounded edge `edge` once if it was taken fewer than `max` times so far, and says
     /// whether it did.
+    #[inline]
     pub fn take(&mut self, edge: usize, max: u32) -> bool {
-        if self.0.len() <= edge {
-            self.0.resize(edge + 1, 0);
+        match self.0.get_mut(edge) {
+            Some(count) if *count < max => {
+                *count += 1;
+                true
+            }
+            Some(_) => false,
+            None => self.take_first(edge, max),
         }
-        let count = &mut self.0[edge];
-        if *count < max {
-            *count += 1;
-            true
-        } else {
-            false
-        }
+    }
+
+    /// [`Loops::take`] for an edge never taken before.
+    #[cold]
+    #[inline(never)]
+    fn take_first(&mut self, edge: usize, max: u32) -> bool {
+        self.0.resize(edge + 1, 0);
+        self.take(edge, max)
     }
 
     /// How many times bounded edge `edge` was taken.

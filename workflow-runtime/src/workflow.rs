@@ -117,4 +117,39 @@ pub trait Workflow: Send + Sync {
         loops: &'a mut Loops,
         cx: &'a Context,
     ) -> impl Future<Output = Result<Self::State, Error>> + Send + 'a;
+
+    /// Runs from `state` to the end: [`Context::enter`] then
+    /// [`transition`](Workflow::transition), step after step.
+    ///
+    /// `#[workflow]` overrides it with the same loop, with every step inlined, so that an
+    /// in-memory run costs about what the same `async fn`s called by hand cost.
+    ///
+    /// # Errors
+    ///
+    /// The first error that stops the run: see [`Error`].
+    fn run_from<'a>(
+        &'a self,
+        state: Self::State,
+        loops: &'a mut Loops,
+        cx: &'a Context,
+    ) -> impl Future<Output = Result<Self::Output, Error>> + Send + 'a
+    where
+        Self: Sized,
+    {
+        async move {
+            let mut state = state;
+            let mut taken = 0;
+            loop {
+                state = match Self::finish(state) {
+                    Ok(output) => return Ok(output),
+                    Err(state) => state,
+                };
+                taken += 1;
+                let name = Self::step_name(&state);
+                let index = Self::STEPS.iter().position(|step| *step == name);
+                cx.enter(taken, index.unwrap_or(usize::MAX))?;
+                state = self.transition(state, loops, cx).await?;
+            }
+        }
+    }
 }

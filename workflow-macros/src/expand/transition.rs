@@ -71,21 +71,27 @@ impl Casts {
     }
 }
 
-/// The `match` over the state, one arm per step.
-pub(super) fn transition_body(model: &Model, casts: &mut Casts) -> TokenStream {
+/// The loop over the states, one arm per step: runs the steps until `end`, or (`__once`) one
+/// step. Each arm announces its step, runs it and routes its output to the next state.
+pub(super) fn drive_body(model: &Model, casts: &mut Casts) -> TokenStream {
     let state = &model.state;
     let arms: Vec<TokenStream> = (0..model.steps.len())
         .map(|index| step_arm(model, index, casts))
         .collect();
     let end = variant(model, None);
-    let done = local("__done");
     let phantom = super::state::phantom_arm(model, false);
-    let state_var = local("__state");
+    let [state_var, done, once, taken] = ["__state", "__done", "__once", "__taken"].map(local);
     quote! {
-        match #state_var {
-            #(#arms)*
-            #state::#end(#done) => ::core::result::Result::Ok(#state::#end(#done)),
-            #phantom
+        let mut #taken: u64 = 0;
+        loop {
+            #state_var = match #state_var {
+                #(#arms)*
+                #state::#end(#done) => return ::core::result::Result::Ok(#state::#end(#done)),
+                #phantom
+            };
+            if #once {
+                return ::core::result::Result::Ok(#state_var);
+            }
         }
     }
 }
@@ -93,8 +99,8 @@ pub(super) fn transition_body(model: &Model, casts: &mut Casts) -> TokenStream {
 fn step_arm(model: &Model, index: usize, casts: &mut Casts) -> TokenStream {
     let state = &model.state;
     let ident = variant(model, Some(index));
-    let input = local("__input");
-    let output = local("__output");
+    let [input, output, once, taken, cx] =
+        ["__input", "__output", "__once", "__taken", "__cx"].map(local);
     let call = run_step(model, index);
     let route = match model.steps[index].outgoing.first() {
         Some(Outgoing::Sequence { source, edge }) => {
@@ -116,8 +122,14 @@ fn step_arm(model: &Model, index: usize, casts: &mut Casts) -> TokenStream {
                     } else {
                         quote!(#pat)
                     };
-                let value = quote!(#matched);
-                let route = route(model, index, &arm.edge, value, arm.edge.name.span(), casts);
+                let route = route(
+                    model,
+                    index,
+                    &arm.edge,
+                    quote!(#matched),
+                    arm.edge.name.span(),
+                    casts,
+                );
                 quote!(#pat #guard => { #route })
             });
             // rustc reports a non-exhaustive match at its scrutinee: place it on `match`.
@@ -129,42 +141,58 @@ fn step_arm(model: &Model, index: usize, casts: &mut Casts) -> TokenStream {
     };
     quote! {
         #state::#ident(#input) => {
+            if !#once {
+                #taken += 1;
+                #cx.enter(#taken, #index)?;
+            }
             let #output = #call;
             #route
         }
     }
 }
 
-/// Runs step `index` under its policy: `let output = …`.
+/// Runs step `index` under its policy: `let output = …`. A step with no policy is awaited
+/// right here; one with a timeout or retries goes through `Context::step…`.
 fn run_step(model: &Model, index: usize) -> TokenStream {
     let krate = &model.krate;
     let sig = &model.steps[index].sig;
     let method = &sig.ident;
     let name = method.to_string();
-    let input = local("__input");
-    let cx = local("__cx");
+    let [input, cx, value, error] = ["__input", "__cx", "__value", "__error"].map(local);
     let arg = sig.has_input.then(|| quote!(#input));
     let call = quote!(self.#method(#arg).await);
-    let invoke = match &sig.fallible {
-        Some(error_ty) => {
-            let span = error_ty.span();
-            let convert = private(model, "step_error", span);
-            let [value, error] = ["__value", "__error"].map(local);
-            // The argument decides where rustc reports a bad error type: at the type.
-            let placed = Ident::new("__error", Span::mixed_site().located_at(span));
-            let err = quote_spanned!(span=> (#convert(#placed)));
-            quote! {
+    // The step's error as a `BoxError`; the conversion is placed at the error type, where
+    // rustc reports an error type that does not convert.
+    let boxed = sig.fallible.as_ref().map(|error_ty| {
+        let span = error_ty.span();
+        let convert = private(model, "step_error", span);
+        let placed = Ident::new("__error", Span::mixed_site().located_at(span));
+        quote_spanned!(span=> #convert(#placed))
+    });
+    let policy = &sig.options;
+    if policy.retry.is_none_or(|retry| retry == 0) && policy.timeout.is_none() {
+        return match boxed {
+            Some(boxed) => quote! {
                 match #call {
-                    ::core::result::Result::Ok(#value) => ::core::result::Result::Ok(#value),
-                    ::core::result::Result::Err(#error) => ::core::result::Result::Err #err,
+                    ::core::result::Result::Ok(#value) => #value,
+                    ::core::result::Result::Err(#error) => {
+                        return ::core::result::Result::Err(#cx.step_error(#name, #boxed));
+                    }
                 }
+            },
+            None => call,
+        };
+    }
+    let invoke = match boxed {
+        Some(boxed) => quote! {
+            match #call {
+                ::core::result::Result::Ok(#value) => ::core::result::Result::Ok(#value),
+                ::core::result::Result::Err(#error) => ::core::result::Result::Err(#boxed),
             }
-        }
-        None => {
-            quote!(::core::result::Result::<_, #krate::__private::BoxError>::Ok(#call))
-        }
+        },
+        None => quote!(::core::result::Result::<_, #krate::__private::BoxError>::Ok(#call)),
     };
-    let policy = policy(krate, &sig.options);
+    let policy = self::policy(krate, policy);
     if sig.options.retry.is_some_and(|retry| retry > 0) {
         let span = sig.input.span();
         let clone = private(model, "retry_input", span);
@@ -227,7 +255,7 @@ fn route(
             let cx = local("__cx");
             let from_name = model.step_name(from);
             let to_name = edge.name.to_string();
-            quote!(::core::result::Result::Err(#cx.loop_limit(#from_name, #to_name, #max)))
+            quote!(return ::core::result::Result::Err(#cx.loop_limit(#from_name, #to_name, #max)))
         }
     };
     quote! {
@@ -235,7 +263,7 @@ fn route(
     }
 }
 
-/// The next state: `Ok(State::Next(value))`, with the value (the edge's argument, or else
+/// The next state: `State::Next(value)`, with the value (the edge's argument, or else
 /// `bare`) cast to what the target takes.
 fn goto(
     model: &Model,
@@ -291,5 +319,5 @@ fn goto(
         last: edge.last,
     };
     let cast = casts.cast(crossing, &value);
-    quote!(::core::result::Result::Ok(#state::#target(#cast)))
+    quote!(#state::#target(#cast))
 }

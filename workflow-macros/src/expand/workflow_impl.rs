@@ -1,10 +1,11 @@
-//! `impl Workflow for T`: the types, name, fingerprint and transition function.
+//! `impl Workflow for T`, and the hidden method that drives its steps.
 
 use proc_macro2::TokenStream;
 use quote::quote;
 
+use super::serde::workflow_bounds;
 use super::state::{phantom_arm, state_generics};
-use super::transition::{transition_body, Casts};
+use super::transition::{drive_body, Casts};
 use super::{fingerprint, input_type, local, variant};
 use crate::model::Model;
 
@@ -12,7 +13,7 @@ pub(super) fn workflow_impl(model: &Model) -> TokenStream {
     let krate = &model.krate;
     let self_ty = &model.self_ty;
     let (impl_generics, _, _) = model.generics.split_for_impl();
-    let where_clause = super::serde::workflow_bounds(model);
+    let where_clause = workflow_bounds(model);
     let state = &model.state;
     let state_generics = state_generics(model);
     let (_, state_ty_generics, _) = state_generics.split_for_impl();
@@ -28,12 +29,22 @@ pub(super) fn workflow_impl(model: &Model) -> TokenStream {
     let end = variant(model, None);
     let names = step_names(model);
     let phantom = phantom_arm(model, true);
-    let mut casts = Casts::default();
-    let body = transition_body(model, &mut casts);
-    let casts = casts.items();
+    let drive = drive_method(model);
     let [state_var, loops, cx, input_var, out] =
         ["__state", "__loops", "__cx", "__input", "__out"].map(local);
+    let future = |output: TokenStream| {
+        quote! {
+            impl ::core::future::Future<
+                Output = ::core::result::Result<#output, #krate::__private::Error>,
+            > + ::core::marker::Send + '__a
+        }
+    };
+    let state_future = future(quote!(Self::State));
+    let output_future = future(quote!(Self::Output));
     quote! {
+        #drive
+
+        #[automatically_derived]
         impl #impl_generics #krate::__private::Workflow for #self_ty #where_clause {
             type Input = #input;
             type Output = #output;
@@ -62,20 +73,64 @@ pub(super) fn workflow_impl(model: &Model) -> TokenStream {
                 }
             }
 
-            #[allow(clippy::manual_async_fn, clippy::too_many_lines)]
             fn transition<'__a>(
                 &'__a self,
                 #state_var: Self::State,
                 #loops: &'__a mut #krate::__private::Loops,
                 #cx: &'__a #krate::__private::Context,
-            ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<Self::State, #krate::__private::Error>,
-            > + ::core::marker::Send + '__a {
-                #(#casts)*
+            ) -> #state_future {
+                self.__workflow_drive(#state_var, #loops, #cx, true)
+            }
+
+            #[allow(clippy::manual_async_fn)]
+            fn run_from<'__a>(
+                &'__a self,
+                #state_var: Self::State,
+                #loops: &'__a mut #krate::__private::Loops,
+                #cx: &'__a #krate::__private::Context,
+            ) -> #output_future {
                 async move {
-                    let _ = &#loops;
-                    #body
+                    let mut #state_var = #state_var;
+                    loop {
+                        let #out = self.__workflow_drive(#state_var, #loops, #cx, false).await?;
+                        match <Self as #krate::__private::Workflow>::finish(#out) {
+                            ::core::result::Result::Ok(#out) => return ::core::result::Result::Ok(#out),
+                            ::core::result::Result::Err(#out) => #state_var = #out,
+                        }
+                    }
                 }
+            }
+        }
+    }
+}
+
+/// `__workflow_drive`: every step of the workflow inlined in one loop, shared by `transition`
+/// (one step) and `run_from` (to the end), so that the edge checks are generated once.
+fn drive_method(model: &Model) -> TokenStream {
+    let krate = &model.krate;
+    let self_ty = &model.self_ty;
+    let (impl_generics, _, _) = model.generics.split_for_impl();
+    let where_clause = workflow_bounds(model);
+    let state = &model.state;
+    let state_generics = state_generics(model);
+    let (_, state_ty_generics, _) = state_generics.split_for_impl();
+    let mut casts = Casts::default();
+    let body = drive_body(model, &mut casts);
+    let casts = casts.items();
+    let [state_var, loops, cx, once] = ["__state", "__loops", "__cx", "__once"].map(local);
+    quote! {
+        impl #impl_generics #self_ty #where_clause {
+            #[doc(hidden)]
+            #[allow(clippy::too_many_lines, clippy::used_underscore_binding, unused_mut, unused_variables)]
+            async fn __workflow_drive(
+                &self,
+                mut #state_var: #state #state_ty_generics,
+                #loops: &mut #krate::__private::Loops,
+                #cx: &#krate::__private::Context,
+                #once: bool,
+            ) -> ::core::result::Result<#state #state_ty_generics, #krate::__private::Error> {
+                #(#casts)*
+                #body
             }
         }
     }
