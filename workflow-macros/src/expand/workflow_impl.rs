@@ -15,8 +15,7 @@ pub(super) fn workflow_impl(model: &Model) -> TokenStream {
     let (impl_generics, _, _) = model.generics.split_for_impl();
     let where_clause = workflow_bounds(model);
     let state = &model.state;
-    let state_generics = state_generics(model);
-    let (_, state_ty_generics, _) = state_generics.split_for_impl();
+    let state_ty = state_type(model);
     let input = input_type(model);
     let output = &model.output;
     let name = model.name.to_string();
@@ -48,7 +47,7 @@ pub(super) fn workflow_impl(model: &Model) -> TokenStream {
         impl #impl_generics #krate::__private::Workflow for #self_ty #where_clause {
             type Input = #input;
             type Output = #output;
-            type State = #state #state_ty_generics;
+            type State = #state_ty;
 
             const NAME: &'static str = #name;
             const FINGERPRINT: u64 = #fingerprint;
@@ -111,9 +110,7 @@ fn drive_method(model: &Model) -> TokenStream {
     let self_ty = &model.self_ty;
     let (impl_generics, _, _) = model.generics.split_for_impl();
     let where_clause = workflow_bounds(model);
-    let state = &model.state;
-    let state_generics = state_generics(model);
-    let (_, state_ty_generics, _) = state_generics.split_for_impl();
+    let state_ty = state_type(model);
     let mut casts = Casts::default();
     let body = drive_body(model, &mut casts);
     let casts = casts.items();
@@ -124,16 +121,24 @@ fn drive_method(model: &Model) -> TokenStream {
             #[allow(clippy::too_many_lines, clippy::used_underscore_binding, unused_mut, unused_variables)]
             async fn __workflow_drive(
                 &self,
-                mut #state_var: #state #state_ty_generics,
+                mut #state_var: #state_ty,
                 #loops: &mut #krate::__private::Loops,
                 #cx: &#krate::__private::Context,
                 #once: bool,
-            ) -> ::core::result::Result<#state #state_ty_generics, #krate::__private::Error> {
+            ) -> ::core::result::Result<#state_ty, #krate::__private::Error> {
                 #(#casts)*
                 #body
             }
         }
     }
+}
+
+/// The state enum with its generic arguments: `ArticleState<M>`.
+fn state_type(model: &Model) -> TokenStream {
+    let state = &model.state;
+    let generics = state_generics(model);
+    let (_, ty_generics, _) = generics.split_for_impl();
+    quote!(#state #ty_generics)
 }
 
 fn step_names(model: &Model) -> Vec<TokenStream> {
