@@ -137,6 +137,8 @@ fn step_arm(model: &Model, index: usize, casts: &mut Casts) -> TokenStream {
             let scrutinee = Ident::new("__output", Span::mixed_site().located_at(token.span));
             quote!(#keyword #scrutinee { #(#arms)* })
         }
+        // `check::graph::no_dead_ends` rejects a reachable step without an outgoing edge, and
+        // `reachable_from_start` an unreachable one, so a valid model never gets here.
         None => quote!(::core::unreachable!()),
     };
     quote! {
