@@ -4,6 +4,10 @@ pub use workflow_runtime::{
     run, BoxError, CancellationToken, Context, Error, Executor, Loops, Result, StepPolicy, Workflow,
 };
 
+/// Chat models: the [`ChatModel`](provider::ChatModel) trait, requests and responses, the
+/// OpenAI-compatible provider (feature `http`, on by default) and a scripted model for tests.
+pub use workflow_runtime::provider;
+
 /// Turns the `async fn`s of an `impl` block into the steps of a workflow, wired by the
 /// `flow! { … }` block inside it, and checks the whole graph at compile time.
 ///
@@ -120,6 +124,7 @@ pub use workflow_macros::step;
 
 /// The names most workflows need: `use workflow::prelude::*;`.
 pub mod prelude {
+    pub use crate::provider::{ChatModel, ChatRequest, ChatResponse, Message};
     pub use crate::{flow, step, workflow, Error, Executor, Result, StepPolicy, Workflow};
     pub use serde::{Deserialize, Serialize};
 }

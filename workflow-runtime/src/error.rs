@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use crate::provider::ProviderError;
+
 /// A boxed error, as returned by a step whose error type is not [`Error`].
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
@@ -10,8 +12,8 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Everything that can stop a workflow run.
 ///
-/// Match on it to tell a failed step from a timeout, a loop that hit its bound or a cancelled
-/// run. New variants may be added in minor releases.
+/// Match on it to tell a failed step from a timeout, a loop that hit its bound, a cancelled
+/// run or a failed model call. New variants may be added in minor releases.
 ///
 /// ```
 /// use workflow_runtime::Error;
@@ -20,6 +22,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 ///     match error {
 ///         Error::Step { step, .. } => format!("step {step} failed"),
 ///         Error::Timeout { step, .. } => format!("step {step} was too slow"),
+///         Error::Provider(error) => format!("{} failed: {}", error.provider(), error.kind()),
 ///         other => other.to_string(),
 ///     }
 /// }
@@ -82,19 +85,31 @@ pub enum Error {
         /// The limit.
         max: u64,
     },
+    /// A model call failed, after the provider's own retries: see [`ProviderError`].
+    #[error(transparent)]
+    Provider(#[from] ProviderError),
 }
 
 impl Error {
     /// Whether retrying the step that produced this error may succeed.
     ///
-    /// Timeouts are transient; cancellation and bounds are not. A step's own error is
-    /// transient unless it is itself a non-transient [`Error`].
+    /// Timeouts are transient; cancellation and bounds are not. A failed model call is transient
+    /// if its [`ProviderError::is_transient`] says so: rate limits, server errors, timeouts,
+    /// broken connections. A step's own error is transient unless it is itself a non-transient
+    /// [`Error`] or [`ProviderError`].
     pub fn is_transient(&self) -> bool {
         match self {
             Error::Timeout { .. } => true,
-            Error::Step { source, .. } => source
-                .downcast_ref::<Error>()
-                .is_none_or(Error::is_transient),
+            Error::Provider(error) => error.is_transient(),
+            Error::Step { source, .. } => {
+                if let Some(error) = source.downcast_ref::<Error>() {
+                    error.is_transient()
+                } else if let Some(error) = source.downcast_ref::<ProviderError>() {
+                    error.is_transient()
+                } else {
+                    true
+                }
+            }
             Error::LoopLimit { .. } | Error::Cancelled { .. } | Error::StepLimit { .. } => false,
         }
     }
@@ -105,7 +120,7 @@ impl Error {
             Error::Step { step, .. } | Error::Timeout { step, .. } => Some(step),
             Error::LoopLimit { from, .. } => Some(from),
             Error::Cancelled { step, .. } => *step,
-            Error::StepLimit { .. } => None,
+            Error::StepLimit { .. } | Error::Provider(_) => None,
         }
     }
 

@@ -1,6 +1,12 @@
 //! The runtime of [`workflow`](https://docs.rs/workflow): the [`Workflow`] trait that
 //! `#[workflow]` implements, the [`Executor`] that runs it, per-step [`StepPolicy`] (retries
-//! with exponential backoff and jitter, timeouts), cancellation, and the one [`Error`] enum.
+//! with exponential backoff and jitter, timeouts), cancellation, the one [`Error`] enum, and
+//! chat models in [`provider`].
+//!
+//! # Features
+//!
+//! - `http` (default): the HTTP providers, such as `provider::OpenAi`, over `reqwest` with
+//!   rustls.
 //!
 //! Most users depend on the `workflow` facade crate instead, which re-exports this crate
 //! together with the macros.
@@ -11,6 +17,8 @@ mod executor;
 mod loops;
 mod policy;
 mod workflow;
+
+pub mod provider;
 
 #[doc(hidden)]
 pub mod __private;

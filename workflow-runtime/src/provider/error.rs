@@ -1,0 +1,192 @@
+//! The error of a model call: [`ProviderError`] and its [`ProviderErrorKind`].
+
+use std::borrow::Cow;
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Why a model call failed; the [`kind`](ProviderError::kind) of a [`ProviderError`].
+///
+/// Rate limits, server errors, timeouts, broken connections and streams are transient
+/// ([`is_transient`](Self::is_transient)): the same request may succeed later. The rest are not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ProviderErrorKind {
+    /// Too many requests (HTTP 429); `retry_after` is how long the provider asked to wait.
+    RateLimited {
+        /// The provider's `Retry-After`, if it sent one.
+        retry_after: Option<Duration>,
+    },
+    /// The provider failed (HTTP 5xx) or is overloaded.
+    Server,
+    /// The call took longer than its timeout.
+    Timeout,
+    /// The connection failed or was reset before a response arrived.
+    Connection,
+    /// The provider rejected the request as invalid (HTTP 400, 413, 422, …).
+    BadRequest,
+    /// The API key is missing or wrong (HTTP 401).
+    Unauthorized,
+    /// The API key may not use this model or endpoint (HTTP 403).
+    Forbidden,
+    /// The endpoint or the model does not exist (HTTP 404).
+    NotFound,
+    /// The account has no credit or quota left (HTTP 402, or 429 with `insufficient_quota`).
+    QuotaExhausted,
+    /// The response could not be understood: not JSON, or a required field missing.
+    MalformedResponse,
+    /// A stream broke: it reported an error after it started, or ended before it was complete.
+    Stream,
+    /// The provider is misconfigured: a bad base URL, an API key that cannot go in a header.
+    Config,
+    /// A [`Scripted`](super::Scripted) model has no reply left for the request.
+    ScriptExhausted,
+    /// Anything else.
+    Other,
+}
+
+impl ProviderErrorKind {
+    /// Whether the same request may succeed if tried again.
+    pub fn is_transient(self) -> bool {
+        matches!(
+            self,
+            Self::RateLimited { .. }
+                | Self::Server
+                | Self::Timeout
+                | Self::Connection
+                | Self::Stream
+        )
+    }
+
+    fn describe(self) -> &'static str {
+        match self {
+            Self::RateLimited { .. } => "rate limited",
+            Self::Server => "server error",
+            Self::Timeout => "timed out",
+            Self::Connection => "connection failed",
+            Self::BadRequest => "bad request",
+            Self::Unauthorized => "unauthorized",
+            Self::Forbidden => "forbidden",
+            Self::NotFound => "not found",
+            Self::QuotaExhausted => "quota exhausted",
+            Self::MalformedResponse => "malformed response",
+            Self::Stream => "stream error",
+            Self::Config => "misconfigured",
+            Self::ScriptExhausted => "script exhausted",
+            Self::Other => "error",
+        }
+    }
+}
+
+impl fmt::Display for ProviderErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.describe())
+    }
+}
+
+/// A failed model call: which provider, why ([`ProviderErrorKind`]), the HTTP status if there
+/// was one, and the provider's message.
+///
+/// It reaches callers as [`Error::Provider`](crate::Error::Provider). Messages never contain the
+/// API key: providers scrub it from what the server sends back.
+///
+/// ```
+/// use workflow_runtime::provider::{ProviderError, ProviderErrorKind};
+///
+/// let error = ProviderError::new("openai", ProviderErrorKind::Server, "overloaded").with_status(503);
+/// assert!(error.is_transient());
+/// assert_eq!(error.to_string(), "openai: server error (http 503): overloaded");
+/// ```
+#[derive(Debug, Clone)]
+pub struct ProviderError {
+    provider: Cow<'static, str>,
+    kind: ProviderErrorKind,
+    status: Option<u16>,
+    message: String,
+    source: Option<Arc<dyn std::error::Error + Send + Sync + 'static>>,
+}
+
+impl ProviderError {
+    /// An error of `kind` from the provider named `provider`, with a message.
+    pub fn new(
+        provider: impl Into<Cow<'static, str>>,
+        kind: ProviderErrorKind,
+        message: impl Into<String>,
+    ) -> Self {
+        ProviderError {
+            provider: provider.into(),
+            kind,
+            status: None,
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// Records the HTTP status of the response.
+    pub fn with_status(mut self, status: u16) -> Self {
+        self.status = Some(status);
+        self
+    }
+
+    /// Records the lower-level error that caused this one, returned by
+    /// [`source`](std::error::Error::source).
+    pub fn with_source(mut self, source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        self.source = Some(Arc::new(source));
+        self
+    }
+
+    /// The name of the provider, such as `openai`.
+    pub fn provider(&self) -> &str {
+        &self.provider
+    }
+
+    /// Why the call failed.
+    pub fn kind(&self) -> ProviderErrorKind {
+        self.kind
+    }
+
+    /// The HTTP status of the response, if there was one.
+    pub fn status(&self) -> Option<u16> {
+        self.status
+    }
+
+    /// The provider's message, or ours.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// How long the provider asked to wait before trying again, if it said.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self.kind {
+            ProviderErrorKind::RateLimited { retry_after } => retry_after,
+            _ => None,
+        }
+    }
+
+    /// Whether the same request may succeed if tried again: see
+    /// [`ProviderErrorKind::is_transient`].
+    pub fn is_transient(&self) -> bool {
+        self.kind.is_transient()
+    }
+}
+
+impl fmt::Display for ProviderError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.provider, self.kind)?;
+        if let Some(status) = self.status {
+            write!(f, " (http {status})")?;
+        }
+        if !self.message.is_empty() {
+            write!(f, ": {}", self.message)?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ProviderError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_deref()
+            .map(|source| source as &(dyn std::error::Error + 'static))
+    }
+}

@@ -1,0 +1,280 @@
+//! What HTTP providers share: errors from statuses, bodies and transport failures, the
+//! `Retry-After` header, and retries with backoff.
+
+use std::borrow::Cow;
+use std::future::Future;
+use std::time::Duration;
+
+use backon::{ExponentialBuilder, Retryable};
+use reqwest::header::HeaderMap;
+use serde_json::Value;
+
+use super::{ApiKey, ProviderError, ProviderErrorKind};
+
+/// Who is calling: the provider's name for errors, and its key to scrub from messages.
+#[derive(Debug, Clone)]
+pub(crate) struct Caller {
+    pub(crate) name: Cow<'static, str>,
+    pub(crate) api_key: Option<ApiKey>,
+}
+
+impl Caller {
+    /// An error of `kind` with `message`, the key scrubbed from it.
+    pub(crate) fn error(&self, kind: ProviderErrorKind, message: &str) -> ProviderError {
+        let message = match &self.api_key {
+            Some(key) => key.scrub(message),
+            None => message.to_owned(),
+        };
+        ProviderError::new(self.name.clone(), kind, message)
+    }
+
+    /// The error for a response with a failing `status`, from its headers and body.
+    pub(crate) fn status_error(
+        &self,
+        status: u16,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> ProviderError {
+        let details = ErrorDetails::from_body(body);
+        let kind = match status {
+            429 if details.is_quota() => ProviderErrorKind::QuotaExhausted,
+            429 => ProviderErrorKind::RateLimited {
+                retry_after: retry_after(headers),
+            },
+            _ => kind_of_status(status),
+        };
+        self.error(kind, &details.message).with_status(status)
+    }
+
+    /// The error for an `{"error": …}` payload received with HTTP 200, such as an error event
+    /// in a stream; of kind `default` unless its `type` or `code` says more.
+    pub(crate) fn payload_error(&self, error: &Value, default: ProviderErrorKind) -> ProviderError {
+        let details = ErrorDetails::from_value(error);
+        let kind = details.kind().unwrap_or(default);
+        self.error(kind, &details.message)
+    }
+
+    /// The error for a failed request or body read.
+    pub(crate) fn transport_error(&self, error: reqwest::Error) -> ProviderError {
+        let (kind, message) = if error.is_timeout() {
+            (ProviderErrorKind::Timeout, "no response in time")
+        } else if error.is_connect() {
+            (ProviderErrorKind::Connection, "could not connect")
+        } else if error.is_builder() {
+            (ProviderErrorKind::Config, "could not build the request")
+        } else if error.is_body() || error.is_decode() {
+            (ProviderErrorKind::Connection, "the response body broke off")
+        } else {
+            (ProviderErrorKind::Connection, "the request failed")
+        };
+        self.error(kind, message).with_source(error.without_url())
+    }
+}
+
+/// The kind of error an HTTP status other than 429 means.
+fn kind_of_status(status: u16) -> ProviderErrorKind {
+    match status {
+        401 => ProviderErrorKind::Unauthorized,
+        402 => ProviderErrorKind::QuotaExhausted,
+        403 => ProviderErrorKind::Forbidden,
+        404 => ProviderErrorKind::NotFound,
+        408 => ProviderErrorKind::Timeout,
+        429 => ProviderErrorKind::RateLimited { retry_after: None },
+        400..=499 => ProviderErrorKind::BadRequest,
+        500..=599 => ProviderErrorKind::Server,
+        _ => ProviderErrorKind::MalformedResponse,
+    }
+}
+
+/// How long a response asks to wait: `retry-after-ms` (OpenAI, Azure), or `retry-after` in
+/// seconds. The HTTP-date form of `retry-after` is not read.
+pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let number = |name: &str| {
+        let value = headers
+            .get(name)?
+            .to_str()
+            .ok()?
+            .trim()
+            .parse::<f64>()
+            .ok()?;
+        (value.is_finite() && value >= 0.0).then_some(value)
+    };
+    if let Some(ms) = number("retry-after-ms") {
+        return Duration::try_from_secs_f64(ms / 1000.0).ok();
+    }
+    number("retry-after").and_then(|secs| Duration::try_from_secs_f64(secs).ok())
+}
+
+/// What an error body says, in the shapes OpenAI-compatible servers use:
+/// `{"error": {"message", "type", "code"}}`, `{"error": "…"}`, `{"message": "…"}`.
+struct ErrorDetails {
+    message: String,
+    /// The `type` and `code` fields, as text.
+    labels: Vec<String>,
+}
+
+impl ErrorDetails {
+    fn from_body(body: &[u8]) -> Self {
+        match serde_json::from_slice::<Value>(body) {
+            Ok(value) => Self::from_value(&value),
+            Err(_) => ErrorDetails {
+                message: excerpt(&String::from_utf8_lossy(body)),
+                labels: Vec::new(),
+            },
+        }
+    }
+
+    fn from_value(value: &Value) -> Self {
+        let error = value.get("error").unwrap_or(value);
+        let text = |field: &str| match error.get(field) {
+            Some(Value::String(text)) => Some(text.clone()),
+            Some(Value::Number(number)) => Some(number.to_string()),
+            _ => None,
+        };
+        let message = match error {
+            Value::String(message) => message.clone(),
+            _ => text("message").unwrap_or_else(|| excerpt(&value.to_string())),
+        };
+        let labels = ["type", "code"].into_iter().filter_map(text).collect();
+        ErrorDetails {
+            message: excerpt(&message),
+            labels,
+        }
+    }
+
+    fn is_quota(&self) -> bool {
+        self.labels
+            .iter()
+            .any(|label| label == "insufficient_quota")
+    }
+
+    /// The kind the `type` or `code` names, if it names one.
+    fn kind(&self) -> Option<ProviderErrorKind> {
+        self.labels.iter().find_map(|label| {
+            Some(match label.as_str() {
+                "insufficient_quota" => ProviderErrorKind::QuotaExhausted,
+                "rate_limit_exceeded" | "rate_limit_error" | "tokens" | "requests" => {
+                    ProviderErrorKind::RateLimited { retry_after: None }
+                }
+                "server_error" | "api_error" | "overloaded_error" => ProviderErrorKind::Server,
+                "invalid_request_error" | "context_length_exceeded" => {
+                    ProviderErrorKind::BadRequest
+                }
+                "authentication_error" | "invalid_api_key" => ProviderErrorKind::Unauthorized,
+                "permission_error" => ProviderErrorKind::Forbidden,
+                "not_found_error" | "model_not_found" => ProviderErrorKind::NotFound,
+                number => kind_of_status(number.parse().ok().filter(|n| *n >= 400)?),
+            })
+        })
+    }
+}
+
+/// At most 500 characters of `text`, trimmed.
+fn excerpt(text: &str) -> String {
+    let text = text.trim();
+    match text.char_indices().nth(500) {
+        Some((end, _)) => format!("{}…", &text[..end]),
+        None => text.to_owned(),
+    }
+}
+
+/// How a provider retries transient errors.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Retries {
+    /// Retries after the first attempt.
+    pub(crate) max: u32,
+    /// The delay before the first retry, doubled for each next one, with jitter.
+    pub(crate) backoff: Duration,
+    /// The longest delay; a `Retry-After` longer than this is not waited for.
+    pub(crate) max_backoff: Duration,
+}
+
+impl Retries {
+    /// Runs `attempt` until it succeeds, fails with an error that is not transient, or runs out
+    /// of retries. A rate-limited attempt is retried after the provider's `Retry-After`, or not
+    /// at all if that is longer than `max_backoff`.
+    pub(crate) async fn run<T, F, Fut>(&self, attempt: F) -> Result<T, ProviderError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, ProviderError>>,
+    {
+        let max_backoff = self.max_backoff;
+        let backoff = ExponentialBuilder::default()
+            .with_min_delay(self.backoff)
+            .with_max_delay(max_backoff)
+            .with_max_times(self.max as usize)
+            .with_jitter();
+        attempt
+            .retry(backoff)
+            .when(ProviderError::is_transient)
+            .adjust(move |error, delay| match (delay, error.retry_after()) {
+                (None, _) => None,
+                (Some(_), Some(wait)) => (wait <= max_backoff).then_some(wait),
+                (Some(delay), None) => Some(delay.min(max_backoff)),
+            })
+            .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::HeaderValue;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.insert(*name, HeaderValue::from_static(value));
+        }
+        map
+    }
+
+    #[test]
+    fn retry_after_forms() {
+        let secs = |s| retry_after(&headers(&[("retry-after", s)]));
+        assert_eq!(secs("3"), Some(Duration::from_secs(3)));
+        assert_eq!(secs(" 1.5 "), Some(Duration::from_millis(1500)));
+        assert_eq!(secs("Wed, 21 Oct 2015 07:28:00 GMT"), None);
+        assert_eq!(secs("-1"), None);
+        let both = headers(&[("retry-after", "9"), ("retry-after-ms", "250")]);
+        assert_eq!(retry_after(&both), Some(Duration::from_millis(250)));
+        assert_eq!(retry_after(&HeaderMap::new()), None);
+    }
+
+    #[test]
+    fn statuses_and_bodies() {
+        let caller = Caller {
+            name: "test".into(),
+            api_key: Some(ApiKey::new("sk-canary")),
+        };
+        let quota = br#"{"error":{"message":"You exceeded your quota","type":"insufficient_quota","code":"insufficient_quota"}}"#;
+        let error = caller.status_error(429, &HeaderMap::new(), quota);
+        assert_eq!(error.kind(), ProviderErrorKind::QuotaExhausted);
+        assert_eq!(error.message(), "You exceeded your quota");
+        let echoed = br#"{"error":"bad key sk-canary"}"#;
+        let error = caller.status_error(401, &HeaderMap::new(), echoed);
+        assert_eq!(
+            error.to_string(),
+            "test: unauthorized (http 401): bad key [redacted]"
+        );
+        let error = caller.status_error(502, &HeaderMap::new(), b"<html>bad gateway</html>");
+        assert_eq!(
+            (error.kind(), error.message()),
+            (ProviderErrorKind::Server, "<html>bad gateway</html>")
+        );
+        let llama = serde_json::json!({"error": {"code": 500, "message": "oops"}});
+        assert_eq!(
+            caller
+                .payload_error(&llama, ProviderErrorKind::Stream)
+                .kind(),
+            ProviderErrorKind::Server
+        );
+        let unknown = serde_json::json!({"error": {"message": "?"}});
+        assert_eq!(
+            caller
+                .payload_error(&unknown, ProviderErrorKind::Stream)
+                .kind(),
+            ProviderErrorKind::Stream
+        );
+    }
+}

@@ -1,0 +1,295 @@
+//! [`OpenAi`]: a [`ChatModel`] for any OpenAI-compatible chat-completions endpoint.
+//!
+//! | server | base URL |
+//! |---|---|
+//! | OpenAI | `https://api.openai.com/v1` |
+//! | Ollama | `http://localhost:11434/v1` |
+//! | vLLM | `http://localhost:8000/v1` |
+//! | llama.cpp server | `http://localhost:8080/v1` |
+//! | OpenRouter | `https://openrouter.ai/api/v1` |
+//! | Groq | `https://api.groq.com/openai/v1` |
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use workflow_runtime::provider::{ApiKey, ChatModel, ChatRequest, OpenAi};
+//!
+//! # async fn demo() -> Result<(), workflow_runtime::Error> {
+//! let model = OpenAi::builder("https://api.openai.com/v1", "gpt-4o-mini")
+//!     .api_key(ApiKey::from_env("OPENAI_API_KEY").expect("OPENAI_API_KEY is set"))
+//!     .timeout(Duration::from_secs(60))
+//!     .build()?;
+//! let answer = model.chat(ChatRequest::new().user("Say hi.")).await?;
+//! println!("{} ({:?})", answer.text, answer.usage);
+//! # Ok(())
+//! # }
+//! ```
+
+use std::borrow::Cow;
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use reqwest::header::{HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE};
+
+use super::http::{Caller, Retries};
+use super::{
+    ApiKey, BoxFuture, ChatModel, ChatRequest, ChatResponse, ChatStream, ProviderError,
+    ProviderErrorKind,
+};
+use crate::Error;
+
+mod body;
+mod stream;
+mod wire;
+
+/// A [`ChatModel`] for an OpenAI-compatible `/chat/completions` endpoint: base URL, optional
+/// API key, model. See the [module docs](self) for the base URLs of common servers.
+///
+/// Each call is bounded by a [timeout](OpenAiBuilder::timeout), and transient failures (429,
+/// 5xx, timeouts, broken connections) are [retried](OpenAiBuilder::retries) with exponential
+/// backoff and jitter, after the server's `Retry-After` on 429. A streamed call is retried only
+/// until its response starts. Cloning is cheap and shares the connection pool.
+#[derive(Clone)]
+pub struct OpenAi {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    caller: Caller,
+    endpoint: reqwest::Url,
+    /// `Bearer <key>`, marked sensitive.
+    authorization: Option<HeaderValue>,
+    model: String,
+    timeout: Duration,
+    retries: Retries,
+    client: reqwest::Client,
+}
+
+impl OpenAi {
+    /// Starts building a provider for the endpoint at `base_url` (such as
+    /// `https://api.openai.com/v1`), using `model` unless a request names another.
+    pub fn builder(base_url: impl Into<String>, model: impl Into<String>) -> OpenAiBuilder {
+        OpenAiBuilder {
+            name: Cow::Borrowed("openai"),
+            base_url: base_url.into(),
+            model: model.into(),
+            api_key: None,
+            timeout: Duration::from_secs(300),
+            retries: Retries {
+                max: 2,
+                backoff: Duration::from_millis(500),
+                max_backoff: Duration::from_secs(30),
+            },
+        }
+    }
+
+    /// The default model.
+    pub fn model(&self) -> &str {
+        &self.inner.model
+    }
+
+    /// The provider's name in errors.
+    pub fn name(&self) -> &str {
+        &self.inner.caller.name
+    }
+}
+
+impl fmt::Debug for OpenAi {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let inner = &self.inner;
+        f.debug_struct("OpenAi")
+            .field("name", &inner.caller.name)
+            .field("endpoint", &inner.endpoint.as_str())
+            .field("model", &inner.model)
+            .field("api_key", &inner.caller.api_key)
+            .field("timeout", &inner.timeout)
+            .field("retries", &inner.retries)
+            .finish()
+    }
+}
+
+/// Configures an [`OpenAi`] provider; made by [`OpenAi::builder`].
+#[derive(Debug, Clone)]
+pub struct OpenAiBuilder {
+    name: Cow<'static, str>,
+    base_url: String,
+    model: String,
+    api_key: Option<ApiKey>,
+    timeout: Duration,
+    retries: Retries,
+}
+
+impl OpenAiBuilder {
+    /// Sends `key` as a bearer token. Local servers (Ollama, llama.cpp, vLLM) need none.
+    pub fn api_key(mut self, key: impl Into<ApiKey>) -> Self {
+        self.api_key = Some(key.into());
+        self
+    }
+
+    /// Names the provider in errors, such as `groq`; `openai` by default.
+    pub fn name(mut self, name: impl Into<Cow<'static, str>>) -> Self {
+        self.name = name.into();
+        self
+    }
+
+    /// Bounds each attempt: the whole response of a call, or for a stream, the wait for the
+    /// response to start and then for each chunk. 300 s by default.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Retries a transient failure up to `retries` more times; 2 by default.
+    pub fn retries(mut self, retries: u32) -> Self {
+        self.retries.max = retries;
+        self
+    }
+
+    /// The delay before the first retry, doubled for each next one, with jitter; 500 ms by
+    /// default.
+    pub fn backoff(mut self, first: Duration) -> Self {
+        self.retries.backoff = first;
+        self
+    }
+
+    /// The longest delay between two attempts; 30 s by default. A rate limit whose
+    /// `Retry-After` is longer is not retried: the call fails with
+    /// [`ProviderErrorKind::RateLimited`], which holds the wait.
+    pub fn max_backoff(mut self, max: Duration) -> Self {
+        self.retries.max_backoff = max;
+        self
+    }
+
+    /// Builds the provider.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Provider`] of kind [`ProviderErrorKind::Config`] if the base URL is not a URL,
+    /// the key cannot go in an HTTP header, or the HTTP client cannot start.
+    pub fn build(self) -> Result<OpenAi, Error> {
+        let caller = Caller {
+            name: self.name,
+            api_key: self.api_key,
+        };
+        let config = |message: String| caller.error(ProviderErrorKind::Config, &message);
+        let url = format!("{}/chat/completions", self.base_url.trim_end_matches('/'));
+        let endpoint = reqwest::Url::parse(&url)
+            .map_err(|error| config(format!("invalid base url `{}`: {error}", self.base_url)))?;
+        let authorization = match &caller.api_key {
+            None => None,
+            Some(key) => {
+                let mut value = HeaderValue::from_str(&format!("Bearer {}", key.expose_secret()))
+                    .map_err(|_| {
+                    config("the api key has characters not allowed in a header".into())
+                })?;
+                value.set_sensitive(true);
+                Some(value)
+            }
+        };
+        let client = reqwest::Client::builder()
+            .connect_timeout(self.timeout)
+            .build()
+            .map_err(|error| config("could not start the http client".into()).with_source(error))?;
+        Ok(OpenAi {
+            inner: Arc::new(Inner {
+                caller,
+                endpoint,
+                authorization,
+                model: self.model,
+                timeout: self.timeout,
+                retries: self.retries,
+                client,
+            }),
+        })
+    }
+}
+
+impl Inner {
+    /// The JSON body for `request`.
+    fn body(&self, request: &ChatRequest, stream: bool) -> Result<Vec<u8>, ProviderError> {
+        serde_json::to_vec(&body::Body::new(&self.model, request, stream)).map_err(|error| {
+            let message = format!("could not encode the request: {error}");
+            self.caller.error(ProviderErrorKind::BadRequest, &message)
+        })
+    }
+
+    /// Sends one attempt; a response with a failing status is an error.
+    async fn send(&self, body: &[u8], stream: bool) -> Result<reqwest::Response, ProviderError> {
+        let mut request = self
+            .client
+            .post(self.endpoint.clone())
+            .header(CONTENT_TYPE, "application/json")
+            .body(body.to_vec());
+        if let Some(authorization) = &self.authorization {
+            request = request.header(AUTHORIZATION, authorization.clone());
+        }
+        request = match stream {
+            true => request.header(ACCEPT, "text/event-stream"),
+            false => request.timeout(self.timeout),
+        };
+        let response = request
+            .send()
+            .await
+            .map_err(|error| self.caller.transport_error(error))?;
+        let status = response.status();
+        if status.is_success() {
+            return Ok(response);
+        }
+        let headers = response.headers().clone();
+        let body = response.bytes().await.unwrap_or_default();
+        Err(self.caller.status_error(status.as_u16(), &headers, &body))
+    }
+
+    /// One non-streamed attempt: the response body.
+    async fn attempt(&self, body: &[u8]) -> Result<Vec<u8>, ProviderError> {
+        let response = self.send(body, false).await?;
+        let bytes = response.bytes().await;
+        bytes
+            .map(Vec::from)
+            .map_err(|error| self.caller.transport_error(error))
+    }
+
+    /// One streamed attempt, until the response starts.
+    async fn start_stream(&self, body: &[u8]) -> Result<reqwest::Response, ProviderError> {
+        match tokio::time::timeout(self.timeout, self.send(body, true)).await {
+            Ok(result) => result,
+            Err(_) => {
+                let message = format!("no response within {:?}", self.timeout);
+                Err(self.caller.error(ProviderErrorKind::Timeout, &message))
+            }
+        }
+    }
+}
+
+impl ChatModel for OpenAi {
+    fn chat(&self, request: ChatRequest) -> BoxFuture<'_, Result<ChatResponse, Error>> {
+        Box::pin(async move {
+            let started = Instant::now();
+            let inner = &*self.inner;
+            let body = inner.body(&request, false)?;
+            let bytes = inner.retries.run(|| inner.attempt(&body)).await?;
+            let model = request.model.unwrap_or_else(|| inner.model.clone());
+            let mut response = wire::parse_completion(&bytes, model, &inner.caller)?;
+            response.latency = started.elapsed();
+            Ok(response)
+        })
+    }
+
+    fn stream(&self, request: ChatRequest) -> BoxFuture<'_, Result<ChatStream, Error>> {
+        Box::pin(async move {
+            let started = Instant::now();
+            let inner = &*self.inner;
+            let body = inner.body(&request, true)?;
+            let response = inner.retries.run(|| inner.start_stream(&body)).await?;
+            let model = request.model.unwrap_or_else(|| inner.model.clone());
+            let caller = inner.caller.clone();
+            Ok(stream::events(
+                caller,
+                response,
+                inner.timeout,
+                model,
+                started,
+            ))
+        })
+    }
+}
