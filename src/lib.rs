@@ -1,8 +1,19 @@
 #![doc = include_str!("../README.md")]
 
 pub use workflow_runtime::{
-    run, BoxError, CancellationToken, Context, Error, Executor, Loops, Result, StepPolicy, Workflow,
+    run, Agent, AgentBuilder, BoxError, Budget, BudgetLimit, CancellationToken, Context, Error,
+    Executor, Ledger, Loops, Price, Pricing, Result, RunReport, StepPolicy, StepUsage, TextStream,
+    UsageReport, UsageTotals, Workflow,
 };
+
+/// Token usage and cost of agents' calls, per step and per run, and budgets: see
+/// [`Executor::run_with_report`] and [`Executor::budget`].
+pub use workflow_runtime::usage;
+
+/// The `schemars` crate: `#[derive(JsonSchema)]` on a type lets [`Agent::extract`] ask a model
+/// for it. The prelude brings it into scope, so the derive works without a dependency on
+/// `schemars` of your own.
+pub use workflow_runtime::schemars;
 
 /// Chat models: the [`ChatModel`](provider::ChatModel) trait, requests and responses, the
 /// OpenAI-compatible provider (feature `http`, on by default) and a scripted model for tests.
@@ -125,7 +136,8 @@ pub use workflow_macros::step;
 /// The names most workflows need: `use workflow::prelude::*;`.
 pub mod prelude {
     pub use crate::provider::{ChatModel, ChatRequest, ChatResponse, Message};
-    pub use crate::{flow, step, workflow, Error, Executor, Result, StepPolicy, Workflow};
+    pub use crate::schemars::{self, JsonSchema};
+    pub use crate::{flow, step, workflow, Agent, Error, Executor, Result, StepPolicy, Workflow};
     pub use serde::{Deserialize, Serialize};
 }
 

@@ -1,11 +1,12 @@
-//! The run context: the step budget, cancellation, and running one step under its policy.
+//! The run context: the step budget, cancellation, the usage ledger, and running one step under
+//! its policy.
 
 use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use tokio_util::sync::CancellationToken;
 
-use crate::{BoxError, Error, StepPolicy, Workflow};
+use crate::{BoxError, Error, Ledger, StepPolicy, Workflow};
 
 /// What a running workflow knows about its run; passed to
 /// [`Workflow::transition`](crate::Workflow::transition) and
@@ -17,7 +18,15 @@ pub struct Context {
     max_steps: u64,
     /// The index in `steps` of the step running now, `usize::MAX` before the first.
     current: AtomicUsize,
+    /// What reads the current step back, if anything: then [`Context::enter`] records it.
+    watch: Option<Box<Watch>>,
+}
+
+/// The parts of a run that need to know which step is running.
+#[derive(Debug, Default)]
+struct Watch {
     cancel: Option<CancellationToken>,
+    ledger: Option<Ledger>,
 }
 
 impl Context {
@@ -29,7 +38,7 @@ impl Context {
             steps: &[],
             max_steps: u64::MAX,
             current: AtomicUsize::new(usize::MAX),
-            cancel: None,
+            watch: None,
         }
     }
 
@@ -43,8 +52,21 @@ impl Context {
 
     /// Fails the run with [`Error::Cancelled`] at its next step once `token` is cancelled.
     pub fn with_cancellation(mut self, token: CancellationToken) -> Self {
-        self.cancel = Some(token);
+        self.watch.get_or_insert_default().cancel = Some(token);
         self
+    }
+
+    /// Tells `ledger` which step is running, so that the model calls of each step are
+    /// accounted to it, and fails the run at its next step once its budget is used up. The
+    /// ledger is not made current: run the run inside [`Ledger::scope`] for agents to find it.
+    pub fn with_ledger(mut self, ledger: Ledger) -> Self {
+        self.watch.get_or_insert_default().ledger = Some(ledger);
+        self
+    }
+
+    /// The ledger the run's model calls are recorded in, if any.
+    pub fn ledger(&self) -> Option<&Ledger> {
+        self.watch.as_ref()?.ledger.as_ref()
     }
 
     /// Fails the run with [`Error::StepLimit`] when it is about to run more than `max` steps.
@@ -59,7 +81,7 @@ impl Context {
     }
 
     /// The step running now, as last announced with [`Context::enter`], if the run can be
-    /// cancelled or has reached its step budget (otherwise it is not recorded).
+    /// cancelled, has a ledger, or has reached its step budget (otherwise it is not recorded).
     pub fn current_step(&self) -> Option<&'static str> {
         self.steps
             .get(self.current.load(Ordering::Relaxed))
@@ -72,7 +94,7 @@ impl Context {
     /// # Errors
     ///
     /// [`Error::StepLimit`] past the step budget, [`Error::Cancelled`] once the run's token is
-    /// cancelled.
+    /// cancelled, [`Error::BudgetExceeded`] once the ledger's budget is used up.
     #[inline(always)]
     pub fn enter(&self, taken: u64, step: usize) -> Result<(), Error> {
         if taken > self.max_steps {
@@ -82,14 +104,28 @@ impl Context {
                 max: self.max_steps,
             });
         }
-        // Only a cancelled run reads the current step back; other runs skip the store.
-        if let Some(token) = &self.cancel {
-            self.current.store(step, Ordering::Relaxed);
-            if token.is_cancelled() {
-                return Err(self.cancelled());
-            }
+        // Only a cancelled run and a ledger read the current step back; other runs skip it.
+        if let Some(watch) = &self.watch {
+            return self.enter_watched(watch, step);
         }
         Ok(())
+    }
+
+    /// [`Context::enter`] for a run that can be cancelled or has a ledger. Out of line, so that
+    /// the loop of a run with neither stays as small as it was.
+    #[cold]
+    #[inline(never)]
+    fn enter_watched(&self, watch: &Watch, step: usize) -> Result<(), Error> {
+        self.current.store(step, Ordering::Relaxed);
+        if let Some(ledger) = &watch.ledger {
+            if ledger.enter(step) {
+                return Err(ledger.exhausted_error());
+            }
+        }
+        match &watch.cancel {
+            Some(token) if token.is_cancelled() => Err(self.cancelled()),
+            _ => Ok(()),
+        }
     }
 
     /// Runs one attempt of step `step`: `fut` under `policy`'s timeout. For a step without

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use crate::provider::ProviderError;
+use crate::BudgetLimit;
 
 /// A boxed error, as returned by a step whose error type is not [`Error`].
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
@@ -88,12 +89,39 @@ pub enum Error {
     /// A model call failed, after the provider's own retries: see [`ProviderError`].
     #[error(transparent)]
     Provider(#[from] ProviderError),
+    /// The answer of an agent asked for a typed value with
+    /// [`Agent::extract`](crate::Agent::extract) is not a valid value of that type.
+    #[error("agent `{agent}`: the answer is not a valid `{target}`")]
+    Extract {
+        /// The agent's name.
+        agent: String,
+        /// The type asked for, as [`std::any::type_name`] names it.
+        target: &'static str,
+        /// The answer, as the model wrote it.
+        reply: String,
+        /// Why it does not deserialize into the type.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// The run's model calls used up its [`Budget`](crate::Budget).
+    #[error("workflow `{workflow}`: budget of {limit} reached ({used} used)")]
+    BudgetExceeded {
+        /// The workflow's name (or the name of the [`Ledger`](crate::Ledger) opened by hand).
+        workflow: &'static str,
+        /// The step whose call found the budget used up, if it was made in a step.
+        step: Option<&'static str>,
+        /// The limit that was reached.
+        limit: BudgetLimit,
+        /// How much had been used then, of the same kind as `limit`.
+        used: BudgetLimit,
+    },
 }
 
 impl Error {
     /// Whether retrying the step that produced this error may succeed.
     ///
-    /// Timeouts are transient; cancellation and bounds are not. A failed model call is transient
+    /// Timeouts are transient; cancellation, bounds, budgets and answers that do not fit the
+    /// type asked for are not. A failed model call is transient
     /// if its [`ProviderError::is_transient`] says so: rate limits, server errors, timeouts,
     /// broken connections. A step's own error is transient unless it is itself a non-transient
     /// [`Error`] or [`ProviderError`].
@@ -110,7 +138,11 @@ impl Error {
                     true
                 }
             }
-            Error::LoopLimit { .. } | Error::Cancelled { .. } | Error::StepLimit { .. } => false,
+            Error::LoopLimit { .. }
+            | Error::Cancelled { .. }
+            | Error::StepLimit { .. }
+            | Error::Extract { .. }
+            | Error::BudgetExceeded { .. } => false,
         }
     }
 
@@ -119,8 +151,8 @@ impl Error {
         match self {
             Error::Step { step, .. } | Error::Timeout { step, .. } => Some(step),
             Error::LoopLimit { from, .. } => Some(from),
-            Error::Cancelled { step, .. } => *step,
-            Error::StepLimit { .. } | Error::Provider(_) => None,
+            Error::Cancelled { step, .. } | Error::BudgetExceeded { step, .. } => *step,
+            Error::StepLimit { .. } | Error::Provider(_) | Error::Extract { .. } => None,
         }
     }
 

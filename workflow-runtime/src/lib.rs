@@ -1,16 +1,18 @@
 //! The runtime of [`workflow`](https://docs.rs/workflow): the [`Workflow`] trait that
 //! `#[workflow]` implements, the [`Executor`] that runs it, per-step [`StepPolicy`] (retries
-//! with exponential backoff and jitter, timeouts), cancellation, the one [`Error`] enum, and
-//! chat models in [`provider`].
+//! with exponential backoff and jitter, timeouts), cancellation, the one [`Error`] enum,
+//! chat models in [`provider`], the [`Agent`]s that call them, and the accounting of their
+//! token usage and cost per step and per run in [`usage`].
 //!
 //! # Features
 //!
-//! - `http` (default): the HTTP providers, such as `provider::OpenAi`, over `reqwest` with
-//!   rustls.
+//! - `http` (default): the HTTP providers, `provider::OpenAi` and `provider::Anthropic`, over
+//!   `reqwest` with rustls.
 //!
 //! Most users depend on the `workflow` facade crate instead, which re-exports this crate
 //! together with the macros.
 
+mod agent;
 mod context;
 mod error;
 mod executor;
@@ -19,14 +21,23 @@ mod policy;
 mod workflow;
 
 pub mod provider;
+pub mod usage;
 
 #[doc(hidden)]
 pub mod __private;
 
+pub use agent::{Agent, AgentBuilder, TextStream};
 pub use context::Context;
 pub use error::{BoxError, Error, Result};
 pub use executor::{run, Executor};
 pub use loops::Loops;
 pub use policy::StepPolicy;
 pub use tokio_util::sync::CancellationToken;
+pub use usage::{
+    Budget, BudgetLimit, Ledger, Price, Pricing, RunReport, StepUsage, UsageReport, UsageTotals,
+};
 pub use workflow::Workflow;
+
+/// The `schemars` crate, whose [`JsonSchema`](schemars::JsonSchema) derive gives
+/// [`Agent::extract`] the JSON schema of the type it asks for.
+pub use schemars;

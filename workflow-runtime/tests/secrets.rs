@@ -3,7 +3,7 @@
 use std::error::Error as _;
 
 use workflow_runtime::provider::{
-    ApiKey, ChatRequest, Message, OpenAi, ProviderError, ProviderErrorKind,
+    Anthropic, ApiKey, ChatRequest, Message, OpenAi, ProviderError, ProviderErrorKind,
 };
 use workflow_runtime::Error;
 
@@ -28,21 +28,32 @@ fn providers_and_builders_print_no_key() {
     let shown = format!("{builder:?} {builder:#?} {provider:?} {provider:#?} {request:?}");
     assert!(!shown.contains(CANARY), "{shown}");
     assert!(shown.contains("[redacted]"));
+    let builder = Anthropic::builder(CANARY, "m").base_url("http://127.0.0.1:9");
+    let provider = builder.clone().build().expect("valid config");
+    let shown = format!("{builder:?} {builder:#?} {provider:?} {provider:#?}");
+    assert!(!shown.contains(CANARY), "{shown}");
+    assert!(shown.contains("[redacted]"));
 }
 
 #[test]
 fn a_key_in_a_bad_header_is_not_quoted() {
-    let error = OpenAi::builder("http://127.0.0.1:9/v1", "m")
-        .api_key(format!("{CANARY}\r\nx: y"))
+    let bad_key = format!("{CANARY}\r\nx: y");
+    let openai = OpenAi::builder("http://127.0.0.1:9/v1", "m")
+        .api_key(bad_key.clone())
         .build()
         .expect_err("a key with a line break cannot be sent");
-    let mut shown = format!("{error} {error:?}");
-    let mut source = error.source();
-    while let Some(cause) = source {
-        shown.push_str(&format!(" {cause} {cause:?}"));
-        source = cause.source();
+    let anthropic = Anthropic::builder(bad_key, "m")
+        .build()
+        .expect_err("a key with a line break cannot be sent");
+    for error in [openai, anthropic] {
+        let mut shown = format!("{error} {error:?}");
+        let mut source = error.source();
+        while let Some(cause) = source {
+            shown.push_str(&format!(" {cause} {cause:?}"));
+            source = cause.source();
+        }
+        assert!(!shown.contains(CANARY), "{shown}");
     }
-    assert!(!shown.contains(CANARY), "{shown}");
 }
 
 #[test]

@@ -1,15 +1,19 @@
 //! What HTTP providers share: errors from statuses, bodies and transport failures, the
-//! `Retry-After` header, and retries with backoff.
+//! `Retry-After` header, retries with backoff, and the [`Endpoint`] that sends requests.
 
 use std::borrow::Cow;
 use std::future::Future;
 use std::time::Duration;
 
 use backon::{ExponentialBuilder, Retryable};
-use reqwest::header::HeaderMap;
+use reqwest::header::{HeaderMap, HeaderValue};
 use serde_json::Value;
 
 use super::{ApiKey, ProviderError, ProviderErrorKind};
+
+mod endpoint;
+
+pub(crate) use endpoint::Endpoint;
 
 /// Who is calling: the provider's name for errors, and its key to scrub from messages.
 #[derive(Debug, Clone)]
@@ -26,6 +30,21 @@ impl Caller {
             None => message.to_owned(),
         };
         ProviderError::new(self.name.clone(), kind, message)
+    }
+
+    /// The key as a header value after `prefix` (such as `Bearer `), marked sensitive so that
+    /// it never prints; `None` without a key.
+    pub(crate) fn key_header(&self, prefix: &str) -> Result<Option<HeaderValue>, ProviderError> {
+        let Some(key) = &self.api_key else {
+            return Ok(None);
+        };
+        let mut value = HeaderValue::from_str(&format!("{prefix}{}", key.expose_secret()))
+            .map_err(|_| {
+                let message = "the api key has characters not allowed in a header";
+                self.error(ProviderErrorKind::Config, message)
+            })?;
+        value.set_sensitive(true);
+        Ok(Some(value))
     }
 
     /// The error for a response with a failing `status`, from its headers and body.
@@ -106,10 +125,11 @@ pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
 }
 
 /// What an error body says, in the shapes OpenAI-compatible servers use:
-/// `{"error": {"message", "type", "code"}}`, `{"error": "…"}`, `{"message": "…"}`.
+/// `{"error": {"message", "type", "code"}}`, `{"error": "…"}`, `{"message": "…"}`, and
+/// Anthropic's `{"type": "error", "error": {"type", "message", "details": {"error_code"}}}`.
 struct ErrorDetails {
     message: String,
-    /// The `type` and `code` fields, as text.
+    /// The `type`, `code` and `details.error_code` fields, as text.
     labels: Vec<String>,
 }
 
@@ -135,31 +155,43 @@ impl ErrorDetails {
             Value::String(message) => message.clone(),
             _ => text("message").unwrap_or_else(|| excerpt(&value.to_string())),
         };
-        let labels = ["type", "code"].into_iter().filter_map(text).collect();
+        let mut labels: Vec<String> = ["type", "code"].into_iter().filter_map(text).collect();
+        let details = error
+            .get("details")
+            .and_then(|details| details.get("error_code"));
+        labels.extend(details.and_then(Value::as_str).map(str::to_owned));
         ErrorDetails {
             message: excerpt(&message),
             labels,
         }
     }
 
+    /// Whether a 429 means the quota is spent (OpenAI) or the monthly spend limit reached
+    /// (Anthropic), which waiting a few seconds does not fix.
     fn is_quota(&self) -> bool {
-        self.labels
-            .iter()
-            .any(|label| label == "insufficient_quota")
+        self.labels.iter().any(|label| {
+            matches!(
+                label.as_str(),
+                "insufficient_quota" | "enforced_spend_limit_reached"
+            )
+        })
     }
 
     /// The kind the `type` or `code` names, if it names one.
     fn kind(&self) -> Option<ProviderErrorKind> {
         self.labels.iter().find_map(|label| {
             Some(match label.as_str() {
-                "insufficient_quota" => ProviderErrorKind::QuotaExhausted,
+                "insufficient_quota" | "enforced_spend_limit_reached" | "billing_error" => {
+                    ProviderErrorKind::QuotaExhausted
+                }
                 "rate_limit_exceeded" | "rate_limit_error" | "tokens" | "requests" => {
                     ProviderErrorKind::RateLimited { retry_after: None }
                 }
                 "server_error" | "api_error" | "overloaded_error" => ProviderErrorKind::Server,
-                "invalid_request_error" | "context_length_exceeded" => {
+                "invalid_request_error" | "context_length_exceeded" | "request_too_large" => {
                     ProviderErrorKind::BadRequest
                 }
+                "timeout_error" => ProviderErrorKind::Timeout,
                 "authentication_error" | "invalid_api_key" => ProviderErrorKind::Unauthorized,
                 "permission_error" => ProviderErrorKind::Forbidden,
                 "not_found_error" | "model_not_found" => ProviderErrorKind::NotFound,
@@ -217,64 +249,4 @@ impl Retries {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use reqwest::header::HeaderValue;
-
-    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
-        let mut map = HeaderMap::new();
-        for (name, value) in pairs {
-            map.insert(*name, HeaderValue::from_static(value));
-        }
-        map
-    }
-
-    #[test]
-    fn retry_after_forms() {
-        let secs = |s| retry_after(&headers(&[("retry-after", s)]));
-        assert_eq!(secs("3"), Some(Duration::from_secs(3)));
-        assert_eq!(secs(" 1.5 "), Some(Duration::from_millis(1500)));
-        assert_eq!(secs("Wed, 21 Oct 2015 07:28:00 GMT"), None);
-        assert_eq!(secs("-1"), None);
-        let both = headers(&[("retry-after", "9"), ("retry-after-ms", "250")]);
-        assert_eq!(retry_after(&both), Some(Duration::from_millis(250)));
-        assert_eq!(retry_after(&HeaderMap::new()), None);
-    }
-
-    #[test]
-    fn statuses_and_bodies() {
-        let caller = Caller {
-            name: "test".into(),
-            api_key: Some(ApiKey::new("sk-canary")),
-        };
-        let quota = br#"{"error":{"message":"You exceeded your quota","type":"insufficient_quota","code":"insufficient_quota"}}"#;
-        let error = caller.status_error(429, &HeaderMap::new(), quota);
-        assert_eq!(error.kind(), ProviderErrorKind::QuotaExhausted);
-        assert_eq!(error.message(), "You exceeded your quota");
-        let echoed = br#"{"error":"bad key sk-canary"}"#;
-        let error = caller.status_error(401, &HeaderMap::new(), echoed);
-        assert_eq!(
-            error.to_string(),
-            "test: unauthorized (http 401): bad key [redacted]"
-        );
-        let error = caller.status_error(502, &HeaderMap::new(), b"<html>bad gateway</html>");
-        assert_eq!(
-            (error.kind(), error.message()),
-            (ProviderErrorKind::Server, "<html>bad gateway</html>")
-        );
-        let llama = serde_json::json!({"error": {"code": 500, "message": "oops"}});
-        assert_eq!(
-            caller
-                .payload_error(&llama, ProviderErrorKind::Stream)
-                .kind(),
-            ProviderErrorKind::Server
-        );
-        let unknown = serde_json::json!({"error": {"message": "?"}});
-        assert_eq!(
-            caller
-                .payload_error(&unknown, ProviderErrorKind::Stream)
-                .kind(),
-            ProviderErrorKind::Stream
-        );
-    }
-}
+mod tests;

@@ -10,6 +10,15 @@
     doc = "- `OpenAi` (feature `http`): any OpenAI-compatible"
 )]
 //!   chat-completions endpoint (OpenAI, Ollama, vLLM, llama.cpp server, OpenRouter, Groq, …);
+#![cfg_attr(
+    feature = "http",
+    doc = "- [`Anthropic`] (feature `http`): Anthropic's Messages API (Claude), with structured"
+)]
+#![cfg_attr(
+    not(feature = "http"),
+    doc = "- `Anthropic` (feature `http`): Anthropic's Messages API (Claude), with structured"
+)]
+//!   output through a forced tool;
 //! - [`Scripted`]: canned answers for offline tests of your own workflows.
 //!
 //! A failed call is an [`Error::Provider`] holding a [`ProviderError`]. API keys are
@@ -29,12 +38,16 @@ mod scripted;
 mod secret;
 
 #[cfg(feature = "http")]
+pub mod anthropic;
+#[cfg(feature = "http")]
 mod http;
 #[cfg(feature = "http")]
 pub mod openai;
 #[cfg(feature = "http")]
 mod sse;
 
+#[cfg(feature = "http")]
+pub use anthropic::{Anthropic, AnthropicBuilder};
 pub use error::{ProviderError, ProviderErrorKind};
 pub use futures_util::future::BoxFuture;
 #[cfg(feature = "http")]

@@ -2,6 +2,7 @@
 
 use std::collections::VecDeque;
 use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
 
 use super::{
     replay, BoxFuture, ChatModel, ChatRequest, ChatResponse, ChatStream, ProviderError,
@@ -49,7 +50,8 @@ impl From<ProviderError> for Reply {
 /// [`when`](Self::when) answer every request whose last user message contains their pattern,
 /// and take precedence. A request that nothing answers fails with
 /// [`ProviderErrorKind::ScriptExhausted`]. [`stream`](ChatModel::stream) streams the text word
-/// by word. Every request is recorded: see [`requests`](Self::requests).
+/// by word. Every request is recorded: see [`requests`](Self::requests). Calls answer at once,
+/// or after [`delay`](Self::delay).
 ///
 /// ```
 /// use serde_json::json;
@@ -82,6 +84,7 @@ impl From<ProviderError> for Reply {
 #[derive(Debug, Default)]
 pub struct Scripted {
     script: Mutex<Script>,
+    delay: Duration,
 }
 
 #[derive(Debug, Default)]
@@ -118,6 +121,14 @@ impl Scripted {
         self
     }
 
+    /// Makes every call take `delay` before it answers (or fails), on tokio's clock: to test
+    /// timeouts and latency, instantly under a paused clock. Responses report it as their
+    /// [`latency`](ChatResponse::latency).
+    pub fn delay(mut self, delay: Duration) -> Self {
+        self.delay = delay;
+        self
+    }
+
     /// The requests received so far, oldest first.
     pub fn requests(&self) -> Vec<ChatRequest> {
         self.lock().requests.clone()
@@ -126,6 +137,12 @@ impl Scripted {
     /// How many replies added with [`reply`](Self::reply) are left.
     pub fn remaining(&self) -> usize {
         self.lock().replies.len()
+    }
+
+    async fn wait(&self) {
+        if !self.delay.is_zero() {
+            tokio::time::sleep(self.delay).await;
+        }
     }
 
     fn lock(&self) -> MutexGuard<'_, Script> {
@@ -162,6 +179,7 @@ impl Scripted {
                 if response.model.is_empty() {
                     response.model = model.unwrap_or_else(|| "scripted".to_owned());
                 }
+                response.latency = self.delay;
                 Ok(response)
             }
         }
@@ -179,11 +197,17 @@ fn excerpt(text: &str) -> String {
 impl ChatModel for Scripted {
     fn chat(&self, request: ChatRequest) -> BoxFuture<'_, Result<ChatResponse, Error>> {
         let answer = self.answer(request);
-        Box::pin(async move { answer })
+        Box::pin(async move {
+            self.wait().await;
+            answer
+        })
     }
 
     fn stream(&self, request: ChatRequest) -> BoxFuture<'_, Result<ChatStream, Error>> {
         let answer = self.answer(request);
-        Box::pin(async move { Ok(replay(answer?, true)) })
+        Box::pin(async move {
+            self.wait().await;
+            Ok(replay(answer?, true))
+        })
     }
 }

@@ -6,6 +6,12 @@
 //! a line is complete, so a UTF-8 character split across chunks is decoded whole; invalid UTF-8
 //! is replaced, never a panic. At the end of the body, [`SseParser::finish`] dispatches an event
 //! that had no trailing blank line.
+//!
+//! [`events`] drives a streamed response through the parser and a provider's [`Decoder`].
+
+mod reader;
+
+pub(crate) use reader::{events, Decoder, Sink};
 
 /// One event of the stream.
 #[derive(Debug, Clone, PartialEq, Eq)]

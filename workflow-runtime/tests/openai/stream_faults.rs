@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde_json::json;
 use workflow_runtime::provider::{ProviderErrorKind, StreamEvent};
 
-use crate::raw;
+use crate::common::raw;
 use crate::support::*;
 
 #[tokio::test]

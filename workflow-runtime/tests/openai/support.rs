@@ -1,20 +1,15 @@
-//! What the OpenAI tests share: a provider pointed at a mock server, response bodies in
-//! OpenAI's documented formats, a canary key and the checks that it never leaks.
+//! What the OpenAI tests share: a provider pointed at a mock server and response bodies in
+//! OpenAI's documented formats, with the provider-independent helpers of `common`.
 
-use std::error::Error as _;
 use std::time::Duration;
 
-use futures_util::StreamExt;
 use serde_json::{json, Value};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockBuilder, MockServer, ResponseTemplate};
-use workflow_runtime::provider::{
-    ChatModel, ChatRequest, ChatResponse, OpenAi, OpenAiBuilder, ProviderError, StreamEvent,
-};
+use workflow_runtime::provider::{OpenAi, OpenAiBuilder, StreamEvent};
 use workflow_runtime::Error;
 
-/// The API key of every test: it must never show up in an error or a `Debug`.
-pub(crate) const CANARY: &str = "sk-canary-5b1d0e77c2";
+pub(crate) use crate::common::*;
 
 /// A provider for `server`, with the canary key and near-instant backoff.
 pub(crate) fn provider(server: &MockServer) -> OpenAiBuilder {
@@ -110,36 +105,6 @@ pub(crate) fn sse(events: &[Value]) -> String {
     body
 }
 
-/// The provider error inside `error`.
-pub(crate) fn provider_error(error: &Error) -> &ProviderError {
-    match error {
-        Error::Provider(error) => error,
-        other => panic!("expected a provider error, got {other:?}"),
-    }
-}
-
-/// Fails if the canary key shows up in `error`'s `Display` or `Debug`, or in any of its sources.
-pub(crate) fn assert_secret_free(error: &Error) {
-    let mut text = format!("{error} {error:?}");
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(&format!(" {cause} {cause:?}"));
-        source = cause.source();
-    }
-    assert!(!text.contains(CANARY), "the key leaked: {text}");
-}
-
-/// How many requests `server` received.
-pub(crate) async fn requests(server: &MockServer) -> usize {
-    server
-        .received_requests()
-        .await
-        .map_or(0, |requests| requests.len())
-}
-
-/// A timeout that only guards against a hang: tests never wait for it.
-pub(crate) const HANG: Duration = Duration::from_secs(30);
-
 /// The events of a streamed call to a server answering with SSE `body`, and its error if the
 /// stream failed (after which it must end).
 pub(crate) async fn stream_body(body: String) -> (Vec<StreamEvent>, Option<Error>) {
@@ -148,45 +113,6 @@ pub(crate) async fn stream_body(body: String) -> (Vec<StreamEvent>, Option<Error
     completions().respond_with(response).mount(&server).await;
     let model = provider(&server).build().expect("valid config");
     collect(&model).await
-}
-
-/// The events of a streamed call to `model`, and its error if the stream failed (after which
-/// it must end).
-pub(crate) async fn collect(model: &OpenAi) -> (Vec<StreamEvent>, Option<Error>) {
-    let request = ChatRequest::new().user("hi");
-    let mut stream = model.stream(request).await.expect("the stream starts");
-    let mut events = Vec::new();
-    while let Some(item) = stream.next().await {
-        match item {
-            Ok(event) => events.push(event),
-            Err(error) => {
-                assert!(
-                    stream.next().await.is_none(),
-                    "the stream ends after an error"
-                );
-                assert_secret_free(&error);
-                return (events, Some(error));
-            }
-        }
-    }
-    (events, None)
-}
-
-/// The response of the last event, which must be `Done`.
-pub(crate) fn done(events: &[StreamEvent]) -> &ChatResponse {
-    match events.last() {
-        Some(StreamEvent::Done(response)) => response,
-        other => panic!("the last event is not Done: {other:?}"),
-    }
-}
-
-/// The text deltas of `events`, joined.
-pub(crate) fn deltas(events: &[StreamEvent]) -> String {
-    let text = events.iter().filter_map(|event| match event {
-        StreamEvent::TextDelta(delta) => Some(delta.as_str()),
-        _ => None,
-    });
-    text.collect()
 }
 
 /// A chunk with text `content`.

@@ -29,9 +29,9 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use reqwest::header::{HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE};
+use reqwest::header::{HeaderMap, AUTHORIZATION};
 
-use super::http::{Caller, Retries};
+use super::http::{Caller, Endpoint, Retries};
 use super::{
     ApiKey, BoxFuture, ChatModel, ChatRequest, ChatResponse, ChatStream, ProviderError,
     ProviderErrorKind,
@@ -55,14 +55,9 @@ pub struct OpenAi {
 }
 
 struct Inner {
-    caller: Caller,
-    endpoint: reqwest::Url,
-    /// `Bearer <key>`, marked sensitive.
-    authorization: Option<HeaderValue>,
+    /// `{base_url}/chat/completions`, with `Authorization: Bearer <key>` marked sensitive.
+    endpoint: Endpoint,
     model: String,
-    timeout: Duration,
-    retries: Retries,
-    client: reqwest::Client,
 }
 
 impl OpenAi {
@@ -90,20 +85,20 @@ impl OpenAi {
 
     /// The provider's name in errors.
     pub fn name(&self) -> &str {
-        &self.inner.caller.name
+        &self.inner.endpoint.caller.name
     }
 }
 
 impl fmt::Debug for OpenAi {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let inner = &self.inner;
+        let Inner { endpoint, model } = &*self.inner;
         f.debug_struct("OpenAi")
-            .field("name", &inner.caller.name)
-            .field("endpoint", &inner.endpoint.as_str())
-            .field("model", &inner.model)
-            .field("api_key", &inner.caller.api_key)
-            .field("timeout", &inner.timeout)
-            .field("retries", &inner.retries)
+            .field("name", &endpoint.caller.name)
+            .field("endpoint", &endpoint.url.as_str())
+            .field("model", model)
+            .field("api_key", &endpoint.caller.api_key)
+            .field("timeout", &endpoint.timeout)
+            .field("retries", &endpoint.retries)
             .finish()
     }
 }
@@ -171,34 +166,20 @@ impl OpenAiBuilder {
             name: self.name,
             api_key: self.api_key,
         };
-        let config = |message: String| caller.error(ProviderErrorKind::Config, &message);
         let url = format!("{}/chat/completions", self.base_url.trim_end_matches('/'));
-        let endpoint = reqwest::Url::parse(&url)
-            .map_err(|error| config(format!("invalid base url `{}`: {error}", self.base_url)))?;
-        let authorization = match &caller.api_key {
-            None => None,
-            Some(key) => {
-                let mut value = HeaderValue::from_str(&format!("Bearer {}", key.expose_secret()))
-                    .map_err(|_| {
-                    config("the api key has characters not allowed in a header".into())
-                })?;
-                value.set_sensitive(true);
-                Some(value)
-            }
-        };
-        let client = reqwest::Client::builder()
-            .connect_timeout(self.timeout)
-            .build()
-            .map_err(|error| config("could not start the http client".into()).with_source(error))?;
+        let url = reqwest::Url::parse(&url).map_err(|error| {
+            let message = format!("invalid base url `{}`: {error}", self.base_url);
+            caller.error(ProviderErrorKind::Config, &message)
+        })?;
+        let mut headers = HeaderMap::new();
+        if let Some(authorization) = caller.key_header("Bearer ")? {
+            headers.insert(AUTHORIZATION, authorization);
+        }
+        let endpoint = Endpoint::new(caller, url, headers, self.timeout, self.retries)?;
         Ok(OpenAi {
             inner: Arc::new(Inner {
-                caller,
                 endpoint,
-                authorization,
                 model: self.model,
-                timeout: self.timeout,
-                retries: self.retries,
-                client,
             }),
         })
     }
@@ -209,55 +190,10 @@ impl Inner {
     fn body(&self, request: &ChatRequest, stream: bool) -> Result<Vec<u8>, ProviderError> {
         serde_json::to_vec(&body::Body::new(&self.model, request, stream)).map_err(|error| {
             let message = format!("could not encode the request: {error}");
-            self.caller.error(ProviderErrorKind::BadRequest, &message)
+            self.endpoint
+                .caller
+                .error(ProviderErrorKind::BadRequest, &message)
         })
-    }
-
-    /// Sends one attempt; a response with a failing status is an error.
-    async fn send(&self, body: &[u8], stream: bool) -> Result<reqwest::Response, ProviderError> {
-        let mut request = self
-            .client
-            .post(self.endpoint.clone())
-            .header(CONTENT_TYPE, "application/json")
-            .body(body.to_vec());
-        if let Some(authorization) = &self.authorization {
-            request = request.header(AUTHORIZATION, authorization.clone());
-        }
-        request = match stream {
-            true => request.header(ACCEPT, "text/event-stream"),
-            false => request.timeout(self.timeout),
-        };
-        let response = request
-            .send()
-            .await
-            .map_err(|error| self.caller.transport_error(error))?;
-        let status = response.status();
-        if status.is_success() {
-            return Ok(response);
-        }
-        let headers = response.headers().clone();
-        let body = response.bytes().await.unwrap_or_default();
-        Err(self.caller.status_error(status.as_u16(), &headers, &body))
-    }
-
-    /// One non-streamed attempt: the response body.
-    async fn attempt(&self, body: &[u8]) -> Result<Vec<u8>, ProviderError> {
-        let response = self.send(body, false).await?;
-        let bytes = response.bytes().await;
-        bytes
-            .map(Vec::from)
-            .map_err(|error| self.caller.transport_error(error))
-    }
-
-    /// One streamed attempt, until the response starts.
-    async fn start_stream(&self, body: &[u8]) -> Result<reqwest::Response, ProviderError> {
-        match tokio::time::timeout(self.timeout, self.send(body, true)).await {
-            Ok(result) => result,
-            Err(_) => {
-                let message = format!("no response within {:?}", self.timeout);
-                Err(self.caller.error(ProviderErrorKind::Timeout, &message))
-            }
-        }
     }
 }
 
@@ -267,9 +203,9 @@ impl ChatModel for OpenAi {
             let started = Instant::now();
             let inner = &*self.inner;
             let body = inner.body(&request, false)?;
-            let bytes = inner.retries.run(|| inner.attempt(&body)).await?;
+            let bytes = inner.endpoint.call(&body).await?;
             let model = request.model.unwrap_or_else(|| inner.model.clone());
-            let mut response = wire::parse_completion(&bytes, model, &inner.caller)?;
+            let mut response = wire::parse_completion(&bytes, model, &inner.endpoint.caller)?;
             response.latency = started.elapsed();
             Ok(response)
         })
@@ -280,13 +216,14 @@ impl ChatModel for OpenAi {
             let started = Instant::now();
             let inner = &*self.inner;
             let body = inner.body(&request, true)?;
-            let response = inner.retries.run(|| inner.start_stream(&body)).await?;
+            let response = inner.endpoint.open_stream(&body).await?;
             let model = request.model.unwrap_or_else(|| inner.model.clone());
-            let caller = inner.caller.clone();
+            let endpoint = &inner.endpoint;
+            let caller = endpoint.caller.clone();
             Ok(stream::events(
                 caller,
                 response,
-                inner.timeout,
+                endpoint.timeout,
                 model,
                 started,
             ))

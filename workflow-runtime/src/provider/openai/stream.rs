@@ -1,19 +1,13 @@
 //! A streamed chat completion: SSE chunks in, [`StreamEvent`]s out.
 
-use std::collections::VecDeque;
-use std::pin::Pin;
 use std::time::{Duration, Instant};
 
-use futures_util::{Stream, StreamExt};
 use serde_json::Value;
 
-use super::wire::{self, Chunk, Problem};
+use super::wire::{self, Chunk};
 use crate::provider::http::Caller;
-use crate::provider::sse::{SseEvent, SseParser};
-use crate::provider::{
-    ChatResponse, ChatStream, ProviderError, ProviderErrorKind, StreamEvent, Usage,
-};
-use crate::Error;
+use crate::provider::sse::{self, Decoder, Sink, SseEvent};
+use crate::provider::{ChatResponse, ChatStream, ProviderErrorKind, StreamEvent, Usage};
 
 /// The events of the streamed response `response`, which started at `started`.
 pub(super) fn events(
@@ -23,165 +17,70 @@ pub(super) fn events(
     model: String,
     started: Instant,
 ) -> ChatStream {
-    let reader = Reader {
-        caller,
-        body: Box::pin(response.bytes_stream()),
-        idle_timeout,
-        parser: SseParser::new(),
-        pending: VecDeque::new(),
-        answer: Answer {
-            response: ChatResponse::new("").with_model(model),
-            ..Answer::default()
-        },
-        started,
-        finished: false,
-        at_end: false,
+    let answer = Answer {
+        response: ChatResponse::new("").with_model(model),
+        ..Answer::default()
     };
-    Box::pin(futures_util::stream::unfold(
-        reader,
-        |mut reader| async move {
-            loop {
-                if let Some(item) = reader.pending.pop_front() {
-                    return Some((item, reader));
-                }
-                if reader.finished {
-                    return None;
-                }
-                reader.read().await;
-            }
-        },
-    ))
+    sse::events(caller, response, idle_timeout, started, answer)
 }
 
-/// Reads the body and turns it into events, queued in `pending`.
-struct Reader<S> {
-    caller: Caller,
-    body: Pin<Box<S>>,
-    idle_timeout: Duration,
-    parser: SseParser,
-    pending: VecDeque<Result<StreamEvent, Error>>,
-    answer: Answer,
-    started: Instant,
-    /// Whether the last event, or an error, is queued: nothing more is read.
-    finished: bool,
-    /// Whether the body has ended: an event that is not JSON then was cut off.
-    at_end: bool,
-}
-
-impl<S, B> Reader<S>
-where
-    S: Stream<Item = reqwest::Result<B>>,
-    B: AsRef<[u8]>,
-{
-    /// Reads the next chunk of the body and queues what it completes.
-    async fn read(&mut self) {
-        let mut events = Vec::new();
-        match tokio::time::timeout(self.idle_timeout, self.body.next()).await {
-            Err(_) => {
-                let message = format!("no data for {:?}", self.idle_timeout);
-                return self.fail((ProviderErrorKind::Timeout, message));
-            }
-            Ok(Some(Err(error))) => return self.fail_with(self.caller.transport_error(error)),
-            Ok(Some(Ok(bytes))) => {
-                self.parser.feed(bytes.as_ref(), &mut events);
-                return self.handle_all(events);
-            }
-            Ok(None) => self.parser.finish(&mut events),
-        }
-        self.at_end = true;
-        self.handle_all(events);
-        if self.finished {
-            return;
-        }
-        // The body ended without `[DONE]`: complete if the model had finished.
-        if self.answer.response.finish_reason.is_some() {
-            self.complete();
-        } else {
-            let message = "the stream ended before the answer was complete";
-            self.fail((ProviderErrorKind::Stream, message.to_owned()));
-        }
-    }
-
-    fn handle_all(&mut self, events: Vec<SseEvent>) {
-        for event in events {
-            if self.finished {
-                return;
-            }
-            self.handle(&event);
-        }
-    }
-
-    fn handle(&mut self, event: &SseEvent) {
+impl Decoder for Answer {
+    fn event(&mut self, event: &SseEvent, at_end: bool, sink: &mut Sink) {
         if event.is_done() {
-            return self.complete();
+            return self.complete(sink);
         }
-        let is_error = event.event.as_deref() == Some("error");
-        let value: Value = match serde_json::from_str(&event.data) {
-            Ok(value) => value,
-            Err(_) if is_error => {
-                let message = format!("the stream sent an error: {}", event.data.trim());
-                return self.fail((ProviderErrorKind::Stream, message));
-            }
-            Err(_) if self.at_end => {
-                let message = "the stream ended in the middle of an event";
-                return self.fail((ProviderErrorKind::Stream, message.to_owned()));
-            }
-            Err(error) => {
-                let message = format!("a stream chunk is not valid JSON: {error}");
-                return self.fail((ProviderErrorKind::MalformedResponse, message));
-            }
+        let Some(value) = sink.json(event, at_end) else {
+            return;
         };
         if let Some(error) = value.get("error").filter(|error| !error.is_null()) {
-            return self.fail_with(self.caller.payload_error(error, ProviderErrorKind::Stream));
+            let error = sink
+                .caller()
+                .payload_error(error, ProviderErrorKind::Stream);
+            return sink.fail_with(error);
         }
-        if is_error {
-            return self.fail_with(self.caller.payload_error(&value, ProviderErrorKind::Stream));
+        if event.event.as_deref() == Some("error") {
+            let error = sink
+                .caller()
+                .payload_error(&value, ProviderErrorKind::Stream);
+            return sink.fail_with(error);
         }
         match serde_json::from_value::<Chunk>(value) {
             Ok(chunk) => {
-                if let Some(delta) = self.answer.add(chunk) {
-                    self.pending.push_back(Ok(StreamEvent::TextDelta(delta)));
+                if let Some(delta) = self.add(chunk) {
+                    sink.push(StreamEvent::TextDelta(delta));
                 }
             }
             Err(error) => {
                 let message = format!("a stream chunk does not have the expected shape: {error}");
-                self.fail((ProviderErrorKind::MalformedResponse, message));
+                sink.fail(ProviderErrorKind::MalformedResponse, &message);
             }
         }
     }
 
+    /// The body ended without `[DONE]`: complete if the model had finished.
+    fn end(&mut self, sink: &mut Sink) {
+        if self.response.finish_reason.is_some() {
+            self.complete(sink);
+        }
+    }
+}
+
+impl Answer {
     /// Queues the tool calls, the usage and [`StreamEvent::Done`].
-    fn complete(&mut self) {
-        self.finished = true;
-        let mut response = std::mem::take(&mut self.answer.response);
-        let calls = std::mem::take(&mut self.answer.calls);
+    fn complete(&mut self, sink: &mut Sink) {
+        let mut response = std::mem::take(&mut self.response);
+        let calls = std::mem::take(&mut self.calls);
         for (position, call) in calls.into_iter().enumerate() {
-            let arguments = Some(serde_json::Value::String(call.arguments));
+            let arguments = Some(Value::String(call.arguments));
             match wire::tool_call(position, call.id, call.name, arguments) {
                 Ok(call) => response.tool_calls.push(call),
-                Err(problem) => return self.fail(problem),
+                Err((kind, message)) => return sink.fail(kind, &message),
             }
         }
-        let calls = response
-            .tool_calls
-            .iter()
-            .cloned()
-            .map(StreamEvent::ToolCall);
-        self.pending.extend(calls.map(Ok));
-        if let Some(usage) = response.usage {
-            self.pending.push_back(Ok(StreamEvent::Usage(usage)));
+        for call in &response.tool_calls {
+            sink.push(StreamEvent::ToolCall(call.clone()));
         }
-        response.latency = self.started.elapsed();
-        self.pending.push_back(Ok(StreamEvent::Done(response)));
-    }
-
-    fn fail(&mut self, (kind, message): Problem) {
-        self.fail_with(self.caller.error(kind, &message));
-    }
-
-    fn fail_with(&mut self, error: ProviderError) {
-        self.finished = true;
-        self.pending.push_back(Err(error.into()));
+        sink.done(response);
     }
 }
 

@@ -11,7 +11,8 @@ pub(crate) const SSE_HEAD: &[u8] =
     b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n";
 
 /// Serves one request: writes `parts` one by one, pausing after each so that the client reads
-/// them apart, then waits `hold` and closes. Returns the base URL.
+/// them apart, then waits `hold` and closes. Returns the server's URL, `http://127.0.0.1:PORT`:
+/// any path on it is served the same.
 pub(crate) async fn serve(parts: Vec<Vec<u8>>, hold: Duration) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("a free port");
     let address = listener.local_addr().expect("an address");
@@ -31,7 +32,7 @@ pub(crate) async fn serve(parts: Vec<Vec<u8>>, hold: Duration) -> String {
         }
         tokio::time::sleep(hold).await;
     });
-    format!("http://{address}/v1")
+    format!("http://{address}")
 }
 
 /// Reads a request's head and its `content-length` bytes of body.

@@ -1,0 +1,107 @@
+//! [`TextStream`]: the text of a streamed answer, accounted when it ends.
+
+use std::pin::Pin;
+use std::task::{ready, Context, Poll};
+
+use futures_util::Stream;
+
+use crate::provider::{ChatStream, ProviderError, ProviderErrorKind, StreamEvent, Usage};
+use crate::usage::Call;
+use crate::Error;
+
+/// The text of an answer as the model writes it: from [`Agent::stream`](super::Agent::stream).
+///
+/// Yields the text deltas, in order; ends after the last one, or after an error. The call is
+/// recorded when the answer is complete, with the usage the provider reported; a stream that
+/// fails, or is dropped before its end, is recorded as a failed call. A call that goes past
+/// the run's budget yields [`Error::BudgetExceeded`] last.
+///
+/// ```
+/// use std::sync::Arc;
+/// use futures_util::TryStreamExt;
+/// use workflow_runtime::provider::Scripted;
+/// use workflow_runtime::Agent;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), workflow_runtime::Error> {
+/// let agent = Agent::builder(Arc::new(Scripted::new().reply("one word at a time"))).build();
+/// let deltas: Vec<String> = agent.stream("go").await?.try_collect().await?;
+/// assert_eq!(deltas, ["one ", "word ", "at ", "a ", "time"]);
+/// # Ok(())
+/// # }
+/// ```
+#[must_use = "streams do nothing unless polled"]
+pub struct TextStream {
+    /// `None` once the stream has ended.
+    events: Option<ChatStream>,
+    call: Option<Call>,
+    /// The last usage the stream reported.
+    usage: Option<Usage>,
+}
+
+impl TextStream {
+    pub(super) fn new(events: ChatStream, call: Call) -> Self {
+        TextStream {
+            events: Some(events),
+            call: Some(call),
+            usage: None,
+        }
+    }
+
+    /// Records the end of the call: `Ok` with the final response's usage, or failed.
+    fn end(&mut self, done: Option<crate::provider::ChatResponse>) -> Option<Error> {
+        self.events = None;
+        let call = self.call.take()?;
+        match done {
+            Some(mut response) => {
+                response.usage = response.usage.or(self.usage);
+                call.succeeded(&response).err()
+            }
+            None => {
+                call.failed(self.usage);
+                None
+            }
+        }
+    }
+}
+
+impl Stream for TextStream {
+    type Item = Result<String, Error>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        loop {
+            let Some(events) = this.events.as_mut() else {
+                return Poll::Ready(None);
+            };
+            let event = ready!(events.as_mut().poll_next(cx));
+            match event {
+                Some(Ok(StreamEvent::TextDelta(text))) => return Poll::Ready(Some(Ok(text))),
+                Some(Ok(StreamEvent::Usage(usage))) => this.usage = Some(usage),
+                Some(Ok(StreamEvent::Done(response))) => {
+                    return Poll::Ready(this.end(Some(response)).map(Err));
+                }
+                Some(Ok(_)) => {}
+                Some(Err(error)) => {
+                    this.end(None);
+                    return Poll::Ready(Some(Err(error)));
+                }
+                None => {
+                    this.end(None);
+                    let kind = ProviderErrorKind::Stream;
+                    let message = "the stream ended before the answer was complete";
+                    let error = ProviderError::new("agent", kind, message);
+                    return Poll::Ready(Some(Err(error.into())));
+                }
+            }
+        }
+    }
+}
+
+impl std::fmt::Debug for TextStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TextStream")
+            .field("ended", &self.events.is_none())
+            .finish_non_exhaustive()
+    }
+}

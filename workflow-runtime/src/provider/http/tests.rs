@@ -1,0 +1,93 @@
+//! Statuses, bodies and `Retry-After` headers into errors.
+
+use super::*;
+use reqwest::header::HeaderValue;
+
+fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+    let mut map = HeaderMap::new();
+    for (name, value) in pairs {
+        map.insert(*name, HeaderValue::from_static(value));
+    }
+    map
+}
+
+#[test]
+fn retry_after_forms() {
+    let secs = |s| retry_after(&headers(&[("retry-after", s)]));
+    assert_eq!(secs("3"), Some(Duration::from_secs(3)));
+    assert_eq!(secs(" 1.5 "), Some(Duration::from_millis(1500)));
+    assert_eq!(secs("Wed, 21 Oct 2015 07:28:00 GMT"), None);
+    assert_eq!(secs("-1"), None);
+    let both = headers(&[("retry-after", "9"), ("retry-after-ms", "250")]);
+    assert_eq!(retry_after(&both), Some(Duration::from_millis(250)));
+    assert_eq!(retry_after(&HeaderMap::new()), None);
+}
+
+#[test]
+fn statuses_and_bodies() {
+    let caller = Caller {
+        name: "test".into(),
+        api_key: Some(ApiKey::new("sk-canary")),
+    };
+    let quota = br#"{"error":{"message":"You exceeded your quota","type":"insufficient_quota","code":"insufficient_quota"}}"#;
+    let error = caller.status_error(429, &HeaderMap::new(), quota);
+    assert_eq!(error.kind(), ProviderErrorKind::QuotaExhausted);
+    assert_eq!(error.message(), "You exceeded your quota");
+    let echoed = br#"{"error":"bad key sk-canary"}"#;
+    let error = caller.status_error(401, &HeaderMap::new(), echoed);
+    assert_eq!(
+        error.to_string(),
+        "test: unauthorized (http 401): bad key [redacted]"
+    );
+    let error = caller.status_error(502, &HeaderMap::new(), b"<html>bad gateway</html>");
+    assert_eq!(
+        (error.kind(), error.message()),
+        (ProviderErrorKind::Server, "<html>bad gateway</html>")
+    );
+    let llama = serde_json::json!({"error": {"code": 500, "message": "oops"}});
+    assert_eq!(
+        caller
+            .payload_error(&llama, ProviderErrorKind::Stream)
+            .kind(),
+        ProviderErrorKind::Server
+    );
+    let unknown = serde_json::json!({"error": {"message": "?"}});
+    assert_eq!(
+        caller
+            .payload_error(&unknown, ProviderErrorKind::Stream)
+            .kind(),
+        ProviderErrorKind::Stream
+    );
+}
+
+#[test]
+fn anthropic_error_types() {
+    let caller = Caller {
+        name: "anthropic".into(),
+        api_key: None,
+    };
+    let kind = |error_type: &str| {
+        let body = serde_json::json!({"type": "error",
+                                      "error": {"type": error_type, "message": "m"}});
+        caller
+            .payload_error(&body, ProviderErrorKind::Stream)
+            .kind()
+    };
+    assert_eq!(kind("overloaded_error"), ProviderErrorKind::Server);
+    assert_eq!(kind("api_error"), ProviderErrorKind::Server);
+    assert_eq!(kind("billing_error"), ProviderErrorKind::QuotaExhausted);
+    assert_eq!(kind("timeout_error"), ProviderErrorKind::Timeout);
+    assert_eq!(kind("request_too_large"), ProviderErrorKind::BadRequest);
+    assert_eq!(
+        kind("rate_limit_error"),
+        ProviderErrorKind::RateLimited { retry_after: None }
+    );
+    let spend = br#"{"type":"error","error":{"type":"rate_limit_error","message":"m","details":{"error_code":"enforced_spend_limit_reached"}}}"#;
+    let headers = headers(&[("retry-after", "5")]);
+    let error = caller.status_error(429, &headers, spend);
+    assert_eq!(error.kind(), ProviderErrorKind::QuotaExhausted);
+    let limited = br#"{"type":"error","error":{"type":"rate_limit_error","message":"m"}}"#;
+    let error = caller.status_error(429, &headers, limited);
+    let retry_after = Some(Duration::from_secs(5));
+    assert_eq!(error.kind(), ProviderErrorKind::RateLimited { retry_after });
+}

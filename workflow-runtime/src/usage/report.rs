@@ -1,0 +1,122 @@
+//! What a run spent: [`UsageTotals`], per step and per run in a [`UsageReport`], and the
+//! [`RunReport`] of a run.
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::provider::Usage;
+use crate::Error;
+
+/// What a set of model calls spent: tokens, calls, time and estimated cost.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct UsageTotals {
+    /// The tokens of all the calls, as the providers reported them. A call whose provider
+    /// reported no usage adds nothing.
+    pub usage: Usage,
+    /// How many calls were made, failed ones included.
+    pub calls: u64,
+    /// How many of them failed: returned an error, or were dropped before they completed.
+    pub failed_calls: u64,
+    /// The time spent in calls, added up (calls made at the same time overlap).
+    pub latency: Duration,
+    /// The estimated cost in USD, from the run's [`Pricing`](super::Pricing).
+    pub cost_usd: f64,
+}
+
+impl UsageTotals {
+    /// Adds what one call spent (the call itself is counted when it starts).
+    pub(crate) fn add(&mut self, usage: Option<Usage>, latency: Duration, cost: f64, ok: bool) {
+        if let Some(usage) = usage {
+            self.usage += usage;
+        }
+        self.latency = self.latency.saturating_add(latency);
+        self.cost_usd += cost;
+        self.failed_calls += u64::from(!ok);
+    }
+}
+
+/// What the calls made by one step spent.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct StepUsage {
+    /// The step's name.
+    pub step: &'static str,
+    /// What its calls spent, over all its runs and attempts.
+    pub totals: UsageTotals,
+}
+
+/// What the model calls of a run spent, in total and per step.
+///
+/// Steps are listed in declaration order ([`Workflow::STEPS`](crate::Workflow::STEPS)), only
+/// those that made calls. A step that ran several times (in a loop, or retried) has the totals
+/// of all its runs. Calls made outside any step (before the first, or through a ledger opened
+/// by hand) count in [`total`](Self::total) only.
+///
+/// ```
+/// use std::sync::Arc;
+/// use workflow_runtime::provider::{ChatResponse, Scripted, Usage};
+/// use workflow_runtime::{Agent, Ledger, Price, Pricing};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), workflow_runtime::Error> {
+/// let model = Scripted::new().reply(ChatResponse::new("hi").with_usage(Usage::new(600, 400)));
+/// let agent = Agent::builder(Arc::new(model)).build();
+///
+/// // Outside a run, calls go to a ledger only if you open one.
+/// let ledger = Ledger::new("by hand").pricing(Pricing::new().default_price(Price::new(1.0, 2.0)));
+/// ledger.scope(agent.prompt("hello")).await?;
+///
+/// let report = ledger.report();
+/// assert_eq!((report.total.calls, report.total.usage.total_tokens()), (1, 1_000));
+/// assert!((report.total.cost_usd - 0.0014).abs() < 1e-12);
+/// assert!(report.steps.is_empty());
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct UsageReport {
+    /// The workflow's name (or the name of a ledger opened by hand).
+    pub workflow: &'static str,
+    /// All the run's calls.
+    pub total: UsageTotals,
+    /// The calls of each step that made any, in declaration order.
+    pub steps: Vec<StepUsage>,
+}
+
+impl UsageReport {
+    /// The totals of the step named `step`, if it made any call.
+    pub fn step(&self, step: &str) -> Option<&UsageTotals> {
+        self.steps
+            .iter()
+            .find(|usage| usage.step == step)
+            .map(|usage| &usage.totals)
+    }
+}
+
+/// How a run ended, and what it spent: from
+/// [`Executor::run_with_report`](crate::Executor::run_with_report).
+///
+/// The usage is there whatever the result, so the cost of a failed run can be seen too. See
+/// the example on [`run_with_report`](crate::Executor::run_with_report).
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct RunReport<T> {
+    /// The run's output, or the error that stopped it.
+    pub result: Result<T, Error>,
+    /// What the run's model calls spent.
+    pub usage: UsageReport,
+}
+
+impl<T> RunReport<T> {
+    /// The run's result, without the usage.
+    ///
+    /// # Errors
+    ///
+    /// The error that stopped the run.
+    pub fn into_result(self) -> Result<T, Error> {
+        self.result
+    }
+}

@@ -1,0 +1,96 @@
+//! What the provider tests share, whatever the provider: the canary key and the checks that it
+//! never leaks, reading a stream to its end, and a raw HTTP server that cuts streams anywhere.
+//!
+//! Each test target includes this module with `#[path]`; none uses every helper.
+
+use std::error::Error as _;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use wiremock::MockServer;
+use workflow_runtime::provider::{
+    ChatModel, ChatRequest, ChatResponse, ProviderError, StreamEvent,
+};
+use workflow_runtime::Error;
+
+pub(crate) mod raw;
+
+/// The API key of every test: it must never show up in an error or a `Debug`.
+pub(crate) const CANARY: &str = "sk-canary-5b1d0e77c2";
+
+/// A timeout that only guards against a hang: tests never wait for it.
+pub(crate) const HANG: Duration = Duration::from_secs(30);
+
+/// The provider error inside `error`.
+pub(crate) fn provider_error(error: &Error) -> &ProviderError {
+    match error {
+        Error::Provider(error) => error,
+        other => panic!("expected a provider error, got {other:?}"),
+    }
+}
+
+/// Fails if the canary key shows up in `error`'s `Display` or `Debug`, or in any of its sources.
+pub(crate) fn assert_secret_free(error: &Error) {
+    let mut text = format!("{error} {error:?}");
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(&format!(" {cause} {cause:?}"));
+        source = cause.source();
+    }
+    assert!(!text.contains(CANARY), "the key leaked: {text}");
+}
+
+/// How many requests `server` received.
+pub(crate) async fn requests(server: &MockServer) -> usize {
+    server
+        .received_requests()
+        .await
+        .map_or(0, |requests| requests.len())
+}
+
+/// The events of a streamed call to `model` asking "hi", and its error if the stream failed
+/// (after which it must end).
+pub(crate) async fn collect(model: &impl ChatModel) -> (Vec<StreamEvent>, Option<Error>) {
+    collect_request(model, ChatRequest::new().user("hi")).await
+}
+
+/// The events of a streamed call of `request` to `model`, and its error if the stream failed
+/// (after which it must end). The error must not hold the key.
+pub(crate) async fn collect_request(
+    model: &impl ChatModel,
+    request: ChatRequest,
+) -> (Vec<StreamEvent>, Option<Error>) {
+    let mut stream = model.stream(request).await.expect("the stream starts");
+    let mut events = Vec::new();
+    while let Some(item) = stream.next().await {
+        match item {
+            Ok(event) => events.push(event),
+            Err(error) => {
+                assert!(
+                    stream.next().await.is_none(),
+                    "the stream ends after an error"
+                );
+                assert_secret_free(&error);
+                return (events, Some(error));
+            }
+        }
+    }
+    (events, None)
+}
+
+/// The response of the last event, which must be `Done`.
+pub(crate) fn done(events: &[StreamEvent]) -> &ChatResponse {
+    match events.last() {
+        Some(StreamEvent::Done(response)) => response,
+        other => panic!("the last event is not Done: {other:?}"),
+    }
+}
+
+/// The text deltas of `events`, joined.
+pub(crate) fn deltas(events: &[StreamEvent]) -> String {
+    let text = events.iter().filter_map(|event| match event {
+        StreamEvent::TextDelta(delta) => Some(delta.as_str()),
+        _ => None,
+    });
+    text.collect()
+}
