@@ -49,10 +49,7 @@ use std::time::{Duration, Instant};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
 use super::http::{Caller, Endpoint, Retries};
-use super::{
-    ApiKey, BoxFuture, ChatModel, ChatRequest, ChatResponse, ChatStream, ProviderError,
-    ProviderErrorKind,
-};
+use super::{ApiKey, BoxFuture, ChatModel, ChatRequest, ChatResponse, ChatStream, ProviderError};
 use crate::Error;
 
 mod body;
@@ -193,7 +190,7 @@ impl AnthropicBuilder {
 
     /// The longest delay between two attempts; 30 s by default. A rate limit whose
     /// `retry-after` is longer is not retried: the call fails with
-    /// [`ProviderErrorKind::RateLimited`], which holds the wait.
+    /// [`ProviderErrorKind::RateLimited`](super::ProviderErrorKind::RateLimited), which holds the wait.
     pub fn max_backoff(mut self, max: Duration) -> Self {
         self.retries.max_backoff = max;
         self
@@ -203,18 +200,13 @@ impl AnthropicBuilder {
     ///
     /// # Errors
     ///
-    /// [`Error::Provider`] of kind [`ProviderErrorKind::Config`] if the base URL is not a URL,
+    /// [`Error::Provider`] of kind [`ProviderErrorKind::Config`](super::ProviderErrorKind::Config) if the base URL is not a URL,
     /// the key cannot go in an HTTP header, or the HTTP client cannot start.
     pub fn build(self) -> Result<Anthropic, Error> {
         let caller = Caller {
             name: self.name,
             api_key: Some(self.api_key),
         };
-        let url = format!("{}/v1/messages", self.base_url.trim_end_matches('/'));
-        let url = reqwest::Url::parse(&url).map_err(|error| {
-            let message = format!("invalid base url `{}`: {error}", self.base_url);
-            caller.error(ProviderErrorKind::Config, &message)
-        })?;
         let mut headers = HeaderMap::new();
         if let Some(key) = caller.key_header("")? {
             headers.insert(HeaderName::from_static("x-api-key"), key);
@@ -223,7 +215,14 @@ impl AnthropicBuilder {
             HeaderName::from_static("anthropic-version"),
             HeaderValue::from_static(API_VERSION),
         );
-        let endpoint = Endpoint::new(caller, url, headers, self.timeout, self.retries)?;
+        let endpoint = Endpoint::new(
+            caller,
+            &self.base_url,
+            "/v1/messages",
+            headers,
+            self.timeout,
+            self.retries,
+        )?;
         Ok(Anthropic {
             inner: Arc::new(Inner {
                 endpoint,

@@ -19,18 +19,26 @@ pub(crate) struct Endpoint {
 }
 
 impl Endpoint {
-    /// An endpoint at `url` sending `headers` with every request.
+    /// An endpoint at `base_url` followed by `path` (a trailing `/` of the base is dropped),
+    /// sending `headers` with every request.
     ///
     /// # Errors
     ///
-    /// A [`ProviderErrorKind::Config`] error if the HTTP client cannot start.
+    /// A [`ProviderErrorKind::Config`] error if the base URL is not a URL or the HTTP client
+    /// cannot start.
     pub(crate) fn new(
         caller: Caller,
-        url: reqwest::Url,
+        base_url: &str,
+        path: &str,
         headers: HeaderMap,
         timeout: Duration,
         retries: Retries,
     ) -> Result<Self, ProviderError> {
+        let url = format!("{}{path}", base_url.trim_end_matches('/'));
+        let url = reqwest::Url::parse(&url).map_err(|error| {
+            let message = format!("invalid base url `{base_url}`: {error}");
+            caller.error(ProviderErrorKind::Config, &message)
+        })?;
         let client = reqwest::Client::builder()
             .connect_timeout(timeout)
             .build()

@@ -166,16 +166,18 @@ impl OpenAiBuilder {
             name: self.name,
             api_key: self.api_key,
         };
-        let url = format!("{}/chat/completions", self.base_url.trim_end_matches('/'));
-        let url = reqwest::Url::parse(&url).map_err(|error| {
-            let message = format!("invalid base url `{}`: {error}", self.base_url);
-            caller.error(ProviderErrorKind::Config, &message)
-        })?;
         let mut headers = HeaderMap::new();
         if let Some(authorization) = caller.key_header("Bearer ")? {
             headers.insert(AUTHORIZATION, authorization);
         }
-        let endpoint = Endpoint::new(caller, url, headers, self.timeout, self.retries)?;
+        let endpoint = Endpoint::new(
+            caller,
+            &self.base_url,
+            "/chat/completions",
+            headers,
+            self.timeout,
+            self.retries,
+        )?;
         Ok(OpenAi {
             inner: Arc::new(Inner {
                 endpoint,
