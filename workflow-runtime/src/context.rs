@@ -1,12 +1,39 @@
 //! The run context: the step budget, cancellation, the usage ledger, and running one step under
 //! its policy.
 
+use std::fmt;
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use serde::Serialize;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::{BoxError, Error, Ledger, StepPolicy, Workflow};
+use crate::{BoxError, Error, Ledger, Loops, StepPolicy, Workflow};
+
+/// A boxed future, as returned by the dyn-compatible traits of the runtime.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Where a durable run saves its state in the middle of a step: after each branch of a
+/// fan-out finishes, so that a resumed run does not run finished branches again.
+///
+/// The durable runner installs one with [`Context::with_checkpoints`]; the code of a fan-out
+/// calls [`Context::checkpoint`]. Between two steps, the runner saves the state itself.
+pub trait Checkpointer: Send + Sync {
+    /// Saves `state`, the run's whole state serialized to JSON, and `loops`, as the run's
+    /// latest checkpoint.
+    ///
+    /// # Errors
+    ///
+    /// When the checkpoint cannot be saved; the run stops with that error.
+    fn save<'a>(
+        &'a self,
+        state: serde_json::Value,
+        loops: &'a Loops,
+    ) -> BoxFuture<'a, Result<(), Error>>;
+}
 
 /// What a running workflow knows about its run; passed to
 /// [`Workflow::transition`](crate::Workflow::transition) and
@@ -23,10 +50,21 @@ pub struct Context {
 }
 
 /// The parts of a run that need to know which step is running.
-#[derive(Debug, Default)]
+#[derive(Default)]
 struct Watch {
     cancel: Option<CancellationToken>,
     ledger: Option<Ledger>,
+    checkpoints: Option<Arc<dyn Checkpointer>>,
+}
+
+impl fmt::Debug for Watch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Watch")
+            .field("cancel", &self.cancel)
+            .field("ledger", &self.ledger)
+            .field("checkpoints", &self.checkpoints.is_some())
+            .finish()
+    }
 }
 
 impl Context {
@@ -62,6 +100,41 @@ impl Context {
     pub fn with_ledger(mut self, ledger: Ledger) -> Self {
         self.watch.get_or_insert_default().ledger = Some(ledger);
         self
+    }
+
+    /// Saves the run's state through `checkpoints` whenever [`Context::checkpoint`] is called:
+    /// what a durable runner does.
+    pub fn with_checkpoints(mut self, checkpoints: Arc<dyn Checkpointer>) -> Self {
+        self.watch.get_or_insert_default().checkpoints = Some(checkpoints);
+        self
+    }
+
+    /// Whether [`Context::checkpoint`] saves anything: whether the run is durable.
+    pub fn saves_checkpoints(&self) -> bool {
+        self.watch
+            .as_ref()
+            .is_some_and(|watch| watch.checkpoints.is_some())
+    }
+
+    /// Saves `state` and `loops` as the run's latest checkpoint, if the run is durable; does
+    /// nothing otherwise. A fan-out calls it each time one of its branches finishes.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Checkpoint`] if `state` does not serialize, or what the store returns.
+    pub async fn checkpoint<S: Serialize + ?Sized>(
+        &self,
+        state: &S,
+        loops: &Loops,
+    ) -> Result<(), Error> {
+        let Some(checkpoints) = self.watch.as_ref().and_then(|w| w.checkpoints.as_ref()) else {
+            return Ok(());
+        };
+        let state = serde_json::to_value(state).map_err(|source| Error::Checkpoint {
+            workflow: self.workflow,
+            source: source.into(),
+        })?;
+        checkpoints.save(state, loops).await
     }
 
     /// The ledger the run's model calls are recorded in, if any.

@@ -115,6 +115,46 @@ pub enum Error {
         /// How much had been used then, of the same kind as `limit`.
         used: BudgetLimit,
     },
+    /// The run reached a pause: it waits for a value from outside. An in-memory run stops
+    /// here; a durable run is suspended until it is given the value (see
+    /// [`Workflow::resume`](crate::Workflow::resume)).
+    #[error("workflow `{workflow}`: suspended at the pause before step `{step}`; resume it with a value")]
+    Suspended {
+        /// The workflow's name.
+        workflow: &'static str,
+        /// The step waiting for the value.
+        step: &'static str,
+    },
+    /// A value was given to a run that is not waiting at a pause.
+    #[error("workflow `{workflow}`: the run is not paused (it is at `{step}`), so it takes no value")]
+    NotPaused {
+        /// The workflow's name.
+        workflow: &'static str,
+        /// The step the run is at, or `end`.
+        step: &'static str,
+    },
+    /// The run's state could not be saved as a checkpoint.
+    #[error("workflow `{workflow}`: could not save a checkpoint")]
+    Checkpoint {
+        /// The workflow's name.
+        workflow: &'static str,
+        /// Why: the state did not serialize, or the store failed.
+        #[source]
+        source: BoxError,
+    },
+    /// The value given to a paused run is not of the type its pause waits for.
+    #[error("workflow `{workflow}`: the pause before step `{step}` waits for a `{expected}`, and the value given is not one")]
+    ResumeValue {
+        /// The workflow's name.
+        workflow: &'static str,
+        /// The step waiting for the value.
+        step: &'static str,
+        /// The type the pause waits for.
+        expected: &'static str,
+        /// Why the value does not deserialize into that type.
+        #[source]
+        source: serde_json::Error,
+    },
 }
 
 impl Error {
@@ -142,7 +182,11 @@ impl Error {
             | Error::Cancelled { .. }
             | Error::StepLimit { .. }
             | Error::Extract { .. }
-            | Error::BudgetExceeded { .. } => false,
+            | Error::BudgetExceeded { .. }
+            | Error::Suspended { .. }
+            | Error::Checkpoint { .. }
+            | Error::NotPaused { .. }
+            | Error::ResumeValue { .. } => false,
         }
     }
 
@@ -152,7 +196,13 @@ impl Error {
             Error::Step { step, .. } | Error::Timeout { step, .. } => Some(step),
             Error::LoopLimit { from, .. } => Some(from),
             Error::Cancelled { step, .. } | Error::BudgetExceeded { step, .. } => *step,
-            Error::StepLimit { .. } | Error::Provider(_) | Error::Extract { .. } => None,
+            Error::Suspended { step, .. }
+            | Error::NotPaused { step, .. }
+            | Error::ResumeValue { step, .. } => Some(step),
+            Error::StepLimit { .. }
+            | Error::Provider(_)
+            | Error::Extract { .. }
+            | Error::Checkpoint { .. } => None,
         }
     }
 

@@ -27,7 +27,7 @@ pub mod usage;
 pub mod __private;
 
 pub use agent::{Agent, AgentBuilder, TextStream};
-pub use context::Context;
+pub use context::{BoxFuture, Checkpointer, Context};
 pub use error::{BoxError, Error, Result};
 pub use executor::{run, Executor};
 pub use loops::Loops;
@@ -36,7 +36,7 @@ pub use tokio_util::sync::CancellationToken;
 pub use usage::{
     Budget, BudgetLimit, Ledger, Price, Pricing, RunReport, StepUsage, UsageReport, UsageTotals,
 };
-pub use workflow::Workflow;
+pub use workflow::{Pause, Resume, Workflow};
 
 /// The `schemars` crate, whose [`JsonSchema`](schemars::JsonSchema) derive gives
 /// [`Agent::extract`] the JSON schema of the type it asks for.

@@ -106,6 +106,32 @@ pub trait Workflow: Send + Sync {
     /// The name of the step `state` is about to run, or `"end"` for the terminal state.
     fn step_name(state: &Self::State) -> &'static str;
 
+    /// The pause `state` waits at, if it waits for a value from outside before its next step
+    /// can run: the step's name and what the pause shows (the step's input, as JSON).
+    ///
+    /// A workflow without pauses keeps the default, `None`.
+    fn pause(state: &Self::State) -> Option<Pause> {
+        let _ = state;
+        None
+    }
+
+    /// Gives a run paused at `state` the value its pause waits for, as JSON (for values that
+    /// arrive from outside the program); returns the state the run continues from.
+    ///
+    /// Use [`Resume::resume_with`] when the value's type is known at compile time.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotPaused`] if `state` does not wait at a pause, [`Error::ResumeValue`] if
+    /// `value` does not deserialize into the type the pause waits for.
+    fn resume(state: Self::State, value: serde_json::Value) -> Result<Self::State, Error> {
+        let _ = value;
+        Err(Error::NotPaused {
+            workflow: Self::NAME,
+            step: Self::step_name(&state),
+        })
+    }
+
     /// Runs the step `state` is about to run and returns the next state.
     ///
     /// Steps are run through [`Context::step`] or [`Context::step_with_retry`], which apply the
@@ -119,7 +145,8 @@ pub trait Workflow: Send + Sync {
     ) -> impl Future<Output = Result<Self::State, Error>> + Send + 'a;
 
     /// Runs from `state` to the end: [`Context::enter`] then
-    /// [`transition`](Workflow::transition), step after step.
+    /// [`transition`](Workflow::transition), step after step. Stops with
+    /// [`Error::Suspended`] at a pause.
     ///
     /// `#[workflow]` overrides it with the same loop, with every step inlined, so that an
     /// in-memory run costs about what the same `async fn`s called by hand cost.
@@ -144,6 +171,12 @@ pub trait Workflow: Send + Sync {
                     Ok(output) => return Ok(output),
                     Err(state) => state,
                 };
+                if let Some(pause) = Self::pause(&state) {
+                    return Err(Error::Suspended {
+                        workflow: Self::NAME,
+                        step: pause.step,
+                    });
+                }
                 taken += 1;
                 let name = Self::step_name(&state);
                 let index = Self::STEPS.iter().position(|step| *step == name);
@@ -152,4 +185,39 @@ pub trait Workflow: Send + Sync {
             }
         }
     }
+}
+
+/// A run waiting at a pause for a value from outside: see [`Workflow::pause`].
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Pause {
+    /// The step that runs once the value is given.
+    pub step: &'static str,
+    /// What the pause shows whoever gives the value: the step's input, as JSON.
+    pub payload: serde_json::Value,
+}
+
+impl Pause {
+    /// A pause before step `step`, showing `payload`.
+    pub fn new(step: &'static str, payload: serde_json::Value) -> Self {
+        Pause { step, payload }
+    }
+}
+
+/// A workflow with a pause that waits for a `V`: gives a paused run its value, typed.
+///
+/// `#[workflow]` implements it once for each type of value its pauses wait for, so giving a
+/// run a value of a type none of its pauses waits for does not compile.
+#[diagnostic::on_unimplemented(
+    message = "workflow `{Self}` has no pause that waits for a `{V}`",
+    label = "no pause of this workflow takes this value",
+    note = "the pauses of a workflow are the `pause` steps of its `flow!`; their second parameter is the type they wait for"
+)]
+pub trait Resume<V>: Workflow {
+    /// Gives a run paused at `state` the value `value`; returns the state it continues from.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotPaused`] if `state` does not wait at a pause for a `V`.
+    fn resume_with(state: Self::State, value: V) -> Result<Self::State, Error>;
 }
