@@ -1,10 +1,15 @@
 #![doc = include_str!("../README.md")]
 
 pub use workflow_runtime::{
-    run, Agent, AgentBuilder, BoxError, Budget, BudgetLimit, CancellationToken, Context, Error,
-    Executor, Ledger, Loops, Price, Pricing, Result, RunReport, StepPolicy, StepUsage, TextStream,
-    UsageReport, UsageTotals, Workflow,
+    run, Agent, AgentBuilder, BoxError, BoxFuture, Branch, BranchError, Budget, BudgetLimit,
+    CancellationToken, Checkpointer, Context, Error, Executor, Ledger, Loops, Pause, Price,
+    Pricing, Result, Resume, RunReport, StepPolicy, StepUsage, TextStream, UsageReport,
+    UsageTotals, Workflow,
 };
+
+/// Fan-outs and maps: the [`Branch`]es a running fork holds in the state, [`BranchError`] for
+/// `[collect]` joins, and the loop that runs a map.
+pub use workflow_runtime::parallel;
 
 /// Token usage and cost of agents' calls, per step and per run, and budgets: see
 /// [`Executor::run_with_report`] and [`Executor::budget`].
@@ -137,7 +142,9 @@ pub use workflow_macros::step;
 pub mod prelude {
     pub use crate::provider::{ChatModel, ChatRequest, ChatResponse, Message};
     pub use crate::schemars::{self, JsonSchema};
-    pub use crate::{flow, step, workflow, Agent, Error, Executor, Result, StepPolicy, Workflow};
+    pub use crate::{
+        flow, step, workflow, Agent, BranchError, Error, Executor, Result, StepPolicy, Workflow,
+    };
     pub use serde::{Deserialize, Serialize};
 }
 

@@ -295,6 +295,108 @@ pub(crate) fn useless_bound(from: &str, to: &str) -> String {
     )
 }
 
+// ---- fan-out and map ----------------------------------------------------------------------
+
+pub(crate) const FORK_AFTER_FORK: &str =
+    "a fan-out must be joined by a step before the next one: `(b, c) -> join -> (d, e)`";
+pub(crate) const MATCH_AFTER_FORK: &str =
+    "a fan-out is joined by a step, which can then route: `(b, c) -> join;` and `join -> match { … };`";
+pub(crate) const FORK_NOT_JOINED: &str =
+    "a fan-out must be joined: add `-> step`, where `step` takes the outputs of the branches (or `-> end`)";
+pub(crate) const BAD_BRANCH: &str =
+    "expected a step name: a fan-out lists its branches as `(step, step, …)`";
+pub(crate) const ONE_BRANCH: &str =
+    "a fan-out needs at least two branches, `(b, c)`; to run one step write `a -> b`, to run it on each element of a collection write `a -> each b`";
+pub(crate) const BAD_CONCURRENCY: &str =
+    "`concurrency` takes how many elements may run at once, at least 1: `[concurrency 4]`";
+pub(crate) const CONCURRENCY_ON_FAN_OUT: &str =
+    "`concurrency` applies to `each`; the branches of a fan-out all run at once";
+pub(crate) const BOUND_ON_FORK: &str =
+    "a fan-out cannot have a bound; bound an edge of the loop instead, e.g. the one leaving the join step";
+
+pub(crate) fn fork_options(map: bool) -> &'static str {
+    if map {
+        "expected `collect` or `concurrency N`: `each step [concurrency 4, collect]`"
+    } else {
+        "expected `collect`: `(b, c) [collect]` gives the join step every branch's `Result`"
+    }
+}
+
+pub(crate) fn unknown_fork_option(name: &str, map: bool) -> String {
+    let options: &[&str] = if map {
+        &["collect", "concurrency"]
+    } else {
+        &["collect"]
+    };
+    let close = did_you_mean(name, options.iter().copied());
+    let valid = if map {
+        "valid options are `collect` and `concurrency N`"
+    } else {
+        "the valid option is `collect`"
+    };
+    format!("unknown option `{name}`{} {valid}", suggestion(close))
+}
+
+pub(crate) fn branch_has_edges(name: &str, join: &str) -> String {
+    format!(
+        "step `{name}` is a branch of a fan-out, whose output goes to `{join}`; it cannot have edges of its own"
+    )
+}
+
+pub(crate) fn branch_elsewhere(name: &str) -> String {
+    format!(
+        "step `{name}` is a branch of a fan-out, so it runs only there; to run the same code elsewhere, call it from another step"
+    )
+}
+
+pub(crate) fn duplicate_branch(name: &str) -> String {
+    format!("step `{name}` is already a branch of this fan-out")
+}
+
+pub(crate) fn join_arity(fork: &str, branches: usize, join: &str, takes: usize) -> String {
+    format!(
+        "the fan-out `{fork}` has {branches} branches, but step `{join}` takes a tuple of {takes}; it takes one element per branch, in order"
+    )
+}
+
+pub(crate) fn branch_mismatch(branch: &str, join: &str, position: usize) -> String {
+    format!(
+        "branch `{branch}` outputs `{{Self}}`, but step `{join}` takes `{{__T}}` as element {position} of its tuple"
+    )
+}
+
+pub(crate) fn collected_mismatch(branch: &str, join: &str, position: usize) -> String {
+    format!(
+        "with `[collect]`, branch `{branch}` gives `{{Self}}`, but step `{join}` takes `{{__T}}` as element {position} of its tuple"
+    )
+}
+
+pub(crate) fn join_mismatch(fork: &str, join: &str) -> String {
+    format!("the fan-out `{fork}` gives `{{Self}}`, but step `{join}` takes `{{__T}}`")
+}
+
+pub(crate) fn join_end_mismatch(fork: &str) -> String {
+    format!("the fan-out `{fork}` gives `{{Self}}`, but the workflow's output is `{{__T}}`")
+}
+
+pub(crate) fn fork_input_mismatch(from: &str, branch: &str) -> String {
+    format!("step `{from}` outputs `{{Self}}`, but branch `{branch}` takes `{{__T}}`")
+}
+
+pub(crate) fn branch_input_mismatch(first: &str, branch: &str) -> String {
+    format!(
+        "every branch of a fan-out gets the same input: branch `{first}` takes `{{Self}}`, but branch `{branch}` takes `{{__T}}`"
+    )
+}
+
+pub(crate) fn items_mismatch(from: &str, step: &str) -> String {
+    format!(
+        "step `{from}` outputs `{{Self}}`, but `each {step}` needs a collection of `{{__T}}`, what `{step}` takes"
+    )
+}
+
+pub(crate) const ITEMS_LABEL: &str = "this edge needs `IntoIterator<Item = …>`";
+
 #[cfg(test)]
 mod tests {
     use super::{did_you_mean, edit_distance};

@@ -7,6 +7,7 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
+use futures_util::future::Either;
 use serde::Serialize;
 
 use tokio_util::sync::CancellationToken;
@@ -159,6 +160,16 @@ impl Context {
         self.steps
             .get(self.current.load(Ordering::Relaxed))
             .copied()
+    }
+
+    /// Runs `future`, a branch of a fan-out running step number `step` in
+    /// [`Workflow::STEPS`](crate::Workflow::STEPS), so that what it does is accounted to that
+    /// step while its siblings run theirs.
+    pub fn branch<F: Future>(&self, step: usize, future: F) -> impl Future<Output = F::Output> {
+        match self.ledger() {
+            Some(ledger) => Either::Left(ledger.branch(step, future)),
+            None => Either::Right(future),
+        }
     }
 
     /// Announces that the run is about to run its `taken`-th step, number `step` in

@@ -126,7 +126,9 @@ pub enum Error {
         step: &'static str,
     },
     /// A value was given to a run that is not waiting at a pause.
-    #[error("workflow `{workflow}`: the run is not paused (it is at `{step}`), so it takes no value")]
+    #[error(
+        "workflow `{workflow}`: the run is not paused (it is at `{step}`), so it takes no value"
+    )]
     NotPaused {
         /// The workflow's name.
         workflow: &'static str,

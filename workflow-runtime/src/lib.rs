@@ -20,6 +20,7 @@ mod loops;
 mod policy;
 mod workflow;
 
+pub mod parallel;
 pub mod provider;
 pub mod usage;
 
@@ -31,6 +32,7 @@ pub use context::{BoxFuture, Checkpointer, Context};
 pub use error::{BoxError, Error, Result};
 pub use executor::{run, Executor};
 pub use loops::Loops;
+pub use parallel::{Branch, BranchError};
 pub use policy::StepPolicy;
 pub use tokio_util::sync::CancellationToken;
 pub use usage::{

@@ -49,6 +49,8 @@ pub(crate) fn every_step_ends(model: &Model, reachable: &[bool], errors: &mut Er
                 .any(|edge| match edge.to {
                     Node::End | Node::Unknown => true,
                     Node::Step(next) => ends[next],
+                    // `Model::successors` sees through forks.
+                    Node::Fork(_) => false,
                 });
             if leads_out {
                 ends[index] = true;
@@ -88,7 +90,7 @@ fn successors<'a>(
         .filter(move |edge| keep(edge))
         .filter_map(|edge| match edge.to {
             Node::Step(next) => Some(next),
-            Node::End | Node::Unknown => None,
+            Node::End | Node::Unknown | Node::Fork(_) => None,
         })
 }
 

@@ -72,8 +72,16 @@ pub(crate) fn bounds_on_loops(model: &Model, errors: &mut Errors) {
 /// Rule: every step named in the graph is reachable from `start`. Returns which steps are.
 pub(crate) fn reachable_from_start(model: &Model, errors: &mut Errors) -> Vec<bool> {
     let mut reachable = vec![false; model.steps.len()];
-    if let Some(Node::Step(first)) = model.start.first().map(|start| start.edge.to) {
-        mark_reachable(model, first, &mut reachable);
+    match model.start.first().map(|start| start.edge.to) {
+        Some(Node::Step(first)) => mark_reachable(model, first, &mut reachable),
+        Some(Node::Fork(fork)) => {
+            for branch in &model.forks[fork].branches {
+                if let Node::Step(first) = branch.to {
+                    mark_reachable(model, first, &mut reachable);
+                }
+            }
+        }
+        _ => {}
     }
     for (index, step) in model.steps.iter().enumerate() {
         if let (false, Some(span)) = (reachable[index], step.mentions.first()) {
@@ -87,6 +95,7 @@ pub(crate) fn reachable_from_start(model: &Model, errors: &mut Errors) -> Vec<bo
 pub(crate) fn end_exists(model: &Model, errors: &mut Errors) -> bool {
     let exists = (0..model.steps.len())
         .flat_map(|index| model.successors(index))
+        .chain(model.forks.iter().filter_map(|fork| fork.join.as_ref()))
         .any(|edge| matches!(edge.to, Node::End | Node::Unknown));
     if !exists {
         errors.push(model.flow_span, diag::NO_PATH_TO_END);
@@ -98,7 +107,7 @@ pub(crate) fn end_exists(model: &Model, errors: &mut Errors) -> bool {
 pub(crate) fn no_dead_ends(model: &Model, reachable: &[bool], errors: &mut Errors) -> usize {
     let mut count = 0;
     for (index, step) in model.steps.iter().enumerate() {
-        if reachable[index] && step.outgoing.is_empty() {
+        if reachable[index] && step.outgoing.is_empty() && step.branch_of.is_empty() {
             let span = step
                 .mentions
                 .first()

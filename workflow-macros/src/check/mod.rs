@@ -2,6 +2,7 @@
 //! every violation at the tokens involved. Names are resolved in `model` before.
 
 mod cycles;
+mod forks;
 mod graph;
 
 use crate::diag::Errors;
@@ -10,9 +11,11 @@ use crate::model::Model;
 /// Runs every rule. Rules that need a sound graph run only when the simpler rules pass.
 pub(crate) fn check(model: &Model, errors: &mut Errors) {
     graph::one_successor(model, errors);
+    forks::join_arity(model, errors);
     if model.incomplete {
         return;
     }
+    forks::branches_belong_to_their_fork(model, errors);
     graph::one_start(model, errors);
     if model.unresolved.is_empty() {
         graph::every_step_in_graph(model, errors);

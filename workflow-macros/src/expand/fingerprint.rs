@@ -2,7 +2,7 @@
 
 use quote::ToTokens;
 
-use crate::model::{Edge, Model, Node, Outgoing};
+use crate::model::{Edge, Model, Outgoing};
 
 /// FNV-1a over a canonical description of the workflow: its name, each step's name and types,
 /// and every edge with its bound. Stable across compilations of the same definition.
@@ -22,13 +22,23 @@ pub(super) fn fingerprint(model: &Model) -> u64 {
         ));
     }
     for start in &model.start {
-        edge(&mut text, "start", &start.edge);
+        edge(model, &mut text, "start", &start.edge);
+    }
+    for (index, fork) in model.forks.iter().enumerate() {
+        let label = model.fork_label(index);
+        text.push_str(&format!(
+            "fork {label} collect={} concurrency={:?}\n",
+            fork.collect, fork.concurrency
+        ));
+        if let Some(join) = &fork.join {
+            edge(model, &mut text, &label, join);
+        }
     }
     for step in &model.steps {
         let from = step.sig.ident.to_string();
         for outgoing in &step.outgoing {
             match outgoing {
-                Outgoing::Sequence { edge: e, .. } => edge(&mut text, &from, e),
+                Outgoing::Sequence { edge: e, .. } => edge(model, &mut text, &from, e),
                 Outgoing::Match { arms, .. } => {
                     for arm in arms {
                         text.push_str(&format!(
@@ -36,7 +46,7 @@ pub(super) fn fingerprint(model: &Model) -> u64 {
                             tokens(&arm.pat),
                             arm.guard.as_ref().map(tokens).unwrap_or_default()
                         ));
-                        edge(&mut text, &from, &arm.edge);
+                        edge(model, &mut text, &from, &arm.edge);
                     }
                 }
             }
@@ -45,18 +55,15 @@ pub(super) fn fingerprint(model: &Model) -> u64 {
     fnv1a(text.as_bytes())
 }
 
-fn edge(text: &mut String, from: &str, edge: &Edge) {
-    let to = match edge.to {
-        Node::Step(_) | Node::Unknown => edge.name.to_string(),
-        Node::End => "end".to_owned(),
-    };
+fn edge(model: &Model, text: &mut String, from: &str, edge: &Edge) {
+    let to = model.node_label(edge);
     let arg = edge.arg.as_ref().map(tokens).unwrap_or_default();
     text.push_str(&format!("edge {from} -> {to}({arg})"));
     if let Some(bound) = &edge.bound {
         text.push_str(&format!(" max {}", bound.max));
         if let Some(fallback) = &bound.fallback {
             text.push_str(" else ");
-            self::edge(text, from, fallback);
+            self::edge(model, text, from, fallback);
         }
     }
     text.push('\n');

@@ -5,39 +5,83 @@ use quote::ToTokens;
 use crate::model::{Edge, Model, Node, Outgoing};
 
 /// A `flowchart TD` with one node per step, `start` and `end` as circles, `match` arms as
-/// labelled edges, bounds in the labels and `else` routes dotted.
+/// labelled edges, bounds in the labels and `else` routes dotted. A fan-out is a pair of
+/// hexagons, `fork` and `join`, around its branches; the step of a map is a subroutine box
+/// that says how many elements run at once.
 pub(super) fn mermaid(model: &Model) -> String {
     let mut out = String::from("flowchart TD\n");
     out.push_str("    start((start))\n");
     for step in &model.steps {
-        out.push_str(&format!("    {0}[\"{0}\"]\n", step.sig.ident));
+        let map = step
+            .branch_of
+            .first()
+            .map(|(fork, _)| &model.forks[*fork])
+            .filter(|fork| fork.map);
+        match map {
+            Some(fork) => {
+                let at_once = fork
+                    .concurrency
+                    .map_or_else(String::new, |n| format!(", {n} at a time"));
+                let collect = if fork.collect { ", collect" } else { "" };
+                out.push_str(&format!(
+                    "    {0}[[\"each {0}{at_once}{collect}\"]]\n",
+                    step.sig.ident
+                ));
+            }
+            None => out.push_str(&format!("    {0}[\"{0}\"]\n", step.sig.ident)),
+        }
+    }
+    for (index, fork) in model.forks.iter().enumerate() {
+        if !fork.map {
+            let join = if fork.collect {
+                "join all results"
+            } else {
+                "join"
+            };
+            out.push_str(&format!("    fork{index}{{{{\"fork\"}}}}\n"));
+            out.push_str(&format!("    join{index}{{{{\"{join}\"}}}}\n"));
+        }
     }
     out.push_str("    stop((end))\n");
     for start in &model.start {
-        edge(&mut out, "start", &start.edge, None);
+        edge(model, &mut out, "start", &start.edge, None);
     }
     for step in &model.steps {
         let from = step.sig.ident.to_string();
         for outgoing in &step.outgoing {
             match outgoing {
-                Outgoing::Sequence { edge: e, .. } => edge(&mut out, &from, e, None),
+                Outgoing::Sequence { edge: e, .. } => edge(model, &mut out, &from, e, None),
                 Outgoing::Match { arms, .. } => {
                     for arm in arms {
                         let mut label = pretty(&arm.pat);
                         if let Some(guard) = &arm.guard {
                             label = format!("{label} if {}", pretty(guard));
                         }
-                        edge(&mut out, &from, &arm.edge, Some(label));
+                        edge(model, &mut out, &from, &arm.edge, Some(label));
                     }
                 }
             }
         }
     }
+    for (index, fork) in model.forks.iter().enumerate() {
+        let joined = if fork.map {
+            fork.branches[0].name.to_string()
+        } else {
+            for branch in &fork.branches {
+                out.push_str(&format!("    fork{index} --> {}\n", branch.name));
+                out.push_str(&format!("    {} --> join{index}\n", branch.name));
+            }
+            format!("join{index}")
+        };
+        if let Some(join) = &fork.join {
+            edge(model, &mut out, &joined, join, None);
+        }
+    }
     out
 }
 
-fn edge(out: &mut String, from: &str, edge: &Edge, label: Option<String>) {
-    let to = node(edge);
+fn edge(model: &Model, out: &mut String, from: &str, edge: &Edge, label: Option<String>) {
+    let to = node(model, edge);
     let mut label = label.unwrap_or_default();
     if let Some(bound) = &edge.bound {
         if !label.is_empty() {
@@ -55,13 +99,20 @@ fn edge(out: &mut String, from: &str, edge: &Edge, label: Option<String>) {
         .as_ref()
         .and_then(|bound| bound.fallback.as_deref())
     {
-        out.push_str(&format!("    {from} -.->|\"else\"| {}\n", node(fallback)));
+        out.push_str(&format!(
+            "    {from} -.->|\"else\"| {}\n",
+            node(model, fallback)
+        ));
     }
 }
 
-fn node(edge: &Edge) -> String {
+fn node(model: &Model, edge: &Edge) -> String {
     match edge.to {
         Node::End => "stop".to_owned(),
+        Node::Fork(index) if model.forks[index].map => {
+            model.forks[index].branches[0].name.to_string()
+        }
+        Node::Fork(index) => format!("fork{index}"),
         Node::Step(_) | Node::Unknown => edge.name.to_string(),
     }
 }

@@ -3,6 +3,7 @@
 
 mod fallback;
 mod fingerprint;
+mod fork;
 mod inherent;
 mod mermaid;
 pub(crate) mod serde;
@@ -41,6 +42,52 @@ fn variant(model: &Model, index: Option<usize>) -> Ident {
             format_ident!("{}", camel(&ident.to_string()), span = ident.span())
         }
     }
+}
+
+/// The name of the state variant of fork `index`: `FanOutSentimentTopic` or `EachSummarize`.
+fn fork_variant(model: &Model, index: usize) -> Ident {
+    let fork = &model.forks[index];
+    let names: String = fork
+        .branches
+        .iter()
+        .map(|branch| camel(&branch.name.to_string()))
+        .collect();
+    let prefix = if fork.map { "Each" } else { "FanOut" };
+    format_ident!("{prefix}{names}", span = fork.span)
+}
+
+/// One variant of the state enum: its name, its tag when serialized, and what it holds.
+struct Variant {
+    ident: Ident,
+    tag: String,
+    ty: syn::Type,
+}
+
+/// The variants of the state enum, in order: the steps, the forks, then `End`.
+fn variants(model: &Model) -> Vec<Variant> {
+    // A branch of a fork has no variant: it runs inside its fork's.
+    let steps = model.steps.iter().enumerate();
+    let steps = steps
+        .filter(|(_, step)| step.branch_of.is_empty())
+        .map(|(index, step)| Variant {
+            ident: variant(model, Some(index)),
+            tag: step.sig.ident.to_string(),
+            ty: step.sig.input.clone(),
+        });
+    let forks = (0..model.forks.len()).map(|index| Variant {
+        ident: fork_variant(model, index),
+        tag: model.fork_label(index),
+        ty: fork::state_type(model, index),
+    });
+    let end = Variant {
+        ident: variant(model, None),
+        tag: "end".to_owned(),
+        ty: model
+            .output
+            .clone()
+            .unwrap_or_else(|| syn::parse_quote!(())),
+    };
+    steps.chain(forks).chain(Some(end)).collect()
 }
 
 /// `snake_case` as `UpperCamelCase`.
@@ -87,10 +134,11 @@ fn local(name: &str) -> Ident {
     Ident::new(name, Span::mixed_site())
 }
 
-/// The workflow's input type: the input of the step after `start`.
-fn input_type(model: &Model) -> Option<&syn::Type> {
+/// The workflow's input type: the input of the step after `start`, or of the fork there.
+fn input_type(model: &Model) -> Option<syn::Type> {
     match model.start.first()?.edge.to {
-        crate::model::Node::Step(index) => Some(&model.steps[index].sig.input),
+        crate::model::Node::Step(index) => Some(model.steps[index].sig.input.clone()),
+        crate::model::Node::Fork(index) => fork::input_type(model, index),
         _ => None,
     }
 }

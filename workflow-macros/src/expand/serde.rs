@@ -6,7 +6,7 @@ use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 
 use super::state::{phantom_arm, state_generics};
-use super::{local, private, variant};
+use super::{local, private, Variant};
 use crate::model::Model;
 
 pub(super) fn state_serde(model: &Model) -> TokenStream {
@@ -17,26 +17,29 @@ pub(super) fn state_serde(model: &Model) -> TokenStream {
     let data = data_bounds(model);
     let bounds = quote!(where #(#data),*);
     let state_name = state.to_string();
-    let names = variant_names(model);
+    let variants = super::variants(model);
+    let names: Vec<&String> = variants.iter().map(|variant| &variant.tag).collect();
     let serializer = local("__serializer");
     let value = local("__value");
-    let serialize_arms = variants(model)
-        .into_iter()
-        .enumerate()
-        .map(|(index, ident)| {
-            let name = &names[index];
+    let serialize_arms = variants.iter().enumerate().map(
+        |(
+            index,
+            Variant {
+                ident, tag: name, ..
+            },
+        )| {
             let index = u32::try_from(index).unwrap_or(u32::MAX);
             quote! {
                 #state::#ident(#value) => #krate::__private::StepData::serialize_variant(
                     #value, #serializer, #state_name, #index, #name,
                 ),
             }
-        });
-    let deserialize_arms = variants(model)
-        .into_iter()
+        },
+    );
+    let deserialize_arms = variants
+        .iter()
         .enumerate()
-        .map(|(index, ident)| {
-            let ty = variant_type(model, index);
+        .map(|(index, Variant { ident, ty, .. })| {
             quote! {
                 #index => <#ty as #krate::__private::StepData>::deserialize_variant(__variant)
                     .map(#state::#ident),
@@ -94,8 +97,7 @@ pub(super) fn state_serde(model: &Model) -> TokenStream {
 pub(super) fn data_bounds(model: &Model) -> Vec<TokenStream> {
     let mut seen = Vec::new();
     let mut predicates = Vec::new();
-    for index in 0..=model.steps.len() {
-        let ty = variant_type(model, index);
+    for Variant { ty, .. } in super::variants(model) {
         let key = quote!(#ty).to_string();
         if seen.contains(&key) {
             continue;
@@ -117,33 +119,4 @@ pub(crate) fn workflow_bounds(model: &Model) -> TokenStream {
     };
     let predicates = clause.predicates.iter();
     quote!(where #(#predicates,)* #(#data),*)
-}
-
-/// The variant names in the serialized form: the step names, then `end`.
-fn variant_names(model: &Model) -> Vec<String> {
-    model
-        .steps
-        .iter()
-        .map(|step| step.sig.ident.to_string())
-        .chain(Some("end".to_owned()))
-        .collect()
-}
-
-fn variants(model: &Model) -> Vec<syn::Ident> {
-    (0..model.steps.len())
-        .map(Some)
-        .chain(Some(None))
-        .map(|index| variant(model, index))
-        .collect()
-}
-
-/// The type held by variant `index`: a step's input, or the output for the last.
-fn variant_type(model: &Model, index: usize) -> syn::Type {
-    match model.steps.get(index) {
-        Some(step) => step.sig.input.clone(),
-        None => model
-            .output
-            .clone()
-            .unwrap_or_else(|| syn::parse_quote!(())),
-    }
 }

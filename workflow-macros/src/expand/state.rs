@@ -4,7 +4,7 @@ use proc_macro2::TokenStream;
 use quote::quote;
 use syn::{GenericParam, Generics, TypeParamBound};
 
-use super::variant;
+use super::Variant;
 use crate::model::Model;
 
 pub(super) fn state_enum(model: &Model) -> TokenStream {
@@ -12,13 +12,19 @@ pub(super) fn state_enum(model: &Model) -> TokenStream {
     let name = model.name.to_string();
     let generics = state_generics(model);
     let params = &generics.params;
-    let variants = model.steps.iter().enumerate().map(|(index, step)| {
-        let ident = variant(model, Some(index));
-        let input = &step.sig.input;
-        let doc = format!("About to run step `{}` with this input.", step.sig.ident);
-        quote!(#[doc = #doc] #ident(#input),)
+    let mut variants = super::variants(model);
+    let end = variants.pop().map(|end| end.ident);
+    let steps = model.steps.iter();
+    let step_variants = steps.filter(|step| step.branch_of.is_empty()).count();
+    let variants = variants.iter().enumerate().map(|(index, variant)| {
+        let Variant { ident, tag, ty } = variant;
+        let doc = if index < step_variants {
+            format!("About to run step `{tag}` with this input.")
+        } else {
+            format!("Running the fork `{tag}`: its input, and each branch, finished or not.")
+        };
+        quote!(#[doc = #doc] #ident(#ty),)
     });
-    let end = variant(model, None);
     let output = &model.output;
     let phantom = phantom_variant(&generics);
     let doc = format!(

@@ -18,20 +18,20 @@ pub(super) struct Casts {
 }
 
 /// Where a value crosses an edge, for [`Casts::cast`].
-struct Crossing<'a> {
+pub(super) struct Crossing<'a> {
     /// Names the generated trait, which rustc shows in its help line: `draft_to_critique`.
-    name: String,
-    message: String,
-    to_end: bool,
-    target: &'a syn::Type,
-    first: Span,
-    last: Span,
+    pub(super) name: String,
+    pub(super) message: String,
+    pub(super) to_end: bool,
+    pub(super) target: &'a syn::Type,
+    pub(super) first: Span,
+    pub(super) last: Span,
 }
 
 impl Casts {
     /// Converts `value` across `crossing`, reporting a type mismatch with its message,
     /// underlining the edge from its first to its last token.
-    fn cast(&mut self, crossing: Crossing<'_>, value: &TokenStream) -> TokenStream {
+    pub(super) fn cast(&mut self, crossing: Crossing<'_>, value: &TokenStream) -> TokenStream {
         let Crossing {
             name,
             message,
@@ -40,12 +40,7 @@ impl Casts {
             first,
             last,
         } = crossing;
-        let mut name = camel(&name);
-        if self.names.contains(&name) {
-            name = format!("{name}{}", self.items.len());
-        }
-        self.names.push(name.clone());
-        let name = format_ident!("{}", name, span = Span::mixed_site().located_at(first));
+        let name = self.unique(&name, first);
         let note = to_end.then_some(diag::OUTPUT_NOTE).into_iter();
         self.items.push(quote! {
             #[diagnostic::on_unimplemented(message = #message, label = "this edge" #(, note = #note)*)]
@@ -66,6 +61,51 @@ impl Casts {
         quote_spanned!(first=> #name::<#target>::__cast(#tuple #dot))
     }
 
+    /// Collects `value` into a `Vec` of `crossing.target` for a map, reporting a value that is
+    /// not a collection of it with the crossing's message.
+    pub(super) fn collect(&mut self, crossing: Crossing<'_>, value: &TokenStream) -> TokenStream {
+        let Crossing {
+            name,
+            message,
+            target,
+            first,
+            last,
+            ..
+        } = crossing;
+        let name = self.unique(&name, first);
+        let label = diag::ITEMS_LABEL;
+        self.items.push(quote! {
+            #[diagnostic::on_unimplemented(message = #message, label = #label)]
+            #[allow(non_camel_case_types)]
+            trait #name<__T> {
+                fn __collect(self) -> ::std::vec::Vec<__T>;
+            }
+            impl<__T, __I: ::core::iter::IntoIterator<Item = __T>> #name<__T> for __I {
+                fn __collect(self) -> ::std::vec::Vec<__T> {
+                    ::core::iter::Iterator::collect(::core::iter::IntoIterator::into_iter(self))
+                }
+            }
+        });
+        let mut tuple = Group::new(proc_macro2::Delimiter::Parenthesis, quote!(#value,));
+        tuple.set_span(first);
+        let dot = quote_spanned!(last=> .0);
+        quote_spanned!(first=> #name::<#target>::__collect(#tuple #dot))
+    }
+
+    /// A name for a generated trait, unique in the workflow, placed at `first`.
+    fn unique(&mut self, name: &str, first: Span) -> Ident {
+        let name: String = name
+            .chars()
+            .map(|c| if c.is_alphanumeric() { c } else { '_' })
+            .collect();
+        let mut name = camel(&name);
+        if self.names.contains(&name) {
+            name = format!("{name}{}", self.items.len());
+        }
+        self.names.push(name.clone());
+        format_ident!("{}", name, span = Span::mixed_site().located_at(first))
+    }
+
     pub(super) fn items(&self) -> &[TokenStream] {
         &self.items
     }
@@ -75,9 +115,10 @@ impl Casts {
 /// step. Each arm announces its step, runs it and routes its output to the next state.
 pub(super) fn drive_body(model: &Model, casts: &mut Casts) -> TokenStream {
     let state = &model.state;
-    let arms: Vec<TokenStream> = (0..model.steps.len())
+    let mut arms: Vec<TokenStream> = (0..model.steps.len())
         .map(|index| step_arm(model, index, casts))
         .collect();
+    arms.extend((0..model.forks.len()).map(|index| super::fork::fork_arm(model, index, casts)));
     let end = variant(model, None);
     let phantom = super::state::phantom_arm(model, false);
     let [state_var, done, once, taken] = ["__state", "__done", "__once", "__taken"].map(local);
@@ -97,15 +138,24 @@ pub(super) fn drive_body(model: &Model, casts: &mut Casts) -> TokenStream {
 }
 
 fn step_arm(model: &Model, index: usize, casts: &mut Casts) -> TokenStream {
+    if !model.steps[index].branch_of.is_empty() {
+        // A branch has no state of its own: it runs in its fork's arm.
+        return TokenStream::new();
+    }
     let state = &model.state;
     let ident = variant(model, Some(index));
     let [input, output, once, taken, cx] =
         ["__input", "__output", "__once", "__taken", "__cx"].map(local);
     let call = run_step(model, index);
     let route = match model.steps[index].outgoing.first() {
-        Some(Outgoing::Sequence { source, edge }) => {
-            route(model, index, edge, quote!(#output), *source, casts)
-        }
+        Some(Outgoing::Sequence { source, edge }) => route(
+            model,
+            From::Step(index),
+            edge,
+            quote!(#output),
+            *source,
+            casts,
+        ),
         Some(Outgoing::Match { token, arms }) => {
             let arms = arms.iter().map(|arm| {
                 let pat = &arm.pat;
@@ -124,7 +174,7 @@ fn step_arm(model: &Model, index: usize, casts: &mut Casts) -> TokenStream {
                     };
                 let route = route(
                     model,
-                    index,
+                    From::Step(index),
                     &arm.edge,
                     quote!(#matched),
                     arm.edge.name.span(),
@@ -138,8 +188,9 @@ fn step_arm(model: &Model, index: usize, casts: &mut Casts) -> TokenStream {
             quote!(#keyword #scrutinee { #(#arms)* })
         }
         // `check::graph::no_dead_ends` rejects a reachable step without an outgoing edge, and
-        // `reachable_from_start` an unreachable one, so a valid model never gets here.
-        None => quote!(::core::unreachable!()),
+        // `reachable_from_start` an unreachable one, so a valid model never gets here, but for
+        // the branches of forks, whose arms are the forks'.
+        None => return TokenStream::new(),
     };
     quote! {
         #state::#ident(#input) => {
@@ -155,7 +206,7 @@ fn step_arm(model: &Model, index: usize, casts: &mut Casts) -> TokenStream {
 
 /// Runs step `index` under its policy: `let output = …`. A step with no policy is awaited
 /// right here; one with a timeout or retries goes through `Context::step…`.
-fn run_step(model: &Model, index: usize) -> TokenStream {
+pub(super) fn run_step(model: &Model, index: usize) -> TokenStream {
     let krate = &model.krate;
     let sig = &model.steps[index].sig;
     let method = &sig.ident;
@@ -235,10 +286,27 @@ fn policy(krate: &syn::Path, options: &StepOptions) -> TokenStream {
     quote!({ const POLICY: #krate::__private::StepPolicy = #policy; POLICY })
 }
 
-/// Goes along `edge` from step `from` with `value`, counting its bound if it has one.
-fn route(
+/// Where a value that goes along an edge comes from.
+#[derive(Clone, Copy)]
+pub(super) enum From {
+    Step(usize),
+    /// The join of fork `index`: the value is the tuple (or `Vec`) of its branches' outputs.
+    Join(usize),
+}
+
+impl From {
+    fn label(self, model: &Model) -> String {
+        match self {
+            From::Step(index) => model.step_name(index),
+            From::Join(index) => model.fork_label(index),
+        }
+    }
+}
+
+/// Goes along `edge` from `from` with `value`, counting its bound if it has one.
+pub(super) fn route(
     model: &Model,
-    from: usize,
+    from: From,
     edge: &Edge,
     value: TokenStream,
     first: Span,
@@ -255,7 +323,7 @@ fn route(
         Some(fallback) => goto(model, from, fallback, value, fallback.name.span(), casts),
         None => {
             let cx = local("__cx");
-            let from_name = model.step_name(from);
+            let from_name = from.label(model);
             let to_name = edge.name.to_string();
             quote!(return ::core::result::Result::Err(#cx.loop_limit(#from_name, #to_name, #max)))
         }
@@ -269,7 +337,7 @@ fn route(
 /// `bare`) cast to what the target takes.
 fn goto(
     model: &Model,
-    from: usize,
+    from: From,
     edge: &Edge,
     bare: TokenStream,
     first: Span,
@@ -277,8 +345,16 @@ fn goto(
 ) -> TokenStream {
     let state = &model.state;
     let value = edge.arg.as_ref().map_or(bare, |arg| quote!(#arg));
-    let from_name = model.step_name(from);
+    let from_name = from.label(model);
     let sequence = edge.arg.is_none();
+    if let Node::Fork(fork) = edge.to {
+        return super::fork::enter(model, &from_name, fork, &value, first, edge.last, casts);
+    }
+    if let From::Join(fork) = from {
+        if let Some(joined) = super::fork::join(model, fork, edge, &value, first, casts) {
+            return joined;
+        }
+    }
     let (target, ty, message) = match edge.to {
         Node::Step(to) => {
             let to_name = model.step_name(to);
@@ -293,8 +369,10 @@ fn goto(
                 message,
             )
         }
-        Node::End | Node::Unknown => {
-            let message = if sequence {
+        Node::End | Node::Unknown | Node::Fork(_) => {
+            let message = if matches!(from, From::Join(_)) {
+                diag::join_end_mismatch(&from_name)
+            } else if sequence {
                 diag::end_mismatch(&from_name)
             } else {
                 diag::END_ROUTE_MISMATCH.to_owned()

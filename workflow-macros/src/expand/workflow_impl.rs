@@ -17,20 +17,24 @@ pub(super) fn workflow_impl(model: &Model) -> TokenStream {
     let state = &model.state;
     let state_ty = state_type(model);
     let input = input_type(model);
+    let input_var = local("__input");
     let output = &model.output;
     let name = model.name.to_string();
     let fingerprint = fingerprint::fingerprint(model);
     let steps = model.steps.iter().map(|step| step.sig.ident.to_string());
-    let first = model.start.first().and_then(|start| match start.edge.to {
-        crate::model::Node::Step(index) => Some(variant(model, Some(index))),
-        _ => None,
+    let start_state = model.start.first().map(|start| match start.edge.to {
+        crate::model::Node::Fork(index) => super::fork::start_state(model, index, &input_var),
+        crate::model::Node::Step(index) => {
+            let first = variant(model, Some(index));
+            quote!(#state::#first(#input_var))
+        }
+        crate::model::Node::End | crate::model::Node::Unknown => quote!(::core::unreachable!()),
     });
     let end = variant(model, None);
     let names = step_names(model);
     let phantom = phantom_arm(model, true);
     let drive = drive_method(model);
-    let [state_var, loops, cx, input_var, out] =
-        ["__state", "__loops", "__cx", "__input", "__out"].map(local);
+    let [state_var, loops, cx, out] = ["__state", "__loops", "__cx", "__out"].map(local);
     let future = |output: TokenStream| {
         quote! {
             impl ::core::future::Future<
@@ -54,7 +58,7 @@ pub(super) fn workflow_impl(model: &Model) -> TokenStream {
             const STEPS: &'static [&'static str] = &[#(#steps),*];
 
             fn start(#input_var: Self::Input) -> Self::State {
-                #state::#first(#input_var)
+                #start_state
             }
 
             fn finish(#state_var: Self::State) -> ::core::result::Result<Self::Output, Self::State> {
@@ -143,11 +147,10 @@ fn state_type(model: &Model) -> TokenStream {
 
 fn step_names(model: &Model) -> Vec<TokenStream> {
     let state = &model.state;
-    (0..model.steps.len())
-        .map(|index| {
-            let ident = variant(model, Some(index));
-            let name = model.step_name(index);
-            quote!(#state::#ident(_) => #name,)
-        })
+    let mut variants = super::variants(model);
+    variants.pop();
+    variants
+        .into_iter()
+        .map(|super::Variant { ident, tag, .. }| quote!(#state::#ident(_) => #tag,))
         .collect()
 }

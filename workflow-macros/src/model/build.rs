@@ -4,7 +4,7 @@ use proc_macro2::Span;
 use quote::ToTokens;
 use syn::spanned::Spanned;
 
-use super::{Arm, Bound, Edge, Model, Node, Outgoing, Start, Step};
+use super::{Arm, Bound, Edge, Fork, Model, Node, Outgoing, Start, Step};
 use crate::diag::{self, Errors};
 use crate::parse::{self, Args, Chain, Flow, Input, Target};
 
@@ -27,8 +27,10 @@ pub(crate) fn build(args: Args, input: Input, errors: &mut Errors) -> Option<Mod
                 sig,
                 mentions: Vec::new(),
                 outgoing: Vec::new(),
+                branch_of: Vec::new(),
             })
             .collect(),
+        forks: Vec::new(),
         start: Vec::new(),
         output: None,
         flow_span: flow.span,
@@ -105,13 +107,70 @@ fn add_chain(model: &mut Model, chain: Chain, errors: &mut Errors) {
                     push_outgoing(model, from, Outgoing::Match { token, arms });
                 }
             }
+            Target::Fork(fork) => {
+                let index = model.forks.len();
+                let branches = fork
+                    .branches
+                    .into_iter()
+                    .map(|name| {
+                        let to = resolve(model, &name, errors);
+                        if let Node::Step(step) = to {
+                            let mention = model.steps[step].mentions.len() - 1;
+                            model.steps[step].branch_of.push((index, mention));
+                        }
+                        Edge {
+                            to,
+                            last: name.span(),
+                            name,
+                            arg: None,
+                            bound: None,
+                        }
+                    })
+                    .collect();
+                model.forks.push(Fork {
+                    span: fork.span,
+                    map: fork.map,
+                    branches,
+                    concurrency: fork.concurrency,
+                    collect: fork.collect,
+                    join: None,
+                });
+                let edge = Edge {
+                    to: Node::Fork(index),
+                    name: syn::Ident::new("fork", fork.span),
+                    arg: None,
+                    last: fork.last,
+                    bound: None,
+                };
+                match source {
+                    None => model.start.push(Start {
+                        token: source_span,
+                        edge,
+                    }),
+                    Some(from) => push_outgoing(
+                        model,
+                        from,
+                        Outgoing::Sequence {
+                            source: source_span,
+                            edge,
+                        },
+                    ),
+                }
+                source = Some(Node::Fork(index));
+                source_span = fork.span;
+            }
         }
     }
 }
 
 fn push_outgoing(model: &mut Model, from: Node, outgoing: Outgoing) {
-    if let Node::Step(index) = from {
-        model.steps[index].outgoing.push(outgoing);
+    match (from, outgoing) {
+        (Node::Step(index), outgoing) => model.steps[index].outgoing.push(outgoing),
+        // The parser allows only a plain edge after a fork: its join.
+        (Node::Fork(index), Outgoing::Sequence { edge, .. }) => {
+            model.forks[index].join = Some(edge);
+        }
+        _ => {}
     }
 }
 
@@ -196,9 +255,9 @@ fn report_unresolved(model: &Model, errors: &mut Errors) {
 /// passes the step's output (in a `match` arm, the matched value, which is the same), and so
 /// does `x => end(x)`.
 fn inferred_output(model: &Model) -> Option<syn::Type> {
-    model.steps.iter().enumerate().find_map(|(index, step)| {
+    let from_step = model.steps.iter().enumerate().find_map(|(index, step)| {
         let mut straight = model
-            .successors(index)
+            .own_successors(index)
             .into_iter()
             .any(|edge| edge.to == Node::End && edge.arg.is_none());
         for outgoing in &step.outgoing {
@@ -207,6 +266,14 @@ fn inferred_output(model: &Model) -> Option<syn::Type> {
             }
         }
         straight.then(|| step.sig.output.clone())
+    });
+    from_step.or_else(|| {
+        (0..model.forks.len()).find_map(|index| {
+            let join = model.forks[index].join.as_ref()?;
+            (join.to == Node::End && join.arg.is_none())
+                .then(|| model.joined_type(index))
+                .flatten()
+        })
     })
 }
 
@@ -224,6 +291,7 @@ fn passes_binding_to_end(arm: &Arm) -> bool {
 fn first_end(model: &Model) -> Option<Span> {
     (0..model.steps.len())
         .flat_map(|index| model.successors(index))
+        .chain(model.forks.iter().filter_map(|fork| fork.join.as_ref()))
         .chain(model.start.iter().map(|start| &start.edge))
         .find(|edge| edge.to == Node::End)
         .map(|edge| edge.name.span())

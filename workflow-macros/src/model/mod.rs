@@ -20,6 +20,8 @@ pub(crate) struct Model {
     pub(crate) name: Ident,
     pub(crate) state: Ident,
     pub(crate) steps: Vec<Step>,
+    /// Fan-outs and maps, in the order they are written.
+    pub(crate) forks: Vec<Fork>,
     pub(crate) start: Vec<Start>,
     pub(crate) output: Option<Type>,
     pub(crate) flow_span: Span,
@@ -37,6 +39,25 @@ pub(crate) struct Step {
     pub(crate) mentions: Vec<Span>,
     /// Outgoing edge declarations; more than one is an error.
     pub(crate) outgoing: Vec<Outgoing>,
+    /// The forks this step is a branch of, with the index in `mentions` of where it is named
+    /// there; more than one, or a branch that is also named elsewhere, is an error.
+    pub(crate) branch_of: Vec<(usize, usize)>,
+}
+
+/// `(b, c, d) -> join` or `each b -> join`: steps run concurrently, their outputs joined.
+pub(crate) struct Fork {
+    /// The parentheses, or `each`.
+    pub(crate) span: Span,
+    /// `each b`: one step, run once per element of a collection.
+    pub(crate) map: bool,
+    /// One edge per branch, to its step.
+    pub(crate) branches: Vec<Edge>,
+    /// `[concurrency N]`: at most N elements of a map in flight.
+    pub(crate) concurrency: Option<u32>,
+    /// `[collect]`: the join gets each branch's `Result` instead of failing at the first error.
+    pub(crate) collect: bool,
+    /// Where the joined outputs go; the parser ensures every fork has one.
+    pub(crate) join: Option<Edge>,
 }
 
 pub(crate) struct Start {
@@ -48,6 +69,8 @@ pub(crate) struct Start {
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) enum Node {
     Step(usize),
+    /// A fan-out or a map, by index in `Model::forks`.
+    Fork(usize),
     End,
     /// A name that matched nothing; already reported.
     Unknown,
@@ -94,12 +117,74 @@ impl Model {
         self.steps[index].sig.ident.to_string()
     }
 
-    /// Every edge leaving `node`'s declarations, fallbacks included.
+    /// How a fork reads in messages, state tags and the diagram: `(b, c)` or `each b`.
+    pub(crate) fn fork_label(&self, index: usize) -> String {
+        let fork = &self.forks[index];
+        let names: Vec<String> = fork.branches.iter().map(|b| b.name.to_string()).collect();
+        if fork.map {
+            format!("each {}", names.join(", "))
+        } else {
+            format!("({})", names.join(", "))
+        }
+    }
+
+    /// The name of where `node` leads, for messages: a step, a fork or `end`.
+    pub(crate) fn node_label(&self, edge: &Edge) -> String {
+        match edge.to {
+            Node::Fork(fork) => self.fork_label(fork),
+            Node::End => "end".to_owned(),
+            Node::Step(_) | Node::Unknown => edge.name.to_string(),
+        }
+    }
+
+    /// Every edge leaving step `index`, fallbacks included, with forks seen through: a step
+    /// that leads to a fork leads to its branches, and a branch leads to the fork's join.
     pub(crate) fn successors(&self, index: usize) -> Vec<&Edge> {
+        let mut edges = self.own_successors(index);
+        for (fork, _) in &self.steps[index].branch_of {
+            edges.extend(&self.forks[*fork].join);
+        }
+        edges
+    }
+
+    /// What a branch of fork `index` gives the join: the step's output, or with `[collect]`
+    /// its `Result`. `None` if the branch names no step.
+    pub(crate) fn branch_output(&self, fork: usize, branch: usize) -> Option<syn::Type> {
+        let Node::Step(step) = self.forks[fork].branches[branch].to else {
+            return None;
+        };
+        let output = &self.steps[step].sig.output;
+        let krate = &self.krate;
+        Some(if self.forks[fork].collect {
+            syn::parse_quote!(::core::result::Result<#output, #krate::__private::BranchError>)
+        } else {
+            output.clone()
+        })
+    }
+
+    /// What fork `index` gives its join: a tuple with one element per branch, or a `Vec` for
+    /// a map.
+    pub(crate) fn joined_type(&self, fork: usize) -> Option<syn::Type> {
+        let outputs = (0..self.forks[fork].branches.len())
+            .map(|branch| self.branch_output(fork, branch))
+            .collect::<Option<Vec<_>>>()?;
+        Some(if self.forks[fork].map {
+            let output = &outputs[0];
+            syn::parse_quote!(::std::vec::Vec<#output>)
+        } else {
+            syn::parse_quote!((#(#outputs,)*))
+        })
+    }
+
+    /// [`Model::successors`] without the joins of the forks the step is a branch of.
+    pub(crate) fn own_successors(&self, index: usize) -> Vec<&Edge> {
         let mut edges = Vec::new();
         for outgoing in &self.steps[index].outgoing {
             match outgoing {
-                Outgoing::Sequence { edge, .. } => edges.push(edge),
+                Outgoing::Sequence { edge, .. } => match edge.to {
+                    Node::Fork(fork) => edges.extend(&self.forks[fork].branches),
+                    _ => edges.push(edge),
+                },
                 Outgoing::Match { arms, .. } => edges.extend(arms.iter().map(|arm| &arm.edge)),
             }
         }

@@ -31,6 +31,22 @@ pub(crate) enum Target {
         token: Token![match],
         arms: Vec<Arm>,
     },
+    Fork(Fork),
+}
+
+/// `(b, c, d)` (a static fan-out) or `each b` (a map over a collection), with options
+/// `[collect]` and, for `each`, `[concurrency N]`.
+pub(crate) struct Fork {
+    /// The parentheses, or `each`.
+    pub(crate) span: Span,
+    /// The last token of the fork as written.
+    pub(crate) last: Span,
+    /// `each b`: one step, run once per element.
+    pub(crate) map: bool,
+    pub(crate) branches: Vec<Ident>,
+    pub(crate) concurrency: Option<u32>,
+    /// `[collect]`: the join gets every branch's `Result`.
+    pub(crate) collect: bool,
 }
 
 /// `step`, `step(expr)`, `end` or `end(expr)`, with an optional bound.
@@ -130,6 +146,13 @@ fn chain(input: ParseStream<'_>) -> syn::Result<Chain> {
                     return Err(syn::Error::new(arrow.span(), diag::END_NOT_LAST))
                 }
                 Target::Route(_) => {}
+                Target::Fork(_) if input.peek(token::Paren) || is_each(input) => {
+                    return Err(input.error(diag::FORK_AFTER_FORK));
+                }
+                Target::Fork(_) if input.peek(Token![match]) => {
+                    return Err(input.error(diag::MATCH_AFTER_FORK));
+                }
+                Target::Fork(_) => {}
             }
         }
         let target = if input.peek(Token![match]) {
@@ -137,6 +160,10 @@ fn chain(input: ParseStream<'_>) -> syn::Result<Chain> {
                 return Err(input.error(diag::MATCH_AFTER_START));
             }
             match_target(input)?
+        } else if input.peek(token::Paren) {
+            Target::Fork(fan_out(input)?)
+        } else if is_each(input) {
+            Target::Fork(each(input)?)
         } else {
             let route = route(input)?;
             if let Some(arg) = &route.arg {
@@ -146,10 +173,115 @@ fn chain(input: ParseStream<'_>) -> syn::Result<Chain> {
         };
         links.push(target);
     }
-    if links.is_empty() {
-        return Err(syn::Error::new(head.span(), diag::CHAIN_TOO_SHORT));
+    match links.last() {
+        None => return Err(syn::Error::new(head.span(), diag::CHAIN_TOO_SHORT)),
+        Some(Target::Fork(fork)) => return Err(syn::Error::new(fork.last, diag::FORK_NOT_JOINED)),
+        Some(_) => {}
     }
     Ok(Chain { head, links })
+}
+
+/// Whether the input goes on with `each step`.
+fn is_each(input: ParseStream<'_>) -> bool {
+    input
+        .fork()
+        .parse::<Ident>()
+        .is_ok_and(|ident| ident == "each")
+        && input.peek2(syn::Ident)
+}
+
+/// `(b, c, d)` with its options.
+fn fan_out(input: ParseStream<'_>) -> syn::Result<Fork> {
+    let content;
+    let paren = parenthesized!(content in input);
+    let names = content.parse_terminated(
+        |input: ParseStream<'_>| {
+            input
+                .parse::<Ident>()
+                .map_err(|error| syn::Error::new(error.span(), diag::BAD_BRANCH))
+        },
+        Token![,],
+    )?;
+    let span = paren.span.join();
+    if names.len() < 2 {
+        return Err(syn::Error::new(span, diag::ONE_BRANCH));
+    }
+    let mut fork = Fork {
+        span,
+        last: paren.span.close(),
+        map: false,
+        branches: names.into_iter().collect(),
+        concurrency: None,
+        collect: false,
+    };
+    fork_options(input, &mut fork)?;
+    Ok(fork)
+}
+
+/// `each b` with its options.
+fn each(input: ParseStream<'_>) -> syn::Result<Fork> {
+    let each: Ident = input.parse()?;
+    let step: Ident = input.parse()?;
+    let mut fork = Fork {
+        span: each.span(),
+        last: step.span(),
+        map: true,
+        branches: vec![step],
+        concurrency: None,
+        collect: false,
+    };
+    fork_options(input, &mut fork)?;
+    Ok(fork)
+}
+
+/// `[collect]`, `[concurrency N]` or both, comma-separated, after a fork.
+fn fork_options(input: ParseStream<'_>, fork: &mut Fork) -> syn::Result<()> {
+    if !input.peek(token::Bracket) {
+        return Ok(());
+    }
+    let content;
+    let bracket = bracketed!(content in input);
+    fork.last = bracket.span.close();
+    let mut seen: Vec<String> = Vec::new();
+    while !content.is_empty() {
+        let option: Ident = content
+            .parse()
+            .map_err(|error| syn::Error::new(error.span(), diag::fork_options(fork.map)))?;
+        let name = option.to_string();
+        if seen.contains(&name) {
+            return Err(syn::Error::new(option.span(), diag::duplicate_arg(&name)));
+        }
+        match name.as_str() {
+            "collect" => fork.collect = true,
+            "concurrency" if fork.map => {
+                let max: LitInt = content
+                    .parse()
+                    .map_err(|error| syn::Error::new(error.span(), diag::BAD_CONCURRENCY))?;
+                let value: u32 = max
+                    .base10_parse()
+                    .ok()
+                    .filter(|value| *value > 0)
+                    .ok_or_else(|| syn::Error::new(max.span(), diag::BAD_CONCURRENCY))?;
+                fork.concurrency = Some(value);
+            }
+            "concurrency" => {
+                return Err(syn::Error::new(option.span(), diag::CONCURRENCY_ON_FAN_OUT))
+            }
+            "max" => return Err(syn::Error::new(option.span(), diag::BOUND_ON_FORK)),
+            _ => {
+                return Err(syn::Error::new(
+                    option.span(),
+                    diag::unknown_fork_option(&name, fork.map),
+                ))
+            }
+        }
+        seen.push(name);
+        if content.is_empty() {
+            break;
+        }
+        content.parse::<Token![,]>()?;
+    }
+    Ok(())
 }
 
 fn match_target(input: ParseStream<'_>) -> syn::Result<Target> {

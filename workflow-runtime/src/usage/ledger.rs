@@ -12,6 +12,18 @@ use crate::{Error, Workflow};
 tokio::task_local! {
     /// The ledger of the run the current task belongs to.
     static CURRENT: Ledger;
+    /// The branches of fan-outs the current future runs in, innermost first.
+    static BRANCH: Arc<BranchStep>;
+}
+
+/// A branch of a fan-out: the calls made in it go to `step` of the ledger `ledger`, whatever
+/// the ledger's current step (its siblings run at the same time).
+#[derive(Debug)]
+struct BranchStep {
+    /// The ledger, by address.
+    ledger: usize,
+    step: usize,
+    outer: Option<Arc<BranchStep>>,
 }
 
 /// The record of the model calls of one run: totals per run and per step, the run's
@@ -185,8 +197,47 @@ impl Ledger {
         Ok(slots)
     }
 
+    /// Runs `future` as a branch of a fan-out that runs step number `step`: the calls made in
+    /// it are that step's, while its siblings run theirs.
+    pub(crate) fn branch<F: Future>(
+        &self,
+        step: usize,
+        future: F,
+    ) -> impl Future<Output = F::Output> {
+        let outer = BRANCH.try_with(Arc::clone).ok();
+        let branch = BranchStep {
+            ledger: self.id(),
+            step,
+            outer,
+        };
+        BRANCH.scope(Arc::new(branch), future)
+    }
+
+    fn id(&self) -> usize {
+        Arc::as_ptr(&self.0) as usize
+    }
+
+    /// The step calls are made in now: the branch's, inside a branch of a fan-out.
+    fn current_step(&self) -> usize {
+        let id = self.id();
+        let branch = BRANCH.try_with(|branch| {
+            let mut next = Some(branch);
+            while let Some(branch) = next {
+                if branch.ledger == id {
+                    return Some(branch.step);
+                }
+                next = branch.outer.as_ref();
+            }
+            None
+        });
+        branch
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| self.0.current.load(Ordering::Relaxed))
+    }
+
     fn count_call(&self) -> Result<Slot, Error> {
-        let step = self.0.current.load(Ordering::Relaxed);
+        let step = self.current_step();
         let mut state = self.lock();
         if let Some((limit, used)) = state.budget.reached(&state.total) {
             return Err(self.exhaust(&mut state, limit, used, step));
