@@ -1,9 +1,50 @@
-//! Fan-outs and maps: concurrency, join order, failure policies, state.
+//! Fan-outs and maps: concurrency, join order, both failure policies, cancellation of
+//! siblings, usage of branches, and the state a fork saves as its branches finish.
 
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::time::{sleep, Instant};
 use workflow::prelude::*;
-use workflow::BranchError;
+use workflow::provider::{ChatResponse, Scripted, Usage};
+use workflow::{BoxFuture, Branch, Checkpointer, Context, Loops};
 
-struct Review;
+// ---- a fan-out ----------------------------------------------------------------------------
+
+/// Sentiment and length of one review, at once; each branch sleeps as long as told.
+#[derive(Default)]
+struct Review {
+    /// How long each branch takes, in ms: sentiment, length.
+    delays: (u64, u64),
+    /// Whether `length` fails.
+    length_fails: bool,
+    runs: [AtomicU32; 2],
+    /// Set when `length` is dropped before it finishes.
+    length_dropped: Arc<AtomicBool>,
+}
+
+#[derive(Debug)]
+struct Unreadable;
+
+impl std::fmt::Display for Unreadable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("unreadable review")
+    }
+}
+
+impl std::error::Error for Unreadable {}
+
+/// Sets its flag when dropped unless disarmed: observes that a branch was cancelled.
+struct DropFlag(Option<Arc<AtomicBool>>);
+
+impl Drop for DropFlag {
+    fn drop(&mut self) {
+        if let Some(flag) = self.0.take() {
+            flag.store(true, Ordering::SeqCst);
+        }
+    }
+}
 
 #[workflow]
 impl Review {
@@ -11,28 +52,183 @@ impl Review {
         text.trim().to_owned()
     }
 
-    async fn sentiment(&self, text: String) -> String {
-        if text.contains("love") {
-            "positive".into()
-        } else {
-            "neutral".into()
+    async fn sentiment(&self, text: String) -> Result<String, Unreadable> {
+        self.runs[0].fetch_add(1, Ordering::SeqCst);
+        sleep(Duration::from_millis(self.delays.0)).await;
+        if self.length_fails && self.delays.0 < self.delays.1 {
+            return Err(Unreadable);
         }
+        Ok(if text.contains("love") {
+            "positive"
+        } else {
+            "neutral"
+        }
+        .to_owned())
     }
 
-    async fn topic(&self, text: String) -> usize {
-        text.len()
+    async fn length(&self, text: String) -> Result<usize, Unreadable> {
+        self.runs[1].fetch_add(1, Ordering::SeqCst);
+        let mut guard = DropFlag(Some(Arc::clone(&self.length_dropped)));
+        sleep(Duration::from_millis(self.delays.1)).await;
+        guard.0 = None;
+        if self.length_fails && self.delays.1 <= self.delays.0 {
+            return Err(Unreadable);
+        }
+        Ok(text.len())
     }
 
-    async fn report(&self, (sentiment, topic): (String, usize)) -> String {
-        format!("{sentiment}/{topic}")
+    async fn report(&self, (sentiment, length): (String, usize)) -> String {
+        format!("{sentiment}, {length} chars")
     }
 
     flow! {
-        start -> read -> (sentiment, topic) -> report -> end;
+        start -> read -> (sentiment, length) -> report -> end;
     }
 }
 
-struct Sections;
+impl Review {
+    fn with_delays(sentiment: u64, length: u64) -> Self {
+        Review {
+            delays: (sentiment, length),
+            ..Review::default()
+        }
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn branches_run_at_once_and_join_in_declaration_order() {
+    for (sentiment, length) in [(300, 100), (100, 300)] {
+        let review = Review::with_delays(sentiment, length);
+        let started = Instant::now();
+        let out = review.run("  I love it ".into()).await.unwrap();
+        // Whichever finishes first, the join gets (sentiment, length).
+        assert_eq!(out, "positive, 9 chars");
+        // At once: as long as the slower branch, not the sum.
+        assert_eq!(started.elapsed(), Duration::from_millis(300));
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_first_error_cancels_the_siblings() {
+    // `sentiment` fails at 10 ms while `length` sleeps for 1 s.
+    let review = Review {
+        length_fails: true,
+        ..Review::with_delays(10, 1_000)
+    };
+    let started = Instant::now();
+    let error = review.run("text".into()).await.unwrap_err();
+    assert_eq!(error.step(), Some("sentiment"));
+    assert!(error.step_error::<Unreadable>().is_some(), "{error:?}");
+    assert_eq!(started.elapsed(), Duration::from_millis(10));
+    assert!(
+        review.length_dropped.load(Ordering::SeqCst),
+        "the sibling was not dropped"
+    );
+    // Nothing of it runs on later: the run is over.
+    sleep(Duration::from_secs(2)).await;
+    assert_eq!(review.runs[1].load(Ordering::SeqCst), 1);
+}
+
+// ---- [collect] ----------------------------------------------------------------------------
+
+struct Panel {
+    fail: [bool; 3],
+    cancel: Option<workflow::CancellationToken>,
+}
+
+#[workflow]
+impl Panel {
+    async fn one(&self, n: u32) -> Result<u32, Unreadable> {
+        sleep(Duration::from_millis(30)).await;
+        if self.fail[0] {
+            return Err(Unreadable);
+        }
+        Ok(n + 1)
+    }
+
+    async fn two(&self, n: u32) -> Result<u32, Unreadable> {
+        sleep(Duration::from_millis(10)).await;
+        if self.fail[1] {
+            return Err(Unreadable);
+        }
+        Ok(n + 2)
+    }
+
+    async fn three(&self, n: u32) -> Result<u32> {
+        if let Some(token) = &self.cancel {
+            token.cancel();
+            sleep(Duration::from_secs(1)).await;
+        }
+        if self.fail[2] {
+            return Err(Error::Cancelled {
+                workflow: "Panel",
+                step: Some("three"),
+            });
+        }
+        Ok(n + 3)
+    }
+
+    flow! {
+        start -> (one, two, three) [collect] -> end;
+    }
+}
+
+type Collected = (
+    Result<u32, BranchError>,
+    Result<u32, BranchError>,
+    Result<u32, BranchError>,
+);
+
+#[tokio::test(start_paused = true)]
+async fn collect_gives_the_join_every_result() {
+    let panel = Panel {
+        fail: [false, true, false],
+        cancel: None,
+    };
+    let (one, two, three): Collected = panel.run(10).await.unwrap();
+    assert_eq!(one, Ok(11));
+    assert_eq!(three, Ok(13));
+    let two = two.unwrap_err();
+    assert_eq!(two.step, "two");
+    assert!(two.message.contains("unreadable review"), "{}", two.message);
+    assert!(two.transient);
+}
+
+#[tokio::test(start_paused = true)]
+async fn collect_still_stops_for_errors_that_stop_the_run() {
+    let panel = Panel {
+        fail: [false, false, true],
+        cancel: None,
+    };
+    let error = panel.run(1).await.unwrap_err();
+    assert!(matches!(error, Error::Cancelled { .. }), "{error:?}");
+
+    // Cancelling the run while its branches run stops them all.
+    let token = workflow::CancellationToken::new();
+    let panel = Panel {
+        fail: [false; 3],
+        cancel: Some(token.clone()),
+    };
+    let started = Instant::now();
+    let error = Executor::new()
+        .cancellation(token)
+        .run(&panel, 1)
+        .await
+        .unwrap_err();
+    assert!(matches!(error, Error::Cancelled { .. }), "{error:?}");
+    assert!(started.elapsed() < Duration::from_millis(30));
+}
+
+// ---- a map --------------------------------------------------------------------------------
+
+/// Summarizes each section; shorter sections take longer, so they finish out of order.
+#[derive(Default)]
+struct Sections {
+    in_flight: AtomicUsize,
+    most_in_flight: AtomicUsize,
+    runs: AtomicU32,
+    fail_on: Option<String>,
+}
 
 #[workflow]
 impl Sections {
@@ -43,7 +239,15 @@ impl Sections {
             .collect()
     }
 
-    async fn summarize(&self, section: String) -> Result<usize> {
+    async fn summarize(&self, section: String) -> Result<usize, Unreadable> {
+        self.runs.fetch_add(1, Ordering::SeqCst);
+        let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        self.most_in_flight.fetch_max(now, Ordering::SeqCst);
+        sleep(Duration::from_millis(100 / section.len() as u64)).await;
+        self.in_flight.fetch_sub(1, Ordering::SeqCst);
+        if self.fail_on.as_deref() == Some(section.as_str()) {
+            return Err(Unreadable);
+        }
         Ok(section.len())
     }
 
@@ -56,48 +260,280 @@ impl Sections {
     }
 }
 
-struct Settled;
-
-#[derive(Debug)]
-struct Boom;
-impl std::fmt::Display for Boom {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("boom")
-    }
+#[tokio::test(start_paused = true)]
+async fn a_map_keeps_input_order_and_its_concurrency() {
+    let sections = Sections::default();
+    let out = sections.run("a|bbbb|cc|ddddd|e|ff".into()).await.unwrap();
+    assert_eq!(out, "[1, 4, 2, 5, 1, 2]");
+    assert_eq!(sections.most_in_flight.load(Ordering::SeqCst), 2);
+    assert_eq!(sections.runs.load(Ordering::SeqCst), 6);
 }
-impl std::error::Error for Boom {}
+
+#[tokio::test(start_paused = true)]
+async fn an_empty_collection_maps_to_an_empty_vec() {
+    let sections = Sections::default();
+    assert_eq!(sections.run(String::new()).await.unwrap(), "[]");
+    assert_eq!(sections.runs.load(Ordering::SeqCst), 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failed_element_fails_the_map() {
+    let sections = Sections {
+        fail_on: Some("cc".into()),
+        ..Sections::default()
+    };
+    let error = sections.run("a|bbbb|cc|ddddd".into()).await.unwrap_err();
+    assert_eq!(error.step(), Some("summarize"));
+    // `ddddd` was never started: the map stopped at the error.
+    assert!(sections.runs.load(Ordering::SeqCst) <= 4);
+}
+
+/// A map that starts the workflow, unbounded, with `[collect]`.
+struct Squares;
 
 #[workflow]
-impl Settled {
-    async fn good(&self, n: u32) -> Result<u32, Boom> {
-        Ok(n + 1)
-    }
-    async fn bad(&self, _n: u32) -> Result<u32, Boom> {
-        Err(Boom)
+impl Squares {
+    async fn square(&self, n: i64) -> Result<i64, Unreadable> {
+        if n < 0 {
+            return Err(Unreadable);
+        }
+        Ok(n * n)
     }
 
     flow! {
-        start -> (good, bad) [collect] -> end;
+        start -> each square [collect] -> end;
     }
 }
 
 #[tokio::test]
-async fn fan_out_joins_in_order() {
-    let out = Review.run("  I love it ".into()).await.unwrap();
-    assert_eq!(out, "positive/9");
-    println!("{}", Review::MERMAID);
+async fn a_collected_map_at_the_start() {
+    let out: Vec<Result<i64, BranchError>> = Squares.run(vec![1, -2, 3]).await.unwrap();
+    assert_eq!(out[0], Ok(1));
+    assert_eq!(out[1].as_ref().unwrap_err().step, "square");
+    assert_eq!(out[2], Ok(9));
+}
+
+// ---- loops through forks ------------------------------------------------------------------
+
+/// Asks two critics until both approve, at most three rounds.
+struct Rounds;
+
+#[workflow]
+impl Rounds {
+    async fn draft(&self, round: u32) -> u32 {
+        round + 1
+    }
+
+    async fn strict(&self, round: u32) -> bool {
+        round >= 3
+    }
+
+    async fn lenient(&self, round: u32) -> bool {
+        round >= 1
+    }
+
+    async fn decide(&self, (strict, lenient): (bool, bool)) -> (bool, bool) {
+        (strict, lenient)
+    }
+
+    flow! {
+        type Output = String;
+        start -> draft -> (strict, lenient) -> decide;
+        decide -> match {
+            (true, true) => end(String::from("approved")),
+            _ => draft(0) [max 2 else end(String::from("gave up"))],
+        };
+    }
 }
 
 #[tokio::test]
-async fn map_keeps_order() {
-    assert_eq!(Sections.run("a|bbb|cc".into()).await.unwrap(), "[1, 3, 2]");
-    assert_eq!(Sections.run("".into()).await.unwrap(), "[]");
+async fn a_loop_through_a_fan_out_keeps_its_bound() {
+    // `draft(0)` restarts the count, so `strict` never approves: the bound ends the run.
+    assert_eq!(Rounds.run(0).await.unwrap(), "gave up");
+    assert_eq!(Rounds.run(5).await.unwrap(), "approved");
 }
 
-#[tokio::test]
-async fn collect_keeps_every_result() {
-    let (good, bad): (Result<u32, BranchError>, Result<u32, BranchError>) =
-        Settled.run(1).await.unwrap();
-    assert_eq!(good.unwrap(), 2);
-    assert_eq!(bad.unwrap_err().step, "bad");
+// ---- usage of branches --------------------------------------------------------------------
+
+struct Analysts {
+    optimist: Agent,
+    skeptic: Agent,
+}
+
+#[workflow]
+impl Analysts {
+    async fn optimist(&self, proposal: String) -> Result<String> {
+        Ok(self.optimist.prompt(&proposal).await?)
+    }
+
+    async fn skeptic(&self, proposal: String) -> Result<String> {
+        sleep(Duration::from_millis(5)).await;
+        Ok(self.skeptic.prompt(&proposal).await?)
+    }
+
+    async fn summary(&self, (up, down): (String, String)) -> String {
+        format!("{up} / {down}")
+    }
+
+    flow! {
+        start -> (optimist, skeptic) -> summary -> end;
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn calls_in_branches_are_accounted_to_their_steps() {
+    let optimist = Scripted::new().reply(ChatResponse::new("great").with_usage(Usage::new(100, 1)));
+    let skeptic = Scripted::new().reply(ChatResponse::new("risky").with_usage(Usage::new(7, 2)));
+    let analysts = Analysts {
+        optimist: Agent::builder(Arc::new(optimist)).build(),
+        skeptic: Agent::builder(Arc::new(skeptic)).build(),
+    };
+    let report = Executor::new()
+        .run_with_report(&analysts, "a plan".into())
+        .await;
+    assert_eq!(report.result.unwrap(), "great / risky");
+    let up = report.usage.step("optimist").expect("optimist made a call");
+    let down = report.usage.step("skeptic").expect("skeptic made a call");
+    assert_eq!((up.calls, up.usage.input_tokens), (1, 100));
+    assert_eq!((down.calls, down.usage.input_tokens), (1, 7));
+    assert_eq!(report.usage.total.calls, 2);
+}
+
+// ---- the state of a running fork ----------------------------------------------------------
+
+/// Records every checkpoint a run saves mid-step.
+#[derive(Default)]
+struct Recorder(Mutex<Vec<serde_json::Value>>);
+
+impl Checkpointer for Recorder {
+    fn save<'a>(
+        &'a self,
+        state: serde_json::Value,
+        _loops: &'a Loops,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        self.0.lock().unwrap().push(state);
+        Box::pin(async { Ok(()) })
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_fan_out_saves_each_finished_branch_and_resumes_without_it() {
+    let review = Review::with_delays(100, 300);
+    let recorder = Arc::new(Recorder::default());
+    let cx = Context::of::<Review>().with_checkpoints(recorder.clone());
+    let mut loops = Loops::new();
+
+    let state = Review::start("  I love it ".into());
+    let state = review.transition(state, &mut loops, &cx).await.unwrap();
+    assert_eq!(
+        serde_json::to_value(&state).unwrap(),
+        serde_json::json!({ "(sentiment, length)": ["I love it", ["pending", "pending"]] })
+    );
+    let state = review.transition(state, &mut loops, &cx).await.unwrap();
+    assert_eq!(Review::step_name(&state), "report");
+    let saved = recorder.0.lock().unwrap().clone();
+    assert_eq!(
+        saved,
+        [
+            serde_json::json!({ "(sentiment, length)": ["I love it", [{ "done": "positive" }, "pending"]] }),
+            serde_json::json!({ "(sentiment, length)": ["I love it", [{ "done": "positive" }, { "done": 9 }]] }),
+        ]
+    );
+
+    // A run that crashed after the first checkpoint resumes from it: `sentiment` does not run
+    // again, and the output is the same.
+    let resumed = Review::with_delays(100, 300);
+    let state: ReviewState = serde_json::from_value(saved[0].clone()).unwrap();
+    let out = Executor::new()
+        .run_from(&resumed, state, Loops::new())
+        .await
+        .unwrap();
+    assert_eq!(out, "positive, 9 chars");
+    assert_eq!(resumed.runs[0].load(Ordering::SeqCst), 0);
+    assert_eq!(resumed.runs[1].load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_map_saves_each_finished_element_and_resumes_without_it() {
+    let sections = Sections::default();
+    let recorder = Arc::new(Recorder::default());
+    let cx = Context::of::<Sections>().with_checkpoints(recorder.clone());
+    let mut loops = Loops::new();
+    let state = Sections::start("aaaa|b|cc".into());
+    let state = sections.transition(state, &mut loops, &cx).await.unwrap();
+    sections.transition(state, &mut loops, &cx).await.unwrap();
+    let saved = recorder.0.lock().unwrap().clone();
+    // Three elements, two at a time: `aaaa` (25 ms) finishes before `b` (100 ms), then `cc`.
+    assert_eq!(saved.len(), 3);
+    assert_eq!(
+        saved[0],
+        serde_json::json!({ "each summarize": [["aaaa", "b", "cc"], [{ "done": 4 }, "pending", "pending"]] })
+    );
+
+    let resumed = Sections::default();
+    let state: SectionsState = serde_json::from_value(saved[1].clone()).unwrap();
+    let out = Executor::new()
+        .run_from(&resumed, state, Loops::new())
+        .await
+        .unwrap();
+    assert_eq!(out, "[4, 1, 2]");
+    assert_eq!(resumed.runs.load(Ordering::SeqCst), 1);
+}
+
+#[test]
+fn a_hand_edited_map_state_runs_the_missing_elements() {
+    // One result for three elements: the others are pending.
+    let state: SectionsState = serde_json::from_value(serde_json::json!(
+        { "each summarize": [["aaaa", "b", "cc"], [{ "done": 4 }]] }
+    ))
+    .unwrap();
+    let resumed = Sections::default();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .start_paused(true)
+        .build()
+        .unwrap();
+    let out = runtime
+        .block_on(Executor::new().run_from(&resumed, state, Loops::new()))
+        .unwrap();
+    assert_eq!(out, "[4, 1, 2]");
+    assert_eq!(resumed.runs.load(Ordering::SeqCst), 2);
+}
+
+#[test]
+fn fork_states_are_checked_like_any_other() {
+    for bad in [
+        serde_json::json!({ "(sentiment, length)": ["text", ["pending"]] }),
+        serde_json::json!({ "(sentiment, length)": ["text", ["pending", "started"]] }),
+        serde_json::json!({ "(sentiment, length)": ["text", ["pending", { "done": "nine" }]] }),
+        serde_json::json!({ "(length, sentiment)": ["text", ["pending", "pending"]] }),
+    ] {
+        assert!(
+            serde_json::from_value::<ReviewState>(bad.clone()).is_err(),
+            "accepted {bad}"
+        );
+    }
+    let pending: Branch<u32> = serde_json::from_str("\"pending\"").unwrap();
+    assert!(pending.is_pending());
+}
+
+#[test]
+fn forks_are_part_of_the_definition() {
+    assert_eq!(Review::STEPS, ["read", "sentiment", "length", "report"]);
+    let state = Review::start("x".into());
+    assert_eq!(Review::step_name(&state), "read");
+    assert_ne!(Review::FINGERPRINT, Panel::FINGERPRINT);
+    assert!(
+        Review::MERMAID.contains("fork0{{\"fork\"}}"),
+        "{}",
+        Review::MERMAID
+    );
+    assert!(Review::MERMAID.contains("    read --> fork0\n    fork0 --> sentiment\n    sentiment --> join0\n    fork0 --> length\n    length --> join0\n    join0 --> report\n"), "{}", Review::MERMAID);
+    assert!(Panel::MERMAID.contains("join0{{\"join all results\"}}"));
+    assert!(
+        Sections::MERMAID.contains("summarize[[\"each summarize, 2 at a time\"]]"),
+        "{}",
+        Sections::MERMAID
+    );
+    assert!(Sections::MERMAID.contains("split --> summarize\n    summarize --> assemble\n"));
 }

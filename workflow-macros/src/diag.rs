@@ -371,12 +371,27 @@ pub(crate) fn collected_mismatch(branch: &str, join: &str, position: usize) -> S
     )
 }
 
+/// "the fan-out `(b, c)`" or "the map `each b`".
+fn fork_name(fork: &str) -> String {
+    if fork.starts_with("each ") {
+        format!("the map `{fork}`")
+    } else {
+        format!("the fan-out `{fork}`")
+    }
+}
+
 pub(crate) fn join_mismatch(fork: &str, join: &str) -> String {
-    format!("the fan-out `{fork}` gives `{{Self}}`, but step `{join}` takes `{{__T}}`")
+    format!(
+        "{} gives `{{Self}}`, but step `{join}` takes `{{__T}}`",
+        fork_name(fork)
+    )
 }
 
 pub(crate) fn join_end_mismatch(fork: &str) -> String {
-    format!("the fan-out `{fork}` gives `{{Self}}`, but the workflow's output is `{{__T}}`")
+    format!(
+        "{} gives `{{Self}}`, but the workflow's output is `{{__T}}`",
+        fork_name(fork)
+    )
 }
 
 pub(crate) fn fork_input_mismatch(from: &str, branch: &str) -> String {

@@ -63,6 +63,40 @@ fn never_panics_on_mutated_input() {
     }
 }
 
+fn parallel_sample() -> TokenStream {
+    quote! {
+        impl Review {
+            async fn split(&self, text: String) -> Vec<String> { vec![text] }
+            async fn summarize(&self, part: String) -> Result<String, MyError> { Ok(part) }
+            async fn sentiment(&self, text: String) -> String { text }
+            async fn topic(&self, text: String) -> String { text }
+            async fn report(&self, (a, b): (String, String)) -> String { a + &b }
+            async fn join(&self, parts: Vec<Result<String, BranchError>>) -> String { String::new() }
+
+            flow! {
+                start -> split -> each summarize [concurrency 4, collect] -> join;
+                join -> (sentiment, topic) -> report -> end;
+            }
+        }
+    }
+}
+
+#[test]
+fn never_panics_on_mutated_forks() {
+    let sample = parallel_sample();
+    assert!(
+        !workflow_impl(TokenStream::new(), &sample)
+            .to_string()
+            .contains("compile_error"),
+        "the sample has errors"
+    );
+    for variant in mutations(&sample) {
+        let input = variant.to_string();
+        let result = std::panic::catch_unwind(|| workflow_impl(TokenStream::new(), &variant));
+        assert!(result.is_ok(), "the macro panicked on: {input}");
+    }
+}
+
 #[test]
 fn never_panics_on_mutated_arguments() {
     let args = quote!(crate = ::workflow, state = ArticleState);
@@ -128,4 +162,8 @@ fn fingerprint_changes_with_the_graph() {
     let chain = fingerprint(quote!(start -> a -> b -> end;));
     assert_eq!(chain, fingerprint(quote!(start -> a -> b -> end;)));
     assert_ne!(chain, fingerprint(quote!(start -> b -> a -> end;)));
+    let fork = fingerprint(quote!(start -> (a, b) -> end;));
+    assert_ne!(fork, chain);
+    assert_ne!(fork, fingerprint(quote!(start -> (a, b) [collect] -> end;)));
+    assert_ne!(fork, fingerprint(quote!(start -> (b, a) -> end;)));
 }

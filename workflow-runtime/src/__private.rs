@@ -110,10 +110,25 @@ pub trait ForkInput: Clone {}
 #[diagnostic::do_not_recommend]
 impl<T: Clone> ForkInput for T {}
 
-/// Clones the input of a fan-out (or an element of a map) for one branch; called with the span
-/// of the fork.
+/// Clones the input of a fan-out for one branch; called with the span of the fork.
 pub fn fork_input<T: ForkInput>(input: &T) -> T {
     input.clone()
+}
+
+/// Checks that the elements of a map can be given to its step while the state keeps them.
+#[diagnostic::on_unimplemented(
+    message = "the elements of a map must implement `Clone`; `{Self}` does not",
+    label = "each element is cloned for its step, while the run's state keeps it until the map finishes",
+    note = "derive `Clone` for `{Self}`, or map over something that is `Clone` (an `Arc`, an id)"
+)]
+pub trait MapItem: Clone {}
+
+#[diagnostic::do_not_recommend]
+impl<T: Clone> MapItem for T {}
+
+/// Clones an element of a map for its step; called with the span of `each`.
+pub fn map_item<T: MapItem>(item: &T) -> T {
+    item.clone()
 }
 
 /// The state of a map over `items` before it runs: every element pending.

@@ -293,7 +293,9 @@ fn fan_out_body(model: &Model, index: usize, casts: &mut Casts) -> TokenStream {
     let shared = local("__shared");
     let starts = steps.iter().enumerate().map(|(position, &step)| {
         let branch = &fork.branches[position];
-        let copy = quote!(#clone(#shared));
+        // The argument placed at the fork too: rustc reports a missing `Clone` there.
+        let placed = proc_macro2::Ident::new("__shared", Span::mixed_site().located_at(fork.span));
+        let copy = quote_spanned!(fork.span=> #clone(#placed));
         let value = if position == 0 {
             copy
         } else {
@@ -367,8 +369,11 @@ fn map_body(model: &Model, index: usize) -> TokenStream {
         return quote!(::core::unreachable!());
     };
     let [content, cx, loops, item] = ["__content", "__cx", "__loops", "__item"].map(local);
-    let clone = private(model, "fork_input", fork.span);
-    let future = branch_future(model, index, step, &quote!(#clone(#item)));
+    let clone = private(model, "map_item", fork.span);
+    let future = branch_future(model, index, step, &{
+        let placed = proc_macro2::Ident::new("__item", Span::mixed_site().located_at(fork.span));
+        quote_spanned!(fork.span=> #clone(#placed))
+    });
     let view = view(model, index);
     let concurrency = fork.concurrency.map_or_else(
         || quote!(usize::MAX),

@@ -63,20 +63,6 @@ pub(super) fn mermaid(model: &Model) -> String {
             }
         }
     }
-    for (index, fork) in model.forks.iter().enumerate() {
-        let joined = if fork.map {
-            fork.branches[0].name.to_string()
-        } else {
-            for branch in &fork.branches {
-                out.push_str(&format!("    fork{index} --> {}\n", branch.name));
-                out.push_str(&format!("    {} --> join{index}\n", branch.name));
-            }
-            format!("join{index}")
-        };
-        if let Some(join) = &fork.join {
-            edge(model, &mut out, &joined, join, None);
-        }
-    }
     out
 }
 
@@ -94,6 +80,9 @@ fn edge(model: &Model, out: &mut String, from: &str, edge: &Edge, label: Option<
     } else {
         out.push_str(&format!("    {from} -->|\"{}\"| {to}\n", escape(&label)));
     }
+    if let Node::Fork(index) = edge.to {
+        fork(model, out, index);
+    }
     if let Some(fallback) = edge
         .bound
         .as_ref()
@@ -103,6 +92,23 @@ fn edge(model: &Model, out: &mut String, from: &str, edge: &Edge, label: Option<
             "    {from} -.->|\"else\"| {}\n",
             node(model, fallback)
         ));
+    }
+}
+
+/// The inside of fork `index` and its join, drawn after the edge into it.
+fn fork(model: &Model, out: &mut String, index: usize) {
+    let fork = &model.forks[index];
+    let joined = if fork.map {
+        fork.branches[0].name.to_string()
+    } else {
+        for branch in &fork.branches {
+            out.push_str(&format!("    fork{index} --> {}\n", branch.name));
+            out.push_str(&format!("    {} --> join{index}\n", branch.name));
+        }
+        format!("join{index}")
+    };
+    if let Some(join) = &fork.join {
+        edge(model, out, &joined, join, None);
     }
 }
 

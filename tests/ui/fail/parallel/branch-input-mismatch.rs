@@ -1,0 +1,28 @@
+use workflow::prelude::*;
+
+struct Review;
+
+#[workflow]
+impl Review {
+    async fn read(&self, text: String) -> String {
+        text
+    }
+
+    async fn sentiment(&self, text: String) -> String {
+        text
+    }
+
+    async fn length(&self, text: usize) -> usize {
+        text
+    }
+
+    async fn report(&self, (sentiment, length): (String, usize)) -> String {
+        format!("{sentiment} {length}")
+    }
+
+    flow! {
+        start -> read -> (sentiment, length) -> report -> end;
+    }
+}
+
+fn main() {}

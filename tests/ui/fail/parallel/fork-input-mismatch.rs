@@ -1,0 +1,28 @@
+use workflow::prelude::*;
+
+struct Review;
+
+#[workflow]
+impl Review {
+    async fn read(&self, text: String) -> usize {
+        text.len()
+    }
+
+    async fn sentiment(&self, text: String) -> String {
+        text
+    }
+
+    async fn topic(&self, text: String) -> String {
+        text
+    }
+
+    async fn report(&self, (sentiment, topic): (String, String)) -> String {
+        sentiment + &topic
+    }
+
+    flow! {
+        start -> read -> (sentiment, topic) -> report -> end;
+    }
+}
+
+fn main() {}
