@@ -55,13 +55,24 @@ pub use workflow_runtime::provider;
 /// | `a -> match { P => b, P => c(expr), P if guard => end(expr) };` | routing on `a`'s output: a bare target gets the matched value, `target(expr)` gets `expr`, which may use the pattern's bindings; rustc checks that the arms are exhaustive |
 /// | `a -> b [max 3];` | a bounded edge: taken at most 3 times per run, then the run fails with [`Error::LoopLimit`] |
 /// | `… => b(x) [max 3 else end(y)]` | a bounded edge with a fallback route taken once the bound is reached |
+/// | `a -> (b, c) -> j;` | a fan-out: `b` and `c` run at once, each on a clone of `a`'s output; `j` takes the tuple of their outputs, in the order written; the first error drops (cancels) the other branches and fails the run |
+/// | `a -> (b, c) [collect] -> j;` | the same, but `j` takes each branch's `Result<T, BranchError>`: a failed branch does not discard the others |
+/// | `a -> each b [concurrency 4] -> j;` | a map: `a` outputs a collection, `b` runs once per element, at most 4 at a time (no limit without the option); `j` takes a `Vec` of the outputs in the order of the elements; `[collect]` works as above |
 /// | `type Output = T;` | the workflow's output type, needed only when no step goes straight to `end` |
+///
+/// A fork (fan-out or map) can also follow `start` or be joined by `end`. Its branches are
+/// steps of their own that run only there: they have no edges of their own. While a fork runs,
+/// the state holds each branch as a [`Branch`], finished or pending, and a durable run saves it
+/// each time a branch finishes: a resumed run runs only the others. Calls made by agents in a
+/// branch are accounted to the branch's step.
 ///
 /// The macro reports, each at the offending token and all in one compile: unknown steps (with
 /// the closest name), steps missing from the graph or unreachable from `start`, steps with no
-/// outgoing edge or two, cycles without a bound, steps that can never reach `end`, bad step
-/// signatures and bad `#[step]` options. rustc reports, on the user's edge, an output type that
-/// does not fit the next step's input, with both steps named.
+/// outgoing edge or two, cycles without a bound (through forks too), steps that can never reach
+/// `end`, branches used elsewhere, a join that takes the wrong number of elements, bad step
+/// signatures and bad `#[step]` and fork options. rustc reports, on the user's edge, an output
+/// type that does not fit the next step's input, with both steps named, and, on the branch, a
+/// branch output that does not fit its element of the join.
 ///
 /// # Arguments
 ///
@@ -70,8 +81,8 @@ pub use workflow_runtime::provider;
 ///
 /// # Generated
 ///
-/// For `impl Article`: a `pub enum ArticleState` (one variant per step holding its input, plus
-/// `End(output)`; serializable), `impl Workflow for Article`, an inherent
+/// For `impl Article`: a `pub enum ArticleState` (one variant per step holding its input, one
+/// per fork holding its input and its branches, plus `End(output)`; serializable), `impl Workflow for Article`, an inherent
 /// `async fn run(&self, input) -> Result<Output, Error>`, and `const MERMAID: &str` holding the
 /// graph as a Mermaid flowchart, also shown in the impl's docs.
 ///
