@@ -149,13 +149,13 @@ impl Workflow for ByHand {
         }
     }
 
-    fn transition<'a>(
-        &'a self,
+    async fn transition(
+        &self,
         state: ByHandState,
-        loops: &'a mut Loops,
-        cx: &'a Context,
-    ) -> impl std::future::Future<Output = Result<ByHandState, Error>> + Send + 'a {
-        async move {
+        loops: &mut Loops,
+        cx: &Context,
+    ) -> Result<ByHandState, Error> {
+        {
             let desk = &self.0;
             Ok(match state {
                 ByHandState::Outline(topic) => {
@@ -239,7 +239,7 @@ impl Checkpointer for Recorder {
         state: serde_json::Value,
         _loops: &'a Loops,
     ) -> BoxFuture<'a, Result<(), Error>> {
-        self.0.lock().unwrap().push(state);
+        self.0.lock().expect("not poisoned").push(state);
         Box::pin(async { Ok(()) })
     }
 }
@@ -252,13 +252,13 @@ async fn trace<W: Workflow>(workflow: &W, input: W::Input) -> (Vec<String>, Resu
     let mut state = W::start(input);
     let mut trace = Vec::new();
     let result = loop {
-        trace.push(serde_json::to_string(&state).unwrap());
+        trace.push(serde_json::to_string(&state).expect("states serialize"));
         state = match W::finish(state) {
             Ok(_) => break Ok(()),
             Err(state) => state,
         };
         let next = workflow.transition(state, &mut loops, &cx).await;
-        for saved in recorder.0.lock().unwrap().drain(..) {
+        for saved in recorder.0.lock().expect("not poisoned").drain(..) {
             trace.push(format!("saved {saved}"));
         }
         state = match next {
@@ -289,11 +289,17 @@ async fn both_versions_go_through_the_same_states_and_checkpoints() {
 async fn both_versions_give_the_same_outputs_and_errors() {
     let ours = Brief(Desk).run("a b".into()).await;
     let theirs = workflow::run(&ByHand(Desk), "a b".into()).await;
-    assert_eq!(ours.unwrap(), theirs.unwrap());
-    let ours = Brief(Desk).run("nothing".into()).await.unwrap_err();
+    assert_eq!(
+        ours.expect("ours succeeds"),
+        theirs.expect("theirs succeeds")
+    );
+    let ours = Brief(Desk)
+        .run("nothing".into())
+        .await
+        .expect_err("the run fails");
     let theirs = workflow::run(&ByHand(Desk), "nothing".into())
         .await
-        .unwrap_err();
+        .expect_err("the run fails");
     assert_eq!(ours.to_string(), theirs.to_string());
     assert!(ours.step_error::<NoFacts>().is_some());
     assert!(theirs.step_error::<NoFacts>().is_some());

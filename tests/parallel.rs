@@ -100,7 +100,10 @@ async fn branches_run_at_once_and_join_in_declaration_order() {
     for (sentiment, length) in [(300, 100), (100, 300)] {
         let review = Review::with_delays(sentiment, length);
         let started = Instant::now();
-        let out = review.run("  I love it ".into()).await.unwrap();
+        let out = review
+            .run("  I love it ".into())
+            .await
+            .expect("the run succeeds");
         // Whichever finishes first, the join gets (sentiment, length).
         assert_eq!(out, "positive, 9 chars");
         // At once: as long as the slower branch, not the sum.
@@ -116,7 +119,7 @@ async fn the_first_error_cancels_the_siblings() {
         ..Review::with_delays(10, 1_000)
     };
     let started = Instant::now();
-    let error = review.run("text".into()).await.unwrap_err();
+    let error = review.run("text".into()).await.expect_err("the run fails");
     assert_eq!(error.step(), Some("sentiment"));
     assert!(error.step_error::<Unreadable>().is_some(), "{error:?}");
     assert_eq!(started.elapsed(), Duration::from_millis(10));
@@ -185,10 +188,10 @@ async fn collect_gives_the_join_every_result() {
         fail: [false, true, false],
         cancel: None,
     };
-    let (one, two, three): Collected = panel.run(10).await.unwrap();
+    let (one, two, three): Collected = panel.run(10).await.expect("the run succeeds");
     assert_eq!(one, Ok(11));
     assert_eq!(three, Ok(13));
-    let two = two.unwrap_err();
+    let two = two.expect_err("two fails");
     assert_eq!(two.step, "two");
     assert!(two.message.contains("unreadable review"), "{}", two.message);
     assert!(two.transient);
@@ -200,7 +203,7 @@ async fn collect_still_stops_for_errors_that_stop_the_run() {
         fail: [false, false, true],
         cancel: None,
     };
-    let error = panel.run(1).await.unwrap_err();
+    let error = panel.run(1).await.expect_err("the run fails");
     assert!(matches!(error, Error::Cancelled { .. }), "{error:?}");
 
     // Cancelling the run while its branches run stops them all.
@@ -214,7 +217,7 @@ async fn collect_still_stops_for_errors_that_stop_the_run() {
         .cancellation(token)
         .run(&panel, 1)
         .await
-        .unwrap_err();
+        .expect_err("the run fails");
     assert!(matches!(error, Error::Cancelled { .. }), "{error:?}");
     assert!(started.elapsed() < Duration::from_millis(30));
 }
@@ -263,7 +266,10 @@ impl Sections {
 #[tokio::test(start_paused = true)]
 async fn a_map_keeps_input_order_and_its_concurrency() {
     let sections = Sections::default();
-    let out = sections.run("a|bbbb|cc|ddddd|e|ff".into()).await.unwrap();
+    let out = sections
+        .run("a|bbbb|cc|ddddd|e|ff".into())
+        .await
+        .expect("the run succeeds");
     assert_eq!(out, "[1, 4, 2, 5, 1, 2]");
     assert_eq!(sections.most_in_flight.load(Ordering::SeqCst), 2);
     assert_eq!(sections.runs.load(Ordering::SeqCst), 6);
@@ -272,7 +278,10 @@ async fn a_map_keeps_input_order_and_its_concurrency() {
 #[tokio::test(start_paused = true)]
 async fn an_empty_collection_maps_to_an_empty_vec() {
     let sections = Sections::default();
-    assert_eq!(sections.run(String::new()).await.unwrap(), "[]");
+    assert_eq!(
+        sections.run(String::new()).await.expect("the run succeeds"),
+        "[]"
+    );
     assert_eq!(sections.runs.load(Ordering::SeqCst), 0);
 }
 
@@ -282,7 +291,10 @@ async fn a_failed_element_fails_the_map() {
         fail_on: Some("cc".into()),
         ..Sections::default()
     };
-    let error = sections.run("a|bbbb|cc|ddddd".into()).await.unwrap_err();
+    let error = sections
+        .run("a|bbbb|cc|ddddd".into())
+        .await
+        .expect_err("the run fails");
     assert_eq!(error.step(), Some("summarize"));
     // `ddddd` was never started: the map stopped at the error.
     assert!(sections.runs.load(Ordering::SeqCst) <= 4);
@@ -307,9 +319,13 @@ impl Squares {
 
 #[tokio::test]
 async fn a_collected_map_at_the_start() {
-    let out: Vec<Result<i64, BranchError>> = Squares.run(vec![1, -2, 3]).await.unwrap();
+    let out: Vec<Result<i64, BranchError>> =
+        Squares.run(vec![1, -2, 3]).await.expect("the run succeeds");
     assert_eq!(out[0], Ok(1));
-    assert_eq!(out[1].as_ref().unwrap_err().step, "square");
+    assert_eq!(
+        out[1].as_ref().as_ref().expect_err("a failed branch").step,
+        "square"
+    );
     assert_eq!(out[2], Ok(9));
 }
 
@@ -349,8 +365,8 @@ impl Rounds {
 #[tokio::test]
 async fn a_loop_through_a_fan_out_keeps_its_bound() {
     // `draft(0)` restarts the count, so `strict` never approves: the bound ends the run.
-    assert_eq!(Rounds.run(0).await.unwrap(), "gave up");
-    assert_eq!(Rounds.run(5).await.unwrap(), "approved");
+    assert_eq!(Rounds.run(0).await.expect("the run succeeds"), "gave up");
+    assert_eq!(Rounds.run(5).await.expect("the run succeeds"), "approved");
 }
 
 // ---- usage of branches --------------------------------------------------------------------
@@ -363,12 +379,12 @@ struct Analysts {
 #[workflow]
 impl Analysts {
     async fn optimist(&self, proposal: String) -> Result<String> {
-        Ok(self.optimist.prompt(&proposal).await?)
+        self.optimist.prompt(&proposal).await
     }
 
     async fn skeptic(&self, proposal: String) -> Result<String> {
         sleep(Duration::from_millis(5)).await;
-        Ok(self.skeptic.prompt(&proposal).await?)
+        self.skeptic.prompt(&proposal).await
     }
 
     async fn summary(&self, (up, down): (String, String)) -> String {
@@ -391,7 +407,7 @@ async fn calls_in_branches_are_accounted_to_their_steps() {
     let report = Executor::new()
         .run_with_report(&analysts, "a plan".into())
         .await;
-    assert_eq!(report.result.unwrap(), "great / risky");
+    assert_eq!(report.result.expect("the run succeeds"), "great / risky");
     let up = report.usage.step("optimist").expect("optimist made a call");
     let down = report.usage.step("skeptic").expect("skeptic made a call");
     assert_eq!((up.calls, up.usage.input_tokens), (1, 100));
@@ -411,7 +427,7 @@ impl Checkpointer for Recorder {
         state: serde_json::Value,
         _loops: &'a Loops,
     ) -> BoxFuture<'a, Result<(), Error>> {
-        self.0.lock().unwrap().push(state);
+        self.0.lock().expect("not poisoned").push(state);
         Box::pin(async { Ok(()) })
     }
 }
@@ -424,14 +440,20 @@ async fn a_fan_out_saves_each_finished_branch_and_resumes_without_it() {
     let mut loops = Loops::new();
 
     let state = Review::start("  I love it ".into());
-    let state = review.transition(state, &mut loops, &cx).await.unwrap();
+    let state = review
+        .transition(state, &mut loops, &cx)
+        .await
+        .expect("the run succeeds");
     assert_eq!(
-        serde_json::to_value(&state).unwrap(),
+        serde_json::to_value(&state).expect("states serialize"),
         serde_json::json!({ "(sentiment, length)": ["I love it", ["pending", "pending"]] })
     );
-    let state = review.transition(state, &mut loops, &cx).await.unwrap();
+    let state = review
+        .transition(state, &mut loops, &cx)
+        .await
+        .expect("the run succeeds");
     assert_eq!(Review::step_name(&state), "report");
-    let saved = recorder.0.lock().unwrap().clone();
+    let saved = recorder.0.lock().expect("not poisoned").clone();
     assert_eq!(
         saved,
         [
@@ -443,11 +465,12 @@ async fn a_fan_out_saves_each_finished_branch_and_resumes_without_it() {
     // A run that crashed after the first checkpoint resumes from it: `sentiment` does not run
     // again, and the output is the same.
     let resumed = Review::with_delays(100, 300);
-    let state: ReviewState = serde_json::from_value(saved[0].clone()).unwrap();
+    let state: ReviewState =
+        serde_json::from_value(saved[0].clone()).expect("a saved state deserializes");
     let out = Executor::new()
         .run_from(&resumed, state, Loops::new())
         .await
-        .unwrap();
+        .expect("the run succeeds");
     assert_eq!(out, "positive, 9 chars");
     assert_eq!(resumed.runs[0].load(Ordering::SeqCst), 0);
     assert_eq!(resumed.runs[1].load(Ordering::SeqCst), 1);
@@ -460,9 +483,15 @@ async fn a_map_saves_each_finished_element_and_resumes_without_it() {
     let cx = Context::of::<Sections>().with_checkpoints(recorder.clone());
     let mut loops = Loops::new();
     let state = Sections::start("aaaa|b|cc".into());
-    let state = sections.transition(state, &mut loops, &cx).await.unwrap();
-    sections.transition(state, &mut loops, &cx).await.unwrap();
-    let saved = recorder.0.lock().unwrap().clone();
+    let state = sections
+        .transition(state, &mut loops, &cx)
+        .await
+        .expect("the run succeeds");
+    sections
+        .transition(state, &mut loops, &cx)
+        .await
+        .expect("the run succeeds");
+    let saved = recorder.0.lock().expect("not poisoned").clone();
     // Three elements, two at a time: `aaaa` (25 ms) finishes before `b` (100 ms), then `cc`.
     assert_eq!(saved.len(), 3);
     assert_eq!(
@@ -471,11 +500,12 @@ async fn a_map_saves_each_finished_element_and_resumes_without_it() {
     );
 
     let resumed = Sections::default();
-    let state: SectionsState = serde_json::from_value(saved[1].clone()).unwrap();
+    let state: SectionsState =
+        serde_json::from_value(saved[1].clone()).expect("a saved state deserializes");
     let out = Executor::new()
         .run_from(&resumed, state, Loops::new())
         .await
-        .unwrap();
+        .expect("the run succeeds");
     assert_eq!(out, "[4, 1, 2]");
     assert_eq!(resumed.runs.load(Ordering::SeqCst), 1);
 }
@@ -486,16 +516,16 @@ fn a_hand_edited_map_state_runs_the_missing_elements() {
     let state: SectionsState = serde_json::from_value(serde_json::json!(
         { "each summarize": [["aaaa", "b", "cc"], [{ "done": 4 }]] }
     ))
-    .unwrap();
+    .expect("a shorter list of results deserializes");
     let resumed = Sections::default();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .start_paused(true)
         .build()
-        .unwrap();
+        .expect("a runtime");
     let out = runtime
         .block_on(Executor::new().run_from(&resumed, state, Loops::new()))
-        .unwrap();
+        .expect("the run succeeds");
     assert_eq!(out, "[4, 1, 2]");
     assert_eq!(resumed.runs.load(Ordering::SeqCst), 2);
 }
@@ -513,7 +543,7 @@ fn fork_states_are_checked_like_any_other() {
             "accepted {bad}"
         );
     }
-    let pending: Branch<u32> = serde_json::from_str("\"pending\"").unwrap();
+    let pending: Branch<u32> = serde_json::from_str("\"pending\"").expect("pending deserializes");
     assert!(pending.is_pending());
 }
 

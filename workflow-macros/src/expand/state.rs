@@ -35,7 +35,7 @@ pub(super) fn state_enum(model: &Model) -> TokenStream {
         #[doc = #doc]
         // Public so that users can name and match it; its fields are the steps' types, which
         // may be private to the crate.
-        #[allow(clippy::large_enum_variant, private_interfaces)]
+        #[allow(clippy::large_enum_variant, clippy::type_complexity, private_interfaces)]
         pub enum #state <#params> {
             #(#variants)*
             /// The run has finished with this output.
