@@ -2,9 +2,9 @@
 
 pub use workflow_runtime::{
     run, Agent, AgentBuilder, BoxError, BoxFuture, Branch, BranchError, Budget, BudgetLimit,
-    CancellationToken, Checkpointer, Context, Error, Executor, Ledger, Loops, Pause, Price,
-    Pricing, Result, Resume, RunReport, StepPolicy, StepUsage, TextStream, UsageReport,
-    UsageTotals, Workflow,
+    CancellationToken, Checkpointer, Context, Error, Executor, Ledger, Loops, Pause, PauseState,
+    PauseValue, Price, Pricing, Result, Resume, RunReport, StepPolicy, StepUsage, TextStream,
+    UsageReport, UsageTotals, Workflow,
 };
 
 /// Fan-outs and maps: the [`Branch`]es a running fork holds in the state, [`BranchError`] for
@@ -58,6 +58,7 @@ pub use workflow_runtime::provider;
 /// | `a -> (b, c) -> j;` | a fan-out: `b` and `c` run at once, each on a clone of `a`'s output; `j` takes the tuple of their outputs, in the order written; the first error drops (cancels) the other branches and fails the run |
 /// | `a -> (b, c) [collect] -> j;` | the same, but `j` takes each branch's `Result<T, BranchError>`: a failed branch does not discard the others |
 /// | `a -> each b [concurrency 4] -> j;` | a map: `a` outputs a collection, `b` runs once per element, at most 4 at a time (no limit without the option); `j` takes a `Vec` of the outputs in the order of the elements; `[collect]` works as above |
+/// | `a -> pause b;` | a pause: the run stops before `b` until it is given the value `b` waits for, its second parameter (`async fn b(&self, input: T, value: V)`); in memory the run ends with [`Error::Suspended`], a durable run is suspended and resumed with the value |
 /// | `type Output = T;` | the workflow's output type, needed only when no step goes straight to `end` |
 ///
 /// A fork (fan-out or map) can also follow `start` or be joined by `end`. Its branches are

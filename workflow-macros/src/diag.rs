@@ -147,8 +147,25 @@ pub(crate) fn step_bad_receiver(name: &str) -> String {
 }
 
 pub(crate) fn step_many_inputs(name: &str) -> String {
-    format!("step `{name}` takes more than one input; take one tuple instead: `(a, b): (A, B)`")
+    format!(
+        "step `{name}` takes too many parameters; take one tuple instead: `(a, b): (A, B)` (a second parameter is only for a pause step: the value it waits for)"
+    )
 }
+
+pub(crate) fn resume_without_pause(name: &str) -> String {
+    format!(
+        "step `{name}` takes a second parameter, which makes it a pause step waiting for that value from outside: mark it in `flow!` with `-> pause {name}`, or take one tuple instead: `(a, b): (A, B)`"
+    )
+}
+
+pub(crate) fn pause_without_value(name: &str) -> String {
+    format!(
+        "a pause step takes the value it waits for as its second parameter: `async fn {name}(&self, input: T, value: V)`"
+    )
+}
+
+pub(crate) const PAUSE_END: &str =
+    "`end` cannot be a pause; pause before a step that takes the value: `-> pause step`";
 
 pub(crate) fn step_impl_trait(name: &str) -> String {
     format!(

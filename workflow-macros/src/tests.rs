@@ -72,10 +72,11 @@ fn parallel_sample() -> TokenStream {
             async fn topic(&self, text: String) -> String { text }
             async fn report(&self, (a, b): (String, String)) -> String { a + &b }
             async fn join(&self, parts: Vec<Result<String, BranchError>>) -> String { String::new() }
+            async fn approve(&self, text: String, ok: bool) -> String { text }
 
             flow! {
                 start -> split -> each summarize [concurrency 4, collect] -> join;
-                join -> (sentiment, topic) -> report -> end;
+                join -> (sentiment, topic) -> report -> pause approve -> end;
             }
         }
     }

@@ -10,8 +10,12 @@ use serde::de::{self, DeserializeSeed, Deserializer, EnumAccess, VariantAccess, 
 use serde::{de::DeserializeOwned, Serialize, Serializer};
 
 pub use crate::parallel::{run_each, settle, Branch, BranchError, StateView};
-pub use crate::{run, BoxError, Context, Error, Executor, Loops, StepPolicy, Workflow};
+pub use crate::pause::{pause_payload, resume_json, PauseState, PauseValue};
+pub use crate::{
+    run, BoxError, Context, Error, Executor, Loops, Pause, Resume, StepPolicy, Workflow,
+};
 pub use serde;
+pub use serde_json;
 
 /// A type that can live in the checkpointable state: a step's input or the workflow's output.
 ///
@@ -41,6 +45,20 @@ pub trait StepData: Sized {
     ///
     /// The deserializer's.
     fn deserialize_variant<'de, A: VariantAccess<'de>>(variant: A) -> Result<Self, A::Error>;
+
+    /// Serializes `self` as a plain value, inside a larger part of the state.
+    ///
+    /// # Errors
+    ///
+    /// The serializer's.
+    fn serialize_value<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error>;
+
+    /// Deserializes a plain value, inside a larger part of the state.
+    ///
+    /// # Errors
+    ///
+    /// The deserializer's.
+    fn deserialize_value<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error>;
 }
 
 #[diagnostic::do_not_recommend]
@@ -57,6 +75,14 @@ impl<T: Serialize + DeserializeOwned + Send + 'static> StepData for T {
 
     fn deserialize_variant<'de, A: VariantAccess<'de>>(variant: A) -> Result<Self, A::Error> {
         variant.newtype_variant()
+    }
+
+    fn serialize_value<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.serialize(serializer)
+    }
+
+    fn deserialize_value<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        T::deserialize(deserializer)
     }
 }
 

@@ -307,6 +307,15 @@ impl Context {
         }
     }
 
+    /// [`Error::Suspended`] at the pause before step `step`: what a run that reaches a pause
+    /// without its value returns.
+    pub fn suspended(&self, step: &'static str) -> Error {
+        Error::Suspended {
+            workflow: self.workflow,
+            step,
+        }
+    }
+
     /// [`Error::Cancelled`] at the current step.
     pub(crate) fn cancelled(&self) -> Error {
         Error::Cancelled {

@@ -17,6 +17,7 @@ mod context;
 mod error;
 mod executor;
 mod loops;
+mod pause;
 mod policy;
 mod workflow;
 
@@ -33,6 +34,7 @@ pub use error::{BoxError, Error, Result};
 pub use executor::{run, Executor};
 pub use loops::Loops;
 pub use parallel::{Branch, BranchError};
+pub use pause::{PauseState, PauseValue};
 pub use policy::StepPolicy;
 pub use tokio_util::sync::CancellationToken;
 pub use usage::{

@@ -4,6 +4,7 @@
 mod cycles;
 mod forks;
 mod graph;
+mod pauses;
 
 use crate::diag::Errors;
 use crate::model::Model;
@@ -12,6 +13,7 @@ use crate::model::Model;
 pub(crate) fn check(model: &Model, errors: &mut Errors) {
     graph::one_successor(model, errors);
     forks::join_arity(model, errors);
+    pauses::pauses_take_a_value(model, errors);
     if model.incomplete {
         return;
     }

@@ -14,12 +14,16 @@ pub(super) fn fingerprint(model: &Model) -> u64 {
     for step in &model.steps {
         let sig = &step.sig;
         text.push_str(&format!(
-            "step {} {} -> {} fallible={}\n",
+            "step {} {} -> {} fallible={}",
             sig.ident,
             tokens(&sig.input),
             tokens(&sig.output),
             sig.fallible.is_some()
         ));
+        if let (Some(_), Some(value)) = (&step.pause, &sig.resume) {
+            text.push_str(&format!(" pause {}", tokens(value)));
+        }
+        text.push('\n');
     }
     for start in &model.start {
         edge(model, &mut text, "start", &start.edge);

@@ -7,11 +7,15 @@ use crate::model::{Edge, Model, Node, Outgoing};
 /// A `flowchart TD` with one node per step, `start` and `end` as circles, `match` arms as
 /// labelled edges, bounds in the labels and `else` routes dotted. A fan-out is a pair of
 /// hexagons, `fork` and `join`, around its branches; the step of a map is a subroutine box
-/// that says how many elements run at once.
+/// that says how many elements run at once; a pause step is a parallelogram.
 pub(super) fn mermaid(model: &Model) -> String {
     let mut out = String::from("flowchart TD\n");
     out.push_str("    start((start))\n");
-    for step in &model.steps {
+    for (index, step) in model.steps.iter().enumerate() {
+        if model.is_pause(index) {
+            out.push_str(&format!("    {0}[/\"pause, then {0}\"/]\n", step.sig.ident));
+            continue;
+        }
         let map = step
             .branch_of
             .first()

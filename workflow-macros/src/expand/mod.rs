@@ -61,6 +61,11 @@ struct Variant {
     ident: Ident,
     tag: String,
     ty: syn::Type,
+    /// The types the user wrote that `ty` is made of, which must be storable: the bounds of
+    /// the generated impls, each reported at its own span.
+    parts: Vec<syn::Type>,
+    /// The variant of a pause step.
+    pause: bool,
 }
 
 /// The variants of the state enum, in order: the steps, the forks, then `End`.
@@ -69,23 +74,44 @@ fn variants(model: &Model) -> Vec<Variant> {
     let steps = model.steps.iter().enumerate();
     let steps = steps
         .filter(|(_, step)| step.branch_of.is_empty())
-        .map(|(index, step)| Variant {
-            ident: variant(model, Some(index)),
-            tag: step.sig.ident.to_string(),
-            ty: step.sig.input.clone(),
+        .map(|(index, step)| {
+            let input = step.sig.input.clone();
+            let (ty, parts) = match (model.is_pause(index), &step.sig.resume) {
+                (true, Some(value)) => {
+                    let krate = &model.krate;
+                    let ty = syn::parse_quote!(#krate::__private::PauseState<#input, #value>);
+                    (ty, vec![input, value.clone()])
+                }
+                _ => (input.clone(), vec![input]),
+            };
+            Variant {
+                ident: variant(model, Some(index)),
+                tag: step.sig.ident.to_string(),
+                ty,
+                parts,
+                pause: model.is_pause(index),
+            }
         });
-    let forks = (0..model.forks.len()).map(|index| Variant {
-        ident: fork_variant(model, index),
-        tag: model.fork_label(index),
-        ty: fork::state_type(model, index),
+    let forks = (0..model.forks.len()).map(|index| {
+        let ty = fork::state_type(model, index);
+        Variant {
+            ident: fork_variant(model, index),
+            tag: model.fork_label(index),
+            parts: vec![ty.clone()],
+            ty,
+            pause: false,
+        }
     });
+    let output: syn::Type = model
+        .output
+        .clone()
+        .unwrap_or_else(|| syn::parse_quote!(()));
     let end = Variant {
         ident: variant(model, None),
         tag: "end".to_owned(),
-        ty: model
-            .output
-            .clone()
-            .unwrap_or_else(|| syn::parse_quote!(())),
+        parts: vec![output.clone()],
+        ty: output,
+        pause: false,
     };
     steps.chain(forks).chain(Some(end)).collect()
 }

@@ -97,7 +97,10 @@ pub(super) fn state_serde(model: &Model) -> TokenStream {
 pub(super) fn data_bounds(model: &Model) -> Vec<TokenStream> {
     let mut seen = Vec::new();
     let mut predicates = Vec::new();
-    for Variant { ty, .. } in super::variants(model) {
+    for ty in super::variants(model)
+        .into_iter()
+        .flat_map(|variant| variant.parts)
+    {
         let key = quote!(#ty).to_string();
         if seen.contains(&key) {
             continue;

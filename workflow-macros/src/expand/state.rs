@@ -17,8 +17,16 @@ pub(super) fn state_enum(model: &Model) -> TokenStream {
     let steps = model.steps.iter();
     let step_variants = steps.filter(|step| step.branch_of.is_empty()).count();
     let variants = variants.iter().enumerate().map(|(index, variant)| {
-        let Variant { ident, tag, ty } = variant;
-        let doc = if index < step_variants {
+        let Variant {
+            ident,
+            tag,
+            ty,
+            pause,
+            ..
+        } = variant;
+        let doc = if *pause {
+            format!("At the pause before step `{tag}`: its input, and the value it waits for.")
+        } else if index < step_variants {
             format!("About to run step `{tag}` with this input.")
         } else {
             format!("Running the fork `{tag}`: its input, and each branch, finished or not.")

@@ -192,8 +192,28 @@ fn step_arm(model: &Model, index: usize, casts: &mut Casts) -> TokenStream {
         // the branches of forks, whose arms are the forks'.
         None => return TokenStream::new(),
     };
+    let (binding, unpause) = if model.is_pause(index) {
+        let krate = &model.krate;
+        let paused = local("__paused");
+        let given = local("__value_given");
+        let name = model.step_name(index);
+        let unpause = quote! {
+            let (#input, #given) = match #paused {
+                #krate::__private::PauseState {
+                    input: #input,
+                    value: #krate::__private::PauseValue::Given(#given),
+                } => (#input, #given),
+                // `Workflow::pause` says so: the run waits for `Workflow::resume`.
+                _ => return ::core::result::Result::Err(#cx.suspended(#name)),
+            };
+        };
+        (paused, unpause)
+    } else {
+        (input, TokenStream::new())
+    };
     quote! {
-        #state::#ident(#input) => {
+        #state::#ident(#binding) => {
+            #unpause
             if !#once {
                 #taken += 1;
                 #cx.enter(#taken, #index)?;
@@ -213,7 +233,9 @@ pub(super) fn run_step(model: &Model, index: usize) -> TokenStream {
     let name = method.to_string();
     let [input, cx, value, error] = ["__input", "__cx", "__value", "__error"].map(local);
     let arg = sig.has_input.then(|| quote!(#input));
-    let call = quote!(self.#method(#arg).await);
+    let value_local = local("__value_given");
+    let given = sig.resume.as_ref().map(|_| quote!(, #value_local));
+    let call = quote!(self.#method(#arg #given).await);
     // The step's error as a `BoxError`; the conversion is placed at the error type, where
     // rustc reports an error type that does not convert.
     let boxed = sig.fallible.as_ref().map(|error_ty| {
@@ -251,9 +273,16 @@ pub(super) fn run_step(model: &Model, index: usize) -> TokenStream {
         let clone = private(model, "retry_input", span);
         let placed = Ident::new("__input", Span::mixed_site().located_at(span));
         let placed = quote_spanned!(span=> &#placed);
+        let given = sig.resume.as_ref().map(|ty| {
+            let span = ty.span();
+            let clone = private(model, "retry_input", span);
+            let placed = Ident::new("__value_given", Span::mixed_site().located_at(span));
+            quote_spanned!(span=> let #value_local = #clone(&#placed);)
+        });
         quote! {
             #cx.step_with_retry(#name, &#policy, || {
                 let #input = #clone(#placed);
+                #given
                 async move { #invoke }
             }).await?
         }
@@ -399,5 +428,11 @@ fn goto(
         last: edge.last,
     };
     let cast = casts.cast(crossing, &value);
-    quote!(#state::#target(#cast))
+    match edge.to {
+        Node::Step(to) if model.is_pause(to) => {
+            let krate = &model.krate;
+            quote!(#state::#target(#krate::__private::PauseState::waiting(#cast)))
+        }
+        _ => quote!(#state::#target(#cast)),
+    }
 }

@@ -24,6 +24,10 @@ pub(super) fn workflow_impl(model: &Model) -> TokenStream {
     let steps = model.steps.iter().map(|step| step.sig.ident.to_string());
     let start_state = model.start.first().map(|start| match start.edge.to {
         crate::model::Node::Fork(index) => super::fork::start_state(model, index, &input_var),
+        crate::model::Node::Step(index) if model.is_pause(index) => {
+            let first = variant(model, Some(index));
+            quote!(#state::#first(#krate::__private::PauseState::waiting(#input_var)))
+        }
         crate::model::Node::Step(index) => {
             let first = variant(model, Some(index));
             quote!(#state::#first(#input_var))
@@ -34,6 +38,8 @@ pub(super) fn workflow_impl(model: &Model) -> TokenStream {
     let names = step_names(model);
     let phantom = phantom_arm(model, true);
     let drive = drive_method(model);
+    let pauses = pause_methods(model);
+    let resumes = resume_impls(model);
     let [state_var, loops, cx, out] = ["__state", "__loops", "__cx", "__out"].map(local);
     let future = |output: TokenStream| {
         quote! {
@@ -46,6 +52,7 @@ pub(super) fn workflow_impl(model: &Model) -> TokenStream {
     let output_future = future(quote!(Self::Output));
     quote! {
         #drive
+        #resumes
 
         #[automatically_derived]
         impl #impl_generics #krate::__private::Workflow for #self_ty #where_clause {
@@ -75,6 +82,8 @@ pub(super) fn workflow_impl(model: &Model) -> TokenStream {
                     #phantom
                 }
             }
+
+            #pauses
 
             fn transition<'__a>(
                 &'__a self,
@@ -153,4 +162,111 @@ fn step_names(model: &Model) -> Vec<TokenStream> {
         .into_iter()
         .map(|super::Variant { ident, tag, .. }| quote!(#state::#ident(_) => #tag,))
         .collect()
+}
+
+/// The pause steps: their index and the type of the value each waits for.
+fn pause_steps(model: &Model) -> Vec<(usize, &syn::Type)> {
+    (0..model.steps.len())
+        .filter(|index| model.is_pause(*index))
+        .filter_map(|index| Some((index, model.steps[index].sig.resume.as_ref()?)))
+        .collect()
+}
+
+/// `Workflow::pause` and `Workflow::resume`, for a workflow with pause steps.
+fn pause_methods(model: &Model) -> TokenStream {
+    let pauses = pause_steps(model);
+    if pauses.is_empty() {
+        return TokenStream::new();
+    }
+    let krate = &model.krate;
+    let state = &model.state;
+    let name = model.name.to_string();
+    let [state_var, paused, value] = ["__state", "__paused", "__value"].map(local);
+    let shows = pauses.iter().map(|(index, _)| {
+        let ident = variant(model, Some(*index));
+        let step = model.step_name(*index);
+        quote! {
+            #state::#ident(#paused) if #paused.is_waiting() => ::core::option::Option::Some(
+                #krate::__private::Pause::new(#step, #krate::__private::pause_payload(&#paused.input)),
+            ),
+        }
+    });
+    let gives = pauses.iter().map(|(index, ty)| {
+        let ident = variant(model, Some(*index));
+        let step = model.step_name(*index);
+        quote! {
+            #state::#ident(#paused) if #paused.is_waiting() => {
+                let #value = #krate::__private::resume_json::<#ty>(#name, #step, #value)?;
+                ::core::result::Result::Ok(#state::#ident(#paused.give(#value)))
+            }
+        }
+    });
+    quote! {
+        fn pause(#state_var: &Self::State) -> ::core::option::Option<#krate::__private::Pause> {
+            match #state_var {
+                #(#shows)*
+                _ => ::core::option::Option::None,
+            }
+        }
+
+        fn resume(
+            #state_var: Self::State,
+            #value: #krate::__private::serde_json::Value,
+        ) -> ::core::result::Result<Self::State, #krate::__private::Error> {
+            match #state_var {
+                #(#gives)*
+                #state_var => ::core::result::Result::Err(#krate::__private::Error::NotPaused {
+                    workflow: #name,
+                    step: <Self as #krate::__private::Workflow>::step_name(&#state_var),
+                }),
+            }
+        }
+    }
+}
+
+/// `impl Resume<V>` for each type of value a pause step waits for.
+fn resume_impls(model: &Model) -> TokenStream {
+    let krate = &model.krate;
+    let self_ty = &model.self_ty;
+    let (impl_generics, _, _) = model.generics.split_for_impl();
+    let where_clause = workflow_bounds(model);
+    let state = &model.state;
+    let name = model.name.to_string();
+    let [state_var, paused, value] = ["__state", "__paused", "__value"].map(local);
+    let mut types: Vec<(String, &syn::Type, Vec<usize>)> = Vec::new();
+    for (index, ty) in pause_steps(model) {
+        let key = quote!(#ty).to_string();
+        match types.iter_mut().find(|(seen, _, _)| *seen == key) {
+            Some((_, _, steps)) => steps.push(index),
+            None => types.push((key, ty, vec![index])),
+        }
+    }
+    let impls = types.iter().map(|(_, ty, steps)| {
+        let arms = steps.iter().map(|index| {
+            let ident = variant(model, Some(*index));
+            quote! {
+                #state::#ident(#paused) if #paused.is_waiting() => {
+                    ::core::result::Result::Ok(#state::#ident(#paused.give(#value)))
+                }
+            }
+        });
+        quote! {
+            #[automatically_derived]
+            impl #impl_generics #krate::__private::Resume<#ty> for #self_ty #where_clause {
+                fn resume_with(
+                    #state_var: Self::State,
+                    #value: #ty,
+                ) -> ::core::result::Result<Self::State, #krate::__private::Error> {
+                    match #state_var {
+                        #(#arms)*
+                        #state_var => ::core::result::Result::Err(#krate::__private::Error::NotPaused {
+                            workflow: #name,
+                            step: <Self as #krate::__private::Workflow>::step_name(&#state_var),
+                        }),
+                    }
+                }
+            }
+        }
+    });
+    quote!(#(#impls)*)
 }

@@ -28,6 +28,7 @@ pub(crate) fn build(args: Args, input: Input, errors: &mut Errors) -> Option<Mod
                 mentions: Vec::new(),
                 outgoing: Vec::new(),
                 branch_of: Vec::new(),
+                pause: None,
             })
             .collect(),
         forks: Vec::new(),
@@ -176,6 +177,15 @@ fn push_outgoing(model: &mut Model, from: Node, outgoing: Outgoing) {
 
 fn edge(model: &mut Model, route: parse::Route, errors: &mut Errors) -> Edge {
     let to = resolve(model, &route.name, errors);
+    if let Some(pause) = route.pause {
+        match to {
+            Node::Step(index) => {
+                model.steps[index].pause.get_or_insert(pause);
+            }
+            Node::End => errors.push(pause, diag::PAUSE_END),
+            Node::Fork(_) | Node::Unknown => {}
+        }
+    }
     let last = route
         .arg
         .as_ref()

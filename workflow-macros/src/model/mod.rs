@@ -42,6 +42,8 @@ pub(crate) struct Step {
     /// The forks this step is a branch of, with the index in `mentions` of where it is named
     /// there; more than one, or a branch that is also named elsewhere, is an error.
     pub(crate) branch_of: Vec<(usize, usize)>,
+    /// Where `flow!` first marks the step `pause`: the run waits for a value before it.
+    pub(crate) pause: Option<Span>,
 }
 
 /// `(b, c, d) -> join` or `each b -> join`: steps run concurrently, their outputs joined.
@@ -113,6 +115,12 @@ pub(crate) struct Bound {
 }
 
 impl Model {
+    /// Whether step `index` is a pause step: marked in `flow!` and taking a value.
+    pub(crate) fn is_pause(&self, index: usize) -> bool {
+        let step = &self.steps[index];
+        step.pause.is_some() && step.sig.resume.is_some()
+    }
+
     pub(crate) fn step_name(&self, index: usize) -> String {
         self.steps[index].sig.ident.to_string()
     }

@@ -49,8 +49,10 @@ pub(crate) struct Fork {
     pub(crate) collect: bool,
 }
 
-/// `step`, `step(expr)`, `end` or `end(expr)`, with an optional bound.
+/// `step`, `step(expr)`, `end` or `end(expr)`, with an optional bound, maybe after `pause`.
 pub(crate) struct Route {
+    /// `pause step`: the run waits for a value from outside before `step` runs.
+    pub(crate) pause: Option<Span>,
     pub(crate) name: Ident,
     pub(crate) arg: Option<Expr>,
     pub(crate) bound: Option<Bound>,
@@ -319,6 +321,15 @@ fn route(input: ParseStream<'_>) -> syn::Result<Route> {
 }
 
 fn bare_route(input: ParseStream<'_>) -> syn::Result<Route> {
+    let pause = if input.peek(syn::Ident) && input.peek2(syn::Ident) {
+        let keyword: Ident = input.fork().parse()?;
+        (keyword == "pause").then(|| keyword.span())
+    } else {
+        None
+    };
+    if pause.is_some() {
+        input.parse::<Ident>()?;
+    }
     let name: Ident = input
         .parse()
         .map_err(|error| syn::Error::new(error.span(), diag::EXPECTED_STATEMENT))?;
@@ -333,6 +344,7 @@ fn bare_route(input: ParseStream<'_>) -> syn::Result<Route> {
         None
     };
     Ok(Route {
+        pause,
         name,
         arg,
         bound: None,

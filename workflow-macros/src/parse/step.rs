@@ -19,6 +19,8 @@ pub(crate) struct StepFn {
     pub(crate) input: Type,
     /// Whether the method has an input parameter.
     pub(crate) has_input: bool,
+    /// The type of a second parameter: the value a pause step waits for.
+    pub(crate) resume: Option<Type>,
     /// Whether the signature is a valid step's: the types above can be used.
     pub(crate) valid: bool,
     /// The output type: `U` of `-> Result<U, E>` or `-> U`.
@@ -50,7 +52,7 @@ pub(crate) fn step(method: &mut ImplItemFn, errors: &mut Errors) -> StepFn {
         errors.push(ident.span(), diag::step_reserved(&name));
     }
     check_qualifiers(sig, &name, errors);
-    let input = input_type(sig, &name, errors);
+    let (input, resume) = input_type(sig, &name, errors);
     let has_input = sig.inputs.len() > 1;
     let (output, fallible) = output_type(&sig.output, &name, errors);
     StepFn {
@@ -58,6 +60,7 @@ pub(crate) fn step(method: &mut ImplItemFn, errors: &mut Errors) -> StepFn {
         valid: errors.len() == before,
         input,
         has_input,
+        resume,
         output,
         fallible,
         options,
@@ -85,7 +88,8 @@ fn check_qualifiers(sig: &syn::Signature, name: &str, errors: &mut Errors) {
     }
 }
 
-fn input_type(sig: &syn::Signature, name: &str, errors: &mut Errors) -> Type {
+/// The input type, and the type of the value a pause waits for if there is a second parameter.
+fn input_type(sig: &syn::Signature, name: &str, errors: &mut Errors) -> (Type, Option<Type>) {
     let mut inputs = sig.inputs.iter();
     match inputs.next() {
         Some(FnArg::Receiver(receiver)) => {
@@ -108,10 +112,19 @@ fn input_type(sig: &syn::Signature, name: &str, errors: &mut Errors) -> Type {
         }
         _ => syn::parse_quote_spanned!(sig.paren_token.span.join()=> ()),
     };
+    let resume = match inputs.next() {
+        Some(FnArg::Typed(typed)) => {
+            if contains_impl_trait(&typed.ty) {
+                errors.push(typed.ty.span(), diag::step_impl_trait(name));
+            }
+            Some((*typed.ty).clone())
+        }
+        _ => None,
+    };
     if let Some(extra) = inputs.next() {
         errors.push(extra.span(), diag::step_many_inputs(name));
     }
-    input
+    (input, resume)
 }
 
 /// Splits `-> Result<U, E>` into `U` and the fallible return type; `-> U` is infallible.

@@ -1,0 +1,162 @@
+//! Pause steps: a run stops before them until it is given the value they wait for, typed or as
+//! JSON; nothing before the pause runs again.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use workflow::prelude::*;
+use workflow::{Loops, Resume};
+
+/// What a human decides about a draft.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+enum Decision {
+    Approve,
+    Reject { reason: String },
+}
+
+#[derive(Default)]
+struct Approval {
+    drafts: AtomicU32,
+}
+
+#[workflow]
+impl Approval {
+    async fn draft(&self, topic: String) -> String {
+        self.drafts.fetch_add(1, Ordering::SeqCst);
+        format!("a post about {topic}")
+    }
+
+    /// Waits for a `Decision` about the draft.
+    async fn review(&self, draft: String, decision: Decision) -> Result<String> {
+        match decision {
+            Decision::Approve => Ok(format!("published: {draft}")),
+            Decision::Reject { reason } => Ok(format!("rejected ({reason}): {draft}")),
+        }
+    }
+
+    flow! {
+        start -> draft -> pause review -> end;
+    }
+}
+
+#[tokio::test]
+async fn an_in_memory_run_stops_at_the_pause() {
+    let error = Approval::default()
+        .run("rust".into())
+        .await
+        .expect_err("it pauses");
+    assert!(
+        matches!(
+            error,
+            Error::Suspended {
+                workflow: "Approval",
+                step: "review"
+            }
+        ),
+        "{error:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_paused_state_shows_its_payload_and_resumes_with_a_typed_value() {
+    let approval = Approval::default();
+    let cx = workflow::Context::of::<Approval>();
+    let mut loops = Loops::new();
+    let state = Approval::start("rust".into());
+    assert!(Approval::pause(&state).is_none());
+    let state = approval
+        .transition(state, &mut loops, &cx)
+        .await
+        .expect("draft runs");
+    let pause = Approval::pause(&state).expect("it waits at the pause");
+    assert_eq!(pause.step, "review");
+    assert_eq!(pause.payload, serde_json::json!("a post about rust"));
+    let saved = serde_json::to_value(&state).expect("serializes");
+    assert_eq!(
+        saved,
+        serde_json::json!({ "review": ["a post about rust", "waiting"] })
+    );
+
+    let state = <Approval as Resume<Decision>>::resume_with(state, Decision::Approve)
+        .expect("it was waiting");
+    assert!(Approval::pause(&state).is_none());
+    assert_eq!(
+        serde_json::to_value(&state).expect("serializes"),
+        serde_json::json!({ "review": ["a post about rust", { "given": "Approve" }] })
+    );
+    let out = Executor::new()
+        .run_from(&approval, state, loops)
+        .await
+        .expect("the run finishes");
+    assert_eq!(out, "published: a post about rust");
+    assert_eq!(
+        approval.drafts.load(Ordering::SeqCst),
+        1,
+        "the draft ran again"
+    );
+}
+
+#[tokio::test]
+async fn a_value_from_json_is_checked() {
+    let state: ApprovalState =
+        serde_json::from_value(serde_json::json!({ "review": ["a post", "waiting"] }))
+            .expect("a saved pause deserializes");
+    let again = serde_json::from_value(serde_json::json!({ "review": ["a post", "waiting"] }))
+        .expect("deserializes");
+    let Err(error) = Approval::resume(again, serde_json::json!({ "Maybe": null })) else {
+        panic!("not a decision, but accepted");
+    };
+    match &error {
+        Error::ResumeValue {
+            workflow,
+            step,
+            expected,
+            ..
+        } => {
+            assert_eq!((*workflow, *step), ("Approval", "review"));
+            assert!(expected.ends_with("Decision"), "{expected}");
+        }
+        other => panic!("{other:?}"),
+    }
+    let state = Approval::resume(
+        state,
+        serde_json::json!({ "Reject": { "reason": "too short" } }),
+    )
+    .expect("a decision");
+    let out = Executor::new()
+        .run_from(&Approval::default(), state, Loops::new())
+        .await
+        .expect("the run finishes");
+    assert_eq!(out, "rejected (too short): a post");
+}
+
+#[test]
+fn only_a_waiting_run_takes_a_value() {
+    let state = Approval::start("rust".into());
+    let Err(error) = Approval::resume(state, serde_json::json!("Approve")) else {
+        panic!("not paused, but accepted");
+    };
+    assert!(
+        matches!(error, Error::NotPaused { step: "draft", .. }),
+        "{error:?}"
+    );
+    let given: ApprovalState =
+        serde_json::from_value(serde_json::json!({ "review": ["a post", { "given": "Approve" }] }))
+            .expect("deserializes");
+    let Err(error) = <Approval as Resume<Decision>>::resume_with(given, Decision::Approve) else {
+        panic!("already given, but accepted");
+    };
+    assert!(
+        matches!(error, Error::NotPaused { step: "review", .. }),
+        "{error:?}"
+    );
+}
+
+#[test]
+fn pauses_are_part_of_the_definition() {
+    assert!(
+        Approval::MERMAID.contains("review[/\"pause, then review\"/]"),
+        "{}",
+        Approval::MERMAID
+    );
+    assert_eq!(Approval::STEPS, ["draft", "review"]);
+}

@@ -1,0 +1,19 @@
+//! Rules on pauses: a step marked `pause` takes the value it waits for, and a step that takes a
+//! second value is marked `pause`.
+
+use syn::spanned::Spanned;
+
+use crate::diag::{self, Errors};
+use crate::model::Model;
+
+/// Rule: a step has a second parameter if and only if `flow!` marks it `pause`.
+pub(crate) fn pauses_take_a_value(model: &Model, errors: &mut Errors) {
+    for (index, step) in model.steps.iter().enumerate() {
+        let name = model.step_name(index);
+        match (&step.pause, &step.sig.resume) {
+            (None, Some(value)) => errors.push(value.span(), diag::resume_without_pause(&name)),
+            (Some(pause), None) => errors.push(*pause, diag::pause_without_value(&name)),
+            _ => {}
+        }
+    }
+}
