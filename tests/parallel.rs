@@ -567,3 +567,62 @@ fn forks_are_part_of_the_definition() {
     );
     assert!(Sections::MERMAID.contains("split --> summarize\n    summarize --> assemble\n"));
 }
+
+/// One analyst answers at once and fails the fan-out; the other is mid-call then.
+struct Hasty {
+    quick: Agent,
+    slow: Agent,
+}
+
+#[workflow]
+impl Hasty {
+    async fn quick(&self, proposal: String) -> Result<String> {
+        let answer = self.quick.prompt(&proposal).await?;
+        Err(Error::Step {
+            workflow: "Hasty",
+            step: "quick",
+            attempts: 1,
+            source: format!("rejected: {answer}").into(),
+        })
+    }
+
+    async fn slow(&self, proposal: String) -> Result<String> {
+        self.slow.prompt(&proposal).await
+    }
+
+    async fn summary(&self, (up, down): (String, String)) -> String {
+        format!("{up} / {down}")
+    }
+
+    flow! {
+        start -> (quick, slow) -> summary -> end;
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn calls_of_failed_and_cancelled_branches_are_still_accounted() {
+    let quick = Scripted::new()
+        .delay(Duration::from_secs(1))
+        .reply(ChatResponse::new("no").with_usage(Usage::new(10, 1)));
+    let slow = Scripted::new()
+        .delay(Duration::from_secs(5))
+        .reply(ChatResponse::new("late").with_usage(Usage::new(20, 2)));
+    let hasty = Hasty {
+        quick: Agent::builder(Arc::new(quick)).build(),
+        slow: Agent::builder(Arc::new(slow)).build(),
+    };
+    let report = Executor::new()
+        .run_with_report(&hasty, "a plan".into())
+        .await;
+    let error = report.result.expect_err("quick fails the fan-out");
+    assert_eq!(error.step(), Some("quick"));
+    let quick = report.usage.step("quick").expect("quick made a call");
+    assert_eq!(
+        (quick.calls, quick.failed_calls, quick.usage.input_tokens),
+        (1, 0, 10)
+    );
+    // The slow call was cut short by the cancellation: a failed call of its own step.
+    let slow = report.usage.step("slow").expect("slow made a call");
+    assert_eq!((slow.calls, slow.failed_calls), (1, 1));
+    assert_eq!(report.usage.total.calls, 2);
+}
