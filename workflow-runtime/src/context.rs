@@ -111,6 +111,7 @@ impl Context {
     }
 
     /// Whether [`Context::checkpoint`] saves anything: whether the run is durable.
+    #[inline]
     pub fn saves_checkpoints(&self) -> bool {
         self.watch
             .as_ref()

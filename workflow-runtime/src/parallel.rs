@@ -11,6 +11,7 @@ use std::fmt;
 use std::future::Future;
 
 use futures_util::stream::{FuturesUnordered, StreamExt};
+use futures_util::FutureExt;
 use serde::{Deserialize, Serialize, Serializer};
 
 use crate::__private::StepData;
@@ -169,19 +170,22 @@ where
     let mut pending = pending.into_iter();
     let mut in_flight = FuturesUnordered::new();
     let concurrency = concurrency.max(1);
+    let saves = cx.saves_checkpoints();
     loop {
         while in_flight.len() < concurrency {
             let Some(index) = pending.next() else { break };
             let future = cx.branch(step, run(&items[index]));
-            in_flight.push(async move { (index, future.await) });
+            in_flight.push(future.map(move |result| (index, result)));
         }
         let Some((index, result)) = in_flight.next().await else {
             break;
         };
         state.1[index] = Branch::Done(result?);
-        let (name, number, variant) = view;
-        cx.checkpoint(&StateView::new(name, number, variant, &*state), loops)
-            .await?;
+        if saves {
+            let (name, number, variant) = view;
+            cx.checkpoint(&StateView::new(name, number, variant, &*state), loops)
+                .await?;
+        }
     }
     let mut values = Vec::with_capacity(state.1.len());
     for branch in std::mem::take(&mut state.1) {

@@ -267,24 +267,11 @@ fn fan_out_body(model: &Model, index: usize, casts: &mut Casts) -> TokenStream {
     let krate = &model.krate;
     let fork = &model.forks[index];
     let steps = branch_steps(model, index);
-    let [content, cx, loops, finished, task, result] = [
-        "__content",
-        "__cx",
-        "__loops",
-        "__finished",
-        "__task",
-        "__result",
-    ]
-    .map(local);
+    let [content, cx, loops, task, result] =
+        ["__content", "__cx", "__loops", "__task", "__result"].map(local);
     let clone = private(model, "fork_input", fork.span);
     let futures: Vec<_> = (0..steps.len())
         .map(|position| format_ident!("__branch{}", position, span = Span::mixed_site()))
-        .collect();
-    let variants: Vec<_> = (0..steps.len())
-        .map(|position| format_ident!("B{}", position))
-        .collect();
-    let params: Vec<_> = (0..steps.len())
-        .map(|position| format_ident!("__T{}", position))
         .collect();
     let slots: Vec<Index> = (0..steps.len()).map(Index::from).collect();
     let outs: Vec<_> = (0..steps.len())
@@ -321,13 +308,12 @@ fn fan_out_body(model: &Model, index: usize, casts: &mut Casts) -> TokenStream {
     let moved: Vec<_> = (0..steps.len())
         .map(|position| format_ident!("__slot{}", position, span = Span::mixed_site()))
         .collect();
+    // Each pass polls every pending branch and stores what finished in place, like
+    // `tokio::join!`; the state is saved after a pass in which a branch finished.
     quote! {
         let #shared = &#content.0;
         #(#starts)*
-        #[allow(non_camel_case_types)]
-        enum __Finished<#(#params),*> {
-            #(#variants(#params),)*
-        }
+        let __saves = #cx.saves_checkpoints();
         loop {
             match (#(#content.1.#slots,)*) {
                 (#(#done(#outs),)*) => break (#(#outs,)*),
@@ -335,28 +321,42 @@ fn fan_out_body(model: &Model, index: usize, casts: &mut Casts) -> TokenStream {
                     #(#content.1.#slots = #moved;)*
                 }
             }
-            let #finished = ::core::future::poll_fn(|#task| {
+            ::core::future::poll_fn(|#task| {
+                let mut __finished = false;
                 #(
                     if #content.1.#slots.is_pending() {
                         if let ::core::task::Poll::Ready(#result) =
                             ::core::future::Future::poll(#futures.as_mut(), #task)
                         {
-                            return ::core::task::Poll::Ready(__Finished::#variants(#result));
+                            match #result {
+                                ::core::result::Result::Ok(#result) => {
+                                    #content.1.#slots = #done(#result);
+                                    __finished = true;
+                                }
+                                ::core::result::Result::Err(__error) => {
+                                    return ::core::task::Poll::Ready(
+                                        ::core::result::Result::Err(__error),
+                                    );
+                                }
+                            }
                         }
                     }
                 )*
-                ::core::task::Poll::Pending
+                if __finished {
+                    ::core::task::Poll::Ready(::core::result::Result::Ok(()))
+                } else {
+                    ::core::task::Poll::Pending
+                }
             })
-            .await;
-            match #finished {
-                #(__Finished::#variants(#result) => #content.1.#slots = #done(#result?),)*
-            }
-            let (__name, __number, __variant) = #view;
-            #cx.checkpoint(
-                &#krate::__private::StateView::new(__name, __number, __variant, &#content),
-                &*#loops,
-            )
             .await?;
+            if __saves {
+                let (__name, __number, __variant) = #view;
+                #cx.checkpoint(
+                    &#krate::__private::StateView::new(__name, __number, __variant, &#content),
+                    &*#loops,
+                )
+                .await?;
+            }
         }
     }
 }
