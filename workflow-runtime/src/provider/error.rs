@@ -103,6 +103,8 @@ pub struct ProviderError {
     kind: ProviderErrorKind,
     status: Option<u16>,
     message: String,
+    /// A `Retry-After` sent with an error other than a rate limit, such as 503 or 529.
+    retry_after: Option<Duration>,
     source: Option<Arc<dyn std::error::Error + Send + Sync + 'static>>,
 }
 
@@ -118,6 +120,7 @@ impl ProviderError {
             kind,
             status: None,
             message: message.into(),
+            retry_after: None,
             source: None,
         }
     }
@@ -125,6 +128,14 @@ impl ProviderError {
     /// Records the HTTP status of the response.
     pub fn with_status(mut self, status: u16) -> Self {
         self.status = Some(status);
+        self
+    }
+
+    /// Records how long the provider asked to wait before trying again, as a 503 or a 529
+    /// (overloaded) may. The wait of a rate limit is held by its kind,
+    /// [`ProviderErrorKind::RateLimited`].
+    pub fn with_retry_after(mut self, wait: Option<Duration>) -> Self {
+        self.retry_after = wait;
         self
     }
 
@@ -155,11 +166,14 @@ impl ProviderError {
         &self.message
     }
 
-    /// How long the provider asked to wait before trying again, if it said.
+    /// How long the provider asked to wait before trying again, if it said: the wait of a
+    /// [`RateLimited`](ProviderErrorKind::RateLimited) kind, or one recorded with
+    /// [`with_retry_after`](Self::with_retry_after). Providers retry after it rather than their
+    /// own backoff.
     pub fn retry_after(&self) -> Option<Duration> {
         match self.kind {
             ProviderErrorKind::RateLimited { retry_after } => retry_after,
-            _ => None,
+            _ => self.retry_after,
         }
     }
 

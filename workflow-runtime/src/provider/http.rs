@@ -13,7 +13,7 @@ use super::{ApiKey, ProviderError, ProviderErrorKind};
 
 mod endpoint;
 
-pub(crate) use endpoint::Endpoint;
+pub(crate) use endpoint::{join, Endpoint};
 
 /// Who is calling: the provider's name for errors, and its key to scrub from messages.
 #[derive(Debug, Clone)]
@@ -60,9 +60,14 @@ impl Caller {
             429 => ProviderErrorKind::RateLimited {
                 retry_after: retry_after(headers),
             },
+            500 if details.is_request_validation() => ProviderErrorKind::BadRequest,
             _ => kind_of_status(status),
         };
-        self.error(kind, &details.message).with_status(status)
+        let error = self.error(kind, &details.message).with_status(status);
+        match kind {
+            ProviderErrorKind::Server => error.with_retry_after(retry_after(headers)),
+            _ => error,
+        }
     }
 
     /// The error for an `{"error": …}` payload received with HTTP 200, such as an error event
@@ -175,6 +180,18 @@ impl ErrorDetails {
                 "insufficient_quota" | "enforced_spend_limit_reached"
             )
         })
+    }
+
+    /// Whether a 500 is in fact a rejected request: the server of `llama-cpp-python` answers a
+    /// request that fails validation with HTTP 500 and FastAPI's (pydantic's) message,
+    /// `1 validation error: {'type': …, 'loc': ('body', …), …}`. Retrying cannot fix it.
+    fn is_request_validation(&self) -> bool {
+        let message = &self.message;
+        let count = message
+            .split_once(" validation error")
+            .map(|(count, _)| count);
+        count.is_some_and(|count| !count.is_empty() && count.bytes().all(|b| b.is_ascii_digit()))
+            && message.contains("'loc': ('body'")
     }
 
     /// The kind the `type` or `code` names, if it names one.

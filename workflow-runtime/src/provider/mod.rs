@@ -21,6 +21,11 @@
 //!   output through a forced tool;
 //! - [`Scripted`]: canned answers for offline tests of your own workflows.
 //!
+//! The model the environment configures (`OPENAI_BASE_URL`, `OPENAI_API_KEY`, `OPENAI_MODEL`,
+//! `ANTHROPIC_API_KEY`, …) is built by
+#![cfg_attr(feature = "http", doc = "[`from_env`]; see [`ModelConfig`].")]
+#![cfg_attr(not(feature = "http"), doc = "`from_env` (feature `http`).")]
+//!
 //! A failed call is an [`Error::Provider`] holding a [`ProviderError`]. API keys are
 //! [`ApiKey`]s, which never print.
 
@@ -40,6 +45,8 @@ mod secret;
 #[cfg(feature = "http")]
 pub mod anthropic;
 #[cfg(feature = "http")]
+mod config;
+#[cfg(feature = "http")]
 mod http;
 #[cfg(feature = "http")]
 pub mod openai;
@@ -48,11 +55,13 @@ mod sse;
 
 #[cfg(feature = "http")]
 pub use anthropic::{Anthropic, AnthropicBuilder};
+#[cfg(feature = "http")]
+pub use config::{from_env, ConfigError, ModelConfig};
 pub use error::{ProviderError, ProviderErrorKind};
 pub use futures_util::future::BoxFuture;
 #[cfg(feature = "http")]
-pub use openai::{OpenAi, OpenAiBuilder};
-pub use request::{ChatRequest, Message, ResponseSchema, Tool};
+pub use openai::{OpenAi, OpenAiBuilder, StructuredOutput};
+pub use request::{ChatRequest, Message, ResponseSchema, Tool, ToolChoice};
 pub use response::{ChatResponse, FinishReason, StreamEvent, ToolCall, Usage};
 pub use scripted::{Reply, Scripted};
 pub use secret::ApiKey;

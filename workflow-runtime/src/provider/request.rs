@@ -1,4 +1,5 @@
-//! What is sent to a model: [`ChatRequest`], [`Message`], [`Tool`], [`ResponseSchema`].
+//! What is sent to a model: [`ChatRequest`], [`Message`], [`Tool`], [`ToolChoice`],
+//! [`ResponseSchema`].
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -12,7 +13,7 @@ use super::ToolCall;
 ///
 /// ```
 /// use serde_json::json;
-/// use workflow_runtime::provider::{ChatRequest, Message, ResponseSchema, Tool};
+/// use workflow_runtime::provider::{ChatRequest, Message, ResponseSchema, Tool, ToolChoice};
 ///
 /// let request = ChatRequest::new()
 ///     .system("You answer in one word.")
@@ -20,6 +21,7 @@ use super::ToolCall;
 ///     .temperature(0.0)
 ///     .max_tokens(16)
 ///     .tool(Tool::new("lookup", "Looks a city up.", json!({"type": "object"})))
+///     .tool_choice(ToolChoice::Auto)
 ///     .response_schema(ResponseSchema::new("answer", json!({"type": "object"})));
 /// assert_eq!(request.messages, [Message::user("What is the capital of France?")]);
 /// ```
@@ -38,6 +40,9 @@ pub struct ChatRequest {
     pub max_tokens: Option<u32>,
     /// The tools the model may call.
     pub tools: Vec<Tool>,
+    /// Whether and which tool the model must call; the provider's default (usually
+    /// [`ToolChoice::Auto`]) if unset.
+    pub tool_choice: Option<ToolChoice>,
     /// The JSON schema the answer must follow (structured output).
     pub response_schema: Option<ResponseSchema>,
 }
@@ -92,6 +97,15 @@ impl ChatRequest {
     /// Offers a tool to the model.
     pub fn tool(mut self, tool: Tool) -> Self {
         self.tools.push(tool);
+        self
+    }
+
+    /// Says whether and which tool the model must call.
+    ///
+    /// Some servers honour tools only when one is named: the llama.cpp server of
+    /// `llama-cpp-python` ignores tools unless `tool_choice` is [`ToolChoice::Tool`].
+    pub fn tool_choice(mut self, choice: ToolChoice) -> Self {
+        self.tool_choice = Some(choice);
         self
     }
 
@@ -194,6 +208,35 @@ impl Tool {
             description: description.into(),
             parameters,
         }
+    }
+}
+
+/// Whether and which tool the model must call: the `tool_choice` of a [`ChatRequest`].
+///
+/// ```
+/// use workflow_runtime::provider::{ChatRequest, ToolChoice};
+///
+/// let request = ChatRequest::new().user("Weather in Paris?").tool_choice(ToolChoice::tool("weather"));
+/// assert_eq!(request.tool_choice, Some(ToolChoice::Tool("weather".into())));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ToolChoice {
+    /// The model decides whether to call tools.
+    Auto,
+    /// The model must not call tools.
+    None,
+    /// The model must call at least one tool (Anthropic's `any`).
+    Required,
+    /// The model must call the tool with this name.
+    Tool(String),
+}
+
+impl ToolChoice {
+    /// The model must call the tool named `name`.
+    pub fn tool(name: impl Into<String>) -> Self {
+        ToolChoice::Tool(name.into())
     }
 }
 

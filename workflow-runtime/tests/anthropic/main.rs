@@ -13,3 +13,4 @@ mod stream;
 mod stream_faults;
 mod structured;
 mod support;
+mod tool_choice;

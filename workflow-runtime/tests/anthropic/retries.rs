@@ -1,4 +1,4 @@
-//! Retries: transient failures (429 after `retry-after`, 5xx, 529 overloaded, timeouts) are
+//! Retries: transient failures (429 and 529 overloaded after `retry-after`, 5xx, timeouts) are
 //! retried with backoff; client errors and spent quotas are not.
 
 use std::time::Duration;
@@ -81,6 +81,47 @@ async fn overloaded_529_and_server_errors_are_retried() {
         assert_eq!(response.expect("retried").text, "ok");
         assert_eq!(requests(&server).await, 3);
     }
+}
+
+#[tokio::test]
+async fn overloaded_529_waits_for_retry_after_then_succeeds() {
+    let overloaded = ResponseTemplate::new(529)
+        .insert_header("retry-after", "0")
+        .set_body_json(error_body("overloaded_error", "Overloaded"));
+    let server = flaky(overloaded, 1).await;
+    // The backoff alone would wait ten minutes: only honouring `retry-after` finishes.
+    let ten_minutes = Duration::from_secs(600);
+    let model = provider(&server)
+        .backoff(ten_minutes)
+        .max_backoff(ten_minutes)
+        .build()
+        .expect("valid config");
+
+    let call = model.chat(ChatRequest::new().user("hi"));
+    let response = tokio::time::timeout(HANG, call).await.expect("no hang");
+    assert_eq!(response.expect("retried").text, "ok");
+    assert_eq!(requests(&server).await, 2);
+}
+
+#[tokio::test]
+async fn overloaded_529_longer_than_max_backoff_is_returned_not_waited() {
+    let overloaded = ResponseTemplate::new(529)
+        .insert_header("retry-after", "120")
+        .set_body_json(error_body("overloaded_error", "Overloaded"));
+    let (server, model) = serve(overloaded).await;
+
+    let call = model.chat(ChatRequest::new().user("hi"));
+    let error = tokio::time::timeout(HANG, call)
+        .await
+        .expect("no hang")
+        .expect_err("overloaded");
+    assert_secret_free(&error);
+    let provider_error = provider_error(&error);
+    assert_eq!(provider_error.kind(), ProviderErrorKind::Server);
+    assert_eq!(provider_error.status(), Some(529));
+    assert_eq!(provider_error.retry_after(), Some(Duration::from_secs(120)));
+    assert!(error.is_transient(), "a later step retry may succeed");
+    assert_eq!(requests(&server).await, 1);
 }
 
 #[tokio::test]

@@ -6,7 +6,9 @@
 mod common;
 
 mod chat;
+mod dialects;
 mod faults;
+mod models;
 mod retries;
 mod stream;
 mod stream_faults;

@@ -3,6 +3,7 @@
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::provider::ToolChoice as Choice;
 use crate::provider::{ChatRequest, Message, ProviderErrorKind, ResponseSchema};
 
 /// What the answer tool of structured output says to the model.
@@ -94,6 +95,10 @@ struct OutTool<'a> {
 #[derive(Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 enum ToolChoice<'a> {
+    /// The model decides.
+    Auto,
+    /// The model must not call tools.
+    None,
     /// The model must call one of the tools.
     Any,
     /// The model must call the tool `name`.
@@ -123,10 +128,7 @@ impl<'a> Body<'a> {
         let schema = request.response_schema.as_ref();
         let tool_choice = match (schema, answer_tool) {
             (Some(ResponseSchema { schema, .. }), Some(name)) => {
-                let choice = match tools.is_empty() {
-                    true => ToolChoice::Tool { name },
-                    false => ToolChoice::Any,
-                };
+                let choice = answer_choice(request.tool_choice.as_ref(), tools.is_empty(), name);
                 tools.push(OutTool {
                     name,
                     description: ANSWER_DESCRIPTION,
@@ -134,7 +136,12 @@ impl<'a> Body<'a> {
                 });
                 Some(choice)
             }
-            _ => None,
+            _ => request.tool_choice.as_ref().map(|choice| match choice {
+                Choice::Auto => ToolChoice::Auto,
+                Choice::None => ToolChoice::None,
+                Choice::Required => ToolChoice::Any,
+                Choice::Tool(name) => ToolChoice::Tool { name },
+            }),
         };
         Body {
             model: request.model.as_deref().unwrap_or(model),
@@ -146,6 +153,23 @@ impl<'a> Body<'a> {
             tool_choice,
             stream,
         }
+    }
+}
+
+/// The `tool_choice` of a request with a response schema, whose answer tool is `answer`: the
+/// model must call a tool, since its answer is a tool call. It must call the answer tool
+/// when there is no other tool or the request says [`Choice::None`]; the tool the request names
+/// with [`Choice::Tool`]; otherwise any tool.
+fn answer_choice<'a>(
+    choice: Option<&'a Choice>,
+    no_tools: bool,
+    answer: &'a str,
+) -> ToolChoice<'a> {
+    match choice {
+        Some(Choice::Tool(name)) => ToolChoice::Tool { name },
+        Some(Choice::None) => ToolChoice::Tool { name: answer },
+        _ if no_tools => ToolChoice::Tool { name: answer },
+        _ => ToolChoice::Any,
     }
 }
 

@@ -20,13 +20,18 @@
 //! - The system prompt is the top-level `system`; tool calls are `tool_use` blocks of the
 //!   assistant's message; tool results are `tool_result` blocks of a user message, consecutive
 //!   results in one message.
+//! - [`ToolChoice`](super::ToolChoice): `Auto`, `None`, `Required` and `Tool(name)` are
+//!   `{"type": "auto"}`, `{"type": "none"}`, `{"type": "any"}` and
+//!   `{"type": "tool", "name": …}`.
 //! - `max_tokens`, which the API requires, is [`Anthropic::DEFAULT_MAX_TOKENS`] (4096) unless
 //!   the request or [`AnthropicBuilder::max_tokens`] sets it.
 //! - **Structured output.** The API has no `response_format`, so a
 //!   [`ResponseSchema`](super::ResponseSchema) is sent as one more tool, named after the schema
 //!   (characters a tool name cannot have become `_`), whose `input_schema` is the schema, and
 //!   `tool_choice` forces it: `{"type": "tool"}` when the request has no tools of its own, or
-//!   `{"type": "any"}` when it has, so that the model either calls one of them or answers. The
+//!   `{"type": "any"}` when it has, so that the model either calls one of them or answers
+//!   (a [`ToolChoice::Tool`](super::ToolChoice::Tool) of the request forces that tool instead,
+//!   and [`ToolChoice::None`](super::ToolChoice::None) forces the answer). The
 //!   answer tool's input, as JSON, is the response's text (and streams as text deltas); it is
 //!   not a [`ToolCall`](super::ToolCall), and other text blocks are dropped. An answer ends
 //!   with [`FinishReason::Stop`](super::FinishReason::Stop). The schema must describe an
@@ -66,7 +71,8 @@ const API_VERSION: &str = "2023-06-01";
 /// The key goes in the `x-api-key` header only, with `anthropic-version: 2023-06-01`. Each call
 /// is bounded by a [timeout](AnthropicBuilder::timeout), and transient failures (429, 5xx, 529
 /// overloaded, timeouts, broken connections) are [retried](AnthropicBuilder::retries) with
-/// exponential backoff and jitter, after the server's `retry-after` on 429. A streamed call is
+/// exponential backoff and jitter, or after the server's `retry-after` when it sends one (on
+/// 429, 529 and other 5xx). A streamed call is
 /// retried only until its response starts. Cloning is cheap and shares the connection pool.
 #[derive(Clone)]
 pub struct Anthropic {
@@ -188,9 +194,9 @@ impl AnthropicBuilder {
         self
     }
 
-    /// The longest delay between two attempts; 30 s by default. A rate limit whose
-    /// `retry-after` is longer is not retried: the call fails with
-    /// [`ProviderErrorKind::RateLimited`](super::ProviderErrorKind::RateLimited), which holds the wait.
+    /// The longest delay between two attempts; 30 s by default. A failure whose
+    /// `retry-after` is longer is not retried: the call fails with it, and
+    /// [`ProviderError::retry_after`] holds the wait.
     pub fn max_backoff(mut self, max: Duration) -> Self {
         self.retries.max_backoff = max;
         self

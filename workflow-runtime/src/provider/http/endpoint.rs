@@ -34,11 +34,7 @@ impl Endpoint {
         timeout: Duration,
         retries: Retries,
     ) -> Result<Self, ProviderError> {
-        let url = format!("{}{path}", base_url.trim_end_matches('/'));
-        let url = reqwest::Url::parse(&url).map_err(|error| {
-            let message = format!("invalid base url `{base_url}`: {error}");
-            caller.error(ProviderErrorKind::Config, &message)
-        })?;
+        let url = join(&caller, base_url, path)?;
         let client = reqwest::Client::builder()
             .connect_timeout(timeout)
             .build()
@@ -82,6 +78,25 @@ impl Endpoint {
         self.retries.run(|| self.start_stream(body)).await
     }
 
+    /// GETs `url` (another path of the same server, made with [`join`]) with the endpoint's
+    /// headers, and returns the whole response body, retrying transient failures.
+    ///
+    /// # Errors
+    ///
+    /// The error of the last attempt: a failing status, a timeout, a broken connection.
+    pub(crate) async fn get(&self, url: &reqwest::Url) -> Result<Vec<u8>, ProviderError> {
+        self.retries
+            .run(|| async {
+                let request = self.client.get(url.clone()).headers(self.headers.clone());
+                let response = self.execute(request.timeout(self.timeout)).await?;
+                let bytes = response.bytes().await;
+                bytes
+                    .map(Vec::from)
+                    .map_err(|error| self.caller.transport_error(error))
+            })
+            .await
+    }
+
     /// One non-streamed attempt: the response body.
     async fn attempt(&self, body: &[u8]) -> Result<Vec<u8>, ProviderError> {
         let response = self.send(body, false).await?;
@@ -114,6 +129,14 @@ impl Endpoint {
             true => request.header(ACCEPT, "text/event-stream"),
             false => request.timeout(self.timeout),
         };
+        self.execute(request).await
+    }
+
+    /// Sends `request`; a response with a failing status is an error.
+    async fn execute(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> Result<reqwest::Response, ProviderError> {
         let response = request
             .send()
             .await
@@ -126,4 +149,21 @@ impl Endpoint {
         let body = response.bytes().await.unwrap_or_default();
         Err(self.caller.status_error(status.as_u16(), &headers, &body))
     }
+}
+
+/// `base_url` followed by `path` (a trailing `/` of the base is dropped), as a URL.
+///
+/// # Errors
+///
+/// A [`ProviderErrorKind::Config`] error if that is not a URL.
+pub(crate) fn join(
+    caller: &Caller,
+    base_url: &str,
+    path: &str,
+) -> Result<reqwest::Url, ProviderError> {
+    let url = format!("{}{path}", base_url.trim_end_matches('/'));
+    reqwest::Url::parse(&url).map_err(|error| {
+        let message = format!("invalid base url `{base_url}`: {error}");
+        caller.error(ProviderErrorKind::Config, &message)
+    })
 }

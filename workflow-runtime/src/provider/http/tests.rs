@@ -91,3 +91,43 @@ fn anthropic_error_types() {
     let retry_after = Some(Duration::from_secs(5));
     assert_eq!(error.kind(), ProviderErrorKind::RateLimited { retry_after });
 }
+
+#[test]
+fn retry_after_of_server_errors_and_validation_errors_of_llama_cpp_python() {
+    let caller = Caller {
+        name: "test".into(),
+        api_key: None,
+    };
+    let wait = headers(&[("retry-after", "7")]);
+    let overloaded =
+        br#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#;
+    let error = caller.status_error(529, &wait, overloaded);
+    assert_eq!(error.kind(), ProviderErrorKind::Server);
+    assert_eq!(error.retry_after(), Some(Duration::from_secs(7)));
+    let error = caller.status_error(503, &HeaderMap::new(), b"busy");
+    assert_eq!(
+        (error.kind(), error.retry_after()),
+        (ProviderErrorKind::Server, None)
+    );
+    let error = caller.status_error(400, &wait, b"no");
+    assert_eq!(
+        error.retry_after(),
+        None,
+        "only transient errors are waited for"
+    );
+
+    // What `llama-cpp-python` 0.3.36 answers to `response_format: {"type": "json_schema"}`.
+    let validation = br#"{"error":{"message":"1 validation error:\n  {'type': 'literal_error', 'loc': ('body', 'response_format', 'type'), 'msg': \"Input should be 'text' or 'json_object'\", 'input': 'json_schema'}\n\n  File \"app.py\", line 376, in create_chat_completion\n    POST /v1/chat/completions","type":"internal_server_error","param":null,"code":null}}"#;
+    let error = caller.status_error(500, &HeaderMap::new(), validation);
+    assert_eq!(error.kind(), ProviderErrorKind::BadRequest);
+    assert!(!error.is_transient());
+    assert_eq!(error.status(), Some(500));
+    for other in [
+        r#"{"error":{"message":"CUDA out of memory","type":"internal_server_error"}}"#,
+        r#"{"error":{"message":"2 validation errors for Response: 'loc': ('response',)"}}"#,
+        r#"{"error":{"message":"x validation error: 'loc': ('body', 'a')"}}"#,
+    ] {
+        let error = caller.status_error(500, &HeaderMap::new(), other.as_bytes());
+        assert_eq!(error.kind(), ProviderErrorKind::Server, "{other}");
+    }
+}

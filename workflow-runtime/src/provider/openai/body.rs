@@ -3,7 +3,17 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::provider::{ChatRequest, Message, ToolCall};
+use super::StructuredOutput;
+use crate::provider::{ChatRequest, Message, ResponseSchema, ToolCall, ToolChoice};
+
+/// How the server wants what varies between OpenAI-compatible servers.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(super) struct Dialect {
+    /// The shape of `response_format`.
+    pub(super) structured_output: StructuredOutput,
+    /// Send the token limit as `max_completion_tokens` instead of `max_tokens`.
+    pub(super) max_completion_tokens: bool,
+}
 
 /// The request body.
 #[derive(Serialize)]
@@ -14,8 +24,12 @@ pub(super) struct Body<'a> {
     temperature: Option<f32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     max_tokens: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    max_completion_tokens: Option<u32>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     tools: Vec<OutTool<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tool_choice: Option<OutToolChoice<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     response_format: Option<ResponseFormat<'a>>,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
@@ -72,10 +86,30 @@ struct OutToolDefinition<'a> {
     parameters: &'a Value,
 }
 
+/// `"auto"`, `"none"`, `"required"`, or `{"type": "function", "function": {"name": …}}`.
 #[derive(Serialize)]
-struct ResponseFormat<'a> {
-    r#type: &'static str,
-    json_schema: JsonSchema<'a>,
+#[serde(untagged)]
+enum OutToolChoice<'a> {
+    Mode(&'static str),
+    Function {
+        r#type: &'static str,
+        function: OutName<'a>,
+    },
+}
+
+#[derive(Serialize)]
+struct OutName<'a> {
+    name: &'a str,
+}
+
+/// `response_format`, in the shape of the [`StructuredOutput`] dialect.
+#[derive(Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum ResponseFormat<'a> {
+    /// `{"type": "json_schema", "json_schema": {"name", "schema", "strict"}}`: OpenAI's.
+    JsonSchema { json_schema: JsonSchema<'a> },
+    /// `{"type": "json_object", "schema": …}`: llama-cpp-python's.
+    JsonObject { schema: &'a Value },
 }
 
 #[derive(Serialize)]
@@ -91,8 +125,13 @@ struct StreamOptions {
 }
 
 impl<'a> Body<'a> {
-    /// The body for `request`, sent to `model` unless the request names another.
-    pub(super) fn new(model: &'a str, request: &'a ChatRequest, stream: bool) -> Self {
+    /// The body for `request` in `dialect`, sent to `model` unless the request names another.
+    pub(super) fn new(
+        model: &'a str,
+        request: &'a ChatRequest,
+        dialect: Dialect,
+        stream: bool,
+    ) -> Self {
         let system = request
             .system
             .as_deref()
@@ -104,7 +143,10 @@ impl<'a> Body<'a> {
             model: request.model.as_deref().unwrap_or(model),
             messages: messages.collect(),
             temperature: request.temperature,
-            max_tokens: request.max_tokens,
+            max_tokens: request
+                .max_tokens
+                .filter(|_| !dialect.max_completion_tokens),
+            max_completion_tokens: request.max_tokens.filter(|_| dialect.max_completion_tokens),
             tools: request
                 .tools
                 .iter()
@@ -117,22 +159,43 @@ impl<'a> Body<'a> {
                     },
                 })
                 .collect(),
+            tool_choice: request.tool_choice.as_ref().map(out_tool_choice),
             response_format: request
                 .response_schema
                 .as_ref()
-                .map(|schema| ResponseFormat {
-                    r#type: "json_schema",
-                    json_schema: JsonSchema {
-                        name: &schema.name,
-                        schema: &schema.schema,
-                        strict: schema.strict,
-                    },
-                }),
+                .map(|schema| response_format(schema, dialect.structured_output)),
             stream,
             stream_options: stream.then_some(StreamOptions {
                 include_usage: true,
             }),
         }
+    }
+}
+
+fn out_tool_choice(choice: &ToolChoice) -> OutToolChoice<'_> {
+    match choice {
+        ToolChoice::Auto => OutToolChoice::Mode("auto"),
+        ToolChoice::None => OutToolChoice::Mode("none"),
+        ToolChoice::Required => OutToolChoice::Mode("required"),
+        ToolChoice::Tool(name) => OutToolChoice::Function {
+            r#type: "function",
+            function: OutName { name },
+        },
+    }
+}
+
+fn response_format(schema: &ResponseSchema, dialect: StructuredOutput) -> ResponseFormat<'_> {
+    match dialect {
+        StructuredOutput::JsonSchema => ResponseFormat::JsonSchema {
+            json_schema: JsonSchema {
+                name: &schema.name,
+                schema: &schema.schema,
+                strict: schema.strict,
+            },
+        },
+        StructuredOutput::JsonObjectSchema => ResponseFormat::JsonObject {
+            schema: &schema.schema,
+        },
     }
 }
 

@@ -5,7 +5,8 @@
 //! | OpenAI | `https://api.openai.com/v1` |
 //! | Ollama | `http://localhost:11434/v1` |
 //! | vLLM | `http://localhost:8000/v1` |
-//! | llama.cpp server | `http://localhost:8080/v1` |
+//! | llama.cpp `llama-server` | `http://localhost:8080/v1` |
+//! | `llama-cpp-python` server | `http://localhost:8000/v1`, with [`StructuredOutput::JsonObjectSchema`] |
 //! | OpenRouter | `https://openrouter.ai/api/v1` |
 //! | Groq | `https://api.groq.com/openai/v1` |
 //!
@@ -23,6 +24,11 @@
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! What varies between servers is set on the builder:
+//! [`structured_output`](OpenAiBuilder::structured_output) (the shape of `response_format`) and
+//! [`max_completion_tokens`](OpenAiBuilder::max_completion_tokens) (the name of the token
+//! limit). [`ModelConfig`](super::ModelConfig) reads all of it from the environment.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -31,7 +37,7 @@ use std::time::{Duration, Instant};
 
 use reqwest::header::{HeaderMap, AUTHORIZATION};
 
-use super::http::{Caller, Endpoint, Retries};
+use super::http::{join, Caller, Endpoint, Retries};
 use super::{
     ApiKey, BoxFuture, ChatModel, ChatRequest, ChatResponse, ChatStream, ProviderError,
     ProviderErrorKind,
@@ -39,16 +45,23 @@ use super::{
 use crate::Error;
 
 mod body;
+mod dialect;
+mod models;
 mod stream;
 mod wire;
+
+pub use dialect::StructuredOutput;
 
 /// A [`ChatModel`] for an OpenAI-compatible `/chat/completions` endpoint: base URL, optional
 /// API key, model. See the [module docs](self) for the base URLs of common servers.
 ///
+/// The server of `llama-cpp-python` answers a request it rejects with HTTP 500 and a
+/// validation message; that is read as [`ProviderErrorKind::BadRequest`], not retried.
+///
 /// Each call is bounded by a [timeout](OpenAiBuilder::timeout), and transient failures (429,
 /// 5xx, timeouts, broken connections) are [retried](OpenAiBuilder::retries) with exponential
-/// backoff and jitter, after the server's `Retry-After` on 429. A streamed call is retried only
-/// until its response starts. Cloning is cheap and shares the connection pool.
+/// backoff and jitter, or after the server's `Retry-After` when it sends one. A streamed call is
+/// retried only until its response starts. Cloning is cheap and shares the connection pool.
 #[derive(Clone)]
 pub struct OpenAi {
     inner: Arc<Inner>,
@@ -57,7 +70,10 @@ pub struct OpenAi {
 struct Inner {
     /// `{base_url}/chat/completions`, with `Authorization: Bearer <key>` marked sensitive.
     endpoint: Endpoint,
+    /// `{base_url}/models`.
+    models_url: reqwest::Url,
     model: String,
+    dialect: body::Dialect,
 }
 
 impl OpenAi {
@@ -69,6 +85,7 @@ impl OpenAi {
             base_url: base_url.into(),
             model: model.into(),
             api_key: None,
+            dialect: body::Dialect::default(),
             timeout: Duration::from_secs(300),
             retries: Retries {
                 max: 2,
@@ -87,15 +104,42 @@ impl OpenAi {
     pub fn name(&self) -> &str {
         &self.inner.endpoint.caller.name
     }
+
+    /// The dialect of structured output: see [`OpenAiBuilder::structured_output`].
+    pub fn structured_output(&self) -> StructuredOutput {
+        self.inner.dialect.structured_output
+    }
+
+    /// The ids of the models the server serves (`GET {base_url}/models`), in its order.
+    ///
+    /// Also a cheap check that the server is up and the key is accepted, with the provider's
+    /// timeout and retries.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Provider`] if the call fails, as for [`ChatModel::chat`], or if the answer is not
+    /// a model list ([`ProviderErrorKind::MalformedResponse`]).
+    pub async fn models(&self) -> Result<Vec<String>, Error> {
+        let inner = &*self.inner;
+        let bytes = inner.endpoint.get(&inner.models_url).await?;
+        Ok(models::parse(&bytes, &inner.endpoint.caller)?)
+    }
 }
 
 impl fmt::Debug for OpenAi {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let Inner { endpoint, model } = &*self.inner;
+        let Inner {
+            endpoint,
+            models_url: _,
+            model,
+            dialect,
+        } = &*self.inner;
         f.debug_struct("OpenAi")
             .field("name", &endpoint.caller.name)
             .field("endpoint", &endpoint.url.as_str())
             .field("model", model)
+            .field("structured_output", &dialect.structured_output)
+            .field("max_completion_tokens", &dialect.max_completion_tokens)
             .field("api_key", &endpoint.caller.api_key)
             .field("timeout", &endpoint.timeout)
             .field("retries", &endpoint.retries)
@@ -110,6 +154,7 @@ pub struct OpenAiBuilder {
     base_url: String,
     model: String,
     api_key: Option<ApiKey>,
+    dialect: body::Dialect,
     timeout: Duration,
     retries: Retries,
 }
@@ -124,6 +169,23 @@ impl OpenAiBuilder {
     /// Names the provider in errors, such as `groq`; `openai` by default.
     pub fn name(mut self, name: impl Into<Cow<'static, str>>) -> Self {
         self.name = name.into();
+        self
+    }
+
+    /// How the server wants a response schema: [`StructuredOutput::JsonSchema`] (OpenAI's
+    /// `json_schema`) by default; [`StructuredOutput::JsonObjectSchema`] for the server of
+    /// `llama-cpp-python`.
+    pub fn structured_output(mut self, dialect: StructuredOutput) -> Self {
+        self.dialect.structured_output = dialect;
+        self
+    }
+
+    /// Sends a request's [`max_tokens`](ChatRequest::max_tokens) as `max_completion_tokens`
+    /// instead of `max_tokens`: OpenAI's reasoning models (o1, o3, o4-mini, gpt-5, …) reject
+    /// `max_tokens`, and OpenAI accepts `max_completion_tokens` for all its models; many other
+    /// servers know only `max_tokens`. Off by default.
+    pub fn max_completion_tokens(mut self, on: bool) -> Self {
+        self.dialect.max_completion_tokens = on;
         self
     }
 
@@ -147,9 +209,9 @@ impl OpenAiBuilder {
         self
     }
 
-    /// The longest delay between two attempts; 30 s by default. A rate limit whose
-    /// `Retry-After` is longer is not retried: the call fails with
-    /// [`ProviderErrorKind::RateLimited`], which holds the wait.
+    /// The longest delay between two attempts; 30 s by default. A failure whose
+    /// `Retry-After` is longer is not retried: the call fails with it, and
+    /// [`ProviderError::retry_after`] holds the wait.
     pub fn max_backoff(mut self, max: Duration) -> Self {
         self.retries.max_backoff = max;
         self
@@ -170,6 +232,7 @@ impl OpenAiBuilder {
         if let Some(authorization) = caller.key_header("Bearer ")? {
             headers.insert(AUTHORIZATION, authorization);
         }
+        let models_url = join(&caller, &self.base_url, "/models")?;
         let endpoint = Endpoint::new(
             caller,
             &self.base_url,
@@ -181,7 +244,9 @@ impl OpenAiBuilder {
         Ok(OpenAi {
             inner: Arc::new(Inner {
                 endpoint,
+                models_url,
                 model: self.model,
+                dialect: self.dialect,
             }),
         })
     }
@@ -190,7 +255,8 @@ impl OpenAiBuilder {
 impl Inner {
     /// The JSON body for `request`.
     fn body(&self, request: &ChatRequest, stream: bool) -> Result<Vec<u8>, ProviderError> {
-        serde_json::to_vec(&body::Body::new(&self.model, request, stream)).map_err(|error| {
+        let body = body::Body::new(&self.model, request, self.dialect, stream);
+        serde_json::to_vec(&body).map_err(|error| {
             let message = format!("could not encode the request: {error}");
             self.endpoint
                 .caller
