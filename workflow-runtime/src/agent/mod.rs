@@ -141,7 +141,8 @@ impl Agent {
     ///
     /// The schema goes in the request's [`response_schema`](ChatRequest::response_schema),
     /// named after `T`. The answer must be JSON that deserializes into `T`; a Markdown code
-    /// fence around it is tolerated.
+    /// fence around it, and raw line breaks and other control characters inside its strings
+    /// (which small models write), are tolerated.
     ///
     /// # Errors
     ///
