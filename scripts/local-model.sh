@@ -7,9 +7,15 @@
 #   scripts/local-model.sh           install if needed, start if not running, print the env
 #   scripts/local-model.sh status    exit 0 and print the env if the server answers, else 1
 #   scripts/local-model.sh stop      stop the server this script started
+#   scripts/local-model.sh test [ARGS]
+#                                    start as above, then run the opt-in end-to-end suite
+#                                    (`cargo test -p workflow-runtime --test local_model ARGS`)
 #
-# The env goes to stdout as KEY=value lines (`export $(scripts/local-model.sh)` works);
-# progress goes to stderr. Safe to run again: a second run reuses the install and the server.
+# The env goes to stdout as KEY=value lines (`export $(scripts/local-model.sh)` works):
+# OPENAI_BASE_URL, OPENAI_MODEL and OPENAI_STRUCTURED_OUTPUT, which
+# `workflow::provider::from_env` reads. Progress goes to stderr. Safe to run again: a second
+# run reuses the install and the server. The examples (`cargo run --example evaluator`) find
+# the server by themselves when no other model is configured.
 #
 # Settings (env): WORKFLOW_LOCAL_MODEL_PORT (8089), WORKFLOW_LOCAL_MODEL_CTX (4096),
 # WORKFLOW_LOCAL_MODEL_DIR (<repo>/.local-model), WORKFLOW_LOCAL_MODEL_WAIT (seconds, 120),
@@ -63,6 +69,8 @@ EOF
 print_env() {
   echo "OPENAI_BASE_URL=$BASE_URL"
   echo "OPENAI_MODEL=$1"
+  # The server wants response_format {"type": "json_object", "schema": ...}.
+  echo "OPENAI_STRUCTURED_OUTPUT=json_object_schema"
 }
 
 # ---- the server process ----
@@ -108,6 +116,8 @@ ensure_system_packages() {
   done
   [ ${#missing[@]} -eq 0 ] && return 0
 
+  command -v apt-get >/dev/null ||
+    die "missing: ${missing[*]}; install them (a C/C++ compiler, make, python3 with venv) and re-run"
   local sudo=()
   if [ "$(id -u)" -ne 0 ]; then
     command -v sudo >/dev/null || die "missing Debian packages: ${missing[*]} (install them as root)"
@@ -204,17 +214,39 @@ start_server() {
   die "server failed to start"
 }
 
+# Start the server unless it is running, installing it first if needed; print the env.
+start() {
+  local name
+  if name="$(served_model)"; then
+    log "already running at $BASE_URL"
+    print_env "$name"
+    return 0
+  fi
+  installed || install
+  start_server
+}
+
+# Start the server, then run the opt-in suite against it with `cargo test` arguments "$@".
+run_suite() {
+  local env_lines line
+  env_lines="$(start)"
+  while IFS= read -r line; do
+    export "${line?}"
+  done <<<"$env_lines"
+  log "running the local-model suite against $OPENAI_BASE_URL ($OPENAI_MODEL)"
+  cd "$ROOT"
+  WORKFLOW_LOCAL_MODEL=1 exec cargo test -p workflow-runtime --test local_model "$@"
+}
+
 # ---- commands ----
 
 case "${1:-start}" in
   start)
-    if name="$(served_model)"; then
-      log "already running at $BASE_URL"
-      print_env "$name"
-      exit 0
-    fi
-    installed || install
-    start_server
+    start
+    ;;
+  test)
+    shift
+    run_suite "$@"
     ;;
   status)
     if name="$(served_model)"; then
@@ -228,7 +260,7 @@ case "${1:-start}" in
     stop_server
     ;;
   *)
-    echo "usage: $0 [start|status|stop]" >&2
+    echo "usage: $0 [start|status|stop|test [cargo test args]]" >&2
     exit 2
     ;;
 esac
