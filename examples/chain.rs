@@ -1,64 +1,38 @@
-//! Prompt chaining: a writer drafts a paragraph, an editor polishes it, each step feeding the
-//! next. Run it with `cargo run --example chain`.
+//! Prompt chaining: a writer agent drafts a paragraph, an editor agent tightens it, each step
+//! feeding the next. Prints the result and what each step spent. Run it with
+//! `cargo run --example chain` (the model: see `examples/support/mod.rs`).
 
 use workflow::prelude::*;
 
-/// Stands in for an LLM agent prompted as a writer. Deterministic, so the example runs offline.
-struct Writer;
-
-impl Writer {
-    /// A real writer would send `prompt` to a model and return its completion.
-    fn respond(&self, prompt: &str) -> String {
-        let topic = prompt.rsplit(": ").next().unwrap_or(prompt);
-        format!("so {topic} is basically a really great thing that lots of people use every day")
-    }
-}
-
-/// Stands in for an LLM agent prompted as an editor.
-struct Editor;
-
-impl Editor {
-    /// A real editor would send `prompt` to a model; this one tidies the draft by rule.
-    fn respond(&self, prompt: &str) -> String {
-        let draft = prompt.rsplit("\n\n").next().unwrap_or(prompt);
-        let tightened = draft
-            .trim_start_matches("so ")
-            .replace("basically ", "")
-            .replace("a really great thing", "a tool")
-            .replace("lots of people", "millions");
-        let mut chars = tightened.chars();
-        let capitalised: String = chars
-            .next()
-            .map(|first| first.to_uppercase().chain(chars).collect())
-            .unwrap_or_default();
-        format!("{capitalised}.")
-    }
-}
+mod support;
 
 /// The workflow: its steps call the agents it holds.
 struct Blog {
-    writer: Writer,
-    editor: Editor,
+    writer: Agent,
+    editor: Agent,
 }
 
 #[workflow]
 impl Blog {
     /// Step 1: the writer drafts a paragraph on the topic.
+    #[step(retry = 1, timeout = "120s")]
     async fn write(&self, topic: String) -> Result<String> {
-        let prompt = format!("Write one paragraph for a general audience about: {topic}");
-        // A real model call goes here: `self.writer.prompt(&prompt).await?`.
-        let draft = self.writer.respond(&prompt);
-        println!("[write] {draft}");
+        let prompt = format!("Explain {topic}, in three sentences.");
+        let draft = self.writer.prompt(&prompt).await?;
+        println!("[write] {}\n", draft.trim());
         Ok(draft)
     }
 
     /// Step 2: the editor tightens the draft.
+    #[step(retry = 1, timeout = "120s")]
     async fn edit(&self, draft: String) -> Result<String> {
-        let prompt = format!("Edit this paragraph: cut filler words, keep it factual.\n\n{draft}");
-        // A real model call goes here: `self.editor.prompt(&prompt).await?`.
-        let edited = self.editor.respond(&prompt);
-        println!("[edit]  {edited}");
-        Ok(edited)
+        let prompt = format!(
+            "{}\n\nRewrite the paragraph above in two short sentences.",
+            draft.trim()
+        );
+        let edited = self.editor.prompt(&prompt).await?;
+        println!("[edit]  {}\n", edited.trim());
+        Ok(edited.trim().to_owned())
     }
 
     flow! {
@@ -68,13 +42,29 @@ impl Blog {
 
 #[tokio::main]
 async fn main() -> Result<()> {
+    let model = support::chat_model().await;
     let blog = Blog {
-        writer: Writer,
-        editor: Editor,
+        writer: Agent::builder(model.clone())
+            .name("writer")
+            .system("You are a writer. You explain things in a few short, plain sentences.")
+            .temperature(0.7)
+            .max_tokens(100)
+            .build(),
+        editor: Agent::builder(model)
+            .name("editor")
+            .system("You are an editor. You make paragraphs shorter and clearer.")
+            .temperature(0.2)
+            .max_tokens(100)
+            .build(),
     };
     let topic = "the Rust programming language";
     println!("topic: {topic}\n");
-    let text = blog.run(topic.to_owned()).await?;
+
+    let report = Executor::new()
+        .run_with_report(&blog, topic.to_owned())
+        .await;
+    support::print_usage(&report.usage);
+    let text = report.result?;
     println!("\nresult: {text}");
     Ok(())
 }

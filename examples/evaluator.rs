@@ -1,83 +1,80 @@
-//! Evaluator-optimizer: a writer drafts, a critic reviews, and the writer revises until the
-//! critic approves — at most 3 revisions, after which the last draft is returned as is
-//! (`[max 3 else end(draft)]`). Also prints the graph as a Mermaid diagram. Run it with
-//! `cargo run --example evaluator`.
+//! Evaluator-optimizer, the flagship: a writer agent drafts, a critic agent reviews (a typed
+//! verdict, through structured output), and the writer revises until the critic approves — at
+//! most 3 revisions, after which the last draft is returned as is
+//! (`[max 3 else end(draft)]`). Prints the graph as a Mermaid diagram, the result, and what
+//! each step spent. Run it with `cargo run --example evaluator` (the model: see
+//! `examples/support/mod.rs`; with no key, `scripts/local-model.sh` starts a local one).
 
 use workflow::prelude::*;
 
-/// The critic's verdict on a draft.
+mod support;
+
+/// Where the loop goes after a review.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 enum Review {
     Approved(String),
     Revise { draft: String, feedback: String },
 }
 
-/// Stands in for an LLM agent prompted as a writer. Deterministic, so the example runs offline.
-struct Writer;
-
-impl Writer {
-    /// A real writer would send `prompt` to a model and return its completion; this one
-    /// appends what the feedback asks for.
-    fn respond(&self, prompt: &str) -> String {
-        match prompt.split_once("\nFeedback: ") {
-            None => {
-                let topic = prompt.rsplit(": ").next().unwrap_or(prompt);
-                format!("{topic} matters.")
-            }
-            Some((head, feedback)) => {
-                let draft = head.rsplit("\n\n").next().unwrap_or(head);
-                let missing = feedback.trim_start_matches("add ");
-                format!("{draft} It also covers {missing}.")
-            }
-        }
-    }
+/// The critic's answer, as JSON that follows this type's schema: even a tiny model answers
+/// with a valid verdict, since the schema constrains what it can write. The feedback comes
+/// first, so the model writes its reasons before it decides; its length is bounded, so the
+/// answer is complete within the critic's `max_tokens`.
+#[derive(Debug, Deserialize, JsonSchema)]
+struct Critique {
+    /// One thing to improve, in a short sentence.
+    #[schemars(length(max = 120))]
+    feedback: String,
+    verdict: Verdict,
 }
 
-/// Stands in for an LLM agent prompted as a critic with a checklist.
-struct Critic {
-    checklist: &'static [&'static str],
-}
-
-impl Critic {
-    /// A real critic would send `prompt` to a model and parse its verdict (structured output);
-    /// this one asks for the first checklist item the draft lacks.
-    fn respond(&self, prompt: &str) -> Option<String> {
-        let draft = prompt.rsplit("\n\n").next().unwrap_or(prompt);
-        self.checklist
-            .iter()
-            .find(|item| !draft.contains(*item))
-            .map(|item| format!("add {item}"))
-    }
+#[derive(Debug, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+enum Verdict {
+    Approve,
+    Revise,
 }
 
 struct Essay {
-    writer: Writer,
-    critic: Critic,
+    writer: Agent,
+    critic: Agent,
 }
 
 #[workflow]
 impl Essay {
+    #[step(retry = 1, timeout = "120s")]
     async fn write(&self, topic: String) -> Result<String> {
-        let prompt = format!("Write a short essay about: {topic}");
-        // A real model call goes here: `self.writer.prompt(&prompt).await?`.
-        Ok(self.writer.respond(&prompt))
+        let prompt = format!("Explain {topic}, in three sentences.");
+        let draft = self.writer.prompt(&prompt).await?.trim().to_owned();
+        println!("[write]    {draft}\n");
+        Ok(draft)
     }
 
+    #[step(retry = 1, timeout = "120s")]
     async fn evaluate(&self, draft: String) -> Result<Review> {
-        let prompt = format!("Review this essay. Approve it, or say what to add.\n\n{draft}");
-        println!("  critic reads: {draft}");
-        // A real model call goes here, e.g. `self.critic.extract::<Review>(&prompt).await?`.
-        Ok(match self.critic.respond(&prompt) {
-            None => Review::Approved(draft),
-            Some(feedback) => Review::Revise { draft, feedback },
+        let prompt = format!(
+            "{draft}\n\nGive one sentence of feedback on the paragraph above, \
+             then approve or revise it."
+        );
+        let Critique { feedback, verdict } = self.critic.extract(&prompt).await?;
+        let feedback = feedback.trim().to_owned();
+        println!("[evaluate] {verdict:?}: {feedback}\n");
+        Ok(match verdict {
+            Verdict::Approve => Review::Approved(draft),
+            Verdict::Revise => Review::Revise { draft, feedback },
         })
     }
 
+    #[step(retry = 1, timeout = "120s")]
     async fn revise(&self, (draft, feedback): (String, String)) -> Result<String> {
-        let prompt = format!("Revise this essay.\n\n{draft}\nFeedback: {feedback}");
-        println!("  writer revises: {feedback}");
-        // A real model call goes here.
-        Ok(self.writer.respond(&prompt))
+        let prompt = format!(
+            "Rewrite this paragraph to follow the feedback. \
+             Answer with the new paragraph only.\n\n\
+             Paragraph: {draft}\n\nFeedback: {feedback}"
+        );
+        let revised = self.writer.prompt(&prompt).await?.trim().to_owned();
+        println!("[revise]   {revised}\n");
+        Ok(revised)
     }
 
     flow! {
@@ -95,25 +92,29 @@ impl Essay {
 #[tokio::main]
 async fn main() -> Result<()> {
     println!("The graph, as Mermaid:\n\n{}", Essay::MERMAID);
-
-    let lenient = Essay {
-        writer: Writer,
-        critic: Critic {
-            checklist: &["an example", "a conclusion"],
-        },
+    let model = support::chat_model().await;
+    let essay = Essay {
+        writer: Agent::builder(model.clone())
+            .name("writer")
+            .system("You are a writer. You explain things in a few short, plain sentences.")
+            .temperature(0.7)
+            .max_tokens(100)
+            .build(),
+        critic: Agent::builder(model)
+            .name("critic")
+            .system("You are an editor. You approve only clear, accurate, complete paragraphs.")
+            .temperature(0.0)
+            .max_tokens(80)
+            .build(),
     };
-    println!("A lenient critic (approves after 2 revisions):");
-    let text = lenient.run("Rust".to_owned()).await?;
-    println!("result: {text}\n");
+    let topic = "why Rust checks memory safety at compile time";
+    println!("topic: {topic}\n");
 
-    let strict = Essay {
-        writer: Writer,
-        critic: Critic {
-            checklist: &["an example", "a counterpoint", "sources", "a conclusion"],
-        },
-    };
-    println!("A strict critic (never satisfied within 3 revisions):");
-    let text = strict.run("Rust".to_owned()).await?;
-    println!("result (last draft): {text}");
+    let report = Executor::new()
+        .run_with_report(&essay, topic.to_owned())
+        .await;
+    support::print_usage(&report.usage);
+    let text = report.result?;
+    println!("\nresult: {text}");
     Ok(())
 }

@@ -1,105 +1,73 @@
-//! Routing: a classifier sorts each support question into a category, then a `match` in
-//! `flow!` sends it to the specialist for that category. Run it with
-//! `cargo run --example route`.
+//! Routing: a router agent sorts each support question into a category (a typed answer, through
+//! structured output), then a `match` in `flow!` sends it to the specialist agent for that
+//! category. Prints each answer and what each run spent. Run it with
+//! `cargo run --example route` (the model: see `examples/support/mod.rs`).
+
+use std::sync::Arc;
 
 use workflow::prelude::*;
 
-/// What the classifier decides.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+mod support;
+
+/// What the router decides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
 enum Category {
     Billing,
     Technical,
     General,
 }
 
-/// A question with its category: the output of the classifier.
+/// The router's answer, as JSON that follows this type's schema: even a tiny model answers
+/// with one of the three categories, since the schema constrains what it can write.
+#[derive(Debug, Deserialize, JsonSchema)]
+struct Route {
+    /// billing: invoices, charges, refunds, prices; technical: errors, crashes, logins,
+    /// installs; general: anything else.
+    category: Category,
+}
+
+/// A question with its category: the output of the router.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Ticket {
     category: Category,
     question: String,
 }
 
-/// Stands in for an LLM prompted to answer with one word. Deterministic, so the example runs
-/// offline.
-struct Classifier;
-
-impl Classifier {
-    /// A real classifier would send `prompt` to a model and parse its one-word answer (or use
-    /// structured output); this one looks for keywords.
-    fn respond(&self, prompt: &str) -> String {
-        let question = prompt
-            .rsplit("\n\n")
-            .next()
-            .unwrap_or(prompt)
-            .to_lowercase();
-        let has = |words: &[&str]| words.iter().any(|word| question.contains(word));
-        if has(&["invoice", "refund", "charge", "price"]) {
-            "billing".to_owned()
-        } else if has(&["error", "crash", "install", "login"]) {
-            "technical".to_owned()
-        } else {
-            "general".to_owned()
-        }
-    }
-}
-
-/// Stands in for an LLM agent with a specialist's system prompt.
-struct Specialist {
-    role: &'static str,
-}
-
-impl Specialist {
-    /// A real specialist would send its system prompt and `prompt` to a model.
-    fn respond(&self, prompt: &str) -> String {
-        let question = prompt.rsplit("\n\n").next().unwrap_or(prompt);
-        format!(
-            "({}) Thanks for asking \"{question}\": here is how we can help.",
-            self.role
-        )
-    }
-}
-
 struct Support {
-    classifier: Classifier,
-    billing: Specialist,
-    technical: Specialist,
-    general: Specialist,
+    router: Agent,
+    billing: Agent,
+    technical: Agent,
+    general: Agent,
 }
 
 #[workflow]
 impl Support {
-    /// Asks the classifier for the question's category.
+    /// Asks the router for the question's category.
+    #[step(retry = 1, timeout = "120s")]
     async fn classify(&self, question: String) -> Result<Ticket> {
         let prompt = format!(
-            "Classify this support question as billing, technical or general. \
-             Answer with one word.\n\n{question}"
+            "Classify this support question as billing, technical or general.\n\n\
+             Question: {question}"
         );
-        // A real model call goes here: `self.classifier.prompt(&prompt).await?`.
-        let category = match self.classifier.respond(&prompt).as_str() {
-            "billing" => Category::Billing,
-            "technical" => Category::Technical,
-            _ => Category::General,
-        };
+        let Route { category } = self.router.extract(&prompt).await?;
         println!("[classify] {category:?}");
         Ok(Ticket { category, question })
     }
 
+    #[step(retry = 1, timeout = "120s")]
     async fn answer_billing(&self, question: String) -> Result<String> {
-        let prompt = format!("You handle invoices, refunds and prices. Answer:\n\n{question}");
-        // A real model call goes here.
-        Ok(self.billing.respond(&prompt))
+        Ok(self.billing.prompt(&question).await?.trim().to_owned())
     }
 
+    #[step(retry = 1, timeout = "120s")]
     async fn answer_technical(&self, question: String) -> Result<String> {
-        let prompt = format!("You are a support engineer. Answer step by step:\n\n{question}");
-        // A real model call goes here.
-        Ok(self.technical.respond(&prompt))
+        Ok(self.technical.prompt(&question).await?.trim().to_owned())
     }
 
+    #[step(retry = 1, timeout = "120s")]
     async fn answer_general(&self, question: String) -> Result<String> {
-        let prompt = format!("You are a friendly support agent. Answer:\n\n{question}");
-        // A real model call goes here.
-        Ok(self.general.respond(&prompt))
+        Ok(self.general.prompt(&question).await?.trim().to_owned())
     }
 
     flow! {
@@ -116,22 +84,57 @@ impl Support {
     }
 }
 
+/// A specialist: an agent with its own system prompt, answering in a few sentences.
+fn specialist(model: &Arc<dyn ChatModel>, name: &str, system: &str) -> Agent {
+    Agent::builder(model.clone())
+        .name(name)
+        .system(system)
+        .temperature(0.3)
+        .max_tokens(96)
+        .build()
+}
+
 #[tokio::main]
 async fn main() -> Result<()> {
+    let model = support::chat_model().await;
     let support = Support {
-        classifier: Classifier,
-        billing: Specialist { role: "billing" },
-        technical: Specialist { role: "technical" },
-        general: Specialist { role: "general" },
+        router: Agent::builder(model.clone())
+            .name("router")
+            .system("You sort customer support questions into categories.")
+            .temperature(0.0)
+            .max_tokens(24)
+            .build(),
+        billing: specialist(
+            &model,
+            "billing",
+            "You are a billing specialist: invoices, charges, refunds and prices. \
+             Answer the customer in two or three short sentences.",
+        ),
+        technical: specialist(
+            &model,
+            "technical",
+            "You are a support engineer. Answer the customer with two or three short steps.",
+        ),
+        general: specialist(
+            &model,
+            "general",
+            "You are a friendly support agent. Answer the customer in two short sentences.",
+        ),
     };
+    let executor = Executor::new();
     for question in [
         "Why was I charged twice this month?",
         "The app shows an error when I log in.",
         "Do you have an office in Lisbon?",
     ] {
         println!("Q: {question}");
-        let answer = support.run(question.to_owned()).await?;
+        let report = executor
+            .run_with_report(&support, question.to_owned())
+            .await;
+        let answer = report.result?;
         println!("A: {answer}\n");
+        support::print_usage(&report.usage);
+        println!();
     }
     Ok(())
 }
