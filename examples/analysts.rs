@@ -70,13 +70,18 @@ async fn main() -> Result<()> {
         market: agent("market", "You are a market analyst. You are brief."),
         risk: agent("risk", "You are a risk analyst. You are brief."),
         cost: agent("cost", "You are a financial analyst. You are brief."),
-        chair: agent("chair", "You chair an investment committee. You are brief and decisive."),
+        chair: agent(
+            "chair",
+            "You chair an investment committee. You are brief and decisive.",
+        ),
     };
     let proposal = "Open a small bakery next to the train station that also sells coffee \
                     to commuters from 6 am.";
     println!("proposal: {proposal}\n");
     println!("{}", Committee::MERMAID);
-    let report = Executor::new().run_with_report(&committee, proposal.to_owned()).await;
+    let report = Executor::new()
+        .run_with_report(&committee, proposal.to_owned())
+        .await;
     support::print_usage(&report.usage);
     println!("\nrecommendation: {}", report.result?);
     Ok(())

@@ -77,7 +77,9 @@ async fn main() -> Result<()> {
             .max_tokens(60)
             .build(),
     };
-    let report = Executor::new().run_with_report(&digest, DOCUMENT.to_owned()).await;
+    let report = Executor::new()
+        .run_with_report(&digest, DOCUMENT.to_owned())
+        .await;
     support::print_usage(&report.usage);
     println!("\n{}", report.result?);
     Ok(())

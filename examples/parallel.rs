@@ -84,12 +84,17 @@ async fn main() -> Result<()> {
     };
     let reviews = Reviews {
         sentiment: agent("sentiment", "You judge the sentiment of customer reviews."),
-        topic: agent("topic", "You say in a few words what a customer review is about."),
+        topic: agent(
+            "topic",
+            "You say in a few words what a customer review is about.",
+        ),
     };
     let review = "The espresso machine heats up fast and the coffee is great, \
                   but the milk frother broke after a week.";
     println!("review: {review}\n");
-    let report = Executor::new().run_with_report(&reviews, review.to_owned()).await;
+    let report = Executor::new()
+        .run_with_report(&reviews, review.to_owned())
+        .await;
     support::print_usage(&report.usage);
     println!("\n{}", report.result?);
     Ok(())
