@@ -1,8 +1,9 @@
 //! The runtime of [`workflow`](https://docs.rs/workflow): the [`Workflow`] trait that
 //! `#[workflow]` implements, the [`Executor`] that runs it, per-step [`StepPolicy`] (retries
 //! with exponential backoff and jitter, timeouts), cancellation, the one [`Error`] enum,
-//! chat models in [`provider`], the [`Agent`]s that call them, and the accounting of their
-//! token usage and cost per step and per run in [`usage`].
+//! chat models in [`provider`], the [`Agent`]s that call them, the accounting of their
+//! token usage and cost per step and per run in [`usage`], and the [`event`]s and `tracing`
+//! spans that show a run as it goes.
 //!
 //! # Features
 //!
@@ -20,6 +21,7 @@ mod loops;
 mod policy;
 mod workflow;
 
+pub mod event;
 pub mod parallel;
 pub mod provider;
 pub mod usage;
@@ -30,6 +32,7 @@ pub mod __private;
 pub use agent::{Agent, AgentBuilder, TextStream};
 pub use context::{BoxFuture, Checkpointer, Context};
 pub use error::{BoxError, Error, Result};
+pub use event::{Event, EventKind, Events, RunId};
 pub use executor::{run, Executor};
 pub use loops::Loops;
 pub use parallel::{Branch, BranchError};
