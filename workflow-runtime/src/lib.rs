@@ -9,6 +9,8 @@
 //!
 //! - `http` (default): the HTTP providers, `provider::OpenAi` and `provider::Anthropic`, over
 //!   `reqwest` with rustls.
+//! - `otel`: the `otel` module, which exports runs to OpenTelemetry through
+//!   `tracing-opentelemetry`.
 //!
 //! Most users depend on the `workflow` facade crate instead, which re-exports this crate
 //! together with the macros.
@@ -22,6 +24,8 @@ mod policy;
 mod workflow;
 
 pub mod event;
+#[cfg(feature = "otel")]
+pub mod otel;
 pub mod parallel;
 pub mod provider;
 pub mod usage;
