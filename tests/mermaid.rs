@@ -266,7 +266,7 @@ impl Labels {
         start -> ask;
         ask -> match {
             Answer::Say(s) if s == "say \"hi\" <b> #1 | ünï ✓" => end(s),
-            Answer::Score(n) if n < 0 || n > 10 => end(format!("{n}")),
+            Answer::Score(n) if n < 0 || n.pow(2) > 100 => end(format!("{n}")),
             Answer::Score(n) => ask(format!("again {n}")) [max 2 else end(String::from("gave up"))],
             other => echo(other),
         };
@@ -295,7 +295,7 @@ fn match_arms_are_quoted_labels_with_entities_for_quotes_angles_and_hashes() {
             (
                 "ask",
                 "-->",
-                Some("Answer::Score(n) if n < 0 || n > 10"),
+                Some("Answer::Score(n) if n < 0 || n.pow(2) > 100"),
                 "stop"
             ),
             ("ask", "-->", Some("Answer::Score(n) [max 2]"), "ask"),
