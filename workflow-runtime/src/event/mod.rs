@@ -40,6 +40,10 @@
 //! check it is without events. The plain [`run`](crate::run) (what the generated `run`
 //! calls) sends no events at all; it opens spans when a `tracing` subscriber wants them.
 //!
+//! An observed run pays about 170 ns per event (`BENCHMARKS.md`), whether its subscribers
+//! keep up or not. A subscriber on another thread that waits for each event also costs the run
+//! a wake-up of that thread per event; one on the run's own runtime does not.
+//!
 //! # Tracing
 //!
 //! Each run is a `workflow.run` span (target `workflow`, level `INFO`) with fields
