@@ -12,11 +12,6 @@ pub use workflow_runtime::{
 /// `workflow.run` / `workflow.step` spans `tracing` subscribers see.
 pub use workflow_runtime::event;
 
-/// Runs as OpenTelemetry traces (feature `otel`): [`otel::layer`] exports the `workflow.run`
-/// and `workflow.step` spans through an OpenTelemetry tracer.
-#[cfg(feature = "otel")]
-pub use workflow_runtime::otel;
-
 /// Fan-outs and maps: the [`Branch`]es a running fork holds in the state, [`BranchError`] for
 /// `[collect]` joins, and the loop that runs a map.
 pub use workflow_runtime::parallel;

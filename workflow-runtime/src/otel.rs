@@ -9,6 +9,10 @@
 //! retry is a span event `retrying`. No prompt or key is exported (see
 //! [`event`](crate::event)).
 //!
+//! The feature belongs to this crate, not to the `workflow` facade: enable it next to
+//! `workflow`, with `workflow-runtime = { version = "0.1", features = ["otel"] }`, so that
+//! crates that only use `workflow` never link OpenTelemetry.
+//!
 //! # Installing the layer
 //!
 //! Build a tracer from your OpenTelemetry SDK and exporter (OTLP, Jaeger, stdout, …: crates

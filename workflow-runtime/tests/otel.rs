@@ -1,4 +1,4 @@
-//! With the `otel` feature: a run exported through `workflow::otel::layer` and the
+//! With the `otel` feature: a run exported through `workflow_runtime::otel::layer` and the
 //! OpenTelemetry SDK is one trace, a `workflow.run` span with a `workflow.step` child per step,
 //! their fields as attributes, the retry as a span event, and a failed run's status `Error`.
 
@@ -6,9 +6,10 @@ use std::sync::{Arc, Mutex};
 
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{SdkTracerProvider, SpanData, SpanExporter};
-use workflow::otel::opentelemetry::trace::{Status, TracerProvider as _};
-use workflow::otel::tracing_subscriber::layer::SubscriberExt;
-use workflow::prelude::*;
+use workflow_macros::workflow;
+use workflow_runtime::otel::opentelemetry::trace::{Status, TracerProvider as _};
+use workflow_runtime::otel::tracing_subscriber::layer::SubscriberExt;
+use workflow_runtime::Error;
 
 /// Keeps the spans the SDK exports.
 #[derive(Debug, Clone, Default)]
@@ -37,7 +38,7 @@ impl std::fmt::Display for Busy {
 
 impl std::error::Error for Busy {}
 
-#[workflow]
+#[workflow(crate = workflow_runtime)]
 impl Flaky {
     async fn plan(&self, n: u32) -> u32 {
         n
@@ -63,8 +64,8 @@ async fn export(flaky: &Flaky, n: u32) -> (Result<u32, Error>, Vec<SpanData>) {
     let provider = SdkTracerProvider::builder()
         .with_simple_exporter(keep.clone())
         .build();
-    let subscriber = workflow::otel::tracing_subscriber::registry()
-        .with(workflow::otel::layer(provider.tracer("tests")));
+    let subscriber = workflow_runtime::otel::tracing_subscriber::registry()
+        .with(workflow_runtime::otel::layer(provider.tracer("tests")));
     let result = {
         let _default = tracing::subscriber::set_default(subscriber);
         flaky.run(n).await
