@@ -2,10 +2,15 @@
 
 pub use workflow_runtime::{
     run, Agent, AgentBuilder, BoxError, BoxFuture, Branch, BranchError, Budget, BudgetLimit,
-    CancellationToken, Checkpointer, Context, Error, Executor, Ledger, Loops, Pause, PauseState,
-    PauseValue, Price, Pricing, Result, Resume, RunReport, StepPolicy, StepUsage, TextStream,
-    UsageReport, UsageTotals, Workflow,
+    CancellationToken, Checkpointer, Context, Error, Event, EventKind, Events, Executor, Ledger,
+    Loops, Pause, PauseState, PauseValue, Price, Pricing, Result, Resume, RunId, RunReport,
+    StepPolicy, StepUsage, TextStream, UsageReport, UsageTotals, Workflow,
 };
+
+/// Watching runs: the typed [`Event`]s of a run ([`Executor::subscribe`],
+/// [`Executor::run_with_events`]), what a subscriber that falls behind loses, and the
+/// `workflow.run` / `workflow.step` spans `tracing` subscribers see.
+pub use workflow_runtime::event;
 
 /// Fan-outs and maps: the [`Branch`]es a running fork holds in the state, [`BranchError`] for
 /// `[collect]` joins, and the loop that runs a map.

@@ -164,14 +164,14 @@ impl Workflow for ByHand {
                 }
                 ByHandState::FanOut(mut content) => {
                     let outline = &content.0;
-                    let mut facts = pin!(cx.branch(1, async {
+                    let mut facts = pin!(cx.branch(1, 0, async {
                         let outline = outline.clone();
                         cx.step("facts", &POLICY, async {
                             desk.facts(outline).await.map_err(Into::into)
                         })
                         .await
                     }));
-                    let mut quotes = pin!(cx.branch(2, async {
+                    let mut quotes = pin!(cx.branch(2, 1, async {
                         Ok::<_, Error>(desk.quotes(outline.clone()).await)
                     }));
                     loop {

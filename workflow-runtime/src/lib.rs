@@ -1,13 +1,16 @@
 //! The runtime of [`workflow`](https://docs.rs/workflow): the [`Workflow`] trait that
 //! `#[workflow]` implements, the [`Executor`] that runs it, per-step [`StepPolicy`] (retries
 //! with exponential backoff and jitter, timeouts), cancellation, the one [`Error`] enum,
-//! chat models in [`provider`], the [`Agent`]s that call them, and the accounting of their
-//! token usage and cost per step and per run in [`usage`].
+//! chat models in [`provider`], the [`Agent`]s that call them, the accounting of their
+//! token usage and cost per step and per run in [`usage`], and the [`event`]s and `tracing`
+//! spans that show a run as it goes.
 //!
 //! # Features
 //!
 //! - `http` (default): the HTTP providers, `provider::OpenAi` and `provider::Anthropic`, over
 //!   `reqwest` with rustls.
+//! - `otel`: the `otel` module, which exports runs to OpenTelemetry through
+//!   `tracing-opentelemetry`.
 //!
 //! Most users depend on the `workflow` facade crate instead, which re-exports this crate
 //! together with the macros.
@@ -21,6 +24,9 @@ mod pause;
 mod policy;
 mod workflow;
 
+pub mod event;
+#[cfg(feature = "otel")]
+pub mod otel;
 pub mod parallel;
 pub mod provider;
 pub mod usage;
@@ -31,6 +37,7 @@ pub mod __private;
 pub use agent::{Agent, AgentBuilder, TextStream};
 pub use context::{BoxFuture, Checkpointer, Context};
 pub use error::{BoxError, Error, Result};
+pub use event::{Event, EventKind, Events, RunId};
 pub use executor::{run, Executor};
 pub use loops::Loops;
 pub use parallel::{Branch, BranchError};

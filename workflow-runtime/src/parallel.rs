@@ -62,16 +62,9 @@ pub struct BranchError {
 impl BranchError {
     /// The branch error for `error`, returned by step `step`.
     pub fn new(step: &str, error: &Error) -> Self {
-        let mut message = error.to_string();
-        let mut source = std::error::Error::source(error);
-        while let Some(cause) = source {
-            message.push_str(": ");
-            message.push_str(&cause.to_string());
-            source = cause.source();
-        }
         BranchError {
             step: step.to_owned(),
-            message,
+            message: crate::error::describe(error),
             transient: error.is_transient(),
         }
     }
@@ -93,7 +86,11 @@ pub fn settle<T>(step: &str, result: Result<T, Error>) -> Result<Result<T, Branc
             | Error::BudgetExceeded { .. }
             | Error::Checkpoint { .. }),
         ) => Err(error),
-        Err(error) => Ok(Err(BranchError::new(step, &error))),
+        Err(error) => {
+            let error = BranchError::new(step, &error);
+            crate::event::Scope::branch_failed(|| error.message.clone());
+            Ok(Err(error))
+        }
     }
 }
 
@@ -174,7 +171,7 @@ where
     loop {
         while in_flight.len() < concurrency {
             let Some(index) = pending.next() else { break };
-            let future = cx.branch(step, run(&items[index]));
+            let future = cx.branch(step, index, run(&items[index]));
             in_flight.push(future.map(move |result| (index, result)));
         }
         let Some((index, result)) = in_flight.next().await else {

@@ -300,7 +300,7 @@ fn fan_out_body(model: &Model, index: usize, casts: &mut Casts) -> TokenStream {
         let future = branch_future(model, index, step, &value);
         let future_ident = &futures[position];
         quote! {
-            let mut #future_ident = ::core::pin::pin!(#cx.branch(#step, #future));
+            let mut #future_ident = ::core::pin::pin!(#cx.branch(#step, #position, #future));
         }
     });
     let view = view(model, index);

@@ -1,8 +1,30 @@
 //! The Mermaid flowchart of the graph.
 
 use quote::ToTokens;
+use syn::ext::IdentExt;
 
 use crate::model::{Edge, Model, Node, Outgoing};
+
+/// Words Mermaid's flowchart grammar reads as keywords wherever a node id may stand: a step
+/// named like one would not parse (checked with mermaid-cli 11).
+const KEYWORDS: &[&str] = &[
+    "end",
+    "graph",
+    "flowchart",
+    "subgraph",
+    "style",
+    "linkStyle",
+    "classDef",
+    "class",
+    "click",
+    "call",
+    "href",
+    "interpolate",
+    "_self",
+    "_blank",
+    "_parent",
+    "_top",
+];
 
 /// A `flowchart TD` with one node per step, `start` and `end` as circles, `match` arms as
 /// labelled edges, bounds in the labels and `else` routes dotted. A fan-out is a pair of
@@ -12,8 +34,9 @@ pub(super) fn mermaid(model: &Model) -> String {
     let mut out = String::from("flowchart TD\n");
     out.push_str("    start((start))\n");
     for (index, step) in model.steps.iter().enumerate() {
+        let (id, name) = (step_id(model, index), escape(&step_label(model, index)));
         if model.is_pause(index) {
-            out.push_str(&format!("    {0}[/\"pause, then {0}\"/]\n", step.sig.ident));
+            out.push_str(&format!("    {id}[/\"pause, then {name}\"/]\n"));
             continue;
         }
         let map = step
@@ -27,12 +50,9 @@ pub(super) fn mermaid(model: &Model) -> String {
                     .concurrency
                     .map_or_else(String::new, |n| format!(", {n} at a time"));
                 let collect = if fork.collect { ", collect" } else { "" };
-                out.push_str(&format!(
-                    "    {0}[[\"each {0}{at_once}{collect}\"]]\n",
-                    step.sig.ident
-                ));
+                out.push_str(&format!("    {id}[[\"each {name}{at_once}{collect}\"]]\n"));
             }
-            None => out.push_str(&format!("    {0}[\"{0}\"]\n", step.sig.ident)),
+            None => out.push_str(&format!("    {id}[\"{name}\"]\n")),
         }
     }
     for (index, fork) in model.forks.iter().enumerate() {
@@ -50,8 +70,8 @@ pub(super) fn mermaid(model: &Model) -> String {
     for start in &model.start {
         edge(model, &mut out, "start", &start.edge, None);
     }
-    for step in &model.steps {
-        let from = step.sig.ident.to_string();
+    for (index, step) in model.steps.iter().enumerate() {
+        let from = step_id(model, index);
         for outgoing in &step.outgoing {
             match outgoing {
                 Outgoing::Sequence { edge: e, .. } => edge(model, &mut out, &from, e, None),
@@ -103,11 +123,12 @@ fn edge(model: &Model, out: &mut String, from: &str, edge: &Edge, label: Option<
 fn fork(model: &Model, out: &mut String, index: usize) {
     let fork = &model.forks[index];
     let joined = if fork.map {
-        fork.branches[0].name.to_string()
+        node(model, &fork.branches[0])
     } else {
         for branch in &fork.branches {
-            out.push_str(&format!("    fork{index} --> {}\n", branch.name));
-            out.push_str(&format!("    {} --> join{index}\n", branch.name));
+            let id = node(model, branch);
+            out.push_str(&format!("    fork{index} --> {id}\n"));
+            out.push_str(&format!("    {id} --> join{index}\n"));
         }
         format!("join{index}")
     };
@@ -119,11 +140,34 @@ fn fork(model: &Model, out: &mut String, index: usize) {
 fn node(model: &Model, edge: &Edge) -> String {
     match edge.to {
         Node::End => "stop".to_owned(),
-        Node::Fork(index) if model.forks[index].map => {
-            model.forks[index].branches[0].name.to_string()
-        }
+        Node::Fork(index) if model.forks[index].map => node(model, &model.forks[index].branches[0]),
         Node::Fork(index) => format!("fork{index}"),
-        Node::Step(_) | Node::Unknown => edge.name.to_string(),
+        Node::Step(step) => step_id(model, step),
+        // Only in a model with errors, which is not drawn.
+        Node::Unknown => edge.name.unraw().to_string(),
+    }
+}
+
+/// The step's name as written, without `r#`.
+fn step_label(model: &Model, index: usize) -> String {
+    model.steps[index].sig.ident.unraw().to_string()
+}
+
+/// The Mermaid id of step `index`: its name, unless Mermaid reads the name as a keyword or it
+/// is the id of one of the diagram's own nodes (`start`, `stop`, `fork0`, `join0`…); then the
+/// step's index before it, `3_style`, which no other node has: a Rust identifier never starts
+/// with a digit.
+fn step_id(model: &Model, index: usize) -> String {
+    let name = step_label(model, index);
+    let numbered = |prefix: &str| {
+        name.strip_prefix(prefix)
+            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+    };
+    let taken = ["start", "stop"].contains(&name.as_str()) || numbered("fork") || numbered("join");
+    if taken || KEYWORDS.contains(&name.as_str()) {
+        format!("{index}_{name}")
+    } else {
+        name
     }
 }
 

@@ -11,7 +11,9 @@ use crate::Error;
 
 /// The text of an answer as the model writes it: from [`Agent::stream`](super::Agent::stream).
 ///
-/// Yields the text deltas, in order; ends after the last one, or after an error. The call is
+/// Yields the text deltas, in order; ends after the last one, or after an error. Inside an
+/// observed run, each delta is also an [`EventKind::TextDelta`](crate::event::EventKind::TextDelta)
+/// tagged with the step that started the stream. The call is
 /// recorded when the answer is complete, with the usage the provider reported; a stream that
 /// fails, or is dropped before its end, is recorded as a failed call. A call that goes past
 /// the run's budget yields [`Error::BudgetExceeded`] last.
@@ -76,7 +78,12 @@ impl Stream for TextStream {
             };
             let event = ready!(events.as_mut().poll_next(cx));
             match event {
-                Some(Ok(StreamEvent::TextDelta(text))) => return Poll::Ready(Some(Ok(text))),
+                Some(Ok(StreamEvent::TextDelta(text))) => {
+                    if let Some(call) = &this.call {
+                        call.text_delta(&text);
+                    }
+                    return Poll::Ready(Some(Ok(text)));
+                }
                 Some(Ok(StreamEvent::Usage(usage))) => this.usage = Some(usage),
                 Some(Ok(StreamEvent::Done(response))) => {
                     return Poll::Ready(this.end(Some(response)).map(Err));

@@ -3,10 +3,12 @@
 use tokio::time::Instant;
 
 use super::ledger::{Ledger, Slot};
+use crate::event::Scope;
 use crate::provider::{ChatResponse, Usage};
 use crate::Error;
 
-/// One model call, recorded in the current ledger (and those it reports to), if any.
+/// One model call, recorded in the current ledger (and those it reports to), if any, and
+/// told to the current run's subscribers, if any.
 ///
 /// [`begin`](Self::begin) counts the call, [`succeeded`](Self::succeeded) or
 /// [`failed`](Self::failed) add what it spent. A call dropped before either (its future was
@@ -17,6 +19,8 @@ pub(crate) struct Call {
     started: Instant,
     /// The model asked for, to price the call when the response does not name one.
     model: Option<String>,
+    /// The observed run, step and branch the call is made in.
+    scope: Option<Scope>,
 }
 
 impl Call {
@@ -35,7 +39,15 @@ impl Call {
             slots,
             started: Instant::now(),
             model: model.map(str::to_owned),
+            scope: Scope::current(),
         })
+    }
+
+    /// Tells the run's subscribers that the model wrote `text`, if anyone listens.
+    pub(crate) fn text_delta(&self, text: &str) {
+        if let Some(scope) = &self.scope {
+            scope.text_delta(text);
+        }
     }
 
     /// Records a call that answered `response`.
@@ -63,26 +75,55 @@ impl Call {
 
     fn close(mut self, model: &str, usage: Option<Usage>, ok: bool) -> Result<(), Error> {
         let latency = self.started.elapsed();
-        let mut result = Ok(());
-        for slot in std::mem::take(&mut self.slots) {
-            let closed = slot.close(model, usage, latency, ok);
-            if result.is_ok() {
-                result = closed;
-            }
+        let (cost, result) =
+            close_slots(std::mem::take(&mut self.slots), model, usage, latency, ok);
+        if let Some(scope) = self.scope.take() {
+            scope.call_finished(model, usage, cost, latency, ok);
         }
         result
     }
 }
 
+/// Closes each slot; returns the cost the innermost ledger (the first) estimated, and the
+/// first error.
+fn close_slots(
+    slots: Vec<Slot>,
+    model: &str,
+    usage: Option<Usage>,
+    latency: std::time::Duration,
+    ok: bool,
+) -> (f64, Result<(), Error>) {
+    let mut result = Ok(());
+    let mut first = None;
+    for slot in slots {
+        let (cost, closed) = match slot.close(model, usage, latency, ok) {
+            Ok(cost) => (cost, Ok(())),
+            Err((cost, error)) => (cost, Err(error)),
+        };
+        first.get_or_insert(cost);
+        if result.is_ok() {
+            result = closed;
+        }
+    }
+    (first.unwrap_or(0.0), result)
+}
+
 impl Drop for Call {
     fn drop(&mut self) {
-        if self.slots.is_empty() {
+        if self.slots.is_empty() && self.scope.is_none() {
             return;
         }
         let latency = self.started.elapsed();
-        let model = self.model.as_deref().unwrap_or_default();
-        for slot in std::mem::take(&mut self.slots) {
-            let _ = slot.close(model, None, latency, false);
+        let model = self.model.take().unwrap_or_default();
+        let (cost, _) = close_slots(
+            std::mem::take(&mut self.slots),
+            &model,
+            None,
+            latency,
+            false,
+        );
+        if let Some(scope) = self.scope.take() {
+            scope.call_finished(&model, None, cost, latency, false);
         }
     }
 }

@@ -155,6 +155,16 @@ impl Ledger {
         }
     }
 
+    /// What the calls of step number `step` spent so far, in all its runs.
+    pub(crate) fn step_totals(&self, step: usize) -> UsageTotals {
+        self.lock().steps.get(step).copied().unwrap_or_default()
+    }
+
+    /// What all the calls recorded here spent so far.
+    pub(crate) fn totals(&self) -> UsageTotals {
+        self.lock().total
+    }
+
     /// Announces that step number `step` starts: the calls from now on are its calls.
     ///
     /// Returns whether the budget was found used up (the step that found it may have gone on
@@ -298,18 +308,19 @@ impl State {
 }
 
 impl Slot {
-    /// Adds what the call spent, in its step and in total.
+    /// Adds what the call spent, in its step and in total; returns its estimated cost.
     ///
     /// # Errors
     ///
-    /// [`Error::BudgetExceeded`] if the call went past the budget.
+    /// [`Error::BudgetExceeded`] if the call went past the budget (it is recorded all the
+    /// same, at the cost returned with the error).
     pub(crate) fn close(
         &self,
         model: &str,
         usage: Option<Usage>,
         latency: Duration,
         ok: bool,
-    ) -> Result<(), Error> {
+    ) -> Result<f64, (f64, Error)> {
         let ledger = &self.ledger;
         let mut state = ledger.lock();
         let cost = usage.map_or(0.0, |usage| state.pricing.cost(model, &usage));
@@ -318,8 +329,8 @@ impl Slot {
             totals.add(usage, latency, cost, ok);
         }
         match state.budget.exceeded(&state.total) {
-            Some((limit, used)) => Err(ledger.exhaust(&mut state, limit, used, self.step)),
-            None => Ok(()),
+            Some((limit, used)) => Err((cost, ledger.exhaust(&mut state, limit, used, self.step))),
+            None => Ok(cost),
         }
     }
 

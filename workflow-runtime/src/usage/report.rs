@@ -35,6 +35,23 @@ impl UsageTotals {
         self.cost_usd += cost;
         self.failed_calls += u64::from(!ok);
     }
+
+    /// What was spent since `before`, an earlier reading of the same totals.
+    pub(crate) fn since(&self, before: &UsageTotals) -> UsageTotals {
+        let (now, then) = (self.usage, before.usage);
+        UsageTotals {
+            usage: Usage {
+                input_tokens: now.input_tokens.saturating_sub(then.input_tokens),
+                output_tokens: now.output_tokens.saturating_sub(then.output_tokens),
+                cached_tokens: now.cached_tokens.saturating_sub(then.cached_tokens),
+                reasoning_tokens: now.reasoning_tokens.saturating_sub(then.reasoning_tokens),
+            },
+            calls: self.calls.saturating_sub(before.calls),
+            failed_calls: self.failed_calls.saturating_sub(before.failed_calls),
+            latency: self.latency.saturating_sub(before.latency),
+            cost_usd: (self.cost_usd - before.cost_usd).max(0.0),
+        }
+    }
 }
 
 /// What the calls made by one step spent.

@@ -1,5 +1,7 @@
-//! The run context: the step budget, cancellation, the usage ledger, and running one step under
-//! its policy.
+//! The run context: the step budget, cancellation, the usage ledger, the run's observer, and
+//! running one step under its policy (in `step.rs`).
+
+mod step;
 
 use std::fmt;
 use std::future::Future;
@@ -12,7 +14,8 @@ use serde::Serialize;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::{BoxError, Error, Ledger, Loops, StepPolicy, Workflow};
+use crate::event::Observer;
+use crate::{Error, Ledger, Loops, Workflow};
 
 /// A boxed future, as returned by the dyn-compatible traits of the runtime.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -56,6 +59,8 @@ struct Watch {
     cancel: Option<CancellationToken>,
     ledger: Option<Ledger>,
     checkpoints: Option<Arc<dyn Checkpointer>>,
+    /// Where the run's events go and its spans are opened, if anything observes it.
+    observer: Option<Arc<Observer>>,
 }
 
 impl fmt::Debug for Watch {
@@ -64,6 +69,7 @@ impl fmt::Debug for Watch {
             .field("cancel", &self.cancel)
             .field("ledger", &self.ledger)
             .field("checkpoints", &self.checkpoints.is_some())
+            .field("observer", &self.observer)
             .finish()
     }
 }
@@ -144,6 +150,17 @@ impl Context {
         self.watch.as_ref()?.ledger.as_ref()
     }
 
+    /// Tells `observer` what the run does: its steps, attempts and branches.
+    pub(crate) fn with_observer(mut self, observer: Arc<Observer>) -> Self {
+        self.watch.get_or_insert_default().observer = Some(observer);
+        self
+    }
+
+    /// The run's observer, if anything observes it.
+    pub(crate) fn observer(&self) -> Option<&Arc<Observer>> {
+        self.watch.as_ref()?.observer.as_ref()
+    }
+
     /// Fails the run with [`Error::StepLimit`] when it is about to run more than `max` steps.
     pub fn with_max_steps(mut self, max: u64) -> Self {
         self.max_steps = max;
@@ -156,20 +173,37 @@ impl Context {
     }
 
     /// The step running now, as last announced with [`Context::enter`], if the run can be
-    /// cancelled, has a ledger, or has reached its step budget (otherwise it is not recorded).
+    /// cancelled, has a ledger, is observed, or has reached its step budget (otherwise it is
+    /// not recorded).
     pub fn current_step(&self) -> Option<&'static str> {
         self.steps
             .get(self.current.load(Ordering::Relaxed))
             .copied()
     }
 
-    /// Runs `future`, a branch of a fan-out running step number `step` in
-    /// [`Workflow::STEPS`](crate::Workflow::STEPS), so that what it does is accounted to that
-    /// step while its siblings run theirs.
-    pub fn branch<F: Future>(&self, step: usize, future: F) -> impl Future<Output = F::Output> {
-        match self.ledger() {
-            Some(ledger) => Either::Left(ledger.branch(step, future)),
+    /// Runs `future`, branch `index` of a fork running step number `step` in
+    /// [`Workflow::STEPS`](crate::Workflow::STEPS): the branch's position in a fan-out, or its
+    /// element's index in a map. What it does is accounted to that step while its siblings run
+    /// theirs, and an observed run announces its start and end
+    /// ([`EventKind::BranchStarted`](crate::event::EventKind::BranchStarted),
+    /// [`BranchFinished`](crate::event::EventKind::BranchFinished)) and gives it a
+    /// `workflow.step` span.
+    pub fn branch<T, F>(
+        &self,
+        step: usize,
+        index: usize,
+        future: F,
+    ) -> impl Future<Output = Result<T, Error>>
+    where
+        F: Future<Output = Result<T, Error>>,
+    {
+        let observed = match self.observer() {
+            Some(observer) => Either::Left(observer.branch(step, index, future)),
             None => Either::Right(future),
+        };
+        match self.ledger() {
+            Some(ledger) => Either::Left(ledger.branch(step, observed)),
+            None => Either::Right(observed),
         }
     }
 
@@ -180,132 +214,53 @@ impl Context {
     ///
     /// [`Error::StepLimit`] past the step budget, [`Error::Cancelled`] once the run's token is
     /// cancelled, [`Error::BudgetExceeded`] once the ledger's budget is used up.
+    ///
+    /// In an observed run, this is where the step before ends
+    /// ([`EventKind::StepFinished`](crate::event::EventKind::StepFinished)) and this one
+    /// starts ([`StepStarted`](crate::event::EventKind::StepStarted), its `workflow.step`
+    /// span).
     #[inline(always)]
     pub fn enter(&self, taken: u64, step: usize) -> Result<(), Error> {
         if taken > self.max_steps {
-            self.current.store(step, Ordering::Relaxed);
-            return Err(Error::StepLimit {
-                workflow: self.workflow,
-                max: self.max_steps,
-            });
+            return Err(self.over_step_limit(step));
         }
-        // Only a cancelled run and a ledger read the current step back; other runs skip it.
+        // Only a cancelled run, a ledger and an observer read the current step back; other
+        // runs skip it.
         if let Some(watch) = &self.watch {
             return self.enter_watched(watch, step);
         }
         Ok(())
     }
 
-    /// [`Context::enter`] for a run that can be cancelled or has a ledger. Out of line, so that
-    /// the loop of a run with neither stays as small as it was.
+    /// [`Context::enter`] past the step budget.
+    #[cold]
+    #[inline(never)]
+    fn over_step_limit(&self, step: usize) -> Error {
+        self.current.store(step, Ordering::Relaxed);
+        if let Some(observer) = self.observer() {
+            observer.enter(step, false);
+        }
+        Error::StepLimit {
+            workflow: self.workflow,
+            max: self.max_steps,
+        }
+    }
+
+    /// [`Context::enter`] for a run that can be cancelled, has a ledger or is observed. Out of
+    /// line, so that the loop of a run with none of them stays as small as it was.
     #[cold]
     #[inline(never)]
     fn enter_watched(&self, watch: &Watch, step: usize) -> Result<(), Error> {
         self.current.store(step, Ordering::Relaxed);
-        if let Some(ledger) = &watch.ledger {
-            if ledger.enter(step) {
-                return Err(ledger.exhausted_error());
-            }
-        }
-        match &watch.cancel {
-            Some(token) if token.is_cancelled() => Err(self.cancelled()),
+        let result = match (&watch.ledger, &watch.cancel) {
+            (Some(ledger), _) if ledger.enter(step) => Err(ledger.exhausted_error()),
+            (_, Some(token)) if token.is_cancelled() => Err(self.cancelled()),
             _ => Ok(()),
-        }
-    }
-
-    /// Runs one attempt of step `step`: `fut` under `policy`'s timeout. For a step without
-    /// retries.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Step`] with the step's own error (an [`Error`] returned by the step is passed on
-    /// unchanged), or [`Error::Timeout`].
-    pub async fn step<T, Fut>(
-        &self,
-        step: &'static str,
-        policy: &StepPolicy,
-        fut: Fut,
-    ) -> Result<T, Error>
-    where
-        Fut: Future<Output = Result<T, BoxError>>,
-    {
-        self.attempt(step, policy, 1, fut).await
-    }
-
-    /// Runs step `step` with `policy`'s retries: `make` builds the future of one attempt. A
-    /// failed attempt whose error is transient ([`Error::is_transient`]) is retried after an
-    /// exponential backoff with jitter.
-    ///
-    /// # Errors
-    ///
-    /// The error of the last attempt, as [`Context::step`] describes.
-    pub async fn step_with_retry<T, F, Fut>(
-        &self,
-        step: &'static str,
-        policy: &StepPolicy,
-        mut make: F,
-    ) -> Result<T, Error>
-    where
-        F: FnMut() -> Fut,
-        Fut: Future<Output = Result<T, BoxError>>,
-    {
-        let mut delays = policy.delays();
-        let mut attempt = 1;
-        loop {
-            let error = match self.attempt(step, policy, attempt, make()).await {
-                Ok(value) => return Ok(value),
-                Err(error) => error,
-            };
-            match delays.next() {
-                Some(delay) if error.is_transient() => tokio::time::sleep(delay).await,
-                _ => return Err(error),
-            }
-            attempt += 1;
-        }
-    }
-
-    async fn attempt<T, Fut>(
-        &self,
-        step: &'static str,
-        policy: &StepPolicy,
-        attempt: u32,
-        fut: Fut,
-    ) -> Result<T, Error>
-    where
-        Fut: Future<Output = Result<T, BoxError>>,
-    {
-        let result = match policy.attempt_timeout() {
-            None => fut.await,
-            Some(after) => match tokio::time::timeout(after, fut).await {
-                Ok(result) => result,
-                Err(_) => {
-                    return Err(Error::Timeout {
-                        workflow: self.workflow,
-                        step,
-                        after,
-                    })
-                }
-            },
         };
-        result.map_err(|source| self.failed(step, attempt, source))
-    }
-
-    /// The error of step `step`, which failed with `source` on its only attempt: `source`
-    /// itself if it is an [`Error`], [`Error::Step`] otherwise.
-    pub fn step_error(&self, step: &'static str, source: BoxError) -> Error {
-        self.failed(step, 1, source)
-    }
-
-    fn failed(&self, step: &'static str, attempts: u32, source: BoxError) -> Error {
-        match source.downcast::<Error>() {
-            Ok(error) => *error,
-            Err(source) => Error::Step {
-                workflow: self.workflow,
-                step,
-                attempts,
-                source,
-            },
+        if let Some(observer) = &watch.observer {
+            observer.enter(step, result.is_ok());
         }
+        result
     }
 
     /// [`Error::Suspended`] at the pause before step `step`: what a run that reaches a pause

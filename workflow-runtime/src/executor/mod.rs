@@ -1,12 +1,21 @@
-//! The executor: drives a workflow's state machine to its end, in memory.
+//! The executor: drives a workflow's state machine to its end, in memory, and tells its
+//! subscribers what it does (`observe.rs`).
 
+mod observe;
+
+use std::future::Future;
 use std::sync::Arc;
 
+use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
-use crate::{Budget, Context, Error, Ledger, Loops, Pricing, RunReport, Workflow};
+use crate::event::{Events, Hub};
+use crate::{Budget, Error, Ledger, Loops, Pricing, RunReport, Workflow};
 
-/// Runs workflows in memory, with optional cancellation, step limit, and usage budget.
+pub use observe::run;
+
+/// Runs workflows in memory, with optional cancellation, step limit, and usage budget, and
+/// sends the [`Event`](crate::event::Event)s of its runs to its subscribers.
 ///
 /// ```
 /// # use workflow_runtime::{Executor, Error};
@@ -29,6 +38,8 @@ pub struct Executor {
     max_steps: Option<u64>,
     budget: Budget,
     pricing: Arc<Pricing>,
+    /// The channel of [`subscribe`](Self::subscribe), shared with clones.
+    events: Hub,
 }
 
 impl Executor {
@@ -65,6 +76,80 @@ impl Executor {
         self
     }
 
+    /// How many events each subscriber may fall behind before it loses the oldest (1024 by
+    /// default): see [`Events`] for what it loses. Call it before
+    /// [`subscribe`](Self::subscribe): it starts a new channel, which clones made before do
+    /// not share.
+    pub fn event_capacity(mut self, capacity: usize) -> Self {
+        self.events = Hub::new(capacity);
+        self
+    }
+
+    /// A subscriber to the events of every run this executor, or a clone of it, starts from
+    /// now on, in any task. Runs started while nobody subscribes send nothing.
+    ///
+    /// A run never waits for its subscribers: one that falls behind loses the oldest events
+    /// it has not read (see [`Events`]). [`Events::recv`] returns `None` once the executor and
+    /// its clones are dropped and their runs have ended.
+    ///
+    /// ```
+    /// use workflow_runtime::{event::EventKind, Executor};
+    /// # use workflow_runtime::{Context, Error, Loops, Workflow};
+    /// # struct Noop;
+    /// # impl Workflow for Noop {
+    /// #     type Input = u32; type Output = u32; type State = Result<u32, u32>;
+    /// #     const NAME: &'static str = "Noop"; const FINGERPRINT: u64 = 1;
+    /// #     const STEPS: &'static [&'static str] = &["noop"];
+    /// #     fn start(input: u32) -> Self::State { Err(input) }
+    /// #     fn finish(state: Self::State) -> Result<u32, Self::State> { state.map_err(Err) }
+    /// #     fn step_name(state: &Self::State) -> &'static str { if state.is_ok() { "end" } else { "noop" } }
+    /// #     async fn transition(&self, state: Self::State, _: &mut Loops, _: &Context) -> Result<Self::State, Error> {
+    /// #         Ok(Ok(state.unwrap_or_else(|x| x)))
+    /// #     }
+    /// # }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), workflow_runtime::Error> {
+    /// let executor = Executor::new();
+    /// let mut events = executor.subscribe();
+    /// executor.run(&Noop, 1).await?;
+    /// executor.run(&Noop, 2).await?;
+    /// drop(executor);
+    ///
+    /// let mut runs = Vec::new();
+    /// while let Some(event) = events.recv().await {
+    ///     if let EventKind::RunStarted { .. } = event.kind {
+    ///         runs.push(event.run);
+    ///     }
+    /// }
+    /// assert_eq!(runs.len(), 2);
+    /// assert!(runs[0] < runs[1], "run ids are UUID v7: they sort by start time");
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn subscribe(&self) -> Events {
+        self.events.subscribe()
+    }
+
+    /// Runs `workflow` on `input` as [`run`](Self::run) does, and returns the events of this
+    /// run alone together with the run's future, which does nothing until awaited. The events
+    /// end ([`Events::recv`] returns `None`) once the run has ended; they lag as
+    /// [`subscribe`](Self::subscribe)'s do. Subscribers of the executor get them too.
+    ///
+    /// See the [`event`](crate::event) module for an example.
+    pub fn run_with_events<'a, W: Workflow>(
+        &'a self,
+        workflow: &'a W,
+        input: W::Input,
+    ) -> (Events, impl Future<Output = Result<W::Output, Error>> + 'a) {
+        let (sender, receiver) = broadcast::channel(self.events.capacity());
+        let run = async move {
+            self.drive(workflow, W::start(input), Loops::new(), None, Some(sender))
+                .await
+        };
+        (Events::new(receiver), run)
+    }
+
     /// Runs `workflow` on `input` to its end.
     ///
     /// # Errors
@@ -89,9 +174,7 @@ impl Executor {
         state: W::State,
         loops: Loops,
     ) -> Result<W::Output, Error> {
-        // Without a budget, a ledger would record what nobody reads: the run goes without.
-        let ledger = (!self.budget.is_unlimited()).then(|| self.ledger::<W>());
-        self.drive(workflow, state, loops, ledger).await
+        self.drive(workflow, state, loops, None, None).await
     }
 
     /// Runs `workflow` on `input` to its end, and reports what its model calls spent, per step
@@ -172,7 +255,7 @@ impl Executor {
     ) -> RunReport<W::Output> {
         let ledger = self.ledger::<W>();
         let result = self
-            .drive(workflow, state, loops, Some(ledger.clone()))
+            .drive(workflow, state, loops, Some(ledger.clone()), None)
             .await;
         RunReport {
             result,
@@ -185,62 +268,4 @@ impl Executor {
             .budget(self.budget)
             .pricing(Arc::clone(&self.pricing))
     }
-
-    /// Runs to the end, with `ledger` (if any) current and told of each step.
-    async fn drive<W: Workflow>(
-        &self,
-        workflow: &W,
-        state: W::State,
-        mut loops: Loops,
-        ledger: Option<Ledger>,
-    ) -> Result<W::Output, Error> {
-        let mut cx = Context::of::<W>();
-        if let Some(max) = self.max_steps {
-            cx = cx.with_max_steps(max);
-        }
-        let Some(ledger) = ledger else {
-            return self.race(workflow, state, &mut loops, cx).await;
-        };
-        cx = cx.with_ledger(ledger.clone());
-        ledger
-            .scope(self.race(workflow, state, &mut loops, cx))
-            .await
-    }
-
-    /// Runs to the end, racing the cancellation token if there is one.
-    async fn race<W: Workflow>(
-        &self,
-        workflow: &W,
-        state: W::State,
-        loops: &mut Loops,
-        cx: Context,
-    ) -> Result<W::Output, Error> {
-        let Some(token) = &self.cancel else {
-            return workflow.run_from(state, loops, &cx).await;
-        };
-        let cx = cx.with_cancellation(token.clone());
-        // The whole run races the token, so a step in flight is dropped when it fires; steps
-        // that never suspend are stopped by `Context::enter` before the next one.
-        tokio::select! {
-            biased;
-            result = workflow.run_from(state, loops, &cx) => result,
-            () = token.cancelled() => Err(cx.cancelled()),
-        }
-    }
-}
-
-/// Runs `workflow` on `input` in memory, with no cancellation and no budgets: what the
-/// generated `run` calls.
-///
-/// It opens no [`Ledger`]: its model calls are recorded only if it runs inside another run (in
-/// a step of it), whose ledger then accounts them to that step. Use
-/// [`Executor::run_with_report`] to see what a run spent.
-///
-/// # Errors
-///
-/// The first error that stops the run: see [`Error`].
-pub async fn run<W: Workflow>(workflow: &W, input: W::Input) -> Result<W::Output, Error> {
-    let cx = Context::of::<W>();
-    let mut loops = Loops::new();
-    workflow.run_from(W::start(input), &mut loops, &cx).await
 }

@@ -1,0 +1,143 @@
+//! Watching runs: a typed stream of [`Event`]s per run, and `tracing` spans.
+//!
+//! # Events
+//!
+//! [`Executor::subscribe`](crate::Executor::subscribe) returns the [`Events`] of every run the
+//! executor (or a clone of it) starts from then on;
+//! [`Executor::run_with_events`](crate::Executor::run_with_events) runs one workflow and
+//! returns the events of that run only. Each [`Event`] carries the run's [`RunId`], the
+//! workflow's name, its number in the run and its [`EventKind`]:
+//!
+//! | kind | sent by | when |
+//! |---|---|---|
+//! | `RunStarted` | the executor | before the first step |
+//! | `StepStarted` (attempt 1) | [`Context::enter`](crate::Context::enter) | the run's loop enters a step |
+//! | `StepFinished` (elapsed, usage) | `Context::enter`, the executor | the run enters the next state, or ends |
+//! | `Retrying`, `StepStarted` (attempt 2…) | [`Context::step_with_retry`](crate::Context::step_with_retry) | an attempt failed with a transient error; the next one starts after the delay |
+//! | `BranchStarted`, `BranchFinished` | [`Context::branch`](crate::Context::branch) | a branch of a fan-out, or an element of a map, starts and ends |
+//! | `CallFinished`, `TextDelta` | [`Agent`](crate::Agent) | a model call ends; a streamed answer writes text |
+//! | `Completed`, `Failed`, `Suspended` | the executor | the run ends |
+//! | `Resumed` | the durable runner | a suspended run resumes |
+//!
+//! Events of one run arrive in the order they happened, numbered by [`Event::seq`] from 0.
+//!
+//! ## What a subscriber that falls behind loses
+//!
+//! A run never waits for its subscribers, and a slow subscriber slows neither the run nor the
+//! other subscribers. Each channel is a ring buffer of
+//! [`Executor::event_capacity`](crate::Executor::event_capacity) events (1024 by default):
+//! sending overwrites the oldest event once the buffer is full. A subscriber that is more
+//! than that many events behind loses the oldest events it has not read yet, and nothing
+//! else: [`Events::recv`] goes on from the oldest event still buffered, [`Events::missed`]
+//! counts the lost ones, and the lost `seq` numbers show which. An event it did receive is
+//! always whole, and its later events still arrive in order. To never lose the end of a run,
+//! read at least as fast as runs emit, or raise the capacity.
+//!
+//! ## When nobody listens
+//!
+//! A run nobody subscribed to, with no `tracing` subscriber that wants its spans, builds no
+//! event and takes no lock: [`Context::enter`](crate::Context::enter) stays the inlined
+//! check it is without events. The plain [`run`](crate::run) (what the generated `run`
+//! calls) sends no events at all; it opens spans when a `tracing` subscriber wants them.
+//!
+//! An observed run pays about 170 ns per event (`BENCHMARKS.md`), whether its subscribers
+//! keep up or not. A subscriber on another thread that waits for each event also costs the run
+//! a wake-up of that thread per event; one on the run's own runtime does not.
+//!
+//! # Tracing
+//!
+//! Each run is a `workflow.run` span (target `workflow`, level `INFO`) with fields
+//! `workflow`, `run_id` and, when it ends, `usage.input_tokens`, `usage.output_tokens`,
+//! `usage.cost_usd`, `usage.calls`, or `error` and `otel.status_code = "error"`. Each step
+//! is a `workflow.step` span inside it, with `workflow`, `run_id`, `step`, `attempt` (the
+//! last attempt), `branch` (inside a fan-out or a map), and the same usage and error fields;
+//! it is entered while the step runs, so spans and events of the step's own code (an HTTP
+//! client's, say) are its children. A retry is a `WARN` event `retrying` in the step's span.
+//! Any `tracing` subscriber shows a run as a trace; with the `otel` feature,
+//! `tracing-opentelemetry` exports it to OpenTelemetry (see the `otel` module).
+//!
+//! Neither events nor spans record prompts, system prompts, step inputs or outputs, or API
+//! keys. What they do record: step names, timings, token counts and costs, the model names
+//! responses give, error messages (a step's own error's `Display`), and, in `TextDelta`
+//! events only, the text a model streams back.
+//!
+//! # Example
+//!
+//! ```
+//! # use std::future::Future;
+//! # use serde::{Deserialize, Serialize};
+//! # use workflow_runtime::{Context, Error, Loops, StepPolicy, Workflow};
+//! use workflow_runtime::event::EventKind;
+//! use workflow_runtime::Executor;
+//!
+//! // A two-step workflow, `upper -> exclaim`, written by hand (`#[workflow]` writes the same).
+//! # struct Shout;
+//! # #[derive(Serialize, Deserialize)]
+//! # enum State { Upper(String), Exclaim(String), Done(String) }
+//! # impl Workflow for Shout {
+//! #     type Input = String;
+//! #     type Output = String;
+//! #     type State = State;
+//! #     const NAME: &'static str = "Shout";
+//! #     const FINGERPRINT: u64 = 1;
+//! #     const STEPS: &'static [&'static str] = &["upper", "exclaim"];
+//! #     fn start(input: String) -> State { State::Upper(input) }
+//! #     fn finish(state: State) -> Result<String, State> {
+//! #         match state { State::Done(out) => Ok(out), other => Err(other) }
+//! #     }
+//! #     fn step_name(state: &State) -> &'static str {
+//! #         match state { State::Upper(_) => "upper", State::Exclaim(_) => "exclaim", State::Done(_) => "end" }
+//! #     }
+//! #     fn transition<'a>(
+//! #         &'a self, state: State, _loops: &'a mut Loops, _cx: &'a Context,
+//! #     ) -> impl Future<Output = Result<State, Error>> + Send + 'a {
+//! #         async move {
+//! #             Ok(match state {
+//! #                 State::Upper(text) => State::Exclaim(text.to_uppercase()),
+//! #                 State::Exclaim(text) => State::Done(text + "!"),
+//! #                 done @ State::Done(_) => done,
+//! #             })
+//! #         }
+//! #     }
+//! # }
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Error> {
+//! let executor = Executor::new();
+//! let (mut events, run) = executor.run_with_events(&Shout, "hi".to_string());
+//! let (output, kinds) = tokio::join!(run, async {
+//!     let mut kinds = Vec::new();
+//!     while let Some(event) = events.recv().await {
+//!         kinds.push(match event.kind {
+//!             EventKind::StepStarted { step, .. } => format!("{step} started"),
+//!             EventKind::StepFinished { step, .. } => format!("{step} finished"),
+//!             other => other.name().to_owned(),
+//!         });
+//!     }
+//!     kinds
+//! });
+//! assert_eq!(output?, "HI!");
+//! assert_eq!(kinds, [
+//!     "run_started",
+//!     "upper started", "upper finished",
+//!     "exclaim started", "exclaim finished",
+//!     "completed",
+//! ]);
+//! # Ok(())
+//! # }
+//! ```
+
+mod channel;
+mod id;
+mod kind;
+mod observer;
+mod scope;
+mod trace;
+
+pub use channel::Events;
+pub use id::RunId;
+pub use kind::{Event, EventKind};
+
+pub(crate) use channel::Hub;
+pub(crate) use observer::Observer;
+pub(crate) use scope::Scope;
+pub(crate) use trace::RunTrace;
