@@ -180,6 +180,32 @@ impl Executor {
         }
     }
 
+    /// The run's cancellation token, if any.
+    pub(crate) fn cancel_token(&self) -> Option<&CancellationToken> {
+        self.cancel.as_ref()
+    }
+
+    /// A ledger for a run of `W` if there is a budget to enforce.
+    pub(crate) fn budget_ledger<W: Workflow>(&self) -> Option<Ledger> {
+        (!self.budget.is_unlimited()).then(|| self.ledger::<W>())
+    }
+
+    /// The context of a run of `W` with this executor's step limit and cancellation, and
+    /// `ledger`.
+    pub(crate) fn context<W: Workflow>(&self, ledger: Option<Ledger>) -> Context {
+        let mut cx = Context::of::<W>();
+        if let Some(max) = self.max_steps {
+            cx = cx.with_max_steps(max);
+        }
+        if let Some(ledger) = ledger {
+            cx = cx.with_ledger(ledger);
+        }
+        if let Some(token) = &self.cancel {
+            cx = cx.with_cancellation(token.clone());
+        }
+        cx
+    }
+
     fn ledger<W: Workflow>(&self) -> Ledger {
         Ledger::of::<W>()
             .budget(self.budget)

@@ -14,6 +14,7 @@
 
 mod agent;
 mod context;
+mod durable;
 mod error;
 mod executor;
 mod loops;
@@ -21,6 +22,7 @@ mod policy;
 mod workflow;
 
 pub mod provider;
+pub mod store;
 pub mod usage;
 
 #[doc(hidden)]
@@ -28,10 +30,14 @@ pub mod __private;
 
 pub use agent::{Agent, AgentBuilder, TextStream};
 pub use context::{BoxFuture, Checkpointer, Context};
+pub use durable::{Outcome, Run, Runner};
 pub use error::{BoxError, Error, Result};
 pub use executor::{run, Executor};
 pub use loops::Loops;
 pub use policy::StepPolicy;
+#[cfg(feature = "sqlite")]
+pub use store::SqliteStore;
+pub use store::{CheckpointStore, MemoryStore, RunId, RunInfo, RunStatus};
 pub use tokio_util::sync::CancellationToken;
 pub use usage::{
     Budget, BudgetLimit, Ledger, Price, Pricing, RunReport, StepUsage, UsageReport, UsageTotals,
