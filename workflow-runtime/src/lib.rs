@@ -35,6 +35,8 @@ pub use error::{BoxError, Error, Result};
 pub use executor::{run, Executor};
 pub use loops::Loops;
 pub use policy::StepPolicy;
+#[cfg(feature = "postgres")]
+pub use store::PostgresStore;
 #[cfg(feature = "sqlite")]
 pub use store::SqliteStore;
 pub use store::{CheckpointStore, MemoryStore, RunId, RunInfo, RunStatus};

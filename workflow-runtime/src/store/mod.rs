@@ -5,6 +5,8 @@
 //! - [`MemoryStore`]: in the process's memory, for tests.
 //! - [`SqliteStore`] (feature `sqlite`, on by default): an SQLite file, the embedded default.
 //!   Several processes on one machine can share the file.
+//! - [`PostgresStore`] (feature `postgres`): a PostgreSQL database, shared by many workers on
+//!   many machines.
 //!
 //! Every store keeps two kinds of records: a [`RunInfo`] per run (its status, the number of
 //! its latest checkpoint, and the lease of the worker running it) and its [`Checkpoint`]s,
@@ -12,15 +14,19 @@
 //! [`Error::CorruptCheckpoint`], never a panic.
 
 mod memory;
+#[cfg(feature = "postgres")]
+mod postgres;
 mod record;
 #[cfg(feature = "sqlite")]
 mod sqlite;
-#[cfg(feature = "sqlite")]
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub(crate) mod time;
 
 use crate::{BoxFuture, Error};
 
 pub use memory::MemoryStore;
+#[cfg(feature = "postgres")]
+pub use postgres::{PostgresOptions, PostgresStore};
 pub use record::{
     Checkpoint, Lease, NewRun, RunFilter, RunId, RunInfo, RunStatus, END, FORMAT_VERSION,
 };
@@ -29,6 +35,10 @@ pub use sqlite::{Durability, SqliteOptions, SqliteStore};
 
 /// The `uuid` crate, whose [`Uuid`](uuid::Uuid) is inside [`RunId`] and [`Lease::id`].
 pub use uuid;
+
+/// The `tokio-postgres` crate, whose TLS traits [`PostgresOptions::tls`] takes.
+#[cfg(feature = "postgres")]
+pub use tokio_postgres;
 
 /// Where durable runs keep their checkpoints, with one writer per run.
 ///
