@@ -1,10 +1,24 @@
 #![doc = include_str!("../README.md")]
 
 pub use workflow_runtime::{
-    run, Agent, AgentBuilder, BoxError, Budget, BudgetLimit, CancellationToken, Context, Error,
-    Executor, Ledger, Loops, Price, Pricing, Result, RunReport, StepPolicy, StepUsage, TextStream,
-    UsageReport, UsageTotals, Workflow,
+    run, Agent, AgentBuilder, BoxError, Budget, BudgetLimit, CancellationToken, CheckpointStore,
+    Checkpointer, Context, Error, Executor, Ledger, Loops, MemoryStore, Outcome, Pause, Price,
+    Pricing, Result, Resume, Run, RunId, RunInfo, RunReport, RunStatus, Runner, StepPolicy,
+    StepUsage, TextStream, UsageReport, UsageTotals, Workflow,
 };
+
+/// Durable runs in SQLite (feature `sqlite`, on by default): see [`store`].
+#[cfg(feature = "sqlite")]
+pub use workflow_runtime::SqliteStore;
+
+/// Durable runs in PostgreSQL, shared by many workers (feature `postgres`): see [`store`].
+#[cfg(feature = "postgres")]
+pub use workflow_runtime::PostgresStore;
+
+/// Checkpoint stores for durable runs: the [`CheckpointStore`] trait, [`MemoryStore`],
+/// [`SqliteStore`] (feature `sqlite`) and `PostgresStore` (feature `postgres`), and what
+/// they keep. A [`Runner`] drives runs over one.
+pub use workflow_runtime::store;
 
 /// Token usage and cost of agents' calls, per step and per run, and budgets: see
 /// [`Executor::run_with_report`] and [`Executor::budget`].
@@ -137,7 +151,9 @@ pub use workflow_macros::step;
 pub mod prelude {
     pub use crate::provider::{ChatModel, ChatRequest, ChatResponse, Message};
     pub use crate::schemars::{self, JsonSchema};
-    pub use crate::{flow, step, workflow, Agent, Error, Executor, Result, StepPolicy, Workflow};
+    pub use crate::{
+        flow, step, workflow, Agent, Error, Executor, Outcome, Result, Runner, StepPolicy, Workflow,
+    };
     pub use serde::{Deserialize, Serialize};
 }
 
