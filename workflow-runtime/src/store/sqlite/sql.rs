@@ -2,7 +2,7 @@
 
 use std::time::{Duration, SystemTime};
 
-use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
+use rusqlite::{params, Connection, OptionalExtension};
 use uuid::Uuid;
 
 use super::rows::{checkpoint, run_info, store, CHECKPOINT_COLUMNS, RUN_COLUMNS};
@@ -51,13 +51,56 @@ fn now() -> i64 {
     to_millis(SystemTime::now())
 }
 
-fn write(conn: &mut Connection) -> Result<Transaction<'_>, Error> {
-    conn.transaction_with_behavior(TransactionBehavior::Immediate)
+/// A write transaction (`BEGIN IMMEDIATE`, so that it takes the file's write lock at once
+/// rather than fail to upgrade later), rolled back when dropped uncommitted. Its statements
+/// are cached, like every statement here: a checkpoint parses no SQL.
+struct Tx<'c> {
+    conn: &'c Connection,
+    open: bool,
+}
+
+impl<'c> Tx<'c> {
+    fn begin(conn: &'c Connection) -> Result<Self, Error> {
+        execute(conn, "BEGIN IMMEDIATE")?;
+        Ok(Tx { conn, open: true })
+    }
+
+    fn commit(mut self) -> Result<(), Error> {
+        execute(self.conn, "COMMIT")?;
+        self.open = false;
+        Ok(())
+    }
+}
+
+impl std::ops::Deref for Tx<'_> {
+    type Target = Connection;
+
+    fn deref(&self) -> &Connection {
+        self.conn
+    }
+}
+
+impl Drop for Tx<'_> {
+    fn drop(&mut self) {
+        if self.open {
+            let _ = execute(self.conn, "ROLLBACK");
+        }
+    }
+}
+
+fn execute(conn: &Connection, sql: &str) -> Result<(), Error> {
+    conn.prepare_cached(sql)
+        .and_then(|mut stmt| stmt.execute([]))
+        .map(|_| ())
         .map_err(store)
 }
 
+fn write(conn: &mut Connection) -> Result<Tx<'_>, Error> {
+    Tx::begin(conn)
+}
+
 /// Why a write guarded by `lease` on run `run` changed nothing.
-fn refused(tx: &Transaction<'_>, run: RunId, lease: Uuid, seq: Option<u64>) -> Error {
+fn refused(tx: &Connection, run: RunId, lease: Uuid, seq: Option<u64>) -> Error {
     let found = tx
         .prepare_cached("SELECT lease_id, version FROM workflow_runs WHERE id = ?1")
         .and_then(|mut stmt| {
@@ -80,7 +123,7 @@ fn refused(tx: &Transaction<'_>, run: RunId, lease: Uuid, seq: Option<u64>) -> E
     }
 }
 
-fn insert_checkpoint(tx: &Transaction<'_>, checkpoint: &Checkpoint) -> Result<(), Error> {
+fn insert_checkpoint(tx: &Connection, checkpoint: &Checkpoint) -> Result<(), Error> {
     let mut stmt = tx
         .prepare_cached(
             "INSERT INTO workflow_checkpoints (run, seq, workflow, fingerprint, format, step, \
@@ -131,7 +174,7 @@ pub(super) fn create(conn: &mut Connection, run: &NewRun) -> Result<(), Error> {
     })
     .map_err(store)?;
     insert_checkpoint(&tx, first)?;
-    tx.commit().map_err(store)
+    tx.commit()
 }
 
 pub(super) fn claim(
@@ -163,12 +206,12 @@ pub(super) fn claim(
     }
     let info = select_run(&tx, run)?;
     let latest = select_checkpoint(&tx, run, info.version)?.ok_or_else(|| missing(&info))?;
-    tx.commit().map_err(store)?;
+    tx.commit()?;
     Ok((info, latest))
 }
 
 /// The error of a claim refused on run `run` at `now`.
-fn owned(tx: &Transaction<'_>, run: RunId, now: i64) -> Error {
+fn owned(tx: &Connection, run: RunId, now: i64) -> Error {
     let found = tx
         .prepare_cached("SELECT owner, lease_expires FROM workflow_runs WHERE id = ?1")
         .and_then(|mut stmt| {
@@ -217,7 +260,7 @@ pub(super) fn renew(
     if changed == 0 {
         return Err(refused(&tx, run, lease, None));
     }
-    tx.commit().map_err(store)
+    tx.commit()
 }
 
 pub(super) fn save(
@@ -229,31 +272,54 @@ pub(super) fn save(
     let tx = write(conn)?;
     let now = now();
     let running = checkpoint.status == RunStatus::Running;
-    let changed = tx
-        .prepare_cached(
-            "UPDATE workflow_runs SET version = ?3, status = ?4, step = ?5, error = NULL, \
-             updated_at = ?6, lease_id = CASE WHEN ?7 THEN lease_id END, \
-             owner = CASE WHEN ?7 THEN owner END, lease_expires = CASE WHEN ?7 THEN ?8 END \
-             WHERE id = ?1 AND lease_id = ?2 AND version = ?3 - 1",
-        )
-        .and_then(|mut stmt| {
-            stmt.execute(params![
-                checkpoint.run.to_string(),
-                lease.to_string(),
-                checkpoint.seq as i64,
-                checkpoint.status.as_str(),
-                checkpoint.step,
-                now,
-                running,
-                now + duration_millis(ttl),
-            ])
-        })
-        .map_err(store)?;
+    let (run, lease_text, seq) = (
+        checkpoint.run.to_string(),
+        lease.to_string(),
+        checkpoint.seq as i64,
+    );
+    // A running run that stays running (every step but the last) does not set `status`, so
+    // that its index is not rewritten.
+    let mut changed = 0;
+    if running {
+        changed = tx
+            .prepare_cached(
+                "UPDATE workflow_runs SET version = ?3, step = ?4, updated_at = ?5, \
+                 lease_expires = ?6 \
+                 WHERE id = ?1 AND lease_id = ?2 AND version = ?3 - 1 AND status = 'running'",
+            )
+            .and_then(|mut stmt| {
+                let expires = now + duration_millis(ttl);
+                stmt.execute(params![run, lease_text, seq, checkpoint.step, now, expires])
+            })
+            .map_err(store)?;
+    }
+    if changed == 0 {
+        changed = tx
+            .prepare_cached(
+                "UPDATE workflow_runs SET version = ?3, status = ?4, step = ?5, error = NULL, \
+                 updated_at = ?6, lease_id = CASE WHEN ?7 THEN lease_id END, \
+                 owner = CASE WHEN ?7 THEN owner END, lease_expires = CASE WHEN ?7 THEN ?8 END \
+                 WHERE id = ?1 AND lease_id = ?2 AND version = ?3 - 1",
+            )
+            .and_then(|mut stmt| {
+                stmt.execute(params![
+                    run,
+                    lease_text,
+                    seq,
+                    checkpoint.status.as_str(),
+                    checkpoint.step,
+                    now,
+                    running,
+                    now + duration_millis(ttl),
+                ])
+            })
+            .map_err(store)?;
+    }
     if changed == 0 {
         return Err(refused(&tx, checkpoint.run, lease, Some(checkpoint.seq)));
     }
     insert_checkpoint(&tx, checkpoint)?;
-    tx.commit().map_err(store)
+    tx.commit()
 }
 
 pub(super) fn release(
@@ -278,7 +344,7 @@ pub(super) fn release(
     if changed == 0 {
         return Err(refused(&tx, run, lease, None));
     }
-    tx.commit().map_err(store)
+    tx.commit()
 }
 
 fn select_run(conn: &Connection, run: RunId) -> Result<RunInfo, Error> {
