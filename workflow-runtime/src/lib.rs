@@ -1,6 +1,7 @@
 //! The runtime of [`workflow`](https://docs.rs/workflow): the [`Workflow`] trait that
 //! `#[workflow]` implements, the [`Executor`] that runs it, per-step [`StepPolicy`] (retries
-//! with exponential backoff and jitter, timeouts), cancellation, the one [`Error`] enum,
+//! with exponential backoff and jitter, timeouts), cancellation, durable runs (the [`Runner`]
+//! over a checkpoint store, in [`store`]), the one [`Error`] enum,
 //! chat models in [`provider`], the [`Agent`]s that call them, and the accounting of their
 //! token usage and cost per step and per run in [`usage`].
 //!
@@ -8,6 +9,9 @@
 //!
 //! - `http` (default): the HTTP providers, `provider::OpenAi` and `provider::Anthropic`, over
 //!   `reqwest` with rustls.
+//! - `sqlite` (default): `SqliteStore`, durable runs in an SQLite file, over `rusqlite` with
+//!   SQLite compiled in.
+//! - `postgres`: `PostgresStore`, durable runs in PostgreSQL, over `tokio-postgres`.
 //!
 //! Most users depend on the `workflow` facade crate instead, which re-exports this crate
 //! together with the macros.

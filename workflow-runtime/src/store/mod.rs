@@ -5,7 +5,7 @@
 //! - [`MemoryStore`]: in the process's memory, for tests.
 //! - [`SqliteStore`] (feature `sqlite`, on by default): an SQLite file, the embedded default.
 //!   Several processes on one machine can share the file.
-//! - [`PostgresStore`] (feature `postgres`): a PostgreSQL database, shared by many workers on
+//! - `PostgresStore` (feature `postgres`): a PostgreSQL database, shared by many workers on
 //!   many machines.
 //!
 //! Every store keeps two kinds of records: a [`RunInfo`] per run (its status, the number of
