@@ -4,18 +4,19 @@
 mod codec;
 mod drive;
 mod held;
+mod inspect;
 mod outcome;
+mod take;
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use tokio_util::sync::CancellationToken;
 
-use crate::store::{Checkpoint, CheckpointStore, Lease, NewRun, RunFilter, RunId, RunInfo};
-use crate::{Budget, Error, Executor, Loops, Pause, Pricing, Resume, Workflow};
+use crate::store::{Checkpoint, CheckpointStore, NewRun, RunId};
+use crate::{Budget, Error, Executor, Loops, Pricing, Resume, Workflow};
 
 use codec::Definition;
-use held::Held;
 pub use outcome::{Outcome, Run};
 
 /// Runs workflows durably: after every step, before the next one starts, the run's state is
@@ -46,7 +47,7 @@ pub use outcome::{Outcome, Run};
 ///
 /// # One writer per run
 ///
-/// A runner holds a [`Lease`] on each run it drives. The lease is renewed with every
+/// A runner holds a [`Lease`](crate::store::Lease) on each run it drives. The lease is renewed with every
 /// checkpoint and, while a long step runs, every third of its duration
 /// ([`lease`](Self::lease), 30 s by default). Another runner asked to resume the run gets
 /// [`Error::RunOwned`] until the lease expires (its holder crashed or hangs); it can then
@@ -163,7 +164,7 @@ impl Runner {
     }
 
     /// Names this worker `name` in the leases it takes, as other workers see it in
-    /// [`Error::RunOwned`] and [`RunInfo::owner`]. Default: `host:pid`.
+    /// [`Error::RunOwned`] and [`RunInfo::owner`](crate::store::RunInfo::owner). Default: `host:pid`.
     pub fn owner(mut self, name: impl Into<String>) -> Self {
         self.owner = name.into().into();
         self
@@ -303,7 +304,7 @@ impl Runner {
 
     /// Starts a new run from checkpoint `seq` of run `run` and drives it: time travel. The
     /// original run is left untouched; the new one records it as its
-    /// [`parent`](RunInfo::parent).
+    /// [`parent`](crate::store::RunInfo::parent).
     ///
     /// # Errors
     ///
@@ -325,113 +326,6 @@ impl Runner {
         };
         let held = self.create_held(first, Some((run, seq))).await?;
         Ok(self.drive(workflow, held, state, loops).await)
-    }
-
-    /// Run `run`: its status, step, owner, latest checkpoint number.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::RunNotFound`], the store's errors.
-    pub async fn status(&self, run: RunId) -> Result<RunInfo, Error> {
-        self.store.run(run).await
-    }
-
-    /// The runs that pass `filter`, oldest first.
-    ///
-    /// # Errors
-    ///
-    /// The store's errors.
-    pub async fn list(&self, filter: RunFilter) -> Result<Vec<RunInfo>, Error> {
-        self.store.list(filter).await
-    }
-
-    /// Every checkpoint of run `run`, oldest first; [`Checkpoint::decode`] reads each one's
-    /// state.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::RunNotFound`], the store's errors.
-    pub async fn history(&self, run: RunId) -> Result<Vec<Checkpoint>, Error> {
-        self.store.history(run).await
-    }
-
-    /// The pause run `run` waits at, with what it shows, or `None` if it does not wait.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::RunNotFound`], the errors of [`Checkpoint::decode`], the store's errors.
-    pub async fn pending<W: Workflow>(&self, run: RunId) -> Result<Option<Pause>, Error> {
-        let (state, _) = self.store.checkpoint(run, None).await?.decode::<W>()?;
-        Ok(W::pause(&state))
-    }
-
-    /// The output of run `run`, if it has finished.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::RunNotFound`], the errors of [`Checkpoint::decode`], the store's errors.
-    pub async fn output<W: Workflow>(&self, run: RunId) -> Result<Option<W::Output>, Error> {
-        let (state, _) = self.store.checkpoint(run, None).await?.decode::<W>()?;
-        Ok(W::finish(state).ok())
-    }
-
-    fn new_lease(&self) -> Lease {
-        Lease::new(&*self.owner, self.ttl)
-    }
-
-    /// Creates a run from `first`, leased to this runner.
-    async fn create_held(
-        &self,
-        first: Checkpoint,
-        parent: Option<(RunId, u64)>,
-    ) -> Result<Arc<Held>, Error> {
-        let (id, lease) = (first.run, self.new_lease());
-        let run = NewRun {
-            first,
-            parent,
-            lease: Some(lease.clone()),
-        };
-        self.store.create(run).await?;
-        Ok(Held::new(Arc::clone(&self.store), id, lease, 0))
-    }
-
-    /// Takes the lease of run `run` and reads its latest checkpoint as a state of `W`.
-    async fn claim<W: Workflow>(&self, run: RunId) -> Result<(Arc<Held>, W::State, Loops), Error> {
-        let lease = self.new_lease();
-        let (info, latest) = self.store.claim(run, &lease).await?;
-        let held = Held::new(Arc::clone(&self.store), run, lease, info.version);
-        match latest.decode::<W>() {
-            Ok((state, loops)) => Ok((held, state, loops)),
-            Err(error) => {
-                held.release(None).await;
-                Err(error)
-            }
-        }
-    }
-
-    /// Takes run `run` up, gives its state a value with `give`, saves the result, and drives
-    /// the run on.
-    async fn give<W: Workflow>(
-        &self,
-        workflow: &W,
-        run: RunId,
-        give: impl FnOnce(W::State) -> Result<W::State, Error>,
-    ) -> Result<Run<W::Output>, Error> {
-        let (held, state, loops) = self.claim::<W>(run).await?;
-        let saved = match give(state) {
-            Ok(state) => match Definition::of::<W>().encode(run, 0, &state, &loops) {
-                Ok(checkpoint) => held.save(checkpoint).await.map(|()| state),
-                Err(error) => Err(error),
-            },
-            Err(error) => Err(error),
-        };
-        match saved {
-            Ok(state) => Ok(self.drive(workflow, held, state, loops).await),
-            Err(error) => {
-                held.release(None).await;
-                Err(error)
-            }
-        }
     }
 }
 

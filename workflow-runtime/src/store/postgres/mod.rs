@@ -1,7 +1,9 @@
 //! [`PostgresStore`]: runs in a PostgreSQL database, shared by many workers.
 
+mod read;
 mod rows;
 mod sql;
+mod statements;
 
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -11,7 +13,7 @@ use tokio_postgres::{Client, Config, NoTls, Socket};
 use super::{Checkpoint, CheckpointStore, Lease, NewRun, RunFilter, RunId, RunInfo};
 use crate::{BoxFuture, Error};
 use rows::store;
-use sql::Statements;
+use statements::Statements;
 
 /// A [`CheckpointStore`] in PostgreSQL, so that many worker processes on many machines
 /// share runs: any of them can resume a run another started, and leases keep one writer per
@@ -194,7 +196,7 @@ fn setup_sql(schema: Option<&str>) -> Result<String, Error> {
             "CREATE SCHEMA IF NOT EXISTS \"{schema}\"; SET search_path TO \"{schema}\";"
         ));
     }
-    sql.push_str(sql::SCHEMA);
+    sql.push_str(statements::SCHEMA);
     sql.push_str("COMMIT;");
     Ok(sql)
 }
@@ -217,13 +219,13 @@ where
         .await
         .and_then(|row| row.try_get(0))
         .map_err(store)?;
-    if let Some(version) = version.filter(|version| *version > sql::SCHEMA_VERSION) {
+    if let Some(version) = version.filter(|version| *version > statements::SCHEMA_VERSION) {
         return Err(Error::Store {
             store: "postgres",
             source: format!(
                 "the tables were created with schema version {version}, newer than this \
                  version of `workflow` reads ({}); upgrade `workflow`",
-                sql::SCHEMA_VERSION
+                statements::SCHEMA_VERSION
             )
             .into(),
         });
@@ -292,28 +294,28 @@ impl CheckpointStore for PostgresStore {
     fn run(&self, run: RunId) -> BoxFuture<'_, Result<RunInfo, Error>> {
         Box::pin(async move {
             let conn = self.connection().await?;
-            sql::run(&conn.client, &conn.sql, run).await
+            read::run(&conn.client, &conn.sql, run).await
         })
     }
 
     fn list(&self, filter: RunFilter) -> BoxFuture<'_, Result<Vec<RunInfo>, Error>> {
         Box::pin(async move {
             let conn = self.connection().await?;
-            sql::list(&conn.client, &filter).await
+            read::list(&conn.client, &filter).await
         })
     }
 
     fn history(&self, run: RunId) -> BoxFuture<'_, Result<Vec<Checkpoint>, Error>> {
         Box::pin(async move {
             let conn = self.connection().await?;
-            sql::history(&conn.client, &conn.sql, run).await
+            read::history(&conn.client, &conn.sql, run).await
         })
     }
 
     fn checkpoint(&self, run: RunId, seq: Option<u64>) -> BoxFuture<'_, Result<Checkpoint, Error>> {
         Box::pin(async move {
             let conn = self.connection().await?;
-            sql::get(&conn.client, &conn.sql, run, seq).await
+            read::get(&conn.client, &conn.sql, run, seq).await
         })
     }
 }

@@ -1,7 +1,9 @@
 //! [`SqliteStore`]: runs in an SQLite file.
 
+mod read;
 mod rows;
 mod sql;
+mod tx;
 
 use std::path::Path;
 use std::sync::mpsc;
@@ -253,18 +255,18 @@ impl CheckpointStore for SqliteStore {
     }
 
     fn run(&self, run: RunId) -> BoxFuture<'_, Result<RunInfo, Error>> {
-        self.call(move |conn| sql::run(conn, run))
+        self.call(move |conn| read::run(conn, run))
     }
 
     fn list(&self, filter: RunFilter) -> BoxFuture<'_, Result<Vec<RunInfo>, Error>> {
-        self.call(move |conn| sql::list(conn, &filter))
+        self.call(move |conn| read::list(conn, &filter))
     }
 
     fn history(&self, run: RunId) -> BoxFuture<'_, Result<Vec<Checkpoint>, Error>> {
-        self.call(move |conn| sql::history(conn, run))
+        self.call(move |conn| read::history(conn, run))
     }
 
     fn checkpoint(&self, run: RunId, seq: Option<u64>) -> BoxFuture<'_, Result<Checkpoint, Error>> {
-        self.call(move |conn| sql::get(conn, run, seq))
+        self.call(move |conn| read::get(conn, run, seq))
     }
 }
