@@ -118,7 +118,7 @@ pub use outcome::{Outcome, Run};
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Error> {
-/// // `Shout` is a two-step workflow, `upper -> exclaim`, written with `#[workflow]`.
+/// // `Shout` is a two-step workflow, `upper -> exclaim` (written by hand, hidden here).
 /// let runner = Runner::new(Arc::new(MemoryStore::new()));
 /// let run = runner.start(&Shout, "hello".to_string()).await?;
 /// assert!(matches!(&run.outcome, Outcome::Finished(text) if text == "HELLO!"));
