@@ -2,9 +2,10 @@
 
 pub use workflow_runtime::{
     run, Agent, AgentBuilder, BoxError, BoxFuture, Branch, BranchError, Budget, BudgetLimit,
-    CancellationToken, Checkpointer, Context, Error, Event, EventKind, Events, Executor, Ledger,
-    Loops, Pause, PauseState, PauseValue, Price, Pricing, Result, Resume, RunId, RunReport,
-    StepPolicy, StepUsage, TextStream, UsageReport, UsageTotals, Workflow,
+    CancellationToken, CheckpointStore, Checkpointer, Context, Error, Event, EventKind, Events,
+    Executor, Ledger, Loops, MemoryStore, Outcome, Pause, PauseState, PauseValue, Price, Pricing,
+    Result, Resume, Run, RunId, RunInfo, RunReport, RunStatus, Runner, StepPolicy, StepUsage,
+    TextStream, UsageReport, UsageTotals, Workflow,
 };
 
 /// Watching runs: the typed [`Event`]s of a run ([`Executor::subscribe`],
@@ -15,6 +16,19 @@ pub use workflow_runtime::event;
 /// Fan-outs and maps: the [`Branch`]es a running fork holds in the state, [`BranchError`] for
 /// `[collect]` joins, and the loop that runs a map.
 pub use workflow_runtime::parallel;
+
+/// Durable runs in SQLite (feature `sqlite`, on by default): see [`store`].
+#[cfg(feature = "sqlite")]
+pub use workflow_runtime::SqliteStore;
+
+/// Durable runs in PostgreSQL, shared by many workers (feature `postgres`): see [`store`].
+#[cfg(feature = "postgres")]
+pub use workflow_runtime::PostgresStore;
+
+/// Checkpoint stores for durable runs: the [`CheckpointStore`] trait, [`MemoryStore`],
+/// [`SqliteStore`] (feature `sqlite`) and `PostgresStore` (feature `postgres`), and what
+/// they keep. A [`Runner`] drives runs over one.
+pub use workflow_runtime::store;
 
 /// Token usage and cost of agents' calls, per step and per run, and budgets: see
 /// [`Executor::run_with_report`] and [`Executor::budget`].
@@ -160,7 +174,8 @@ pub mod prelude {
     pub use crate::provider::{ChatModel, ChatRequest, ChatResponse, Message};
     pub use crate::schemars::{self, JsonSchema};
     pub use crate::{
-        flow, step, workflow, Agent, BranchError, Error, Executor, Result, StepPolicy, Workflow,
+        flow, step, workflow, Agent, BranchError, Error, Executor, Outcome, Result, Runner,
+        StepPolicy, Workflow,
     };
     pub use serde::{Deserialize, Serialize};
 }

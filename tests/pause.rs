@@ -160,3 +160,63 @@ fn pauses_are_part_of_the_definition() {
     );
     assert_eq!(Approval::STEPS, ["draft", "review"]);
 }
+
+#[tokio::test]
+async fn a_durable_run_suspends_and_resumes_with_its_events() {
+    use std::sync::Arc;
+    use workflow::{MemoryStore, Outcome, Runner};
+
+    let runner = Runner::new(Arc::new(MemoryStore::new()));
+    let mut events = runner.subscribe();
+    let approval = Approval::default();
+    let run = runner
+        .start(&approval, "rust".into())
+        .await
+        .expect("created");
+    let Outcome::Suspended(pause) = &run.outcome else {
+        panic!("not suspended: {:?}", run.outcome);
+    };
+    assert_eq!(pause.payload, serde_json::json!("a post about rust"));
+    assert_eq!(
+        runner
+            .pending::<Approval>(run.id)
+            .await
+            .expect("readable")
+            .map(|p| p.step),
+        Some("review")
+    );
+
+    let done = runner
+        .resume_with(&approval, run.id, Decision::Approve)
+        .await
+        .expect("resumed");
+    assert_eq!(
+        done.into_output().expect("finished"),
+        "published: a post about rust"
+    );
+    assert_eq!(
+        approval.drafts.load(Ordering::SeqCst),
+        1,
+        "the draft ran again"
+    );
+
+    let mut kinds = Vec::new();
+    while let Some(event) = events.try_recv() {
+        assert_eq!(event.run, run.id);
+        kinds.push(event.kind.name());
+    }
+    assert_eq!(
+        kinds,
+        [
+            "run_started",
+            "step_started",
+            "step_finished",
+            "suspended",
+            "resumed",
+            "step_started",
+            "step_finished",
+            "completed"
+        ],
+        "{kinds:?}"
+    );
+}

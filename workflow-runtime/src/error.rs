@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use crate::provider::ProviderError;
+use crate::store::RunId;
 use crate::BudgetLimit;
 
 /// A boxed error, as returned by a step whose error type is not [`Error`].
@@ -157,13 +158,139 @@ pub enum Error {
         #[source]
         source: serde_json::Error,
     },
+    /// A checkpoint store failed: the database is unreachable, locked, full, or refused a
+    /// query. The run is left as it was last saved; resume it once the store works again.
+    #[error("checkpoint store `{store}` failed; check that the database is reachable and writable, then resume the run")]
+    Store {
+        /// The store: `memory`, `sqlite`, `postgres`, or the name a custom store gives.
+        store: &'static str,
+        /// The database's own error.
+        #[source]
+        source: BoxError,
+    },
+    /// No run with this id is in the store.
+    #[error("run `{run}` is not in the checkpoint store; check the run id and that the store is the one the run was started in")]
+    RunNotFound {
+        /// The run asked for.
+        run: RunId,
+    },
+    /// The run has no checkpoint with this number.
+    #[error("run `{run}` has no checkpoint {seq}; list its checkpoints with `Runner::history`")]
+    CheckpointNotFound {
+        /// The run.
+        run: RunId,
+        /// The checkpoint asked for.
+        seq: u64,
+    },
+    /// Another worker holds the run's lease: it is running the run now.
+    #[error(
+        "run `{run}` is owned by worker `{owner}` for another {expires_in:?}; \
+         wait for that worker to finish, or resume the run after its lease expires"
+    )]
+    RunOwned {
+        /// The run.
+        run: RunId,
+        /// The worker holding the lease.
+        owner: String,
+        /// How long the lease still runs, unless its holder renews it.
+        expires_in: Duration,
+    },
+    /// This worker's lease on the run is gone: another worker took the run over after the
+    /// lease expired, or the lease was released. What this worker did since its last
+    /// checkpoint is not saved; the other worker runs the run now.
+    #[error(
+        "run `{run}`: this worker no longer holds the run's lease (another worker took it over \
+         after it expired); its late write was rejected. Give steps a longer lease with \
+         `Runner::lease` if they outlast it"
+    )]
+    LeaseLost {
+        /// The run.
+        run: RunId,
+    },
+    /// The run's latest checkpoint is not the one this writer started from: another writer
+    /// saved a checkpoint in between. The write was rejected.
+    #[error(
+        "run `{run}`: stale write rejected; the writer expected checkpoint {expected} to be the \
+         latest, but the latest is {found}. Resume the run to continue from the latest"
+    )]
+    VersionConflict {
+        /// The run.
+        run: RunId,
+        /// The checkpoint the writer started from.
+        expected: u64,
+        /// The latest checkpoint in the store.
+        found: u64,
+    },
+    /// A stored run or checkpoint does not read back: bad JSON, a state of the wrong shape, a
+    /// step the workflow does not have, a value out of range. Stored rows are untrusted input.
+    #[error("{}", corrupt_message(run.as_ref(), *seq, reason))]
+    CorruptCheckpoint {
+        /// The run, if its id could be read.
+        run: Option<RunId>,
+        /// The checkpoint, if the problem is in one.
+        seq: Option<u64>,
+        /// What is wrong.
+        reason: String,
+        /// The parser's error, if any.
+        #[source]
+        source: Option<BoxError>,
+    },
+    /// The run was saved by another definition of the workflow (its graph or step types have
+    /// changed since), or by another workflow.
+    #[error(
+        "run `{run}` was saved by workflow `{stored_workflow}` with definition fingerprint \
+         {stored_fingerprint:#018x}, but it is being resumed with workflow `{workflow}`, \
+         fingerprint {fingerprint:#018x}; resume it with the definition that started it, or \
+         start a new run"
+    )]
+    DefinitionMismatch {
+        /// The run.
+        run: RunId,
+        /// The workflow resuming the run.
+        workflow: &'static str,
+        /// Its definition fingerprint.
+        fingerprint: u64,
+        /// The workflow that saved the run.
+        stored_workflow: String,
+        /// Its definition fingerprint then.
+        stored_fingerprint: u64,
+    },
+    /// A checkpoint was written in a format this version of the runtime cannot read.
+    #[error(
+        "run `{run}`, checkpoint {seq}: stored in format version {format}, but this version of \
+         `workflow` reads format {supported}; resume the run with the version that wrote it"
+    )]
+    UnsupportedFormat {
+        /// The run.
+        run: RunId,
+        /// The checkpoint.
+        seq: u64,
+        /// The checkpoint's format version.
+        format: u32,
+        /// The format version this runtime reads and writes.
+        supported: u32,
+    },
+}
+
+/// The message of [`Error::CorruptCheckpoint`].
+fn corrupt_message(run: Option<&RunId>, seq: Option<u64>, reason: &str) -> String {
+    let place = match (run, seq) {
+        (Some(run), Some(seq)) => format!("run `{run}`, checkpoint {seq}"),
+        (Some(run), None) => format!("run `{run}`"),
+        (None, _) => "a stored run".to_owned(),
+    };
+    format!(
+        "{place} is corrupt: {reason}; restore the row from a backup, or fork the run from an \
+         earlier checkpoint"
+    )
 }
 
 impl Error {
     /// Whether retrying the step that produced this error may succeed.
     ///
-    /// Timeouts are transient; cancellation, bounds, budgets and answers that do not fit the
-    /// type asked for are not. A failed model call is transient
+    /// Timeouts are transient; cancellation, bounds, budgets, answers that do not fit the
+    /// type asked for, and the errors of durable runs and their stores are not (a run stopped
+    /// by its store is resumed from its last checkpoint, not retried in place). A failed model call is transient
     /// if its [`ProviderError::is_transient`] says so: rate limits, server errors, timeouts,
     /// broken connections. A step's own error is transient unless it is itself a non-transient
     /// [`Error`] or [`ProviderError`].
@@ -188,7 +315,16 @@ impl Error {
             | Error::Suspended { .. }
             | Error::Checkpoint { .. }
             | Error::NotPaused { .. }
-            | Error::ResumeValue { .. } => false,
+            | Error::ResumeValue { .. }
+            | Error::Store { .. }
+            | Error::RunNotFound { .. }
+            | Error::CheckpointNotFound { .. }
+            | Error::RunOwned { .. }
+            | Error::LeaseLost { .. }
+            | Error::VersionConflict { .. }
+            | Error::CorruptCheckpoint { .. }
+            | Error::DefinitionMismatch { .. }
+            | Error::UnsupportedFormat { .. } => false,
         }
     }
 
@@ -204,7 +340,16 @@ impl Error {
             Error::StepLimit { .. }
             | Error::Provider(_)
             | Error::Extract { .. }
-            | Error::Checkpoint { .. } => None,
+            | Error::Checkpoint { .. }
+            | Error::Store { .. }
+            | Error::RunNotFound { .. }
+            | Error::CheckpointNotFound { .. }
+            | Error::RunOwned { .. }
+            | Error::LeaseLost { .. }
+            | Error::VersionConflict { .. }
+            | Error::CorruptCheckpoint { .. }
+            | Error::DefinitionMismatch { .. }
+            | Error::UnsupportedFormat { .. } => None,
         }
     }
 

@@ -80,6 +80,9 @@ impl Casts {
             trait #name<__T> {
                 fn __collect(self) -> ::std::vec::Vec<__T>;
             }
+            // Not recommended, so that rustc says only our message, not why `IntoIterator` does
+            // not hold (whose wording depends on the crates linked).
+            #[diagnostic::do_not_recommend]
             impl<__T, __I: ::core::iter::IntoIterator<Item = __T>> #name<__T> for __I {
                 fn __collect(self) -> ::std::vec::Vec<__T> {
                     ::core::iter::Iterator::collect(::core::iter::IntoIterator::into_iter(self))

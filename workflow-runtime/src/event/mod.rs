@@ -127,14 +127,13 @@
 //! ```
 
 mod channel;
-mod id;
 mod kind;
 mod observer;
 mod scope;
 mod trace;
 
+pub use crate::store::RunId;
 pub use channel::Events;
-pub use id::RunId;
 pub use kind::{Event, EventKind};
 
 pub(crate) use channel::Hub;

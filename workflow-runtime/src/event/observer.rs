@@ -116,10 +116,6 @@ impl Observer {
     }
 
     /// A suspended run resumes, before step `step`: for the durable runner.
-    #[allow(
-        dead_code,
-        reason = "the durable runner calls it when it resumes a run"
-    )]
     pub(crate) fn resumed(&self, step: &'static str) {
         self.emit(|| EventKind::Resumed { step });
     }

@@ -10,7 +10,7 @@ use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
 use crate::event::{Events, Hub};
-use crate::{Budget, Error, Ledger, Loops, Pricing, RunReport, Workflow};
+use crate::{Budget, Context, Error, Ledger, Loops, Pricing, RunReport, Workflow};
 
 pub use observe::run;
 
@@ -263,7 +263,33 @@ impl Executor {
         }
     }
 
-    fn ledger<W: Workflow>(&self) -> Ledger {
+    /// The run's cancellation token, if any.
+    pub(crate) fn cancel_token(&self) -> Option<&CancellationToken> {
+        self.cancel.as_ref()
+    }
+
+    /// A ledger for a run of `W` if there is a budget to enforce.
+    pub(crate) fn budget_ledger<W: Workflow>(&self) -> Option<Ledger> {
+        (!self.budget.is_unlimited()).then(|| self.ledger::<W>())
+    }
+
+    /// The context of a run of `W` with this executor's step limit and cancellation, and
+    /// `ledger`.
+    pub(crate) fn context<W: Workflow>(&self, ledger: Option<Ledger>) -> Context {
+        let mut cx = Context::of::<W>();
+        if let Some(max) = self.max_steps {
+            cx = cx.with_max_steps(max);
+        }
+        if let Some(ledger) = ledger {
+            cx = cx.with_ledger(ledger);
+        }
+        if let Some(token) = &self.cancel {
+            cx = cx.with_cancellation(token.clone());
+        }
+        cx
+    }
+
+    pub(crate) fn ledger<W: Workflow>(&self) -> Ledger {
         Ledger::of::<W>()
             .budget(self.budget)
             .pricing(Arc::clone(&self.pricing))

@@ -1,0 +1,111 @@
+//! Human in the loop, durably: a writer drafts a post, the run pauses for a human's decision,
+//! then publishes. The run lives in an SQLite file, so the pause survives the process.
+//!
+//! ```sh
+//! cargo run --example approval                                 # prints the draft and the run id
+//! cargo run --example approval -- --resume RUN_ID --approve    # publishes it
+//! cargo run --example approval -- --resume RUN_ID --reject "too long"
+//! ```
+//!
+//! The draft is written by a deterministic stand-in for a writer agent, so that the example
+//! runs offline; `chain` and `evaluator` show real agents. The database is
+//! `target/approval.sqlite3` (`WORKFLOW_APPROVAL_DB` to put it elsewhere).
+
+use std::sync::Arc;
+
+use workflow::prelude::*;
+use workflow::{RunId, SqliteStore};
+
+/// What the human decides.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+enum Decision {
+    Approve,
+    Reject { reason: String },
+}
+
+struct Newsletter;
+
+#[workflow]
+impl Newsletter {
+    /// Drafts the post (a model call in a real workflow).
+    async fn draft(&self, topic: String) -> String {
+        format!(
+            "This week: {topic}. Three things changed, one of them breaks your build, and \
+             here is how to fix it in five minutes."
+        )
+    }
+
+    /// Runs once a human has decided: the run waits for a `Decision` before this step.
+    async fn publish(&self, draft: String, decision: Decision) -> String {
+        match decision {
+            Decision::Approve => format!("published: {draft}"),
+            Decision::Reject { reason } => format!("not published ({reason})"),
+        }
+    }
+
+    flow! {
+        start -> draft -> pause publish -> end;
+    }
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    match approval().await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn approval() -> Result<(), Box<dyn std::error::Error>> {
+    let path = std::env::var("WORKFLOW_APPROVAL_DB")
+        .unwrap_or_else(|_| "target/approval.sqlite3".to_owned());
+    if let Some(parent) = std::path::Path::new(&path).parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    let runner = Runner::new(Arc::new(SqliteStore::open(&path)?));
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let run = match args.as_slice() {
+        [] => runner.start(&Newsletter, "Rust 1.95".to_owned()).await?,
+        [flag, id, rest @ ..] if flag == "--resume" => {
+            let id: RunId = id
+                .parse()
+                .map_err(|error| format!("`{id}` is not a run id: {error}"))?;
+            let decision = match rest {
+                [approve] if approve == "--approve" => Decision::Approve,
+                [reject, reason] if reject == "--reject" => Decision::Reject {
+                    reason: reason.clone(),
+                },
+                _ => return Err(usage().into()),
+            };
+            runner.resume_with(&Newsletter, id, decision).await?
+        }
+        _ => return Err(usage().into()),
+    };
+    match run.outcome {
+        Outcome::Suspended(pause) => {
+            println!("draft: {}", pause.payload);
+            println!(
+                "run {} waits for a decision before `{}`:",
+                run.id, pause.step
+            );
+            println!(
+                "  cargo run --example approval -- --resume {} --approve",
+                run.id
+            );
+            println!(
+                "  cargo run --example approval -- --resume {} --reject \"reason\"",
+                run.id
+            );
+        }
+        Outcome::Finished(text) => println!("{text}"),
+        Outcome::Failed(error) => return Err(error.into()),
+    }
+    Ok(())
+}
+
+fn usage() -> String {
+    "usage: approval [--resume RUN_ID (--approve | --reject REASON)]".to_owned()
+}

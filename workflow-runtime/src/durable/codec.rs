@@ -1,0 +1,169 @@
+//! Between a workflow's state and a stored [`Checkpoint`]: writing one, and reading one back
+//! with every check a row from outside needs.
+
+use std::time::SystemTime;
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::store::{Checkpoint, RunId, RunStatus, END, FORMAT_VERSION};
+use crate::{Error, Loops, Pause, Workflow};
+
+/// What a checkpoint needs to know of a workflow, without its type: so that the checkpoints
+/// a step saves in its middle go through a `dyn Checkpointer`.
+pub(crate) struct Definition<S> {
+    pub(crate) name: &'static str,
+    pub(crate) fingerprint: u64,
+    pub(crate) step_name: fn(&S) -> &'static str,
+    pub(crate) pause: fn(&S) -> Option<Pause>,
+}
+
+impl<S> Clone for Definition<S> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<S> Copy for Definition<S> {}
+
+impl<S: Serialize + DeserializeOwned> Definition<S> {
+    /// The definition of `W`.
+    pub(crate) fn of<W: Workflow<State = S>>() -> Self {
+        Definition {
+            name: W::NAME,
+            fingerprint: W::FINGERPRINT,
+            step_name: W::step_name,
+            pause: W::pause,
+        }
+    }
+
+    /// Where a run in `state` stands.
+    pub(crate) fn status(&self, state: &S) -> RunStatus {
+        let step = (self.step_name)(state);
+        if step == END {
+            RunStatus::Finished
+        } else if (self.pause)(state).is_some() {
+            RunStatus::Suspended
+        } else {
+            RunStatus::Running
+        }
+    }
+
+    /// Checkpoint `seq` of run `run`, holding `state` and `loops`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Checkpoint`] if the state does not serialize.
+    pub(crate) fn encode(
+        &self,
+        run: RunId,
+        seq: u64,
+        state: &S,
+        loops: &Loops,
+    ) -> Result<Checkpoint, Error> {
+        let text = serde_json::to_string(state).map_err(|error| self.unsaved(error))?;
+        self.checkpoint(run, seq, state, text, loops)
+    }
+
+    /// Checkpoint `seq` of run `run`, holding `state`, already serialized as `text`.
+    pub(crate) fn checkpoint(
+        &self,
+        run: RunId,
+        seq: u64,
+        state: &S,
+        text: String,
+        loops: &Loops,
+    ) -> Result<Checkpoint, Error> {
+        let loops = serde_json::to_string(loops).map_err(|error| self.unsaved(error))?;
+        Ok(Checkpoint {
+            run,
+            seq,
+            workflow: self.name.to_owned(),
+            fingerprint: self.fingerprint,
+            format: FORMAT_VERSION,
+            step: (self.step_name)(state).to_owned(),
+            status: self.status(state),
+            state: text,
+            loops,
+            created_at: SystemTime::now(),
+        })
+    }
+
+    pub(crate) fn unsaved(&self, error: serde_json::Error) -> Error {
+        Error::Checkpoint {
+            workflow: self.name,
+            source: error.into(),
+        }
+    }
+
+    /// Reads `checkpoint` back as a state of this definition, checking everything first.
+    fn decode(&self, checkpoint: &Checkpoint) -> Result<(S, Loops), Error> {
+        let (run, seq) = (checkpoint.run, checkpoint.seq);
+        if checkpoint.format != FORMAT_VERSION {
+            return Err(Error::UnsupportedFormat {
+                run,
+                seq,
+                format: checkpoint.format,
+                supported: FORMAT_VERSION,
+            });
+        }
+        if checkpoint.workflow != self.name || checkpoint.fingerprint != self.fingerprint {
+            return Err(Error::DefinitionMismatch {
+                run,
+                workflow: self.name,
+                fingerprint: self.fingerprint,
+                stored_workflow: checkpoint.workflow.clone(),
+                stored_fingerprint: checkpoint.fingerprint,
+            });
+        }
+        let corrupt =
+            |reason: String, source: Option<serde_json::Error>| Error::CorruptCheckpoint {
+                run: Some(run),
+                seq: Some(seq),
+                reason,
+                source: source.map(Into::into),
+            };
+        let state: S = serde_json::from_str(&checkpoint.state).map_err(|error| {
+            let reason = format!("its state is not a state of workflow `{}`", self.name);
+            corrupt(reason, Some(error))
+        })?;
+        let loops: Loops = serde_json::from_str(&checkpoint.loops).map_err(|error| {
+            corrupt(
+                "its loop counters are not a list of counts".into(),
+                Some(error),
+            )
+        })?;
+        let step = (self.step_name)(&state);
+        if step != checkpoint.step {
+            let stored = &checkpoint.step;
+            let reason =
+                format!("it says the run is at step `{stored}`, but its state is at `{step}`");
+            return Err(corrupt(reason, None));
+        }
+        let status = self.status(&state);
+        if status != checkpoint.status {
+            let stored = checkpoint.status;
+            let reason = format!("its status is `{stored}`, but its state is `{status}`");
+            return Err(corrupt(reason, None));
+        }
+        Ok((state, loops))
+    }
+}
+
+impl Checkpoint {
+    /// Reads the checkpoint back as a state of workflow `W` and its loop counters: what a
+    /// resumed run continues from. Use it to look at the state at any point of a run's
+    /// [`history`](crate::Runner::history).
+    ///
+    /// # Errors
+    ///
+    /// - [`Error::UnsupportedFormat`] if the checkpoint was written in another format
+    ///   version than [`FORMAT_VERSION`];
+    /// - [`Error::DefinitionMismatch`] if it was written by another workflow, or by another
+    ///   definition of `W` (another [`Workflow::FINGERPRINT`]);
+    /// - [`Error::CorruptCheckpoint`] if the state or the counters do not deserialize, or do
+    ///   not agree with the checkpoint's step and status.
+    pub fn decode<W: Workflow>(&self) -> Result<(W::State, Loops), Error> {
+        Definition::<W::State>::of::<W>().decode(self)
+    }
+}

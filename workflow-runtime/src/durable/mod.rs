@@ -1,0 +1,352 @@
+//! Durable runs: [`Runner`] drives workflows with a checkpoint after every step, in a
+//! [`CheckpointStore`].
+
+mod codec;
+mod drive;
+mod held;
+mod inspect;
+mod outcome;
+mod take;
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use tokio_util::sync::CancellationToken;
+
+use crate::store::{Checkpoint, CheckpointStore, NewRun, RunId};
+use crate::{Budget, Error, Executor, Loops, Pricing, Resume, Workflow};
+
+use codec::Definition;
+pub use outcome::{Outcome, Run};
+
+/// Runs workflows durably: after every step, before the next one starts, the run's state is
+/// saved as a checkpoint in a [`CheckpointStore`], so that a run outlives the process that
+/// started it.
+///
+/// - [`start`](Self::start) creates a run and drives it; [`create`](Self::create) only
+///   creates it.
+/// - [`resume`](Self::resume) continues a run from its latest checkpoint: after a crash, in
+///   another process, on another machine sharing the store.
+/// - A run that reaches a pause is suspended ([`Outcome::Suspended`], with what the pause
+///   shows); [`resume_with`](Self::resume_with) gives it the value it waits for (typed:
+///   a value of a type none of the workflow's pauses takes does not compile), and
+///   [`resume_json`](Self::resume_json) the same as JSON from outside.
+/// - [`status`](Self::status), [`list`](Self::list), [`history`](Self::history),
+///   [`pending`](Self::pending) and [`output`](Self::output) look at runs;
+///   [`fork`](Self::fork) starts a new run from any checkpoint of another (time travel).
+///
+/// # What runs again after a crash
+///
+/// **Completed steps never run again**: a resumed run continues from the checkpoint written
+/// after the last step that completed. **The step that was in flight may run a second time**
+/// (at-least-once): it had started, but its result was not saved. Make such steps
+/// idempotent, e.g. by writing their side effects under a key derived from the run id and
+/// the step. A step in the middle of a fan-out keeps the branches that had finished (each
+/// finished branch saves a checkpoint); the others run again. Nothing before a pause runs
+/// again when a suspended run is given its value.
+///
+/// # One writer per run
+///
+/// A runner holds a [`Lease`](crate::store::Lease) on each run it drives. The lease is renewed with every
+/// checkpoint and, while a long step runs, every third of its duration
+/// ([`lease`](Self::lease), 30 s by default). Another runner asked to resume the run gets
+/// [`Error::RunOwned`] until the lease expires (its holder crashed or hangs); it can then
+/// take the run over, and a late write from the previous holder is rejected with
+/// [`Error::LeaseLost`]. Every write is also checked against the number of the run's latest
+/// checkpoint ([`Error::VersionConflict`]), so two writers can never fork a run.
+///
+/// # Definitions
+///
+/// Every checkpoint records the workflow's name, its definition fingerprint
+/// ([`Workflow::FINGERPRINT`]) and a format version. Resuming a run with another
+/// definition (a step added, a type changed) fails with [`Error::DefinitionMismatch`] before
+/// any step runs; a corrupt or hand-edited checkpoint fails with
+/// [`Error::CorruptCheckpoint`].
+///
+/// # Options
+///
+/// [`cancellation`](Self::cancellation), [`max_steps`](Self::max_steps),
+/// [`budget`](Self::budget) and [`pricing`](Self::pricing) work as on [`Executor`], per call
+/// of `start` or `resume`: the step limit and the budget count what that call runs, not
+/// what the run ran before a crash. A cancelled run is recorded as failed and can be
+/// resumed.
+///
+/// Runs are driven on the caller's task; the runner needs a `tokio` runtime with its timer
+/// enabled.
+///
+/// # Example
+///
+/// ```
+/// # use std::future::Future;
+/// # use serde::{Deserialize, Serialize};
+/// # use workflow_runtime::{Context, Loops, StepPolicy, Workflow};
+/// use std::sync::Arc;
+/// use workflow_runtime::{Error, MemoryStore, Outcome, Runner};
+/// # struct Shout;
+/// # #[derive(Serialize, Deserialize)]
+/// # enum ShoutState { Upper(String), Exclaim(String), Done(String) }
+/// # impl Workflow for Shout {
+/// #     type Input = String;
+/// #     type Output = String;
+/// #     type State = ShoutState;
+/// #     const NAME: &'static str = "Shout";
+/// #     const FINGERPRINT: u64 = 1;
+/// #     const STEPS: &'static [&'static str] = &["upper", "exclaim"];
+/// #     fn start(input: String) -> ShoutState { ShoutState::Upper(input) }
+/// #     fn finish(state: ShoutState) -> Result<String, ShoutState> {
+/// #         match state { ShoutState::Done(out) => Ok(out), other => Err(other) }
+/// #     }
+/// #     fn step_name(state: &ShoutState) -> &'static str {
+/// #         match state {
+/// #             ShoutState::Upper(_) => "upper",
+/// #             ShoutState::Exclaim(_) => "exclaim",
+/// #             ShoutState::Done(_) => "end",
+/// #         }
+/// #     }
+/// #     fn transition<'a>(
+/// #         &'a self, state: ShoutState, _loops: &'a mut Loops, cx: &'a Context,
+/// #     ) -> impl Future<Output = Result<ShoutState, Error>> + Send + 'a {
+/// #         async move {
+/// #             Ok(match state {
+/// #                 ShoutState::Upper(text) => ShoutState::Exclaim(text.to_uppercase()),
+/// #                 ShoutState::Exclaim(text) => ShoutState::Done(text + "!"),
+/// #                 done @ ShoutState::Done(_) => done,
+/// #             })
+/// #         }
+/// #     }
+/// # }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Error> {
+/// // `Shout` is a two-step workflow, `upper -> exclaim` (written by hand, hidden here).
+/// let runner = Runner::new(Arc::new(MemoryStore::new()));
+/// let run = runner.start(&Shout, "hello".to_string()).await?;
+/// assert!(matches!(&run.outcome, Outcome::Finished(text) if text == "HELLO!"));
+///
+/// // Checkpoint 0 before `upper`, 1 before `exclaim`, 2 at the end.
+/// let history = runner.history(run.id).await?;
+/// let steps: Vec<&str> = history.iter().map(|checkpoint| checkpoint.step.as_str()).collect();
+/// assert_eq!(steps, ["upper", "exclaim", "end"]);
+///
+/// // Time travel: a new run from checkpoint 1, which runs `exclaim` only.
+/// let again = runner.fork(&Shout, run.id, 1).await?;
+/// assert_eq!(again.into_output()?, "HELLO!");
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct Runner {
+    store: Arc<dyn CheckpointStore>,
+    owner: Arc<str>,
+    ttl: Duration,
+    executor: Executor,
+}
+
+impl std::fmt::Debug for Runner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runner")
+            .field("owner", &self.owner)
+            .field("lease", &self.ttl)
+            .field("executor", &self.executor)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Runner {
+    /// A runner over `store`, named after this host and process, with 30 s leases.
+    pub fn new(store: Arc<dyn CheckpointStore>) -> Self {
+        Runner {
+            store,
+            owner: default_owner().into(),
+            ttl: Duration::from_secs(30),
+            executor: Executor::new(),
+        }
+    }
+
+    /// Names this worker `name` in the leases it takes, as other workers see it in
+    /// [`Error::RunOwned`] and [`RunInfo::owner`](crate::store::RunInfo::owner). Default: `host:pid`.
+    pub fn owner(mut self, name: impl Into<String>) -> Self {
+        self.owner = name.into().into();
+        self
+    }
+
+    /// Sets how long a lease lasts without renewal (default 30 s, at least 3 ms): how long a
+    /// crashed worker's runs wait before another worker can take them over. A step may run
+    /// longer: the lease is renewed every third of this while it runs.
+    pub fn lease(mut self, ttl: Duration) -> Self {
+        self.ttl = ttl.max(Duration::from_millis(3));
+        self
+    }
+
+    /// The events of every run this runner drives from now on (started, resumed, each step,
+    /// suspended at a pause, completed, failed), tagged with the run's id: see
+    /// [`Executor::subscribe`](crate::Executor::subscribe), which this is for durable runs.
+    /// Clones of the runner share their subscribers.
+    pub fn subscribe(&self) -> crate::Events {
+        self.executor.subscribe()
+    }
+
+    /// Stops driving when `token` is cancelled: the step in flight is dropped, and the run is
+    /// recorded as failed with [`Error::Cancelled`]; it can be resumed.
+    pub fn cancellation(mut self, token: CancellationToken) -> Self {
+        self.executor = self.executor.cancellation(token);
+        self
+    }
+
+    /// Fails a call of `start` or `resume` that runs more than `max` steps with
+    /// [`Error::StepLimit`].
+    pub fn max_steps(mut self, max: u64) -> Self {
+        self.executor = self.executor.max_steps(max);
+        self
+    }
+
+    /// Fails a call of `start` or `resume` whose model calls use up `budget` with
+    /// [`Error::BudgetExceeded`].
+    pub fn budget(mut self, budget: Budget) -> Self {
+        self.executor = self.executor.budget(budget);
+        self
+    }
+
+    /// Estimates the cost of model calls with `pricing`, for USD budgets.
+    pub fn pricing(mut self, pricing: impl Into<Arc<Pricing>>) -> Self {
+        self.executor = self.executor.pricing(pricing);
+        self
+    }
+
+    /// The store the runner keeps its runs in.
+    pub fn store(&self) -> &Arc<dyn CheckpointStore> {
+        &self.store
+    }
+
+    /// Creates a run of `W` on `input` without running any step: it waits, with status
+    /// [`Running`](crate::store::RunStatus::Running) and no lease, for
+    /// [`resume`](Self::resume) (here or in another process).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Checkpoint`] if the state does not serialize; the store's errors.
+    pub async fn create<W: Workflow>(&self, input: W::Input) -> Result<RunId, Error> {
+        let first =
+            Definition::of::<W>().encode(RunId::new(), 0, &W::start(input), &Loops::new())?;
+        let id = first.run;
+        let run = NewRun {
+            first,
+            parent: None,
+            lease: None,
+        };
+        self.store.create(run).await?;
+        Ok(id)
+    }
+
+    /// Creates a run of `workflow` on `input` and drives it until it finishes, waits at a
+    /// pause, or fails.
+    ///
+    /// # Errors
+    ///
+    /// Only when the run could not be created: [`Error::Checkpoint`] if the state does not
+    /// serialize, the store's errors. Once created, the run's fate is in [`Run::outcome`].
+    pub async fn start<W: Workflow>(
+        &self,
+        workflow: &W,
+        input: W::Input,
+    ) -> Result<Run<W::Output>, Error> {
+        let (state, loops) = (W::start(input), Loops::new());
+        let first = Definition::of::<W>().encode(RunId::new(), 0, &state, &loops)?;
+        let held = self.create_held(first, None).await?;
+        Ok(self.drive(workflow, held, state, loops, false).await)
+    }
+
+    /// Continues run `run` from its latest checkpoint, until it finishes, waits at a pause,
+    /// or fails: after a crash, or a run made with [`create`](Self::create). A finished run
+    /// gives its output again, a suspended one its pause, without running anything; a failed
+    /// one runs its failed step again.
+    ///
+    /// # Errors
+    ///
+    /// When the run cannot be taken up, before any step runs: [`Error::RunOwned`] if another
+    /// worker runs it, [`Error::RunNotFound`], [`Error::DefinitionMismatch`],
+    /// [`Error::UnsupportedFormat`], [`Error::CorruptCheckpoint`], the store's errors.
+    pub async fn resume<W: Workflow>(
+        &self,
+        workflow: &W,
+        run: RunId,
+    ) -> Result<Run<W::Output>, Error> {
+        let (held, state, loops) = self.claim::<W>(run).await?;
+        Ok(self.drive(workflow, held, state, loops, true).await)
+    }
+
+    /// Gives run `run`, suspended at a pause, the value `value` it waits for, and drives it on.
+    /// A value of a type that none of `W`'s pauses waits for does not compile.
+    ///
+    /// # Errors
+    ///
+    /// As [`resume`](Self::resume), and [`Error::NotPaused`] if the run does not wait at a
+    /// pause for a `V`. The run is then left as it was.
+    pub async fn resume_with<W: Resume<V>, V>(
+        &self,
+        workflow: &W,
+        run: RunId,
+        value: V,
+    ) -> Result<Run<W::Output>, Error> {
+        self.give(workflow, run, |state| W::resume_with(state, value))
+            .await
+    }
+
+    /// Gives run `run`, suspended at a pause, the value it waits for as JSON (from outside
+    /// the program: a web form, a queue), and drives it on.
+    ///
+    /// # Errors
+    ///
+    /// As [`resume`](Self::resume); [`Error::NotPaused`] if the run is not suspended,
+    /// [`Error::ResumeValue`] if `value` is not of the type its pause waits for. The run is
+    /// then left as it was.
+    pub async fn resume_json<W: Workflow>(
+        &self,
+        workflow: &W,
+        run: RunId,
+        value: serde_json::Value,
+    ) -> Result<Run<W::Output>, Error> {
+        self.give(workflow, run, |state| W::resume(state, value))
+            .await
+    }
+
+    /// Starts a new run from checkpoint `seq` of run `run` and drives it: time travel. The
+    /// original run is left untouched; the new one records it as its
+    /// [`parent`](crate::store::RunInfo::parent).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::CheckpointNotFound`], and the errors of [`resume`](Self::resume) about the
+    /// checkpoint.
+    pub async fn fork<W: Workflow>(
+        &self,
+        workflow: &W,
+        run: RunId,
+        seq: u64,
+    ) -> Result<Run<W::Output>, Error> {
+        let from = self.store.checkpoint(run, Some(seq)).await?;
+        let (state, loops) = from.decode::<W>()?;
+        let first = Checkpoint {
+            run: RunId::new(),
+            seq: 0,
+            created_at: SystemTime::now(),
+            ..from
+        };
+        let held = self.create_held(first, Some((run, seq))).await?;
+        Ok(self.drive(workflow, held, state, loops, false).await)
+    }
+}
+
+/// `host:pid`, or `pid N` where the host name is unknown.
+fn default_owner() -> String {
+    let pid = std::process::id();
+    let host = std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/proc/sys/kernel/hostname").ok())
+        .map(|host| host.trim().to_owned())
+        .filter(|host| !host.is_empty());
+    match host {
+        Some(host) => format!("{host}:{pid}"),
+        None => format!("pid {pid}"),
+    }
+}

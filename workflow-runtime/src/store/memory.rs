@@ -1,0 +1,209 @@
+//! [`MemoryStore`]: runs kept in the process's memory.
+
+use std::collections::BTreeMap;
+use std::future::ready;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::SystemTime;
+
+use uuid::Uuid;
+
+use super::{Checkpoint, CheckpointStore, Lease, NewRun, RunFilter, RunId, RunInfo, RunStatus};
+use crate::{BoxFuture, Error};
+
+/// A [`CheckpointStore`] in the process's memory: for tests, and for runs that need pauses
+/// and history but not to survive the process.
+///
+/// It follows the same rules as the database stores (leases, compare-and-set), so a test on
+/// it shows how a run behaves on them. Clones of an `Arc<MemoryStore>` share the runs.
+///
+/// ```
+/// use std::sync::Arc;
+/// use workflow_runtime::{MemoryStore, Runner};
+///
+/// let runner = Runner::new(Arc::new(MemoryStore::new()));
+/// # let _ = runner;
+/// ```
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    runs: Mutex<BTreeMap<RunId, Entry>>,
+}
+
+#[derive(Debug)]
+struct Entry {
+    info: RunInfo,
+    lease: Option<Uuid>,
+    checkpoints: Vec<Checkpoint>,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, BTreeMap<RunId, Entry>> {
+        self.runs.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Runs `f` on run `run` under the lock; the returned future is ready at once.
+    fn with<T: Send + 'static>(
+        &self,
+        run: RunId,
+        f: impl FnOnce(&mut Entry, SystemTime) -> Result<T, Error>,
+    ) -> BoxFuture<'_, Result<T, Error>> {
+        let result = match self.lock().get_mut(&run) {
+            Some(entry) => f(entry, SystemTime::now()),
+            None => Err(Error::RunNotFound { run }),
+        };
+        Box::pin(ready(result))
+    }
+}
+
+impl Entry {
+    fn check(&self, lease: &Lease) -> Result<(), Error> {
+        match self.lease {
+            Some(id) if id == lease.id => Ok(()),
+            _ => Err(Error::LeaseLost { run: self.info.id }),
+        }
+    }
+
+    fn take(&mut self, lease: Option<&Lease>, now: SystemTime) {
+        self.lease = lease.map(|lease| lease.id);
+        self.info.owner = lease.map(|lease| lease.owner.clone());
+        self.info.lease_expires = lease.map(|lease| now + lease.ttl);
+    }
+
+    fn latest(&self) -> Result<Checkpoint, Error> {
+        self.get(self.info.version)
+    }
+
+    fn get(&self, seq: u64) -> Result<Checkpoint, Error> {
+        let index = usize::try_from(seq).ok();
+        index
+            .and_then(|index| self.checkpoints.get(index))
+            .cloned()
+            .ok_or(Error::CheckpointNotFound {
+                run: self.info.id,
+                seq,
+            })
+    }
+}
+
+impl CheckpointStore for MemoryStore {
+    fn create(&self, run: NewRun) -> BoxFuture<'_, Result<(), Error>> {
+        let now = SystemTime::now();
+        let mut entry = Entry {
+            info: RunInfo::created(&run.first, run.parent),
+            lease: None,
+            checkpoints: Vec::new(),
+        };
+        entry.take(run.lease.as_ref(), now);
+        entry.checkpoints.push(run.first);
+        self.lock().insert(entry.info.id, entry);
+        Box::pin(ready(Ok(())))
+    }
+
+    fn claim<'a>(
+        &'a self,
+        run: RunId,
+        lease: &'a Lease,
+    ) -> BoxFuture<'a, Result<(RunInfo, Checkpoint), Error>> {
+        self.with(run, |entry, now| {
+            if let (Some(owner), Some(expires)) = (&entry.info.owner, entry.info.lease_expires) {
+                if let Ok(expires_in) = expires.duration_since(now) {
+                    if !expires_in.is_zero() {
+                        let owner = owner.clone();
+                        return Err(Error::RunOwned {
+                            run,
+                            owner,
+                            expires_in,
+                        });
+                    }
+                }
+            }
+            entry.take(Some(lease), now);
+            Ok((entry.info.clone(), entry.latest()?))
+        })
+    }
+
+    fn renew<'a>(&'a self, run: RunId, lease: &'a Lease) -> BoxFuture<'a, Result<(), Error>> {
+        self.with(run, |entry, now| {
+            entry.check(lease)?;
+            entry.info.lease_expires = Some(now + lease.ttl);
+            Ok(())
+        })
+    }
+
+    fn save<'a>(
+        &'a self,
+        lease: &'a Lease,
+        checkpoint: Checkpoint,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        self.with(checkpoint.run, |entry, now| {
+            entry.check(lease)?;
+            if checkpoint.seq != entry.info.version.wrapping_add(1) {
+                return Err(Error::VersionConflict {
+                    run: entry.info.id,
+                    expected: checkpoint.seq.wrapping_sub(1),
+                    found: entry.info.version,
+                });
+            }
+            let running = checkpoint.status == RunStatus::Running;
+            entry.take(running.then_some(lease), now);
+            let info = &mut entry.info;
+            info.version = checkpoint.seq;
+            info.status = checkpoint.status;
+            info.step.clone_from(&checkpoint.step);
+            info.error = None;
+            info.updated_at = now;
+            entry.checkpoints.push(checkpoint);
+            Ok(())
+        })
+    }
+
+    fn release<'a>(
+        &'a self,
+        run: RunId,
+        lease: &'a Lease,
+        error: Option<String>,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        self.with(run, |entry, now| {
+            entry.check(lease)?;
+            entry.take(None, now);
+            if let Some(error) = error {
+                entry.info.status = RunStatus::Failed;
+                entry.info.error = Some(error);
+                entry.info.updated_at = now;
+            }
+            Ok(())
+        })
+    }
+
+    fn run(&self, run: RunId) -> BoxFuture<'_, Result<RunInfo, Error>> {
+        self.with(run, |entry, _| Ok(entry.info.clone()))
+    }
+
+    fn list(&self, filter: RunFilter) -> BoxFuture<'_, Result<Vec<RunInfo>, Error>> {
+        let limit = filter.limit.map_or(usize::MAX, |limit| limit as usize);
+        let runs = self.lock();
+        let infos = runs
+            .values()
+            .map(|entry| &entry.info)
+            .filter(|info| filter.matches(info))
+            .take(limit)
+            .cloned()
+            .collect();
+        Box::pin(ready(Ok(infos)))
+    }
+
+    fn history(&self, run: RunId) -> BoxFuture<'_, Result<Vec<Checkpoint>, Error>> {
+        self.with(run, |entry, _| Ok(entry.checkpoints.clone()))
+    }
+
+    fn checkpoint(&self, run: RunId, seq: Option<u64>) -> BoxFuture<'_, Result<Checkpoint, Error>> {
+        self.with(run, |entry, _| match seq {
+            Some(seq) => entry.get(seq),
+            None => entry.latest(),
+        })
+    }
+}

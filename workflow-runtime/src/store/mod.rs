@@ -1,0 +1,326 @@
+//! Checkpoint stores: where durable runs keep their checkpoints.
+//!
+//! A [`Runner`](crate::Runner) saves a run's state after every step in a [`CheckpointStore`]:
+//!
+//! - [`MemoryStore`]: in the process's memory, for tests.
+//! - [`SqliteStore`] (feature `sqlite`, on by default): an SQLite file, the embedded default.
+//!   Several processes on one machine can share the file.
+//! - `PostgresStore` (feature `postgres`): a PostgreSQL database, shared by many workers on
+//!   many machines.
+//!
+//! Every store keeps two kinds of records: a [`RunInfo`] per run (its status, the number of
+//! its latest checkpoint, and the lease of the worker running it) and its [`Checkpoint`]s,
+//! numbered from 0. Stored records are untrusted input: a record that does not read back is
+//! [`Error::CorruptCheckpoint`], never a panic.
+
+mod memory;
+#[cfg(feature = "postgres")]
+mod postgres;
+mod record;
+#[cfg(feature = "sqlite")]
+mod sqlite;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub(crate) mod time;
+
+use crate::{BoxFuture, Error};
+
+pub use memory::MemoryStore;
+#[cfg(feature = "postgres")]
+pub use postgres::{PostgresOptions, PostgresStore};
+pub use record::{
+    Checkpoint, Lease, NewRun, RunFilter, RunId, RunInfo, RunStatus, END, FORMAT_VERSION,
+};
+#[cfg(feature = "sqlite")]
+pub use sqlite::{Durability, SqliteOptions, SqliteStore};
+
+/// The `uuid` crate, whose [`Uuid`](uuid::Uuid) is inside [`RunId`] and [`Lease::id`].
+pub use uuid;
+
+/// The `tokio-postgres` crate, whose TLS traits [`PostgresOptions::tls`] takes.
+#[cfg(feature = "postgres")]
+pub use tokio_postgres;
+
+/// Where durable runs keep their checkpoints, with one writer per run.
+///
+/// A store keeps, per run, a [`RunInfo`] and the run's [`Checkpoint`]s, numbered from 0. Its
+/// methods are what a [`Runner`](crate::Runner) needs; they must hold under concurrent
+/// callers, in one process or many:
+///
+/// - **One writer per run.** A worker writes a run only while it holds the run's [`Lease`]:
+///   [`claim`](Self::claim) takes it when nobody holds it or it has expired;
+///   [`save`](Self::save), [`renew`](Self::renew) and [`release`](Self::release) check the
+///   lease id and fail with [`Error::LeaseLost`] if the run has another lease (or none), even
+///   when the caller's lease has not expired yet.
+/// - **Compare-and-set.** [`save`](Self::save) appends checkpoint `n` only if the run's
+///   latest checkpoint ([`RunInfo::version`]) is `n - 1`, else [`Error::VersionConflict`]; the
+///   check and the write are one atomic step.
+/// - **Errors.** A run that does not exist is [`Error::RunNotFound`], a database failure
+///   [`Error::Store`], a record that does not read back [`Error::CorruptCheckpoint`].
+///
+/// Checking what a checkpoint holds (format, fingerprint, the state itself) is the runner's
+/// job: stores keep the text they are given.
+///
+/// The trait is dyn-compatible (the runner holds an `Arc<dyn CheckpointStore>`), so its
+/// methods return [`BoxFuture`]s.
+///
+/// # Example
+///
+/// A complete store that keeps runs in a `HashMap` (what [`MemoryStore`] does):
+///
+/// ```
+/// use std::collections::HashMap;
+/// use std::sync::{Arc, Mutex};
+/// use std::time::{Duration, SystemTime};
+///
+/// use workflow_runtime::store::{
+///     Checkpoint, CheckpointStore, Lease, NewRun, RunFilter, RunId, RunInfo, RunStatus,
+/// };
+/// use workflow_runtime::{BoxFuture, Error};
+///
+/// #[derive(Default)]
+/// struct MapStore(Mutex<HashMap<RunId, (RunInfo, Option<uuid::Uuid>, Vec<Checkpoint>)>>);
+///
+/// type Entry = (RunInfo, Option<uuid::Uuid>, Vec<Checkpoint>);
+///
+/// impl MapStore {
+///     /// Runs `f` on run `run` under the lock; the future is ready at once.
+///     fn with<T: Send + 'static>(
+///         &self,
+///         run: RunId,
+///         f: impl FnOnce(&mut Entry, SystemTime) -> Result<T, Error>,
+///     ) -> BoxFuture<'_, Result<T, Error>> {
+///         let mut runs = self.0.lock().unwrap();
+///         let result = match runs.get_mut(&run) {
+///             Some(entry) => f(entry, SystemTime::now()),
+///             None => Err(Error::RunNotFound { run }),
+///         };
+///         Box::pin(std::future::ready(result))
+///     }
+/// }
+///
+/// /// Checks that `lease` is the run's lease.
+/// fn held((info, lease_id, _): &Entry, lease: uuid::Uuid) -> Result<(), Error> {
+///     match lease_id {
+///         Some(id) if *id == lease => Ok(()),
+///         _ => Err(Error::LeaseLost { run: info.id }),
+///     }
+/// }
+///
+/// fn take(entry: &mut Entry, lease: Option<&Lease>, now: SystemTime) {
+///     entry.1 = lease.map(|lease| lease.id);
+///     entry.0.owner = lease.map(|lease| lease.owner.clone());
+///     entry.0.lease_expires = lease.map(|lease| now + lease.ttl);
+/// }
+///
+/// impl CheckpointStore for MapStore {
+///     fn create(&self, run: NewRun) -> BoxFuture<'_, Result<(), Error>> {
+///         let mut entry = (RunInfo::created(&run.first, run.parent), None, vec![]);
+///         take(&mut entry, run.lease.as_ref(), SystemTime::now());
+///         entry.2.push(run.first);
+///         self.0.lock().unwrap().insert(entry.0.id, entry);
+///         Box::pin(std::future::ready(Ok(())))
+///     }
+///
+///     fn claim<'a>(&'a self, run: RunId, lease: &'a Lease)
+///         -> BoxFuture<'a, Result<(RunInfo, Checkpoint), Error>>
+///     {
+///         self.with(run, |entry, now| {
+///             if let (Some(owner), Some(expires)) = (&entry.0.owner, entry.0.lease_expires) {
+///                 if let Ok(expires_in) = expires.duration_since(now) {
+///                     return Err(Error::RunOwned { run, owner: owner.clone(), expires_in });
+///                 }
+///             }
+///             take(entry, Some(lease), now);
+///             Ok((entry.0.clone(), entry.2.last().cloned().expect("checkpoint 0")))
+///         })
+///     }
+///
+///     fn renew<'a>(&'a self, run: RunId, lease: &'a Lease) -> BoxFuture<'a, Result<(), Error>> {
+///         self.with(run, |entry, now| {
+///             held(entry, lease.id)?;
+///             entry.0.lease_expires = Some(now + lease.ttl);
+///             Ok(())
+///         })
+///     }
+///
+///     fn save<'a>(&'a self, lease: &'a Lease, checkpoint: Checkpoint)
+///         -> BoxFuture<'a, Result<(), Error>>
+///     {
+///         self.with(checkpoint.run, |entry, now| {
+///             held(entry, lease.id)?;
+///             if checkpoint.seq != entry.0.version + 1 {
+///                 let (expected, found) = (checkpoint.seq.wrapping_sub(1), entry.0.version);
+///                 return Err(Error::VersionConflict { run: entry.0.id, expected, found });
+///             }
+///             let running = checkpoint.status == RunStatus::Running;
+///             take(entry, running.then_some(lease), now);
+///             let info = &mut entry.0;
+///             (info.version, info.status, info.error) = (checkpoint.seq, checkpoint.status, None);
+///             (info.step, info.updated_at) = (checkpoint.step.clone(), now);
+///             entry.2.push(checkpoint);
+///             Ok(())
+///         })
+///     }
+///
+///     fn release<'a>(&'a self, run: RunId, lease: &'a Lease, error: Option<String>)
+///         -> BoxFuture<'a, Result<(), Error>>
+///     {
+///         self.with(run, |entry, now| {
+///             held(entry, lease.id)?;
+///             take(entry, None, now);
+///             if let Some(error) = error {
+///                 (entry.0.status, entry.0.error) = (RunStatus::Failed, Some(error));
+///             }
+///             Ok(())
+///         })
+///     }
+///
+///     fn run(&self, run: RunId) -> BoxFuture<'_, Result<RunInfo, Error>> {
+///         self.with(run, |entry, _| Ok(entry.0.clone()))
+///     }
+///
+///     fn list(&self, filter: RunFilter) -> BoxFuture<'_, Result<Vec<RunInfo>, Error>> {
+///         let runs = self.0.lock().unwrap();
+///         let mut infos: Vec<RunInfo> =
+///             runs.values().map(|entry| entry.0.clone()).filter(|info| filter.matches(info)).collect();
+///         infos.sort_by_key(|info| info.id);
+///         infos.truncate(filter.limit.map_or(usize::MAX, |limit| limit as usize));
+///         Box::pin(std::future::ready(Ok(infos)))
+///     }
+///
+///     fn history(&self, run: RunId) -> BoxFuture<'_, Result<Vec<Checkpoint>, Error>> {
+///         self.with(run, |entry, _| Ok(entry.2.clone()))
+///     }
+///
+///     fn checkpoint(&self, run: RunId, seq: Option<u64>)
+///         -> BoxFuture<'_, Result<Checkpoint, Error>>
+///     {
+///         self.with(run, |entry, _| {
+///             let seq = seq.unwrap_or(entry.0.version);
+///             let found = usize::try_from(seq).ok().and_then(|index| entry.2.get(index));
+///             found.cloned().ok_or(Error::CheckpointNotFound { run, seq })
+///         })
+///     }
+/// }
+///
+/// // A durable run on it:
+/// # use std::future::Future;
+/// # use workflow_runtime::{Context, Loops, Runner, Workflow};
+/// # struct Double;
+/// # #[derive(serde::Serialize, serde::Deserialize)]
+/// # enum State { Double(u32), End(u32) }
+/// # impl Workflow for Double {
+/// #     type Input = u32;
+/// #     type Output = u32;
+/// #     type State = State;
+/// #     const NAME: &'static str = "Double";
+/// #     const FINGERPRINT: u64 = 1;
+/// #     const STEPS: &'static [&'static str] = &["double"];
+/// #     fn start(input: u32) -> State { State::Double(input) }
+/// #     fn finish(state: State) -> Result<u32, State> {
+/// #         match state { State::End(out) => Ok(out), other => Err(other) }
+/// #     }
+/// #     fn step_name(state: &State) -> &'static str {
+/// #         match state { State::Double(_) => "double", State::End(_) => "end" }
+/// #     }
+/// #     fn transition<'a>(&'a self, state: State, _: &'a mut Loops, _: &'a Context)
+/// #         -> impl Future<Output = Result<State, Error>> + Send + 'a {
+/// #         async move { Ok(match state { State::Double(x) => State::End(x * 2), end => end }) }
+/// #     }
+/// # }
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// let runner = Runner::new(Arc::new(MapStore::default()));
+/// let run = runner.start(&Double, 21).await?;
+/// let id = run.id;
+/// assert_eq!(run.into_output()?, 42);
+/// assert_eq!(runner.history(id).await?.len(), 2);
+/// # Ok::<(), Error>(()) }).unwrap();
+/// ```
+pub trait CheckpointStore: Send + Sync + 'static {
+    /// Creates a run with `run.first` as its checkpoint 0 (its [`RunInfo`] is
+    /// [`RunInfo::created`]), leased to `run.lease` if given.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Store`].
+    fn create(&self, run: NewRun) -> BoxFuture<'_, Result<(), Error>>;
+
+    /// Takes the lease of run `run` for `lease`, if nobody holds it or its lease has expired,
+    /// and returns the run (with the new lease) and its latest checkpoint.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::RunOwned`] if another lease holds the run and has not expired,
+    /// [`Error::RunNotFound`], [`Error::Store`], [`Error::CorruptCheckpoint`].
+    fn claim<'a>(
+        &'a self,
+        run: RunId,
+        lease: &'a Lease,
+    ) -> BoxFuture<'a, Result<(RunInfo, Checkpoint), Error>>;
+
+    /// Extends `lease` on run `run` to `lease.ttl` from now.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::LeaseLost`] if the run is not leased to `lease.id` (an expired lease that
+    /// nobody took over is still held), [`Error::RunNotFound`], [`Error::Store`].
+    fn renew<'a>(&'a self, run: RunId, lease: &'a Lease) -> BoxFuture<'a, Result<(), Error>>;
+
+    /// Appends `checkpoint` to its run, as number `checkpoint.seq`, if the run is leased to
+    /// `lease.id` and its latest checkpoint is `checkpoint.seq - 1`; the run's status and
+    /// step become the checkpoint's, and its error is cleared. If the checkpoint's status is
+    /// [`RunStatus::Running`] the lease is extended to `lease.ttl` from now, otherwise
+    /// (suspended, finished) it is released. The checks and the writes are atomic.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::LeaseLost`], [`Error::VersionConflict`], [`Error::RunNotFound`],
+    /// [`Error::Store`].
+    fn save<'a>(
+        &'a self,
+        lease: &'a Lease,
+        checkpoint: Checkpoint,
+    ) -> BoxFuture<'a, Result<(), Error>>;
+
+    /// Gives up `lease` on run `run`. With an `error`, the run's status becomes
+    /// [`RunStatus::Failed`] and its error `error`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::LeaseLost`], [`Error::RunNotFound`], [`Error::Store`].
+    fn release<'a>(
+        &'a self,
+        run: RunId,
+        lease: &'a Lease,
+        error: Option<String>,
+    ) -> BoxFuture<'a, Result<(), Error>>;
+
+    /// Run `run`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::RunNotFound`], [`Error::Store`], [`Error::CorruptCheckpoint`].
+    fn run(&self, run: RunId) -> BoxFuture<'_, Result<RunInfo, Error>>;
+
+    /// The runs that pass `filter`, oldest first.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Store`], [`Error::CorruptCheckpoint`].
+    fn list(&self, filter: RunFilter) -> BoxFuture<'_, Result<Vec<RunInfo>, Error>>;
+
+    /// Every checkpoint of run `run`, in order.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::RunNotFound`], [`Error::Store`], [`Error::CorruptCheckpoint`].
+    fn history(&self, run: RunId) -> BoxFuture<'_, Result<Vec<Checkpoint>, Error>>;
+
+    /// Checkpoint `seq` of run `run`, or its latest if `seq` is `None`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::CheckpointNotFound`], [`Error::RunNotFound`], [`Error::Store`],
+    /// [`Error::CorruptCheckpoint`].
+    fn checkpoint(&self, run: RunId, seq: Option<u64>) -> BoxFuture<'_, Result<Checkpoint, Error>>;
+}

@@ -1,0 +1,321 @@
+//! [`PostgresStore`]: runs in a PostgreSQL database, shared by many workers.
+
+mod read;
+mod rows;
+mod sql;
+mod statements;
+
+use std::sync::{Arc, Mutex, PoisonError};
+
+use tokio_postgres::tls::{MakeTlsConnect, TlsConnect};
+use tokio_postgres::{Client, Config, NoTls, Socket};
+
+use super::{Checkpoint, CheckpointStore, Lease, NewRun, RunFilter, RunId, RunInfo};
+use crate::{BoxFuture, Error};
+use rows::store;
+use statements::Statements;
+
+/// A [`CheckpointStore`] in PostgreSQL, so that many worker processes on many machines
+/// share runs: any of them can resume a run another started, and leases keep one writer per
+/// run. Leases are timed by the database's clock, so workers' clocks need not agree.
+///
+/// Each write is one statement (an `UPDATE` guarded by the lease and the version, and the
+/// `INSERT` of the checkpoint, in one common table expression), so a write is atomic and
+/// concurrent writers of one run are ordered by its row lock. Statements are prepared once
+/// per connection; a lost connection is reopened on the next call.
+///
+/// The tables (`workflow_runs`, `workflow_checkpoints`, `workflow_schema`) are created if
+/// missing, in the connection's default schema or in [`PostgresOptions::schema`]. States
+/// are stored as `text` holding their JSON (cast to `jsonb` to query them).
+///
+/// ```no_run
+/// use std::sync::Arc;
+/// use workflow_runtime::store::PostgresStore;
+/// use workflow_runtime::Runner;
+///
+/// # async fn example() -> Result<(), workflow_runtime::Error> {
+/// let store = PostgresStore::connect("postgresql://workflow@localhost/workflow").await?;
+/// let runner = Runner::new(Arc::new(store));
+/// # let _ = runner;
+/// # Ok(())
+/// # }
+/// ```
+pub struct PostgresStore {
+    open: Box<dyn Fn() -> BoxFuture<'static, Result<Connection, Error>> + Send + Sync>,
+    current: Mutex<Option<Arc<Connection>>>,
+    /// Held while a new connection is opened, so that callers open one, not one each.
+    reopening: tokio::sync::Mutex<()>,
+}
+
+impl std::fmt::Debug for PostgresStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresStore").finish_non_exhaustive()
+    }
+}
+
+/// One connection and its prepared statements.
+struct Connection {
+    client: Client,
+    sql: Statements,
+}
+
+/// How a [`PostgresStore`] connects: the schema its tables live in, and TLS.
+///
+/// ```
+/// use workflow_runtime::store::PostgresOptions;
+///
+/// let options = PostgresOptions::new().schema("workflows");
+/// // With TLS, a connector from e.g. `tokio-postgres-rustls`: `.tls(connector)`.
+/// # let _ = options;
+/// ```
+#[derive(Debug, Clone)]
+pub struct PostgresOptions<T = NoTls> {
+    schema: Option<String>,
+    tls: T,
+}
+
+impl PostgresOptions<NoTls> {
+    /// The connection's default schema, no TLS.
+    pub fn new() -> Self {
+        PostgresOptions {
+            schema: None,
+            tls: NoTls,
+        }
+    }
+}
+
+impl Default for PostgresOptions<NoTls> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<T> PostgresOptions<T> {
+    /// Keeps the tables in schema `name` (created if missing): letters, digits and `_`,
+    /// starting with a letter or `_`, at most 63 bytes.
+    pub fn schema(mut self, name: impl Into<String>) -> Self {
+        self.schema = Some(name.into());
+        self
+    }
+
+    /// Connects with TLS through `tls`, a [`MakeTlsConnect`] such as
+    /// `tokio_postgres_rustls::MakeRustlsConnect` or `postgres_native_tls::MakeTlsConnector`.
+    pub fn tls<U>(self, tls: U) -> PostgresOptions<U> {
+        PostgresOptions {
+            schema: self.schema,
+            tls,
+        }
+    }
+}
+
+impl PostgresStore {
+    /// Connects to the database at `url` (`postgresql://user:password@host:port/database`,
+    /// or `host=… user=…`) without TLS, and creates the tables if missing.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Store`] if the URL does not parse, the server cannot be reached, or the
+    /// tables were created by a newer version of this crate.
+    pub async fn connect(url: &str) -> Result<Self, Error> {
+        Self::connect_with(url, PostgresOptions::new()).await
+    }
+
+    /// Connects to the database at `url` with `options`, and creates the tables if missing.
+    ///
+    /// # Errors
+    ///
+    /// As [`connect`](Self::connect), and [`Error::Store`] if the schema name is not valid.
+    pub async fn connect_with<T>(url: &str, options: PostgresOptions<T>) -> Result<Self, Error>
+    where
+        T: MakeTlsConnect<Socket> + Clone + Send + Sync + 'static,
+        T::Stream: Send + 'static,
+        T::TlsConnect: Send,
+        <T::TlsConnect as TlsConnect<Socket>>::Future: Send,
+    {
+        let config: Config = url.parse().map_err(store)?;
+        let setup = Arc::new(setup_sql(options.schema.as_deref())?);
+        let tls = options.tls;
+        let open = move || -> BoxFuture<'static, Result<Connection, Error>> {
+            let (config, tls, setup) = (config.clone(), tls.clone(), Arc::clone(&setup));
+            Box::pin(async move { open(&config, tls, &setup).await })
+        };
+        let first = open().await?;
+        Ok(PostgresStore {
+            open: Box::new(open),
+            current: Mutex::new(Some(Arc::new(first))),
+            reopening: tokio::sync::Mutex::new(()),
+        })
+    }
+
+    fn current(&self) -> Option<Arc<Connection>> {
+        let current = self.current.lock().unwrap_or_else(PoisonError::into_inner);
+        current
+            .as_ref()
+            .filter(|conn| !conn.client.is_closed())
+            .cloned()
+    }
+
+    /// The open connection, or a new one if it was lost.
+    async fn connection(&self) -> Result<Arc<Connection>, Error> {
+        if let Some(conn) = self.current() {
+            return Ok(conn);
+        }
+        let _one = self.reopening.lock().await;
+        if let Some(conn) = self.current() {
+            return Ok(conn);
+        }
+        let conn = Arc::new((self.open)().await?);
+        *self.current.lock().unwrap_or_else(PoisonError::into_inner) = Some(Arc::clone(&conn));
+        Ok(conn)
+    }
+}
+
+/// The SQL run on each new connection: schema, tables, search path, under a lock so that
+/// workers starting together do not race to create them.
+fn setup_sql(schema: Option<&str>) -> Result<String, Error> {
+    let mut sql = String::from("BEGIN; SELECT pg_advisory_xact_lock(7302419508113);");
+    if let Some(schema) = schema {
+        let valid = !schema.is_empty()
+            && schema.len() <= 63
+            && !schema.starts_with(|c: char| c.is_ascii_digit())
+            && schema
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !valid {
+            return Err(Error::Store {
+                store: "postgres",
+                source: format!(
+                    "the schema name `{schema}` is not valid; use letters, digits and `_`, \
+                     starting with a letter or `_`"
+                )
+                .into(),
+            });
+        }
+        // Checked above: the name needs no escaping.
+        sql.push_str(&format!(
+            "CREATE SCHEMA IF NOT EXISTS \"{schema}\"; SET search_path TO \"{schema}\";"
+        ));
+    }
+    sql.push_str(statements::SCHEMA);
+    sql.push_str("COMMIT;");
+    Ok(sql)
+}
+
+async fn open<T>(config: &Config, tls: T, setup: &str) -> Result<Connection, Error>
+where
+    T: MakeTlsConnect<Socket> + Send + 'static,
+    T::Stream: Send + 'static,
+    T::TlsConnect: Send,
+    <T::TlsConnect as TlsConnect<Socket>>::Future: Send,
+{
+    let (client, connection) = config.connect(tls).await.map_err(store)?;
+    tokio::spawn(async move {
+        // Ends when the client is dropped or the server goes away; the next call reconnects.
+        let _ = connection.await;
+    });
+    client.batch_execute(setup).await.map_err(store)?;
+    let version: Option<i32> = client
+        .query_one("SELECT max(version) FROM workflow_schema", &[])
+        .await
+        .and_then(|row| row.try_get(0))
+        .map_err(store)?;
+    if let Some(version) = version.filter(|version| *version > statements::SCHEMA_VERSION) {
+        return Err(Error::Store {
+            store: "postgres",
+            source: format!(
+                "the tables were created with schema version {version}, newer than this \
+                 version of `workflow` reads ({}); upgrade `workflow`",
+                statements::SCHEMA_VERSION
+            )
+            .into(),
+        });
+    }
+    let sql = Statements::prepare(&client).await?;
+    Ok(Connection { client, sql })
+}
+
+impl CheckpointStore for PostgresStore {
+    fn create(&self, run: NewRun) -> BoxFuture<'_, Result<(), Error>> {
+        Box::pin(async move {
+            let conn = self.connection().await?;
+            sql::create(&conn.client, &conn.sql, &run).await
+        })
+    }
+
+    fn claim<'a>(
+        &'a self,
+        run: RunId,
+        lease: &'a Lease,
+    ) -> BoxFuture<'a, Result<(RunInfo, Checkpoint), Error>> {
+        Box::pin(async move {
+            let conn = self.connection().await?;
+            sql::claim(
+                &conn.client,
+                &conn.sql,
+                run,
+                lease.id,
+                &lease.owner,
+                lease.ttl,
+            )
+            .await
+        })
+    }
+
+    fn renew<'a>(&'a self, run: RunId, lease: &'a Lease) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(async move {
+            let conn = self.connection().await?;
+            sql::renew(&conn.client, &conn.sql, run, lease.id, lease.ttl).await
+        })
+    }
+
+    fn save<'a>(
+        &'a self,
+        lease: &'a Lease,
+        checkpoint: Checkpoint,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(async move {
+            let conn = self.connection().await?;
+            sql::save(&conn.client, &conn.sql, lease.id, lease.ttl, &checkpoint).await
+        })
+    }
+
+    fn release<'a>(
+        &'a self,
+        run: RunId,
+        lease: &'a Lease,
+        error: Option<String>,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(async move {
+            let conn = self.connection().await?;
+            sql::release(&conn.client, &conn.sql, run, lease.id, error.as_deref()).await
+        })
+    }
+
+    fn run(&self, run: RunId) -> BoxFuture<'_, Result<RunInfo, Error>> {
+        Box::pin(async move {
+            let conn = self.connection().await?;
+            read::run(&conn.client, &conn.sql, run).await
+        })
+    }
+
+    fn list(&self, filter: RunFilter) -> BoxFuture<'_, Result<Vec<RunInfo>, Error>> {
+        Box::pin(async move {
+            let conn = self.connection().await?;
+            read::list(&conn.client, &filter).await
+        })
+    }
+
+    fn history(&self, run: RunId) -> BoxFuture<'_, Result<Vec<Checkpoint>, Error>> {
+        Box::pin(async move {
+            let conn = self.connection().await?;
+            read::history(&conn.client, &conn.sql, run).await
+        })
+    }
+
+    fn checkpoint(&self, run: RunId, seq: Option<u64>) -> BoxFuture<'_, Result<Checkpoint, Error>> {
+        Box::pin(async move {
+            let conn = self.connection().await?;
+            read::get(&conn.client, &conn.sql, run, seq).await
+        })
+    }
+}

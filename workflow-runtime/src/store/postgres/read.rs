@@ -1,0 +1,100 @@
+//! The store's reads as SQL. Every value is a bound parameter.
+
+use tokio_postgres::types::ToSql;
+use tokio_postgres::Client;
+
+use super::rows::{checkpoint, run_info, store, CHECKPOINT_COLUMNS, RUN_COLUMNS};
+use super::statements::Statements;
+use crate::store::{Checkpoint, RunFilter, RunId, RunInfo, RunStatus};
+use crate::Error;
+
+/// The error of a run whose latest checkpoint is missing.
+pub(super) fn missing(info: &RunInfo) -> Error {
+    Error::CorruptCheckpoint {
+        run: Some(info.id),
+        seq: Some(info.version),
+        reason: "the run's latest checkpoint is missing".into(),
+        source: None,
+    }
+}
+
+pub(super) async fn run(client: &Client, sql: &Statements, run: RunId) -> Result<RunInfo, Error> {
+    match client
+        .query_opt(&sql.run, &[run.as_uuid()])
+        .await
+        .map_err(store)?
+    {
+        Some(row) => run_info(&row),
+        None => Err(Error::RunNotFound { run }),
+    }
+}
+
+pub(super) async fn list(client: &Client, filter: &RunFilter) -> Result<Vec<RunInfo>, Error> {
+    // Fixed fragments, chosen by which filters are set: the values are all parameters.
+    let mut sql = format!("SELECT {RUN_COLUMNS} FROM workflow_runs WHERE true");
+    let status = filter.status.map(RunStatus::as_str);
+    let after = filter.after.map(|after| *after.as_uuid());
+    let limit = filter.limit.map(i64::from);
+    let mut params: Vec<&(dyn ToSql + Sync)> = Vec::new();
+    let mut add = |sql: &mut String, condition: &str, value| {
+        params.push(value);
+        sql.push_str(&format!("{condition} ${}", params.len()));
+    };
+    if filter.workflow.is_some() {
+        add(&mut sql, " AND workflow =", &filter.workflow);
+    }
+    if status.is_some() {
+        add(&mut sql, " AND status =", &status);
+    }
+    if after.is_some() {
+        add(&mut sql, " AND id >", &after);
+    }
+    sql.push_str(" ORDER BY id");
+    if limit.is_some() {
+        add(&mut sql, " LIMIT", &limit);
+    }
+    let rows = client.query(&sql, &params).await.map_err(store)?;
+    rows.iter().map(run_info).collect()
+}
+
+pub(super) async fn history(
+    client: &Client,
+    sql: &Statements,
+    run: RunId,
+) -> Result<Vec<Checkpoint>, Error> {
+    let query = format!(
+        "SELECT {CHECKPOINT_COLUMNS} FROM workflow_checkpoints WHERE run = $1 ORDER BY seq"
+    );
+    let rows = client
+        .query(&query, &[run.as_uuid()])
+        .await
+        .map_err(store)?;
+    if rows.is_empty() {
+        self::run(client, sql, run).await?;
+    }
+    rows.iter().map(checkpoint).collect()
+}
+
+pub(super) async fn get(
+    client: &Client,
+    sql: &Statements,
+    run: RunId,
+    seq: Option<u64>,
+) -> Result<Checkpoint, Error> {
+    let found = match seq {
+        Some(seq) => {
+            client
+                .query_opt(&sql.checkpoint, &[run.as_uuid(), &(seq as i64)])
+                .await
+        }
+        None => client.query_opt(&sql.latest, &[run.as_uuid()]).await,
+    };
+    if let Some(row) = found.map_err(store)? {
+        return checkpoint(&row);
+    }
+    let info = self::run(client, sql, run).await?;
+    Err(match seq {
+        Some(seq) => Error::CheckpointNotFound { run, seq },
+        None => missing(&info),
+    })
+}

@@ -1,0 +1,180 @@
+//! The store's writes as SQL. Every value is a bound parameter; each write is one
+//! statement, so it is atomic without a transaction, and row locks order concurrent writers
+//! of one run.
+
+use std::time::Duration;
+
+use tokio_postgres::types::ToSql;
+use tokio_postgres::Client;
+use uuid::Uuid;
+
+use super::read::missing;
+use super::rows::{checkpoint, run_info, store};
+use super::statements::Statements;
+use crate::store::time::{duration_millis, to_millis};
+use crate::store::{Checkpoint, NewRun, RunId, RunInfo, RunStatus};
+use crate::Error;
+
+/// Why a write guarded by `lease` on run `run` changed nothing.
+async fn refused(
+    client: &Client,
+    sql: &Statements,
+    run: RunId,
+    lease: Uuid,
+    seq: Option<u64>,
+) -> Error {
+    let found = client.query_opt(&sql.refused, &[run.as_uuid()]).await;
+    let row = match found {
+        Err(error) => return store(error),
+        Ok(None) => return Error::RunNotFound { run },
+        Ok(Some(row)) => row,
+    };
+    let holder: Option<Uuid> = row.try_get(0).unwrap_or(None);
+    let version: i64 = row.try_get(1).unwrap_or(0);
+    if holder != Some(lease) {
+        return Error::LeaseLost { run };
+    }
+    Error::VersionConflict {
+        run,
+        expected: seq.unwrap_or(0).wrapping_sub(1),
+        found: u64::try_from(version).unwrap_or(0),
+    }
+}
+
+pub(super) async fn create(client: &Client, sql: &Statements, run: &NewRun) -> Result<(), Error> {
+    let first = &run.first;
+    let lease = run.lease.as_ref();
+    let params: [&(dyn ToSql + Sync); 15] = [
+        first.run.as_uuid(),
+        &first.workflow,
+        &(first.fingerprint as i64),
+        &first.status.as_str(),
+        &first.step,
+        &(first.seq as i64),
+        &lease.map(|lease| lease.id),
+        &lease.map(|lease| lease.owner.as_str()),
+        &lease.map_or(0, |lease| duration_millis(lease.ttl)),
+        &run.parent.map(|(parent, _)| *parent.as_uuid()),
+        &run.parent.map(|(_, seq)| seq as i64),
+        &to_millis(first.created_at),
+        &(first.format as i32),
+        &first.state,
+        &first.loops,
+    ];
+    client.execute(&sql.create, &params).await.map_err(store)?;
+    Ok(())
+}
+
+pub(super) async fn claim(
+    client: &Client,
+    sql: &Statements,
+    run: RunId,
+    lease: Uuid,
+    owner: &str,
+    ttl: Duration,
+) -> Result<(RunInfo, Checkpoint), Error> {
+    let params: [&(dyn ToSql + Sync); 4] = [run.as_uuid(), &lease, &owner, &duration_millis(ttl)];
+    let Some(row) = client.query_opt(&sql.claim, &params).await.map_err(store)? else {
+        return Err(owned(client, sql, run).await);
+    };
+    let claimed = read_claimed(client, sql, run, &row).await;
+    if claimed.is_err() {
+        // The run is leased, but does not read back: give the lease up again.
+        let _ = client
+            .execute(&sql.release, &[run.as_uuid(), &lease, &None::<&str>])
+            .await;
+    }
+    claimed
+}
+
+/// The run just claimed, from `row`, and its latest checkpoint.
+async fn read_claimed(
+    client: &Client,
+    sql: &Statements,
+    run: RunId,
+    row: &tokio_postgres::Row,
+) -> Result<(RunInfo, Checkpoint), Error> {
+    let info = run_info(row)?;
+    let latest = client
+        .query_opt(&sql.checkpoint, &[run.as_uuid(), &(info.version as i64)])
+        .await
+        .map_err(store)?;
+    match latest {
+        Some(row) => Ok((info, checkpoint(&row)?)),
+        None => Err(missing(&info)),
+    }
+}
+
+/// The error of a claim refused on run `run`.
+async fn owned(client: &Client, sql: &Statements, run: RunId) -> Error {
+    match client.query_opt(&sql.owned, &[run.as_uuid()]).await {
+        Err(error) => store(error),
+        Ok(None) => Error::RunNotFound { run },
+        Ok(Some(row)) => {
+            let owner: Option<String> = row.try_get(0).unwrap_or(None);
+            let left: Option<i64> = row.try_get(1).unwrap_or(None);
+            Error::RunOwned {
+                run,
+                owner: owner.unwrap_or_default(),
+                expires_in: Duration::from_millis(left.unwrap_or(0).max(0) as u64),
+            }
+        }
+    }
+}
+
+pub(super) async fn renew(
+    client: &Client,
+    sql: &Statements,
+    run: RunId,
+    lease: Uuid,
+    ttl: Duration,
+) -> Result<(), Error> {
+    let params: [&(dyn ToSql + Sync); 3] = [run.as_uuid(), &lease, &duration_millis(ttl)];
+    match client.execute(&sql.renew, &params).await.map_err(store)? {
+        0 => Err(refused(client, sql, run, lease, None).await),
+        _ => Ok(()),
+    }
+}
+
+pub(super) async fn save(
+    client: &Client,
+    sql: &Statements,
+    lease: Uuid,
+    ttl: Duration,
+    checkpoint: &Checkpoint,
+) -> Result<(), Error> {
+    let running = checkpoint.status == RunStatus::Running;
+    let params: [&(dyn ToSql + Sync); 13] = [
+        checkpoint.run.as_uuid(),
+        &lease,
+        &(checkpoint.seq as i64),
+        &checkpoint.status.as_str(),
+        &checkpoint.step,
+        &running,
+        &duration_millis(ttl),
+        &checkpoint.workflow,
+        &(checkpoint.fingerprint as i64),
+        &(checkpoint.format as i32),
+        &checkpoint.state,
+        &checkpoint.loops,
+        &to_millis(checkpoint.created_at),
+    ];
+    match client.execute(&sql.save, &params).await.map_err(store)? {
+        0 => Err(refused(client, sql, checkpoint.run, lease, Some(checkpoint.seq)).await),
+        _ => Ok(()),
+    }
+}
+
+pub(super) async fn release(
+    client: &Client,
+    sql: &Statements,
+    run: RunId,
+    lease: Uuid,
+    error: Option<&str>,
+) -> Result<(), Error> {
+    let params: [&(dyn ToSql + Sync); 3] = [run.as_uuid(), &lease, &error];
+    match client.execute(&sql.release, &params).await.map_err(store)? {
+        0 => Err(refused(client, sql, run, lease, None).await),
+        _ => Ok(()),
+    }
+}

@@ -1,0 +1,146 @@
+//! The SQL: the schema, and the statements prepared on each connection. Every value is a
+//! bound parameter.
+
+use tokio_postgres::{Client, Statement};
+
+use super::rows::{store, CHECKPOINT_COLUMNS, RUN_COLUMNS};
+use crate::Error;
+
+/// The database's clock, in milliseconds since the Unix epoch: leases are timed by the one
+/// clock all workers share.
+macro_rules! now {
+    () => {
+        "(extract(epoch from clock_timestamp()) * 1000)::bigint"
+    };
+}
+
+/// The tables, created if missing; `workflow_schema` records the schema's version.
+pub(super) const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS workflow_schema (version integer NOT NULL);
+CREATE TABLE IF NOT EXISTS workflow_runs (
+    id uuid PRIMARY KEY,
+    workflow text NOT NULL,
+    fingerprint bigint NOT NULL,
+    status text NOT NULL,
+    step text NOT NULL,
+    version bigint NOT NULL,
+    lease_id uuid,
+    owner text,
+    lease_expires bigint,
+    parent uuid,
+    parent_seq bigint,
+    error text,
+    created_at bigint NOT NULL,
+    updated_at bigint NOT NULL
+);
+CREATE INDEX IF NOT EXISTS workflow_runs_by_status ON workflow_runs (workflow, status);
+CREATE TABLE IF NOT EXISTS workflow_checkpoints (
+    run uuid NOT NULL,
+    seq bigint NOT NULL,
+    workflow text NOT NULL,
+    fingerprint bigint NOT NULL,
+    format integer NOT NULL,
+    step text NOT NULL,
+    status text NOT NULL,
+    state text NOT NULL,
+    loops text NOT NULL,
+    created_at bigint NOT NULL,
+    PRIMARY KEY (run, seq)
+);
+INSERT INTO workflow_schema (version) SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM workflow_schema);
+";
+
+/// The schema version this code writes and reads.
+pub(super) const SCHEMA_VERSION: i32 = 1;
+
+/// The statements of the frequent operations, prepared once per connection.
+pub(super) struct Statements {
+    pub(super) create: Statement,
+    pub(super) claim: Statement,
+    pub(super) owned: Statement,
+    pub(super) renew: Statement,
+    pub(super) save: Statement,
+    pub(super) refused: Statement,
+    pub(super) release: Statement,
+    pub(super) run: Statement,
+    pub(super) latest: Statement,
+    pub(super) checkpoint: Statement,
+}
+
+impl Statements {
+    pub(super) async fn prepare(client: &Client) -> Result<Self, Error> {
+        let prepare = |sql: String| async move { client.prepare(&sql).await.map_err(store) };
+        Ok(Statements {
+            create: prepare(CREATE.into()).await?,
+            claim: prepare(format!(
+                "UPDATE workflow_runs SET lease_id = $2, owner = $3, lease_expires = {} + $4::bigint \
+                 WHERE id = $1 AND (lease_id IS NULL OR lease_expires IS NULL \
+                 OR lease_expires <= {}) RETURNING {RUN_COLUMNS}",
+                now!(),
+                now!()
+            ))
+            .await?,
+            owned: prepare(format!(
+                "SELECT owner, lease_expires - {} FROM workflow_runs WHERE id = $1",
+                now!()
+            ))
+            .await?,
+            renew: prepare(format!(
+                "UPDATE workflow_runs SET lease_expires = {} + $3::bigint \
+                 WHERE id = $1 AND lease_id = $2",
+                now!()
+            ))
+            .await?,
+            save: prepare(SAVE.into()).await?,
+            refused: prepare("SELECT lease_id, version FROM workflow_runs WHERE id = $1".into())
+                .await?,
+            release: prepare(RELEASE.into()).await?,
+            run: prepare(format!("SELECT {RUN_COLUMNS} FROM workflow_runs WHERE id = $1")).await?,
+            latest: prepare(format!(
+                "SELECT {CHECKPOINT_COLUMNS} FROM workflow_checkpoints \
+                 WHERE run = $1 AND seq = (SELECT version FROM workflow_runs WHERE id = $1)"
+            ))
+            .await?,
+            checkpoint: prepare(format!(
+                "SELECT {CHECKPOINT_COLUMNS} FROM workflow_checkpoints WHERE run = $1 AND seq = $2"
+            ))
+            .await?,
+        })
+    }
+}
+
+const CREATE: &str = concat!(
+    "WITH run AS (INSERT INTO workflow_runs (id, workflow, fingerprint, status, step, version, \
+     lease_id, owner, lease_expires, parent, parent_seq, created_at, updated_at) \
+     VALUES ($1, $2::text, $3::bigint, $4::text, $5::text, $6::bigint, $7::uuid, $8, \
+     CASE WHEN $7::uuid IS NULL THEN NULL ELSE ",
+    now!(),
+    " + $9::bigint END, $10, $11, $12::bigint, $12::bigint) RETURNING id) \
+     INSERT INTO workflow_checkpoints (run, seq, workflow, fingerprint, format, step, status, \
+     state, loops, created_at) SELECT id, $6::bigint, $2::text, $3::bigint, $13::integer, \
+     $5::text, $4::text, $14::text, $15::text, $12::bigint FROM run"
+);
+
+const SAVE: &str = concat!(
+    "WITH run AS (UPDATE workflow_runs SET version = $3::bigint, status = $4::text, \
+     step = $5::text, error = NULL, updated_at = ",
+    now!(),
+    ", lease_id = CASE WHEN $6::boolean THEN lease_id END, \
+     owner = CASE WHEN $6::boolean THEN owner END, \
+     lease_expires = CASE WHEN $6::boolean THEN ",
+    now!(),
+    " + $7::bigint END \
+     WHERE id = $1 AND lease_id = $2 AND version = $3::bigint - 1 RETURNING id) \
+     INSERT INTO workflow_checkpoints (run, seq, workflow, fingerprint, format, step, status, \
+     state, loops, created_at) SELECT id, $3::bigint, $8::text, $9::bigint, $10::integer, \
+     $5::text, $4::text, $11::text, $12::text, $13::bigint FROM run"
+);
+
+const RELEASE: &str = concat!(
+    "UPDATE workflow_runs SET lease_id = NULL, owner = NULL, lease_expires = NULL, \
+     status = CASE WHEN $3::text IS NULL THEN status ELSE 'failed' END, \
+     error = COALESCE($3::text, error), \
+     updated_at = CASE WHEN $3::text IS NULL THEN updated_at ELSE ",
+    now!(),
+    " END WHERE id = $1 AND lease_id = $2"
+);

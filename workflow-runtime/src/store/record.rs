@@ -1,0 +1,300 @@
+//! What a checkpoint store keeps: runs, their checkpoints, leases, and the filter of a listing.
+
+use std::fmt;
+use std::str::FromStr;
+use std::time::{Duration, SystemTime};
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// The format version of the checkpoints this runtime writes, and the only one it reads.
+///
+/// It changes when the meaning of a stored state or of the loop counters changes, so that a
+/// run saved by one version of `workflow` is never misread by another.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// The name [`Checkpoint::step`] and [`RunInfo::step`] give a finished run.
+pub const END: &str = "end";
+
+/// The id of a durable run: a UUID v7, so ids sort by the time runs were created.
+///
+/// It prints and parses as a hyphenated UUID, and serializes as one.
+///
+/// ```
+/// use workflow_runtime::store::RunId;
+///
+/// let id = RunId::new();
+/// let again: RunId = id.to_string().parse().expect("a UUID");
+/// assert_eq!(id, again);
+/// assert!(id < RunId::new(), "later runs sort after");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct RunId(Uuid);
+
+impl RunId {
+    /// A new id, from the current time and random bits.
+    pub fn new() -> Self {
+        RunId(Uuid::now_v7())
+    }
+
+    /// The id that is `uuid`.
+    pub const fn from_uuid(uuid: Uuid) -> Self {
+        RunId(uuid)
+    }
+
+    /// The UUID of this id.
+    pub const fn as_uuid(&self) -> &Uuid {
+        &self.0
+    }
+}
+
+impl Default for RunId {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Display for RunId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0.hyphenated(), f)
+    }
+}
+
+impl FromStr for RunId {
+    type Err = uuid::Error;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        Uuid::parse_str(text).map(RunId)
+    }
+}
+
+/// Where a run stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum RunStatus {
+    /// The run has a next step to run: a worker is running it, or its worker stopped
+    /// (crashed, or was cancelled) and it waits to be resumed. [`RunInfo::lease_expires`]
+    /// tells which.
+    Running,
+    /// The run waits at a pause for a value from outside: see
+    /// [`Runner::resume_with`](crate::Runner::resume_with).
+    Suspended,
+    /// The run reached `end`; its last checkpoint holds the output.
+    Finished,
+    /// A step failed (after its retries), or the run was cancelled or went over a budget:
+    /// [`RunInfo::error`] says why. Resuming the run runs that step again.
+    Failed,
+}
+
+impl RunStatus {
+    /// The status as stored: `running`, `suspended`, `finished` or `failed`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Running => "running",
+            RunStatus::Suspended => "suspended",
+            RunStatus::Finished => "finished",
+            RunStatus::Failed => "failed",
+        }
+    }
+
+    /// The status stored as `text`, if it is one.
+    pub fn parse(text: &str) -> Option<Self> {
+        Some(match text {
+            "running" => RunStatus::Running,
+            "suspended" => RunStatus::Suspended,
+            "finished" => RunStatus::Finished,
+            "failed" => RunStatus::Failed,
+            _ => return None,
+        })
+    }
+}
+
+impl fmt::Display for RunStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A stored run, as [`Runner::status`](crate::Runner::status) and
+/// [`Runner::list`](crate::Runner::list) show it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunInfo {
+    /// The run's id.
+    pub id: RunId,
+    /// The name of the workflow that runs it.
+    pub workflow: String,
+    /// The definition fingerprint of the workflow when the run was created.
+    pub fingerprint: u64,
+    /// Where the run stands.
+    pub status: RunStatus,
+    /// The step the run is about to run (or waits at, if suspended), or [`END`].
+    pub step: String,
+    /// The number of the run's latest checkpoint (the first is 0): the version every write
+    /// is checked against.
+    pub version: u64,
+    /// The worker holding the run's lease, if any.
+    pub owner: Option<String>,
+    /// When that lease expires, unless renewed.
+    pub lease_expires: Option<SystemTime>,
+    /// The run and checkpoint this run was forked from, if it was.
+    pub parent: Option<(RunId, u64)>,
+    /// Why the run failed, if its status is [`RunStatus::Failed`].
+    pub error: Option<String>,
+    /// When the run was created.
+    pub created_at: SystemTime,
+    /// When it was last written.
+    pub updated_at: SystemTime,
+}
+
+impl RunInfo {
+    /// The run as it is once created with `first` as its checkpoint 0.
+    pub fn created(first: &Checkpoint, parent: Option<(RunId, u64)>) -> Self {
+        RunInfo {
+            id: first.run,
+            workflow: first.workflow.clone(),
+            fingerprint: first.fingerprint,
+            status: first.status,
+            step: first.step.clone(),
+            version: first.seq,
+            owner: None,
+            lease_expires: None,
+            parent,
+            error: None,
+            created_at: first.created_at,
+            updated_at: first.created_at,
+        }
+    }
+
+    /// Whether a worker holds the run's lease at `now` (an expired lease can be taken over).
+    pub fn is_owned(&self, now: SystemTime) -> bool {
+        self.lease_expires.is_some_and(|expires| expires > now)
+    }
+}
+
+/// One saved state of a run: the state between two steps (or in the middle of a fan-out),
+/// with everything needed to check it is resumed by the same definition.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Checkpoint {
+    /// The run.
+    pub run: RunId,
+    /// The checkpoint's number in the run: 0 for the first, then one more for each.
+    pub seq: u64,
+    /// The workflow's name ([`Workflow::NAME`](crate::Workflow::NAME)).
+    pub workflow: String,
+    /// The workflow's definition fingerprint
+    /// ([`Workflow::FINGERPRINT`](crate::Workflow::FINGERPRINT)).
+    pub fingerprint: u64,
+    /// The format version the checkpoint was written in: [`FORMAT_VERSION`].
+    pub format: u32,
+    /// The step the state is about to run (or waits at), or [`END`].
+    pub step: String,
+    /// Where the run stands at this checkpoint: never [`RunStatus::Failed`].
+    pub status: RunStatus,
+    /// The workflow's state, as JSON.
+    pub state: String,
+    /// The run's loop counters ([`Loops`](crate::Loops)), as JSON.
+    pub loops: String,
+    /// When the checkpoint was written.
+    pub created_at: SystemTime,
+}
+
+/// A run to create: its first checkpoint, where it was forked from, and who runs it.
+#[derive(Debug, Clone)]
+pub struct NewRun {
+    /// Checkpoint 0.
+    pub first: Checkpoint,
+    /// The run and checkpoint it was forked from, if any.
+    pub parent: Option<(RunId, u64)>,
+    /// The lease the creator takes on the run, if it runs it right away.
+    pub lease: Option<Lease>,
+}
+
+/// A worker's claim on a run: only the holder of a run's lease writes its checkpoints.
+///
+/// Each claim has its own `id`, so two claims by the same worker are two leases. A lease
+/// expires `ttl` after it was taken or last renewed; an expired lease can be taken over by
+/// another worker, after which the first one's writes are rejected with
+/// [`Error::LeaseLost`](crate::Error::LeaseLost).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lease {
+    /// This claim's id.
+    pub id: Uuid,
+    /// The worker's name, shown to other workers in [`Error::RunOwned`](crate::Error::RunOwned).
+    pub owner: String,
+    /// How long the lease lasts unless renewed.
+    pub ttl: Duration,
+}
+
+impl Lease {
+    /// A new claim by worker `owner`, for `ttl`.
+    pub fn new(owner: impl Into<String>, ttl: Duration) -> Self {
+        Lease {
+            id: Uuid::now_v7(),
+            owner: owner.into(),
+            ttl,
+        }
+    }
+}
+
+/// Which runs [`CheckpointStore::list`](crate::CheckpointStore::list) returns: all of them
+/// by default, oldest first.
+///
+/// ```
+/// use workflow_runtime::store::{RunFilter, RunStatus};
+///
+/// let waiting = RunFilter::new().workflow("Approval").status(RunStatus::Suspended).limit(50);
+/// # let _ = waiting;
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RunFilter {
+    /// Only runs of this workflow.
+    pub workflow: Option<String>,
+    /// Only runs with this status.
+    pub status: Option<RunStatus>,
+    /// Only runs created after this one (ids sort by creation): the last id of a page.
+    pub after: Option<RunId>,
+    /// At most this many runs.
+    pub limit: Option<u32>,
+}
+
+impl RunFilter {
+    /// Every run.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Only runs of workflow `name`.
+    pub fn workflow(mut self, name: impl Into<String>) -> Self {
+        self.workflow = Some(name.into());
+        self
+    }
+
+    /// Only runs with status `status`.
+    pub fn status(mut self, status: RunStatus) -> Self {
+        self.status = Some(status);
+        self
+    }
+
+    /// Only runs created after run `run`: pass the last id of one page to get the next.
+    pub fn after(mut self, run: RunId) -> Self {
+        self.after = Some(run);
+        self
+    }
+
+    /// At most `limit` runs.
+    pub fn limit(mut self, limit: u32) -> Self {
+        self.limit = Some(limit);
+        self
+    }
+
+    /// Whether `run` passes the filter, ignoring `limit`.
+    pub fn matches(&self, run: &RunInfo) -> bool {
+        self.workflow
+            .as_ref()
+            .is_none_or(|name| *name == run.workflow)
+            && self.status.is_none_or(|status| status == run.status)
+            && self.after.is_none_or(|after| run.id > after)
+    }
+}

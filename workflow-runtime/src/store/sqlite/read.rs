@@ -1,0 +1,106 @@
+//! The store's reads as SQL on one connection. Every value is a bound parameter.
+
+use rusqlite::{params, Connection};
+
+use super::rows::{checkpoint, run_info, store, CHECKPOINT_COLUMNS, RUN_COLUMNS};
+use crate::store::{Checkpoint, RunFilter, RunId, RunInfo, RunStatus};
+use crate::Error;
+
+/// The error of a run whose latest checkpoint is missing.
+pub(super) fn missing(info: &RunInfo) -> Error {
+    Error::CorruptCheckpoint {
+        run: Some(info.id),
+        seq: Some(info.version),
+        reason: "the run's latest checkpoint is missing".into(),
+        source: None,
+    }
+}
+
+pub(super) fn select_run(conn: &Connection, run: RunId) -> Result<RunInfo, Error> {
+    let sql = format!("SELECT {RUN_COLUMNS} FROM workflow_runs WHERE id = ?1");
+    let mut stmt = conn.prepare_cached(&sql).map_err(store)?;
+    let mut rows = stmt.query(params![run.to_string()]).map_err(store)?;
+    match rows.next().map_err(store)? {
+        Some(row) => run_info(row),
+        None => Err(Error::RunNotFound { run }),
+    }
+}
+
+pub(super) fn select_checkpoint(
+    conn: &Connection,
+    run: RunId,
+    seq: u64,
+) -> Result<Option<Checkpoint>, Error> {
+    let sql = format!(
+        "SELECT {CHECKPOINT_COLUMNS} FROM workflow_checkpoints WHERE run = ?1 AND seq = ?2"
+    );
+    let mut stmt = conn.prepare_cached(&sql).map_err(store)?;
+    let mut rows = stmt
+        .query(params![run.to_string(), seq as i64])
+        .map_err(store)?;
+    rows.next().map_err(store)?.map(checkpoint).transpose()
+}
+
+pub(super) fn run(conn: &mut Connection, run: RunId) -> Result<RunInfo, Error> {
+    select_run(conn, run)
+}
+
+pub(super) fn list(conn: &mut Connection, filter: &RunFilter) -> Result<Vec<RunInfo>, Error> {
+    // Fixed fragments, chosen by which filters are set: the values are all parameters.
+    let mut sql = format!("SELECT {RUN_COLUMNS} FROM workflow_runs WHERE 1");
+    if filter.workflow.is_some() {
+        sql.push_str(" AND workflow = ?1");
+    }
+    if filter.status.is_some() {
+        sql.push_str(" AND status = ?2");
+    }
+    if filter.after.is_some() {
+        sql.push_str(" AND id > ?3");
+    }
+    sql.push_str(" ORDER BY id LIMIT ?4");
+    let mut stmt = conn.prepare_cached(&sql).map_err(store)?;
+    let limit = filter.limit.map_or(-1, i64::from);
+    let mut rows = stmt
+        .query(params![
+            filter.workflow,
+            filter.status.map(RunStatus::as_str),
+            filter.after.map(|after| after.to_string()),
+            limit
+        ])
+        .map_err(store)?;
+    let mut runs = Vec::new();
+    while let Some(row) = rows.next().map_err(store)? {
+        runs.push(run_info(row)?);
+    }
+    Ok(runs)
+}
+
+pub(super) fn history(conn: &mut Connection, run: RunId) -> Result<Vec<Checkpoint>, Error> {
+    let tx = conn.transaction().map_err(store)?;
+    select_run(&tx, run)?;
+    let sql = format!(
+        "SELECT {CHECKPOINT_COLUMNS} FROM workflow_checkpoints WHERE run = ?1 ORDER BY seq"
+    );
+    let mut stmt = tx.prepare_cached(&sql).map_err(store)?;
+    let mut rows = stmt.query(params![run.to_string()]).map_err(store)?;
+    let mut checkpoints = Vec::new();
+    while let Some(row) = rows.next().map_err(store)? {
+        checkpoints.push(checkpoint(row)?);
+    }
+    Ok(checkpoints)
+}
+
+pub(super) fn get(
+    conn: &mut Connection,
+    run: RunId,
+    seq: Option<u64>,
+) -> Result<Checkpoint, Error> {
+    let tx = conn.transaction().map_err(store)?;
+    let info = select_run(&tx, run)?;
+    let wanted = seq.unwrap_or(info.version);
+    match select_checkpoint(&tx, run, wanted)? {
+        Some(checkpoint) => Ok(checkpoint),
+        None if seq.is_none() => Err(missing(&info)),
+        None => Err(Error::CheckpointNotFound { run, seq: wanted }),
+    }
+}

@@ -1,0 +1,130 @@
+//! Reading SQLite rows back as runs and checkpoints: every column is checked, since rows are
+//! untrusted input.
+
+use rusqlite::types::FromSql;
+use rusqlite::Row;
+
+use crate::store::time::from_millis;
+use crate::store::{Checkpoint, RunId, RunInfo, RunStatus};
+use crate::Error;
+
+/// The columns [`run_info`] reads, in order.
+pub(super) const RUN_COLUMNS: &str = "id, workflow, fingerprint, status, step, version, owner, \
+     lease_expires, parent, parent_seq, error, created_at, updated_at";
+
+/// The columns [`checkpoint`] reads, in order.
+pub(super) const CHECKPOINT_COLUMNS: &str =
+    "run, seq, workflow, fingerprint, format, step, status, state, loops, created_at";
+
+/// The error of a failed SQLite call.
+pub(super) fn store(error: rusqlite::Error) -> Error {
+    Error::Store {
+        store: "sqlite",
+        source: error.into(),
+    }
+}
+
+/// Reads the columns of one row, naming the run and checkpoint in its errors.
+struct Reader<'a, 'r> {
+    row: &'a Row<'r>,
+    run: Option<RunId>,
+    seq: Option<u64>,
+}
+
+impl Reader<'_, '_> {
+    fn get<T: FromSql>(&self, index: usize, column: &str) -> Result<T, Error> {
+        self.row
+            .get(index)
+            .map_err(|error| Error::CorruptCheckpoint {
+                run: self.run,
+                seq: self.seq,
+                reason: format!("its column `{column}` does not read back"),
+                source: Some(error.into()),
+            })
+    }
+
+    fn corrupt(&self, reason: String) -> Error {
+        Error::CorruptCheckpoint {
+            run: self.run,
+            seq: self.seq,
+            reason,
+            source: None,
+        }
+    }
+
+    fn id(&self, index: usize, column: &str) -> Result<RunId, Error> {
+        let text: String = self.get(index, column)?;
+        text.parse()
+            .map_err(|_| self.corrupt(format!("its column `{column}` is not a run id: `{text}`")))
+    }
+
+    fn count(&self, index: usize, column: &str) -> Result<u64, Error> {
+        let number: i64 = self.get(index, column)?;
+        u64::try_from(number)
+            .map_err(|_| self.corrupt(format!("its column `{column}` is negative: {number}")))
+    }
+
+    fn status(&self, index: usize) -> Result<RunStatus, Error> {
+        let text: String = self.get(index, "status")?;
+        RunStatus::parse(&text)
+            .ok_or_else(|| self.corrupt(format!("its status `{text}` is not a status")))
+    }
+}
+
+/// A row of `workflow_runs`, read with [`RUN_COLUMNS`].
+pub(super) fn run_info(row: &Row<'_>) -> Result<RunInfo, Error> {
+    let mut read = Reader {
+        row,
+        run: None,
+        seq: None,
+    };
+    let id = read.id(0, "id")?;
+    read.run = Some(id);
+    let parent = match row.get_ref(8).map_err(store)? {
+        rusqlite::types::ValueRef::Null => None,
+        _ => Some((read.id(8, "parent")?, read.count(9, "parent_seq")?)),
+    };
+    Ok(RunInfo {
+        id,
+        workflow: read.get(1, "workflow")?,
+        fingerprint: read.get::<i64>(2, "fingerprint")? as u64,
+        status: read.status(3)?,
+        step: read.get(4, "step")?,
+        version: read.count(5, "version")?,
+        owner: read.get(6, "owner")?,
+        lease_expires: read
+            .get::<Option<i64>>(7, "lease_expires")?
+            .map(from_millis),
+        parent,
+        error: read.get(10, "error")?,
+        created_at: from_millis(read.get(11, "created_at")?),
+        updated_at: from_millis(read.get(12, "updated_at")?),
+    })
+}
+
+/// A row of `workflow_checkpoints`, read with [`CHECKPOINT_COLUMNS`].
+pub(super) fn checkpoint(row: &Row<'_>) -> Result<Checkpoint, Error> {
+    let mut read = Reader {
+        row,
+        run: None,
+        seq: None,
+    };
+    let run = read.id(0, "run")?;
+    read.run = Some(run);
+    let seq = read.count(1, "seq")?;
+    read.seq = Some(seq);
+    let format = read.get::<i64>(4, "format")?;
+    Ok(Checkpoint {
+        run,
+        seq,
+        workflow: read.get(2, "workflow")?,
+        fingerprint: read.get::<i64>(3, "fingerprint")? as u64,
+        // A format out of range is no format this version reads: it says so.
+        format: u32::try_from(format).unwrap_or(u32::MAX),
+        step: read.get(5, "step")?,
+        status: read.status(6)?,
+        state: read.get(7, "state")?,
+        loops: read.get(8, "loops")?,
+        created_at: from_millis(read.get(9, "created_at")?),
+    })
+}

@@ -1,0 +1,293 @@
+//! The store's writes as SQL on one connection, and its schema. Every value is a bound
+//! parameter.
+
+use std::time::{Duration, SystemTime};
+
+use rusqlite::{params, Connection, OptionalExtension};
+use uuid::Uuid;
+
+use super::read::{missing, select_checkpoint, select_run};
+use super::rows::store;
+use super::tx::write;
+use crate::store::time::{duration_millis, to_millis};
+use crate::store::{Checkpoint, NewRun, RunId, RunInfo, RunStatus};
+use crate::Error;
+
+/// The tables, created if missing. `PRAGMA user_version` records the schema's version.
+pub(super) const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS workflow_runs (
+    id TEXT PRIMARY KEY NOT NULL,
+    workflow TEXT NOT NULL,
+    fingerprint INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    step TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    lease_id TEXT,
+    owner TEXT,
+    lease_expires INTEGER,
+    parent TEXT,
+    parent_seq INTEGER,
+    error TEXT,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS workflow_runs_by_status ON workflow_runs (workflow, status);
+CREATE TABLE IF NOT EXISTS workflow_checkpoints (
+    run TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    workflow TEXT NOT NULL,
+    fingerprint INTEGER NOT NULL,
+    format INTEGER NOT NULL,
+    step TEXT NOT NULL,
+    status TEXT NOT NULL,
+    state TEXT NOT NULL,
+    loops TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (run, seq)
+) WITHOUT ROWID;
+";
+
+/// The schema version this code writes and reads.
+pub(super) const SCHEMA_VERSION: i64 = 1;
+
+fn now() -> i64 {
+    to_millis(SystemTime::now())
+}
+
+/// Why a write guarded by `lease` on run `run` changed nothing.
+fn refused(tx: &Connection, run: RunId, lease: Uuid, seq: Option<u64>) -> Error {
+    let found = tx
+        .prepare_cached("SELECT lease_id, version FROM workflow_runs WHERE id = ?1")
+        .and_then(|mut stmt| {
+            stmt.query_row(params![run.to_string()], |row| {
+                Ok((row.get::<_, Option<String>>(0)?, row.get::<_, i64>(1)?))
+            })
+            .optional()
+        });
+    match found {
+        Err(error) => store(error),
+        Ok(None) => Error::RunNotFound { run },
+        Ok(Some((holder, _))) if holder.as_deref() != Some(&*lease.to_string()) => {
+            Error::LeaseLost { run }
+        }
+        Ok(Some((_, version))) => Error::VersionConflict {
+            run,
+            expected: seq.unwrap_or(0).wrapping_sub(1),
+            found: u64::try_from(version).unwrap_or(0),
+        },
+    }
+}
+
+fn insert_checkpoint(tx: &Connection, checkpoint: &Checkpoint) -> Result<(), Error> {
+    let mut stmt = tx
+        .prepare_cached(
+            "INSERT INTO workflow_checkpoints (run, seq, workflow, fingerprint, format, step, \
+             status, state, loops, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        )
+        .map_err(store)?;
+    stmt.execute(params![
+        checkpoint.run.to_string(),
+        checkpoint.seq as i64,
+        checkpoint.workflow,
+        checkpoint.fingerprint as i64,
+        checkpoint.format,
+        checkpoint.step,
+        checkpoint.status.as_str(),
+        checkpoint.state,
+        checkpoint.loops,
+        to_millis(checkpoint.created_at),
+    ])
+    .map_err(store)?;
+    Ok(())
+}
+
+pub(super) fn create(conn: &mut Connection, run: &NewRun) -> Result<(), Error> {
+    let tx = write(conn)?;
+    let first = &run.first;
+    let lease = run.lease.as_ref();
+    let expires = lease.map(|lease| now() + duration_millis(lease.ttl));
+    tx.prepare_cached(
+        "INSERT INTO workflow_runs (id, workflow, fingerprint, status, step, version, lease_id, \
+         owner, lease_expires, parent, parent_seq, created_at, updated_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12)",
+    )
+    .and_then(|mut stmt| {
+        stmt.execute(params![
+            first.run.to_string(),
+            first.workflow,
+            first.fingerprint as i64,
+            first.status.as_str(),
+            first.step,
+            first.seq as i64,
+            lease.map(|lease| lease.id.to_string()),
+            lease.map(|lease| &lease.owner),
+            expires,
+            run.parent.map(|(parent, _)| parent.to_string()),
+            run.parent.map(|(_, seq)| seq as i64),
+            to_millis(first.created_at),
+        ])
+    })
+    .map_err(store)?;
+    insert_checkpoint(&tx, first)?;
+    tx.commit()
+}
+
+pub(super) fn claim(
+    conn: &mut Connection,
+    run: RunId,
+    lease: Uuid,
+    owner: &str,
+    ttl: Duration,
+) -> Result<(RunInfo, Checkpoint), Error> {
+    let tx = write(conn)?;
+    let now = now();
+    let taken = tx
+        .prepare_cached(
+            "UPDATE workflow_runs SET lease_id = ?2, owner = ?3, lease_expires = ?4 + ?5 \
+             WHERE id = ?1 AND (lease_id IS NULL OR lease_expires IS NULL OR lease_expires <= ?4)",
+        )
+        .and_then(|mut stmt| {
+            stmt.execute(params![
+                run.to_string(),
+                lease.to_string(),
+                owner,
+                now,
+                duration_millis(ttl)
+            ])
+        })
+        .map_err(store)?;
+    if taken == 0 {
+        return Err(owned(&tx, run, now));
+    }
+    let info = select_run(&tx, run)?;
+    let latest = select_checkpoint(&tx, run, info.version)?.ok_or_else(|| missing(&info))?;
+    tx.commit()?;
+    Ok((info, latest))
+}
+
+/// The error of a claim refused on run `run` at `now`.
+fn owned(tx: &Connection, run: RunId, now: i64) -> Error {
+    let found = tx
+        .prepare_cached("SELECT owner, lease_expires FROM workflow_runs WHERE id = ?1")
+        .and_then(|mut stmt| {
+            stmt.query_row(params![run.to_string()], |row| {
+                Ok((row.get::<_, Option<String>>(0)?, row.get::<_, i64>(1)?))
+            })
+            .optional()
+        });
+    match found {
+        Err(error) => store(error),
+        Ok(None) => Error::RunNotFound { run },
+        Ok(Some((owner, expires))) => Error::RunOwned {
+            run,
+            owner: owner.unwrap_or_default(),
+            expires_in: Duration::from_millis(expires.saturating_sub(now).max(0) as u64),
+        },
+    }
+}
+
+pub(super) fn renew(
+    conn: &mut Connection,
+    run: RunId,
+    lease: Uuid,
+    ttl: Duration,
+) -> Result<(), Error> {
+    let tx = write(conn)?;
+    let changed = tx
+        .prepare_cached(
+            "UPDATE workflow_runs SET lease_expires = ?3 WHERE id = ?1 AND lease_id = ?2",
+        )
+        .and_then(|mut stmt| {
+            let expires = now() + duration_millis(ttl);
+            stmt.execute(params![run.to_string(), lease.to_string(), expires])
+        })
+        .map_err(store)?;
+    if changed == 0 {
+        return Err(refused(&tx, run, lease, None));
+    }
+    tx.commit()
+}
+
+pub(super) fn save(
+    conn: &mut Connection,
+    lease: Uuid,
+    ttl: Duration,
+    checkpoint: &Checkpoint,
+) -> Result<(), Error> {
+    let tx = write(conn)?;
+    let now = now();
+    let running = checkpoint.status == RunStatus::Running;
+    let (run, lease_text, seq) = (
+        checkpoint.run.to_string(),
+        lease.to_string(),
+        checkpoint.seq as i64,
+    );
+    // A running run that stays running (every step but the last) does not set `status`, so
+    // that its index is not rewritten.
+    let mut changed = 0;
+    if running {
+        changed = tx
+            .prepare_cached(
+                "UPDATE workflow_runs SET version = ?3, step = ?4, updated_at = ?5, \
+                 lease_expires = ?6 \
+                 WHERE id = ?1 AND lease_id = ?2 AND version = ?3 - 1 AND status = 'running'",
+            )
+            .and_then(|mut stmt| {
+                let expires = now + duration_millis(ttl);
+                stmt.execute(params![run, lease_text, seq, checkpoint.step, now, expires])
+            })
+            .map_err(store)?;
+    }
+    if changed == 0 {
+        changed = tx
+            .prepare_cached(
+                "UPDATE workflow_runs SET version = ?3, status = ?4, step = ?5, error = NULL, \
+                 updated_at = ?6, lease_id = CASE WHEN ?7 THEN lease_id END, \
+                 owner = CASE WHEN ?7 THEN owner END, lease_expires = CASE WHEN ?7 THEN ?8 END \
+                 WHERE id = ?1 AND lease_id = ?2 AND version = ?3 - 1",
+            )
+            .and_then(|mut stmt| {
+                stmt.execute(params![
+                    run,
+                    lease_text,
+                    seq,
+                    checkpoint.status.as_str(),
+                    checkpoint.step,
+                    now,
+                    running,
+                    now + duration_millis(ttl),
+                ])
+            })
+            .map_err(store)?;
+    }
+    if changed == 0 {
+        return Err(refused(&tx, checkpoint.run, lease, Some(checkpoint.seq)));
+    }
+    insert_checkpoint(&tx, checkpoint)?;
+    tx.commit()
+}
+
+pub(super) fn release(
+    conn: &mut Connection,
+    run: RunId,
+    lease: Uuid,
+    error: Option<&str>,
+) -> Result<(), Error> {
+    let tx = write(conn)?;
+    let changed = tx
+        .prepare_cached(
+            "UPDATE workflow_runs SET lease_id = NULL, owner = NULL, lease_expires = NULL, \
+             status = CASE WHEN ?3 IS NULL THEN status ELSE 'failed' END, \
+             error = CASE WHEN ?3 IS NULL THEN error ELSE ?3 END, \
+             updated_at = CASE WHEN ?3 IS NULL THEN updated_at ELSE ?4 END \
+             WHERE id = ?1 AND lease_id = ?2",
+        )
+        .and_then(|mut stmt| {
+            stmt.execute(params![run.to_string(), lease.to_string(), error, now()])
+        })
+        .map_err(store)?;
+    if changed == 0 {
+        return Err(refused(&tx, run, lease, None));
+    }
+    tx.commit()
+}

@@ -1,0 +1,243 @@
+//! One writer per run: leases, takeovers, stale writes, concurrent resumes.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use workflow_runtime::store::{Checkpoint, Lease, RunStatus};
+use workflow_runtime::{Error, Outcome, Runner};
+
+use crate::stores::Fixture;
+use crate::workflows::Chain;
+
+/// Drops `run` after `after`, as a crash would stop it: its lease is left to expire.
+async fn crash<F: std::future::Future>(after: Duration, run: F) {
+    let stopped = tokio::time::timeout(after, run).await;
+    assert!(stopped.is_err(), "the run should still be in its step");
+}
+
+fn owned_by(error: &Error, who: &str) -> bool {
+    matches!(error, Error::RunOwned { owner, .. } if owner == who)
+}
+
+pub(crate) async fn a_crashed_run_runs_no_completed_step_again(fixture: Fixture) {
+    let lease = Duration::from_millis(300);
+    let runner = Runner::new(fixture.store.clone())
+        .owner("first")
+        .lease(lease);
+    let id = runner.create::<Chain>(1).await.expect("created");
+    let crashed = Chain::<1>::hanging_at(1);
+    crash(Duration::from_millis(150), runner.resume(&crashed, id)).await;
+    assert_eq!(crashed.runs(), [1, 1, 0]);
+    let info = runner.status(id).await.expect("status");
+    assert_eq!(
+        (info.status, info.step.as_str(), info.version),
+        (RunStatus::Running, "second", 1)
+    );
+    assert_eq!(info.owner.as_deref(), Some("first"));
+    assert!(info.is_owned(SystemTime::now()));
+
+    let other = Runner::new(fixture.store).owner("second").lease(lease);
+    let fresh = Chain::<1>::default();
+    let refused = other
+        .resume(&fresh, id)
+        .await
+        .expect_err("the lease is live");
+    assert!(owned_by(&refused, "first"), "{refused:?}");
+    assert!(
+        refused.to_string().contains("owned by worker `first`"),
+        "{refused}"
+    );
+    assert_eq!(fresh.runs(), [0, 0, 0]);
+
+    tokio::time::sleep(lease + Duration::from_millis(100)).await;
+    let run = other.resume(&fresh, id).await.expect("the lease expired");
+    assert_eq!(run.into_output().expect("finished"), 27);
+    assert_eq!(
+        fresh.runs(),
+        [0, 1, 1],
+        "only the step in flight runs again"
+    );
+}
+
+pub(crate) async fn a_long_step_keeps_its_lease(fixture: Fixture) {
+    let lease = Duration::from_millis(300);
+    let slow = Runner::new(fixture.store.clone())
+        .owner("slow")
+        .lease(lease);
+    let id = slow.create::<Chain>(1).await.expect("created");
+    let chain = Arc::new(Chain::<1>::sleeping(Duration::from_millis(450)));
+    let task = tokio::spawn({
+        let (slow, chain) = (slow.clone(), Arc::clone(&chain));
+        async move { slow.resume(&*chain, id).await }
+    });
+    let other = Runner::new(fixture.store).owner("other").lease(lease);
+    let idle = Chain::<1>::default();
+    let mut refusals = 0;
+    while !task.is_finished() {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        match other.resume(&idle, id).await {
+            Err(error) if owned_by(&error, "slow") => refusals += 1,
+            Ok(run) => assert!(run.outcome.output().is_some(), "only once finished"),
+            Err(error) => panic!("{error:?}"),
+        }
+    }
+    let run = task.await.expect("no panic").expect("resumes");
+    assert_eq!(run.into_output().expect("finished"), 27);
+    assert_eq!(chain.runs(), [1, 1, 1]);
+    assert_eq!(idle.runs(), [0, 0, 0], "never two writers");
+    assert!(
+        refusals >= 8,
+        "steps of 450 ms outlive a 300 ms lease: {refusals} refusals"
+    );
+}
+
+pub(crate) async fn expired_leases_are_taken_over_and_stale_writes_rejected(fixture: Fixture) {
+    let store = fixture.store;
+    let id = Runner::new(store.clone())
+        .create::<Chain>(1)
+        .await
+        .expect("created");
+    let a = Lease::new("a", Duration::from_millis(150));
+    let (info, latest) = store.claim(id, &a).await.expect("claims");
+    assert_eq!(
+        (info.owner.as_deref(), info.version, latest.seq),
+        (Some("a"), 0, 0)
+    );
+
+    let b = Lease::new("b", Duration::from_secs(30));
+    match store.claim(id, &b).await {
+        Err(Error::RunOwned {
+            run,
+            owner,
+            expires_in,
+        }) => {
+            assert_eq!((run, owner.as_str()), (id, "a"));
+            assert!(expires_in <= Duration::from_millis(150), "{expires_in:?}");
+        }
+        other => panic!("{other:?}"),
+    }
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    let (info, _) = store
+        .claim(id, &b)
+        .await
+        .expect("takes the expired lease over");
+    assert_eq!(info.owner.as_deref(), Some("b"));
+
+    let next = |seq| Checkpoint {
+        seq,
+        created_at: SystemTime::now(),
+        ..latest.clone()
+    };
+    let lost = |error: Error| matches!(error, Error::LeaseLost { run } if run == id);
+    assert!(lost(store.save(&a, next(1)).await.expect_err("stale")));
+    assert!(lost(store.renew(id, &a).await.expect_err("stale")));
+    assert!(lost(store.release(id, &a, None).await.expect_err("stale")));
+    store.save(&b, next(1)).await.expect("the owner writes");
+    match store.save(&b, next(1)).await {
+        Err(Error::VersionConflict {
+            run,
+            expected: 0,
+            found: 1,
+        }) if run == id => {}
+        other => panic!("{other:?}"),
+    }
+    match store.save(&b, next(5)).await {
+        Err(Error::VersionConflict {
+            expected: 4,
+            found: 1,
+            ..
+        }) => {}
+        other => panic!("{other:?}"),
+    }
+    store.renew(id, &b).await.expect("renews");
+    assert_eq!(store.history(id).await.expect("history").len(), 2);
+    store.release(id, &b, None).await.expect("releases");
+    let info = store.run(id).await.expect("run");
+    assert_eq!(
+        (info.owner, info.lease_expires, info.status),
+        (None, None, RunStatus::Running)
+    );
+    assert!(lost(
+        store.release(id, &b, None).await.expect_err("released")
+    ));
+}
+
+/// A step that blocks its thread (no `.await`) cannot renew its lease: another worker takes
+/// the run over, and the blocked worker's write after the step is rejected.
+pub(crate) async fn a_stale_owner_s_late_write_is_rejected(fixture: Fixture) {
+    let lease = Duration::from_millis(200);
+    let stale = Runner::new(fixture.store.clone())
+        .owner("stale")
+        .lease(lease);
+    let id = stale.create::<Chain>(1).await.expect("created");
+    let blocked = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build();
+        let chain = Chain::<1> {
+            block: Duration::from_millis(700),
+            ..Chain::default()
+        };
+        let run = runtime
+            .expect("a runtime")
+            .block_on(stale.resume(&chain, id));
+        (run, chain.runs())
+    });
+    tokio::time::sleep(Duration::from_millis(450)).await;
+    let taker = Runner::new(fixture.store.clone())
+        .owner("taker")
+        .lease(lease);
+    let chain = Chain::<1>::default();
+    let run = taker.resume(&chain, id).await.expect("takes the run over");
+    assert_eq!(run.into_output().expect("finished"), 27);
+    assert_eq!(chain.runs(), [1, 1, 1]);
+
+    let (late, runs) = blocked.join().expect("no panic");
+    assert_eq!(runs, [1, 0, 0]);
+    match late.expect("claimed").outcome {
+        Outcome::Failed(Error::LeaseLost { run }) => assert_eq!(run, id),
+        other => panic!("{other:?}"),
+    }
+    let info = fixture.store.run(id).await.expect("run");
+    assert_eq!(
+        (info.status, info.version, info.error),
+        (RunStatus::Finished, 3, None)
+    );
+    assert_eq!(fixture.store.history(id).await.expect("history").len(), 4);
+}
+
+pub(crate) async fn concurrent_resumes_do_not_fork(fixture: Fixture) {
+    let id = Runner::new(fixture.store.clone())
+        .create::<Chain>(1)
+        .await
+        .expect("created");
+    let chain = Arc::new(Chain::<1>::sleeping(Duration::from_millis(20)));
+    let workers = (0..8).map(|worker| {
+        let runner = Runner::new(fixture.store.clone()).owner(format!("worker {worker}"));
+        let chain = Arc::clone(&chain);
+        tokio::spawn(async move {
+            loop {
+                match runner.resume(&*chain, id).await {
+                    Ok(run) => return run.into_output(),
+                    Err(Error::RunOwned { .. }) => {
+                        tokio::time::sleep(Duration::from_millis(5)).await;
+                    }
+                    Err(error) => return Err(error),
+                }
+            }
+        })
+    });
+    for worker in workers.collect::<Vec<_>>() {
+        assert_eq!(worker.await.expect("no panic").expect("finished"), 27);
+    }
+    assert_eq!(
+        chain.runs(),
+        [1, 1, 1],
+        "each step ran once: one writer at a time"
+    );
+    let history = fixture.store.history(id).await.expect("history");
+    assert_eq!(
+        history.iter().map(|c| c.seq).collect::<Vec<_>>(),
+        [0, 1, 2, 3]
+    );
+}

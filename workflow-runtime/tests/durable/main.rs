@@ -1,0 +1,66 @@
+//! Durable runs on every store: the same cases against `MemoryStore`, `SqliteStore` (a real
+//! file) and `PostgresStore` (a real server, from `WORKFLOW_POSTGRES_URL`; see the README).
+
+mod basics;
+mod checks;
+mod leases;
+mod pauses;
+mod rows;
+mod stores;
+mod workflows;
+
+/// Runs each case, an `async fn(Fixture)` in `cases`, against each store.
+macro_rules! conformance {
+    ($($module:ident :: $case:ident),* $(,)?) => {
+        mod memory {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    crate::$module::$case(crate::stores::memory()).await;
+                }
+            )*
+        }
+
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    crate::$module::$case(crate::stores::sqlite()).await;
+                }
+            )*
+        }
+
+        #[cfg(feature = "postgres")]
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    if let Some(fixture) = crate::stores::postgres().await {
+                        crate::$module::$case(fixture).await;
+                    }
+                }
+            )*
+        }
+    };
+}
+
+conformance! {
+    basics::a_checkpoint_after_every_step,
+    basics::a_created_run_waits_for_resume,
+    basics::fork_starts_a_new_run_from_a_checkpoint,
+    basics::list_filters_and_pages,
+    basics::unknown_runs_are_typed_errors,
+    basics::the_step_limit_counts_per_call,
+    leases::a_crashed_run_runs_no_completed_step_again,
+    leases::a_long_step_keeps_its_lease,
+    leases::expired_leases_are_taken_over_and_stale_writes_rejected,
+    leases::a_stale_owner_s_late_write_is_rejected,
+    leases::concurrent_resumes_do_not_fork,
+    pauses::a_pause_suspends_and_a_typed_value_resumes,
+    pauses::a_json_value_is_checked,
+    pauses::a_fan_out_checkpoints_each_finished_branch,
+    checks::a_changed_definition_is_refused,
+    checks::a_failed_step_is_recorded_and_resumed,
+    checks::cancellation_fails_the_run_and_it_resumes,
+    checks::hand_made_checkpoints_are_typed_errors,
+}

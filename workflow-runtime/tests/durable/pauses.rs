@@ -1,0 +1,170 @@
+//! Pauses (typed and JSON values) and checkpoints in the middle of a fan-out.
+
+use std::time::Duration;
+
+use serde_json::json;
+use workflow_runtime::store::RunStatus;
+use workflow_runtime::{Error, Outcome, Runner};
+
+use crate::stores::Fixture;
+use crate::workflows::{Approval, Decision, Fan};
+
+pub(crate) async fn a_pause_suspends_and_a_typed_value_resumes(fixture: Fixture) {
+    let runner = Runner::new(fixture.store).owner("test");
+    let approval = Approval::default();
+    let run = runner
+        .start(&approval, "rust".into())
+        .await
+        .expect("created");
+    let id = run.id;
+    let Outcome::Suspended(pause) = run.outcome else {
+        panic!("{:?}", run.outcome)
+    };
+    assert_eq!(pause.step, "approve");
+    assert_eq!(pause.payload, json!({"draft": "a draft on rust"}));
+    let info = runner.status(id).await.expect("status");
+    assert_eq!(
+        (info.status, info.step.as_str(), info.owner),
+        (RunStatus::Suspended, "approve", None)
+    );
+    assert_eq!(
+        runner.pending::<Approval>(id).await.expect("reads"),
+        Some(pause.clone())
+    );
+
+    // Resuming without a value runs nothing and suspends again.
+    let again = runner.resume(&approval, id).await.expect("resumes");
+    assert_eq!(again.outcome.pause(), Some(&pause));
+    let error = again.into_output().expect_err("suspended");
+    assert!(
+        matches!(
+            error,
+            Error::Suspended {
+                workflow: "Approval",
+                step: "approve"
+            }
+        ),
+        "{error:?}"
+    );
+
+    let decision = Decision {
+        approved: true,
+        note: "ok".into(),
+    };
+    let done = runner
+        .resume_with(&approval, id, decision.clone())
+        .await
+        .expect("resumes");
+    assert_eq!(
+        done.into_output().expect("finished"),
+        "published: a draft on rust (ok)"
+    );
+    assert_eq!(
+        approval.drafts.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "nothing before the pause ran again"
+    );
+    assert_eq!(
+        approval.publishes.load(std::sync::atomic::Ordering::SeqCst),
+        1
+    );
+
+    let late = runner
+        .resume_with(&approval, id, decision)
+        .await
+        .expect_err("finished");
+    assert!(
+        matches!(late, Error::NotPaused { step: "end", .. }),
+        "{late:?}"
+    );
+    let history = runner.history(id).await.expect("history");
+    let steps: Vec<&str> = history.iter().map(|c| c.step.as_str()).collect();
+    assert_eq!(steps, ["draft", "approve", "publish", "end"]);
+    assert_eq!(history[1].status, RunStatus::Suspended);
+    assert_eq!(runner.pending::<Approval>(id).await.expect("reads"), None);
+}
+
+pub(crate) async fn a_json_value_is_checked(fixture: Fixture) {
+    let runner = Runner::new(fixture.store).owner("test");
+    let approval = Approval::default();
+    let id = runner
+        .start(&approval, "rust".into())
+        .await
+        .expect("created")
+        .id;
+
+    let wrong = runner
+        .resume_json(&approval, id, json!({"approved": "yes"}))
+        .await;
+    match wrong.expect_err("not a Decision") {
+        Error::ResumeValue {
+            workflow: "Approval",
+            step: "approve",
+            expected: "Decision",
+            source,
+        } => {
+            assert!(source.to_string().contains("invalid type"), "{source}");
+        }
+        other => panic!("{other:?}"),
+    }
+    let info = runner.status(id).await.expect("status");
+    assert_eq!(
+        (info.status, info.version, info.owner),
+        (RunStatus::Suspended, 1, None),
+        "left as it was"
+    );
+
+    let value = json!({"approved": false, "note": "too short"});
+    let done = runner
+        .resume_json(&approval, id, value)
+        .await
+        .expect("resumes");
+    assert_eq!(done.into_output().expect("finished"), "rejected: too short");
+    let again = runner
+        .resume_json(&approval, id, json!({}))
+        .await
+        .expect_err("finished");
+    assert!(matches!(again, Error::NotPaused { .. }), "{again:?}");
+}
+
+pub(crate) async fn a_fan_out_checkpoints_each_finished_branch(fixture: Fixture) {
+    let lease = Duration::from_millis(300);
+    let runner = Runner::new(fixture.store).owner("test").lease(lease);
+    let id = runner.create::<Fan>(5).await.expect("created");
+    let crashed = Fan {
+        hang: vec![2],
+        ..Fan::default()
+    };
+    let stopped =
+        tokio::time::timeout(Duration::from_millis(200), runner.resume(&crashed, id)).await;
+    assert!(stopped.is_err(), "branch 2 hangs");
+    assert_eq!(crashed.runs(), [1, 1, 1]);
+
+    let history = runner.history(id).await.expect("history");
+    let states: Vec<serde_json::Value> = history
+        .iter()
+        .map(|c| serde_json::from_str(&c.state).expect("JSON"))
+        .collect();
+    assert_eq!(
+        states,
+        [
+            json!({"fan": {"x": 5, "done": [null, null, null]}}),
+            json!({"fan": {"x": 5, "done": [6, null, null]}}),
+            json!({"fan": {"x": 5, "done": [6, 10, null]}}),
+        ]
+    );
+    assert!(history
+        .iter()
+        .all(|c| c.step == "fan" && c.status == RunStatus::Running));
+
+    tokio::time::sleep(lease + Duration::from_millis(100)).await;
+    let fresh = Fan::default();
+    let run = runner.resume(&fresh, id).await.expect("resumes");
+    assert_eq!(run.into_output().expect("finished"), 6 + 10 + 25);
+    assert_eq!(
+        fresh.runs(),
+        [0, 0, 1],
+        "finished branches do not run again"
+    );
+    assert_eq!(runner.history(id).await.expect("history").len(), 5);
+}
