@@ -323,8 +323,8 @@ async fn a_collected_branch_that_failed_says_so() {
         [
             "run_started",
             "branch yes[0]",
-            "branch abstain[1]",
             "branch done yes[0]",
+            "branch abstain[1]",
             "branch done abstain[1] failed",
             "completed",
         ]
@@ -336,6 +336,85 @@ async fn a_collected_branch_that_failed_says_so() {
         error.as_deref(),
         Some("workflow `Panel`: step `abstain` failed after 1 attempt(s): abstains")
     );
+}
+
+/// `fast` fails while `slow` is still running: the fan-out fails and drops `slow`.
+struct Hasty;
+
+#[workflow]
+impl Hasty {
+    async fn slow(&self, text: String) -> usize {
+        sleep(Duration::from_millis(20)).await;
+        text.len()
+    }
+
+    async fn fast(&self, _text: String) -> Result<usize, Abstain> {
+        sleep(Duration::from_millis(10)).await;
+        Err(Abstain)
+    }
+
+    async fn report(&self, (chars, words): (usize, usize)) -> String {
+        format!("{chars} chars, {words} words")
+    }
+
+    flow! {
+        start -> (slow, fast) -> report -> end;
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_branch_cancelled_by_a_failed_sibling_says_so() {
+    let (result, events) = watch(&Executor::new(), &Hasty, "a b".into()).await;
+    result.expect_err("fast fails the fan-out");
+    let shown = shown(&events);
+    assert_eq!(
+        &shown[..5],
+        [
+            "run_started",
+            "branch slow[0]",
+            "branch fast[1]",
+            "branch done fast[1] failed",
+            "branch done slow[0] failed",
+        ],
+        "{shown:?}"
+    );
+    let cancelled = events.iter().find_map(|event| match &event.kind {
+        EventKind::BranchFinished {
+            index: 0, error, ..
+        } => error.clone(),
+        _ => None,
+    });
+    assert!(
+        cancelled
+            .as_deref()
+            .is_some_and(|error| error.starts_with("cancelled")),
+        "{cancelled:?}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_resumed_fan_out_announces_only_the_branches_it_runs() {
+    // `fast` finished before the run stopped: only `slow` runs, and is announced.
+    let state: ReviewState = serde_json::from_value(serde_json::json!(
+        { "(slow, fast)": ["a b", ["pending", { "done": 2 }]] }
+    ))
+    .expect("a saved fan-out deserializes");
+    let executor = Executor::new();
+    let mut events = executor.subscribe();
+    let out = executor
+        .run_from(&Review, state, workflow::Loops::new())
+        .await
+        .expect("the run succeeds");
+    assert_eq!(out, "3 chars, 2 words");
+    let mut seen = Vec::new();
+    while let Some(event) = events.try_recv() {
+        seen.push(event);
+    }
+    let branches: Vec<String> = shown(&seen)
+        .into_iter()
+        .filter(|line| line.starts_with("branch"))
+        .collect();
+    assert_eq!(branches, ["branch slow[0]", "branch done slow[0]"]);
 }
 
 // ---- retries, failures, cancellation ---------------------------------------------------------

@@ -161,7 +161,6 @@ impl Observer {
         F: Future<Output = Result<T, Error>>,
     {
         let name = self.step_name(step).unwrap_or("?");
-        self.emit(|| EventKind::BranchStarted { step: name, index });
         let span = self.trace().map(|trace| trace.branch_span(name, index));
         let scope = Arc::new(BranchScope {
             step,
@@ -179,7 +178,8 @@ impl Observer {
             observer: Arc::clone(self),
             name,
             scope,
-            started: Instant::now(),
+            started: None,
+            finished: false,
         };
         LOCAL.scope(local, branch)
     }
@@ -207,13 +207,53 @@ impl<F: Future> Future for Traced<F> {
     }
 }
 
-/// One branch, with its span entered while it is polled; announces its end.
+/// One branch, with its span entered while it is polled; announces its start when first
+/// polled (a branch that finished before a resume is never polled, so never announced) and its
+/// end, also when it is dropped before it finished (cancelled by a failed sibling or the run).
 struct ObservedBranch<F> {
     inner: Pin<Box<F>>,
     observer: Arc<Observer>,
     name: &'static str,
     scope: Arc<BranchScope>,
-    started: Instant,
+    started: Option<Instant>,
+    finished: bool,
+}
+
+impl<F> ObservedBranch<F> {
+    /// Announces the end of the branch, with `error` if it failed.
+    fn finish(&mut self, error: Option<String>) {
+        self.finished = true;
+        let scope = &self.scope;
+        let usage = self
+            .observer
+            .has_ledger()
+            .then(|| *scope.usage.lock().unwrap_or_else(PoisonError::into_inner));
+        if let Some(span) = scope.span.as_ref() {
+            super::trace::record_end(span, usage.as_ref(), error.as_deref());
+        }
+        let elapsed = self
+            .started
+            .map(|started| started.elapsed())
+            .unwrap_or_default();
+        let (step, index) = (self.name, scope.index);
+        self.observer.emit(|| EventKind::BranchFinished {
+            step,
+            index,
+            elapsed,
+            error,
+            usage,
+        });
+    }
+}
+
+impl<F> Drop for ObservedBranch<F> {
+    fn drop(&mut self) {
+        if self.started.is_some() && !self.finished {
+            self.finish(Some(
+                "cancelled: the branch was dropped before it finished".to_owned(),
+            ));
+        }
+    }
 }
 
 impl<T, F: Future<Output = Result<T, Error>>> Future for ObservedBranch<F> {
@@ -221,36 +261,27 @@ impl<T, F: Future<Output = Result<T, Error>>> Future for ObservedBranch<F> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
-        let span = this.scope.span.as_ref();
-        let entered = span.map(Span::enter);
+        if this.started.is_none() {
+            this.started = Some(Instant::now());
+            let (step, index) = (this.name, this.scope.index);
+            this.observer
+                .emit(|| EventKind::BranchStarted { step, index });
+        }
+        let entered = this.scope.span.as_ref().map(Span::enter);
         let Poll::Ready(result) = this.inner.as_mut().poll(cx) else {
             return Poll::Pending;
         };
         drop(entered);
-        let scope = &this.scope;
         let error = match &result {
             Err(error) => Some(crate::error::describe(error)),
-            Ok(_) => scope
+            Ok(_) => this
+                .scope
                 .failed
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
                 .take(),
         };
-        let usage = this
-            .observer
-            .has_ledger()
-            .then(|| *scope.usage.lock().unwrap_or_else(PoisonError::into_inner));
-        if let Some(span) = span {
-            super::trace::record_end(span, usage.as_ref(), error.as_deref());
-        }
-        let (step, index, elapsed) = (this.name, scope.index, this.started.elapsed());
-        this.observer.emit(|| EventKind::BranchFinished {
-            step,
-            index,
-            elapsed,
-            error,
-            usage,
-        });
+        this.finish(error);
         Poll::Ready(result)
     }
 }
