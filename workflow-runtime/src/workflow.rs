@@ -106,6 +106,16 @@ pub trait Workflow: Send + Sync {
     /// The name of the step `state` is about to run, or `"end"` for the terminal state.
     fn step_name(state: &Self::State) -> &'static str;
 
+    /// The number in [`STEPS`](Workflow::STEPS) of the step `state` is about to run, as
+    /// [`Context::enter`] takes it: `usize::MAX` for the end and for a fork, which runs several.
+    fn step_index(state: &Self::State) -> usize {
+        let name = Self::step_name(state);
+        Self::STEPS
+            .iter()
+            .position(|step| *step == name)
+            .unwrap_or(usize::MAX)
+    }
+
     /// The pause `state` waits at, if it waits for a value from outside before its next step
     /// can run: the step's name and what the pause shows (the step's input, as JSON).
     ///
@@ -178,9 +188,7 @@ pub trait Workflow: Send + Sync {
                     });
                 }
                 taken += 1;
-                let name = Self::step_name(&state);
-                let index = Self::STEPS.iter().position(|step| *step == name);
-                cx.enter(taken, index.unwrap_or(usize::MAX))?;
+                cx.enter(taken, Self::step_index(&state))?;
                 state = self.transition(state, loops, cx).await?;
             }
         }

@@ -70,7 +70,7 @@ impl Runner {
             }
             Err(error) => {
                 if !lost(&error) {
-                    held.release(Some(describe(&error))).await;
+                    held.release(Some(crate::error::describe(&error))).await;
                 }
                 Outcome::Failed(error)
             }
@@ -103,9 +103,7 @@ impl Runner {
                 return Ok(Outcome::Suspended(pause));
             }
             taken += 1;
-            let name = W::step_name(&state);
-            let index = W::STEPS.iter().position(|step| *step == name);
-            cx.enter(taken, index.unwrap_or(usize::MAX))?;
+            cx.enter(taken, W::step_index(&state))?;
             let step = workflow.transition(state, &mut loops, cx);
             state = self.guard(held, cx, step).await??;
             held.save(definition.encode(held.run(), 0, &state, &loops)?)
@@ -148,16 +146,4 @@ fn lost(error: &Error) -> bool {
         error,
         Error::LeaseLost { .. } | Error::VersionConflict { .. } | Error::RunNotFound { .. }
     )
-}
-
-/// `error` and its sources, as stored with a failed run.
-fn describe(error: &Error) -> String {
-    let mut text = error.to_string();
-    let mut source = std::error::Error::source(error);
-    while let Some(error) = source {
-        text.push_str(": ");
-        text.push_str(&error.to_string());
-        source = error.source();
-    }
-    text
 }
