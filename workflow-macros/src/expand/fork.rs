@@ -62,8 +62,9 @@ pub(super) fn input_type(model: &Model, index: usize) -> Option<syn::Type> {
     })
 }
 
-/// The state of fork `index` about to run on `value`, already of its input type.
-fn initial_state(model: &Model, index: usize, value: &TokenStream) -> TokenStream {
+/// The state of fork `index` about to run on `value`, already of its input type: after the
+/// edge into it, or from `Workflow::start`.
+pub(super) fn initial_state(model: &Model, index: usize, value: &TokenStream) -> TokenStream {
     let state = &model.state;
     let krate = &model.krate;
     let ident = fork_variant(model, index);
@@ -76,11 +77,6 @@ fn initial_state(model: &Model, index: usize, value: &TokenStream) -> TokenStrea
         .iter()
         .map(|_| quote!(#krate::__private::Branch::Pending));
     quote!(#state::#ident((#value, (#(#pending,)*))))
-}
-
-/// `Workflow::start` for a workflow whose first node is fork `index`.
-pub(super) fn start_state(model: &Model, index: usize, input: &proc_macro2::Ident) -> TokenStream {
-    initial_state(model, index, &quote!(#input))
 }
 
 /// The state after the edge `from -> fork` carrying `value`: checked to be what the first

@@ -23,7 +23,9 @@ pub(super) fn workflow_impl(model: &Model) -> TokenStream {
     let fingerprint = fingerprint::fingerprint(model);
     let steps = model.steps.iter().map(|step| step.sig.ident.to_string());
     let start_state = model.start.first().map(|start| match start.edge.to {
-        crate::model::Node::Fork(index) => super::fork::start_state(model, index, &input_var),
+        crate::model::Node::Fork(index) => {
+            super::fork::initial_state(model, index, &quote!(#input_var))
+        }
         crate::model::Node::Step(index) if model.is_pause(index) => {
             let first = variant(model, Some(index));
             quote!(#state::#first(#krate::__private::PauseState::waiting(#input_var)))
