@@ -30,6 +30,9 @@ impl Review {
         read -> (sentiment, topic) -> (sentiment, topic) -> report;
         read -> (sentiment, topic) -> match { _ => end };
         read -> (sentiment, "topic") -> report;
+        read -> (sentiment, topic) [colect] -> report;
+        read -> each sentiment [collect, collect] -> report;
+        read -> each sentiment [4] -> report;
     }
 }
 
