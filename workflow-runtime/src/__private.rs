@@ -9,13 +9,109 @@ use std::marker::PhantomData;
 use serde::de::{self, DeserializeSeed, Deserializer, EnumAccess, VariantAccess, Visitor};
 use serde::{de::DeserializeOwned, Serialize, Serializer};
 
+pub use crate::context::Steps;
 pub use crate::parallel::{run_each, settle, Branch, BranchError, StateView};
 pub use crate::pause::{pause_payload, resume_json, PauseState, PauseValue};
 pub use crate::{
-    run, BoxError, Context, Error, Executor, Loops, Pause, Resume, StepPolicy, Workflow,
+    run, run_traced, BoxError, Context, Error, Executor, LocalLoops, Loops, Pause, Resume,
+    StepPolicy, Unwatched, Workflow,
 };
 pub use serde;
 pub use serde_json;
+
+/// The context the steps of a workflow without fan-outs run in: `&Context` for
+/// [`Workflow::transition`] and [`Workflow::run_from`], [`Unwatched`] for the generated `run`.
+/// The generated code is one body, generic over this, so that it is checked once (and a
+/// mistake in it reported once); each method is the inherent method of the same name.
+pub trait RunContext: Copy + Send + Sync {
+    /// Counts one more step in `taken`, then [`Context::enter`]; nothing for an [`Unwatched`]
+    /// run, which has no step budget.
+    ///
+    /// # Errors
+    ///
+    /// As [`Context::enter`].
+    fn enter(self, taken: &mut u64, step: usize) -> Result<(), Error>;
+
+    /// [`Context::step_error`].
+    fn step_error(self, step: &'static str, source: BoxError) -> Error;
+
+    /// [`Context::loop_limit`].
+    fn loop_limit(self, from: &'static str, to: &'static str, max: u32) -> Error;
+
+    /// [`Context::suspended`].
+    fn suspended(self, step: &'static str) -> Error;
+
+    /// What runs the run's steps under their policies: [`Context::step`] and
+    /// [`Context::step_with_retry`], for a context of either kind.
+    fn steps(self) -> Steps;
+}
+
+impl RunContext for &Context {
+    #[inline(always)]
+    fn enter(self, taken: &mut u64, step: usize) -> Result<(), Error> {
+        *taken += 1;
+        Context::enter(self, *taken, step)
+    }
+
+    fn step_error(self, step: &'static str, source: BoxError) -> Error {
+        Context::step_error(self, step, source)
+    }
+
+    fn loop_limit(self, from: &'static str, to: &'static str, max: u32) -> Error {
+        Context::loop_limit(self, from, to, max)
+    }
+
+    fn suspended(self, step: &'static str) -> Error {
+        Context::suspended(self, step)
+    }
+
+    fn steps(self) -> Steps {
+        Context::steps(self)
+    }
+}
+
+impl RunContext for Unwatched {
+    #[inline(always)]
+    fn enter(self, _: &mut u64, _: usize) -> Result<(), Error> {
+        Ok(())
+    }
+
+    fn step_error(self, step: &'static str, source: BoxError) -> Error {
+        Unwatched::step_error(self, step, source)
+    }
+
+    fn loop_limit(self, from: &'static str, to: &'static str, max: u32) -> Error {
+        Unwatched::loop_limit(self, from, to, max)
+    }
+
+    fn suspended(self, step: &'static str) -> Error {
+        Unwatched::suspended(self, step)
+    }
+
+    fn steps(self) -> Steps {
+        Unwatched::steps(self)
+    }
+}
+
+/// The loop counters of a run: `&mut Loops`, or [`LocalLoops`] for the generated `run`.
+pub trait Counters: Send {
+    /// [`Loops::take`].
+    fn take(&mut self, edge: usize, max: u32) -> bool;
+}
+
+impl Counters for &mut Loops {
+    #[inline]
+    fn take(&mut self, edge: usize, max: u32) -> bool {
+        Loops::take(self, edge, max)
+    }
+}
+
+impl<const N: usize> Counters for LocalLoops<N> {
+    #[inline]
+    fn take(&mut self, edge: usize, max: u32) -> bool {
+        LocalLoops::take(self, edge, max)
+    }
+}
 
 /// A type that can live in the checkpointable state: a step's input or the workflow's output.
 ///

@@ -41,12 +41,12 @@ pub mod usage;
 pub mod __private;
 
 pub use agent::{Agent, AgentBuilder, TextStream};
-pub use context::{BoxFuture, Checkpointer, Context};
+pub use context::{BoxFuture, Checkpointer, Context, Unwatched};
 pub use durable::{Outcome, Run, Runner};
 pub use error::{BoxError, Error, Result};
 pub use event::{Event, EventKind, Events};
-pub use executor::{run, Executor};
-pub use loops::Loops;
+pub use executor::{run, run_traced, Executor};
+pub use loops::{LocalLoops, Loops};
 pub use parallel::{Branch, BranchError};
 pub use pause::{PauseState, PauseValue};
 pub use policy::StepPolicy;

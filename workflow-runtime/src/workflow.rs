@@ -158,8 +158,8 @@ pub trait Workflow: Send + Sync {
     /// [`transition`](Workflow::transition), step after step. Stops with
     /// [`Error::Suspended`] at a pause.
     ///
-    /// `#[workflow]` overrides it with the same loop, with every step inlined, so that an
-    /// in-memory run costs about what the same `async fn`s called by hand cost.
+    /// `#[workflow]` overrides it with the same loop, its steps inlined and a chain of steps
+    /// laid out as straight-line code.
     ///
     /// # Errors
     ///

@@ -2,6 +2,10 @@
 //! running one step under its policy (in `step.rs`).
 
 mod step;
+mod unwatched;
+
+pub use step::Steps;
+pub use unwatched::Unwatched;
 
 use std::fmt;
 use std::future::Future;

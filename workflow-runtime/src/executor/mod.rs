@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 use crate::event::{Events, Hub};
 use crate::{Budget, Context, Error, Ledger, Loops, Pricing, RunReport, Workflow};
 
-pub use observe::run;
+pub use observe::{run, run_traced};
 
 /// Runs workflows in memory, with optional cancellation, step limit, and usage budget, and
 /// sends the [`Event`](crate::event::Event)s of its runs to its subscribers.

@@ -7,7 +7,7 @@ use tokio::sync::broadcast;
 
 use super::Executor;
 use crate::event::{Event, Observer, RunId, RunTrace};
-use crate::{Context, Error, Ledger, Loops, Workflow};
+use crate::{BoxFuture, Context, Error, Ledger, Loops, Workflow};
 
 /// What observes a run about to start: the channels its events go to and its `tracing`
 /// spans. Made only when there is at least one.
@@ -107,7 +107,7 @@ impl Executor {
 }
 
 /// Runs `workflow` on `input` in memory, with no cancellation and no budgets: what the
-/// generated `run` calls.
+/// generated `run` of a workflow with a fan-out or a map calls.
 ///
 /// It opens no [`Ledger`] and sends no [`Event`]s: its model calls are recorded only if it
 /// runs inside another run (in a step of it), whose ledger then accounts them to that step. Use
@@ -119,17 +119,62 @@ impl Executor {
 ///
 /// The first error that stops the run: see [`Error`].
 pub async fn run<W: Workflow>(workflow: &W, input: W::Input) -> Result<W::Output, Error> {
-    if let Some(trace) = RunTrace::start(W::NAME, RunId::new) {
-        // Boxed, so that the future of an untraced run stays as small as it was.
-        return Box::pin(run_traced(workflow, input, trace)).await;
+    match run_traced(workflow, input) {
+        Ok(traced) => traced.await,
+        Err(input) => {
+            let cx = Context::of::<W>();
+            let mut loops = Loops::new();
+            workflow.run_from(W::start(input), &mut loops, &cx).await
+        }
     }
-    let cx = Context::of::<W>();
-    let mut loops = Loops::new();
-    workflow.run_from(W::start(input), &mut loops, &cx).await
+}
+
+/// The run of `workflow` on `input` that [`run`] makes when a `tracing` subscriber wants its
+/// `workflow.run` span, boxed; or `input` back when none does, for the caller to run it with
+/// nothing watching.
+///
+/// The generated `run` of a workflow without fan-outs calls it, and runs the workflow with
+/// an [`Unwatched`](crate::Unwatched) context when it gets `input` back: a loop over the
+/// steps that costs about what calling the same `async fn`s by hand costs.
+///
+/// ```
+/// use workflow_runtime::{run_traced, Workflow};
+/// # use workflow_runtime::{Context, Error, Loops};
+/// # struct Echo;
+/// # impl Workflow for Echo {
+/// #     type Input = u32;
+/// #     type Output = u32;
+/// #     type State = u32;
+/// #     const NAME: &'static str = "Echo";
+/// #     const FINGERPRINT: u64 = 1;
+/// #     const STEPS: &'static [&'static str] = &[];
+/// #     fn start(input: u32) -> u32 { input }
+/// #     fn finish(state: u32) -> Result<u32, u32> { Ok(state) }
+/// #     fn step_name(_: &u32) -> &'static str { "end" }
+/// #     async fn transition(&self, state: u32, _: &mut Loops, _: &Context) -> Result<u32, Error> {
+/// #         Ok(state)
+/// #     }
+/// # }
+///
+/// // No `tracing` subscriber is set: the input comes back.
+/// assert!(matches!(run_traced(&Echo, 7), Err(7)));
+/// ```
+///
+/// # Errors
+///
+/// `input`, when no `tracing` subscriber wants the run's spans.
+pub fn run_traced<W: Workflow>(
+    workflow: &W,
+    input: W::Input,
+) -> Result<BoxFuture<'_, Result<W::Output, Error>>, W::Input> {
+    match RunTrace::start(W::NAME, RunId::new) {
+        Some(trace) => Ok(Box::pin(traced(workflow, input, trace))),
+        None => Err(input),
+    }
 }
 
 /// [`run`] with its `tracing` spans.
-async fn run_traced<W: Workflow>(
+async fn traced<W: Workflow>(
     workflow: &W,
     input: W::Input,
     trace: RunTrace,
