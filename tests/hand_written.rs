@@ -116,7 +116,9 @@ mod by_hand {
 
     use super::{Desk, Verdict};
     use serde::{Deserialize, Serialize};
-    use workflow::{BoxError, Context, Error, Loops, StepPolicy, Workflow};
+    use workflow::{
+        run_traced, BoxError, Context, Error, LocalLoops, Loops, StepPolicy, Unwatched, Workflow,
+    };
 
     pub(crate) struct Article(pub(crate) Desk);
 
@@ -179,7 +181,7 @@ mod by_hand {
                             async move { self.0.critique(draft).map_err(BoxError::from) }
                         })
                         .await?;
-                    route(verdict, loops, cx)?
+                    route(verdict, &mut |edge, max| loops.take(edge, max))?
                 }
                 ArticleState::Revise((draft, feedback)) => {
                     let revised = async { Ok(self.0.revise(&draft, &feedback)) };
@@ -190,19 +192,28 @@ mod by_hand {
         }
     }
 
-    /// The `match` of `flow!`; bounded edges are numbered in the order they are written.
-    fn route(verdict: Verdict, loops: &mut Loops, cx: &Context) -> Result<ArticleState, Error> {
+    /// The `match` of `flow!`; bounded edges are numbered in the order they are written, and
+    /// `take` counts them.
+    fn route(
+        verdict: Verdict,
+        take: &mut dyn FnMut(usize, u32) -> bool,
+    ) -> Result<ArticleState, Error> {
         Ok(match verdict {
             Verdict::Approved(text) => ArticleState::End(text),
             Verdict::Restart(topic) => {
-                if !loops.take(0, 1) {
-                    return Err(cx.loop_limit("critique", "draft", 1));
+                if !take(0, 1) {
+                    return Err(Error::LoopLimit {
+                        workflow: "Article",
+                        from: "critique",
+                        to: "draft",
+                        max: 1,
+                    });
                 }
                 ArticleState::Draft(topic)
             }
             Verdict::Revise { draft, feedback } if feedback.is_empty() => ArticleState::End(draft),
             Verdict::Revise { draft, feedback } => {
-                if loops.take(1, 2) {
+                if take(1, 2) {
                     ArticleState::Revise((draft, feedback))
                 } else {
                     ArticleState::End(draft)
@@ -212,9 +223,39 @@ mod by_hand {
     }
 
     impl Article {
-        /// What the macro's `run` does.
+        /// What the macro's `run` does: the run with its spans if a `tracing` subscriber wants
+        /// them; otherwise the steps in a loop with nothing watching, the loop counters in
+        /// place. (The macro generates one body for this and for `transition`.)
         pub(crate) async fn run(&self, topic: String) -> Result<String, Error> {
-            workflow::run(self, topic).await
+            let topic = match run_traced(self, topic) {
+                Ok(traced) => return traced.await,
+                Err(topic) => topic,
+            };
+            let cx = Unwatched::of::<Self>();
+            let mut loops = LocalLoops::<2>::new();
+            let mut state = Self::start(topic);
+            loop {
+                state = match state {
+                    ArticleState::Draft(topic) => {
+                        let draft = async { Ok(self.0.draft(&topic)) };
+                        ArticleState::Critique(cx.step("draft", &DEFAULT, draft).await?)
+                    }
+                    ArticleState::Critique(draft) => {
+                        let verdict = cx
+                            .step_with_retry("critique", &CRITIQUE, || {
+                                let draft = draft.clone();
+                                async move { self.0.critique(draft).map_err(BoxError::from) }
+                            })
+                            .await?;
+                        route(verdict, &mut |edge, max| loops.take(edge, max))?
+                    }
+                    ArticleState::Revise((draft, feedback)) => {
+                        let revised = async { Ok(self.0.revise(&draft, &feedback)) };
+                        ArticleState::Critique(cx.step("revise", &DEFAULT, revised).await?)
+                    }
+                    ArticleState::End(out) => return Ok(out),
+                };
+            }
         }
     }
 }
@@ -258,6 +299,11 @@ async fn both_versions_produce_the_same_outcomes() {
         let from_macro = outcome(generated.run(topic.into()).await);
         let from_hand = outcome(manual.run(topic.into()).await);
         assert_eq!(from_macro, from_hand, "{topic}, {needed}, {flaky}");
+        // `run` goes through an `Unwatched` context, the executor through a `Context`.
+        let executed = Executor::new()
+            .run(&with_macro::Article(desk(needed, flaky)), topic.into())
+            .await;
+        assert_eq!(outcome(executed), from_macro, "{topic}, {needed}, {flaky}");
         assert_eq!(
             generated.0.attempts.load(Ordering::SeqCst),
             manual.0.attempts.load(Ordering::SeqCst),

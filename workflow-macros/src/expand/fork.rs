@@ -10,7 +10,7 @@ use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 use syn::Index;
 
-use super::transition::{route, run_step, Casts, Crossing, From};
+use super::transition::{route, run_step, Casts, Crossing, Entry, From, Next};
 use super::{fork_variant, local, private};
 use crate::diag;
 use crate::model::{Edge, Model, Node};
@@ -190,16 +190,12 @@ pub(super) fn join(
     }})
 }
 
-/// The arm of the transition that runs fork `index` and goes to its join.
-pub(super) fn fork_arm(model: &Model, index: usize, casts: &mut Casts) -> TokenStream {
+/// The entry of the drive that runs fork `index` and goes to its join.
+pub(super) fn fork_entry(model: &Model, index: usize, casts: &mut Casts) -> Option<Entry> {
     let fork = &model.forks[index];
-    let Some(join) = &fork.join else {
-        return TokenStream::new();
-    };
-    let state = &model.state;
-    let ident = fork_variant(model, index);
+    let join = fork.join.as_ref()?;
     let [content, once, taken, cx, joined] =
-        ["__content", "__once", "__taken", "__cx", "__joined"].map(local);
+        ["__content", "__ONCE", "__taken", "__cx", "__joined"].map(local);
     let run = if fork.map {
         map_body(model, index)
     } else {
@@ -213,16 +209,18 @@ pub(super) fn fork_arm(model: &Model, index: usize, casts: &mut Casts) -> TokenS
         fork.span,
         casts,
     );
-    quote! {
-        #state::#ident(mut #content) => {
+    Some(Entry {
+        variant: fork_variant(model, index),
+        binding: quote!(mut #content),
+        body: quote! {
             if !#once {
                 #taken += 1;
                 #cx.enter(#taken, usize::MAX)?;
             }
             let #joined = { #run };
-            #route
-        }
-    }
+        },
+        next: Next::State(route),
+    })
 }
 
 /// Where fork `index` saves the state: the state enum's name, the variant's number and tag.

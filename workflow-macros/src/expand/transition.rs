@@ -114,25 +114,133 @@ impl Casts {
     }
 }
 
-/// The loop over the states, one arm per step: runs the steps until `end`, or (`__once`) one
-/// step. Each arm announces its step, runs it and routes its output to the next state.
+/// One state the drive can be in, before a step or a fork: how its arm binds the variant's
+/// content, the code that runs it, and where it goes next.
+pub(super) struct Entry {
+    /// The state variant.
+    pub(super) variant: Ident,
+    /// What the code takes the content as: `__input`, `__paused`, `mut __content`.
+    pub(super) binding: TokenStream,
+    /// The code up to its route: announce the step, run it.
+    pub(super) body: TokenStream,
+    pub(super) next: Next,
+}
+
+/// Where an [`Entry`] goes once it has run.
+pub(super) enum Next {
+    /// An expression of the next state (its routes may also `return` an error).
+    State(TokenStream),
+    /// A plain sequence edge to step `step`, which takes `value`: the entry of `step` can
+    /// follow right after in the code, with no state in between.
+    Step { step: usize, value: TokenStream },
+    /// A sequence edge to `end`: the final state, returned at once.
+    End(TokenStream),
+}
+
+/// The drive: runs the steps from `__state` until `end`, or (`__ONCE`) one step.
+///
+/// Each state has an entry, and the entries are laid out one after another in labeled blocks
+/// around a `match` on the state, which jumps to the entry of the state it is in:
+///
+/// ```text
+/// loop {
+///     __state = 'out: {
+///         'b: { 'a: { match __state { A(x) => { slot_a = x; break 'a; } B(x) => … } }
+///               // entry a; its sequence edge to b falls through:
+///               slot_b = cast(output); }
+///         // entry b, which routes with a `match` on its output:
+///         break 'out next_state;
+///     };
+///     if __ONCE { return Ok(__state); }
+/// }
+/// ```
+///
+/// A chain of steps thus runs as straight-line code, as if written by hand: only routes that
+/// choose, loops, forks and pauses go back through the state. With `__ONCE`, each entry
+/// leaves after its step instead of falling through.
 pub(super) fn drive_body(model: &Model, casts: &mut Casts) -> TokenStream {
     let state = &model.state;
-    let mut arms: Vec<TokenStream> = (0..model.steps.len())
-        .map(|index| step_arm(model, index, casts))
+    let mut entries: Vec<(Option<usize>, Entry)> = (0..model.steps.len())
+        .filter_map(|index| Some((Some(index), step_entry(model, index, casts)?)))
         .collect();
-    arms.extend((0..model.forks.len()).map(|index| super::fork::fork_arm(model, index, casts)));
+    entries.extend(
+        (0..model.forks.len())
+            .filter_map(|index| Some((None, super::fork::fork_entry(model, index, casts)?))),
+    );
+    let entry_of = |step: usize| entries.iter().position(|(index, _)| *index == Some(step));
+    let follows: Vec<Option<usize>> = entries
+        .iter()
+        .map(|(_, entry)| match entry.next {
+            Next::Step { step, .. } => entry_of(step),
+            Next::State(_) | Next::End(_) => None,
+        })
+        .collect();
+    let order = layout(&follows);
     let end = variant(model, None);
     let phantom = super::state::phantom_arm(model, false);
-    let [state_var, done, once, taken] = ["__state", "__done", "__once", "__taken"].map(local);
+    let [state_var, done, once, taken, bound, next] = [
+        "__state", "__done", "__ONCE", "__taken", "__bound", "__next",
+    ]
+    .map(local);
+    let out = label("out");
+    let slots: Vec<Ident> = (0..entries.len())
+        .map(|k| local(&format!("__slot{k}")))
+        .collect();
+    let labels: Vec<syn::Lifetime> = (0..entries.len())
+        .map(|k| label(&format!("entry{k}")))
+        .collect();
+    let arms = entries.iter().enumerate().map(|(k, (_, entry))| {
+        let (ident, slot, label) = (&entry.variant, &slots[k], &labels[k]);
+        quote!(#state::#ident(#bound) => { #slot = #bound; break #label; })
+    });
+    let mut code = quote! {
+        match #state_var {
+            #(#arms)*
+            #state::#end(#done) => return ::core::result::Result::Ok(#state::#end(#done)),
+            #phantom
+        }
+    };
+    for (position, &k) in order.iter().enumerate() {
+        let Entry {
+            binding,
+            body,
+            next: go,
+            ..
+        } = &entries[k].1;
+        let then = match go {
+            Next::State(expr) => quote!(break #out #expr;),
+            Next::End(expr) => quote!(return ::core::result::Result::Ok(#expr);),
+            Next::Step { step, value } => {
+                let target = variant(model, Some(*step));
+                match follows[k] {
+                    Some(after) if order.get(position + 1) == Some(&after) => {
+                        let slot = &slots[after];
+                        quote! {
+                            let #next = #value;
+                            if #once {
+                                break #out #state::#target(#next);
+                            }
+                            #slot = #next;
+                        }
+                    }
+                    _ => quote!(break #out #state::#target(#value);),
+                }
+            }
+        };
+        let (label, slot) = (&labels[k], &slots[k]);
+        code = quote! {
+            #label: { #code }
+            let #binding = #slot;
+            #body
+            #then
+        };
+    }
+    let declare = slots.iter().map(|slot| quote!(let #slot;));
     quote! {
         let mut #taken: u64 = 0;
         loop {
-            #state_var = match #state_var {
-                #(#arms)*
-                #state::#end(#done) => return ::core::result::Result::Ok(#state::#end(#done)),
-                #phantom
-            };
+            #(#declare)*
+            #state_var = #out: { #code };
             if #once {
                 return ::core::result::Result::Ok(#state_var);
             }
@@ -140,25 +248,78 @@ pub(super) fn drive_body(model: &Model, casts: &mut Casts) -> TokenStream {
     }
 }
 
-fn step_arm(model: &Model, index: usize, casts: &mut Casts) -> TokenStream {
-    if !model.steps[index].branch_of.is_empty() {
-        // A branch has no state of its own: it runs in its fork's arm.
-        return TokenStream::new();
+/// The order of the entries in the code: each entry that `follows` a plain sequence edge into
+/// another is placed right before it, so that it falls through; the rest in order.
+fn layout(follows: &[Option<usize>]) -> Vec<usize> {
+    // The entry each one falls into, at most one per target: the first that goes there.
+    let mut falls_into: Vec<Option<usize>> = vec![None; follows.len()];
+    let mut claimed = vec![false; follows.len()];
+    for (k, target) in follows.iter().enumerate() {
+        if let Some(target) = *target {
+            if target != k && !claimed[target] {
+                claimed[target] = true;
+                falls_into[k] = Some(target);
+            }
+        }
     }
-    let state = &model.state;
-    let ident = variant(model, Some(index));
+    let mut order = Vec::with_capacity(follows.len());
+    let mut placed = vec![false; follows.len()];
+    // Chains start at entries nothing falls into; what is left (a chain in a cycle) after.
+    let heads = (0..follows.len()).filter(|k| !claimed[*k]);
+    for head in heads.chain(0..follows.len()) {
+        let mut at = Some(head);
+        while let Some(k) = at.filter(|k| !placed[*k]) {
+            placed[k] = true;
+            order.push(k);
+            at = falls_into[k];
+        }
+    }
+    order
+}
+
+/// A label of the drive, hygienic like its locals.
+fn label(name: &str) -> syn::Lifetime {
+    syn::Lifetime::new(&format!("'__{name}"), Span::mixed_site())
+}
+
+fn step_entry(model: &Model, index: usize, casts: &mut Casts) -> Option<Entry> {
+    if !model.steps[index].branch_of.is_empty() {
+        // A branch has no state of its own: it runs in its fork's entry.
+        return None;
+    }
     let [input, output, once, taken, cx] =
-        ["__input", "__output", "__once", "__taken", "__cx"].map(local);
+        ["__input", "__output", "__ONCE", "__taken", "__cx"].map(local);
+    let krate = &model.krate;
     let call = run_step(model, index);
-    let route = match model.steps[index].outgoing.first() {
-        Some(Outgoing::Sequence { source, edge }) => route(
-            model,
-            From::Step(index),
-            edge,
-            quote!(#output),
-            *source,
-            casts,
-        ),
+    let next = match model.steps[index].outgoing.first() {
+        Some(Outgoing::Sequence { source, edge }) => match edge.to {
+            Node::Step(to) if edge.bound.is_none() && edge.arg.is_none() && !model.is_pause(to) => {
+                let value = step_value(
+                    model,
+                    From::Step(index),
+                    edge,
+                    quote!(#output),
+                    *source,
+                    casts,
+                );
+                Next::Step { step: to, value }
+            }
+            _ => {
+                let routed = route(
+                    model,
+                    From::Step(index),
+                    edge,
+                    quote!(#output),
+                    *source,
+                    casts,
+                );
+                if edge.to == Node::End && edge.bound.is_none() {
+                    Next::End(routed)
+                } else {
+                    Next::State(routed)
+                }
+            }
+        },
         Some(Outgoing::Match { token, arms }) => {
             let arms = arms.iter().map(|arm| {
                 let pat = &arm.pat;
@@ -188,15 +349,14 @@ fn step_arm(model: &Model, index: usize, casts: &mut Casts) -> TokenStream {
             // rustc reports a non-exhaustive match at its scrutinee: place it on `match`.
             let keyword = quote_spanned!(token.span=> match);
             let scrutinee = Ident::new("__output", Span::mixed_site().located_at(token.span));
-            quote!(#keyword #scrutinee { #(#arms)* })
+            Next::State(quote!(#keyword #scrutinee { #(#arms)* }))
         }
         // `check::graph::no_dead_ends` rejects a reachable step without an outgoing edge, and
         // `reachable_from_start` an unreachable one, so a valid model never gets here, but for
-        // the branches of forks, whose arms are the forks'.
-        None => return TokenStream::new(),
+        // the branches of forks, whose entries are the forks'.
+        None => return None,
     };
     let (binding, unpause) = if model.is_pause(index) {
-        let krate = &model.krate;
         let paused = local("__paused");
         let given = local("__value_given");
         let name = model.step_name(index);
@@ -214,17 +374,18 @@ fn step_arm(model: &Model, index: usize, casts: &mut Casts) -> TokenStream {
     } else {
         (input, TokenStream::new())
     };
-    quote! {
-        #state::#ident(#binding) => {
+    Some(Entry {
+        variant: variant(model, Some(index)),
+        binding: quote!(#binding),
+        body: quote! {
             #unpause
             if !#once {
-                #taken += 1;
-                #cx.enter(#taken, #index)?;
+                #krate::__private::RunContext::enter(#cx, &mut #taken, #index)?;
             }
             let #output = #call;
-            #route
-        }
-    }
+        },
+        next,
+    })
 }
 
 /// Runs step `index` under its policy: `let output = …`. A step with no policy is awaited
@@ -283,14 +444,14 @@ pub(super) fn run_step(model: &Model, index: usize) -> TokenStream {
             quote_spanned!(span=> let #value_local = #clone(&#placed);)
         });
         quote! {
-            #cx.step_with_retry(#name, &#policy, || {
+            #krate::__private::RunContext::steps(#cx).step_with_retry(#name, &#policy, || {
                 let #input = #clone(#placed);
                 #given
                 async move { #invoke }
             }).await?
         }
     } else {
-        quote!(#cx.step(#name, &#policy, async { #invoke }).await?)
+        quote!(#krate::__private::RunContext::steps(#cx).step(#name, &#policy, async { #invoke }).await?)
     }
 }
 
@@ -365,6 +526,64 @@ pub(super) fn route(
     }
 }
 
+/// The value edge `edge` from `from` to a step gives it: `bare` (or the edge's argument),
+/// cast to what the step takes. [`goto`] without the state around it.
+fn step_value(
+    model: &Model,
+    from: From,
+    edge: &Edge,
+    bare: TokenStream,
+    first: Span,
+    casts: &mut Casts,
+) -> TokenStream {
+    let Node::Step(to) = edge.to else {
+        return goto(model, from, edge, bare, first, casts);
+    };
+    let value = edge.arg.as_ref().map_or(bare, |arg| quote!(#arg));
+    let message = step_message(model, &from.label(model), edge, to);
+    let ty = model.steps[to].sig.input.clone();
+    cross(model, from, edge, &value, message, &ty, first, casts)
+}
+
+/// The message of a type mismatch on `edge` from `from_name` to step `to`.
+fn step_message(model: &Model, from_name: &str, edge: &Edge, to: usize) -> String {
+    let to_name = model.step_name(to);
+    if edge.arg.is_none() {
+        diag::edge_mismatch(from_name, &to_name)
+    } else {
+        diag::route_mismatch(&to_name)
+    }
+}
+
+/// Casts `value` across `edge` from `from` to a value of type `ty`.
+#[allow(clippy::too_many_arguments)]
+fn cross(
+    model: &Model,
+    from: From,
+    edge: &Edge,
+    value: &TokenStream,
+    message: String,
+    ty: &syn::Type,
+    first: Span,
+    casts: &mut Casts,
+) -> TokenStream {
+    let to_end = !matches!(edge.to, Node::Step(_));
+    let to = if to_end {
+        "end".to_owned()
+    } else {
+        edge.name.to_string()
+    };
+    let crossing = Crossing {
+        name: format!("{}_to_{to}", from.label(model)),
+        message,
+        to_end,
+        target: ty,
+        first,
+        last: edge.last,
+    };
+    casts.cast(crossing, value)
+}
+
 /// The next state: `State::Next(value)`, with the value (the edge's argument, or else
 /// `bare`) cast to what the target takes.
 fn goto(
@@ -388,19 +607,11 @@ fn goto(
         }
     }
     let (target, ty, message) = match edge.to {
-        Node::Step(to) => {
-            let to_name = model.step_name(to);
-            let message = if sequence {
-                diag::edge_mismatch(&from_name, &to_name)
-            } else {
-                diag::route_mismatch(&to_name)
-            };
-            (
-                variant(model, Some(to)),
-                model.steps[to].sig.input.clone(),
-                message,
-            )
-        }
+        Node::Step(to) => (
+            variant(model, Some(to)),
+            model.steps[to].sig.input.clone(),
+            step_message(model, &from_name, edge, to),
+        ),
         Node::End | Node::Unknown | Node::Fork(_) => {
             let message = if matches!(from, From::Join(_)) {
                 diag::join_end_mismatch(&from_name)
@@ -416,26 +627,36 @@ fn goto(
             (variant(model, None), output, message)
         }
     };
-    let to_end = !matches!(edge.to, Node::Step(_));
-    let to = if to_end {
-        "end".to_owned()
-    } else {
-        edge.name.to_string()
-    };
-    let crossing = Crossing {
-        name: format!("{from_name}_to_{to}"),
-        message,
-        to_end,
-        target: &ty,
-        first,
-        last: edge.last,
-    };
-    let cast = casts.cast(crossing, &value);
+    let cast = cross(model, from, edge, &value, message, &ty, first, casts);
     match edge.to {
         Node::Step(to) if model.is_pause(to) => {
             let krate = &model.krate;
             quote!(#state::#target(#krate::__private::PauseState::waiting(#cast)))
         }
         _ => quote!(#state::#target(#cast)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::layout;
+
+    #[test]
+    fn a_chain_is_laid_out_in_its_order_whatever_the_order_of_its_steps() {
+        // 0 -> 2 -> 1, and 3 alone.
+        assert_eq!(layout(&[Some(2), None, Some(1), None]), [0, 2, 1, 3]);
+    }
+
+    #[test]
+    fn a_step_two_others_go_to_follows_only_the_first() {
+        // 0 -> 2 and 1 -> 2: 1 jumps to 2 through the state.
+        assert_eq!(layout(&[Some(2), Some(2), None]), [0, 2, 1]);
+    }
+
+    #[test]
+    fn every_entry_is_placed_once_even_in_a_cycle_of_sequences() {
+        assert_eq!(layout(&[Some(1), Some(0)]), [0, 1]);
+        assert_eq!(layout(&[Some(0)]), [0]);
+        assert_eq!(layout(&[]), [0_usize; 0]);
     }
 }

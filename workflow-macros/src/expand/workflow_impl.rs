@@ -50,6 +50,7 @@ pub(super) fn workflow_impl(model: &Model) -> TokenStream {
             > + ::core::marker::Send + '__a
         }
     };
+    let infer = generic_drive(model).then(|| quote!(, _, _));
     let state_future = future(quote!(Self::State));
     let output_future = future(quote!(Self::Output));
     quote! {
@@ -93,7 +94,7 @@ pub(super) fn workflow_impl(model: &Model) -> TokenStream {
                 #loops: &'__a mut #krate::__private::Loops,
                 #cx: &'__a #krate::__private::Context,
             ) -> #state_future {
-                self.__workflow_drive(#state_var, #loops, #cx, true)
+                self.__workflow_drive::<true #infer>(#state_var, &mut *#loops, #cx)
             }
 
             #[allow(clippy::manual_async_fn)]
@@ -106,7 +107,7 @@ pub(super) fn workflow_impl(model: &Model) -> TokenStream {
                 async move {
                     let mut #state_var = #state_var;
                     loop {
-                        let #out = self.__workflow_drive(#state_var, #loops, #cx, false).await?;
+                        let #out = self.__workflow_drive::<false #infer>(#state_var, &mut *#loops, #cx).await?;
                         match <Self as #krate::__private::Workflow>::finish(#out) {
                             ::core::result::Result::Ok(#out) => return ::core::result::Result::Ok(#out),
                             ::core::result::Result::Err(#out) => #state_var = #out,
@@ -129,23 +130,47 @@ fn drive_method(model: &Model) -> TokenStream {
     let mut casts = Casts::default();
     let body = drive_body(model, &mut casts);
     let casts = casts.items();
-    let [state_var, loops, cx, once] = ["__state", "__loops", "__cx", "__once"].map(local);
+    let [state_var, loops, cx] = ["__state", "__loops", "__cx"].map(local);
+    let once = local("__ONCE");
+    // Without forks, the body is generic over its context and its loop counters: `&Context`
+    // and `&mut Loops` for `transition` and `run_from`, `Unwatched` and `LocalLoops` (owned,
+    // so that no address of the run escapes and its variables stay in registers) for `run`.
+    // Forks need the whole `Context` and `Loops`.
+    let (params, cx_ty, loops_ty) = if generic_drive(model) {
+        let [c, l] = ["__C", "__L"].map(local);
+        (
+            quote!(, #c: #krate::__private::RunContext, #l: #krate::__private::Counters),
+            quote!(#c),
+            quote!(#l),
+        )
+    } else {
+        (
+            TokenStream::new(),
+            quote!(&#krate::__private::Context),
+            quote!(&mut #krate::__private::Loops),
+        )
+    };
     quote! {
         impl #impl_generics #self_ty #where_clause {
             #[doc(hidden)]
-            #[allow(clippy::too_many_lines, clippy::used_underscore_binding, unused_mut, unused_variables)]
-            async fn __workflow_drive(
+            #[allow(clippy::too_many_lines, clippy::used_underscore_binding, unreachable_code, unused_mut, unused_variables)]
+            async fn __workflow_drive<const #once: bool #params>(
                 &self,
                 mut #state_var: #state_ty,
-                #loops: &mut #krate::__private::Loops,
-                #cx: &#krate::__private::Context,
-                #once: bool,
+                mut #loops: #loops_ty,
+                #cx: #cx_ty,
             ) -> ::core::result::Result<#state_ty, #krate::__private::Error> {
                 #(#casts)*
                 #body
             }
         }
     }
+}
+
+/// Whether `__workflow_drive` is generic over its context and loop counters, so that the
+/// generated `run` can drive it with an `Unwatched` context: when the workflow has no forks.
+pub(super) fn generic_drive(model: &Model) -> bool {
+    model.forks.is_empty()
 }
 
 /// The state enum with its generic arguments: `ArticleState<M>`.
