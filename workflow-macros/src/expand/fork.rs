@@ -194,6 +194,7 @@ pub(super) fn join(
 pub(super) fn fork_entry(model: &Model, index: usize, casts: &mut Casts) -> Option<Entry> {
     let fork = &model.forks[index];
     let join = fork.join.as_ref()?;
+    let krate = &model.krate;
     let [content, once, taken, cx, joined] =
         ["__content", "__ONCE", "__taken", "__cx", "__joined"].map(local);
     let run = if fork.map {
@@ -214,8 +215,7 @@ pub(super) fn fork_entry(model: &Model, index: usize, casts: &mut Casts) -> Opti
         binding: quote!(mut #content),
         body: quote! {
             if !#once {
-                #taken += 1;
-                #cx.enter(#taken, usize::MAX)?;
+                #krate::__private::RunContext::enter(#cx, &mut #taken, usize::MAX)?;
             }
             let #joined = { #run };
         },
