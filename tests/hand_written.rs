@@ -225,15 +225,17 @@ mod by_hand {
     impl Article {
         /// What the macro's `run` does: the run with its spans if a `tracing` subscriber wants
         /// them; otherwise the steps in a loop with nothing watching, the loop counters in
-        /// place. (The macro generates one body for this and for `transition`.)
+        /// place. (The macro generates one body for `drive` and for `transition`.)
         pub(crate) async fn run(&self, topic: String) -> Result<String, Error> {
-            let topic = match run_traced(self, topic) {
-                Ok(traced) => return traced.await,
-                Err(topic) => topic,
-            };
-            let cx = Unwatched::of::<Self>();
+            match run_traced(self, topic) {
+                Ok(traced) => traced.await,
+                Err(topic) => self.drive(Self::start(topic)).await,
+            }
+        }
+
+        async fn drive(&self, mut state: ArticleState) -> Result<String, Error> {
+            let cx = Unwatched::<Self>::new();
             let mut loops = LocalLoops::<2>::new();
-            let mut state = Self::start(topic);
             loop {
                 state = match state {
                     ArticleState::Draft(topic) => {

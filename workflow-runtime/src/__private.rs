@@ -24,13 +24,17 @@ pub use serde_json;
 /// The generated code is one body, generic over this, so that it is checked once (and a
 /// mistake in it reported once); each method is the inherent method of the same name.
 pub trait RunContext: Copy + Send + Sync {
+    /// The count of steps taken: `u64`, or nothing for an [`Unwatched`] run, which has no
+    /// step budget (so that its future holds nothing for it).
+    type Taken: Default + Send;
+
     /// Counts one more step in `taken`, then [`Context::enter`]; nothing for an [`Unwatched`]
-    /// run, which has no step budget.
+    /// run.
     ///
     /// # Errors
     ///
     /// As [`Context::enter`].
-    fn enter(self, taken: &mut u64, step: usize) -> Result<(), Error>;
+    fn enter(self, taken: &mut Self::Taken, step: usize) -> Result<(), Error>;
 
     /// [`Context::step_error`].
     fn step_error(self, step: &'static str, source: BoxError) -> Error;
@@ -47,6 +51,8 @@ pub trait RunContext: Copy + Send + Sync {
 }
 
 impl RunContext for &Context {
+    type Taken = u64;
+
     #[inline(always)]
     fn enter(self, taken: &mut u64, step: usize) -> Result<(), Error> {
         *taken += 1;
@@ -70,9 +76,11 @@ impl RunContext for &Context {
     }
 }
 
-impl RunContext for Unwatched {
+impl<W: Workflow> RunContext for Unwatched<W> {
+    type Taken = ();
+
     #[inline(always)]
-    fn enter(self, _: &mut u64, _: usize) -> Result<(), Error> {
+    fn enter(self, (): &mut (), _: usize) -> Result<(), Error> {
         Ok(())
     }
 
@@ -110,6 +118,53 @@ impl<const N: usize> Counters for LocalLoops<N> {
     #[inline]
     fn take(&mut self, edge: usize, max: u32) -> bool {
         LocalLoops::take(self, edge, max)
+    }
+}
+
+/// How the generated drive of workflow `W` stops, and what it returns: [`Once`] for
+/// [`Workflow::transition`], [`ToEnd`] for [`Workflow::run_from`] and the generated `run`.
+pub trait Stop<W: Workflow> {
+    /// Whether the drive stops after one step, or runs to the end.
+    const ONCE: bool;
+
+    /// What the drive returns.
+    type Out;
+
+    /// What the drive returns when it stops in `state`: after one step, or at the end.
+    fn stop(state: W::State) -> Self::Out;
+}
+
+/// The drive runs one step and returns the next state.
+#[derive(Debug)]
+pub enum Once {}
+
+impl<W: Workflow> Stop<W> for Once {
+    const ONCE: bool = true;
+    type Out = W::State;
+
+    #[inline(always)]
+    fn stop(state: W::State) -> W::State {
+        state
+    }
+}
+
+/// The drive runs to the end and returns the output: the generated code calls
+/// [`Stop::stop`] only with the final state, built right there, so that this is the output
+/// itself once inlined.
+#[derive(Debug)]
+pub enum ToEnd {}
+
+impl<W: Workflow> Stop<W> for ToEnd {
+    const ONCE: bool = false;
+    type Out = W::Output;
+
+    #[inline(always)]
+    fn stop(state: W::State) -> W::Output {
+        match W::finish(state) {
+            Ok(output) => output,
+            // The drive stops before the end only with `Once`.
+            Err(_) => unreachable!("a run driven to its end stopped before it"),
+        }
     }
 }
 

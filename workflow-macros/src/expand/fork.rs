@@ -195,8 +195,8 @@ pub(super) fn fork_entry(model: &Model, index: usize, casts: &mut Casts) -> Opti
     let fork = &model.forks[index];
     let join = fork.join.as_ref()?;
     let krate = &model.krate;
-    let [content, once, taken, cx, joined] =
-        ["__content", "__ONCE", "__taken", "__cx", "__joined"].map(local);
+    let [content, taken, cx, joined] = ["__content", "__taken", "__cx", "__joined"].map(local);
+    let once = super::once(model);
     let run = if fork.map {
         map_body(model, index)
     } else {

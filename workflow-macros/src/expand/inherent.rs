@@ -23,26 +23,21 @@ pub(super) fn inherent_impl(model: &Model) -> TokenStream {
         quote!(#krate).to_string().replace(' ', "")
     );
     let body = if super::workflow_impl::generic_drive(model) {
-        // Nothing watches the run unless a `tracing` subscriber wants its spans: run the steps
-        // with an `Unwatched` context and the loop counters in place.
+        // Nothing watches the run unless a `tracing` subscriber wants its spans: the steps then
+        // run with an `Unwatched` context and the loop counters in place. Decided when the run
+        // is first polled, like everything an `async fn` does.
         let bounds = model.bounds;
-        let [traced, input_var, out] = ["__traced", "__input", "__out"].map(super::local);
+        let [traced, input_var] = ["__traced", "__input"].map(super::local);
         quote! {
             match #krate::__private::run_traced(self, input) {
                 ::core::result::Result::Ok(#traced) => #traced.await,
                 ::core::result::Result::Err(#input_var) => {
-                    let #out = self
-                        .__workflow_drive::<false, _, _>(
-                            <Self as #krate::__private::Workflow>::start(#input_var),
-                            #krate::__private::LocalLoops::<#bounds>::new(),
-                            #krate::__private::Unwatched::of::<Self>(),
-                        )
-                        .await?;
-                    match <Self as #krate::__private::Workflow>::finish(#out) {
-                        ::core::result::Result::Ok(#out) => ::core::result::Result::Ok(#out),
-                        // Driven to the end, not one step at a time: the drive returns no other state.
-                        ::core::result::Result::Err(_) => ::core::unreachable!("a run stopped before its end"),
-                    }
+                    self.__workflow_drive::<#krate::__private::ToEnd, _, _>(
+                        <Self as #krate::__private::Workflow>::start(#input_var),
+                        #krate::__private::LocalLoops::<#bounds>::new(),
+                        #krate::__private::Unwatched::<Self>::new(),
+                    )
+                    .await
                 }
             }
         }

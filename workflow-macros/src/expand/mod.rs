@@ -155,6 +155,21 @@ fn private(model: &Model, item: &str, span: Span) -> TokenStream {
     respan(quote!(#krate::__private::#item), span)
 }
 
+/// Whether the drive runs one step (`transition`) rather than to the end: its `Stop` says so.
+fn once(model: &Model) -> TokenStream {
+    let krate = &model.krate;
+    let stop = local("__S");
+    quote!(<#stop as #krate::__private::Stop<Self>>::ONCE)
+}
+
+/// What the drive returns when it stops in `state`: the state itself, or (driven to the end)
+/// the output.
+fn stop(model: &Model, state: &TokenStream) -> TokenStream {
+    let krate = &model.krate;
+    let stop = local("__S");
+    quote!(::core::result::Result::Ok(<#stop as #krate::__private::Stop<Self>>::stop(#state)))
+}
+
 /// A generated local name, invisible to the user's code.
 fn local(name: &str) -> Ident {
     Ident::new(name, Span::mixed_site())

@@ -4,7 +4,7 @@ use proc_macro2::{Group, Ident, Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 
-use super::{camel, local, private, variant};
+use super::{camel, local, once, private, stop, variant};
 use crate::diag;
 use crate::model::{Edge, Model, Node, Outgoing};
 use crate::parse::StepOptions;
@@ -137,7 +137,8 @@ pub(super) enum Next {
     End(TokenStream),
 }
 
-/// The drive: runs the steps from `__state` until `end`, or (`__ONCE`) one step.
+/// The drive: runs the steps from `__state` until `end`, or one step when its `Stop` is
+/// `Once`; returns what the `Stop` makes of the state it stops in (the output, for `ToEnd`).
 ///
 /// Each state has an entry, and the entries are laid out one after another in labeled blocks
 /// around a `match` on the state, which jumps to the entry of the state it is in:
@@ -151,13 +152,13 @@ pub(super) enum Next {
 ///         // entry b, which routes with a `match` on its output:
 ///         break 'out next_state;
 ///     };
-///     if __ONCE { return Ok(__state); }
+///     if ONCE { return Ok(S::stop(__state)); }
 /// }
 /// ```
 ///
 /// A chain of steps thus runs as straight-line code, as if written by hand: only routes that
-/// choose, loops, forks and pauses go back through the state. With `__ONCE`, each entry
-/// leaves after its step instead of falling through.
+/// choose, loops, forks and pauses go back through the state. With `Once`, each entry leaves
+/// after its step instead of falling through.
 pub(super) fn drive_body(model: &Model, casts: &mut Casts) -> TokenStream {
     let state = &model.state;
     let mut entries: Vec<(Option<usize>, Entry)> = (0..model.steps.len())
@@ -178,10 +179,10 @@ pub(super) fn drive_body(model: &Model, casts: &mut Casts) -> TokenStream {
     let order = layout(&follows);
     let end = variant(model, None);
     let phantom = super::state::phantom_arm(model, false);
-    let [state_var, done, once, taken, bound, next] = [
-        "__state", "__done", "__ONCE", "__taken", "__bound", "__next",
-    ]
-    .map(local);
+    let [state_var, done, taken, bound, next] =
+        ["__state", "__done", "__taken", "__bound", "__next"].map(local);
+    let once = once(model);
+    let ended = stop(model, &quote!(#state::#end(#done)));
     let out = label("out");
     let slots: Vec<Ident> = (0..entries.len())
         .map(|k| local(&format!("__slot{k}")))
@@ -196,7 +197,7 @@ pub(super) fn drive_body(model: &Model, casts: &mut Casts) -> TokenStream {
     let mut code = quote! {
         match #state_var {
             #(#arms)*
-            #state::#end(#done) => return ::core::result::Result::Ok(#state::#end(#done)),
+            #state::#end(#done) => return #ended,
             #phantom
         }
     };
@@ -209,7 +210,10 @@ pub(super) fn drive_body(model: &Model, casts: &mut Casts) -> TokenStream {
         } = &entries[k].1;
         let then = match go {
             Next::State(expr) => quote!(break #out #expr;),
-            Next::End(expr) => quote!(return ::core::result::Result::Ok(#expr);),
+            Next::End(expr) => {
+                let ended = stop(model, expr);
+                quote!(return #ended;)
+            }
             Next::Step { step, value } => {
                 let target = variant(model, Some(*step));
                 match follows[k] {
@@ -236,13 +240,14 @@ pub(super) fn drive_body(model: &Model, casts: &mut Casts) -> TokenStream {
         };
     }
     let declare = slots.iter().map(|slot| quote!(let #slot;));
+    let stopped = stop(model, &quote!(#state_var));
     quote! {
-        let mut #taken: u64 = 0;
+        let mut #taken = ::core::default::Default::default();
         loop {
             #(#declare)*
             #state_var = #out: { #code };
             if #once {
-                return ::core::result::Result::Ok(#state_var);
+                return #stopped;
             }
         }
     }
@@ -287,8 +292,8 @@ fn step_entry(model: &Model, index: usize, casts: &mut Casts) -> Option<Entry> {
         // A branch has no state of its own: it runs in its fork's entry.
         return None;
     }
-    let [input, output, once, taken, cx] =
-        ["__input", "__output", "__ONCE", "__taken", "__cx"].map(local);
+    let [input, output, taken, cx] = ["__input", "__output", "__taken", "__cx"].map(local);
+    let once = once(model);
     let krate = &model.krate;
     let call = run_step(model, index);
     let next = match model.steps[index].outgoing.first() {

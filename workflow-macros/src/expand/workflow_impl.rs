@@ -94,26 +94,16 @@ pub(super) fn workflow_impl(model: &Model) -> TokenStream {
                 #loops: &'__a mut #krate::__private::Loops,
                 #cx: &'__a #krate::__private::Context,
             ) -> #state_future {
-                self.__workflow_drive::<true #infer>(#state_var, &mut *#loops, #cx)
+                self.__workflow_drive::<#krate::__private::Once #infer>(#state_var, &mut *#loops, #cx)
             }
 
-            #[allow(clippy::manual_async_fn)]
             fn run_from<'__a>(
                 &'__a self,
                 #state_var: Self::State,
                 #loops: &'__a mut #krate::__private::Loops,
                 #cx: &'__a #krate::__private::Context,
             ) -> #output_future {
-                async move {
-                    let mut #state_var = #state_var;
-                    loop {
-                        let #out = self.__workflow_drive::<false #infer>(#state_var, &mut *#loops, #cx).await?;
-                        match <Self as #krate::__private::Workflow>::finish(#out) {
-                            ::core::result::Result::Ok(#out) => return ::core::result::Result::Ok(#out),
-                            ::core::result::Result::Err(#out) => #state_var = #out,
-                        }
-                    }
-                }
+                self.__workflow_drive::<#krate::__private::ToEnd #infer>(#state_var, &mut *#loops, #cx)
             }
         }
     }
@@ -131,11 +121,12 @@ fn drive_method(model: &Model) -> TokenStream {
     let body = drive_body(model, &mut casts);
     let casts = casts.items();
     let [state_var, loops, cx] = ["__state", "__loops", "__cx"].map(local);
-    let once = local("__ONCE");
-    // Without forks, the body is generic over its context and its loop counters: `&Context`
-    // and `&mut Loops` for `transition` and `run_from`, `Unwatched` and `LocalLoops` (owned,
-    // so that no address of the run escapes and its variables stay in registers) for `run`.
-    // Forks need the whole `Context` and `Loops`.
+    let stop = local("__S");
+    // The body is generic over how it stops (`Stop`): after one step for `transition`, at the
+    // end with the output for `run_from` and `run`. Without forks, it is also generic over its
+    // context and its loop counters: `&Context` and `&mut Loops` for `transition` and
+    // `run_from`, `Unwatched` and `LocalLoops` (zero-sized and owned, so that no address of the
+    // run escapes) for `run`. Forks need the whole `Context` and `Loops`.
     let (params, cx_ty, loops_ty) = if generic_drive(model) {
         let [c, l] = ["__C", "__L"].map(local);
         (
@@ -154,12 +145,12 @@ fn drive_method(model: &Model) -> TokenStream {
         impl #impl_generics #self_ty #where_clause {
             #[doc(hidden)]
             #[allow(clippy::too_many_lines, clippy::used_underscore_binding, unreachable_code, unused_mut, unused_variables)]
-            async fn __workflow_drive<const #once: bool #params>(
+            async fn __workflow_drive<#stop: #krate::__private::Stop<Self> #params>(
                 &self,
                 mut #state_var: #state_ty,
                 mut #loops: #loops_ty,
                 #cx: #cx_ty,
-            ) -> ::core::result::Result<#state_ty, #krate::__private::Error> {
+            ) -> ::core::result::Result<<#stop as #krate::__private::Stop<Self>>::Out, #krate::__private::Error> {
                 #(#casts)*
                 #body
             }

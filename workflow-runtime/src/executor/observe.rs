@@ -168,9 +168,21 @@ pub fn run_traced<W: Workflow>(
     input: W::Input,
 ) -> Result<BoxFuture<'_, Result<W::Output, Error>>, W::Input> {
     match RunTrace::start(W::NAME, RunId::new) {
-        Some(trace) => Ok(Box::pin(traced(workflow, input, trace))),
+        Some(trace) => Ok(boxed(workflow, input, trace)),
         None => Err(input),
     }
+}
+
+/// The traced run, boxed: kept out of line, so that the code of a run nothing watches stays
+/// small enough to be inlined where it is awaited.
+#[cold]
+#[inline(never)]
+fn boxed<W: Workflow>(
+    workflow: &W,
+    input: W::Input,
+    trace: RunTrace,
+) -> BoxFuture<'_, Result<W::Output, Error>> {
+    Box::pin(traced(workflow, input, trace))
 }
 
 /// [`run`] with its `tracing` spans.
