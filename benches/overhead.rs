@@ -1,6 +1,6 @@
 //! Per-step overhead of an in-memory `#[workflow]` run against the same work written by hand.
 //!
-//! Three pairs; the first two are also measured under tokio (two drivers, see below):
+//! Three pairs; the first two are also measured with the other drivers (see below):
 //!
 //! - `chain`: ten steps in sequence, each taking and returning a `u64`. The workflow is
 //!   `start -> s0 -> … -> s9 -> end`; the hand-written side awaits the ten `async fn`s one
@@ -20,7 +20,10 @@
 //!
 //! - `noop_waker`: the run's future is pinned on the stack and polled with
 //!   [`Waker::noop`] until it is ready. No step ever suspends, so this is exactly one poll and
-//!   measures the code of the run itself, with no runtime around it.
+//!   measures the code of the run itself, with no runtime around it. LLVM may inline the run
+//!   into the benchmark's loop, or not, depending on the future's size and drop code.
+//! - `opaque_poll`: the same, but polled through a function that is never inlined, as an
+//!   executor polls a task through its vtable, so that neither side gains from that choice.
 //! - `tokio_current_thread`: `Runtime::block_on` on a current-thread tokio runtime built once,
 //!   outside the timed loop; it adds a constant cost per run (entering the runtime), shared by
 //!   both sides.
@@ -28,7 +31,7 @@
 //! Run with `cargo bench --bench overhead`; `BENCHMARKS.md` has the numbers.
 
 use std::future::Future;
-use std::pin::pin;
+use std::pin::{pin, Pin};
 use std::task::{Context, Poll, Waker};
 
 use divan::{black_box, Bencher};
@@ -58,6 +61,23 @@ fn block_on<F: Future>(future: F) -> F::Output {
             return output;
         }
     }
+}
+
+/// Polls `future` to completion with a waker that does nothing, through a function that is
+/// never inlined: as an executor polls a task, through its vtable.
+fn block_on_opaque<F: Future>(future: F) -> F::Output {
+    let mut future = pin!(future);
+    let mut cx = Context::from_waker(Waker::noop());
+    loop {
+        if let Poll::Ready(output) = poll_opaque(future.as_mut(), &mut cx) {
+            return output;
+        }
+    }
+}
+
+#[inline(never)]
+fn poll_opaque<F: Future>(future: Pin<&mut F>, cx: &mut Context<'_>) -> Poll<F::Output> {
+    future.poll(cx)
 }
 
 fn tokio_runtime() -> tokio::runtime::Runtime {
@@ -334,6 +354,31 @@ mod noop_waker {
     fn formatting_chain_hand_written(bencher: Bencher<'_, '_>) {
         bencher
             .bench_local(|| black_box(block_on(HandFormatting.run(black_box(String::from("x"))))));
+    }
+}
+
+#[divan::bench_group(sample_count = 1000)]
+mod opaque_poll {
+    use super::*;
+
+    #[divan::bench]
+    fn chain_workflow(bencher: Bencher<'_, '_>) {
+        bencher.bench_local(|| black_box(block_on_opaque(Chain.run(black_box(0)))));
+    }
+
+    #[divan::bench]
+    fn chain_hand_written(bencher: Bencher<'_, '_>) {
+        bencher.bench_local(|| black_box(block_on_opaque(HandChain.run(black_box(0)))));
+    }
+
+    #[divan::bench]
+    fn self_loop_workflow(bencher: Bencher<'_, '_>) {
+        bencher.bench_local(|| black_box(block_on_opaque(Looper.run(black_box(0)))));
+    }
+
+    #[divan::bench]
+    fn self_loop_hand_written(bencher: Bencher<'_, '_>) {
+        bencher.bench_local(|| black_box(block_on_opaque(HandLooper.run(black_box(0)))));
     }
 }
 
