@@ -155,19 +155,24 @@ fn private(model: &Model, item: &str, span: Span) -> TokenStream {
     respan(quote!(#krate::__private::#item), span)
 }
 
-/// Whether the drive runs one step (`transition`) rather than to the end: its `Stop` says so.
-fn once(model: &Model) -> TokenStream {
+/// The drive's `Stop`, the type parameter that says how it stops: `<__S as Stop<Self>>`.
+fn stop_as(model: &Model) -> TokenStream {
     let krate = &model.krate;
     let stop = local("__S");
-    quote!(<#stop as #krate::__private::Stop<Self>>::ONCE)
+    quote!(<#stop as #krate::__private::Stop<Self>>)
+}
+
+/// Whether the drive runs one step (`transition`) rather than to the end: its `Stop` says so.
+fn once(model: &Model) -> TokenStream {
+    let stop = stop_as(model);
+    quote!(#stop::ONCE)
 }
 
 /// What the drive returns when it stops in `state`: the state itself, or (driven to the end)
 /// the output.
 fn stop(model: &Model, state: &TokenStream) -> TokenStream {
-    let krate = &model.krate;
-    let stop = local("__S");
-    quote!(::core::result::Result::Ok(<#stop as #krate::__private::Stop<Self>>::stop(#state)))
+    let stop = stop_as(model);
+    quote!(::core::result::Result::Ok(#stop::stop(#state)))
 }
 
 /// A generated local name, invisible to the user's code.

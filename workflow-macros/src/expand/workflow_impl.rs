@@ -122,6 +122,7 @@ fn drive_method(model: &Model) -> TokenStream {
     let casts = casts.items();
     let [state_var, loops, cx] = ["__state", "__loops", "__cx"].map(local);
     let stop = local("__S");
+    let stop_as = super::stop_as(model);
     // The body is generic over how it stops (`Stop`): after one step for `transition`, at the
     // end with the output for `run_from` and `run`. Without forks, it is also generic over its
     // context and its loop counters: `&Context` and `&mut Loops` for `transition` and
@@ -150,7 +151,7 @@ fn drive_method(model: &Model) -> TokenStream {
                 mut #state_var: #state_ty,
                 mut #loops: #loops_ty,
                 #cx: #cx_ty,
-            ) -> ::core::result::Result<<#stop as #krate::__private::Stop<Self>>::Out, #krate::__private::Error> {
+            ) -> ::core::result::Result<#stop_as::Out, #krate::__private::Error> {
                 #(#casts)*
                 #body
             }

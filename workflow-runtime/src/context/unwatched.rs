@@ -76,6 +76,13 @@ impl<W> Copy for Unwatched<W> {}
 
 impl<W> Default for Unwatched<W> {
     fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<W> Unwatched<W> {
+    /// The context of a run of `W`.
+    pub const fn new() -> Self {
         Unwatched {
             workflow: PhantomData,
         }
@@ -91,13 +98,6 @@ impl<W: Workflow> fmt::Debug for Unwatched<W> {
 }
 
 impl<W: Workflow> Unwatched<W> {
-    /// The context of a run of `W`.
-    pub const fn new() -> Self {
-        Unwatched {
-            workflow: PhantomData,
-        }
-    }
-
     /// The name of the running workflow.
     pub const fn workflow(self) -> &'static str {
         W::NAME
