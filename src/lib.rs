@@ -1,12 +1,11 @@
 #![doc = include_str!("../README.md")]
 
 pub use workflow_runtime::{
-    run, run_traced, Agent, AgentBuilder, BoxError, BoxFuture, Branch, BranchError, Budget,
-    BudgetLimit, CancellationToken, CheckpointStore, Checkpointer, Context, Error, Event,
-    EventKind, Events, Executor, Ledger, LocalLoops, Loops, MemoryStore, Outcome, Pause,
-    PauseState, PauseValue, Price, Pricing, Result, Resume, Run, RunId, RunInfo, RunReport,
-    RunStatus, Runner, StepPolicy, StepUsage, TextStream, Unwatched, UsageReport, UsageTotals,
-    Workflow,
+    run, Agent, AgentBuilder, BoxError, BoxFuture, Branch, BranchError, Budget, BudgetLimit,
+    CancellationToken, CheckpointStore, Checkpointer, Context, Error, Event, EventKind, Events,
+    Executor, Ledger, LocalLoops, Loops, MemoryStore, Outcome, Pause, PauseState, PauseValue,
+    Price, Pricing, Result, Resume, Run, RunFuture, RunId, RunInfo, RunReport, RunStatus, Runner,
+    StepPolicy, StepUsage, TextStream, Unwatched, UsageReport, UsageTotals, Workflow,
 };
 
 /// Watching runs: the typed [`Event`]s of a run ([`Executor::subscribe`],

@@ -112,12 +112,13 @@ mod with_macro {
 }
 
 mod by_hand {
+    use std::future::Future;
     use std::time::Duration;
 
     use super::{Desk, Verdict};
     use serde::{Deserialize, Serialize};
     use workflow::{
-        run_traced, BoxError, Context, Error, LocalLoops, Loops, StepPolicy, Unwatched, Workflow,
+        BoxError, Context, Error, LocalLoops, Loops, RunFuture, StepPolicy, Unwatched, Workflow,
     };
 
     pub(crate) struct Article(pub(crate) Desk);
@@ -223,17 +224,19 @@ mod by_hand {
     }
 
     impl Article {
-        /// What the macro's `run` does: the run with its spans if a `tracing` subscriber wants
-        /// them; otherwise the steps in a loop with nothing watching, the loop counters in
-        /// place. (The macro generates one body for `drive` and for `transition`.)
-        pub(crate) async fn run(&self, topic: String) -> Result<String, Error> {
-            match run_traced(self, topic) {
-                Ok(traced) => traced.await,
-                Err(topic) => self.drive(Self::start(topic)).await,
-            }
+        /// What the macro's `run` does: when first polled, the run with its spans if a
+        /// `tracing` subscriber wants them; otherwise the steps in a loop with nothing
+        /// watching, the loop counters in place. (The macro generates one body for `drive` and
+        /// for `transition`.)
+        pub(crate) fn run(
+            &self,
+            topic: String,
+        ) -> impl Future<Output = Result<String, Error>> + Send + use<'_> {
+            RunFuture::new(self, topic, |article: &Self, topic| article.drive(topic))
         }
 
-        async fn drive(&self, mut state: ArticleState) -> Result<String, Error> {
+        async fn drive(&self, topic: String) -> Result<String, Error> {
+            let mut state = Self::start(topic);
             let cx = Unwatched::<Self>::new();
             let mut loops = LocalLoops::<2>::new();
             loop {

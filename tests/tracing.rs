@@ -144,6 +144,8 @@ struct Article {
 impl Article {
     async fn topic(&self, topic: String) -> String {
         tracing::info!("choosing a topic");
+        // Suspends once, so that a run is polled again after its first poll.
+        tokio::task::yield_now().await;
         topic
     }
 

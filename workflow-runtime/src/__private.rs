@@ -13,7 +13,7 @@ pub use crate::context::Steps;
 pub use crate::parallel::{run_each, settle, Branch, BranchError, StateView};
 pub use crate::pause::{pause_payload, resume_json, PauseState, PauseValue};
 pub use crate::{
-    run, run_traced, BoxError, Context, Error, Executor, LocalLoops, Loops, Pause, Resume,
+    run, BoxError, Context, Error, Executor, LocalLoops, Loops, Pause, Resume, RunFuture,
     StepPolicy, Unwatched, Workflow,
 };
 pub use serde;
@@ -121,26 +121,40 @@ impl<const N: usize> Counters for LocalLoops<N> {
     }
 }
 
-/// How the generated drive of workflow `W` stops, and what it returns: [`Once`] for
-/// [`Workflow::transition`], [`ToEnd`] for [`Workflow::run_from`] and the generated `run`.
-pub trait Stop<W: Workflow> {
+/// How the generated drive of workflow `W` runs: what it starts from, when it stops and what it
+/// returns. [`Once`] for [`Workflow::transition`], [`ToEnd`] for [`Workflow::run_from`],
+/// [`Run`] for the generated `run`.
+pub trait Mode<W: Workflow> {
+    /// What the drive starts from: a state, or the input of a new run.
+    type From: Send;
+
     /// Whether the drive stops after one step, or runs to the end.
     const ONCE: bool;
 
     /// What the drive returns.
     type Out;
 
+    /// The state the drive starts in. Inlined in the drive, so that a new run (from the
+    /// input) goes straight to its first step.
+    fn state(from: Self::From) -> W::State;
+
     /// What the drive returns when it stops in `state`: after one step, or at the end.
     fn stop(state: W::State) -> Self::Out;
 }
 
-/// The drive runs one step and returns the next state.
+/// The drive runs one step from a state and returns the next state.
 #[derive(Debug)]
 pub enum Once {}
 
-impl<W: Workflow> Stop<W> for Once {
+impl<W: Workflow> Mode<W> for Once {
+    type From = W::State;
     const ONCE: bool = true;
     type Out = W::State;
+
+    #[inline(always)]
+    fn state(from: W::State) -> W::State {
+        from
+    }
 
     #[inline(always)]
     fn stop(state: W::State) -> W::State {
@@ -148,15 +162,21 @@ impl<W: Workflow> Stop<W> for Once {
     }
 }
 
-/// The drive runs to the end and returns the output: the generated code calls
-/// [`Stop::stop`] only with the final state, built right there, so that this is the output
+/// The drive runs from a state to the end and returns the output: the generated code calls
+/// [`Mode::stop`] only with the final state, built right there, so that this is the output
 /// itself once inlined.
 #[derive(Debug)]
 pub enum ToEnd {}
 
-impl<W: Workflow> Stop<W> for ToEnd {
+impl<W: Workflow> Mode<W> for ToEnd {
+    type From = W::State;
     const ONCE: bool = false;
     type Out = W::Output;
+
+    #[inline(always)]
+    fn state(from: W::State) -> W::State {
+        from
+    }
 
     #[inline(always)]
     fn stop(state: W::State) -> W::Output {
@@ -165,6 +185,26 @@ impl<W: Workflow> Stop<W> for ToEnd {
             // The drive stops before the end only with `Once`.
             Err(_) => unreachable!("a run driven to its end stopped before it"),
         }
+    }
+}
+
+/// [`ToEnd`] from the input of a new run: the generated `run`.
+#[derive(Debug)]
+pub enum Run {}
+
+impl<W: Workflow> Mode<W> for Run {
+    type From = W::Input;
+    const ONCE: bool = false;
+    type Out = W::Output;
+
+    #[inline(always)]
+    fn state(from: W::Input) -> W::State {
+        W::start(from)
+    }
+
+    #[inline(always)]
+    fn stop(state: W::State) -> W::Output {
+        <ToEnd as Mode<W>>::stop(state)
     }
 }
 

@@ -45,7 +45,7 @@ pub use context::{BoxFuture, Checkpointer, Context, Unwatched};
 pub use durable::{Outcome, Run, Runner};
 pub use error::{BoxError, Error, Result};
 pub use event::{Event, EventKind, Events};
-pub use executor::{run, run_traced, Executor};
+pub use executor::{run, Executor, RunFuture};
 pub use loops::{LocalLoops, Loops};
 pub use parallel::{Branch, BranchError};
 pub use pause::{PauseState, PauseValue};

@@ -155,24 +155,25 @@ fn private(model: &Model, item: &str, span: Span) -> TokenStream {
     respan(quote!(#krate::__private::#item), span)
 }
 
-/// The drive's `Stop`, the type parameter that says how it stops: `<__S as Stop<Self>>`.
-fn stop_as(model: &Model) -> TokenStream {
+/// The drive's `Mode`, the type parameter that says what it starts from and how it stops:
+/// `<__M as Mode<Self>>`.
+fn mode_as(model: &Model) -> TokenStream {
     let krate = &model.krate;
-    let stop = local("__S");
-    quote!(<#stop as #krate::__private::Stop<Self>>)
+    let mode = local("__M");
+    quote!(<#mode as #krate::__private::Mode<Self>>)
 }
 
-/// Whether the drive runs one step (`transition`) rather than to the end: its `Stop` says so.
+/// Whether the drive runs one step (`transition`) rather than to the end: its `Mode` says so.
 fn once(model: &Model) -> TokenStream {
-    let stop = stop_as(model);
-    quote!(#stop::ONCE)
+    let mode = mode_as(model);
+    quote!(#mode::ONCE)
 }
 
 /// What the drive returns when it stops in `state`: the state itself, or (driven to the end)
 /// the output.
 fn stop(model: &Model, state: &TokenStream) -> TokenStream {
-    let stop = stop_as(model);
-    quote!(::core::result::Result::Ok(#stop::stop(#state)))
+    let mode = mode_as(model);
+    quote!(::core::result::Result::Ok(#mode::stop(#state)))
 }
 
 /// A generated local name, invisible to the user's code.

@@ -120,11 +120,11 @@ fn drive_method(model: &Model) -> TokenStream {
     let mut casts = Casts::default();
     let body = drive_body(model, &mut casts);
     let casts = casts.items();
-    let [state_var, loops, cx] = ["__state", "__loops", "__cx"].map(local);
-    let stop = local("__S");
-    let stop_as = super::stop_as(model);
-    // The body is generic over how it stops (`Stop`): after one step for `transition`, at the
-    // end with the output for `run_from` and `run`. Without forks, it is also generic over its
+    let [state_var, from, loops, cx] = ["__state", "__from", "__loops", "__cx"].map(local);
+    let mode = local("__M");
+    let mode_as = super::mode_as(model);
+    // The body is generic over its `Mode`: from a state for `transition` (after one step) and
+    // `run_from` (at the end, with the output), from the input for `run` (at the end). Without forks, it is also generic over its
     // context and its loop counters: `&Context` and `&mut Loops` for `transition` and
     // `run_from`, `Unwatched` and `LocalLoops` (zero-sized and owned, so that no address of the
     // run escapes) for `run`. Forks need the whole `Context` and `Loops`.
@@ -146,13 +146,14 @@ fn drive_method(model: &Model) -> TokenStream {
         impl #impl_generics #self_ty #where_clause {
             #[doc(hidden)]
             #[allow(clippy::too_many_lines, clippy::used_underscore_binding, unreachable_code, unused_mut, unused_variables)]
-            async fn __workflow_drive<#stop: #krate::__private::Stop<Self> #params>(
+            async fn __workflow_drive<#mode: #krate::__private::Mode<Self> #params>(
                 &self,
-                mut #state_var: #state_ty,
+                #from: #mode_as::From,
                 mut #loops: #loops_ty,
                 #cx: #cx_ty,
-            ) -> ::core::result::Result<#stop_as::Out, #krate::__private::Error> {
+            ) -> ::core::result::Result<#mode_as::Out, #krate::__private::Error> {
                 #(#casts)*
+                let mut #state_var: #state_ty = #mode_as::state(#from);
                 #body
             }
         }

@@ -1,6 +1,7 @@
 //! The executor: drives a workflow's state machine to its end, in memory, and tells its
 //! subscribers what it does (`observe.rs`).
 
+mod future;
 mod observe;
 
 use std::future::Future;
@@ -12,7 +13,8 @@ use tokio_util::sync::CancellationToken;
 use crate::event::{Events, Hub};
 use crate::{Budget, Context, Error, Ledger, Loops, Pricing, RunReport, Workflow};
 
-pub use observe::{run, run_traced};
+pub use future::RunFuture;
+pub use observe::run;
 
 /// Runs workflows in memory, with optional cancellation, step limit, and usage budget, and
 /// sends the [`Event`](crate::event::Event)s of its runs to its subscribers.

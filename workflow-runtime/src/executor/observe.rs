@@ -129,41 +129,14 @@ pub async fn run<W: Workflow>(workflow: &W, input: W::Input) -> Result<W::Output
     }
 }
 
-/// The run of `workflow` on `input` that [`run`] makes when a `tracing` subscriber wants its
-/// `workflow.run` span, boxed; or `input` back when none does, for the caller to run it with
-/// nothing watching.
-///
-/// The generated `run` of a workflow without fan-outs calls it, and runs the workflow with
-/// an [`Unwatched`](crate::Unwatched) context when it gets `input` back: a loop over the
-/// steps that costs about what calling the same `async fn`s by hand costs.
-///
-/// ```
-/// use workflow_runtime::{run_traced, Workflow};
-/// # use workflow_runtime::{Context, Error, Loops};
-/// # struct Echo;
-/// # impl Workflow for Echo {
-/// #     type Input = u32;
-/// #     type Output = u32;
-/// #     type State = u32;
-/// #     const NAME: &'static str = "Echo";
-/// #     const FINGERPRINT: u64 = 1;
-/// #     const STEPS: &'static [&'static str] = &[];
-/// #     fn start(input: u32) -> u32 { input }
-/// #     fn finish(state: u32) -> Result<u32, u32> { Ok(state) }
-/// #     fn step_name(_: &u32) -> &'static str { "end" }
-/// #     async fn transition(&self, state: u32, _: &mut Loops, _: &Context) -> Result<u32, Error> {
-/// #         Ok(state)
-/// #     }
-/// # }
-///
-/// // No `tracing` subscriber is set: the input comes back.
-/// assert!(matches!(run_traced(&Echo, 7), Err(7)));
-/// ```
+/// The run of `workflow` on `input` that [`run`] and [`RunFuture`](crate::RunFuture) make
+/// when a `tracing` subscriber wants its `workflow.run` span, boxed; or `input` back when none
+/// does, for the caller to run it with nothing watching.
 ///
 /// # Errors
 ///
 /// `input`, when no `tracing` subscriber wants the run's spans.
-pub fn run_traced<W: Workflow>(
+pub(crate) fn run_traced<W: Workflow>(
     workflow: &W,
     input: W::Input,
 ) -> Result<BoxFuture<'_, Result<W::Output, Error>>, W::Input> {
