@@ -103,8 +103,9 @@ pub use workflow_runtime::provider;
 ///
 /// For `impl Article`: a `pub enum ArticleState` (one variant per step holding its input, one
 /// per fork holding its input and its branches, plus `End(output)`; serializable), `impl Workflow for Article`, an inherent
-/// `async fn run(&self, input) -> Result<Output, Error>`, and `const MERMAID: &str` holding the
-/// graph as a Mermaid flowchart, also shown in the impl's docs.
+/// `fn run(&self, input) -> impl Future<Output = Result<Output, Error>> + Send` (lazy like an
+/// `async fn`: a [`RunFuture`] for a workflow without fan-outs), and `const MERMAID: &str`
+/// holding the graph as a Mermaid flowchart, also shown in the impl's docs.
 ///
 /// # Example
 ///

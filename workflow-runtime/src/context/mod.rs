@@ -192,6 +192,10 @@ impl Context {
     /// ([`EventKind::BranchStarted`](crate::event::EventKind::BranchStarted),
     /// [`BranchFinished`](crate::event::EventKind::BranchFinished)) and gives it a
     /// `workflow.step` span.
+    ///
+    /// In a run with neither a ledger nor an observer, the branch is `future` itself; otherwise
+    /// it is boxed with what watches it, so that the branches of a run nothing watches (a map
+    /// may hold thousands) are no larger than their futures.
     pub fn branch<T, F>(
         &self,
         step: usize,
@@ -201,14 +205,17 @@ impl Context {
     where
         F: Future<Output = Result<T, Error>>,
     {
+        if self.observer().is_none() && self.ledger().is_none() {
+            return Either::Right(future);
+        }
         let observed = match self.observer() {
             Some(observer) => Either::Left(observer.branch(step, index, future)),
             None => Either::Right(future),
         };
-        match self.ledger() {
+        Either::Left(Box::pin(match self.ledger() {
             Some(ledger) => Either::Left(ledger.branch(step, observed)),
             None => Either::Right(observed),
-        }
+        }))
     }
 
     /// Announces that the run is about to run its `taken`-th step, number `step` in

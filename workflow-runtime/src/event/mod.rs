@@ -37,8 +37,9 @@
 //!
 //! A run nobody subscribed to, with no `tracing` subscriber that wants its spans, builds no
 //! event and takes no lock: [`Context::enter`](crate::Context::enter) stays the inlined
-//! check it is without events. The plain [`run`](crate::run) (what the generated `run`
-//! calls) sends no events at all; it opens spans when a `tracing` subscriber wants them.
+//! check it is without events. The plain [`run`](crate::run) and
+//! [`RunFuture`](crate::RunFuture) (what the generated `run` returns) send no events at all;
+//! they open spans when a `tracing` subscriber wants them.
 //!
 //! An observed run pays about 170 ns per event (`BENCHMARKS.md`), whether its subscribers
 //! keep up or not. A subscriber on another thread that waits for each event also costs the run

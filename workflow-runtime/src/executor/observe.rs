@@ -107,7 +107,7 @@ impl Executor {
 }
 
 /// Runs `workflow` on `input` in memory, with no cancellation and no budgets: what the
-/// generated `run` of a workflow with a fan-out or a map calls.
+/// generated `run` of a workflow with a fan-out or a map returns.
 ///
 /// It opens no [`Ledger`] and sends no [`Event`]s: its model calls are recorded only if it
 /// runs inside another run (in a step of it), whose ledger then accounts them to that step. Use

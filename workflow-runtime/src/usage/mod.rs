@@ -14,8 +14,9 @@
 //!   per run; a call that finds it used up, or uses it up, fails with
 //!   [`Error::BudgetExceeded`](crate::Error::BudgetExceeded), which stops the run.
 //!   [`Executor::run`](crate::Executor::run) opens a ledger only when there is a budget to
-//!   enforce, and the plain [`run`](crate::run) (what the generated `run` calls) never does:
-//!   nobody could read it.
+//!   enforce or an observer to tell, and the plain [`run`](crate::run) and
+//!   [`RunFuture`](crate::RunFuture) (what the generated `run` returns) only when a `tracing`
+//!   subscriber wants their spans, which show its totals: otherwise nobody could read it.
 //! - Outside a run, calls are not recorded, unless the caller opens a ledger of its own with
 //!   [`Ledger::scope`]. A run (or a ledger) inside a step of another run also reports its calls
 //!   to the outer run, in that step, and the outer run's budget applies to them.
