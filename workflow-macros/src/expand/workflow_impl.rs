@@ -124,10 +124,11 @@ fn drive_method(model: &Model) -> TokenStream {
     let mode = local("__M");
     let mode_as = super::mode_as(model);
     // The body is generic over its `Mode`: from a state for `transition` (after one step) and
-    // `run_from` (at the end, with the output), from the input for `run` (at the end). Without forks, it is also generic over its
-    // context and its loop counters: `&Context` and `&mut Loops` for `transition` and
-    // `run_from`, `Unwatched` and `LocalLoops` (zero-sized and owned, so that no address of the
-    // run escapes) for `run`. Forks need the whole `Context` and `Loops`.
+    // `run_from` (at the end, with the output), from the input for `run` (at the end). Without
+    // forks, it is also generic over its context and its loop counters: `&Context` and
+    // `&mut Loops` for `transition` and `run_from`, `Unwatched` and `LocalLoops` (zero-sized and
+    // owned, so that no address of the run escapes) for `run`. Forks need the whole `Context`
+    // and `Loops`.
     let (params, cx_ty, loops_ty) = if generic_drive(model) {
         let [c, l] = ["__C", "__L"].map(local);
         (
