@@ -25,15 +25,10 @@ async fn flaky(failure: ResponseTemplate, failures: u64) -> MockServer {
     server
 }
 
-#[tokio::test]
-async fn rate_limit_waits_for_retry_after_then_succeeds() {
-    let limited = ResponseTemplate::new(429)
-        .insert_header("retry-after", "0")
-        .set_body_json(error_body(
-            "rate_limit_error",
-            "Number of request tokens has exceeded your per-minute rate limit",
-        ));
-    let server = flaky(limited, 1).await;
+/// Fails once with `failure` (which says `retry-after: 0`), then answers: the call waits for
+/// `retry-after`, not for its ten-minute backoff, and succeeds on the second request.
+async fn retries_after_retry_after(failure: ResponseTemplate) {
+    let server = flaky(failure, 1).await;
     // The backoff alone would wait ten minutes: only honouring `retry-after` finishes.
     let ten_minutes = Duration::from_secs(600);
     let model = provider(&server)
@@ -46,6 +41,17 @@ async fn rate_limit_waits_for_retry_after_then_succeeds() {
     let response = tokio::time::timeout(HANG, call).await.expect("no hang");
     assert_eq!(response.expect("retried").text, "ok");
     assert_eq!(requests(&server).await, 2);
+}
+
+#[tokio::test]
+async fn rate_limit_waits_for_retry_after_then_succeeds() {
+    let limited = ResponseTemplate::new(429)
+        .insert_header("retry-after", "0")
+        .set_body_json(error_body(
+            "rate_limit_error",
+            "Number of request tokens has exceeded your per-minute rate limit",
+        ));
+    retries_after_retry_after(limited).await;
 }
 
 #[tokio::test]
@@ -88,19 +94,7 @@ async fn overloaded_529_waits_for_retry_after_then_succeeds() {
     let overloaded = ResponseTemplate::new(529)
         .insert_header("retry-after", "0")
         .set_body_json(error_body("overloaded_error", "Overloaded"));
-    let server = flaky(overloaded, 1).await;
-    // The backoff alone would wait ten minutes: only honouring `retry-after` finishes.
-    let ten_minutes = Duration::from_secs(600);
-    let model = provider(&server)
-        .backoff(ten_minutes)
-        .max_backoff(ten_minutes)
-        .build()
-        .expect("valid config");
-
-    let call = model.chat(ChatRequest::new().user("hi"));
-    let response = tokio::time::timeout(HANG, call).await.expect("no hang");
-    assert_eq!(response.expect("retried").text, "ok");
-    assert_eq!(requests(&server).await, 2);
+    retries_after_retry_after(overloaded).await;
 }
 
 #[tokio::test]
