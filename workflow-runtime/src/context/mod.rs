@@ -205,14 +205,15 @@ impl Context {
     where
         F: Future<Output = Result<T, Error>>,
     {
-        if self.observer().is_none() && self.ledger().is_none() {
+        let (observer, ledger) = (self.observer(), self.ledger());
+        if observer.is_none() && ledger.is_none() {
             return Either::Right(future);
         }
-        let observed = match self.observer() {
+        let observed = match observer {
             Some(observer) => Either::Left(observer.branch(step, index, future)),
             None => Either::Right(future),
         };
-        Either::Left(Box::pin(match self.ledger() {
+        Either::Left(Box::pin(match ledger {
             Some(ledger) => Either::Left(ledger.branch(step, observed)),
             None => Either::Right(observed),
         }))

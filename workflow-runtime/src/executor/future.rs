@@ -63,7 +63,15 @@ pin_project! {
     /// }
     ///
     /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
-    /// assert_eq!(Double.run(21).await?, 42);
+    /// let run = Double.run(21);
+    /// assert_eq!(run.await?, 42);
+    ///
+    /// // Its `Debug` says which workflow it runs and how far it is.
+    /// let run = RunFuture::new(&Double, 1, |_: &Double, input| async move { Ok(input) });
+    /// assert_eq!(
+    ///     format!("{run:?}"),
+    ///     r#"RunFuture { workflow: "Double", phase: "not polled" }"#
+    /// );
     /// # Ok::<(), Error>(()) }).unwrap();
     /// ```
     #[must_use = "futures do nothing unless polled"]
