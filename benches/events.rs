@@ -78,7 +78,7 @@ fn bench_runs(bencher: Bencher<'_, '_>, executor: &Executor) {
 
 fn bench_runs_on(bencher: Bencher<'_, '_>, executor: &Executor, runtime: &tokio::runtime::Runtime) {
     bencher.bench_local(|| {
-        let output = runtime.block_on(executor.run(&Chain, black_box(0)));
+        let output = runtime.block_on(executor.start(&Chain, black_box(0)));
         black_box(output.expect("the chain runs"))
     });
 }

@@ -79,10 +79,8 @@ async fn main() -> Result<()> {
                     to commuters from 6 am.";
     println!("proposal: {proposal}\n");
     println!("{}", Committee::MERMAID);
-    let report = Executor::new()
-        .run_with_report(&committee, proposal.to_owned())
-        .await;
+    let report = committee.run(proposal.to_owned()).report().await;
     support::print_usage(&report.usage);
-    println!("\nrecommendation: {}", report.result?);
+    println!("\nrecommendation: {}", report.into_output()?);
     Ok(())
 }

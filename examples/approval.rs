@@ -80,7 +80,7 @@ async fn approval() -> Result<(), Box<dyn std::error::Error>> {
                 },
                 _ => return Err(usage().into()),
             };
-            runner.resume_with(&Newsletter, id, decision).await?
+            runner.answer(&Newsletter, id, decision).await?
         }
         _ => return Err(usage().into()),
     };

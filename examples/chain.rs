@@ -60,11 +60,9 @@ async fn main() -> Result<()> {
     let topic = "the Rust programming language";
     println!("topic: {topic}\n");
 
-    let report = Executor::new()
-        .run_with_report(&blog, topic.to_owned())
-        .await;
+    let report = blog.run(topic.to_owned()).report().await;
     support::print_usage(&report.usage);
-    let text = report.result?;
+    let text = report.into_output()?;
     println!("\nresult: {text}");
     Ok(())
 }

@@ -110,11 +110,9 @@ async fn main() -> Result<()> {
     let topic = "why Rust checks memory safety at compile time";
     println!("topic: {topic}\n");
 
-    let report = Executor::new()
-        .run_with_report(&essay, topic.to_owned())
-        .await;
+    let report = essay.run(topic.to_owned()).report().await;
     support::print_usage(&report.usage);
-    let text = report.result?;
+    let text = report.into_output()?;
     println!("\nresult: {text}");
     Ok(())
 }

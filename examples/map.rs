@@ -77,10 +77,8 @@ async fn main() -> Result<()> {
             .max_tokens(60)
             .build(),
     };
-    let report = Executor::new()
-        .run_with_report(&digest, DOCUMENT.to_owned())
-        .await;
+    let report = digest.run(DOCUMENT.to_owned()).report().await;
     support::print_usage(&report.usage);
-    println!("\n{}", report.result?);
+    println!("\n{}", report.into_output()?);
     Ok(())
 }

@@ -92,10 +92,8 @@ async fn main() -> Result<()> {
     let review = "The espresso machine heats up fast and the coffee is great, \
                   but the milk frother broke after a week.";
     println!("review: {review}\n");
-    let report = Executor::new()
-        .run_with_report(&reviews, review.to_owned())
-        .await;
+    let report = reviews.run(review.to_owned()).report().await;
     support::print_usage(&report.usage);
-    println!("\n{}", report.result?);
+    println!("\n{}", report.into_output()?);
     Ok(())
 }

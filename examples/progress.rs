@@ -15,7 +15,7 @@ use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use workflow::event::{Event, EventKind, Events};
 use workflow::prelude::*;
 use workflow::provider::{ProviderError, ProviderErrorKind, Scripted, Usage};
-use workflow::{Price, Pricing};
+use workflow::usage::{Price, Pricing};
 
 /// A report: an outline, three researchers at once, a draft streamed by a writer, and each
 /// section polished, two at a time.
@@ -124,7 +124,8 @@ async fn main() -> Result<()> {
     // $3 per million input tokens, $15 per million output tokens.
     let executor = Executor::new().pricing(Pricing::new().default_price(Price::new(3.0, 15.0)));
     let report = report();
-    let (events, run) = executor.run_with_events(&report, "Rust in production".into());
+    let mut run = executor.start(&report, "Rust in production".into());
+    let events = run.events();
     let (result, ()) = tokio::join!(run, show(events));
     println!("\n{}", result?);
     Ok(())

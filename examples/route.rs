@@ -121,19 +121,16 @@ async fn main() -> Result<()> {
             "You are a friendly support agent. Answer the customer in two short sentences.",
         ),
     };
-    let executor = Executor::new();
     for question in [
         "Why was I charged twice this month?",
         "The app shows an error when I log in.",
         "Do you have an office in Lisbon?",
     ] {
         println!("Q: {question}");
-        let report = executor
-            .run_with_report(&support, question.to_owned())
-            .await;
-        let answer = report.result?;
-        println!("A: {answer}\n");
-        support::print_usage(&report.usage);
+        let report = support.run(question.to_owned()).report().await;
+        let usage = report.usage.clone();
+        println!("A: {}\n", report.into_output()?);
+        support::print_usage(&usage);
         println!();
     }
     Ok(())

@@ -1,21 +1,20 @@
 #![doc = include_str!("../README.md")]
 
 pub use workflow_runtime::{
-    run, Agent, AgentBuilder, BoxError, BoxFuture, Branch, BranchError, Budget, BudgetLimit,
-    CancellationToken, CheckpointStore, Checkpointer, Context, Error, Event, EventKind, Events,
-    Executor, Ledger, LocalLoops, Loops, MemoryStore, Outcome, Pause, PauseState, PauseValue,
-    Price, Pricing, Result, Resume, Run, RunFuture, RunId, RunInfo, RunReport, RunStatus, Runner,
-    StepPolicy, StepUsage, TextStream, Unwatched, UsageReport, UsageTotals, Workflow,
+    Agent, AgentBuilder, Answer, BoxError, BoxFuture, CancellationToken, Context, Error, Executor,
+    MemoryStore, Outcome, Pause, Report, Result, Run, RunId, Runner, StepPolicy, TextStream,
+    Workflow,
 };
 
-/// Watching runs: the typed [`Event`]s of a run ([`Executor::subscribe`],
-/// [`Executor::run_with_events`]), what a subscriber that falls behind loses, and the
+/// Watching runs: the typed [`Event`](event::Event)s of a run ([`Run::events`],
+/// [`Executor::subscribe`]), what a subscriber that falls behind loses, and the
 /// `workflow.run` / `workflow.step` spans `tracing` subscribers see.
 pub use workflow_runtime::event;
 
-/// Fan-outs and maps: the [`Branch`]es a running fork holds in the state, [`BranchError`] for
-/// `[collect]` joins, and the loop that runs a map.
-pub use workflow_runtime::parallel;
+/// What lives in a run's state besides the steps' inputs: the counters of bounded edges, the
+/// branches of a running fan-out or map ([`Branch`](state::Branch), and
+/// [`BranchError`](state::BranchError) for `[collect]` joins), a step waiting at a pause.
+pub use workflow_runtime::state;
 
 /// Durable runs in SQLite (feature `sqlite`, on by default): see [`store`].
 #[cfg(feature = "sqlite")]
@@ -25,13 +24,13 @@ pub use workflow_runtime::SqliteStore;
 #[cfg(feature = "postgres")]
 pub use workflow_runtime::PostgresStore;
 
-/// Checkpoint stores for durable runs: the [`CheckpointStore`] trait, [`MemoryStore`],
-/// [`SqliteStore`] (feature `sqlite`) and `PostgresStore` (feature `postgres`), and what
-/// they keep. A [`Runner`] drives runs over one.
+/// Checkpoint stores for durable runs: the [`CheckpointStore`](store::CheckpointStore) trait,
+/// [`MemoryStore`], [`SqliteStore`] (feature `sqlite`) and `PostgresStore` (feature
+/// `postgres`), and what they keep. A [`Runner`] drives runs over one.
 pub use workflow_runtime::store;
 
 /// Token usage and cost of agents' calls, per step and per run, and budgets: see
-/// [`Executor::run_with_report`] and [`Executor::budget`].
+/// [`Run::report`] and [`Executor::budget`].
 pub use workflow_runtime::usage;
 
 /// The `schemars` crate: `#[derive(JsonSchema)]` on a type lets [`Agent::extract`] ask a model
@@ -97,15 +96,19 @@ pub use workflow_runtime::provider;
 /// # Arguments
 ///
 /// - `#[workflow(crate = path)]`: the path to this crate, if it is renamed (default `::workflow`).
-/// - `#[workflow(state = Name)]`: the name of the generated state enum (default `{Type}State`).
+/// - `#[workflow(state = Name)]`: the name the state enum goes by in your module (default
+///   `{Type}State`); `state = pub Name` (or `pub(crate) Name`) gives that name a visibility:
+///   it is private by default.
 ///
 /// # Generated
 ///
-/// For `impl Article`: a `pub enum ArticleState` (one variant per step holding its input, one
-/// per fork holding its input and its branches, plus `End(output)`; serializable), `impl Workflow for Article`, an inherent
-/// `fn run(&self, input) -> impl Future<Output = Result<Output, Error>> + Send` (lazy like an
-/// `async fn`: a [`RunFuture`] for a workflow without fan-outs), and `const MERMAID: &str`
-/// holding the graph as a Mermaid flowchart, also shown in the impl's docs.
+/// For `impl Article`: the state enum (one variant per step holding its input, one per fan-out
+/// or map holding its input and its branches, plus `End(output)`; serializable and `Debug`),
+/// which is `<Article as Workflow>::State`, exactly as visible as `Article`, and goes by the
+/// name `ArticleState` in your module; `impl Workflow for Article`; an inherent
+/// `fn run(&self, input) -> Run<'_, Article>`, a run in memory (await it for the output, or
+/// take its report or events: see [`Run`]); and `const MERMAID: &str` holding the graph as a
+/// Mermaid flowchart, also shown in the impl's docs.
 ///
 /// # Example
 ///
@@ -174,9 +177,9 @@ pub use workflow_macros::step;
 pub mod prelude {
     pub use crate::provider::{ChatModel, ChatRequest, ChatResponse, Message};
     pub use crate::schemars::{self, JsonSchema};
+    pub use crate::state::BranchError;
     pub use crate::{
-        flow, step, workflow, Agent, BranchError, Error, Executor, Outcome, Result, Runner,
-        StepPolicy, Workflow,
+        flow, step, workflow, Agent, Error, Executor, Outcome, Result, Runner, StepPolicy, Workflow,
     };
     pub use serde::{Deserialize, Serialize};
 }

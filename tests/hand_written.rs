@@ -5,7 +5,8 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use serde::{Deserialize, Serialize};
-use workflow::{Context, Error, Executor, Loops, Workflow};
+use workflow::state::Loops;
+use workflow::{Context, Error, Executor, Workflow};
 
 /// The critic's verdict.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -82,7 +83,7 @@ mod with_macro {
 
     pub(crate) struct Article(pub(crate) Desk);
 
-    #[workflow]
+    #[workflow(state = pub(crate) ArticleState)]
     impl Article {
         async fn draft(&self, topic: String) -> String {
             self.0.draft(&topic)
@@ -112,19 +113,16 @@ mod with_macro {
 }
 
 mod by_hand {
-    use std::future::Future;
     use std::time::Duration;
 
     use super::{Desk, Verdict};
     use serde::{Deserialize, Serialize};
-    use workflow::{
-        BoxError, Context, Error, LocalLoops, Loops, RunFuture, StepPolicy, Unwatched, Workflow,
-    };
+    use workflow::{BoxError, Context, Error, Run, StepPolicy, Workflow};
 
     pub(crate) struct Article(pub(crate) Desk);
 
     /// Serialized like the macro's: externally tagged by step name.
-    #[derive(Serialize, Deserialize)]
+    #[derive(Debug, Serialize, Deserialize)]
     #[serde(rename_all = "snake_case")]
     pub(crate) enum ArticleState {
         Draft(String),
@@ -135,6 +133,10 @@ mod by_hand {
 
     const DEFAULT: StepPolicy = StepPolicy::new();
     const CRITIQUE: StepPolicy = StepPolicy::new().retry(2).backoff(Duration::from_millis(5));
+
+    /// The bounded edges, numbered in the order `flow!` writes them.
+    const RESTART: usize = 0;
+    const REVISE: usize = 1;
 
     impl Workflow for Article {
         type Input = String;
@@ -167,8 +169,7 @@ mod by_hand {
         async fn transition(
             &self,
             state: ArticleState,
-            loops: &mut Loops,
-            cx: &Context,
+            cx: &mut Context,
         ) -> Result<ArticleState, Error> {
             Ok(match state {
                 ArticleState::Draft(topic) => {
@@ -182,7 +183,7 @@ mod by_hand {
                             async move { self.0.critique(draft).map_err(BoxError::from) }
                         })
                         .await?;
-                    route(verdict, &mut |edge, max| loops.take(edge, max))?
+                    route(verdict, cx)?
                 }
                 ArticleState::Revise((draft, feedback)) => {
                     let revised = async { Ok(self.0.revise(&draft, &feedback)) };
@@ -193,16 +194,12 @@ mod by_hand {
         }
     }
 
-    /// The `match` of `flow!`; bounded edges are numbered in the order they are written, and
-    /// `take` counts them.
-    fn route(
-        verdict: Verdict,
-        take: &mut dyn FnMut(usize, u32) -> bool,
-    ) -> Result<ArticleState, Error> {
+    /// The `match` of `flow!`.
+    fn route(verdict: Verdict, cx: &mut Context) -> Result<ArticleState, Error> {
         Ok(match verdict {
             Verdict::Approved(text) => ArticleState::End(text),
             Verdict::Restart(topic) => {
-                if !take(0, 1) {
+                if !cx.take_edge(RESTART, 1) {
                     return Err(Error::LoopLimit {
                         workflow: "Article",
                         from: "critique",
@@ -214,7 +211,7 @@ mod by_hand {
             }
             Verdict::Revise { draft, feedback } if feedback.is_empty() => ArticleState::End(draft),
             Verdict::Revise { draft, feedback } => {
-                if take(1, 2) {
+                if cx.take_edge(REVISE, 2) {
                     ArticleState::Revise((draft, feedback))
                 } else {
                     ArticleState::End(draft)
@@ -224,43 +221,9 @@ mod by_hand {
     }
 
     impl Article {
-        /// What the macro's `run` does: when first polled, the run with its spans if a
-        /// `tracing` subscriber wants them; otherwise the steps in a loop with nothing
-        /// watching, the loop counters in place. (The macro generates one body for `drive` and
-        /// for `transition`.)
-        pub(crate) fn run(
-            &self,
-            topic: String,
-        ) -> impl Future<Output = Result<String, Error>> + Send + use<'_> {
-            RunFuture::new(self, topic, |article: &Self, topic| article.drive(topic))
-        }
-
-        async fn drive(&self, topic: String) -> Result<String, Error> {
-            let mut state = Self::start(topic);
-            let cx = Unwatched::<Self>::new();
-            let mut loops = LocalLoops::<2>::new();
-            loop {
-                state = match state {
-                    ArticleState::Draft(topic) => {
-                        let draft = async { Ok(self.0.draft(&topic)) };
-                        ArticleState::Critique(cx.step("draft", &DEFAULT, draft).await?)
-                    }
-                    ArticleState::Critique(draft) => {
-                        let verdict = cx
-                            .step_with_retry("critique", &CRITIQUE, || {
-                                let draft = draft.clone();
-                                async move { self.0.critique(draft).map_err(BoxError::from) }
-                            })
-                            .await?;
-                        route(verdict, &mut |edge, max| loops.take(edge, max))?
-                    }
-                    ArticleState::Revise((draft, feedback)) => {
-                        let revised = async { Ok(self.0.revise(&draft, &feedback)) };
-                        ArticleState::Critique(cx.step("revise", &DEFAULT, revised).await?)
-                    }
-                    ArticleState::End(out) => return Ok(out),
-                };
-            }
+        /// What the macro's `run` does.
+        pub(crate) fn run(&self, topic: String) -> Run<'_, Self> {
+            Run::new(self, topic)
         }
     }
 }
@@ -304,9 +267,11 @@ async fn both_versions_produce_the_same_outcomes() {
         let from_macro = outcome(generated.run(topic.into()).await);
         let from_hand = outcome(manual.run(topic.into()).await);
         assert_eq!(from_macro, from_hand, "{topic}, {needed}, {flaky}");
-        // `run` goes through an `Unwatched` context, the executor through a `Context`.
-        let executed = Executor::new()
-            .run(&with_macro::Article(desk(needed, flaky)), topic.into())
+        // The same through an executor whose runs are watched: its events and usage.
+        let executor = Executor::new();
+        let _events = executor.subscribe();
+        let executed = executor
+            .start(&with_macro::Article(desk(needed, flaky)), topic.into())
             .await;
         assert_eq!(outcome(executed), from_macro, "{topic}, {needed}, {flaky}");
         assert_eq!(
@@ -337,17 +302,16 @@ async fn both_versions_produce_the_same_outcomes() {
 
 /// Every state a run goes through, serialized with the loop counters, until it ends or fails.
 async fn trace<W: Workflow>(workflow: &W, input: W::Input) -> Vec<String> {
-    let cx = Context::new(W::NAME);
-    let mut loops = Loops::new();
+    let mut cx = Context::new(W::NAME);
     let mut state = W::start(input);
     let mut trace = Vec::new();
     loop {
         let json = serde_json::to_string(&state).expect("serializes");
-        let counters = serde_json::to_string(&loops).expect("serializes");
+        let counters = serde_json::to_string(cx.loops()).expect("serializes");
         trace.push(format!("{} {json} {counters}", W::step_name(&state)));
         state = match W::finish(state) {
             Ok(_) => return trace,
-            Err(state) => match workflow.transition(state, &mut loops, &cx).await {
+            Err(state) => match workflow.transition(state, &mut cx).await {
                 Ok(next) => next,
                 Err(error) => {
                     trace.push(format!("{error:?}"));
@@ -384,12 +348,11 @@ async fn a_state_saved_by_one_version_resumes_in_the_other() {
     let loops: Loops = serde_json::from_str("[0,2]").expect("counters");
     let state: by_hand::ArticleState = serde_json::from_str(saved).expect("hand state");
     let manual = by_hand::Article(desk(3, false));
-    let from_hand = Executor::new()
-        .run_from(&manual, state, loops.clone())
-        .await;
+    let executor = Executor::new();
+    let from_hand = executor.start_from(&manual, state, loops.clone()).await;
     let state: with_macro::ArticleState = serde_json::from_str(saved).expect("macro state");
     let generated = with_macro::Article(desk(3, false));
-    let from_macro = Executor::new().run_from(&generated, state, loops).await;
+    let from_macro = executor.start_from(&generated, state, loops).await;
     assert_eq!(outcome(from_hand), "ok: on rust +more +more");
     assert_eq!(outcome(from_macro), "ok: on rust +more +more");
 }

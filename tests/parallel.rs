@@ -2,13 +2,14 @@
 //! siblings, usage of branches, and the state a fork saves as its branches finish.
 
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::time::{sleep, Instant};
 use workflow::prelude::*;
 use workflow::provider::{ChatResponse, Scripted, Usage};
-use workflow::{BoxFuture, Branch, Checkpointer, Context, Loops};
+use workflow::state::{Branch, Loops};
+use workflow::{CancellationToken, MemoryStore, RunId};
 
 // ---- a fan-out ----------------------------------------------------------------------------
 
@@ -215,7 +216,7 @@ async fn collect_still_stops_for_errors_that_stop_the_run() {
     let started = Instant::now();
     let error = Executor::new()
         .cancellation(token)
-        .run(&panel, 1)
+        .start(&panel, 1)
         .await
         .expect_err("the run fails");
     assert!(matches!(error, Error::Cancelled { .. }), "{error:?}");
@@ -405,9 +406,13 @@ async fn calls_in_branches_are_accounted_to_their_steps() {
         skeptic: Agent::builder(Arc::new(skeptic)).build(),
     };
     let report = Executor::new()
-        .run_with_report(&analysts, "a plan".into())
+        .start(&analysts, "a plan".into())
+        .report()
         .await;
-    assert_eq!(report.result.expect("the run succeeds"), "great / risky");
+    assert_eq!(
+        report.outcome.output().cloned().expect("the run succeeds"),
+        "great / risky"
+    );
     let up = report.usage.step("optimist").expect("optimist made a call");
     let down = report.usage.step("skeptic").expect("skeptic made a call");
     assert_eq!((up.calls, up.usage.input_tokens), (1, 100));
@@ -417,96 +422,90 @@ async fn calls_in_branches_are_accounted_to_their_steps() {
 
 // ---- the state of a running fork ----------------------------------------------------------
 
-/// Records every checkpoint a run saves mid-step.
-#[derive(Default)]
-struct Recorder(Mutex<Vec<serde_json::Value>>);
+/// Starts a durable run of `workflow` on `input` in `store`, and cancels it after `after`, as a
+/// crash would stop it: what finished by then is saved.
+async fn interrupted<W: Workflow>(
+    store: &Arc<MemoryStore>,
+    workflow: &W,
+    input: W::Input,
+    after: Duration,
+) -> RunId {
+    let token = CancellationToken::new();
+    let runner = Runner::new(store.clone()).cancellation(token.clone());
+    let (report, ()) = tokio::join!(runner.start(workflow, input), async {
+        sleep(after).await;
+        token.cancel();
+    });
+    let report = report.expect("the run is created");
+    let error = report.outcome.error();
+    assert!(matches!(error, Some(Error::Cancelled { .. })), "{error:?}");
+    report.id
+}
 
-impl Checkpointer for Recorder {
-    fn save<'a>(
-        &'a self,
-        state: serde_json::Value,
-        _loops: &'a Loops,
-    ) -> BoxFuture<'a, Result<(), Error>> {
-        self.0.lock().expect("not poisoned").push(state);
-        Box::pin(async { Ok(()) })
-    }
+/// The state of run `run` at its latest checkpoint, with the branches saved since.
+async fn latest<W: Workflow>(store: &Arc<MemoryStore>, run: RunId) -> serde_json::Value {
+    let runner = Runner::new(store.clone());
+    let history = runner.history(run).await.expect("the history reads");
+    let latest = history.last().expect("a checkpoint");
+    let (state, _) = latest.decode::<W>().expect("it reads back");
+    serde_json::to_value(&state).expect("states serialize")
 }
 
 #[tokio::test(start_paused = true)]
 async fn a_fan_out_saves_each_finished_branch_and_resumes_without_it() {
+    let store = Arc::new(MemoryStore::new());
+    // `sentiment` finishes at 100 ms, `length` would at 300 ms: stopped at 200 ms.
     let review = Review::with_delays(100, 300);
-    let recorder = Arc::new(Recorder::default());
-    let cx = Context::of::<Review>().with_checkpoints(recorder.clone());
-    let mut loops = Loops::new();
-
-    let state = Review::start("  I love it ".into());
-    let state = review
-        .transition(state, &mut loops, &cx)
-        .await
-        .expect("the run succeeds");
+    let run = interrupted(
+        &store,
+        &review,
+        "  I love it ".into(),
+        Duration::from_millis(200),
+    )
+    .await;
     assert_eq!(
-        serde_json::to_value(&state).expect("states serialize"),
-        serde_json::json!({ "(sentiment, length)": ["I love it", ["pending", "pending"]] })
-    );
-    let state = review
-        .transition(state, &mut loops, &cx)
-        .await
-        .expect("the run succeeds");
-    assert_eq!(Review::step_name(&state), "report");
-    let saved = recorder.0.lock().expect("not poisoned").clone();
-    assert_eq!(
-        saved,
-        [
-            serde_json::json!({ "(sentiment, length)": ["I love it", [{ "done": "positive" }, "pending"]] }),
-            serde_json::json!({ "(sentiment, length)": ["I love it", [{ "done": "positive" }, { "done": 9 }]] }),
-        ]
+        latest::<Review>(&store, run).await,
+        serde_json::json!({ "(sentiment, length)": ["I love it", [{ "done": "positive" }, "pending"]] })
     );
 
-    // A run that crashed after the first checkpoint resumes from it: `sentiment` does not run
-    // again, and the output is the same.
+    // The resumed run does not run `sentiment` again, and the output is the same.
     let resumed = Review::with_delays(100, 300);
-    let state: ReviewState =
-        serde_json::from_value(saved[0].clone()).expect("a saved state deserializes");
-    let out = Executor::new()
-        .run_from(&resumed, state, Loops::new())
+    let report = Runner::new(store.clone())
+        .resume(&resumed, run)
         .await
-        .expect("the run succeeds");
-    assert_eq!(out, "positive, 9 chars");
+        .expect("the run resumes");
+    assert_eq!(
+        report.into_output().expect("it finishes"),
+        "positive, 9 chars"
+    );
     assert_eq!(resumed.runs[0].load(Ordering::SeqCst), 0);
     assert_eq!(resumed.runs[1].load(Ordering::SeqCst), 1);
 }
 
 #[tokio::test(start_paused = true)]
 async fn a_map_saves_each_finished_element_and_resumes_without_it() {
+    let store = Arc::new(MemoryStore::new());
+    // Three elements, two at a time: `aaaa` (25 ms) and `cc` (50 ms, from 25 ms) finish before
+    // `b` (100 ms): stopped at 80 ms.
     let sections = Sections::default();
-    let recorder = Arc::new(Recorder::default());
-    let cx = Context::of::<Sections>().with_checkpoints(recorder.clone());
-    let mut loops = Loops::new();
-    let state = Sections::start("aaaa|b|cc".into());
-    let state = sections
-        .transition(state, &mut loops, &cx)
-        .await
-        .expect("the run succeeds");
-    sections
-        .transition(state, &mut loops, &cx)
-        .await
-        .expect("the run succeeds");
-    let saved = recorder.0.lock().expect("not poisoned").clone();
-    // Three elements, two at a time: `aaaa` (25 ms) finishes before `b` (100 ms), then `cc`.
-    assert_eq!(saved.len(), 3);
+    let run = interrupted(
+        &store,
+        &sections,
+        "aaaa|b|cc".into(),
+        Duration::from_millis(80),
+    )
+    .await;
     assert_eq!(
-        saved[0],
-        serde_json::json!({ "each summarize": [["aaaa", "b", "cc"], [{ "done": 4 }, "pending", "pending"]] })
+        latest::<Sections>(&store, run).await,
+        serde_json::json!({ "each summarize": [["aaaa", "b", "cc"], [{ "done": 4 }, "pending", { "done": 2 }]] })
     );
 
     let resumed = Sections::default();
-    let state: SectionsState =
-        serde_json::from_value(saved[1].clone()).expect("a saved state deserializes");
-    let out = Executor::new()
-        .run_from(&resumed, state, Loops::new())
+    let report = Runner::new(store.clone())
+        .resume(&resumed, run)
         .await
-        .expect("the run succeeds");
-    assert_eq!(out, "[4, 1, 2]");
+        .expect("the run resumes");
+    assert_eq!(report.into_output().expect("it finishes"), "[4, 1, 2]");
     assert_eq!(resumed.runs.load(Ordering::SeqCst), 1);
 }
 
@@ -524,7 +523,7 @@ fn a_hand_edited_map_state_runs_the_missing_elements() {
         .build()
         .expect("a runtime");
     let out = runtime
-        .block_on(Executor::new().run_from(&resumed, state, Loops::new()))
+        .block_on(Executor::new().start_from(&resumed, state, Loops::new()))
         .expect("the run succeeds");
     assert_eq!(out, "[4, 1, 2]");
     assert_eq!(resumed.runs.load(Ordering::SeqCst), 2);
@@ -612,9 +611,10 @@ async fn calls_of_failed_and_cancelled_branches_are_still_accounted() {
         slow: Agent::builder(Arc::new(slow)).build(),
     };
     let report = Executor::new()
-        .run_with_report(&hasty, "a plan".into())
+        .start(&hasty, "a plan".into())
+        .report()
         .await;
-    let error = report.result.expect_err("quick fails the fan-out");
+    let error = report.outcome.error().expect("quick fails the fan-out");
     assert_eq!(error.step(), Some("quick"));
     let quick = report.usage.step("quick").expect("quick made a call");
     assert_eq!(

@@ -4,7 +4,8 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use workflow::prelude::*;
-use workflow::{Loops, Resume};
+use workflow::state::Loops;
+use workflow::Answer;
 
 /// What a human decides about a draft.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -59,12 +60,11 @@ async fn an_in_memory_run_stops_at_the_pause() {
 #[tokio::test]
 async fn a_paused_state_shows_its_payload_and_resumes_with_a_typed_value() {
     let approval = Approval::default();
-    let cx = workflow::Context::of::<Approval>();
-    let mut loops = Loops::new();
+    let mut cx = workflow::Context::new(<Approval as Workflow>::NAME);
     let state = Approval::start("rust".into());
     assert!(Approval::pause(&state).is_none());
     let state = approval
-        .transition(state, &mut loops, &cx)
+        .transition(state, &mut cx)
         .await
         .expect("draft runs");
     let pause = Approval::pause(&state).expect("it waits at the pause");
@@ -76,15 +76,15 @@ async fn a_paused_state_shows_its_payload_and_resumes_with_a_typed_value() {
         serde_json::json!({ "review": ["a post about rust", "waiting"] })
     );
 
-    let state = <Approval as Resume<Decision>>::resume_with(state, Decision::Approve)
-        .expect("it was waiting");
+    let state =
+        <Approval as Answer<Decision>>::answer(state, Decision::Approve).expect("it was waiting");
     assert!(Approval::pause(&state).is_none());
     assert_eq!(
         serde_json::to_value(&state).expect("serializes"),
         serde_json::json!({ "review": ["a post about rust", { "given": "Approve" }] })
     );
     let out = Executor::new()
-        .run_from(&approval, state, loops)
+        .start_from(&approval, state, cx.into_loops())
         .await
         .expect("the run finishes");
     assert_eq!(out, "published: a post about rust");
@@ -102,11 +102,11 @@ async fn a_value_from_json_is_checked() {
             .expect("a saved pause deserializes");
     let again = serde_json::from_value(serde_json::json!({ "review": ["a post", "waiting"] }))
         .expect("deserializes");
-    let Err(error) = Approval::resume(again, serde_json::json!({ "Maybe": null })) else {
+    let Err(error) = Approval::answer_json(again, serde_json::json!({ "Maybe": null })) else {
         panic!("not a decision, but accepted");
     };
     match &error {
-        Error::ResumeValue {
+        Error::AnswerValue {
             workflow,
             step,
             expected,
@@ -117,13 +117,13 @@ async fn a_value_from_json_is_checked() {
         }
         other => panic!("{other:?}"),
     }
-    let state = Approval::resume(
+    let state = Approval::answer_json(
         state,
         serde_json::json!({ "Reject": { "reason": "too short" } }),
     )
     .expect("a decision");
     let out = Executor::new()
-        .run_from(&Approval::default(), state, Loops::new())
+        .start_from(&Approval::default(), state, Loops::new())
         .await
         .expect("the run finishes");
     assert_eq!(out, "rejected (too short): a post");
@@ -132,7 +132,7 @@ async fn a_value_from_json_is_checked() {
 #[test]
 fn only_a_waiting_run_takes_a_value() {
     let state = Approval::start("rust".into());
-    let Err(error) = Approval::resume(state, serde_json::json!("Approve")) else {
+    let Err(error) = Approval::answer_json(state, serde_json::json!("Approve")) else {
         panic!("not paused, but accepted");
     };
     assert!(
@@ -142,7 +142,7 @@ fn only_a_waiting_run_takes_a_value() {
     let given: ApprovalState =
         serde_json::from_value(serde_json::json!({ "review": ["a post", { "given": "Approve" }] }))
             .expect("deserializes");
-    let Err(error) = <Approval as Resume<Decision>>::resume_with(given, Decision::Approve) else {
+    let Err(error) = <Approval as Answer<Decision>>::answer(given, Decision::Approve) else {
         panic!("already given, but accepted");
     };
     assert!(
@@ -187,7 +187,7 @@ async fn a_durable_run_suspends_and_resumes_with_its_events() {
     );
 
     let done = runner
-        .resume_with(&approval, run.id, Decision::Approve)
+        .answer(&approval, run.id, Decision::Approve)
         .await
         .expect("resumed");
     assert_eq!(

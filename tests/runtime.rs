@@ -249,7 +249,7 @@ async fn a_slow_step_times_out() {
 async fn timeouts_are_retried() {
     let slow = Slow::default();
     let error = Executor::new()
-        .run_from(&slow, SlowState::Stuck(5), workflow::Loops::new())
+        .start_from(&slow, SlowState::Stuck(5), workflow::state::Loops::new())
         .await
         .expect_err("every attempt times out");
     assert!(
@@ -268,7 +268,7 @@ async fn cancel_once_started(slow: &Slow, state: SlowState) -> Error {
     let token = CancellationToken::new();
     let executor = Executor::new().cancellation(token.clone());
     let (result, ()) = tokio::join!(
-        executor.run_from(slow, state, workflow::Loops::new()),
+        executor.start_from(slow, state, workflow::state::Loops::new()),
         async {
             slow.started.notified().await;
             token.cancel();
@@ -324,7 +324,7 @@ async fn a_run_cancelled_before_it_starts_runs_no_step() {
     let slow = Slow::default();
     let error = Executor::new()
         .cancellation(token)
-        .run(&slow, ())
+        .start(&slow, ())
         .await
         .expect_err("cancelled");
     assert!(
@@ -428,7 +428,7 @@ async fn a_bounded_loop_with_else_takes_the_fallback() {
 async fn max_steps_stops_a_run() {
     let error = Executor::new()
         .max_steps(4)
-        .run(&Patient, (0, 10))
+        .start(&Patient, (0, 10))
         .await
         .expect_err("more than 4 steps");
     assert!(
@@ -443,7 +443,7 @@ async fn max_steps_stops_a_run() {
     );
     assert_eq!(error.step(), None);
     // check, bump, check, bump, check: 5 steps exactly.
-    let out = Executor::new().max_steps(5).run(&Patient, (0, 2)).await;
+    let out = Executor::new().max_steps(5).start(&Patient, (0, 2)).await;
     assert_eq!(out.expect("5 steps fit"), "reached 2");
 }
 
@@ -611,7 +611,11 @@ async fn backoff_grows_and_never_exceeds_max_backoff() {
 
     let backoff = Backoff::default();
     Executor::new()
-        .run_from(&backoff, BackoffState::Capped(()), workflow::Loops::new())
+        .start_from(
+            &backoff,
+            BackoffState::Capped(()),
+            workflow::state::Loops::new(),
+        )
         .await
         .expect_err("every attempt fails");
     let gaps = backoff.gaps();

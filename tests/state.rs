@@ -5,7 +5,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use serde_json::json;
 use workflow::prelude::*;
-use workflow::{Context, Loops};
+use workflow::state::Loops;
+use workflow::Context;
 
 /// The critic's verdict.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -125,17 +126,16 @@ async fn checkpoint_after<W: Workflow>(
     input: W::Input,
     steps: usize,
 ) -> (String, String) {
-    let cx = Context::new(W::NAME);
-    let mut loops = Loops::new();
+    let mut cx = Context::new(W::NAME);
     let mut state = W::start(input);
     for _ in 0..steps {
         state = workflow
-            .transition(state, &mut loops, &cx)
+            .transition(state, &mut cx)
             .await
             .expect("step succeeds");
     }
     let state = serde_json::to_string(&state).expect("serializes");
-    let loops = serde_json::to_string(&loops).expect("serializes");
+    let loops = serde_json::to_string(cx.loops()).expect("serializes");
     (state, loops)
 }
 
@@ -143,7 +143,7 @@ async fn checkpoint_after<W: Workflow>(
 async fn resume(article: &Article, (state, loops): &(String, String)) -> Result<String> {
     let state: ArticleState = serde_json::from_str(state).expect("a stored state");
     let loops: Loops = serde_json::from_str(loops).expect("stored counters");
-    Executor::new().run_from(article, state, loops).await
+    Executor::new().start_from(article, state, loops).await
 }
 
 #[tokio::test]

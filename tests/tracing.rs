@@ -194,7 +194,8 @@ async fn a_run_is_a_run_span_with_a_step_span_per_step() {
     let article = article(replies);
     let capture = Capture::default();
     let executor = Executor::new();
-    let (events, run) = executor.run_with_events(&article, "rust".into());
+    let mut run = executor.start(&article, "rust".into());
+    let events = run.events();
     let result = capture.capture(run).await;
     assert_eq!(result.expect("the run succeeds"), "a draft");
     let captured = capture.take();
@@ -266,7 +267,7 @@ async fn a_failed_run_records_its_error_on_its_span_and_the_step_span() {
     let article = article(replies);
     let capture = Capture::default();
     let result = capture
-        .capture(Executor::new().run(&article, "rust".into()))
+        .capture(Executor::new().start(&article, "rust".into()))
         .await;
     assert!(result.is_err());
     let captured = capture.take();
@@ -340,7 +341,7 @@ impl Review {
 async fn each_branch_of_a_fan_out_is_a_step_span_with_its_position() {
     let capture = Capture::default();
     let result = capture
-        .capture(Executor::new().run(&Review, "I love it".into()))
+        .capture(Executor::new().start(&Review, "I love it".into()))
         .await;
     assert_eq!(result.expect("ok"), "true 9");
     let captured = capture.take();

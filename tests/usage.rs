@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use workflow::prelude::*;
 use workflow::provider::{ProviderError, ProviderErrorKind, Scripted, Usage};
-use workflow::{Budget, BudgetLimit, Ledger, Price, Pricing};
+use workflow::usage::{Budget, BudgetLimit, Ledger, Price, Pricing};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 struct Review {
@@ -67,9 +67,10 @@ async fn usage_and_cost_are_reported_per_step_and_per_run() {
     let executor = Executor::new().pricing(pricing());
 
     let report = executor
-        .run_with_report(&article(writer, critic), "Rust".into())
+        .start(&article(writer, critic), "Rust".into())
+        .report()
         .await;
-    let review = report.result.expect("the review");
+    let review = report.outcome.output().cloned().expect("the review");
     assert_eq!(
         review,
         Review {
@@ -123,9 +124,9 @@ async fn a_call_budget_stops_the_workflow_with_a_typed_error_and_keeps_the_usage
     };
     let executor = Executor::new().budget(Budget::new().max_calls(1));
 
-    let report = executor.run_with_report(&workflow, "Rust".into()).await;
-    match &report.result {
-        Err(Error::BudgetExceeded {
+    let report = executor.start(&workflow, "Rust".into()).report().await;
+    match &report.outcome {
+        Outcome::Failed(Error::BudgetExceeded {
             workflow: "Article",
             step: Some("review"),
             limit: BudgetLimit::Calls(1),
@@ -147,7 +148,7 @@ async fn a_token_budget_stops_the_workflow() {
     let workflow = article(writer, Scripted::new().reply(REVIEW));
     let executor = Executor::new().budget(Budget::new().max_tokens(1_000));
     let error = executor
-        .run(&workflow, "Rust".into())
+        .start(&workflow, "Rust".into())
         .await
         .expect_err("over budget");
     assert!(matches!(
@@ -166,10 +167,11 @@ async fn an_answer_that_does_not_parse_fails_the_run_and_still_counts() {
     let writer = Scripted::new().reply("A draft.");
     let critic = Scripted::new().reply(answer("Looks great!", Usage::new(30, 3), "critic-1"));
     let report = Executor::new()
-        .run_with_report(&article(writer, critic), "Rust".into())
+        .start(&article(writer, critic), "Rust".into())
+        .report()
         .await;
-    match &report.result {
-        Err(Error::Extract { agent, target, .. }) => {
+    match &report.outcome {
+        Outcome::Failed(Error::Extract { agent, target, .. }) => {
             assert_eq!(agent, "critic");
             assert!(target.ends_with("Review"), "{target}");
         }

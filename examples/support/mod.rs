@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use workflow::provider::{ChatModel, ConfigError, ModelConfig, OpenAi};
-use workflow::{UsageReport, UsageTotals};
+use workflow::usage::{UsageReport, UsageTotals};
 
 /// The port of `scripts/local-model.sh`, unless `WORKFLOW_LOCAL_MODEL_PORT` says another.
 const LOCAL_PORT: &str = "8089";

@@ -21,7 +21,7 @@ const LEASE: Duration = Duration::from_millis(40);
 /// How long a child's lease lasts when several run at once.
 const SHARED_LEASE: Duration = Duration::from_millis(200);
 use workflow::prelude::*;
-use workflow::RunStatus;
+use workflow::store::RunStatus;
 
 /// What a child process does: resume the run in `WORKFLOW_CRASH_RUN` until it has finished.
 /// Run directly (no such variable), it does nothing.

@@ -8,7 +8,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use workflow::prelude::*;
-use workflow::{CheckpointStore, RunId, SqliteStore};
+use workflow::store::CheckpointStore;
+use workflow::{RunId, SqliteStore};
 
 use crate::ten::{Effects, Ten};
 

@@ -8,7 +8,7 @@ use futures_util::TryStreamExt;
 use workflow::event::EventKind;
 use workflow::prelude::*;
 use workflow::provider::{Scripted, Usage};
-use workflow::{Price, Pricing, UsageTotals};
+use workflow::usage::{Price, Pricing, UsageTotals};
 
 use super::{assert_one_run, shown, watch};
 

@@ -402,7 +402,7 @@ async fn a_resumed_fan_out_announces_only_the_branches_it_runs() {
     let executor = Executor::new();
     let mut events = executor.subscribe();
     let out = executor
-        .run_from(&Review, state, workflow::Loops::new())
+        .start_from(&Review, state, workflow::state::Loops::new())
         .await
         .expect("the run succeeds");
     assert_eq!(out, "3 chars, 2 words");

@@ -16,7 +16,8 @@ pub(crate) async fn watch<W: Workflow>(
     workflow: &W,
     input: W::Input,
 ) -> (Result<W::Output, workflow::Error>, Vec<Event>) {
-    let (mut events, run) = executor.run_with_events(workflow, input);
+    let mut run = executor.start(workflow, input);
+    let mut events = run.events();
     tokio::join!(run, async {
         let mut all = Vec::new();
         while let Some(event) = events.recv().await {

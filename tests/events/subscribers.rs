@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde_json::json;
 use workflow::prelude::*;
-use workflow::{Context, Loops, Pause};
+use workflow::{Context, Pause};
 
 use super::{shown, watch};
 
@@ -38,11 +38,14 @@ const RUN: [&str; 6] = [
 #[tokio::test]
 async fn a_subscriber_gets_every_run_started_after_it_subscribed() {
     let executor = Executor::new();
-    executor.run(&Pipeline, "before".into()).await.expect("ok");
+    executor
+        .start(&Pipeline, "before".into())
+        .await
+        .expect("ok");
     let mut events = executor.subscribe();
     let clone = executor.clone();
-    executor.run(&Pipeline, "one".into()).await.expect("ok");
-    clone.run(&Pipeline, "two".into()).await.expect("ok");
+    executor.start(&Pipeline, "one".into()).await.expect("ok");
+    clone.start(&Pipeline, "two".into()).await.expect("ok");
     drop((executor, clone));
 
     let mut all = Vec::new();
@@ -63,7 +66,7 @@ async fn a_subscriber_that_never_reads_loses_the_oldest_events_only() {
     let executor = Executor::new().event_capacity(4);
     let mut idle = executor.subscribe();
     // The run does not wait for the subscriber: it completes with nobody reading.
-    let result = executor.run(&Pipeline, "x".into()).await;
+    let result = executor.start(&Pipeline, "x".into()).await;
     assert_eq!(result.expect("ok"), 9);
 
     // The idle subscriber finds the newest four; the two oldest are gone.
@@ -161,8 +164,7 @@ impl Workflow for Approval {
     async fn transition(
         &self,
         state: ApprovalState,
-        _loops: &mut Loops,
-        _cx: &Context,
+        _cx: &mut Context,
     ) -> Result<ApprovalState, Error> {
         Ok(match state {
             ApprovalState::Ask(text) => ApprovalState::Approve(text),

@@ -19,47 +19,54 @@
 //! Most users depend on the `workflow` facade crate instead, which re-exports this crate
 //! together with the macros.
 
-mod agent;
-mod context;
-mod durable;
+// The modules form one-way layers; each imports only from the layers before it, and
+// `tests/layers.rs` fails on a cycle. Leaves: the ids, the one boxed future, the error.
+mod future;
+mod id;
+
 mod error;
-mod executor;
-mod loops;
-mod pause;
+
+// What a run's state and usage are made of; its events; the chat models.
+pub mod event;
 mod policy;
+pub mod provider;
+pub mod state;
+pub mod usage;
+
+// The run scope (the one task-local), the context a transition gets, the workflow.
+mod context;
+mod scope;
 mod workflow;
 
-pub mod event;
+// The checkpoint stores; the one driver; in-memory runs, agents, durable runs.
+mod agent;
+mod durable;
+mod executor;
+mod run;
+pub mod store;
+
 #[cfg(feature = "otel")]
 pub mod otel;
-pub mod parallel;
-pub mod provider;
-pub mod store;
-pub mod usage;
 
 #[doc(hidden)]
 pub mod __private;
 
 pub use agent::{Agent, AgentBuilder, TextStream};
-pub use context::{BoxFuture, Checkpointer, Context, Unwatched};
-pub use durable::{Outcome, Run, Runner};
+pub use context::Context;
+pub use durable::Runner;
 pub use error::{BoxError, Error, Result};
-pub use event::{Event, EventKind, Events};
-pub use executor::{run, Executor, RunFuture};
-pub use loops::{LocalLoops, Loops};
-pub use parallel::{Branch, BranchError};
-pub use pause::{PauseState, PauseValue};
+pub use executor::{Executor, Run};
+pub use future::BoxFuture;
+pub use id::RunId;
 pub use policy::StepPolicy;
+pub use run::{Outcome, Report};
+pub use store::MemoryStore;
 #[cfg(feature = "postgres")]
 pub use store::PostgresStore;
 #[cfg(feature = "sqlite")]
 pub use store::SqliteStore;
-pub use store::{CheckpointStore, MemoryStore, RunId, RunInfo, RunStatus};
 pub use tokio_util::sync::CancellationToken;
-pub use usage::{
-    Budget, BudgetLimit, Ledger, Price, Pricing, RunReport, StepUsage, UsageReport, UsageTotals,
-};
-pub use workflow::{Pause, Resume, Workflow};
+pub use workflow::{Answer, Pause, Workflow};
 
 /// The `schemars` crate, whose [`JsonSchema`](schemars::JsonSchema) derive gives
 /// [`Agent::extract`] the JSON schema of the type it asks for.

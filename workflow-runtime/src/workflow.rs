@@ -4,14 +4,19 @@ use std::future::Future;
 
 use serde::{de::DeserializeOwned, Serialize};
 
-use crate::{Context, Error, Loops};
+use crate::context::Context;
+use crate::error::Error;
 
 /// A workflow: a state machine whose states are "about to run step X with this input".
 ///
-/// `#[workflow]` implements this trait for you; writing it by hand is just as valid. The
-/// executor starts from [`start`](Workflow::start), calls
-/// [`transition`](Workflow::transition) until [`finish`](Workflow::finish) yields the output, and
-/// can checkpoint the state and the [`Loops`] in between.
+/// `#[workflow]` implements this trait for you; writing it by hand is just as valid. A
+/// workflow says how a run starts ([`start`](Workflow::start)), when it is over
+/// ([`finish`](Workflow::finish)), where it waits for a value from outside
+/// ([`pause`](Workflow::pause)), and how it goes from one state to the next
+/// ([`transition`](Workflow::transition)). The runtime's one driver does the rest for every
+/// run, in memory or durable: it calls `transition` until `finish` gives the output, and
+/// between two steps it counts the step budget, checks cancellation and budgets, tells the
+/// run's subscribers, and saves a checkpoint of the state when the run is durable.
 ///
 /// # Example
 ///
@@ -20,17 +25,19 @@ use crate::{Context, Error, Loops};
 /// ```
 /// use std::future::Future;
 /// use serde::{Deserialize, Serialize};
-/// use workflow_runtime::{Context, Error, Loops, StepPolicy, Workflow};
+/// use workflow_runtime::{Context, Error, Executor, StepPolicy, Workflow};
 ///
 /// struct Shout;
 ///
-/// #[derive(Serialize, Deserialize)]
+/// #[derive(Debug, Serialize, Deserialize)]
 /// enum ShoutState { Upper(String), Exclaim(String), Done(String) }
 ///
 /// impl Shout {
 ///     async fn upper(&self, text: String) -> String { text.to_uppercase() }
 ///     async fn exclaim(&self, text: String) -> String { text + "!" }
 /// }
+///
+/// const POLICY: StepPolicy = StepPolicy::new();
 ///
 /// impl Workflow for Shout {
 ///     type Input = String;
@@ -55,10 +62,9 @@ use crate::{Context, Error, Loops};
 ///     }
 ///
 ///     fn transition<'a>(
-///         &'a self, state: ShoutState, _loops: &'a mut Loops, cx: &'a Context,
+///         &'a self, state: ShoutState, cx: &'a mut Context,
 ///     ) -> impl Future<Output = Result<ShoutState, Error>> + Send + 'a {
 ///         async move {
-///             const POLICY: StepPolicy = StepPolicy::new();
 ///             Ok(match state {
 ///                 ShoutState::Upper(input) => ShoutState::Exclaim(
 ///                     cx.step("upper", &POLICY, async { Ok(self.upper(input).await) }).await?,
@@ -73,7 +79,7 @@ use crate::{Context, Error, Loops};
 /// }
 ///
 /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
-/// let out = workflow_runtime::run(&Shout, "hi".to_string()).await?;
+/// let out = Executor::new().start(&Shout, "hi".to_string()).await?;
 /// assert_eq!(out, "HI!");
 /// # Ok::<(), Error>(()) }).unwrap();
 /// ```
@@ -103,18 +109,10 @@ pub trait Workflow: Send + Sync {
     /// Returns the state unchanged when it is not terminal.
     fn finish(state: Self::State) -> Result<Self::Output, Self::State>;
 
-    /// The name of the step `state` is about to run, or `"end"` for the terminal state.
+    /// The name of the step `state` is about to run: one of [`STEPS`](Workflow::STEPS), the
+    /// label of a fan-out or a map (`"(b, c)"`, `"each b"`), or `"end"` for the terminal
+    /// state.
     fn step_name(state: &Self::State) -> &'static str;
-
-    /// The number in [`STEPS`](Workflow::STEPS) of the step `state` is about to run, as
-    /// [`Context::enter`] takes it: `usize::MAX` for the end and for a fork, which runs several.
-    fn step_index(state: &Self::State) -> usize {
-        let name = Self::step_name(state);
-        Self::STEPS
-            .iter()
-            .position(|step| *step == name)
-            .unwrap_or(usize::MAX)
-    }
 
     /// The pause `state` waits at, if it waits for a value from outside before its next step
     /// can run: the step's name and what the pause shows (the step's input, as JSON).
@@ -128,13 +126,13 @@ pub trait Workflow: Send + Sync {
     /// Gives a run paused at `state` the value its pause waits for, as JSON (for values that
     /// arrive from outside the program); returns the state the run continues from.
     ///
-    /// Use [`Resume::resume_with`] when the value's type is known at compile time.
+    /// Use [`Answer::answer`] when the value's type is known at compile time.
     ///
     /// # Errors
     ///
-    /// [`Error::NotPaused`] if `state` does not wait at a pause, [`Error::ResumeValue`] if
+    /// [`Error::NotPaused`] if `state` does not wait at a pause, [`Error::AnswerValue`] if
     /// `value` does not deserialize into the type the pause waits for.
-    fn resume(state: Self::State, value: serde_json::Value) -> Result<Self::State, Error> {
+    fn answer_json(state: Self::State, value: serde_json::Value) -> Result<Self::State, Error> {
         let _ = value;
         Err(Error::NotPaused {
             workflow: Self::NAME,
@@ -144,55 +142,16 @@ pub trait Workflow: Send + Sync {
 
     /// Runs the step `state` is about to run and returns the next state.
     ///
-    /// Steps are run through [`Context::step`] or [`Context::step_with_retry`], which apply the
-    /// step's [`StepPolicy`](crate::StepPolicy) and the run's cancellation. Bounded edges count
-    /// themselves in `loops`.
+    /// The step runs through [`Context::step`] or [`Context::step_with_retry`], which apply
+    /// its [`StepPolicy`](crate::StepPolicy); the branches of a fan-out or a map through
+    /// [`Context::branch`] and [`Context::each`]; a bounded edge is counted with
+    /// [`Context::take_edge`]. The driver never calls it with a terminal state, nor with a
+    /// state that waits at a pause.
     fn transition<'a>(
         &'a self,
         state: Self::State,
-        loops: &'a mut Loops,
-        cx: &'a Context,
+        cx: &'a mut Context,
     ) -> impl Future<Output = Result<Self::State, Error>> + Send + 'a;
-
-    /// Runs from `state` to the end: [`Context::enter`] then
-    /// [`transition`](Workflow::transition), step after step. Stops with
-    /// [`Error::Suspended`] at a pause.
-    ///
-    /// `#[workflow]` overrides it with the same loop, its steps inlined and a chain of steps
-    /// laid out as straight-line code.
-    ///
-    /// # Errors
-    ///
-    /// The first error that stops the run: see [`Error`].
-    fn run_from<'a>(
-        &'a self,
-        state: Self::State,
-        loops: &'a mut Loops,
-        cx: &'a Context,
-    ) -> impl Future<Output = Result<Self::Output, Error>> + Send + 'a
-    where
-        Self: Sized,
-    {
-        async move {
-            let mut state = state;
-            let mut taken = 0;
-            loop {
-                state = match Self::finish(state) {
-                    Ok(output) => return Ok(output),
-                    Err(state) => state,
-                };
-                if let Some(pause) = Self::pause(&state) {
-                    return Err(Error::Suspended {
-                        workflow: Self::NAME,
-                        step: pause.step,
-                    });
-                }
-                taken += 1;
-                cx.enter(taken, Self::step_index(&state))?;
-                state = self.transition(state, loops, cx).await?;
-            }
-        }
-    }
 }
 
 /// A run waiting at a pause for a value from outside: see [`Workflow::pause`].
@@ -221,11 +180,11 @@ impl Pause {
     label = "no pause of this workflow takes this value",
     note = "the pauses of a workflow are the `pause` steps of its `flow!`; their second parameter is the type they wait for"
 )]
-pub trait Resume<V>: Workflow {
+pub trait Answer<V>: Workflow {
     /// Gives a run paused at `state` the value `value`; returns the state it continues from.
     ///
     /// # Errors
     ///
     /// [`Error::NotPaused`] if `state` does not wait at a pause for a `V`.
-    fn resume_with(state: Self::State, value: V) -> Result<Self::State, Error>;
+    fn answer(state: Self::State, value: V) -> Result<Self::State, Error>;
 }

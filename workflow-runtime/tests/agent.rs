@@ -8,11 +8,12 @@ use futures_util::{stream, StreamExt, TryStreamExt};
 use serde::Deserialize;
 use serde_json::json;
 use workflow_runtime::provider::{
-    BoxFuture, ChatModel, ChatRequest, ChatResponse, ChatStream, Message, ProviderError,
-    ProviderErrorKind, Scripted, StreamEvent, Usage,
+    ChatModel, ChatRequest, ChatResponse, ChatStream, Message, ProviderError, ProviderErrorKind,
+    Scripted, StreamEvent, Usage,
 };
 use workflow_runtime::schemars::{self, JsonSchema};
-use workflow_runtime::{Agent, Error, Ledger};
+use workflow_runtime::usage::Ledger;
+use workflow_runtime::{Agent, BoxFuture, Error};
 
 #[derive(Debug, PartialEq, Deserialize, JsonSchema)]
 struct Verdict {

@@ -29,7 +29,8 @@ use workflow_runtime::provider::{
     ToolChoice,
 };
 use workflow_runtime::schemars::{self, JsonSchema};
-use workflow_runtime::{Agent, Ledger};
+use workflow_runtime::usage::Ledger;
+use workflow_runtime::Agent;
 
 /// The local model, or `None` (with a note) when the suite is not asked for.
 ///

@@ -8,10 +8,9 @@ use serde::{Deserialize, Serialize};
 use workflow_runtime::provider::{
     ChatResponse, ProviderError, ProviderErrorKind, Reply, Scripted, Usage,
 };
-use workflow_runtime::{
-    Agent, Budget, BudgetLimit, Context, Error, Executor, Ledger, Loops, Price, Pricing, RunReport,
-    StepPolicy, Workflow,
-};
+use workflow_runtime::state::Loops;
+use workflow_runtime::usage::{Budget, BudgetLimit, Ledger, Price, Pricing, UsageReport};
+use workflow_runtime::{Agent, Context, Error, Executor, Run, StepPolicy, Workflow};
 
 /// `draft` asks the writer once; `review` asks the reviewer `reviews` times, each time about
 /// the last answer. A `lenient` step that gets an error from its agent carries on with its
@@ -87,12 +86,7 @@ impl Workflow for Pair {
         }
     }
 
-    async fn transition(
-        &self,
-        state: PairState,
-        _loops: &mut Loops,
-        cx: &Context,
-    ) -> Result<PairState, Error> {
+    async fn transition(&self, state: PairState, cx: &mut Context) -> Result<PairState, Error> {
         Ok(match state {
             PairState::Draft(topic) => {
                 let attempt = || async { Ok(self.ask(&self.writer, topic.clone()).await?) };
@@ -116,8 +110,19 @@ fn failure(kind: ProviderErrorKind) -> Reply {
     ProviderError::new("scripted", kind, "scripted failure").into()
 }
 
-async fn report(executor: &Executor, pair: &Pair) -> RunReport<String> {
-    executor.run_with_report(pair, "topic".into()).await
+/// How a run of `pair` ended, and what it spent.
+struct Ran {
+    result: Result<String, Error>,
+    usage: UsageReport,
+}
+
+async fn report(executor: &Executor, pair: &Pair) -> Ran {
+    let report = executor.start(pair, "topic".into()).report().await;
+    let usage = report.usage.clone();
+    Ran {
+        result: report.into_output(),
+        usage,
+    }
 }
 
 #[tokio::test(start_paused = true)]
@@ -189,7 +194,8 @@ async fn cost_comes_from_the_pricing_table() {
     let pricing = pricing.default_price(Price::new(3.0, 3.0));
     let executor = Executor::new().pricing(pricing);
     let again = executor
-        .run_with_report(&Pair::new(writer, reviewer), "topic".into())
+        .start(&Pair::new(writer, reviewer), "topic".into())
+        .report()
         .await;
     assert!((again.usage.total.cost_usd - 3.0).abs() < 1e-9);
 }
@@ -388,7 +394,7 @@ async fn a_budget_error_is_not_retried() {
         ..Pair::new(Scripted::new(), Scripted::new())
     };
     let executor = Executor::new().budget(Budget::new().max_tokens(50));
-    let result = executor.run(&pair, "topic".into()).await;
+    let result = executor.start(&pair, "topic".into()).await;
     assert_eq!(budget_error(&result).0, Some("draft"));
     assert_eq!(writer.requests().len(), 1);
 }
@@ -425,11 +431,11 @@ async fn run_without_a_report_enforces_the_budget_and_runs_without_one() {
         )
     };
     let limited = Executor::new().budget(Budget::new().max_calls(1));
-    let result = limited.run(&pair(), "topic".into()).await;
+    let result = limited.start(&pair(), "topic".into()).await;
     assert_eq!(budget_error(&result).1, BudgetLimit::Calls(1));
-    let out = Executor::new().run(&pair(), "topic".into()).await;
+    let out = Executor::new().start(&pair(), "topic".into()).await;
     assert_eq!(out.ok().as_deref(), Some("done"));
-    let out = workflow_runtime::run(&pair(), "topic".into()).await;
+    let out = Run::new(&pair(), "topic".into()).await;
     assert_eq!(out.ok().as_deref(), Some("done"));
 }
 
@@ -493,27 +499,21 @@ async fn a_ledger_opened_inside_another_reports_to_it_and_obeys_its_budget() {
 }
 
 #[tokio::test]
-async fn a_hand_written_driver_attaches_a_ledger_through_the_context() {
+async fn a_run_from_a_saved_state_accounts_each_step() {
     let pair = Pair::new(
         Scripted::new().reply(answer("draft", 3, 3)),
         Scripted::new().reply(answer("done", 4, 4)),
     );
-    let ledger = Ledger::of::<Pair>();
-    let cx = Context::of::<Pair>().with_ledger(ledger.clone());
-    assert!(cx.ledger().is_some());
-    let mut loops = Loops::new();
-    let out = ledger
-        .scope(pair.run_from(Pair::start("topic".into()), &mut loops, &cx))
-        .await;
-    assert_eq!(out.ok().as_deref(), Some("done"));
-    assert_eq!(cx.current_step(), Some("review"));
-    let report = ledger.report();
+    let executor = Executor::new();
+    let run = executor.start_from(&pair, Pair::start("topic".into()), Loops::new());
+    let report = run.report().await;
     assert_eq!(
-        report.step("draft").map(|step| step.usage),
+        report.usage.step("draft").map(|step| step.usage),
         Some(Usage::new(3, 3))
     );
     assert_eq!(
-        report.step("review").map(|step| step.usage),
+        report.usage.step("review").map(|step| step.usage),
         Some(Usage::new(4, 4))
     );
+    assert_eq!(report.into_output().ok().as_deref(), Some("done"));
 }

@@ -1,16 +1,15 @@
 //! Fan-outs and maps: their state, the edge into them, their arm of the transition, and the
 //! join.
 //!
-//! A fan-out `(b, c)` holds `(input, (Branch<B>, Branch<C>))`: its arm polls the pending
-//! branches in place, saves the state each time one finishes, and fails at the first error
-//! (dropping, so cancelling, the others) unless it is `[collect]`. A map `each b` holds
-//! `(Vec<input>, Vec<Branch<B>>)` and runs through `__private::run_each`.
+//! A fan-out `(b, c)` holds `(input, (Branch<B>, Branch<C>))`: its arm runs each pending
+//! branch through `Context::branch`, joined with `try_join!`, so the first error drops (cancels)
+//! the others unless it is `[collect]`. A map `each b` holds `(Vec<input>, Vec<Branch<B>>)` and
+//! runs through `Context::each`.
 
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
-use syn::Index;
 
-use super::transition::{route, run_step, Casts, Crossing, Entry, From, Next};
+use super::transition::{route, run_step, Casts, Crossing, From};
 use super::{fork_variant, local, private};
 use crate::diag;
 use crate::model::{Edge, Model, Node};
@@ -49,6 +48,33 @@ pub(super) fn state_type(model: &Model, index: usize) -> syn::Type {
         quote_spanned!(fork.span=> (#input, (#(#krate::__private::Branch<#outputs>,)*)))
     };
     syn::parse2(tokens).unwrap_or_else(|_| syn::parse_quote!(()))
+}
+
+/// What each branch of fork `index` gives, as `Context::branch` saves it: each step's output,
+/// or with `[collect]` its `Result`; spanned at the step's output type, where a type that
+/// cannot be saved is reported.
+pub(super) fn branch_outputs(model: &Model, index: usize) -> Vec<syn::Type> {
+    let fork = &model.forks[index];
+    let steps = branch_steps(model, index);
+    let steps = if fork.map {
+        &steps[..steps.len().min(1)]
+    } else {
+        &steps[..]
+    };
+    let krate = &model.krate;
+    steps
+        .iter()
+        .filter_map(|&step| {
+            let output = &model.steps[step].sig.output;
+            let span = syn::spanned::Spanned::span(output);
+            let tokens = if fork.collect {
+                quote_spanned!(span=> ::core::result::Result<#output, #krate::__private::BranchError>)
+            } else {
+                quote_spanned!(span=> #output)
+            };
+            syn::parse2(tokens).ok()
+        })
+        .collect()
 }
 
 /// What fork `index` takes: its first branch's input, or a `Vec` of its step's inputs for a map.
@@ -190,15 +216,14 @@ pub(super) fn join(
     }})
 }
 
-/// The entry of the drive that runs fork `index` and goes to its join.
-pub(super) fn fork_entry(model: &Model, index: usize, casts: &mut Casts) -> Option<Entry> {
+/// The arm of the transition that runs fork `index` and routes what its join gets.
+pub(super) fn fork_arm(model: &Model, index: usize, casts: &mut Casts) -> Option<TokenStream> {
     let fork = &model.forks[index];
     let join = fork.join.as_ref()?;
-    let krate = &model.krate;
-    let [content, taken, cx, joined] = ["__content", "__taken", "__cx", "__joined"].map(local);
-    let once = super::once(model);
-    let run = if fork.map {
-        map_body(model, index)
+    let state = &model.state;
+    let joined = local("joined");
+    let (binding, run) = if fork.map {
+        map_body(model, index)?
     } else {
         fan_out_body(model, index, casts)
     };
@@ -210,72 +235,58 @@ pub(super) fn fork_entry(model: &Model, index: usize, casts: &mut Casts) -> Opti
         fork.span,
         casts,
     );
-    Some(Entry {
-        variant: fork_variant(model, index),
-        binding: quote!(mut #content),
-        body: quote! {
-            if !#once {
-                #krate::__private::RunContext::enter(#cx, &mut #taken, usize::MAX)?;
-            }
+    let variant = fork_variant(model, index);
+    Some(quote! {
+        #state::#variant(#binding) => {
             let #joined = { #run };
-        },
-        next: Next::State(route),
+            #route
+        }
     })
-}
-
-/// Where fork `index` saves the state: the state enum's name, the variant's number and tag.
-fn view(model: &Model, index: usize) -> TokenStream {
-    let state = model.state.to_string();
-    let before = model
-        .steps
-        .iter()
-        .filter(|step| step.branch_of.is_empty())
-        .count();
-    let number = u32::try_from(before + index).unwrap_or(u32::MAX);
-    let tag = model.fork_label(index);
-    quote!((#state, #number, #tag))
 }
 
 /// The future of one run of branch step `step` on `value` (an expression of its input type):
 /// its output, or with `[collect]` what `settle` makes of it.
-fn branch_future(model: &Model, fork: usize, step: usize, value: &TokenStream) -> TokenStream {
+/// A map's future owns what it uses (`moving`): it outlives the closure that makes it.
+fn branch_future(
+    model: &Model,
+    fork: usize,
+    step: usize,
+    value: &TokenStream,
+    moving: bool,
+) -> TokenStream {
     let krate = &model.krate;
-    let [input, output] = ["__input", "__output"].map(local);
+    let [input, output] = ["input", "output"].map(local);
     let call = run_step(model, step);
     let body = quote! {
         let #input = #value;
         let #output = #call;
         ::core::result::Result::<_, #krate::__private::Error>::Ok(#output)
     };
+    let capture = moving.then(|| quote!(move));
     if model.forks[fork].collect {
         let name = model.step_name(step);
-        quote!(async move { #krate::__private::settle(#name, async move { #body }.await) })
+        quote!(async #capture { #krate::__private::settle(#name, async { #body }.await) })
     } else {
-        quote!(async move { #body })
+        quote!(async #capture { #body })
     }
 }
 
-/// Runs the pending branches of a fan-out at once, polled in place, until each is done;
-/// evaluates to the tuple of their outputs.
-fn fan_out_body(model: &Model, index: usize, casts: &mut Casts) -> TokenStream {
+/// Runs the pending branches of a fan-out at once, each through `Context::branch`, joined
+/// with `try_join!`; evaluates to the tuple of their outputs. Binds the state's content as
+/// `(input, (slot, …))`.
+fn fan_out_body(model: &Model, index: usize, casts: &mut Casts) -> (TokenStream, TokenStream) {
     let krate = &model.krate;
     let fork = &model.forks[index];
     let steps = branch_steps(model, index);
-    let [content, cx, loops, task, result] =
-        ["__content", "__cx", "__loops", "__task", "__result"].map(local);
+    let [input, cx, shared] = ["input", "cx", "shared"].map(local);
     let clone = private(model, "fork_input", fork.span);
-    let futures: Vec<_> = (0..steps.len())
-        .map(|position| format_ident!("__branch{}", position, span = Span::mixed_site()))
+    let slots: Vec<_> = (0..steps.len())
+        .map(|position| format_ident!("slot{}", position, span = Span::mixed_site()))
         .collect();
-    let slots: Vec<Index> = (0..steps.len()).map(Index::from).collect();
-    let outs: Vec<_> = (0..steps.len())
-        .map(|position| format_ident!("__out{}", position, span = Span::mixed_site()))
-        .collect();
-    let shared = local("__shared");
-    let starts = steps.iter().enumerate().map(|(position, &step)| {
+    let branches = steps.iter().enumerate().map(|(position, &step)| {
         let branch = &fork.branches[position];
         // The argument placed at the fork too: rustc reports a missing `Clone` there.
-        let placed = proc_macro2::Ident::new("__shared", Span::mixed_site().located_at(fork.span));
+        let placed = proc_macro2::Ident::new("shared", Span::mixed_site().located_at(fork.span));
         let copy = quote_spanned!(fork.span=> #clone(#placed));
         let value = if position == 0 {
             copy
@@ -291,101 +302,40 @@ fn fan_out_body(model: &Model, index: usize, casts: &mut Casts) -> TokenStream {
             };
             casts.cast(crossing, &quote!(#copy))
         };
-        let future = branch_future(model, index, step, &value);
-        let future_ident = &futures[position];
-        quote! {
-            let mut #future_ident = ::core::pin::pin!(#cx.branch(#step, #position, #future));
-        }
+        let future = branch_future(model, index, step, &value, false);
+        let (name, slot) = (model.step_name(step), &slots[position]);
+        quote!(#cx.branch(#name, #position, #slot, #future))
     });
-    let view = view(model, index);
-    let done = quote!(#krate::__private::Branch::Done);
-    let moved: Vec<_> = (0..steps.len())
-        .map(|position| format_ident!("__slot{}", position, span = Span::mixed_site()))
-        .collect();
-    // Each pass polls every pending branch and stores what finished in place, like
-    // `tokio::join!`; the state is saved after a pass in which a branch finished.
-    quote! {
-        let #shared = &#content.0;
-        #(#starts)*
-        let __saves = #cx.saves_checkpoints();
-        loop {
-            match (#(#content.1.#slots,)*) {
-                (#(#done(#outs),)*) => break (#(#outs,)*),
-                (#(#moved,)*) => {
-                    #(#content.1.#slots = #moved;)*
-                }
-            }
-            ::core::future::poll_fn(|#task| {
-                let mut __finished = false;
-                #(
-                    if #content.1.#slots.is_pending() {
-                        if let ::core::task::Poll::Ready(#result) =
-                            ::core::future::Future::poll(#futures.as_mut(), #task)
-                        {
-                            match #result {
-                                ::core::result::Result::Ok(#result) => {
-                                    #content.1.#slots = #done(#result);
-                                    __finished = true;
-                                }
-                                ::core::result::Result::Err(__error) => {
-                                    return ::core::task::Poll::Ready(
-                                        ::core::result::Result::Err(__error),
-                                    );
-                                }
-                            }
-                        }
-                    }
-                )*
-                if __finished {
-                    ::core::task::Poll::Ready(::core::result::Result::Ok(()))
-                } else {
-                    ::core::task::Poll::Pending
-                }
-            })
-            .await?;
-            if __saves {
-                let (__name, __number, __variant) = #view;
-                #cx.checkpoint(
-                    &#krate::__private::StateView::new(__name, __number, __variant, &#content),
-                    &*#loops,
-                )
-                .await?;
-            }
-        }
-    }
+    let binding = quote!((#input, (#(#slots,)*)));
+    let run = quote! {
+        let #shared = &#input;
+        let #cx = &*#cx;
+        #krate::__private::tokio::try_join!(#(#branches),*)?
+    };
+    (binding, run)
 }
 
-/// Runs a map through `run_each`; evaluates to the `Vec` of its outputs.
-fn map_body(model: &Model, index: usize) -> TokenStream {
-    let krate = &model.krate;
+/// Runs a map through `Context::each`; evaluates to the `Vec` of its outputs. Binds the
+/// state's content as `(items, done)`.
+fn map_body(model: &Model, index: usize) -> Option<(TokenStream, TokenStream)> {
     let fork = &model.forks[index];
-    let Some(step) = branch_steps(model, index).first().copied() else {
-        return quote!(::core::unreachable!());
-    };
-    let [content, cx, loops, item] = ["__content", "__cx", "__loops", "__item"].map(local);
+    let step = branch_steps(model, index).first().copied()?;
+    let [items, done, cx, item] = ["items", "done", "cx", "item"].map(local);
     let clone = private(model, "map_item", fork.span);
-    let future = branch_future(model, index, step, &{
-        let placed = proc_macro2::Ident::new("__item", Span::mixed_site().located_at(fork.span));
-        quote_spanned!(fork.span=> #clone(#placed))
-    });
-    let view = view(model, index);
+    let placed = proc_macro2::Ident::new("item", Span::mixed_site().located_at(fork.span));
+    let value = quote_spanned!(fork.span=> #clone(#placed));
+    let future = branch_future(model, index, step, &value, true);
     let concurrency = fork.concurrency.map_or_else(
-        || quote!(usize::MAX),
+        || quote!(::core::primitive::usize::MAX),
         |n| {
             let n = n as usize;
             quote!(#n)
         },
     );
-    quote! {
-        #krate::__private::run_each(
-            #cx,
-            &*#loops,
-            #view,
-            &mut #content,
-            #step,
-            #concurrency,
-            move |#item| #future,
-        )
-        .await?
-    }
+    let name = model.step_name(step);
+    let run = quote! {
+        let #cx = &*#cx;
+        #cx.each(#name, &#items, #done, #concurrency, |#item| #future).await?
+    };
+    Some((quote!((#items, #done)), run))
 }

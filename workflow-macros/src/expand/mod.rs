@@ -19,17 +19,27 @@ use syn::Ident;
 
 use crate::model::Model;
 
-/// Everything generated for a valid workflow, next to the user's impl block.
+/// Everything generated for a valid workflow, next to the user's impl block: the alias that
+/// names the state enum in the user's module, and, in a block of their own (so that the enum is
+/// exactly as visible as the workflow type), the enum and every impl.
 pub(crate) fn expand(model: &Model) -> TokenStream {
+    let alias = state::state_alias(model);
     let state = state::state_enum(model);
+    let debug = state::state_debug(model);
     let serde = serde::state_serde(model);
     let workflow = workflow_impl::workflow_impl(model);
+    let answers = workflow_impl::answer_impls(model);
     let inherent = inherent::inherent_impl(model);
     quote! {
-        #state
-        #serde
-        #workflow
-        #inherent
+        #alias
+        const _: () = {
+            #state
+            #debug
+            #serde
+            #workflow
+            #answers
+            #inherent
+        };
     }
 }
 
@@ -94,10 +104,12 @@ fn variants(model: &Model) -> Vec<Variant> {
         });
     let forks = (0..model.forks.len()).map(|index| {
         let ty = fork::state_type(model, index);
+        // The value of each branch, saved on its own as the branch finishes.
+        let outputs = fork::branch_outputs(model, index);
         Variant {
             ident: fork_variant(model, index),
             tag: model.fork_label(index),
-            parts: vec![ty.clone()],
+            parts: std::iter::once(ty.clone()).chain(outputs).collect(),
             ty,
             pause: false,
         }
@@ -153,27 +165,6 @@ fn private(model: &Model, item: &str, span: Span) -> TokenStream {
     let krate = &model.krate;
     let item = Ident::new(item, Span::call_site());
     respan(quote!(#krate::__private::#item), span)
-}
-
-/// The drive's `Mode`, the type parameter that says what it starts from and how it stops:
-/// `<__M as Mode<Self>>`.
-fn mode_as(model: &Model) -> TokenStream {
-    let krate = &model.krate;
-    let mode = local("__M");
-    quote!(<#mode as #krate::__private::Mode<Self>>)
-}
-
-/// Whether the drive runs one step (`transition`) rather than to the end: its `Mode` says so.
-fn once(model: &Model) -> TokenStream {
-    let mode = mode_as(model);
-    quote!(#mode::ONCE)
-}
-
-/// What the drive returns when it stops in `state`: the state itself, or (driven to the end)
-/// the output.
-fn stop(model: &Model, state: &TokenStream) -> TokenStream {
-    let mode = mode_as(model);
-    quote!(::core::result::Result::Ok(#mode::stop(#state)))
 }
 
 /// A generated local name, invisible to the user's code.

@@ -19,8 +19,8 @@ pub(super) fn state_serde(model: &Model) -> TokenStream {
     let state_name = state.to_string();
     let variants = super::variants(model);
     let names: Vec<&String> = variants.iter().map(|variant| &variant.tag).collect();
-    let serializer = local("__serializer");
-    let value = local("__value");
+    let [serializer, deserializer, value] = ["serializer", "deserializer", "value"].map(local);
+    let [variant_access, index_var] = ["variant", "index"].map(local);
     let serialize_arms = variants.iter().enumerate().map(
         |(
             index,
@@ -41,7 +41,7 @@ pub(super) fn state_serde(model: &Model) -> TokenStream {
         .enumerate()
         .map(|(index, Variant { ident, ty, .. })| {
             quote! {
-                #index => <#ty as #krate::__private::StepData>::deserialize_variant(__variant)
+                #index => <#ty as #krate::__private::StepData>::deserialize_variant(#variant_access)
                     .map(#state::#ident),
             }
         });
@@ -50,7 +50,6 @@ pub(super) fn state_serde(model: &Model) -> TokenStream {
     de_generics.params.insert(0, syn::parse_quote!('de));
     let (de_impl_generics, _, _) = de_generics.split_for_impl();
     quote! {
-        const _: () = {
             impl #impl_generics #krate::__private::serde::Serialize for #state #ty_generics #bounds {
                 fn serialize<__S>(&self, #serializer: __S) -> ::core::result::Result<__S::Ok, __S::Error>
                 where
@@ -64,11 +63,11 @@ pub(super) fn state_serde(model: &Model) -> TokenStream {
             }
 
             impl #de_impl_generics #krate::__private::serde::Deserialize<'de> for #state #ty_generics #bounds {
-                fn deserialize<__D>(__deserializer: __D) -> ::core::result::Result<Self, __D::Error>
+                fn deserialize<__D>(#deserializer: __D) -> ::core::result::Result<Self, __D::Error>
                 where
                     __D: #krate::__private::serde::Deserializer<'de>,
                 {
-                    #krate::__private::deserialize_state(__deserializer)
+                    #krate::__private::deserialize_state(#deserializer)
                 }
             }
 
@@ -76,11 +75,11 @@ pub(super) fn state_serde(model: &Model) -> TokenStream {
                 const NAME: &'static str = #state_name;
                 const VARIANTS: &'static [&'static str] = &[#(#names),*];
 
-                fn deserialize_variant<'de, __A>(__index: usize, __variant: __A) -> ::core::result::Result<Self, __A::Error>
+                fn deserialize_variant<'de, __A>(#index_var: usize, #variant_access: __A) -> ::core::result::Result<Self, __A::Error>
                 where
                     __A: #krate::__private::serde::de::VariantAccess<'de>,
                 {
-                    match __index {
+                    match #index_var {
                         #(#deserialize_arms)*
                         _ => ::core::result::Result::Err(
                             <__A::Error as #krate::__private::serde::de::Error>::custom("unknown state variant"),
@@ -88,7 +87,6 @@ pub(super) fn state_serde(model: &Model) -> TokenStream {
                     }
                 }
             }
-        };
     }
 }
 

@@ -1,11 +1,12 @@
-//! `impl Workflow for T`, and the hidden method that drives its steps.
+//! `impl Workflow for T`: the states, the pauses, and the transition; and `impl Answer<V>` for
+//! each type of value a pause waits for.
 
 use proc_macro2::TokenStream;
 use quote::quote;
 
 use super::serde::workflow_bounds;
 use super::state::{phantom_arm, state_generics};
-use super::transition::{drive_body, Casts};
+use super::transition::{transition_body, Casts};
 use super::{fingerprint, input_type, local, variant};
 use crate::model::Model;
 
@@ -17,7 +18,7 @@ pub(super) fn workflow_impl(model: &Model) -> TokenStream {
     let state = &model.state;
     let state_ty = state_type(model);
     let input = input_type(model);
-    let input_var = local("__input");
+    let input_var = local("input");
     let output = &model.output;
     let name = model.name.to_string();
     let fingerprint = fingerprint::fingerprint(model);
@@ -39,24 +40,13 @@ pub(super) fn workflow_impl(model: &Model) -> TokenStream {
     let end = variant(model, None);
     let names = step_names(model);
     let phantom = phantom_arm(model, true);
-    let drive = drive_method(model);
     let pauses = pause_methods(model);
-    let resumes = resume_impls(model);
-    let [state_var, loops, cx, out] = ["__state", "__loops", "__cx", "__out"].map(local);
-    let future = |output: TokenStream| {
-        quote! {
-            impl ::core::future::Future<
-                Output = ::core::result::Result<#output, #krate::__private::Error>,
-            > + ::core::marker::Send + '__a
-        }
-    };
-    let infer = generic_drive(model).then(|| quote!(, _, _));
-    let state_future = future(quote!(Self::State));
-    let output_future = future(quote!(Self::Output));
+    let [state_var, cx, out] = ["state", "cx", "out"].map(local);
+    let lifetime = syn::Lifetime::new("'__transition", proc_macro2::Span::mixed_site());
+    let mut casts = Casts::default();
+    let body = transition_body(model, &mut casts);
+    let casts = casts.items();
     quote! {
-        #drive
-        #resumes
-
         #[automatically_derived]
         impl #impl_generics #krate::__private::Workflow for #self_ty #where_clause {
             type Input = #input;
@@ -88,83 +78,20 @@ pub(super) fn workflow_impl(model: &Model) -> TokenStream {
 
             #pauses
 
-            fn transition<'__a>(
-                &'__a self,
+            fn transition<#lifetime>(
+                &#lifetime self,
                 #state_var: Self::State,
-                #loops: &'__a mut #krate::__private::Loops,
-                #cx: &'__a #krate::__private::Context,
-            ) -> #state_future {
-                self.__workflow_drive::<#krate::__private::Once #infer>(#state_var, &mut *#loops, #cx)
-            }
-
-            fn run_from<'__a>(
-                &'__a self,
-                #state_var: Self::State,
-                #loops: &'__a mut #krate::__private::Loops,
-                #cx: &'__a #krate::__private::Context,
-            ) -> #output_future {
-                self.__workflow_drive::<#krate::__private::ToEnd #infer>(#state_var, &mut *#loops, #cx)
+                #cx: &#lifetime mut #krate::__private::Context,
+            ) -> impl ::core::future::Future<
+                Output = ::core::result::Result<Self::State, #krate::__private::Error>,
+            > + ::core::marker::Send + #lifetime {
+                async move {
+                    #(#casts)*
+                    ::core::result::Result::Ok(#body)
+                }
             }
         }
     }
-}
-
-/// `__workflow_drive`: every step of the workflow inlined in one loop, shared by `transition`
-/// (one step) and `run_from` (to the end), so that the edge checks are generated once.
-fn drive_method(model: &Model) -> TokenStream {
-    let krate = &model.krate;
-    let self_ty = &model.self_ty;
-    let (impl_generics, _, _) = model.generics.split_for_impl();
-    let where_clause = workflow_bounds(model);
-    let state_ty = state_type(model);
-    let mut casts = Casts::default();
-    let body = drive_body(model, &mut casts);
-    let casts = casts.items();
-    let [state_var, from, loops, cx] = ["__state", "__from", "__loops", "__cx"].map(local);
-    let mode = local("__M");
-    let mode_as = super::mode_as(model);
-    // The body is generic over its `Mode`: from a state for `transition` (after one step) and
-    // `run_from` (at the end, with the output), from the input for `run` (at the end). Without
-    // forks, it is also generic over its context and its loop counters: `&Context` and
-    // `&mut Loops` for `transition` and `run_from`, `Unwatched` and `LocalLoops` (zero-sized and
-    // owned, so that no address of the run escapes) for `run`. Forks need the whole `Context`
-    // and `Loops`.
-    let (params, cx_ty, loops_ty) = if generic_drive(model) {
-        let [c, l] = ["__C", "__L"].map(local);
-        (
-            quote!(, #c: #krate::__private::RunContext, #l: #krate::__private::Counters),
-            quote!(#c),
-            quote!(#l),
-        )
-    } else {
-        (
-            TokenStream::new(),
-            quote!(&#krate::__private::Context),
-            quote!(&mut #krate::__private::Loops),
-        )
-    };
-    quote! {
-        impl #impl_generics #self_ty #where_clause {
-            #[doc(hidden)]
-            #[allow(clippy::too_many_lines, clippy::used_underscore_binding, unreachable_code, unused_mut, unused_variables)]
-            async fn __workflow_drive<#mode: #krate::__private::Mode<Self> #params>(
-                &self,
-                #from: #mode_as::From,
-                mut #loops: #loops_ty,
-                #cx: #cx_ty,
-            ) -> ::core::result::Result<#mode_as::Out, #krate::__private::Error> {
-                #(#casts)*
-                let mut #state_var: #state_ty = #mode_as::state(#from);
-                #body
-            }
-        }
-    }
-}
-
-/// Whether `__workflow_drive` is generic over its context and loop counters, so that the
-/// generated `run` can drive it with an `Unwatched` context: when the workflow has no forks.
-pub(super) fn generic_drive(model: &Model) -> bool {
-    model.forks.is_empty()
 }
 
 /// The state enum with its generic arguments: `ArticleState<M>`.
@@ -193,7 +120,7 @@ fn pause_steps(model: &Model) -> Vec<(usize, &syn::Type)> {
         .collect()
 }
 
-/// `Workflow::pause` and `Workflow::resume`, for a workflow with pause steps.
+/// `Workflow::pause` and `Workflow::answer_json`, for a workflow with pause steps.
 fn pause_methods(model: &Model) -> TokenStream {
     let pauses = pause_steps(model);
     if pauses.is_empty() {
@@ -202,7 +129,7 @@ fn pause_methods(model: &Model) -> TokenStream {
     let krate = &model.krate;
     let state = &model.state;
     let name = model.name.to_string();
-    let [state_var, paused, value] = ["__state", "__paused", "__value"].map(local);
+    let [state_var, paused, value] = ["state", "paused", "value"].map(local);
     let shows = pauses.iter().map(|(index, _)| {
         let ident = variant(model, Some(*index));
         let step = model.step_name(*index);
@@ -217,7 +144,7 @@ fn pause_methods(model: &Model) -> TokenStream {
         let step = model.step_name(*index);
         quote! {
             #state::#ident(#paused) if #paused.is_waiting() => {
-                let #value = #krate::__private::resume_json::<#ty>(#name, #step, #value)?;
+                let #value = #krate::__private::pause_answer::<#ty>(#name, #step, #value)?;
                 ::core::result::Result::Ok(#state::#ident(#paused.give(#value)))
             }
         }
@@ -230,7 +157,7 @@ fn pause_methods(model: &Model) -> TokenStream {
             }
         }
 
-        fn resume(
+        fn answer_json(
             #state_var: Self::State,
             #value: #krate::__private::serde_json::Value,
         ) -> ::core::result::Result<Self::State, #krate::__private::Error> {
@@ -245,15 +172,15 @@ fn pause_methods(model: &Model) -> TokenStream {
     }
 }
 
-/// `impl Resume<V>` for each type of value a pause step waits for.
-fn resume_impls(model: &Model) -> TokenStream {
+/// `impl Answer<V>` for each type of value a pause step waits for.
+pub(super) fn answer_impls(model: &Model) -> TokenStream {
     let krate = &model.krate;
     let self_ty = &model.self_ty;
     let (impl_generics, _, _) = model.generics.split_for_impl();
     let where_clause = workflow_bounds(model);
     let state = &model.state;
     let name = model.name.to_string();
-    let [state_var, paused, value] = ["__state", "__paused", "__value"].map(local);
+    let [state_var, paused, value] = ["state", "paused", "value"].map(local);
     let mut types: Vec<(String, &syn::Type, Vec<usize>)> = Vec::new();
     for (index, ty) in pause_steps(model) {
         let key = quote!(#ty).to_string();
@@ -273,8 +200,8 @@ fn resume_impls(model: &Model) -> TokenStream {
         });
         quote! {
             #[automatically_derived]
-            impl #impl_generics #krate::__private::Resume<#ty> for #self_ty #where_clause {
-                fn resume_with(
+            impl #impl_generics #krate::__private::Answer<#ty> for #self_ty #where_clause {
+                fn answer(
                     #state_var: Self::State,
                     #value: #ty,
                 ) -> ::core::result::Result<Self::State, #krate::__private::Error> {

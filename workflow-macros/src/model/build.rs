@@ -11,15 +11,20 @@ use crate::parse::{self, Args, Chain, Flow, Input, Target};
 pub(crate) fn build(args: Args, input: Input, errors: &mut Errors) -> Option<Model> {
     let flow = input.flow?;
     let name = self_name(&input.item.self_ty)?;
-    let state = args
-        .state
-        .unwrap_or_else(|| syn::Ident::new(&format!("{name}State"), name.span()));
+    let (state_vis, state) = match args.state {
+        Some(named) => (named.vis, named.ident),
+        None => (
+            syn::Visibility::Inherited,
+            syn::Ident::new(&format!("{name}State"), name.span()),
+        ),
+    };
     let mut model = Model {
         krate: args.krate.unwrap_or_else(|| syn::parse_quote!(::workflow)),
         self_ty: (*input.item.self_ty).clone(),
         generics: input.item.generics.clone(),
         name,
         state,
+        state_vis,
         steps: input
             .steps
             .into_iter()

@@ -18,7 +18,10 @@ pub(crate) struct Model {
     pub(crate) generics: Generics,
     /// The workflow's name: the last segment of the self type.
     pub(crate) name: Ident,
+    /// The name of the state enum, as the user's module sees it: a type alias of this
+    /// visibility (private unless `#[workflow(state = pub Name)]`).
     pub(crate) state: Ident,
+    pub(crate) state_vis: syn::Visibility,
     pub(crate) steps: Vec<Step>,
     /// Fan-outs and maps, in the order they are written.
     pub(crate) forks: Vec<Fork>,

@@ -14,11 +14,26 @@ use syn::{ImplItem, ItemImpl};
 
 use crate::diag::{self, Errors};
 
-/// `#[workflow(crate = path, state = Name)]`
+/// `#[workflow(crate = path, state = [vis] Name)]`
 #[derive(Default)]
 pub(crate) struct Args {
     pub(crate) krate: Option<syn::Path>,
-    pub(crate) state: Option<syn::Ident>,
+    pub(crate) state: Option<StateName>,
+}
+
+/// `state = pub(crate) Name`: the name of the state enum, and the visibility of that name.
+pub(crate) struct StateName {
+    pub(crate) vis: syn::Visibility,
+    pub(crate) ident: syn::Ident,
+}
+
+impl syn::parse::Parse for StateName {
+    fn parse(input: syn::parse::ParseStream<'_>) -> syn::Result<Self> {
+        Ok(StateName {
+            vis: input.parse()?,
+            ident: input.parse()?,
+        })
+    }
 }
 
 /// The impl block, with its `flow!` and `#[step]` attributes taken out.

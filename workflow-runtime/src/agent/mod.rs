@@ -7,7 +7,7 @@ use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 
 use crate::provider::{ChatModel, ChatRequest, ChatResponse};
-use crate::usage::Call;
+use crate::scope::Call;
 use crate::Error;
 
 mod builder;
@@ -186,7 +186,7 @@ impl Agent {
         let call = Call::begin(request.model.as_deref())?;
         match self.inner.model.chat(request).await {
             Ok(response) => {
-                call.succeeded(&response)?;
+                call.succeeded(&response.model, response.usage)?;
                 Ok(response)
             }
             Err(error) => {

@@ -6,7 +6,7 @@ use std::task::{ready, Context, Poll};
 use futures_util::Stream;
 
 use crate::provider::{ChatStream, ProviderError, ProviderErrorKind, StreamEvent, Usage};
-use crate::usage::Call;
+use crate::scope::Call;
 use crate::Error;
 
 /// The text of an answer as the model writes it: from [`Agent::stream`](super::Agent::stream).
@@ -57,7 +57,7 @@ impl TextStream {
         match done {
             Some(mut response) => {
                 response.usage = response.usage.or(self.usage);
-                call.succeeded(&response).err()
+                call.succeeded(&response.model, response.usage).err()
             }
             None => {
                 call.failed(self.usage);

@@ -6,8 +6,10 @@ use std::time::SystemTime;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::store::{Checkpoint, RunId, RunStatus, END, FORMAT_VERSION};
-use crate::{Error, Loops, Pause, Workflow};
+use crate::error::Error;
+use crate::state::Loops;
+use crate::store::{BranchRecord, Checkpoint, RunId, RunStatus, END, FORMAT_VERSION};
+use crate::workflow::{Pause, Workflow};
 
 /// What a checkpoint needs to know of a workflow, without its type: so that the checkpoints
 /// a step saves in its middle go through a `dyn Checkpointer`.
@@ -86,6 +88,7 @@ impl<S: Serialize + DeserializeOwned> Definition<S> {
             state: text,
             loops,
             created_at: SystemTime::now(),
+            branches: Vec::new(),
         })
     }
 
@@ -123,10 +126,17 @@ impl<S: Serialize + DeserializeOwned> Definition<S> {
                 reason,
                 source: source.map(Into::into),
             };
-        let state: S = serde_json::from_str(&checkpoint.state).map_err(|error| {
+        let not_a_state = |error| {
             let reason = format!("its state is not a state of workflow `{}`", self.name);
             corrupt(reason, Some(error))
-        })?;
+        };
+        let state: S = if checkpoint.branches.is_empty() {
+            serde_json::from_str(&checkpoint.state).map_err(not_a_state)?
+        } else {
+            let merged = with_branches(&checkpoint.state, &checkpoint.branches)
+                .map_err(|(reason, source)| corrupt(reason, source))?;
+            S::deserialize(merged).map_err(not_a_state)?
+        };
         let loops: Loops = serde_json::from_str(&checkpoint.loops).map_err(|error| {
             corrupt(
                 "its loop counters are not a list of counts".into(),
@@ -166,4 +176,49 @@ impl Checkpoint {
     pub fn decode<W: Workflow>(&self) -> Result<(W::State, Loops), Error> {
         Definition::<W::State>::of::<W>().decode(self)
     }
+}
+
+/// The state `text` of a fan-out or a map, with each of `branches` in its slot: a state
+/// variant serializes as `{"tag": [input, [slot, …]]}`, and a finished slot as
+/// `{"done": value}`.
+fn with_branches(
+    text: &str,
+    branches: &[BranchRecord],
+) -> Result<serde_json::Value, (String, Option<serde_json::Error>)> {
+    let mut state: serde_json::Value = serde_json::from_str(text)
+        .map_err(|error| ("its state is not JSON".to_owned(), Some(error)))?;
+    let content = state
+        .as_object_mut()
+        .filter(|variant| variant.len() == 1)
+        .and_then(|variant| variant.values_mut().next())
+        .and_then(serde_json::Value::as_array_mut)
+        .filter(|content| content.len() == 2 && content[1].is_array());
+    let Some([input, serde_json::Value::Array(slots)]) = content.map(Vec::as_mut_slice) else {
+        let reason = "it has saved branches, but its state is not a fan-out or a map";
+        return Err((reason.to_owned(), None));
+    };
+    // A map has a slot per element, but a hand-edited one may hold fewer: its elements count.
+    let limit = slots.len().max(input.as_array().map_or(0, Vec::len));
+    for branch in branches {
+        let value: serde_json::Value = serde_json::from_str(&branch.value).map_err(|error| {
+            let reason = format!(
+                "the value saved for its branch {} is not JSON",
+                branch.index
+            );
+            (reason, Some(error))
+        })?;
+        let index = usize::try_from(branch.index).unwrap_or(usize::MAX);
+        if index >= limit {
+            let reason = format!(
+                "it has a saved branch {}, past its {limit} slots",
+                branch.index
+            );
+            return Err((reason, None));
+        }
+        if index >= slots.len() {
+            slots.resize(index + 1, serde_json::Value::from("pending"));
+        }
+        slots[index] = serde_json::json!({ "done": value });
+    }
+    Ok(state)
 }

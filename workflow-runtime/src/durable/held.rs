@@ -1,15 +1,21 @@
 //! [`Held`]: a lease this worker holds on a run, through which it writes the run's
-//! checkpoints; and [`MidStep`], the checkpoints a step saves in its middle.
+//! checkpoints; [`Checkpoints`], which saves the state after each step, and what saves each
+//! finished branch of a fan-out or a map.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use super::codec::Definition;
-use crate::store::{Checkpoint, CheckpointStore, Lease, RunId, RunStatus};
-use crate::{BoxFuture, Checkpointer, Error, Loops};
+use crate::context::BranchRecorder;
+use crate::error::Error;
+use crate::future::BoxFuture;
+use crate::run::Saver;
+use crate::state::Loops;
+use crate::store::{BranchRecord, Checkpoint, CheckpointStore, Lease, RunId, RunStatus};
 
 /// A lease on a run, held by this worker: the run's writer.
 pub(crate) struct Held {
@@ -17,7 +23,7 @@ pub(crate) struct Held {
     run: RunId,
     lease: Lease,
     /// The number of the run's latest checkpoint. Writes are serialized by this lock: the
-    /// branches of a fan-out may save at the same time.
+    /// branches of a fan-out may finish at the same time.
     version: tokio::sync::Mutex<u64>,
     /// Whether the lease was given up, by saving a suspended or finished checkpoint.
     released: AtomicBool,
@@ -61,6 +67,20 @@ impl Held {
         Ok(())
     }
 
+    /// Saves a branch of the fan-out or map the latest checkpoint is running, which has just
+    /// finished.
+    ///
+    /// # Errors
+    ///
+    /// As [`save`](Self::save).
+    async fn save_branch(&self, branch: BranchRecord) -> Result<(), Error> {
+        let version = self.version.lock().await;
+        let lease = &self.lease;
+        self.store
+            .save_branch(lease, self.run, *version, branch)
+            .await
+    }
+
     /// Extends the lease. A failure to reach the store is ignored: the lease still runs for
     /// a while, and the next renewal or write tries again.
     ///
@@ -74,6 +94,16 @@ impl Held {
         }
     }
 
+    /// Renews the lease every `every` until it is lost; returns the error that says so.
+    pub(crate) async fn keep(self: Arc<Self>, every: Duration) -> Error {
+        loop {
+            tokio::time::sleep(every).await;
+            if let Err(error) = self.renew().await {
+                return error;
+            }
+        }
+    }
+
     /// Gives up the lease, unless a checkpoint already did, recording `error` as why the run
     /// stopped if there is one. Best effort: if the store cannot be reached, the lease
     /// expires on its own.
@@ -84,29 +114,30 @@ impl Held {
     }
 }
 
-/// Saves the checkpoints a step makes in its middle ([`Context::checkpoint`](crate::Context::checkpoint)):
-/// one per finished branch of a fan-out.
-pub(crate) struct MidStep<S> {
+/// Saves a run's state after each step, and each branch of a fan-out or a map as soon as it
+/// finishes, through the lease `held`.
+pub(crate) struct Checkpoints<S> {
     pub(crate) held: Arc<Held>,
     pub(crate) definition: Definition<S>,
 }
 
-impl<S> Checkpointer for MidStep<S>
+impl<S> Saver<S> for Checkpoints<S>
 where
     S: Serialize + DeserializeOwned + Send + 'static,
 {
-    fn save<'a>(
-        &'a self,
-        state: serde_json::Value,
-        loops: &'a Loops,
-    ) -> BoxFuture<'a, Result<(), Error>> {
-        Box::pin(async move {
-            let definition = &self.definition;
-            // Reading the state back checks it is one, and gives its step and status.
-            let typed = S::deserialize(&state).map_err(|error| definition.unsaved(error))?;
-            let text = state.to_string();
-            let checkpoint = definition.checkpoint(self.held.run(), 0, &typed, text, loops)?;
-            self.held.save(checkpoint).await
-        })
+    fn save<'a>(&'a self, state: &'a S, loops: &'a Loops) -> BoxFuture<'a, Result<(), Error>> {
+        // Encoded here, so that the future does not hold the state.
+        let checkpoint = self.definition.encode(self.held.run(), 0, state, loops);
+        Box::pin(async move { self.held.save(checkpoint?).await })
+    }
+}
+
+impl BranchRecorder for Held {
+    fn record(&self, index: usize, value: serde_json::Value) -> BoxFuture<'_, Result<(), Error>> {
+        let branch = BranchRecord {
+            index: u32::try_from(index).unwrap_or(u32::MAX),
+            value: value.to_string(),
+        };
+        Box::pin(self.save_branch(branch))
     }
 }

@@ -1,9 +1,9 @@
 //! Looking at runs: status, listing, history, pauses, outputs.
 
-use crate::store::{Checkpoint, RunFilter, RunId, RunInfo};
-use crate::{Error, Pause, Workflow};
-
 use super::Runner;
+use crate::error::Error;
+use crate::store::{Checkpoint, RunFilter, RunId, RunInfo};
+use crate::workflow::{Pause, Workflow};
 
 impl Runner {
     /// Run `run`: its status, step, owner, latest checkpoint number.

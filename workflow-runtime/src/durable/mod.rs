@@ -5,7 +5,6 @@ mod codec;
 mod drive;
 mod held;
 mod inspect;
-mod outcome;
 mod take;
 
 use std::sync::Arc;
@@ -13,11 +12,15 @@ use std::time::{Duration, SystemTime};
 
 use tokio_util::sync::CancellationToken;
 
+use crate::error::Error;
+use crate::executor::Executor;
+use crate::run::Report;
+use crate::state::Loops;
 use crate::store::{Checkpoint, CheckpointStore, NewRun, RunId};
-use crate::{Budget, Error, Executor, Loops, Pricing, Resume, Workflow};
+use crate::usage::{Budget, Pricing};
+use crate::workflow::{Answer, Workflow};
 
 use codec::Definition;
-pub use outcome::{Outcome, Run};
 
 /// Runs workflows durably: after every step, before the next one starts, the run's state is
 /// saved as a checkpoint in a [`CheckpointStore`], so that a run outlives the process that
@@ -27,10 +30,10 @@ pub use outcome::{Outcome, Run};
 ///   creates it.
 /// - [`resume`](Self::resume) continues a run from its latest checkpoint: after a crash, in
 ///   another process, on another machine sharing the store.
-/// - A run that reaches a pause is suspended ([`Outcome::Suspended`], with what the pause
-///   shows); [`resume_with`](Self::resume_with) gives it the value it waits for (typed:
+/// - A run that reaches a pause is suspended ([`Outcome::Suspended`](crate::Outcome), with
+///   what the pause shows); [`answer`](Self::answer) gives it the value it waits for (typed:
 ///   a value of a type none of the workflow's pauses takes does not compile), and
-///   [`resume_json`](Self::resume_json) the same as JSON from outside.
+///   [`answer_json`](Self::answer_json) the same as JSON from outside.
 /// - [`status`](Self::status), [`list`](Self::list), [`history`](Self::history),
 ///   [`pending`](Self::pending) and [`output`](Self::output) look at runs;
 ///   [`fork`](Self::fork) starts a new run from any checkpoint of another (time travel).
@@ -79,7 +82,7 @@ pub use outcome::{Outcome, Run};
 /// ```
 /// # use std::future::Future;
 /// # use serde::{Deserialize, Serialize};
-/// # use workflow_runtime::{Context, Loops, StepPolicy, Workflow};
+/// # use workflow_runtime::{Context, Workflow};
 /// use std::sync::Arc;
 /// use workflow_runtime::{Error, MemoryStore, Outcome, Runner};
 /// # struct Shout;
@@ -104,7 +107,7 @@ pub use outcome::{Outcome, Run};
 /// #         }
 /// #     }
 /// #     fn transition<'a>(
-/// #         &'a self, state: ShoutState, _loops: &'a mut Loops, cx: &'a Context,
+/// #         &'a self, state: ShoutState, _cx: &'a mut Context,
 /// #     ) -> impl Future<Output = Result<ShoutState, Error>> + Send + 'a {
 /// #         async move {
 /// #             Ok(match state {
@@ -182,7 +185,7 @@ impl Runner {
     /// suspended at a pause, completed, failed), tagged with the run's id: see
     /// [`Executor::subscribe`](crate::Executor::subscribe), which this is for durable runs.
     /// Clones of the runner share their subscribers.
-    pub fn subscribe(&self) -> crate::Events {
+    pub fn subscribe(&self) -> crate::event::Events {
         self.executor.subscribe()
     }
 
@@ -244,12 +247,13 @@ impl Runner {
     /// # Errors
     ///
     /// Only when the run could not be created: [`Error::Checkpoint`] if the state does not
-    /// serialize, the store's errors. Once created, the run's fate is in [`Run::outcome`].
+    /// serialize, the store's errors. Once created, the run's fate is in
+    /// [`Report::outcome`], with what it spent in [`Report::usage`].
     pub async fn start<W: Workflow>(
         &self,
         workflow: &W,
         input: W::Input,
-    ) -> Result<Run<W::Output>, Error> {
+    ) -> Result<Report<W::Output>, Error> {
         let (state, loops) = (W::start(input), Loops::new());
         let first = Definition::of::<W>().encode(RunId::new(), 0, &state, &loops)?;
         let held = self.create_held(first, None).await?;
@@ -270,7 +274,7 @@ impl Runner {
         &self,
         workflow: &W,
         run: RunId,
-    ) -> Result<Run<W::Output>, Error> {
+    ) -> Result<Report<W::Output>, Error> {
         let (held, state, loops) = self.claim::<W>(run).await?;
         Ok(self.drive(workflow, held, state, loops, true).await)
     }
@@ -282,13 +286,13 @@ impl Runner {
     ///
     /// As [`resume`](Self::resume), and [`Error::NotPaused`] if the run does not wait at a
     /// pause for a `V`. The run is then left as it was.
-    pub async fn resume_with<W: Resume<V>, V>(
+    pub async fn answer<W: Answer<V>, V>(
         &self,
         workflow: &W,
         run: RunId,
         value: V,
-    ) -> Result<Run<W::Output>, Error> {
-        self.give(workflow, run, |state| W::resume_with(state, value))
+    ) -> Result<Report<W::Output>, Error> {
+        self.give(workflow, run, |state| W::answer(state, value))
             .await
     }
 
@@ -298,15 +302,15 @@ impl Runner {
     /// # Errors
     ///
     /// As [`resume`](Self::resume); [`Error::NotPaused`] if the run is not suspended,
-    /// [`Error::ResumeValue`] if `value` is not of the type its pause waits for. The run is
+    /// [`Error::AnswerValue`] if `value` is not of the type its pause waits for. The run is
     /// then left as it was.
-    pub async fn resume_json<W: Workflow>(
+    pub async fn answer_json<W: Workflow>(
         &self,
         workflow: &W,
         run: RunId,
         value: serde_json::Value,
-    ) -> Result<Run<W::Output>, Error> {
-        self.give(workflow, run, |state| W::resume(state, value))
+    ) -> Result<Report<W::Output>, Error> {
+        self.give(workflow, run, |state| W::answer_json(state, value))
             .await
     }
 
@@ -323,14 +327,14 @@ impl Runner {
         workflow: &W,
         run: RunId,
         seq: u64,
-    ) -> Result<Run<W::Output>, Error> {
+    ) -> Result<Report<W::Output>, Error> {
         let from = self.store.checkpoint(run, Some(seq)).await?;
         let (state, loops) = from.decode::<W>()?;
+        // The branches saved at that checkpoint are in the state read back.
+        let first = Definition::of::<W>().encode(RunId::new(), 0, &state, &loops)?;
         let first = Checkpoint {
-            run: RunId::new(),
-            seq: 0,
             created_at: SystemTime::now(),
-            ..from
+            ..first
         };
         let held = self.create_held(first, Some((run, seq))).await?;
         Ok(self.drive(workflow, held, state, loops, false).await)

@@ -3,12 +3,14 @@
 
 use std::sync::Arc;
 
-use crate::store::{Checkpoint, Lease, NewRun, RunId};
-use crate::{Error, Loops, Workflow};
-
 use super::codec::Definition;
 use super::held::Held;
-use super::{Run, Runner};
+use super::Runner;
+use crate::error::Error;
+use crate::run::Report;
+use crate::state::Loops;
+use crate::store::{Checkpoint, Lease, NewRun, RunId};
+use crate::workflow::Workflow;
 
 impl Runner {
     pub(super) fn new_lease(&self) -> Lease {
@@ -55,7 +57,7 @@ impl Runner {
         workflow: &W,
         run: RunId,
         give: impl FnOnce(W::State) -> Result<W::State, Error>,
-    ) -> Result<Run<W::Output>, Error> {
+    ) -> Result<Report<W::Output>, Error> {
         let (held, state, loops) = self.claim::<W>(run).await?;
         let saved = match give(state) {
             Ok(state) => match Definition::of::<W>().encode(run, 0, &state, &loops) {

@@ -4,9 +4,8 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::RunId;
-use crate::provider::Usage;
-use crate::UsageTotals;
+use crate::id::RunId;
+use crate::usage::{Usage, UsageTotals};
 
 /// One thing that happened in a run: its [`kind`](Self::kind), tagged with the run's id, the
 /// workflow's name and the event's number in the run.

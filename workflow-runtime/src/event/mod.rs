@@ -67,7 +67,7 @@
 //! ```
 //! # use std::future::Future;
 //! # use serde::{Deserialize, Serialize};
-//! # use workflow_runtime::{Context, Error, Loops, StepPolicy, Workflow};
+//! # use workflow_runtime::{Context, Error, Workflow};
 //! use workflow_runtime::event::EventKind;
 //! use workflow_runtime::Executor;
 //!
@@ -90,7 +90,7 @@
 //! #         match state { State::Upper(_) => "upper", State::Exclaim(_) => "exclaim", State::Done(_) => "end" }
 //! #     }
 //! #     fn transition<'a>(
-//! #         &'a self, state: State, _loops: &'a mut Loops, _cx: &'a Context,
+//! #         &'a self, state: State, _cx: &'a mut Context,
 //! #     ) -> impl Future<Output = Result<State, Error>> + Send + 'a {
 //! #         async move {
 //! #             Ok(match state {
@@ -104,7 +104,8 @@
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Error> {
 //! let executor = Executor::new();
-//! let (mut events, run) = executor.run_with_events(&Shout, "hi".to_string());
+//! let mut run = executor.start(&Shout, "hi".to_string());
+//! let mut events = run.events();
 //! let (output, kinds) = tokio::join!(run, async {
 //!     let mut kinds = Vec::new();
 //!     while let Some(event) = events.recv().await {
@@ -129,15 +130,8 @@
 
 mod channel;
 mod kind;
-mod observer;
-mod scope;
-mod trace;
 
-pub use crate::store::RunId;
 pub use channel::Events;
 pub use kind::{Event, EventKind};
 
-pub(crate) use channel::Hub;
-pub(crate) use observer::Observer;
-pub(crate) use scope::Scope;
-pub(crate) use trace::RunTrace;
+pub(crate) use channel::{Hub, DEFAULT_CAPACITY};

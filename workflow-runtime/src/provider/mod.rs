@@ -34,9 +34,9 @@ use std::sync::Arc;
 
 use futures_util::Stream;
 
-use crate::Error;
+use crate::error::Error;
+use crate::future::BoxFuture;
 
-mod error;
 mod request;
 mod response;
 mod scripted;
@@ -53,16 +53,16 @@ pub mod openai;
 #[cfg(feature = "http")]
 mod sse;
 
+pub use crate::error::{ProviderError, ProviderErrorKind};
+pub use crate::usage::Usage;
 #[cfg(feature = "http")]
 pub use anthropic::{Anthropic, AnthropicBuilder};
 #[cfg(feature = "http")]
 pub use config::{from_env, ConfigError, ModelConfig};
-pub use error::{ProviderError, ProviderErrorKind};
-pub use futures_util::future::BoxFuture;
 #[cfg(feature = "http")]
 pub use openai::{OpenAi, OpenAiBuilder, StructuredOutput};
 pub use request::{ChatRequest, Message, ResponseSchema, Tool, ToolChoice};
-pub use response::{ChatResponse, FinishReason, StreamEvent, ToolCall, Usage};
+pub use response::{ChatResponse, FinishReason, StreamEvent, ToolCall};
 pub use scripted::{Reply, Scripted};
 pub use secret::ApiKey;
 
@@ -86,10 +86,10 @@ pub type ChatStream = Pin<Box<dyn Stream<Item = Result<StreamEvent, Error>> + Se
 ///
 /// use futures_util::{stream, StreamExt};
 /// use workflow_runtime::provider::{
-///     BoxFuture, ChatModel, ChatRequest, ChatResponse, ChatStream, ProviderError,
-///     ProviderErrorKind, StreamEvent, Usage,
+///     ChatModel, ChatRequest, ChatResponse, ChatStream, ProviderError, ProviderErrorKind,
+///     StreamEvent, Usage,
 /// };
-/// use workflow_runtime::Error;
+/// use workflow_runtime::{BoxFuture, Error};
 ///
 /// struct Shout;
 ///

@@ -7,8 +7,11 @@ use std::time::SystemTime;
 
 use uuid::Uuid;
 
-use super::{Checkpoint, CheckpointStore, Lease, NewRun, RunFilter, RunId, RunInfo, RunStatus};
-use crate::{BoxFuture, Error};
+use super::{
+    BranchRecord, Checkpoint, CheckpointStore, Lease, NewRun, RunFilter, RunId, RunInfo, RunStatus,
+};
+use crate::error::Error;
+use crate::future::BoxFuture;
 
 /// A [`CheckpointStore`] in the process's memory: for tests, and for runs that need pauses
 /// and history but not to survive the process.
@@ -157,6 +160,34 @@ impl CheckpointStore for MemoryStore {
             info.error = None;
             info.updated_at = now;
             entry.checkpoints.push(checkpoint);
+            Ok(())
+        })
+    }
+
+    fn save_branch<'a>(
+        &'a self,
+        lease: &'a Lease,
+        run: RunId,
+        seq: u64,
+        branch: BranchRecord,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        self.with(run, |entry, now| {
+            entry.check(lease)?;
+            let latest = entry.info.version;
+            let checkpoint = match usize::try_from(latest).ok() {
+                Some(index) if latest == seq => entry.checkpoints.get_mut(index),
+                _ => None,
+            };
+            let Some(checkpoint) = checkpoint else {
+                return Err(Error::VersionConflict {
+                    run,
+                    expected: seq,
+                    found: latest,
+                });
+            };
+            checkpoint.branches.push(branch);
+            entry.info.lease_expires = Some(now + lease.ttl);
+            entry.info.updated_at = now;
             Ok(())
         })
     }

@@ -22,13 +22,15 @@ mod sqlite;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub(crate) mod time;
 
-use crate::{BoxFuture, Error};
+use crate::error::Error;
+use crate::future::BoxFuture;
 
 pub use memory::MemoryStore;
 #[cfg(feature = "postgres")]
 pub use postgres::{PostgresOptions, PostgresStore};
 pub use record::{
-    Checkpoint, Lease, NewRun, RunFilter, RunId, RunInfo, RunStatus, END, FORMAT_VERSION,
+    BranchRecord, Checkpoint, Lease, NewRun, RunFilter, RunId, RunInfo, RunStatus, END,
+    FORMAT_VERSION,
 };
 #[cfg(feature = "sqlite")]
 pub use sqlite::{Durability, SqliteOptions, SqliteStore};
@@ -73,7 +75,8 @@ pub use tokio_postgres;
 /// use std::time::{Duration, SystemTime};
 ///
 /// use workflow_runtime::store::{
-///     Checkpoint, CheckpointStore, Lease, NewRun, RunFilter, RunId, RunInfo, RunStatus,
+///     BranchRecord, Checkpoint, CheckpointStore, Lease, NewRun, RunFilter, RunId, RunInfo,
+///     RunStatus,
 /// };
 /// use workflow_runtime::{BoxFuture, Error};
 ///
@@ -162,6 +165,21 @@ pub use tokio_postgres;
 ///         })
 ///     }
 ///
+///     fn save_branch<'a>(&'a self, lease: &'a Lease, run: RunId, seq: u64, branch: BranchRecord)
+///         -> BoxFuture<'a, Result<(), Error>>
+///     {
+///         self.with(run, |entry, now| {
+///             held(entry, lease.id)?;
+///             let found = entry.0.version;
+///             if seq != found {
+///                 return Err(Error::VersionConflict { run, expected: seq, found });
+///             }
+///             entry.0.lease_expires = Some(now + lease.ttl);
+///             entry.2.last_mut().expect("checkpoint 0").branches.push(branch);
+///             Ok(())
+///         })
+///     }
+///
 ///     fn release<'a>(&'a self, run: RunId, lease: &'a Lease, error: Option<String>)
 ///         -> BoxFuture<'a, Result<(), Error>>
 ///     {
@@ -205,7 +223,7 @@ pub use tokio_postgres;
 ///
 /// // A durable run on it:
 /// # use std::future::Future;
-/// # use workflow_runtime::{Context, Loops, Runner, Workflow};
+/// # use workflow_runtime::{Context, Runner, Workflow};
 /// # struct Double;
 /// # #[derive(serde::Serialize, serde::Deserialize)]
 /// # enum State { Double(u32), End(u32) }
@@ -223,7 +241,7 @@ pub use tokio_postgres;
 /// #     fn step_name(state: &State) -> &'static str {
 /// #         match state { State::Double(_) => "double", State::End(_) => "end" }
 /// #     }
-/// #     fn transition<'a>(&'a self, state: State, _: &'a mut Loops, _: &'a Context)
+/// #     fn transition<'a>(&'a self, state: State, _: &'a mut Context)
 /// #         -> impl Future<Output = Result<State, Error>> + Send + 'a {
 /// #         async move { Ok(match state { State::Double(x) => State::End(x * 2), end => end }) }
 /// #     }
@@ -280,6 +298,24 @@ pub trait CheckpointStore: Send + Sync + 'static {
         &'a self,
         lease: &'a Lease,
         checkpoint: Checkpoint,
+    ) -> BoxFuture<'a, Result<(), Error>>;
+
+    /// Saves `branch`, a branch of the fan-out or map that checkpoint `seq` of run `run` is
+    /// running, which has just finished, if the run is leased to `lease.id` and `seq` is its
+    /// latest checkpoint; extends the lease to `lease.ttl` from now. The checkpoint read back
+    /// ([`checkpoint`](Self::checkpoint), [`claim`](Self::claim), [`history`](Self::history))
+    /// then lists it in [`Checkpoint::branches`]. The checks and the write are atomic.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::LeaseLost`], [`Error::VersionConflict`], [`Error::RunNotFound`],
+    /// [`Error::Store`].
+    fn save_branch<'a>(
+        &'a self,
+        lease: &'a Lease,
+        run: RunId,
+        seq: u64,
+        branch: BranchRecord,
     ) -> BoxFuture<'a, Result<(), Error>>;
 
     /// Gives up `lease` on run `run`. With an `error`, the run's status becomes

@@ -1,11 +1,11 @@
 //! What a checkpoint store keeps: runs, their checkpoints, leases, and the filter of a listing.
 
 use std::fmt;
-use std::str::FromStr;
 use std::time::{Duration, SystemTime};
 
-use serde::{Deserialize, Serialize};
 use uuid::Uuid;
+
+pub use crate::id::RunId;
 
 /// The format version of the checkpoints this runtime writes, and the only one it reads.
 ///
@@ -15,59 +15,6 @@ pub const FORMAT_VERSION: u32 = 1;
 
 /// The name [`Checkpoint::step`] and [`RunInfo::step`] give a finished run.
 pub const END: &str = "end";
-
-/// The id of a durable run: a UUID v7, so ids sort by the time runs were created.
-///
-/// It prints and parses as a hyphenated UUID, and serializes as one.
-///
-/// ```
-/// use workflow_runtime::store::RunId;
-///
-/// let id = RunId::new();
-/// let again: RunId = id.to_string().parse().expect("a UUID");
-/// assert_eq!(id, again);
-/// assert!(id < RunId::new(), "later runs sort after");
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct RunId(Uuid);
-
-impl RunId {
-    /// A new id, from the current time and random bits.
-    pub fn new() -> Self {
-        RunId(Uuid::now_v7())
-    }
-
-    /// The id that is `uuid`.
-    pub const fn from_uuid(uuid: Uuid) -> Self {
-        RunId(uuid)
-    }
-
-    /// The UUID of this id.
-    pub const fn as_uuid(&self) -> &Uuid {
-        &self.0
-    }
-}
-
-impl Default for RunId {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl fmt::Display for RunId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&self.0.hyphenated(), f)
-    }
-}
-
-impl FromStr for RunId {
-    type Err = uuid::Error;
-
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        Uuid::parse_str(text).map(RunId)
-    }
-}
 
 /// Where a run stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -193,10 +140,26 @@ pub struct Checkpoint {
     pub status: RunStatus,
     /// The workflow's state, as JSON.
     pub state: String,
-    /// The run's loop counters ([`Loops`](crate::Loops)), as JSON.
+    /// The run's loop counters ([`Loops`](crate::state::Loops)), as JSON.
     pub loops: String,
     /// When the checkpoint was written.
     pub created_at: SystemTime,
+    /// The branches of the fan-out or map the state is running that finished after this
+    /// checkpoint was written, each saved on its own
+    /// ([`CheckpointStore::save_branch`](super::CheckpointStore::save_branch)); empty for
+    /// other states. Reading the checkpoint back puts each value in its slot of the state.
+    pub branches: Vec<BranchRecord>,
+}
+
+/// A branch of a fan-out, or an element of a map, that finished while its run was at a
+/// checkpoint: saved on its own, as soon as it finished, so that a resumed run does not run it
+/// again, and so that a map over N elements writes O(N) bytes, not the whole state N times.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BranchRecord {
+    /// The branch's position in the fan-out, or its element's index in the map.
+    pub index: u32,
+    /// The value it finished with, as JSON.
+    pub value: String,
 }
 
 /// A run to create: its first checkpoint, where it was forked from, and who runs it.

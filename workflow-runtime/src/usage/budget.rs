@@ -1,8 +1,7 @@
 //! [`Budget`]: the most tokens, dollars and model calls a run may spend.
 
-use std::fmt;
-
 use super::UsageTotals;
+use crate::error::BudgetLimit;
 
 /// The most a run may spend on model calls: tokens, estimated USD, calls. Unlimited by default.
 ///
@@ -18,7 +17,8 @@ use super::UsageTotals;
 /// price costs nothing, so a USD budget needs a pricing table.
 ///
 /// ```
-/// use workflow_runtime::{Budget, BudgetLimit, Executor};
+/// use workflow_runtime::usage::{Budget, BudgetLimit};
+/// use workflow_runtime::Executor;
 ///
 /// let budget = Budget::new().max_tokens(50_000).max_usd(0.25).max_calls(20);
 /// assert_eq!(budget.limits(), [BudgetLimit::Tokens(50_000), BudgetLimit::Usd(0.25), BudgetLimit::Calls(20)]);
@@ -105,37 +105,6 @@ impl Budget {
                 Some((BudgetLimit::Calls(max), BudgetLimit::Calls(spent.calls)))
             }
             _ => None,
-        }
-    }
-}
-
-/// An amount of one of the things a [`Budget`] limits: the limit of
-/// [`Error::BudgetExceeded`](crate::Error::BudgetExceeded), and what was used.
-///
-/// ```
-/// use workflow_runtime::BudgetLimit;
-///
-/// assert_eq!(BudgetLimit::Tokens(1_000).to_string(), "1000 tokens");
-/// assert_eq!(BudgetLimit::Usd(0.5).to_string(), "$0.500000");
-/// assert_eq!(BudgetLimit::Calls(3).to_string(), "3 model calls");
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq)]
-#[non_exhaustive]
-pub enum BudgetLimit {
-    /// Input and output tokens.
-    Tokens(u64),
-    /// Estimated US dollars.
-    Usd(f64),
-    /// Model calls.
-    Calls(u64),
-}
-
-impl fmt::Display for BudgetLimit {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            BudgetLimit::Tokens(tokens) => write!(f, "{tokens} tokens"),
-            BudgetLimit::Usd(usd) => write!(f, "${usd:.6}"),
-            BudgetLimit::Calls(calls) => write!(f, "{calls} model calls"),
         }
     }
 }

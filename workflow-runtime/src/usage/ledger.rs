@@ -1,44 +1,27 @@
-//! [`Ledger`]: where the calls of one run are recorded, and how agents find it.
+//! [`Ledger`]: where the calls of one run are recorded, per step and in total, against its
+//! budget.
 
-use std::future::Future;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use super::{Budget, BudgetLimit, Pricing, StepUsage, UsageReport, UsageTotals};
-use crate::provider::Usage;
-use crate::{Error, Workflow};
-
-tokio::task_local! {
-    /// The ledger of the run the current task belongs to.
-    static CURRENT: Ledger;
-    /// The branches of fan-outs the current future runs in, innermost first.
-    static BRANCH: Arc<BranchStep>;
-}
-
-/// A branch of a fan-out: the calls made in it go to `step` of the ledger `ledger`, whatever
-/// the ledger's current step (its siblings run at the same time).
-#[derive(Debug)]
-struct BranchStep {
-    /// The ledger, by address.
-    ledger: usize,
-    step: usize,
-    outer: Option<Arc<BranchStep>>,
-}
+use super::{Budget, Pricing, StepUsage, Usage, UsageReport, UsageTotals};
+use crate::error::{BudgetLimit, Error};
 
 /// The record of the model calls of one run: totals per run and per step, the run's
 /// [`Budget`] and [`Pricing`]. Cheap to clone: clones share the record.
 ///
-/// The [`Executor`](crate::Executor) opens one per run and you rarely touch it. Open one
+/// Every run that reports its usage or has a budget has one, and you rarely touch it. Open one
 /// yourself to account for calls made outside a run: agents called inside
-/// [`scope`](Self::scope) record their calls in it. A ledger opened inside another's scope
-/// (a run inside a step of another run) also reports every call to that one, attributed to the
-/// step that was running there, and that one's budget applies too.
+/// [`scope`](Self::scope) record their calls in it. A ledger opened inside a run (in one of
+/// its steps) also reports every call to that run, attributed to that step, and the run's
+/// budget applies too.
 ///
 /// ```
 /// use std::sync::Arc;
 /// use workflow_runtime::provider::{ChatResponse, Scripted, Usage};
-/// use workflow_runtime::{Agent, Budget, Error, Ledger};
+/// use workflow_runtime::usage::{Budget, Ledger};
+/// use workflow_runtime::{Agent, Error};
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() {
@@ -61,11 +44,8 @@ pub struct Ledger(Arc<Inner>);
 struct Inner {
     workflow: &'static str,
     steps: &'static [&'static str],
-    /// The index in `steps` of the step running now, `usize::MAX` outside any step.
-    current: AtomicUsize,
     /// Whether the budget has been found used up: the run stops at its next step.
     exhausted: AtomicBool,
-    parent: Option<Ledger>,
     state: Mutex<State>,
 }
 
@@ -76,11 +56,12 @@ struct State {
     total: UsageTotals,
     /// Per step, indexed like `Inner::steps`; grown on demand.
     steps: Vec<UsageTotals>,
-    /// The limit found used up, and what was used then.
+    /// The limit found used up, what was used then, and the step whose call found it.
     exhausted: Option<(BudgetLimit, BudgetLimit, Option<&'static str>)>,
 }
 
-/// Where one call is recorded in one ledger: the ledger and the step it was made in.
+/// One call counted in one ledger, in the step it was made in, until it is closed with what it
+/// spent.
 #[derive(Debug)]
 pub(crate) struct Slot {
     ledger: Ledger,
@@ -91,21 +72,15 @@ impl Ledger {
     /// A ledger named `name`, with no steps, no budget and no prices: for calls made outside a
     /// run. The name stands for the workflow's in reports and errors.
     pub fn new(name: &'static str) -> Self {
-        Self::with_steps(name, &[])
+        Self::for_run(name, &[])
     }
 
-    /// A ledger for a run of `W`, which attributes calls to its steps.
-    pub fn of<W: Workflow>() -> Self {
-        Self::with_steps(W::NAME, W::STEPS)
-    }
-
-    fn with_steps(workflow: &'static str, steps: &'static [&'static str]) -> Self {
+    /// A ledger for a run of workflow `workflow`, which attributes calls to `steps`.
+    pub(crate) fn for_run(workflow: &'static str, steps: &'static [&'static str]) -> Self {
         Ledger(Arc::new(Inner {
             workflow,
             steps,
-            current: AtomicUsize::new(usize::MAX),
             exhausted: AtomicBool::new(false),
-            parent: Self::current(),
             state: Mutex::new(State::default()),
         }))
     }
@@ -127,17 +102,6 @@ impl Ledger {
         self.0.workflow
     }
 
-    /// The ledger of the run the current task belongs to, if any.
-    pub fn current() -> Option<Ledger> {
-        CURRENT.try_with(Ledger::clone).ok()
-    }
-
-    /// Runs `future` with this ledger as the current one: the calls agents make in it are
-    /// recorded here.
-    pub fn scope<F: Future>(&self, future: F) -> impl Future<Output = F::Output> {
-        CURRENT.scope(self.clone(), future)
-    }
-
     /// What the calls recorded so far spent.
     pub fn report(&self) -> UsageReport {
         let state = self.lock();
@@ -155,6 +119,11 @@ impl Ledger {
         }
     }
 
+    /// Whether `other` is this ledger (or a clone of it).
+    pub(crate) fn same(&self, other: &Ledger) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+
     /// What the calls of step number `step` spent so far, in all its runs.
     pub(crate) fn step_totals(&self, step: usize) -> UsageTotals {
         self.lock().steps.get(step).copied().unwrap_or_default()
@@ -165,13 +134,10 @@ impl Ledger {
         self.lock().total
     }
 
-    /// Announces that step number `step` starts: the calls from now on are its calls.
-    ///
-    /// Returns whether the budget was found used up (the step that found it may have gone on
-    /// anyway): the run must stop with [`exhausted_error`](Self::exhausted_error).
+    /// Whether the budget was found used up (the step that found it may have gone on anyway):
+    /// the run must stop with [`exhausted_error`](Self::exhausted_error) before its next step.
     #[inline]
-    pub(crate) fn enter(&self, step: usize) -> bool {
-        self.0.current.store(step, Ordering::Relaxed);
+    pub(crate) fn is_exhausted(&self) -> bool {
         self.0.exhausted.load(Ordering::Relaxed)
     }
 
@@ -185,69 +151,13 @@ impl Ledger {
         self.budget_error(limit, used, step)
     }
 
-    /// Starts recording a call in this ledger and those it reports to: checks their budgets,
-    /// then counts the call in each, in the step running there now.
+    /// Counts a call about to be made in step number `step` (`usize::MAX` outside any step),
+    /// unless the budget is already used up.
     ///
     /// # Errors
     ///
-    /// [`Error::BudgetExceeded`] if a budget is used up; the call is then counted nowhere.
-    pub(crate) fn open_call(&self) -> Result<Vec<Slot>, Error> {
-        let mut slots: Vec<Slot> = Vec::new();
-        let mut next = Some(self);
-        while let Some(ledger) = next {
-            match ledger.count_call() {
-                Ok(slot) => slots.push(slot),
-                Err(error) => {
-                    slots.iter().for_each(Slot::uncount);
-                    return Err(error);
-                }
-            }
-            next = ledger.0.parent.as_ref();
-        }
-        Ok(slots)
-    }
-
-    /// Runs `future` as a branch of a fan-out that runs step number `step`: the calls made in
-    /// it are that step's, while its siblings run theirs.
-    pub(crate) fn branch<F: Future>(
-        &self,
-        step: usize,
-        future: F,
-    ) -> impl Future<Output = F::Output> {
-        let outer = BRANCH.try_with(Arc::clone).ok();
-        let branch = BranchStep {
-            ledger: self.id(),
-            step,
-            outer,
-        };
-        BRANCH.scope(Arc::new(branch), future)
-    }
-
-    fn id(&self) -> usize {
-        Arc::as_ptr(&self.0) as usize
-    }
-
-    /// The step calls are made in now: the branch's, inside a branch of a fan-out.
-    fn current_step(&self) -> usize {
-        let id = self.id();
-        let branch = BRANCH.try_with(|branch| {
-            let mut next = Some(branch);
-            while let Some(branch) = next {
-                if branch.ledger == id {
-                    return Some(branch.step);
-                }
-                next = branch.outer.as_ref();
-            }
-            None
-        });
-        branch
-            .ok()
-            .flatten()
-            .unwrap_or_else(|| self.0.current.load(Ordering::Relaxed))
-    }
-
-    fn count_call(&self) -> Result<Slot, Error> {
-        let step = self.current_step();
+    /// [`Error::BudgetExceeded`] if the budget is used up; the call is then not counted.
+    pub(crate) fn open_call(&self, step: usize) -> Result<Slot, Error> {
         let mut state = self.lock();
         if let Some((limit, used)) = state.budget.reached(&state.total) {
             return Err(self.exhaust(&mut state, limit, used, step));
@@ -334,8 +244,8 @@ impl Slot {
         }
     }
 
-    /// Takes back the call counted by [`Ledger::open_call`], which was not made after all.
-    fn uncount(&self) {
+    /// Takes back the count of a call that was not made after all.
+    pub(crate) fn uncount(&self) {
         let mut state = self.ledger.lock();
         state.total.calls = state.total.calls.saturating_sub(1);
         if let Some(totals) = state.step_mut(self.ledger.0.steps, self.step) {

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::provider::Usage;
+use super::Usage;
 
 /// The price of one model, in US dollars per million tokens.
 ///
@@ -58,7 +58,7 @@ impl Price {
 ///
 /// ```
 /// use workflow_runtime::provider::Usage;
-/// use workflow_runtime::{Price, Pricing};
+/// use workflow_runtime::usage::{Price, Pricing};
 ///
 /// let pricing = Pricing::new()
 ///     .model("gpt-4o", Price::new(2.50, 10.00).with_cached_input(1.25))

@@ -1,12 +1,10 @@
-//! What a run spent: [`UsageTotals`], per step and per run in a [`UsageReport`], and the
-//! [`RunReport`] of a run.
+//! What a run spent: [`UsageTotals`], per step and per run in a [`UsageReport`].
 
 use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::provider::Usage;
-use crate::Error;
+use super::Usage;
 
 /// What a set of model calls spent: tokens, calls, time and estimated cost.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
@@ -74,7 +72,8 @@ pub struct StepUsage {
 /// ```
 /// use std::sync::Arc;
 /// use workflow_runtime::provider::{ChatResponse, Scripted, Usage};
-/// use workflow_runtime::{Agent, Ledger, Price, Pricing};
+/// use workflow_runtime::usage::{Ledger, Price, Pricing};
+/// use workflow_runtime::Agent;
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), workflow_runtime::Error> {
@@ -110,30 +109,5 @@ impl UsageReport {
             .iter()
             .find(|usage| usage.step == step)
             .map(|usage| &usage.totals)
-    }
-}
-
-/// How a run ended, and what it spent: from
-/// [`Executor::run_with_report`](crate::Executor::run_with_report).
-///
-/// The usage is there whatever the result, so the cost of a failed run can be seen too. See
-/// the example on [`run_with_report`](crate::Executor::run_with_report).
-#[derive(Debug)]
-#[non_exhaustive]
-pub struct RunReport<T> {
-    /// The run's output, or the error that stopped it.
-    pub result: Result<T, Error>,
-    /// What the run's model calls spent.
-    pub usage: UsageReport,
-}
-
-impl<T> RunReport<T> {
-    /// The run's result, without the usage.
-    ///
-    /// # Errors
-    ///
-    /// The error that stopped the run.
-    pub fn into_result(self) -> Result<T, Error> {
-        self.result
     }
 }

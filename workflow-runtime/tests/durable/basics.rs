@@ -153,7 +153,7 @@ pub(crate) async fn list_filters_and_pages(fixture: Fixture) {
         .start(&Chain::<1>::default(), 1)
         .await
         .expect("created");
-    let ids = |runs: Vec<workflow_runtime::RunInfo>| {
+    let ids = |runs: Vec<workflow_runtime::store::RunInfo>| {
         runs.into_iter().map(|run| run.id).collect::<Vec<_>>()
     };
 
@@ -228,7 +228,7 @@ pub(crate) async fn unknown_runs_are_typed_errors(fixture: Fixture) {
         note: String::new(),
     };
     let error = runner
-        .resume_with(&Approval::default(), nobody, decision)
+        .answer(&Approval::default(), nobody, decision)
         .await
         .expect_err("unknown");
     assert!(not_found(error));

@@ -154,6 +154,7 @@ pub(crate) async fn hand_made_checkpoints_are_typed_errors(fixture: Fixture) {
         state: r#"{"first":1}"#.into(),
         loops: "[]".into(),
         created_at: SystemTime::now(),
+        branches: Vec::new(),
     };
     let corrupt = |reason: &'static str| move |error: &Error| matches!(error, Error::CorruptCheckpoint { seq: Some(0), reason: r, .. } if r.contains(reason));
     type Check = Box<dyn Fn(&Error) -> bool>;

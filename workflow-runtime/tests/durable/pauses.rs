@@ -52,7 +52,7 @@ pub(crate) async fn a_pause_suspends_and_a_typed_value_resumes(fixture: Fixture)
         note: "ok".into(),
     };
     let done = runner
-        .resume_with(&approval, id, decision.clone())
+        .answer(&approval, id, decision.clone())
         .await
         .expect("resumes");
     assert_eq!(
@@ -70,7 +70,7 @@ pub(crate) async fn a_pause_suspends_and_a_typed_value_resumes(fixture: Fixture)
     );
 
     let late = runner
-        .resume_with(&approval, id, decision)
+        .answer(&approval, id, decision)
         .await
         .expect_err("finished");
     assert!(
@@ -94,10 +94,10 @@ pub(crate) async fn a_json_value_is_checked(fixture: Fixture) {
         .id;
 
     let wrong = runner
-        .resume_json(&approval, id, json!({"approved": "yes"}))
+        .answer_json(&approval, id, json!({"approved": "yes"}))
         .await;
     match wrong.expect_err("not a Decision") {
-        Error::ResumeValue {
+        Error::AnswerValue {
             workflow: "Approval",
             step: "approve",
             expected: "Decision",
@@ -116,12 +116,12 @@ pub(crate) async fn a_json_value_is_checked(fixture: Fixture) {
 
     let value = json!({"approved": false, "note": "too short"});
     let done = runner
-        .resume_json(&approval, id, value)
+        .answer_json(&approval, id, value)
         .await
         .expect("resumes");
     assert_eq!(done.into_output().expect("finished"), "rejected: too short");
     let again = runner
-        .resume_json(&approval, id, json!({}))
+        .answer_json(&approval, id, json!({}))
         .await
         .expect_err("finished");
     assert!(matches!(again, Error::NotPaused { .. }), "{again:?}");
@@ -140,18 +140,24 @@ pub(crate) async fn a_fan_out_checkpoints_each_finished_branch(fixture: Fixture)
     assert!(stopped.is_err(), "branch 2 hangs");
     assert_eq!(crashed.runs(), [1, 1, 1]);
 
+    // One checkpoint, at the fan-out, and each branch saved beside it as it finished.
     let history = runner.history(id).await.expect("history");
-    let states: Vec<serde_json::Value> = history
+    assert_eq!(history.len(), 1);
+    let saved: Vec<(u32, serde_json::Value)> = history[0]
+        .branches
         .iter()
-        .map(|c| serde_json::from_str(&c.state).expect("JSON"))
+        .map(|branch| {
+            (
+                branch.index,
+                serde_json::from_str(&branch.value).expect("JSON"),
+            )
+        })
         .collect();
+    assert_eq!(saved, [(0, json!(6)), (1, json!(10))]);
+    let (state, _) = history[0].decode::<Fan>().expect("it reads back");
     assert_eq!(
-        states,
-        [
-            json!({"fan": {"x": 5, "done": [null, null, null]}}),
-            json!({"fan": {"x": 5, "done": [6, null, null]}}),
-            json!({"fan": {"x": 5, "done": [6, 10, null]}}),
-        ]
+        serde_json::to_value(&state).expect("serializes"),
+        json!({"fan": [5, [{"done": 6}, {"done": 10}, "pending"]]})
     );
     assert!(history
         .iter()
@@ -166,5 +172,7 @@ pub(crate) async fn a_fan_out_checkpoints_each_finished_branch(fixture: Fixture)
         [0, 0, 1],
         "finished branches do not run again"
     );
-    assert_eq!(runner.history(id).await.expect("history").len(), 5);
+    let history = runner.history(id).await.expect("history");
+    assert_eq!(history.len(), 2, "the fan-out, then the end");
+    assert_eq!(history[0].branches.len(), 3);
 }

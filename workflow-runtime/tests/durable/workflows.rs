@@ -6,13 +6,12 @@
 
 use std::future::Future;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::Mutex;
 use std::time::Duration;
 
-use futures_util::future::join_all;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use workflow_runtime::{Context, Error, Loops, Pause, Resume, StepPolicy, Workflow};
+use workflow_runtime::state::Branch;
+use workflow_runtime::{Answer, Context, Error, Pause, StepPolicy, Workflow};
 
 const POLICY: StepPolicy = StepPolicy::new();
 
@@ -138,8 +137,7 @@ impl<const FP: u64> Workflow for Chain<FP> {
     fn transition<'a>(
         &'a self,
         state: ChainState,
-        _loops: &'a mut Loops,
-        cx: &'a Context,
+        cx: &'a mut Context,
     ) -> impl Future<Output = Result<ChainState, Error>> + Send + 'a {
         async move {
             let (index, name, x) = match state {
@@ -230,7 +228,7 @@ impl Workflow for Approval {
         }
     }
 
-    fn resume(state: ApprovalState, value: serde_json::Value) -> Result<ApprovalState, Error> {
+    fn answer_json(state: ApprovalState, value: serde_json::Value) -> Result<ApprovalState, Error> {
         if !matches!(state, ApprovalState::Approve(_)) {
             let step = Self::step_name(&state);
             return Err(Error::NotPaused {
@@ -238,7 +236,7 @@ impl Workflow for Approval {
                 step,
             });
         }
-        let decision = serde_json::from_value(value).map_err(|source| Error::ResumeValue {
+        let decision = serde_json::from_value(value).map_err(|source| Error::AnswerValue {
             workflow: "Approval",
             step: "approve",
             expected: "Decision",
@@ -250,8 +248,7 @@ impl Workflow for Approval {
     fn transition<'a>(
         &'a self,
         state: ApprovalState,
-        _loops: &'a mut Loops,
-        _cx: &'a Context,
+        _cx: &'a mut Context,
     ) -> impl Future<Output = Result<ApprovalState, Error>> + Send + 'a {
         async move {
             Ok(match state {
@@ -272,15 +269,15 @@ impl Workflow for Approval {
     }
 }
 
-impl Resume<Decision> for Approval {
-    fn resume_with(state: ApprovalState, decision: Decision) -> Result<ApprovalState, Error> {
+impl Answer<Decision> for Approval {
+    fn answer(state: ApprovalState, decision: Decision) -> Result<ApprovalState, Error> {
         Self::given(state, decision)
     }
 }
 
 /// `fan -> end`: step `fan` runs three branches concurrently (`x + 1`, `x * 2`, `x * x`)
-/// and sums them; each finished branch saves the state with its output through
-/// `cx.checkpoint`, so a resumed run does not run it again.
+/// and sums them; each finished branch is saved as it finishes (`Context::each`), so a
+/// resumed run does not run it again.
 #[derive(Default)]
 pub(crate) struct Fan {
     /// How many times each branch ran.
@@ -292,7 +289,8 @@ pub(crate) struct Fan {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub(crate) enum FanState {
-    Fan { x: u64, done: [Option<u64>; 3] },
+    /// `x`, and each branch, finished or not.
+    Fan((u64, Vec<Branch<u64>>)),
     End(u64),
 }
 
@@ -320,7 +318,7 @@ impl Workflow for Fan {
     const STEPS: &'static [&'static str] = &["fan"];
 
     fn start(x: u64) -> FanState {
-        FanState::Fan { x, done: [None; 3] }
+        FanState::Fan((x, Branch::pending(3)))
     }
 
     fn finish(state: FanState) -> Result<u64, FanState> {
@@ -332,7 +330,7 @@ impl Workflow for Fan {
 
     fn step_name(state: &FanState) -> &'static str {
         match state {
-            FanState::Fan { .. } => "fan",
+            FanState::Fan(_) => "fan",
             FanState::End(_) => "end",
         }
     }
@@ -340,32 +338,20 @@ impl Workflow for Fan {
     fn transition<'a>(
         &'a self,
         state: FanState,
-        loops: &'a mut Loops,
-        cx: &'a Context,
+        cx: &'a mut Context,
     ) -> impl Future<Output = Result<FanState, Error>> + Send + 'a {
         async move {
-            let FanState::Fan { x, done } = state else {
+            let FanState::Fan((x, done)) = state else {
                 return Ok(state);
             };
-            let shared = Mutex::new(done);
-            let loops = &*loops;
-            let branches = (0..3).filter(|i| done[*i].is_none()).map(|index| {
-                let shared = &shared;
-                async move {
-                    let out = self.branch(index, x).await;
-                    let snapshot = {
-                        let mut done = shared.lock().expect("not poisoned");
-                        done[index] = Some(out);
-                        FanState::Fan { x, done: *done }
-                    };
-                    cx.checkpoint(&snapshot, loops).await
-                }
-            });
-            for saved in join_all(branches).await {
-                saved?;
-            }
-            let done = shared.into_inner().expect("not poisoned");
-            Ok(FanState::End(done.iter().flatten().sum()))
+            let branches = [0, 1, 2];
+            let outs = cx
+                .each("fan", &branches, done, 3, |index: &usize| {
+                    let index = *index;
+                    async move { Ok(self.branch(index, x).await) }
+                })
+                .await?;
+            Ok(FanState::End(outs.iter().sum()))
         }
     }
 }

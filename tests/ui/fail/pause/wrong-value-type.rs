@@ -1,5 +1,5 @@
 use workflow::prelude::*;
-use workflow::Resume;
+use workflow::Answer;
 
 struct Approval;
 
@@ -30,5 +30,5 @@ impl Approval {
 fn main() {
     let state = Approval::start("topic".into());
     // The pause waits for a `Decision`, not a `bool`.
-    let _ = <Approval as Resume<bool>>::resume_with(state, true);
+    let _ = <Approval as Answer<bool>>::answer(state, true);
 }

@@ -10,8 +10,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 use tokio_postgres::tls::{MakeTlsConnect, TlsConnect};
 use tokio_postgres::{Client, Config, NoTls, Socket};
 
-use super::{Checkpoint, CheckpointStore, Lease, NewRun, RunFilter, RunId, RunInfo};
-use crate::{BoxFuture, Error};
+use super::{BranchRecord, Checkpoint, CheckpointStore, Lease, NewRun, RunFilter, RunId, RunInfo};
+use crate::error::Error;
+use crate::future::BoxFuture;
 use rows::store;
 use statements::Statements;
 
@@ -276,6 +277,20 @@ impl CheckpointStore for PostgresStore {
         Box::pin(async move {
             let conn = self.connection().await?;
             sql::save(&conn.client, &conn.sql, lease.id, lease.ttl, &checkpoint).await
+        })
+    }
+
+    fn save_branch<'a>(
+        &'a self,
+        lease: &'a Lease,
+        run: RunId,
+        seq: u64,
+        branch: BranchRecord,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(async move {
+            let conn = self.connection().await?;
+            let at = (run, seq);
+            sql::save_branch(&conn.client, &conn.sql, lease.id, lease.ttl, at, &branch).await
         })
     }
 

@@ -5,8 +5,8 @@ use tokio_postgres::Client;
 
 use super::rows::{checkpoint, run_info, store, CHECKPOINT_COLUMNS, RUN_COLUMNS};
 use super::statements::Statements;
-use crate::store::{Checkpoint, RunFilter, RunId, RunInfo, RunStatus};
-use crate::Error;
+use crate::error::Error;
+use crate::store::{BranchRecord, Checkpoint, RunFilter, RunId, RunInfo, RunStatus};
 
 /// The error of a run whose latest checkpoint is missing.
 pub(super) fn missing(info: &RunInfo) -> Error {
@@ -72,7 +72,63 @@ pub(super) async fn history(
     if rows.is_empty() {
         self::run(client, sql, run).await?;
     }
-    rows.iter().map(checkpoint).collect()
+    let mut checkpoints: Vec<Checkpoint> = rows.iter().map(checkpoint).collect::<Result<_, _>>()?;
+    for (seq, records) in branches(client, sql, run, None).await? {
+        if let Some(at) = checkpoints
+            .iter_mut()
+            .find(|checkpoint| checkpoint.seq == seq)
+        {
+            at.branches = records;
+        }
+    }
+    Ok(checkpoints)
+}
+
+/// The branches saved at checkpoint `seq` of run `run`, or at each of its checkpoints: per
+/// checkpoint, in order.
+pub(super) async fn branches(
+    client: &Client,
+    sql: &Statements,
+    run: RunId,
+    seq: Option<u64>,
+) -> Result<Vec<(u64, Vec<BranchRecord>)>, Error> {
+    let seq = seq.map(|seq| seq as i64);
+    let rows = client
+        .query(&sql.branches, &[run.as_uuid(), &seq])
+        .await
+        .map_err(store)?;
+    let mut found: Vec<(u64, Vec<BranchRecord>)> = Vec::new();
+    for row in rows {
+        let read = (|| {
+            Ok::<_, tokio_postgres::Error>((
+                row.try_get::<_, i64>(0)?,
+                row.try_get::<_, i32>(1)?,
+                row.try_get::<_, String>(2)?,
+            ))
+        })();
+        let (at, index, value) = read.map_err(|error| corrupt_branch(run, &error.to_string()))?;
+        let (Ok(at), Ok(index)) = (u64::try_from(at), u32::try_from(index)) else {
+            return Err(corrupt_branch(
+                run,
+                &format!("a saved branch has seq {at} and index {index}"),
+            ));
+        };
+        let record = BranchRecord { index, value };
+        match found.last_mut() {
+            Some((last, records)) if *last == at => records.push(record),
+            _ => found.push((at, vec![record])),
+        }
+    }
+    Ok(found)
+}
+
+fn corrupt_branch(run: RunId, reason: &str) -> Error {
+    Error::CorruptCheckpoint {
+        run: Some(run),
+        seq: None,
+        reason: format!("a saved branch does not read back: {reason}"),
+        source: None,
+    }
 }
 
 pub(super) async fn get(
@@ -90,7 +146,13 @@ pub(super) async fn get(
         None => client.query_opt(&sql.latest, &[run.as_uuid()]).await,
     };
     if let Some(row) = found.map_err(store)? {
-        return checkpoint(&row);
+        let mut found = checkpoint(&row)?;
+        found.branches = branches(client, sql, run, Some(found.seq))
+            .await?
+            .pop()
+            .map(|(_, records)| records)
+            .unwrap_or_default();
+        return Ok(found);
     }
     let info = self::run(client, sql, run).await?;
     Err(match seq {

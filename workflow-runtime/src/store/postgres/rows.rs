@@ -121,5 +121,6 @@ pub(super) fn checkpoint(row: &Row) -> Result<Checkpoint, Error> {
         state: read.get(7, "state")?,
         loops: read.get(8, "loops")?,
         created_at: from_millis(read.get(9, "created_at")?),
+        branches: Vec::new(),
     })
 }

@@ -8,12 +8,12 @@ use tokio_postgres::types::ToSql;
 use tokio_postgres::Client;
 use uuid::Uuid;
 
-use super::read::missing;
+use super::read::{branches, missing};
 use super::rows::{checkpoint, run_info, store};
 use super::statements::Statements;
+use crate::error::Error;
 use crate::store::time::{duration_millis, to_millis};
-use crate::store::{Checkpoint, NewRun, RunId, RunInfo, RunStatus};
-use crate::Error;
+use crate::store::{BranchRecord, Checkpoint, NewRun, RunId, RunInfo, RunStatus};
 
 /// Why a write guarded by `lease` on run `run` changed nothing.
 async fn refused(
@@ -99,10 +99,16 @@ async fn read_claimed(
         .query_opt(&sql.checkpoint, &[run.as_uuid(), &(info.version as i64)])
         .await
         .map_err(store)?;
-    match latest {
-        Some(row) => Ok((info, checkpoint(&row)?)),
-        None => Err(missing(&info)),
-    }
+    let Some(row) = latest else {
+        return Err(missing(&info));
+    };
+    let mut latest = checkpoint(&row)?;
+    latest.branches = branches(client, sql, run, Some(info.version))
+        .await?
+        .pop()
+        .map(|(_, records)| records)
+        .unwrap_or_default();
+    Ok((info, latest))
 }
 
 /// The error of a claim refused on run `run`.
@@ -161,6 +167,33 @@ pub(super) async fn save(
     ];
     match client.execute(&sql.save, &params).await.map_err(store)? {
         0 => Err(refused(client, sql, checkpoint.run, lease, Some(checkpoint.seq)).await),
+        _ => Ok(()),
+    }
+}
+
+pub(super) async fn save_branch(
+    client: &Client,
+    sql: &Statements,
+    lease: Uuid,
+    ttl: Duration,
+    (run, seq): (RunId, u64),
+    branch: &BranchRecord,
+) -> Result<(), Error> {
+    let params: [&(dyn ToSql + Sync); 6] = [
+        run.as_uuid(),
+        &lease,
+        &(seq as i64),
+        &i32::try_from(branch.index).unwrap_or(i32::MAX),
+        &duration_millis(ttl),
+        &branch.value,
+    ];
+    match client
+        .execute(&sql.save_branch, &params)
+        .await
+        .map_err(store)?
+    {
+        // `refused` reads a write of checkpoint `seq + 1` expected on top of `seq`.
+        0 => Err(refused(client, sql, run, lease, Some(seq.wrapping_add(1))).await),
         _ => Ok(()),
     }
 }

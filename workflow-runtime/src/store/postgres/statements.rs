@@ -47,11 +47,20 @@ CREATE TABLE IF NOT EXISTS workflow_checkpoints (
     created_at bigint NOT NULL,
     PRIMARY KEY (run, seq)
 );
-INSERT INTO workflow_schema (version) SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM workflow_schema);
+CREATE TABLE IF NOT EXISTS workflow_branches (
+    run uuid NOT NULL,
+    seq bigint NOT NULL,
+    idx integer NOT NULL,
+    value text NOT NULL,
+    created_at bigint NOT NULL,
+    PRIMARY KEY (run, seq, idx)
+);
+INSERT INTO workflow_schema (version) SELECT 2
+    WHERE NOT EXISTS (SELECT 1 FROM workflow_schema WHERE version >= 2);
 ";
 
-/// The schema version this code writes and reads.
-pub(super) const SCHEMA_VERSION: i32 = 1;
+/// The schema version this code writes and reads: 2 added `workflow_branches`.
+pub(super) const SCHEMA_VERSION: i32 = 2;
 
 /// The statements of the frequent operations, prepared once per connection.
 pub(super) struct Statements {
@@ -65,6 +74,8 @@ pub(super) struct Statements {
     pub(super) run: Statement,
     pub(super) latest: Statement,
     pub(super) checkpoint: Statement,
+    pub(super) save_branch: Statement,
+    pub(super) branches: Statement,
 }
 
 impl Statements {
@@ -105,6 +116,13 @@ impl Statements {
                 "SELECT {CHECKPOINT_COLUMNS} FROM workflow_checkpoints WHERE run = $1 AND seq = $2"
             ))
             .await?,
+            save_branch: prepare(SAVE_BRANCH.into()).await?,
+            branches: prepare(
+                "SELECT seq, idx, value FROM workflow_branches \
+                 WHERE run = $1 AND ($2::bigint IS NULL OR seq = $2::bigint) ORDER BY seq, idx"
+                    .into(),
+            )
+            .await?,
         })
     }
 }
@@ -134,6 +152,18 @@ const SAVE: &str = concat!(
      INSERT INTO workflow_checkpoints (run, seq, workflow, fingerprint, format, step, status, \
      state, loops, created_at) SELECT id, $3::bigint, $8::text, $9::bigint, $10::integer, \
      $5::text, $4::text, $11::text, $12::text, $13::bigint FROM run"
+);
+
+const SAVE_BRANCH: &str = concat!(
+    "WITH run AS (UPDATE workflow_runs SET lease_expires = ",
+    now!(),
+    " + $5::bigint, updated_at = ",
+    now!(),
+    " WHERE id = $1 AND lease_id = $2 AND version = $3::bigint RETURNING id) \
+     INSERT INTO workflow_branches (run, seq, idx, value, created_at) \
+     SELECT id, $3::bigint, $4::integer, $6::text, ",
+    now!(),
+    " FROM run"
 );
 
 const RELEASE: &str = concat!(

@@ -11,8 +11,9 @@ use std::time::Duration;
 
 use rusqlite::Connection;
 
-use super::{Checkpoint, CheckpointStore, Lease, NewRun, RunFilter, RunId, RunInfo};
-use crate::{BoxError, BoxFuture, Error};
+use super::{BranchRecord, Checkpoint, CheckpointStore, Lease, NewRun, RunFilter, RunId, RunInfo};
+use crate::error::{BoxError, Error};
+use crate::future::BoxFuture;
 use rows::store;
 
 /// A [`CheckpointStore`] in an SQLite file: the embedded default. No server, and SQLite is
@@ -242,6 +243,17 @@ impl CheckpointStore for SqliteStore {
     ) -> BoxFuture<'a, Result<(), Error>> {
         let (id, ttl) = (lease.id, lease.ttl);
         self.call(move |conn| sql::save(conn, id, ttl, &checkpoint))
+    }
+
+    fn save_branch<'a>(
+        &'a self,
+        lease: &'a Lease,
+        run: RunId,
+        seq: u64,
+        branch: BranchRecord,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        let (id, ttl) = (lease.id, lease.ttl);
+        self.call(move |conn| sql::save_branch(conn, id, ttl, (run, seq), &branch))
     }
 
     fn release<'a>(

@@ -3,8 +3,8 @@
 use rusqlite::{params, Connection};
 
 use super::rows::{checkpoint, run_info, store, CHECKPOINT_COLUMNS, RUN_COLUMNS};
-use crate::store::{Checkpoint, RunFilter, RunId, RunInfo, RunStatus};
-use crate::Error;
+use crate::error::Error;
+use crate::store::{BranchRecord, Checkpoint, RunFilter, RunId, RunInfo, RunStatus};
 
 /// The error of a run whose latest checkpoint is missing.
 pub(super) fn missing(info: &RunInfo) -> Error {
@@ -38,7 +38,60 @@ pub(super) fn select_checkpoint(
     let mut rows = stmt
         .query(params![run.to_string(), seq as i64])
         .map_err(store)?;
-    rows.next().map_err(store)?.map(checkpoint).transpose()
+    let Some(mut found) = rows.next().map_err(store)?.map(checkpoint).transpose()? else {
+        return Ok(None);
+    };
+    let mut branches = branches(conn, run, Some(seq))?;
+    found.branches = branches
+        .pop()
+        .map(|(_, records)| records)
+        .unwrap_or_default();
+    Ok(Some(found))
+}
+
+/// The branches saved at checkpoint `seq` of run `run`, or at each of its checkpoints: per
+/// checkpoint, in order, each checkpoint's in the order they were saved.
+fn branches(
+    conn: &Connection,
+    run: RunId,
+    seq: Option<u64>,
+) -> Result<Vec<(u64, Vec<BranchRecord>)>, Error> {
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT seq, idx, value FROM workflow_branches \
+             WHERE run = ?1 AND (?2 IS NULL OR seq = ?2) ORDER BY seq, idx",
+        )
+        .map_err(store)?;
+    let mut rows = stmt
+        .query(params![run.to_string(), seq.map(|seq| seq as i64)])
+        .map_err(store)?;
+    let mut found: Vec<(u64, Vec<BranchRecord>)> = Vec::new();
+    while let Some(row) = rows.next().map_err(store)? {
+        let (at, index, value): (i64, i64, String) =
+            (|| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))()
+                .map_err(|error: rusqlite::Error| corrupt_branch(run, &error.to_string()))?;
+        let (Ok(at), Ok(index)) = (u64::try_from(at), u32::try_from(index)) else {
+            return Err(corrupt_branch(
+                run,
+                &format!("a saved branch has seq {at} and index {index}"),
+            ));
+        };
+        let record = BranchRecord { index, value };
+        match found.last_mut() {
+            Some((last, records)) if *last == at => records.push(record),
+            _ => found.push((at, vec![record])),
+        }
+    }
+    Ok(found)
+}
+
+fn corrupt_branch(run: RunId, reason: &str) -> Error {
+    Error::CorruptCheckpoint {
+        run: Some(run),
+        seq: None,
+        reason: format!("a saved branch does not read back: {reason}"),
+        source: None,
+    }
 }
 
 pub(super) fn run(conn: &mut Connection, run: RunId) -> Result<RunInfo, Error> {
@@ -86,6 +139,16 @@ pub(super) fn history(conn: &mut Connection, run: RunId) -> Result<Vec<Checkpoin
     let mut checkpoints = Vec::new();
     while let Some(row) = rows.next().map_err(store)? {
         checkpoints.push(checkpoint(row)?);
+    }
+    drop(rows);
+    drop(stmt);
+    for (seq, records) in branches(&tx, run, None)? {
+        if let Some(at) = checkpoints
+            .iter_mut()
+            .find(|checkpoint| checkpoint.seq == seq)
+        {
+            at.branches = records;
+        }
     }
     Ok(checkpoints)
 }

@@ -9,9 +9,9 @@ use uuid::Uuid;
 use super::read::{missing, select_checkpoint, select_run};
 use super::rows::store;
 use super::tx::write;
+use crate::error::Error;
 use crate::store::time::{duration_millis, to_millis};
-use crate::store::{Checkpoint, NewRun, RunId, RunInfo, RunStatus};
-use crate::Error;
+use crate::store::{BranchRecord, Checkpoint, NewRun, RunId, RunInfo, RunStatus};
 
 /// The tables, created if missing. `PRAGMA user_version` records the schema's version.
 pub(super) const SCHEMA: &str = "
@@ -45,10 +45,18 @@ CREATE TABLE IF NOT EXISTS workflow_checkpoints (
     created_at INTEGER NOT NULL,
     PRIMARY KEY (run, seq)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS workflow_branches (
+    run TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    idx INTEGER NOT NULL,
+    value TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (run, seq, idx)
+) WITHOUT ROWID;
 ";
 
-/// The schema version this code writes and reads.
-pub(super) const SCHEMA_VERSION: i64 = 1;
+/// The schema version this code writes and reads: 2 added `workflow_branches`.
+pub(super) const SCHEMA_VERSION: i64 = 2;
 
 fn now() -> i64 {
     to_millis(SystemTime::now())
@@ -264,6 +272,52 @@ pub(super) fn save(
         return Err(refused(&tx, checkpoint.run, lease, Some(checkpoint.seq)));
     }
     insert_checkpoint(&tx, checkpoint)?;
+    tx.commit()
+}
+
+pub(super) fn save_branch(
+    conn: &mut Connection,
+    lease: Uuid,
+    ttl: Duration,
+    (run, seq): (RunId, u64),
+    branch: &BranchRecord,
+) -> Result<(), Error> {
+    let tx = write(conn)?;
+    let now = now();
+    let changed = tx
+        .prepare_cached(
+            "UPDATE workflow_runs SET lease_expires = ?4, updated_at = ?5 \
+             WHERE id = ?1 AND lease_id = ?2 AND version = ?3",
+        )
+        .and_then(|mut stmt| {
+            let expires = now + duration_millis(ttl);
+            stmt.execute(params![
+                run.to_string(),
+                lease.to_string(),
+                seq as i64,
+                expires,
+                now
+            ])
+        })
+        .map_err(store)?;
+    if changed == 0 {
+        // `refused` reads a write of checkpoint `seq + 1` expected on top of `seq`.
+        return Err(refused(&tx, run, lease, Some(seq.wrapping_add(1))));
+    }
+    tx.prepare_cached(
+        "INSERT INTO workflow_branches (run, seq, idx, value, created_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+    )
+    .and_then(|mut stmt| {
+        stmt.execute(params![
+            run.to_string(),
+            seq as i64,
+            branch.index,
+            branch.value,
+            now
+        ])
+    })
+    .map_err(store)?;
     tx.commit()
 }
 

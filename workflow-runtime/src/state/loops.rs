@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 /// run's state: a resumed run keeps counting where it stopped.
 ///
 /// ```
-/// use workflow_runtime::Loops;
+/// use workflow_runtime::state::Loops;
 ///
 /// let mut loops = Loops::new();
 /// assert!(loops.take(0, 2));
@@ -51,53 +51,5 @@ impl Loops {
     /// How many times bounded edge `edge` was taken.
     pub fn count(&self, edge: usize) -> u32 {
         self.0.get(edge).copied().unwrap_or(0)
-    }
-}
-
-/// The counters of the `N` bounded edges of a run that is never saved, held in place: what
-/// [`Unwatched`](crate::Unwatched) runs count their loops with. Its [`take`](LocalLoops::take)
-/// is [`Loops::take`] without an allocation or an address, so that the counters stay in
-/// registers.
-///
-/// ```
-/// use workflow_runtime::LocalLoops;
-///
-/// let mut loops = LocalLoops::<2>::new();
-/// assert!(loops.take(1, 1));
-/// assert!(!loops.take(1, 1)); // the bound is reached
-/// assert!(!loops.take(2, 5)); // there are only two edges
-/// assert_eq!((loops.count(0), loops.count(1)), (0, 1));
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct LocalLoops<const N: usize>([u32; N]);
-
-impl<const N: usize> LocalLoops<N> {
-    /// No edge taken yet.
-    pub const fn new() -> Self {
-        LocalLoops([0; N])
-    }
-
-    /// Takes bounded edge `edge` once if it was taken fewer than `max` times so far, and says
-    /// whether it did. An edge past the `N` counted is never taken.
-    #[inline]
-    pub fn take(&mut self, edge: usize, max: u32) -> bool {
-        match self.0.get_mut(edge) {
-            Some(count) if *count < max => {
-                *count += 1;
-                true
-            }
-            _ => false,
-        }
-    }
-
-    /// How many times bounded edge `edge` was taken.
-    pub fn count(&self, edge: usize) -> u32 {
-        self.0.get(edge).copied().unwrap_or(0)
-    }
-}
-
-impl<const N: usize> Default for LocalLoops<N> {
-    fn default() -> Self {
-        Self::new()
     }
 }

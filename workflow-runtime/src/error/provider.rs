@@ -39,7 +39,7 @@ pub enum ProviderErrorKind {
     Stream,
     /// The provider is misconfigured: a bad base URL, an API key that cannot go in a header.
     Config,
-    /// A [`Scripted`](super::Scripted) model has no reply left for the request.
+    /// A [`Scripted`](crate::provider::Scripted) model has no reply left for the request.
     ScriptExhausted,
     /// Anything else.
     Other,

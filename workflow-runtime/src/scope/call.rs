@@ -1,26 +1,36 @@
 //! [`Call`]: one model call being recorded, from before it starts to after it ends.
 
+use std::time::Duration;
+
 use tokio::time::Instant;
 
-use super::ledger::{Ledger, Slot};
-use crate::event::Scope;
-use crate::provider::{ChatResponse, Usage};
-use crate::Error;
+use super::Scope;
+use crate::error::Error;
+use crate::usage::{Slot, Usage};
 
-/// One model call, recorded in the current ledger (and those it reports to), if any, and
-/// told to the current run's subscribers, if any.
+/// One model call, recorded in the ledgers of the current scope and of the scopes it was
+/// started in (a run inside a step of another), if any, and told to the current run's
+/// subscribers, if any.
 ///
 /// [`begin`](Self::begin) counts the call, [`succeeded`](Self::succeeded) or
 /// [`failed`](Self::failed) add what it spent. A call dropped before either (its future was
 /// dropped by a timeout or a cancellation, or its stream before its end) counts as failed.
-#[derive(Debug)]
 pub(crate) struct Call {
     slots: Vec<Slot>,
     started: Instant,
     /// The model asked for, to price the call when the response does not name one.
     model: Option<String>,
-    /// The observed run, step and branch the call is made in.
+    /// The run, step and branch the call is made in.
     scope: Option<Scope>,
+}
+
+impl std::fmt::Debug for Call {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Call")
+            .field("ledgers", &self.slots.len())
+            .field("model", &self.model)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Call {
@@ -28,41 +38,57 @@ impl Call {
     ///
     /// # Errors
     ///
-    /// [`Error::BudgetExceeded`] if the current run's budget is used up: the call must not be
-    /// made.
+    /// [`Error::BudgetExceeded`] if the budget of a ledger it is recorded in is used up: the
+    /// call must not be made.
     pub(crate) fn begin(model: Option<&str>) -> Result<Call, Error> {
-        let slots = match Ledger::current() {
-            Some(ledger) => ledger.open_call()?,
-            None => Vec::new(),
-        };
+        let scope = Scope::current();
+        let mut slots: Vec<Slot> = Vec::new();
+        let mut next = scope.as_ref();
+        while let Some(at) = next {
+            if let Some(ledger) = at.run.ledger() {
+                match ledger.open_call(at.step()) {
+                    Ok(slot) => slots.push(slot),
+                    Err(error) => {
+                        slots.iter().for_each(Slot::uncount);
+                        return Err(error);
+                    }
+                }
+            }
+            next = at.run.parent.as_ref();
+        }
         Ok(Call {
             slots,
             started: Instant::now(),
             model: model.map(str::to_owned),
-            scope: Scope::current(),
+            scope,
         })
     }
 
     /// Tells the run's subscribers that the model wrote `text`, if anyone listens.
     pub(crate) fn text_delta(&self, text: &str) {
         if let Some(scope) = &self.scope {
-            scope.text_delta(text);
+            let (step, branch) = scope.place();
+            scope.run.emit(|| crate::event::EventKind::TextDelta {
+                step,
+                branch,
+                text: text.to_owned(),
+            });
         }
     }
 
-    /// Records a call that answered `response`.
+    /// Records a call that succeeded: the model that answered (empty if the response did not
+    /// name it), and the tokens it used.
     ///
     /// # Errors
     ///
     /// [`Error::BudgetExceeded`] if the call went past the budget.
-    pub(crate) fn succeeded(self, response: &ChatResponse) -> Result<(), Error> {
-        let model = if response.model.is_empty() {
-            self.model.as_deref().unwrap_or_default()
+    pub(crate) fn succeeded(self, model: &str, usage: Option<Usage>) -> Result<(), Error> {
+        let model = if model.is_empty() {
+            self.model.clone().unwrap_or_default()
         } else {
-            response.model.as_str()
+            model.to_owned()
         };
-        let model = model.to_owned();
-        self.close(&model, response.usage, true)
+        self.close(&model, usage, true)
     }
 
     /// Records a call that failed, having used `usage` if the provider said so before failing.
@@ -84,13 +110,43 @@ impl Call {
     }
 }
 
+impl Scope {
+    /// The step and branch calls made here are tagged with.
+    fn place(&self) -> (Option<&'static str>, Option<usize>) {
+        let step = self.run.step_name(self.step());
+        (step, self.branch.as_ref().map(|branch| branch.index))
+    }
+
+    /// A call made here to `model` ended.
+    fn call_finished(
+        &self,
+        model: &str,
+        usage: Option<Usage>,
+        cost_usd: f64,
+        latency: Duration,
+        ok: bool,
+    ) {
+        self.add_to_branch(usage, latency, cost_usd, ok);
+        let (step, branch) = self.place();
+        self.run.emit(|| crate::event::EventKind::CallFinished {
+            step,
+            branch,
+            model: model.to_owned(),
+            usage,
+            cost_usd,
+            latency,
+            ok,
+        });
+    }
+}
+
 /// Closes each slot; returns the cost the innermost ledger (the first) estimated, and the
 /// first error.
 fn close_slots(
     slots: Vec<Slot>,
     model: &str,
     usage: Option<Usage>,
-    latency: std::time::Duration,
+    latency: Duration,
     ok: bool,
 ) -> (f64, Result<(), Error>) {
     let mut result = Ok(());

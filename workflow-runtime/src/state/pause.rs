@@ -9,8 +9,8 @@ use serde::de::{
 use serde::ser::{SerializeTuple, Serializer};
 use serde::{Deserialize, Serialize};
 
-use crate::__private::StepData;
-use crate::Error;
+use super::data::StepData;
+use crate::error::Error;
 
 /// What a pause step waits for: nothing yet, or the value it was given.
 ///
@@ -67,13 +67,13 @@ pub fn pause_payload<I: StepData>(input: &I) -> serde_json::Value {
 ///
 /// # Errors
 ///
-/// [`Error::ResumeValue`] if `value` is not a `V`.
-pub fn resume_json<V: StepData>(
+/// [`Error::AnswerValue`] if `value` is not a `V`.
+pub fn pause_answer<V: StepData>(
     workflow: &'static str,
     step: &'static str,
     value: serde_json::Value,
 ) -> Result<V, Error> {
-    V::deserialize_value(value).map_err(|source| Error::ResumeValue {
+    V::deserialize_value(value).map_err(|source| Error::AnswerValue {
         workflow,
         step,
         expected: std::any::type_name::<V>(),

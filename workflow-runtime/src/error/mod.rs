@@ -1,10 +1,15 @@
-//! The one error type of the runtime.
+//! The one error type of the runtime, and the kinds of error it names: [`ProviderError`] for a
+//! failed model call, [`BudgetLimit`] for a spent budget. A leaf: it imports only [`RunId`].
+
+mod budget;
+mod provider;
 
 use std::time::Duration;
 
-use crate::provider::ProviderError;
-use crate::store::RunId;
-use crate::BudgetLimit;
+pub use budget::BudgetLimit;
+pub use provider::{ProviderError, ProviderErrorKind};
+
+use crate::id::RunId;
 
 /// A boxed error, as returned by a step whose error type is not [`Error`].
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
@@ -147,7 +152,7 @@ pub enum Error {
     },
     /// The value given to a paused run is not of the type its pause waits for.
     #[error("workflow `{workflow}`: the pause before step `{step}` waits for a `{expected}`, and the value given is not one")]
-    ResumeValue {
+    AnswerValue {
         /// The workflow's name.
         workflow: &'static str,
         /// The step waiting for the value.
@@ -315,7 +320,7 @@ impl Error {
             | Error::Suspended { .. }
             | Error::Checkpoint { .. }
             | Error::NotPaused { .. }
-            | Error::ResumeValue { .. }
+            | Error::AnswerValue { .. }
             | Error::Store { .. }
             | Error::RunNotFound { .. }
             | Error::CheckpointNotFound { .. }
@@ -336,7 +341,7 @@ impl Error {
             Error::Cancelled { step, .. } | Error::BudgetExceeded { step, .. } => *step,
             Error::Suspended { step, .. }
             | Error::NotPaused { step, .. }
-            | Error::ResumeValue { step, .. } => Some(step),
+            | Error::AnswerValue { step, .. } => Some(step),
             Error::StepLimit { .. }
             | Error::Provider(_)
             | Error::Extract { .. }

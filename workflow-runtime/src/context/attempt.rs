@@ -1,0 +1,117 @@
+//! Running one step under its policy: its timeout, its retries, and the error it fails with.
+
+use std::future::Future;
+
+use super::Context;
+use crate::error::{BoxError, Error};
+use crate::policy::StepPolicy;
+use crate::scope::Scope;
+
+impl Context {
+    /// Runs one attempt of step `step`: `fut` under `policy`'s timeout. For a step without
+    /// retries.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Step`] with the step's own error (an [`Error`] returned by the step is passed on
+    /// unchanged), or [`Error::Timeout`].
+    pub async fn step<T, Fut>(
+        &self,
+        step: &'static str,
+        policy: &StepPolicy,
+        fut: Fut,
+    ) -> Result<T, Error>
+    where
+        Fut: Future<Output = Result<T, BoxError>>,
+    {
+        attempt(self.workflow, step, policy, 1, fut).await
+    }
+
+    /// Runs step `step` with `policy`'s retries: `make` builds the future of one attempt. A
+    /// failed attempt whose error is transient ([`Error::is_transient`]) is retried after an
+    /// exponential backoff with jitter; a watched run tells its subscribers of each retry.
+    ///
+    /// # Errors
+    ///
+    /// The error of the last attempt, as [`Context::step`] describes.
+    pub async fn step_with_retry<T, F, Fut>(
+        &self,
+        step: &'static str,
+        policy: &StepPolicy,
+        mut make: F,
+    ) -> Result<T, Error>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, BoxError>>,
+    {
+        let mut delays = policy.delays();
+        let mut number = 1;
+        loop {
+            let error = match attempt(self.workflow, step, policy, number, make()).await {
+                Ok(value) => return Ok(value),
+                Err(error) => error,
+            };
+            let delay = match delays.next() {
+                Some(delay) if error.is_transient() => delay,
+                _ => return Err(error),
+            };
+            // The scope of the future running now: the run's, or the branch's.
+            let scope = Scope::current();
+            if let Some(scope) = &scope {
+                scope.run().retrying(step, number, &error, delay);
+            }
+            tokio::time::sleep(delay).await;
+            number += 1;
+            if let Some(scope) = &scope {
+                scope.run().attempt(step, number);
+            }
+        }
+    }
+
+    /// The error of step `step`, which failed with `source` on its only attempt: `source`
+    /// itself if it is an [`Error`], [`Error::Step`] otherwise.
+    pub fn step_error(&self, step: &'static str, source: BoxError) -> Error {
+        failed(self.workflow, step, 1, source)
+    }
+}
+
+/// Attempt number `number` of step `step` of `workflow`: `fut` under `policy`'s timeout.
+async fn attempt<T, Fut>(
+    workflow: &'static str,
+    step: &'static str,
+    policy: &StepPolicy,
+    number: u32,
+    fut: Fut,
+) -> Result<T, Error>
+where
+    Fut: Future<Output = Result<T, BoxError>>,
+{
+    let result = match policy.attempt_timeout() {
+        None => fut.await,
+        Some(after) => match tokio::time::timeout(after, fut).await {
+            Ok(result) => result,
+            Err(_) => {
+                return Err(Error::Timeout {
+                    workflow,
+                    step,
+                    after,
+                })
+            }
+        },
+    };
+    result.map_err(|source| failed(workflow, step, number, source))
+}
+
+/// The error of step `step` of `workflow` after `attempts` attempts, the last failing with
+/// `source`: `source` itself if it is an [`Error`], [`Error::Step`] otherwise.
+fn failed(workflow: &'static str, step: &'static str, attempts: u32, source: BoxError) -> Error {
+    match source.downcast::<Error>() {
+        Ok(error) => *error,
+        Err(source) => Error::Step {
+            workflow,
+            step,
+            attempts,
+            source,
+        },
+    }
+}

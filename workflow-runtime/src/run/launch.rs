@@ -1,0 +1,182 @@
+//! Starting a run: its scope if anything reads it (ledger, events, spans), the race against
+//! its cancellation and, for a durable run, against the loss of its lease, then the
+//! [`drive`](super::drive::drive) loop.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use tokio::sync::broadcast;
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+use super::drive::{cancelled, drive, Limits, Saver, Stop};
+use crate::context::{BranchRecorder, Context};
+use crate::error::Error;
+use crate::event::Event;
+use crate::future::BoxFuture;
+use crate::id::RunId;
+use crate::scope::{Ending, Parts, RunScope, RunTrace};
+use crate::state::Loops;
+use crate::usage::{Budget, Ledger, Pricing, UsageReport};
+use crate::workflow::Workflow;
+
+/// What a run is started with, from the [`Executor`](crate::Executor) or the
+/// [`Runner`](crate::Runner) that starts it.
+pub(crate) struct Options<'a> {
+    pub(crate) cancel: Option<&'a CancellationToken>,
+    pub(crate) max_steps: Option<u64>,
+    pub(crate) budget: Budget,
+    pub(crate) pricing: Option<&'a Arc<Pricing>>,
+    /// Where its events go: the channels of the executor's subscribers and of the run.
+    pub(crate) sinks: Vec<broadcast::Sender<Event>>,
+}
+
+/// What a durable run adds: where its checkpoints go, and what watches its lease.
+pub(crate) struct Durable<'a, S> {
+    pub(crate) saver: &'a dyn Saver<S>,
+    pub(crate) recorder: Arc<dyn BranchRecorder>,
+    /// Renews the lease while the run goes; ends with the error that says it was lost.
+    pub(crate) watchdog: BoxFuture<'a, Error>,
+}
+
+/// One run to start.
+pub(crate) struct Launch<'a, W: Workflow> {
+    pub(crate) workflow: &'a W,
+    pub(crate) state: W::State,
+    pub(crate) loops: Loops,
+    pub(crate) options: Options<'a>,
+    /// The run's id, if it has one already (a durable run); otherwise made if anything needs
+    /// it.
+    pub(crate) id: Option<RunId>,
+    /// Whether the caller reads what the run spent.
+    pub(crate) usage: bool,
+    /// The step a resumed run resumes before, for its first event.
+    pub(crate) resumed: Option<&'static str>,
+    pub(crate) durable: Option<Durable<'a, W::State>>,
+}
+
+/// A run after it stopped.
+pub(crate) struct Finish<W: Workflow> {
+    /// Its id, if it had one or anything needed one.
+    pub(crate) id: Option<RunId>,
+    pub(crate) result: Result<Stop<W>, Error>,
+    /// What it spent, if the caller asked.
+    pub(crate) usage: Option<UsageReport>,
+}
+
+/// Runs `launch` until it finishes, waits at a pause, or fails.
+pub(crate) async fn launch<W: Workflow>(launch: Launch<'_, W>) -> Finish<W> {
+    let Launch {
+        workflow,
+        state,
+        loops,
+        options,
+        id,
+        usage,
+        resumed,
+        durable,
+    } = launch;
+    let limits = Limits {
+        max_steps: options.max_steps.unwrap_or(u64::MAX),
+        cancel: options.cancel,
+    };
+    let trace = RunTrace::start(W::NAME, || id.unwrap_or_default());
+    let watched = usage
+        || trace.is_some()
+        || !options.sinks.is_empty()
+        || !options.budget.is_unlimited()
+        || durable.is_some();
+    let mut cx = Context::with_loops(W::NAME, loops);
+    if !watched {
+        // Nothing reads the run's usage, events or spans: no scope.
+        let result = race(
+            drive(workflow, state, &mut cx, &limits, None),
+            options.cancel,
+            None,
+        )
+        .await;
+        let result =
+            result.unwrap_or_else(|lost| Err(lost.unwrap_or_else(|| cancelled::<W>(cx.current()))));
+        return Finish {
+            id,
+            result,
+            usage: None,
+        };
+    }
+    let id = trace.as_ref().map(RunTrace::run).or(id).unwrap_or_default();
+    let span = trace.as_ref().map(|trace| trace.span().clone());
+    let ledger = Ledger::for_run(W::NAME, W::STEPS)
+        .budget(options.budget)
+        .pricing(options.pricing.cloned().unwrap_or_default());
+    let run = RunScope::new(Parts {
+        id,
+        workflow: W::NAME,
+        steps: W::STEPS,
+        ledger: Some(ledger.clone()),
+        sinks: options.sinks,
+        trace,
+    });
+    let (saver, recorder, watchdog) = match durable {
+        Some(durable) => (
+            Some(durable.saver),
+            Some(durable.recorder),
+            Some(durable.watchdog),
+        ),
+        None => (None, None, None),
+    };
+    cx = cx.watched(Some(Arc::clone(&run)), recorder);
+    run.started(resumed);
+    let driven = run
+        .scope()
+        .enter(drive(workflow, state, &mut cx, &limits, saver));
+    let raced = match span {
+        Some(span) => {
+            race(driven, options.cancel, watchdog)
+                .instrument(span)
+                .await
+        }
+        None => race(driven, options.cancel, watchdog).await,
+    };
+    let result =
+        raced.unwrap_or_else(|lost| Err(lost.unwrap_or_else(|| cancelled::<W>(cx.current()))));
+    run.ended(match &result {
+        Ok(Stop::Finished(_)) => Ending::Completed,
+        Ok(Stop::Suspended { pause }) => Ending::Suspended(pause.step),
+        Err(error) => Ending::Failed(error),
+    });
+    Finish {
+        id: Some(id),
+        result,
+        usage: usage.then(|| ledger.report()),
+    }
+}
+
+/// Runs `driven`, the run, until it ends, `cancel` is cancelled (then `Err(None)`: the step in
+/// flight is dropped), or `watchdog` ends (then `Err(Some(error))`: the lease is lost).
+async fn race<F: Future>(
+    driven: F,
+    cancel: Option<&CancellationToken>,
+    watchdog: Option<BoxFuture<'_, Error>>,
+) -> Result<F::Output, Option<Error>> {
+    if cancel.is_none() && watchdog.is_none() {
+        return Ok(driven.await);
+    }
+    let cancelled = async {
+        match cancel {
+            Some(token) => token.cancelled().await,
+            None => std::future::pending().await,
+        }
+    };
+    let lost = async {
+        match watchdog {
+            Some(watchdog) => watchdog.await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        biased;
+        output = driven => Ok(output),
+        () = cancelled => Err(None),
+        error = lost => Err(Some(error)),
+    }
+}

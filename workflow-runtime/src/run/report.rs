@@ -1,0 +1,97 @@
+//! [`Report`] and [`Outcome`]: how a run ended, and what it spent.
+
+use crate::error::Error;
+use crate::id::RunId;
+use crate::usage::UsageReport;
+use crate::workflow::Pause;
+
+/// A run after it went as far as it could: its id, how it stopped, and what its model calls
+/// spent. [`Run::report`](crate::Run::report) gives it for a run in memory, and the
+/// [`Runner`](crate::Runner)'s methods for a durable run.
+///
+/// The id and the usage are there whatever the outcome, so a suspended or failed durable run
+/// can be resumed later, and the cost of a failed run seen.
+///
+/// ```
+/// # use workflow_runtime::{Outcome, Report};
+/// fn show(report: Report<String>) {
+///     let cost = report.usage.total.cost_usd;
+///     match report.outcome {
+///         Outcome::Finished(text) => println!("{}: {text} (${cost:.4})", report.id),
+///         Outcome::Suspended(pause) => println!("{} waits before `{}`: {}", report.id, pause.step, pause.payload),
+///         Outcome::Failed(error) => eprintln!("{} failed: {error}", report.id),
+///     }
+/// }
+/// # let _ = show;
+/// ```
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Report<O> {
+    /// The run's id.
+    pub id: RunId,
+    /// The workflow's name.
+    pub workflow: &'static str,
+    /// How the run stopped.
+    pub outcome: Outcome<O>,
+    /// What the model calls of this run of it spent, per step and in total.
+    pub usage: UsageReport,
+}
+
+impl<O> Report<O> {
+    /// The output of a finished run.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Suspended`] for a run waiting at a pause, the run's error for a failed one.
+    pub fn into_output(self) -> Result<O, Error> {
+        match self.outcome {
+            Outcome::Finished(output) => Ok(output),
+            Outcome::Suspended(pause) => Err(Error::Suspended {
+                workflow: self.workflow,
+                step: pause.step,
+            }),
+            Outcome::Failed(error) => Err(error),
+        }
+    }
+}
+
+/// How a run stopped: finished, waiting at a pause, or failed.
+#[derive(Debug)]
+pub enum Outcome<O> {
+    /// The run reached `end` with this output.
+    Finished(O),
+    /// The run waits at this pause for a value: give it a durable run with
+    /// [`Runner::answer`](crate::Runner::answer).
+    Suspended(Pause),
+    /// The run stopped with this error. For a durable run, unless the error is about the
+    /// lease ([`Error::LeaseLost`], [`Error::VersionConflict`]: another worker runs it now),
+    /// the store records the run as failed, and [`Runner::resume`](crate::Runner::resume)
+    /// runs the failed step again.
+    Failed(Error),
+}
+
+impl<O> Outcome<O> {
+    /// The output, if the run finished.
+    pub fn output(&self) -> Option<&O> {
+        match self {
+            Outcome::Finished(output) => Some(output),
+            _ => None,
+        }
+    }
+
+    /// The pause the run waits at, if it is suspended.
+    pub fn pause(&self) -> Option<&Pause> {
+        match self {
+            Outcome::Suspended(pause) => Some(pause),
+            _ => None,
+        }
+    }
+
+    /// The error that stopped the run, if it failed.
+    pub fn error(&self) -> Option<&Error> {
+        match self {
+            Outcome::Failed(error) => Some(error),
+            _ => None,
+        }
+    }
+}

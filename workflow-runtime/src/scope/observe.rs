@@ -1,0 +1,294 @@
+//! What a run tells its subscribers and `tracing` as it goes: the [`Observer`] of a run, and the
+//! methods of [`RunScope`] that the driver, the step attempts and the agents call.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use tokio::sync::broadcast;
+use tokio::time::Instant;
+use tracing::Span;
+
+use super::{RunScope, RunTrace, Scope};
+use crate::error::Error;
+use crate::event::{Event, EventKind};
+use crate::usage::UsageTotals;
+
+/// Where an observed run's events go and its spans are opened.
+pub(crate) struct Observer {
+    sinks: Vec<broadcast::Sender<Event>>,
+    seq: AtomicU64,
+    started: Instant,
+    trace: Option<RunTrace>,
+    step: Mutex<StepRun>,
+}
+
+/// The top-level step running now.
+struct StepRun {
+    /// Its index in the run's steps; `usize::MAX` for none.
+    index: usize,
+    started: Instant,
+    attempts: u32,
+    /// Its totals in the ledger when it started.
+    before: UsageTotals,
+    span: Option<Span>,
+}
+
+/// How a run ended, as its last event tells it.
+#[derive(Clone, Copy)]
+pub(crate) enum Ending<'a> {
+    Completed,
+    /// Waiting at the pause before this step.
+    Suspended(&'static str),
+    Failed(&'a Error),
+}
+
+impl Observer {
+    pub(super) fn new(sinks: Vec<broadcast::Sender<Event>>, trace: Option<RunTrace>) -> Self {
+        Observer {
+            sinks,
+            seq: AtomicU64::new(0),
+            started: Instant::now(),
+            trace,
+            step: Mutex::new(StepRun {
+                index: usize::MAX,
+                started: Instant::now(),
+                attempts: 0,
+                before: UsageTotals::default(),
+                span: None,
+            }),
+        }
+    }
+
+    pub(super) fn trace(&self) -> Option<&RunTrace> {
+        self.trace.as_ref()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, StepRun> {
+        self.step.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl RunScope {
+    /// Sends the event `kind` makes, if anyone listens. Never waits: see
+    /// [`Events`](crate::event::Events) for what a subscriber that lags loses.
+    pub(crate) fn emit(&self, kind: impl FnOnce() -> EventKind) {
+        let Some(observer) = &self.observer else {
+            return;
+        };
+        let Some((last, others)) = observer.sinks.split_last() else {
+            return;
+        };
+        let event = Event {
+            run: self.id,
+            workflow: self.workflow,
+            seq: observer.seq.fetch_add(1, Ordering::Relaxed),
+            kind: kind(),
+        };
+        for sink in others {
+            // An error only says that nobody listens on this channel any more.
+            let _ = sink.send(event.clone());
+        }
+        let _ = last.send(event);
+    }
+
+    /// The run starts: from its first state, or `resumed` before that step.
+    pub(crate) fn started(&self, resumed: Option<&'static str>) {
+        let steps = self.steps;
+        self.emit(|| match resumed {
+            Some(step) => EventKind::Resumed { step },
+            None => EventKind::RunStarted { steps },
+        });
+    }
+
+    /// The run is about to run `step` (a step, or a fan-out or a map, which is none of the
+    /// run's steps): the calls from now on are its calls.
+    pub(crate) fn enter(&self, step: &'static str) {
+        let index = self.steps.iter().position(|name| *name == step);
+        self.current
+            .store(index.unwrap_or(usize::MAX), Ordering::Relaxed);
+    }
+
+    /// The step entered last starts, unless the run's budget is used up; returns its span if
+    /// the run is traced, for the driver to enter while the step runs.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::BudgetExceeded`] once the ledger's budget is used up.
+    pub(crate) fn start_step(&self) -> Result<Option<Span>, Error> {
+        if let Some(ledger) = self.ledger.as_ref().filter(|ledger| ledger.is_exhausted()) {
+            return Err(ledger.exhausted_error());
+        }
+        let Some(observer) = &self.observer else {
+            return Ok(None);
+        };
+        let index = self.current.load(Ordering::Relaxed);
+        let Some(step) = self.step_name(index) else {
+            return Ok(None);
+        };
+        let span = observer
+            .trace
+            .as_ref()
+            .map(|trace| trace.step_span(step, None));
+        *observer.lock() = StepRun {
+            index,
+            started: Instant::now(),
+            attempts: 1,
+            before: self.step_totals(index),
+            span: span.clone(),
+        };
+        self.emit(|| EventKind::StepStarted {
+            step,
+            branch: None,
+            attempt: 1,
+        });
+        Ok(span)
+    }
+
+    /// The step started last finished, with an output.
+    pub(crate) fn finish_step(&self) {
+        let Some(observer) = &self.observer else {
+            return;
+        };
+        let run = std::mem::replace(&mut *observer.lock(), StepRun::none());
+        let Some(step) = self.step_name(run.index) else {
+            return;
+        };
+        let usage = self
+            .ledger
+            .as_ref()
+            .map(|ledger| ledger.step_totals(run.index).since(&run.before));
+        if let Some(span) = &run.span {
+            trace_end(span, usage.as_ref(), None);
+        }
+        let (attempts, elapsed) = (run.attempts, run.started.elapsed());
+        self.emit(|| EventKind::StepFinished {
+            step,
+            attempts,
+            elapsed,
+            usage,
+        });
+    }
+
+    fn step_totals(&self, step: usize) -> UsageTotals {
+        self.ledger
+            .as_ref()
+            .map(|ledger| ledger.step_totals(step))
+            .unwrap_or_default()
+    }
+
+    /// Attempt `attempt` of step `step` failed with `error`; the next one starts after
+    /// `delay`.
+    pub(crate) fn retrying(
+        &self,
+        step: &'static str,
+        attempt: u32,
+        error: &Error,
+        delay: Duration,
+    ) {
+        if self.observer.is_none() {
+            return;
+        }
+        let message = crate::error::describe(error);
+        if self.trace().is_some() {
+            let delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX);
+            tracing::warn!(target: "workflow", step, attempt, delay_ms, error = %message, "retrying");
+        }
+        let branch = Scope::branch_index();
+        self.emit(|| EventKind::Retrying {
+            step,
+            branch,
+            attempt,
+            error: message,
+            delay,
+        });
+    }
+
+    /// Attempt `attempt` (2 or more) of step `step` starts.
+    pub(crate) fn attempt(&self, step: &'static str, attempt: u32) {
+        let Some(observer) = &self.observer else {
+            return;
+        };
+        let branch = Scope::branch_index();
+        if branch.is_none() {
+            observer.lock().attempts = attempt;
+        }
+        if self.trace().is_some() {
+            // The span entered now is the step's, or the branch's.
+            Span::current().record("attempt", attempt);
+        }
+        self.emit(|| EventKind::StepStarted {
+            step,
+            branch,
+            attempt,
+        });
+    }
+
+    /// The run ended: its last event, and its spans' last fields.
+    pub(crate) fn ended(&self, ending: Ending<'_>) {
+        let Some(observer) = &self.observer else {
+            return;
+        };
+        // The step that was running, if one was: not one the run stopped before.
+        let running = std::mem::replace(&mut *observer.lock(), StepRun::none());
+        let usage = self.ledger.as_ref().map(crate::usage::Ledger::totals);
+        let elapsed = observer.started.elapsed();
+        let trace = observer.trace.as_ref();
+        match ending {
+            Ending::Completed => {
+                if let Some(trace) = trace {
+                    trace_end(trace.span(), usage.as_ref(), None);
+                }
+                self.emit(|| EventKind::Completed { elapsed, usage });
+            }
+            Ending::Suspended(step) => {
+                if let Some(trace) = trace {
+                    trace_end(trace.span(), usage.as_ref(), None);
+                }
+                self.emit(|| EventKind::Suspended { step });
+            }
+            Ending::Failed(error) => {
+                let message = crate::error::describe(error);
+                if let Some(span) = &running.span {
+                    trace_end(span, None, Some(&message));
+                }
+                if let Some(trace) = trace {
+                    trace_end(trace.span(), usage.as_ref(), Some(&message));
+                }
+                let step = error.step().or_else(|| self.step_name(running.index));
+                self.emit(|| EventKind::Failed {
+                    step,
+                    error: message,
+                    elapsed,
+                    usage,
+                });
+            }
+        }
+    }
+}
+
+impl StepRun {
+    fn none() -> Self {
+        StepRun {
+            index: usize::MAX,
+            started: Instant::now(),
+            attempts: 0,
+            before: UsageTotals::default(),
+            span: None,
+        }
+    }
+}
+
+/// Records `usage` (tokens, cost and calls, never prompts) and `error` on `span`.
+pub(super) fn trace_end(span: &Span, usage: Option<&UsageTotals>, error: Option<&str>) {
+    if let Some(totals) = usage {
+        span.record("usage.input_tokens", totals.usage.input_tokens);
+        span.record("usage.output_tokens", totals.usage.output_tokens);
+        span.record("usage.cost_usd", totals.cost_usd);
+        span.record("usage.calls", totals.calls);
+    }
+    if let Some(error) = error {
+        span.record("error", error);
+        span.record("otel.status_code", "error");
+    }
+}
