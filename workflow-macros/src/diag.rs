@@ -29,6 +29,12 @@ impl Errors {
     pub(crate) fn to_compile_errors(&self) -> TokenStream {
         self.0.iter().map(syn::Error::to_compile_error).collect()
     }
+
+    /// The messages, in the order they were reported.
+    #[cfg(test)]
+    pub(crate) fn messages(&self) -> Vec<String> {
+        self.0.iter().map(ToString::to_string).collect()
+    }
 }
 
 /// The closest of `candidates` to `name`, if it is close enough to be a typo.
@@ -84,9 +90,9 @@ fn suggestion(close: Option<&str>) -> String {
 // ---- attribute arguments -------------------------------------------------------------------
 
 pub(crate) fn unknown_workflow_arg(name: &str) -> String {
-    let close = did_you_mean(name, ["crate", "state"]);
+    let close = did_you_mean(name, ["crate", "state", "version"]);
     format!(
-        "unknown `#[workflow]` argument `{name}`{} valid arguments are `crate = path` and `state = Name`",
+        "unknown `#[workflow]` argument `{name}`{} valid arguments are `crate = path`, `state = Name` and `version = N`",
         suggestion(close)
     )
 }
@@ -94,6 +100,11 @@ pub(crate) fn unknown_workflow_arg(name: &str) -> String {
 pub(crate) fn duplicate_arg(name: &str) -> String {
     format!("`{name}` is given twice; keep one")
 }
+
+pub(crate) const BAD_VERSION: &str =
+    "`version` takes the version of the workflow's definition as an integer literal: `version = 2`";
+pub(crate) const VERSION_RANGE: &str =
+    "`version` is a number from 0 to 4294967295 (a `u32`): `version = 2`";
 
 pub(crate) const NOT_AN_IMPL: &str =
     "`#[workflow]` goes on an inherent `impl` block: `#[workflow] impl MyWorkflow { … }`";

@@ -4,7 +4,51 @@
 use proc_macro2::{Group, TokenStream, TokenTree};
 use quote::quote;
 
-use crate::workflow_impl;
+use crate::diag::Errors;
+use crate::model::Model;
+use crate::{model, parse, workflow_impl};
+
+/// The model of `item` under the arguments `args`, before the checks, with the messages of the
+/// errors found on the way. Panics if there is no model: a test's input must have one.
+pub(crate) fn model_with(args: TokenStream, item: TokenStream) -> (Model, Vec<String>) {
+    let mut errors = Errors::default();
+    let args = parse::args(args, &mut errors);
+    let input = parse::input(item, &mut errors).expect("an impl block");
+    let model = model::build(args, input, &mut errors).expect("a model");
+    (model, errors.messages())
+}
+
+/// The model of `item`, which must read without errors.
+pub(crate) fn model_of(item: TokenStream) -> Model {
+    let (model, messages) = model_with(TokenStream::new(), item);
+    assert_eq!(messages, Vec::<String>::new(), "the input has errors");
+    model
+}
+
+/// An impl block of steps named `steps`, each `async fn step(&self, x: u8) -> u8`, and `flow`.
+pub(crate) fn steps_and_flow(steps: &[&str], flow: &TokenStream) -> TokenStream {
+    let steps = steps.iter().map(|name| {
+        let name = proc_macro2::Ident::new(name, proc_macro2::Span::call_site());
+        quote!(async fn #name(&self, x: u8) -> u8 { x })
+    });
+    quote! {
+        impl W {
+            #(#steps)*
+            flow! { #flow }
+        }
+    }
+}
+
+/// The messages `rule` reports on the model of `item`, which must read without errors.
+pub(crate) fn rule_messages(
+    item: TokenStream,
+    rule: impl FnOnce(&Model, &mut Errors),
+) -> Vec<String> {
+    let model = model_of(item);
+    let mut errors = Errors::default();
+    rule(&model, &mut errors);
+    errors.messages()
+}
 
 fn sample() -> TokenStream {
     quote! {

@@ -20,6 +20,7 @@ pub(crate) fn build(args: Args, input: Input, errors: &mut Errors) -> Option<Mod
         generics: input.item.generics.clone(),
         name,
         state,
+        version: args.version.unwrap_or(0),
         steps: input
             .steps
             .into_iter()

@@ -19,6 +19,8 @@ pub(crate) struct Model {
     /// The workflow's name: the last segment of the self type.
     pub(crate) name: Ident,
     pub(crate) state: Ident,
+    /// `#[workflow(version = N)]`, 0 if not given: part of the definition fingerprint.
+    pub(crate) version: u32,
     pub(crate) steps: Vec<Step>,
     /// Fan-outs and maps, in the order they are written.
     pub(crate) forks: Vec<Fork>,
