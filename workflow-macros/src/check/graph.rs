@@ -140,3 +140,6 @@ pub(crate) fn reaches(model: &Model, from: usize, to: usize) -> bool {
     mark_reachable(model, from, &mut reachable);
     reachable[to]
 }
+
+#[cfg(test)]
+mod tests;
