@@ -189,6 +189,30 @@ pub(crate) fn step_reserved(name: &str) -> String {
     format!("`{name}` is a reserved word of `flow!` and cannot name a step; rename the method")
 }
 
+pub(crate) fn same_variant(name: &str, others: &[String]) -> String {
+    let others: Vec<String> = others.iter().map(|other| format!("`{other}`")).collect();
+    let others = match others.split_last() {
+        Some((last, [])) => format!("step {last}"),
+        Some((last, rest)) => format!("steps {} and {last}", rest.join(", ")),
+        None => String::new(),
+    };
+    format!(
+        "step `{name}` would get the same variant of the generated state enum as {others}, \
+         because their names read the same in UpperCamelCase; rename one of them"
+    )
+}
+
+pub(crate) fn end_variant(name: &str) -> String {
+    format!(
+        "step `{name}` would get the variant of the generated state enum that holds the output \
+         of a finished run, because its name reads as `end` in UpperCamelCase; rename the method"
+    )
+}
+
+pub(crate) fn step_twice(name: &str) -> String {
+    format!("step `{name}` is defined twice; rename or remove one of them")
+}
+
 pub(crate) fn unknown_step_option(name: &str) -> String {
     let close = did_you_mean(name, STEP_OPTIONS.iter().copied());
     format!(

@@ -152,6 +152,32 @@ fn never_panics_on_mutated_arguments() {
     }
 }
 
+/// Regression (issue #14): the state enum of `impl r#Flow` was named `r#FlowState`, and the
+/// variant of a step `_1` or `__` was `1` or empty: the macro panicked on these valid inputs.
+#[test]
+fn raw_and_underscore_names_expand() {
+    let inputs = [
+        quote! {
+            impl r#Flow {
+                async fn r#match(&self, x: u8) -> u8 { x }
+                flow! { start -> r#match -> end; }
+            }
+        },
+        quote! {
+            impl Flow {
+                async fn _1(&self, x: u8) -> u8 { x }
+                async fn __(&self, x: u8) -> u8 { x }
+                async fn self_(&self, x: u8) -> u8 { x }
+                flow! { start -> _1 -> __ -> self_ -> end; }
+            }
+        },
+    ];
+    for input in inputs {
+        let output = workflow_impl(TokenStream::new(), &input).to_string();
+        assert!(!output.contains("compile_error"), "errors: {output}");
+    }
+}
+
 #[test]
 fn output_is_deterministic() {
     let first = workflow_impl(TokenStream::new(), &sample()).to_string();

@@ -3,8 +3,11 @@
 //! reported here, and a close match stands in for a typo so that it does not cascade.
 
 mod build;
+mod names;
 
+pub(crate) use crate::parse::unraw;
 pub(crate) use build::build;
+pub(crate) use names::{camel, END};
 
 use proc_macro2::Span;
 use syn::{Expr, Generics, Ident, Pat, Type};
@@ -16,7 +19,7 @@ pub(crate) struct Model {
     pub(crate) krate: syn::Path,
     pub(crate) self_ty: Type,
     pub(crate) generics: Generics,
-    /// The workflow's name: the last segment of the self type.
+    /// The workflow's name: the last segment of the self type, without `r#`.
     pub(crate) name: Ident,
     pub(crate) state: Ident,
     /// `#[workflow(version = N)]`, 0 if not given: part of the definition fingerprint.

@@ -127,6 +127,18 @@ pub(crate) fn input(tokens: TokenStream, errors: &mut Errors) -> Result<Input, s
     Ok(Input { item, steps, flow })
 }
 
+/// `name` without the `r#` of a raw identifier: `r#a` and `a` name the same step.
+pub(crate) fn unraw(name: &syn::Ident) -> String {
+    let text = name.to_string();
+    text.strip_prefix("r#")
+        .map_or_else(|| text.clone(), str::to_owned)
+}
+
+/// Whether `name` is a word of `flow!` that cannot name a step: `start` or `end`.
+pub(crate) fn is_reserved(name: &syn::Ident) -> bool {
+    matches!(unraw(name).as_str(), "start" | "end")
+}
+
 fn first_span(tokens: &TokenStream) -> Span {
     tokens
         .clone()

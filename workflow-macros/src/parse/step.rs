@@ -50,8 +50,8 @@ pub(crate) fn step(method: &mut ImplItemFn, errors: &mut Errors) -> StepFn {
     let sig = &method.sig;
     let ident = sig.ident.clone();
     let name = ident.to_string();
-    if name == "start" || name == "end" {
-        errors.push(ident.span(), diag::step_reserved(&name));
+    if super::is_reserved(&ident) {
+        errors.push(ident.span(), diag::step_reserved(&super::unraw(&ident)));
     }
     check_qualifiers(sig, &name, errors);
     let (input, resume) = input_type(sig, &name, errors);

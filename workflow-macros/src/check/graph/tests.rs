@@ -77,6 +77,9 @@ fn every_step_is_in_the_graph() {
     let mut errors = Errors::default();
     every_step_in_graph(&model, &mut errors);
     assert!(errors.is_empty());
+    // So is a second step of the same name.
+    let twice = steps_and_flow(&["a", "a"], &quote!(start -> a -> end;));
+    assert!(rule_messages(twice, every_step_in_graph).is_empty());
 }
 
 #[test]

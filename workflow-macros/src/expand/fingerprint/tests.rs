@@ -86,7 +86,7 @@ fn spacing_and_printing_do_not_count() {
     let loose = "impl   W {\n  async fn a ( & self , x : Vec < Vec < u8 > > ) -> Result < ( u8 , ) , E > { x }\n\
                  async fn b(&self, x: (u8,)) -> u8 { x.0 }\n\
                  flow! {\n start -> a -> b ;\n b -> match { 0 | 1 => end ( x . 0 ) , _ => end , } ; } }";
-    let raw = "impl W { async fn r#a(&self, x: Vec<Vec<u8> >,) -> Result<(u8,), E,> { x }\
+    let raw = "impl r#W { async fn r#a(&self, x: Vec<Vec<u8> >,) -> Result<(u8,), E,> { x }\
                async fn b(&self, x: (u8,),) -> u8 { x.0 }\
                flow! { start -> r#a -> b; b -> match { 0 | 1 => end(x.0), _ => end }; } }";
     assert_eq!(of_source(tight), of_source(loose));
