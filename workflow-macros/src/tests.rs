@@ -8,6 +8,8 @@ use crate::diag::Errors;
 use crate::model::Model;
 use crate::{model, parse, workflow_impl};
 
+mod fuzz;
+
 /// The model of `item` under the arguments `args`, before the checks, with the messages of the
 /// errors found on the way. Panics if there is no model: a test's input must have one.
 pub(crate) fn model_with(args: TokenStream, item: TokenStream) -> (Model, Vec<String>) {
@@ -50,7 +52,7 @@ pub(crate) fn rule_messages(
     errors.messages()
 }
 
-fn sample() -> TokenStream {
+pub(crate) fn sample() -> TokenStream {
     quote! {
         impl Article {
             async fn draft(&self, topic: String) -> String { topic }
@@ -107,7 +109,7 @@ fn never_panics_on_mutated_input() {
     }
 }
 
-fn parallel_sample() -> TokenStream {
+pub(crate) fn parallel_sample() -> TokenStream {
     quote! {
         impl Review {
             async fn split(&self, text: String) -> Vec<String> { vec![text] }
@@ -152,8 +154,10 @@ fn never_panics_on_mutated_arguments() {
     }
 }
 
-/// Regression (issue #14): the state enum of `impl r#Flow` was named `r#FlowState`, and the
-/// variant of a step `_1` or `__` was `1` or empty: the macro panicked on these valid inputs.
+/// Regression (issue #14, and the fuzzer's first finds): the state enum of `impl r#Flow` was
+/// named `r#FlowState`, the variant of a step `_1` or `__` was `1` or empty, and the type check
+/// of an edge from a branch `_1` was a trait `1ToJoin`: the macro panicked on these valid
+/// inputs. A step `self_` got the variant `Self`, a keyword: the output was not Rust.
 #[test]
 fn raw_and_underscore_names_expand() {
     let inputs = [
@@ -171,10 +175,23 @@ fn raw_and_underscore_names_expand() {
                 flow! { start -> _1 -> __ -> self_ -> end; }
             }
         },
+        quote! {
+            impl Flow {
+                async fn a(&self, x: u8) -> u8 { x }
+                async fn _1(&self, x: u8) -> u8 { x }
+                async fn b(&self, x: u8) -> u8 { x }
+                async fn join(&self, (x, y): (u8, u8)) -> u8 { x + y }
+                flow! { start -> a -> (_1, b) -> join -> end; }
+            }
+        },
     ];
     for input in inputs {
-        let output = workflow_impl(TokenStream::new(), &input).to_string();
-        assert!(!output.contains("compile_error"), "errors: {output}");
+        let output = workflow_impl(TokenStream::new(), &input);
+        let text = output.to_string();
+        assert!(!text.contains("compile_error"), "errors: {text}");
+        if let Err(error) = syn::parse2::<syn::File>(output) {
+            panic!("not Rust ({error}): {text}");
+        }
     }
 }
 
