@@ -99,6 +99,23 @@ pub use workflow_runtime::provider;
 /// - `#[workflow(state = Name)]`: the name the state enum goes by in your module (default
 ///   `{Type}State`); `state = pub Name` (or `pub(crate) Name`) gives that name a visibility:
 ///   it is private by default.
+/// - `#[workflow(version = N)]`: the version of the definition, a `u32` (default `0`), which
+///   enters [`Workflow::FINGERPRINT`]. Raise it when what a run stores changes in a way the
+///   macro cannot see.
+///
+/// A durable run records the definition's fingerprint in every checkpoint, and resuming it
+/// under another fingerprint fails with [`Error::DefinitionMismatch`] instead of reading a state
+/// the steps no longer understand. The fingerprint is computed from what the macro sees: the
+/// workflow's name, `version`, each step's name, input, output and pause value types as
+/// written, whether it can fail, and the whole graph (edges, `match` arms with their patterns
+/// and guards, arguments, bounds and `else` routes, forks and their options). Spacing and
+/// formatting do not count, nor do step policies (`#[step(retry, …)]`: they change how a step
+/// is attempted, not what is stored). It cannot see inside a type or a step: a field added to
+/// a step's input type (`struct Draft { text: String, tone: Tone }`), a type alias that now
+/// points elsewhere, or a change in a step's body leave it as it was. After such a change,
+/// raise `version` so that runs saved before are refused rather than resumed with a state that
+/// no longer reads as intended; keep it if the old runs are still fine (a new field with a
+/// `#[serde(default)]`, a fixed bug in a body).
 ///
 /// # Generated
 ///

@@ -29,6 +29,12 @@ impl Errors {
     pub(crate) fn to_compile_errors(&self) -> TokenStream {
         self.0.iter().map(syn::Error::to_compile_error).collect()
     }
+
+    /// The messages, in the order they were reported.
+    #[cfg(test)]
+    pub(crate) fn messages(&self) -> Vec<String> {
+        self.0.iter().map(ToString::to_string).collect()
+    }
 }
 
 /// The closest of `candidates` to `name`, if it is close enough to be a typo.
@@ -84,9 +90,9 @@ fn suggestion(close: Option<&str>) -> String {
 // ---- attribute arguments -------------------------------------------------------------------
 
 pub(crate) fn unknown_workflow_arg(name: &str) -> String {
-    let close = did_you_mean(name, ["crate", "state"]);
+    let close = did_you_mean(name, ["crate", "state", "version"]);
     format!(
-        "unknown `#[workflow]` argument `{name}`{} valid arguments are `crate = path` and `state = Name`",
+        "unknown `#[workflow]` argument `{name}`{} valid arguments are `crate = path`, `state = Name` and `version = N`",
         suggestion(close)
     )
 }
@@ -94,6 +100,11 @@ pub(crate) fn unknown_workflow_arg(name: &str) -> String {
 pub(crate) fn duplicate_arg(name: &str) -> String {
     format!("`{name}` is given twice; keep one")
 }
+
+pub(crate) const BAD_VERSION: &str =
+    "`version` takes the version of the workflow's definition as an integer literal: `version = 2`";
+pub(crate) const VERSION_RANGE: &str =
+    "`version` is a number from 0 to 4294967295 (a `u32`): `version = 2`";
 
 pub(crate) const NOT_AN_IMPL: &str =
     "`#[workflow]` goes on an inherent `impl` block: `#[workflow] impl MyWorkflow { … }`";
@@ -176,6 +187,30 @@ pub(crate) fn step_impl_trait(name: &str) -> String {
 
 pub(crate) fn step_reserved(name: &str) -> String {
     format!("`{name}` is a reserved word of `flow!` and cannot name a step; rename the method")
+}
+
+pub(crate) fn same_variant(name: &str, others: &[String]) -> String {
+    let others: Vec<String> = others.iter().map(|other| format!("`{other}`")).collect();
+    let others = match others.split_last() {
+        Some((last, [])) => format!("step {last}"),
+        Some((last, rest)) => format!("steps {} and {last}", rest.join(", ")),
+        None => String::new(),
+    };
+    format!(
+        "step `{name}` would get the same variant of the generated state enum as {others}, \
+         because their names read the same in UpperCamelCase; rename one of them"
+    )
+}
+
+pub(crate) fn end_variant(name: &str) -> String {
+    format!(
+        "step `{name}` would get the variant of the generated state enum that holds the output \
+         of a finished run, because its name reads as `end` in UpperCamelCase; rename the method"
+    )
+}
+
+pub(crate) fn step_twice(name: &str) -> String {
+    format!("step `{name}` is defined twice; rename or remove one of them")
 }
 
 pub(crate) fn unknown_step_option(name: &str) -> String {

@@ -4,9 +4,55 @@
 use proc_macro2::{Group, TokenStream, TokenTree};
 use quote::quote;
 
-use crate::workflow_impl;
+use crate::diag::Errors;
+use crate::model::Model;
+use crate::{model, parse, workflow_impl};
 
-fn sample() -> TokenStream {
+mod fuzz;
+
+/// The model of `item` under the arguments `args`, before the checks, with the messages of the
+/// errors found on the way. Panics if there is no model: a test's input must have one.
+pub(crate) fn model_with(args: TokenStream, item: TokenStream) -> (Model, Vec<String>) {
+    let mut errors = Errors::default();
+    let args = parse::args(args, &mut errors);
+    let input = parse::input(item, &mut errors).expect("an impl block");
+    let model = model::build(args, input, &mut errors).expect("a model");
+    (model, errors.messages())
+}
+
+/// The model of `item`, which must read without errors.
+pub(crate) fn model_of(item: TokenStream) -> Model {
+    let (model, messages) = model_with(TokenStream::new(), item);
+    assert_eq!(messages, Vec::<String>::new(), "the input has errors");
+    model
+}
+
+/// An impl block of steps named `steps`, each `async fn step(&self, x: u8) -> u8`, and `flow`.
+pub(crate) fn steps_and_flow(steps: &[&str], flow: &TokenStream) -> TokenStream {
+    let steps = steps.iter().map(|name| {
+        let name = proc_macro2::Ident::new(name, proc_macro2::Span::call_site());
+        quote!(async fn #name(&self, x: u8) -> u8 { x })
+    });
+    quote! {
+        impl W {
+            #(#steps)*
+            flow! { #flow }
+        }
+    }
+}
+
+/// The messages `rule` reports on the model of `item`, which must read without errors.
+pub(crate) fn rule_messages(
+    item: TokenStream,
+    rule: impl FnOnce(&Model, &mut Errors),
+) -> Vec<String> {
+    let model = model_of(item);
+    let mut errors = Errors::default();
+    rule(&model, &mut errors);
+    errors.messages()
+}
+
+pub(crate) fn sample() -> TokenStream {
     quote! {
         impl Article {
             async fn draft(&self, topic: String) -> String { topic }
@@ -63,7 +109,7 @@ fn never_panics_on_mutated_input() {
     }
 }
 
-fn parallel_sample() -> TokenStream {
+pub(crate) fn parallel_sample() -> TokenStream {
     quote! {
         impl Review {
             async fn split(&self, text: String) -> Vec<String> { vec![text] }
@@ -105,6 +151,47 @@ fn never_panics_on_mutated_arguments() {
         let input = variant.to_string();
         let result = std::panic::catch_unwind(|| workflow_impl(variant, &sample()));
         assert!(result.is_ok(), "the macro panicked on arguments: {input}");
+    }
+}
+
+/// Regression (issue #14, and the fuzzer's first finds): the state enum of `impl r#Flow` was
+/// named `r#FlowState`, the variant of a step `_1` or `__` was `1` or empty, and the type check
+/// of an edge from a branch `_1` was a trait `1ToJoin`: the macro panicked on these valid
+/// inputs. A step `self_` got the variant `Self`, a keyword: the output was not Rust.
+#[test]
+fn raw_and_underscore_names_expand() {
+    let inputs = [
+        quote! {
+            impl r#Flow {
+                async fn r#match(&self, x: u8) -> u8 { x }
+                flow! { start -> r#match -> end; }
+            }
+        },
+        quote! {
+            impl Flow {
+                async fn _1(&self, x: u8) -> u8 { x }
+                async fn __(&self, x: u8) -> u8 { x }
+                async fn self_(&self, x: u8) -> u8 { x }
+                flow! { start -> _1 -> __ -> self_ -> end; }
+            }
+        },
+        quote! {
+            impl Flow {
+                async fn a(&self, x: u8) -> u8 { x }
+                async fn _1(&self, x: u8) -> u8 { x }
+                async fn b(&self, x: u8) -> u8 { x }
+                async fn join(&self, (x, y): (u8, u8)) -> u8 { x + y }
+                flow! { start -> a -> (_1, b) -> join -> end; }
+            }
+        },
+    ];
+    for input in inputs {
+        let output = workflow_impl(TokenStream::new(), &input);
+        let text = output.to_string();
+        assert!(!text.contains("compile_error"), "errors: {text}");
+        if let Err(error) = syn::parse2::<syn::File>(output) {
+            panic!("not Rust ({error}): {text}");
+        }
     }
 }
 

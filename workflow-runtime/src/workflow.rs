@@ -95,6 +95,15 @@ pub trait Workflow: Send + Sync {
     const NAME: &'static str;
     /// Changes whenever the graph or the types of its steps change, so that a stored run is
     /// never resumed under a different definition.
+    ///
+    /// `#[workflow]` hashes the workflow's name, its declared `#[workflow(version = N)]`, the
+    /// name and the input, output and pause value types of each step as written, whether it
+    /// can fail, and the whole graph (edges, `match` arms, bounds, forks), regardless of
+    /// spacing or of the compiler that prints them. It does not see inside a type or a step: a
+    /// field added to a step's input type, or a change in a step's body, leaves it as it was;
+    /// raise `version` then so that runs saved before are refused. Step policies (retries,
+    /// timeouts) do not count: they do not change what is stored. Written by hand, any value
+    /// that changes with the definition will do.
     const FINGERPRINT: u64;
     /// The names of the steps, in declaration order.
     const STEPS: &'static [&'static str];

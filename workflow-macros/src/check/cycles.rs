@@ -179,3 +179,6 @@ fn cycle_path(
     }
     vec![first]
 }
+
+#[cfg(test)]
+mod tests;

@@ -65,3 +65,6 @@ pub(crate) fn join_arity(model: &Model, errors: &mut Errors) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -2,6 +2,7 @@
 
 use crate::diag::{self, Errors};
 use crate::model::{Model, Node, Outgoing};
+use crate::parse::{is_reserved, unraw};
 
 /// Rule: the graph has exactly one `start -> step` edge, and it leads to a step.
 pub(crate) fn one_start(model: &Model, errors: &mut Errors) {
@@ -39,11 +40,14 @@ pub(crate) fn one_successor(model: &Model, errors: &mut Errors) {
 }
 
 /// Rule: every step of the impl block is named in `flow!` (but `start` and `end`, which are
-/// reported as reserved names).
+/// reported as reserved names, and a second step of the same name, reported as such).
 pub(crate) fn every_step_in_graph(model: &Model, errors: &mut Errors) {
-    for step in &model.steps {
-        let reserved = step.sig.ident == "start" || step.sig.ident == "end";
-        if step.mentions.is_empty() && !reserved {
+    for (index, step) in model.steps.iter().enumerate() {
+        let name = unraw(&step.sig.ident);
+        let again = model.steps[..index]
+            .iter()
+            .any(|earlier| unraw(&earlier.sig.ident) == name);
+        if step.mentions.is_empty() && !is_reserved(&step.sig.ident) && !again {
             errors.push(
                 step.sig.ident.span(),
                 diag::not_in_graph(&step.sig.ident.to_string()),
@@ -140,3 +144,6 @@ pub(crate) fn reaches(model: &Model, from: usize, to: usize) -> bool {
     mark_reachable(model, from, &mut reachable);
     reachable[to]
 }
+
+#[cfg(test)]
+mod tests;

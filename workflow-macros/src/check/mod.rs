@@ -4,6 +4,7 @@
 mod cycles;
 mod forks;
 mod graph;
+mod names;
 mod pauses;
 
 use crate::diag::Errors;
@@ -18,6 +19,7 @@ pub(crate) fn check(model: &Model, errors: &mut Errors) {
         return;
     }
     forks::branches_belong_to_their_fork(model, errors);
+    names::variants_are_distinct(model, errors);
     graph::one_start(model, errors);
     if model.unresolved.is_empty() {
         graph::every_step_in_graph(model, errors);

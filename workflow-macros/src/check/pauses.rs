@@ -17,3 +17,6 @@ pub(crate) fn pauses_take_a_value(model: &Model, errors: &mut Errors) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

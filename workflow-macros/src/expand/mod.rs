@@ -14,10 +14,11 @@ mod workflow_impl;
 pub(crate) use fallback::fallback;
 
 use proc_macro2::{Span, TokenStream};
-use quote::{format_ident, quote};
+use quote::quote;
 use syn::Ident;
 
-use crate::model::Model;
+// The names of generated items are the model's (`transition` names its casts with `camel`).
+use crate::model::{camel, Model};
 
 /// Everything generated for a valid workflow, next to the user's impl block: the alias that
 /// names the state enum in the user's module, and, in a block of their own (so that the enum is
@@ -45,25 +46,12 @@ pub(crate) fn expand(model: &Model) -> TokenStream {
 
 /// The name of the state variant of step `index`, or of the terminal state for `None`.
 fn variant(model: &Model, index: Option<usize>) -> Ident {
-    match index {
-        None => Ident::new("End", Span::call_site()),
-        Some(index) => {
-            let ident = &model.steps[index].sig.ident;
-            format_ident!("{}", camel(&ident.to_string()), span = ident.span())
-        }
-    }
+    model.variant(index)
 }
 
 /// The name of the state variant of fork `index`: `FanOutSentimentTopic` or `EachSummarize`.
 fn fork_variant(model: &Model, index: usize) -> Ident {
-    let fork = &model.forks[index];
-    let names: String = fork
-        .branches
-        .iter()
-        .map(|branch| camel(&branch.name.to_string()))
-        .collect();
-    let prefix = if fork.map { "Each" } else { "FanOut" };
-    format_ident!("{prefix}{names}", span = fork.span)
+    model.fork_variant(index)
 }
 
 /// One variant of the state enum: its name, its tag when serialized, and what it holds.
@@ -126,20 +114,6 @@ fn variants(model: &Model) -> Vec<Variant> {
         pause: false,
     };
     steps.chain(forks).chain(Some(end)).collect()
-}
-
-/// `snake_case` as `UpperCamelCase`.
-fn camel(name: &str) -> String {
-    name.trim_start_matches("r#")
-        .split('_')
-        .filter(|part| !part.is_empty())
-        .map(|part| {
-            let mut chars = part.chars();
-            chars.next().map_or_else(String::new, |first| {
-                first.to_uppercase().chain(chars).collect()
-            })
-        })
-        .collect()
 }
 
 /// `tokens` placed at `span` for error messages, resolving as before.

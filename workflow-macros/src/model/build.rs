@@ -4,7 +4,7 @@ use proc_macro2::Span;
 use quote::ToTokens;
 use syn::spanned::Spanned;
 
-use super::{Arm, Bound, Edge, Fork, Model, Node, Outgoing, Start, Step};
+use super::{unraw, Arm, Bound, Edge, Fork, Model, Node, Outgoing, Start, Step};
 use crate::diag::{self, Errors};
 use crate::parse::{self, Args, Chain, Flow, Input, Target};
 
@@ -13,10 +13,7 @@ pub(crate) fn build(args: Args, input: Input, errors: &mut Errors) -> Option<Mod
     let name = self_name(&input.item.self_ty)?;
     let (state_vis, state) = match args.state {
         Some(named) => (named.vis, named.ident),
-        None => (
-            syn::Visibility::Inherited,
-            syn::Ident::new(&format!("{name}State"), name.span()),
-        ),
+        None => (syn::Visibility::Inherited, super::names::state_name(&name)),
     };
     let mut model = Model {
         krate: args.krate.unwrap_or_else(|| syn::parse_quote!(::workflow)),
@@ -25,6 +22,7 @@ pub(crate) fn build(args: Args, input: Input, errors: &mut Errors) -> Option<Mod
         name,
         state,
         state_vis,
+        version: args.version.unwrap_or(0),
         steps: input
             .steps
             .into_iter()
@@ -49,9 +47,14 @@ pub(crate) fn build(args: Args, input: Input, errors: &mut Errors) -> Option<Mod
     Some(model)
 }
 
+/// The last segment of the self type, without `r#`: `Flow` for `impl r#Flow`.
 fn self_name(ty: &syn::Type) -> Option<syn::Ident> {
     match ty {
-        syn::Type::Path(path) => path.path.segments.last().map(|last| last.ident.clone()),
+        syn::Type::Path(path) => path
+            .path
+            .segments
+            .last()
+            .map(|last| syn::Ident::new(&unraw(&last.ident), last.ident.span())),
         _ => None,
     }
 }
@@ -222,17 +225,14 @@ fn resolve(model: &mut Model, name: &syn::Ident, errors: &mut Errors) -> Node {
     if name == "end" {
         return Node::End;
     }
-    let written = name.to_string();
+    // `r#a` and `a` are the same name.
+    let written = unraw(name);
     let position = model
         .steps
         .iter()
-        .position(|step| step.sig.ident == written);
+        .position(|step| unraw(&step.sig.ident) == written);
     let position = position.or_else(|| {
-        let names: Vec<String> = model
-            .steps
-            .iter()
-            .map(|s| s.sig.ident.to_string())
-            .collect();
+        let names: Vec<String> = model.steps.iter().map(|s| unraw(&s.sig.ident)).collect();
         let close = diag::did_you_mean(&written, names.iter().map(String::as_str))?;
         errors.push(name.span(), diag::unknown_step(&written, Some(close), &[]));
         names.iter().position(|name| name == close)

@@ -3,8 +3,11 @@
 //! reported here, and a close match stands in for a typo so that it does not cascade.
 
 mod build;
+mod names;
 
+pub(crate) use crate::parse::unraw;
 pub(crate) use build::build;
+pub(crate) use names::{camel, END};
 
 use proc_macro2::Span;
 use syn::{Expr, Generics, Ident, Pat, Type};
@@ -16,12 +19,14 @@ pub(crate) struct Model {
     pub(crate) krate: syn::Path,
     pub(crate) self_ty: Type,
     pub(crate) generics: Generics,
-    /// The workflow's name: the last segment of the self type.
+    /// The workflow's name: the last segment of the self type, without `r#`.
     pub(crate) name: Ident,
     /// The name of the state enum, as the user's module sees it: a type alias of this
     /// visibility (private unless `#[workflow(state = pub Name)]`).
     pub(crate) state: Ident,
     pub(crate) state_vis: syn::Visibility,
+    /// `#[workflow(version = N)]`, 0 if not given: part of the definition fingerprint.
+    pub(crate) version: u32,
     pub(crate) steps: Vec<Step>,
     /// Fan-outs and maps, in the order they are written.
     pub(crate) forks: Vec<Fork>,

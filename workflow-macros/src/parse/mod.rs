@@ -14,11 +14,13 @@ use syn::{ImplItem, ItemImpl};
 
 use crate::diag::{self, Errors};
 
-/// `#[workflow(crate = path, state = [vis] Name)]`
+/// `#[workflow(crate = path, state = [vis] Name, version = N)]`
 #[derive(Default)]
 pub(crate) struct Args {
     pub(crate) krate: Option<syn::Path>,
     pub(crate) state: Option<StateName>,
+    /// The definition's declared version, which enters its fingerprint.
+    pub(crate) version: Option<u32>,
 }
 
 /// `state = pub(crate) Name`: the name of the state enum, and the visibility of that name.
@@ -53,7 +55,8 @@ pub(crate) fn args(tokens: TokenStream, errors: &mut Errors) -> Args {
         match name.as_str() {
             "crate" if args.krate.is_none() => args.krate = Some(meta.value()?.parse()?),
             "state" if args.state.is_none() => args.state = Some(meta.value()?.parse()?),
-            "crate" | "state" => return Err(meta.error(diag::duplicate_arg(&name))),
+            "version" if args.version.is_none() => args.version = Some(version(&meta)?),
+            "crate" | "state" | "version" => return Err(meta.error(diag::duplicate_arg(&name))),
             _ => {
                 let path = &meta.path;
                 let written = quote::quote!(#path).to_string().replace(' ', "");
@@ -66,6 +69,41 @@ pub(crate) fn args(tokens: TokenStream, errors: &mut Errors) -> Args {
         errors.add(error);
     }
     args
+}
+
+/// `version = N`, with `N` a `u32` literal.
+fn version(meta: &syn::meta::ParseNestedMeta<'_>) -> syn::Result<u32> {
+    let span = meta.path.span();
+    if !meta.input.peek(syn::Token![=]) {
+        return Err(syn::Error::new(span, diag::BAD_VERSION));
+    }
+    let value: syn::Expr = meta
+        .value()?
+        .parse()
+        .map_err(|error| syn::Error::new(error.span(), diag::BAD_VERSION))?;
+    match &value {
+        syn::Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Int(int),
+            ..
+        }) => int
+            .base10_parse()
+            .map_err(|_| syn::Error::new(int.span(), diag::VERSION_RANGE)),
+        syn::Expr::Unary(syn::ExprUnary {
+            op: syn::UnOp::Neg(_),
+            expr,
+            ..
+        }) if matches!(
+            &**expr,
+            syn::Expr::Lit(syn::ExprLit {
+                lit: syn::Lit::Int(_),
+                ..
+            })
+        ) =>
+        {
+            Err(syn::Error::new_spanned(&value, diag::VERSION_RANGE))
+        }
+        _ => Err(syn::Error::new_spanned(&value, diag::BAD_VERSION)),
+    }
 }
 
 /// Parses the impl block. `Err` carries the error when the item is not an impl block at all.
@@ -102,6 +140,18 @@ pub(crate) fn input(tokens: TokenStream, errors: &mut Errors) -> Result<Input, s
     }
     item.items = kept;
     Ok(Input { item, steps, flow })
+}
+
+/// `name` without the `r#` of a raw identifier: `r#a` and `a` name the same step.
+pub(crate) fn unraw(name: &syn::Ident) -> String {
+    let text = name.to_string();
+    text.strip_prefix("r#")
+        .map_or_else(|| text.clone(), str::to_owned)
+}
+
+/// Whether `name` is a word of `flow!` that cannot name a step: `start` or `end`.
+pub(crate) fn is_reserved(name: &syn::Ident) -> bool {
+    matches!(unraw(name).as_str(), "start" | "end")
 }
 
 fn first_span(tokens: &TokenStream) -> Span {

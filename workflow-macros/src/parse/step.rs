@@ -28,6 +28,8 @@ pub(crate) struct StepFn {
     /// If the step returns a `Result`: its error type as written, or the whole return type for
     /// `Result<T>` (an alias with a default error).
     pub(crate) fallible: Option<Type>,
+    /// Whether the return type names its error type: `Result<U, E>`, not `Result<U>`.
+    pub(crate) error_written: bool,
     pub(crate) options: StepOptions,
 }
 
@@ -48,13 +50,17 @@ pub(crate) fn step(method: &mut ImplItemFn, errors: &mut Errors) -> StepFn {
     let sig = &method.sig;
     let ident = sig.ident.clone();
     let name = ident.to_string();
-    if name == "start" || name == "end" {
-        errors.push(ident.span(), diag::step_reserved(&name));
+    if super::is_reserved(&ident) {
+        errors.push(ident.span(), diag::step_reserved(&super::unraw(&ident)));
     }
     check_qualifiers(sig, &name, errors);
     let (input, resume) = input_type(sig, &name, errors);
     let has_input = sig.inputs.len() > 1;
-    let (output, fallible) = output_type(&sig.output, &name, errors);
+    let Output {
+        ok: output,
+        fallible,
+        error_written,
+    } = output_type(&sig.output, &name, errors);
     StepFn {
         ident,
         valid: errors.len() == before,
@@ -63,6 +69,7 @@ pub(crate) fn step(method: &mut ImplItemFn, errors: &mut Errors) -> StepFn {
         resume,
         output,
         fallible,
+        error_written,
         options,
     }
 }
@@ -127,10 +134,22 @@ fn input_type(sig: &syn::Signature, name: &str, errors: &mut Errors) -> (Type, O
     (input, resume)
 }
 
+/// A step's return type, split: see the fields of [`StepFn`] of the same names.
+struct Output {
+    ok: Type,
+    fallible: Option<Type>,
+    error_written: bool,
+}
+
 /// Splits `-> Result<U, E>` into `U` and the fallible return type; `-> U` is infallible.
-fn output_type(output: &ReturnType, name: &str, errors: &mut Errors) -> (Type, Option<Type>) {
+fn output_type(output: &ReturnType, name: &str, errors: &mut Errors) -> Output {
+    let infallible = |ok: Type| Output {
+        ok,
+        fallible: None,
+        error_written: false,
+    };
     let ty = match output {
-        ReturnType::Default => return (syn::parse_quote!(()), None),
+        ReturnType::Default => return infallible(syn::parse_quote!(())),
         ReturnType::Type(_, ty) => ty,
     };
     if contains_impl_trait(ty) {
@@ -142,16 +161,20 @@ fn output_type(output: &ReturnType, name: &str, errors: &mut Errors) -> (Type, O
                 (last.ident == "Result", &last.arguments)
             {
                 if let Some(GenericArgument::Type(ok)) = args.args.first() {
-                    let error = match args.args.iter().nth(1) {
-                        Some(GenericArgument::Type(error)) => error.clone(),
-                        _ => (**ty).clone(),
+                    let (error, error_written) = match args.args.iter().nth(1) {
+                        Some(GenericArgument::Type(error)) => (error.clone(), true),
+                        _ => ((**ty).clone(), false),
                     };
-                    return (ok.clone(), Some(error));
+                    return Output {
+                        ok: ok.clone(),
+                        fallible: Some(error),
+                        error_written,
+                    };
                 }
             }
         }
     }
-    ((**ty).clone(), None)
+    infallible((**ty).clone())
 }
 
 fn contains_impl_trait(ty: &Type) -> bool {

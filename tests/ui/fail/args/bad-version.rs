@@ -1,0 +1,16 @@
+use workflow::prelude::*;
+
+struct Pipeline;
+
+#[workflow(version = "2")]
+impl Pipeline {
+    async fn a(&self, input: String) -> String {
+        input
+    }
+
+    flow! {
+        start -> a -> end;
+    }
+}
+
+fn main() {}
