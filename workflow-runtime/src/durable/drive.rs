@@ -8,7 +8,7 @@ use super::codec::Definition;
 use super::held::{Checkpoints, Held};
 use super::Runner;
 use crate::error::Error;
-use crate::run::{launch, Durable, Launch, Outcome, Report, Stop};
+use crate::run::{start, Durable, Launch, Outcome, Report, Stop};
 use crate::state::Loops;
 use crate::workflow::Workflow;
 
@@ -30,7 +30,7 @@ impl Runner {
         };
         let every = (self.ttl / 3).max(Duration::from_millis(1));
         let resumed = resumed.then(|| W::step_name(&state));
-        let finish = launch(Launch {
+        let finish = start(Launch {
             workflow,
             state,
             loops,

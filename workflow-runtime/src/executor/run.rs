@@ -11,7 +11,7 @@ use super::Executor;
 use crate::error::Error;
 use crate::event::{Event, Events};
 use crate::future::BoxFuture;
-use crate::run::{launch, Finish, Launch, Options, Outcome, Report, Stop};
+use crate::run::{start, Finish, Launch, Options, Outcome, Report, Stop};
 use crate::state::Loops;
 use crate::workflow::Workflow;
 
@@ -146,7 +146,7 @@ impl<'a, W: Workflow> Run<'a, W> {
                 sinks: self.sink.take().into_iter().collect(),
             },
         };
-        Box::pin(launch(Launch {
+        start(Launch {
             workflow: self.workflow,
             state,
             loops,
@@ -155,7 +155,7 @@ impl<'a, W: Workflow> Run<'a, W> {
             usage,
             resumed: None,
             durable: None,
-        }))
+        })
     }
 }
 

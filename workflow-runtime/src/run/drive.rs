@@ -33,8 +33,25 @@ pub(crate) struct Limits<'a> {
 }
 
 impl Limits<'_> {
+    /// No limits.
+    pub(crate) const NONE: Limits<'static> = Limits {
+        max_steps: u64::MAX,
+        cancel: None,
+    };
+
     /// Checks the limits before the `taken`-th step, `step`.
+    #[inline]
     fn check<W: Workflow>(&self, taken: u64, step: &'static str) -> Result<(), Error> {
+        if taken <= self.max_steps && self.cancel.is_none() {
+            return Ok(());
+        }
+        self.check_slow::<W>(taken, step)
+    }
+
+    /// [`check`](Self::check) with a step budget spent or a cancellation token.
+    #[cold]
+    #[inline(never)]
+    fn check_slow<W: Workflow>(&self, taken: u64, step: &'static str) -> Result<(), Error> {
         if taken > self.max_steps {
             return Err(Error::StepLimit {
                 workflow: W::NAME,

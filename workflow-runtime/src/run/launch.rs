@@ -64,8 +64,40 @@ pub(crate) struct Finish<W: Workflow> {
     pub(crate) usage: Option<UsageReport>,
 }
 
-/// Runs `launch` until it finishes, waits at a pause, or fails.
-pub(crate) async fn launch<W: Workflow>(launch: Launch<'_, W>) -> Finish<W> {
+/// The future of `launch`, boxed, which runs it until it finishes, waits at a pause, or
+/// fails: as small as what the run needs. Call it when the run starts (its first poll), which
+/// is when it asks whether a `tracing` subscriber wants its spans.
+pub(crate) fn start<'a, W: Workflow>(launch: Launch<'a, W>) -> BoxFuture<'a, Finish<W>> {
+    let trace = RunTrace::start(W::NAME, || launch.id.unwrap_or_default());
+    let options = &launch.options;
+    let unwatched = trace.is_none()
+        && !launch.usage
+        && launch.durable.is_none()
+        && options.cancel.is_none()
+        && options.max_steps.is_none()
+        && options.sinks.is_empty()
+        && options.budget.is_unlimited();
+    if unwatched {
+        Box::pin(plain(launch.workflow, launch.state, launch.loops))
+    } else {
+        Box::pin(watched(launch, trace))
+    }
+}
+
+/// A run that nothing limits or reads but its caller: no scope, no race.
+async fn plain<W: Workflow>(workflow: &W, state: W::State, loops: Loops) -> Finish<W> {
+    let mut cx = Context::with_loops(W::NAME, loops);
+    let result = drive(workflow, state, &mut cx, &Limits::NONE, None).await;
+    Finish {
+        id: None,
+        result,
+        usage: None,
+    }
+}
+
+/// A run with a limit, or something that reads it: its scope (ledger, events, spans), and the
+/// race against its cancellation and the loss of its lease.
+async fn watched<W: Workflow>(launch: Launch<'_, W>, trace: Option<RunTrace>) -> Finish<W> {
     let Launch {
         workflow,
         state,
@@ -80,29 +112,6 @@ pub(crate) async fn launch<W: Workflow>(launch: Launch<'_, W>) -> Finish<W> {
         max_steps: options.max_steps.unwrap_or(u64::MAX),
         cancel: options.cancel,
     };
-    let trace = RunTrace::start(W::NAME, || id.unwrap_or_default());
-    let watched = usage
-        || trace.is_some()
-        || !options.sinks.is_empty()
-        || !options.budget.is_unlimited()
-        || durable.is_some();
-    let mut cx = Context::with_loops(W::NAME, loops);
-    if !watched {
-        // Nothing reads the run's usage, events or spans: no scope.
-        let result = race(
-            drive(workflow, state, &mut cx, &limits, None),
-            options.cancel,
-            None,
-        )
-        .await;
-        let result =
-            result.unwrap_or_else(|lost| Err(lost.unwrap_or_else(|| cancelled::<W>(cx.current()))));
-        return Finish {
-            id,
-            result,
-            usage: None,
-        };
-    }
     let id = trace.as_ref().map(RunTrace::run).or(id).unwrap_or_default();
     let span = trace.as_ref().map(|trace| trace.span().clone());
     let ledger = Ledger::for_run(W::NAME, W::STEPS)
@@ -117,28 +126,17 @@ pub(crate) async fn launch<W: Workflow>(launch: Launch<'_, W>) -> Finish<W> {
         trace,
     });
     let (saver, recorder, watchdog) = match durable {
-        Some(durable) => (
-            Some(durable.saver),
-            Some(durable.recorder),
-            Some(durable.watchdog),
-        ),
+        Some(durable) => (Some(durable.saver), Some(durable.recorder), Some(durable.watchdog)),
         None => (None, None, None),
     };
-    cx = cx.watched(Some(Arc::clone(&run)), recorder);
+    let mut cx = Context::with_loops(W::NAME, loops).watched(Some(Arc::clone(&run)), recorder);
     run.started(resumed);
-    let driven = run
-        .scope()
-        .enter(drive(workflow, state, &mut cx, &limits, saver));
+    let driven = run.scope().enter(drive(workflow, state, &mut cx, &limits, saver));
     let raced = match span {
-        Some(span) => {
-            race(driven, options.cancel, watchdog)
-                .instrument(span)
-                .await
-        }
+        Some(span) => race(driven, options.cancel, watchdog).instrument(span).await,
         None => race(driven, options.cancel, watchdog).await,
     };
-    let result =
-        raced.unwrap_or_else(|lost| Err(lost.unwrap_or_else(|| cancelled::<W>(cx.current()))));
+    let result = raced.unwrap_or_else(|lost| Err(lost.unwrap_or_else(|| cancelled::<W>(cx.current()))));
     run.ended(match &result {
         Ok(Stop::Finished(_)) => Ending::Completed,
         Ok(Stop::Suspended { pause }) => Ending::Suspended(pause.step),

@@ -1,5 +1,5 @@
 //! The one driver: every run, in memory or durable, from its input or from a saved state,
-//! goes through [`launch`], which sets up what reads the run (its scope: ledger, events,
+//! goes through [`start`], which sets up what reads the run (its scope: ledger, events,
 //! spans) and races it against its cancellation, and [`drive`], the loop that takes one step
 //! after another and saves the state between two when the run is durable.
 
@@ -8,5 +8,5 @@ mod launch;
 mod report;
 
 pub(crate) use drive::{Saver, Stop};
-pub(crate) use launch::{launch, Durable, Finish, Launch, Options};
+pub(crate) use launch::{start, Durable, Finish, Launch, Options};
 pub use report::{Outcome, Report};
