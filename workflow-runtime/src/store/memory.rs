@@ -70,7 +70,7 @@ impl Entry {
     fn take(&mut self, lease: Option<&Lease>, now: SystemTime) {
         self.lease = lease.map(|lease| lease.id);
         self.info.owner = lease.map(|lease| lease.owner.clone());
-        self.info.lease_expires = lease.map(|lease| now + lease.ttl);
+        self.info.lease_expires = lease.map(|lease| lease.expires_at(now));
     }
 
     fn latest(&self) -> Result<Checkpoint, Error> {
@@ -129,7 +129,7 @@ impl CheckpointStore for MemoryStore {
     fn renew<'a>(&'a self, run: RunId, lease: &'a Lease) -> BoxFuture<'a, Result<(), Error>> {
         self.with(run, |entry, now| {
             entry.check(lease)?;
-            entry.info.lease_expires = Some(now + lease.ttl);
+            entry.info.lease_expires = Some(lease.expires_at(now));
             Ok(())
         })
     }

@@ -109,7 +109,7 @@ pub use tokio_postgres;
 /// fn take(entry: &mut Entry, lease: Option<&Lease>, now: SystemTime) {
 ///     entry.1 = lease.map(|lease| lease.id);
 ///     entry.0.owner = lease.map(|lease| lease.owner.clone());
-///     entry.0.lease_expires = lease.map(|lease| now + lease.ttl);
+///     entry.0.lease_expires = lease.map(|lease| lease.expires_at(now));
 /// }
 ///
 /// impl CheckpointStore for MapStore {
@@ -138,7 +138,7 @@ pub use tokio_postgres;
 ///     fn renew<'a>(&'a self, run: RunId, lease: &'a Lease) -> BoxFuture<'a, Result<(), Error>> {
 ///         self.with(run, |entry, now| {
 ///             held(entry, lease.id)?;
-///             entry.0.lease_expires = Some(now + lease.ttl);
+///             entry.0.lease_expires = Some(lease.expires_at(now));
 ///             Ok(())
 ///         })
 ///     }
@@ -258,7 +258,7 @@ pub trait CheckpointStore: Send + Sync + 'static {
         lease: &'a Lease,
     ) -> BoxFuture<'a, Result<(RunInfo, Checkpoint), Error>>;
 
-    /// Extends `lease` on run `run` to `lease.ttl` from now.
+    /// Extends `lease` on run `run` to [`lease.expires_at(now)`](Lease::expires_at).
     ///
     /// # Errors
     ///
@@ -269,7 +269,8 @@ pub trait CheckpointStore: Send + Sync + 'static {
     /// Appends `checkpoint` to its run, as number `checkpoint.seq`, if the run is leased to
     /// `lease.id` and its latest checkpoint is `checkpoint.seq - 1`; the run's status and
     /// step become the checkpoint's, and its error is cleared. If the checkpoint's status is
-    /// [`RunStatus::Running`] the lease is extended to `lease.ttl` from now, otherwise
+    /// [`RunStatus::Running`] the lease is extended to
+    /// [`lease.expires_at(now)`](Lease::expires_at), otherwise
     /// (suspended, finished) it is released. The checks and the writes are atomic.
     ///
     /// # Errors

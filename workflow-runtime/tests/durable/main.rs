@@ -3,6 +3,7 @@
 
 mod basics;
 mod checks;
+mod forever;
 mod leases;
 mod pauses;
 mod rows;
@@ -63,4 +64,6 @@ conformance! {
     checks::a_failed_step_is_recorded_and_resumed,
     checks::cancellation_fails_the_run_and_it_resumes,
     checks::hand_made_checkpoints_are_typed_errors,
+    forever::huge_leases_never_expire,
+    forever::a_runner_with_an_endless_lease_keeps_its_run,
 }

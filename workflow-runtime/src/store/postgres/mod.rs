@@ -11,6 +11,7 @@ use tokio_postgres::tls::{MakeTlsConnect, TlsConnect};
 use tokio_postgres::{Client, Config, NoTls, Socket};
 
 use super::{Checkpoint, CheckpointStore, Lease, NewRun, RunFilter, RunId, RunInfo};
+use crate::store::time::lease_millis;
 use crate::{BoxFuture, Error};
 use rows::store;
 use statements::Statements;
@@ -255,7 +256,7 @@ impl CheckpointStore for PostgresStore {
                 run,
                 lease.id,
                 &lease.owner,
-                lease.ttl,
+                lease_millis(lease),
             )
             .await
         })
@@ -264,7 +265,7 @@ impl CheckpointStore for PostgresStore {
     fn renew<'a>(&'a self, run: RunId, lease: &'a Lease) -> BoxFuture<'a, Result<(), Error>> {
         Box::pin(async move {
             let conn = self.connection().await?;
-            sql::renew(&conn.client, &conn.sql, run, lease.id, lease.ttl).await
+            sql::renew(&conn.client, &conn.sql, run, lease.id, lease_millis(lease)).await
         })
     }
 
@@ -275,7 +276,14 @@ impl CheckpointStore for PostgresStore {
     ) -> BoxFuture<'a, Result<(), Error>> {
         Box::pin(async move {
             let conn = self.connection().await?;
-            sql::save(&conn.client, &conn.sql, lease.id, lease.ttl, &checkpoint).await
+            sql::save(
+                &conn.client,
+                &conn.sql,
+                lease.id,
+                lease_millis(lease),
+                &checkpoint,
+            )
+            .await
         })
     }
 

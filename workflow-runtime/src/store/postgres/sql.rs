@@ -11,7 +11,7 @@ use uuid::Uuid;
 use super::read::missing;
 use super::rows::{checkpoint, run_info, store};
 use super::statements::Statements;
-use crate::store::time::{duration_millis, to_millis};
+use crate::store::time::{lease_millis, to_millis};
 use crate::store::{Checkpoint, NewRun, RunId, RunInfo, RunStatus};
 use crate::Error;
 
@@ -53,7 +53,7 @@ pub(super) async fn create(client: &Client, sql: &Statements, run: &NewRun) -> R
         &(first.seq as i64),
         &lease.map(|lease| lease.id),
         &lease.map(|lease| lease.owner.as_str()),
-        &lease.map_or(0, |lease| duration_millis(lease.ttl)),
+        &lease.map_or(0, lease_millis),
         &run.parent.map(|(parent, _)| *parent.as_uuid()),
         &run.parent.map(|(_, seq)| seq as i64),
         &to_millis(first.created_at),
@@ -65,15 +65,16 @@ pub(super) async fn create(client: &Client, sql: &Statements, run: &NewRun) -> R
     Ok(())
 }
 
+/// Claims run `run` for `lease`, for `ttl` milliseconds.
 pub(super) async fn claim(
     client: &Client,
     sql: &Statements,
     run: RunId,
     lease: Uuid,
     owner: &str,
-    ttl: Duration,
+    ttl: i64,
 ) -> Result<(RunInfo, Checkpoint), Error> {
-    let params: [&(dyn ToSql + Sync); 4] = [run.as_uuid(), &lease, &owner, &duration_millis(ttl)];
+    let params: [&(dyn ToSql + Sync); 4] = [run.as_uuid(), &lease, &owner, &ttl];
     let Some(row) = client.query_opt(&sql.claim, &params).await.map_err(store)? else {
         return Err(owned(client, sql, run).await);
     };
@@ -122,25 +123,27 @@ async fn owned(client: &Client, sql: &Statements, run: RunId) -> Error {
     }
 }
 
+/// Renews `lease` on run `run` for `ttl` milliseconds.
 pub(super) async fn renew(
     client: &Client,
     sql: &Statements,
     run: RunId,
     lease: Uuid,
-    ttl: Duration,
+    ttl: i64,
 ) -> Result<(), Error> {
-    let params: [&(dyn ToSql + Sync); 3] = [run.as_uuid(), &lease, &duration_millis(ttl)];
+    let params: [&(dyn ToSql + Sync); 3] = [run.as_uuid(), &lease, &ttl];
     match client.execute(&sql.renew, &params).await.map_err(store)? {
         0 => Err(refused(client, sql, run, lease, None).await),
         _ => Ok(()),
     }
 }
 
+/// Saves `checkpoint` under `lease`, which a running checkpoint extends by `ttl` milliseconds.
 pub(super) async fn save(
     client: &Client,
     sql: &Statements,
     lease: Uuid,
-    ttl: Duration,
+    ttl: i64,
     checkpoint: &Checkpoint,
 ) -> Result<(), Error> {
     let running = checkpoint.status == RunStatus::Running;
@@ -151,7 +154,7 @@ pub(super) async fn save(
         &checkpoint.status.as_str(),
         &checkpoint.step,
         &running,
-        &duration_millis(ttl),
+        &ttl,
         &checkpoint.workflow,
         &(checkpoint.fingerprint as i64),
         &(checkpoint.format as i32),

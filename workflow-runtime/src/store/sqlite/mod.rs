@@ -12,6 +12,7 @@ use std::time::Duration;
 use rusqlite::Connection;
 
 use super::{Checkpoint, CheckpointStore, Lease, NewRun, RunFilter, RunId, RunInfo};
+use crate::store::time::lease_millis;
 use crate::{BoxError, BoxFuture, Error};
 use rows::store;
 
@@ -226,12 +227,12 @@ impl CheckpointStore for SqliteStore {
         run: RunId,
         lease: &'a Lease,
     ) -> BoxFuture<'a, Result<(RunInfo, Checkpoint), Error>> {
-        let (id, owner, ttl) = (lease.id, lease.owner.clone(), lease.ttl);
-        self.call(move |conn| sql::claim(conn, run, id, &owner, ttl))
+        let lease = lease.clone();
+        self.call(move |conn| sql::claim(conn, run, &lease))
     }
 
     fn renew<'a>(&'a self, run: RunId, lease: &'a Lease) -> BoxFuture<'a, Result<(), Error>> {
-        let (id, ttl) = (lease.id, lease.ttl);
+        let (id, ttl) = (lease.id, lease_millis(lease));
         self.call(move |conn| sql::renew(conn, run, id, ttl))
     }
 
@@ -240,7 +241,7 @@ impl CheckpointStore for SqliteStore {
         lease: &'a Lease,
         checkpoint: Checkpoint,
     ) -> BoxFuture<'a, Result<(), Error>> {
-        let (id, ttl) = (lease.id, lease.ttl);
+        let (id, ttl) = (lease.id, lease_millis(lease));
         self.call(move |conn| sql::save(conn, id, ttl, &checkpoint))
     }
 

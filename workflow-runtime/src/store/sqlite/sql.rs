@@ -9,8 +9,8 @@ use uuid::Uuid;
 use super::read::{missing, select_checkpoint, select_run};
 use super::rows::store;
 use super::tx::write;
-use crate::store::time::{duration_millis, to_millis};
-use crate::store::{Checkpoint, NewRun, RunId, RunInfo, RunStatus};
+use crate::store::time::{lease_millis, to_millis};
+use crate::store::{Checkpoint, Lease, NewRun, RunId, RunInfo, RunStatus};
 use crate::Error;
 
 /// The tables, created if missing. `PRAGMA user_version` records the schema's version.
@@ -52,6 +52,12 @@ pub(super) const SCHEMA_VERSION: i64 = 1;
 
 fn now() -> i64 {
     to_millis(SystemTime::now())
+}
+
+/// When a lease of `ttl` milliseconds taken at `now` expires, saturating: a lease too long
+/// to add never expires.
+fn expiry(now: i64, ttl: i64) -> i64 {
+    now.saturating_add(ttl)
 }
 
 /// Why a write guarded by `lease` on run `run` changed nothing.
@@ -105,7 +111,7 @@ pub(super) fn create(conn: &mut Connection, run: &NewRun) -> Result<(), Error> {
     let tx = write(conn)?;
     let first = &run.first;
     let lease = run.lease.as_ref();
-    let expires = lease.map(|lease| now() + duration_millis(lease.ttl));
+    let expires = lease.map(|lease| expiry(now(), lease_millis(lease)));
     tx.prepare_cached(
         "INSERT INTO workflow_runs (id, workflow, fingerprint, status, step, version, lease_id, \
          owner, lease_expires, parent, parent_seq, created_at, updated_at) \
@@ -135,24 +141,22 @@ pub(super) fn create(conn: &mut Connection, run: &NewRun) -> Result<(), Error> {
 pub(super) fn claim(
     conn: &mut Connection,
     run: RunId,
-    lease: Uuid,
-    owner: &str,
-    ttl: Duration,
+    lease: &Lease,
 ) -> Result<(RunInfo, Checkpoint), Error> {
     let tx = write(conn)?;
     let now = now();
     let taken = tx
         .prepare_cached(
-            "UPDATE workflow_runs SET lease_id = ?2, owner = ?3, lease_expires = ?4 + ?5 \
+            "UPDATE workflow_runs SET lease_id = ?2, owner = ?3, lease_expires = ?5 \
              WHERE id = ?1 AND (lease_id IS NULL OR lease_expires IS NULL OR lease_expires <= ?4)",
         )
         .and_then(|mut stmt| {
             stmt.execute(params![
                 run.to_string(),
-                lease.to_string(),
-                owner,
+                lease.id.to_string(),
+                lease.owner,
                 now,
-                duration_millis(ttl)
+                expiry(now, lease_millis(lease)),
             ])
         })
         .map_err(store)?;
@@ -186,19 +190,15 @@ fn owned(tx: &Connection, run: RunId, now: i64) -> Error {
     }
 }
 
-pub(super) fn renew(
-    conn: &mut Connection,
-    run: RunId,
-    lease: Uuid,
-    ttl: Duration,
-) -> Result<(), Error> {
+/// Renews `lease` on `run` for `ttl` milliseconds.
+pub(super) fn renew(conn: &mut Connection, run: RunId, lease: Uuid, ttl: i64) -> Result<(), Error> {
     let tx = write(conn)?;
     let changed = tx
         .prepare_cached(
             "UPDATE workflow_runs SET lease_expires = ?3 WHERE id = ?1 AND lease_id = ?2",
         )
         .and_then(|mut stmt| {
-            let expires = now() + duration_millis(ttl);
+            let expires = expiry(now(), ttl);
             stmt.execute(params![run.to_string(), lease.to_string(), expires])
         })
         .map_err(store)?;
@@ -208,10 +208,11 @@ pub(super) fn renew(
     tx.commit()
 }
 
+/// Saves `checkpoint` under `lease`, which a running checkpoint extends by `ttl` milliseconds.
 pub(super) fn save(
     conn: &mut Connection,
     lease: Uuid,
-    ttl: Duration,
+    ttl: i64,
     checkpoint: &Checkpoint,
 ) -> Result<(), Error> {
     let tx = write(conn)?;
@@ -233,7 +234,7 @@ pub(super) fn save(
                  WHERE id = ?1 AND lease_id = ?2 AND version = ?3 - 1 AND status = 'running'",
             )
             .and_then(|mut stmt| {
-                let expires = now + duration_millis(ttl);
+                let expires = expiry(now, ttl);
                 stmt.execute(params![run, lease_text, seq, checkpoint.step, now, expires])
             })
             .map_err(store)?;
@@ -255,7 +256,7 @@ pub(super) fn save(
                     checkpoint.step,
                     now,
                     running,
-                    now + duration_millis(ttl),
+                    expiry(now, ttl),
                 ])
             })
             .map_err(store)?;
