@@ -88,7 +88,9 @@ impl fmt::Display for ProviderErrorKind {
 /// was one, and the provider's message.
 ///
 /// It reaches callers as [`Error::Provider`](crate::Error::Provider). Messages never contain the
-/// API key: providers scrub it from what the server sends back.
+/// API key, nor the credentials of the base URL's userinfo: providers scrub them from what the
+/// server sends back (whole, cut short, or JSON-escaped) before they cut a long message to 500
+/// characters.
 ///
 /// ```
 /// use workflow_runtime::provider::{ProviderError, ProviderErrorKind};
