@@ -1,6 +1,6 @@
 //! Looking at runs: status, listing, history, pauses, outputs.
 
-use crate::store::{Checkpoint, RunFilter, RunId, RunInfo};
+use crate::store::{Checkpoint, RunFilter, RunId, RunInfo, RunList};
 use crate::{Error, Pause, Workflow};
 
 use super::Runner;
@@ -15,12 +15,14 @@ impl Runner {
         self.store.run(run).await
     }
 
-    /// The runs that pass `filter`, oldest first.
+    /// The runs that pass `filter`, oldest first: those that read back, and an error for each
+    /// stored run that does not, so that one corrupt row hides no other run. See [`RunList`]
+    /// for paging; [`RunList::into_runs`] turns a corrupt row into an error.
     ///
     /// # Errors
     ///
-    /// The store's errors.
-    pub async fn list(&self, filter: RunFilter) -> Result<Vec<RunInfo>, Error> {
+    /// [`Error::Store`] if the store cannot be read.
+    pub async fn list(&self, filter: RunFilter) -> Result<RunList, Error> {
         self.store.list(filter).await
     }
 

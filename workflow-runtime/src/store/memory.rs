@@ -7,7 +7,9 @@ use std::time::SystemTime;
 
 use uuid::Uuid;
 
-use super::{Checkpoint, CheckpointStore, Lease, NewRun, RunFilter, RunId, RunInfo, RunStatus};
+use super::{
+    Checkpoint, CheckpointStore, Lease, NewRun, RunFilter, RunId, RunInfo, RunList, RunStatus,
+};
 use crate::{BoxFuture, Error};
 
 /// A [`CheckpointStore`] in the process's memory: for tests, and for runs that need pauses
@@ -183,7 +185,7 @@ impl CheckpointStore for MemoryStore {
         self.with(run, |entry, _| Ok(entry.info.clone()))
     }
 
-    fn list(&self, filter: RunFilter) -> BoxFuture<'_, Result<Vec<RunInfo>, Error>> {
+    fn list(&self, filter: RunFilter) -> BoxFuture<'_, Result<RunList, Error>> {
         let limit = filter.limit.map_or(usize::MAX, |limit| limit as usize);
         let runs = self.lock();
         let infos = runs
@@ -191,7 +193,7 @@ impl CheckpointStore for MemoryStore {
             .map(|entry| &entry.info)
             .filter(|info| filter.matches(info))
             .take(limit)
-            .cloned()
+            .map(|info| Ok(info.clone()))
             .collect();
         Box::pin(ready(Ok(infos)))
     }

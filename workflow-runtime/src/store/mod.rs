@@ -13,6 +13,7 @@
 //! numbered from 0. Stored records are untrusted input: a record that does not read back is
 //! [`Error::CorruptCheckpoint`], never a panic.
 
+mod listing;
 mod memory;
 #[cfg(feature = "postgres")]
 mod postgres;
@@ -24,6 +25,7 @@ pub(crate) mod time;
 
 use crate::{BoxFuture, Error};
 
+pub use listing::RunList;
 pub use memory::MemoryStore;
 #[cfg(feature = "postgres")]
 pub use postgres::{PostgresOptions, PostgresStore};
@@ -55,7 +57,10 @@ pub use tokio_postgres;
 ///   latest checkpoint ([`RunInfo::version`]) is `n - 1`, else [`Error::VersionConflict`]; the
 ///   check and the write are one atomic step.
 /// - **Errors.** A run that does not exist is [`Error::RunNotFound`], a database failure
-///   [`Error::Store`], a record that does not read back [`Error::CorruptCheckpoint`].
+///   [`Error::Store`], a record that does not read back [`Error::CorruptCheckpoint`] (naming
+///   the run, and the checkpoint if the problem is in one). Each cause is the same kind on
+///   every path: a value that does not read back is never taken for a lease or version
+///   error, nor a failed conversion for a database failure.
 ///
 /// Checking what a checkpoint holds (format, fingerprint, the state itself) is the runner's
 /// job: stores keep the text they are given.
@@ -73,7 +78,7 @@ pub use tokio_postgres;
 /// use std::time::{Duration, SystemTime};
 ///
 /// use workflow_runtime::store::{
-///     Checkpoint, CheckpointStore, Lease, NewRun, RunFilter, RunId, RunInfo, RunStatus,
+///     Checkpoint, CheckpointStore, Lease, NewRun, RunFilter, RunId, RunInfo, RunList, RunStatus,
 /// };
 /// use workflow_runtime::{BoxFuture, Error};
 ///
@@ -179,13 +184,13 @@ pub use tokio_postgres;
 ///         self.with(run, |entry, _| Ok(entry.0.clone()))
 ///     }
 ///
-///     fn list(&self, filter: RunFilter) -> BoxFuture<'_, Result<Vec<RunInfo>, Error>> {
+///     fn list(&self, filter: RunFilter) -> BoxFuture<'_, Result<RunList, Error>> {
 ///         let runs = self.0.lock().unwrap();
 ///         let mut infos: Vec<RunInfo> =
 ///             runs.values().map(|entry| entry.0.clone()).filter(|info| filter.matches(info)).collect();
 ///         infos.sort_by_key(|info| info.id);
 ///         infos.truncate(filter.limit.map_or(usize::MAX, |limit| limit as usize));
-///         Box::pin(std::future::ready(Ok(infos)))
+///         Box::pin(std::future::ready(Ok(infos.into_iter().map(Ok).collect())))
 ///     }
 ///
 ///     fn history(&self, run: RunId) -> BoxFuture<'_, Result<Vec<Checkpoint>, Error>> {
@@ -303,12 +308,14 @@ pub trait CheckpointStore: Send + Sync + 'static {
     /// [`Error::RunNotFound`], [`Error::Store`], [`Error::CorruptCheckpoint`].
     fn run(&self, run: RunId) -> BoxFuture<'_, Result<RunInfo, Error>>;
 
-    /// The runs that pass `filter`, oldest first.
+    /// The runs that pass `filter`, oldest first: those that read back, and an
+    /// [`Error::CorruptCheckpoint`] for each row that does not, which counts toward the
+    /// filter's limit. One corrupt row fails no other run's listing.
     ///
     /// # Errors
     ///
-    /// [`Error::Store`], [`Error::CorruptCheckpoint`].
-    fn list(&self, filter: RunFilter) -> BoxFuture<'_, Result<Vec<RunInfo>, Error>>;
+    /// [`Error::Store`]: the database failed, and nothing could be listed.
+    fn list(&self, filter: RunFilter) -> BoxFuture<'_, Result<RunList, Error>>;
 
     /// Every checkpoint of run `run`, in order.
     ///

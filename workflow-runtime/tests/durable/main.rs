@@ -3,6 +3,7 @@
 
 mod basics;
 mod checks;
+mod corrupt;
 mod forever;
 mod leases;
 mod pauses;

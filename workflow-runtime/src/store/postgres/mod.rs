@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use tokio_postgres::tls::{MakeTlsConnect, TlsConnect};
 use tokio_postgres::{Client, Config, NoTls, Socket};
 
-use super::{Checkpoint, CheckpointStore, Lease, NewRun, RunFilter, RunId, RunInfo};
+use super::{Checkpoint, CheckpointStore, Lease, NewRun, RunFilter, RunId, RunInfo, RunList};
 use crate::store::time::lease_millis;
 use crate::{BoxFuture, Error};
 use rows::store;
@@ -306,7 +306,7 @@ impl CheckpointStore for PostgresStore {
         })
     }
 
-    fn list(&self, filter: RunFilter) -> BoxFuture<'_, Result<Vec<RunInfo>, Error>> {
+    fn list(&self, filter: RunFilter) -> BoxFuture<'_, Result<RunList, Error>> {
         Box::pin(async move {
             let conn = self.connection().await?;
             read::list(&conn.client, &filter).await

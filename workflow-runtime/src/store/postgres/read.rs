@@ -5,7 +5,7 @@ use tokio_postgres::Client;
 
 use super::rows::{checkpoint, run_info, store, CHECKPOINT_COLUMNS, RUN_COLUMNS};
 use super::statements::Statements;
-use crate::store::{Checkpoint, RunFilter, RunId, RunInfo, RunStatus};
+use crate::store::{Checkpoint, RunFilter, RunId, RunInfo, RunList, RunStatus};
 use crate::Error;
 
 /// The error of a run whose latest checkpoint is missing.
@@ -29,7 +29,8 @@ pub(super) async fn run(client: &Client, sql: &Statements, run: RunId) -> Result
     }
 }
 
-pub(super) async fn list(client: &Client, filter: &RunFilter) -> Result<Vec<RunInfo>, Error> {
+/// The runs that pass `filter`; a row that does not read back is its error in the list.
+pub(super) async fn list(client: &Client, filter: &RunFilter) -> Result<RunList, Error> {
     // Fixed fragments, chosen by which filters are set: the values are all parameters.
     let mut sql = format!("SELECT {RUN_COLUMNS} FROM workflow_runs WHERE true");
     let status = filter.status.map(RunStatus::as_str);
@@ -54,7 +55,7 @@ pub(super) async fn list(client: &Client, filter: &RunFilter) -> Result<Vec<RunI
         add(&mut sql, " LIMIT", &limit);
     }
     let rows = client.query(&sql, &params).await.map_err(store)?;
-    rows.iter().map(run_info).collect()
+    Ok(rows.iter().map(run_info).collect())
 }
 
 pub(super) async fn history(
@@ -65,36 +66,32 @@ pub(super) async fn history(
     let query = format!(
         "SELECT {CHECKPOINT_COLUMNS} FROM workflow_checkpoints WHERE run = $1 ORDER BY seq"
     );
+    // The run is read first, as the other stores do: a corrupt run row is an error here too.
+    self::run(client, sql, run).await?;
     let rows = client
         .query(&query, &[run.as_uuid()])
         .await
         .map_err(store)?;
-    if rows.is_empty() {
-        self::run(client, sql, run).await?;
-    }
     rows.iter().map(checkpoint).collect()
 }
 
+/// Checkpoint `seq` of run `run`, or its latest. The run is read first, as the other stores
+/// do: a corrupt run row is an error here too.
 pub(super) async fn get(
     client: &Client,
     sql: &Statements,
     run: RunId,
     seq: Option<u64>,
 ) -> Result<Checkpoint, Error> {
-    let found = match seq {
-        Some(seq) => {
-            client
-                .query_opt(&sql.checkpoint, &[run.as_uuid(), &(seq as i64)])
-                .await
-        }
-        None => client.query_opt(&sql.latest, &[run.as_uuid()]).await,
-    };
-    if let Some(row) = found.map_err(store)? {
-        return checkpoint(&row);
-    }
     let info = self::run(client, sql, run).await?;
-    Err(match seq {
-        Some(seq) => Error::CheckpointNotFound { run, seq },
-        None => missing(&info),
-    })
+    let wanted = seq.unwrap_or(info.version);
+    let found = client
+        .query_opt(&sql.checkpoint, &[run.as_uuid(), &(wanted as i64)])
+        .await
+        .map_err(store)?;
+    match found {
+        Some(row) => checkpoint(&row),
+        None if seq.is_none() => Err(missing(&info)),
+        None => Err(Error::CheckpointNotFound { run, seq: wanted }),
+    }
 }

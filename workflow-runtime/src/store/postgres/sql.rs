@@ -9,13 +9,14 @@ use tokio_postgres::Client;
 use uuid::Uuid;
 
 use super::read::missing;
-use super::rows::{checkpoint, run_info, store};
+use super::rows::{checkpoint, run_info, store, Reader};
 use super::statements::Statements;
 use crate::store::time::{lease_millis, to_millis};
 use crate::store::{Checkpoint, NewRun, RunId, RunInfo, RunStatus};
 use crate::Error;
 
-/// Why a write guarded by `lease` on run `run` changed nothing.
+/// Why a write guarded by `lease` on run `run` changed nothing: the run is gone, has another
+/// lease, or (for a save of checkpoint `seq`) another latest checkpoint.
 async fn refused(
     client: &Client,
     sql: &Statements,
@@ -23,21 +24,24 @@ async fn refused(
     lease: Uuid,
     seq: Option<u64>,
 ) -> Error {
-    let found = client.query_opt(&sql.refused, &[run.as_uuid()]).await;
-    let row = match found {
+    let row = match client.query_opt(&sql.refused, &[run.as_uuid()]).await {
         Err(error) => return store(error),
         Ok(None) => return Error::RunNotFound { run },
         Ok(Some(row)) => row,
     };
-    let holder: Option<Uuid> = row.try_get(0).unwrap_or(None);
-    let version: i64 = row.try_get(1).unwrap_or(0);
-    if holder != Some(lease) {
-        return Error::LeaseLost { run };
+    let read = Reader::of(&row, run);
+    match read.get::<Option<Uuid>>(0, "lease_id") {
+        Err(error) => return error,
+        Ok(holder) if holder != Some(lease) => return Error::LeaseLost { run },
+        Ok(_) => {}
     }
-    Error::VersionConflict {
-        run,
-        expected: seq.unwrap_or(0).wrapping_sub(1),
-        found: u64::try_from(version).unwrap_or(0),
+    match read.count(1, "version") {
+        Err(error) => error,
+        Ok(found) => Error::VersionConflict {
+            run,
+            expected: seq.unwrap_or(0).wrapping_sub(1),
+            found,
+        },
     }
 }
 
@@ -108,18 +112,23 @@ async fn read_claimed(
 
 /// The error of a claim refused on run `run`.
 async fn owned(client: &Client, sql: &Statements, run: RunId) -> Error {
-    match client.query_opt(&sql.owned, &[run.as_uuid()]).await {
-        Err(error) => store(error),
-        Ok(None) => Error::RunNotFound { run },
-        Ok(Some(row)) => {
-            let owner: Option<String> = row.try_get(0).unwrap_or(None);
-            let left: Option<i64> = row.try_get(1).unwrap_or(None);
-            Error::RunOwned {
-                run,
-                owner: owner.unwrap_or_default(),
-                expires_in: Duration::from_millis(left.unwrap_or(0).max(0) as u64),
-            }
-        }
+    let row = match client.query_opt(&sql.owned, &[run.as_uuid()]).await {
+        Err(error) => return store(error),
+        Ok(None) => return Error::RunNotFound { run },
+        Ok(Some(row)) => row,
+    };
+    let read = Reader::of(&row, run);
+    let found = read.get::<Option<String>>(0, "owner").and_then(|owner| {
+        let left: Option<i64> = read.get(1, "lease_expires")?;
+        Ok((owner, left))
+    });
+    match found {
+        Err(error) => error,
+        Ok((owner, left)) => Error::RunOwned {
+            run,
+            owner: owner.unwrap_or_default(),
+            expires_in: Duration::from_millis(left.unwrap_or(0).max(0) as u64),
+        },
     }
 }
 

@@ -63,7 +63,6 @@ pub(super) struct Statements {
     pub(super) refused: Statement,
     pub(super) release: Statement,
     pub(super) run: Statement,
-    pub(super) latest: Statement,
     pub(super) checkpoint: Statement,
 }
 
@@ -96,11 +95,6 @@ impl Statements {
                 .await?,
             release: prepare(RELEASE.into()).await?,
             run: prepare(format!("SELECT {RUN_COLUMNS} FROM workflow_runs WHERE id = $1")).await?,
-            latest: prepare(format!(
-                "SELECT {CHECKPOINT_COLUMNS} FROM workflow_checkpoints \
-                 WHERE run = $1 AND seq = (SELECT version FROM workflow_runs WHERE id = $1)"
-            ))
-            .await?,
             checkpoint: prepare(format!(
                 "SELECT {CHECKPOINT_COLUMNS} FROM workflow_checkpoints WHERE run = $1 AND seq = $2"
             ))

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use rusqlite::Connection;
 
-use super::{Checkpoint, CheckpointStore, Lease, NewRun, RunFilter, RunId, RunInfo};
+use super::{Checkpoint, CheckpointStore, Lease, NewRun, RunFilter, RunId, RunInfo, RunList};
 use crate::store::time::lease_millis;
 use crate::{BoxError, BoxFuture, Error};
 use rows::store;
@@ -259,7 +259,7 @@ impl CheckpointStore for SqliteStore {
         self.call(move |conn| read::run(conn, run))
     }
 
-    fn list(&self, filter: RunFilter) -> BoxFuture<'_, Result<Vec<RunInfo>, Error>> {
+    fn list(&self, filter: RunFilter) -> BoxFuture<'_, Result<RunList, Error>> {
         self.call(move |conn| read::list(conn, &filter))
     }
 

@@ -3,7 +3,7 @@
 use rusqlite::{params, Connection};
 
 use super::rows::{checkpoint, run_info, store, CHECKPOINT_COLUMNS, RUN_COLUMNS};
-use crate::store::{Checkpoint, RunFilter, RunId, RunInfo, RunStatus};
+use crate::store::{Checkpoint, RunFilter, RunId, RunInfo, RunList, RunStatus};
 use crate::Error;
 
 /// The error of a run whose latest checkpoint is missing.
@@ -45,7 +45,8 @@ pub(super) fn run(conn: &mut Connection, run: RunId) -> Result<RunInfo, Error> {
     select_run(conn, run)
 }
 
-pub(super) fn list(conn: &mut Connection, filter: &RunFilter) -> Result<Vec<RunInfo>, Error> {
+/// The runs that pass `filter`; a row that does not read back is its error in the list.
+pub(super) fn list(conn: &mut Connection, filter: &RunFilter) -> Result<RunList, Error> {
     // Fixed fragments, chosen by which filters are set: the values are all parameters.
     let mut sql = format!("SELECT {RUN_COLUMNS} FROM workflow_runs WHERE 1");
     if filter.workflow.is_some() {
@@ -68,9 +69,9 @@ pub(super) fn list(conn: &mut Connection, filter: &RunFilter) -> Result<Vec<RunI
             limit
         ])
         .map_err(store)?;
-    let mut runs = Vec::new();
+    let mut runs = RunList::new();
     while let Some(row) = rows.next().map_err(store)? {
-        runs.push(run_info(row)?);
+        runs.push(run_info(row));
     }
     Ok(runs)
 }

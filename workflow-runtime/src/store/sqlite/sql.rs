@@ -3,11 +3,11 @@
 
 use std::time::{Duration, SystemTime};
 
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection};
 use uuid::Uuid;
 
 use super::read::{missing, select_checkpoint, select_run};
-use super::rows::store;
+use super::rows::{store, Reader};
 use super::tx::write;
 use crate::store::time::{lease_millis, to_millis};
 use crate::store::{Checkpoint, Lease, NewRun, RunId, RunInfo, RunStatus};
@@ -60,28 +60,33 @@ fn expiry(now: i64, ttl: i64) -> i64 {
     now.saturating_add(ttl)
 }
 
-/// Why a write guarded by `lease` on run `run` changed nothing.
+/// Why a write guarded by `lease` on run `run` changed nothing: the run is gone, has another
+/// lease, or (for a save of checkpoint `seq`) another latest checkpoint.
 fn refused(tx: &Connection, run: RunId, lease: Uuid, seq: Option<u64>) -> Error {
     let found = tx
         .prepare_cached("SELECT lease_id, version FROM workflow_runs WHERE id = ?1")
         .and_then(|mut stmt| {
-            stmt.query_row(params![run.to_string()], |row| {
-                Ok((row.get::<_, Option<String>>(0)?, row.get::<_, i64>(1)?))
+            let mut rows = stmt.query(params![run.to_string()])?;
+            let Some(row) = rows.next()? else {
+                return Ok(Error::RunNotFound { run });
+            };
+            let read = Reader::of(row, run);
+            Ok(match read.get::<Option<String>>(0, "lease_id") {
+                Err(error) => error,
+                Ok(holder) if holder.as_deref() != Some(&*lease.to_string()) => {
+                    Error::LeaseLost { run }
+                }
+                Ok(_) => match read.count(1, "version") {
+                    Err(error) => error,
+                    Ok(found) => Error::VersionConflict {
+                        run,
+                        expected: seq.unwrap_or(0).wrapping_sub(1),
+                        found,
+                    },
+                },
             })
-            .optional()
         });
-    match found {
-        Err(error) => store(error),
-        Ok(None) => Error::RunNotFound { run },
-        Ok(Some((holder, _))) if holder.as_deref() != Some(&*lease.to_string()) => {
-            Error::LeaseLost { run }
-        }
-        Ok(Some((_, version))) => Error::VersionConflict {
-            run,
-            expected: seq.unwrap_or(0).wrapping_sub(1),
-            found: u64::try_from(version).unwrap_or(0),
-        },
-    }
+    found.unwrap_or_else(store)
 }
 
 fn insert_checkpoint(tx: &Connection, checkpoint: &Checkpoint) -> Result<(), Error> {
@@ -174,20 +179,25 @@ fn owned(tx: &Connection, run: RunId, now: i64) -> Error {
     let found = tx
         .prepare_cached("SELECT owner, lease_expires FROM workflow_runs WHERE id = ?1")
         .and_then(|mut stmt| {
-            stmt.query_row(params![run.to_string()], |row| {
-                Ok((row.get::<_, Option<String>>(0)?, row.get::<_, i64>(1)?))
+            let mut rows = stmt.query(params![run.to_string()])?;
+            let Some(row) = rows.next()? else {
+                return Ok(Error::RunNotFound { run });
+            };
+            let read = Reader::of(row, run);
+            let found = read.get::<Option<String>>(0, "owner").and_then(|owner| {
+                let expires: i64 = read.get(1, "lease_expires")?;
+                Ok((owner, expires))
+            });
+            Ok(match found {
+                Err(error) => error,
+                Ok((owner, expires)) => Error::RunOwned {
+                    run,
+                    owner: owner.unwrap_or_default(),
+                    expires_in: Duration::from_millis(expires.saturating_sub(now).max(0) as u64),
+                },
             })
-            .optional()
         });
-    match found {
-        Err(error) => store(error),
-        Ok(None) => Error::RunNotFound { run },
-        Ok(Some((owner, expires))) => Error::RunOwned {
-            run,
-            owner: owner.unwrap_or_default(),
-            expires_in: Duration::from_millis(expires.saturating_sub(now).max(0) as u64),
-        },
-    }
+    found.unwrap_or_else(store)
 }
 
 /// Renews `lease` on `run` for `ttl` milliseconds.
