@@ -3,6 +3,7 @@
 
 mod basics;
 mod checks;
+mod contention;
 mod corrupt;
 mod forever;
 mod leases;
