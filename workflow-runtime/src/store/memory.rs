@@ -1,6 +1,6 @@
 //! [`MemoryStore`]: runs kept in the process's memory.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::future::ready;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::SystemTime;
@@ -8,7 +8,8 @@ use std::time::SystemTime;
 use uuid::Uuid;
 
 use super::{
-    Checkpoint, CheckpointStore, Lease, NewRun, RunFilter, RunId, RunInfo, RunList, RunStatus,
+    Checkpoint, CheckpointStore, Lease, NewRun, Retention, RunFilter, RunId, RunInfo, RunList,
+    RunStatus,
 };
 use crate::{BoxFuture, Error};
 
@@ -34,7 +35,8 @@ pub struct MemoryStore {
 struct Entry {
     info: RunInfo,
     lease: Option<Uuid>,
-    checkpoints: Vec<Checkpoint>,
+    /// The checkpoints kept, in order: numbered one after the other, from the first kept.
+    checkpoints: VecDeque<Checkpoint>,
 }
 
 impl MemoryStore {
@@ -80,14 +82,20 @@ impl Entry {
     }
 
     fn get(&self, seq: u64) -> Result<Checkpoint, Error> {
-        let index = usize::try_from(seq).ok();
-        index
-            .and_then(|index| self.checkpoints.get(index))
+        let index = self.index(seq).unwrap_or(usize::MAX);
+        self.checkpoints
+            .get(index)
             .cloned()
             .ok_or(Error::CheckpointNotFound {
                 run: self.info.id,
                 seq,
             })
+    }
+
+    /// Where checkpoint `seq` is, or would be, in `checkpoints`: `None` if it was pruned.
+    fn index(&self, seq: u64) -> Option<usize> {
+        let first = self.checkpoints.front().map_or(0, |first| first.seq);
+        usize::try_from(seq.checked_sub(first)?).ok()
     }
 }
 
@@ -97,10 +105,10 @@ impl CheckpointStore for MemoryStore {
         let mut entry = Entry {
             info: RunInfo::created(&run.first, run.parent),
             lease: None,
-            checkpoints: Vec::new(),
+            checkpoints: VecDeque::new(),
         };
         entry.take(run.lease.as_ref(), now);
-        entry.checkpoints.push(run.first);
+        entry.checkpoints.push_back(run.first);
         self.lock().insert(entry.info.id, entry);
         Box::pin(ready(Ok(())))
     }
@@ -158,7 +166,7 @@ impl CheckpointStore for MemoryStore {
             info.step.clone_from(&checkpoint.step);
             info.error = None;
             info.updated_at = now;
-            entry.checkpoints.push(checkpoint);
+            entry.checkpoints.push_back(checkpoint);
             Ok(())
         })
     }
@@ -198,8 +206,34 @@ impl CheckpointStore for MemoryStore {
         Box::pin(ready(Ok(infos)))
     }
 
-    fn history(&self, run: RunId) -> BoxFuture<'_, Result<Vec<Checkpoint>, Error>> {
-        self.with(run, |entry, _| Ok(entry.checkpoints.clone()))
+    fn history_page(
+        &self,
+        run: RunId,
+        from: u64,
+        limit: u32,
+    ) -> BoxFuture<'_, Result<Vec<Checkpoint>, Error>> {
+        self.with(run, |entry, _| {
+            let skip = entry.index(from).unwrap_or(0);
+            let page = entry.checkpoints.iter().skip(skip).take(limit as usize);
+            Ok(page.cloned().collect())
+        })
+    }
+
+    fn prune(&self, run: RunId, keep: u64) -> BoxFuture<'_, Result<u64, Error>> {
+        self.with(run, |entry, _| {
+            let keep = usize::try_from(keep.max(1)).unwrap_or(usize::MAX);
+            let gone = entry.checkpoints.len().saturating_sub(keep);
+            entry.checkpoints.drain(..gone);
+            Ok(gone as u64)
+        })
+    }
+
+    fn delete_runs(&self, retention: Retention) -> BoxFuture<'_, Result<u64, Error>> {
+        let now = SystemTime::now();
+        let mut runs = self.lock();
+        let before = runs.len();
+        runs.retain(|_, entry| !retention.matches(&entry.info, now));
+        Box::pin(ready(Ok((before - runs.len()) as u64)))
     }
 
     fn checkpoint(&self, run: RunId, seq: Option<u64>) -> BoxFuture<'_, Result<Checkpoint, Error>> {

@@ -12,12 +12,17 @@
 //! its latest checkpoint, and the lease of the worker running it) and its [`Checkpoint`]s,
 //! numbered from 0. Stored records are untrusted input: a record that does not read back is
 //! [`Error::CorruptCheckpoint`], never a panic.
+//!
+//! History grows by one checkpoint per step. [`CheckpointStore::history_page`] reads it a page
+//! at a time, [`CheckpointStore::prune`] keeps only a run's last checkpoints, and
+//! [`CheckpointStore::delete_runs`] deletes ended runs by age ([`Retention`]).
 
 mod listing;
 mod memory;
 #[cfg(feature = "postgres")]
 mod postgres;
 mod record;
+mod retention;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
@@ -32,6 +37,7 @@ pub use postgres::{PostgresOptions, PostgresStore};
 pub use record::{
     Checkpoint, Lease, NewRun, RunFilter, RunId, RunInfo, RunStatus, END, FORMAT_VERSION,
 };
+pub use retention::Retention;
 #[cfg(feature = "sqlite")]
 pub use sqlite::{Durability, SqliteOptions, SqliteStore};
 
@@ -78,7 +84,8 @@ pub use tokio_postgres;
 /// use std::time::{Duration, SystemTime};
 ///
 /// use workflow_runtime::store::{
-///     Checkpoint, CheckpointStore, Lease, NewRun, RunFilter, RunId, RunInfo, RunList, RunStatus,
+///     Checkpoint, CheckpointStore, Lease, NewRun, Retention, RunFilter, RunId, RunInfo, RunList,
+///     RunStatus,
 /// };
 /// use workflow_runtime::{BoxFuture, Error};
 ///
@@ -193,8 +200,29 @@ pub use tokio_postgres;
 ///         Box::pin(std::future::ready(Ok(infos.into_iter().map(Ok).collect())))
 ///     }
 ///
-///     fn history(&self, run: RunId) -> BoxFuture<'_, Result<Vec<Checkpoint>, Error>> {
-///         self.with(run, |entry, _| Ok(entry.2.clone()))
+///     fn history_page(&self, run: RunId, from: u64, limit: u32)
+///         -> BoxFuture<'_, Result<Vec<Checkpoint>, Error>>
+///     {
+///         self.with(run, |entry, _| {
+///             let page = entry.2.iter().filter(|c| c.seq >= from).take(limit as usize);
+///             Ok(page.cloned().collect())
+///         })
+///     }
+///
+///     fn prune(&self, run: RunId, keep: u64) -> BoxFuture<'_, Result<u64, Error>> {
+///         self.with(run, |entry, _| {
+///             let keep = usize::try_from(keep.max(1)).unwrap_or(usize::MAX);
+///             let gone = entry.2.len().saturating_sub(keep);
+///             entry.2.drain(..gone);
+///             Ok(gone as u64)
+///         })
+///     }
+///
+///     fn delete_runs(&self, retention: Retention) -> BoxFuture<'_, Result<u64, Error>> {
+///         let mut runs = self.0.lock().unwrap();
+///         let (before, now) = (runs.len(), SystemTime::now());
+///         runs.retain(|_, entry| !retention.matches(&entry.0, now));
+///         Box::pin(std::future::ready(Ok((before - runs.len()) as u64)))
 ///     }
 ///
 ///     fn checkpoint(&self, run: RunId, seq: Option<u64>)
@@ -202,7 +230,7 @@ pub use tokio_postgres;
 ///     {
 ///         self.with(run, |entry, _| {
 ///             let seq = seq.unwrap_or(entry.0.version);
-///             let found = usize::try_from(seq).ok().and_then(|index| entry.2.get(index));
+///             let found = entry.2.iter().find(|checkpoint| checkpoint.seq == seq);
 ///             found.cloned().ok_or(Error::CheckpointNotFound { run, seq })
 ///         })
 ///     }
@@ -317,12 +345,50 @@ pub trait CheckpointStore: Send + Sync + 'static {
     /// [`Error::Store`]: the database failed, and nothing could be listed.
     fn list(&self, filter: RunFilter) -> BoxFuture<'_, Result<RunList, Error>>;
 
-    /// Every checkpoint of run `run`, in order.
+    /// The checkpoints of run `run` numbered `from` or more, in order, at most `limit` of
+    /// them: a page of its history. The next page starts after the last one's
+    /// [`seq`](Checkpoint::seq). Checkpoints [pruned](Self::prune) are not there: the first
+    /// page may start after `from`.
     ///
     /// # Errors
     ///
     /// [`Error::RunNotFound`], [`Error::Store`], [`Error::CorruptCheckpoint`].
-    fn history(&self, run: RunId) -> BoxFuture<'_, Result<Vec<Checkpoint>, Error>>;
+    fn history_page(
+        &self,
+        run: RunId,
+        from: u64,
+        limit: u32,
+    ) -> BoxFuture<'_, Result<Vec<Checkpoint>, Error>>;
+
+    /// Every checkpoint of run `run` that is kept, in order: [`history_page`] from 0, without
+    /// a limit.
+    ///
+    /// [`history_page`]: Self::history_page
+    ///
+    /// # Errors
+    ///
+    /// As [`history_page`].
+    fn history(&self, run: RunId) -> BoxFuture<'_, Result<Vec<Checkpoint>, Error>> {
+        self.history_page(run, 0, u32::MAX)
+    }
+
+    /// Deletes the checkpoints of run `run` but its last `keep` (at least 1: the latest is
+    /// never deleted), and returns how many it deleted. The run's
+    /// [`version`](RunInfo::version) does not change, and its next checkpoint is numbered
+    /// after it as before; a deleted checkpoint is [`Error::CheckpointNotFound`] from then on.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::RunNotFound`], [`Error::Store`], [`Error::CorruptCheckpoint`].
+    fn prune(&self, run: RunId, keep: u64) -> BoxFuture<'_, Result<u64, Error>>;
+
+    /// Deletes the runs `retention` selects (ended, last written before a time, not leased),
+    /// with all their checkpoints, and returns how many runs it deleted.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Store`].
+    fn delete_runs(&self, retention: Retention) -> BoxFuture<'_, Result<u64, Error>>;
 
     /// Checkpoint `seq` of run `run`, or its latest if `seq` is `None`.
     ///

@@ -1,6 +1,7 @@
 //! [`PostgresStore`]: runs in a PostgreSQL database, shared by many workers.
 
 mod read;
+mod retention;
 mod rows;
 mod sql;
 mod statements;
@@ -10,7 +11,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 use tokio_postgres::tls::{MakeTlsConnect, TlsConnect};
 use tokio_postgres::{Client, Config, NoTls, Socket};
 
-use super::{Checkpoint, CheckpointStore, Lease, NewRun, RunFilter, RunId, RunInfo, RunList};
+use super::{
+    Checkpoint, CheckpointStore, Lease, NewRun, Retention, RunFilter, RunId, RunInfo, RunList,
+};
 use crate::store::time::lease_millis;
 use crate::{BoxFuture, Error};
 use rows::store;
@@ -313,10 +316,29 @@ impl CheckpointStore for PostgresStore {
         })
     }
 
-    fn history(&self, run: RunId) -> BoxFuture<'_, Result<Vec<Checkpoint>, Error>> {
+    fn history_page(
+        &self,
+        run: RunId,
+        from: u64,
+        limit: u32,
+    ) -> BoxFuture<'_, Result<Vec<Checkpoint>, Error>> {
         Box::pin(async move {
             let conn = self.connection().await?;
-            read::history(&conn.client, &conn.sql, run).await
+            read::history(&conn.client, &conn.sql, run, from, limit).await
+        })
+    }
+
+    fn prune(&self, run: RunId, keep: u64) -> BoxFuture<'_, Result<u64, Error>> {
+        Box::pin(async move {
+            let conn = self.connection().await?;
+            retention::prune(&conn.client, &conn.sql, run, keep).await
+        })
+    }
+
+    fn delete_runs(&self, retention: Retention) -> BoxFuture<'_, Result<u64, Error>> {
+        Box::pin(async move {
+            let conn = self.connection().await?;
+            retention::delete_runs(&conn.client, &retention).await
         })
     }
 

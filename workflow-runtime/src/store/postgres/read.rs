@@ -3,7 +3,7 @@
 use tokio_postgres::types::ToSql;
 use tokio_postgres::Client;
 
-use super::rows::{checkpoint, run_info, store, CHECKPOINT_COLUMNS, RUN_COLUMNS};
+use super::rows::{checkpoint, run_info, store, RUN_COLUMNS};
 use super::statements::Statements;
 use crate::store::{Checkpoint, RunFilter, RunId, RunInfo, RunList, RunStatus};
 use crate::Error;
@@ -58,18 +58,19 @@ pub(super) async fn list(client: &Client, filter: &RunFilter) -> Result<RunList,
     Ok(rows.iter().map(run_info).collect())
 }
 
+/// The checkpoints of run `run` numbered `from` or more, at most `limit`, in order.
 pub(super) async fn history(
     client: &Client,
     sql: &Statements,
     run: RunId,
+    from: u64,
+    limit: u32,
 ) -> Result<Vec<Checkpoint>, Error> {
-    let query = format!(
-        "SELECT {CHECKPOINT_COLUMNS} FROM workflow_checkpoints WHERE run = $1 ORDER BY seq"
-    );
     // The run is read first, as the other stores do: a corrupt run row is an error here too.
     self::run(client, sql, run).await?;
+    let from = i64::try_from(from).unwrap_or(i64::MAX);
     let rows = client
-        .query(&query, &[run.as_uuid()])
+        .query(&sql.history, &[run.as_uuid(), &from, &i64::from(limit)])
         .await
         .map_err(store)?;
     rows.iter().map(checkpoint).collect()

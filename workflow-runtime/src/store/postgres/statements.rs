@@ -64,6 +64,7 @@ pub(super) struct Statements {
     pub(super) release: Statement,
     pub(super) run: Statement,
     pub(super) checkpoint: Statement,
+    pub(super) history: Statement,
 }
 
 impl Statements {
@@ -97,6 +98,11 @@ impl Statements {
             run: prepare(format!("SELECT {RUN_COLUMNS} FROM workflow_runs WHERE id = $1")).await?,
             checkpoint: prepare(format!(
                 "SELECT {CHECKPOINT_COLUMNS} FROM workflow_checkpoints WHERE run = $1 AND seq = $2"
+            ))
+            .await?,
+            history: prepare(format!(
+                "SELECT {CHECKPOINT_COLUMNS} FROM workflow_checkpoints \
+                 WHERE run = $1 AND seq >= $2 ORDER BY seq LIMIT $3"
             ))
             .await?,
         })

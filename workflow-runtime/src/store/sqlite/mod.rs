@@ -3,6 +3,7 @@
 mod busy;
 mod options;
 mod read;
+mod retention;
 mod rows;
 mod sql;
 mod tx;
@@ -14,7 +15,9 @@ use std::time::Duration;
 
 use rusqlite::Connection;
 
-use super::{Checkpoint, CheckpointStore, Lease, NewRun, RunFilter, RunId, RunInfo, RunList};
+use super::{
+    Checkpoint, CheckpointStore, Lease, NewRun, Retention, RunFilter, RunId, RunInfo, RunList,
+};
 use crate::store::time::lease_millis;
 use crate::{BoxError, BoxFuture, Error};
 use rows::store;
@@ -235,8 +238,21 @@ impl CheckpointStore for SqliteStore {
         self.call(move |conn| read::list(conn, &filter))
     }
 
-    fn history(&self, run: RunId) -> BoxFuture<'_, Result<Vec<Checkpoint>, Error>> {
-        self.call(move |conn| read::history(conn, run))
+    fn history_page(
+        &self,
+        run: RunId,
+        from: u64,
+        limit: u32,
+    ) -> BoxFuture<'_, Result<Vec<Checkpoint>, Error>> {
+        self.call(move |conn| read::history(conn, run, from, limit))
+    }
+
+    fn prune(&self, run: RunId, keep: u64) -> BoxFuture<'_, Result<u64, Error>> {
+        self.call(move |conn| retention::prune(conn, run, keep))
+    }
+
+    fn delete_runs(&self, retention: Retention) -> BoxFuture<'_, Result<u64, Error>> {
+        self.call(move |conn| retention::delete_runs(conn, &retention))
     }
 
     fn checkpoint(&self, run: RunId, seq: Option<u64>) -> BoxFuture<'_, Result<Checkpoint, Error>> {

@@ -76,14 +76,24 @@ pub(super) fn list(conn: &mut Connection, filter: &RunFilter) -> Result<RunList,
     Ok(runs)
 }
 
-pub(super) fn history(conn: &mut Connection, run: RunId) -> Result<Vec<Checkpoint>, Error> {
+/// The checkpoints of run `run` numbered `from` or more, at most `limit`, in order.
+pub(super) fn history(
+    conn: &mut Connection,
+    run: RunId,
+    from: u64,
+    limit: u32,
+) -> Result<Vec<Checkpoint>, Error> {
     let tx = conn.transaction().map_err(store)?;
     select_run(&tx, run)?;
     let sql = format!(
-        "SELECT {CHECKPOINT_COLUMNS} FROM workflow_checkpoints WHERE run = ?1 ORDER BY seq"
+        "SELECT {CHECKPOINT_COLUMNS} FROM workflow_checkpoints WHERE run = ?1 AND seq >= ?2 \
+         ORDER BY seq LIMIT ?3"
     );
     let mut stmt = tx.prepare_cached(&sql).map_err(store)?;
-    let mut rows = stmt.query(params![run.to_string()]).map_err(store)?;
+    let from = i64::try_from(from).unwrap_or(i64::MAX);
+    let mut rows = stmt
+        .query(params![run.to_string(), from, i64::from(limit)])
+        .map_err(store)?;
     let mut checkpoints = Vec::new();
     while let Some(row) = rows.next().map_err(store)? {
         checkpoints.push(checkpoint(row)?);
