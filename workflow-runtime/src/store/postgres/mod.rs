@@ -1,5 +1,6 @@
 //! [`PostgresStore`]: runs in a PostgreSQL database, shared by many workers.
 
+mod options;
 mod read;
 mod retention;
 mod rows;
@@ -9,7 +10,7 @@ mod statements;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use tokio_postgres::tls::{MakeTlsConnect, TlsConnect};
-use tokio_postgres::{Client, Config, NoTls, Socket};
+use tokio_postgres::{Client, Config, Socket};
 
 use super::{
     Checkpoint, CheckpointStore, Lease, NewRun, Retention, RunFilter, RunId, RunInfo, RunList,
@@ -18,6 +19,8 @@ use crate::store::time::lease_millis;
 use crate::{BoxFuture, Error};
 use rows::store;
 use statements::Statements;
+
+pub use options::PostgresOptions;
 
 /// A [`CheckpointStore`] in PostgreSQL, so that many worker processes on many machines
 /// share runs: any of them can resume a run another started, and leases keep one writer per
@@ -61,55 +64,6 @@ impl std::fmt::Debug for PostgresStore {
 struct Connection {
     client: Client,
     sql: Statements,
-}
-
-/// How a [`PostgresStore`] connects: the schema its tables live in, and TLS.
-///
-/// ```
-/// use workflow_runtime::store::PostgresOptions;
-///
-/// let options = PostgresOptions::new().schema("workflows");
-/// // With TLS, a connector from e.g. `tokio-postgres-rustls`: `.tls(connector)`.
-/// # let _ = options;
-/// ```
-#[derive(Debug, Clone)]
-pub struct PostgresOptions<T = NoTls> {
-    schema: Option<String>,
-    tls: T,
-}
-
-impl PostgresOptions<NoTls> {
-    /// The connection's default schema, no TLS.
-    pub fn new() -> Self {
-        PostgresOptions {
-            schema: None,
-            tls: NoTls,
-        }
-    }
-}
-
-impl Default for PostgresOptions<NoTls> {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl<T> PostgresOptions<T> {
-    /// Keeps the tables in schema `name` (created if missing): letters, digits and `_`,
-    /// starting with a letter or `_`, at most 63 bytes.
-    pub fn schema(mut self, name: impl Into<String>) -> Self {
-        self.schema = Some(name.into());
-        self
-    }
-
-    /// Connects with TLS through `tls`, a [`MakeTlsConnect`] such as
-    /// `tokio_postgres_rustls::MakeRustlsConnect` or `postgres_native_tls::MakeTlsConnector`.
-    pub fn tls<U>(self, tls: U) -> PostgresOptions<U> {
-        PostgresOptions {
-            schema: self.schema,
-            tls,
-        }
-    }
 }
 
 impl PostgresStore {
