@@ -55,9 +55,15 @@ impl WalWatch {
 }
 
 /// `runs` runs of `Chain` through `runners` runners, each with its own store (connection) on
-/// one file, all at once, while four more stores list runs in a loop. Prints what it measured;
-/// returns the runs that did not finish and the largest WAL, in bytes.
-async fn many_runs(path: &Path, options: SqliteOptions, runs: u64, runners: usize) -> (usize, u64) {
+/// one file, all at once, while `readers` more stores list runs in a loop. Prints what it
+/// measured; returns the runs that did not finish and the largest WAL, in bytes.
+async fn many_runs(
+    path: &Path,
+    options: SqliteOptions,
+    runs: u64,
+    runners: usize,
+    readers: usize,
+) -> (usize, u64) {
     let runners: Vec<Runner> = (0..runners)
         .map(|_| {
             Runner::new(Arc::new(
@@ -69,7 +75,7 @@ async fn many_runs(path: &Path, options: SqliteOptions, runs: u64, runners: usiz
     let watch = WalWatch::new(path);
     // Readers on connections of their own, as a console polling the runs would be.
     let done = Arc::new(AtomicBool::new(false));
-    let readers: Vec<_> = (0..4)
+    let readers: Vec<_> = (0..readers)
         .map(|_| {
             let store = SqliteStore::open_with(path, options).expect("opens");
             let done = Arc::clone(&done);
@@ -147,7 +153,7 @@ async fn many_stores_on_one_file_fail_no_write() {
     let options = SqliteOptions::new()
         .durability(workflow_runtime::store::Durability::Normal)
         .busy_timeout(Duration::from_millis(1));
-    let (failed, _) = many_runs(&path, options, 400, 8).await;
+    let (failed, _) = many_runs(&path, options, 400, 8, 4).await;
     assert_eq!(failed, 0, "contention failed runs");
 }
 
@@ -156,7 +162,7 @@ async fn the_wal_stays_bounded() {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let path = dir.path().join("runs.db");
     let options = SqliteOptions::new().durability(workflow_runtime::store::Durability::Normal);
-    let (failed, wal) = many_runs(&path, options, 2_000, 16).await;
+    let (failed, wal) = many_runs(&path, options, 2_000, 16, 4).await;
     assert_eq!(failed, 0);
     let bound = 2 * SqliteOptions::DEFAULT_WAL_LIMIT;
     assert!(wal <= bound, "the WAL grew to {wal} bytes, past {bound}");
@@ -170,7 +176,7 @@ async fn a_small_wal_limit_holds() {
     let options = SqliteOptions::new()
         .durability(workflow_runtime::store::Durability::Normal)
         .wal_limit(limit);
-    let (failed, wal) = many_runs(&path, options, 500, 2).await;
+    let (failed, wal) = many_runs(&path, options, 500, 2, 0).await;
     assert_eq!(failed, 0);
     // Between two looks at its size, a store runs a few dozen queries.
     let bound = limit + (1 << 20);
@@ -245,7 +251,7 @@ async fn a_reader_that_does_not_let_go_stalls_no_write() {
 async fn measure_five_thousand_runs_through_sixteen_stores() {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let path = dir.path().join("runs.db");
-    let (failed, _) = many_runs(&path, SqliteOptions::new(), 5_000, 16).await;
+    let (failed, _) = many_runs(&path, SqliteOptions::new(), 5_000, 16, 4).await;
     assert_eq!(failed, 0);
 }
 
@@ -256,6 +262,6 @@ async fn measure_five_thousand_runs_through_sixteen_stores_normal() {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let path = dir.path().join("runs.db");
     let options = SqliteOptions::new().durability(workflow_runtime::store::Durability::Normal);
-    let (failed, _) = many_runs(&path, options, 5_000, 16).await;
+    let (failed, _) = many_runs(&path, options, 5_000, 16, 4).await;
     assert_eq!(failed, 0);
 }
