@@ -20,9 +20,11 @@
 //! together with the macros.
 
 // The modules form one-way layers; each imports only from the layers before it, and
-// `tests/layers.rs` fails on a cycle. Leaves: the ids, the one boxed future, the error.
+// `tests/layers.rs` fails on a cycle. Leaves: the ids, the one boxed future, token usage, the
+// error.
 mod future;
 mod id;
+mod tokens;
 
 mod error;
 

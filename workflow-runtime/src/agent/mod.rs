@@ -6,7 +6,7 @@ use std::sync::Arc;
 use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 
-use crate::provider::{ChatModel, ChatRequest, ChatResponse};
+use crate::provider::{ChatModel, ChatRequest, ChatResponse, Usage};
 use crate::scope::Call;
 use crate::Error;
 
@@ -26,7 +26,8 @@ pub use stream::TextStream;
 /// [`chat`](Self::chat).
 ///
 /// Inside a run, every call is recorded in the run's [`Ledger`](crate::Ledger), in the step
-/// that makes it, and checked against the run's [`Budget`](crate::Budget): see
+/// that makes it, and checked against the run's [`Budget`](crate::Budget); a failed call counts
+/// the tokens its provider reported before it failed ([`ProviderError::usage`](crate::provider::ProviderError::usage)): see
 /// [`usage`](crate::usage). Outside a run, calls are not recorded unless you open a ledger.
 ///
 /// # Example
@@ -169,7 +170,7 @@ impl Agent {
         match self.inner.model.stream(request).await {
             Ok(stream) => Ok(TextStream::new(stream, call)),
             Err(error) => {
-                call.failed(None);
+                call.failed(spent(&error));
                 Err(error)
             }
         }
@@ -190,7 +191,7 @@ impl Agent {
                 Ok(response)
             }
             Err(error) => {
-                call.failed(None);
+                call.failed(spent(&error));
                 Err(error)
             }
         }
@@ -207,6 +208,15 @@ impl Agent {
         request.temperature = request.temperature.or(inner.temperature);
         request.max_tokens = request.max_tokens.or(inner.max_tokens);
         request
+    }
+}
+
+/// The tokens a failed call had used, if its provider reported any: they count like those
+/// of a call that succeeds.
+fn spent(error: &Error) -> Option<Usage> {
+    match error {
+        Error::Provider(error) => error.usage(),
+        _ => None,
     }
 }
 

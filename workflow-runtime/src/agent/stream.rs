@@ -15,7 +15,8 @@ use crate::Error;
 /// observed run, each delta is also an [`EventKind::TextDelta`](crate::event::EventKind::TextDelta)
 /// tagged with the step that started the stream. The call is
 /// recorded when the answer is complete, with the usage the provider reported; a stream that
-/// fails, or is dropped before its end, is recorded as a failed call. A call that goes past
+/// fails, or is dropped before its end, is recorded as a failed call, with the usage the
+/// provider had reported before it failed (the tokens of a broken stream count in the budget). A call that goes past
 /// the run's budget yields [`Error::BudgetExceeded`] last.
 ///
 /// ```
@@ -50,17 +51,21 @@ impl TextStream {
         }
     }
 
-    /// Records the end of the call: `Ok` with the final response's usage, or failed.
-    fn end(&mut self, done: Option<crate::provider::ChatResponse>) -> Option<Error> {
+    /// Records the end of the call: `Ok` with the final response's usage, or failed with
+    /// `error`, counting the usage it carries or else the last the stream reported.
+    fn end(
+        &mut self,
+        done: Result<crate::provider::ChatResponse, Option<&Error>>,
+    ) -> Option<Error> {
         self.events = None;
         let call = self.call.take()?;
         match done {
-            Some(mut response) => {
+            Ok(mut response) => {
                 response.usage = response.usage.or(self.usage);
                 call.succeeded(&response.model, response.usage).err()
             }
-            None => {
-                call.failed(self.usage);
+            Err(error) => {
+                call.failed(error.and_then(super::spent).or(self.usage));
                 None
             }
         }
@@ -86,15 +91,15 @@ impl Stream for TextStream {
                 }
                 Some(Ok(StreamEvent::Usage(usage))) => this.usage = Some(usage),
                 Some(Ok(StreamEvent::Done(response))) => {
-                    return Poll::Ready(this.end(Some(response)).map(Err));
+                    return Poll::Ready(this.end(Ok(response)).map(Err));
                 }
                 Some(Ok(_)) => {}
                 Some(Err(error)) => {
-                    this.end(None);
+                    this.end(Err(Some(&error)));
                     return Poll::Ready(Some(Err(error)));
                 }
                 None => {
-                    this.end(None);
+                    this.end(Err(None));
                     let kind = ProviderErrorKind::Stream;
                     let message = "the stream ended before the answer was complete";
                     let error = ProviderError::new("agent", kind, message);

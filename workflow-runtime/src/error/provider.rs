@@ -5,6 +5,8 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::tokens::Usage;
+
 /// Why a model call failed; the [`kind`](ProviderError::kind) of a [`ProviderError`].
 ///
 /// Rate limits, server errors, timeouts, broken connections and streams are transient
@@ -88,7 +90,9 @@ impl fmt::Display for ProviderErrorKind {
 /// was one, and the provider's message.
 ///
 /// It reaches callers as [`Error::Provider`](crate::Error::Provider). Messages never contain the
-/// API key: providers scrub it from what the server sends back.
+/// API key, nor the credentials of the base URL's userinfo: providers scrub them from what the
+/// server sends back (whole, cut short, or JSON-escaped) before they cut a long message to 500
+/// characters.
 ///
 /// ```
 /// use workflow_runtime::provider::{ProviderError, ProviderErrorKind};
@@ -105,6 +109,8 @@ pub struct ProviderError {
     message: String,
     /// A `Retry-After` sent with an error other than a rate limit, such as 503 or 529.
     retry_after: Option<Duration>,
+    /// The tokens the provider reported before the call failed (boxed: errors stay small).
+    usage: Option<Box<Usage>>,
     source: Option<Arc<dyn std::error::Error + Send + Sync + 'static>>,
 }
 
@@ -121,6 +127,7 @@ impl ProviderError {
             status: None,
             message: message.into(),
             retry_after: None,
+            usage: None,
             source: None,
         }
     }
@@ -136,6 +143,15 @@ impl ProviderError {
     /// [`ProviderErrorKind::RateLimited`].
     pub fn with_retry_after(mut self, wait: Option<Duration>) -> Self {
         self.retry_after = wait;
+        self
+    }
+
+    /// Records that the call had used `usage` when it failed: what the provider reported
+    /// before a stream broke, or in a response that held no answer. An agent counts it in the
+    /// run's [`Ledger`](crate::Ledger) and budget, as it counts the usage of a call that
+    /// succeeds.
+    pub fn with_usage(mut self, usage: Usage) -> Self {
+        self.usage = Some(Box::new(usage));
         self
     }
 
@@ -175,6 +191,12 @@ impl ProviderError {
             ProviderErrorKind::RateLimited { retry_after } => retry_after,
             _ => self.retry_after,
         }
+    }
+
+    /// The tokens the call had used when it failed, if the provider reported any: see
+    /// [`with_usage`](Self::with_usage).
+    pub fn usage(&self) -> Option<Usage> {
+        self.usage.as_deref().copied()
     }
 
     /// Whether the same request may succeed if tried again: see

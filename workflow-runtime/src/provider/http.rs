@@ -15,21 +15,64 @@ mod endpoint;
 
 pub(crate) use endpoint::{join, Endpoint};
 
-/// Who is calling: the provider's name for errors, and its key to scrub from messages.
+/// Who is calling: the provider's name for errors, and the secrets to scrub from messages.
 #[derive(Debug, Clone)]
 pub(crate) struct Caller {
     pub(crate) name: Cow<'static, str>,
     pub(crate) api_key: Option<ApiKey>,
+    /// The credentials in the base URL's userinfo, also scrubbed from messages.
+    userinfo: Vec<ApiKey>,
 }
 
 impl Caller {
-    /// An error of `kind` with `message`, the key scrubbed from it.
-    pub(crate) fn error(&self, kind: ProviderErrorKind, message: &str) -> ProviderError {
-        let message = match &self.api_key {
-            Some(key) => key.scrub(message),
-            None => message.to_owned(),
+    /// The provider named `name`, calling with `api_key`.
+    pub(crate) fn new(name: Cow<'static, str>, api_key: Option<ApiKey>) -> Self {
+        Caller {
+            name,
+            api_key,
+            userinfo: Vec::new(),
+        }
+    }
+
+    /// Also scrubs the credentials in the userinfo of `url` from messages: the password, or
+    /// the user name when there is no password (a key given as `https://KEY@host`). Both as
+    /// written in the URL and percent-decoded.
+    pub(crate) fn guard_userinfo(&mut self, url: &reqwest::Url) {
+        let secret = match url.password() {
+            Some(password) if !password.is_empty() => password,
+            _ => url.username(),
         };
-        ProviderError::new(self.name.clone(), kind, message)
+        if secret.is_empty() {
+            return;
+        }
+        let decoded = percent_decode(secret);
+        if decoded != secret {
+            self.userinfo.push(ApiKey::new(decoded));
+        }
+        self.userinfo.push(ApiKey::new(secret));
+    }
+
+    /// `text` as an error message: trimmed, every secret scrubbed from it, then cut to at most
+    /// 500 characters, with no start of a secret left at the cut.
+    fn message(&self, text: &str) -> String {
+        let secrets = || self.api_key.iter().chain(&self.userinfo);
+        let mut text = text.trim().to_owned();
+        for secret in secrets() {
+            text = secret.scrub(&text);
+        }
+        if let Some((end, _)) = text.char_indices().nth(MESSAGE_CHARS) {
+            text.truncate(end);
+            for secret in secrets() {
+                secret.trim_cut(&mut text);
+            }
+            text.push('…');
+        }
+        text
+    }
+
+    /// An error of `kind` with `message`, the secrets scrubbed from it, cut if it is long.
+    pub(crate) fn error(&self, kind: ProviderErrorKind, message: &str) -> ProviderError {
+        ProviderError::new(self.name.clone(), kind, self.message(message))
     }
 
     /// The key as a header value after `prefix` (such as `Bearer `), marked sensitive so that
@@ -143,7 +186,7 @@ impl ErrorDetails {
         match serde_json::from_slice::<Value>(body) {
             Ok(value) => Self::from_value(&value),
             Err(_) => ErrorDetails {
-                message: excerpt(&String::from_utf8_lossy(body)),
+                message: String::from_utf8_lossy(body).into_owned(),
                 labels: Vec::new(),
             },
         }
@@ -158,17 +201,14 @@ impl ErrorDetails {
         };
         let message = match error {
             Value::String(message) => message.clone(),
-            _ => text("message").unwrap_or_else(|| excerpt(&value.to_string())),
+            _ => text("message").unwrap_or_else(|| value.to_string()),
         };
         let mut labels: Vec<String> = ["type", "code"].into_iter().filter_map(text).collect();
         let details = error
             .get("details")
             .and_then(|details| details.get("error_code"));
         labels.extend(details.and_then(Value::as_str).map(str::to_owned));
-        ErrorDetails {
-            message: excerpt(&message),
-            labels,
-        }
+        ErrorDetails { message, labels }
     }
 
     /// Whether a 429 means the quota is spent (OpenAI) or the monthly spend limit reached
@@ -218,13 +258,32 @@ impl ErrorDetails {
     }
 }
 
-/// At most 500 characters of `text`, trimmed.
-fn excerpt(text: &str) -> String {
-    let text = text.trim();
-    match text.char_indices().nth(500) {
-        Some((end, _)) => format!("{}…", &text[..end]),
-        None => text.to_owned(),
+/// The most characters of an error message: a server's longer message is cut.
+const MESSAGE_CHARS: usize = 500;
+
+/// `text` with its `%XX` escapes decoded; invalid ones, and bytes that are not UTF-8, are
+/// kept as they are.
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut at = 0;
+    while at < bytes.len() {
+        let hex = bytes
+            .get(at + 1..at + 3)
+            .and_then(|hex| std::str::from_utf8(hex).ok());
+        let hex = hex.filter(|hex| bytes[at] == b'%' && hex.bytes().all(|b| b.is_ascii_hexdigit()));
+        match hex.and_then(|hex| u8::from_str_radix(hex, 16).ok()) {
+            Some(byte) => {
+                out.push(byte);
+                at += 3;
+            }
+            None => {
+                out.push(bytes[at]);
+                at += 1;
+            }
+        }
     }
+    String::from_utf8(out).unwrap_or_else(|_| text.to_owned())
 }
 
 /// How a provider retries transient errors.

@@ -126,17 +126,28 @@ async fn watched<W: Workflow>(launch: Launch<'_, W>, trace: Option<RunTrace>) ->
         trace,
     });
     let (saver, recorder, watchdog) = match durable {
-        Some(durable) => (Some(durable.saver), Some(durable.recorder), Some(durable.watchdog)),
+        Some(durable) => (
+            Some(durable.saver),
+            Some(durable.recorder),
+            Some(durable.watchdog),
+        ),
         None => (None, None, None),
     };
     let mut cx = Context::with_loops(W::NAME, loops).watched(Some(Arc::clone(&run)), recorder);
     run.started(resumed);
-    let driven = run.scope().enter(drive(workflow, state, &mut cx, &limits, saver));
+    let driven = run
+        .scope()
+        .enter(drive(workflow, state, &mut cx, &limits, saver));
     let raced = match span {
-        Some(span) => race(driven, options.cancel, watchdog).instrument(span).await,
+        Some(span) => {
+            race(driven, options.cancel, watchdog)
+                .instrument(span)
+                .await
+        }
         None => race(driven, options.cancel, watchdog).await,
     };
-    let result = raced.unwrap_or_else(|lost| Err(lost.unwrap_or_else(|| cancelled::<W>(cx.current()))));
+    let result =
+        raced.unwrap_or_else(|lost| Err(lost.unwrap_or_else(|| cancelled::<W>(cx.current()))));
     run.ended(match &result {
         Ok(Stop::Finished(_)) => Ending::Completed,
         Ok(Stop::Suspended { pause }) => Ending::Suspended(pause.step),

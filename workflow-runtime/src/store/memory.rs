@@ -1,6 +1,6 @@
 //! [`MemoryStore`]: runs kept in the process's memory.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::future::ready;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::SystemTime;
@@ -8,7 +8,8 @@ use std::time::SystemTime;
 use uuid::Uuid;
 
 use super::{
-    BranchRecord, Checkpoint, CheckpointStore, Lease, NewRun, RunFilter, RunId, RunInfo, RunStatus,
+    BranchRecord, Checkpoint, CheckpointStore, Lease, NewRun, Retention, RunFilter, RunId, RunInfo,
+    RunList, RunStatus,
 };
 use crate::error::Error;
 use crate::future::BoxFuture;
@@ -35,7 +36,8 @@ pub struct MemoryStore {
 struct Entry {
     info: RunInfo,
     lease: Option<Uuid>,
-    checkpoints: Vec<Checkpoint>,
+    /// The checkpoints kept, in order: numbered one after the other, from the first kept.
+    checkpoints: VecDeque<Checkpoint>,
 }
 
 impl MemoryStore {
@@ -73,7 +75,7 @@ impl Entry {
     fn take(&mut self, lease: Option<&Lease>, now: SystemTime) {
         self.lease = lease.map(|lease| lease.id);
         self.info.owner = lease.map(|lease| lease.owner.clone());
-        self.info.lease_expires = lease.map(|lease| now + lease.ttl);
+        self.info.lease_expires = lease.map(|lease| lease.expires_at(now));
     }
 
     fn latest(&self) -> Result<Checkpoint, Error> {
@@ -81,14 +83,20 @@ impl Entry {
     }
 
     fn get(&self, seq: u64) -> Result<Checkpoint, Error> {
-        let index = usize::try_from(seq).ok();
-        index
-            .and_then(|index| self.checkpoints.get(index))
+        let index = self.index(seq).unwrap_or(usize::MAX);
+        self.checkpoints
+            .get(index)
             .cloned()
             .ok_or(Error::CheckpointNotFound {
                 run: self.info.id,
                 seq,
             })
+    }
+
+    /// Where checkpoint `seq` is, or would be, in `checkpoints`: `None` if it was pruned.
+    fn index(&self, seq: u64) -> Option<usize> {
+        let first = self.checkpoints.front().map_or(0, |first| first.seq);
+        usize::try_from(seq.checked_sub(first)?).ok()
     }
 }
 
@@ -98,10 +106,10 @@ impl CheckpointStore for MemoryStore {
         let mut entry = Entry {
             info: RunInfo::created(&run.first, run.parent),
             lease: None,
-            checkpoints: Vec::new(),
+            checkpoints: VecDeque::new(),
         };
         entry.take(run.lease.as_ref(), now);
-        entry.checkpoints.push(run.first);
+        entry.checkpoints.push_back(run.first);
         self.lock().insert(entry.info.id, entry);
         Box::pin(ready(Ok(())))
     }
@@ -132,7 +140,7 @@ impl CheckpointStore for MemoryStore {
     fn renew<'a>(&'a self, run: RunId, lease: &'a Lease) -> BoxFuture<'a, Result<(), Error>> {
         self.with(run, |entry, now| {
             entry.check(lease)?;
-            entry.info.lease_expires = Some(now + lease.ttl);
+            entry.info.lease_expires = Some(lease.expires_at(now));
             Ok(())
         })
     }
@@ -159,7 +167,7 @@ impl CheckpointStore for MemoryStore {
             info.step.clone_from(&checkpoint.step);
             info.error = None;
             info.updated_at = now;
-            entry.checkpoints.push(checkpoint);
+            entry.checkpoints.push_back(checkpoint);
             Ok(())
         })
     }
@@ -174,7 +182,7 @@ impl CheckpointStore for MemoryStore {
         self.with(run, |entry, now| {
             entry.check(lease)?;
             let latest = entry.info.version;
-            let checkpoint = match usize::try_from(latest).ok() {
+            let checkpoint = match entry.index(latest) {
                 Some(index) if latest == seq => entry.checkpoints.get_mut(index),
                 _ => None,
             };
@@ -186,7 +194,7 @@ impl CheckpointStore for MemoryStore {
                 });
             };
             checkpoint.branches.push(branch);
-            entry.info.lease_expires = Some(now + lease.ttl);
+            entry.info.lease_expires = Some(lease.expires_at(now));
             entry.info.updated_at = now;
             Ok(())
         })
@@ -214,7 +222,7 @@ impl CheckpointStore for MemoryStore {
         self.with(run, |entry, _| Ok(entry.info.clone()))
     }
 
-    fn list(&self, filter: RunFilter) -> BoxFuture<'_, Result<Vec<RunInfo>, Error>> {
+    fn list(&self, filter: RunFilter) -> BoxFuture<'_, Result<RunList, Error>> {
         let limit = filter.limit.map_or(usize::MAX, |limit| limit as usize);
         let runs = self.lock();
         let infos = runs
@@ -222,13 +230,39 @@ impl CheckpointStore for MemoryStore {
             .map(|entry| &entry.info)
             .filter(|info| filter.matches(info))
             .take(limit)
-            .cloned()
+            .map(|info| Ok(info.clone()))
             .collect();
         Box::pin(ready(Ok(infos)))
     }
 
-    fn history(&self, run: RunId) -> BoxFuture<'_, Result<Vec<Checkpoint>, Error>> {
-        self.with(run, |entry, _| Ok(entry.checkpoints.clone()))
+    fn history_page(
+        &self,
+        run: RunId,
+        from: u64,
+        limit: u32,
+    ) -> BoxFuture<'_, Result<Vec<Checkpoint>, Error>> {
+        self.with(run, |entry, _| {
+            let skip = entry.index(from).unwrap_or(0);
+            let page = entry.checkpoints.iter().skip(skip).take(limit as usize);
+            Ok(page.cloned().collect())
+        })
+    }
+
+    fn prune(&self, run: RunId, keep: u64) -> BoxFuture<'_, Result<u64, Error>> {
+        self.with(run, |entry, _| {
+            let keep = usize::try_from(keep.max(1)).unwrap_or(usize::MAX);
+            let gone = entry.checkpoints.len().saturating_sub(keep);
+            entry.checkpoints.drain(..gone);
+            Ok(gone as u64)
+        })
+    }
+
+    fn delete_runs(&self, retention: Retention) -> BoxFuture<'_, Result<u64, Error>> {
+        let now = SystemTime::now();
+        let mut runs = self.lock();
+        let before = runs.len();
+        runs.retain(|_, entry| !retention.matches(&entry.info, now));
+        Box::pin(ready(Ok((before - runs.len()) as u64)))
     }
 
     fn checkpoint(&self, run: RunId, seq: Option<u64>) -> BoxFuture<'_, Result<Checkpoint, Error>> {

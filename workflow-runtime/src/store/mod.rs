@@ -12,11 +12,17 @@
 //! its latest checkpoint, and the lease of the worker running it) and its [`Checkpoint`]s,
 //! numbered from 0. Stored records are untrusted input: a record that does not read back is
 //! [`Error::CorruptCheckpoint`], never a panic.
+//!
+//! History grows by one checkpoint per step. [`CheckpointStore::history_page`] reads it a page
+//! at a time, [`CheckpointStore::prune`] keeps only a run's last checkpoints, and
+//! [`CheckpointStore::delete_runs`] deletes ended runs by age ([`Retention`]).
 
+mod listing;
 mod memory;
 #[cfg(feature = "postgres")]
 mod postgres;
 mod record;
+mod retention;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
@@ -25,6 +31,7 @@ pub(crate) mod time;
 use crate::error::Error;
 use crate::future::BoxFuture;
 
+pub use listing::RunList;
 pub use memory::MemoryStore;
 #[cfg(feature = "postgres")]
 pub use postgres::{PostgresOptions, PostgresStore};
@@ -32,6 +39,7 @@ pub use record::{
     BranchRecord, Checkpoint, Lease, NewRun, RunFilter, RunId, RunInfo, RunStatus, END,
     FORMAT_VERSION,
 };
+pub use retention::Retention;
 #[cfg(feature = "sqlite")]
 pub use sqlite::{Durability, SqliteOptions, SqliteStore};
 
@@ -57,7 +65,10 @@ pub use tokio_postgres;
 ///   latest checkpoint ([`RunInfo::version`]) is `n - 1`, else [`Error::VersionConflict`]; the
 ///   check and the write are one atomic step.
 /// - **Errors.** A run that does not exist is [`Error::RunNotFound`], a database failure
-///   [`Error::Store`], a record that does not read back [`Error::CorruptCheckpoint`].
+///   [`Error::Store`], a record that does not read back [`Error::CorruptCheckpoint`] (naming
+///   the run, and the checkpoint if the problem is in one). Each cause is the same kind on
+///   every path: a value that does not read back is never taken for a lease or version
+///   error, nor a failed conversion for a database failure.
 ///
 /// Checking what a checkpoint holds (format, fingerprint, the state itself) is the runner's
 /// job: stores keep the text they are given.
@@ -75,8 +86,8 @@ pub use tokio_postgres;
 /// use std::time::{Duration, SystemTime};
 ///
 /// use workflow_runtime::store::{
-///     BranchRecord, Checkpoint, CheckpointStore, Lease, NewRun, RunFilter, RunId, RunInfo,
-///     RunStatus,
+///     BranchRecord, Checkpoint, CheckpointStore, Lease, NewRun, Retention, RunFilter, RunId,
+///     RunInfo, RunList, RunStatus,
 /// };
 /// use workflow_runtime::{BoxFuture, Error};
 ///
@@ -112,7 +123,7 @@ pub use tokio_postgres;
 /// fn take(entry: &mut Entry, lease: Option<&Lease>, now: SystemTime) {
 ///     entry.1 = lease.map(|lease| lease.id);
 ///     entry.0.owner = lease.map(|lease| lease.owner.clone());
-///     entry.0.lease_expires = lease.map(|lease| now + lease.ttl);
+///     entry.0.lease_expires = lease.map(|lease| lease.expires_at(now));
 /// }
 ///
 /// impl CheckpointStore for MapStore {
@@ -141,7 +152,7 @@ pub use tokio_postgres;
 ///     fn renew<'a>(&'a self, run: RunId, lease: &'a Lease) -> BoxFuture<'a, Result<(), Error>> {
 ///         self.with(run, |entry, now| {
 ///             held(entry, lease.id)?;
-///             entry.0.lease_expires = Some(now + lease.ttl);
+///             entry.0.lease_expires = Some(lease.expires_at(now));
 ///             Ok(())
 ///         })
 ///     }
@@ -174,7 +185,7 @@ pub use tokio_postgres;
 ///             if seq != found {
 ///                 return Err(Error::VersionConflict { run, expected: seq, found });
 ///             }
-///             entry.0.lease_expires = Some(now + lease.ttl);
+///             entry.0.lease_expires = Some(lease.expires_at(now));
 ///             entry.2.last_mut().expect("checkpoint 0").branches.push(branch);
 ///             Ok(())
 ///         })
@@ -197,17 +208,38 @@ pub use tokio_postgres;
 ///         self.with(run, |entry, _| Ok(entry.0.clone()))
 ///     }
 ///
-///     fn list(&self, filter: RunFilter) -> BoxFuture<'_, Result<Vec<RunInfo>, Error>> {
+///     fn list(&self, filter: RunFilter) -> BoxFuture<'_, Result<RunList, Error>> {
 ///         let runs = self.0.lock().unwrap();
 ///         let mut infos: Vec<RunInfo> =
 ///             runs.values().map(|entry| entry.0.clone()).filter(|info| filter.matches(info)).collect();
 ///         infos.sort_by_key(|info| info.id);
 ///         infos.truncate(filter.limit.map_or(usize::MAX, |limit| limit as usize));
-///         Box::pin(std::future::ready(Ok(infos)))
+///         Box::pin(std::future::ready(Ok(infos.into_iter().map(Ok).collect())))
 ///     }
 ///
-///     fn history(&self, run: RunId) -> BoxFuture<'_, Result<Vec<Checkpoint>, Error>> {
-///         self.with(run, |entry, _| Ok(entry.2.clone()))
+///     fn history_page(&self, run: RunId, from: u64, limit: u32)
+///         -> BoxFuture<'_, Result<Vec<Checkpoint>, Error>>
+///     {
+///         self.with(run, |entry, _| {
+///             let page = entry.2.iter().filter(|c| c.seq >= from).take(limit as usize);
+///             Ok(page.cloned().collect())
+///         })
+///     }
+///
+///     fn prune(&self, run: RunId, keep: u64) -> BoxFuture<'_, Result<u64, Error>> {
+///         self.with(run, |entry, _| {
+///             let keep = usize::try_from(keep.max(1)).unwrap_or(usize::MAX);
+///             let gone = entry.2.len().saturating_sub(keep);
+///             entry.2.drain(..gone);
+///             Ok(gone as u64)
+///         })
+///     }
+///
+///     fn delete_runs(&self, retention: Retention) -> BoxFuture<'_, Result<u64, Error>> {
+///         let mut runs = self.0.lock().unwrap();
+///         let (before, now) = (runs.len(), SystemTime::now());
+///         runs.retain(|_, entry| !retention.matches(&entry.0, now));
+///         Box::pin(std::future::ready(Ok((before - runs.len()) as u64)))
 ///     }
 ///
 ///     fn checkpoint(&self, run: RunId, seq: Option<u64>)
@@ -215,7 +247,7 @@ pub use tokio_postgres;
 ///     {
 ///         self.with(run, |entry, _| {
 ///             let seq = seq.unwrap_or(entry.0.version);
-///             let found = usize::try_from(seq).ok().and_then(|index| entry.2.get(index));
+///             let found = entry.2.iter().find(|checkpoint| checkpoint.seq == seq);
 ///             found.cloned().ok_or(Error::CheckpointNotFound { run, seq })
 ///         })
 ///     }
@@ -276,7 +308,7 @@ pub trait CheckpointStore: Send + Sync + 'static {
         lease: &'a Lease,
     ) -> BoxFuture<'a, Result<(RunInfo, Checkpoint), Error>>;
 
-    /// Extends `lease` on run `run` to `lease.ttl` from now.
+    /// Extends `lease` on run `run` to [`lease.expires_at(now)`](Lease::expires_at).
     ///
     /// # Errors
     ///
@@ -287,7 +319,8 @@ pub trait CheckpointStore: Send + Sync + 'static {
     /// Appends `checkpoint` to its run, as number `checkpoint.seq`, if the run is leased to
     /// `lease.id` and its latest checkpoint is `checkpoint.seq - 1`; the run's status and
     /// step become the checkpoint's, and its error is cleared. If the checkpoint's status is
-    /// [`RunStatus::Running`] the lease is extended to `lease.ttl` from now, otherwise
+    /// [`RunStatus::Running`] the lease is extended to
+    /// [`lease.expires_at(now)`](Lease::expires_at), otherwise
     /// (suspended, finished) it is released. The checks and the writes are atomic.
     ///
     /// # Errors
@@ -338,19 +371,59 @@ pub trait CheckpointStore: Send + Sync + 'static {
     /// [`Error::RunNotFound`], [`Error::Store`], [`Error::CorruptCheckpoint`].
     fn run(&self, run: RunId) -> BoxFuture<'_, Result<RunInfo, Error>>;
 
-    /// The runs that pass `filter`, oldest first.
+    /// The runs that pass `filter`, oldest first: those that read back, and an
+    /// [`Error::CorruptCheckpoint`] for each row that does not, which counts toward the
+    /// filter's limit. One corrupt row fails no other run's listing.
     ///
     /// # Errors
     ///
-    /// [`Error::Store`], [`Error::CorruptCheckpoint`].
-    fn list(&self, filter: RunFilter) -> BoxFuture<'_, Result<Vec<RunInfo>, Error>>;
+    /// [`Error::Store`]: the database failed, and nothing could be listed.
+    fn list(&self, filter: RunFilter) -> BoxFuture<'_, Result<RunList, Error>>;
 
-    /// Every checkpoint of run `run`, in order.
+    /// The checkpoints of run `run` numbered `from` or more, in order, at most `limit` of
+    /// them: a page of its history. The next page starts after the last one's
+    /// [`seq`](Checkpoint::seq). Checkpoints [pruned](Self::prune) are not there: the first
+    /// page may start after `from`.
     ///
     /// # Errors
     ///
     /// [`Error::RunNotFound`], [`Error::Store`], [`Error::CorruptCheckpoint`].
-    fn history(&self, run: RunId) -> BoxFuture<'_, Result<Vec<Checkpoint>, Error>>;
+    fn history_page(
+        &self,
+        run: RunId,
+        from: u64,
+        limit: u32,
+    ) -> BoxFuture<'_, Result<Vec<Checkpoint>, Error>>;
+
+    /// Every checkpoint of run `run` that is kept, in order: [`history_page`] from 0, without
+    /// a limit.
+    ///
+    /// [`history_page`]: Self::history_page
+    ///
+    /// # Errors
+    ///
+    /// As [`history_page`].
+    fn history(&self, run: RunId) -> BoxFuture<'_, Result<Vec<Checkpoint>, Error>> {
+        self.history_page(run, 0, u32::MAX)
+    }
+
+    /// Deletes the checkpoints of run `run` but its last `keep` (at least 1: the latest is
+    /// never deleted), and returns how many it deleted. The run's
+    /// [`version`](RunInfo::version) does not change, and its next checkpoint is numbered
+    /// after it as before; a deleted checkpoint is [`Error::CheckpointNotFound`] from then on.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::RunNotFound`], [`Error::Store`], [`Error::CorruptCheckpoint`].
+    fn prune(&self, run: RunId, keep: u64) -> BoxFuture<'_, Result<u64, Error>>;
+
+    /// Deletes the runs `retention` selects (ended, last written before a time, not leased),
+    /// with all their checkpoints, and returns how many runs it deleted.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Store`].
+    fn delete_runs(&self, retention: Retention) -> BoxFuture<'_, Result<u64, Error>>;
 
     /// Checkpoint `seq` of run `run`, or its latest if `seq` is `None`.
     ///

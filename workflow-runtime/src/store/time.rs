@@ -2,6 +2,8 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use super::Lease;
+
 /// `time` in milliseconds since the Unix epoch (negative before it, saturating).
 pub(crate) fn to_millis(time: SystemTime) -> i64 {
     match time.duration_since(UNIX_EPOCH) {
@@ -23,4 +25,10 @@ pub(crate) fn from_millis(millis: i64) -> SystemTime {
 /// `duration` in whole milliseconds, saturating.
 pub(crate) fn duration_millis(duration: Duration) -> i64 {
     i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// How long `lease` lasts, in milliseconds: at most [`Lease::MAX_TTL`], so that a clock reading
+/// plus it never overflows.
+pub(crate) fn lease_millis(lease: &Lease) -> i64 {
+    duration_millis(lease.duration())
 }

@@ -38,12 +38,11 @@ mod budget;
 mod ledger;
 mod pricing;
 mod report;
-mod tokens;
 
 pub use crate::error::BudgetLimit;
+pub use crate::tokens::Usage;
 pub use budget::Budget;
 pub use ledger::Ledger;
 pub(crate) use ledger::Slot;
 pub use pricing::{Price, Pricing};
 pub use report::{StepUsage, UsageReport, UsageTotals};
-pub use tokens::Usage;

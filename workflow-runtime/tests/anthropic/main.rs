@@ -9,6 +9,7 @@ mod common;
 mod chat;
 mod faults;
 mod retries;
+mod spent;
 mod stream;
 mod stream_faults;
 mod structured;

@@ -4,6 +4,7 @@
 //! Each test target includes this module with `#[path]`; none uses every helper.
 
 use std::error::Error as _;
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::StreamExt;
@@ -11,7 +12,9 @@ use wiremock::MockServer;
 use workflow_runtime::provider::{
     ChatModel, ChatRequest, ChatResponse, ProviderError, StreamEvent,
 };
-use workflow_runtime::Error;
+use workflow_runtime::usage::Ledger;
+use workflow_runtime::usage::UsageTotals;
+use workflow_runtime::{Agent, Error};
 
 pub(crate) mod raw;
 
@@ -93,4 +96,32 @@ pub(crate) fn deltas(events: &[StreamEvent]) -> String {
         _ => None,
     });
     text.collect()
+}
+
+/// Serves one streamed response whose body starts with `body`, then cuts the connection
+/// before the rest its head announced. Returns the server's URL.
+pub(crate) async fn cut_after(body: String) -> String {
+    let head =
+        b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncontent-length: 9000\r\n\r\n";
+    raw::serve(vec![head.to_vec(), body.into_bytes()], Duration::ZERO).await
+}
+
+/// One failed call by an agent over `model` (streamed if `stream`, read to its end), in a
+/// ledger of its own: the ledger's totals, and the call's error.
+pub(crate) async fn spent(model: impl ChatModel, stream: bool) -> (UsageTotals, Error) {
+    let agent = Agent::builder(Arc::new(model)).build();
+    let ledger = Ledger::new("spent");
+    let call = async {
+        if !stream {
+            return agent.prompt("hi").await.map(drop);
+        }
+        let mut text = agent.stream("hi").await?;
+        while let Some(delta) = text.next().await {
+            delta?;
+        }
+        Ok(())
+    };
+    let error = ledger.scope(call).await.expect_err("the call fails");
+    assert_secret_free(&error);
+    (ledger.report().total, error)
 }

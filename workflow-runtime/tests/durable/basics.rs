@@ -115,7 +115,7 @@ pub(crate) async fn fork_starts_a_new_run_from_a_checkpoint(fixture: Fixture) {
         .list(RunFilter::new().after(original.id))
         .await
         .expect("lists");
-    let info = forks.first().expect("the fork");
+    let info = forks.runs.first().expect("the fork");
     assert_eq!(info.parent, Some((original.id, 1)));
     let history = runner.history(info.id).await.expect("history");
     assert_eq!(history.iter().map(|c| c.seq).collect::<Vec<_>>(), [0, 1, 2]);
@@ -153,7 +153,8 @@ pub(crate) async fn list_filters_and_pages(fixture: Fixture) {
         .start(&Chain::<1>::default(), 1)
         .await
         .expect("created");
-    let ids = |runs: Vec<workflow_runtime::store::RunInfo>| {
+    let ids = |runs: workflow_runtime::store::RunList| {
+        let runs = runs.into_runs().expect("no corrupt row");
         runs.into_iter().map(|run| run.id).collect::<Vec<_>>()
     };
 

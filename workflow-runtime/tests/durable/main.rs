@@ -3,8 +3,12 @@
 
 mod basics;
 mod checks;
+mod contention;
+mod corrupt;
+mod forever;
 mod leases;
 mod pauses;
+mod retention;
 mod rows;
 mod stores;
 mod workflows;
@@ -63,4 +67,9 @@ conformance! {
     checks::a_failed_step_is_recorded_and_resumed,
     checks::cancellation_fails_the_run_and_it_resumes,
     checks::hand_made_checkpoints_are_typed_errors,
+    forever::huge_leases_never_expire,
+    retention::prune_keeps_the_last_checkpoints,
+    retention::history_is_read_a_page_at_a_time,
+    retention::old_ended_runs_are_deleted,
+    forever::a_runner_with_an_endless_lease_keeps_its_run,
 }

@@ -10,6 +10,7 @@ mod dialects;
 mod faults;
 mod models;
 mod retries;
+mod spent;
 mod stream;
 mod stream_faults;
 mod support;

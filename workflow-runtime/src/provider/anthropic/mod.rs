@@ -54,6 +54,7 @@ use std::time::{Duration, Instant};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
 use super::http::{Caller, Endpoint, Retries};
+use super::secret::{redact_userinfo, shown_url};
 use super::{ApiKey, BoxFuture, ChatModel, ChatRequest, ChatResponse, ChatStream, ProviderError};
 use crate::Error;
 
@@ -131,7 +132,7 @@ impl fmt::Debug for Anthropic {
         } = &*self.inner;
         f.debug_struct("Anthropic")
             .field("name", &endpoint.caller.name)
-            .field("endpoint", &endpoint.url.as_str())
+            .field("endpoint", &shown_url(&endpoint.url))
             .field("model", model)
             .field("max_tokens", max_tokens)
             .field("api_key", &endpoint.caller.api_key)
@@ -142,7 +143,7 @@ impl fmt::Debug for Anthropic {
 }
 
 /// Configures an [`Anthropic`] provider; made by [`Anthropic::builder`].
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct AnthropicBuilder {
     name: Cow<'static, str>,
     base_url: String,
@@ -151,6 +152,21 @@ pub struct AnthropicBuilder {
     max_tokens: u32,
     timeout: Duration,
     retries: Retries,
+}
+
+/// Neither the key nor the userinfo of the base URL shows.
+impl fmt::Debug for AnthropicBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AnthropicBuilder")
+            .field("name", &self.name)
+            .field("base_url", &redact_userinfo(&self.base_url))
+            .field("model", &self.model)
+            .field("api_key", &self.api_key)
+            .field("max_tokens", &self.max_tokens)
+            .field("timeout", &self.timeout)
+            .field("retries", &self.retries)
+            .finish()
+    }
 }
 
 impl AnthropicBuilder {
@@ -209,10 +225,7 @@ impl AnthropicBuilder {
     /// [`Error::Provider`] of kind [`ProviderErrorKind::Config`](super::ProviderErrorKind::Config) if the base URL is not a URL,
     /// the key cannot go in an HTTP header, or the HTTP client cannot start.
     pub fn build(self) -> Result<Anthropic, Error> {
-        let caller = Caller {
-            name: self.name,
-            api_key: Some(self.api_key),
-        };
+        let caller = Caller::new(self.name, Some(self.api_key));
         let mut headers = HeaderMap::new();
         if let Some(key) = caller.key_header("")? {
             headers.insert(HeaderName::from_static("x-api-key"), key);

@@ -110,6 +110,7 @@ impl Answer {
                     self.response.model = model;
                 }
                 self.usage = message.usage;
+                self.saw_usage(sink);
             }
             Event::ContentBlockStart {
                 index,
@@ -128,10 +129,18 @@ impl Answer {
                 }
                 if let Some(usage) = usage {
                     self.usage.get_or_insert_default().update(usage);
+                    self.saw_usage(sink);
                 }
             }
             Event::MessageStop => self.complete(sink),
             Event::Other => {}
+        }
+    }
+
+    /// Tells `sink` the usage so far, which an error ending the stream carries.
+    fn saw_usage(&self, sink: &mut Sink) {
+        if let Some(usage) = self.usage {
+            sink.saw_usage(Usage::from(usage));
         }
     }
 

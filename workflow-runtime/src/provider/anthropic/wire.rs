@@ -187,10 +187,17 @@ pub(super) fn parse_message(
         let message = format!("the response is not the expected JSON: {error}");
         caller.error(ProviderErrorKind::MalformedResponse, &message)
     })?;
+    // A response without an answer may still say what it cost: its error carries that.
+    let usage = message.usage.map(Usage::from);
+    let spent = |error: ProviderError| match usage {
+        Some(usage) => error.with_usage(usage),
+        None => error,
+    };
     if let Some(error) = message.error.as_ref().filter(|error| !error.is_null()) {
-        return Err(caller.payload_error(error, ProviderErrorKind::Other));
+        return Err(spent(caller.payload_error(error, ProviderErrorKind::Other)));
     }
-    read_message(message, model, answer_tool).map_err(|(kind, text)| caller.error(kind, &text))
+    read_message(message, model, answer_tool)
+        .map_err(|(kind, text)| spent(caller.error(kind, &text)))
 }
 
 fn read_message(

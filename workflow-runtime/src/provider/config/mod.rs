@@ -3,6 +3,7 @@
 use std::fmt;
 use std::sync::Arc;
 
+use super::secret::redact_userinfo;
 use super::{Anthropic, ApiKey, ChatModel, OpenAi, StructuredOutput};
 use crate::Error;
 
@@ -72,7 +73,7 @@ pub fn from_env() -> Result<Arc<dyn ChatModel>, Error> {
 /// let model = config.build()?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Clone, PartialEq)]
 #[non_exhaustive]
 pub enum ModelConfig {
     /// An OpenAI-compatible chat-completions endpoint: see [`OpenAi`].
@@ -188,7 +189,40 @@ impl ModelConfig {
     }
 }
 
-/// `{model} at {base_url}`, or `{model} (anthropic)` on Anthropic's own endpoint. Never the key.
+/// Neither the key nor the userinfo of the base URL shows.
+impl fmt::Debug for ModelConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ModelConfig::OpenAi {
+                base_url,
+                model,
+                api_key,
+                structured_output,
+                max_completion_tokens,
+            } => f
+                .debug_struct("OpenAi")
+                .field("base_url", &redact_userinfo(base_url))
+                .field("model", model)
+                .field("api_key", api_key)
+                .field("structured_output", structured_output)
+                .field("max_completion_tokens", max_completion_tokens)
+                .finish(),
+            ModelConfig::Anthropic {
+                base_url,
+                model,
+                api_key,
+            } => f
+                .debug_struct("Anthropic")
+                .field("base_url", &redact_userinfo(base_url))
+                .field("model", model)
+                .field("api_key", api_key)
+                .finish(),
+        }
+    }
+}
+
+/// `{model} at {base_url}`, or `{model} (anthropic)` on Anthropic's own endpoint. Never the key,
+/// nor the userinfo of the base URL.
 impl fmt::Display for ModelConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -200,7 +234,7 @@ impl fmt::Display for ModelConfig {
             }
             | ModelConfig::Anthropic {
                 base_url, model, ..
-            } => write!(f, "{model} at {base_url}"),
+            } => write!(f, "{model} at {}", redact_userinfo(base_url)),
         }
     }
 }

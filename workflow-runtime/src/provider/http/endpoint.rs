@@ -5,6 +5,7 @@ use std::time::Duration;
 use reqwest::header::{HeaderMap, ACCEPT, CONTENT_TYPE};
 
 use super::{Caller, Retries};
+use crate::provider::secret::redact_userinfo;
 use crate::provider::{ProviderError, ProviderErrorKind};
 
 /// Where a provider sends its requests and how: the URL, the headers of every request (the key
@@ -20,14 +21,15 @@ pub(crate) struct Endpoint {
 
 impl Endpoint {
     /// An endpoint at `base_url` followed by `path` (a trailing `/` of the base is dropped),
-    /// sending `headers` with every request.
+    /// sending `headers` with every request. The credentials of the URL's userinfo are
+    /// scrubbed from error messages like the key.
     ///
     /// # Errors
     ///
     /// A [`ProviderErrorKind::Config`] error if the base URL is not a URL or the HTTP client
     /// cannot start.
     pub(crate) fn new(
-        caller: Caller,
+        mut caller: Caller,
         base_url: &str,
         path: &str,
         headers: HeaderMap,
@@ -35,6 +37,7 @@ impl Endpoint {
         retries: Retries,
     ) -> Result<Self, ProviderError> {
         let url = join(&caller, base_url, path)?;
+        caller.guard_userinfo(&url);
         let client = reqwest::Client::builder()
             .connect_timeout(timeout)
             .build()
@@ -155,15 +158,22 @@ impl Endpoint {
 ///
 /// # Errors
 ///
-/// A [`ProviderErrorKind::Config`] error if that is not a URL.
+/// A [`ProviderErrorKind::Config`] error if that is not an `http` or `https` URL. The message
+/// quotes `base_url` without its userinfo.
 pub(crate) fn join(
     caller: &Caller,
     base_url: &str,
     path: &str,
 ) -> Result<reqwest::Url, ProviderError> {
     let url = format!("{}{path}", base_url.trim_end_matches('/'));
-    reqwest::Url::parse(&url).map_err(|error| {
-        let message = format!("invalid base url `{base_url}`: {error}");
+    let invalid = |reason: &dyn std::fmt::Display| {
+        let base_url = redact_userinfo(base_url);
+        let message = format!("invalid base url `{base_url}`: {reason}");
         caller.error(ProviderErrorKind::Config, &message)
-    })
+    };
+    let url = reqwest::Url::parse(&url).map_err(|error| invalid(&error))?;
+    match url.scheme() {
+        "http" | "https" => Ok(url),
+        _ => Err(invalid(&"it must start with `http://` or `https://`")),
+    }
 }

@@ -25,10 +25,7 @@ fn retry_after_forms() {
 
 #[test]
 fn statuses_and_bodies() {
-    let caller = Caller {
-        name: "test".into(),
-        api_key: Some(ApiKey::new("sk-canary")),
-    };
+    let caller = Caller::new("test".into(), Some(ApiKey::new("sk-canary")));
     let quota = br#"{"error":{"message":"You exceeded your quota","type":"insufficient_quota","code":"insufficient_quota"}}"#;
     let error = caller.status_error(429, &HeaderMap::new(), quota);
     assert_eq!(error.kind(), ProviderErrorKind::QuotaExhausted);
@@ -62,10 +59,7 @@ fn statuses_and_bodies() {
 
 #[test]
 fn anthropic_error_types() {
-    let caller = Caller {
-        name: "anthropic".into(),
-        api_key: None,
-    };
+    let caller = Caller::new("anthropic".into(), None);
     let kind = |error_type: &str| {
         let body = serde_json::json!({"type": "error",
                                       "error": {"type": error_type, "message": "m"}});
@@ -94,10 +88,7 @@ fn anthropic_error_types() {
 
 #[test]
 fn retry_after_of_server_errors_and_validation_errors_of_llama_cpp_python() {
-    let caller = Caller {
-        name: "test".into(),
-        api_key: None,
-    };
+    let caller = Caller::new("test".into(), None);
     let wait = headers(&[("retry-after", "7")]);
     let overloaded =
         br#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#;

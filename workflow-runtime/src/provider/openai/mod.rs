@@ -38,6 +38,7 @@ use std::time::{Duration, Instant};
 use reqwest::header::{HeaderMap, AUTHORIZATION};
 
 use super::http::{join, Caller, Endpoint, Retries};
+use super::secret::{redact_userinfo, shown_url};
 use super::{
     ApiKey, BoxFuture, ChatModel, ChatRequest, ChatResponse, ChatStream, ProviderError,
     ProviderErrorKind,
@@ -136,7 +137,7 @@ impl fmt::Debug for OpenAi {
         } = &*self.inner;
         f.debug_struct("OpenAi")
             .field("name", &endpoint.caller.name)
-            .field("endpoint", &endpoint.url.as_str())
+            .field("endpoint", &shown_url(&endpoint.url))
             .field("model", model)
             .field("structured_output", &dialect.structured_output)
             .field("max_completion_tokens", &dialect.max_completion_tokens)
@@ -148,7 +149,7 @@ impl fmt::Debug for OpenAi {
 }
 
 /// Configures an [`OpenAi`] provider; made by [`OpenAi::builder`].
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct OpenAiBuilder {
     name: Cow<'static, str>,
     base_url: String,
@@ -157,6 +158,21 @@ pub struct OpenAiBuilder {
     dialect: body::Dialect,
     timeout: Duration,
     retries: Retries,
+}
+
+/// Neither the key nor the userinfo of the base URL shows.
+impl fmt::Debug for OpenAiBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OpenAiBuilder")
+            .field("name", &self.name)
+            .field("base_url", &redact_userinfo(&self.base_url))
+            .field("model", &self.model)
+            .field("api_key", &self.api_key)
+            .field("dialect", &self.dialect)
+            .field("timeout", &self.timeout)
+            .field("retries", &self.retries)
+            .finish()
+    }
 }
 
 impl OpenAiBuilder {
@@ -224,10 +240,7 @@ impl OpenAiBuilder {
     /// [`Error::Provider`] of kind [`ProviderErrorKind::Config`] if the base URL is not a URL,
     /// the key cannot go in an HTTP header, or the HTTP client cannot start.
     pub fn build(self) -> Result<OpenAi, Error> {
-        let caller = Caller {
-            name: self.name,
-            api_key: self.api_key,
-        };
+        let caller = Caller::new(self.name, self.api_key);
         let mut headers = HeaderMap::new();
         if let Some(authorization) = caller.key_header("Bearer ")? {
             headers.insert(AUTHORIZATION, authorization);

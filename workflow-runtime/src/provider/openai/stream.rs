@@ -46,7 +46,11 @@ impl Decoder for Answer {
         }
         match serde_json::from_value::<Chunk>(value) {
             Ok(chunk) => {
-                if let Some(delta) = self.add(chunk) {
+                let delta = self.add(chunk);
+                if let Some(usage) = self.response.usage {
+                    sink.saw_usage(usage);
+                }
+                if let Some(delta) = delta {
                     sink.push(StreamEvent::TextDelta(delta));
                 }
             }

@@ -174,17 +174,28 @@ pub(super) fn parse_completion(
     model: String,
     caller: &Caller,
 ) -> Result<ChatResponse, ProviderError> {
-    let completion: Completion = serde_json::from_slice(body).map_err(|error| {
+    let mut completion: Completion = serde_json::from_slice(body).map_err(|error| {
         let message = format!("the response is not the expected JSON: {error}");
         caller.error(ProviderErrorKind::MalformedResponse, &message)
     })?;
+    // A response without an answer may still say what it cost: its error carries that.
+    let usage = completion.usage.take().map(Usage::from);
+    let spent = |error: ProviderError| match usage {
+        Some(usage) => error.with_usage(usage),
+        None => error,
+    };
     if let Some(error) = completion.error.as_ref().filter(|error| !error.is_null()) {
-        return Err(caller.payload_error(error, ProviderErrorKind::Other));
+        return Err(spent(caller.payload_error(error, ProviderErrorKind::Other)));
     }
-    read_completion(completion, model).map_err(|(kind, message)| caller.error(kind, &message))
+    read_completion(completion, model, usage)
+        .map_err(|(kind, message)| spent(caller.error(kind, &message)))
 }
 
-fn read_completion(completion: Completion, model: String) -> Result<ChatResponse, Problem> {
+fn read_completion(
+    completion: Completion,
+    model: String,
+    usage: Option<Usage>,
+) -> Result<ChatResponse, Problem> {
     let choice = completion
         .choices
         .and_then(|choices| choices.into_iter().next())
@@ -202,7 +213,7 @@ fn read_completion(completion: Completion, model: String) -> Result<ChatResponse
     });
     let mut response = ChatResponse::new(content_text(message.content)?);
     response.tool_calls = tool_calls.collect::<Result<_, _>>()?;
-    response.usage = completion.usage.map(Usage::from);
+    response.usage = usage;
     response.finish_reason = finish_reason(choice.finish_reason);
     response.model = completion
         .model

@@ -11,7 +11,9 @@ use serde_json::Value;
 
 use super::{SseEvent, SseParser};
 use crate::provider::http::Caller;
-use crate::provider::{ChatResponse, ChatStream, ProviderError, ProviderErrorKind, StreamEvent};
+use crate::provider::{
+    ChatResponse, ChatStream, ProviderError, ProviderErrorKind, StreamEvent, Usage,
+};
 use crate::Error;
 
 /// What a provider makes of the events of its stream.
@@ -31,6 +33,8 @@ pub(crate) struct Sink {
     pending: VecDeque<Result<StreamEvent, Error>>,
     /// Whether `Done` or an error is queued: nothing more is read.
     finished: bool,
+    /// The latest usage the stream reported, which an error ending the stream carries.
+    usage: Option<Usage>,
 }
 
 impl Sink {
@@ -54,9 +58,19 @@ impl Sink {
         self.fail_with(self.caller.error(kind, message));
     }
 
-    /// Ends the stream with `error`.
+    /// Records the usage the stream reported so far (counts are cumulative: it replaces the
+    /// previous one), so that an error ending the stream carries it.
+    pub(crate) fn saw_usage(&mut self, usage: Usage) {
+        self.usage = Some(usage);
+    }
+
+    /// Ends the stream with `error`, which carries the usage seen so far unless it has one.
     pub(crate) fn fail_with(&mut self, error: ProviderError) {
         self.finished = true;
+        let error = match self.usage {
+            Some(usage) if error.usage().is_none() => error.with_usage(usage),
+            _ => error,
+        };
         self.pending.push_back(Err(error.into()));
     }
 
@@ -114,6 +128,7 @@ pub(crate) fn events<D: Decoder>(
             started,
             pending: VecDeque::new(),
             finished: false,
+            usage: None,
         },
         decoder,
     };

@@ -1,6 +1,8 @@
 //! [`PostgresStore`]: runs in a PostgreSQL database, shared by many workers.
 
+mod options;
 mod read;
+mod retention;
 mod rows;
 mod sql;
 mod statements;
@@ -8,13 +10,19 @@ mod statements;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use tokio_postgres::tls::{MakeTlsConnect, TlsConnect};
-use tokio_postgres::{Client, Config, NoTls, Socket};
+use tokio_postgres::{Client, Config, Socket};
 
-use super::{BranchRecord, Checkpoint, CheckpointStore, Lease, NewRun, RunFilter, RunId, RunInfo};
+use super::{
+    BranchRecord, Checkpoint, CheckpointStore, Lease, NewRun, Retention, RunFilter, RunId, RunInfo,
+    RunList,
+};
 use crate::error::Error;
 use crate::future::BoxFuture;
+use crate::store::time::lease_millis;
 use rows::store;
 use statements::Statements;
+
+pub use options::PostgresOptions;
 
 /// A [`CheckpointStore`] in PostgreSQL, so that many worker processes on many machines
 /// share runs: any of them can resume a run another started, and leases keep one writer per
@@ -58,55 +66,6 @@ impl std::fmt::Debug for PostgresStore {
 struct Connection {
     client: Client,
     sql: Statements,
-}
-
-/// How a [`PostgresStore`] connects: the schema its tables live in, and TLS.
-///
-/// ```
-/// use workflow_runtime::store::PostgresOptions;
-///
-/// let options = PostgresOptions::new().schema("workflows");
-/// // With TLS, a connector from e.g. `tokio-postgres-rustls`: `.tls(connector)`.
-/// # let _ = options;
-/// ```
-#[derive(Debug, Clone)]
-pub struct PostgresOptions<T = NoTls> {
-    schema: Option<String>,
-    tls: T,
-}
-
-impl PostgresOptions<NoTls> {
-    /// The connection's default schema, no TLS.
-    pub fn new() -> Self {
-        PostgresOptions {
-            schema: None,
-            tls: NoTls,
-        }
-    }
-}
-
-impl Default for PostgresOptions<NoTls> {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl<T> PostgresOptions<T> {
-    /// Keeps the tables in schema `name` (created if missing): letters, digits and `_`,
-    /// starting with a letter or `_`, at most 63 bytes.
-    pub fn schema(mut self, name: impl Into<String>) -> Self {
-        self.schema = Some(name.into());
-        self
-    }
-
-    /// Connects with TLS through `tls`, a [`MakeTlsConnect`] such as
-    /// `tokio_postgres_rustls::MakeRustlsConnect` or `postgres_native_tls::MakeTlsConnector`.
-    pub fn tls<U>(self, tls: U) -> PostgresOptions<U> {
-        PostgresOptions {
-            schema: self.schema,
-            tls,
-        }
-    }
 }
 
 impl PostgresStore {
@@ -256,7 +215,7 @@ impl CheckpointStore for PostgresStore {
                 run,
                 lease.id,
                 &lease.owner,
-                lease.ttl,
+                lease_millis(lease),
             )
             .await
         })
@@ -265,7 +224,7 @@ impl CheckpointStore for PostgresStore {
     fn renew<'a>(&'a self, run: RunId, lease: &'a Lease) -> BoxFuture<'a, Result<(), Error>> {
         Box::pin(async move {
             let conn = self.connection().await?;
-            sql::renew(&conn.client, &conn.sql, run, lease.id, lease.ttl).await
+            sql::renew(&conn.client, &conn.sql, run, lease.id, lease_millis(lease)).await
         })
     }
 
@@ -276,7 +235,14 @@ impl CheckpointStore for PostgresStore {
     ) -> BoxFuture<'a, Result<(), Error>> {
         Box::pin(async move {
             let conn = self.connection().await?;
-            sql::save(&conn.client, &conn.sql, lease.id, lease.ttl, &checkpoint).await
+            sql::save(
+                &conn.client,
+                &conn.sql,
+                lease.id,
+                lease_millis(lease),
+                &checkpoint,
+            )
+            .await
         })
     }
 
@@ -290,7 +256,8 @@ impl CheckpointStore for PostgresStore {
         Box::pin(async move {
             let conn = self.connection().await?;
             let at = (run, seq);
-            sql::save_branch(&conn.client, &conn.sql, lease.id, lease.ttl, at, &branch).await
+            let ttl = lease_millis(lease);
+            sql::save_branch(&conn.client, &conn.sql, lease.id, ttl, at, &branch).await
         })
     }
 
@@ -313,17 +280,36 @@ impl CheckpointStore for PostgresStore {
         })
     }
 
-    fn list(&self, filter: RunFilter) -> BoxFuture<'_, Result<Vec<RunInfo>, Error>> {
+    fn list(&self, filter: RunFilter) -> BoxFuture<'_, Result<RunList, Error>> {
         Box::pin(async move {
             let conn = self.connection().await?;
             read::list(&conn.client, &filter).await
         })
     }
 
-    fn history(&self, run: RunId) -> BoxFuture<'_, Result<Vec<Checkpoint>, Error>> {
+    fn history_page(
+        &self,
+        run: RunId,
+        from: u64,
+        limit: u32,
+    ) -> BoxFuture<'_, Result<Vec<Checkpoint>, Error>> {
         Box::pin(async move {
             let conn = self.connection().await?;
-            read::history(&conn.client, &conn.sql, run).await
+            read::history(&conn.client, &conn.sql, run, from, limit).await
+        })
+    }
+
+    fn prune(&self, run: RunId, keep: u64) -> BoxFuture<'_, Result<u64, Error>> {
+        Box::pin(async move {
+            let conn = self.connection().await?;
+            retention::prune(&conn.client, &conn.sql, run, keep).await
+        })
+    }
+
+    fn delete_runs(&self, retention: Retention) -> BoxFuture<'_, Result<u64, Error>> {
+        Box::pin(async move {
+            let conn = self.connection().await?;
+            retention::delete_runs(&conn.client, &retention).await
         })
     }
 

@@ -3,10 +3,10 @@
 use tokio_postgres::types::ToSql;
 use tokio_postgres::Client;
 
-use super::rows::{checkpoint, run_info, store, CHECKPOINT_COLUMNS, RUN_COLUMNS};
+use super::rows::{checkpoint, run_info, store, RUN_COLUMNS};
 use super::statements::Statements;
 use crate::error::Error;
-use crate::store::{BranchRecord, Checkpoint, RunFilter, RunId, RunInfo, RunStatus};
+use crate::store::{BranchRecord, Checkpoint, RunFilter, RunId, RunInfo, RunList, RunStatus};
 
 /// The error of a run whose latest checkpoint is missing.
 pub(super) fn missing(info: &RunInfo) -> Error {
@@ -29,7 +29,8 @@ pub(super) async fn run(client: &Client, sql: &Statements, run: RunId) -> Result
     }
 }
 
-pub(super) async fn list(client: &Client, filter: &RunFilter) -> Result<Vec<RunInfo>, Error> {
+/// The runs that pass `filter`; a row that does not read back is its error in the list.
+pub(super) async fn list(client: &Client, filter: &RunFilter) -> Result<RunList, Error> {
     // Fixed fragments, chosen by which filters are set: the values are all parameters.
     let mut sql = format!("SELECT {RUN_COLUMNS} FROM workflow_runs WHERE true");
     let status = filter.status.map(RunStatus::as_str);
@@ -54,24 +55,24 @@ pub(super) async fn list(client: &Client, filter: &RunFilter) -> Result<Vec<RunI
         add(&mut sql, " LIMIT", &limit);
     }
     let rows = client.query(&sql, &params).await.map_err(store)?;
-    rows.iter().map(run_info).collect()
+    Ok(rows.iter().map(run_info).collect())
 }
 
+/// The checkpoints of run `run` numbered `from` or more, at most `limit`, in order.
 pub(super) async fn history(
     client: &Client,
     sql: &Statements,
     run: RunId,
+    from: u64,
+    limit: u32,
 ) -> Result<Vec<Checkpoint>, Error> {
-    let query = format!(
-        "SELECT {CHECKPOINT_COLUMNS} FROM workflow_checkpoints WHERE run = $1 ORDER BY seq"
-    );
+    // The run is read first, as the other stores do: a corrupt run row is an error here too.
+    self::run(client, sql, run).await?;
+    let from = i64::try_from(from).unwrap_or(i64::MAX);
     let rows = client
-        .query(&query, &[run.as_uuid()])
+        .query(&sql.history, &[run.as_uuid(), &from, &i64::from(limit)])
         .await
         .map_err(store)?;
-    if rows.is_empty() {
-        self::run(client, sql, run).await?;
-    }
     let mut checkpoints: Vec<Checkpoint> = rows.iter().map(checkpoint).collect::<Result<_, _>>()?;
     for (seq, records) in branches(client, sql, run, None).await? {
         if let Some(at) = checkpoints
@@ -131,32 +132,29 @@ fn corrupt_branch(run: RunId, reason: &str) -> Error {
     }
 }
 
+/// Checkpoint `seq` of run `run`, or its latest. The run is read first, as the other stores
+/// do: a corrupt run row is an error here too.
 pub(super) async fn get(
     client: &Client,
     sql: &Statements,
     run: RunId,
     seq: Option<u64>,
 ) -> Result<Checkpoint, Error> {
-    let found = match seq {
-        Some(seq) => {
-            client
-                .query_opt(&sql.checkpoint, &[run.as_uuid(), &(seq as i64)])
-                .await
-        }
-        None => client.query_opt(&sql.latest, &[run.as_uuid()]).await,
-    };
-    if let Some(row) = found.map_err(store)? {
-        let mut found = checkpoint(&row)?;
-        found.branches = branches(client, sql, run, Some(found.seq))
-            .await?
-            .pop()
-            .map(|(_, records)| records)
-            .unwrap_or_default();
-        return Ok(found);
-    }
     let info = self::run(client, sql, run).await?;
-    Err(match seq {
-        Some(seq) => Error::CheckpointNotFound { run, seq },
-        None => missing(&info),
-    })
+    let wanted = seq.unwrap_or(info.version);
+    let found = client
+        .query_opt(&sql.checkpoint, &[run.as_uuid(), &(wanted as i64)])
+        .await
+        .map_err(store)?;
+    let mut found = match found {
+        Some(row) => checkpoint(&row)?,
+        None if seq.is_none() => return Err(missing(&info)),
+        None => return Err(Error::CheckpointNotFound { run, seq: wanted }),
+    };
+    found.branches = branches(client, sql, run, Some(wanted))
+        .await?
+        .pop()
+        .map(|(_, records)| records)
+        .unwrap_or_default();
+    Ok(found)
 }

@@ -25,15 +25,25 @@ pub(super) fn store(error: tokio_postgres::Error) -> Error {
     }
 }
 
-/// Reads the columns of one row, naming the run and checkpoint in its errors.
-struct Reader<'a> {
+/// Reads the columns of one row, naming the run and checkpoint in its errors: a value that
+/// does not read back is [`Error::CorruptCheckpoint`], on every path.
+pub(super) struct Reader<'a> {
     row: &'a Row,
     run: Option<RunId>,
     seq: Option<u64>,
 }
 
 impl<'a> Reader<'a> {
-    fn get<T: FromSql<'a>>(&self, index: usize, column: &str) -> Result<T, Error> {
+    /// A reader of `row`, a row of run `run`.
+    pub(super) fn of(row: &'a Row, run: RunId) -> Self {
+        Reader {
+            row,
+            run: Some(run),
+            seq: None,
+        }
+    }
+
+    pub(super) fn get<T: FromSql<'a>>(&self, index: usize, column: &str) -> Result<T, Error> {
         self.row
             .try_get(index)
             .map_err(|error| Error::CorruptCheckpoint {
@@ -53,7 +63,7 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn count(&self, index: usize, column: &str) -> Result<u64, Error> {
+    pub(super) fn count(&self, index: usize, column: &str) -> Result<u64, Error> {
         let number: i64 = self.get(index, column)?;
         u64::try_from(number)
             .map_err(|_| self.corrupt(format!("its column `{column}` is negative: {number}")))

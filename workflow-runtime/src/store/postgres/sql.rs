@@ -9,13 +9,14 @@ use tokio_postgres::Client;
 use uuid::Uuid;
 
 use super::read::{branches, missing};
-use super::rows::{checkpoint, run_info, store};
+use super::rows::{checkpoint, run_info, store, Reader};
 use super::statements::Statements;
 use crate::error::Error;
-use crate::store::time::{duration_millis, to_millis};
+use crate::store::time::{lease_millis, to_millis};
 use crate::store::{BranchRecord, Checkpoint, NewRun, RunId, RunInfo, RunStatus};
 
-/// Why a write guarded by `lease` on run `run` changed nothing.
+/// Why a write guarded by `lease` on run `run` changed nothing: the run is gone, has another
+/// lease, or (for a save of checkpoint `seq`) another latest checkpoint.
 async fn refused(
     client: &Client,
     sql: &Statements,
@@ -23,21 +24,24 @@ async fn refused(
     lease: Uuid,
     seq: Option<u64>,
 ) -> Error {
-    let found = client.query_opt(&sql.refused, &[run.as_uuid()]).await;
-    let row = match found {
+    let row = match client.query_opt(&sql.refused, &[run.as_uuid()]).await {
         Err(error) => return store(error),
         Ok(None) => return Error::RunNotFound { run },
         Ok(Some(row)) => row,
     };
-    let holder: Option<Uuid> = row.try_get(0).unwrap_or(None);
-    let version: i64 = row.try_get(1).unwrap_or(0);
-    if holder != Some(lease) {
-        return Error::LeaseLost { run };
+    let read = Reader::of(&row, run);
+    match read.get::<Option<Uuid>>(0, "lease_id") {
+        Err(error) => return error,
+        Ok(holder) if holder != Some(lease) => return Error::LeaseLost { run },
+        Ok(_) => {}
     }
-    Error::VersionConflict {
-        run,
-        expected: seq.unwrap_or(0).wrapping_sub(1),
-        found: u64::try_from(version).unwrap_or(0),
+    match read.count(1, "version") {
+        Err(error) => error,
+        Ok(found) => Error::VersionConflict {
+            run,
+            expected: seq.unwrap_or(0).wrapping_sub(1),
+            found,
+        },
     }
 }
 
@@ -53,7 +57,7 @@ pub(super) async fn create(client: &Client, sql: &Statements, run: &NewRun) -> R
         &(first.seq as i64),
         &lease.map(|lease| lease.id),
         &lease.map(|lease| lease.owner.as_str()),
-        &lease.map_or(0, |lease| duration_millis(lease.ttl)),
+        &lease.map_or(0, lease_millis),
         &run.parent.map(|(parent, _)| *parent.as_uuid()),
         &run.parent.map(|(_, seq)| seq as i64),
         &to_millis(first.created_at),
@@ -65,15 +69,16 @@ pub(super) async fn create(client: &Client, sql: &Statements, run: &NewRun) -> R
     Ok(())
 }
 
+/// Claims run `run` for `lease`, for `ttl` milliseconds.
 pub(super) async fn claim(
     client: &Client,
     sql: &Statements,
     run: RunId,
     lease: Uuid,
     owner: &str,
-    ttl: Duration,
+    ttl: i64,
 ) -> Result<(RunInfo, Checkpoint), Error> {
-    let params: [&(dyn ToSql + Sync); 4] = [run.as_uuid(), &lease, &owner, &duration_millis(ttl)];
+    let params: [&(dyn ToSql + Sync); 4] = [run.as_uuid(), &lease, &owner, &ttl];
     let Some(row) = client.query_opt(&sql.claim, &params).await.map_err(store)? else {
         return Err(owned(client, sql, run).await);
     };
@@ -113,40 +118,47 @@ async fn read_claimed(
 
 /// The error of a claim refused on run `run`.
 async fn owned(client: &Client, sql: &Statements, run: RunId) -> Error {
-    match client.query_opt(&sql.owned, &[run.as_uuid()]).await {
-        Err(error) => store(error),
-        Ok(None) => Error::RunNotFound { run },
-        Ok(Some(row)) => {
-            let owner: Option<String> = row.try_get(0).unwrap_or(None);
-            let left: Option<i64> = row.try_get(1).unwrap_or(None);
-            Error::RunOwned {
-                run,
-                owner: owner.unwrap_or_default(),
-                expires_in: Duration::from_millis(left.unwrap_or(0).max(0) as u64),
-            }
-        }
+    let row = match client.query_opt(&sql.owned, &[run.as_uuid()]).await {
+        Err(error) => return store(error),
+        Ok(None) => return Error::RunNotFound { run },
+        Ok(Some(row)) => row,
+    };
+    let read = Reader::of(&row, run);
+    let found = read.get::<Option<String>>(0, "owner").and_then(|owner| {
+        let left: Option<i64> = read.get(1, "lease_expires")?;
+        Ok((owner, left))
+    });
+    match found {
+        Err(error) => error,
+        Ok((owner, left)) => Error::RunOwned {
+            run,
+            owner: owner.unwrap_or_default(),
+            expires_in: Duration::from_millis(left.unwrap_or(0).max(0) as u64),
+        },
     }
 }
 
+/// Renews `lease` on run `run` for `ttl` milliseconds.
 pub(super) async fn renew(
     client: &Client,
     sql: &Statements,
     run: RunId,
     lease: Uuid,
-    ttl: Duration,
+    ttl: i64,
 ) -> Result<(), Error> {
-    let params: [&(dyn ToSql + Sync); 3] = [run.as_uuid(), &lease, &duration_millis(ttl)];
+    let params: [&(dyn ToSql + Sync); 3] = [run.as_uuid(), &lease, &ttl];
     match client.execute(&sql.renew, &params).await.map_err(store)? {
         0 => Err(refused(client, sql, run, lease, None).await),
         _ => Ok(()),
     }
 }
 
+/// Saves `checkpoint` under `lease`, which a running checkpoint extends by `ttl` milliseconds.
 pub(super) async fn save(
     client: &Client,
     sql: &Statements,
     lease: Uuid,
-    ttl: Duration,
+    ttl: i64,
     checkpoint: &Checkpoint,
 ) -> Result<(), Error> {
     let running = checkpoint.status == RunStatus::Running;
@@ -157,7 +169,7 @@ pub(super) async fn save(
         &checkpoint.status.as_str(),
         &checkpoint.step,
         &running,
-        &duration_millis(ttl),
+        &ttl,
         &checkpoint.workflow,
         &(checkpoint.fingerprint as i64),
         &(checkpoint.format as i32),
@@ -175,7 +187,7 @@ pub(super) async fn save_branch(
     client: &Client,
     sql: &Statements,
     lease: Uuid,
-    ttl: Duration,
+    ttl: i64,
     (run, seq): (RunId, u64),
     branch: &BranchRecord,
 ) -> Result<(), Error> {
@@ -184,7 +196,7 @@ pub(super) async fn save_branch(
         &lease,
         &(seq as i64),
         &i32::try_from(branch.index).unwrap_or(i32::MAX),
-        &duration_millis(ttl),
+        &ttl,
         &branch.value,
     ];
     match client

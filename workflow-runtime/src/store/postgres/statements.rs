@@ -72,10 +72,10 @@ pub(super) struct Statements {
     pub(super) refused: Statement,
     pub(super) release: Statement,
     pub(super) run: Statement,
-    pub(super) latest: Statement,
     pub(super) checkpoint: Statement,
     pub(super) save_branch: Statement,
     pub(super) branches: Statement,
+    pub(super) history: Statement,
 }
 
 impl Statements {
@@ -107,11 +107,6 @@ impl Statements {
                 .await?,
             release: prepare(RELEASE.into()).await?,
             run: prepare(format!("SELECT {RUN_COLUMNS} FROM workflow_runs WHERE id = $1")).await?,
-            latest: prepare(format!(
-                "SELECT {CHECKPOINT_COLUMNS} FROM workflow_checkpoints \
-                 WHERE run = $1 AND seq = (SELECT version FROM workflow_runs WHERE id = $1)"
-            ))
-            .await?,
             checkpoint: prepare(format!(
                 "SELECT {CHECKPOINT_COLUMNS} FROM workflow_checkpoints WHERE run = $1 AND seq = $2"
             ))
@@ -122,6 +117,11 @@ impl Statements {
                  WHERE run = $1 AND ($2::bigint IS NULL OR seq = $2::bigint) ORDER BY seq, idx"
                     .into(),
             )
+            .await?,
+            history: prepare(format!(
+                "SELECT {CHECKPOINT_COLUMNS} FROM workflow_checkpoints \
+                 WHERE run = $1 AND seq >= $2 ORDER BY seq LIMIT $3"
+            ))
             .await?,
         })
     }

@@ -1,9 +1,13 @@
 //! [`SqliteStore`]: runs in an SQLite file.
 
+mod busy;
+mod options;
 mod read;
+mod retention;
 mod rows;
 mod sql;
 mod tx;
+mod wal;
 
 use std::path::Path;
 use std::sync::mpsc;
@@ -11,18 +15,28 @@ use std::time::Duration;
 
 use rusqlite::Connection;
 
-use super::{BranchRecord, Checkpoint, CheckpointStore, Lease, NewRun, RunFilter, RunId, RunInfo};
+use super::{
+    BranchRecord, Checkpoint, CheckpointStore, Lease, NewRun, Retention, RunFilter, RunId, RunInfo,
+    RunList,
+};
 use crate::error::{BoxError, Error};
 use crate::future::BoxFuture;
+use crate::store::time::lease_millis;
 use rows::store;
+use wal::Wal;
+
+pub use options::{Durability, SqliteOptions};
 
 /// A [`CheckpointStore`] in an SQLite file: the embedded default. No server, and SQLite is
 /// compiled in (no system library needed).
 ///
 /// The file is opened in WAL mode, so readers do not block the writer. Several processes on
 /// the same machine can share it (each opens its own `SqliteStore`): leases and
-/// compare-and-set writes keep one writer per run across them. The file must be on a local
-/// disk; SQLite's locks do not work over network file systems.
+/// compare-and-set writes keep one writer per run across them. Writers take turns, and a
+/// write that finds the file locked waits and is tried again rather than fail, up to the
+/// [lock timeout](SqliteOptions::lock_timeout); the WAL file is kept under a
+/// [size](SqliteOptions::wal_limit). The file must be on a local disk; SQLite's locks do not
+/// work over network file systems.
 ///
 /// Each store runs its queries on a thread of its own, so that a write waiting for the disk
 /// never blocks the async runtime. Clones of an `Arc<SqliteStore>` share that thread.
@@ -54,69 +68,11 @@ use rows::store;
 #[derive(Debug)]
 pub struct SqliteStore {
     jobs: mpsc::Sender<Job>,
+    lock_timeout: Duration,
 }
 
 /// A query to run on the store's thread.
 type Job = Box<dyn FnOnce(&mut Connection) + Send>;
-
-/// How an [`SqliteStore`] opens its file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SqliteOptions {
-    durability: Durability,
-    busy_timeout: Duration,
-}
-
-/// What a saved checkpoint survives: SQLite's `synchronous` mode in WAL mode. See
-/// [`SqliteStore`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[non_exhaustive]
-pub enum Durability {
-    /// `synchronous = FULL`: each checkpoint is synced to disk before the run goes on;
-    /// survives process crashes, OS crashes and power cuts.
-    #[default]
-    Full,
-    /// `synchronous = NORMAL`: each checkpoint survives a process crash; the last few may be
-    /// lost on an OS crash or power cut (never corrupting the file).
-    Normal,
-}
-
-impl Durability {
-    fn pragma(self) -> &'static str {
-        match self {
-            Durability::Full => "FULL",
-            Durability::Normal => "NORMAL",
-        }
-    }
-}
-
-impl SqliteOptions {
-    /// [`Durability::Full`], and a 5 s wait for other processes' locks.
-    pub fn new() -> Self {
-        SqliteOptions {
-            durability: Durability::Full,
-            busy_timeout: Duration::from_secs(5),
-        }
-    }
-
-    /// Sets what a saved checkpoint survives.
-    pub fn durability(mut self, durability: Durability) -> Self {
-        self.durability = durability;
-        self
-    }
-
-    /// Sets how long a query waits for another process's lock on the file before it fails
-    /// with [`Error::Store`].
-    pub fn busy_timeout(mut self, timeout: Duration) -> Self {
-        self.busy_timeout = timeout;
-        self
-    }
-}
-
-impl Default for SqliteOptions {
-    fn default() -> Self {
-        Self::new()
-    }
-}
 
 impl SqliteStore {
     /// Opens (or creates) the SQLite file at `path`, with [`SqliteOptions::new`].
@@ -136,25 +92,31 @@ impl SqliteStore {
     /// As [`open`](Self::open).
     pub fn open_with(path: impl AsRef<Path>, options: SqliteOptions) -> Result<Self, Error> {
         let conn = connect(path.as_ref(), options)?;
+        let wal = Wal::new(&conn, options.wal_limit, options.busy_timeout);
         let (jobs, queue) = mpsc::channel::<Job>();
         std::thread::Builder::new()
             .name("workflow-sqlite".into())
-            .spawn(move || serve(conn, &queue))
+            .spawn(move || serve(conn, wal, &queue))
             .map_err(|error| Error::Store {
                 store: "sqlite",
                 source: error.into(),
             })?;
-        Ok(SqliteStore { jobs })
+        Ok(SqliteStore {
+            jobs,
+            lock_timeout: options.lock_timeout,
+        })
     }
 
-    /// Runs `query` on the store's thread.
+    /// Runs `query` on the store's thread, again while the file is locked by another
+    /// connection, up to the lock timeout.
     fn call<T: Send + 'static>(
         &self,
-        query: impl FnOnce(&mut Connection) -> Result<T, Error> + Send + 'static,
+        mut query: impl FnMut(&mut Connection) -> Result<T, Error> + Send + 'static,
     ) -> BoxFuture<'static, Result<T, Error>> {
         let (reply, answer) = tokio::sync::oneshot::channel();
+        let patience = self.lock_timeout;
         let sent = self.jobs.send(Box::new(move |conn: &mut Connection| {
-            let _ = reply.send(query(conn));
+            let _ = reply.send(busy::retry(conn, patience, &mut query));
         }));
         Box::pin(async move {
             sent.map_err(|_| closed())?;
@@ -163,10 +125,11 @@ impl SqliteStore {
     }
 }
 
-/// Runs the queries sent to the store until the store is dropped.
-fn serve(mut conn: Connection, queue: &mpsc::Receiver<Job>) {
+/// Runs the queries sent to the store until the store is dropped, keeping the WAL small.
+fn serve(mut conn: Connection, mut wal: Wal, queue: &mpsc::Receiver<Job>) {
     while let Ok(job) = queue.recv() {
         job(&mut conn);
+        wal.after_query(&conn);
     }
 }
 
@@ -190,6 +153,13 @@ fn connect(path: &Path, options: SqliteOptions) -> Result<Connection, Error> {
     }
     conn.pragma_update(None, "synchronous", options.durability.pragma())
         .map_err(store)?;
+    let limit = i64::try_from(options.wal_limit).unwrap_or(i64::MAX);
+    conn.pragma_update(None, "journal_size_limit", limit)
+        .map_err(store)?;
+    // The store checkpoints the WAL itself (see `wal`): SQLite's checkpoints after every
+    // commit would keep the checkpoint lock taken under contention, and the WAL growing.
+    conn.pragma_update(None, "wal_autocheckpoint", 0)
+        .map_err(store)?;
     let version: i64 = conn
         .query_row("PRAGMA user_version", [], |row| row.get(0))
         .map_err(store)?;
@@ -206,7 +176,14 @@ fn connect(path: &Path, options: SqliteOptions) -> Result<Connection, Error> {
         sql::SCHEMA,
         sql::SCHEMA_VERSION
     );
-    conn.execute_batch(&schema).map_err(store)?;
+    let mut conn = conn;
+    busy::retry(&mut conn, options.lock_timeout, |conn| {
+        let created = conn.execute_batch(&schema).map_err(store);
+        if created.is_err() && !conn.is_autocommit() {
+            let _ = conn.execute_batch("ROLLBACK");
+        }
+        created
+    })?;
     Ok(conn)
 }
 
@@ -227,12 +204,12 @@ impl CheckpointStore for SqliteStore {
         run: RunId,
         lease: &'a Lease,
     ) -> BoxFuture<'a, Result<(RunInfo, Checkpoint), Error>> {
-        let (id, owner, ttl) = (lease.id, lease.owner.clone(), lease.ttl);
-        self.call(move |conn| sql::claim(conn, run, id, &owner, ttl))
+        let lease = lease.clone();
+        self.call(move |conn| sql::claim(conn, run, &lease))
     }
 
     fn renew<'a>(&'a self, run: RunId, lease: &'a Lease) -> BoxFuture<'a, Result<(), Error>> {
-        let (id, ttl) = (lease.id, lease.ttl);
+        let (id, ttl) = (lease.id, lease_millis(lease));
         self.call(move |conn| sql::renew(conn, run, id, ttl))
     }
 
@@ -241,7 +218,7 @@ impl CheckpointStore for SqliteStore {
         lease: &'a Lease,
         checkpoint: Checkpoint,
     ) -> BoxFuture<'a, Result<(), Error>> {
-        let (id, ttl) = (lease.id, lease.ttl);
+        let (id, ttl) = (lease.id, lease_millis(lease));
         self.call(move |conn| sql::save(conn, id, ttl, &checkpoint))
     }
 
@@ -252,7 +229,7 @@ impl CheckpointStore for SqliteStore {
         seq: u64,
         branch: BranchRecord,
     ) -> BoxFuture<'a, Result<(), Error>> {
-        let (id, ttl) = (lease.id, lease.ttl);
+        let (id, ttl) = (lease.id, lease_millis(lease));
         self.call(move |conn| sql::save_branch(conn, id, ttl, (run, seq), &branch))
     }
 
@@ -270,12 +247,25 @@ impl CheckpointStore for SqliteStore {
         self.call(move |conn| read::run(conn, run))
     }
 
-    fn list(&self, filter: RunFilter) -> BoxFuture<'_, Result<Vec<RunInfo>, Error>> {
+    fn list(&self, filter: RunFilter) -> BoxFuture<'_, Result<RunList, Error>> {
         self.call(move |conn| read::list(conn, &filter))
     }
 
-    fn history(&self, run: RunId) -> BoxFuture<'_, Result<Vec<Checkpoint>, Error>> {
-        self.call(move |conn| read::history(conn, run))
+    fn history_page(
+        &self,
+        run: RunId,
+        from: u64,
+        limit: u32,
+    ) -> BoxFuture<'_, Result<Vec<Checkpoint>, Error>> {
+        self.call(move |conn| read::history(conn, run, from, limit))
+    }
+
+    fn prune(&self, run: RunId, keep: u64) -> BoxFuture<'_, Result<u64, Error>> {
+        self.call(move |conn| retention::prune(conn, run, keep))
+    }
+
+    fn delete_runs(&self, retention: Retention) -> BoxFuture<'_, Result<u64, Error>> {
+        self.call(move |conn| retention::delete_runs(conn, &retention))
     }
 
     fn checkpoint(&self, run: RunId, seq: Option<u64>) -> BoxFuture<'_, Result<Checkpoint, Error>> {

@@ -4,7 +4,7 @@ use rusqlite::{params, Connection};
 
 use super::rows::{checkpoint, run_info, store, CHECKPOINT_COLUMNS, RUN_COLUMNS};
 use crate::error::Error;
-use crate::store::{BranchRecord, Checkpoint, RunFilter, RunId, RunInfo, RunStatus};
+use crate::store::{BranchRecord, Checkpoint, RunFilter, RunId, RunInfo, RunList, RunStatus};
 
 /// The error of a run whose latest checkpoint is missing.
 pub(super) fn missing(info: &RunInfo) -> Error {
@@ -98,7 +98,8 @@ pub(super) fn run(conn: &mut Connection, run: RunId) -> Result<RunInfo, Error> {
     select_run(conn, run)
 }
 
-pub(super) fn list(conn: &mut Connection, filter: &RunFilter) -> Result<Vec<RunInfo>, Error> {
+/// The runs that pass `filter`; a row that does not read back is its error in the list.
+pub(super) fn list(conn: &mut Connection, filter: &RunFilter) -> Result<RunList, Error> {
     // Fixed fragments, chosen by which filters are set: the values are all parameters.
     let mut sql = format!("SELECT {RUN_COLUMNS} FROM workflow_runs WHERE 1");
     if filter.workflow.is_some() {
@@ -121,21 +122,31 @@ pub(super) fn list(conn: &mut Connection, filter: &RunFilter) -> Result<Vec<RunI
             limit
         ])
         .map_err(store)?;
-    let mut runs = Vec::new();
+    let mut runs = RunList::new();
     while let Some(row) = rows.next().map_err(store)? {
-        runs.push(run_info(row)?);
+        runs.push(run_info(row));
     }
     Ok(runs)
 }
 
-pub(super) fn history(conn: &mut Connection, run: RunId) -> Result<Vec<Checkpoint>, Error> {
+/// The checkpoints of run `run` numbered `from` or more, at most `limit`, in order.
+pub(super) fn history(
+    conn: &mut Connection,
+    run: RunId,
+    from: u64,
+    limit: u32,
+) -> Result<Vec<Checkpoint>, Error> {
     let tx = conn.transaction().map_err(store)?;
     select_run(&tx, run)?;
     let sql = format!(
-        "SELECT {CHECKPOINT_COLUMNS} FROM workflow_checkpoints WHERE run = ?1 ORDER BY seq"
+        "SELECT {CHECKPOINT_COLUMNS} FROM workflow_checkpoints WHERE run = ?1 AND seq >= ?2 \
+         ORDER BY seq LIMIT ?3"
     );
     let mut stmt = tx.prepare_cached(&sql).map_err(store)?;
-    let mut rows = stmt.query(params![run.to_string()]).map_err(store)?;
+    let from = i64::try_from(from).unwrap_or(i64::MAX);
+    let mut rows = stmt
+        .query(params![run.to_string(), from, i64::from(limit)])
+        .map_err(store)?;
     let mut checkpoints = Vec::new();
     while let Some(row) = rows.next().map_err(store)? {
         checkpoints.push(checkpoint(row)?);

@@ -24,15 +24,25 @@ pub(super) fn store(error: rusqlite::Error) -> Error {
     }
 }
 
-/// Reads the columns of one row, naming the run and checkpoint in its errors.
-struct Reader<'a, 'r> {
+/// Reads the columns of one row, naming the run and checkpoint in its errors: a value that
+/// does not read back is [`Error::CorruptCheckpoint`], on every path.
+pub(super) struct Reader<'a, 'r> {
     row: &'a Row<'r>,
     run: Option<RunId>,
     seq: Option<u64>,
 }
 
-impl Reader<'_, '_> {
-    fn get<T: FromSql>(&self, index: usize, column: &str) -> Result<T, Error> {
+impl<'a, 'r> Reader<'a, 'r> {
+    /// A reader of `row`, a row of run `run`.
+    pub(super) fn of(row: &'a Row<'r>, run: RunId) -> Self {
+        Reader {
+            row,
+            run: Some(run),
+            seq: None,
+        }
+    }
+
+    pub(super) fn get<T: FromSql>(&self, index: usize, column: &str) -> Result<T, Error> {
         self.row
             .get(index)
             .map_err(|error| Error::CorruptCheckpoint {
@@ -58,7 +68,7 @@ impl Reader<'_, '_> {
             .map_err(|_| self.corrupt(format!("its column `{column}` is not a run id: `{text}`")))
     }
 
-    fn count(&self, index: usize, column: &str) -> Result<u64, Error> {
+    pub(super) fn count(&self, index: usize, column: &str) -> Result<u64, Error> {
         let number: i64 = self.get(index, column)?;
         u64::try_from(number)
             .map_err(|_| self.corrupt(format!("its column `{column}` is negative: {number}")))
@@ -80,9 +90,9 @@ pub(super) fn run_info(row: &Row<'_>) -> Result<RunInfo, Error> {
     };
     let id = read.id(0, "id")?;
     read.run = Some(id);
-    let parent = match row.get_ref(8).map_err(store)? {
-        rusqlite::types::ValueRef::Null => None,
-        _ => Some((read.id(8, "parent")?, read.count(9, "parent_seq")?)),
+    let parent = match read.get::<Option<rusqlite::types::Value>>(8, "parent")? {
+        None => None,
+        Some(_) => Some((read.id(8, "parent")?, read.count(9, "parent_seq")?)),
     };
     Ok(RunInfo {
         id,

@@ -3,15 +3,15 @@
 
 use std::time::{Duration, SystemTime};
 
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection};
 use uuid::Uuid;
 
 use super::read::{missing, select_checkpoint, select_run};
-use super::rows::store;
+use super::rows::{store, Reader};
 use super::tx::write;
 use crate::error::Error;
-use crate::store::time::{duration_millis, to_millis};
-use crate::store::{BranchRecord, Checkpoint, NewRun, RunId, RunInfo, RunStatus};
+use crate::store::time::{lease_millis, to_millis};
+use crate::store::{BranchRecord, Checkpoint, Lease, NewRun, RunId, RunInfo, RunStatus};
 
 /// The tables, created if missing. `PRAGMA user_version` records the schema's version.
 pub(super) const SCHEMA: &str = "
@@ -62,28 +62,39 @@ fn now() -> i64 {
     to_millis(SystemTime::now())
 }
 
-/// Why a write guarded by `lease` on run `run` changed nothing.
+/// When a lease of `ttl` milliseconds taken at `now` expires, saturating: a lease too long
+/// to add never expires.
+fn expiry(now: i64, ttl: i64) -> i64 {
+    now.saturating_add(ttl)
+}
+
+/// Why a write guarded by `lease` on run `run` changed nothing: the run is gone, has another
+/// lease, or (for a save of checkpoint `seq`) another latest checkpoint.
 fn refused(tx: &Connection, run: RunId, lease: Uuid, seq: Option<u64>) -> Error {
     let found = tx
         .prepare_cached("SELECT lease_id, version FROM workflow_runs WHERE id = ?1")
         .and_then(|mut stmt| {
-            stmt.query_row(params![run.to_string()], |row| {
-                Ok((row.get::<_, Option<String>>(0)?, row.get::<_, i64>(1)?))
+            let mut rows = stmt.query(params![run.to_string()])?;
+            let Some(row) = rows.next()? else {
+                return Ok(Error::RunNotFound { run });
+            };
+            let read = Reader::of(row, run);
+            Ok(match read.get::<Option<String>>(0, "lease_id") {
+                Err(error) => error,
+                Ok(holder) if holder.as_deref() != Some(&*lease.to_string()) => {
+                    Error::LeaseLost { run }
+                }
+                Ok(_) => match read.count(1, "version") {
+                    Err(error) => error,
+                    Ok(found) => Error::VersionConflict {
+                        run,
+                        expected: seq.unwrap_or(0).wrapping_sub(1),
+                        found,
+                    },
+                },
             })
-            .optional()
         });
-    match found {
-        Err(error) => store(error),
-        Ok(None) => Error::RunNotFound { run },
-        Ok(Some((holder, _))) if holder.as_deref() != Some(&*lease.to_string()) => {
-            Error::LeaseLost { run }
-        }
-        Ok(Some((_, version))) => Error::VersionConflict {
-            run,
-            expected: seq.unwrap_or(0).wrapping_sub(1),
-            found: u64::try_from(version).unwrap_or(0),
-        },
-    }
+    found.unwrap_or_else(store)
 }
 
 fn insert_checkpoint(tx: &Connection, checkpoint: &Checkpoint) -> Result<(), Error> {
@@ -113,7 +124,7 @@ pub(super) fn create(conn: &mut Connection, run: &NewRun) -> Result<(), Error> {
     let tx = write(conn)?;
     let first = &run.first;
     let lease = run.lease.as_ref();
-    let expires = lease.map(|lease| now() + duration_millis(lease.ttl));
+    let expires = lease.map(|lease| expiry(now(), lease_millis(lease)));
     tx.prepare_cached(
         "INSERT INTO workflow_runs (id, workflow, fingerprint, status, step, version, lease_id, \
          owner, lease_expires, parent, parent_seq, created_at, updated_at) \
@@ -143,24 +154,22 @@ pub(super) fn create(conn: &mut Connection, run: &NewRun) -> Result<(), Error> {
 pub(super) fn claim(
     conn: &mut Connection,
     run: RunId,
-    lease: Uuid,
-    owner: &str,
-    ttl: Duration,
+    lease: &Lease,
 ) -> Result<(RunInfo, Checkpoint), Error> {
     let tx = write(conn)?;
     let now = now();
     let taken = tx
         .prepare_cached(
-            "UPDATE workflow_runs SET lease_id = ?2, owner = ?3, lease_expires = ?4 + ?5 \
+            "UPDATE workflow_runs SET lease_id = ?2, owner = ?3, lease_expires = ?5 \
              WHERE id = ?1 AND (lease_id IS NULL OR lease_expires IS NULL OR lease_expires <= ?4)",
         )
         .and_then(|mut stmt| {
             stmt.execute(params![
                 run.to_string(),
-                lease.to_string(),
-                owner,
+                lease.id.to_string(),
+                lease.owner,
                 now,
-                duration_millis(ttl)
+                expiry(now, lease_millis(lease)),
             ])
         })
         .map_err(store)?;
@@ -178,35 +187,36 @@ fn owned(tx: &Connection, run: RunId, now: i64) -> Error {
     let found = tx
         .prepare_cached("SELECT owner, lease_expires FROM workflow_runs WHERE id = ?1")
         .and_then(|mut stmt| {
-            stmt.query_row(params![run.to_string()], |row| {
-                Ok((row.get::<_, Option<String>>(0)?, row.get::<_, i64>(1)?))
+            let mut rows = stmt.query(params![run.to_string()])?;
+            let Some(row) = rows.next()? else {
+                return Ok(Error::RunNotFound { run });
+            };
+            let read = Reader::of(row, run);
+            let found = read.get::<Option<String>>(0, "owner").and_then(|owner| {
+                let expires: i64 = read.get(1, "lease_expires")?;
+                Ok((owner, expires))
+            });
+            Ok(match found {
+                Err(error) => error,
+                Ok((owner, expires)) => Error::RunOwned {
+                    run,
+                    owner: owner.unwrap_or_default(),
+                    expires_in: Duration::from_millis(expires.saturating_sub(now).max(0) as u64),
+                },
             })
-            .optional()
         });
-    match found {
-        Err(error) => store(error),
-        Ok(None) => Error::RunNotFound { run },
-        Ok(Some((owner, expires))) => Error::RunOwned {
-            run,
-            owner: owner.unwrap_or_default(),
-            expires_in: Duration::from_millis(expires.saturating_sub(now).max(0) as u64),
-        },
-    }
+    found.unwrap_or_else(store)
 }
 
-pub(super) fn renew(
-    conn: &mut Connection,
-    run: RunId,
-    lease: Uuid,
-    ttl: Duration,
-) -> Result<(), Error> {
+/// Renews `lease` on `run` for `ttl` milliseconds.
+pub(super) fn renew(conn: &mut Connection, run: RunId, lease: Uuid, ttl: i64) -> Result<(), Error> {
     let tx = write(conn)?;
     let changed = tx
         .prepare_cached(
             "UPDATE workflow_runs SET lease_expires = ?3 WHERE id = ?1 AND lease_id = ?2",
         )
         .and_then(|mut stmt| {
-            let expires = now() + duration_millis(ttl);
+            let expires = expiry(now(), ttl);
             stmt.execute(params![run.to_string(), lease.to_string(), expires])
         })
         .map_err(store)?;
@@ -216,10 +226,11 @@ pub(super) fn renew(
     tx.commit()
 }
 
+/// Saves `checkpoint` under `lease`, which a running checkpoint extends by `ttl` milliseconds.
 pub(super) fn save(
     conn: &mut Connection,
     lease: Uuid,
-    ttl: Duration,
+    ttl: i64,
     checkpoint: &Checkpoint,
 ) -> Result<(), Error> {
     let tx = write(conn)?;
@@ -241,7 +252,7 @@ pub(super) fn save(
                  WHERE id = ?1 AND lease_id = ?2 AND version = ?3 - 1 AND status = 'running'",
             )
             .and_then(|mut stmt| {
-                let expires = now + duration_millis(ttl);
+                let expires = expiry(now, ttl);
                 stmt.execute(params![run, lease_text, seq, checkpoint.step, now, expires])
             })
             .map_err(store)?;
@@ -263,7 +274,7 @@ pub(super) fn save(
                     checkpoint.step,
                     now,
                     running,
-                    now + duration_millis(ttl),
+                    expiry(now, ttl),
                 ])
             })
             .map_err(store)?;
@@ -278,7 +289,7 @@ pub(super) fn save(
 pub(super) fn save_branch(
     conn: &mut Connection,
     lease: Uuid,
-    ttl: Duration,
+    ttl: i64,
     (run, seq): (RunId, u64),
     branch: &BranchRecord,
 ) -> Result<(), Error> {
@@ -290,7 +301,7 @@ pub(super) fn save_branch(
              WHERE id = ?1 AND lease_id = ?2 AND version = ?3",
         )
         .and_then(|mut stmt| {
-            let expires = now + duration_millis(ttl);
+            let expires = expiry(now, ttl);
             stmt.execute(params![
                 run.to_string(),
                 lease.to_string(),

@@ -1,6 +1,11 @@
-//! API keys never print: not in `Debug`, `Display`, errors, or the `Debug` of what holds them.
+//! API keys never print: not in `Debug`, `Display`, errors, or the `Debug` of what holds them;
+//! not when a server echoes them back, cut, escaped, or in a URL's userinfo.
 
 use std::error::Error as _;
+
+mod echoes;
+mod support;
+mod urls;
 
 use workflow_runtime::provider::{
     Anthropic, ApiKey, ChatRequest, Message, OpenAi, ProviderError, ProviderErrorKind,

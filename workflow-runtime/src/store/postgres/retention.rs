@@ -1,0 +1,56 @@
+//! Keeping history small: pruning a run's checkpoints, deleting old ended runs. Every value
+//! is a bound parameter; leases are timed by the database's clock.
+
+use tokio_postgres::Client;
+
+use super::read;
+use super::rows::store;
+use super::statements::Statements;
+use crate::store::time::to_millis;
+use crate::store::{Retention, RunId, RunStatus};
+use crate::Error;
+
+/// Deletes the checkpoints of run `run` but its last `keep` (at least 1).
+pub(super) async fn prune(
+    client: &Client,
+    sql: &Statements,
+    run: RunId,
+    keep: u64,
+) -> Result<u64, Error> {
+    let info = read::run(client, sql, run).await?;
+    // Checkpoints `version - keep + 1 ..= version` stay.
+    let last_gone = info.version.checked_sub(keep.max(1));
+    let Some(last_gone) = last_gone.and_then(|seq| i64::try_from(seq).ok()) else {
+        return Ok(0);
+    };
+    // The branches saved at the checkpoints that go, go with them, in the same statement.
+    let delete = "WITH branches AS (DELETE FROM workflow_branches WHERE run = $1 AND seq <= $2) \
+                  DELETE FROM workflow_checkpoints WHERE run = $1 AND seq <= $2";
+    client
+        .execute(delete, &[run.as_uuid(), &last_gone])
+        .await
+        .map_err(store)
+}
+
+/// Deletes the runs `retention` selects, with their checkpoints, in one statement.
+pub(super) async fn delete_runs(client: &Client, retention: &Retention) -> Result<u64, Error> {
+    const DELETE: &str = "WITH gone AS (DELETE FROM workflow_runs \
+         WHERE status = ANY($1) AND updated_at < $2 AND (lease_id IS NULL \
+         OR lease_expires IS NULL \
+         OR lease_expires <= (extract(epoch from clock_timestamp()) * 1000)::bigint) \
+         RETURNING id), \
+         checkpoints AS (DELETE FROM workflow_checkpoints WHERE run IN (SELECT id FROM gone)), \
+         branches AS (DELETE FROM workflow_branches WHERE run IN (SELECT id FROM gone)) \
+         SELECT count(*) FROM gone";
+    let statuses: Vec<&str> = retention
+        .statuses()
+        .iter()
+        .map(|s| RunStatus::as_str(*s))
+        .collect();
+    let row = client
+        .query_one(DELETE, &[&statuses, &to_millis(retention.before)])
+        .await
+        .map_err(store)?;
+    let gone: i64 = row.try_get(0).map_err(store)?;
+    Ok(u64::try_from(gone).unwrap_or(0))
+}

@@ -1,0 +1,65 @@
+//! Keeping history small: pruning a run's checkpoints, deleting old ended runs.
+
+use std::time::SystemTime;
+
+use rusqlite::{params, Connection};
+
+use super::read::select_run;
+use super::rows::store;
+use super::tx::write;
+use crate::store::time::to_millis;
+use crate::store::{Retention, RunId, RunStatus};
+use crate::Error;
+
+/// Deletes the checkpoints of run `run` but its last `keep` (at least 1), and the branches
+/// saved at them.
+pub(super) fn prune(conn: &mut Connection, run: RunId, keep: u64) -> Result<u64, Error> {
+    let tx = write(conn)?;
+    let info = select_run(&tx, run)?;
+    // Checkpoints `version - keep + 1 ..= version` stay.
+    let last_gone = info.version.checked_sub(keep.max(1));
+    let Some(last_gone) = last_gone.and_then(|seq| i64::try_from(seq).ok()) else {
+        return Ok(0);
+    };
+    // The branches saved at the checkpoints that go, go with them.
+    tx.prepare_cached("DELETE FROM workflow_branches WHERE run = ?1 AND seq <= ?2")
+        .and_then(|mut stmt| stmt.execute(params![run.to_string(), last_gone]))
+        .map_err(store)?;
+    let gone = tx
+        .prepare_cached("DELETE FROM workflow_checkpoints WHERE run = ?1 AND seq <= ?2")
+        .and_then(|mut stmt| stmt.execute(params![run.to_string(), last_gone]))
+        .map_err(store)?;
+    tx.commit()?;
+    Ok(gone as u64)
+}
+
+/// Deletes the runs `retention` selects, with their checkpoints and branches.
+pub(super) fn delete_runs(conn: &mut Connection, retention: &Retention) -> Result<u64, Error> {
+    // The runs to delete, with `?1` and `?2` the statuses, `?3` the time, `?4` now.
+    const SELECTED: &str = "status IN (?1, ?2) AND updated_at < ?3 \
+         AND (lease_id IS NULL OR lease_expires IS NULL OR lease_expires <= ?4)";
+    let statuses = retention.statuses();
+    let status = |index: usize| statuses.get(index).copied().map(RunStatus::as_str);
+    let values = params![
+        status(0),
+        status(1),
+        to_millis(retention.before),
+        to_millis(SystemTime::now()),
+    ];
+    let tx = write(conn)?;
+    for table in ["workflow_branches", "workflow_checkpoints"] {
+        let rows = format!(
+            "DELETE FROM {table} WHERE run IN (SELECT id FROM workflow_runs WHERE {SELECTED})"
+        );
+        tx.prepare_cached(&rows)
+            .and_then(|mut stmt| stmt.execute(values))
+            .map_err(store)?;
+    }
+    let runs = format!("DELETE FROM workflow_runs WHERE {SELECTED}");
+    let gone = tx
+        .prepare_cached(&runs)
+        .and_then(|mut stmt| stmt.execute(values))
+        .map_err(store)?;
+    tx.commit()?;
+    Ok(gone as u64)
+}

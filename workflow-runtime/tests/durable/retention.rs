@@ -1,0 +1,186 @@
+//! Keeping history small: a run's checkpoints pruned to its last ones, its history read a page
+//! at a time, and old ended runs deleted.
+
+use std::time::{Duration, SystemTime};
+
+use workflow_runtime::store::{Checkpoint, Lease, Retention, RunFilter, RunId, RunStatus};
+use workflow_runtime::{Error, Outcome, Runner};
+
+use crate::stores::Fixture;
+use crate::workflows::{Approval, Chain};
+
+fn seqs(history: &[Checkpoint]) -> Vec<u64> {
+    history.iter().map(|checkpoint| checkpoint.seq).collect()
+}
+
+fn not_found(error: &Error, id: RunId) -> bool {
+    matches!(error, Error::RunNotFound { run } if *run == id)
+}
+
+pub(crate) async fn prune_keeps_the_last_checkpoints(fixture: Fixture) {
+    let store = fixture.store;
+    let runner = Runner::new(store.clone());
+    // A running run with checkpoints 0 to 5, written under a lease.
+    let id = runner.create::<Chain>(1).await.expect("created");
+    let lease = Lease::new("worker", Duration::from_secs(30));
+    let (_, first) = store.claim(id, &lease).await.expect("claims");
+    let next = |seq| Checkpoint {
+        seq,
+        ..first.clone()
+    };
+    for seq in 1..=5 {
+        store.save(&lease, next(seq)).await.expect("saves");
+    }
+
+    assert_eq!(store.prune(id, 2).await.expect("prunes"), 4);
+    assert_eq!(seqs(&store.history(id).await.expect("history")), [4, 5]);
+    match store.checkpoint(id, Some(3)).await {
+        Err(Error::CheckpointNotFound { run, seq: 3 }) if run == id => {}
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(store.checkpoint(id, None).await.expect("latest").seq, 5);
+
+    // The numbering goes on from the latest.
+    store.save(&lease, next(6)).await.expect("saves");
+    match store.save(&lease, next(6)).await {
+        Err(Error::VersionConflict {
+            expected: 5,
+            found: 6,
+            ..
+        }) => {}
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(store.run(id).await.expect("run").version, 6);
+    assert_eq!(seqs(&store.history(id).await.expect("history")), [4, 5, 6]);
+
+    // The latest is never deleted.
+    assert_eq!(store.prune(id, 0).await.expect("prunes"), 2);
+    assert_eq!(store.prune(id, 0).await.expect("prunes"), 0);
+    assert_eq!(store.prune(id, u64::MAX).await.expect("prunes"), 0);
+    assert_eq!(seqs(&store.history(id).await.expect("history")), [6]);
+
+    let unknown = RunId::new();
+    let error = store.prune(unknown, 1).await.expect_err("no such run");
+    assert!(not_found(&error, unknown), "{error:?}");
+
+    // A finished run keeps its output, and forks from what is kept.
+    let run = runner.start(&Chain::<1>::default(), 1).await.expect("runs");
+    assert_eq!(runner.prune_history(run.id, 1).await.expect("prunes"), 3);
+    assert_eq!(
+        runner.output::<Chain>(run.id).await.expect("reads"),
+        Some(27)
+    );
+    let forked = runner.fork(&Chain::<1>::default(), run.id, 3).await;
+    assert_eq!(forked.expect("forks").into_output().expect("finished"), 27);
+    let gone = runner.fork(&Chain::<1>::default(), run.id, 1).await;
+    assert!(matches!(
+        gone,
+        Err(Error::CheckpointNotFound { seq: 1, .. })
+    ));
+}
+
+pub(crate) async fn history_is_read_a_page_at_a_time(fixture: Fixture) {
+    let runner = Runner::new(fixture.store);
+    let id = runner
+        .start(&Chain::<1>::default(), 1)
+        .await
+        .expect("runs")
+        .id;
+    let page = |from, limit| {
+        let runner = runner.clone();
+        async move { seqs(&runner.history_page(id, from, limit).await.expect("a page")) }
+    };
+    assert_eq!(page(0, 2).await, [0, 1]);
+    assert_eq!(page(2, 2).await, [2, 3]);
+    assert_eq!(page(1, 2).await, [1, 2]);
+    assert_eq!(page(4, 2).await, Vec::<u64>::new());
+    assert_eq!(page(0, 0).await, Vec::<u64>::new());
+    assert_eq!(page(u64::MAX, 9).await, Vec::<u64>::new());
+
+    // Page by page, the whole history.
+    let (mut all, mut from) = (Vec::new(), 0);
+    loop {
+        let page = runner.history_page(id, from, 3).await.expect("a page");
+        all.extend(seqs(&page));
+        match page.last() {
+            Some(last) if page.len() == 3 => from = last.seq + 1,
+            _ => break,
+        }
+    }
+    assert_eq!(all, seqs(&runner.history(id).await.expect("history")));
+    assert_eq!(all, [0, 1, 2, 3]);
+
+    // After a prune, the first page starts at the first checkpoint kept.
+    runner.prune_history(id, 2).await.expect("prunes");
+    assert_eq!(page(0, 10).await, [2, 3]);
+
+    let unknown = RunId::new();
+    let error = runner
+        .history_page(unknown, 0, 1)
+        .await
+        .expect_err("no run");
+    assert!(not_found(&error, unknown), "{error:?}");
+}
+
+pub(crate) async fn old_ended_runs_are_deleted(fixture: Fixture) {
+    let store = fixture.store;
+    let runner = Runner::new(store.clone());
+    let finished = runner.start(&Chain::<1>::default(), 1).await.expect("runs");
+    let failed = runner
+        .start(&Chain::<1>::failing_at(1, 9), 1)
+        .await
+        .expect("runs");
+    assert!(matches!(failed.outcome, Outcome::Failed(_)));
+    let leased = runner
+        .start(&Chain::<1>::failing_at(1, 9), 1)
+        .await
+        .expect("runs");
+    let lease = Lease::new("resuming", Duration::from_secs(30));
+    store.claim(leased.id, &lease).await.expect("claims");
+    let suspended = runner.start(&Approval::default(), "x".into()).await;
+    let suspended = suspended.expect("runs").id;
+    let running = runner.create::<Chain>(1).await.expect("created");
+
+    let hour = Duration::from_secs(3600);
+    let (past, future) = (SystemTime::now() - hour, SystemTime::now() + hour);
+    assert_eq!(
+        runner
+            .delete_runs(Retention::before(past))
+            .await
+            .expect("deletes"),
+        0
+    );
+    let old = Retention::older_than(hour).and_failed();
+    assert_eq!(runner.delete_runs(old).await.expect("deletes"), 0);
+
+    assert_eq!(
+        runner
+            .delete_runs(Retention::before(future))
+            .await
+            .expect("deletes"),
+        1
+    );
+    let error = runner.status(finished.id).await.expect_err("deleted");
+    assert!(not_found(&error, finished.id), "{error:?}");
+    let error = runner.history(finished.id).await.expect_err("deleted");
+    assert!(not_found(&error, finished.id), "{error:?}");
+
+    let and_failed = Retention::before(future).and_failed();
+    assert_eq!(runner.delete_runs(and_failed).await.expect("deletes"), 1);
+    assert!(runner.status(failed.id).await.is_err());
+
+    // A failed run being resumed is kept until its lease is let go.
+    assert_eq!(
+        runner.status(leased.id).await.expect("kept").status,
+        RunStatus::Failed
+    );
+    store
+        .release(leased.id, &lease, Some("again".into()))
+        .await
+        .expect("releases");
+    assert_eq!(runner.delete_runs(and_failed).await.expect("deletes"), 1);
+
+    let left = runner.list(RunFilter::new()).await.expect("lists");
+    let left: Vec<RunId> = left.runs.iter().map(|run| run.id).collect();
+    assert_eq!(left, [suspended, running]);
+}
