@@ -79,7 +79,7 @@ async fn main() -> Result<()> {
                     to commuters from 6 am.";
     println!("proposal: {proposal}\n");
     println!("{}", Committee::MERMAID);
-    let report = committee.run(proposal.to_owned()).report().await;
+    let report = Run::new(&committee, proposal.to_owned()).report().await;
     support::print_usage(&report.usage);
     println!("\nrecommendation: {}", report.into_output()?);
     Ok(())

@@ -60,7 +60,7 @@ async fn main() -> Result<()> {
     let topic = "the Rust programming language";
     println!("topic: {topic}\n");
 
-    let report = blog.run(topic.to_owned()).report().await;
+    let report = Run::new(&blog, topic.to_owned()).report().await;
     support::print_usage(&report.usage);
     let text = report.into_output()?;
     println!("\nresult: {text}");

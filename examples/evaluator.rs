@@ -110,7 +110,7 @@ async fn main() -> Result<()> {
     let topic = "why Rust checks memory safety at compile time";
     println!("topic: {topic}\n");
 
-    let report = essay.run(topic.to_owned()).report().await;
+    let report = Run::new(&essay, topic.to_owned()).report().await;
     support::print_usage(&report.usage);
     let text = report.into_output()?;
     println!("\nresult: {text}");

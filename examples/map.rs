@@ -77,7 +77,7 @@ async fn main() -> Result<()> {
             .max_tokens(60)
             .build(),
     };
-    let report = digest.run(DOCUMENT.to_owned()).report().await;
+    let report = Run::new(&digest, DOCUMENT.to_owned()).report().await;
     support::print_usage(&report.usage);
     println!("\n{}", report.into_output()?);
     Ok(())

@@ -92,7 +92,7 @@ async fn main() -> Result<()> {
     let review = "The espresso machine heats up fast and the coffee is great, \
                   but the milk frother broke after a week.";
     println!("review: {review}\n");
-    let report = reviews.run(review.to_owned()).report().await;
+    let report = Run::new(&reviews, review.to_owned()).report().await;
     support::print_usage(&report.usage);
     println!("\n{}", report.into_output()?);
     Ok(())

@@ -127,7 +127,7 @@ async fn main() -> Result<()> {
         "Do you have an office in Lisbon?",
     ] {
         println!("Q: {question}");
-        let report = support.run(question.to_owned()).report().await;
+        let report = Run::new(&support, question.to_owned()).report().await;
         let usage = report.usage.clone();
         println!("A: {}\n", report.into_output()?);
         support::print_usage(&usage);

@@ -196,7 +196,8 @@ pub mod prelude {
     pub use crate::schemars::{self, JsonSchema};
     pub use crate::state::BranchError;
     pub use crate::{
-        flow, step, workflow, Agent, Error, Executor, Outcome, Result, Runner, StepPolicy, Workflow,
+        flow, step, workflow, Agent, Error, Executor, Outcome, Result, Run, Runner, StepPolicy,
+        Workflow,
     };
     pub use serde::{Deserialize, Serialize};
 }

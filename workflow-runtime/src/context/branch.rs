@@ -60,7 +60,7 @@ impl Context {
             // Boxed: a run nothing watches keeps its branches as small as their own futures.
             (Branch::Pending, Some(run)) => Box::pin(run.branch(step, index, future)).await?,
         };
-        if let Some(recorder) = &self.recorder {
+        if let Some(recorder) = self.run.as_ref().and_then(|run| run.recorder()) {
             let json = value.serialize_value(serde_json::value::Serializer);
             let json = json.map_err(|source| Error::Checkpoint {
                 workflow: self.workflow,

@@ -8,8 +8,6 @@ mod branch;
 use std::fmt;
 use std::sync::Arc;
 
-use crate::error::Error;
-use crate::future::BoxFuture;
 use crate::scope::RunScope;
 use crate::state::Loops;
 
@@ -28,19 +26,9 @@ pub use branch::settle;
 pub struct Context {
     workflow: &'static str,
     loops: Loops,
-    /// The run's scope, if anything reads it: its ledger, its observer.
+    /// The run's scope, if anything reads it: its ledger, its observer, where a durable run
+    /// saves its branches.
     run: Option<Arc<RunScope>>,
-    /// Where a durable run saves the branches that finish.
-    recorder: Option<Arc<dyn BranchRecorder>>,
-    /// The step the driver runs now, for the error of a run cancelled in its middle.
-    current: Option<&'static str>,
-}
-
-/// Where a durable run saves each branch of a fan-out or a map as soon as it finishes, so
-/// that a resumed run does not run it again.
-pub(crate) trait BranchRecorder: Send + Sync {
-    /// Saves the value branch `index` of the running fan-out or map finished with, as JSON.
-    fn record(&self, index: usize, value: serde_json::Value) -> BoxFuture<'_, Result<(), Error>>;
 }
 
 impl Context {
@@ -66,19 +54,12 @@ impl Context {
             workflow,
             loops,
             run: None,
-            recorder: None,
-            current: None,
         }
     }
 
-    /// Watched through `run`'s scope and saved through `recorder`: what the driver runs.
-    pub(crate) fn watched(
-        mut self,
-        run: Option<Arc<RunScope>>,
-        recorder: Option<Arc<dyn BranchRecorder>>,
-    ) -> Self {
-        self.run = run;
-        self.recorder = recorder;
+    /// Watched (and, for a durable run, saved) through `run`'s scope: what the driver runs.
+    pub(crate) fn watched(mut self, run: Arc<RunScope>) -> Self {
+        self.run = Some(run);
         self
     }
 
@@ -108,15 +89,6 @@ impl Context {
     pub(crate) fn run(&self) -> Option<&Arc<RunScope>> {
         self.run.as_ref()
     }
-
-    /// The step the driver runs now.
-    pub(crate) fn current(&self) -> Option<&'static str> {
-        self.current
-    }
-
-    pub(crate) fn set_current(&mut self, step: Option<&'static str>) {
-        self.current = step;
-    }
 }
 
 impl fmt::Debug for Context {
@@ -125,7 +97,6 @@ impl fmt::Debug for Context {
             .field("workflow", &self.workflow)
             .field("loops", &self.loops)
             .field("watched", &self.run.is_some())
-            .field("saved", &self.recorder.is_some())
             .finish()
     }
 }

@@ -44,6 +44,7 @@ impl Runner {
                 watchdog: Box::pin(Arc::clone(&held).keep(every)),
             }),
         })
+        .finish()
         .await;
         let outcome = match finish.result {
             Ok(stop) => {

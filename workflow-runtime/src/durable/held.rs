@@ -10,10 +10,10 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use super::codec::Definition;
-use crate::context::BranchRecorder;
 use crate::error::Error;
 use crate::future::BoxFuture;
 use crate::run::Saver;
+use crate::scope::BranchRecorder;
 use crate::state::Loops;
 use crate::store::{BranchRecord, Checkpoint, CheckpointStore, Lease, RunId, RunStatus};
 

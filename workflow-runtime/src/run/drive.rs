@@ -1,6 +1,8 @@
 //! The one loop every run goes through: take the step the state names, run it, save the state
 //! it leads to, until the end or a pause.
 
+use std::future::Future;
+
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
@@ -24,34 +26,34 @@ pub(crate) trait Saver<S>: Send + Sync {
     fn save<'a>(&'a self, state: &'a S, loops: &'a Loops) -> BoxFuture<'a, Result<(), Error>>;
 }
 
-/// The limits a run checks before each step.
-pub(crate) struct Limits<'a> {
+/// What a run checks before each step, and what it does after: nothing for a run nothing
+/// limits, watches or saves.
+pub(crate) struct Hooks<'a, S> {
     /// The most steps it may take.
     pub(crate) max_steps: u64,
     /// It stops once this is cancelled.
     pub(crate) cancel: Option<&'a CancellationToken>,
+    /// Where a durable run saves the state after each step.
+    pub(crate) saver: Option<&'a dyn Saver<S>>,
 }
 
-impl Limits<'_> {
-    /// No limits.
-    pub(crate) const NONE: Limits<'static> = Limits {
-        max_steps: u64::MAX,
-        cancel: None,
-    };
-
-    /// Checks the limits before the `taken`-th step, `step`.
-    #[inline]
-    fn check<W: Workflow>(&self, taken: u64, step: &'static str) -> Result<(), Error> {
-        if taken <= self.max_steps && self.cancel.is_none() {
-            return Ok(());
+impl<S> Hooks<'_, S> {
+    /// No limits, no checkpoints.
+    pub(crate) fn none() -> Self {
+        Hooks {
+            max_steps: u64::MAX,
+            cancel: None,
+            saver: None,
         }
-        self.check_slow::<W>(taken, step)
     }
 
-    /// [`check`](Self::check) with a step budget spent or a cancellation token.
-    #[cold]
-    #[inline(never)]
-    fn check_slow<W: Workflow>(&self, taken: u64, step: &'static str) -> Result<(), Error> {
+    /// Whether there is nothing to check or do.
+    fn is_none(&self) -> bool {
+        self.max_steps == u64::MAX && self.cancel.is_none() && self.saver.is_none()
+    }
+
+    /// Checks the limits before the `taken`-th step, `step`.
+    fn check<W: Workflow<State = S>>(&self, taken: u64, step: &'static str) -> Result<(), Error> {
         if taken > self.max_steps {
             return Err(Error::StepLimit {
                 workflow: W::NAME,
@@ -74,52 +76,56 @@ pub(crate) fn cancelled<W: Workflow>(step: Option<&'static str>) -> Error {
     }
 }
 
-/// Runs `workflow` from `state` until it finishes, waits at a pause, or fails: before each
-/// step, checks `limits` and tells the run's scope (its budget, its events, its spans); after
-/// each, saves the state through `saver` if the run is durable.
+/// Runs `workflow` from `state` until it finishes, waits at a pause, or fails. Before each
+/// step it checks the limits of `hooks` and tells the run's scope (its budget, its events, its
+/// span); after each, it saves the state through `hooks` if the run is durable. A run with
+/// neither only takes its steps.
 ///
 /// # Errors
 ///
 /// The first error that stops the run.
-pub(crate) async fn drive<W: Workflow>(
-    workflow: &W,
+pub(crate) fn drive<'a, W: Workflow>(
+    workflow: &'a W,
     mut state: W::State,
-    cx: &mut Context,
-    limits: &Limits<'_>,
-    saver: Option<&dyn Saver<W::State>>,
-) -> Result<Stop<W>, Error> {
-    let mut taken = 0;
-    loop {
-        state = match W::finish(state) {
-            Ok(output) => return Ok(Stop::Finished(output)),
-            Err(state) => state,
-        };
-        if let Some(pause) = W::pause(&state) {
-            return Ok(Stop::Suspended { pause });
-        }
-        let step = W::step_name(&state);
-        cx.set_current(Some(step));
-        taken += 1;
-        let span = match cx.run() {
-            None => {
-                limits.check::<W>(taken, step)?;
-                None
+    cx: &'a mut Context,
+    hooks: &'a Hooks<'a, W::State>,
+) -> impl Future<Output = Result<Stop<W>, Error>> + Send + 'a {
+    async move {
+        let plain = cx.run().is_none() && hooks.is_none();
+        let mut taken = 0;
+        loop {
+            state = match W::finish(state) {
+                Ok(output) => return Ok(Stop::Finished(output)),
+                Err(state) => state,
+            };
+            if let Some(pause) = W::pause(&state) {
+                return Ok(Stop::Suspended { pause });
             }
-            Some(run) => {
+            if plain {
+                state = workflow.transition(state, cx).await?;
+                continue;
+            }
+            taken += 1;
+            let step = W::step_name(&state);
+            if let Some(run) = cx.run() {
                 run.enter(step);
-                limits.check::<W>(taken, step)?;
-                run.start_step()?
             }
-        };
-        state = match span {
-            None => workflow.transition(state, cx).await?,
-            Some(span) => workflow.transition(state, cx).instrument(span).await?,
-        };
-        if let Some(run) = cx.run() {
-            run.finish_step();
-        }
-        if let Some(saver) = saver {
-            saver.save(&state, cx.loops()).await?;
+            hooks.check::<W>(taken, step)?;
+            let span = match cx.run() {
+                Some(run) => run.start_step()?,
+                None => None,
+            };
+            let next = workflow.transition(state, cx);
+            state = next
+                .instrument(span.unwrap_or_else(tracing::Span::none))
+                .await?;
+            if let Some(run) = cx.run() {
+                run.finish_step();
+            }
+            if let Some(saver) = hooks.saver {
+                let saved = saver.save(&state, cx.loops());
+                saved.await?;
+            }
         }
     }
 }

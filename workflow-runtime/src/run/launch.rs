@@ -9,13 +9,13 @@ use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-use super::drive::{cancelled, drive, Limits, Saver, Stop};
-use crate::context::{BranchRecorder, Context};
+use super::drive::{cancelled, drive, Hooks, Saver, Stop};
+use crate::context::Context;
 use crate::error::Error;
 use crate::event::Event;
 use crate::future::BoxFuture;
 use crate::id::RunId;
-use crate::scope::{Ending, Parts, RunScope, RunTrace};
+use crate::scope::{BranchRecorder, Ending, Parts, RunScope, RunTrace};
 use crate::state::Loops;
 use crate::usage::{Budget, Ledger, Pricing, UsageReport};
 use crate::workflow::Workflow;
@@ -64,34 +64,60 @@ pub(crate) struct Finish<W: Workflow> {
     pub(crate) usage: Option<UsageReport>,
 }
 
-/// The future of `launch`, boxed, which runs it until it finishes, waits at a pause, or
-/// fails: as small as what the run needs. Call it when the run starts (its first poll), which
-/// is when it asks whether a `tracing` subscriber wants its spans.
-pub(crate) fn start<'a, W: Workflow>(launch: Launch<'a, W>) -> BoxFuture<'a, Finish<W>> {
+/// A run, once started: one that nothing limits or reads but its caller, to run with
+/// [`plain`] wherever the caller likes, or the future of one that something watches, boxed.
+pub(crate) enum Started<'a, W: Workflow> {
+    Plain {
+        workflow: &'a W,
+        state: W::State,
+        loops: Loops,
+    },
+    Watched(BoxFuture<'a, Finish<W>>),
+}
+
+impl<'a, W: Workflow> Started<'a, W> {
+    /// Runs the run to its end.
+    pub(crate) fn finish(self) -> impl Future<Output = Finish<W>> + Send + 'a {
+        async move {
+            match self {
+                Started::Plain {
+                    workflow,
+                    state,
+                    loops,
+                } => {
+                    let mut cx = Context::with_loops(W::NAME, loops);
+                    Finish {
+                        id: None,
+                        result: drive(workflow, state, &mut cx, &Hooks::none()).await,
+                        usage: None,
+                    }
+                }
+                Started::Watched(run) => run.await,
+            }
+        }
+    }
+}
+
+/// Starts `launch`: call it when the run starts (its first poll), which is when it asks
+/// whether a `tracing` subscriber wants its spans.
+pub(crate) fn start<'a, W: Workflow>(launch: Launch<'a, W>) -> Started<'a, W> {
     let trace = RunTrace::start(W::NAME, || launch.id.unwrap_or_default());
     let options = &launch.options;
-    let unwatched = trace.is_none()
+    let plain = trace.is_none()
         && !launch.usage
         && launch.durable.is_none()
         && options.cancel.is_none()
         && options.max_steps.is_none()
         && options.sinks.is_empty()
         && options.budget.is_unlimited();
-    if unwatched {
-        Box::pin(plain(launch.workflow, launch.state, launch.loops))
+    if plain {
+        Started::Plain {
+            workflow: launch.workflow,
+            state: launch.state,
+            loops: launch.loops,
+        }
     } else {
-        Box::pin(watched(launch, trace))
-    }
-}
-
-/// A run that nothing limits or reads but its caller: no scope, no race.
-async fn plain<W: Workflow>(workflow: &W, state: W::State, loops: Loops) -> Finish<W> {
-    let mut cx = Context::with_loops(W::NAME, loops);
-    let result = drive(workflow, state, &mut cx, &Limits::NONE, None).await;
-    Finish {
-        id: None,
-        result,
-        usage: None,
+        Started::Watched(Box::pin(watched(launch, trace)))
     }
 }
 
@@ -108,23 +134,11 @@ async fn watched<W: Workflow>(launch: Launch<'_, W>, trace: Option<RunTrace>) ->
         resumed,
         durable,
     } = launch;
-    let limits = Limits {
-        max_steps: options.max_steps.unwrap_or(u64::MAX),
-        cancel: options.cancel,
-    };
     let id = trace.as_ref().map(RunTrace::run).or(id).unwrap_or_default();
     let span = trace.as_ref().map(|trace| trace.span().clone());
     let ledger = Ledger::for_run(W::NAME, W::STEPS)
         .budget(options.budget)
         .pricing(options.pricing.cloned().unwrap_or_default());
-    let run = RunScope::new(Parts {
-        id,
-        workflow: W::NAME,
-        steps: W::STEPS,
-        ledger: Some(ledger.clone()),
-        sinks: options.sinks,
-        trace,
-    });
     let (saver, recorder, watchdog) = match durable {
         Some(durable) => (
             Some(durable.saver),
@@ -133,11 +147,23 @@ async fn watched<W: Workflow>(launch: Launch<'_, W>, trace: Option<RunTrace>) ->
         ),
         None => (None, None, None),
     };
-    let mut cx = Context::with_loops(W::NAME, loops).watched(Some(Arc::clone(&run)), recorder);
+    let run = RunScope::new(Parts {
+        id,
+        workflow: W::NAME,
+        steps: W::STEPS,
+        ledger: Some(ledger.clone()),
+        sinks: options.sinks,
+        trace,
+        recorder,
+    });
+    let hooks = Hooks {
+        max_steps: options.max_steps.unwrap_or(u64::MAX),
+        cancel: options.cancel,
+        saver,
+    };
+    let mut cx = Context::with_loops(W::NAME, loops).watched(Arc::clone(&run));
     run.started(resumed);
-    let driven = run
-        .scope()
-        .enter(drive(workflow, state, &mut cx, &limits, saver));
+    let driven = run.scope().enter(drive(workflow, state, &mut cx, &hooks));
     let raced = match span {
         Some(span) => {
             race(driven, options.cancel, watchdog)
@@ -146,8 +172,8 @@ async fn watched<W: Workflow>(launch: Launch<'_, W>, trace: Option<RunTrace>) ->
         }
         None => race(driven, options.cancel, watchdog).await,
     };
-    let result =
-        raced.unwrap_or_else(|lost| Err(lost.unwrap_or_else(|| cancelled::<W>(cx.current()))));
+    let result = raced
+        .unwrap_or_else(|lost| Err(lost.unwrap_or_else(|| cancelled::<W>(run.current_step()))));
     run.ended(match &result {
         Ok(Stop::Finished(_)) => Ending::Completed,
         Ok(Stop::Suspended { pause }) => Ending::Suspended(pause.step),

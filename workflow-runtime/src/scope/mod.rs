@@ -23,7 +23,9 @@ use std::sync::Arc;
 
 use tokio::sync::broadcast;
 
+use crate::error::Error;
 use crate::event::Event;
+use crate::future::BoxFuture;
 use crate::id::RunId;
 use crate::usage::Ledger;
 
@@ -56,6 +58,15 @@ pub(crate) struct RunScope {
     current: AtomicUsize,
     /// The scope the run was started in: its calls are also that scope's calls.
     parent: Option<Scope>,
+    /// Where a durable run saves the branches of a fan-out or a map that finish.
+    recorder: Option<Arc<dyn BranchRecorder>>,
+}
+
+/// Where a durable run saves each branch of a fan-out or a map as soon as it finishes, so
+/// that a resumed run does not run it again.
+pub(crate) trait BranchRecorder: Send + Sync {
+    /// Saves the value branch `index` of the running fan-out or map finished with, as JSON.
+    fn record(&self, index: usize, value: serde_json::Value) -> BoxFuture<'_, Result<(), Error>>;
 }
 
 impl Scope {
@@ -101,6 +112,8 @@ pub(crate) struct Parts {
     pub(crate) sinks: Vec<broadcast::Sender<Event>>,
     /// Its spans, if a `tracing` subscriber wants them.
     pub(crate) trace: Option<RunTrace>,
+    /// Where it saves finished branches, if it is durable.
+    pub(crate) recorder: Option<Arc<dyn BranchRecorder>>,
 }
 
 impl RunScope {
@@ -116,6 +129,7 @@ impl RunScope {
             observer,
             current: AtomicUsize::new(usize::MAX),
             parent: Scope::current(),
+            recorder: parts.recorder,
         })
     }
 
@@ -134,6 +148,16 @@ impl RunScope {
     /// The run's spans, if a `tracing` subscriber wants them.
     pub(crate) fn trace(&self) -> Option<&RunTrace> {
         self.observer.as_ref()?.trace()
+    }
+
+    /// Where the run saves finished branches, if it is durable.
+    pub(crate) fn recorder(&self) -> Option<&dyn BranchRecorder> {
+        self.recorder.as_deref()
+    }
+
+    /// The top-level step running now, if any.
+    pub(crate) fn current_step(&self) -> Option<&'static str> {
+        self.step_name(self.current.load(Ordering::Relaxed))
     }
 
     /// The name of step number `step`, if it is one.
@@ -166,6 +190,7 @@ impl Ledger {
                 ledger: Some(self.clone()),
                 sinks: Vec::new(),
                 trace: None,
+                recorder: None,
             })
             .scope(),
         };
