@@ -163,6 +163,8 @@ impl<'a, W: Workflow> Run<'a, W> {
     /// # Errors
     ///
     /// The first error that stops the run: see [`Error`]; [`Error::Suspended`] at a pause.
+    // Not an `async fn`: its future would keep a copy of each argument.
+    #[allow(clippy::manual_async_fn)]
     pub fn output(self) -> impl Future<Output = Result<W::Output, Error>> + Send + 'a {
         async move {
             let (state, loops) = match self.phase {

@@ -84,6 +84,8 @@ pub(crate) fn cancelled<W: Workflow>(step: Option<&'static str>) -> Error {
 /// # Errors
 ///
 /// The first error that stops the run.
+// Not an `async fn`: its future would keep a copy of each argument.
+#[allow(clippy::manual_async_fn)]
 pub(crate) fn drive<'a, W: Workflow>(
     workflow: &'a W,
     mut state: W::State,

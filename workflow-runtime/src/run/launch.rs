@@ -77,6 +77,8 @@ pub(crate) enum Started<'a, W: Workflow> {
 
 impl<'a, W: Workflow> Started<'a, W> {
     /// Runs the run to its end.
+    // Not an `async fn`: its future would keep a copy of each argument.
+    #[allow(clippy::manual_async_fn)]
     pub(crate) fn finish(self) -> impl Future<Output = Finish<W>> + Send + 'a {
         async move {
             match self {
