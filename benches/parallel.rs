@@ -14,6 +14,8 @@
 //!   (`[concurrency 100]` over 100 elements would run the very code of the unbounded map.)
 //! - `fan_out4` and `fan_out4_yield`: `start -> (a, b, c, d) -> join -> end`, against
 //!   `tokio::join!` of the four `async fn`s then `join`.
+//! - `fan_out16` and `fan_out16_yield`: the same with sixteen branches, against one
+//!   `tokio::join!` of the sixteen.
 //!
 //! Group `runs_10k`: 10,000 runs at once of a three-step workflow whose steps each await a 1 ms
 //! `tokio::time::sleep`, against the same three `async fn`s awaited in sequence by hand. Each
@@ -64,6 +66,11 @@ fn main() {
     assert_eq!(block_on(HandFan.run(1)).ok(), Some(14));
     assert_eq!(block_on(FanYield.run(1)).ok(), Some(14));
     assert_eq!(block_on(HandFanYield.run(1)).ok(), Some(14));
+    let sum16 = (0..16).map(|i| 1 + i).sum::<u64>();
+    assert_eq!(block_on(Fan16.run(1)).ok(), Some(sum16));
+    assert_eq!(block_on(HandFan16.run(1)).ok(), Some(sum16));
+    assert_eq!(block_on(Fan16Yield.run(1)).ok(), Some(sum16));
+    assert_eq!(block_on(HandFan16Yield.run(1)).ok(), Some(sum16));
     let rt = current_thread();
     assert_eq!(rt.block_on(Three.run(0)).ok(), Some(3));
     assert_eq!(rt.block_on(HandThree.run(0)).ok(), Some(3));
@@ -405,6 +412,355 @@ impl HandFanYield {
 }
 
 // ---------------------------------------------------------------------------------------------
+// A static fan-out of sixteen branches.
+
+/// The outputs of the sixteen branches.
+type Sixteen = (
+    u64,
+    u64,
+    u64,
+    u64,
+    u64,
+    u64,
+    u64,
+    u64,
+    u64,
+    u64,
+    u64,
+    u64,
+    u64,
+    u64,
+    u64,
+    u64,
+);
+
+/// Sums the outputs of the sixteen branches.
+fn sum16(t: Sixteen) -> u64 {
+    let (b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13, b14, b15) = t;
+    [
+        b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13, b14, b15,
+    ]
+    .iter()
+    .sum()
+}
+
+struct Fan16;
+
+#[workflow]
+impl Fan16 {
+    async fn b0(&self, x: u64) -> u64 {
+        black_box(x)
+    }
+    async fn b1(&self, x: u64) -> u64 {
+        black_box(x) + 1
+    }
+    async fn b2(&self, x: u64) -> u64 {
+        black_box(x) + 2
+    }
+    async fn b3(&self, x: u64) -> u64 {
+        black_box(x) + 3
+    }
+    async fn b4(&self, x: u64) -> u64 {
+        black_box(x) + 4
+    }
+    async fn b5(&self, x: u64) -> u64 {
+        black_box(x) + 5
+    }
+    async fn b6(&self, x: u64) -> u64 {
+        black_box(x) + 6
+    }
+    async fn b7(&self, x: u64) -> u64 {
+        black_box(x) + 7
+    }
+    async fn b8(&self, x: u64) -> u64 {
+        black_box(x) + 8
+    }
+    async fn b9(&self, x: u64) -> u64 {
+        black_box(x) + 9
+    }
+    async fn b10(&self, x: u64) -> u64 {
+        black_box(x) + 10
+    }
+    async fn b11(&self, x: u64) -> u64 {
+        black_box(x) + 11
+    }
+    async fn b12(&self, x: u64) -> u64 {
+        black_box(x) + 12
+    }
+    async fn b13(&self, x: u64) -> u64 {
+        black_box(x) + 13
+    }
+    async fn b14(&self, x: u64) -> u64 {
+        black_box(x) + 14
+    }
+    async fn b15(&self, x: u64) -> u64 {
+        black_box(x) + 15
+    }
+
+    async fn join(&self, all: Sixteen) -> u64 {
+        sum16(all)
+    }
+
+    flow! {
+        start -> (b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13, b14, b15) -> join -> end;
+    }
+}
+
+struct HandFan16;
+
+impl HandFan16 {
+    async fn b0(&self, x: u64) -> u64 {
+        black_box(x)
+    }
+    async fn b1(&self, x: u64) -> u64 {
+        black_box(x) + 1
+    }
+    async fn b2(&self, x: u64) -> u64 {
+        black_box(x) + 2
+    }
+    async fn b3(&self, x: u64) -> u64 {
+        black_box(x) + 3
+    }
+    async fn b4(&self, x: u64) -> u64 {
+        black_box(x) + 4
+    }
+    async fn b5(&self, x: u64) -> u64 {
+        black_box(x) + 5
+    }
+    async fn b6(&self, x: u64) -> u64 {
+        black_box(x) + 6
+    }
+    async fn b7(&self, x: u64) -> u64 {
+        black_box(x) + 7
+    }
+    async fn b8(&self, x: u64) -> u64 {
+        black_box(x) + 8
+    }
+    async fn b9(&self, x: u64) -> u64 {
+        black_box(x) + 9
+    }
+    async fn b10(&self, x: u64) -> u64 {
+        black_box(x) + 10
+    }
+    async fn b11(&self, x: u64) -> u64 {
+        black_box(x) + 11
+    }
+    async fn b12(&self, x: u64) -> u64 {
+        black_box(x) + 12
+    }
+    async fn b13(&self, x: u64) -> u64 {
+        black_box(x) + 13
+    }
+    async fn b14(&self, x: u64) -> u64 {
+        black_box(x) + 14
+    }
+    async fn b15(&self, x: u64) -> u64 {
+        black_box(x) + 15
+    }
+
+    async fn join(&self, all: Sixteen) -> u64 {
+        sum16(all)
+    }
+
+    async fn run(&self, x: u64) -> Result<u64> {
+        let joined = tokio::join!(
+            self.b0(x),
+            self.b1(x),
+            self.b2(x),
+            self.b3(x),
+            self.b4(x),
+            self.b5(x),
+            self.b6(x),
+            self.b7(x),
+            self.b8(x),
+            self.b9(x),
+            self.b10(x),
+            self.b11(x),
+            self.b12(x),
+            self.b13(x),
+            self.b14(x),
+            self.b15(x)
+        );
+        Ok(self.join(joined).await)
+    }
+}
+
+// The same, with branches that suspend once.
+
+struct Fan16Yield;
+
+#[workflow]
+impl Fan16Yield {
+    async fn b0(&self, x: u64) -> u64 {
+        tokio::task::yield_now().await;
+        black_box(x)
+    }
+    async fn b1(&self, x: u64) -> u64 {
+        tokio::task::yield_now().await;
+        black_box(x) + 1
+    }
+    async fn b2(&self, x: u64) -> u64 {
+        tokio::task::yield_now().await;
+        black_box(x) + 2
+    }
+    async fn b3(&self, x: u64) -> u64 {
+        tokio::task::yield_now().await;
+        black_box(x) + 3
+    }
+    async fn b4(&self, x: u64) -> u64 {
+        tokio::task::yield_now().await;
+        black_box(x) + 4
+    }
+    async fn b5(&self, x: u64) -> u64 {
+        tokio::task::yield_now().await;
+        black_box(x) + 5
+    }
+    async fn b6(&self, x: u64) -> u64 {
+        tokio::task::yield_now().await;
+        black_box(x) + 6
+    }
+    async fn b7(&self, x: u64) -> u64 {
+        tokio::task::yield_now().await;
+        black_box(x) + 7
+    }
+    async fn b8(&self, x: u64) -> u64 {
+        tokio::task::yield_now().await;
+        black_box(x) + 8
+    }
+    async fn b9(&self, x: u64) -> u64 {
+        tokio::task::yield_now().await;
+        black_box(x) + 9
+    }
+    async fn b10(&self, x: u64) -> u64 {
+        tokio::task::yield_now().await;
+        black_box(x) + 10
+    }
+    async fn b11(&self, x: u64) -> u64 {
+        tokio::task::yield_now().await;
+        black_box(x) + 11
+    }
+    async fn b12(&self, x: u64) -> u64 {
+        tokio::task::yield_now().await;
+        black_box(x) + 12
+    }
+    async fn b13(&self, x: u64) -> u64 {
+        tokio::task::yield_now().await;
+        black_box(x) + 13
+    }
+    async fn b14(&self, x: u64) -> u64 {
+        tokio::task::yield_now().await;
+        black_box(x) + 14
+    }
+    async fn b15(&self, x: u64) -> u64 {
+        tokio::task::yield_now().await;
+        black_box(x) + 15
+    }
+
+    async fn join(&self, all: Sixteen) -> u64 {
+        sum16(all)
+    }
+
+    flow! {
+        start -> (b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13, b14, b15) -> join -> end;
+    }
+}
+
+struct HandFan16Yield;
+
+impl HandFan16Yield {
+    async fn b0(&self, x: u64) -> u64 {
+        tokio::task::yield_now().await;
+        black_box(x)
+    }
+    async fn b1(&self, x: u64) -> u64 {
+        tokio::task::yield_now().await;
+        black_box(x) + 1
+    }
+    async fn b2(&self, x: u64) -> u64 {
+        tokio::task::yield_now().await;
+        black_box(x) + 2
+    }
+    async fn b3(&self, x: u64) -> u64 {
+        tokio::task::yield_now().await;
+        black_box(x) + 3
+    }
+    async fn b4(&self, x: u64) -> u64 {
+        tokio::task::yield_now().await;
+        black_box(x) + 4
+    }
+    async fn b5(&self, x: u64) -> u64 {
+        tokio::task::yield_now().await;
+        black_box(x) + 5
+    }
+    async fn b6(&self, x: u64) -> u64 {
+        tokio::task::yield_now().await;
+        black_box(x) + 6
+    }
+    async fn b7(&self, x: u64) -> u64 {
+        tokio::task::yield_now().await;
+        black_box(x) + 7
+    }
+    async fn b8(&self, x: u64) -> u64 {
+        tokio::task::yield_now().await;
+        black_box(x) + 8
+    }
+    async fn b9(&self, x: u64) -> u64 {
+        tokio::task::yield_now().await;
+        black_box(x) + 9
+    }
+    async fn b10(&self, x: u64) -> u64 {
+        tokio::task::yield_now().await;
+        black_box(x) + 10
+    }
+    async fn b11(&self, x: u64) -> u64 {
+        tokio::task::yield_now().await;
+        black_box(x) + 11
+    }
+    async fn b12(&self, x: u64) -> u64 {
+        tokio::task::yield_now().await;
+        black_box(x) + 12
+    }
+    async fn b13(&self, x: u64) -> u64 {
+        tokio::task::yield_now().await;
+        black_box(x) + 13
+    }
+    async fn b14(&self, x: u64) -> u64 {
+        tokio::task::yield_now().await;
+        black_box(x) + 14
+    }
+    async fn b15(&self, x: u64) -> u64 {
+        tokio::task::yield_now().await;
+        black_box(x) + 15
+    }
+
+    async fn join(&self, all: Sixteen) -> u64 {
+        sum16(all)
+    }
+
+    async fn run(&self, x: u64) -> Result<u64> {
+        let joined = tokio::join!(
+            self.b0(x),
+            self.b1(x),
+            self.b2(x),
+            self.b3(x),
+            self.b4(x),
+            self.b5(x),
+            self.b6(x),
+            self.b7(x),
+            self.b8(x),
+            self.b9(x),
+            self.b10(x),
+            self.b11(x),
+            self.b12(x),
+            self.b13(x),
+            self.b14(x),
+            self.b15(x)
+        );
+        Ok(self.join(joined).await)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Three steps, each awaiting a 1 ms sleep.
 
 struct Three;
@@ -526,6 +882,26 @@ mod fan_out {
     #[divan::bench]
     fn fan_out4_yield_workflow(bencher: Bencher<'_, '_>) {
         bencher.bench_local(|| black_box(block_on(FanYield.run(black_box(1)))));
+    }
+
+    #[divan::bench]
+    fn fan_out16_hand_written(bencher: Bencher<'_, '_>) {
+        bencher.bench_local(|| black_box(block_on(HandFan16.run(black_box(1)))));
+    }
+
+    #[divan::bench]
+    fn fan_out16_workflow(bencher: Bencher<'_, '_>) {
+        bencher.bench_local(|| black_box(block_on(Fan16.run(black_box(1)))));
+    }
+
+    #[divan::bench]
+    fn fan_out16_yield_hand_written(bencher: Bencher<'_, '_>) {
+        bencher.bench_local(|| black_box(block_on(HandFan16Yield.run(black_box(1)))));
+    }
+
+    #[divan::bench]
+    fn fan_out16_yield_workflow(bencher: Bencher<'_, '_>) {
+        bencher.bench_local(|| black_box(block_on(Fan16Yield.run(black_box(1)))));
     }
 }
 

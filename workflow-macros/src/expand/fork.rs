@@ -280,9 +280,13 @@ fn fan_out_body(model: &Model, index: usize, casts: &mut Casts) -> (TokenStream,
     let steps = branch_steps(model, index);
     let [input, cx, shared] = ["input", "cx", "shared"].map(local);
     let clone = private(model, "fork_input", fork.span);
-    let slots: Vec<_> = (0..steps.len())
-        .map(|position| format_ident!("slot{}", position, span = Span::mixed_site()))
-        .collect();
+    let names = |prefix: &str| -> Vec<proc_macro2::Ident> {
+        (0..steps.len())
+            .map(|position| format_ident!("{prefix}{position}", span = Span::mixed_site()))
+            .collect()
+    };
+    let (slots, futures, outs, moved) =
+        (names("slot"), names("branch"), names("out"), names("moved"));
     let branches = steps.iter().enumerate().map(|(position, &step)| {
         let branch = &fork.branches[position];
         // The argument placed at the fork too: rustc reports a missing `Clone` there.
@@ -303,14 +307,56 @@ fn fan_out_body(model: &Model, index: usize, casts: &mut Casts) -> (TokenStream,
             casts.cast(crossing, &quote!(#copy))
         };
         let future = branch_future(model, index, step, &value, false);
-        let (name, slot) = (model.step_name(step), &slots[position]);
-        quote!(#cx.branch(#name, #position, #slot, #future))
+        let (name, pinned) = (model.step_name(step), &futures[position]);
+        quote! {
+            let mut #pinned = ::core::pin::pin!(
+                #cx.branch(#name, #position, #krate::__private::Branch::Pending, #future)
+            );
+        }
     });
-    let binding = quote!((#input, (#(#slots,)*)));
+    let binding = quote!((#input, (#(mut #slots,)*)));
+    let [task, result, finished] = ["task", "result", "finished"].map(local);
+    let done = quote!(#krate::__private::Branch::Done);
+    let pending = quote!(#krate::__private::Branch::Pending);
+    let (poll, pinned) = (quote!(::core::task::Poll), &futures);
+    // Each wake polls every pending branch in place and stores what finished in its slot,
+    // as `tokio::join!` does; the first error ends the fan-out (and drops the others). A
+    // branch finished before a resume is never polled.
     let run = quote! {
         let #shared = &#input;
         let #cx = &*#cx;
-        #krate::__private::tokio::try_join!(#(#branches),*)?
+        #(#branches)*
+        loop {
+            ::core::future::poll_fn(|#task| {
+                #(
+                    if let #pending = #slots {
+                        if let #poll::Ready(#result) =
+                            ::core::future::Future::poll(#pinned.as_mut(), #task)
+                        {
+                            match #result {
+                                ::core::result::Result::Ok(#result) => #slots = #done(#result),
+                                ::core::result::Result::Err(#result) => {
+                                    return #poll::Ready(::core::result::Result::Err(#result));
+                                }
+                            }
+                        }
+                    }
+                )*
+                let #finished = true #(&& !::core::matches!(#slots, #pending))*;
+                match #finished {
+                    true => #poll::Ready(::core::result::Result::Ok(())),
+                    false => #poll::Pending,
+                }
+            })
+            .await?;
+            // Every slot is done now; the second arm only gives the slots back.
+            match (#(#slots,)*) {
+                (#(#done(#outs),)*) => break (#(#outs,)*),
+                (#(#moved,)*) => {
+                    #(#slots = #moved;)*
+                }
+            }
+        }
     };
     (binding, run)
 }

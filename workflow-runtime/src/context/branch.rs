@@ -2,13 +2,18 @@
 //! run is watched, each saved as soon as it finishes when the run is durable.
 
 use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context as Task, Poll};
 
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use futures_util::FutureExt;
+use pin_project_lite::pin_project;
 
 use super::Context;
 use crate::error::Error;
-use crate::scope::Scope;
+use crate::future::BoxFuture;
+use crate::scope::{RunScope, Scope};
 use crate::state::{Branch, BranchError, StepData};
 
 impl Context {
@@ -43,24 +48,42 @@ impl Context {
     /// # Errors
     ///
     /// What `future` fails with; [`Error::Checkpoint`] if the value cannot be saved.
-    pub async fn branch<T, F>(
-        &self,
+    pub fn branch<'a, T, F>(
+        &'a self,
         step: &'static str,
         index: usize,
         slot: Branch<T>,
+        future: F,
+    ) -> impl Future<Output = Result<T, Error>> + Send + 'a
+    where
+        T: StepData + Send + 'a,
+        F: Future<Output = Result<T, Error>> + Send + 'a,
+    {
+        match (slot, &self.run) {
+            (Branch::Done(value), _) => Running::Done { value: Some(value) },
+            (Branch::Pending, None) => Running::Plain { future },
+            // Boxed: a run nothing watches keeps its branches as small as their own futures.
+            (Branch::Pending, Some(run)) => Running::Watched {
+                future: Box::pin(self.watched_branch(run, step, index, future)),
+            },
+        }
+    }
+
+    /// Branch `index` running `step` of a run something watches or saves: in a scope of its
+    /// own, then saved if the run is durable.
+    async fn watched_branch<T, F>(
+        &self,
+        run: &Arc<RunScope>,
+        step: &'static str,
+        index: usize,
         future: F,
     ) -> Result<T, Error>
     where
         T: StepData,
         F: Future<Output = Result<T, Error>>,
     {
-        let value = match (slot, &self.run) {
-            (Branch::Done(value), _) => return Ok(value),
-            (Branch::Pending, None) => future.await?,
-            // Boxed: a run nothing watches keeps its branches as small as their own futures.
-            (Branch::Pending, Some(run)) => Box::pin(run.branch(step, index, future)).await?,
-        };
-        if let Some(recorder) = self.run.as_ref().and_then(|run| run.recorder()) {
+        let value = run.branch(step, index, future).await?;
+        if let Some(recorder) = run.recorder() {
             let json = value.serialize_value(serde_json::value::Serializer);
             let json = json.map_err(|source| Error::Checkpoint {
                 workflow: self.workflow,
@@ -113,9 +136,9 @@ impl Context {
         mut run: F,
     ) -> Result<Vec<U>, Error>
     where
-        U: StepData,
+        U: StepData + Send + 'a,
         F: FnMut(&'a T) -> Fut,
-        Fut: Future<Output = Result<U, Error>>,
+        Fut: Future<Output = Result<U, Error>> + Send + 'a,
     {
         // A hand-edited state may hold a different number of results: the elements decide.
         done.resize_with(items.len(), || Branch::Pending);
@@ -168,6 +191,35 @@ pub fn settle<T>(step: &str, result: Result<T, Error>) -> Result<Result<T, Branc
             let error = BranchError::new(step, &error);
             Scope::branch_failed(|| error.message.clone());
             Ok(Err(error))
+        }
+    }
+}
+
+pin_project! {
+    /// One branch, as [`Context::branch`] runs it.
+    #[project = RunningProj]
+    enum Running<'a, T, F> {
+        /// Finished before: its value, to give back (taken once).
+        Done { value: Option<T> },
+        /// Its own future, in a run nothing watches or saves.
+        Plain { #[pin] future: F },
+        /// In a scope of its own, then saved: boxed.
+        Watched { future: BoxFuture<'a, Result<T, Error>> },
+    }
+}
+
+impl<T, F: Future<Output = Result<T, Error>>> Future for Running<'_, T, F> {
+    type Output = Result<T, Error>;
+
+    #[inline]
+    fn poll(self: Pin<&mut Self>, task: &mut Task<'_>) -> Poll<Self::Output> {
+        match self.project() {
+            // Polled again once done, it has nothing more to give: it never ends.
+            RunningProj::Done { value } => {
+                value.take().map_or(Poll::Pending, |v| Poll::Ready(Ok(v)))
+            }
+            RunningProj::Plain { future } => future.poll(task),
+            RunningProj::Watched { future } => future.as_mut().poll(task),
         }
     }
 }
