@@ -8,6 +8,7 @@ use crate::diag::Errors;
 use crate::model::Model;
 use crate::{model, parse, workflow_impl};
 
+mod expansion;
 mod fuzz;
 
 /// The model of `item` under the arguments `args`, before the checks, with the messages of the
