@@ -49,10 +49,22 @@ pub use workflow_runtime::provider;
 ///
 /// Every method of the block is a step and must read
 /// `async fn name(&self, input: T) -> Result<U, E>` (or `-> U` for a step that cannot fail,
-/// or no input at all, which is `()`). `E` is any `std::error::Error + Send + Sync + 'static`
-/// (it is kept in [`Error::Step`]) or [`Error`] itself. Inputs and the workflow's output must be
+/// or no input at all, which is `()`). Inputs and the workflow's output must be
 /// `Serialize + Deserialize + Send + 'static`: they make up the checkpointable state. Helper
 /// methods go in another `impl` block.
+///
+/// `E` is any error that converts into a [`BoxError`]: a type implementing
+/// `std::error::Error + Send + Sync + 'static`, `String`, `BoxError` or `anyhow::Error`, or
+/// [`Error`] itself, into which [`Error::other`] turns any of the others for `?`. A step that
+/// fails fails the run with [`Error::Step`], which names the step and its attempts and keeps
+/// its error ([`Error::step_error`] finds it by type, [`Error::provider`] finds a failed model
+/// call in it); only [`Error::Cancelled`] and [`Error::BudgetExceeded`], which stop the whole
+/// run, pass through a step unchanged. Retries (`retry = N` below) retry transient errors:
+/// [`Error::is_transient`] classifies a step's error by the first [`Error`] or
+/// [`ProviderError`](provider::ProviderError) in its chain of sources, so a refused model call
+/// is not retried. An `anyhow::Error` hides the type of the error it holds: a step that calls
+/// a model and retries should return [`Result`] (or an error type whose `source` is the
+/// model's error).
 ///
 /// `#[step(...)]` on a step sets its [`StepPolicy`]:
 ///

@@ -136,7 +136,8 @@ async fn a_workflow_error_from_a_step_passes_through_and_is_not_retried() {
     );
 }
 
-/// Passes through any `workflow::Error` a step returns, not only `Cancelled`.
+/// Returns a `workflow::Error` of another run (issue #14): the run fails with `Error::Step`
+/// naming this step, which holds that error.
 struct Relay;
 
 #[workflow]
@@ -154,17 +155,29 @@ impl Relay {
 }
 
 #[tokio::test]
-async fn a_step_limit_error_from_a_step_passes_through_unchanged() {
+async fn an_error_a_step_returns_names_the_step_and_keeps_the_error() {
     let error = Relay.run(7).await.expect_err("relay fails");
     assert!(
         matches!(
             error,
-            Error::StepLimit {
-                workflow: "elsewhere",
-                max: 7
+            Error::Step {
+                workflow: "Relay",
+                step: "relay",
+                attempts: 1,
+                ..
             }
         ),
-        "got {error:?}"
+        "named after the step, got {error:?}"
+    );
+    assert!(
+        matches!(
+            error.step_error::<Error>(),
+            Some(Error::StepLimit {
+                workflow: "elsewhere",
+                max: 7
+            })
+        ),
+        "the step's own error is kept, got {error:?}"
     );
 }
 

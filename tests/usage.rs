@@ -170,12 +170,16 @@ async fn an_answer_that_does_not_parse_fails_the_run_and_still_counts() {
         .start(&article(writer, critic), "Rust".into())
         .report()
         .await;
-    match &report.outcome {
-        Outcome::Failed(Error::Extract { agent, target, .. }) => {
+    let Outcome::Failed(error) = &report.outcome else {
+        panic!("expected a failure, got {:?}", report.outcome);
+    };
+    assert_eq!(error.step(), Some("review"), "{error:?}");
+    match error.step_error::<Error>() {
+        Some(Error::Extract { agent, target, .. }) => {
             assert_eq!(agent, "critic");
             assert!(target.ends_with("Review"), "{target}");
         }
-        other => panic!("expected an extract error, got {other:?}"),
+        _ => panic!("expected an extract error, got {error:?}"),
     }
     let review = report.usage.step("review").expect("the critic's call");
     assert_eq!(

@@ -17,9 +17,9 @@ fn ask(prompt: &str) -> ChatRequest {
 }
 
 fn kind(error: &Error) -> ProviderErrorKind {
-    match error {
-        Error::Provider(error) => error.kind(),
-        other => panic!("expected a provider error, got {other:?}"),
+    match error.provider() {
+        Some(provider) => provider.kind(),
+        None => panic!("expected a provider error, got {error:?}"),
     }
 }
 

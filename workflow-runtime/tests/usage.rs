@@ -240,7 +240,9 @@ async fn a_failed_run_reports_its_usage_too() {
     let reviewer = Scripted::new().reply(failure(ProviderErrorKind::Unauthorized));
     let report = report(&Executor::new(), &Pair::new(writer, reviewer)).await;
     assert!(
-        matches!(&report.result, Err(Error::Provider(e)) if e.kind() == ProviderErrorKind::Unauthorized)
+        matches!(&report.result, Err(e) if e.provider().map(ProviderError::kind) == Some(ProviderErrorKind::Unauthorized)),
+        "{:?}",
+        report.result
     );
     let usage = &report.usage;
     assert_eq!(

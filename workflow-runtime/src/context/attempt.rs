@@ -13,7 +13,8 @@ impl Context {
     ///
     /// # Errors
     ///
-    /// [`Error::Step`] with the step's own error (an [`Error`] returned by the step is passed on
+    /// [`Error::Step`] with the step's own error (an [`Error`] the step returned too, but for
+    /// [`Error::Cancelled`] and [`Error::BudgetExceeded`], which stop the run and pass through
     /// unchanged), or [`Error::Timeout`].
     pub async fn step<T, Fut>(
         &self,
@@ -68,8 +69,8 @@ impl Context {
         }
     }
 
-    /// The error of step `step`, which failed with `source` on its only attempt: `source`
-    /// itself if it is an [`Error`], [`Error::Step`] otherwise.
+    /// The error of step `step`, which failed with `source` on its only attempt: [`Error::Step`]
+    /// (see [`Context::step`]).
     pub fn step_error(&self, step: &'static str, source: BoxError) -> Error {
         failed(self.workflow, step, 1, source)
     }
@@ -103,15 +104,22 @@ where
 }
 
 /// The error of step `step` of `workflow` after `attempts` attempts, the last failing with
-/// `source`: `source` itself if it is an [`Error`], [`Error::Step`] otherwise.
+/// `source`: [`Error::Step`], naming the step and its attempts, whatever the step returned, but
+/// for the errors that stop the whole run (cancellation, a spent budget), which pass through.
 fn failed(workflow: &'static str, step: &'static str, attempts: u32, source: BoxError) -> Error {
-    match source.downcast::<Error>() {
-        Ok(error) => *error,
-        Err(source) => Error::Step {
-            workflow,
-            step,
-            attempts,
-            source,
+    let source = match source.downcast::<Error>() {
+        Ok(error) => match *error {
+            error @ (Error::Cancelled { .. } | Error::BudgetExceeded { .. }) => return error,
+            // The step's own error, boxed by `Error::other`: it is the step's error itself.
+            Error::Other(source) => source,
+            error => Box::new(error),
         },
+        Err(source) => source,
+    };
+    Error::Step {
+        workflow,
+        step,
+        attempts,
+        source,
     }
 }

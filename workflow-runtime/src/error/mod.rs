@@ -38,7 +38,10 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// A step returned an error (after all its retries).
+    /// A step returned an error (after all its retries). Every failure of a step's own ends
+    /// here, with the step's name and attempts: its own error type, and an [`Error`] it
+    /// returned (a failed model call, a nested run's failure). Only what stops the whole run
+    /// passes through a step unchanged: [`Error::Cancelled`] and [`Error::BudgetExceeded`].
     #[error("workflow `{workflow}`: step `{step}` failed after {attempts} attempt(s)")]
     Step {
         /// The workflow's name.
@@ -47,10 +50,16 @@ pub enum Error {
         step: &'static str,
         /// How many times the step was attempted.
         attempts: u32,
-        /// The step's own error; downcast it to get the typed error back.
+        /// The step's own error: read it with [`Error::step_error`], which also finds it
+        /// inside an error that wraps it.
         #[source]
         source: BoxError,
     },
+    /// An error of the application's own, made with [`Error::other`] for `?` on an error of
+    /// another type in code that returns [`Error`]. Returned by a step, it is the step's error:
+    /// the run fails with [`Error::Step`] holding it.
+    #[error(transparent)]
+    Other(BoxError),
     /// A step did not finish within its `timeout` (after all its retries).
     #[error("workflow `{workflow}`: step `{step}` timed out after {after:?}")]
     Timeout {
@@ -295,23 +304,43 @@ impl Error {
     ///
     /// Timeouts are transient; cancellation, bounds, budgets, answers that do not fit the
     /// type asked for, and the errors of durable runs and their stores are not (a run stopped
-    /// by its store is resumed from its last checkpoint, not retried in place). A failed model call is transient
-    /// if its [`ProviderError::is_transient`] says so: rate limits, server errors, timeouts,
-    /// broken connections. A step's own error is transient unless it is itself a non-transient
-    /// [`Error`] or [`ProviderError`].
+    /// by its store is resumed from its last checkpoint, not retried in place). A failed model
+    /// call is transient if its [`ProviderError::is_transient`] says so: rate limits, server
+    /// errors, timeouts, broken connections. A step's own error ([`Error::Step`],
+    /// [`Error::Other`]) is classified by the first [`Error`] or [`ProviderError`] in its
+    /// chain of sources, so a step error wrapping a refused request (HTTP 400) is not retried;
+    /// one with neither is transient.
+    ///
+    /// ```
+    /// use workflow_runtime::provider::{ProviderError, ProviderErrorKind};
+    /// use workflow_runtime::Error;
+    ///
+    /// #[derive(Debug, thiserror::Error)]
+    /// #[error("could not summarize")]
+    /// struct Summarize(#[source] ProviderError);
+    ///
+    /// let refused = ProviderError::new("openai", ProviderErrorKind::BadRequest, "bad schema");
+    /// let error = Error::Step {
+    ///     workflow: "review",
+    ///     step: "summarize",
+    ///     attempts: 1,
+    ///     source: Box::new(Summarize(refused)),
+    /// };
+    /// assert!(!error.is_transient());
+    /// ```
     pub fn is_transient(&self) -> bool {
         match self {
             Error::Timeout { .. } => true,
             Error::Provider(error) => error.is_transient(),
-            Error::Step { source, .. } => {
-                if let Some(error) = source.downcast_ref::<Error>() {
-                    error.is_transient()
-                } else if let Some(error) = source.downcast_ref::<ProviderError>() {
-                    error.is_transient()
-                } else {
-                    true
-                }
-            }
+            Error::Step { source, .. } | Error::Other(source) => chain(source.as_ref())
+                .find_map(|cause| {
+                    let error = cause.downcast_ref::<Error>().map(Error::is_transient);
+                    error.or_else(|| {
+                        let provider = cause.downcast_ref::<ProviderError>();
+                        provider.map(ProviderError::is_transient)
+                    })
+                })
+                .unwrap_or(true),
             Error::LoopLimit { .. }
             | Error::Cancelled { .. }
             | Error::StepLimit { .. }
@@ -333,6 +362,29 @@ impl Error {
         }
     }
 
+    /// An [`Error::Other`] holding `error`: for `?` on an error of another type in a step (or
+    /// any code) that returns [`Error`]. A step's error is then kept as its own, in
+    /// [`Error::Step`], where [`Error::step_error`] finds it by type.
+    ///
+    /// ```
+    /// use workflow_runtime::Error;
+    ///
+    /// fn port(text: &str) -> Result<u16, Error> {
+    ///     let port = text.parse::<u16>().map_err(Error::other)?;
+    ///     Ok(port)
+    /// }
+    /// assert!(matches!(port("http"), Err(Error::Other(_))));
+    /// ```
+    pub fn other(error: impl Into<BoxError>) -> Self {
+        Error::Other(error.into())
+    }
+
+    /// The failed model call behind this error: this [`Error::Provider`] itself, or the one a
+    /// step's error holds somewhere in its chain of sources.
+    pub fn provider(&self) -> Option<&ProviderError> {
+        chain(self).find_map(|cause| cause.downcast_ref::<ProviderError>())
+    }
+
     /// The name of the step this error comes from, if it comes from one.
     pub fn step(&self) -> Option<&'static str> {
         match self {
@@ -344,6 +396,7 @@ impl Error {
             | Error::AnswerValue { step, .. } => Some(step),
             Error::StepLimit { .. }
             | Error::Provider(_)
+            | Error::Other(_)
             | Error::Extract { .. }
             | Error::Checkpoint { .. }
             | Error::Store { .. }
@@ -358,7 +411,8 @@ impl Error {
         }
     }
 
-    /// The step's own error, if this is [`Error::Step`] and it has type `E`.
+    /// The step's own error, if this is [`Error::Step`] and its error, or an error in that
+    /// error's chain of sources, has type `E`.
     ///
     /// ```
     /// # use workflow_runtime::Error;
@@ -374,10 +428,25 @@ impl Error {
     /// ```
     pub fn step_error<E: std::error::Error + 'static>(&self) -> Option<&E> {
         match self {
-            Error::Step { source, .. } => source.downcast_ref::<E>(),
+            Error::Step { source, .. } => {
+                chain(source.as_ref()).find_map(|cause| cause.downcast_ref::<E>())
+            }
             _ => None,
         }
     }
+}
+
+/// `first` and the errors it wraps, nearest first: its chain of sources, seeing through the
+/// variants of [`Error`] that are transparent (whose `source` is the source of the error they
+/// hold, not that error).
+fn chain<'a>(
+    first: &'a (dyn std::error::Error + 'static),
+) -> impl Iterator<Item = &'a (dyn std::error::Error + 'static)> {
+    std::iter::successors(Some(first), |error| match error.downcast_ref::<Error>() {
+        Some(Error::Provider(inner)) => Some(inner as &(dyn std::error::Error + 'static)),
+        Some(Error::Other(inner)) => Some(inner.as_ref() as &(dyn std::error::Error + 'static)),
+        _ => error.source(),
+    })
 }
 
 /// `error` and each of its sources, separated by `: `.
