@@ -57,6 +57,105 @@ async fn an_in_memory_run_stops_at_the_pause() {
     );
 }
 
+/// Regression (issue #14): a pause in an in-memory run was a dead end; its report now holds
+/// the pause to go on from, with no store.
+#[tokio::test]
+async fn an_in_memory_run_goes_on_from_its_pause() {
+    use workflow::{Outcome, Run};
+
+    let approval = Approval::default();
+    let report = Run::new(&approval, "rust".into()).report().await;
+    let Outcome::Suspended(pause) = report.outcome else {
+        panic!("not suspended: {:?}", report.outcome);
+    };
+    assert_eq!(pause.step, "review");
+    assert_eq!(pause.payload, serde_json::json!("a post about rust"));
+    assert!(pause.in_memory());
+
+    // Typed, without options; the pause can be answered again (each answer is a run of its own).
+    let published = Run::answer(&approval, &pause, Decision::Approve)
+        .expect("an in-memory pause")
+        .await
+        .expect("finishes");
+    assert_eq!(published, "published: a post about rust");
+    // As JSON, through an executor; the steps before the pause do not run again.
+    let rejected = Executor::new()
+        .answer_json(
+            &approval,
+            &pause,
+            serde_json::json!({ "Reject": { "reason": "too short" } }),
+        )
+        .expect("an in-memory pause")
+        .await
+        .expect("finishes");
+    assert_eq!(rejected, "rejected (too short): a post about rust");
+    assert_eq!(approval.drafts.load(Ordering::SeqCst), 1);
+
+    // A value of the wrong shape leaves the pause as it was.
+    let error = Executor::new()
+        .answer_json(&approval, &pause, serde_json::json!("Maybe"))
+        .expect_err("not a decision");
+    assert!(
+        matches!(error, Error::AnswerValue { step: "review", .. }),
+        "{error:?}"
+    );
+}
+
+/// Waits at a pause of the same step name and value type as `Approval`'s: another workflow.
+struct Other;
+
+#[workflow]
+impl Other {
+    async fn draft(&self, topic: String) -> String {
+        topic
+    }
+
+    async fn review(&self, draft: String, _decision: Decision) -> String {
+        draft
+    }
+
+    flow! {
+        start -> draft -> pause review -> end;
+    }
+}
+
+#[tokio::test]
+async fn a_pause_goes_on_only_in_the_run_it_came_from() {
+    use std::sync::Arc;
+    use workflow::{MemoryStore, Outcome, Run, Runner};
+
+    let report = Run::new(&Other, "rust".into()).report().await;
+    let Outcome::Suspended(pause) = report.outcome else {
+        panic!("not suspended: {:?}", report.outcome);
+    };
+    let approval = Approval::default();
+    let Err(error) = Run::answer(&approval, &pause, Decision::Approve) else {
+        panic!("another workflow's pause was answered");
+    };
+    assert!(
+        matches!(&error, Error::NotResumable { workflow: "Approval", step: "review", reason } if reason.contains("`Other`")),
+        "{error:?}"
+    );
+
+    // A durable run's pause holds no state: it is answered through its runner.
+    let runner = Runner::new(Arc::new(MemoryStore::new()));
+    let run = runner
+        .start(&approval, "rust".into())
+        .await
+        .expect("created");
+    let Outcome::Suspended(pause) = run.outcome else {
+        panic!("not suspended: {:?}", run.outcome);
+    };
+    assert!(!pause.in_memory());
+    let Err(error) = Run::answer(&approval, &pause, Decision::Approve) else {
+        panic!("a durable pause was answered in memory");
+    };
+    assert!(
+        matches!(&error, Error::NotResumable { reason, .. } if reason.contains("Runner::answer")),
+        "{error:?}"
+    );
+}
+
 #[tokio::test]
 async fn a_paused_state_shows_its_payload_and_resumes_with_a_typed_value() {
     let approval = Approval::default();

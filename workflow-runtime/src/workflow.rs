@@ -1,11 +1,13 @@
 //! The `Workflow` trait: a workflow as a state machine.
 
 use std::future::Future;
+use std::sync::Arc;
 
-use serde::{de::DeserializeOwned, Serialize};
+use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
 use crate::context::Context;
 use crate::error::Error;
+use crate::state::Loops;
 
 /// A workflow: a state machine whose states are "about to run step X with this input".
 ///
@@ -164,6 +166,11 @@ pub trait Workflow: Send + Sync {
 }
 
 /// A run waiting at a pause for a value from outside: see [`Workflow::pause`].
+///
+/// The pause of an in-memory run (from [`Run::report`](crate::Run::report)) also holds the
+/// run's state there, so that the run can go on once given the value:
+/// [`Executor::answer`](crate::Executor::answer). A durable run's state is in its store:
+/// answer it with [`Runner::answer`](crate::Runner::answer).
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Pause {
@@ -171,12 +178,95 @@ pub struct Pause {
     pub step: &'static str,
     /// What the pause shows whoever gives the value: the step's input, as JSON.
     pub payload: serde_json::Value,
+    /// An in-memory run's state at the pause.
+    snapshot: Option<Arc<Snapshot>>,
+}
+
+/// An in-memory run's state at a pause, as the checkpoint of a durable run would hold it.
+#[derive(Debug, PartialEq)]
+struct Snapshot {
+    workflow: &'static str,
+    fingerprint: u64,
+    state: serde_json::Value,
+    loops: Loops,
 }
 
 impl Pause {
     /// A pause before step `step`, showing `payload`.
     pub fn new(step: &'static str, payload: serde_json::Value) -> Self {
-        Pause { step, payload }
+        Pause {
+            step,
+            payload,
+            snapshot: None,
+        }
+    }
+
+    /// Whether an in-memory run can go on from here ([`Executor::answer`](crate::Executor::answer)):
+    /// `false` for a durable run's pause, whose state is in its store.
+    pub fn in_memory(&self) -> bool {
+        self.snapshot.is_some()
+    }
+
+    /// This pause, holding `state` and `loops`, the state of the in-memory run of `W` that
+    /// waits here.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Checkpoint`] if the state does not serialize.
+    pub(crate) fn holding<W: Workflow>(
+        self,
+        state: &W::State,
+        loops: &Loops,
+    ) -> Result<Self, Error> {
+        let state = serde_json::to_value(state).map_err(|source| Error::Checkpoint {
+            workflow: W::NAME,
+            source: Box::new(source),
+        })?;
+        let snapshot = Snapshot {
+            workflow: W::NAME,
+            fingerprint: W::FINGERPRINT,
+            state,
+            loops: loops.clone(),
+        };
+        Ok(Pause {
+            snapshot: Some(Arc::new(snapshot)),
+            ..self
+        })
+    }
+
+    /// The state an in-memory run of `W` paused here goes on from, once `answer` has given it
+    /// its value.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotResumable`] if the pause is a durable run's or another workflow's, and the
+    /// errors of `answer`.
+    pub(crate) fn answered<W: Workflow>(
+        &self,
+        answer: impl FnOnce(W::State) -> Result<W::State, Error>,
+    ) -> Result<(W::State, Loops), Error> {
+        let not_resumable = |reason: String| Error::NotResumable {
+            workflow: W::NAME,
+            step: self.step,
+            reason,
+        };
+        let Some(snapshot) = self.snapshot.as_deref() else {
+            let reason = "it is a durable run's pause, whose state is in its store; answer it \
+                          with `Runner::answer`";
+            return Err(not_resumable(reason.to_owned()));
+        };
+        if (snapshot.workflow, snapshot.fingerprint) != (W::NAME, W::FINGERPRINT) {
+            return Err(not_resumable(format!(
+                "it was reached by workflow `{}` with fingerprint {:#018x}, not by this \
+                 definition ({:#018x})",
+                snapshot.workflow,
+                snapshot.fingerprint,
+                W::FINGERPRINT
+            )));
+        }
+        let state = W::State::deserialize(&snapshot.state)
+            .map_err(|error| not_resumable(format!("its state does not read back: {error}")))?;
+        Ok((answer(state)?, snapshot.loops.clone()))
     }
 }
 

@@ -130,9 +130,11 @@ pub enum Error {
         /// How much had been used then, of the same kind as `limit`.
         used: BudgetLimit,
     },
-    /// The run reached a pause: it waits for a value from outside. An in-memory run stops
-    /// here; a durable run is suspended until it is given the value (see
-    /// [`Workflow::resume`](crate::Workflow::resume)).
+    /// The run reached a pause: it waits for a value from outside. Awaited, an in-memory run
+    /// stops with this error; its [report](crate::Run::report) holds the
+    /// [`Pause`](crate::Pause) to go on from ([`Executor::answer`](crate::Executor::answer)).
+    /// A durable run is suspended until it is given the value
+    /// ([`Runner::answer`](crate::Runner::answer)).
     #[error("workflow `{workflow}`: suspended at the pause before step `{step}`; resume it with a value")]
     Suspended {
         /// The workflow's name.
@@ -149,6 +151,18 @@ pub enum Error {
         workflow: &'static str,
         /// The step the run is at, or `end`.
         step: &'static str,
+    },
+    /// A [`Pause`](crate::Pause) given to [`Executor::answer`](crate::Executor::answer) that
+    /// an in-memory run cannot go on from: a durable run's pause, or one another workflow (or
+    /// another definition of this one) reached.
+    #[error("workflow `{workflow}`: cannot go on in memory from the pause before step `{step}`: {reason}")]
+    NotResumable {
+        /// The workflow given the pause.
+        workflow: &'static str,
+        /// The step the pause is before.
+        step: &'static str,
+        /// Why.
+        reason: String,
     },
     /// The run's state could not be saved as a checkpoint.
     #[error("workflow `{workflow}`: could not save a checkpoint")]
@@ -349,6 +363,7 @@ impl Error {
             | Error::Suspended { .. }
             | Error::Checkpoint { .. }
             | Error::NotPaused { .. }
+            | Error::NotResumable { .. }
             | Error::AnswerValue { .. }
             | Error::Store { .. }
             | Error::RunNotFound { .. }
@@ -393,6 +408,7 @@ impl Error {
             Error::Cancelled { step, .. } | Error::BudgetExceeded { step, .. } => *step,
             Error::Suspended { step, .. }
             | Error::NotPaused { step, .. }
+            | Error::NotResumable { step, .. }
             | Error::AnswerValue { step, .. } => Some(step),
             Error::StepLimit { .. }
             | Error::Provider(_)

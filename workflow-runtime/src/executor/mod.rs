@@ -8,11 +8,12 @@ use std::sync::Arc;
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
+use crate::error::Error;
 use crate::event::{Event, Events, Hub};
 use crate::run::Options;
 use crate::state::Loops;
 use crate::usage::{Budget, Pricing};
-use crate::workflow::Workflow;
+use crate::workflow::{Answer, Pause, Workflow};
 
 pub use run::Run;
 
@@ -155,6 +156,113 @@ impl Executor {
         loops: Loops,
     ) -> Run<'a, W> {
         Run::from_state(workflow, Some(self), state, loops)
+    }
+
+    /// The run of `workflow` that waited at `pause`, going on with the value `value`, with this
+    /// executor's options: a new run, from the pause's step. `pause` comes from the
+    /// [report](Run::report) of an in-memory run: no store is needed for a run with a human in
+    /// the loop. A value of a type none of `W`'s pauses waits for does not compile.
+    ///
+    /// ```
+    /// use serde::{Deserialize, Serialize};
+    /// use workflow_runtime::{Answer, Context, Error, Executor, Outcome, Workflow};
+    ///
+    /// /// Waits for a yes or no on its input, then ends with it.
+    /// struct Approve;
+    ///
+    /// #[derive(Serialize, Deserialize)]
+    /// enum State {
+    ///     Waiting(String),
+    ///     Given(String, bool),
+    ///     End(String),
+    /// }
+    ///
+    /// impl Workflow for Approve {
+    ///     type Input = String;
+    ///     type Output = String;
+    ///     type State = State;
+    ///     const NAME: &'static str = "Approve";
+    ///     const FINGERPRINT: u64 = 1;
+    ///     const STEPS: &'static [&'static str] = &["decide"];
+    ///     fn start(input: String) -> State {
+    ///         State::Waiting(input)
+    ///     }
+    ///     fn finish(state: State) -> Result<String, State> {
+    ///         match state {
+    ///             State::End(out) => Ok(out),
+    ///             state => Err(state),
+    ///         }
+    ///     }
+    ///     fn step_name(state: &State) -> &'static str {
+    ///         match state {
+    ///             State::End(_) => "end",
+    ///             _ => "decide",
+    ///         }
+    ///     }
+    ///     fn pause(state: &State) -> Option<workflow_runtime::Pause> {
+    ///         match state {
+    ///             State::Waiting(text) => Some(workflow_runtime::Pause::new("decide", text.clone().into())),
+    ///             _ => None,
+    ///         }
+    ///     }
+    ///     async fn transition(&self, state: State, _: &mut Context) -> Result<State, Error> {
+    ///         match state {
+    ///             State::Given(text, yes) => Ok(State::End(format!("{text}: {yes}"))),
+    ///             state => Ok(state),
+    ///         }
+    ///     }
+    /// }
+    ///
+    /// impl Answer<bool> for Approve {
+    ///     fn answer(state: State, yes: bool) -> Result<State, Error> {
+    ///         match state {
+    ///             State::Waiting(text) => Ok(State::Given(text, yes)),
+    ///             state => Err(Error::NotPaused { workflow: "Approve", step: Self::step_name(&state) }),
+    ///         }
+    ///     }
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Error> {
+    /// let executor = Executor::new();
+    /// let report = executor.start(&Approve, "ship it".into()).report().await;
+    /// let Outcome::Suspended(pause) = report.outcome else { panic!("it waits") };
+    /// assert_eq!(pause.payload, "ship it");
+    /// let output = executor.answer(&Approve, &pause, true)?.await?;
+    /// assert_eq!(output, "ship it: true");
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotResumable`] if `pause` is a durable run's (answer it with
+    /// [`Runner::answer`](crate::Runner::answer)) or another workflow's.
+    pub fn answer<'a, W: Answer<V>, V>(
+        &'a self,
+        workflow: &'a W,
+        pause: &Pause,
+        value: V,
+    ) -> Result<Run<'a, W>, Error> {
+        let (state, loops) = pause.answered::<W>(|state| W::answer(state, value))?;
+        Ok(self.start_from(workflow, state, loops))
+    }
+
+    /// [`answer`](Self::answer) with the value as JSON (from outside the program: a web form,
+    /// a queue).
+    ///
+    /// # Errors
+    ///
+    /// As [`answer`](Self::answer), and [`Error::AnswerValue`] if `value` is not of the type
+    /// the pause waits for.
+    pub fn answer_json<'a, W: Workflow>(
+        &'a self,
+        workflow: &'a W,
+        pause: &Pause,
+        value: serde_json::Value,
+    ) -> Result<Run<'a, W>, Error> {
+        let (state, loops) = pause.answered::<W>(|state| W::answer_json(state, value))?;
+        Ok(self.start_from(workflow, state, loops))
     }
 
     /// The options a run started here has, its events also going to `sink`.

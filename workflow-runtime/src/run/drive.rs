@@ -101,6 +101,11 @@ pub(crate) fn drive<'a, W: Workflow>(
                 Err(state) => state,
             };
             if let Some(pause) = W::pause(&state) {
+                // A durable run's state is in its store; an in-memory run's goes with its pause.
+                let pause = match hooks.saver {
+                    Some(_) => pause,
+                    None => pause.holding::<W>(&state, cx.loops())?,
+                };
                 return Ok(Stop::Suspended { pause });
             }
             if plain {

@@ -60,7 +60,8 @@ impl<O> Report<O> {
 pub enum Outcome<O> {
     /// The run reached `end` with this output.
     Finished(O),
-    /// The run waits at this pause for a value: give it a durable run with
+    /// The run waits at this pause for a value: give it an in-memory run with
+    /// [`Executor::answer`](crate::Executor::answer), a durable run with
     /// [`Runner::answer`](crate::Runner::answer).
     Suspended(Pause),
     /// The run stopped with this error. For a durable run, unless the error is about the
