@@ -93,7 +93,7 @@ pub use workflow_runtime::provider;
 ///
 /// A fork (fan-out or map) can also follow `start` or be joined by `end`. Its branches are
 /// steps of their own that run only there: they have no edges of their own. While a fork runs,
-/// the state holds each branch as a [`Branch`], finished or pending, and a durable run saves it
+/// the state holds each branch as a [`Branch`](state::Branch), finished or pending, and a durable run saves it
 /// each time a branch finishes: a resumed run runs only the others. Calls made by agents in a
 /// branch are accounted to the branch's step.
 ///
@@ -133,10 +133,12 @@ pub use workflow_runtime::provider;
 ///
 /// For `impl Article`: the state enum (one variant per step holding its input, one per fan-out
 /// or map holding its input and its branches, plus `End(output)`; serializable and `Debug`),
-/// which is `<Article as Workflow>::State`, exactly as visible as `Article`, and goes by the
-/// name `ArticleState` in your module; `impl Workflow for Article`; an inherent
-/// `fn run(&self, input) -> Run<'_, Article>`, a run in memory (await it for the output, or
-/// take its report or events: see [`Run`]); and `const MERMAID: &str` holding the graph as a
+/// which is `<Article as Workflow>::State` and goes by the name `ArticleState` in your module
+/// (a private alias, unless `state = pub Name` says otherwise); `impl Workflow for Article`;
+/// `impl Answer<V> for Article` for the value type `V` of each pause; an inherent
+/// `pub fn run(&self, input)` whose future runs it in memory to its output
+/// (`Run::new(self, input).output()`: a [`Run`] also gives the report and events); and
+/// `pub const MERMAID: &str` holding the graph as a
 /// Mermaid flowchart, also shown in the impl's docs.
 ///
 /// # Example

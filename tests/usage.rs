@@ -1,6 +1,6 @@
 //! End to end: a `#[workflow]` whose steps call agents backed by `Scripted` with scripted
 //! usage. What each step and the run spent, their cost, a retried step's attempts, budgets and
-//! a typed answer that does not parse, as `Executor::run_with_report` reports them.
+//! a typed answer that does not parse, as a run's report (`Run::report`) gives them.
 
 use std::sync::Arc;
 

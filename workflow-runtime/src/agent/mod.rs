@@ -25,8 +25,8 @@ pub use stream::TextStream;
 /// as it is written with [`stream`](Self::stream), or send a whole [`ChatRequest`] with
 /// [`chat`](Self::chat).
 ///
-/// Inside a run, every call is recorded in the run's [`Ledger`](crate::Ledger), in the step
-/// that makes it, and checked against the run's [`Budget`](crate::Budget); a failed call counts
+/// Inside a run, every call is recorded in the run's [`Ledger`](crate::usage::Ledger), in the step
+/// that makes it, and checked against the run's [`Budget`](crate::usage::Budget); a failed call counts
 /// the tokens its provider reported before it failed ([`ProviderError::usage`](crate::provider::ProviderError::usage)): see
 /// [`usage`](crate::usage). Outside a run, calls are not recorded unless you open a ledger.
 ///

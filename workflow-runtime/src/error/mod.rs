@@ -118,10 +118,10 @@ pub enum Error {
         #[source]
         source: serde_json::Error,
     },
-    /// The run's model calls used up its [`Budget`](crate::Budget).
+    /// The run's model calls used up its [`Budget`](crate::usage::Budget).
     #[error("workflow `{workflow}`: budget of {limit} reached ({used} used)")]
     BudgetExceeded {
-        /// The workflow's name (or the name of the [`Ledger`](crate::Ledger) opened by hand).
+        /// The workflow's name (or the name of the [`Ledger`](crate::usage::Ledger) opened by hand).
         workflow: &'static str,
         /// The step whose call found the budget used up, if it was made in a step.
         step: Option<&'static str>,

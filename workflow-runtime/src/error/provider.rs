@@ -148,7 +148,7 @@ impl ProviderError {
 
     /// Records that the call had used `usage` when it failed: what the provider reported
     /// before a stream broke, or in a response that held no answer. An agent counts it in the
-    /// run's [`Ledger`](crate::Ledger) and budget, as it counts the usage of a call that
+    /// run's [`Ledger`](crate::usage::Ledger) and budget, as it counts the usage of a call that
     /// succeeds.
     pub fn with_usage(mut self, usage: Usage) -> Self {
         self.usage = Some(Box::new(usage));

@@ -12,7 +12,7 @@ pub(crate) const DEFAULT_CAPACITY: usize = 1024;
 
 /// The events of runs, as one subscriber receives them: from
 /// [`Executor::subscribe`](crate::Executor::subscribe) (every run of the executor) or
-/// [`Executor::run_with_events`](crate::Executor::run_with_events) (one run).
+/// [`Run::events`](crate::Run::events) (one run).
 ///
 /// Runs never wait for their subscribers. Events go into a ring buffer of
 /// [`Executor::event_capacity`](crate::Executor::event_capacity) events shared by all the
@@ -51,7 +51,7 @@ impl Events {
 
     /// The next event, waiting for it if needed; `None` once no run can send any more: the
     /// executor and its clones are dropped and their runs have ended (for
-    /// [`run_with_events`](crate::Executor::run_with_events): once the run has ended).
+    /// [`Run::events`](crate::Run::events): once the run has ended).
     ///
     /// If the subscriber fell too far behind, the events it lost are skipped: see
     /// [`missed`](Self::missed).

@@ -95,7 +95,7 @@ pub enum EventKind {
         /// From its start to its end, retries and their delays included.
         elapsed: Duration,
         /// What the model calls of this run of the step spent, if the run has a
-        /// [`Ledger`](crate::Ledger) (an [`Executor`](crate::Executor)'s observed runs do).
+        /// [`Ledger`](crate::usage::Ledger): a run something reads has one.
         usage: Option<UsageTotals>,
     },
     /// A branch of a fan-out, or an element of a map, started.
@@ -133,7 +133,7 @@ pub enum EventKind {
         model: String,
         /// The tokens the provider reported, if it did.
         usage: Option<Usage>,
-        /// Its estimated cost in USD, from the run's [`Pricing`](crate::Pricing) (0 without
+        /// Its estimated cost in USD, from the run's [`Pricing`](crate::usage::Pricing) (0 without
         /// a ledger).
         cost_usd: f64,
         /// How long it took.

@@ -3,21 +3,22 @@
 //! # Events
 //!
 //! [`Executor::subscribe`](crate::Executor::subscribe) returns the [`Events`] of every run the
-//! executor (or a clone of it) starts from then on;
-//! [`Executor::run_with_events`](crate::Executor::run_with_events) runs one workflow and
-//! returns the events of that run only. Each [`Event`] carries the run's [`RunId`], the
-//! workflow's name, its number in the run and its [`EventKind`]:
+//! executor (or a clone of it) starts from then on; [`Run::events`](crate::Run::events) the
+//! events of one run only, and [`Runner::subscribe`](crate::Runner::subscribe) those of a
+//! runner's durable runs. Each [`Event`] carries the run's [`RunId`](crate::RunId), the
+//! workflow's name, its number in the run and its [`EventKind`]. Every run goes through the
+//! one driver, which sends them all but those of attempts, branches and calls:
 //!
 //! | kind | sent by | when |
 //! |---|---|---|
-//! | `RunStarted` | the executor | before the first step |
-//! | `StepStarted` (attempt 1) | [`Context::enter`](crate::Context::enter) | the run's loop enters a step |
-//! | `StepFinished` (elapsed, usage) | `Context::enter`, the executor | the run enters the next state, or ends |
+//! | `RunStarted` | the driver | before the first step |
+//! | `Resumed` | the driver | a durable run goes on after a crash or a pause (instead of `RunStarted`) |
+//! | `StepStarted` (attempt 1) | the driver | a step starts |
+//! | `StepFinished` (elapsed, usage) | the driver | the step ends and the run takes the next state |
 //! | `Retrying`, `StepStarted` (attempt 2…) | [`Context::step_with_retry`](crate::Context::step_with_retry) | an attempt failed with a transient error; the next one starts after the delay |
-//! | `BranchStarted`, `BranchFinished` | [`Context::branch`](crate::Context::branch) | a branch of a fan-out, or an element of a map, starts and ends |
+//! | `BranchStarted`, `BranchFinished` | [`Context::branch`](crate::Context::branch), [`Context::each`](crate::Context::each) | a branch of a fan-out, or an element of a map, starts and ends |
 //! | `CallFinished`, `TextDelta` | [`Agent`](crate::Agent) | a model call ends; a streamed answer writes text |
-//! | `Completed`, `Failed`, `Suspended` | the executor | the run ends |
-//! | `Resumed` | the durable runner | a suspended run resumes |
+//! | `Completed`, `Failed`, `Suspended` | the driver | the run ends, or waits at a pause |
 //!
 //! Events of one run arrive in the order they happened, numbered by [`Event::seq`] from 0.
 //!
@@ -35,11 +36,10 @@
 //!
 //! ## When nobody listens
 //!
-//! A run nobody subscribed to, with no `tracing` subscriber that wants its spans, builds no
-//! event and takes no lock: [`Context::enter`](crate::Context::enter) stays the inlined
-//! check it is without events. The plain [`run`](crate::run) and
-//! [`RunFuture`](crate::RunFuture) (what the generated `run` returns) send no events at all;
-//! they open spans when a `tracing` subscriber wants them.
+//! A run nobody subscribed to, with no `tracing` subscriber, no budget, no cancellation and no
+//! store, builds no event, takes no lock and opens no scope: the driver only takes its steps.
+//! Anything that reads the run (a subscriber, a report, a `tracing` subscriber) gives it a
+//! scope, in which the driver and the steps send what the table says.
 //!
 //! An observed run pays about 170 ns per event (`BENCHMARKS.md`), whether its subscribers
 //! keep up or not. A subscriber on another thread that waits for each event also costs the run
