@@ -10,7 +10,6 @@ pub use crate::state::{Branch, BranchError, PauseState, PauseValue};
 pub use crate::{Answer, BoxError, Context, Error, Pause, Run, StepPolicy, Workflow};
 pub use serde;
 pub use serde_json;
-pub use tokio;
 
 /// Checks that a step's error type can be turned into [`Error::Step`](crate::Error::Step).
 #[diagnostic::on_unimplemented(
