@@ -11,7 +11,8 @@ use workflow::prelude::*;
 use workflow::store::CheckpointStore;
 use workflow::{RunId, SqliteStore};
 
-use crate::ten::{Effects, Ten};
+use crate::effects::Effects;
+use crate::ten::Ten;
 
 /// The variable `name`, parsed.
 pub(crate) fn env<T: FromStr>(name: &str) -> Option<T> {
@@ -157,6 +158,10 @@ impl Child {
         Child(child)
     }
 
+    pub(crate) fn pid(&self) -> u32 {
+        self.0.id()
+    }
+
     /// Whether the child exits within `wait` (then successfully, or the test fails).
     pub(crate) fn finishes_within(&mut self, wait: Duration) -> bool {
         let deadline = Instant::now() + wait;
@@ -185,6 +190,15 @@ impl Child {
     }
 }
 
+impl Drop for Child {
+    /// A test that fails leaves no child behind, stopped or running.
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            self.kill();
+        }
+    }
+}
+
 /// What a child does: resume the run in `WORKFLOW_CRASH_RUN` until it has finished. When
 /// another process holds the run, wait and try again; when this one loses its lease, record
 /// it and try again.
@@ -202,11 +216,11 @@ pub(crate) fn child_main() {
         let ten = Ten::open(&target.effects);
         loop {
             match runner.resume(&ten, run).await {
-                Ok(run) => match run.outcome {
+                Ok(report) => match report.outcome {
                     Outcome::Finished(_) => return,
-                    Outcome::Failed(Error::LeaseLost { .. } | Error::VersionConflict { .. }) => {
-                        Effects::record_lost(&target.effects);
-                    }
+                    Outcome::Failed(
+                        error @ (Error::LeaseLost { .. } | Error::VersionConflict { .. }),
+                    ) => Effects::record_lost(&target.effects, run, &error),
                     other => panic!("{other:?}"),
                 },
                 Err(Error::RunOwned { .. }) => tokio::time::sleep(Duration::from_millis(5)).await,
