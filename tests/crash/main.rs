@@ -1,20 +1,22 @@
 //! Crash tests: durable runs of a ten-step workflow in child processes that are killed with
-//! SIGKILL at random moments and resumed by new ones, or many at once on one run. Each step records its attempt
+//! SIGKILL at random moments and resumed by new ones, stopped with SIGSTOP until another
+//! process takes their run over, or many at once on one run. Each step records its attempt
 //! (with the process's pid) before committing its side effect, one row per execution, in an
 //! SQLite file; after each run, the parent checks its history, its output, and that each
-//! step's effect was committed once, or once more for each kill that landed during an attempt
-//! of that step (or lease that expired during one).
+//! step's effect was committed once, or once more for each kill or stop that landed during an
+//! attempt of that step (or lease that expired during one).
 //!
 //! The children are this test binary again (`--exact child_process`), told what to do by
-//! environment variables. `WORKFLOW_CRASH_RUNS` (50),
+//! environment variables. `WORKFLOW_CRASH_RUNS` (50), `WORKFLOW_CRASH_STOPS` (5),
 //! `WORKFLOW_CRASH_TRIALS` (100) and `WORKFLOW_CRASH_PROCESSES` (16) set the sizes;
-//! `WORKFLOW_CRASH_SEED` replays a sequence of kills.
+//! `WORKFLOW_CRASH_SEED` replays a sequence of kills. `RELIABILITY.md` has the figures.
 
 mod check;
 mod concurrent;
 mod effects;
 mod kill;
 mod ledger;
+mod stop;
 mod support;
 mod ten;
 
@@ -41,6 +43,22 @@ fn killed_runs_finish_with_each_effect_once_on_postgres() {
         return;
     };
     kill::killed_runs(&target.1, "kill/postgres");
+}
+
+#[test]
+fn a_stopped_owner_loses_its_run_on_sqlite() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let target = Target::sqlite(dir.path().join("stop.db"));
+    stop::stopped_owner(&target, "stop/sqlite");
+}
+
+#[cfg(feature = "postgres")]
+#[test]
+fn a_stopped_owner_loses_its_run_on_postgres() {
+    let Some(target) = postgres() else {
+        return;
+    };
+    stop::stopped_owner(&target.1, "stop/postgres");
 }
 
 #[test]

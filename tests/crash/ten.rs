@@ -43,6 +43,8 @@ pub(crate) fn expected(id: u64) -> Job {
 /// Ten steps in a row; each appends one effect row per execution.
 pub(crate) struct Ten {
     effects: Arc<Mutex<Connection>>,
+    /// A step that takes this long, instead of a millisecond or two.
+    slow: Option<(u64, Duration)>,
 }
 
 #[workflow]
@@ -84,10 +86,12 @@ impl Ten {
 }
 
 impl Ten {
-    /// The workflow, with its side effects in the SQLite file at `path`.
-    pub(crate) fn open(path: &Path) -> Self {
+    /// The workflow, with its side effects in the SQLite file at `path`, and step
+    /// `slow.0` taking `slow.1`.
+    pub(crate) fn open(path: &Path, slow: Option<(u64, Duration)>) -> Self {
         Ten {
             effects: Arc::new(Mutex::new(effects_db(path))),
+            slow,
         }
     }
 
@@ -99,7 +103,10 @@ impl Ten {
             [id, step, pid.into(), now_millis()],
         )
         .await?;
-        let wait = Duration::from_micros(u64::from(pid % 7) * 150 + k * 100);
+        let wait = match self.slow {
+            Some((slow, wait)) if slow == k => wait,
+            _ => Duration::from_micros(u64::from(pid % 7) * 150 + k * 100),
+        };
         tokio::time::sleep(wait).await;
         self.write(
             "INSERT INTO effects (job, step, pid, value) VALUES (?1, ?2, ?3, ?4)",
