@@ -6,6 +6,7 @@ use std::time::{Duration, SystemTime};
 use serde_json::json;
 use workflow::store::{Checkpoint, RunStatus, END};
 
+use crate::effects::Attempt;
 use crate::ledger::{Landed, Parent, Tally, Trial};
 use crate::ten::{expected, inputs, Ten};
 
@@ -59,9 +60,9 @@ fn check_history(tally: &mut Tally, n: u64, history: &[Checkpoint]) {
     }
 }
 
-/// How many extra executions each step may have: one per process interrupted during an
-/// attempt of it, that is killed or stopped in it (as seen at the time), or stalled in it
-/// until its lease expired and another process took the step over.
+/// How many extra executions each step may have: one per attempt of it that was
+/// interrupted, that is whose process was killed or stopped in it (as seen at the time), or
+/// stalled in it until its lease expired and another process took the step over.
 fn allowances(
     tally: &mut Tally,
     parent: &Parent,
@@ -74,44 +75,47 @@ fn allowances(
     // checkpoint before the step (saved or claimed under that lease).
     let expiry = |k: u64| created.get(k as usize).map_or(i64::MAX, |&at| at + ttl - 1);
     let mut allowed = [0; 10];
-    let mut counted: Vec<(u32, u64)> = Vec::new();
-    let mut allow = |pid: u32, k: u64| {
-        if !counted.contains(&(pid, k)) {
-            counted.push((pid, k));
-            allowed[k as usize] += 1;
-            return true;
+    let mut counted: Vec<Attempt> = Vec::new();
+    let mut allow = |attempt: Attempt| {
+        let new = !counted.contains(&attempt);
+        if new {
+            counted.push(attempt);
+            allowed[attempt.step as usize] += 1;
         }
-        false
+        new
     };
-    for &(pid, _, landed) in &trial.interruptions {
-        if let Landed::InStep(k) = landed {
-            allow(pid, k);
+    for &(pid, at, landed) in &trial.interruptions {
+        let attempt = parent.effects.last_attempt(n, pid, at);
+        if let (Landed::InStep(_), Some(attempt)) = (landed, attempt) {
+            allow(attempt);
         }
     }
     for (pid, at, error) in parent.effects.losses(trial.id) {
         tally.losses += 1;
-        let Some(k) = parent.effects.last_attempt(n, pid, at) else {
+        let Some(attempt) = parent.effects.last_attempt(n, pid, at) else {
             continue;
         };
+        let k = attempt.step;
         if at < expiry(k) {
             tally.problem(format!(
                 "job {n}: child {pid} lost its lease in step s{k} before it could expire: {error}"
             ));
-        } else if allow(pid, k) {
+        } else if allow(attempt) {
             tally.expired += 1;
         }
     }
     for &(pid, at, landed) in &trial.interruptions {
-        let Some(k) = parent.effects.last_attempt(n, pid, at) else {
+        let Some(attempt) = parent.effects.last_attempt(n, pid, at) else {
             continue;
         };
         // Killed without the lease, with a step of its own started that another process
-        // started again after the lease could have expired: it stalled in that step until
-        // its lease expired and the other took the run over. (One that stalled before it
-        // recorded its start, and was killed before it noticed the takeover, would be
-        // missed: a stall and a kill in one window of microseconds.)
-        let stalled = landed == Landed::Idle && parent.effects.taken_over(n, k, pid, expiry(k));
-        if stalled && allow(pid, k) {
+        // started again after it, once the lease could have expired: it stalled in that step
+        // and the other took the run over. (One that stalled between its claim and taking
+        // the time of its attempt, and was killed before it noticed the takeover, would be
+        // missed.)
+        let since = expiry(attempt.step);
+        let stalled = landed == Landed::Idle && parent.effects.taken_over(n, pid, attempt, since);
+        if stalled && allow(attempt) {
             tally.expired += 1;
         }
     }

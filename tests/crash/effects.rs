@@ -8,6 +8,14 @@ use workflow::{Error, RunId};
 
 use crate::ten::{effects_db, inputs, now_millis};
 
+/// A child's start of a step: which step, when, and where in the table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Attempt {
+    pub(crate) step: u64,
+    pub(crate) at: i64,
+    pub(crate) row: i64,
+}
+
 /// The attempts and effects the children recorded, as the parent reads them.
 pub(crate) struct Effects(Connection);
 
@@ -32,17 +40,22 @@ impl Effects {
     }
 
     /// The last step child `pid` started on job `job` no later than `at`.
-    pub(crate) fn last_attempt(&self, job: u64, pid: u32, at: i64) -> Option<u64> {
+    pub(crate) fn last_attempt(&self, job: u64, pid: u32, at: i64) -> Option<Attempt> {
         self.0
             .query_row(
-                "SELECT step FROM attempts WHERE job = ?1 AND pid = ?2 AND at <= ?3 \
+                "SELECT step, at, rowid FROM attempts WHERE job = ?1 AND pid = ?2 AND at <= ?3 \
                  ORDER BY rowid DESC LIMIT 1",
                 params![job as i64, pid, at],
-                |row| row.get::<_, i64>(0),
+                |row| {
+                    Ok(Attempt {
+                        step: row.get::<_, i64>(0)? as u64,
+                        at: row.get(1)?,
+                        row: row.get(2)?,
+                    })
+                },
             )
             .optional()
             .expect("reads")
-            .map(|step| step as u64)
     }
 
     /// How many times each step of job `job` was attempted and how many times its effect was
@@ -69,15 +82,22 @@ impl Effects {
         counts
     }
 
-    /// Whether a child other than `pid` started step `k` of job `job` after `pid` last did,
-    /// at `since` or later.
-    pub(crate) fn taken_over(&self, job: u64, k: u64, pid: u32, since: i64) -> bool {
+    /// Whether a child other than `pid` started the step of `attempt` (of job `job`) again
+    /// after it, at `since` or later. After: recorded later, or timed later (a child takes
+    /// the time, then records it, and may stall in between).
+    pub(crate) fn taken_over(&self, job: u64, pid: u32, attempt: Attempt, since: i64) -> bool {
         self.0
             .query_row(
                 "SELECT EXISTS (SELECT 1 FROM attempts WHERE job = ?1 AND step = ?2 \
-                 AND pid != ?3 AND at >= ?4 AND rowid > (SELECT max(rowid) FROM attempts \
-                 WHERE job = ?1 AND step = ?2 AND pid = ?3))",
-                params![job as i64, k as i64, pid, since],
+                 AND pid != ?3 AND at >= ?4 AND (rowid > ?5 OR at > ?6))",
+                params![
+                    job as i64,
+                    attempt.step as i64,
+                    pid,
+                    since,
+                    attempt.row,
+                    attempt.at
+                ],
                 |row| row.get(0),
             )
             .expect("reads")

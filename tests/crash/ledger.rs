@@ -91,7 +91,8 @@ impl Trial {
         let at = now_millis();
         let info = parent.status(self.id);
         let holds = info.owner.as_deref() == Some(&*format!("child {pid}"));
-        let landed = match parent.effects.last_attempt(self.job, pid, i64::MAX) {
+        let last = parent.effects.last_attempt(self.job, pid, i64::MAX);
+        let landed = match last.map(|attempt| attempt.step) {
             Some(k) if holds && info.version == k => Landed::InStep(k),
             _ if holds && info.status == RunStatus::Running => Landed::Between,
             _ => Landed::Idle,

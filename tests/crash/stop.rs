@@ -4,6 +4,7 @@
 use std::time::{Duration, Instant};
 
 use crate::check::check;
+use crate::effects::Attempt;
 use crate::ledger::{Landed, Parent, Tally, Trial};
 use crate::support::{env, Child, Rng, Target};
 
@@ -67,7 +68,13 @@ pub(crate) fn stopped_owner(target: &Target, name: &str) {
 /// Waits until `child` has started step `k` of job `n`.
 fn wait_for_attempt(parent: &Parent, child: &mut Child, n: u64, k: u64) {
     let deadline = Instant::now() + Duration::from_secs(60);
-    while parent.effects.last_attempt(n, child.pid(), i64::MAX) != Some(k) {
+    let step = |attempt: Attempt| attempt.step;
+    while parent
+        .effects
+        .last_attempt(n, child.pid(), i64::MAX)
+        .map(step)
+        != Some(k)
+    {
         assert!(
             !child.finishes_within(Duration::ZERO),
             "job {n}: the child ended before s{k}"
