@@ -11,7 +11,8 @@ use workflow::prelude::*;
 use workflow::store::CheckpointStore;
 use workflow::{RunId, SqliteStore};
 
-use crate::ten::{Effects, Ten};
+use crate::effects::Effects;
+use crate::ten::Ten;
 
 /// The variable `name`, parsed.
 pub(crate) fn env<T: FromStr>(name: &str) -> Option<T> {
@@ -91,6 +92,14 @@ impl Target {
         }
     }
 
+    /// Whether no process holds the write lock of the SQLite file of the effects (on SQLite,
+    /// also the runs'): a child stopped while it holds it would stop every other writer.
+    pub(crate) fn unlocked(&self) -> bool {
+        let db = rusqlite::Connection::open(&self.effects).expect("opens");
+        db.busy_timeout(Duration::ZERO).expect("sets");
+        db.execute_batch("BEGIN IMMEDIATE; ROLLBACK;").is_ok()
+    }
+
     pub(crate) async fn store(&self) -> Arc<dyn CheckpointStore> {
         match &self.store {
             Store::Sqlite(path) => Arc::new(SqliteStore::open(path).expect("opens")),
@@ -138,7 +147,20 @@ pub(crate) struct Child(std::process::Child);
 
 impl Child {
     pub(crate) fn spawn(target: &Target, run: RunId, lease: Duration) -> Self {
+        Self::spawn_slow(target, run, lease, None)
+    }
+
+    /// A child whose step `slow.0` takes `slow.1`.
+    pub(crate) fn spawn_slow(
+        target: &Target,
+        run: RunId,
+        lease: Duration,
+        slow: Option<(u64, Duration)>,
+    ) -> Self {
         let exe = std::env::current_exe().expect("the test binary");
+        let slow = slow.map_or(String::new(), |(k, wait)| {
+            format!("{k}:{}", wait.as_millis())
+        });
         let child = Command::new(exe)
             .args([
                 "--exact",
@@ -150,11 +172,16 @@ impl Child {
             .envs(target.vars())
             .env("WORKFLOW_CRASH_RUN", run.to_string())
             .env("WORKFLOW_CRASH_LEASE_MS", lease.as_millis().to_string())
+            .env("WORKFLOW_CRASH_SLOW", slow)
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
             .expect("starts");
         Child(child)
+    }
+
+    pub(crate) fn pid(&self) -> u32 {
+        self.0.id()
     }
 
     /// Whether the child exits within `wait` (then successfully, or the test fails).
@@ -183,6 +210,24 @@ impl Child {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
+
+    /// Sends the child `signal` (`STOP`, `CONT`) with kill(1).
+    pub(crate) fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .args([format!("-{signal}"), self.pid().to_string()])
+            .status()
+            .expect("runs kill");
+        assert!(status.success(), "kill -{signal} failed");
+    }
+}
+
+impl Drop for Child {
+    /// A test that fails leaves no child behind, stopped or running.
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            self.kill();
+        }
+    }
 }
 
 /// What a child does: resume the run in `WORKFLOW_CRASH_RUN` until it has finished. When
@@ -199,14 +244,14 @@ pub(crate) fn child_main() {
             .lease(Duration::from_millis(
                 env("WORKFLOW_CRASH_LEASE_MS").unwrap_or(100),
             ));
-        let ten = Ten::open(&target.effects);
+        let ten = Ten::open(&target.effects, slow());
         loop {
             match runner.resume(&ten, run).await {
-                Ok(run) => match run.outcome {
+                Ok(report) => match report.outcome {
                     Outcome::Finished(_) => return,
-                    Outcome::Failed(Error::LeaseLost { .. } | Error::VersionConflict { .. }) => {
-                        Effects::record_lost(&target.effects);
-                    }
+                    Outcome::Failed(
+                        error @ (Error::LeaseLost { .. } | Error::VersionConflict { .. }),
+                    ) => Effects::record_lost(&target.effects, run, &error),
                     other => panic!("{other:?}"),
                 },
                 Err(Error::RunOwned { .. }) => tokio::time::sleep(Duration::from_millis(5)).await,
@@ -214,6 +259,13 @@ pub(crate) fn child_main() {
             }
         }
     });
+}
+
+/// The step `WORKFLOW_CRASH_SLOW` (`K:MILLIS`) makes slow, and how slow.
+fn slow() -> Option<(u64, Duration)> {
+    let slow = std::env::var("WORKFLOW_CRASH_SLOW").ok()?;
+    let (k, millis) = slow.split_once(':')?;
+    Some((k.parse().ok()?, Duration::from_millis(millis.parse().ok()?)))
 }
 
 /// A small random number generator (xorshift64*), seeded for replay.
