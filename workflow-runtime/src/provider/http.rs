@@ -3,7 +3,7 @@
 
 use std::borrow::Cow;
 use std::future::Future;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use backon::{ExponentialBuilder, Retryable};
 use reqwest::header::{HeaderMap, HeaderValue};
@@ -154,22 +154,28 @@ fn kind_of_status(status: u16) -> ProviderErrorKind {
 }
 
 /// How long a response asks to wait: `retry-after-ms` (OpenAI, Azure), or `retry-after` in
-/// seconds. The HTTP-date form of `retry-after` is not read.
+/// seconds or as an HTTP date (RFC 9110: `Wed, 21 Oct 2015 07:28:00 GMT`; a date already past
+/// asks for no wait).
 pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let number = |name: &str| {
-        let value = headers
-            .get(name)?
-            .to_str()
-            .ok()?
-            .trim()
-            .parse::<f64>()
-            .ok()?;
+    retry_after_at(headers, SystemTime::now())
+}
+
+/// [`retry_after`], reading a date as a wait from `now`.
+fn retry_after_at(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
+    let text = |name: &str| headers.get(name)?.to_str().ok().map(str::trim);
+    let seconds = |text: &str| {
+        let value = text.parse::<f64>().ok()?;
         (value.is_finite() && value >= 0.0).then_some(value)
     };
-    if let Some(ms) = number("retry-after-ms") {
+    if let Some(ms) = text("retry-after-ms").and_then(seconds) {
         return Duration::try_from_secs_f64(ms / 1000.0).ok();
     }
-    number("retry-after").and_then(|secs| Duration::try_from_secs_f64(secs).ok())
+    let value = text("retry-after")?;
+    if let Some(secs) = seconds(value) {
+        return Duration::try_from_secs_f64(secs).ok();
+    }
+    let date = httpdate::parse_http_date(value).ok()?;
+    Some(date.duration_since(now).unwrap_or(Duration::ZERO))
 }
 
 /// What an error body says, in the shapes OpenAI-compatible servers use:

@@ -1,7 +1,7 @@
 //! Retries: transient failures (429 after `Retry-After`, 5xx, timeouts, refused connections)
 //! are retried with backoff; client errors are not.
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use serde_json::json;
 use wiremock::{MockServer, ResponseTemplate};
@@ -41,6 +41,34 @@ async fn rate_limit_waits_for_retry_after_then_succeeds() {
         assert_eq!(response.expect("retried").text, "ok", "{retry_after:?}");
         assert_eq!(requests(&server).await, 2);
     }
+}
+
+#[tokio::test]
+async fn rate_limit_waits_for_retry_after_as_an_http_date() {
+    let server = MockServer::start().await;
+    // Two seconds ahead when the request arrives: a date has whole seconds, so the wait is
+    // at least one second.
+    let (respond, arrivals) = timed(|n| match n {
+        0 => {
+            let date = httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(2));
+            ResponseTemplate::new(429).insert_header("retry-after", date.as_str())
+        }
+        _ => ResponseTemplate::new(200).set_body_json(completion(text_message("ok"), "stop")),
+    });
+    completions().respond_with(respond).mount(&server).await;
+    // The backoff alone would wait ten minutes: only reading the date finishes.
+    let ten_minutes = Duration::from_secs(600);
+    let model = provider(&server)
+        .backoff(ten_minutes)
+        .max_backoff(ten_minutes);
+    let model = model.build().expect("valid config");
+
+    let call = model.chat(ChatRequest::new().user("hi"));
+    let response = tokio::time::timeout(HANG, call).await.expect("no hang");
+    assert_eq!(response.expect("retried").text, "ok");
+    let gaps = arrivals.gaps();
+    assert_eq!(gaps.len(), 1);
+    assert!(gaps[0] >= Duration::from_millis(990), "{gaps:?}");
 }
 
 #[tokio::test]
