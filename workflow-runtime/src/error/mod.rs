@@ -92,7 +92,8 @@ pub enum Error {
         /// The limit.
         max: u64,
     },
-    /// A model call failed, after the provider's own retries: see [`ProviderError`].
+    /// A model call failed: see [`ProviderError`]. Its provider retried it first, unless it was
+    /// made in a step whose policy retries, which retries it instead.
     #[error(transparent)]
     Provider(#[from] ProviderError),
     /// The answer of an agent asked for a typed value with
@@ -356,6 +357,52 @@ impl Error {
             | Error::DefinitionMismatch { .. }
             | Error::UnsupportedFormat { .. } => None,
         }
+    }
+
+    /// The failed model call this error comes from, if it comes from one: an
+    /// [`Error::Provider`], or a [`ProviderError`] (or an [`Error::Provider`]) among the sources
+    /// of a step's own error, however deeply the step wrapped it.
+    ///
+    /// Its [`retry_after`](ProviderError::retry_after) is how long the server asked to wait:
+    /// a step retried by its policy waits that long before its next attempt.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use workflow_runtime::provider::{ProviderError, ProviderErrorKind};
+    /// use workflow_runtime::Error;
+    ///
+    /// /// A step's own error, which keeps the model's error as its source.
+    /// #[derive(Debug)]
+    /// struct Draft(Error);
+    /// impl std::fmt::Display for Draft {
+    ///     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result { f.write_str("no draft") }
+    /// }
+    /// impl std::error::Error for Draft {
+    ///     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> { Some(&self.0) }
+    /// }
+    ///
+    /// let retry_after = Some(Duration::from_secs(20));
+    /// let limited = ProviderError::new("openai", ProviderErrorKind::RateLimited { retry_after }, "slow down");
+    /// let error = Error::Step {
+    ///     workflow: "Article",
+    ///     step: "draft",
+    ///     attempts: 1,
+    ///     source: Box::new(Draft(limited.into())),
+    /// };
+    /// assert_eq!(error.provider_error().and_then(ProviderError::retry_after), retry_after);
+    /// ```
+    pub fn provider_error(&self) -> Option<&ProviderError> {
+        let mut next: Option<&(dyn std::error::Error + 'static)> = Some(self);
+        while let Some(error) = next {
+            if let Some(found) = error.downcast_ref::<ProviderError>() {
+                return Some(found);
+            }
+            if let Some(Error::Provider(found)) = error.downcast_ref::<Error>() {
+                return Some(found);
+            }
+            next = error.source();
+        }
+        None
     }
 
     /// The step's own error, if this is [`Error::Step`] and it has type `E`.

@@ -10,6 +10,7 @@ use reqwest::header::{HeaderMap, HeaderValue};
 use serde_json::Value;
 
 use super::{ApiKey, ProviderError, ProviderErrorKind};
+use crate::policy;
 
 mod endpoint;
 
@@ -305,26 +306,31 @@ pub(crate) struct Retries {
 
 impl Retries {
     /// Runs `attempt` until it succeeds, fails with an error that is not transient, or runs out
-    /// of retries. A rate-limited attempt is retried after the provider's `Retry-After`, or not
-    /// at all if that is longer than `max_backoff`.
+    /// of retries. An attempt whose server sent `Retry-After` is retried after that wait, or not
+    /// at all if it is longer than `max_backoff`.
+    ///
+    /// In an attempt of a step whose policy retries, `attempt` runs once: the step retries.
     pub(crate) async fn run<T, F, Fut>(&self, attempt: F) -> Result<T, ProviderError>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, ProviderError>>,
     {
+        let retries = if policy::retried_by_step() {
+            0
+        } else {
+            self.max
+        };
         let max_backoff = self.max_backoff;
         let backoff = ExponentialBuilder::default()
             .with_min_delay(self.backoff)
             .with_max_delay(max_backoff)
-            .with_max_times(self.max as usize)
+            .with_max_times(retries as usize)
             .with_jitter();
         attempt
             .retry(backoff)
             .when(ProviderError::is_transient)
-            .adjust(move |error, delay| match (delay, error.retry_after()) {
-                (None, _) => None,
-                (Some(_), Some(wait)) => (wait <= max_backoff).then_some(wait),
-                (Some(delay), None) => Some(delay.min(max_backoff)),
+            .adjust(move |error, delay| {
+                policy::next_delay(delay?, error.retry_after(), max_backoff)
             })
             .await
     }
