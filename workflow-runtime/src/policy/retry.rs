@@ -9,9 +9,13 @@
 //! backoff, and gives up on a wait longer than its `max_backoff`: [`next_delay`].
 //!
 //! The step's loop says so with a `tokio` task-local set around each attempt, which needs no
-//! run scope (a plain `wf.run(input)` has none); only steps with retries set it.
+//! run scope (a plain `wf.run(input)` has none); only steps with retries set it. An agent's
+//! call sets it too, around its provider's future, so that the provider counts the requests it
+//! sends for the call ([`Attempts`]): the call's usage and event report them.
 
 use std::future::Future;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 tokio::task_local! {
@@ -20,24 +24,63 @@ tokio::task_local! {
 }
 
 /// What the current future knows of the retries of the model calls it makes.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 struct Retry {
     /// In an attempt of a step whose policy retries: the step retries the calls.
     by_step: bool,
+    /// The attempts of the model call running now, if they are counted.
+    attempts: Option<Attempts>,
+}
+
+impl Retry {
+    fn current() -> Retry {
+        RETRY.try_with(Retry::clone).unwrap_or_default()
+    }
 }
 
 /// Runs `attempt`, one attempt of a step; if `by_step`, the step's policy retries, so the model
 /// calls made in `attempt` are tried once each. So are they if the step runs in an attempt of
 /// another step that retries (a workflow run inside a step of another).
 pub(crate) async fn step_attempt<F: Future>(by_step: bool, attempt: F) -> F::Output {
-    let by_step = by_step || retried_by_step();
-    RETRY.scope(Retry { by_step }, attempt).await
+    let current = Retry::current();
+    let by_step = by_step || current.by_step;
+    RETRY.scope(Retry { by_step, ..current }, attempt).await
 }
 
 /// Whether the model calls made here are retried by the step they are made in: their provider
 /// then tries each once.
 pub(crate) fn retried_by_step() -> bool {
     RETRY.try_with(|retry| retry.by_step).unwrap_or(false)
+}
+
+/// How many requests one model call sent, its provider's own retries included: its provider
+/// counts each ([`Attempts::count_one`]) while the call runs in [`Attempts::counting`].
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Attempts(Arc<AtomicU32>);
+
+impl Attempts {
+    /// Runs `call`, the future of a model call, counting the attempts its provider makes.
+    pub(crate) fn counting<F: Future>(&self, call: F) -> impl Future<Output = F::Output> {
+        let attempts = Some(self.clone());
+        async move {
+            let by_step = retried_by_step();
+            RETRY.scope(Retry { by_step, attempts }, call).await
+        }
+    }
+
+    /// Counts one attempt of the model call running now, if its attempts are counted.
+    pub(crate) fn count_one() {
+        let _ = RETRY.try_with(|retry| {
+            if let Some(attempts) = &retry.attempts {
+                attempts.0.fetch_add(1, Ordering::Relaxed);
+            }
+        });
+    }
+
+    /// The attempts counted so far; at least 1, for a provider that does not count them.
+    pub(crate) fn get(&self) -> u32 {
+        self.0.load(Ordering::Relaxed).max(1)
+    }
 }
 
 /// The wait before retrying a failed attempt: `retry_after` if the server asked for one, or
@@ -84,5 +127,22 @@ mod tests {
         assert!(!step_attempt(false, async { retried_by_step() }).await);
         let nested = step_attempt(true, step_attempt(false, async { retried_by_step() }));
         assert!(nested.await, "the outer step retries");
+    }
+
+    #[tokio::test]
+    async fn attempts_are_counted_in_the_call_only() {
+        Attempts::count_one();
+        let attempts = Attempts::default();
+        assert_eq!(attempts.get(), 1, "a call makes one attempt at least");
+        let call = async {
+            (0..3).for_each(|_| Attempts::count_one());
+            retried_by_step()
+        };
+        let by_step = step_attempt(true, attempts.counting(call)).await;
+        assert_eq!((attempts.get(), by_step), (3, true));
+        // A step inside the call (a workflow as a model) still counts into it.
+        let inner = attempts.counting(step_attempt(true, async { Attempts::count_one() }));
+        inner.await;
+        assert_eq!(attempts.get(), 4);
     }
 }

@@ -310,7 +310,10 @@ impl Retries {
     /// at all if it is longer than `max_backoff`.
     ///
     /// In an attempt of a step whose policy retries, `attempt` runs once: the step retries.
-    pub(crate) async fn run<T, F, Fut>(&self, attempt: F) -> Result<T, ProviderError>
+    /// Each attempt counts in the call's [`Attempts`](policy::Attempts); each retry is a
+    /// `tracing` event `retrying the model call` (`WARN`, target `workflow`), in the span of
+    /// the step that makes the call.
+    pub(crate) async fn run<T, F, Fut>(&self, mut attempt: F) -> Result<T, ProviderError>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, ProviderError>>,
@@ -326,11 +329,20 @@ impl Retries {
             .with_max_delay(max_backoff)
             .with_max_times(retries as usize)
             .with_jitter();
-        attempt
+        let counted = || {
+            policy::Attempts::count_one();
+            attempt()
+        };
+        counted
             .retry(backoff)
             .when(ProviderError::is_transient)
             .adjust(move |error, delay| {
                 policy::next_delay(delay?, error.retry_after(), max_backoff)
+            })
+            .notify(|error, delay| {
+                let delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX);
+                let provider = error.provider();
+                tracing::warn!(target: "workflow", provider, delay_ms, %error, "retrying the model call");
             })
             .await
     }

@@ -1,14 +1,20 @@
 //! One retry budget per call: a model call made in a step whose policy retries is tried once
 //! per attempt of the step, and the step waits what the server asks for (`Retry-After`, in
-//! seconds or as a date), or fails at once if that is longer than its `max_backoff`.
+//! seconds or as a date), or fails at once if that is longer than its `max_backoff`. The
+//! requests a provider sends on its own show as the attempts of the call, in its usage and its
+//! event.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use futures_util::TryStreamExt;
+use serde_json::json;
 use wiremock::{MockServer, ResponseTemplate};
 use workflow_macros::workflow;
+use workflow_runtime::event::EventKind;
 use workflow_runtime::provider::{OpenAi, ProviderError, ProviderErrorKind};
-use workflow_runtime::{Agent, Error};
+use workflow_runtime::usage::{Ledger, UsageReport, UsageTotals};
+use workflow_runtime::{Agent, Error, Run, Workflow};
 
 use crate::support::*;
 
@@ -20,6 +26,22 @@ struct Ask {
 #[workflow(crate = workflow_runtime)]
 impl Ask {
     #[step(retry = 3, backoff = "1ms")]
+    async fn ask(&self, prompt: String) -> Result<String, Error> {
+        self.agent.prompt(&prompt).await
+    }
+
+    flow! {
+        start -> ask -> end;
+    }
+}
+
+/// Asks its agent once, in a step that does not retry.
+struct Once {
+    agent: Agent,
+}
+
+#[workflow(crate = workflow_runtime)]
+impl Once {
     async fn ask(&self, prompt: String) -> Result<String, Error> {
         self.agent.prompt(&prompt).await
     }
@@ -173,4 +195,96 @@ async fn a_retry_after_is_found_in_the_step_s_own_error() {
         1,
         "neither the step nor the provider retried"
     );
+}
+
+/// How a run of `workflow` ended, what it spent, and what its events tell.
+async fn watch<W: Workflow<Input = String>>(
+    workflow: &W,
+) -> (Result<W::Output, Error>, UsageReport, Vec<EventKind>) {
+    let mut run = Run::new(workflow, "hi".into());
+    let mut events = run.events();
+    let report = tokio::time::timeout(HANG, run.report())
+        .await
+        .expect("no hang");
+    let mut kinds = Vec::new();
+    while let Some(event) = events.recv().await {
+        kinds.push(event.kind);
+    }
+    let usage = report.usage.clone();
+    (report.into_output(), usage, kinds)
+}
+
+/// The attempts of each call `events` tell of, and whether it succeeded.
+fn calls(events: &[EventKind]) -> Vec<(u32, bool)> {
+    let calls = events.iter().filter_map(|event| match event {
+        EventKind::CallFinished { attempts, ok, .. } => Some((*attempts, *ok)),
+        _ => None,
+    });
+    calls.collect()
+}
+
+/// Calls, failed calls and attempts.
+fn counts(totals: &UsageTotals) -> (u64, u64, u64) {
+    (totals.calls, totals.failed_calls, totals.attempts)
+}
+
+/// A server that fails twice with 500, then answers.
+async fn flaky() -> MockServer {
+    let server = MockServer::start().await;
+    let (respond, _) = timed(|n| match n {
+        0 | 1 => ResponseTemplate::new(500),
+        _ => answer(),
+    });
+    completions().respond_with(respond).mount(&server).await;
+    server
+}
+
+#[tokio::test]
+async fn a_provider_s_own_retries_are_attempts_of_one_call() {
+    let server = flaky().await;
+    let workflow = Once {
+        agent: agent(&server),
+    };
+    let (output, usage, events) = watch(&workflow).await;
+    assert_eq!(output.expect("the provider retried"), "ok");
+    assert_eq!(counts(&usage.total), (1, 0, 3));
+    assert_eq!(calls(&events), [(3, true)]);
+    let finished = events.iter().find_map(|event| match event {
+        EventKind::StepFinished { usage, .. } => *usage,
+        _ => None,
+    });
+    assert_eq!(finished.map(|usage| usage.attempts), Some(3));
+}
+
+#[tokio::test]
+async fn in_a_retried_step_each_attempt_is_a_call_of_one_request() {
+    let server = flaky().await;
+    let workflow = Ask {
+        agent: agent(&server),
+    };
+    let (output, usage, events) = watch(&workflow).await;
+    assert_eq!(output.expect("the step retried"), "ok");
+    assert_eq!(counts(&usage.total), (3, 2, 3));
+    let step = usage.step("ask").expect("the step made calls");
+    assert_eq!(counts(step), (3, 2, 3));
+    assert_eq!(calls(&events), [(1, false), (1, false), (1, true)]);
+    let retries = events.iter().filter(|event| event.name() == "retrying");
+    assert_eq!(retries.count(), 2);
+}
+
+#[tokio::test]
+async fn the_attempts_of_a_streamed_call_are_counted_outside_a_run_too() {
+    let server = MockServer::start().await;
+    let body = sse(&[text("ok"), chunk(json!({}), Some("stop")), usage_chunk()]);
+    let (respond, _) = timed(move |n| match n {
+        0 => ResponseTemplate::new(503),
+        _ => ResponseTemplate::new(200).set_body_raw(body.clone(), "text/event-stream"),
+    });
+    completions().respond_with(respond).mount(&server).await;
+    let agent = agent(&server);
+    let ledger = Ledger::new("stream");
+    let call = async { agent.stream("hi").await?.try_collect::<Vec<_>>().await };
+    let deltas = ledger.scope(call).await.expect("the provider retried");
+    assert_eq!(deltas.concat(), "ok");
+    assert_eq!(counts(&ledger.report().total), (1, 0, 2));
 }
