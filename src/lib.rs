@@ -72,10 +72,15 @@ pub use workflow_runtime::provider;
 /// |---|---|---|
 /// | `retry = N` | retry a failed attempt up to `N` more times (transient errors only); the input must be `Clone` | `0` |
 /// | `backoff = "100ms"` | delay before the first retry, doubled each time, with jitter | `"100ms"` |
-/// | `max_backoff = "30s"` | longest delay between two attempts | `"30s"` |
+/// | `max_backoff = "30s"` | longest delay between two attempts; a longer `Retry-After` fails the step at once | `"30s"` |
 /// | `timeout = "30s"` | fail an attempt that takes longer | none |
 ///
 /// Durations are strings with a unit: `ms`, `s`, `m` or `h`.
+///
+/// A step with `retry = N` (`N > 0`) is the one retry budget of the model calls its attempts
+/// make: their provider tries each call once instead of retrying it on its own, and a call
+/// whose server asked to wait (`Retry-After`) is retried after that wait rather than the
+/// backoff. See [`StepPolicy::retry`].
 ///
 /// # The graph: `flow!`
 ///

@@ -167,7 +167,7 @@ impl Agent {
     pub async fn stream(&self, prompt: &str) -> Result<TextStream, Error> {
         let request = self.request(prompt);
         let call = Call::begin(request.model.as_deref())?;
-        match self.inner.model.stream(request).await {
+        match call.counting(self.inner.model.stream(request)).await {
             Ok(stream) => Ok(TextStream::new(stream, call)),
             Err(error) => {
                 call.failed(spent(&error));
@@ -185,7 +185,7 @@ impl Agent {
     pub async fn chat(&self, request: ChatRequest) -> Result<ChatResponse, Error> {
         let request = self.complete(request);
         let call = Call::begin(request.model.as_deref())?;
-        match self.inner.model.chat(request).await {
+        match call.counting(self.inner.model.chat(request)).await {
             Ok(response) => {
                 call.succeeded(&response.model, response.usage)?;
                 Ok(response)

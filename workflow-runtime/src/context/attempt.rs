@@ -3,8 +3,8 @@
 use std::future::Future;
 
 use super::Context;
-use crate::error::{BoxError, Error};
-use crate::policy::StepPolicy;
+use crate::error::{BoxError, Error, ProviderError};
+use crate::policy::{self, StepPolicy};
 use crate::scope::Scope;
 
 impl Context {
@@ -32,6 +32,13 @@ impl Context {
     /// failed attempt whose error is transient ([`Error::is_transient`]) is retried after an
     /// exponential backoff with jitter; a watched run tells its subscribers of each retry.
     ///
+    /// With retries, the step is in charge of retrying the model calls its attempts make: a
+    /// provider tries each call once, and a failed call whose server asked to wait
+    /// ([`ProviderError::retry_after`], found among the sources of the step's error by
+    /// [`Error::provider`]) is retried after that wait instead of the backoff, or not at
+    /// all if the wait is longer than the policy's
+    /// [`max_backoff`](StepPolicy::max_backoff).
+    ///
     /// # Errors
     ///
     /// The error of the last attempt, as [`Context::step`] describes.
@@ -46,15 +53,18 @@ impl Context {
         Fut: Future<Output = Result<T, BoxError>>,
     {
         let mut delays = policy.delays();
+        let by_step = policy.retries() > 0;
         let mut number = 1;
         loop {
-            let error = match attempt(self.workflow, step, policy, number, make()).await {
+            let fut = policy::step_attempt(by_step, make());
+            let error = match attempt(self.workflow, step, policy, number, fut).await {
                 Ok(value) => return Ok(value),
                 Err(error) => error,
             };
-            let delay = match delays.next() {
-                Some(delay) if error.is_transient() => delay,
-                _ => return Err(error),
+            let asked = || error.provider().and_then(ProviderError::retry_after);
+            let delay = delays.next().filter(|_| error.is_transient());
+            let Some(delay) = delay.and_then(|backoff| policy.delay(backoff, asked())) else {
+                return Err(error);
             };
             // The scope of the future running now: the run's, or the branch's.
             let scope = Scope::current();

@@ -101,7 +101,8 @@ pub enum Error {
         /// The limit.
         max: u64,
     },
-    /// A model call failed, after the provider's own retries: see [`ProviderError`].
+    /// A model call failed: see [`ProviderError`]. Its provider retried it first, unless it was
+    /// made in a step whose policy retries, which retries it instead.
     #[error(transparent)]
     Provider(#[from] ProviderError),
     /// The answer of an agent asked for a typed value with
@@ -395,7 +396,35 @@ impl Error {
     }
 
     /// The failed model call behind this error: this [`Error::Provider`] itself, or the one a
-    /// step's error holds somewhere in its chain of sources.
+    /// step's error holds somewhere in its chain of sources, however deeply the step wrapped
+    /// it. Its [`retry_after`](ProviderError::retry_after) is how long the server asked to
+    /// wait: a step retried by its policy waits that long before its next attempt.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use workflow_runtime::provider::{ProviderError, ProviderErrorKind};
+    /// use workflow_runtime::Error;
+    ///
+    /// /// A step's own error, which keeps the model's error as its source.
+    /// #[derive(Debug)]
+    /// struct Draft(Error);
+    /// impl std::fmt::Display for Draft {
+    ///     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result { f.write_str("no draft") }
+    /// }
+    /// impl std::error::Error for Draft {
+    ///     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> { Some(&self.0) }
+    /// }
+    ///
+    /// let retry_after = Some(Duration::from_secs(20));
+    /// let limited = ProviderError::new("openai", ProviderErrorKind::RateLimited { retry_after }, "slow down");
+    /// let error = Error::Step {
+    ///     workflow: "Article",
+    ///     step: "draft",
+    ///     attempts: 1,
+    ///     source: Box::new(Draft(limited.into())),
+    /// };
+    /// assert_eq!(error.provider().and_then(ProviderError::retry_after), retry_after);
+    /// ```
     pub fn provider(&self) -> Option<&ProviderError> {
         chain(self).find_map(|cause| cause.downcast_ref::<ProviderError>())
     }

@@ -136,8 +136,12 @@ pub enum EventKind {
         /// Its estimated cost in USD, from the run's [`Pricing`](crate::usage::Pricing) (0 without
         /// a ledger).
         cost_usd: f64,
-        /// How long it took.
+        /// How long it took, its provider's retries included.
         latency: Duration,
+        /// How many requests its provider sent, its own retries included (1 for a provider
+        /// that does not count them). In a step whose policy retries, the provider does not
+        /// retry: each attempt of the step is a call of its own.
+        attempts: u32,
         /// Whether it succeeded. A call dropped before it completed failed.
         ok: bool,
     },

@@ -17,7 +17,7 @@
 //! | `StepFinished` (elapsed, usage) | the driver | the step ends and the run takes the next state |
 //! | `Retrying`, `StepStarted` (attempt 2…) | [`Context::step_with_retry`](crate::Context::step_with_retry) | an attempt failed with a transient error; the next one starts after the delay |
 //! | `BranchStarted`, `BranchFinished` | [`Context::branch`](crate::Context::branch), [`Context::each`](crate::Context::each) | a branch of a fan-out, or an element of a map, starts and ends |
-//! | `CallFinished`, `TextDelta` | [`Agent`](crate::Agent) | a model call ends; a streamed answer writes text |
+//! | `CallFinished` (attempts, usage), `TextDelta` | [`Agent`](crate::Agent) | a model call ends; a streamed answer writes text |
 //! | `Completed`, `Failed`, `Suspended` | the driver | the run ends, or waits at a pause |
 //!
 //! Events of one run arrive in the order they happened, numbered by [`Event::seq`] from 0.
@@ -53,7 +53,9 @@
 //! is a `workflow.step` span inside it, with `workflow`, `run_id`, `step`, `attempt` (the
 //! last attempt), `branch` (inside a fan-out or a map), and the same usage and error fields;
 //! it is entered while the step runs, so spans and events of the step's own code (an HTTP
-//! client's, say) are its children. A retry is a `WARN` event `retrying` in the step's span.
+//! client's, say) are its children. A retry is a `WARN` event `retrying` in the step's span;
+//! a provider's own retry of a model call is a `WARN` event `retrying the model call` (with
+//! `provider`, `delay_ms` and `error`) in the span of the step that makes the call.
 //! Any `tracing` subscriber shows a run as a trace; with the `otel` feature,
 //! `tracing-opentelemetry` exports it to OpenTelemetry (see the `otel` module).
 //!

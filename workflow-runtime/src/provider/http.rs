@@ -3,13 +3,14 @@
 
 use std::borrow::Cow;
 use std::future::Future;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use backon::{ExponentialBuilder, Retryable};
 use reqwest::header::{HeaderMap, HeaderValue};
 use serde_json::Value;
 
 use super::{ApiKey, ProviderError, ProviderErrorKind};
+use crate::policy;
 
 mod endpoint;
 
@@ -154,22 +155,28 @@ fn kind_of_status(status: u16) -> ProviderErrorKind {
 }
 
 /// How long a response asks to wait: `retry-after-ms` (OpenAI, Azure), or `retry-after` in
-/// seconds. The HTTP-date form of `retry-after` is not read.
+/// seconds or as an HTTP date (RFC 9110: `Wed, 21 Oct 2015 07:28:00 GMT`; a date already past
+/// asks for no wait).
 pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let number = |name: &str| {
-        let value = headers
-            .get(name)?
-            .to_str()
-            .ok()?
-            .trim()
-            .parse::<f64>()
-            .ok()?;
+    retry_after_at(headers, SystemTime::now())
+}
+
+/// [`retry_after`], reading a date as a wait from `now`.
+fn retry_after_at(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
+    let text = |name: &str| headers.get(name)?.to_str().ok().map(str::trim);
+    let seconds = |text: &str| {
+        let value = text.parse::<f64>().ok()?;
         (value.is_finite() && value >= 0.0).then_some(value)
     };
-    if let Some(ms) = number("retry-after-ms") {
+    if let Some(ms) = text("retry-after-ms").and_then(seconds) {
         return Duration::try_from_secs_f64(ms / 1000.0).ok();
     }
-    number("retry-after").and_then(|secs| Duration::try_from_secs_f64(secs).ok())
+    let value = text("retry-after")?;
+    if let Some(secs) = seconds(value) {
+        return Duration::try_from_secs_f64(secs).ok();
+    }
+    let date = httpdate::parse_http_date(value).ok()?;
+    Some(date.duration_since(now).unwrap_or(Duration::ZERO))
 }
 
 /// What an error body says, in the shapes OpenAI-compatible servers use:
@@ -299,26 +306,43 @@ pub(crate) struct Retries {
 
 impl Retries {
     /// Runs `attempt` until it succeeds, fails with an error that is not transient, or runs out
-    /// of retries. A rate-limited attempt is retried after the provider's `Retry-After`, or not
-    /// at all if that is longer than `max_backoff`.
-    pub(crate) async fn run<T, F, Fut>(&self, attempt: F) -> Result<T, ProviderError>
+    /// of retries. An attempt whose server sent `Retry-After` is retried after that wait, or not
+    /// at all if it is longer than `max_backoff`.
+    ///
+    /// In an attempt of a step whose policy retries, `attempt` runs once: the step retries.
+    /// Each attempt counts in the call's [`Attempts`](policy::Attempts); each retry is a
+    /// `tracing` event `retrying the model call` (`WARN`, target `workflow`), in the span of
+    /// the step that makes the call.
+    pub(crate) async fn run<T, F, Fut>(&self, mut attempt: F) -> Result<T, ProviderError>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, ProviderError>>,
     {
+        let retries = if policy::retried_by_step() {
+            0
+        } else {
+            self.max
+        };
         let max_backoff = self.max_backoff;
         let backoff = ExponentialBuilder::default()
             .with_min_delay(self.backoff)
             .with_max_delay(max_backoff)
-            .with_max_times(self.max as usize)
+            .with_max_times(retries as usize)
             .with_jitter();
-        attempt
+        let counted = || {
+            policy::Attempts::count_one();
+            attempt()
+        };
+        counted
             .retry(backoff)
             .when(ProviderError::is_transient)
-            .adjust(move |error, delay| match (delay, error.retry_after()) {
-                (None, _) => None,
-                (Some(_), Some(wait)) => (wait <= max_backoff).then_some(wait),
-                (Some(delay), None) => Some(delay.min(max_backoff)),
+            .adjust(move |error, delay| {
+                policy::next_delay(delay?, error.retry_after(), max_backoff)
+            })
+            .notify(|error, delay| {
+                let delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX);
+                let provider = error.provider();
+                tracing::warn!(target: "workflow", provider, delay_ms, %error, "retrying the model call");
             })
             .await
     }

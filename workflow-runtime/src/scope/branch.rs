@@ -14,7 +14,7 @@ use super::observe::trace_end;
 use super::{RunScope, Scope, SCOPE};
 use crate::error::Error;
 use crate::event::EventKind;
-use crate::usage::{Usage, UsageTotals};
+use crate::usage::{Ended, UsageTotals};
 
 /// A branch while it runs.
 pub(super) struct BranchScope {
@@ -78,17 +78,11 @@ impl Scope {
     }
 
     /// Adds what a call made here spent to the branch's totals, if it runs in a branch.
-    pub(super) fn add_to_branch(
-        &self,
-        usage: Option<Usage>,
-        latency: std::time::Duration,
-        cost: f64,
-        ok: bool,
-    ) {
+    pub(super) fn add_to_branch(&self, call: &Ended, cost: f64) {
         if let Some(branch) = &self.branch {
             let mut totals = branch.usage.lock().unwrap_or_else(PoisonError::into_inner);
             totals.calls += 1;
-            totals.add(usage, latency, cost, ok);
+            totals.add(call, cost);
         }
     }
 }

@@ -1,12 +1,13 @@
 //! [`Call`]: one model call being recorded, from before it starts to after it ends.
 
-use std::time::Duration;
+use std::future::Future;
 
 use tokio::time::Instant;
 
 use super::Scope;
 use crate::error::Error;
-use crate::usage::{Slot, Usage};
+use crate::policy::Attempts;
+use crate::usage::{Ended, Slot, Usage};
 
 /// One model call, recorded in the ledgers of the current scope and of the scopes it was
 /// started in (a run inside a step of another), if any, and told to the current run's
@@ -15,9 +16,12 @@ use crate::usage::{Slot, Usage};
 /// [`begin`](Self::begin) counts the call, [`succeeded`](Self::succeeded) or
 /// [`failed`](Self::failed) add what it spent. A call dropped before either (its future was
 /// dropped by a timeout or a cancellation, or its stream before its end) counts as failed.
+/// The requests its provider sent are counted while its future runs in
+/// [`counting`](Self::counting).
 pub(crate) struct Call {
     slots: Vec<Slot>,
     started: Instant,
+    attempts: Attempts,
     /// The model asked for, to price the call when the response does not name one.
     model: Option<String>,
     /// The run, step and branch the call is made in.
@@ -59,9 +63,15 @@ impl Call {
         Ok(Call {
             slots,
             started: Instant::now(),
+            attempts: Attempts::default(),
             model: model.map(str::to_owned),
             scope,
         })
+    }
+
+    /// Runs `call`, the provider's future of this call, counting the requests it sends.
+    pub(crate) fn counting<F: Future>(&self, call: F) -> impl Future<Output = F::Output> {
+        self.attempts.counting(call)
     }
 
     /// Tells the run's subscribers that the model wrote `text`, if anyone listens.
@@ -100,13 +110,22 @@ impl Call {
     }
 
     fn close(mut self, model: &str, usage: Option<Usage>, ok: bool) -> Result<(), Error> {
-        let latency = self.started.elapsed();
-        let (cost, result) =
-            close_slots(std::mem::take(&mut self.slots), model, usage, latency, ok);
+        let call = self.ended(usage, ok);
+        let (cost, result) = close_slots(std::mem::take(&mut self.slots), model, &call);
         if let Some(scope) = self.scope.take() {
-            scope.call_finished(model, usage, cost, latency, ok);
+            scope.call_finished(model, &call, cost);
         }
         result
+    }
+
+    /// How the call ended, now.
+    fn ended(&self, usage: Option<Usage>, ok: bool) -> Ended {
+        Ended {
+            usage,
+            latency: self.started.elapsed(),
+            attempts: self.attempts.get(),
+            ok,
+        }
     }
 }
 
@@ -117,42 +136,30 @@ impl Scope {
         (step, self.branch.as_ref().map(|branch| branch.index))
     }
 
-    /// A call made here to `model` ended.
-    fn call_finished(
-        &self,
-        model: &str,
-        usage: Option<Usage>,
-        cost_usd: f64,
-        latency: Duration,
-        ok: bool,
-    ) {
-        self.add_to_branch(usage, latency, cost_usd, ok);
+    /// A call made here to `model` ended, at an estimated `cost_usd`.
+    fn call_finished(&self, model: &str, call: &Ended, cost_usd: f64) {
+        self.add_to_branch(call, cost_usd);
         let (step, branch) = self.place();
         self.run.emit(|| crate::event::EventKind::CallFinished {
             step,
             branch,
             model: model.to_owned(),
-            usage,
+            usage: call.usage,
             cost_usd,
-            latency,
-            ok,
+            latency: call.latency,
+            attempts: call.attempts,
+            ok: call.ok,
         });
     }
 }
 
 /// Closes each slot; returns the cost the innermost ledger (the first) estimated, and the
 /// first error.
-fn close_slots(
-    slots: Vec<Slot>,
-    model: &str,
-    usage: Option<Usage>,
-    latency: Duration,
-    ok: bool,
-) -> (f64, Result<(), Error>) {
+fn close_slots(slots: Vec<Slot>, model: &str, call: &Ended) -> (f64, Result<(), Error>) {
     let mut result = Ok(());
     let mut first = None;
     for slot in slots {
-        let (cost, closed) = match slot.close(model, usage, latency, ok) {
+        let (cost, closed) = match slot.close(model, call) {
             Ok(cost) => (cost, Ok(())),
             Err((cost, error)) => (cost, Err(error)),
         };
@@ -169,17 +176,11 @@ impl Drop for Call {
         if self.slots.is_empty() && self.scope.is_none() {
             return;
         }
-        let latency = self.started.elapsed();
+        let call = self.ended(None, false);
         let model = self.model.take().unwrap_or_default();
-        let (cost, _) = close_slots(
-            std::mem::take(&mut self.slots),
-            &model,
-            None,
-            latency,
-            false,
-        );
+        let (cost, _) = close_slots(std::mem::take(&mut self.slots), &model, &call);
         if let Some(scope) = self.scope.take() {
-            scope.call_finished(&model, None, cost, latency, false);
+            scope.call_finished(&model, &call, cost);
         }
     }
 }

@@ -3,9 +3,8 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::Duration;
 
-use super::{Budget, Pricing, StepUsage, Usage, UsageReport, UsageTotals};
+use super::{Budget, Ended, Pricing, StepUsage, UsageReport, UsageTotals};
 use crate::error::{BudgetLimit, Error};
 
 /// The record of the model calls of one run: totals per run and per step, the run's
@@ -224,19 +223,15 @@ impl Slot {
     ///
     /// [`Error::BudgetExceeded`] if the call went past the budget (it is recorded all the
     /// same, at the cost returned with the error).
-    pub(crate) fn close(
-        &self,
-        model: &str,
-        usage: Option<Usage>,
-        latency: Duration,
-        ok: bool,
-    ) -> Result<f64, (f64, Error)> {
+    pub(crate) fn close(&self, model: &str, call: &Ended) -> Result<f64, (f64, Error)> {
         let ledger = &self.ledger;
         let mut state = ledger.lock();
-        let cost = usage.map_or(0.0, |usage| state.pricing.cost(model, &usage));
-        state.total.add(usage, latency, cost, ok);
+        let cost = call
+            .usage
+            .map_or(0.0, |usage| state.pricing.cost(model, &usage));
+        state.total.add(call, cost);
         if let Some(totals) = state.step_mut(ledger.0.steps, self.step) {
-            totals.add(usage, latency, cost, ok);
+            totals.add(call, cost);
         }
         match state.budget.exceeded(&state.total) {
             Some((limit, used)) => Err((cost, ledger.exhaust(&mut state, limit, used, self.step))),

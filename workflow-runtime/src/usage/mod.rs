@@ -25,7 +25,10 @@
 //! are part of that one call. A call that fails is still a call, and so is one dropped before
 //! it completes (by a step's timeout, the run's cancellation, or a stream dropped before its
 //! end); both also count as failed calls. A step retried with `#[step(retry = N)]` makes its
-//! calls again, and each attempt's calls count.
+//! calls again, and each attempt's calls count; there the provider does not retry on its own
+//! (the step does), so each of those calls is one request. How many requests the calls sent,
+//! a provider's own retries included, is [`UsageTotals::attempts`] (and the `attempts` of each
+//! [`CallFinished`](crate::event::EventKind::CallFinished) event).
 //!
 //! # Tasks
 //!
@@ -45,4 +48,5 @@ pub use budget::Budget;
 pub use ledger::Ledger;
 pub(crate) use ledger::Slot;
 pub use pricing::{Price, Pricing};
+pub(crate) use report::Ended;
 pub use report::{StepUsage, UsageReport, UsageTotals};

@@ -17,21 +17,40 @@ pub struct UsageTotals {
     pub calls: u64,
     /// How many of them failed: returned an error, or were dropped before they completed.
     pub failed_calls: u64,
+    /// How many requests the calls sent, each provider's own retries included (a call counts
+    /// one at least): more than [`calls`](Self::calls) when a provider retried. In a step
+    /// whose policy retries, providers do not retry, and each call is one request.
+    pub attempts: u64,
     /// The time spent in calls, added up (calls made at the same time overlap).
     pub latency: Duration,
     /// The estimated cost in USD, from the run's [`Pricing`](super::Pricing).
     pub cost_usd: f64,
 }
 
+/// How one model call ended: what it adds to [`UsageTotals`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Ended {
+    /// The tokens the provider reported, if it did.
+    pub(crate) usage: Option<Usage>,
+    /// How long the call took.
+    pub(crate) latency: Duration,
+    /// How many requests it sent.
+    pub(crate) attempts: u32,
+    /// Whether it succeeded.
+    pub(crate) ok: bool,
+}
+
 impl UsageTotals {
-    /// Adds what one call spent (the call itself is counted when it starts).
-    pub(crate) fn add(&mut self, usage: Option<Usage>, latency: Duration, cost: f64, ok: bool) {
-        if let Some(usage) = usage {
+    /// Adds what one call spent, at an estimated `cost` (the call itself is counted when it
+    /// starts).
+    pub(crate) fn add(&mut self, call: &Ended, cost: f64) {
+        if let Some(usage) = call.usage {
             self.usage += usage;
         }
-        self.latency = self.latency.saturating_add(latency);
+        self.latency = self.latency.saturating_add(call.latency);
         self.cost_usd += cost;
-        self.failed_calls += u64::from(!ok);
+        self.failed_calls += u64::from(!call.ok);
+        self.attempts += u64::from(call.attempts);
     }
 
     /// What was spent since `before`, an earlier reading of the same totals.
@@ -46,6 +65,7 @@ impl UsageTotals {
             },
             calls: self.calls.saturating_sub(before.calls),
             failed_calls: self.failed_calls.saturating_sub(before.failed_calls),
+            attempts: self.attempts.saturating_sub(before.attempts),
             latency: self.latency.saturating_sub(before.latency),
             cost_usd: (self.cost_usd - before.cost_usd).max(0.0),
         }

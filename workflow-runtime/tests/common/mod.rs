@@ -4,11 +4,11 @@
 //! Each test target includes this module with `#[path]`; none uses every helper.
 
 use std::error::Error as _;
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
-use wiremock::MockServer;
+use wiremock::{MockServer, Request, Respond, ResponseTemplate};
 use workflow_runtime::provider::{
     ChatModel, ChatRequest, ChatResponse, ProviderError, StreamEvent,
 };
@@ -24,11 +24,11 @@ pub(crate) const CANARY: &str = "sk-canary-5b1d0e77c2";
 /// A timeout that only guards against a hang: tests never wait for it.
 pub(crate) const HANG: Duration = Duration::from_secs(30);
 
-/// The provider error inside `error`.
+/// The provider error `error` is, or holds (as a step's failure does).
 pub(crate) fn provider_error(error: &Error) -> &ProviderError {
-    match error {
-        Error::Provider(error) => error,
-        other => panic!("expected a provider error, got {other:?}"),
+    match error.provider() {
+        Some(provider) => provider,
+        None => panic!("expected a provider error, got {error:?}"),
     }
 }
 
@@ -49,6 +49,45 @@ pub(crate) async fn requests(server: &MockServer) -> usize {
         .received_requests()
         .await
         .map_or(0, |requests| requests.len())
+}
+
+/// When each request a [`timed`] responder answered arrived, in order.
+#[derive(Clone, Default)]
+pub(crate) struct Arrivals(Arc<Mutex<Vec<Instant>>>);
+
+impl Arrivals {
+    fn times(&self) -> Vec<Instant> {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// How many requests arrived.
+    pub(crate) fn count(&self) -> usize {
+        self.times().len()
+    }
+
+    /// The time between each request and the next.
+    pub(crate) fn gaps(&self) -> Vec<Duration> {
+        let times = self.times();
+        times.windows(2).map(|pair| pair[1] - pair[0]).collect()
+    }
+}
+
+/// A responder that answers request number `n` (from 0) with `reply(n)`, built when the request
+/// arrives, and notes when each request arrived.
+pub(crate) fn timed(
+    reply: impl Fn(usize) -> ResponseTemplate + Send + Sync + 'static,
+) -> (impl Respond, Arrivals) {
+    let arrivals = Arrivals::default();
+    let noted = arrivals.clone();
+    let respond = move |_: &Request| {
+        let mut times = noted.0.lock().unwrap_or_else(PoisonError::into_inner);
+        times.push(Instant::now());
+        reply(times.len() - 1)
+    };
+    (respond, arrivals)
 }
 
 /// The events of a streamed call to `model` asking "hi", and its error if the stream failed

@@ -11,6 +11,7 @@ mod faults;
 mod models;
 mod retries;
 mod spent;
+mod step;
 mod stream;
 mod stream_faults;
 mod support;

@@ -1,9 +1,13 @@
 //! Retries: transient failures (429 after `Retry-After`, 5xx, timeouts, refused connections)
 //! are retried with backoff; client errors are not.
 
-use std::time::Duration;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, SystemTime};
 
 use serde_json::json;
+use tracing::field::{Field, Visit};
+use tracing_subscriber::layer::{Context, SubscriberExt};
+use tracing_subscriber::Layer;
 use wiremock::{MockServer, ResponseTemplate};
 use workflow_runtime::provider::{ChatModel, ChatRequest, ProviderErrorKind};
 
@@ -44,6 +48,34 @@ async fn rate_limit_waits_for_retry_after_then_succeeds() {
 }
 
 #[tokio::test]
+async fn rate_limit_waits_for_retry_after_as_an_http_date() {
+    let server = MockServer::start().await;
+    // Two seconds ahead when the request arrives: a date has whole seconds, so the wait is
+    // at least one second.
+    let (respond, arrivals) = timed(|n| match n {
+        0 => {
+            let date = httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(2));
+            ResponseTemplate::new(429).insert_header("retry-after", date.as_str())
+        }
+        _ => ResponseTemplate::new(200).set_body_json(completion(text_message("ok"), "stop")),
+    });
+    completions().respond_with(respond).mount(&server).await;
+    // The backoff alone would wait ten minutes: only reading the date finishes.
+    let ten_minutes = Duration::from_secs(600);
+    let model = provider(&server)
+        .backoff(ten_minutes)
+        .max_backoff(ten_minutes);
+    let model = model.build().expect("valid config");
+
+    let call = model.chat(ChatRequest::new().user("hi"));
+    let response = tokio::time::timeout(HANG, call).await.expect("no hang");
+    assert_eq!(response.expect("retried").text, "ok");
+    let gaps = arrivals.gaps();
+    assert_eq!(gaps.len(), 1);
+    assert!(gaps[0] >= Duration::from_millis(990), "{gaps:?}");
+}
+
+#[tokio::test]
 async fn rate_limit_longer_than_max_backoff_is_returned_not_waited() {
     let server = MockServer::start().await;
     completions()
@@ -68,19 +100,26 @@ async fn rate_limit_longer_than_max_backoff_is_returned_not_waited() {
     assert_eq!(requests(&server).await, 1);
 }
 
-#[tokio::test]
-async fn server_errors_are_retried() {
+/// A server that fails twice with `failure`, then answers `text`.
+async fn fails_twice_then_answers(failure: ResponseTemplate, text: &str) -> MockServer {
     let server = MockServer::start().await;
     completions()
-        .respond_with(ResponseTemplate::new(500).set_body_string("internal error"))
+        .respond_with(failure)
         .up_to_n_times(2)
         .mount(&server)
         .await;
-    let answer = completion(text_message("recovered"), "stop");
+    let answer = completion(text_message(text), "stop");
     completions()
         .respond_with(ResponseTemplate::new(200).set_body_json(answer))
         .mount(&server)
         .await;
+    server
+}
+
+#[tokio::test]
+async fn server_errors_are_retried() {
+    let failure = ResponseTemplate::new(500).set_body_string("internal error");
+    let server = fails_twice_then_answers(failure, "recovered").await;
     let model = provider(&server).build().expect("valid config");
 
     let response = model
@@ -209,4 +248,67 @@ async fn a_refused_connection_is_a_transient_error() {
     assert_secret_free(&error);
     assert_eq!(provider_error(&error).kind(), ProviderErrorKind::Connection);
     assert!(error.is_transient());
+}
+
+/// The fields of each `tracing` event.
+#[derive(Clone, Default)]
+struct Logs(Arc<Mutex<Vec<Fields>>>);
+
+/// The fields of one `tracing` event, as text.
+#[derive(Debug, Clone)]
+struct Fields(Vec<(String, String)>);
+
+impl Fields {
+    fn get(&self, name: &str) -> Option<&str> {
+        let field = self.0.iter().find(|(key, _)| key == name);
+        field.map(|(_, value)| value.as_str())
+    }
+}
+
+impl Visit for Fields {
+    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+        self.0.push((field.name().to_owned(), format!("{value:?}")));
+    }
+
+    fn record_str(&mut self, field: &Field, value: &str) {
+        self.0.push((field.name().to_owned(), value.to_owned()));
+    }
+}
+
+impl<S: tracing::Subscriber> Layer<S> for Logs {
+    fn on_event(&self, event: &tracing::Event<'_>, _: Context<'_, S>) {
+        let mut fields = Fields(Vec::new());
+        event.record(&mut fields);
+        let mut logs = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        logs.push(fields);
+    }
+}
+
+#[tokio::test]
+async fn each_retry_is_a_tracing_event() {
+    let failure = ResponseTemplate::new(503).set_body_string("busy");
+    let server = fails_twice_then_answers(failure, "ok").await;
+    let model = provider(&server).build().expect("valid config");
+    let logs = Logs::default();
+    let _default =
+        tracing::subscriber::set_default(tracing_subscriber::registry().with(logs.clone()));
+
+    let response = model.chat(ChatRequest::new().user("hi")).await;
+    assert_eq!(response.expect("retried").text, "ok");
+    let logs = logs
+        .0
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clone();
+    let retries: Vec<&Fields> = logs
+        .iter()
+        .filter(|fields| fields.get("message") == Some("retrying the model call"))
+        .collect();
+    assert_eq!(retries.len(), 2, "{logs:?}");
+    for fields in retries {
+        assert_eq!(fields.get("provider"), Some("openai"));
+        let error = fields.get("error");
+        assert_eq!(error, Some("openai: server error (http 503): busy"));
+        assert!(fields.get("delay_ms").is_some());
+    }
 }

@@ -72,9 +72,10 @@ const API_VERSION: &str = "2023-06-01";
 /// The key goes in the `x-api-key` header only, with `anthropic-version: 2023-06-01`. Each call
 /// is bounded by a [timeout](AnthropicBuilder::timeout), and transient failures (429, 5xx, 529
 /// overloaded, timeouts, broken connections) are [retried](AnthropicBuilder::retries) with
-/// exponential backoff and jitter, or after the server's `retry-after` when it sends one (on
-/// 429, 529 and other 5xx). A streamed call is
-/// retried only until its response starts. Cloning is cheap and shares the connection pool.
+/// exponential backoff and jitter, or after the server's `retry-after` (seconds or an HTTP
+/// date) when it sends one (on 429, 529 and other 5xx). A streamed call is retried only until
+/// its response starts. In a step whose policy retries, the step retries instead. Cloning is
+/// cheap and shares the connection pool.
 #[derive(Clone)]
 pub struct Anthropic {
     inner: Arc<Inner>,
@@ -198,6 +199,10 @@ impl AnthropicBuilder {
     }
 
     /// Retries a transient failure up to `retries` more times; 2 by default.
+    ///
+    /// A call made in a step whose policy retries (`#[step(retry = N)]`) is tried once: the
+    /// step retries it, so that the two budgets do not multiply
+    /// ([`StepPolicy::retry`](crate::StepPolicy::retry)).
     pub fn retries(mut self, retries: u32) -> Self {
         self.retries.max = retries;
         self

@@ -16,11 +16,38 @@ fn retry_after_forms() {
     let secs = |s| retry_after(&headers(&[("retry-after", s)]));
     assert_eq!(secs("3"), Some(Duration::from_secs(3)));
     assert_eq!(secs(" 1.5 "), Some(Duration::from_millis(1500)));
-    assert_eq!(secs("Wed, 21 Oct 2015 07:28:00 GMT"), None);
     assert_eq!(secs("-1"), None);
+    assert_eq!(secs("soon"), None);
     let both = headers(&[("retry-after", "9"), ("retry-after-ms", "250")]);
     assert_eq!(retry_after(&both), Some(Duration::from_millis(250)));
     assert_eq!(retry_after(&HeaderMap::new()), None);
+}
+
+#[test]
+fn retry_after_as_an_http_date() {
+    // 2015-10-21 07:28:00 UTC.
+    let date = SystemTime::UNIX_EPOCH + Duration::from_secs(1_445_412_480);
+    let at = |value, now| retry_after_at(&headers(&[("retry-after", value)]), now);
+    let value = "Wed, 21 Oct 2015 07:28:00 GMT";
+    let before = date - Duration::from_secs(90);
+    assert_eq!(at(value, before), Some(Duration::from_secs(90)));
+    // The obsolete forms RFC 9110 still asks recipients to read.
+    let rfc850 = "Wednesday, 21-Oct-15 07:28:00 GMT";
+    assert_eq!(at(rfc850, before), Some(Duration::from_secs(90)));
+    assert_eq!(
+        at("Wed Oct 21 07:28:00 2015", before),
+        Some(Duration::from_secs(90))
+    );
+    // A date already past asks for no wait; a date that is not one for none either.
+    let after = date + Duration::from_secs(5);
+    assert_eq!(at(value, after), Some(Duration::ZERO));
+    assert_eq!(at("Wed, 32 Oct 2015 07:28:00 GMT", before), None);
+    // `retry-after-ms` still wins.
+    let both = headers(&[("retry-after", value), ("retry-after-ms", "250")]);
+    assert_eq!(
+        retry_after_at(&both, before),
+        Some(Duration::from_millis(250))
+    );
 }
 
 #[test]

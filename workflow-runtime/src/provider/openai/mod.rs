@@ -61,8 +61,10 @@ pub use dialect::StructuredOutput;
 ///
 /// Each call is bounded by a [timeout](OpenAiBuilder::timeout), and transient failures (429,
 /// 5xx, timeouts, broken connections) are [retried](OpenAiBuilder::retries) with exponential
-/// backoff and jitter, or after the server's `Retry-After` when it sends one. A streamed call is
-/// retried only until its response starts. Cloning is cheap and shares the connection pool.
+/// backoff and jitter, or after the server's `Retry-After` (seconds, `retry-after-ms`, or an
+/// HTTP date) when it sends one. A streamed call is retried only until its response starts. In
+/// a step whose policy retries, the step retries instead. Cloning is cheap and shares the
+/// connection pool.
 #[derive(Clone)]
 pub struct OpenAi {
     inner: Arc<Inner>,
@@ -213,6 +215,10 @@ impl OpenAiBuilder {
     }
 
     /// Retries a transient failure up to `retries` more times; 2 by default.
+    ///
+    /// A call made in a step whose policy retries (`#[step(retry = N)]`) is tried once: the
+    /// step retries it, so that the two budgets do not multiply
+    /// ([`StepPolicy::retry`](crate::StepPolicy::retry)).
     pub fn retries(mut self, retries: u32) -> Self {
         self.retries.max = retries;
         self

@@ -1,6 +1,11 @@
-//! Per-step execution policy: retries, backoff and timeout.
+//! Per-step execution policy: retries, backoff and timeout ([`StepPolicy`]); and who retries a
+//! model call, the step or its provider (`retry.rs`).
+
+mod retry;
 
 use std::time::Duration;
+
+pub(crate) use retry::{next_delay, retried_by_step, step_attempt, Attempts};
 
 /// How a step is executed: how often it is retried, how long to wait in between, and how long
 /// one attempt may take.
@@ -39,6 +44,13 @@ impl StepPolicy {
 
     /// Retry a failed attempt up to `retries` more times, if its error is transient
     /// ([`Error::is_transient`](crate::Error::is_transient)).
+    ///
+    /// With retries, the step's policy is in charge of retrying the model calls its attempts
+    /// make: a provider tries each call once (its own retries apply outside such steps), and
+    /// the step waits what the server asked for (`Retry-After`) instead of its backoff. A
+    /// server that asks for longer than [`max_backoff`](Self::max_backoff) fails the step at
+    /// once, with the wait in
+    /// [`ProviderError::retry_after`](crate::provider::ProviderError::retry_after).
     pub const fn retry(mut self, retries: u32) -> Self {
         self.retries = retries;
         self
@@ -51,7 +63,8 @@ impl StepPolicy {
         self
     }
 
-    /// The longest delay between two attempts.
+    /// The longest delay between two attempts; 30 s by default. A failed attempt whose server
+    /// asks for a longer wait (`Retry-After`) is not retried.
     pub const fn max_backoff(mut self, max: Duration) -> Self {
         self.max_backoff = max;
         self
@@ -86,6 +99,17 @@ impl StepPolicy {
             .with_jitter()
             .build()
             .map(move |delay| delay.min(max))
+    }
+
+    /// The wait before the next attempt, whose backoff is `backoff` (from
+    /// [`delays`](Self::delays)), after an attempt whose server asked to wait `retry_after`;
+    /// `None` if that is longer than `max_backoff`: the step fails rather than wait.
+    pub(crate) fn delay(
+        &self,
+        backoff: Duration,
+        retry_after: Option<Duration>,
+    ) -> Option<Duration> {
+        next_delay(backoff, retry_after, self.max_backoff)
     }
 }
 
