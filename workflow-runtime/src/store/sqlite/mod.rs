@@ -8,10 +8,9 @@ mod rows;
 mod sql;
 mod tx;
 mod wal;
+mod worker;
 
 use std::path::Path;
-use std::sync::mpsc;
-use std::time::Duration;
 
 use rusqlite::Connection;
 
@@ -24,6 +23,7 @@ use crate::future::BoxFuture;
 use crate::store::time::lease_millis;
 use rows::store;
 use wal::Wal;
+use worker::Worker;
 
 pub use options::{Durability, SqliteOptions};
 
@@ -67,12 +67,8 @@ pub use options::{Durability, SqliteOptions};
 /// ```
 #[derive(Debug)]
 pub struct SqliteStore {
-    jobs: mpsc::Sender<Job>,
-    lock_timeout: Duration,
+    worker: Worker,
 }
-
-/// A query to run on the store's thread.
-type Job = Box<dyn FnOnce(&mut Connection) + Send>;
 
 impl SqliteStore {
     /// Opens (or creates) the SQLite file at `path`, with [`SqliteOptions::new`].
@@ -93,50 +89,25 @@ impl SqliteStore {
     pub fn open_with(path: impl AsRef<Path>, options: SqliteOptions) -> Result<Self, Error> {
         let conn = connect(path.as_ref(), options)?;
         let wal = Wal::new(&conn, options.wal_limit, options.busy_timeout);
-        let (jobs, queue) = mpsc::channel::<Job>();
-        std::thread::Builder::new()
-            .name("workflow-sqlite".into())
-            .spawn(move || serve(conn, wal, &queue))
-            .map_err(|error| Error::Store {
-                store: "sqlite",
-                source: error.into(),
-            })?;
-        Ok(SqliteStore {
-            jobs,
-            lock_timeout: options.lock_timeout,
-        })
+        let timeouts = (options.busy_timeout, options.lock_timeout);
+        // A commit that does not sync the disk takes microseconds: the caller may run it.
+        let inline = options.durability == Durability::Normal;
+        let worker = Worker::start(conn, wal, timeouts, inline)?;
+        Ok(SqliteStore { worker })
     }
 
-    /// Runs `query` on the store's thread, again while the file is locked by another
-    /// connection, up to the lock timeout.
     fn call<T: Send + 'static>(
         &self,
-        mut query: impl FnMut(&mut Connection) -> Result<T, Error> + Send + 'static,
+        query: impl FnMut(&mut Connection) -> Result<T, Error> + Send + 'static,
     ) -> BoxFuture<'static, Result<T, Error>> {
-        let (reply, answer) = tokio::sync::oneshot::channel();
-        let patience = self.lock_timeout;
-        let sent = self.jobs.send(Box::new(move |conn: &mut Connection| {
-            let _ = reply.send(busy::retry(conn, patience, &mut query));
-        }));
-        Box::pin(async move {
-            sent.map_err(|_| closed())?;
-            answer.await.unwrap_or_else(|_| Err(closed()))
-        })
+        self.worker.call(query)
     }
-}
 
-/// Runs the queries sent to the store until the store is dropped, keeping the WAL small.
-fn serve(mut conn: Connection, mut wal: Wal, queue: &mpsc::Receiver<Job>) {
-    while let Ok(job) = queue.recv() {
-        job(&mut conn);
-        wal.after_query(&conn);
-    }
-}
-
-fn closed() -> Error {
-    Error::Store {
-        store: "sqlite",
-        source: "the store's thread has stopped".into(),
+    fn write<T: Send + 'static>(
+        &self,
+        query: impl FnMut(&mut Connection) -> Result<T, Error> + Send + 'static,
+    ) -> BoxFuture<'static, Result<T, Error>> {
+        self.worker.write(query)
     }
 }
 
@@ -196,7 +167,7 @@ fn failed(source: BoxError) -> Error {
 
 impl CheckpointStore for SqliteStore {
     fn create(&self, run: NewRun) -> BoxFuture<'_, Result<(), Error>> {
-        self.call(move |conn| sql::create(conn, &run))
+        self.write(move |conn| sql::create(conn, &run))
     }
 
     fn claim<'a>(
@@ -205,12 +176,12 @@ impl CheckpointStore for SqliteStore {
         lease: &'a Lease,
     ) -> BoxFuture<'a, Result<(RunInfo, Checkpoint), Error>> {
         let lease = lease.clone();
-        self.call(move |conn| sql::claim(conn, run, &lease))
+        self.write(move |conn| sql::claim(conn, run, &lease))
     }
 
     fn renew<'a>(&'a self, run: RunId, lease: &'a Lease) -> BoxFuture<'a, Result<(), Error>> {
         let (id, ttl) = (lease.id, lease_millis(lease));
-        self.call(move |conn| sql::renew(conn, run, id, ttl))
+        self.write(move |conn| sql::renew(conn, run, id, ttl))
     }
 
     fn save<'a>(
@@ -219,7 +190,7 @@ impl CheckpointStore for SqliteStore {
         checkpoint: Checkpoint,
     ) -> BoxFuture<'a, Result<(), Error>> {
         let (id, ttl) = (lease.id, lease_millis(lease));
-        self.call(move |conn| sql::save(conn, id, ttl, &checkpoint))
+        self.write(move |conn| sql::save(conn, id, ttl, &checkpoint))
     }
 
     fn save_branch<'a>(
@@ -230,7 +201,7 @@ impl CheckpointStore for SqliteStore {
         branch: BranchRecord,
     ) -> BoxFuture<'a, Result<(), Error>> {
         let (id, ttl) = (lease.id, lease_millis(lease));
-        self.call(move |conn| sql::save_branch(conn, id, ttl, (run, seq), &branch))
+        self.write(move |conn| sql::save_branch(conn, id, ttl, (run, seq), &branch))
     }
 
     fn release<'a>(
@@ -240,7 +211,7 @@ impl CheckpointStore for SqliteStore {
         error: Option<String>,
     ) -> BoxFuture<'a, Result<(), Error>> {
         let id = lease.id;
-        self.call(move |conn| sql::release(conn, run, id, error.as_deref()))
+        self.write(move |conn| sql::release(conn, run, id, error.as_deref()))
     }
 
     fn run(&self, run: RunId) -> BoxFuture<'_, Result<RunInfo, Error>> {

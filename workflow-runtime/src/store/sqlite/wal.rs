@@ -27,6 +27,7 @@ const FIRST_PAUSE: Duration = Duration::from_millis(100);
 const LONGEST_PAUSE: Duration = Duration::from_secs(2);
 
 /// The WAL of one connection's database, and the size it is kept under.
+#[derive(Debug)]
 pub(super) struct Wal {
     /// The WAL file, `{database}-wal`; `None` for a database without a file.
     path: Option<PathBuf>,
@@ -59,16 +60,21 @@ impl Wal {
         }
     }
 
-    /// Counts a query; every few, if the WAL has grown past its limit, checkpoints all of it
-    /// into the database and truncates it. One that cannot finish (a reader keeps an old
-    /// snapshot) is tried again after a pause, longer each time, so that a reader that never
-    /// lets go does not keep writers waiting: the WAL is then only bigger for a while.
-    pub(super) fn after_query(&mut self, conn: &Connection) {
+    /// Counts a query; says whether it is time to look at the WAL's size, every few queries.
+    pub(super) fn count(&mut self) -> bool {
         self.queries += 1;
         if self.queries < EVERY {
-            return;
+            return false;
         }
         self.queries = 0;
+        true
+    }
+
+    /// If the WAL has grown past its limit, checkpoints all of it into the database and
+    /// truncates it. One that cannot finish (a reader keeps an old snapshot) is tried again
+    /// after a pause, longer each time, so that a reader that never lets go does not keep
+    /// writers waiting: the WAL is then only bigger for a while.
+    pub(super) fn keep(&mut self, conn: &Connection) {
         let Some(path) = &self.path else {
             return;
         };

@@ -1,0 +1,144 @@
+//! Where a store's queries run: on the store's own thread, so that a query waiting for the
+//! disk or for another connection's lock never blocks the async runtime; and, in
+//! [`Durability::Normal`](super::Durability::Normal), a write that finds the connection free
+//! runs at once on the caller's thread, since it then waits for neither.
+
+use std::future::ready;
+use std::sync::{mpsc, Arc, Mutex, MutexGuard, PoisonError, TryLockError};
+use std::time::Duration;
+
+use rusqlite::Connection;
+
+use super::busy;
+use super::wal::Wal;
+use crate::error::Error;
+use crate::future::BoxFuture;
+
+/// The store's connection, its thread, and how its queries wait.
+#[derive(Debug)]
+pub(super) struct Worker {
+    db: Arc<Mutex<Db>>,
+    jobs: mpsc::Sender<Job>,
+    /// How long a query is run again while another connection holds the file's lock.
+    lock_timeout: Duration,
+    /// SQLite's busy timeout, set back after a write on the caller's thread, which runs
+    /// without one.
+    busy_timeout: Duration,
+    /// Whether writes may run on the caller's thread: a commit does not sync the disk.
+    inline: bool,
+}
+
+/// The connection, and the WAL it keeps small.
+#[derive(Debug)]
+struct Db {
+    conn: Connection,
+    wal: Wal,
+}
+
+/// Work for the store's thread.
+type Job = Box<dyn FnOnce(&mut Db) + Send>;
+
+/// How long a write on the caller's thread waits for another connection's lock: not at all;
+/// it goes to the store's thread, which waits.
+const NO_WAIT: Duration = Duration::ZERO;
+
+impl Worker {
+    /// Starts the thread of `conn`, whose WAL is `wal`. Writes run on the caller's thread
+    /// when `inline`.
+    pub(super) fn start(
+        conn: Connection,
+        wal: Wal,
+        (busy_timeout, lock_timeout): (Duration, Duration),
+        inline: bool,
+    ) -> Result<Self, Error> {
+        let db = Arc::new(Mutex::new(Db { conn, wal }));
+        let (jobs, queue) = mpsc::channel::<Job>();
+        let shared = Arc::clone(&db);
+        std::thread::Builder::new()
+            .name("workflow-sqlite".into())
+            .spawn(move || serve(&shared, &queue))
+            .map_err(|error| Error::Store {
+                store: "sqlite",
+                source: error.into(),
+            })?;
+        Ok(Worker {
+            db,
+            jobs,
+            lock_timeout,
+            busy_timeout,
+            inline,
+        })
+    }
+
+    /// Runs `query` on the store's thread, again while the file is locked by another
+    /// connection, up to the lock timeout.
+    pub(super) fn call<T: Send + 'static>(
+        &self,
+        mut query: impl FnMut(&mut Connection) -> Result<T, Error> + Send + 'static,
+    ) -> BoxFuture<'static, Result<T, Error>> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let patience = self.lock_timeout;
+        let sent = self.jobs.send(Box::new(move |db: &mut Db| {
+            let _ = reply.send(busy::retry(&mut db.conn, patience, &mut query));
+        }));
+        Box::pin(async move {
+            sent.map_err(|_| closed())?;
+            answer.await.unwrap_or_else(|_| Err(closed()))
+        })
+    }
+
+    /// Runs `query`, a write, on the caller's thread if writes may run there and nothing
+    /// else holds the connection or the file's lock; otherwise as [`call`](Self::call). A
+    /// query is a whole transaction, rolled back when it fails, so one that found the file
+    /// locked here runs again on the thread.
+    pub(super) fn write<T: Send + 'static>(
+        &self,
+        mut query: impl FnMut(&mut Connection) -> Result<T, Error> + Send + 'static,
+    ) -> BoxFuture<'static, Result<T, Error>> {
+        if let Some(mut db) = self.inline.then(|| self.try_lock()).flatten() {
+            let _ = db.conn.busy_timeout(NO_WAIT);
+            let result = query(&mut db.conn);
+            let _ = db.conn.busy_timeout(self.busy_timeout);
+            if !matches!(&result, Err(error) if busy::is_busy(error)) {
+                let due = db.wal.count();
+                drop(db);
+                if due {
+                    // Checkpointing the WAL waits for readers: the thread does it.
+                    let _ = self
+                        .jobs
+                        .send(Box::new(|db: &mut Db| db.wal.keep(&db.conn)));
+                }
+                return Box::pin(ready(result));
+            }
+        }
+        self.call(query)
+    }
+
+    /// The connection, unless the thread or another caller is using it.
+    fn try_lock(&self) -> Option<MutexGuard<'_, Db>> {
+        match self.db.try_lock() {
+            Ok(db) => Some(db),
+            Err(TryLockError::Poisoned(poisoned)) => Some(poisoned.into_inner()),
+            Err(TryLockError::WouldBlock) => None,
+        }
+    }
+}
+
+/// Runs the jobs sent to the store until the store is dropped, keeping the WAL small.
+fn serve(db: &Mutex<Db>, queue: &mpsc::Receiver<Job>) {
+    while let Ok(job) = queue.recv() {
+        let mut db = db.lock().unwrap_or_else(PoisonError::into_inner);
+        job(&mut db);
+        let Db { conn, wal } = &mut *db;
+        if wal.count() {
+            wal.keep(conn);
+        }
+    }
+}
+
+fn closed() -> Error {
+    Error::Store {
+        store: "sqlite",
+        source: "the store's thread has stopped".into(),
+    }
+}
