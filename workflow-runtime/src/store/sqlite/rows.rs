@@ -8,9 +8,18 @@ use crate::store::time::from_millis;
 use crate::store::{Checkpoint, RunId, RunInfo, RunStatus};
 use crate::Error;
 
-/// The columns [`run_info`] reads, in order.
-pub(super) const RUN_COLUMNS: &str = "id, workflow, fingerprint, status, step, version, owner, \
-     lease_expires, parent, parent_seq, error, created_at, updated_at";
+/// The columns [`run_info`] reads, in order, from [`RUNS`]: the run's row `r`, then the
+/// number, step and time of its latest checkpoint `c`.
+pub(super) const RUN_COLUMNS: &str = "r.id, r.workflow, r.fingerprint, r.status, r.step, \
+     r.version, r.owner, r.lease_expires, r.parent, r.parent_seq, r.error, r.created_at, \
+     r.updated_at, c.seq, c.step, c.created_at";
+
+/// The runs, each with its latest checkpoint: a checkpoint of a running run that stays
+/// running does not rewrite the run's row (see `save`), so the row's `version`, `step` and
+/// `updated_at` are those of its last write, and the latest checkpoint may be newer.
+pub(super) const RUNS: &str = "workflow_runs r LEFT JOIN workflow_checkpoints c \
+     ON c.run = r.id \
+     AND c.seq = (SELECT seq FROM workflow_checkpoints WHERE run = r.id ORDER BY seq DESC LIMIT 1)";
 
 /// The columns [`checkpoint`] reads, in order.
 pub(super) const CHECKPOINT_COLUMNS: &str =
@@ -81,8 +90,30 @@ impl<'a, 'r> Reader<'a, 'r> {
     }
 }
 
-/// A row of `workflow_runs`, read with [`RUN_COLUMNS`].
+/// A row of [`RUNS`], read with [`RUN_COLUMNS`]: the run as its row and its latest
+/// checkpoint show it.
 pub(super) fn run_info(row: &Row<'_>) -> Result<RunInfo, Error> {
+    let mut info = run_row(row)?;
+    // The latest checkpoint's columns are read again, checked, where the checkpoint is read:
+    // here, one that does not read back leaves the run as its row shows it.
+    let latest = (|| {
+        let seq = u64::try_from(row.get::<_, i64>(13).ok()?).ok()?;
+        Some((
+            seq,
+            row.get::<_, String>(14).ok()?,
+            row.get::<_, i64>(15).ok()?,
+        ))
+    })();
+    if let Some((seq, step, at)) = latest.filter(|(seq, ..)| *seq > info.version) {
+        info.version = seq;
+        info.step = step;
+        info.updated_at = info.updated_at.max(from_millis(at));
+    }
+    Ok(info)
+}
+
+/// The run's own row, the first columns of [`RUN_COLUMNS`].
+fn run_row(row: &Row<'_>) -> Result<RunInfo, Error> {
     let mut read = Reader {
         row,
         run: None,
