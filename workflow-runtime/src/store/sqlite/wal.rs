@@ -70,20 +70,29 @@ impl Wal {
         true
     }
 
+    /// Whether the WAL has grown past its limit, and is not paused after a truncation that
+    /// could not finish: one file size, no query.
+    pub(super) fn too_big(&self) -> bool {
+        let Some(path) = &self.path else {
+            return false;
+        };
+        let paused = self
+            .paused_until
+            .is_some_and(|until| Instant::now() < until);
+        !paused && std::fs::metadata(path).is_ok_and(|meta| meta.len() > self.limit)
+    }
+
     /// If the WAL has grown past its limit, checkpoints all of it into the database and
     /// truncates it. One that cannot finish (a reader keeps an old snapshot) is tried again
     /// after a pause, longer each time, so that a reader that never lets go does not keep
     /// writers waiting: the WAL is then only bigger for a while.
     pub(super) fn keep(&mut self, conn: &Connection) {
+        if !self.too_big() {
+            return;
+        }
         let Some(path) = &self.path else {
             return;
         };
-        if self
-            .paused_until
-            .is_some_and(|until| Instant::now() < until)
-        {
-            return;
-        }
         // Waits briefly: it holds the write lock while it waits for readers.
         let _ = conn.busy_timeout(WAIT);
         let truncated = truncate(conn, path, self.limit);

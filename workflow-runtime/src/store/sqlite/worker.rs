@@ -35,8 +35,11 @@ struct Db {
     wal: Wal,
 }
 
-/// Work for the store's thread.
-type Job = Box<dyn FnOnce(&mut Db) + Send>;
+/// Work for the store's thread; what it returns answers the caller, once the connection is
+/// free again for the caller's next write.
+type Job = Box<dyn FnOnce(&mut Db) -> Answer + Send>;
+
+type Answer = Box<dyn FnOnce() + Send>;
 
 /// How long a write on the caller's thread waits for another connection's lock: not at all;
 /// it goes to the store's thread, which waits.
@@ -78,8 +81,11 @@ impl Worker {
     ) -> BoxFuture<'static, Result<T, Error>> {
         let (reply, answer) = tokio::sync::oneshot::channel();
         let patience = self.lock_timeout;
-        let sent = self.jobs.send(Box::new(move |db: &mut Db| {
-            let _ = reply.send(busy::retry(&mut db.conn, patience, &mut query));
+        let sent = self.jobs.send(Box::new(move |db: &mut Db| -> Answer {
+            let result = busy::retry(&mut db.conn, patience, &mut query);
+            Box::new(move || {
+                let _ = reply.send(result);
+            })
         }));
         Box::pin(async move {
             sent.map_err(|_| closed())?;
@@ -100,13 +106,15 @@ impl Worker {
             let result = query(&mut db.conn);
             let _ = db.conn.busy_timeout(self.busy_timeout);
             if !matches!(&result, Err(error) if busy::is_busy(error)) {
-                let due = db.wal.count();
+                // A look at the WAL's size every few writes; checkpointing it waits for
+                // readers, so the thread does that.
+                let due = db.wal.count() && db.wal.too_big();
                 drop(db);
                 if due {
-                    // Checkpointing the WAL waits for readers: the thread does it.
-                    let _ = self
-                        .jobs
-                        .send(Box::new(|db: &mut Db| db.wal.keep(&db.conn)));
+                    let _ = self.jobs.send(Box::new(|db: &mut Db| -> Answer {
+                        db.wal.keep(&db.conn);
+                        Box::new(|| {})
+                    }));
                 }
                 return Box::pin(ready(result));
             }
@@ -124,13 +132,20 @@ impl Worker {
     }
 }
 
-/// Runs the jobs sent to the store until the store is dropped, keeping the WAL small.
+/// Runs the jobs sent to the store until the store is dropped, keeping the WAL small. A job's
+/// caller is answered once the connection is unlocked: its next write can then run on its own
+/// thread.
 fn serve(db: &Mutex<Db>, queue: &mpsc::Receiver<Job>) {
+    let lock = || db.lock().unwrap_or_else(PoisonError::into_inner);
     while let Ok(job) = queue.recv() {
-        let mut db = db.lock().unwrap_or_else(PoisonError::into_inner);
-        job(&mut db);
-        let Db { conn, wal } = &mut *db;
-        if wal.count() {
+        let (answer, due) = {
+            let mut db = lock();
+            let answer = job(&mut db);
+            (answer, db.wal.count())
+        };
+        answer();
+        if due {
+            let Db { conn, wal } = &mut *lock();
             wal.keep(conn);
         }
     }
