@@ -8,8 +8,9 @@ use std::time::{Duration, Instant};
 
 use rusqlite::Connection;
 
-/// How many queries run between two looks at the WAL's size.
-const EVERY: u32 = 32;
+/// How many queries run between two looks at the WAL's size (one `stat` of the file): a
+/// write on the caller's thread takes a few microseconds, so the WAL can grow fast.
+const EVERY: u32 = 8;
 
 /// How many times a truncation is tried while another connection's checkpoint holds the
 /// checkpoint lock, which SQLite does not wait for.

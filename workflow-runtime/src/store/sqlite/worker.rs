@@ -4,6 +4,7 @@
 //! runs at once on the caller's thread, since it then waits for neither.
 
 use std::future::ready;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc, Mutex, MutexGuard, PoisonError, TryLockError};
 use std::time::Duration;
 
@@ -26,6 +27,9 @@ pub(super) struct Worker {
     busy_timeout: Duration,
     /// Whether writes may run on the caller's thread: a commit does not sync the disk.
     inline: bool,
+    /// Whether the thread is to checkpoint the WAL: writes wait for it there meanwhile, so
+    /// that the WAL does not grow while the thread waits for the connection.
+    checkpointing: Arc<AtomicBool>,
 }
 
 /// The connection, and the WAL it keeps small.
@@ -70,6 +74,7 @@ impl Worker {
             lock_timeout,
             busy_timeout,
             inline,
+            checkpointing: Arc::new(AtomicBool::new(false)),
         })
     }
 
@@ -101,7 +106,8 @@ impl Worker {
         &self,
         mut query: impl FnMut(&mut Connection) -> Result<T, Error> + Send + 'static,
     ) -> BoxFuture<'static, Result<T, Error>> {
-        if let Some(mut db) = self.inline.then(|| self.try_lock()).flatten() {
+        let inline = self.inline && !self.checkpointing.load(Ordering::Acquire);
+        if let Some(mut db) = inline.then(|| self.try_lock()).flatten() {
             let _ = db.conn.busy_timeout(NO_WAIT);
             let result = query(&mut db.conn);
             let _ = db.conn.busy_timeout(self.busy_timeout);
@@ -111,8 +117,11 @@ impl Worker {
                 let due = db.wal.count() && db.wal.too_big();
                 drop(db);
                 if due {
-                    let _ = self.jobs.send(Box::new(|db: &mut Db| -> Answer {
+                    self.checkpointing.store(true, Ordering::Release);
+                    let checkpointing = Arc::clone(&self.checkpointing);
+                    let _ = self.jobs.send(Box::new(move |db: &mut Db| -> Answer {
                         db.wal.keep(&db.conn);
+                        checkpointing.store(false, Ordering::Release);
                         Box::new(|| {})
                     }));
                 }
