@@ -183,6 +183,10 @@ const SQLITE_EDITS: &[(&str, &[&str])] = &[
         &["renew", "save", "release"],
     ),
     (
+        "UPDATE workflow_runs SET lease_id = CAST(X'FF' AS TEXT) WHERE id = ?1",
+        &["renew", "save", "release"],
+    ),
+    (
         "UPDATE workflow_runs SET parent = 'x', parent_seq = 1 WHERE id = ?1",
         &["run", "history", "latest"],
     ),

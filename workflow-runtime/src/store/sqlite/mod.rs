@@ -1,6 +1,7 @@
 //! [`SqliteStore`]: runs in an SQLite file.
 
 mod busy;
+mod id;
 mod options;
 mod read;
 mod retention;

@@ -2,6 +2,7 @@
 
 use rusqlite::{params, Connection};
 
+use super::id::Id;
 use super::rows::{checkpoint, run_info, store, CHECKPOINT_COLUMNS, RUNS, RUN_COLUMNS};
 use crate::error::Error;
 use crate::store::{BranchRecord, Checkpoint, RunFilter, RunId, RunInfo, RunList, RunStatus};
@@ -19,7 +20,7 @@ pub(super) fn missing(info: &RunInfo) -> Error {
 pub(super) fn select_run(conn: &Connection, run: RunId) -> Result<RunInfo, Error> {
     let sql = format!("SELECT {RUN_COLUMNS} FROM {RUNS} WHERE r.id = ?1");
     let mut stmt = conn.prepare_cached(&sql).map_err(store)?;
-    let mut rows = stmt.query(params![run.to_string()]).map_err(store)?;
+    let mut rows = stmt.query(params![Id::run(run)]).map_err(store)?;
     match rows.next().map_err(store)? {
         Some(row) => run_info(row),
         None => Err(Error::RunNotFound { run }),
@@ -36,7 +37,7 @@ pub(super) fn select_checkpoint(
     );
     let mut stmt = conn.prepare_cached(&sql).map_err(store)?;
     let mut rows = stmt
-        .query(params![run.to_string(), seq as i64])
+        .query(params![Id::run(run), seq as i64])
         .map_err(store)?;
     let Some(mut found) = rows.next().map_err(store)?.map(checkpoint).transpose()? else {
         return Ok(None);
@@ -63,7 +64,7 @@ fn branches(
         )
         .map_err(store)?;
     let mut rows = stmt
-        .query(params![run.to_string(), seq.map(|seq| seq as i64)])
+        .query(params![Id::run(run), seq.map(|seq| seq as i64)])
         .map_err(store)?;
     let mut found: Vec<(u64, Vec<BranchRecord>)> = Vec::new();
     while let Some(row) = rows.next().map_err(store)? {
@@ -118,7 +119,7 @@ pub(super) fn list(conn: &mut Connection, filter: &RunFilter) -> Result<RunList,
         .query(params![
             filter.workflow,
             filter.status.map(RunStatus::as_str),
-            filter.after.map(|after| after.to_string()),
+            filter.after.map(Id::run),
             limit
         ])
         .map_err(store)?;
@@ -145,7 +146,7 @@ pub(super) fn history(
     let mut stmt = tx.prepare_cached(&sql).map_err(store)?;
     let from = i64::try_from(from).unwrap_or(i64::MAX);
     let mut rows = stmt
-        .query(params![run.to_string(), from, i64::from(limit)])
+        .query(params![Id::run(run), from, i64::from(limit)])
         .map_err(store)?;
     let mut checkpoints = Vec::new();
     while let Some(row) = rows.next().map_err(store)? {

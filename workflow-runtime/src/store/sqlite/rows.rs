@@ -1,9 +1,10 @@
 //! Reading SQLite rows back as runs and checkpoints: every column is checked, since rows are
 //! untrusted input.
 
-use rusqlite::types::FromSql;
+use rusqlite::types::{FromSql, ValueRef};
 use rusqlite::Row;
 
+use super::id::Id;
 use crate::store::time::from_millis;
 use crate::store::{Checkpoint, RunId, RunInfo, RunStatus};
 use crate::Error;
@@ -48,6 +49,16 @@ impl<'a, 'r> Reader<'a, 'r> {
             row,
             run: Some(run),
             seq: None,
+        }
+    }
+
+    /// Whether column `index` holds `id`: `false` for `NULL` or another id.
+    pub(super) fn holds(&self, index: usize, column: &str, id: &Id) -> Result<bool, Error> {
+        match self.row.get_ref(index) {
+            Ok(ValueRef::Null) => Ok(false),
+            Ok(ValueRef::Text(text)) if std::str::from_utf8(text).is_ok() => Ok(text == id.bytes()),
+            // Not text: the error of reading it as text.
+            _ => self.get::<String>(index, column).map(|_| false),
         }
     }
 

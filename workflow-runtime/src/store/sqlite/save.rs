@@ -12,6 +12,7 @@
 use rusqlite::{params, Connection};
 use uuid::Uuid;
 
+use super::id::Id;
 use super::rows::{store, Reader};
 use super::sql::{expiry, insert_checkpoint, now};
 use super::tx::write;
@@ -47,15 +48,12 @@ impl Head {
             .map_err(store)?;
         // No checkpoint has a negative number: a write on top of "checkpoint -1" conflicts.
         let number = i64::try_from(at).unwrap_or(-1);
-        let mut rows = stmt
-            .query(params![run.to_string(), number])
-            .map_err(store)?;
+        let mut rows = stmt.query(params![Id::run(run), number]).map_err(store)?;
         let Some(row) = rows.next().map_err(store)? else {
             return Err(Error::RunNotFound { run });
         };
         let read = Reader::of(row, run);
-        let holder: Option<String> = read.get(0, "lease_id")?;
-        if holder.as_deref() != Some(&*lease.to_string()) {
+        if !read.holds(0, "lease_id", &Id::of(&lease))? {
             return Err(Error::LeaseLost { run });
         }
         let version = read.count(3, "version")?;
@@ -85,7 +83,7 @@ impl Head {
 fn latest(tx: &Connection, run: RunId, version: u64) -> Result<u64, Error> {
     let found: Option<i64> = tx
         .prepare_cached("SELECT max(seq) FROM workflow_checkpoints WHERE run = ?1")
-        .and_then(|mut stmt| stmt.query_row(params![run.to_string()], |row| row.get(0)))
+        .and_then(|mut stmt| stmt.query_row(params![Id::run(run)], |row| row.get(0)))
         .map_err(store)?;
     let found = found.and_then(|seq| u64::try_from(seq).ok()).unwrap_or(0);
     Ok(found.max(version))
@@ -119,7 +117,7 @@ fn update_run(
     expires: i64,
     now: i64,
 ) -> Result<(), Error> {
-    let (run, seq) = (checkpoint.run.to_string(), checkpoint.seq as i64);
+    let (run, seq) = (Id::run(checkpoint.run), checkpoint.seq as i64);
     let running = checkpoint.status == RunStatus::Running;
     let updated = if running && was_running {
         tx.prepare_cached(
@@ -165,7 +163,7 @@ pub(super) fn save_branch(
         tx.prepare_cached(
             "UPDATE workflow_runs SET lease_expires = ?2, updated_at = ?3 WHERE id = ?1",
         )
-        .and_then(|mut stmt| stmt.execute(params![run.to_string(), expiry(now, ttl), now]))
+        .and_then(|mut stmt| stmt.execute(params![Id::run(run), expiry(now, ttl), now]))
         .map_err(store)?;
     }
     tx.prepare_cached(
@@ -174,7 +172,7 @@ pub(super) fn save_branch(
     )
     .and_then(|mut stmt| {
         stmt.execute(params![
-            run.to_string(),
+            Id::run(run),
             seq as i64,
             branch.index,
             branch.value,

@@ -6,6 +6,7 @@ use std::time::{Duration, SystemTime};
 use rusqlite::{params, Connection};
 use uuid::Uuid;
 
+use super::id::Id;
 use super::read::{missing, select_checkpoint, select_run};
 use super::rows::{store, Reader};
 use super::tx::write;
@@ -74,7 +75,7 @@ fn refused(tx: &Connection, run: RunId) -> Error {
     let found = tx
         .prepare_cached("SELECT lease_id FROM workflow_runs WHERE id = ?1")
         .and_then(|mut stmt| {
-            let mut rows = stmt.query(params![run.to_string()])?;
+            let mut rows = stmt.query(params![Id::run(run)])?;
             let Some(row) = rows.next()? else {
                 return Ok(Error::RunNotFound { run });
             };
@@ -96,7 +97,7 @@ pub(super) fn insert_checkpoint(tx: &Connection, checkpoint: &Checkpoint) -> Res
         )
         .map_err(store)?;
     stmt.execute(params![
-        checkpoint.run.to_string(),
+        Id::run(checkpoint.run),
         checkpoint.seq as i64,
         checkpoint.workflow,
         checkpoint.fingerprint as i64,
@@ -123,16 +124,16 @@ pub(super) fn create(conn: &mut Connection, run: &NewRun) -> Result<(), Error> {
     )
     .and_then(|mut stmt| {
         stmt.execute(params![
-            first.run.to_string(),
+            Id::run(first.run),
             first.workflow,
             first.fingerprint as i64,
             first.status.as_str(),
             first.step,
             first.seq as i64,
-            lease.map(|lease| lease.id.to_string()),
+            lease.map(|lease| Id::of(&lease.id)),
             lease.map(|lease| &lease.owner),
             expires,
-            run.parent.map(|(parent, _)| parent.to_string()),
+            run.parent.map(|(parent, _)| Id::run(parent)),
             run.parent.map(|(_, seq)| seq as i64),
             to_millis(first.created_at),
         ])
@@ -156,8 +157,8 @@ pub(super) fn claim(
         )
         .and_then(|mut stmt| {
             stmt.execute(params![
-                run.to_string(),
-                lease.id.to_string(),
+                Id::run(run),
+                Id::of(&lease.id),
                 lease.owner,
                 now,
                 expiry(now, lease_millis(lease)),
@@ -178,7 +179,7 @@ fn owned(tx: &Connection, run: RunId, now: i64) -> Error {
     let found = tx
         .prepare_cached("SELECT owner, lease_expires FROM workflow_runs WHERE id = ?1")
         .and_then(|mut stmt| {
-            let mut rows = stmt.query(params![run.to_string()])?;
+            let mut rows = stmt.query(params![Id::run(run)])?;
             let Some(row) = rows.next()? else {
                 return Ok(Error::RunNotFound { run });
             };
@@ -208,7 +209,7 @@ pub(super) fn renew(conn: &mut Connection, run: RunId, lease: Uuid, ttl: i64) ->
         )
         .and_then(|mut stmt| {
             let expires = expiry(now(), ttl);
-            stmt.execute(params![run.to_string(), lease.to_string(), expires])
+            stmt.execute(params![Id::run(run), Id::of(&lease), expires])
         })
         .map_err(store)?;
     if changed == 0 {
@@ -232,9 +233,7 @@ pub(super) fn release(
              updated_at = CASE WHEN ?3 IS NULL THEN updated_at ELSE ?4 END \
              WHERE id = ?1 AND lease_id = ?2",
         )
-        .and_then(|mut stmt| {
-            stmt.execute(params![run.to_string(), lease.to_string(), error, now()])
-        })
+        .and_then(|mut stmt| stmt.execute(params![Id::run(run), Id::of(&lease), error, now()]))
         .map_err(store)?;
     if changed == 0 {
         return Err(refused(&tx, run));
