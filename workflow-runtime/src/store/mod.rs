@@ -17,6 +17,7 @@
 //! at a time, [`CheckpointStore::prune`] keeps only a run's last checkpoints, and
 //! [`CheckpointStore::delete_runs`] deletes ended runs by age ([`Retention`]).
 
+mod lease;
 mod listing;
 mod memory;
 #[cfg(feature = "postgres")]
