@@ -105,20 +105,23 @@ impl<'a, 'r> Reader<'a, 'r> {
 /// checkpoint show it.
 pub(super) fn run_info(row: &Row<'_>) -> Result<RunInfo, Error> {
     let mut info = run_row(row)?;
-    // The latest checkpoint's columns are read again, checked, where the checkpoint is read:
-    // here, one that does not read back leaves the run as its row shows it.
-    let latest = (|| {
-        let seq = u64::try_from(row.get::<_, i64>(13).ok()?).ok()?;
-        Some((
-            seq,
-            row.get::<_, String>(14).ok()?,
-            row.get::<_, i64>(15).ok()?,
-        ))
-    })();
-    if let Some((seq, step, at)) = latest.filter(|(seq, ..)| *seq > info.version) {
+    let mut read = Reader::of(row, info.id);
+    // No checkpoint at all (a corrupt run, which reading it says), or one the row is up to
+    // date with: the row says it all.
+    if read
+        .get::<Option<rusqlite::types::Value>>(13, "seq")?
+        .is_none()
+    {
+        return Ok(info);
+    }
+    let seq = read.count(13, "seq")?;
+    if seq > info.version {
+        read.seq = Some(seq);
         info.version = seq;
-        info.step = step;
-        info.updated_at = info.updated_at.max(from_millis(at));
+        info.step = read.get(14, "step")?;
+        info.updated_at = info
+            .updated_at
+            .max(from_millis(read.get(15, "created_at")?));
     }
     Ok(info)
 }
