@@ -24,7 +24,7 @@ pub enum RunStatus {
     /// tells which.
     Running,
     /// The run waits at a pause for a value from outside: see
-    /// [`Runner::resume_with`](crate::Runner::resume_with).
+    /// [`Runner::answer`](crate::Runner::answer).
     Suspended,
     /// The run reached `end`; its last checkpoint holds the output.
     Finished,
@@ -172,7 +172,7 @@ pub struct NewRun {
     pub lease: Option<Lease>,
 }
 
-/// Which runs [`CheckpointStore::list`](crate::CheckpointStore::list) returns: all of them
+/// Which runs [`CheckpointStore::list`](super::CheckpointStore::list) returns: all of them
 /// by default, oldest first.
 ///
 /// ```
