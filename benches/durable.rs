@@ -1,20 +1,33 @@
-//! The cost of a durable step on SQLite against the floor: the same bytes written by hand.
+//! The cost of a checkpointed step on each store, side by side with its floor: the same bytes
+//! written by hand, in the same run of the benchmark.
 //!
-//! - `durable_run`: a ten-step `#[workflow]` run with `Runner::start` on an `SqliteStore`:
-//!   the run is created with its checkpoint 0, and each step's result is saved as a
-//!   checkpoint (an `UPDATE` of the run guarded by its lease and version, and an `INSERT` of
-//!   the checkpoint, in one transaction) before the next step starts. Each step only adds one
-//!   to a counter in a ~300-byte document, so what is measured is the checkpointing.
-//! - `raw_insert`: ten `INSERT`s, each committed on its own, of the very bytes the ten
-//!   checkpoints of such a run hold, through `rusqlite` on the bench's thread, in a table of
-//!   one `TEXT` column: the least a checkpoint can cost.
+//! Every `durable_run` is `Runner::start` of `Ten`, a ten-step `#[workflow]` over a `u64`
+//! (each step adds one): the run is created with its checkpoint 0, each step's state is saved
+//! as a checkpoint before the next step starts, and the last one (`end`) lets go of the lease.
+//! One iteration is one run: eleven writes. Divided by ten, it is the time per checkpointed
+//! step, the run's creation included.
 //!
-//! Both sides use a file in WAL mode with the same `synchronous` mode, in the same temporary
-//! directory: `normal` (`Durability::Normal`) and `full` (`Durability::Full`, one fsync per
-//! commit, the default). Divan reports the time of one iteration: ten steps, or ten inserts.
+//! - `memory`: on a `MemoryStore`, against `hashmap_insert`, ten inserts of the checkpoints'
+//!   JSON (a copy of each) into a `HashMap` keyed by run and step number. Both sides run in
+//!   `block_on` of a current-thread runtime built once.
+//! - `sqlite_normal`, `sqlite_full`: on an `SqliteStore` with `Durability::Normal` or `Full`,
+//!   against `raw_insert`: ten `INSERT`s, each committed on its own, of the same JSON into a
+//!   table of one `TEXT` column, through `rusqlite` on the bench's thread, with a cached
+//!   statement. Both in WAL mode, with the same `synchronous` setting, in files in the same
+//!   temporary directory. In `Full` mode both sides first write until their WAL has started
+//!   over once (an fsync that also has to record a longer file costs about twice as much):
+//!   `WARM_RUNS` runs, `WARM_INSERTS` inserts. `sqlite_normal` also has the pair for a ~300-byte document
+//!   (`doc_durable_run`, `doc_raw_insert`).
+//! - `postgres` (feature `postgres`, and only when `WORKFLOW_POSTGRES_URL` is set): on a
+//!   `PostgresStore`, against `raw_insert`: ten autocommitted `INSERT`s of the same JSON
+//!   through a prepared `tokio-postgres` statement, on the same server, each its own round
+//!   trip. Each side has a schema of its own.
 //!
-//! Run with `cargo bench --bench durable`; `BENCHMARKS.md` has the numbers.
+//! Run with `cargo bench --bench durable` (add `--features postgres` with a server);
+//! `BENCHMARKS.md` has the numbers. `cargo bench --bench durable_bytes` prints what a map
+//! stores.
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -22,13 +35,300 @@ use divan::{black_box, Bencher};
 use rusqlite::Connection;
 use workflow::prelude::*;
 use workflow::store::{Durability, SqliteOptions};
-use workflow::SqliteStore;
+use workflow::{MemoryStore, SqliteStore};
 
 fn main() {
+    let rt = runtime();
+    let runner = Runner::new(Arc::new(MemoryStore::new()));
+    let run = rt.block_on(runner.start(&Ten, 0)).expect("created");
+    let history = rt.block_on(runner.history(run.id)).expect("a history");
+    let saved: Vec<&str> = history[1..].iter().map(|c| c.state.as_str()).collect();
+    assert_eq!(
+        saved,
+        ten_states(),
+        "the raw side writes what the run saves"
+    );
+    assert_eq!(run.into_output().expect("finished"), 10);
     divan::main();
 }
 
-/// What each step passes on: a document of ~300 bytes and a counter.
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime")
+}
+
+struct Ten;
+
+#[workflow]
+impl Ten {
+    async fn s0(&self, x: u64) -> u64 {
+        black_box(x) + 1
+    }
+    async fn s1(&self, x: u64) -> u64 {
+        black_box(x) + 1
+    }
+    async fn s2(&self, x: u64) -> u64 {
+        black_box(x) + 1
+    }
+    async fn s3(&self, x: u64) -> u64 {
+        black_box(x) + 1
+    }
+    async fn s4(&self, x: u64) -> u64 {
+        black_box(x) + 1
+    }
+    async fn s5(&self, x: u64) -> u64 {
+        black_box(x) + 1
+    }
+    async fn s6(&self, x: u64) -> u64 {
+        black_box(x) + 1
+    }
+    async fn s7(&self, x: u64) -> u64 {
+        black_box(x) + 1
+    }
+    async fn s8(&self, x: u64) -> u64 {
+        black_box(x) + 1
+    }
+    async fn s9(&self, x: u64) -> u64 {
+        black_box(x) + 1
+    }
+
+    flow! {
+        start -> s0 -> s1 -> s2 -> s3 -> s4 -> s5 -> s6 -> s7 -> s8 -> s9 -> end;
+    }
+}
+
+/// The JSON of the states after each of `Ten`'s steps from 0: what its checkpoints 1 to 10
+/// hold.
+fn ten_states() -> Vec<String> {
+    let states: [fn(u64) -> TenState; 10] = [
+        TenState::S1,
+        TenState::S2,
+        TenState::S3,
+        TenState::S4,
+        TenState::S5,
+        TenState::S6,
+        TenState::S7,
+        TenState::S8,
+        TenState::S9,
+        TenState::End,
+    ];
+    (1..)
+        .zip(states)
+        .map(|(x, state)| serde_json::to_string(&state(x)).expect("serializes"))
+        .collect()
+}
+
+/// Runs `Ten` from 0 on `runner`, once per iteration.
+fn durable_runs(bencher: Bencher<'_, '_>, rt: &tokio::runtime::Runtime, runner: &Runner) {
+    let check = rt.block_on(runner.start(&Ten, 0)).expect("created");
+    assert_eq!(check.into_output().expect("finished"), 10);
+    bencher.bench_local(|| {
+        let run = rt.block_on(runner.start(&Ten, black_box(0)));
+        black_box(run.expect("created"))
+    });
+}
+
+#[divan::bench_group(sample_count = 1000, sample_size = 10)]
+mod memory {
+    use super::*;
+
+    #[divan::bench]
+    fn durable_run(bencher: Bencher<'_, '_>) {
+        let runner = Runner::new(Arc::new(MemoryStore::new()));
+        durable_runs(bencher, &runtime(), &runner);
+    }
+
+    #[divan::bench]
+    fn hashmap_insert(bencher: Bencher<'_, '_>) {
+        let (rt, states) = (runtime(), ten_states());
+        let mut map: HashMap<(u64, u64), String> = HashMap::new();
+        let mut run = 0;
+        bencher.bench_local(|| {
+            run += 1;
+            rt.block_on(async {
+                for (seq, state) in (1..).zip(&states) {
+                    map.insert((black_box(run), seq), black_box(state).clone());
+                }
+            });
+        });
+    }
+}
+
+/// The store on a new file in `dir`, in mode `durability`.
+fn sqlite_runner(dir: &Path, durability: Durability) -> Runner {
+    let options = SqliteOptions::new().durability(durability);
+    let store = SqliteStore::open_with(dir.join("runs.db"), options).expect("opens");
+    Runner::new(Arc::new(store))
+}
+
+fn sqlite_durable(bencher: Bencher<'_, '_>, durability: Durability) {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let (rt, runner) = (runtime(), sqlite_runner(dir.path(), durability));
+    if durability == Durability::Full {
+        // In steady state: the WAL (16 MiB) has been filled and started over once.
+        for _ in 0..WARM_RUNS {
+            rt.block_on(runner.start(&Ten, 0)).expect("created");
+        }
+    }
+    durable_runs(bencher, &rt, &runner);
+}
+
+/// Runs (`Full` mode) before timing: about 20 WAL frames each, past the store's 16 MiB WAL.
+const WARM_RUNS: usize = 250;
+
+/// Inserts (`FULL` mode) before timing: past SQLite's own checkpoint at 1000 pages, after
+/// which the WAL is written again from its start.
+const WARM_INSERTS: usize = 2_000;
+
+/// A new file at `path` in WAL mode with `synchronous` set, and a table of one column.
+fn raw_connection(path: &Path, synchronous: &str) -> Connection {
+    let db = Connection::open(path).expect("opens");
+    let mode: String = db
+        .query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))
+        .expect("WAL");
+    assert_eq!(mode, "wal");
+    db.pragma_update(None, "synchronous", synchronous)
+        .expect("sets");
+    db.execute_batch("CREATE TABLE raw (id INTEGER PRIMARY KEY, state TEXT NOT NULL)")
+        .expect("creates");
+    db
+}
+
+/// Ten autocommitted inserts of `states` per iteration.
+fn sqlite_raw(bencher: Bencher<'_, '_>, synchronous: &str, states: &[String]) {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let db = raw_connection(&dir.path().join("raw.db"), synchronous);
+    if synchronous == "FULL" {
+        let mut insert = db
+            .prepare_cached("INSERT INTO raw (state) VALUES (?1)")
+            .expect("prepares");
+        for state in states.iter().cycle().take(WARM_INSERTS) {
+            insert.execute([state]).expect("inserts");
+        }
+    }
+    bencher.bench_local(|| {
+        let mut insert = db
+            .prepare_cached("INSERT INTO raw (state) VALUES (?1)")
+            .expect("prepares");
+        for state in states {
+            insert.execute([black_box(state)]).expect("inserts");
+        }
+    });
+}
+
+#[divan::bench_group(sample_count = 300)]
+mod sqlite_normal {
+    use super::*;
+
+    #[divan::bench]
+    fn durable_run(bencher: Bencher<'_, '_>) {
+        sqlite_durable(bencher, Durability::Normal);
+    }
+
+    #[divan::bench]
+    fn raw_insert(bencher: Bencher<'_, '_>) {
+        sqlite_raw(bencher, "NORMAL", &ten_states());
+    }
+
+    #[divan::bench]
+    fn doc_durable_run(bencher: Bencher<'_, '_>) {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let runner = sqlite_runner(dir.path(), Durability::Normal);
+        let rt = runtime();
+        let check = rt.block_on(runner.start(&TenDocs, doc()));
+        assert_eq!(check.expect("created").into_output().expect("ends").n, 10);
+        bencher.bench_local(|| {
+            let run = rt.block_on(runner.start(&TenDocs, black_box(doc())));
+            black_box(run.expect("created"))
+        });
+    }
+
+    #[divan::bench]
+    fn doc_raw_insert(bencher: Bencher<'_, '_>) {
+        sqlite_raw(bencher, "NORMAL", &doc_states());
+    }
+}
+
+#[divan::bench_group(sample_count = 40, sample_size = 1)]
+mod sqlite_full {
+    use super::*;
+
+    #[divan::bench]
+    fn durable_run(bencher: Bencher<'_, '_>) {
+        sqlite_durable(bencher, Durability::Full);
+    }
+
+    #[divan::bench]
+    fn raw_insert(bencher: Bencher<'_, '_>) {
+        sqlite_raw(bencher, "FULL", &ten_states());
+    }
+}
+
+#[cfg(feature = "postgres")]
+#[divan::bench_group(sample_count = 200)]
+mod postgres {
+    use super::*;
+    use workflow::store::tokio_postgres::{self, NoTls};
+    use workflow::store::{PostgresOptions, PostgresStore};
+    use workflow::RunId;
+
+    /// The server, or `None` (with a note) to skip the pair.
+    fn url() -> Option<String> {
+        let url = std::env::var("WORKFLOW_POSTGRES_URL").ok();
+        if url.is_none() {
+            eprintln!("note: WORKFLOW_POSTGRES_URL is not set; the postgres pair is skipped");
+        }
+        url
+    }
+
+    /// A schema name no other run of the benchmark uses.
+    fn schema() -> String {
+        format!("bench_{}", RunId::new().as_uuid().simple())
+    }
+
+    #[divan::bench]
+    fn durable_run(bencher: Bencher<'_, '_>) {
+        let Some(url) = url() else { return };
+        let rt = runtime();
+        let options = PostgresOptions::new().schema(schema());
+        let store = rt.block_on(PostgresStore::connect_with(&url, options));
+        let runner = Runner::new(Arc::new(store.expect("connects")));
+        durable_runs(bencher, &rt, &runner);
+    }
+
+    #[divan::bench]
+    fn raw_insert(bencher: Bencher<'_, '_>) {
+        let Some(url) = url() else { return };
+        let (rt, states) = (runtime(), ten_states());
+        let (client, insert) = rt.block_on(async {
+            let (client, connection) = tokio_postgres::connect(&url, NoTls)
+                .await
+                .expect("connects");
+            tokio::spawn(connection);
+            let schema = schema();
+            let setup = format!(
+                "CREATE SCHEMA {schema}; SET search_path TO {schema}; \
+                 CREATE TABLE raw (id bigserial PRIMARY KEY, state text NOT NULL)"
+            );
+            client.batch_execute(&setup).await.expect("creates");
+            let sql = "INSERT INTO raw (state) VALUES ($1)";
+            let insert = client.prepare(sql).await.expect("prepares");
+            (client, insert)
+        });
+        bencher.bench_local(|| {
+            rt.block_on(async {
+                for state in &states {
+                    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 1] = [state];
+                    client.execute(&insert, &params).await.expect("inserts");
+                }
+            });
+        });
+    }
+}
+
+/// What each step of `TenDocs` passes on: a document of ~300 bytes and a counter.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Doc {
     text: String,
@@ -49,10 +349,10 @@ fn bump(doc: Doc) -> Doc {
     }
 }
 
-struct Ten;
+struct TenDocs;
 
 #[workflow]
-impl Ten {
+impl TenDocs {
     async fn s0(&self, doc: Doc) -> Doc {
         bump(doc)
     }
@@ -89,19 +389,19 @@ impl Ten {
     }
 }
 
-/// The JSON of the states after each of the ten steps: what the checkpoints hold.
-fn checkpoint_bytes() -> Vec<String> {
-    let states: [fn(Doc) -> TenState; 10] = [
-        TenState::S1,
-        TenState::S2,
-        TenState::S3,
-        TenState::S4,
-        TenState::S5,
-        TenState::S6,
-        TenState::S7,
-        TenState::S8,
-        TenState::S9,
-        TenState::End,
+/// The JSON of `TenDocs`'s states after each of its ten steps.
+fn doc_states() -> Vec<String> {
+    let states: [fn(Doc) -> TenDocsState; 10] = [
+        TenDocsState::S1,
+        TenDocsState::S2,
+        TenDocsState::S3,
+        TenDocsState::S4,
+        TenDocsState::S5,
+        TenDocsState::S6,
+        TenDocsState::S7,
+        TenDocsState::S8,
+        TenDocsState::S9,
+        TenDocsState::End,
     ];
     let mut doc = doc();
     states
@@ -111,82 +411,4 @@ fn checkpoint_bytes() -> Vec<String> {
             serde_json::to_string(&state(doc.clone())).expect("serializes")
         })
         .collect()
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("a runtime")
-}
-
-fn durable(bencher: Bencher<'_, '_>, durability: Durability) {
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    let options = SqliteOptions::new().durability(durability);
-    let store = SqliteStore::open_with(dir.path().join("runs.db"), options).expect("opens");
-    let runner = Runner::new(Arc::new(store));
-    let rt = runtime();
-    let check = rt.block_on(runner.start(&Ten, doc())).expect("created");
-    assert_eq!(check.into_output().expect("finished").n, 10);
-    bencher.bench_local(|| {
-        let run = rt.block_on(runner.start(&Ten, black_box(doc())));
-        black_box(run.expect("created"))
-    });
-}
-
-fn raw_connection(path: &Path, synchronous: &str) -> Connection {
-    let db = Connection::open(path).expect("opens");
-    let mode: String = db
-        .query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))
-        .expect("WAL");
-    assert_eq!(mode, "wal");
-    db.pragma_update(None, "synchronous", synchronous)
-        .expect("sets");
-    db.execute_batch("CREATE TABLE raw (id INTEGER PRIMARY KEY, state TEXT NOT NULL)")
-        .expect("creates");
-    db
-}
-
-fn raw(bencher: Bencher<'_, '_>, synchronous: &str) {
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    let db = raw_connection(&dir.path().join("raw.db"), synchronous);
-    let states = checkpoint_bytes();
-    bencher.bench_local(|| {
-        let mut insert = db
-            .prepare_cached("INSERT INTO raw (state) VALUES (?1)")
-            .expect("prepares");
-        for state in &states {
-            insert.execute([black_box(state)]).expect("inserts");
-        }
-    });
-}
-
-#[divan::bench_group(sample_count = 300)]
-mod normal {
-    use super::*;
-
-    #[divan::bench]
-    fn durable_run(bencher: Bencher<'_, '_>) {
-        durable(bencher, Durability::Normal);
-    }
-
-    #[divan::bench]
-    fn raw_insert(bencher: Bencher<'_, '_>) {
-        raw(bencher, "NORMAL");
-    }
-}
-
-#[divan::bench_group(sample_count = 40, sample_size = 1)]
-mod full {
-    use super::*;
-
-    #[divan::bench]
-    fn durable_run(bencher: Bencher<'_, '_>) {
-        durable(bencher, Durability::Full);
-    }
-
-    #[divan::bench]
-    fn raw_insert(bencher: Bencher<'_, '_>) {
-        raw(bencher, "FULL");
-    }
 }

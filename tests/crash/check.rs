@@ -71,9 +71,16 @@ fn allowances(
     ttl: Duration,
 ) -> [u64; 10] {
     let (n, ttl) = (trial.job, ttl.as_millis() as i64);
-    // A lease expires `ttl` after it was last renewed, at the earliest `ttl` after the
-    // checkpoint before the step (saved or claimed under that lease).
-    let expiry = |k: u64| created.get(k as usize).map_or(i64::MAX, |&at| at + ttl - 1);
+    // A lease expires `ttl` after it was last renewed. A checkpoint renews it only when less
+    // than two thirds of `ttl` are left (as the runner's heartbeat does, every third), so it
+    // expires at the earliest two thirds of `ttl` after the checkpoint before the step (saved
+    // or claimed under that lease).
+    let lasts = ttl - ttl / 3;
+    let expiry = |k: u64| {
+        created
+            .get(k as usize)
+            .map_or(i64::MAX, |&at| at + lasts - 1)
+    };
     let mut allowed = [0; 10];
     let mut counted: Vec<Attempt> = Vec::new();
     let mut allow = |attempt: Attempt| {

@@ -11,6 +11,10 @@ use crate::state::Loops;
 use crate::store::{BranchRecord, Checkpoint, RunId, RunStatus, END, FORMAT_VERSION};
 use crate::workflow::{Pause, Workflow};
 
+/// The size of the buffer `serde_json::to_string` starts with: a state that fits is written
+/// there (without checking its UTF-8 again), a larger one into a buffer of its last size.
+const SMALL: usize = 128;
+
 /// What a checkpoint needs to know of a workflow, without its type: so that the checkpoints
 /// a step saves in its middle go through a `dyn Checkpointer`.
 pub(crate) struct Definition<S> {
@@ -41,7 +45,11 @@ impl<S: Serialize + DeserializeOwned> Definition<S> {
 
     /// Where a run in `state` stands.
     pub(crate) fn status(&self, state: &S) -> RunStatus {
-        let step = (self.step_name)(state);
+        self.status_at((self.step_name)(state), state)
+    }
+
+    /// Where a run in `state`, at step `step`, stands.
+    fn status_at(&self, step: &str, state: &S) -> RunStatus {
         if step == END {
             RunStatus::Finished
         } else if (self.pause)(state).is_some() {
@@ -63,7 +71,35 @@ impl<S: Serialize + DeserializeOwned> Definition<S> {
         state: &S,
         loops: &Loops,
     ) -> Result<Checkpoint, Error> {
-        let text = serde_json::to_string(state).map_err(|error| self.unsaved(error))?;
+        self.encode_sized(run, seq, state, loops, 0)
+    }
+
+    /// [`encode`](Self::encode), writing the state's JSON into a buffer of `size` bytes to
+    /// begin with (the length of the state saved last), so that a large state is written
+    /// once rather than copied each time its buffer grows.
+    ///
+    /// # Errors
+    ///
+    /// As [`encode`](Self::encode).
+    pub(crate) fn encode_sized(
+        &self,
+        run: RunId,
+        seq: u64,
+        state: &S,
+        loops: &Loops,
+        size: usize,
+    ) -> Result<Checkpoint, Error> {
+        let text = if size <= SMALL {
+            serde_json::to_string(state).map_err(|error| self.unsaved(error))?
+        } else {
+            let mut text = Vec::with_capacity(size);
+            serde_json::to_writer(&mut text, state).map_err(|error| self.unsaved(error))?;
+            // `serde_json` writes UTF-8; a failure here would be a bug of its own.
+            String::from_utf8(text).map_err(|error| Error::Checkpoint {
+                workflow: self.name,
+                source: error.into(),
+            })?
+        };
         self.checkpoint(run, seq, state, text, loops)
     }
 
@@ -76,15 +112,21 @@ impl<S: Serialize + DeserializeOwned> Definition<S> {
         text: String,
         loops: &Loops,
     ) -> Result<Checkpoint, Error> {
-        let loops = serde_json::to_string(loops).map_err(|error| self.unsaved(error))?;
+        // Most runs take no bounded edge: their counters are the empty list.
+        let loops = if *loops == Loops::new() {
+            String::from("[]")
+        } else {
+            serde_json::to_string(loops).map_err(|error| self.unsaved(error))?
+        };
+        let step = (self.step_name)(state);
         Ok(Checkpoint {
             run,
             seq,
             workflow: self.name.to_owned(),
             fingerprint: self.fingerprint,
             format: FORMAT_VERSION,
-            step: (self.step_name)(state).to_owned(),
-            status: self.status(state),
+            step: step.to_owned(),
+            status: self.status_at(step, state),
             state: text,
             loops,
             created_at: SystemTime::now(),

@@ -2,7 +2,7 @@
 //! checkpoints; [`Checkpoints`], which saves the state after each step, and what saves each
 //! finished branch of a fan-out or a map.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -22,11 +22,16 @@ pub(crate) struct Held {
     store: Arc<dyn CheckpointStore>,
     run: RunId,
     lease: Lease,
-    /// The number of the run's latest checkpoint. Writes are serialized by this lock: the
-    /// branches of a fan-out may finish at the same time.
-    version: tokio::sync::Mutex<u64>,
+    /// The number of the run's latest checkpoint. The driver saves one checkpoint at a time,
+    /// after each step, and the branches of a step's fan-out or map finish before the step
+    /// does, so a plain number is enough: the store's compare-and-set on it, not a lock here,
+    /// is what keeps two writers from forking the run.
+    version: AtomicU64,
     /// Whether the lease was given up, by saving a suspended or finished checkpoint.
     released: AtomicBool,
+    /// The length of the last state saved: the capacity the next one is written into, so
+    /// that a large state is not copied again each time its buffer grows.
+    size: AtomicUsize,
 }
 
 impl Held {
@@ -40,8 +45,9 @@ impl Held {
             store,
             run,
             lease,
-            version: tokio::sync::Mutex::new(version),
+            version: AtomicU64::new(version),
             released: AtomicBool::new(false),
+            size: AtomicUsize::new(0),
         })
     }
 
@@ -55,16 +61,28 @@ impl Held {
     ///
     /// What the store returns: [`Error::LeaseLost`] and [`Error::VersionConflict`] if
     /// another worker has taken the run over.
-    pub(crate) async fn save(&self, mut checkpoint: Checkpoint) -> Result<(), Error> {
-        let mut version = self.version.lock().await;
-        checkpoint.seq = *version + 1;
-        let releases = checkpoint.status != RunStatus::Running;
-        self.store.save(&self.lease, checkpoint).await?;
-        *version += 1;
-        if releases {
-            self.released.store(true, Ordering::Relaxed);
+    pub(crate) async fn save(&self, checkpoint: Checkpoint) -> Result<(), Error> {
+        self.write(checkpoint).await
+    }
+
+    /// The store's future that saves `checkpoint` as the run's next checkpoint, without a
+    /// future of its own around it for a checkpoint of a running run.
+    ///
+    /// The version is counted before the write ends: a write that fails stops the run (the
+    /// driver returns its error, and nothing but [`release`](Self::release) follows), so the
+    /// count is never read after a failed write. A checkpoint that ends the run (suspended,
+    /// finished) gives up the lease only once the store says it is saved.
+    fn write(&self, mut checkpoint: Checkpoint) -> BoxFuture<'_, Result<(), Error>> {
+        checkpoint.seq = self.version.fetch_add(1, Ordering::Relaxed) + 1;
+        if checkpoint.status == RunStatus::Running {
+            return self.store.save(&self.lease, checkpoint);
         }
-        Ok(())
+        let saved = self.store.save(&self.lease, checkpoint);
+        Box::pin(async move {
+            saved.await?;
+            self.released.store(true, Ordering::Relaxed);
+            Ok(())
+        })
     }
 
     /// Saves a branch of the fan-out or map the latest checkpoint is running, which has just
@@ -73,12 +91,10 @@ impl Held {
     /// # Errors
     ///
     /// As [`save`](Self::save).
-    async fn save_branch(&self, branch: BranchRecord) -> Result<(), Error> {
-        let version = self.version.lock().await;
-        let lease = &self.lease;
+    fn save_branch(&self, branch: BranchRecord) -> BoxFuture<'_, Result<(), Error>> {
+        let version = self.version.load(Ordering::Relaxed);
         self.store
-            .save_branch(lease, self.run, *version, branch)
-            .await
+            .save_branch(&self.lease, self.run, version, branch)
     }
 
     /// Extends the lease. A failure to reach the store is ignored: the lease still runs for
@@ -127,8 +143,18 @@ where
 {
     fn save<'a>(&'a self, state: &'a S, loops: &'a Loops) -> BoxFuture<'a, Result<(), Error>> {
         // Encoded here, so that the future does not hold the state.
-        let checkpoint = self.definition.encode(self.held.run(), 0, state, loops);
-        Box::pin(async move { self.held.save(checkpoint?).await })
+        let held = &self.held;
+        let size = held.size.load(Ordering::Relaxed);
+        match self
+            .definition
+            .encode_sized(held.run(), 0, state, loops, size)
+        {
+            Ok(checkpoint) => {
+                held.size.store(checkpoint.state.len(), Ordering::Relaxed);
+                held.write(checkpoint)
+            }
+            Err(error) => Box::pin(std::future::ready(Err(error))),
+        }
     }
 }
 
@@ -138,6 +164,6 @@ impl BranchRecorder for Held {
             index: u32::try_from(index).unwrap_or(u32::MAX),
             value: value.to_string(),
         };
-        Box::pin(self.save_branch(branch))
+        self.save_branch(branch)
     }
 }

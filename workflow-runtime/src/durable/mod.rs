@@ -50,9 +50,11 @@ use codec::Definition;
 ///
 /// # One writer per run
 ///
-/// A runner holds a [`Lease`](crate::store::Lease) on each run it drives. The lease is renewed with every
-/// checkpoint and, while a long step runs, every third of its duration
-/// ([`lease`](Self::lease), 30 s by default). Another runner asked to resume the run gets
+/// A runner holds a [`Lease`](crate::store::Lease) on each run it drives, for a duration
+/// set by [`lease`](Self::lease) (30 s by default). It is renewed every third of that while a
+/// step runs, and by any checkpoint that finds less than two thirds of it left: a worker that
+/// stops answering loses its runs after two thirds of the duration at the earliest, after the
+/// whole of it at the latest. Another runner asked to resume the run gets
 /// [`Error::RunOwned`] until the lease expires (its holder crashed or hangs); it can then
 /// take the run over, and a late write from the previous holder is rejected with
 /// [`Error::LeaseLost`]. Every write is also checked against the number of the run's latest

@@ -17,6 +17,7 @@
 //! at a time, [`CheckpointStore::prune`] keeps only a run's last checkpoints, and
 //! [`CheckpointStore::delete_runs`] deletes ended runs by age ([`Retention`]).
 
+mod lease;
 mod listing;
 mod memory;
 #[cfg(feature = "postgres")]
@@ -323,6 +324,10 @@ pub trait CheckpointStore: Send + Sync + 'static {
     /// [`lease.expires_at(now)`](Lease::expires_at), otherwise
     /// (suspended, finished) it is released. The checks and the writes are atomic.
     ///
+    /// A store may leave a lease that still has two thirds of its
+    /// [`duration`](Lease::duration) to run as it is, rather than write it with every
+    /// checkpoint: the runner also renews it every third of that.
+    ///
     /// # Errors
     ///
     /// [`Error::LeaseLost`], [`Error::VersionConflict`], [`Error::RunNotFound`],
@@ -335,7 +340,8 @@ pub trait CheckpointStore: Send + Sync + 'static {
 
     /// Saves `branch`, a branch of the fan-out or map that checkpoint `seq` of run `run` is
     /// running, which has just finished, if the run is leased to `lease.id` and `seq` is its
-    /// latest checkpoint; extends the lease to `lease.ttl` from now. The checkpoint read back
+    /// latest checkpoint; extends the lease to `lease.ttl` from now (or leaves it, as
+    /// [`save`](Self::save) may). The checkpoint read back
     /// ([`checkpoint`](Self::checkpoint), [`claim`](Self::claim), [`history`](Self::history))
     /// then lists it in [`Checkpoint::branches`]. The checks and the write are atomic.
     ///

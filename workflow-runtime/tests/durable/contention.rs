@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use workflow_runtime::store::{SqliteOptions, SqliteStore};
+use workflow_runtime::store::{Durability, SqliteOptions, SqliteStore};
 use workflow_runtime::{Outcome, Runner};
 
 use crate::workflows::Chain;
@@ -123,12 +123,24 @@ async fn many_runs(
     (failed.len(), wal)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(flavor = "current_thread")]
 async fn a_write_outlasts_a_lock_held_past_the_busy_timeout() {
+    for durability in [Durability::Full, Durability::Normal] {
+        waits_out_a_lock(durability).await;
+    }
+}
+
+/// A run resumed while another connection holds the file's write lock waits for it, without
+/// blocking the runtime: in `Normal` mode too, where a write that finds the connection free
+/// runs on the caller's thread, and goes to the store's thread to wait.
+async fn waits_out_a_lock(durability: Durability) {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let path = dir.path().join("runs.db");
-    let busy = Duration::from_millis(50);
-    let store = SqliteStore::open_with(&path, SqliteOptions::new().busy_timeout(busy));
+    let busy = Duration::from_millis(200);
+    let options = SqliteOptions::new()
+        .busy_timeout(busy)
+        .durability(durability);
+    let store = SqliteStore::open_with(&path, options);
     let runner = Runner::new(Arc::new(store.expect("opens")));
     let id = runner.create::<Chain>(1).await.expect("created");
 
@@ -140,8 +152,19 @@ async fn a_write_outlasts_a_lock_held_past_the_busy_timeout() {
         let runner = runner.clone();
         async move { runner.resume(&Chain::<1>::default(), id).await }
     });
-    tokio::time::sleep(busy * 8).await;
-    assert!(!resumed.is_finished(), "the run waits for the lock");
+    // On this one-thread runtime, the run goes until it waits for the lock.
+    let started = Instant::now();
+    tokio::task::yield_now().await;
+    let blocked = started.elapsed();
+    assert!(
+        blocked < busy / 2,
+        "{durability:?}: the runtime was blocked for {blocked:?}"
+    );
+    tokio::time::sleep(busy * 3).await;
+    assert!(
+        !resumed.is_finished(),
+        "{durability:?}: the run waits for the lock"
+    );
     other.execute_batch("COMMIT").expect("lets go");
     let run = resumed.await.expect("no panic").expect("claims");
     assert_eq!(run.into_output().expect("finished"), 27);
@@ -152,7 +175,7 @@ async fn many_stores_on_one_file_fail_no_write() {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let path = dir.path().join("runs.db");
     let options = SqliteOptions::new()
-        .durability(workflow_runtime::store::Durability::Normal)
+        .durability(Durability::Normal)
         .busy_timeout(Duration::from_millis(1));
     let (failed, _) = many_runs(&path, options, 400, 8, 4).await;
     assert_eq!(failed, 0, "contention failed runs");
@@ -162,7 +185,7 @@ async fn many_stores_on_one_file_fail_no_write() {
 async fn the_wal_stays_bounded() {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let path = dir.path().join("runs.db");
-    let options = SqliteOptions::new().durability(workflow_runtime::store::Durability::Normal);
+    let options = SqliteOptions::new().durability(Durability::Normal);
     let (failed, wal) = many_runs(&path, options, 2_000, 16, 4).await;
     assert_eq!(failed, 0);
     let bound = 2 * SqliteOptions::DEFAULT_WAL_LIMIT;
@@ -175,7 +198,7 @@ async fn a_small_wal_limit_holds() {
     let path = dir.path().join("runs.db");
     let limit = 256 << 10;
     let options = SqliteOptions::new()
-        .durability(workflow_runtime::store::Durability::Normal)
+        .durability(Durability::Normal)
         .wal_limit(limit);
     let (failed, wal) = many_runs(&path, options, 500, 2, 0).await;
     assert_eq!(failed, 0);
@@ -192,7 +215,7 @@ async fn a_reader_that_does_not_let_go_stalls_no_write() {
     let path = dir.path().join("runs.db");
     let limit = 64 << 10;
     let options = SqliteOptions::new()
-        .durability(workflow_runtime::store::Durability::Normal)
+        .durability(Durability::Normal)
         .wal_limit(limit);
     let store = Arc::new(SqliteStore::open_with(&path, options).expect("opens"));
     let runner = Runner::new(store);
@@ -262,7 +285,7 @@ async fn measure_five_thousand_runs_through_sixteen_stores() {
 async fn measure_five_thousand_runs_through_sixteen_stores_normal() {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let path = dir.path().join("runs.db");
-    let options = SqliteOptions::new().durability(workflow_runtime::store::Durability::Normal);
+    let options = SqliteOptions::new().durability(Durability::Normal);
     let (failed, _) = many_runs(&path, options, 5_000, 16, 4).await;
     assert_eq!(failed, 0);
 }

@@ -183,6 +183,10 @@ const SQLITE_EDITS: &[(&str, &[&str])] = &[
         &["renew", "save", "release"],
     ),
     (
+        "UPDATE workflow_runs SET lease_id = CAST(X'FF' AS TEXT) WHERE id = ?1",
+        &["renew", "save", "release"],
+    ),
+    (
         "UPDATE workflow_runs SET parent = 'x', parent_seq = 1 WHERE id = ?1",
         &["run", "history", "latest"],
     ),
@@ -219,6 +223,63 @@ async fn sqlite_rows_are_corrupt_on_every_path() {
     let answers = answers(&*store, id, &lease, &latest).await;
     let reading = ["history", "latest", "checkpoint 0", "save"];
     assert_store("a dropped table", &answers, &reading);
+}
+
+/// On SQLite a checkpoint of a running run, under a lease with most of its time left, does
+/// not rewrite the run's row: the run's version and step are read from its latest
+/// checkpoint. If that checkpoint does not read back, the run is corrupt; it is never taken
+/// back to an older checkpoint.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_a_corrupt_latest_checkpoint_is_never_skipped() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let path = dir.path().join("runs.db");
+    let store = workflow_runtime::store::SqliteStore::open(&path).expect("opens");
+    let runner = Runner::new(std::sync::Arc::new(store));
+    let store = runner.store().clone();
+    let lease = Lease::new("holder", Duration::from_secs(30));
+    let (id, latest) = claimed(&*store, &runner, &lease).await;
+    for seq in 1..=2 {
+        let next = Checkpoint {
+            seq,
+            created_at: SystemTime::now(),
+            ..latest.clone()
+        };
+        store.save(&lease, next).await.expect("saves");
+    }
+    let db = rusqlite::Connection::open(&path).expect("opens");
+    let row: i64 = db
+        .query_row(
+            "SELECT version FROM workflow_runs WHERE id = ?1",
+            [id.to_string()],
+            |row| row.get(0),
+        )
+        .expect("reads");
+    assert_eq!(row, 0, "the run's row was not rewritten");
+    let info = store.run(id).await.expect("reads");
+    assert_eq!(
+        (info.version, info.step.as_str()),
+        (2, latest.step.as_str())
+    );
+    store.release(id, &lease, None).await.expect("releases");
+
+    db.execute(
+        "UPDATE workflow_checkpoints SET step = X'00' WHERE run = ?1 AND seq = 2",
+        [id.to_string()],
+    )
+    .expect("edits");
+    let other = Lease::new("other", Duration::from_secs(30));
+    let listed = runner.list(RunFilter::new()).await.expect("lists");
+    let answers = [
+        ("run", store.run(id).await.map(drop)),
+        ("claim", store.claim(id, &other).await.map(drop)),
+        ("list", listed.into_runs().map(drop)),
+    ];
+    assert_corrupt(
+        "a corrupt latest step",
+        &answers,
+        Some(id),
+        &["run", "claim", "list"],
+    );
 }
 
 #[cfg(feature = "postgres")]

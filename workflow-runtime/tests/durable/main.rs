@@ -1,5 +1,6 @@
 //! Durable runs on every store: the same cases against `MemoryStore`, `SqliteStore` (a real
-//! file) and `PostgresStore` (a real server, from `WORKFLOW_POSTGRES_URL`; see the README).
+//! file, in each durability mode) and `PostgresStore` (a real server, from
+//! `WORKFLOW_POSTGRES_URL`; see the README).
 
 mod basics;
 mod checks;
@@ -30,6 +31,16 @@ macro_rules! conformance {
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $case() {
                     crate::$module::$case(crate::stores::sqlite()).await;
+                }
+            )*
+        }
+
+        /// `Durability::Normal`, where writes run on the caller's thread when they can.
+        mod sqlite_normal {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    crate::$module::$case(crate::stores::sqlite_normal()).await;
                 }
             )*
         }

@@ -3,7 +3,9 @@
 use std::sync::Arc;
 
 use tempfile::TempDir;
-use workflow_runtime::store::{CheckpointStore, MemoryStore, SqliteStore};
+use workflow_runtime::store::{
+    CheckpointStore, Durability, MemoryStore, SqliteOptions, SqliteStore,
+};
 
 /// A store, and what must live as long as it does.
 pub(crate) struct Fixture {
@@ -24,6 +26,17 @@ pub(crate) fn memory() -> Fixture {
 pub(crate) fn sqlite() -> Fixture {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let store = SqliteStore::open(dir.path().join("runs.db")).expect("opens");
+    Fixture {
+        store: Arc::new(store),
+        _dir: Some(dir),
+    }
+}
+
+/// A new SQLite file in a temporary directory, with `synchronous = NORMAL`.
+pub(crate) fn sqlite_normal() -> Fixture {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let options = SqliteOptions::new().durability(Durability::Normal);
+    let store = SqliteStore::open_with(dir.path().join("runs.db"), options).expect("opens");
     Fixture {
         store: Arc::new(store),
         _dir: Some(dir),

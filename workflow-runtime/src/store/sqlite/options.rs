@@ -90,7 +90,8 @@ impl SqliteOptions {
     }
 
     /// Sets the size in bytes past which the WAL file is checkpointed into the database and
-    /// truncated (also SQLite's `journal_size_limit`); 16 MiB by default.
+    /// started over, and which it is cut back to (SQLite's `journal_size_limit`); 16 MiB by
+    /// default.
     pub fn wal_limit(mut self, bytes: u64) -> Self {
         self.wal_limit = bytes;
         self

@@ -2,7 +2,8 @@
 
 use rusqlite::{params, Connection};
 
-use super::rows::{checkpoint, run_info, store, CHECKPOINT_COLUMNS, RUN_COLUMNS};
+use super::id::Id;
+use super::rows::{checkpoint, run_info, store, CHECKPOINT_COLUMNS, RUNS, RUN_COLUMNS};
 use crate::error::Error;
 use crate::store::{BranchRecord, Checkpoint, RunFilter, RunId, RunInfo, RunList, RunStatus};
 
@@ -17,9 +18,9 @@ pub(super) fn missing(info: &RunInfo) -> Error {
 }
 
 pub(super) fn select_run(conn: &Connection, run: RunId) -> Result<RunInfo, Error> {
-    let sql = format!("SELECT {RUN_COLUMNS} FROM workflow_runs WHERE id = ?1");
+    let sql = format!("SELECT {RUN_COLUMNS} FROM {RUNS} WHERE r.id = ?1");
     let mut stmt = conn.prepare_cached(&sql).map_err(store)?;
-    let mut rows = stmt.query(params![run.to_string()]).map_err(store)?;
+    let mut rows = stmt.query(params![Id::run(run)]).map_err(store)?;
     match rows.next().map_err(store)? {
         Some(row) => run_info(row),
         None => Err(Error::RunNotFound { run }),
@@ -36,7 +37,7 @@ pub(super) fn select_checkpoint(
     );
     let mut stmt = conn.prepare_cached(&sql).map_err(store)?;
     let mut rows = stmt
-        .query(params![run.to_string(), seq as i64])
+        .query(params![Id::run(run), seq as i64])
         .map_err(store)?;
     let Some(mut found) = rows.next().map_err(store)?.map(checkpoint).transpose()? else {
         return Ok(None);
@@ -63,7 +64,7 @@ fn branches(
         )
         .map_err(store)?;
     let mut rows = stmt
-        .query(params![run.to_string(), seq.map(|seq| seq as i64)])
+        .query(params![Id::run(run), seq.map(|seq| seq as i64)])
         .map_err(store)?;
     let mut found: Vec<(u64, Vec<BranchRecord>)> = Vec::new();
     while let Some(row) = rows.next().map_err(store)? {
@@ -101,24 +102,24 @@ pub(super) fn run(conn: &mut Connection, run: RunId) -> Result<RunInfo, Error> {
 /// The runs that pass `filter`; a row that does not read back is its error in the list.
 pub(super) fn list(conn: &mut Connection, filter: &RunFilter) -> Result<RunList, Error> {
     // Fixed fragments, chosen by which filters are set: the values are all parameters.
-    let mut sql = format!("SELECT {RUN_COLUMNS} FROM workflow_runs WHERE 1");
+    let mut sql = format!("SELECT {RUN_COLUMNS} FROM {RUNS} WHERE 1");
     if filter.workflow.is_some() {
-        sql.push_str(" AND workflow = ?1");
+        sql.push_str(" AND r.workflow = ?1");
     }
     if filter.status.is_some() {
-        sql.push_str(" AND status = ?2");
+        sql.push_str(" AND r.status = ?2");
     }
     if filter.after.is_some() {
-        sql.push_str(" AND id > ?3");
+        sql.push_str(" AND r.id > ?3");
     }
-    sql.push_str(" ORDER BY id LIMIT ?4");
+    sql.push_str(" ORDER BY r.id LIMIT ?4");
     let mut stmt = conn.prepare_cached(&sql).map_err(store)?;
     let limit = filter.limit.map_or(-1, i64::from);
     let mut rows = stmt
         .query(params![
             filter.workflow,
             filter.status.map(RunStatus::as_str),
-            filter.after.map(|after| after.to_string()),
+            filter.after.map(Id::run),
             limit
         ])
         .map_err(store)?;
@@ -145,7 +146,7 @@ pub(super) fn history(
     let mut stmt = tx.prepare_cached(&sql).map_err(store)?;
     let from = i64::try_from(from).unwrap_or(i64::MAX);
     let mut rows = stmt
-        .query(params![run.to_string(), from, i64::from(limit)])
+        .query(params![Id::run(run), from, i64::from(limit)])
         .map_err(store)?;
     let mut checkpoints = Vec::new();
     while let Some(row) = rows.next().map_err(store)? {

@@ -4,6 +4,7 @@ use std::time::SystemTime;
 
 use rusqlite::{params, Connection};
 
+use super::id::Id;
 use super::read::select_run;
 use super::rows::store;
 use super::tx::write;
@@ -23,11 +24,11 @@ pub(super) fn prune(conn: &mut Connection, run: RunId, keep: u64) -> Result<u64,
     };
     // The branches saved at the checkpoints that go, go with them.
     tx.prepare_cached("DELETE FROM workflow_branches WHERE run = ?1 AND seq <= ?2")
-        .and_then(|mut stmt| stmt.execute(params![run.to_string(), last_gone]))
+        .and_then(|mut stmt| stmt.execute(params![Id::run(run), last_gone]))
         .map_err(store)?;
     let gone = tx
         .prepare_cached("DELETE FROM workflow_checkpoints WHERE run = ?1 AND seq <= ?2")
-        .and_then(|mut stmt| stmt.execute(params![run.to_string(), last_gone]))
+        .and_then(|mut stmt| stmt.execute(params![Id::run(run), last_gone]))
         .map_err(store)?;
     tx.commit()?;
     Ok(gone as u64)

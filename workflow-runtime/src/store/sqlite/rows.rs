@@ -1,16 +1,26 @@
 //! Reading SQLite rows back as runs and checkpoints: every column is checked, since rows are
 //! untrusted input.
 
-use rusqlite::types::FromSql;
+use rusqlite::types::{FromSql, ValueRef};
 use rusqlite::Row;
 
+use super::id::Id;
 use crate::store::time::from_millis;
 use crate::store::{Checkpoint, RunId, RunInfo, RunStatus};
 use crate::Error;
 
-/// The columns [`run_info`] reads, in order.
-pub(super) const RUN_COLUMNS: &str = "id, workflow, fingerprint, status, step, version, owner, \
-     lease_expires, parent, parent_seq, error, created_at, updated_at";
+/// The columns [`run_info`] reads, in order, from [`RUNS`]: the run's row `r`, then the
+/// number, step and time of its latest checkpoint `c`.
+pub(super) const RUN_COLUMNS: &str = "r.id, r.workflow, r.fingerprint, r.status, r.step, \
+     r.version, r.owner, r.lease_expires, r.parent, r.parent_seq, r.error, r.created_at, \
+     r.updated_at, c.seq, c.step, c.created_at";
+
+/// The runs, each with its latest checkpoint: a checkpoint of a running run that stays
+/// running does not rewrite the run's row (see `save`), so the row's `version`, `step` and
+/// `updated_at` are those of its last write, and the latest checkpoint may be newer.
+pub(super) const RUNS: &str = "workflow_runs r LEFT JOIN workflow_checkpoints c \
+     ON c.run = r.id \
+     AND c.seq = (SELECT seq FROM workflow_checkpoints WHERE run = r.id ORDER BY seq DESC LIMIT 1)";
 
 /// The columns [`checkpoint`] reads, in order.
 pub(super) const CHECKPOINT_COLUMNS: &str =
@@ -39,6 +49,16 @@ impl<'a, 'r> Reader<'a, 'r> {
             row,
             run: Some(run),
             seq: None,
+        }
+    }
+
+    /// Whether column `index` holds `id`: `false` for `NULL` or another id.
+    pub(super) fn holds(&self, index: usize, column: &str, id: &Id) -> Result<bool, Error> {
+        match self.row.get_ref(index) {
+            Ok(ValueRef::Null) => Ok(false),
+            Ok(ValueRef::Text(text)) if std::str::from_utf8(text).is_ok() => Ok(text == id.bytes()),
+            // Not text: the error of reading it as text.
+            _ => self.get::<String>(index, column).map(|_| false),
         }
     }
 
@@ -81,8 +101,33 @@ impl<'a, 'r> Reader<'a, 'r> {
     }
 }
 
-/// A row of `workflow_runs`, read with [`RUN_COLUMNS`].
+/// A row of [`RUNS`], read with [`RUN_COLUMNS`]: the run as its row and its latest
+/// checkpoint show it.
 pub(super) fn run_info(row: &Row<'_>) -> Result<RunInfo, Error> {
+    let mut info = run_row(row)?;
+    let mut read = Reader::of(row, info.id);
+    // No checkpoint at all (a corrupt run, which reading it says), or one the row is up to
+    // date with: the row says it all.
+    if read
+        .get::<Option<rusqlite::types::Value>>(13, "seq")?
+        .is_none()
+    {
+        return Ok(info);
+    }
+    let seq = read.count(13, "seq")?;
+    if seq > info.version {
+        read.seq = Some(seq);
+        info.version = seq;
+        info.step = read.get(14, "step")?;
+        info.updated_at = info
+            .updated_at
+            .max(from_millis(read.get(15, "created_at")?));
+    }
+    Ok(info)
+}
+
+/// The run's own row, the first columns of [`RUN_COLUMNS`].
+fn run_row(row: &Row<'_>) -> Result<RunInfo, Error> {
     let mut read = Reader {
         row,
         run: None,

@@ -6,12 +6,13 @@ use std::time::{Duration, SystemTime};
 use rusqlite::{params, Connection};
 use uuid::Uuid;
 
+use super::id::Id;
 use super::read::{missing, select_checkpoint, select_run};
 use super::rows::{store, Reader};
 use super::tx::write;
 use crate::error::Error;
 use crate::store::time::{lease_millis, to_millis};
-use crate::store::{BranchRecord, Checkpoint, Lease, NewRun, RunId, RunInfo, RunStatus};
+use crate::store::{Checkpoint, Lease, NewRun, RunId, RunInfo};
 
 /// The tables, created if missing. `PRAGMA user_version` records the schema's version.
 pub(super) const SCHEMA: &str = "
@@ -58,46 +59,37 @@ CREATE TABLE IF NOT EXISTS workflow_branches (
 /// The schema version this code writes and reads: 2 added `workflow_branches`.
 pub(super) const SCHEMA_VERSION: i64 = 2;
 
-fn now() -> i64 {
+pub(super) fn now() -> i64 {
     to_millis(SystemTime::now())
 }
 
 /// When a lease of `ttl` milliseconds taken at `now` expires, saturating: a lease too long
 /// to add never expires.
-fn expiry(now: i64, ttl: i64) -> i64 {
+pub(super) fn expiry(now: i64, ttl: i64) -> i64 {
     now.saturating_add(ttl)
 }
 
-/// Why a write guarded by `lease` on run `run` changed nothing: the run is gone, has another
-/// lease, or (for a save of checkpoint `seq`) another latest checkpoint.
-fn refused(tx: &Connection, run: RunId, lease: Uuid, seq: Option<u64>) -> Error {
+/// Why a write guarded by a lease on run `run` changed nothing: the run is gone, or has
+/// another lease (or a lease id that does not read back).
+fn refused(tx: &Connection, run: RunId) -> Error {
     let found = tx
-        .prepare_cached("SELECT lease_id, version FROM workflow_runs WHERE id = ?1")
+        .prepare_cached("SELECT lease_id FROM workflow_runs WHERE id = ?1")
         .and_then(|mut stmt| {
-            let mut rows = stmt.query(params![run.to_string()])?;
+            let mut rows = stmt.query(params![Id::run(run)])?;
             let Some(row) = rows.next()? else {
                 return Ok(Error::RunNotFound { run });
             };
-            let read = Reader::of(row, run);
-            Ok(match read.get::<Option<String>>(0, "lease_id") {
-                Err(error) => error,
-                Ok(holder) if holder.as_deref() != Some(&*lease.to_string()) => {
-                    Error::LeaseLost { run }
-                }
-                Ok(_) => match read.count(1, "version") {
+            Ok(
+                match Reader::of(row, run).get::<Option<String>>(0, "lease_id") {
                     Err(error) => error,
-                    Ok(found) => Error::VersionConflict {
-                        run,
-                        expected: seq.unwrap_or(0).wrapping_sub(1),
-                        found,
-                    },
+                    Ok(_) => Error::LeaseLost { run },
                 },
-            })
+            )
         });
     found.unwrap_or_else(store)
 }
 
-fn insert_checkpoint(tx: &Connection, checkpoint: &Checkpoint) -> Result<(), Error> {
+pub(super) fn insert_checkpoint(tx: &Connection, checkpoint: &Checkpoint) -> Result<(), Error> {
     let mut stmt = tx
         .prepare_cached(
             "INSERT INTO workflow_checkpoints (run, seq, workflow, fingerprint, format, step, \
@@ -105,7 +97,7 @@ fn insert_checkpoint(tx: &Connection, checkpoint: &Checkpoint) -> Result<(), Err
         )
         .map_err(store)?;
     stmt.execute(params![
-        checkpoint.run.to_string(),
+        Id::run(checkpoint.run),
         checkpoint.seq as i64,
         checkpoint.workflow,
         checkpoint.fingerprint as i64,
@@ -132,16 +124,16 @@ pub(super) fn create(conn: &mut Connection, run: &NewRun) -> Result<(), Error> {
     )
     .and_then(|mut stmt| {
         stmt.execute(params![
-            first.run.to_string(),
+            Id::run(first.run),
             first.workflow,
             first.fingerprint as i64,
             first.status.as_str(),
             first.step,
             first.seq as i64,
-            lease.map(|lease| lease.id.to_string()),
+            lease.map(|lease| Id::of(&lease.id)),
             lease.map(|lease| &lease.owner),
             expires,
-            run.parent.map(|(parent, _)| parent.to_string()),
+            run.parent.map(|(parent, _)| Id::run(parent)),
             run.parent.map(|(_, seq)| seq as i64),
             to_millis(first.created_at),
         ])
@@ -165,8 +157,8 @@ pub(super) fn claim(
         )
         .and_then(|mut stmt| {
             stmt.execute(params![
-                run.to_string(),
-                lease.id.to_string(),
+                Id::run(run),
+                Id::of(&lease.id),
                 lease.owner,
                 now,
                 expiry(now, lease_millis(lease)),
@@ -187,7 +179,7 @@ fn owned(tx: &Connection, run: RunId, now: i64) -> Error {
     let found = tx
         .prepare_cached("SELECT owner, lease_expires FROM workflow_runs WHERE id = ?1")
         .and_then(|mut stmt| {
-            let mut rows = stmt.query(params![run.to_string()])?;
+            let mut rows = stmt.query(params![Id::run(run)])?;
             let Some(row) = rows.next()? else {
                 return Ok(Error::RunNotFound { run });
             };
@@ -217,118 +209,12 @@ pub(super) fn renew(conn: &mut Connection, run: RunId, lease: Uuid, ttl: i64) ->
         )
         .and_then(|mut stmt| {
             let expires = expiry(now(), ttl);
-            stmt.execute(params![run.to_string(), lease.to_string(), expires])
+            stmt.execute(params![Id::run(run), Id::of(&lease), expires])
         })
         .map_err(store)?;
     if changed == 0 {
-        return Err(refused(&tx, run, lease, None));
+        return Err(refused(&tx, run));
     }
-    tx.commit()
-}
-
-/// Saves `checkpoint` under `lease`, which a running checkpoint extends by `ttl` milliseconds.
-pub(super) fn save(
-    conn: &mut Connection,
-    lease: Uuid,
-    ttl: i64,
-    checkpoint: &Checkpoint,
-) -> Result<(), Error> {
-    let tx = write(conn)?;
-    let now = now();
-    let running = checkpoint.status == RunStatus::Running;
-    let (run, lease_text, seq) = (
-        checkpoint.run.to_string(),
-        lease.to_string(),
-        checkpoint.seq as i64,
-    );
-    // A running run that stays running (every step but the last) does not set `status`, so
-    // that its index is not rewritten.
-    let mut changed = 0;
-    if running {
-        changed = tx
-            .prepare_cached(
-                "UPDATE workflow_runs SET version = ?3, step = ?4, updated_at = ?5, \
-                 lease_expires = ?6 \
-                 WHERE id = ?1 AND lease_id = ?2 AND version = ?3 - 1 AND status = 'running'",
-            )
-            .and_then(|mut stmt| {
-                let expires = expiry(now, ttl);
-                stmt.execute(params![run, lease_text, seq, checkpoint.step, now, expires])
-            })
-            .map_err(store)?;
-    }
-    if changed == 0 {
-        changed = tx
-            .prepare_cached(
-                "UPDATE workflow_runs SET version = ?3, status = ?4, step = ?5, error = NULL, \
-                 updated_at = ?6, lease_id = CASE WHEN ?7 THEN lease_id END, \
-                 owner = CASE WHEN ?7 THEN owner END, lease_expires = CASE WHEN ?7 THEN ?8 END \
-                 WHERE id = ?1 AND lease_id = ?2 AND version = ?3 - 1",
-            )
-            .and_then(|mut stmt| {
-                stmt.execute(params![
-                    run,
-                    lease_text,
-                    seq,
-                    checkpoint.status.as_str(),
-                    checkpoint.step,
-                    now,
-                    running,
-                    expiry(now, ttl),
-                ])
-            })
-            .map_err(store)?;
-    }
-    if changed == 0 {
-        return Err(refused(&tx, checkpoint.run, lease, Some(checkpoint.seq)));
-    }
-    insert_checkpoint(&tx, checkpoint)?;
-    tx.commit()
-}
-
-pub(super) fn save_branch(
-    conn: &mut Connection,
-    lease: Uuid,
-    ttl: i64,
-    (run, seq): (RunId, u64),
-    branch: &BranchRecord,
-) -> Result<(), Error> {
-    let tx = write(conn)?;
-    let now = now();
-    let changed = tx
-        .prepare_cached(
-            "UPDATE workflow_runs SET lease_expires = ?4, updated_at = ?5 \
-             WHERE id = ?1 AND lease_id = ?2 AND version = ?3",
-        )
-        .and_then(|mut stmt| {
-            let expires = expiry(now, ttl);
-            stmt.execute(params![
-                run.to_string(),
-                lease.to_string(),
-                seq as i64,
-                expires,
-                now
-            ])
-        })
-        .map_err(store)?;
-    if changed == 0 {
-        // `refused` reads a write of checkpoint `seq + 1` expected on top of `seq`.
-        return Err(refused(&tx, run, lease, Some(seq.wrapping_add(1))));
-    }
-    tx.prepare_cached(
-        "INSERT INTO workflow_branches (run, seq, idx, value, created_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5)",
-    )
-    .and_then(|mut stmt| {
-        stmt.execute(params![
-            run.to_string(),
-            seq as i64,
-            branch.index,
-            branch.value,
-            now
-        ])
-    })
-    .map_err(store)?;
     tx.commit()
 }
 
@@ -347,12 +233,10 @@ pub(super) fn release(
              updated_at = CASE WHEN ?3 IS NULL THEN updated_at ELSE ?4 END \
              WHERE id = ?1 AND lease_id = ?2",
         )
-        .and_then(|mut stmt| {
-            stmt.execute(params![run.to_string(), lease.to_string(), error, now()])
-        })
+        .and_then(|mut stmt| stmt.execute(params![Id::run(run), Id::of(&lease), error, now()]))
         .map_err(store)?;
     if changed == 0 {
-        return Err(refused(&tx, run, lease, None));
+        return Err(refused(&tx, run));
     }
     tx.commit()
 }

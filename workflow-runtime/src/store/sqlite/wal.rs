@@ -1,15 +1,20 @@
 //! Keeping the write-ahead log small. SQLite's own checkpoints (after each commit once the WAL
 //! has 1000 pages) do not bound it: while other connections keep reading it, it cannot start
 //! over, and under contention the checkpoint lock is always taken. The store's connections
-//! leave those off, and past a size the store checkpoints all of the WAL and truncates it.
+//! leave those off, and past a size the store checkpoints all of the WAL and restarts it: the
+//! next commit writes it again from its start, and SQLite cuts the file back to the limit
+//! (`journal_size_limit`). The file is not truncated to nothing: a commit that overwrites
+//! the file rather than extends it does not change its size, which an fsync (in
+//! `Durability::Full`) would also have to write, and took about twice as long here.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use rusqlite::Connection;
 
-/// How many queries run between two looks at the WAL's size.
-const EVERY: u32 = 32;
+/// How many queries run between two looks at the WAL's size (one `stat` of the file): a
+/// write on the caller's thread takes a few microseconds, so the WAL can grow fast.
+const EVERY: u32 = 8;
 
 /// How many times a truncation is tried while another connection's checkpoint holds the
 /// checkpoint lock, which SQLite does not wait for.
@@ -27,6 +32,7 @@ const FIRST_PAUSE: Duration = Duration::from_millis(100);
 const LONGEST_PAUSE: Duration = Duration::from_secs(2);
 
 /// The WAL of one connection's database, and the size it is kept under.
+#[derive(Debug)]
 pub(super) struct Wal {
     /// The WAL file, `{database}-wal`; `None` for a database without a file.
     path: Option<PathBuf>,
@@ -59,25 +65,39 @@ impl Wal {
         }
     }
 
-    /// Counts a query; every few, if the WAL has grown past its limit, checkpoints all of it
-    /// into the database and truncates it. One that cannot finish (a reader keeps an old
-    /// snapshot) is tried again after a pause, longer each time, so that a reader that never
-    /// lets go does not keep writers waiting: the WAL is then only bigger for a while.
-    pub(super) fn after_query(&mut self, conn: &Connection) {
+    /// Counts a query; says whether it is time to look at the WAL's size, every few queries.
+    pub(super) fn count(&mut self) -> bool {
         self.queries += 1;
         if self.queries < EVERY {
-            return;
+            return false;
         }
         self.queries = 0;
+        true
+    }
+
+    /// Whether the WAL has grown past its limit, and is not paused after a truncation that
+    /// could not finish: one file size, no query.
+    pub(super) fn too_big(&self) -> bool {
+        let Some(path) = &self.path else {
+            return false;
+        };
+        let paused = self
+            .paused_until
+            .is_some_and(|until| Instant::now() < until);
+        !paused && std::fs::metadata(path).is_ok_and(|meta| meta.len() > self.limit)
+    }
+
+    /// If the WAL has grown past its limit, checkpoints all of it into the database and
+    /// truncates it. One that cannot finish (a reader keeps an old snapshot) is tried again
+    /// after a pause, longer each time, so that a reader that never lets go does not keep
+    /// writers waiting: the WAL is then only bigger for a while.
+    pub(super) fn keep(&mut self, conn: &Connection) {
+        if !self.too_big() {
+            return;
+        }
         let Some(path) = &self.path else {
             return;
         };
-        if self
-            .paused_until
-            .is_some_and(|until| Instant::now() < until)
-        {
-            return;
-        }
         // Waits briefly: it holds the write lock while it waits for readers.
         let _ = conn.busy_timeout(WAIT);
         let truncated = truncate(conn, path, self.limit);
@@ -92,7 +112,8 @@ impl Wal {
 }
 
 /// While the WAL at `path` is larger than `limit` bytes, checkpoints all of it into the
-/// database and truncates it (`PRAGMA wal_checkpoint(TRUNCATE)`). Tries a few times while
+/// database and restarts it (`PRAGMA wal_checkpoint(RESTART)`; the next commit cuts the file
+/// to the limit). Tries a few times while
 /// another connection's checkpoint holds the checkpoint lock, and stops once the WAL is small
 /// again, whoever truncated it. Returns whether it is. Best effort: the writes it follows are
 /// committed whatever it does.
@@ -103,7 +124,7 @@ fn truncate(conn: &Connection, path: &Path, limit: u64) -> bool {
             return true;
         }
         // (busy, pages in the WAL, pages checkpointed)
-        let done = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |row| {
+        let done = conn.query_row("PRAGMA wal_checkpoint(RESTART)", [], |row| {
             Ok((row.get::<_, i64>(0)?, row.get::<_, i64>(1)?))
         });
         match done {

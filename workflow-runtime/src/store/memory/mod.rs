@@ -1,11 +1,10 @@
 //! [`MemoryStore`]: runs kept in the process's memory.
 
-use std::collections::{BTreeMap, VecDeque};
+mod runs;
+
 use std::future::ready;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::SystemTime;
-
-use uuid::Uuid;
 
 use super::{
     BranchRecord, Checkpoint, CheckpointStore, Lease, NewRun, Retention, RunFilter, RunId, RunInfo,
@@ -13,6 +12,7 @@ use super::{
 };
 use crate::error::Error;
 use crate::future::BoxFuture;
+use runs::{Entry, Runs, Written};
 
 /// A [`CheckpointStore`] in the process's memory: for tests, and for runs that need pauses
 /// and history but not to survive the process.
@@ -29,15 +29,7 @@ use crate::future::BoxFuture;
 /// ```
 #[derive(Debug, Default)]
 pub struct MemoryStore {
-    runs: Mutex<BTreeMap<RunId, Entry>>,
-}
-
-#[derive(Debug)]
-struct Entry {
-    info: RunInfo,
-    lease: Option<Uuid>,
-    /// The checkpoints kept, in order: numbered one after the other, from the first kept.
-    checkpoints: VecDeque<Checkpoint>,
+    runs: Mutex<Runs>,
 }
 
 impl MemoryStore {
@@ -46,7 +38,7 @@ impl MemoryStore {
         Self::default()
     }
 
-    fn lock(&self) -> MutexGuard<'_, BTreeMap<RunId, Entry>> {
+    fn lock(&self) -> MutexGuard<'_, Runs> {
         self.runs.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
@@ -56,61 +48,41 @@ impl MemoryStore {
         run: RunId,
         f: impl FnOnce(&mut Entry, SystemTime) -> Result<T, Error>,
     ) -> BoxFuture<'_, Result<T, Error>> {
-        let result = match self.lock().get_mut(&run) {
-            Some(entry) => f(entry, SystemTime::now()),
-            None => Err(Error::RunNotFound { run }),
-        };
-        Box::pin(ready(result))
+        Box::pin(ready(self.apply(run, f)))
     }
-}
 
-impl Entry {
-    fn check(&self, lease: &Lease) -> Result<(), Error> {
-        match self.lease {
-            Some(id) if id == lease.id => Ok(()),
-            _ => Err(Error::LeaseLost { run: self.info.id }),
+    /// [`with`](Self::with) for a write, whose future is zero-sized when it succeeds: a
+    /// checkpoint allocates nothing here but what the store keeps.
+    fn write(
+        &self,
+        run: RunId,
+        f: impl FnOnce(&mut Entry, SystemTime) -> Result<(), Error>,
+    ) -> BoxFuture<'_, Result<(), Error>> {
+        match self.apply(run, f) {
+            Ok(()) => Box::pin(Written),
+            Err(error) => Box::pin(ready(Err(error))),
         }
     }
 
-    fn take(&mut self, lease: Option<&Lease>, now: SystemTime) {
-        self.lease = lease.map(|lease| lease.id);
-        self.info.owner = lease.map(|lease| lease.owner.clone());
-        self.info.lease_expires = lease.map(|lease| lease.expires_at(now));
-    }
-
-    fn latest(&self) -> Result<Checkpoint, Error> {
-        self.get(self.info.version)
-    }
-
-    fn get(&self, seq: u64) -> Result<Checkpoint, Error> {
-        let index = self.index(seq).unwrap_or(usize::MAX);
-        self.checkpoints
-            .get(index)
-            .cloned()
-            .ok_or(Error::CheckpointNotFound {
-                run: self.info.id,
-                seq,
-            })
-    }
-
-    /// Where checkpoint `seq` is, or would be, in `checkpoints`: `None` if it was pruned.
-    fn index(&self, seq: u64) -> Option<usize> {
-        let first = self.checkpoints.front().map_or(0, |first| first.seq);
-        usize::try_from(seq.checked_sub(first)?).ok()
+    fn apply<T>(
+        &self,
+        run: RunId,
+        f: impl FnOnce(&mut Entry, SystemTime) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        match self.lock().get_mut(run) {
+            Some(entry) => f(entry, SystemTime::now()),
+            None => Err(Error::RunNotFound { run }),
+        }
     }
 }
 
 impl CheckpointStore for MemoryStore {
     fn create(&self, run: NewRun) -> BoxFuture<'_, Result<(), Error>> {
         let now = SystemTime::now();
-        let mut entry = Entry {
-            info: RunInfo::created(&run.first, run.parent),
-            lease: None,
-            checkpoints: VecDeque::new(),
-        };
+        let mut entry = Entry::new(RunInfo::created(&run.first, run.parent));
         entry.take(run.lease.as_ref(), now);
         entry.checkpoints.push_back(run.first);
-        self.lock().insert(entry.info.id, entry);
+        self.lock().insert(entry);
         Box::pin(ready(Ok(())))
     }
 
@@ -138,7 +110,7 @@ impl CheckpointStore for MemoryStore {
     }
 
     fn renew<'a>(&'a self, run: RunId, lease: &'a Lease) -> BoxFuture<'a, Result<(), Error>> {
-        self.with(run, |entry, now| {
+        self.write(run, |entry, now| {
             entry.check(lease)?;
             entry.info.lease_expires = Some(lease.expires_at(now));
             Ok(())
@@ -150,7 +122,7 @@ impl CheckpointStore for MemoryStore {
         lease: &'a Lease,
         checkpoint: Checkpoint,
     ) -> BoxFuture<'a, Result<(), Error>> {
-        self.with(checkpoint.run, |entry, now| {
+        self.write(checkpoint.run, |entry, now| {
             entry.check(lease)?;
             if checkpoint.seq != entry.info.version.wrapping_add(1) {
                 return Err(Error::VersionConflict {
@@ -179,7 +151,7 @@ impl CheckpointStore for MemoryStore {
         seq: u64,
         branch: BranchRecord,
     ) -> BoxFuture<'a, Result<(), Error>> {
-        self.with(run, |entry, now| {
+        self.write(run, |entry, now| {
             entry.check(lease)?;
             let latest = entry.info.version;
             let checkpoint = match entry.index(latest) {
@@ -206,7 +178,7 @@ impl CheckpointStore for MemoryStore {
         lease: &'a Lease,
         error: Option<String>,
     ) -> BoxFuture<'a, Result<(), Error>> {
-        self.with(run, |entry, now| {
+        self.write(run, |entry, now| {
             entry.check(lease)?;
             entry.take(None, now);
             if let Some(error) = error {
@@ -226,7 +198,7 @@ impl CheckpointStore for MemoryStore {
         let limit = filter.limit.map_or(usize::MAX, |limit| limit as usize);
         let runs = self.lock();
         let infos = runs
-            .values()
+            .after(filter.after)
             .map(|entry| &entry.info)
             .filter(|info| filter.matches(info))
             .take(limit)
@@ -259,10 +231,10 @@ impl CheckpointStore for MemoryStore {
 
     fn delete_runs(&self, retention: Retention) -> BoxFuture<'_, Result<u64, Error>> {
         let now = SystemTime::now();
-        let mut runs = self.lock();
-        let before = runs.len();
-        runs.retain(|_, entry| !retention.matches(&entry.info, now));
-        Box::pin(ready(Ok((before - runs.len()) as u64)))
+        let gone = self
+            .lock()
+            .delete(|entry| retention.matches(&entry.info, now));
+        Box::pin(ready(Ok(gone as u64)))
     }
 
     fn checkpoint(&self, run: RunId, seq: Option<u64>) -> BoxFuture<'_, Result<Checkpoint, Error>> {

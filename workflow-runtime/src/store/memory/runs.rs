@@ -1,0 +1,193 @@
+//! The runs a [`MemoryStore`](super::MemoryStore) keeps: each found by its id with one hash
+//! lookup (a write looks its run up every time), and listed in the order of their ids.
+
+use std::collections::hash_map::RandomState;
+use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::future::Future;
+use std::hash::{BuildHasher, Hasher};
+use std::ops::Bound;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::SystemTime;
+
+use uuid::Uuid;
+
+use crate::error::Error;
+use crate::store::{Checkpoint, Lease, RunId, RunInfo};
+
+/// Room for this many checkpoints is made when a run is created: a short run never moves them.
+const CHECKPOINTS: usize = 16;
+
+/// Every run, by id.
+#[derive(Debug, Default)]
+pub(super) struct Runs {
+    /// Boxed, so that growing the table moves pointers, not runs.
+    by_id: HashMap<u128, Box<Entry>, Keys>,
+    /// The ids of `by_id`, in order, for listings.
+    order: BTreeSet<u128>,
+}
+
+/// One run: what [`RunInfo`] shows, its lease, its checkpoints.
+#[derive(Debug)]
+pub(super) struct Entry {
+    pub(super) info: RunInfo,
+    pub(super) lease: Option<Uuid>,
+    /// The checkpoints kept, in order: numbered one after the other, from the first kept.
+    pub(super) checkpoints: VecDeque<Checkpoint>,
+}
+
+/// Where run `run` is kept: its UUID as one number, read big-endian, so that the numbers sort
+/// as the ids do.
+fn key(run: RunId) -> u128 {
+    run.as_uuid().as_u128()
+}
+
+/// How `Runs` hashes an id: one multiplication of its two halves, each mixed with a key of
+/// its own store. Ids are UUIDs with 74 random bits; the keys keep ids that were chosen to
+/// collide in one store from colliding in another. (SipHash, the default, took 160
+/// instructions per lookup, and every write looks its run up.)
+#[derive(Debug, Clone, Copy)]
+struct Keys(u64, u64);
+
+impl Default for Keys {
+    fn default() -> Self {
+        let random = RandomState::new();
+        Keys(random.hash_one(0_u8), random.hash_one(1_u8))
+    }
+}
+
+impl BuildHasher for Keys {
+    type Hasher = IdHasher;
+
+    fn build_hasher(&self) -> IdHasher {
+        IdHasher {
+            keys: *self,
+            hash: 0,
+        }
+    }
+}
+
+#[derive(Debug)]
+struct IdHasher {
+    keys: Keys,
+    hash: u64,
+}
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.hash
+    }
+
+    fn write_u128(&mut self, id: u128) {
+        let (high, low) = ((id >> 64) as u64, id as u64);
+        let product = u128::from(high ^ self.keys.0) * u128::from(low ^ self.keys.1);
+        self.hash = (product >> 64) as u64 ^ product as u64;
+    }
+
+    /// Only `u128` keys are hashed here; anything else goes through the same mix.
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(16) {
+            let mut word = [0; 16];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.write_u128(u128::from_le_bytes(word) ^ u128::from(self.hash));
+        }
+    }
+}
+
+impl Runs {
+    pub(super) fn get_mut(&mut self, run: RunId) -> Option<&mut Entry> {
+        self.by_id.get_mut(&key(run)).map(|entry| &mut **entry)
+    }
+
+    /// Adds `entry`, in place of a run with the same id if there is one.
+    pub(super) fn insert(&mut self, entry: Entry) {
+        let id = key(entry.info.id);
+        self.by_id.insert(id, Box::new(entry));
+        self.order.insert(id);
+    }
+
+    /// The runs created after run `after` (every run if `None`), in order.
+    pub(super) fn after(&self, after: Option<RunId>) -> impl Iterator<Item = &Entry> {
+        let from = after.map_or(Bound::Unbounded, |after| Bound::Excluded(key(after)));
+        self.order
+            .range((from, Bound::Unbounded))
+            .filter_map(|id| self.by_id.get(id).map(|entry| &**entry))
+    }
+
+    /// Deletes the runs `delete` says to; returns how many.
+    pub(super) fn delete(&mut self, mut delete: impl FnMut(&Entry) -> bool) -> usize {
+        let before = self.by_id.len();
+        let order = &mut self.order;
+        self.by_id.retain(|id, entry| {
+            let gone = delete(entry);
+            if gone {
+                order.remove(id);
+            }
+            !gone
+        });
+        before - self.by_id.len()
+    }
+}
+
+impl Entry {
+    /// Run `info`, not leased yet, with no checkpoint.
+    pub(super) fn new(info: RunInfo) -> Self {
+        Entry {
+            info,
+            lease: None,
+            checkpoints: VecDeque::with_capacity(CHECKPOINTS),
+        }
+    }
+
+    pub(super) fn check(&self, lease: &Lease) -> Result<(), Error> {
+        match self.lease {
+            Some(id) if id == lease.id => Ok(()),
+            _ => Err(Error::LeaseLost { run: self.info.id }),
+        }
+    }
+
+    /// Leases the run to `lease` until [`Lease::expires_at`] `now`, or to nobody.
+    pub(super) fn take(&mut self, lease: Option<&Lease>, now: SystemTime) {
+        match lease {
+            // A checkpoint of a running run renews the lease it is saved under.
+            Some(lease) if self.lease == Some(lease.id) => {}
+            _ => {
+                self.lease = lease.map(|lease| lease.id);
+                self.info.owner = lease.map(|lease| lease.owner.clone());
+            }
+        }
+        self.info.lease_expires = lease.map(|lease| lease.expires_at(now));
+    }
+
+    pub(super) fn latest(&self) -> Result<Checkpoint, Error> {
+        self.get(self.info.version)
+    }
+
+    pub(super) fn get(&self, seq: u64) -> Result<Checkpoint, Error> {
+        let index = self.index(seq).unwrap_or(usize::MAX);
+        self.checkpoints
+            .get(index)
+            .cloned()
+            .ok_or(Error::CheckpointNotFound {
+                run: self.info.id,
+                seq,
+            })
+    }
+
+    /// Where checkpoint `seq` is, or would be, in `checkpoints`: `None` if it was pruned.
+    pub(super) fn index(&self, seq: u64) -> Option<usize> {
+        let first = self.checkpoints.front().map_or(0, |first| first.seq);
+        usize::try_from(seq.checked_sub(first)?).ok()
+    }
+}
+
+/// A write that succeeded: a future with nothing in it, which `Box` does not allocate for.
+pub(super) struct Written;
+
+impl Future for Written {
+    type Output = Result<(), Error>;
+
+    fn poll(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Self::Output> {
+        Poll::Ready(Ok(()))
+    }
+}

@@ -1,0 +1,184 @@
+//! Saving a checkpoint or a finished branch: the checks (lease, version) and the writes in one
+//! transaction, which holds the file's write lock from its first statement.
+//!
+//! A checkpoint of a running run that stays running, whose lease has at least two thirds of
+//! its duration left, is one `INSERT`: the run's row is read to check the lease and the
+//! version, not written, so that the commit writes one page of the file rather than two. Its
+//! `version`, `step` and `updated_at` then lag behind its latest checkpoint, which is where
+//! reads take them from (`rows::RUNS`). Every other write updates the row as well: the first
+//! checkpoint after a claim of a failed run, one that suspends or finishes it, one whose lease
+//! needs renewing.
+
+use rusqlite::{params, Connection};
+use uuid::Uuid;
+
+use super::id::Id;
+use super::rows::{store, Reader};
+use super::sql::{expiry, insert_checkpoint, now};
+use super::tx::write;
+use crate::error::Error;
+use crate::store::{BranchRecord, Checkpoint, RunId, RunStatus};
+
+/// A run's row as a write under its lease finds it.
+struct Head {
+    /// Whether the run is running, with no error recorded.
+    running: bool,
+    /// When its lease expires, in milliseconds.
+    expires: Option<i64>,
+}
+
+impl Head {
+    /// Reads run `run`'s row for a write under `lease` that expects checkpoint `at` to be the
+    /// run's latest.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::RunNotFound`], [`Error::LeaseLost`], [`Error::VersionConflict`],
+    /// [`Error::CorruptCheckpoint`] if a value does not read back, [`Error::Store`].
+    fn read(tx: &Connection, run: RunId, lease: Uuid, at: u64) -> Result<Self, Error> {
+        // Whether `at` is there and nothing after it: two seeks. (`max(seq)`, or the first
+        // row in descending order, takes SQLite several times as long.)
+        let mut stmt = tx
+            .prepare_cached(
+                "SELECT lease_id, status = 'running' AND error IS NULL, lease_expires, version, \
+                 EXISTS (SELECT 1 FROM workflow_checkpoints WHERE run = ?1 AND seq = ?2) \
+                 AND NOT EXISTS (SELECT 1 FROM workflow_checkpoints WHERE run = ?1 AND seq > ?2) \
+                 FROM workflow_runs WHERE id = ?1",
+            )
+            .map_err(store)?;
+        // No checkpoint has a negative number: a write on top of "checkpoint -1" conflicts.
+        let number = i64::try_from(at).unwrap_or(-1);
+        let mut rows = stmt.query(params![Id::run(run), number]).map_err(store)?;
+        let Some(row) = rows.next().map_err(store)? else {
+            return Err(Error::RunNotFound { run });
+        };
+        let read = Reader::of(row, run);
+        if !read.holds(0, "lease_id", &Id::of(&lease))? {
+            return Err(Error::LeaseLost { run });
+        }
+        let version = read.count(3, "version")?;
+        if version > at || !read.get::<bool>(4, "seq")? {
+            let found = latest(tx, run, version)?;
+            return Err(Error::VersionConflict {
+                run,
+                expected: at,
+                found,
+            });
+        }
+        Ok(Head {
+            running: read.get(1, "status")?,
+            expires: read.get(2, "lease_expires")?,
+        })
+    }
+
+    /// Whether a write at `now` may leave the lease as it is rather than renew it for `ttl`
+    /// milliseconds: two thirds of that are left.
+    fn lease_lasts(&self, now: i64, ttl: i64) -> bool {
+        self.expires
+            .is_some_and(|expires| expires >= expiry(now, ttl - ttl / 3))
+    }
+}
+
+/// The number of run `run`'s latest checkpoint, whose row says `version`.
+fn latest(tx: &Connection, run: RunId, version: u64) -> Result<u64, Error> {
+    let found: Option<i64> = tx
+        .prepare_cached("SELECT max(seq) FROM workflow_checkpoints WHERE run = ?1")
+        .and_then(|mut stmt| stmt.query_row(params![Id::run(run)], |row| row.get(0)))
+        .map_err(store)?;
+    let found = found.and_then(|seq| u64::try_from(seq).ok()).unwrap_or(0);
+    Ok(found.max(version))
+}
+
+/// Saves `checkpoint` under `lease`, which a running checkpoint extends by `ttl` milliseconds.
+pub(super) fn save(
+    conn: &mut Connection,
+    lease: Uuid,
+    ttl: i64,
+    checkpoint: &Checkpoint,
+) -> Result<(), Error> {
+    let tx = write(conn)?;
+    let head = Head::read(&tx, checkpoint.run, lease, checkpoint.seq.wrapping_sub(1))?;
+    let now = now();
+    let running = checkpoint.status == RunStatus::Running;
+    if !(running && head.running && head.lease_lasts(now, ttl)) {
+        update_run(&tx, checkpoint, head.running, expiry(now, ttl), now)?;
+    }
+    insert_checkpoint(&tx, checkpoint)?;
+    tx.commit()
+}
+
+/// Writes the run's row for `checkpoint`: its version, step, status, and its lease, renewed
+/// until `expires` or given up. A run that was `running` and stays so does not set `status`,
+/// so that the status index is not rewritten.
+fn update_run(
+    tx: &Connection,
+    checkpoint: &Checkpoint,
+    was_running: bool,
+    expires: i64,
+    now: i64,
+) -> Result<(), Error> {
+    let (run, seq) = (Id::run(checkpoint.run), checkpoint.seq as i64);
+    let running = checkpoint.status == RunStatus::Running;
+    let updated = if running && was_running {
+        tx.prepare_cached(
+            "UPDATE workflow_runs SET version = ?2, step = ?3, updated_at = ?4, \
+             lease_expires = ?5 WHERE id = ?1",
+        )
+        .and_then(|mut stmt| stmt.execute(params![run, seq, checkpoint.step, now, expires]))
+    } else {
+        tx.prepare_cached(
+            "UPDATE workflow_runs SET version = ?2, status = ?3, step = ?4, error = NULL, \
+             updated_at = ?5, lease_id = CASE WHEN ?6 THEN lease_id END, \
+             owner = CASE WHEN ?6 THEN owner END, lease_expires = CASE WHEN ?6 THEN ?7 END \
+             WHERE id = ?1",
+        )
+        .and_then(|mut stmt| {
+            stmt.execute(params![
+                run,
+                seq,
+                checkpoint.status.as_str(),
+                checkpoint.step,
+                now,
+                running,
+                expires,
+            ])
+        })
+    };
+    updated.map(drop).map_err(store)
+}
+
+/// Saves `branch`, finished at checkpoint `seq` of run `run`, under `lease`, which it extends
+/// by `ttl` milliseconds if less than two thirds of that are left.
+pub(super) fn save_branch(
+    conn: &mut Connection,
+    lease: Uuid,
+    ttl: i64,
+    (run, seq): (RunId, u64),
+    branch: &BranchRecord,
+) -> Result<(), Error> {
+    let tx = write(conn)?;
+    let head = Head::read(&tx, run, lease, seq)?;
+    let now = now();
+    if !head.lease_lasts(now, ttl) {
+        tx.prepare_cached(
+            "UPDATE workflow_runs SET lease_expires = ?2, updated_at = ?3 WHERE id = ?1",
+        )
+        .and_then(|mut stmt| stmt.execute(params![Id::run(run), expiry(now, ttl), now]))
+        .map_err(store)?;
+    }
+    tx.prepare_cached(
+        "INSERT INTO workflow_branches (run, seq, idx, value, created_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+    )
+    .and_then(|mut stmt| {
+        stmt.execute(params![
+            Id::run(run),
+            seq as i64,
+            branch.index,
+            branch.value,
+            now
+        ])
+    })
+    .map_err(store)?;
+    tx.commit()
+}
