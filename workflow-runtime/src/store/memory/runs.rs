@@ -1,10 +1,8 @@
 //! The runs a [`MemoryStore`](super::MemoryStore) keeps: each found by its id with one hash
 //! lookup (a write looks its run up every time), and listed in the order of their ids.
 
-use std::collections::hash_map::RandomState;
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::future::Future;
-use std::hash::{BuildHasher, Hasher};
 use std::ops::Bound;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -21,8 +19,10 @@ const CHECKPOINTS: usize = 16;
 /// Every run, by id.
 #[derive(Debug, Default)]
 pub(super) struct Runs {
-    /// Boxed, so that growing the table moves pointers, not runs.
-    by_id: HashMap<u128, Box<Entry>, Keys>,
+    /// Boxed, so that growing the table moves pointers, not runs. Hashed with foldhash, keyed
+    /// per store: SipHash, the default, took 160 instructions per lookup, and every write
+    /// looks its run up.
+    by_id: HashMap<u128, Box<Entry>, foldhash::fast::RandomState>,
     /// The ids of `by_id`, in order, for listings.
     order: BTreeSet<u128>,
 }
@@ -40,58 +40,6 @@ pub(super) struct Entry {
 /// as the ids do.
 fn key(run: RunId) -> u128 {
     run.as_uuid().as_u128()
-}
-
-/// How `Runs` hashes an id: one multiplication of its two halves, each mixed with a key of
-/// its own store. Ids are UUIDs with 74 random bits; the keys keep ids that were chosen to
-/// collide in one store from colliding in another. (SipHash, the default, took 160
-/// instructions per lookup, and every write looks its run up.)
-#[derive(Debug, Clone, Copy)]
-struct Keys(u64, u64);
-
-impl Default for Keys {
-    fn default() -> Self {
-        let random = RandomState::new();
-        Keys(random.hash_one(0_u8), random.hash_one(1_u8))
-    }
-}
-
-impl BuildHasher for Keys {
-    type Hasher = IdHasher;
-
-    fn build_hasher(&self) -> IdHasher {
-        IdHasher {
-            keys: *self,
-            hash: 0,
-        }
-    }
-}
-
-#[derive(Debug)]
-struct IdHasher {
-    keys: Keys,
-    hash: u64,
-}
-
-impl Hasher for IdHasher {
-    fn finish(&self) -> u64 {
-        self.hash
-    }
-
-    fn write_u128(&mut self, id: u128) {
-        let (high, low) = ((id >> 64) as u64, id as u64);
-        let product = u128::from(high ^ self.keys.0) * u128::from(low ^ self.keys.1);
-        self.hash = (product >> 64) as u64 ^ product as u64;
-    }
-
-    /// Only `u128` keys are hashed here; anything else goes through the same mix.
-    fn write(&mut self, bytes: &[u8]) {
-        for chunk in bytes.chunks(16) {
-            let mut word = [0; 16];
-            word[..chunk.len()].copy_from_slice(chunk);
-            self.write_u128(u128::from_le_bytes(word) ^ u128::from(self.hash));
-        }
-    }
 }
 
 impl Runs {
