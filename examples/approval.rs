@@ -2,10 +2,13 @@
 //! then publishes. The run lives in an SQLite file, so the pause survives the process.
 //!
 //! ```sh
-//! cargo run --example approval                                 # prints the draft and the run id
-//! cargo run --example approval -- --resume RUN_ID --approve    # publishes it
-//! cargo run --example approval -- --resume RUN_ID --reject "too long"
+//! cargo run --example approval                                # prints the draft and its pause
+//! cargo run --example approval -- --answer PAUSE --approve    # publishes it
+//! cargo run --example approval -- --answer PAUSE --reject "too long"
 //! ```
+//!
+//! `PAUSE` is the pause's token, `RUN_ID/CHECKPOINT`: it names the pause the decision is
+//! for, so that a decision sent twice is refused rather than taken for a later one.
 //!
 //! The draft is written by a deterministic stand-in for a writer agent, so that the example
 //! runs offline; `chain` and `evaluator` show real agents. The database is
@@ -14,7 +17,7 @@
 use std::sync::Arc;
 
 use workflow::prelude::*;
-use workflow::{RunId, SqliteStore};
+use workflow::{PauseToken, SqliteStore};
 
 /// What the human decides.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -69,10 +72,8 @@ async fn approval() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let run = match args.as_slice() {
         [] => runner.start(&Newsletter, "Rust 1.95".to_owned()).await?,
-        [flag, id, rest @ ..] if flag == "--resume" => {
-            let id: RunId = id
-                .parse()
-                .map_err(|error| format!("`{id}` is not a run id: {error}"))?;
+        [flag, token, rest @ ..] if flag == "--answer" => {
+            let token: PauseToken = token.parse()?;
             let decision = match rest {
                 [approve] if approve == "--approve" => Decision::Approve,
                 [reject, reason] if reject == "--reject" => Decision::Reject {
@@ -80,25 +81,20 @@ async fn approval() -> Result<(), Box<dyn std::error::Error>> {
                 },
                 _ => return Err(usage().into()),
             };
-            runner.answer(&Newsletter, id, decision).await?
+            runner.answer(&Newsletter, token, decision).await?
         }
         _ => return Err(usage().into()),
     };
     match run.outcome {
         Outcome::Suspended(pause) => {
+            let token = pause.token().ok_or("a durable run's pause has a token")?;
             println!("draft: {}", pause.payload);
             println!(
                 "run {} waits for a decision before `{}`:",
                 run.id, pause.step
             );
-            println!(
-                "  cargo run --example approval -- --resume {} --approve",
-                run.id
-            );
-            println!(
-                "  cargo run --example approval -- --resume {} --reject \"reason\"",
-                run.id
-            );
+            println!("  cargo run --example approval -- --answer {token} --approve");
+            println!("  cargo run --example approval -- --answer {token} --reject \"reason\"");
         }
         Outcome::Finished(text) => println!("{text}"),
         Outcome::Failed(error) => return Err(error.into()),
@@ -107,5 +103,5 @@ async fn approval() -> Result<(), Box<dyn std::error::Error>> {
 }
 
 fn usage() -> String {
-    "usage: approval [--resume RUN_ID (--approve | --reject REASON)]".to_owned()
+    "usage: approval [--answer PAUSE (--approve | --reject REASON)]".to_owned()
 }

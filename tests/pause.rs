@@ -285,8 +285,9 @@ async fn a_durable_run_suspends_and_resumes_with_its_events() {
         Some("review")
     );
 
+    let token = pause.token().expect("a durable run's pause has a token");
     let done = runner
-        .answer(&approval, run.id, Decision::Approve)
+        .answer(&approval, token, Decision::Approve)
         .await
         .expect("resumed");
     assert_eq!(
@@ -318,4 +319,152 @@ async fn a_durable_run_suspends_and_resumes_with_its_events() {
         ],
         "{kinds:?}"
     );
+}
+
+/// Two pauses in a row that wait for the same type: a sign-off by legal, then by an editor.
+struct SignOff;
+
+#[workflow]
+impl SignOff {
+    async fn draft(&self, topic: String) -> String {
+        format!("a post about {topic}")
+    }
+
+    /// Legal's sign-off.
+    async fn legal(&self, draft: String, approved: bool) -> (String, bool) {
+        (draft, approved)
+    }
+
+    /// The editor's, after legal's.
+    async fn editor(&self, (draft, legal): (String, bool), approved: bool) -> String {
+        format!("{draft}: legal {legal}, editor {approved}")
+    }
+
+    flow! {
+        start -> draft -> pause legal -> pause editor -> end;
+    }
+}
+
+/// Regression (issue #14): legal's approval sent twice finished the run with an editor's
+/// approval nobody gave. Each answer now names its pause; on a real SQLite file.
+#[tokio::test]
+async fn an_answer_sent_twice_does_not_answer_the_next_pause() {
+    use std::sync::Arc;
+    use workflow::{Outcome, Runner, SqliteStore};
+
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let store = SqliteStore::open(dir.path().join("runs.sqlite3")).expect("opens");
+    let runner = Runner::new(Arc::new(store));
+    let run = runner
+        .start(&SignOff, "rust".into())
+        .await
+        .expect("created");
+    let legal = run
+        .outcome
+        .pause()
+        .and_then(|pause| pause.token())
+        .expect("waits for legal");
+
+    // The second request (a double click) is refused, and says it repeats the first.
+    let first = runner
+        .answer(&SignOff, legal, true)
+        .await
+        .expect("legal signs");
+    let Outcome::Suspended(editor) = &first.outcome else {
+        panic!("{:?}", first.outcome)
+    };
+    assert_eq!(editor.step, "editor");
+    let again = runner
+        .answer(&SignOff, legal, true)
+        .await
+        .expect_err("a repeat");
+    assert!(
+        matches!(again, Error::AlreadyAnswered { repeated: true, seq, .. } if seq == legal.seq),
+        "{again:?}"
+    );
+    // A late "no" from legal is refused too, as not a repeat.
+    let late = runner
+        .answer(&SignOff, legal, false)
+        .await
+        .expect_err("stale");
+    assert!(
+        matches!(
+            late,
+            Error::AlreadyAnswered {
+                repeated: false,
+                ..
+            }
+        ),
+        "{late:?}"
+    );
+    let waiting = runner.pending::<SignOff>(run.id).await.expect("reads");
+    assert_eq!(
+        waiting.as_ref().map(|pause| pause.step),
+        Some("editor"),
+        "still the editor's"
+    );
+
+    // The token survives text (a form, a link); the editor's answer ends the run.
+    let token: workflow::PauseToken = editor
+        .token()
+        .expect("a token")
+        .to_string()
+        .parse()
+        .expect("parses");
+    let done = runner
+        .answer(&SignOff, token, false)
+        .await
+        .expect("the editor answers");
+    assert_eq!(
+        done.into_output().expect("finished"),
+        "a post about rust: legal true, editor false"
+    );
+}
+
+/// Two answers to one pause at the same time, from two threads: one lands, the other is
+/// refused, and neither reaches the pause after.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_answers_at_once_give_one_value() {
+    use std::sync::Arc;
+    use workflow::{MemoryStore, Runner};
+
+    for _ in 0..50 {
+        let runner = Runner::new(Arc::new(MemoryStore::new()));
+        let run = runner
+            .start(&SignOff, "rust".into())
+            .await
+            .expect("created");
+        let legal = run
+            .outcome
+            .pause()
+            .and_then(|pause| pause.token())
+            .expect("waits");
+        let answer = |value: bool| {
+            let runner = runner.clone();
+            tokio::spawn(async move { runner.answer(&SignOff, legal, value).await })
+        };
+        let (a, b) = (answer(true), answer(false));
+        let (a, b) = (a.await.expect("no panic"), b.await.expect("no panic"));
+        let given = match (&a, &b) {
+            (Ok(_), Err(_)) => true,
+            (Err(_), Ok(_)) => false,
+            _ => panic!("one answer lands: {a:?}, {b:?}"),
+        };
+        let refused = a.err().or(b.err()).expect("one refused");
+        assert!(
+            matches!(
+                refused,
+                Error::AlreadyAnswered {
+                    repeated: false,
+                    ..
+                } | Error::RunOwned { .. }
+            ),
+            "{refused:?}"
+        );
+        let waiting = runner.pending::<SignOff>(run.id).await.expect("reads");
+        assert_eq!(
+            waiting.map(|pause| pause.payload),
+            Some(serde_json::json!(["a post about rust", given]))
+        );
+    }
 }

@@ -68,7 +68,7 @@ pub use store::PostgresStore;
 #[cfg(feature = "sqlite")]
 pub use store::SqliteStore;
 pub use tokio_util::sync::CancellationToken;
-pub use workflow::{Answer, Pause, Workflow};
+pub use workflow::{Answer, ParseTokenError, Pause, PauseToken, Workflow};
 
 /// The `schemars` crate, whose [`JsonSchema`](schemars::JsonSchema) derive gives
 /// [`Agent::extract`] the JSON schema of the type it asks for.

@@ -1,12 +1,15 @@
 //! The `Workflow` trait: a workflow as a state machine.
 
+use std::fmt;
 use std::future::Future;
+use std::str::FromStr;
 use std::sync::Arc;
 
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
 use crate::context::Context;
 use crate::error::Error;
+use crate::id::RunId;
 use crate::state::Loops;
 
 /// A workflow: a state machine whose states are "about to run step X with this input".
@@ -169,8 +172,9 @@ pub trait Workflow: Send + Sync {
 ///
 /// The pause of an in-memory run (from [`Run::report`](crate::Run::report)) also holds the
 /// run's state there, so that the run can go on once given the value:
-/// [`Executor::answer`](crate::Executor::answer). A durable run's state is in its store:
-/// answer it with [`Runner::answer`](crate::Runner::answer).
+/// [`Executor::answer`](crate::Executor::answer). A durable run's state is in its store; its
+/// pause has a [`token`](Pause::token) that says which pause of which run it is, and that
+/// [`Runner::answer`](crate::Runner::answer) takes with the value.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Pause {
@@ -180,6 +184,78 @@ pub struct Pause {
     pub payload: serde_json::Value,
     /// An in-memory run's state at the pause.
     snapshot: Option<Arc<Snapshot>>,
+    /// A durable run's pause: the run, and the checkpoint that shows it.
+    token: Option<PauseToken>,
+}
+
+/// Which pause a value answers: the durable run, and the number of the checkpoint at which
+/// it waits there. [`Runner::answer`](crate::Runner::answer) gives the value only if the run
+/// still waits at that very checkpoint, so that a request sent twice (a retry, a double
+/// click) cannot answer the run's next pause with a value meant for this one.
+///
+/// A token prints as `<run>/<checkpoint>` and parses back, for a form or a link; it also
+/// serializes (as that text).
+///
+/// ```
+/// use workflow_runtime::{PauseToken, RunId};
+///
+/// let token = PauseToken::new(RunId::new(), 3);
+/// let text = token.to_string();
+/// assert_eq!(text.parse::<PauseToken>(), Ok(token));
+/// assert!("not a token".parse::<PauseToken>().is_err());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(into = "String", try_from = "String")]
+pub struct PauseToken {
+    /// The run waiting at the pause.
+    pub run: RunId,
+    /// The number of the run's checkpoint that waits at the pause.
+    pub seq: u64,
+}
+
+impl PauseToken {
+    /// The pause run `run` waits at in its checkpoint `seq`.
+    pub const fn new(run: RunId, seq: u64) -> Self {
+        PauseToken { run, seq }
+    }
+}
+
+impl fmt::Display for PauseToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.run, self.seq)
+    }
+}
+
+/// A text that is not a [`PauseToken`]: not `<run id>/<checkpoint number>`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}` is not a pause token: expected `<run id>/<checkpoint number>`")]
+pub struct ParseTokenError(String);
+
+impl FromStr for PauseToken {
+    type Err = ParseTokenError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let invalid = || ParseTokenError(text.chars().take(100).collect());
+        let (run, seq) = text.split_once('/').ok_or_else(invalid)?;
+        Ok(PauseToken {
+            run: run.parse().map_err(|_| invalid())?,
+            seq: seq.parse().map_err(|_| invalid())?,
+        })
+    }
+}
+
+impl From<PauseToken> for String {
+    fn from(token: PauseToken) -> Self {
+        token.to_string()
+    }
+}
+
+impl TryFrom<String> for PauseToken {
+    type Error = ParseTokenError;
+
+    fn try_from(text: String) -> Result<Self, Self::Error> {
+        text.parse()
+    }
 }
 
 /// An in-memory run's state at a pause, as the checkpoint of a durable run would hold it.
@@ -198,6 +274,7 @@ impl Pause {
             step,
             payload,
             snapshot: None,
+            token: None,
         }
     }
 
@@ -205,6 +282,20 @@ impl Pause {
     /// `false` for a durable run's pause, whose state is in its store.
     pub fn in_memory(&self) -> bool {
         self.snapshot.is_some()
+    }
+
+    /// A durable run's pause: the token to give [`Runner::answer`](crate::Runner::answer)
+    /// with the value. `None` for an in-memory run's pause.
+    pub fn token(&self) -> Option<PauseToken> {
+        self.token
+    }
+
+    /// This pause, as durable run `token.run` waits at it in checkpoint `token.seq`.
+    pub(crate) fn at(self, token: PauseToken) -> Self {
+        Pause {
+            token: Some(token),
+            ..self
+        }
     }
 
     /// This pause, holding `state` and `loops`, the state of the in-memory run of `W` that

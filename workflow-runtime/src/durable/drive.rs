@@ -10,7 +10,7 @@ use super::Runner;
 use crate::error::Error;
 use crate::run::{start, Durable, Launch, Outcome, Report, Stop};
 use crate::state::Loops;
-use crate::workflow::Workflow;
+use crate::workflow::{PauseToken, Workflow};
 
 impl Runner {
     /// Drives the run `held` is the lease of, from `state` (already saved), until it
@@ -51,7 +51,10 @@ impl Runner {
                 held.release(None).await;
                 match stop {
                     Stop::Finished(output) => Outcome::Finished(output),
-                    Stop::Suspended { pause } => Outcome::Suspended(pause),
+                    Stop::Suspended { pause } => {
+                        let token = PauseToken::new(held.run(), held.version());
+                        Outcome::Suspended(pause.at(token))
+                    }
                 }
             }
             Err(error) => {

@@ -55,6 +55,11 @@ impl Held {
         self.run
     }
 
+    /// The number of the run's latest checkpoint, as this lease has read or written it.
+    pub(crate) fn version(&self) -> u64 {
+        self.version.load(Ordering::Relaxed)
+    }
+
     /// Saves `checkpoint` as the run's next one (its `seq` is set here).
     ///
     /// # Errors

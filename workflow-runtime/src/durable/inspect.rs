@@ -4,7 +4,7 @@
 use super::Runner;
 use crate::error::Error;
 use crate::store::{Checkpoint, Retention, RunFilter, RunId, RunInfo, RunList};
-use crate::workflow::{Pause, Workflow};
+use crate::workflow::{Pause, PauseToken, Workflow};
 
 impl Runner {
     /// Run `run`: its status, step, owner, latest checkpoint number.
@@ -141,14 +141,17 @@ impl Runner {
         self.store.delete_runs(retention).await
     }
 
-    /// The pause run `run` waits at, with what it shows, or `None` if it does not wait.
+    /// The pause run `run` waits at, with what it shows and the [token](Pause::token) to
+    /// answer it with, or `None` if it does not wait.
     ///
     /// # Errors
     ///
     /// [`Error::RunNotFound`], the errors of [`Checkpoint::decode`], the store's errors.
     pub async fn pending<W: Workflow>(&self, run: RunId) -> Result<Option<Pause>, Error> {
-        let (state, _) = self.store.checkpoint(run, None).await?.decode::<W>()?;
-        Ok(W::pause(&state))
+        let latest = self.store.checkpoint(run, None).await?;
+        let (state, _) = latest.decode::<W>()?;
+        let token = PauseToken::new(run, latest.seq);
+        Ok(W::pause(&state).map(|pause| pause.at(token)))
     }
 
     /// The output of run `run`, if it has finished.

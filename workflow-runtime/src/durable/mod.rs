@@ -18,7 +18,7 @@ use crate::run::Report;
 use crate::state::Loops;
 use crate::store::{Checkpoint, CheckpointStore, NewRun, RunId};
 use crate::usage::{Budget, Pricing};
-use crate::workflow::{Answer, Workflow};
+use crate::workflow::{Answer, PauseToken, Workflow};
 
 use codec::Definition;
 
@@ -281,38 +281,63 @@ impl Runner {
         Ok(self.drive(workflow, held, state, loops, true).await)
     }
 
-    /// Gives run `run`, suspended at a pause, the value `value` it waits for, and drives it on.
-    /// A value of a type that none of `W`'s pauses waits for does not compile.
+    /// Gives the pause `pause` names the value `value` it waits for, and drives the run on.
+    /// The token is the pause's [`token`](crate::Pause::token), from the report that
+    /// stopped there or from [`pending`](Self::pending). A value of a type that none of `W`'s
+    /// pauses waits for does not compile.
+    ///
+    /// The value is given only if the run still waits at the checkpoint the token names: a
+    /// request sent twice, or an answer to a pause someone else answered first, is refused
+    /// with [`Error::AlreadyAnswered`] and never lands on the run's next pause.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use workflow_runtime::{Error, MemoryStore, Outcome, Runner};
+    /// # async fn review<W: workflow_runtime::Answer<bool>>(runner: &Runner, workflow: &W, input: W::Input)
+    /// #     -> Result<(), Error> {
+    /// let report = runner.start(workflow, input).await?;
+    /// if let Outcome::Suspended(pause) = &report.outcome {
+    ///     let token = pause.token().expect("a durable run's pause has a token");
+    ///     runner.answer(workflow, token, true).await?;
+    ///     // The same approval again (a double click) is not applied to a later pause.
+    ///     let again = runner.answer(workflow, token, true).await;
+    ///     assert!(matches!(again, Err(Error::AlreadyAnswered { repeated: true, .. })));
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
     ///
     /// # Errors
     ///
-    /// As [`resume`](Self::resume), and [`Error::NotPaused`] if the run does not wait at a
-    /// pause for a `V`. The run is then left as it was.
+    /// As [`resume`](Self::resume); [`Error::AlreadyAnswered`] if the run has gone on from
+    /// that pause ([`repeated`](Error::AlreadyAnswered::repeated) if with this same value),
+    /// [`Error::NotPaused`] if the token names no pause of the run. The run is then left as
+    /// it was.
     pub async fn answer<W: Answer<V>, V>(
         &self,
         workflow: &W,
-        run: RunId,
+        pause: PauseToken,
         value: V,
     ) -> Result<Report<W::Output>, Error> {
-        self.give(workflow, run, |state| W::answer(state, value))
+        self.give(workflow, pause, |state| W::answer(state, value))
             .await
     }
 
-    /// Gives run `run`, suspended at a pause, the value it waits for as JSON (from outside
-    /// the program: a web form, a queue), and drives it on.
+    /// Gives the pause `pause` names the value it waits for as JSON (from outside the
+    /// program: a web form, a queue), and drives the run on, as [`answer`](Self::answer)
+    /// does.
     ///
     /// # Errors
     ///
-    /// As [`resume`](Self::resume); [`Error::NotPaused`] if the run is not suspended,
-    /// [`Error::AnswerValue`] if `value` is not of the type its pause waits for. The run is
-    /// then left as it was.
+    /// As [`answer`](Self::answer); [`Error::AnswerValue`] if `value` is not of the type the
+    /// pause waits for. The run is then left as it was.
     pub async fn answer_json<W: Workflow>(
         &self,
         workflow: &W,
-        run: RunId,
+        pause: PauseToken,
         value: serde_json::Value,
     ) -> Result<Report<W::Output>, Error> {
-        self.give(workflow, run, |state| W::answer_json(state, value))
+        self.give(workflow, pause, |state| W::answer_json(state, value))
             .await
     }
 

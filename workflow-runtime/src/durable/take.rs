@@ -10,7 +10,7 @@ use crate::error::Error;
 use crate::run::Report;
 use crate::state::Loops;
 use crate::store::{Checkpoint, Lease, NewRun, RunId};
-use crate::workflow::Workflow;
+use crate::workflow::{PauseToken, Workflow};
 
 impl Runner {
     pub(super) fn new_lease(&self) -> Lease {
@@ -50,15 +50,38 @@ impl Runner {
         }
     }
 
-    /// Takes run `run` up, gives its state a value with `give`, saves the result, and drives
-    /// the run on.
+    /// Gives the pause `token` names its value with `give`, if the run still waits there:
+    /// takes the run up, saves the state `give` makes of it, and drives the run on.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::AlreadyAnswered`] if the run has gone on from that checkpoint;
+    /// [`Error::NotPaused`] if it does not wait at a pause there; [`Error::CheckpointNotFound`]
+    /// if it has no such checkpoint; the errors of `give` and of taking the run up.
     pub(super) async fn give<W: Workflow>(
         &self,
         workflow: &W,
-        run: RunId,
+        token: PauseToken,
         give: impl FnOnce(W::State) -> Result<W::State, Error>,
     ) -> Result<Report<W::Output>, Error> {
+        let run = token.run;
+        // A look first, which takes no lease: an answer sent again while the first one's
+        // steps run finds the run gone on, not owned by another worker.
+        if self.store.run(run).await?.version > token.seq {
+            return Err(self.answered::<W>(token, give).await);
+        }
         let (held, state, loops) = self.claim::<W>(run).await?;
+        let at = held.version();
+        if at != token.seq {
+            held.release(None).await;
+            return Err(match at > token.seq {
+                true => self.answered::<W>(token, give).await,
+                false => Error::CheckpointNotFound {
+                    run,
+                    seq: token.seq,
+                },
+            });
+        }
         let saved = match give(state) {
             Ok(state) => match Definition::of::<W>().encode(run, 0, &state, &loops) {
                 Ok(checkpoint) => held.save(checkpoint).await.map(|()| state),
@@ -74,4 +97,45 @@ impl Runner {
             }
         }
     }
+
+    /// Why the pause `token` names takes no value, now that the run has gone on from it:
+    /// [`Error::AlreadyAnswered`], repeated if the checkpoint after it is what `give` makes
+    /// of it; [`Error::NotPaused`] if it was no pause.
+    async fn answered<W: Workflow>(
+        &self,
+        token: PauseToken,
+        give: impl FnOnce(W::State) -> Result<W::State, Error>,
+    ) -> Error {
+        let (run, seq) = (token.run, token.seq);
+        let already = |repeated| Error::AlreadyAnswered { run, seq, repeated };
+        // The pause's checkpoint and the answer's; either may have been pruned.
+        let Ok(page) = self.store.history_page(run, seq, 2).await else {
+            return already(false);
+        };
+        let (Some(shown), Some(next)) = (page.first(), page.get(1)) else {
+            return already(false);
+        };
+        if (shown.seq, next.seq) != (seq, seq + 1) {
+            return already(false);
+        }
+        let Ok((state, loops)) = shown.decode::<W>() else {
+            return already(false);
+        };
+        if W::pause(&state).is_none() {
+            return Error::NotPaused {
+                workflow: W::NAME,
+                step: W::step_name(&state),
+            };
+        }
+        let repeated = give(state)
+            .and_then(|given| Definition::of::<W>().encode(run, next.seq, &given, &loops))
+            .is_ok_and(|again| same_json(&again.state, &next.state) && again.loops == next.loops);
+        already(repeated)
+    }
+}
+
+/// Whether two JSON texts hold the same value (objects compare whatever their keys' order).
+fn same_json(a: &str, b: &str) -> bool {
+    let read = |text| serde_json::from_str::<serde_json::Value>(text).ok();
+    matches!((read(a), read(b)), (Some(a), Some(b)) if a == b)
 }

@@ -165,6 +165,25 @@ pub enum Error {
         /// Why.
         reason: String,
     },
+    /// A value given to a durable run for a pause it no longer waits at: the run was
+    /// answered there already, and has gone on. Nothing was done.
+    ///
+    /// `repeated` says whether the value given then is this same value: a request sent
+    /// twice (a retry, a double click), which its sender may take as done. Otherwise it is a
+    /// stale answer (someone else answered first); the pause the run waits at now, if any, is
+    /// [`Runner::pending`](crate::Runner::pending)'s.
+    #[error(
+        "run `{run}`: the pause of checkpoint {seq} was answered already{}, and the run has gone on; nothing was done. Its current pause, if any, is `Runner::pending`'s",
+        if *repeated { " with this same value" } else { "" }
+    )]
+    AlreadyAnswered {
+        /// The run.
+        run: RunId,
+        /// The checkpoint that waited at the pause: [`PauseToken::seq`](crate::PauseToken::seq).
+        seq: u64,
+        /// Whether the value given then was this one.
+        repeated: bool,
+    },
     /// The run's state could not be saved as a checkpoint.
     #[error("workflow `{workflow}`: could not save a checkpoint")]
     Checkpoint {
@@ -365,6 +384,7 @@ impl Error {
             | Error::Checkpoint { .. }
             | Error::NotPaused { .. }
             | Error::NotResumable { .. }
+            | Error::AlreadyAnswered { .. }
             | Error::AnswerValue { .. }
             | Error::Store { .. }
             | Error::RunNotFound { .. }
@@ -444,6 +464,7 @@ impl Error {
             | Error::Other(_)
             | Error::Extract { .. }
             | Error::Checkpoint { .. }
+            | Error::AlreadyAnswered { .. }
             | Error::Store { .. }
             | Error::RunNotFound { .. }
             | Error::CheckpointNotFound { .. }

@@ -2,7 +2,7 @@
 
 use serde_json::json;
 use workflow_runtime::store::{RunFilter, RunId, RunStatus, FORMAT_VERSION};
-use workflow_runtime::{Error, Outcome, Runner};
+use workflow_runtime::{Error, Outcome, PauseToken, Runner};
 
 use crate::stores::Fixture;
 use crate::workflows::{Approval, Chain};
@@ -229,7 +229,7 @@ pub(crate) async fn unknown_runs_are_typed_errors(fixture: Fixture) {
         note: String::new(),
     };
     let error = runner
-        .answer(&Approval::default(), nobody, decision)
+        .answer(&Approval::default(), PauseToken::new(nobody, 1), decision)
         .await
         .expect_err("unknown");
     assert!(not_found(error));

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use serde_json::json;
 use workflow_runtime::store::RunStatus;
-use workflow_runtime::{Error, Outcome, Runner};
+use workflow_runtime::{Error, Outcome, PauseToken, Runner};
 
 use crate::stores::Fixture;
 use crate::workflows::{Approval, Decision, Fan};
@@ -51,8 +51,10 @@ pub(crate) async fn a_pause_suspends_and_a_typed_value_resumes(fixture: Fixture)
         approved: true,
         note: "ok".into(),
     };
+    let token = pause.token().expect("a durable pause has a token");
+    assert_eq!(token, PauseToken::new(id, 1));
     let done = runner
-        .answer(&approval, id, decision.clone())
+        .answer(&approval, token, decision.clone())
         .await
         .expect("resumes");
     assert_eq!(
@@ -69,13 +71,42 @@ pub(crate) async fn a_pause_suspends_and_a_typed_value_resumes(fixture: Fixture)
         1
     );
 
+    // The same answer again (a retried request) is refused, and said to be a repeat.
     let late = runner
-        .answer(&approval, id, decision)
+        .answer(&approval, token, decision)
+        .await
+        .expect_err("answered already");
+    assert!(
+        matches!(late, Error::AlreadyAnswered { run, seq: 1, repeated: true } if run == id),
+        "{late:?}"
+    );
+    // Another answer to the same pause is refused too, and is not a repeat.
+    let other = Decision {
+        approved: false,
+        note: "no".into(),
+    };
+    let stale = runner
+        .answer(&approval, token, other.clone())
+        .await
+        .expect_err("answered already");
+    assert!(
+        matches!(
+            stale,
+            Error::AlreadyAnswered {
+                repeated: false,
+                ..
+            }
+        ),
+        "{stale:?}"
+    );
+    // A token naming the finished run's last checkpoint names no pause.
+    let end = runner
+        .answer(&approval, PauseToken::new(id, 3), other)
         .await
         .expect_err("finished");
     assert!(
-        matches!(late, Error::NotPaused { step: "end", .. }),
-        "{late:?}"
+        matches!(end, Error::NotPaused { step: "end", .. }),
+        "{end:?}"
     );
     let history = runner.history(id).await.expect("history");
     let steps: Vec<&str> = history.iter().map(|c| c.step.as_str()).collect();
@@ -92,9 +123,11 @@ pub(crate) async fn a_json_value_is_checked(fixture: Fixture) {
         .await
         .expect("created")
         .id;
+    let pause = runner.pending::<Approval>(id).await.expect("reads");
+    let token = pause.and_then(|pause| pause.token()).expect("waits");
 
     let wrong = runner
-        .answer_json(&approval, id, json!({"approved": "yes"}))
+        .answer_json(&approval, token, json!({"approved": "yes"}))
         .await;
     match wrong.expect_err("not a Decision") {
         Error::AnswerValue {
@@ -116,15 +149,32 @@ pub(crate) async fn a_json_value_is_checked(fixture: Fixture) {
 
     let value = json!({"approved": false, "note": "too short"});
     let done = runner
-        .answer_json(&approval, id, value)
+        .answer_json(&approval, token, value.clone())
         .await
         .expect("resumes");
     assert_eq!(done.into_output().expect("finished"), "rejected: too short");
     let again = runner
-        .answer_json(&approval, id, json!({}))
+        .answer_json(&approval, token, value)
         .await
-        .expect_err("finished");
-    assert!(matches!(again, Error::NotPaused { .. }), "{again:?}");
+        .expect_err("answered already");
+    assert!(
+        matches!(again, Error::AlreadyAnswered { repeated: true, .. }),
+        "{again:?}"
+    );
+    let wrong = runner
+        .answer_json(&approval, token, json!({}))
+        .await
+        .expect_err("answered already");
+    assert!(
+        matches!(
+            wrong,
+            Error::AlreadyAnswered {
+                repeated: false,
+                ..
+            }
+        ),
+        "{wrong:?}"
+    );
 }
 
 pub(crate) async fn a_fan_out_checkpoints_each_finished_branch(fixture: Fixture) {
