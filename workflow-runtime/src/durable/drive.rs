@@ -58,7 +58,9 @@ impl Runner {
                 }
             }
             Err(error) => {
-                if !lost(&error) {
+                if lost(&error) {
+                    held.abandon();
+                } else {
                     held.release(Some(crate::error::describe(&error))).await;
                 }
                 Outcome::Failed(error)

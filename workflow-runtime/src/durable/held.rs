@@ -125,6 +125,11 @@ impl Held {
         }
     }
 
+    /// Lets go of a lease that is no longer this worker's, without writing anything.
+    pub(crate) fn abandon(&self) {
+        self.released.store(true, Ordering::Relaxed);
+    }
+
     /// Gives up the lease, unless a checkpoint already did, recording `error` as why the run
     /// stopped if there is one. Best effort: if the store cannot be reached, the lease
     /// expires on its own.
@@ -132,6 +137,25 @@ impl Held {
         if !self.released.swap(true, Ordering::Relaxed) {
             let _ = self.store.release(self.run, &self.lease, error).await;
         }
+    }
+}
+
+/// A lease dropped without being given up (the run's future was dropped: a timeout, a
+/// `select!`, a task aborted) is given up in a task of its own, so that the run can be resumed
+/// at once rather than when the lease expires. Best effort: outside a Tokio runtime, or if the
+/// store cannot be reached, the lease expires on its own.
+impl Drop for Held {
+    fn drop(&mut self) {
+        if *self.released.get_mut() {
+            return;
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let (store, run, lease) = (Arc::clone(&self.store), self.run, self.lease.clone());
+        runtime.spawn(async move {
+            let _ = store.release(run, &lease, None).await;
+        });
     }
 }
 

@@ -55,6 +55,19 @@ pub enum Error {
         #[source]
         source: BoxError,
     },
+    /// A step of a durable run panicked. The run is recorded as failed at that step, and its
+    /// lease given up at once, so that [`Runner::resume`](crate::Runner::resume) (here or in
+    /// another worker) can run the step again; a panic is not retried by the step's policy.
+    /// A panic in an in-memory run unwinds to whoever awaits the run, as in any future.
+    #[error("workflow `{workflow}`: step `{step}` panicked: {message}")]
+    Panicked {
+        /// The workflow's name.
+        workflow: &'static str,
+        /// The step that panicked.
+        step: &'static str,
+        /// The panic's message (`"a panic without a message"` if it had no text).
+        message: String,
+    },
     /// An error of the application's own, made with [`Error::other`] for `?` on an error of
     /// another type in code that returns [`Error`]. Returned by a step, it is the step's error:
     /// the run fails with [`Error::Step`] holding it.
@@ -385,6 +398,7 @@ impl Error {
             | Error::NotPaused { .. }
             | Error::NotResumable { .. }
             | Error::AlreadyAnswered { .. }
+            | Error::Panicked { .. }
             | Error::AnswerValue { .. }
             | Error::Store { .. }
             | Error::RunNotFound { .. }
@@ -456,6 +470,7 @@ impl Error {
             Error::LoopLimit { from, .. } => Some(from),
             Error::Cancelled { step, .. } | Error::BudgetExceeded { step, .. } => *step,
             Error::Suspended { step, .. }
+            | Error::Panicked { step, .. }
             | Error::NotPaused { step, .. }
             | Error::NotResumable { step, .. }
             | Error::AnswerValue { step, .. } => Some(step),

@@ -1,7 +1,11 @@
 //! The one loop every run goes through: take the step the state names, run it, save the state
 //! it leads to, until the end or a pause.
 
+use std::any::Any;
 use std::future::Future;
+use std::panic::AssertUnwindSafe;
+
+use futures_util::FutureExt;
 
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
@@ -122,10 +126,18 @@ pub(crate) fn drive<'a, W: Workflow>(
                 Some(run) => run.start_step()?,
                 None => None,
             };
-            let next = workflow.transition(state, cx);
-            state = next
-                .instrument(span.unwrap_or_else(tracing::Span::none))
-                .await?;
+            let next = workflow
+                .transition(state, cx)
+                .instrument(span.unwrap_or_else(tracing::Span::none));
+            state = match hooks.saver {
+                None => next.await?,
+                // A durable run records a panicking step as its failure and gives up its
+                // lease, rather than unwind with the run's lease held.
+                Some(_) => AssertUnwindSafe(next)
+                    .catch_unwind()
+                    .await
+                    .unwrap_or_else(|panic| Err(panicked::<W>(step, &*panic)))?,
+            };
             if let Some(run) = cx.run() {
                 run.finish_step();
             }
@@ -134,5 +146,19 @@ pub(crate) fn drive<'a, W: Workflow>(
                 saved.await?;
             }
         }
+    }
+}
+
+/// The error of step `step`, which panicked with `panic`.
+fn panicked<W: Workflow>(step: &'static str, panic: &(dyn Any + Send)) -> Error {
+    let message = match (panic.downcast_ref::<&str>(), panic.downcast_ref::<String>()) {
+        (Some(text), _) => (*text).to_owned(),
+        (_, Some(text)) => text.clone(),
+        _ => "a panic without a message".to_owned(),
+    };
+    Error::Panicked {
+        workflow: W::NAME,
+        step,
+        message,
     }
 }

@@ -96,6 +96,77 @@ pub(crate) async fn a_failed_step_is_recorded_and_resumed(fixture: Fixture) {
     assert_eq!((info.status, info.error), (RunStatus::Finished, None));
 }
 
+/// Regression (issue #14): a panicking step left its run leased for the whole lease (30 s by
+/// default) with nothing recorded. It is now the step's recorded failure, and another worker
+/// can resume the run at once.
+pub(crate) async fn a_panicking_step_is_a_recorded_failure(fixture: Fixture) {
+    let runner = Runner::new(fixture.store.clone()).owner("test");
+    let chain = Chain::<1>::panicking_at(1, 1);
+    let run = runner.start(&chain, 1).await.expect("created");
+    match &run.outcome {
+        Outcome::Failed(Error::Panicked {
+            workflow: "Chain",
+            step: "second",
+            message,
+        }) => assert_eq!(message, "step 1 panics on 2"),
+        other => panic!("{other:?}"),
+    }
+    let info = runner.status(run.id).await.expect("status");
+    assert_eq!(
+        (
+            info.status,
+            info.step.as_str(),
+            info.owner,
+            info.lease_expires
+        ),
+        (RunStatus::Failed, "second", None, None)
+    );
+    let error = info.error.expect("recorded");
+    assert!(
+        error.contains("step `second` panicked: step 1 panics on 2"),
+        "{error}"
+    );
+
+    let other = Runner::new(fixture.store).owner("other");
+    let again = other.resume(&chain, run.id).await.expect("not leased");
+    assert_eq!(again.into_output().expect("finished"), 27);
+    assert_eq!(chain.runs(), [1, 2, 1]);
+}
+
+/// Regression (issue #14): a run whose future was dropped (a timeout, a `select!`) kept its
+/// lease, and even the same process got `RunOwned` until it expired. Its lease is now given
+/// up as it is dropped.
+pub(crate) async fn a_dropped_run_gives_up_its_lease(fixture: Fixture) {
+    let runner = Runner::new(fixture.store).owner("test");
+    let id = runner.create::<Chain>(1).await.expect("created");
+    let hanging = Chain::<1>::hanging_at(1);
+    let dropped =
+        tokio::time::timeout(Duration::from_millis(100), runner.resume(&hanging, id)).await;
+    assert!(dropped.is_err(), "step 1 hangs");
+
+    // The lease is given up by a task of its own: wait for it, far less than the 30 s lease.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let info = runner.status(id).await.expect("status");
+        if info.owner.is_none() {
+            assert_eq!(
+                (info.status, info.step.as_str(), info.lease_expires),
+                (RunStatus::Running, "second", None)
+            );
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "still leased: {info:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let chain = Chain::<1>::default();
+    let done = runner.resume(&chain, id).await.expect("not leased");
+    assert_eq!(done.into_output().expect("finished"), 27);
+    assert_eq!(chain.runs(), [0, 1, 1], "the first step is not run again");
+}
+
 pub(crate) async fn cancellation_fails_the_run_and_it_resumes(fixture: Fixture) {
     let token = CancellationToken::new();
     let runner = Runner::new(fixture.store.clone())

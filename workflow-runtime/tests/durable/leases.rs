@@ -9,10 +9,13 @@ use workflow_runtime::{Error, Outcome, Runner};
 use crate::stores::Fixture;
 use crate::workflows::Chain;
 
-/// Drops `run` after `after`, as a crash would stop it: its lease is left to expire.
-async fn crash<F: std::future::Future>(after: Duration, run: F) {
-    let stopped = tokio::time::timeout(after, run).await;
+/// Stops `run` after `after` as a crash would: it is never polled again, and never dropped
+/// either (a dropped run gives up its lease), so its lease is left to expire.
+pub(crate) async fn crash<F: std::future::Future>(after: Duration, run: F) {
+    let mut run = Box::pin(run);
+    let stopped = tokio::time::timeout(after, run.as_mut()).await;
     assert!(stopped.is_err(), "the run should still be in its step");
+    std::mem::forget(run);
 }
 
 fn owned_by(error: &Error, who: &str) -> bool {

@@ -76,6 +76,8 @@ conformance! {
     pauses::a_fan_out_checkpoints_each_finished_branch,
     checks::a_changed_definition_is_refused,
     checks::a_failed_step_is_recorded_and_resumed,
+    checks::a_panicking_step_is_a_recorded_failure,
+    checks::a_dropped_run_gives_up_its_lease,
     checks::cancellation_fails_the_run_and_it_resumes,
     checks::hand_made_checkpoints_are_typed_errors,
     forever::huge_leases_never_expire,

@@ -37,6 +37,8 @@ pub(crate) struct Chain<const FP: u64 = 1> {
     pub(crate) hang_at: Option<usize>,
     /// A step that fails this many times first.
     pub(crate) fail_at: Option<(usize, AtomicU32)>,
+    /// A step that panics this many times first.
+    pub(crate) panic_at: Option<(usize, AtomicU32)>,
     /// How long each step takes.
     pub(crate) sleep: Duration,
     /// How long the first step blocks its thread (no `.await`).
@@ -54,6 +56,13 @@ impl<const FP: u64> Chain<FP> {
     pub(crate) fn failing_at(step: usize, times: u32) -> Self {
         Chain {
             fail_at: Some((step, AtomicU32::new(times))),
+            ..Self::default()
+        }
+    }
+
+    pub(crate) fn panicking_at(step: usize, times: u32) -> Self {
+        Chain {
+            panic_at: Some((step, AtomicU32::new(times))),
             ..Self::default()
         }
     }
@@ -87,6 +96,15 @@ impl<const FP: u64> Chain<FP> {
                     .is_ok()
             {
                 return Err(Flake);
+            }
+        }
+        if let Some((at, left)) = &self.panic_at {
+            if *at == index
+                && left
+                    .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                    .is_ok()
+            {
+                panic!("step {index} panics on {x}");
             }
         }
         Ok(match index {
