@@ -41,7 +41,7 @@
 //! Anything that reads the run (a subscriber, a report, a `tracing` subscriber) gives it a
 //! scope, in which the driver and the steps send what the table says.
 //!
-//! An observed run pays about 170 ns per event (`BENCHMARKS.md`), whether its subscribers
+//! An observed run pays about 140 ns per event (`BENCHMARKS.md`), whether its subscribers
 //! keep up or not. A subscriber on another thread that waits for each event also costs the run
 //! a wake-up of that thread per event; one on the run's own runtime does not.
 //!
