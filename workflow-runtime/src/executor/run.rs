@@ -5,6 +5,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{self, Poll};
 
+use futures_util::future::{self, Either, FutureExt};
 use tokio::sync::broadcast;
 
 use super::Executor;
@@ -13,7 +14,7 @@ use crate::error::Error;
 use crate::event::{Event, Events};
 use crate::future::BoxFuture;
 use crate::id::RunId;
-use crate::run::{drive, start, Hooks, Launch, Options, Outcome, Report, Started, Stop};
+use crate::run::{drive, start, Finish, Hooks, Launch, Options, Outcome, Report, Started, Stop};
 use crate::state::Loops;
 use crate::usage::UsageReport;
 use crate::workflow::{Answer, Pause, Workflow};
@@ -177,53 +178,69 @@ impl<'a, W: Workflow> Run<'a, W> {
     /// # Errors
     ///
     /// The first error that stops the run: see [`Error`]; [`Error::Suspended`] at a pause.
-    // Not an `async fn`: its future would keep a copy of each argument.
-    #[allow(clippy::manual_async_fn)]
     pub fn output(self) -> impl Future<Output = Result<W::Output, Error>> + Send + 'a {
-        async move {
-            let (state, loops) = match self.phase {
-                Phase::Ready(state, loops) => (state, loops),
-                Phase::Polled(running) => return running.await,
-            };
-            // A plain `wf.run(input)`, with no `tracing` subscriber ever set (one relaxed
-            // load): nothing can watch it, and it runs as it is.
-            let plain = self.executor.is_none()
-                && self.sink.is_none()
-                && !tracing::dispatcher::has_been_set();
-            let started = match plain {
-                true => Started::Plain {
-                    workflow: self.workflow,
-                    state,
-                    loops,
-                },
-                false => launch(
-                    self.workflow,
-                    self.executor,
-                    self.sink,
-                    (state, loops),
-                    false,
-                ),
-            };
-            let result = match started {
-                Started::Plain {
-                    workflow,
-                    state,
-                    loops,
-                } => {
-                    let mut cx = Context::with_loops(W::NAME, loops);
-                    drive(workflow, state, &mut cx, &Hooks::none()).await
-                }
-                Started::Watched(run) => run.await.result,
-            };
-            match result {
+        // Decided at the first poll, which is when the run asks whether a `tracing`
+        // subscriber wants its spans. `lazy` and `flatten` keep either the run or its
+        // driver's future, never both: each run in flight holds only the one.
+        future::lazy(move |_| self.begin())
+            .flatten()
+            .map(|result| match result {
                 Ok(Stop::Finished(output)) => Ok(output),
                 Ok(Stop::Suspended { pause }) => Err(Error::Suspended {
                     workflow: W::NAME,
                     step: pause.step,
                 }),
                 Err(error) => Err(error),
+            })
+    }
+
+    /// The future that takes the run to its end. A plain `wf.run(input)`, with no `tracing`
+    /// subscriber ever set (one relaxed load), is the driver itself: nothing can watch it.
+    fn begin(
+        self,
+    ) -> Either<
+        impl Future<Output = Result<Stop<W>, Error>> + Send + 'a,
+        impl Future<Output = Result<Stop<W>, Error>> + Send + 'a,
+    > {
+        let watched: BoxFuture<'a, Finish<W>> = match self.phase {
+            // Polled as a future before (a rare case): that future, boxed once more.
+            Phase::Polled(running) => Box::pin(running.map(|output| Finish {
+                id: None,
+                result: output.map(Stop::Finished),
+                usage: None,
+            })),
+            Phase::Ready(state, loops) => {
+                let plain = self.executor.is_none()
+                    && self.sink.is_none()
+                    && !tracing::dispatcher::has_been_set();
+                let started = match plain {
+                    true => Started::Plain {
+                        workflow: self.workflow,
+                        state,
+                        loops,
+                    },
+                    false => launch(
+                        self.workflow,
+                        self.executor,
+                        self.sink,
+                        (state, loops),
+                        false,
+                    ),
+                };
+                match started {
+                    Started::Plain {
+                        workflow,
+                        state,
+                        loops,
+                    } => {
+                        let cx = Context::with_loops(W::NAME, loops);
+                        return Either::Left(drive(workflow, state, cx, &Hooks::NONE));
+                    }
+                    Started::Watched(run) => run,
+                }
             }
-        }
+        };
+        Either::Right(watched.map(|finish| finish.result))
     }
 }
 

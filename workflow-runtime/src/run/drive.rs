@@ -43,13 +43,11 @@ pub(crate) struct Hooks<'a, S> {
 
 impl<S> Hooks<'_, S> {
     /// No limits, no checkpoints.
-    pub(crate) fn none() -> Self {
-        Hooks {
-            max_steps: u64::MAX,
-            cancel: None,
-            saver: None,
-        }
-    }
+    pub(crate) const NONE: Self = Hooks {
+        max_steps: u64::MAX,
+        cancel: None,
+        saver: None,
+    };
 
     /// Whether there is nothing to check or do.
     fn is_none(&self) -> bool {
@@ -93,9 +91,11 @@ pub(crate) fn cancelled<W: Workflow>(step: Option<&'static str>) -> Error {
 pub(crate) fn drive<'a, W: Workflow>(
     workflow: &'a W,
     mut state: W::State,
-    cx: &'a mut Context,
+    mut cx: Context,
     hooks: &'a Hooks<'a, W::State>,
 ) -> impl Future<Output = Result<Stop<W>, Error>> + Send + 'a {
+    // The run's context is the future's own, not borrowed from the caller's: a caller's
+    // future would otherwise keep it beside this one, for every run in flight.
     async move {
         let plain = cx.run().is_none() && hooks.is_none();
         let mut taken = 0;
@@ -113,7 +113,7 @@ pub(crate) fn drive<'a, W: Workflow>(
                 return Ok(Stop::Suspended { pause });
             }
             if plain {
-                state = workflow.transition(state, cx).await?;
+                state = workflow.transition(state, &mut cx).await?;
                 continue;
             }
             taken += 1;
@@ -122,13 +122,14 @@ pub(crate) fn drive<'a, W: Workflow>(
                 run.enter(step);
             }
             hooks.check::<W>(taken, step)?;
-            let span = match cx.run() {
-                Some(run) => run.start_step()?,
-                None => None,
+            let next = {
+                let span = match cx.run() {
+                    Some(run) => run.start_step()?,
+                    None => None,
+                };
+                let next = workflow.transition(state, &mut cx);
+                next.instrument(span.unwrap_or_else(tracing::Span::none))
             };
-            let next = workflow
-                .transition(state, cx)
-                .instrument(span.unwrap_or_else(tracing::Span::none));
             state = match hooks.saver {
                 None => next.await?,
                 // A durable run records a panicking step as its failure and gives up its

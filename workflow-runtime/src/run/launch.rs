@@ -87,10 +87,10 @@ impl<'a, W: Workflow> Started<'a, W> {
                     state,
                     loops,
                 } => {
-                    let mut cx = Context::with_loops(W::NAME, loops);
+                    let cx = Context::with_loops(W::NAME, loops);
                     Finish {
                         id: None,
-                        result: drive(workflow, state, &mut cx, &Hooks::none()).await,
+                        result: drive(workflow, state, cx, &Hooks::NONE).await,
                         usage: None,
                     }
                 }
@@ -163,9 +163,9 @@ async fn watched<W: Workflow>(launch: Launch<'_, W>, trace: Option<RunTrace>) ->
         cancel: options.cancel,
         saver,
     };
-    let mut cx = Context::with_loops(W::NAME, loops).watched(Arc::clone(&run));
+    let cx = Context::with_loops(W::NAME, loops).watched(Arc::clone(&run));
     run.started(resumed);
-    let driven = run.scope().enter(drive(workflow, state, &mut cx, &hooks));
+    let driven = run.scope().enter(drive(workflow, state, cx, &hooks));
     let raced = match span {
         Some(span) => {
             race(driven, options.cancel, watchdog)

@@ -8,5 +8,5 @@ mod launch;
 mod report;
 
 pub(crate) use drive::{drive, Hooks, Saver, Stop};
-pub(crate) use launch::{start, Durable, Launch, Options, Started};
+pub(crate) use launch::{start, Durable, Finish, Launch, Options, Started};
 pub use report::{Outcome, Report};
