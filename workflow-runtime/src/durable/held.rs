@@ -16,6 +16,7 @@ use crate::run::Saver;
 use crate::scope::BranchRecorder;
 use crate::state::Loops;
 use crate::store::{BranchRecord, Checkpoint, CheckpointStore, Lease, RunId, RunStatus};
+use crate::usage::SavedUsage;
 
 /// A lease on a run, held by this worker: the run's writer.
 pub(crate) struct Held {
@@ -192,6 +193,7 @@ impl BranchRecorder for Held {
         let branch = BranchRecord {
             index: u32::try_from(index).unwrap_or(u32::MAX),
             value: value.to_string(),
+            usage: SavedUsage::default(),
         };
         self.save_branch(branch)
     }

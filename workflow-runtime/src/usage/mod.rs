@@ -41,6 +41,7 @@ mod budget;
 mod ledger;
 mod pricing;
 mod report;
+mod saved;
 
 pub use crate::error::BudgetLimit;
 pub use crate::tokens::Usage;
@@ -50,3 +51,4 @@ pub(crate) use ledger::Slot;
 pub use pricing::{Price, Pricing};
 pub(crate) use report::Ended;
 pub use report::{StepUsage, UsageReport, UsageTotals};
+pub use saved::SavedUsage;

@@ -8,6 +8,7 @@ mod contention;
 mod corrupt;
 mod forever;
 mod leases;
+mod migrate;
 mod pauses;
 mod retention;
 mod rows;
