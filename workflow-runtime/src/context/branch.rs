@@ -89,7 +89,7 @@ impl Context {
                 workflow: self.workflow,
                 source: source.into(),
             })?;
-            recorder.record(index, json).await?;
+            recorder.record(index, json, run.saved_usage()).await?;
         }
         Ok(value)
     }

@@ -9,6 +9,7 @@ use serde::Serialize;
 use crate::error::Error;
 use crate::state::Loops;
 use crate::store::{BranchRecord, Checkpoint, RunId, RunStatus, END, FORMAT_VERSION};
+use crate::usage::SavedUsage;
 use crate::workflow::{Pause, Workflow};
 
 /// The size of the buffer `serde_json::to_string` starts with: a state that fits is written
@@ -130,6 +131,8 @@ impl<S: Serialize + DeserializeOwned> Definition<S> {
             state: text,
             loops,
             created_at: SystemTime::now(),
+            // Set by whoever saves it: what the run spent is the run's, not the state's.
+            usage: SavedUsage::default(),
             branches: Vec::new(),
         })
     }

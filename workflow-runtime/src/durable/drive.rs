@@ -42,6 +42,7 @@ impl Runner {
                 saver: &checkpoints,
                 recorder: Arc::clone(&held) as _,
                 watchdog: Box::pin(Arc::clone(&held).keep(every)),
+                spent: held.spent().clone(),
             }),
         })
         .finish()
@@ -61,6 +62,7 @@ impl Runner {
                 if lost(&error) {
                     held.abandon();
                 } else {
+                    held.save_usage(finish.usage.as_ref()).await;
                     held.release(Some(crate::error::describe(&error))).await;
                 }
                 Outcome::Failed(error)

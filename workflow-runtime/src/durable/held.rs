@@ -16,6 +16,7 @@ use crate::run::Saver;
 use crate::scope::BranchRecorder;
 use crate::state::Loops;
 use crate::store::{BranchRecord, Checkpoint, CheckpointStore, Lease, RunId, RunStatus};
+use crate::usage::{SavedUsage, UsageReport};
 
 /// A lease on a run, held by this worker: the run's writer.
 pub(crate) struct Held {
@@ -32,6 +33,8 @@ pub(crate) struct Held {
     /// The length of the last state saved: the capacity the next one is written into, so
     /// that a large state is not copied again each time its buffer grows.
     size: AtomicUsize,
+    /// What the run had spent when this worker took it up: where its ledger starts.
+    spent: SavedUsage,
 }
 
 impl Held {
@@ -40,6 +43,7 @@ impl Held {
         run: RunId,
         lease: Lease,
         version: u64,
+        spent: SavedUsage,
     ) -> Arc<Self> {
         Arc::new(Held {
             store,
@@ -48,6 +52,7 @@ impl Held {
             version: AtomicU64::new(version),
             released: AtomicBool::new(false),
             size: AtomicUsize::new(0),
+            spent,
         })
     }
 
@@ -60,13 +65,22 @@ impl Held {
         self.version.load(Ordering::Relaxed)
     }
 
-    /// Saves `checkpoint` as the run's next one (its `seq` is set here).
+    /// What the run had spent when this worker took it up: nothing for a run it created,
+    /// what the checkpoint it resumed from says otherwise.
+    pub(crate) fn spent(&self) -> &SavedUsage {
+        &self.spent
+    }
+
+    /// Saves `checkpoint` before the run goes on, as the run's next one: its `seq` is set here,
+    /// and its usage is what the run had spent when this worker took it up (no step has run
+    /// since).
     ///
     /// # Errors
     ///
     /// What the store returns: [`Error::LeaseLost`] and [`Error::VersionConflict`] if
     /// another worker has taken the run over.
-    pub(crate) async fn save(&self, checkpoint: Checkpoint) -> Result<(), Error> {
+    pub(crate) async fn save(&self, mut checkpoint: Checkpoint) -> Result<(), Error> {
+        checkpoint.usage = self.spent.clone();
         self.write(checkpoint).await
     }
 
@@ -100,6 +114,24 @@ impl Held {
         let version = self.version.load(Ordering::Relaxed);
         self.store
             .save_branch(&self.lease, self.run, version, branch)
+    }
+
+    /// Records what the run spent by now, `usage` (its report), on its latest checkpoint,
+    /// when it stops with an error: a run resumed from that checkpoint then counts what the
+    /// failed step spent. Best effort, like [`release`](Self::release): if the store cannot
+    /// be reached, the run counts from what its latest checkpoint saved.
+    pub(crate) async fn save_usage(&self, usage: Option<&UsageReport>) {
+        let Some(usage) = usage
+            .map(SavedUsage::from)
+            .filter(|usage| !usage.is_empty())
+        else {
+            return;
+        };
+        let (run, version) = (self.run, self.version());
+        let _ = self
+            .store
+            .save_usage(&self.lease, run, version, usage)
+            .await;
     }
 
     /// Extends the lease. A failure to reach the store is ignored: the lease still runs for
@@ -170,7 +202,12 @@ impl<S> Saver<S> for Checkpoints<S>
 where
     S: Serialize + DeserializeOwned + Send + 'static,
 {
-    fn save<'a>(&'a self, state: &'a S, loops: &'a Loops) -> BoxFuture<'a, Result<(), Error>> {
+    fn save<'a>(
+        &'a self,
+        state: &'a S,
+        loops: &'a Loops,
+        usage: SavedUsage,
+    ) -> BoxFuture<'a, Result<(), Error>> {
         // Encoded here, so that the future does not hold the state.
         let held = &self.held;
         let size = held.size.load(Ordering::Relaxed);
@@ -178,8 +215,9 @@ where
             .definition
             .encode_sized(held.run(), 0, state, loops, size)
         {
-            Ok(checkpoint) => {
+            Ok(mut checkpoint) => {
                 held.size.store(checkpoint.state.len(), Ordering::Relaxed);
+                checkpoint.usage = usage;
                 held.write(checkpoint)
             }
             Err(error) => Box::pin(std::future::ready(Err(error))),
@@ -188,10 +226,16 @@ where
 }
 
 impl BranchRecorder for Held {
-    fn record(&self, index: usize, value: serde_json::Value) -> BoxFuture<'_, Result<(), Error>> {
+    fn record(
+        &self,
+        index: usize,
+        value: serde_json::Value,
+        usage: SavedUsage,
+    ) -> BoxFuture<'_, Result<(), Error>> {
         let branch = BranchRecord {
             index: u32::try_from(index).unwrap_or(u32::MAX),
             value: value.to_string(),
+            usage,
         };
         self.save_branch(branch)
     }

@@ -68,13 +68,27 @@ use codec::Definition;
 /// any step runs; a corrupt or hand-edited checkpoint fails with
 /// [`Error::CorruptCheckpoint`].
 ///
+/// # Usage
+///
+/// A run's [`Report::usage`], its `Completed` and `Failed` events and its
+/// [`budget`](Self::budget) count the **whole run**, across its pauses, crashes and workers:
+/// every checkpoint saves what the run has spent so far
+/// ([`Checkpoint::usage`](crate::store::Checkpoint::usage)), and a run resumed or answered,
+/// by this runner or another, starts counting from there. Precisely, a resumed run counts
+/// everything spent up to the run's last write before it stopped: a checkpoint; a finished
+/// branch of a fan-out or a map (saved with what the whole run had spent by then, the
+/// branches still running included); or its failure (a failed step, cancellation, a budget
+/// gone over: the runner saves what the run spent before it gives up its lease). What the
+/// step in flight spent when its worker crashed, or when the run's future was dropped, is
+/// lost: that step runs again, and its new calls count. A [`fork`](Self::fork) is a new run and counts from zero.
+///
 /// # Options
 ///
 /// [`cancellation`](Self::cancellation), [`max_steps`](Self::max_steps),
 /// [`budget`](Self::budget) and [`pricing`](Self::pricing) work as on [`Executor`], per call
-/// of `start` or `resume`: the step limit and the budget count what that call runs, not
-/// what the run ran before a crash. A cancelled run is recorded as failed and can be
-/// resumed.
+/// of `start` or `resume`. The step limit counts the steps that call runs, not those the run
+/// ran before; the budget counts the whole run's spending (see above). A cancelled run is
+/// recorded as failed and can be resumed.
 ///
 /// Runs are driven on the caller's task; the runner needs a `tokio` runtime with its timer
 /// enabled.
@@ -205,8 +219,10 @@ impl Runner {
         self
     }
 
-    /// Fails a call of `start` or `resume` whose model calls use up `budget` with
-    /// [`Error::BudgetExceeded`].
+    /// Fails a run whose model calls use up `budget` with [`Error::BudgetExceeded`]. What the
+    /// run spent before it was resumed or answered counts: 900 of 1,000 tokens spent before a
+    /// pause leave 100 to the run once it is answered, and a run that went over its budget
+    /// fails again at its first call when it is resumed with the same budget.
     pub fn budget(mut self, budget: Budget) -> Self {
         self.executor = self.executor.budget(budget);
         self
@@ -265,7 +281,8 @@ impl Runner {
     /// Continues run `run` from its latest checkpoint, until it finishes, waits at a pause,
     /// or fails: after a crash, or a run made with [`create`](Self::create). A finished run
     /// gives its output again, a suspended one its pause, without running anything; a failed
-    /// one runs its failed step again.
+    /// one runs its failed step again. Its [`Report::usage`] is the whole run's: what it
+    /// spent before this call included.
     ///
     /// # Errors
     ///
@@ -344,6 +361,10 @@ impl Runner {
     /// Starts a new run from checkpoint `seq` of run `run` and drives it: time travel. The
     /// original run is left untouched; the new one records it as its
     /// [`parent`](crate::store::RunInfo::parent).
+    ///
+    /// The new run counts what it spends itself, from zero: its [`Report::usage`] and its
+    /// budget do not include what the original run spent up to checkpoint `seq`, which that
+    /// run's own checkpoints keep.
     ///
     /// # Errors
     ///

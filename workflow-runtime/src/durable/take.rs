@@ -10,6 +10,7 @@ use crate::error::Error;
 use crate::run::Report;
 use crate::state::Loops;
 use crate::store::{Checkpoint, Lease, NewRun, RunId};
+use crate::usage::SavedUsage;
 use crate::workflow::{PauseToken, Workflow};
 
 impl Runner {
@@ -30,7 +31,8 @@ impl Runner {
             lease: Some(lease.clone()),
         };
         self.store.create(run).await?;
-        Ok(Held::new(Arc::clone(&self.store), id, lease, 0))
+        let spent = SavedUsage::default();
+        Ok(Held::new(Arc::clone(&self.store), id, lease, 0, spent))
     }
 
     /// Takes the lease of run `run` and reads its latest checkpoint as a state of `W`.
@@ -40,7 +42,8 @@ impl Runner {
     ) -> Result<(Arc<Held>, W::State, Loops), Error> {
         let lease = self.new_lease();
         let (info, latest) = self.store.claim(run, &lease).await?;
-        let held = Held::new(Arc::clone(&self.store), run, lease, info.version);
+        let spent = latest.usage_so_far();
+        let held = Held::new(Arc::clone(&self.store), run, lease, info.version, spent);
         match latest.decode::<W>() {
             Ok((state, loops)) => Ok((held, state, loops)),
             Err(error) => {

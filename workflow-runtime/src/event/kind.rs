@@ -168,7 +168,9 @@ pub enum EventKind {
     Completed {
         /// From the run's start (or resume) to its end.
         elapsed: Duration,
-        /// What the run's model calls spent, if it has a ledger.
+        /// What the run's model calls spent, if it has a ledger: for a durable run, the
+        /// whole run's, before a pause or a crash included (see
+        /// [`Runner`](crate::Runner#usage)).
         usage: Option<UsageTotals>,
     },
     /// The run stopped with an error: a failed step, a timeout, a loop bound, cancellation, a
@@ -181,7 +183,8 @@ pub enum EventKind {
         error: String,
         /// From the run's start (or resume) to its end.
         elapsed: Duration,
-        /// What the run's model calls spent, if it has a ledger.
+        /// What the run's model calls spent, if it has a ledger: for a durable run, the
+        /// whole run's, as in [`Completed`](Self::Completed).
         usage: Option<UsageTotals>,
     },
 }

@@ -14,6 +14,7 @@ use crate::context::Context;
 use crate::error::Error;
 use crate::future::BoxFuture;
 use crate::state::Loops;
+use crate::usage::SavedUsage;
 use crate::workflow::{Pause, Workflow};
 
 /// Where a run stopped, short of an error.
@@ -26,8 +27,14 @@ pub(crate) enum Stop<W: Workflow> {
 
 /// Saves the state a durable run reaches after each step: its next checkpoint.
 pub(crate) trait Saver<S>: Send + Sync {
-    /// Saves `state` and `loops` as the run's latest checkpoint.
-    fn save<'a>(&'a self, state: &'a S, loops: &'a Loops) -> BoxFuture<'a, Result<(), Error>>;
+    /// Saves `state`, `loops` and what the run spent so far, `usage`, as the run's latest
+    /// checkpoint.
+    fn save<'a>(
+        &'a self,
+        state: &'a S,
+        loops: &'a Loops,
+        usage: SavedUsage,
+    ) -> BoxFuture<'a, Result<(), Error>>;
 }
 
 /// What a run checks before each step, and what it does after: nothing for a run nothing
@@ -143,7 +150,8 @@ pub(crate) fn drive<'a, W: Workflow>(
                 run.finish_step();
             }
             if let Some(saver) = hooks.saver {
-                let saved = saver.save(&state, cx.loops());
+                let usage = cx.run().map(|run| run.saved_usage()).unwrap_or_default();
+                let saved = saver.save(&state, cx.loops(), usage);
                 saved.await?;
             }
         }

@@ -17,7 +17,7 @@ use crate::future::BoxFuture;
 use crate::id::RunId;
 use crate::scope::{BranchRecorder, Ending, Parts, RunScope, RunTrace};
 use crate::state::Loops;
-use crate::usage::{Budget, Ledger, Pricing, UsageReport};
+use crate::usage::{Budget, Ledger, Pricing, SavedUsage, UsageReport};
 use crate::workflow::Workflow;
 
 /// What a run is started with, from the [`Executor`](crate::Executor) or the
@@ -37,6 +37,9 @@ pub(crate) struct Durable<'a, S> {
     pub(crate) recorder: Arc<dyn BranchRecorder>,
     /// Renews the lease while the run goes; ends with the error that says it was lost.
     pub(crate) watchdog: BoxFuture<'a, Error>,
+    /// What the run spent before this call took it up (from the checkpoint it resumes from):
+    /// where its ledger starts, so that its report, events and budget count the whole run.
+    pub(crate) spent: SavedUsage,
 }
 
 /// One run to start.
@@ -138,15 +141,18 @@ async fn watched<W: Workflow>(launch: Launch<'_, W>, trace: Option<RunTrace>) ->
     } = launch;
     let id = trace.as_ref().map(RunTrace::run).or(id).unwrap_or_default();
     let span = trace.as_ref().map(|trace| trace.span().clone());
-    let ledger = Ledger::for_run(W::NAME, W::STEPS)
+    let mut ledger = Ledger::for_run(W::NAME, W::STEPS)
         .budget(options.budget)
         .pricing(options.pricing.cloned().unwrap_or_default());
     let (saver, recorder, watchdog) = match durable {
-        Some(durable) => (
-            Some(durable.saver),
-            Some(durable.recorder),
-            Some(durable.watchdog),
-        ),
+        Some(durable) => {
+            ledger = ledger.starting_from(&durable.spent);
+            (
+                Some(durable.saver),
+                Some(durable.recorder),
+                Some(durable.watchdog),
+            )
+        }
         None => (None, None, None),
     };
     let run = RunScope::new(Parts {

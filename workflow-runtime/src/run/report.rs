@@ -33,7 +33,9 @@ pub struct Report<O> {
     pub workflow: &'static str,
     /// How the run stopped.
     pub outcome: Outcome<O>,
-    /// What the model calls of this run of it spent, per step and in total.
+    /// What the run's model calls spent, per step and in total. For a durable run, it is the
+    /// whole run's, across its pauses, crashes and workers (see
+    /// [`Runner`](crate::Runner#usage)); for a run in memory, what this run of it spent.
     pub usage: UsageReport,
 }
 

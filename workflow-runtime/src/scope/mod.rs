@@ -27,7 +27,7 @@ use crate::error::Error;
 use crate::event::Event;
 use crate::future::BoxFuture;
 use crate::id::RunId;
-use crate::usage::Ledger;
+use crate::usage::{Ledger, SavedUsage};
 
 pub(crate) use call::Call;
 pub(crate) use observe::{Ending, Observer};
@@ -65,8 +65,14 @@ pub(crate) struct RunScope {
 /// Where a durable run saves each branch of a fan-out or a map as soon as it finishes, so
 /// that a resumed run does not run it again.
 pub(crate) trait BranchRecorder: Send + Sync {
-    /// Saves the value branch `index` of the running fan-out or map finished with, as JSON.
-    fn record(&self, index: usize, value: serde_json::Value) -> BoxFuture<'_, Result<(), Error>>;
+    /// Saves the value branch `index` of the running fan-out or map finished with, as JSON,
+    /// and what the run had spent by then.
+    fn record(
+        &self,
+        index: usize,
+        value: serde_json::Value,
+        usage: SavedUsage,
+    ) -> BoxFuture<'_, Result<(), Error>>;
 }
 
 impl Scope {
@@ -143,6 +149,11 @@ impl RunScope {
 
     pub(crate) fn ledger(&self) -> Option<&Ledger> {
         self.ledger.as_ref()
+    }
+
+    /// What the run spent so far, as a checkpoint saves it: empty if it has no ledger.
+    pub(crate) fn saved_usage(&self) -> SavedUsage {
+        self.ledger.as_ref().map(Ledger::saved).unwrap_or_default()
     }
 
     /// The run's spans, if a `tracing` subscriber wants them.

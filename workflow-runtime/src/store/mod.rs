@@ -31,6 +31,7 @@ pub(crate) mod time;
 
 use crate::error::Error;
 use crate::future::BoxFuture;
+use crate::usage::SavedUsage;
 
 pub use listing::RunList;
 pub use memory::MemoryStore;
@@ -356,6 +357,31 @@ pub trait CheckpointStore: Send + Sync + 'static {
         seq: u64,
         branch: BranchRecord,
     ) -> BoxFuture<'a, Result<(), Error>>;
+
+    /// Records on checkpoint `seq` of run `run` what the run has spent by now, `usage` (the
+    /// whole run's, as in [`Checkpoint::usage`], which it replaces), if the run is leased to
+    /// `lease.id` and `seq` is its latest checkpoint: the runner calls it when a step fails
+    /// (or the run is cancelled, or goes over its budget), before it gives up the lease, so
+    /// that the run resumed from `seq` counts what the failed step spent. The checks and the
+    /// write are atomic.
+    ///
+    /// The default does nothing: a store that does not keep it loses what failed steps
+    /// spent, and a resumed run counts from what its latest checkpoint saved.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::LeaseLost`], [`Error::VersionConflict`], [`Error::RunNotFound`],
+    /// [`Error::Store`].
+    fn save_usage<'a>(
+        &'a self,
+        lease: &'a Lease,
+        run: RunId,
+        seq: u64,
+        usage: SavedUsage,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        let _ = (lease, run, seq, usage);
+        Box::pin(std::future::ready(Ok(())))
+    }
 
     /// Gives up `lease` on run `run`. With an `error`, the run's status becomes
     /// [`RunStatus::Failed`] and its error `error`.

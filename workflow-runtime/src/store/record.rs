@@ -5,6 +5,7 @@ use std::time::SystemTime;
 
 pub use super::lease::Lease;
 pub use crate::id::RunId;
+use crate::usage::SavedUsage;
 
 /// The format version of the checkpoints this runtime writes, and the only one it reads.
 ///
@@ -141,6 +142,16 @@ pub struct Checkpoint {
     pub state: String,
     /// The run's loop counters ([`Loops`](crate::state::Loops)), as JSON.
     pub loops: String,
+    /// What the run's model calls had spent, since the run was created (a fork starts again
+    /// from zero), when the checkpoint was written, or when the step after it failed
+    /// ([`CheckpointStore::save_usage`](super::CheckpointStore::save_usage)): empty if it
+    /// made none. Stores keep it
+    /// with [`SavedUsage::to_json`] and read it with [`SavedUsage::from_stored`], no value
+    /// meaning none; a value that does not read back is [`Error::CorruptCheckpoint`].
+    /// [`usage_so_far`](Self::usage_so_far) adds what the branches saved after it spent.
+    ///
+    /// [`Error::CorruptCheckpoint`]: crate::Error::CorruptCheckpoint
+    pub usage: SavedUsage,
     /// When the checkpoint was written.
     pub created_at: SystemTime,
     /// The branches of the fan-out or map the state is running that finished after this
@@ -150,15 +161,32 @@ pub struct Checkpoint {
     pub branches: Vec<BranchRecord>,
 }
 
+impl Checkpoint {
+    /// What the run had spent by its last write at this checkpoint: the checkpoint's own
+    /// [`usage`](Self::usage), or that of the last of its [`branches`](Self::branches) to
+    /// finish. It is what a run resumed from this checkpoint starts counting from.
+    pub fn usage_so_far(&self) -> SavedUsage {
+        let mut usage = self.usage.clone();
+        for branch in &self.branches {
+            usage.keep_latest(&branch.usage);
+        }
+        usage
+    }
+}
+
 /// A branch of a fan-out, or an element of a map, that finished while its run was at a
 /// checkpoint: saved on its own, as soon as it finished, so that a resumed run does not run it
 /// again, and so that a map over N elements writes O(N) bytes, not the whole state N times.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BranchRecord {
     /// The branch's position in the fan-out, or its element's index in the map.
     pub index: u32,
     /// The value it finished with, as JSON.
     pub value: String,
+    /// What the whole run (not only this branch) had spent when the branch finished, as in
+    /// [`Checkpoint::usage`]: the branches of a fan-out run together, so this includes what
+    /// the branches still running had spent by then.
+    pub usage: SavedUsage,
 }
 
 /// A run to create: its first checkpoint, where it was forked from, and who runs it.

@@ -4,7 +4,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use super::{Budget, Ended, Pricing, StepUsage, UsageReport, UsageTotals};
+use super::{Budget, Ended, Pricing, SavedUsage, StepUsage, UsageReport, UsageTotals};
 use crate::error::{BudgetLimit, Error};
 
 /// The record of the model calls of one run: totals per run and per step, the run's
@@ -45,6 +45,9 @@ struct Inner {
     steps: &'static [&'static str],
     /// Whether the budget has been found used up: the run stops at its next step.
     exhausted: AtomicBool,
+    /// Whether anything was ever recorded (or the ledger started from usage saved before):
+    /// until then, a checkpoint saves no usage without taking the lock.
+    spent: AtomicBool,
     state: Mutex<State>,
 }
 
@@ -80,6 +83,7 @@ impl Ledger {
             workflow,
             steps,
             exhausted: AtomicBool::new(false),
+            spent: AtomicBool::new(false),
             state: Mutex::new(State::default()),
         }))
     }
@@ -94,6 +98,44 @@ impl Ledger {
     pub fn pricing(self, pricing: impl Into<Arc<Pricing>>) -> Self {
         self.lock().pricing = pricing.into();
         self
+    }
+
+    /// Starts the ledger from `saved`, what the run spent before it was resumed: its totals,
+    /// and those of its steps that are among the ledger's (the others count in the total only).
+    pub(crate) fn starting_from(self, saved: &SavedUsage) -> Self {
+        if saved.is_empty() {
+            return self;
+        }
+        {
+            let mut state = self.lock();
+            state.total = saved.total;
+            for (name, totals) in &saved.steps {
+                if let Some(step) = self.0.steps.iter().position(|step| step == name) {
+                    if let Some(slot) = state.step_mut(self.0.steps, step) {
+                        *slot = *totals;
+                    }
+                }
+            }
+        }
+        self.0.spent.store(true, Ordering::Relaxed);
+        self
+    }
+
+    /// What the calls recorded so far spent, as a durable run saves it with a checkpoint:
+    /// empty, without taking the lock, until a call is made.
+    pub(crate) fn saved(&self) -> SavedUsage {
+        if !self.0.spent.load(Ordering::Relaxed) {
+            return SavedUsage::default();
+        }
+        let state = self.lock();
+        let steps = self.0.steps.iter().zip(&state.steps);
+        SavedUsage {
+            total: state.total,
+            steps: steps
+                .filter(|(_, totals)| totals.calls > 0)
+                .map(|(step, totals)| ((*step).to_owned(), *totals))
+                .collect(),
+        }
     }
 
     /// The name of the workflow (or of the ledger, if opened by hand).
@@ -162,6 +204,7 @@ impl Ledger {
             return Err(self.exhaust(&mut state, limit, used, step));
         }
         state.total.calls += 1;
+        self.0.spent.store(true, Ordering::Relaxed);
         if let Some(totals) = state.step_mut(self.0.steps, step) {
             totals.calls += 1;
         }

@@ -13,6 +13,9 @@
 //!   [`Error::BudgetExceeded`](crate::Error::BudgetExceeded), which stops the run.
 //! - A run opens a ledger only when something reads it: its report, a budget, an observer
 //!   (events, or a `tracing` subscriber that wants its spans, which show its totals).
+//! - A durable run saves what it spent with each checkpoint ([`SavedUsage`]), and a run
+//!   resumed or answered by a [`Runner`](crate::Runner) starts from it: its report, events and
+//!   budget count the whole run, across pauses, crashes and workers.
 //! - Outside a run, calls are not recorded, unless the caller opens a ledger of its own with
 //!   [`Ledger::scope`]. A run (or a ledger) inside a step of another run also reports its calls
 //!   to the outer run, in that step, and the outer run's budget applies to them.
@@ -41,6 +44,7 @@ mod budget;
 mod ledger;
 mod pricing;
 mod report;
+mod saved;
 
 pub use crate::error::BudgetLimit;
 pub use crate::tokens::Usage;
@@ -50,3 +54,4 @@ pub(crate) use ledger::Slot;
 pub use pricing::{Price, Pricing};
 pub(crate) use report::Ended;
 pub use report::{StepUsage, UsageReport, UsageTotals};
+pub use saved::SavedUsage;

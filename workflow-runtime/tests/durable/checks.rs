@@ -4,6 +4,7 @@
 use std::time::{Duration, SystemTime};
 
 use workflow_runtime::store::{Checkpoint, NewRun, RunId, RunStatus, FORMAT_VERSION};
+use workflow_runtime::usage::SavedUsage;
 use workflow_runtime::{CancellationToken, Error, Outcome, Runner};
 
 use crate::stores::Fixture;
@@ -225,6 +226,7 @@ pub(crate) async fn hand_made_checkpoints_are_typed_errors(fixture: Fixture) {
         state: r#"{"first":1}"#.into(),
         loops: "[]".into(),
         created_at: SystemTime::now(),
+        usage: SavedUsage::default(),
         branches: Vec::new(),
     };
     let corrupt = |reason: &'static str| move |error: &Error| matches!(error, Error::CorruptCheckpoint { seq: Some(0), reason: r, .. } if r.contains(reason));

@@ -198,6 +198,23 @@ const SQLITE_EDITS: &[(&str, &[&str])] = &[
         "UPDATE workflow_checkpoints SET state = X'FF00' WHERE run = ?1",
         &["history", "latest", "checkpoint 0"],
     ),
+    (
+        "UPDATE workflow_checkpoints SET usage = 'not json' WHERE run = ?1",
+        &["history", "latest", "checkpoint 0"],
+    ),
+    (
+        r#"UPDATE workflow_checkpoints SET usage = '{"total": {"calls": -1}}' WHERE run = ?1"#,
+        &["history", "latest", "checkpoint 0"],
+    ),
+    (
+        "UPDATE workflow_checkpoints SET usage = 42 WHERE run = ?1",
+        &["history", "latest", "checkpoint 0"],
+    ),
+    (
+        "INSERT INTO workflow_branches (run, seq, idx, value, created_at, usage) \
+         VALUES (?1, 0, 0, '1', 0, '[\"total\"]')",
+        &["history", "latest", "checkpoint 0"],
+    ),
 ];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -311,6 +328,15 @@ mod postgres {
         ),
         (
             "UPDATE workflow_checkpoints SET status = 'paused' WHERE run = $1",
+            &["history", "latest", "checkpoint 0"],
+        ),
+        (
+            r#"UPDATE workflow_checkpoints SET usage = '{"total": 7}' WHERE run = $1"#,
+            &["history", "latest", "checkpoint 0"],
+        ),
+        (
+            "INSERT INTO workflow_branches (run, seq, idx, value, created_at, usage) \
+             VALUES ($1, 0, 0, '1', 0, 'not json')",
             &["history", "latest", "checkpoint 0"],
         ),
     ];

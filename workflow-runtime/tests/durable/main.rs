@@ -8,10 +8,13 @@ mod contention;
 mod corrupt;
 mod forever;
 mod leases;
+mod migrate;
 mod pauses;
 mod retention;
 mod rows;
+mod spenders;
 mod stores;
+mod usage;
 mod workflows;
 
 /// Runs each case, an `async fn(Fixture)` in `cases`, against each store.
@@ -85,4 +88,9 @@ conformance! {
     retention::history_is_read_a_page_at_a_time,
     retention::old_ended_runs_are_deleted,
     forever::a_runner_with_an_endless_lease_keeps_its_run,
+    usage::usage_adds_up_across_a_pause_and_runners,
+    usage::usage_survives_a_crash_and_a_failed_step,
+    usage::a_budget_holds_across_resumes,
+    usage::a_fork_counts_from_zero,
+    usage::a_resumed_fan_out_keeps_what_its_finished_branches_spent,
 }

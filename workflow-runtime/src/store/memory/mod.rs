@@ -12,6 +12,7 @@ use super::{
 };
 use crate::error::Error;
 use crate::future::BoxFuture;
+use crate::usage::SavedUsage;
 use runs::{Entry, Runs, Written};
 
 /// A [`CheckpointStore`] in the process's memory: for tests, and for runs that need pauses
@@ -153,21 +154,23 @@ impl CheckpointStore for MemoryStore {
     ) -> BoxFuture<'a, Result<(), Error>> {
         self.write(run, |entry, now| {
             entry.check(lease)?;
-            let latest = entry.info.version;
-            let checkpoint = match entry.index(latest) {
-                Some(index) if latest == seq => entry.checkpoints.get_mut(index),
-                _ => None,
-            };
-            let Some(checkpoint) = checkpoint else {
-                return Err(Error::VersionConflict {
-                    run,
-                    expected: seq,
-                    found: latest,
-                });
-            };
-            checkpoint.branches.push(branch);
+            entry.latest_mut(seq)?.branches.push(branch);
             entry.info.lease_expires = Some(lease.expires_at(now));
             entry.info.updated_at = now;
+            Ok(())
+        })
+    }
+
+    fn save_usage<'a>(
+        &'a self,
+        lease: &'a Lease,
+        run: RunId,
+        seq: u64,
+        usage: SavedUsage,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        self.write(run, |entry, _| {
+            entry.check(lease)?;
+            entry.latest_mut(seq)?.usage = usage;
             Ok(())
         })
     }

@@ -122,6 +122,24 @@ impl Entry {
             })
     }
 
+    /// Checkpoint `seq`, for a write that expects it to be the run's latest.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::VersionConflict`] if it is not.
+    pub(super) fn latest_mut(&mut self, seq: u64) -> Result<&mut Checkpoint, Error> {
+        let latest = self.info.version;
+        let checkpoint = match self.index(latest) {
+            Some(index) if latest == seq => self.checkpoints.get_mut(index),
+            _ => None,
+        };
+        checkpoint.ok_or(Error::VersionConflict {
+            run: self.info.id,
+            expected: seq,
+            found: latest,
+        })
+    }
+
     /// Where checkpoint `seq` is, or would be, in `checkpoints`: `None` if it was pruned.
     pub(super) fn index(&self, seq: u64) -> Option<usize> {
         let first = self.checkpoints.front().map_or(0, |first| first.seq);

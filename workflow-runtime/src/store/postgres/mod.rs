@@ -19,6 +19,7 @@ use super::{
 use crate::error::Error;
 use crate::future::BoxFuture;
 use crate::store::time::lease_millis;
+use crate::usage::SavedUsage;
 use rows::store;
 use statements::Statements;
 
@@ -258,6 +259,20 @@ impl CheckpointStore for PostgresStore {
             let at = (run, seq);
             let ttl = lease_millis(lease);
             sql::save_branch(&conn.client, &conn.sql, lease.id, ttl, at, &branch).await
+        })
+    }
+
+    fn save_usage<'a>(
+        &'a self,
+        lease: &'a Lease,
+        run: RunId,
+        seq: u64,
+        usage: SavedUsage,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(async move {
+            let conn = self.connection().await?;
+            let usage = usage.to_json();
+            sql::save_usage(&conn.client, &conn.sql, lease.id, (run, seq), usage).await
         })
     }
 

@@ -7,6 +7,7 @@ use super::rows::{checkpoint, run_info, store, RUN_COLUMNS};
 use super::statements::Statements;
 use crate::error::Error;
 use crate::store::{BranchRecord, Checkpoint, RunFilter, RunId, RunInfo, RunList, RunStatus};
+use crate::usage::SavedUsage;
 
 /// The error of a run whose latest checkpoint is missing.
 pub(super) fn missing(info: &RunInfo) -> Error {
@@ -105,16 +106,24 @@ pub(super) async fn branches(
                 row.try_get::<_, i64>(0)?,
                 row.try_get::<_, i32>(1)?,
                 row.try_get::<_, String>(2)?,
+                row.try_get::<_, Option<&str>>(3)?,
             ))
         })();
-        let (at, index, value) = read.map_err(|error| corrupt_branch(run, &error.to_string()))?;
+        let (at, index, value, usage) =
+            read.map_err(|error| corrupt_branch(run, &error.to_string()))?;
         let (Ok(at), Ok(index)) = (u64::try_from(at), u32::try_from(index)) else {
             return Err(corrupt_branch(
                 run,
                 &format!("a saved branch has seq {at} and index {index}"),
             ));
         };
-        let record = BranchRecord { index, value };
+        let usage = SavedUsage::from_stored(usage)
+            .map_err(|error| corrupt_branch(run, &format!("its usage: {error}")))?;
+        let record = BranchRecord {
+            index,
+            value,
+            usage,
+        };
         match found.last_mut() {
             Some((last, records)) if *last == at => records.push(record),
             _ => found.push((at, vec![record])),

@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 use crate::store::time::from_millis;
 use crate::store::{Checkpoint, RunId, RunInfo, RunStatus};
+use crate::usage::SavedUsage;
 use crate::Error;
 
 /// The columns [`run_info`] reads, in order.
@@ -15,7 +16,7 @@ pub(super) const RUN_COLUMNS: &str = "id, workflow, fingerprint, status, step, v
 
 /// The columns [`checkpoint`] reads, in order.
 pub(super) const CHECKPOINT_COLUMNS: &str =
-    "run, seq, workflow, fingerprint, format, step, status, state, loops, created_at";
+    "run, seq, workflow, fingerprint, format, step, status, state, loops, created_at, usage";
 
 /// The error of a failed PostgreSQL call.
 pub(super) fn store(error: tokio_postgres::Error) -> Error {
@@ -67,6 +68,17 @@ impl<'a> Reader<'a> {
         let number: i64 = self.get(index, column)?;
         u64::try_from(number)
             .map_err(|_| self.corrupt(format!("its column `{column}` is negative: {number}")))
+    }
+
+    /// The usage in column `index`: none (`NULL`) is none.
+    fn usage(&self, index: usize) -> Result<SavedUsage, Error> {
+        let text: Option<&str> = self.get(index, "usage")?;
+        SavedUsage::from_stored(text).map_err(|error| Error::CorruptCheckpoint {
+            run: self.run,
+            seq: self.seq,
+            reason: "its usage is not the usage of a run".into(),
+            source: Some(error.into()),
+        })
     }
 
     fn status(&self, index: usize) -> Result<RunStatus, Error> {
@@ -131,6 +143,7 @@ pub(super) fn checkpoint(row: &Row) -> Result<Checkpoint, Error> {
         state: read.get(7, "state")?,
         loops: read.get(8, "loops")?,
         created_at: from_millis(read.get(9, "created_at")?),
+        usage: read.usage(10)?,
         branches: Vec::new(),
     })
 }

@@ -48,7 +48,8 @@ async fn refused(
 pub(super) async fn create(client: &Client, sql: &Statements, run: &NewRun) -> Result<(), Error> {
     let first = &run.first;
     let lease = run.lease.as_ref();
-    let params: [&(dyn ToSql + Sync); 15] = [
+    let usage = first.usage.to_json();
+    let params: [&(dyn ToSql + Sync); 16] = [
         first.run.as_uuid(),
         &first.workflow,
         &(first.fingerprint as i64),
@@ -64,6 +65,7 @@ pub(super) async fn create(client: &Client, sql: &Statements, run: &NewRun) -> R
         &(first.format as i32),
         &first.state,
         &first.loops,
+        &usage,
     ];
     client.execute(&sql.create, &params).await.map_err(store)?;
     Ok(())
@@ -162,7 +164,8 @@ pub(super) async fn save(
     checkpoint: &Checkpoint,
 ) -> Result<(), Error> {
     let running = checkpoint.status == RunStatus::Running;
-    let params: [&(dyn ToSql + Sync); 13] = [
+    let usage = checkpoint.usage.to_json();
+    let params: [&(dyn ToSql + Sync); 14] = [
         checkpoint.run.as_uuid(),
         &lease,
         &(checkpoint.seq as i64),
@@ -176,9 +179,30 @@ pub(super) async fn save(
         &checkpoint.state,
         &checkpoint.loops,
         &to_millis(checkpoint.created_at),
+        &usage,
     ];
     match client.execute(&sql.save, &params).await.map_err(store)? {
         0 => Err(refused(client, sql, checkpoint.run, lease, Some(checkpoint.seq)).await),
+        _ => Ok(()),
+    }
+}
+
+/// Records `usage` on checkpoint `seq` of run `run`, its latest, under `lease`.
+pub(super) async fn save_usage(
+    client: &Client,
+    sql: &Statements,
+    lease: Uuid,
+    (run, seq): (RunId, u64),
+    usage: Option<String>,
+) -> Result<(), Error> {
+    let params: [&(dyn ToSql + Sync); 4] = [run.as_uuid(), &lease, &(seq as i64), &usage];
+    match client
+        .execute(&sql.save_usage, &params)
+        .await
+        .map_err(store)?
+    {
+        // `refused` reads a write of checkpoint `seq + 1` expected on top of `seq`.
+        0 => Err(refused(client, sql, run, lease, Some(seq.wrapping_add(1))).await),
         _ => Ok(()),
     }
 }
@@ -191,13 +215,15 @@ pub(super) async fn save_branch(
     (run, seq): (RunId, u64),
     branch: &BranchRecord,
 ) -> Result<(), Error> {
-    let params: [&(dyn ToSql + Sync); 6] = [
+    let usage = branch.usage.to_json();
+    let params: [&(dyn ToSql + Sync); 7] = [
         run.as_uuid(),
         &lease,
         &(seq as i64),
         &i32::try_from(branch.index).unwrap_or(i32::MAX),
         &ttl,
         &branch.value,
+        &usage,
     ];
     match client
         .execute(&sql.save_branch, &params)

@@ -45,6 +45,7 @@ CREATE TABLE IF NOT EXISTS workflow_checkpoints (
     state text NOT NULL,
     loops text NOT NULL,
     created_at bigint NOT NULL,
+    usage text,
     PRIMARY KEY (run, seq)
 );
 CREATE TABLE IF NOT EXISTS workflow_branches (
@@ -53,14 +54,22 @@ CREATE TABLE IF NOT EXISTS workflow_branches (
     idx integer NOT NULL,
     value text NOT NULL,
     created_at bigint NOT NULL,
+    usage text,
     PRIMARY KEY (run, seq, idx)
 );
-INSERT INTO workflow_schema (version) SELECT 2
-    WHERE NOT EXISTS (SELECT 1 FROM workflow_schema WHERE version >= 2);
+DO $$ BEGIN
+    IF NOT EXISTS (SELECT 1 FROM workflow_schema WHERE version >= 3) THEN
+        ALTER TABLE workflow_checkpoints ADD COLUMN IF NOT EXISTS usage text;
+        ALTER TABLE workflow_branches ADD COLUMN IF NOT EXISTS usage text;
+    END IF;
+END $$;
+INSERT INTO workflow_schema (version) SELECT 3
+    WHERE NOT EXISTS (SELECT 1 FROM workflow_schema WHERE version >= 3);
 ";
 
-/// The schema version this code writes and reads: 2 added `workflow_branches`.
-pub(super) const SCHEMA_VERSION: i32 = 2;
+/// The schema version this code writes and reads: 2 added `workflow_branches`, 3 the `usage`
+/// of checkpoints and branches (added to older tables, once, when a connection sets up).
+pub(super) const SCHEMA_VERSION: i32 = 3;
 
 /// The statements of the frequent operations, prepared once per connection.
 pub(super) struct Statements {
@@ -74,6 +83,7 @@ pub(super) struct Statements {
     pub(super) run: Statement,
     pub(super) checkpoint: Statement,
     pub(super) save_branch: Statement,
+    pub(super) save_usage: Statement,
     pub(super) branches: Statement,
     pub(super) history: Statement,
 }
@@ -112,8 +122,9 @@ impl Statements {
             ))
             .await?,
             save_branch: prepare(SAVE_BRANCH.into()).await?,
+            save_usage: prepare(SAVE_USAGE.into()).await?,
             branches: prepare(
-                "SELECT seq, idx, value FROM workflow_branches \
+                "SELECT seq, idx, value, usage FROM workflow_branches \
                  WHERE run = $1 AND ($2::bigint IS NULL OR seq = $2::bigint) ORDER BY seq, idx"
                     .into(),
             )
@@ -135,8 +146,8 @@ const CREATE: &str = concat!(
     now!(),
     " + $9::bigint END, $10, $11, $12::bigint, $12::bigint) RETURNING id) \
      INSERT INTO workflow_checkpoints (run, seq, workflow, fingerprint, format, step, status, \
-     state, loops, created_at) SELECT id, $6::bigint, $2::text, $3::bigint, $13::integer, \
-     $5::text, $4::text, $14::text, $15::text, $12::bigint FROM run"
+     state, loops, created_at, usage) SELECT id, $6::bigint, $2::text, $3::bigint, $13::integer, \
+     $5::text, $4::text, $14::text, $15::text, $12::bigint, $16::text FROM run"
 );
 
 const SAVE: &str = concat!(
@@ -150,8 +161,8 @@ const SAVE: &str = concat!(
     " + $7::bigint END \
      WHERE id = $1 AND lease_id = $2 AND version = $3::bigint - 1 RETURNING id) \
      INSERT INTO workflow_checkpoints (run, seq, workflow, fingerprint, format, step, status, \
-     state, loops, created_at) SELECT id, $3::bigint, $8::text, $9::bigint, $10::integer, \
-     $5::text, $4::text, $11::text, $12::text, $13::bigint FROM run"
+     state, loops, created_at, usage) SELECT id, $3::bigint, $8::text, $9::bigint, $10::integer, \
+     $5::text, $4::text, $11::text, $12::text, $13::bigint, $14::text FROM run"
 );
 
 const SAVE_BRANCH: &str = concat!(
@@ -160,11 +171,15 @@ const SAVE_BRANCH: &str = concat!(
     " + $5::bigint, updated_at = ",
     now!(),
     " WHERE id = $1 AND lease_id = $2 AND version = $3::bigint RETURNING id) \
-     INSERT INTO workflow_branches (run, seq, idx, value, created_at) \
+     INSERT INTO workflow_branches (run, seq, idx, value, created_at, usage) \
      SELECT id, $3::bigint, $4::integer, $6::text, ",
     now!(),
-    " FROM run"
+    ", $7::text FROM run"
 );
+
+const SAVE_USAGE: &str = "UPDATE workflow_checkpoints SET usage = $4::text \
+     WHERE run = $1 AND seq = $3::bigint AND EXISTS (SELECT 1 FROM workflow_runs \
+     WHERE id = $1 AND lease_id = $2 AND version = $3::bigint)";
 
 const RELEASE: &str = concat!(
     "UPDATE workflow_runs SET lease_id = NULL, owner = NULL, lease_expires = NULL, \

@@ -7,6 +7,7 @@ mod read;
 mod retention;
 mod rows;
 mod save;
+mod schema;
 mod sql;
 mod tx;
 mod wal;
@@ -23,6 +24,7 @@ use super::{
 use crate::error::{BoxError, Error};
 use crate::future::BoxFuture;
 use crate::store::time::lease_millis;
+use crate::usage::SavedUsage;
 use rows::store;
 use wal::Wal;
 use worker::Worker;
@@ -119,7 +121,7 @@ impl SqliteStore {
 
 /// Opens the file, sets it up, and creates or checks the schema.
 fn connect(path: &Path, options: SqliteOptions) -> Result<Connection, Error> {
-    let conn = Connection::open(path).map_err(store)?;
+    let mut conn = Connection::open(path).map_err(store)?;
     conn.busy_timeout(options.busy_timeout).map_err(store)?;
     let mode: String = conn
         .query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))
@@ -137,30 +139,7 @@ fn connect(path: &Path, options: SqliteOptions) -> Result<Connection, Error> {
     // commit would keep the checkpoint lock taken under contention, and the WAL growing.
     conn.pragma_update(None, "wal_autocheckpoint", 0)
         .map_err(store)?;
-    let version: i64 = conn
-        .query_row("PRAGMA user_version", [], |row| row.get(0))
-        .map_err(store)?;
-    if version > sql::SCHEMA_VERSION {
-        let reason = format!(
-            "the file was written with schema version {version}, newer than this version of \
-             `workflow` reads ({}); upgrade `workflow`",
-            sql::SCHEMA_VERSION
-        );
-        return Err(failed(reason.into()));
-    }
-    let schema = format!(
-        "BEGIN IMMEDIATE; {} PRAGMA user_version = {}; COMMIT;",
-        sql::SCHEMA,
-        sql::SCHEMA_VERSION
-    );
-    let mut conn = conn;
-    busy::retry(&mut conn, options.lock_timeout, |conn| {
-        let created = conn.execute_batch(&schema).map_err(store);
-        if created.is_err() && !conn.is_autocommit() {
-            let _ = conn.execute_batch("ROLLBACK");
-        }
-        created
-    })?;
+    busy::retry(&mut conn, options.lock_timeout, schema::set_up)?;
     Ok(conn)
 }
 
@@ -208,6 +187,17 @@ impl CheckpointStore for SqliteStore {
     ) -> BoxFuture<'a, Result<(), Error>> {
         let (id, ttl) = (lease.id, lease_millis(lease));
         self.write(move |conn| save::save_branch(conn, id, ttl, (run, seq), &branch))
+    }
+
+    fn save_usage<'a>(
+        &'a self,
+        lease: &'a Lease,
+        run: RunId,
+        seq: u64,
+        usage: SavedUsage,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        let (id, usage) = (lease.id, usage.to_json());
+        self.write(move |conn| save::save_usage(conn, id, (run, seq), usage.as_deref()))
     }
 
     fn release<'a>(

@@ -6,6 +6,7 @@ use super::id::Id;
 use super::rows::{checkpoint, run_info, store, CHECKPOINT_COLUMNS, RUNS, RUN_COLUMNS};
 use crate::error::Error;
 use crate::store::{BranchRecord, Checkpoint, RunFilter, RunId, RunInfo, RunList, RunStatus};
+use crate::usage::SavedUsage;
 
 /// The error of a run whose latest checkpoint is missing.
 pub(super) fn missing(info: &RunInfo) -> Error {
@@ -59,7 +60,7 @@ fn branches(
 ) -> Result<Vec<(u64, Vec<BranchRecord>)>, Error> {
     let mut stmt = conn
         .prepare_cached(
-            "SELECT seq, idx, value FROM workflow_branches \
+            "SELECT seq, idx, value, usage FROM workflow_branches \
              WHERE run = ?1 AND (?2 IS NULL OR seq = ?2) ORDER BY seq, idx",
         )
         .map_err(store)?;
@@ -68,8 +69,8 @@ fn branches(
         .map_err(store)?;
     let mut found: Vec<(u64, Vec<BranchRecord>)> = Vec::new();
     while let Some(row) = rows.next().map_err(store)? {
-        let (at, index, value): (i64, i64, String) =
-            (|| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))()
+        let (at, index, value, usage): (i64, i64, String, Option<String>) =
+            (|| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)))()
                 .map_err(|error: rusqlite::Error| corrupt_branch(run, &error.to_string()))?;
         let (Ok(at), Ok(index)) = (u64::try_from(at), u32::try_from(index)) else {
             return Err(corrupt_branch(
@@ -77,7 +78,13 @@ fn branches(
                 &format!("a saved branch has seq {at} and index {index}"),
             ));
         };
-        let record = BranchRecord { index, value };
+        let usage = SavedUsage::from_stored(usage.as_deref())
+            .map_err(|error| corrupt_branch(run, &format!("its usage: {error}")))?;
+        let record = BranchRecord {
+            index,
+            value,
+            usage,
+        };
         match found.last_mut() {
             Some((last, records)) if *last == at => records.push(record),
             _ => found.push((at, vec![record])),

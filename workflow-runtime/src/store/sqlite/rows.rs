@@ -7,6 +7,7 @@ use rusqlite::Row;
 use super::id::Id;
 use crate::store::time::from_millis;
 use crate::store::{Checkpoint, RunId, RunInfo, RunStatus};
+use crate::usage::SavedUsage;
 use crate::Error;
 
 /// The columns [`run_info`] reads, in order, from [`RUNS`]: the run's row `r`, then the
@@ -24,7 +25,7 @@ pub(super) const RUNS: &str = "workflow_runs r LEFT JOIN workflow_checkpoints c 
 
 /// The columns [`checkpoint`] reads, in order.
 pub(super) const CHECKPOINT_COLUMNS: &str =
-    "run, seq, workflow, fingerprint, format, step, status, state, loops, created_at";
+    "run, seq, workflow, fingerprint, format, step, status, state, loops, created_at, usage";
 
 /// The error of a failed SQLite call.
 pub(super) fn store(error: rusqlite::Error) -> Error {
@@ -92,6 +93,17 @@ impl<'a, 'r> Reader<'a, 'r> {
         let number: i64 = self.get(index, column)?;
         u64::try_from(number)
             .map_err(|_| self.corrupt(format!("its column `{column}` is negative: {number}")))
+    }
+
+    /// The usage in column `index`: none (`NULL`) is none.
+    pub(super) fn usage(&self, index: usize) -> Result<SavedUsage, Error> {
+        let text: Option<String> = self.get(index, "usage")?;
+        SavedUsage::from_stored(text.as_deref()).map_err(|error| Error::CorruptCheckpoint {
+            run: self.run,
+            seq: self.seq,
+            reason: "its usage is not the usage of a run".into(),
+            source: Some(error.into()),
+        })
     }
 
     fn status(&self, index: usize) -> Result<RunStatus, Error> {
@@ -181,6 +193,7 @@ pub(super) fn checkpoint(row: &Row<'_>) -> Result<Checkpoint, Error> {
         state: read.get(7, "state")?,
         loops: read.get(8, "loops")?,
         created_at: from_millis(read.get(9, "created_at")?),
+        usage: read.usage(10)?,
         branches: Vec::new(),
     })
 }

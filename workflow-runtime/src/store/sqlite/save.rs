@@ -147,6 +147,21 @@ fn update_run(
     updated.map(drop).map_err(store)
 }
 
+/// Records `usage` (as JSON) on checkpoint `seq` of run `run`, its latest, under `lease`.
+pub(super) fn save_usage(
+    conn: &mut Connection,
+    lease: Uuid,
+    (run, seq): (RunId, u64),
+    usage: Option<&str>,
+) -> Result<(), Error> {
+    let tx = write(conn)?;
+    Head::read(&tx, run, lease, seq)?;
+    tx.prepare_cached("UPDATE workflow_checkpoints SET usage = ?3 WHERE run = ?1 AND seq = ?2")
+        .and_then(|mut stmt| stmt.execute(params![Id::run(run), seq as i64, usage]))
+        .map_err(store)?;
+    tx.commit()
+}
+
 /// Saves `branch`, finished at checkpoint `seq` of run `run`, under `lease`, which it extends
 /// by `ttl` milliseconds if less than two thirds of that are left.
 pub(super) fn save_branch(
@@ -167,8 +182,8 @@ pub(super) fn save_branch(
         .map_err(store)?;
     }
     tx.prepare_cached(
-        "INSERT INTO workflow_branches (run, seq, idx, value, created_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5)",
+        "INSERT INTO workflow_branches (run, seq, idx, value, created_at, usage) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )
     .and_then(|mut stmt| {
         stmt.execute(params![
@@ -176,7 +191,8 @@ pub(super) fn save_branch(
             seq as i64,
             branch.index,
             branch.value,
-            now
+            now,
+            branch.usage.to_json(),
         ])
     })
     .map_err(store)?;

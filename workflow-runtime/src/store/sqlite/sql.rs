@@ -14,51 +14,6 @@ use crate::error::Error;
 use crate::store::time::{lease_millis, to_millis};
 use crate::store::{Checkpoint, Lease, NewRun, RunId, RunInfo};
 
-/// The tables, created if missing. `PRAGMA user_version` records the schema's version.
-pub(super) const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS workflow_runs (
-    id TEXT PRIMARY KEY NOT NULL,
-    workflow TEXT NOT NULL,
-    fingerprint INTEGER NOT NULL,
-    status TEXT NOT NULL,
-    step TEXT NOT NULL,
-    version INTEGER NOT NULL,
-    lease_id TEXT,
-    owner TEXT,
-    lease_expires INTEGER,
-    parent TEXT,
-    parent_seq INTEGER,
-    error TEXT,
-    created_at INTEGER NOT NULL,
-    updated_at INTEGER NOT NULL
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS workflow_runs_by_status ON workflow_runs (workflow, status);
-CREATE TABLE IF NOT EXISTS workflow_checkpoints (
-    run TEXT NOT NULL,
-    seq INTEGER NOT NULL,
-    workflow TEXT NOT NULL,
-    fingerprint INTEGER NOT NULL,
-    format INTEGER NOT NULL,
-    step TEXT NOT NULL,
-    status TEXT NOT NULL,
-    state TEXT NOT NULL,
-    loops TEXT NOT NULL,
-    created_at INTEGER NOT NULL,
-    PRIMARY KEY (run, seq)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS workflow_branches (
-    run TEXT NOT NULL,
-    seq INTEGER NOT NULL,
-    idx INTEGER NOT NULL,
-    value TEXT NOT NULL,
-    created_at INTEGER NOT NULL,
-    PRIMARY KEY (run, seq, idx)
-) WITHOUT ROWID;
-";
-
-/// The schema version this code writes and reads: 2 added `workflow_branches`.
-pub(super) const SCHEMA_VERSION: i64 = 2;
-
 pub(super) fn now() -> i64 {
     to_millis(SystemTime::now())
 }
@@ -93,7 +48,8 @@ pub(super) fn insert_checkpoint(tx: &Connection, checkpoint: &Checkpoint) -> Res
     let mut stmt = tx
         .prepare_cached(
             "INSERT INTO workflow_checkpoints (run, seq, workflow, fingerprint, format, step, \
-             status, state, loops, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+             status, state, loops, created_at, usage) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
         )
         .map_err(store)?;
     stmt.execute(params![
@@ -107,6 +63,7 @@ pub(super) fn insert_checkpoint(tx: &Connection, checkpoint: &Checkpoint) -> Res
         checkpoint.state,
         checkpoint.loops,
         to_millis(checkpoint.created_at),
+        checkpoint.usage.to_json(),
     ])
     .map_err(store)?;
     Ok(())

@@ -1,0 +1,104 @@
+//! The schema of the file, and how a file written by an older version is brought up to date.
+
+use rusqlite::Connection;
+
+use super::rows::store;
+use crate::error::Error;
+
+/// The tables, created if missing. `PRAGMA user_version` records the schema's version.
+pub(super) const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS workflow_runs (
+    id TEXT PRIMARY KEY NOT NULL,
+    workflow TEXT NOT NULL,
+    fingerprint INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    step TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    lease_id TEXT,
+    owner TEXT,
+    lease_expires INTEGER,
+    parent TEXT,
+    parent_seq INTEGER,
+    error TEXT,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS workflow_runs_by_status ON workflow_runs (workflow, status);
+CREATE TABLE IF NOT EXISTS workflow_checkpoints (
+    run TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    workflow TEXT NOT NULL,
+    fingerprint INTEGER NOT NULL,
+    format INTEGER NOT NULL,
+    step TEXT NOT NULL,
+    status TEXT NOT NULL,
+    state TEXT NOT NULL,
+    loops TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    usage TEXT,
+    PRIMARY KEY (run, seq)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS workflow_branches (
+    run TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    idx INTEGER NOT NULL,
+    value TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    usage TEXT,
+    PRIMARY KEY (run, seq, idx)
+) WITHOUT ROWID;
+";
+
+/// The schema version this code writes and reads: 2 added `workflow_branches`, 3 the
+/// `usage` of checkpoints and branches.
+pub(super) const SCHEMA_VERSION: i64 = 3;
+
+/// What brings a file at schema version `from` (1 or more) up to date, before [`SCHEMA`]
+/// creates the tables it lacks: the columns added since, to the tables it has.
+fn migrations(from: i64) -> &'static str {
+    match from {
+        1 => "ALTER TABLE workflow_checkpoints ADD COLUMN usage TEXT;",
+        2 => {
+            "ALTER TABLE workflow_checkpoints ADD COLUMN usage TEXT; \
+              ALTER TABLE workflow_branches ADD COLUMN usage TEXT;"
+        }
+        // A new file (0) gets the tables as they are; the current version has nothing to do.
+        _ => "",
+    }
+}
+
+/// Creates the tables of a new file, or brings those of a file at an older version up to
+/// date, in one transaction that holds the file's write lock: two processes opening an old
+/// file at once migrate it once.
+///
+/// # Errors
+///
+/// [`Error::Store`] if the file is at a newer version than this code, or SQLite fails.
+pub(super) fn set_up(conn: &mut Connection) -> Result<(), Error> {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate);
+    let tx = tx.map_err(store)?;
+    let version: i64 = tx
+        .query_row("PRAGMA user_version", [], |row| row.get(0))
+        .map_err(store)?;
+    if version > SCHEMA_VERSION {
+        return Err(newer(version));
+    }
+    let setup = format!(
+        "{} {SCHEMA} PRAGMA user_version = {SCHEMA_VERSION};",
+        migrations(version)
+    );
+    tx.execute_batch(&setup).map_err(store)?;
+    tx.commit().map_err(store)
+}
+
+/// The error of a file at schema version `version`, newer than this code reads.
+fn newer(version: i64) -> Error {
+    let reason = format!(
+        "the file was written with schema version {version}, newer than this version of \
+         `workflow` reads ({SCHEMA_VERSION}); upgrade `workflow`"
+    );
+    Error::Store {
+        store: "sqlite",
+        source: reason.into(),
+    }
+}

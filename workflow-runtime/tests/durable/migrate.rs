@@ -1,0 +1,125 @@
+//! Stores written by an older version of `workflow` open, are brought up to date, and their
+//! runs go on: schema version 2 had no usage saved with checkpoints and branches.
+
+use std::sync::Arc;
+
+use workflow_runtime::store::SqliteStore;
+use workflow_runtime::{Outcome, Runner};
+
+use crate::workflows::{Approval, Chain, Decision};
+
+/// The columns of `table` in the SQLite file `db`.
+fn columns(db: &rusqlite::Connection, table: &str) -> Vec<String> {
+    let sql = format!("SELECT name FROM pragma_table_info('{table}')");
+    let mut stmt = db.prepare(&sql).expect("prepares");
+    let names = stmt.query_map([], |row| row.get(0)).expect("reads");
+    names.collect::<Result<_, _>>().expect("reads")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_a_file_at_schema_2_opens_and_its_runs_resume_with_no_usage() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let path = dir.path().join("runs.db");
+    let runner = Runner::new(Arc::new(SqliteStore::open(&path).expect("opens")));
+    let waiting = runner.create::<Chain>(1).await.expect("created");
+    let paused = runner
+        .start(&Approval::default(), "usage".into())
+        .await
+        .expect("starts");
+    let token = paused.outcome.pause().and_then(|pause| pause.token());
+    let token = token.expect("a durable pause has a token");
+    drop(runner);
+
+    // The file as version 2 wrote it: no `usage` columns.
+    let db = rusqlite::Connection::open(&path).expect("opens");
+    db.execute_batch(
+        "ALTER TABLE workflow_checkpoints DROP COLUMN usage; \
+         ALTER TABLE workflow_branches DROP COLUMN usage; \
+         PRAGMA user_version = 2;",
+    )
+    .expect("downgrades");
+    assert!(!columns(&db, "workflow_checkpoints").contains(&"usage".to_owned()));
+
+    let runner = Runner::new(Arc::new(
+        SqliteStore::open(&path).expect("opens an old file"),
+    ));
+    let version: i64 = db
+        .query_row("PRAGMA user_version", [], |row| row.get(0))
+        .expect("reads");
+    assert_eq!(version, 3);
+    for table in ["workflow_checkpoints", "workflow_branches"] {
+        assert!(columns(&db, table).contains(&"usage".to_owned()), "{table}");
+    }
+    let resumed = runner
+        .resume(&Chain::<1>::default(), waiting)
+        .await
+        .expect("resumes");
+    assert_eq!(resumed.usage.total, Default::default());
+    assert_eq!(resumed.into_output().expect("finished"), 27);
+    let decision = Decision {
+        approved: true,
+        note: "ok".into(),
+    };
+    let answered = runner
+        .answer(&Approval::default(), token, decision)
+        .await
+        .expect("answers");
+    assert!(
+        matches!(answered.outcome, Outcome::Finished(_)),
+        "{:?}",
+        answered.outcome
+    );
+    assert_eq!(answered.usage.total.calls, 0);
+
+    // Opening it again changes nothing.
+    drop(runner);
+    SqliteStore::open(&path).expect("opens again");
+}
+
+#[cfg(feature = "postgres")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_tables_at_schema_2_are_brought_up_to_date() {
+    use workflow_runtime::store::tokio_postgres::{self, NoTls};
+    use workflow_runtime::store::{PostgresOptions, PostgresStore, RunId};
+
+    let Some(url) = crate::stores::postgres_url() else {
+        return;
+    };
+    let schema = format!("test_{}", RunId::new().as_uuid().simple());
+    let options = PostgresOptions::new().schema(schema.clone());
+    let store = PostgresStore::connect_with(&url, options.clone())
+        .await
+        .expect("connects");
+    let runner = Runner::new(Arc::new(store));
+    let waiting = runner.create::<Chain>(1).await.expect("created");
+    drop(runner);
+
+    let (client, connection) = tokio_postgres::connect(&url, NoTls)
+        .await
+        .expect("connects");
+    tokio::spawn(connection);
+    let downgrade = format!(
+        "SET search_path TO {schema}; \
+         ALTER TABLE workflow_checkpoints DROP COLUMN usage; \
+         ALTER TABLE workflow_branches DROP COLUMN usage; \
+         DELETE FROM workflow_schema; INSERT INTO workflow_schema (version) VALUES (2);"
+    );
+    client.batch_execute(&downgrade).await.expect("downgrades");
+
+    let store = PostgresStore::connect_with(&url, options)
+        .await
+        .expect("connects to old tables");
+    let runner = Runner::new(Arc::new(store));
+    let resumed = runner
+        .resume(&Chain::<1>::default(), waiting)
+        .await
+        .expect("resumes");
+    assert_eq!(resumed.usage.total, Default::default());
+    assert_eq!(resumed.into_output().expect("finished"), 27);
+    let version: i32 = client
+        .query_one("SELECT max(version) FROM workflow_schema", &[])
+        .await
+        .and_then(|row| row.try_get(0))
+        .expect("reads");
+    assert_eq!(version, 3);
+}
