@@ -9,6 +9,8 @@
 mod corpus;
 mod mutate;
 
+use std::collections::HashSet;
+use std::hash::{DefaultHasher, Hash, Hasher};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use proc_macro2::TokenStream;
@@ -120,6 +122,8 @@ fn mutants_never_make_the_macro_panic() {
     let base = env_u64("WORKFLOW_FUZZ_SEED").unwrap_or(DEFAULT_SEED);
     let mut failures: Vec<Failure> = Vec::new();
     let (mut valid, mut checked) = (0_u64, 0_u64);
+    // Distinct mutants (by the hash of their text), for the summary only.
+    let (mut distinct, mut distinct_valid) = (HashSet::new(), HashSet::new());
     for case in 0..cases {
         let seed = base.wrapping_add(case);
         let mut mutator = Mutator {
@@ -142,9 +146,14 @@ fn mutants_never_make_the_macro_panic() {
                 _ => item = mutator.mutate(item),
             }
         }
+        let mut hasher = DefaultHasher::new();
+        (args.to_string(), item.to_string()).hash(&mut hasher);
+        let text = hasher.finish();
+        distinct.insert(text);
         match run(args.clone(), &item, syntax) {
             Ok(true) => {
                 valid += 1;
+                distinct_valid.insert(text);
                 checked += u64::from(syntax);
             }
             Ok(false) => {}
@@ -162,6 +171,11 @@ fn mutants_never_make_the_macro_panic() {
          ({checked} of them parsed back), {} failed",
         corpus.len(),
         failures.len()
+    );
+    eprintln!(
+        "{} distinct mutants, {} of them expanded without errors",
+        distinct.len(),
+        distinct_valid.len()
     );
     let report: Vec<String> = failures
         .iter()
