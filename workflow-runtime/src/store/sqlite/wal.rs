@@ -24,7 +24,13 @@ const TRIES: u32 = 20;
 /// while it waits for readers, so writers wait as long.
 const WAIT: Duration = Duration::from_millis(50);
 
-/// How long after a truncation that could not finish (a reader that does not let go) the next
+/// How many truncations in a row may fail before the next ones pause: one that fails because
+/// another store's writes kept it from finishing in [`WAIT`] (a busy machine) is tried again
+/// at the next look, while the WAL is still small; only a reader that does not let go makes
+/// them fail again and again.
+const FAILURES_BEFORE_PAUSE: u32 = 3;
+
+/// How long after truncations that could not finish (a reader that does not let go) the next
 /// is tried, at first; doubled after each one that cannot finish, up to [`LONGEST_PAUSE`].
 const FIRST_PAUSE: Duration = Duration::from_millis(100);
 
@@ -41,7 +47,9 @@ pub(super) struct Wal {
     busy_timeout: Duration,
     /// Queries since the last look.
     queries: u32,
-    /// No truncation is tried before this: the last could not finish.
+    /// Truncations in a row that could not finish.
+    failures: u32,
+    /// No truncation is tried before this: the last ones could not finish.
     paused_until: Option<Instant>,
     /// How long the next pause lasts.
     pause: Duration,
@@ -60,6 +68,7 @@ impl Wal {
             limit,
             busy_timeout,
             queries: 0,
+            failures: 0,
             paused_until: None,
             pause: FIRST_PAUSE,
         }
@@ -88,9 +97,10 @@ impl Wal {
     }
 
     /// If the WAL has grown past its limit, checkpoints all of it into the database and
-    /// truncates it. One that cannot finish (a reader keeps an old snapshot) is tried again
-    /// after a pause, longer each time, so that a reader that never lets go does not keep
-    /// writers waiting: the WAL is then only bigger for a while.
+    /// truncates it. One that cannot finish is tried again at the next look; after a few in a
+    /// row (a reader keeps an old snapshot), after a pause, longer each time, so that a reader
+    /// that never lets go does not keep writers waiting: the WAL is then only bigger for a
+    /// while.
     pub(super) fn keep(&mut self, conn: &Connection) {
         if !self.too_big() {
             return;
@@ -103,10 +113,13 @@ impl Wal {
         let truncated = truncate(conn, path, self.limit);
         let _ = conn.busy_timeout(self.busy_timeout);
         if truncated {
-            (self.paused_until, self.pause) = (None, FIRST_PAUSE);
+            (self.failures, self.paused_until, self.pause) = (0, None, FIRST_PAUSE);
         } else {
-            self.paused_until = Some(Instant::now() + self.pause);
-            self.pause = (self.pause * 2).min(LONGEST_PAUSE);
+            self.failures += 1;
+            if self.failures >= FAILURES_BEFORE_PAUSE {
+                self.paused_until = Some(Instant::now() + self.pause);
+                self.pause = (self.pause * 2).min(LONGEST_PAUSE);
+            }
         }
     }
 }
