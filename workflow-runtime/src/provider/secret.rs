@@ -36,9 +36,10 @@ impl ApiKey {
     }
 
     /// `text` with the key replaced by `[redacted]` wherever it is: for messages a server
-    /// sends back, which may quote it. The key counts whole, or as its first
-    /// `PARTIAL` characters or more (a server that cut it short), each character as it is or
-    /// JSON-escaped (`\u0073`, `\/`), so that an escaped echo is caught too.
+    /// sends back, which may quote it. The key counts whole, or as any `PARTIAL` of its
+    /// characters in a row or more (a server that cut it short, or quotes only its end, as in
+    /// `sk-...a1b2c3d4`), each character as it is or JSON-escaped (`\u0073`, `\/`), so that
+    /// an escaped echo is caught too.
     #[cfg(feature = "http")]
     pub(crate) fn scrub(&self, text: &str) -> String {
         let key: Vec<char> = self.0.chars().collect();
@@ -49,12 +50,12 @@ impl ApiKey {
         let mut out = String::with_capacity(text.len());
         let mut rest = text;
         while let Some(c) = rest.chars().next() {
-            match prefix(rest, &key) {
-                (chars, bytes) if chars >= least => {
+            match piece(rest, &key, least) {
+                Some(bytes) => {
                     out.push_str(REDACTED);
                     rest = &rest[bytes..];
                 }
-                _ => {
+                None => {
                     out.push(c);
                     rest = &rest[c.len_utf8()..];
                 }
@@ -85,14 +86,29 @@ impl ApiKey {
 #[cfg(feature = "http")]
 const REDACTED: &str = "[redacted]";
 
-/// The fewest characters of the start of a key that count as the key when the rest is not
-/// there (a server that cut it short): 8, or the whole key if it is shorter.
+/// The fewest characters of a key in a row that count as the key when the rest is not there
+/// (a server that cut it short, or shows only its end): 6, or the whole key if it is
+/// shorter. Keys are random: six of their characters in a row do not occur in a message by
+/// chance.
 #[cfg(feature = "http")]
-const PARTIAL: usize = 8;
+const PARTIAL: usize = 6;
 
 /// The longest a JSON-escaped character is: `\uXXXX`.
 #[cfg(feature = "http")]
 const ESCAPE_LEN: usize = 6;
+
+/// How many bytes of the start of `text` are the longest piece of `key` there, if it has
+/// `least` characters or more: a piece from anywhere in the key, each character as it is or
+/// JSON-escaped.
+#[cfg(feature = "http")]
+fn piece(text: &str, key: &[char], least: usize) -> Option<usize> {
+    (0..=key.len().saturating_sub(least))
+        .filter_map(|from| match prefix(text, &key[from..]) {
+            (chars, bytes) if chars >= least => Some(bytes),
+            _ => None,
+        })
+        .max()
+}
 
 /// How many of the first characters of `key` start `text`, each as it is or JSON-escaped, and
 /// how many bytes of `text` they take.
@@ -197,11 +213,16 @@ mod tests {
             ("a sk-abcdefgh/ij b", "a [redacted] b"),
             ("sk-abcdefgh/ijsk-abcdefgh/ij", "[redacted][redacted]"),
             ("cut: sk-abcdef…", "cut: [redacted]…"),
-            ("short sk-abcd", "short sk-abcd"),
+            ("short sk-ab", "short sk-ab"),
             (r"\u0073k-abcdefgh\/ij", "[redacted]"),
             (r"\u0073\u006B-abcdefgh\u002fij!", "[redacted]!"),
             (r"\u00zz sk", r"\u00zz sk"),
             ("é sk-abcdefgh/ij é", "é [redacted] é"),
+            // A piece of six characters or more, from anywhere in the key.
+            ("key sk-...defgh/ij.", "key sk-...[redacted]."),
+            ("the middle: bcdefgh", "the middle: [redacted]"),
+            (r"escaped end: efgh\/ij", "escaped end: [redacted]"),
+            ("five: fgh/i", "five: fgh/i"),
         ];
         for (text, scrubbed) in cases {
             assert_eq!(key.scrub(text), scrubbed, "{text}");

@@ -149,6 +149,30 @@ async fn a_key_the_server_cut_short_is_scrubbed() {
     eprintln!("key cut short by the server: {checked} errors checked, no piece leaked");
 }
 
+/// Regression: a server that quotes only the end of the key (`sk-...` and its last
+/// characters, as OpenAI's "Incorrect API key" does), or a piece of its middle, had that
+/// piece reach the error: only the key's start was looked for.
+#[tokio::test]
+async fn a_piece_of_the_key_from_anywhere_is_scrubbed() {
+    let server = server().await;
+    let chars: Vec<char> = KEY.chars().collect();
+    let end: String = chars[chars.len() - 12..].iter().collect();
+    let middle: String = chars[10..22].iter().collect();
+    let start: String = chars[..7].iter().collect();
+    let mut checked = 0;
+    for (piece, case) in [
+        (end, "its end"),
+        (middle, "its middle"),
+        (start, "its start"),
+    ] {
+        let message = format!("Incorrect API key provided: sk-...{piece}. Check it.");
+        for body in bodies(&message) {
+            checked += assert_scrubbed(&server, body, case).await;
+        }
+    }
+    eprintln!("pieces of the key: {checked} errors checked, no piece leaked");
+}
+
 async fn server() -> MockServer {
     MockServer::start().await
 }
