@@ -9,12 +9,11 @@ use futures_util::future::{self, Either, FutureExt};
 use tokio::sync::broadcast;
 
 use super::Executor;
-use crate::context::Context;
 use crate::error::Error;
 use crate::event::{Event, Events};
 use crate::future::BoxFuture;
 use crate::id::RunId;
-use crate::run::{drive, start, Finish, Hooks, Launch, Options, Outcome, Report, Started, Stop};
+use crate::run::{plain, start, Finish, Launch, Options, Outcome, Report, Started, Stop};
 use crate::state::Loops;
 use crate::usage::UsageReport;
 use crate::workflow::{Answer, Pause, Workflow};
@@ -210,10 +209,10 @@ impl<'a, W: Workflow> Run<'a, W> {
                 usage: None,
             })),
             Phase::Ready(state, loops) => {
-                let plain = self.executor.is_none()
+                let unwatched = self.executor.is_none()
                     && self.sink.is_none()
                     && !tracing::dispatcher::has_been_set();
-                let started = match plain {
+                let started = match unwatched {
                     true => Started::Plain {
                         workflow: self.workflow,
                         state,
@@ -232,10 +231,7 @@ impl<'a, W: Workflow> Run<'a, W> {
                         workflow,
                         state,
                         loops,
-                    } => {
-                        let cx = Context::with_loops(W::NAME, loops);
-                        return Either::Left(drive(workflow, state, cx, &Hooks::NONE));
-                    }
+                    } => return Either::Left(plain(workflow, state, loops)),
                     Started::Watched(run) => run,
                 }
             }

@@ -89,18 +89,25 @@ impl<'a, W: Workflow> Started<'a, W> {
                     workflow,
                     state,
                     loops,
-                } => {
-                    let cx = Context::with_loops(W::NAME, loops);
-                    Finish {
-                        id: None,
-                        result: drive(workflow, state, cx, &Hooks::NONE).await,
-                        usage: None,
-                    }
-                }
+                } => Finish {
+                    id: None,
+                    result: plain(workflow, state, loops).await,
+                    usage: None,
+                },
                 Started::Watched(run) => run.await,
             }
         }
     }
+}
+
+/// The driver of a run that nothing limits or reads, from `state` and `loops`: its steps and
+/// nothing else.
+pub(crate) fn plain<'a, W: Workflow>(
+    workflow: &'a W,
+    state: W::State,
+    loops: Loops,
+) -> impl Future<Output = Result<Stop<W>, Error>> + Send + 'a {
+    drive(workflow, state, Context::with_loops(W::NAME, loops), &Hooks::NONE)
 }
 
 /// Starts `launch`: call it when the run starts (its first poll), which is when it asks

@@ -7,6 +7,6 @@ mod drive;
 mod launch;
 mod report;
 
-pub(crate) use drive::{drive, Hooks, Saver, Stop};
-pub(crate) use launch::{start, Durable, Finish, Launch, Options, Started};
+pub(crate) use drive::{Saver, Stop};
+pub(crate) use launch::{plain, start, Durable, Finish, Launch, Options, Started};
 pub use report::{Outcome, Report};
