@@ -39,6 +39,9 @@ pub(crate) struct Model {
     pub(crate) incomplete: bool,
     /// Names in `flow!` that matched no step, not even closely.
     pub(crate) unresolved: Vec<syn::Ident>,
+    /// The generated items' names the impl block defines itself, already reported: the
+    /// fallback leaves them out.
+    pub(crate) taken: Vec<String>,
 }
 
 pub(crate) struct Step {

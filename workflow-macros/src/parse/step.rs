@@ -53,6 +53,9 @@ pub(crate) fn step(method: &mut ImplItemFn, errors: &mut Errors) -> StepFn {
     if super::is_reserved(&ident) {
         errors.push(ident.span(), diag::step_reserved(&super::unraw(&ident)));
     }
+    if super::is_generated(&ident) {
+        errors.push(ident.span(), diag::generated_name(&super::unraw(&ident)));
+    }
     check_qualifiers(sig, &name, errors);
     let (input, resume) = input_type(sig, &name, errors);
     let has_input = sig.inputs.len() > 1;
