@@ -185,6 +185,21 @@ pub(crate) fn step_impl_trait(name: &str) -> String {
     )
 }
 
+pub(crate) fn borrowed_input(name: &str, ty: &str, owned: &str) -> String {
+    format!(
+        "step `{name}` takes `{ty}`, a borrowed value; a step's input is stored in the run's state, \
+         so it must own its data: take `{owned}` instead"
+    )
+}
+
+pub(crate) fn input_with_lifetime(name: &str, ty: &str, lifetime: &str) -> String {
+    format!(
+        "step `{name}` takes `{ty}`, which borrows for `{lifetime}`; a step's input is stored in the \
+         run's state, so it must own its data: take a type without the lifetime (an owned one, \
+         such as `String` for `&str`)"
+    )
+}
+
 pub(crate) fn step_reserved(name: &str) -> String {
     format!("`{name}` is a reserved word of `flow!` and cannot name a step; rename the method")
 }

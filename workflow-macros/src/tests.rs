@@ -276,3 +276,42 @@ fn generated_names_are_reserved() {
     assert_eq!(output.matches("fn run").count(), 1, "{output}");
     assert_eq!(output.matches("const MERMAID").count(), 1, "{output}");
 }
+
+#[test]
+fn borrowed_inputs_are_reported_with_the_owned_type() {
+    let messages = |signature: TokenStream| {
+        let input = quote! {
+            impl Pipeline {
+                #signature { todo!() }
+                flow! { start -> a -> end; }
+            }
+        };
+        model_with(TokenStream::new(), input).1
+    };
+    let stored = "a step's input is stored in the run's state, so it must own its data";
+    for (signature, expected) in [
+        (
+            quote!(async fn a(&self, x: &str) -> u8),
+            "step `a` takes `&str`, a borrowed value",
+        ),
+        (
+            quote!(async fn a(&self, (x, y): (u8, &'static [u8])) -> u8),
+            "take `Vec<u8>` instead",
+        ),
+        (
+            quote!(async fn a(&self, x: u8, answer: &mut Answer) -> u8),
+            "take `Answer` instead",
+        ),
+        (
+            quote!(async fn a(&self, x: Vec<Cow<'a, str>>) -> u8),
+            "step `a` takes `Cow<'a, str>`, which borrows for `'a`",
+        ),
+    ] {
+        let messages = messages(signature);
+        assert_eq!(messages.len(), 1, "{messages:?}");
+        assert!(messages[0].contains(expected), "{messages:?}");
+        assert!(messages[0].contains(stored), "{messages:?}");
+    }
+    let owned = quote!(async fn a(&self, x: Cow<'static, str>) -> u8);
+    assert_eq!(messages(owned), Vec::<String>::new());
+}
