@@ -337,6 +337,18 @@ pub(crate) fn never_ends(name: &str) -> String {
     )
 }
 
+pub(crate) fn no_end_after(name: &str) -> String {
+    format!(
+        "the graph has no `end`, and step `{name}` has no outgoing edge; finish the run there: `{name} -> end;`"
+    )
+}
+
+pub(crate) fn no_end_in_loop(max: u32) -> String {
+    format!(
+        "the graph has no `end`: this loop fails the run when it reaches its bound; leave the loop there instead: `[max {max} else end]`"
+    )
+}
+
 pub(crate) const NO_PATH_TO_END: &str =
     "no path leads from `start` to `end`; add an edge to `end`, e.g. `last_step -> end;`";
 
