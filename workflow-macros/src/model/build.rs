@@ -110,6 +110,7 @@ fn add_chain(model: &mut Model, chain: Chain, errors: &mut Errors) {
                     .map(|arm| Arm {
                         pat: arm.pat,
                         guard: arm.guard,
+                        end: arm.route.end,
                         edge: edge(model, arm.route, errors),
                     })
                     .collect();

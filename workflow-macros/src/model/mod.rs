@@ -104,6 +104,8 @@ pub(crate) struct Arm {
     pub(crate) pat: Pat,
     pub(crate) guard: Option<Expr>,
     pub(crate) edge: Edge,
+    /// The last token of the arm as written.
+    pub(crate) end: Span,
 }
 
 pub(crate) struct Edge {

@@ -56,11 +56,15 @@ pub(crate) struct Route {
     pub(crate) name: Ident,
     pub(crate) arg: Option<Expr>,
     pub(crate) bound: Option<Bound>,
+    /// The last token of the route as written, its bound included.
+    pub(crate) end: Span,
 }
 
 /// `[max N]` or `[max N else route]`.
 pub(crate) struct Bound {
     pub(crate) span: Span,
+    /// The closing bracket.
+    pub(crate) end: Span,
     pub(crate) max: u32,
     pub(crate) fallback: Option<Box<Route>>,
 }
@@ -317,7 +321,12 @@ fn route(input: ParseStream<'_>) -> syn::Result<Route> {
     } else {
         None
     };
-    Ok(Route { bound, ..route })
+    let end = bound.as_ref().map_or(route.end, |bound| bound.end);
+    Ok(Route {
+        bound,
+        end,
+        ..route
+    })
 }
 
 fn bare_route(input: ParseStream<'_>) -> syn::Result<Route> {
@@ -336,9 +345,10 @@ fn bare_route(input: ParseStream<'_>) -> syn::Result<Route> {
     if name == "start" {
         return Err(syn::Error::new(name.span(), diag::START_NOT_FIRST));
     }
+    let mut end = name.span();
     let arg = if input.peek(token::Paren) {
         let content;
-        parenthesized!(content in input);
+        end = parenthesized!(content in input).span.close();
         Some(content.parse()?)
     } else {
         None
@@ -348,6 +358,7 @@ fn bare_route(input: ParseStream<'_>) -> syn::Result<Route> {
         name,
         arg,
         bound: None,
+        end,
     })
 }
 
@@ -385,6 +396,7 @@ fn bound(input: ParseStream<'_>) -> syn::Result<Bound> {
     }
     Ok(Bound {
         span,
+        end: bracket.span.close(),
         max: value,
         fallback,
     })
