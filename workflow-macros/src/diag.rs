@@ -277,6 +277,22 @@ pub(crate) const BAD_BOUND: &str =
 pub(crate) const ZERO_BOUND: &str = "a loop bound must be at least 1: `[max 1]`";
 pub(crate) const ROUTE_ARG_ON_SEQUENCE: &str =
     "in a sequence, the output of the step before is passed on; arguments like `b(expr)` only work in `match` arms";
+pub(crate) fn missing_semicolon(next: &str) -> String {
+    format!("missing `;` before `{next} -> …`: each edge ends with `;`, as in `a -> b;`")
+}
+
+/// After `head` and the targets read so far, something other than `->`.
+pub(crate) fn expected_arrow(links: &[crate::parse::Target], head: &syn::Ident) -> String {
+    if links.is_empty() {
+        format!("expected `->` after `{head}`: an edge reads `{head} -> next_step;`")
+    } else {
+        "expected `->` or the `;` that ends the edge".to_owned()
+    }
+}
+
+pub(crate) const FORK_IN_ARM: &str =
+    "a `match` arm leads to one step or to `end`, not to a fan-out; route to a step and fan out from it: `Pattern => prepare,` and `prepare -> (b, c) -> join_step;`";
+
 pub(crate) const BOUND_ON_ELSE: &str = "an `else` route cannot have a bound of its own";
 
 pub(crate) fn unknown_type_item(name: &str) -> String {
@@ -305,9 +321,15 @@ pub(crate) fn second_start() -> &'static str {
     "the graph has two `start` edges; a run begins at one step, so keep one `start -> …`"
 }
 
-pub(crate) fn two_successors(name: &str) -> String {
+pub(crate) fn two_successors(name: &str, targets: &[String]) -> String {
+    let branches = match targets {
+        [first, second, ..] => format!("{first}, {second}"),
+        _ => "b, c".to_owned(),
+    };
     format!(
-        "step `{name}` has two outgoing edges; a step goes to one next step, or chooses with `{name} -> match {{ … }}`"
+        "step `{name}` has two outgoing edges, but a step goes to one next step: to choose one, \
+         route with `{name} -> match {{ … }}`; to run both at once, fan out and join: \
+         `{name} -> ({branches}) -> join_step`"
     )
 }
 

@@ -315,3 +315,30 @@ fn borrowed_inputs_are_reported_with_the_owned_type() {
     let owned = quote!(async fn a(&self, x: Cow<'static, str>) -> u8);
     assert_eq!(messages(owned), Vec::<String>::new());
 }
+
+#[test]
+fn flow_syntax_mistakes_say_what_to_write() {
+    let input = quote! {
+        impl Pipeline {
+            async fn a(&self, x: u8) -> u8 { x }
+            async fn b(&self, x: u8) -> u8 { x }
+            flow! {
+                start -> a -> b
+                b -> end;
+                a -> match { 0 => (a, b), _ => end };
+                a b;
+            }
+        }
+    };
+    let (model, messages) = model_with(TokenStream::new(), input);
+    assert_eq!(
+        messages,
+        [
+            "missing `;` before `b -> …`: each edge ends with `;`, as in `a -> b;`",
+            crate::diag::FORK_IN_ARM,
+            "expected `->` after `a`: an edge reads `a -> next_step;`",
+        ]
+    );
+    // The edges on both sides of the missing `;` are kept.
+    assert_eq!(model.steps[1].outgoing.len(), 1);
+}

@@ -29,12 +29,26 @@ pub(crate) fn one_successor(model: &Model, errors: &mut Errors) {
         if step.outgoing.len() < 2 {
             continue;
         }
+        // The steps it goes to, to show them as a fan-out: `a -> (b, c) -> join`.
+        let targets: Vec<String> = step
+            .outgoing
+            .iter()
+            .filter_map(|outgoing| match outgoing {
+                Outgoing::Sequence { edge, .. } if matches!(edge.to, Node::Step(_)) => {
+                    Some(edge.name.to_string())
+                }
+                _ => None,
+            })
+            .collect();
         for outgoing in &step.outgoing {
             let span = match outgoing {
                 Outgoing::Sequence { source, .. } => *source,
                 Outgoing::Match { token, .. } => token.span,
             };
-            errors.push(span, diag::two_successors(&model.step_name(index)));
+            errors.push(
+                span,
+                diag::two_successors(&model.step_name(index), &targets),
+            );
         }
     }
 }

@@ -45,17 +45,23 @@ fn one_start_wants_exactly_one_start_to_a_step() {
 
 #[test]
 fn one_successor_reports_each_declaration() {
-    let two = "step `a` has two outgoing edges; a step goes to one next step, or chooses with `a -> match { … }`";
+    let two = |branches: &str| {
+        format!(
+            "step `a` has two outgoing edges, but a step goes to one next step: to choose one, \
+             route with `a -> match {{ … }}`; to run both at once, fan out and join: \
+             `a -> ({branches}) -> join_step`"
+        )
+    };
     assert_eq!(
         report(&quote!(start -> a -> b -> c -> end; a -> c;), one_successor),
-        [two, two]
+        [two("b, c"), two("b, c")]
     );
     assert_eq!(
         report(
             &quote!(start -> a -> b -> c -> end; a -> match { 0 => c, _ => end };),
             one_successor
         ),
-        [two, two]
+        [two("b, c"), two("b, c")]
     );
     assert!(report(
         &quote!(start -> a -> match { 0 => b, _ => c }; b -> c -> end;),
