@@ -144,7 +144,10 @@ pub(crate) fn input(tokens: TokenStream, errors: &mut Errors) -> Result<Input, s
             ImplItem::Const(konst) => {
                 if is_generated(&konst.ident) {
                     taken.push(unraw(&konst.ident));
-                    errors.push(konst.ident.span(), diag::generated_name(&unraw(&konst.ident)));
+                    errors.push(
+                        konst.ident.span(),
+                        diag::generated_name(&unraw(&konst.ident)),
+                    );
                 }
                 kept.push(ImplItem::Const(konst));
             }

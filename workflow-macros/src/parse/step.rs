@@ -221,17 +221,17 @@ fn borrowed(ty: &Type) -> Option<Borrow<'_>> {
                 return None;
             };
             args.args.iter().find_map(|arg| match arg {
-                GenericArgument::Lifetime(lifetime) => {
-                    Some(lifetime).filter(not_static).map(|lt| Borrow::Lifetime(ty, lt))
-                }
+                GenericArgument::Lifetime(lifetime) => Some(lifetime)
+                    .filter(not_static)
+                    .map(|lt| Borrow::Lifetime(ty, lt)),
                 GenericArgument::Type(inner) => borrowed(inner),
                 _ => None,
             })
         }),
         Type::TraitObject(object) => object.bounds.iter().find_map(|bound| match bound {
-            syn::TypeParamBound::Lifetime(lifetime) => {
-                Some(lifetime).filter(not_static).map(|lt| Borrow::Lifetime(ty, lt))
-            }
+            syn::TypeParamBound::Lifetime(lifetime) => Some(lifetime)
+                .filter(not_static)
+                .map(|lt| Borrow::Lifetime(ty, lt)),
             _ => None,
         }),
         _ => None,
