@@ -29,12 +29,26 @@ pub(crate) fn one_successor(model: &Model, errors: &mut Errors) {
         if step.outgoing.len() < 2 {
             continue;
         }
+        // The steps it goes to, to show them as a fan-out: `a -> (b, c) -> join`.
+        let targets: Vec<String> = step
+            .outgoing
+            .iter()
+            .filter_map(|outgoing| match outgoing {
+                Outgoing::Sequence { edge, .. } if matches!(edge.to, Node::Step(_)) => {
+                    Some(edge.name.to_string())
+                }
+                _ => None,
+            })
+            .collect();
         for outgoing in &step.outgoing {
             let span = match outgoing {
                 Outgoing::Sequence { source, .. } => *source,
                 Outgoing::Match { token, .. } => token.span,
             };
-            errors.push(span, diag::two_successors(&model.step_name(index)));
+            errors.push(
+                span,
+                diag::two_successors(&model.step_name(index), &targets),
+            );
         }
     }
 }
@@ -95,16 +109,38 @@ pub(crate) fn reachable_from_start(model: &Model, errors: &mut Errors) -> Vec<bo
     reachable
 }
 
-/// Rule: `end` appears in the graph, so that some path can finish the run.
-pub(crate) fn end_exists(model: &Model, errors: &mut Errors) -> bool {
+/// Rule: `end` appears in the graph, so that some path can finish the run. Without one, the
+/// error is where an `end` could go: at each reachable step with no outgoing edge, or else at
+/// each loop bound with no `else`, or else at `flow!`.
+pub(crate) fn end_exists(model: &Model, reachable: &[bool], errors: &mut Errors) -> bool {
     let exists = (0..model.steps.len())
         .flat_map(|index| model.successors(index))
         .chain(model.forks.iter().filter_map(|fork| fork.join.as_ref()))
         .any(|edge| matches!(edge.to, Node::End | Node::Unknown));
-    if !exists {
+    if exists {
+        return true;
+    }
+    let before = errors.len();
+    for (index, step) in model.steps.iter().enumerate() {
+        if reachable[index] && step.outgoing.is_empty() && step.branch_of.is_empty() {
+            let span = step.mentions.first().copied();
+            let span = span.unwrap_or_else(|| step.sig.ident.span());
+            errors.push(span, diag::no_end_after(&model.step_name(index)));
+        }
+    }
+    if errors.len() == before {
+        for index in (0..model.steps.len()).filter(|index| reachable[*index]) {
+            for edge in model.own_successors(index) {
+                if let Some(bound) = edge.bound.as_ref().filter(|bound| bound.fallback.is_none()) {
+                    errors.push(bound.span, diag::no_end_in_loop(bound.max));
+                }
+            }
+        }
+    }
+    if errors.len() == before {
         errors.push(model.flow_span, diag::NO_PATH_TO_END);
     }
-    exists
+    false
 }
 
 /// Rule: every reachable step has an outgoing edge. Returns how many do not.

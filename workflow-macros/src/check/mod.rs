@@ -29,7 +29,7 @@ pub(crate) fn check(model: &Model, errors: &mut Errors) {
         return;
     }
     let reachable = graph::reachable_from_start(model, errors);
-    if !graph::end_exists(model, errors) {
+    if !graph::end_exists(model, &reachable, errors) {
         return;
     }
     let dead_ends = graph::no_dead_ends(model, &reachable, errors);

@@ -7,8 +7,8 @@ use quote::quote;
 use super::input_type;
 use crate::model::Model;
 
-/// `run` and `MERMAID` with the types that are known, and no body worth running: the crate does
-/// not compile anyway.
+/// `run` and `MERMAID` (but those the impl block defines itself, an error already reported)
+/// with the types that are known, and no body worth running: the crate does not compile anyway.
 pub(crate) fn fallback(model: &Model) -> TokenStream {
     let krate = &model.krate;
     let self_ty = &model.self_ty;
@@ -26,16 +26,26 @@ pub(crate) fn fallback(model: &Model) -> TokenStream {
     }
     let input = input.map_or_else(|| quote!(__Input), |ty| quote!(#ty));
     let output = output.map_or_else(|| quote!(__Output), |ty| quote!(#ty));
-    quote! {
-        impl #impl_generics #self_ty #where_clause {
+    let free = |name: &str| !model.taken.iter().any(|taken| taken == name);
+    let mermaid = free("MERMAID").then(|| {
+        quote! {
             /// Unavailable: the workflow has errors.
             pub const MERMAID: &'static str = "";
-
+        }
+    });
+    let run = free("run").then(|| {
+        quote! {
             /// Unavailable: the workflow has errors.
             #[allow(unused_variables, clippy::unused_async)]
             pub async fn run<#(#params),*>(&self, input: #input) -> ::core::result::Result<#output, #krate::__private::Error> {
                 ::core::unreachable!()
             }
+        }
+    });
+    quote! {
+        impl #impl_generics #self_ty #where_clause {
+            #mermaid
+            #run
         }
     }
 }

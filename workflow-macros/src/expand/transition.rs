@@ -1,6 +1,6 @@
 //! The body of `Workflow::transition`: run the step the state names, then route its output.
 
-use proc_macro2::{Group, Ident, Span, TokenStream};
+use proc_macro2::{Delimiter, Group, Ident, Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 
@@ -181,7 +181,11 @@ fn step_arm(model: &Model, index: usize, casts: &mut Casts) -> Option<TokenStrea
                     arm.edge.name.span(),
                     casts,
                 );
-                quote!(#pat #guard => { #route })
+                // The arm spans the user's, from its pattern to its route, so that rustc's
+                // suggestion for a missing pattern lands after it.
+                let pat = group(Delimiter::Parenthesis, pat, arm.pat.span());
+                let body = group(Delimiter::Brace, route, arm.end);
+                quote!(#pat #guard => #body)
             });
             // rustc reports a non-exhaustive match at its scrutinee: place it on `match`.
             let keyword = quote_spanned!(token.span=> match);
@@ -460,4 +464,12 @@ fn goto(
         }
         _ => quote!(#state::#target(#cast)),
     }
+}
+
+/// `tokens` in a group, placed at `at` but in the macro's own context (like every token the
+/// macro adds: lints on generated code stay quiet).
+fn group(delimiter: Delimiter, tokens: TokenStream, at: Span) -> Group {
+    let mut group = Group::new(delimiter, tokens);
+    group.set_span(Span::mixed_site().located_at(at));
+    group
 }

@@ -41,6 +41,7 @@ pub(crate) fn build(args: Args, input: Input, errors: &mut Errors) -> Option<Mod
         bounds: 0,
         incomplete: flow.incomplete,
         unresolved: Vec::new(),
+        taken: input.taken,
     };
     add_flow(&mut model, flow, errors);
     report_unresolved(&model, errors);
@@ -109,6 +110,7 @@ fn add_chain(model: &mut Model, chain: Chain, errors: &mut Errors) {
                     .map(|arm| Arm {
                         pat: arm.pat,
                         guard: arm.guard,
+                        end: arm.route.end,
                         edge: edge(model, arm.route, errors),
                     })
                     .collect();

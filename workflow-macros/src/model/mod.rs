@@ -39,6 +39,9 @@ pub(crate) struct Model {
     pub(crate) incomplete: bool,
     /// Names in `flow!` that matched no step, not even closely.
     pub(crate) unresolved: Vec<syn::Ident>,
+    /// The generated items' names the impl block defines itself, already reported: the
+    /// fallback leaves them out.
+    pub(crate) taken: Vec<String>,
 }
 
 pub(crate) struct Step {
@@ -101,6 +104,8 @@ pub(crate) struct Arm {
     pub(crate) pat: Pat,
     pub(crate) guard: Option<Expr>,
     pub(crate) edge: Edge,
+    /// The last token of the arm as written.
+    pub(crate) end: Span,
 }
 
 pub(crate) struct Edge {

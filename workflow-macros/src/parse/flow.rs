@@ -56,11 +56,15 @@ pub(crate) struct Route {
     pub(crate) name: Ident,
     pub(crate) arg: Option<Expr>,
     pub(crate) bound: Option<Bound>,
+    /// The last token of the route as written, its bound included.
+    pub(crate) end: Span,
 }
 
 /// `[max N]` or `[max N else route]`.
 pub(crate) struct Bound {
     pub(crate) span: Span,
+    /// The closing bracket.
+    pub(crate) end: Span,
     pub(crate) max: u32,
     pub(crate) fallback: Option<Box<Route>>,
 }
@@ -81,7 +85,7 @@ pub(crate) fn parse(span: Span, body: TokenStream, errors: &mut Errors) -> Flow 
     };
     for statement in statements(body) {
         let result = Parser::parse2(
-            |input: ParseStream<'_>| statement_into(input, &mut flow),
+            |input: ParseStream<'_>| statement_into(input, &mut flow, errors),
             statement,
         );
         if let Err(error) = result {
@@ -110,7 +114,8 @@ fn statements(body: TokenStream) -> Vec<TokenStream> {
     statements
 }
 
-fn statement_into(input: ParseStream<'_>, flow: &mut Flow) -> syn::Result<()> {
+/// Reads one statement; a missing `;` before the next one is reported, and the next one read.
+fn statement_into(input: ParseStream<'_>, flow: &mut Flow, errors: &mut Errors) -> syn::Result<()> {
     if input.peek(Token![type]) {
         input.parse::<Token![type]>()?;
         let name: Ident = input.parse()?;
@@ -127,18 +132,39 @@ fn statement_into(input: ParseStream<'_>, flow: &mut Flow) -> syn::Result<()> {
     if !input.peek(syn::Ident) {
         return Err(input.error(diag::EXPECTED_STATEMENT));
     }
-    flow.chains.push(chain(input)?);
-    Ok(())
+    loop {
+        let (chain, end) = chain(input)?;
+        flow.chains.push(chain);
+        if input.is_empty() {
+            return Ok(());
+        }
+        // `chain` stops early only before the start of another edge.
+        let next: Ident = input.fork().parse()?;
+        errors.push(end, diag::missing_semicolon(&next.to_string()));
+    }
 }
 
-fn chain(input: ParseStream<'_>) -> syn::Result<Chain> {
+/// Whether the input goes on with the start of another edge, `name ->`: after a complete
+/// edge, a missing `;`.
+fn starts_edge(input: ParseStream<'_>) -> bool {
+    input.peek(syn::Ident) && input.peek2(Token![->])
+}
+
+/// An edge, and its last token. Stops before the start of another edge (a missing `;`).
+fn chain(input: ParseStream<'_>) -> syn::Result<(Chain, Span)> {
     let head: Ident = input.parse()?;
     if head == "end" {
         return Err(syn::Error::new(head.span(), diag::END_NOT_LAST));
     }
     let mut links: Vec<Target> = Vec::new();
+    let mut end = head.span();
     while !input.is_empty() {
-        let arrow: Token![->] = input.parse()?;
+        if !links.is_empty() && starts_edge(input) {
+            break;
+        }
+        let arrow: Token![->] = input
+            .parse()
+            .map_err(|error| syn::Error::new(error.span(), diag::expected_arrow(&links, &head)))?;
         if let Some(last) = links.last() {
             match last {
                 Target::Match { .. } => {
@@ -161,16 +187,23 @@ fn chain(input: ParseStream<'_>) -> syn::Result<Chain> {
             if head == "start" && links.is_empty() {
                 return Err(input.error(diag::MATCH_AFTER_START));
             }
-            match_target(input)?
-        } else if input.peek(token::Paren) {
-            Target::Fork(fan_out(input)?)
-        } else if is_each(input) {
-            Target::Fork(each(input)?)
+            let (target, close) = match_target(input)?;
+            end = close;
+            target
+        } else if input.peek(token::Paren) || is_each(input) {
+            let fork = if input.peek(token::Paren) {
+                fan_out(input)?
+            } else {
+                each(input)?
+            };
+            end = fork.last;
+            Target::Fork(fork)
         } else {
             let route = route(input)?;
             if let Some(arg) = &route.arg {
                 return Err(syn::Error::new(arg.span(), diag::ROUTE_ARG_ON_SEQUENCE));
             }
+            end = route.end;
             Target::Route(route)
         };
         links.push(target);
@@ -180,7 +213,7 @@ fn chain(input: ParseStream<'_>) -> syn::Result<Chain> {
         Some(Target::Fork(fork)) => return Err(syn::Error::new(fork.last, diag::FORK_NOT_JOINED)),
         Some(_) => {}
     }
-    Ok(Chain { head, links })
+    Ok((Chain { head, links }, end))
 }
 
 /// Whether the input goes on with `each step`.
@@ -286,10 +319,11 @@ fn fork_options(input: ParseStream<'_>, fork: &mut Fork) -> syn::Result<()> {
     Ok(())
 }
 
-fn match_target(input: ParseStream<'_>) -> syn::Result<Target> {
+/// `match { … }`, and its closing brace.
+fn match_target(input: ParseStream<'_>) -> syn::Result<(Target, Span)> {
     let token: Token![match] = input.parse()?;
     let content;
-    braced!(content in input);
+    let close = braced!(content in input).span.close();
     let mut arms = Vec::new();
     while !content.is_empty() {
         let pat = Pat::parse_multi_with_leading_vert(&content)?;
@@ -300,6 +334,10 @@ fn match_target(input: ParseStream<'_>) -> syn::Result<Target> {
             None
         };
         content.parse::<Token![=>]>()?;
+        if content.peek(token::Paren) || is_each(&content) {
+            let fork = content.fork().parse::<TokenTree>()?;
+            return Err(syn::Error::new(fork.span(), diag::FORK_IN_ARM));
+        }
         let route = route(&content)?;
         arms.push(Arm { pat, guard, route });
         if content.is_empty() {
@@ -307,7 +345,7 @@ fn match_target(input: ParseStream<'_>) -> syn::Result<Target> {
         }
         content.parse::<Token![,]>()?;
     }
-    Ok(Target::Match { token, arms })
+    Ok((Target::Match { token, arms }, close))
 }
 
 fn route(input: ParseStream<'_>) -> syn::Result<Route> {
@@ -317,7 +355,12 @@ fn route(input: ParseStream<'_>) -> syn::Result<Route> {
     } else {
         None
     };
-    Ok(Route { bound, ..route })
+    let end = bound.as_ref().map_or(route.end, |bound| bound.end);
+    Ok(Route {
+        bound,
+        end,
+        ..route
+    })
 }
 
 fn bare_route(input: ParseStream<'_>) -> syn::Result<Route> {
@@ -336,9 +379,10 @@ fn bare_route(input: ParseStream<'_>) -> syn::Result<Route> {
     if name == "start" {
         return Err(syn::Error::new(name.span(), diag::START_NOT_FIRST));
     }
+    let mut end = name.span();
     let arg = if input.peek(token::Paren) {
         let content;
-        parenthesized!(content in input);
+        end = parenthesized!(content in input).span.close();
         Some(content.parse()?)
     } else {
         None
@@ -348,6 +392,7 @@ fn bare_route(input: ParseStream<'_>) -> syn::Result<Route> {
         name,
         arg,
         bound: None,
+        end,
     })
 }
 
@@ -385,6 +430,7 @@ fn bound(input: ParseStream<'_>) -> syn::Result<Bound> {
     }
     Ok(Bound {
         span,
+        end: bracket.span.close(),
         max: value,
         fallback,
     })

@@ -43,6 +43,8 @@ pub(crate) struct Input {
     pub(crate) item: ItemImpl,
     pub(crate) steps: Vec<StepFn>,
     pub(crate) flow: Option<Flow>,
+    /// The names of [`GENERATED_ITEMS`] the impl block defines itself (an error).
+    pub(crate) taken: Vec<String>,
 }
 
 pub(crate) fn args(tokens: TokenStream, errors: &mut Errors) -> Args {
@@ -117,9 +119,13 @@ pub(crate) fn input(tokens: TokenStream, errors: &mut Errors) -> Result<Input, s
     let mut steps = Vec::new();
     let mut flow = None;
     let mut kept = Vec::with_capacity(item.items.len());
+    let mut taken = Vec::new();
     for impl_item in std::mem::take(&mut item.items) {
         match impl_item {
             ImplItem::Fn(mut method) => {
+                if is_generated(&method.sig.ident) {
+                    taken.push(unraw(&method.sig.ident));
+                }
                 steps.push(step::step(&mut method, errors));
                 // A step is `async` by contract, even if its body does not await.
                 method
@@ -135,11 +141,26 @@ pub(crate) fn input(tokens: TokenStream, errors: &mut Errors) -> Result<Input, s
                     flow = Some(flow::parse(span, mac.mac.tokens, errors));
                 }
             }
+            ImplItem::Const(konst) => {
+                if is_generated(&konst.ident) {
+                    taken.push(unraw(&konst.ident));
+                    errors.push(
+                        konst.ident.span(),
+                        diag::generated_name(&unraw(&konst.ident)),
+                    );
+                }
+                kept.push(ImplItem::Const(konst));
+            }
             other => kept.push(other),
         }
     }
     item.items = kept;
-    Ok(Input { item, steps, flow })
+    Ok(Input {
+        item,
+        steps,
+        flow,
+        taken,
+    })
 }
 
 /// `name` without the `r#` of a raw identifier: `r#a` and `a` name the same step.
@@ -152,6 +173,15 @@ pub(crate) fn unraw(name: &syn::Ident) -> String {
 /// Whether `name` is a word of `flow!` that cannot name a step: `start` or `end`.
 pub(crate) fn is_reserved(name: &syn::Ident) -> bool {
     matches!(unraw(name).as_str(), "start" | "end")
+}
+
+/// The associated items `#[workflow]` generates on the workflow type next to the user's, in
+/// the same namespace as methods and constants: the user's impl block cannot define them.
+pub(crate) const GENERATED_ITEMS: &[&str] = &["run", "MERMAID"];
+
+/// Whether `name` is one of [`GENERATED_ITEMS`].
+pub(crate) fn is_generated(name: &syn::Ident) -> bool {
+    GENERATED_ITEMS.contains(&unraw(name).as_str())
 }
 
 fn first_span(tokens: &TokenStream) -> Span {

@@ -53,6 +53,9 @@ pub(crate) fn step(method: &mut ImplItemFn, errors: &mut Errors) -> StepFn {
     if super::is_reserved(&ident) {
         errors.push(ident.span(), diag::step_reserved(&super::unraw(&ident)));
     }
+    if super::is_generated(&ident) {
+        errors.push(ident.span(), diag::generated_name(&super::unraw(&ident)));
+    }
     check_qualifiers(sig, &name, errors);
     let (input, resume) = input_type(sig, &name, errors);
     let has_input = sig.inputs.len() > 1;
@@ -112,18 +115,14 @@ fn input_type(sig: &syn::Signature, name: &str, errors: &mut Errors) -> (Type, O
     }
     let input = match inputs.next() {
         Some(FnArg::Typed(typed)) => {
-            if contains_impl_trait(&typed.ty) {
-                errors.push(typed.ty.span(), diag::step_impl_trait(name));
-            }
+            check_stored(&typed.ty, name, errors);
             (*typed.ty).clone()
         }
         _ => syn::parse_quote_spanned!(sig.paren_token.span.join()=> ()),
     };
     let resume = match inputs.next() {
         Some(FnArg::Typed(typed)) => {
-            if contains_impl_trait(&typed.ty) {
-                errors.push(typed.ty.span(), diag::step_impl_trait(name));
-            }
+            check_stored(&typed.ty, name, errors);
             Some((*typed.ty).clone())
         }
         _ => None,
@@ -175,6 +174,96 @@ fn output_type(output: &ReturnType, name: &str, errors: &mut Errors) -> Output {
         }
     }
     infallible((**ty).clone())
+}
+
+/// A type the run's state stores (a step's input, or the value a pause waits for) names a
+/// concrete type, and owns its data.
+fn check_stored(ty: &Type, name: &str, errors: &mut Errors) {
+    if contains_impl_trait(ty) {
+        errors.push(ty.span(), diag::step_impl_trait(name));
+    } else if let Some(borrow) = borrowed(ty) {
+        let message = match borrow {
+            Borrow::Reference(reference) => {
+                diag::borrowed_input(name, &written(reference), &owned(reference))
+            }
+            Borrow::Lifetime(ty, lifetime) => {
+                diag::input_with_lifetime(name, &written(ty), &written(lifetime))
+            }
+        };
+        let error = match borrow {
+            Borrow::Reference(reference) => syn::Error::new_spanned(reference, message),
+            Borrow::Lifetime(ty, _) => syn::Error::new_spanned(ty, message),
+        };
+        errors.add(error);
+    }
+}
+
+/// The part of a type that borrows: a reference, or a type with a lifetime other than
+/// `'static`.
+#[derive(Clone, Copy)]
+enum Borrow<'a> {
+    Reference(&'a syn::TypeReference),
+    Lifetime(&'a Type, &'a syn::Lifetime),
+}
+
+/// The first part of `ty` that borrows, if any.
+fn borrowed(ty: &Type) -> Option<Borrow<'_>> {
+    let not_static = |lifetime: &&syn::Lifetime| lifetime.ident != "static";
+    match ty {
+        Type::Reference(reference) => Some(Borrow::Reference(reference)),
+        Type::Paren(paren) => borrowed(&paren.elem),
+        Type::Group(group) => borrowed(&group.elem),
+        Type::Tuple(tuple) => tuple.elems.iter().find_map(borrowed),
+        Type::Slice(slice) => borrowed(&slice.elem),
+        Type::Array(array) => borrowed(&array.elem),
+        Type::Path(path) => path.path.segments.iter().find_map(|segment| {
+            let PathArguments::AngleBracketed(args) = &segment.arguments else {
+                return None;
+            };
+            args.args.iter().find_map(|arg| match arg {
+                GenericArgument::Lifetime(lifetime) => Some(lifetime)
+                    .filter(not_static)
+                    .map(|lt| Borrow::Lifetime(ty, lt)),
+                GenericArgument::Type(inner) => borrowed(inner),
+                _ => None,
+            })
+        }),
+        Type::TraitObject(object) => object.bounds.iter().find_map(|bound| match bound {
+            syn::TypeParamBound::Lifetime(lifetime) => Some(lifetime)
+                .filter(not_static)
+                .map(|lt| Borrow::Lifetime(ty, lt)),
+            _ => None,
+        }),
+        _ => None,
+    }
+}
+
+/// The owned type to take instead of `reference`: `String` for `&str`, `Vec<T>` for `&[T]`,
+/// `T` for `&T`.
+fn owned(reference: &syn::TypeReference) -> String {
+    match &*reference.elem {
+        Type::Path(path) if path.path.is_ident("str") => "String".to_owned(),
+        Type::Path(path) if path.path.is_ident("Path") => "PathBuf".to_owned(),
+        Type::Slice(slice) => format!("Vec<{}>", written(&slice.elem)),
+        elem => written(elem),
+    }
+}
+
+/// Tokens as a user would write them in a message: `&str`, not `& str`.
+fn written(tokens: &impl quote::ToTokens) -> String {
+    let text = tokens.to_token_stream().to_string();
+    [
+        ("& ", "&"),
+        (" <", "<"),
+        ("< ", "<"),
+        (" >", ">"),
+        (" ,", ","),
+        (" ::", "::"),
+        (":: ", "::"),
+        ("' ", "'"),
+    ]
+    .iter()
+    .fold(text, |text, (from, to)| text.replace(from, to))
 }
 
 fn contains_impl_trait(ty: &Type) -> bool {

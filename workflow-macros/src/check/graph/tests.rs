@@ -45,17 +45,23 @@ fn one_start_wants_exactly_one_start_to_a_step() {
 
 #[test]
 fn one_successor_reports_each_declaration() {
-    let two = "step `a` has two outgoing edges; a step goes to one next step, or chooses with `a -> match { … }`";
+    let two = |branches: &str| {
+        format!(
+            "step `a` has two outgoing edges, but a step goes to one next step: to choose one, \
+             route with `a -> match {{ … }}`; to run both at once, fan out and join: \
+             `a -> ({branches}) -> join_step`"
+        )
+    };
     assert_eq!(
         report(&quote!(start -> a -> b -> c -> end; a -> c;), one_successor),
-        [two, two]
+        [two("b, c"), two("b, c")]
     );
     assert_eq!(
         report(
             &quote!(start -> a -> b -> c -> end; a -> match { 0 => c, _ => end };),
             one_successor
         ),
-        [two, two]
+        [two("b, c"), two("b, c")]
     );
     assert!(report(
         &quote!(start -> a -> match { 0 => b, _ => c }; b -> c -> end;),
@@ -120,14 +126,21 @@ fn every_step_is_reachable() {
 #[test]
 fn end_is_in_the_graph() {
     let rule = |model: &Model, errors: &mut Errors| {
-        end_exists(model, errors);
+        let reachable = reachable_from_start(model, &mut Errors::default());
+        end_exists(model, &reachable, errors);
     };
+    // Reported where an `end` could go: a step with no outgoing edge,
+    assert_eq!(
+        report(&quote!(start -> a -> b -> c;), rule),
+        ["the graph has no `end`, and step `c` has no outgoing edge; finish the run there: `c -> end;`"]
+    );
+    // else a loop bound with no `else`,
     assert_eq!(
         report(
             &quote!(start -> a -> b -> c; c -> match { 0 => a [max 2], _ => b };),
             rule
         ),
-        ["no path leads from `start` to `end`; add an edge to `end`, e.g. `last_step -> end;`"]
+        ["the graph has no `end`: this loop fails the run when it reaches its bound; leave the loop there instead: `[max 2 else end]`"]
     );
     assert!(report(
         &quote!(start -> a -> b -> c; c -> match { 0 => a [max 2], _ => end };),
