@@ -120,14 +120,14 @@ pub(crate) fn plain<'a, W: Workflow>(
 pub(crate) fn start<'a, W: Workflow>(launch: Launch<'a, W>) -> Started<'a, W> {
     let trace = RunTrace::start(W::NAME, || launch.id.unwrap_or_default());
     let options = &launch.options;
-    let plain = trace.is_none()
+    let unwatched = trace.is_none()
         && !launch.usage
         && launch.durable.is_none()
         && options.cancel.is_none()
         && options.max_steps.is_none()
         && options.sinks.is_empty()
         && options.budget.is_unlimited();
-    if plain {
+    if unwatched {
         Started::Plain {
             workflow: launch.workflow,
             state: launch.state,
