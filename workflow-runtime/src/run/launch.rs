@@ -107,7 +107,12 @@ pub(crate) fn plain<'a, W: Workflow>(
     state: W::State,
     loops: Loops,
 ) -> impl Future<Output = Result<Stop<W>, Error>> + Send + 'a {
-    drive(workflow, state, Context::with_loops(W::NAME, loops), &Hooks::NONE)
+    drive(
+        workflow,
+        state,
+        Context::with_loops(W::NAME, loops),
+        &Hooks::NONE,
+    )
 }
 
 /// Starts `launch`: call it when the run starts (its first poll), which is when it asks
