@@ -144,7 +144,10 @@ pub use workflow_runtime::provider;
 /// `pub fn run(&self, input)` whose future runs it in memory to its output
 /// (`Run::new(self, input).output()`: a [`Run`] also gives the report and events); and
 /// `pub const MERMAID: &str` holding the graph as a
-/// Mermaid flowchart, also shown in the impl's docs.
+/// Mermaid flowchart, also shown in the impl's docs; and `pub const MAX_STEPS: Option<u64>`,
+/// the most steps any run can take (the longest way through the graph with each `[max N]`
+/// edge taken at most `N` times; a fan-out or a map is one step, a pause none), so that
+/// [`Executor::max_steps`] with it never stops a run.
 ///
 /// # Example
 ///
@@ -192,6 +195,8 @@ pub use workflow_runtime::provider;
 /// let text = Article.run("compile-checked docs".into()).await?;
 /// assert_eq!(text, "a draft about compile-checked docs, revised (tighten it)");
 /// assert!(Article::MERMAID.starts_with("flowchart TD"));
+/// // `draft`, `critique`, then three times `revise` and `critique`.
+/// assert_eq!(Article::MAX_STEPS, Some(8));
 /// # Ok::<(), workflow::Error>(()) }).unwrap();
 /// ```
 ///

@@ -7,7 +7,7 @@ use quote::quote;
 use super::input_type;
 use crate::model::Model;
 
-/// `run` and `MERMAID` (but those the impl block defines itself, an error already reported)
+/// `run`, `MERMAID` and `MAX_STEPS` (but those the impl block defines itself, an error already reported)
 /// with the types that are known, and no body worth running: the crate does not compile anyway.
 pub(crate) fn fallback(model: &Model) -> TokenStream {
     let krate = &model.krate;
@@ -33,6 +33,12 @@ pub(crate) fn fallback(model: &Model) -> TokenStream {
             pub const MERMAID: &'static str = "";
         }
     });
+    let max_steps = free("MAX_STEPS").then(|| {
+        quote! {
+            /// Unavailable: the workflow has errors.
+            pub const MAX_STEPS: ::core::option::Option<u64> = ::core::option::Option::None;
+        }
+    });
     let run = free("run").then(|| {
         quote! {
             /// Unavailable: the workflow has errors.
@@ -45,6 +51,7 @@ pub(crate) fn fallback(model: &Model) -> TokenStream {
     quote! {
         impl #impl_generics #self_ty #where_clause {
             #mermaid
+            #max_steps
             #run
         }
     }

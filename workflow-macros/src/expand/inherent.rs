@@ -1,4 +1,5 @@
-//! The inherent items: `run` and the `MERMAID` diagram, documented on the impl block.
+//! The inherent items: `run`, the `MERMAID` diagram, documented on the impl block, and the
+//! `MAX_STEPS` envelope.
 
 use proc_macro2::TokenStream;
 use quote::{quote, ToTokens};
@@ -33,11 +34,32 @@ pub(super) fn inherent_impl(model: &Model) -> TokenStream {
         syn::GenericParam::Type(param) => param.ident.to_token_stream(),
         syn::GenericParam::Const(param) => param.ident.to_token_stream(),
     });
+    let max_steps = match model.max_steps() {
+        Some(steps) => quote!(::core::option::Option::Some(#steps)),
+        None => quote!(::core::option::Option::None),
+    };
+    let max_steps_doc = format!(
+        "The most steps any run of `{name}` can take, from the graph and its loop bounds: \
+         the longest way from `start` in which each `[max N]` edge is taken at most `N` times \
+         (its `else` route once it is reached) and any arm of a routing `match` may be \
+         taken.\n\nA step is what [`Executor::max_steps`]({k}::Executor::max_steps) counts: \
+         one step that runs, or one whole fan-out or map, however many branches or elements it \
+         runs (a map runs its step once per element of its collection). A pause takes no \
+         step; the step it waits before takes one once answered. So an executor with \
+         `.max_steps(n)`, `n` this value, never stops a run of this graph on its step limit.\n\n\
+         `Some` for every graph that compiles: every loop is bounded and a map is one step. \
+         `None` would mean the count does not fit in a `u64`. For graphs with several loops \
+         of large bounds it is an upper bound rather than a count some run reaches.",
+        k = quote!(#krate).to_string().replace(' ', "")
+    );
     quote! {
         #[doc = #impl_doc]
         impl #impl_generics #self_ty #where_clause {
             /// The graph of this workflow as a Mermaid flowchart.
             pub const MERMAID: &'static str = #diagram;
+
+            #[doc = #max_steps_doc]
+            pub const MAX_STEPS: ::core::option::Option<u64> = #max_steps;
 
             #[doc = #run_doc]
             pub fn run(&self, #input_var: #input) -> impl ::core::future::Future<

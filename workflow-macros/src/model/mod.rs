@@ -3,6 +3,7 @@
 //! reported here, and a close match stands in for a typo so that it does not cascade.
 
 mod build;
+mod envelope;
 mod names;
 
 pub(crate) use crate::parse::unraw;
@@ -79,7 +80,7 @@ pub(crate) struct Start {
 }
 
 /// Where an edge leads.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 pub(crate) enum Node {
     Step(usize),
     /// A fan-out or a map, by index in `Model::forks`.
