@@ -345,6 +345,16 @@ impl SignOff {
     }
 }
 
+/// A new run of `SignOff`, and the token of the pause it waits at: legal's.
+async fn waiting_for_legal(runner: &workflow::Runner) -> (workflow::RunId, workflow::PauseToken) {
+    let run = runner
+        .start(&SignOff, "rust".into())
+        .await
+        .expect("created");
+    let legal = run.outcome.pause().and_then(|pause| pause.token());
+    (run.id, legal.expect("waits for legal"))
+}
+
 /// Regression (issue #14): legal's approval sent twice finished the run with an editor's
 /// approval nobody gave. Each answer now names its pause; on a real SQLite file.
 #[tokio::test]
@@ -355,15 +365,7 @@ async fn an_answer_sent_twice_does_not_answer_the_next_pause() {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let store = SqliteStore::open(dir.path().join("runs.sqlite3")).expect("opens");
     let runner = Runner::new(Arc::new(store));
-    let run = runner
-        .start(&SignOff, "rust".into())
-        .await
-        .expect("created");
-    let legal = run
-        .outcome
-        .pause()
-        .and_then(|pause| pause.token())
-        .expect("waits for legal");
+    let (run, legal) = waiting_for_legal(&runner).await;
 
     // The second request (a double click) is refused, and says it repeats the first.
     let first = runner
@@ -397,7 +399,7 @@ async fn an_answer_sent_twice_does_not_answer_the_next_pause() {
         ),
         "{late:?}"
     );
-    let waiting = runner.pending::<SignOff>(run.id).await.expect("reads");
+    let waiting = runner.pending::<SignOff>(run).await.expect("reads");
     assert_eq!(
         waiting.as_ref().map(|pause| pause.step),
         Some("editor"),
@@ -430,15 +432,7 @@ async fn two_answers_at_once_give_one_value() {
 
     for _ in 0..50 {
         let runner = Runner::new(Arc::new(MemoryStore::new()));
-        let run = runner
-            .start(&SignOff, "rust".into())
-            .await
-            .expect("created");
-        let legal = run
-            .outcome
-            .pause()
-            .and_then(|pause| pause.token())
-            .expect("waits");
+        let (run, legal) = waiting_for_legal(&runner).await;
         let answer = |value: bool| {
             let runner = runner.clone();
             tokio::spawn(async move { runner.answer(&SignOff, legal, value).await })
@@ -461,7 +455,7 @@ async fn two_answers_at_once_give_one_value() {
             ),
             "{refused:?}"
         );
-        let waiting = runner.pending::<SignOff>(run.id).await.expect("reads");
+        let waiting = runner.pending::<SignOff>(run).await.expect("reads");
         assert_eq!(
             waiting.map(|pause| pause.payload),
             Some(serde_json::json!(["a post about rust", given]))
