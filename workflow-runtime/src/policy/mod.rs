@@ -5,7 +5,9 @@ mod retry;
 
 use std::time::Duration;
 
-pub(crate) use retry::{next_delay, retried_by_step, step_attempt, Attempts};
+#[cfg(feature = "http")]
+pub(crate) use retry::retried_by_step;
+pub(crate) use retry::{next_delay, step_attempt, Attempts};
 
 /// How a step is executed: how often it is retried, how long to wait in between, and how long
 /// one attempt may take.

@@ -28,7 +28,8 @@ tokio::task_local! {
 struct Retry {
     /// In an attempt of a step whose policy retries: the step retries the calls.
     by_step: bool,
-    /// The attempts of the model call running now, if they are counted.
+    /// The attempts of the model call running now, if they are counted (by the HTTP providers).
+    #[cfg_attr(not(feature = "http"), allow(dead_code))]
     attempts: Option<Attempts>,
 }
 
@@ -69,6 +70,7 @@ impl Attempts {
     }
 
     /// Counts one attempt of the model call running now, if its attempts are counted.
+    #[cfg(feature = "http")]
     pub(crate) fn count_one() {
         let _ = RETRY.try_with(|retry| {
             if let Some(attempts) = &retry.attempts {

@@ -1,0 +1,102 @@
+//! The command line: what each command takes.
+
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use workflow_runtime::store::RunStatus;
+use workflow_runtime::RunId;
+
+/// See and manage the durable runs of `workflow` in an SQLite file or a PostgreSQL database.
+///
+/// Exit codes: 0 done; 1 the store failed or a stored record does not read back; 2 bad
+/// arguments (a bad id, store address or option); 3 no such run or checkpoint.
+#[derive(Debug, Parser)]
+#[command(name = "workflow", version)]
+pub(crate) struct Cli {
+    /// Where the runs are kept: `sqlite:PATH` (an existing file) or a PostgreSQL URL
+    /// (`postgres://user@host/db`).
+    #[arg(long, short, env = "WORKFLOW_STORE", global = true)]
+    pub(crate) store: Option<String>,
+
+    /// Print JSON (one document) instead of tables: for scripts.
+    #[arg(long, global = true)]
+    pub(crate) json: bool,
+
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// List runs, oldest first, a page at a time.
+    Runs(RunsArgs),
+    /// Show one run: status, current step, a pause it waits at, usage and cost.
+    Show(ShowArgs),
+    /// List a run's checkpoints: the step each one is before, and what was spent by then.
+    History(HistoryArgs),
+    /// Delete a run's old checkpoints, or old ended runs.
+    Prune(PruneArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RunsArgs {
+    /// Only runs with this status: running, suspended, finished or failed.
+    #[arg(long, value_parser = status)]
+    pub(crate) status: Option<RunStatus>,
+    /// Only runs of this workflow (its name, as `Workflow::NAME`).
+    #[arg(long)]
+    pub(crate) workflow: Option<String>,
+    /// At most this many runs.
+    #[arg(long, default_value_t = 50)]
+    pub(crate) limit: u32,
+    /// Start after this run id: the `next` of the previous page.
+    #[arg(long)]
+    pub(crate) after: Option<RunId>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ShowArgs {
+    /// The run's id.
+    pub(crate) run: RunId,
+    /// Also print the latest checkpoint's state (the user's data, as JSON).
+    #[arg(long)]
+    pub(crate) state: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct HistoryArgs {
+    /// The run's id.
+    pub(crate) run: RunId,
+    /// Start at this checkpoint number.
+    #[arg(long, default_value_t = 0)]
+    pub(crate) from: u64,
+    /// At most this many checkpoints.
+    #[arg(long, default_value_t = 100)]
+    pub(crate) limit: u32,
+    /// Also print each checkpoint's state (the user's data, as JSON).
+    #[arg(long)]
+    pub(crate) state: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("what").required(true).args(["keep", "older_than"]))]
+pub(crate) struct PruneArgs {
+    /// The run whose checkpoints to prune (with `--keep`).
+    #[arg(requires = "keep")]
+    pub(crate) run: Option<RunId>,
+    /// Keep the run's last N checkpoints (at least 1: the latest is always kept).
+    #[arg(long, requires = "run")]
+    pub(crate) keep: Option<u64>,
+    /// Delete finished runs not written for this long, e.g. `30days`, `12h`.
+    #[arg(long, value_parser = humantime::parse_duration, conflicts_with = "run")]
+    pub(crate) older_than: Option<Duration>,
+    /// With `--older-than`: failed runs too.
+    #[arg(long, requires = "older_than")]
+    pub(crate) failed: bool,
+}
+
+fn status(text: &str) -> Result<RunStatus, String> {
+    RunStatus::parse(text).ok_or_else(|| {
+        format!("`{text}` is not a status: use running, suspended, finished or failed")
+    })
+}

@@ -1,0 +1,24 @@
+//! The commands: each reads (or prunes) the store and returns what to print.
+
+mod history;
+mod prune;
+mod runs;
+mod show;
+
+use crate::args::Command;
+use crate::fail::Fail;
+use workflow_runtime::store::CheckpointStore;
+
+/// Runs `command` on `store` and returns its output, JSON if `json`.
+pub(crate) async fn run(
+    store: &dyn CheckpointStore,
+    command: Command,
+    json: bool,
+) -> Result<String, Fail> {
+    match command {
+        Command::Runs(args) => runs::runs(store, args, json).await,
+        Command::Show(args) => show::show(store, args, json).await,
+        Command::History(args) => history::history(store, args, json).await,
+        Command::Prune(args) => prune::prune(store, args, json).await,
+    }
+}

@@ -1,0 +1,63 @@
+//! `workflow runs`: a page of runs.
+
+use serde_json::json;
+use workflow_runtime::store::{CheckpointStore, RunFilter};
+
+use crate::args::RunsArgs;
+use crate::fail::{one_line, Fail};
+use crate::output::{run_json, table, time};
+
+pub(super) async fn runs(
+    store: &dyn CheckpointStore,
+    args: RunsArgs,
+    json: bool,
+) -> Result<String, Fail> {
+    let mut filter = RunFilter::new().limit(args.limit);
+    if let Some(status) = args.status {
+        filter = filter.status(status);
+    }
+    if let Some(workflow) = args.workflow {
+        filter = filter.workflow(workflow);
+    }
+    if let Some(after) = args.after {
+        filter = filter.after(after);
+    }
+    let page = store.list(filter).await?;
+    // A full page may have a next one; a shorter page is the last.
+    let next = page
+        .last
+        .filter(|_| page.len() == args.limit as usize)
+        .map(|id| id.to_string());
+    let corrupt: Vec<String> = page.corrupt.iter().map(|error| one_line(error)).collect();
+    if json {
+        let runs: Vec<_> = page.runs.iter().map(run_json).collect();
+        return Ok(crate::output::pretty(
+            &json!({ "runs": runs, "corrupt": corrupt, "next": next }),
+        ));
+    }
+    let rows: Vec<Vec<String>> = page
+        .runs
+        .iter()
+        .map(|run| {
+            vec![
+                run.id.to_string(),
+                run.workflow.clone(),
+                run.status.to_string(),
+                run.step.clone(),
+                run.version.to_string(),
+                time(run.updated_at),
+            ]
+        })
+        .collect();
+    let mut out = table(
+        &["RUN", "WORKFLOW", "STATUS", "STEP", "CHECKPOINT", "UPDATED"],
+        &rows,
+    );
+    for error in corrupt {
+        out.push_str(&format!("unreadable row: {error}\n"));
+    }
+    if let Some(next) = next {
+        out.push_str(&format!("more: --after {next}\n"));
+    }
+    Ok(out)
+}

@@ -1,0 +1,101 @@
+//! `workflow show RUN`: one run, where it stands and what it spent.
+
+use std::fmt::Write as _;
+
+use serde_json::{json, Value};
+use workflow_runtime::store::{CheckpointStore, RunStatus};
+use workflow_runtime::PauseToken;
+
+use crate::args::ShowArgs;
+use crate::fail::Fail;
+use crate::output::{pretty, run_json, spent, state_json, time, usage_json};
+
+pub(super) async fn show(
+    store: &dyn CheckpointStore,
+    args: ShowArgs,
+    json: bool,
+) -> Result<String, Fail> {
+    let run = store.run(args.run).await?;
+    let latest = store.checkpoint(args.run, None).await?;
+    let usage = latest.usage_so_far();
+    // A suspended run waits at its latest checkpoint; the token names that pause.
+    let pause = (run.status == RunStatus::Suspended).then(|| PauseToken::new(run.id, latest.seq));
+    if json {
+        let mut value = run_json(&run);
+        value["usage"] = usage_json(&usage);
+        value["pause"] = match pause {
+            Some(token) => json!({
+                "step": latest.step,
+                "token": token.to_string(),
+                "asks": asks(&latest.state, &latest.step),
+            }),
+            None => serde_json::Value::Null,
+        };
+        if args.state {
+            value["state"] = state_json(&latest.state);
+        }
+        return Ok(pretty(&value));
+    }
+    let mut out = String::new();
+    let mut line = |label: &str, value: &str| {
+        let _ = writeln!(out, "{label:<10} {value}");
+    };
+    line("run", &run.id.to_string());
+    line(
+        "workflow",
+        &format!("{} (definition {:016x})", run.workflow, run.fingerprint),
+    );
+    line("status", run.status.as_str());
+    line("step", &run.step);
+    line("checkpoint", &run.version.to_string());
+    if let Some(token) = pause {
+        line(
+            "pause",
+            &format!("waits at step `{}`; answer with token {token}", latest.step),
+        );
+        if let Some(asks) = asks(&latest.state, &latest.step) {
+            line("asks", &brief(&asks.to_string()));
+        }
+    }
+    if let Some(error) = &run.error {
+        line("error", error);
+    }
+    if let Some(owner) = &run.owner {
+        match run.lease_expires {
+            Some(expires) => line("owner", &format!("{owner} (lease until {})", time(expires))),
+            None => line("owner", owner),
+        }
+    }
+    if let Some((parent, seq)) = run.parent {
+        line("forked", &format!("from run {parent} at checkpoint {seq}"));
+    }
+    line("created", &time(run.created_at));
+    line("updated", &time(run.updated_at));
+    line("spent", &spent(&usage.total));
+    for (step, totals) in &usage.steps {
+        line("", &format!("{step}: {}", spent(totals)));
+    }
+    if args.state {
+        out.push_str(&pretty(&state_json(&latest.state)));
+    }
+    Ok(out)
+}
+
+/// What a run suspended before `step` shows the person who answers: the pause step's input.
+/// A state waiting at a pause is stored as `{"step": [input, "waiting"]}`.
+fn asks(state: &str, step: &str) -> Option<Value> {
+    let mut state: Value = serde_json::from_str(state).ok()?;
+    match state.get_mut(step)?.as_array_mut()?.as_mut_slice() {
+        [input, waiting] if waiting == "waiting" => Some(input.take()),
+        _ => None,
+    }
+}
+
+/// `text`, cut to one line of a terminal.
+fn brief(text: &str) -> String {
+    const WIDTH: usize = 100;
+    match text.char_indices().nth(WIDTH) {
+        Some((end, _)) => format!("{}…", &text[..end]),
+        None => text.to_owned(),
+    }
+}
