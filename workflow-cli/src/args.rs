@@ -1,5 +1,6 @@
 //! The command line: what each command takes.
 
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
@@ -36,6 +37,8 @@ pub(crate) enum Command {
     History(HistoryArgs),
     /// Delete a run's old checkpoints, or old ended runs.
     Prune(PruneArgs),
+    /// Serve the web console: the run list, each run's page, live while runs move.
+    Serve(ServeArgs),
 }
 
 #[derive(Debug, Args)]
@@ -93,6 +96,17 @@ pub(crate) struct PruneArgs {
     /// With `--older-than`: failed runs too.
     #[arg(long, requires = "older_than")]
     pub(crate) failed: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ServeArgs {
+    /// The address to listen on. Another address than loopback needs --token.
+    #[arg(long, default_value = "127.0.0.1:7878")]
+    pub(crate) addr: SocketAddr,
+    /// A secret every request must carry (`Authorization: Bearer TOKEN`, or open
+    /// `/?token=TOKEN` once in the browser).
+    #[arg(long, env = "WORKFLOW_CONSOLE_TOKEN", hide_env_values = true)]
+    pub(crate) token: Option<String>,
 }
 
 fn status(text: &str) -> Result<RunStatus, String> {

@@ -27,8 +27,21 @@ impl Fail {
         }
     }
 
+    pub(crate) fn failed(message: impl Into<String>) -> Self {
+        Fail {
+            code: Self::FAILED,
+            message: message.into(),
+        }
+    }
+
     pub(crate) fn exit_code(&self) -> ExitCode {
         ExitCode::from(self.code)
+    }
+
+    /// The kind of failure: [`FAILED`](Self::FAILED), [`USAGE`](Self::USAGE) or
+    /// [`NOT_FOUND`](Self::NOT_FOUND).
+    pub(crate) fn code(&self) -> u8 {
+        self.code
     }
 }
 

@@ -12,6 +12,7 @@ mod command;
 mod fail;
 mod open;
 mod output;
+mod serve;
 
 use std::io::Write as _;
 use std::process::ExitCode;
@@ -34,7 +35,10 @@ fn main() -> ExitCode {
     };
     let done = runtime.block_on(async {
         let store = open::open(cli.store.as_deref()).await?;
-        command::run(store.as_ref(), cli.command, cli.json).await
+        match cli.command {
+            args::Command::Serve(args) => serve::serve(store, args).await.map(|()| String::new()),
+            command => command::run(store.as_ref(), command, cli.json).await,
+        }
     });
     match done {
         Ok(out) => {

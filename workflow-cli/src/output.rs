@@ -31,9 +31,14 @@ pub(crate) fn table(header: &[&str], rows: &[Vec<String>]) -> String {
     out
 }
 
-/// `time` in RFC 3339, to the second, in UTC.
+/// `time` in RFC 3339, to the second, in UTC: for people.
 pub(crate) fn time(time: SystemTime) -> String {
     humantime::format_rfc3339_seconds(time).to_string()
+}
+
+/// `time` in RFC 3339, to the millisecond, in UTC: for scripts, which may subtract them.
+fn instant(time: SystemTime) -> String {
+    humantime::format_rfc3339_millis(time).to_string()
 }
 
 /// What `usage` spent, in a few words: `3 calls, 1200 in / 300 out tokens, $0.0120`.
@@ -71,11 +76,11 @@ pub(crate) fn run_json(run: &RunInfo) -> Value {
         "step": run.step,
         "version": run.version,
         "owner": run.owner,
-        "lease_expires": run.lease_expires.map(time),
+        "lease_expires": run.lease_expires.map(instant),
         "parent": run.parent.map(|(run, seq)| json!({ "run": run.to_string(), "checkpoint": seq })),
         "error": run.error,
-        "created_at": time(run.created_at),
-        "updated_at": time(run.updated_at),
+        "created_at": instant(run.created_at),
+        "updated_at": instant(run.updated_at),
     })
 }
 
@@ -95,7 +100,7 @@ pub(crate) fn checkpoint_json(checkpoint: &Checkpoint, state: bool) -> Value {
         "checkpoint": checkpoint.seq,
         "step": checkpoint.step,
         "status": checkpoint.status.as_str(),
-        "created_at": time(checkpoint.created_at),
+        "created_at": instant(checkpoint.created_at),
         "branches": checkpoint.branches.iter().map(|branch| branch.index).collect::<Vec<_>>(),
         "usage": usage_json(&checkpoint.usage_so_far()),
     });

@@ -2,85 +2,15 @@
 //! `WORKFLOW_POSTGRES_URL` is set, a real PostgreSQL database: what it prints for people and
 //! for scripts, and the one line and exit code it gives for bad input.
 
+mod support;
+
 use std::process::{Command, Output};
 use std::sync::Arc;
 
 use serde_json::Value;
-use workflow::prelude::*;
-use workflow::provider::{Scripted, Usage};
-use workflow::store::{CheckpointStore, RunId};
-use workflow::usage::{Price, Pricing};
-use workflow::Runner;
+use workflow::store::RunId;
 
-/// Drafts a post with a model, waits for a human's decision, publishes.
-struct Post {
-    writer: Agent,
-}
-
-#[workflow]
-impl Post {
-    async fn draft(&self, topic: String) -> Result<String> {
-        if topic.is_empty() {
-            return Err(Error::other(std::io::Error::other("no topic")));
-        }
-        self.writer.prompt(&format!("Write about {topic}.")).await
-    }
-
-    /// Waits for the editor's yes or no.
-    async fn review(&self, draft: String, approved: bool) -> Result<String> {
-        Ok(if approved { draft } else { String::new() })
-    }
-
-    async fn publish(&self, text: String) -> usize {
-        text.len()
-    }
-
-    flow! {
-        start -> draft -> pause review -> publish -> end;
-    }
-}
-
-/// The runs a program left behind: one suspended, one finished, one failed.
-struct Runs {
-    suspended: RunId,
-    finished: RunId,
-    failed: RunId,
-}
-
-async fn leave_runs(store: Arc<dyn CheckpointStore>) -> Runs {
-    let writer = Scripted::new().replies([
-        ChatResponse::new("a post about rust")
-            .with_usage(Usage::new(120, 30))
-            .with_model("writer-1"),
-        ChatResponse::new("a post about sqlite")
-            .with_usage(Usage::new(100, 20))
-            .with_model("writer-1"),
-    ]);
-    let post = Post {
-        writer: Agent::builder(Arc::new(writer)).name("writer").build(),
-    };
-    let runner =
-        Runner::new(store).pricing(Pricing::new().model("writer-1", Price::new(10.0, 20.0)));
-
-    let suspended = runner.start(&post, "rust".into()).await.expect("saved");
-    assert!(matches!(suspended.outcome, Outcome::Suspended(_)));
-
-    let report = runner.start(&post, "sqlite".into()).await.expect("saved");
-    let Outcome::Suspended(pause) = report.outcome else {
-        panic!("not suspended: {:?}", report.outcome)
-    };
-    let token = pause.token().expect("a durable pause");
-    let finished = runner.answer(&post, token, true).await.expect("answered");
-    assert!(matches!(finished.outcome, Outcome::Finished(19)));
-
-    let failed = runner.start(&post, String::new()).await.expect("saved");
-    assert!(matches!(failed.outcome, Outcome::Failed(_)));
-    Runs {
-        suspended: suspended.id,
-        finished: finished.id,
-        failed: failed.id,
-    }
-}
+use support::{leave_runs, Runs};
 
 fn workflow(store: &str, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_workflow"))
@@ -300,24 +230,9 @@ async fn reads_and_prunes_runs_in_an_sqlite_file() {
 
 #[tokio::test]
 async fn reads_and_prunes_runs_in_postgres() {
-    let Ok(url) = std::env::var("WORKFLOW_POSTGRES_URL") else {
-        // CI starts a server: there, a missing URL is a broken set-up, not a skip.
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI must set WORKFLOW_POSTGRES_URL"
-        );
-        eprintln!("note: WORKFLOW_POSTGRES_URL is not set; Postgres test skipped (see the README)");
+    let Some((store, runs)) = support::postgres_runs().await else {
         return;
     };
-    // A schema of its own, so that no other test's runs are listed.
-    let schema = format!("cli_{}", RunId::new().as_uuid().simple());
-    let options = workflow::store::PostgresOptions::new().schema(&schema);
-    let store = workflow::PostgresStore::connect_with(&url, options)
-        .await
-        .expect("connects");
-    let runs = leave_runs(Arc::new(store)).await;
-    let separator = if url.contains('?') { '&' } else { '?' };
-    let store = format!("{url}{separator}options=-csearch_path%3D{schema}");
     check_reads(&store, &runs);
     check_bad_input(&store);
     check_prune(&store, &runs);

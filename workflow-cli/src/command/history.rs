@@ -7,7 +7,7 @@ use crate::args::HistoryArgs;
 use crate::fail::Fail;
 use crate::output::{checkpoint_json, pretty, spent, table, time};
 
-pub(super) async fn history(
+pub(crate) async fn history(
     store: &dyn CheckpointStore,
     args: HistoryArgs,
     json: bool,

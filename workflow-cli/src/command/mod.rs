@@ -1,9 +1,9 @@
 //! The commands: each reads (or prunes) the store and returns what to print.
 
-mod history;
+pub(crate) mod history;
 mod prune;
-mod runs;
-mod show;
+pub(crate) mod runs;
+pub(crate) mod show;
 
 use crate::args::Command;
 use crate::fail::Fail;
@@ -20,5 +20,6 @@ pub(crate) async fn run(
         Command::Show(args) => show::show(store, args, json).await,
         Command::History(args) => history::history(store, args, json).await,
         Command::Prune(args) => prune::prune(store, args, json).await,
+        Command::Serve(_) => Err(Fail::usage("`serve` prints nothing: it serves")),
     }
 }

@@ -7,7 +7,7 @@ use crate::args::RunsArgs;
 use crate::fail::{one_line, Fail};
 use crate::output::{run_json, table, time};
 
-pub(super) async fn runs(
+pub(crate) async fn runs(
     store: &dyn CheckpointStore,
     args: RunsArgs,
     json: bool,

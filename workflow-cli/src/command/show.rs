@@ -10,7 +10,7 @@ use crate::args::ShowArgs;
 use crate::fail::Fail;
 use crate::output::{pretty, run_json, spent, state_json, time, usage_json};
 
-pub(super) async fn show(
+pub(crate) async fn show(
     store: &dyn CheckpointStore,
     args: ShowArgs,
     json: bool,

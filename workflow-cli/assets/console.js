@@ -1,0 +1,211 @@
+// The console's pages: they read the JSON API and build the DOM with textContent only (the
+// store's text is never parsed as HTML).
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+
+function el(tag, text, className) {
+  const node = document.createElement(tag);
+  if (text !== undefined && text !== null) node.textContent = String(text);
+  if (className) node.className = className;
+  return node;
+}
+
+function row(cells) {
+  const tr = document.createElement("tr");
+  for (const cell of cells) {
+    if (cell instanceof Node) {
+      const td = document.createElement("td");
+      td.appendChild(cell);
+      tr.appendChild(td);
+    } else {
+      tr.appendChild(el("td", cell));
+    }
+  }
+  return tr;
+}
+
+async function getJson(url) {
+  const response = await fetch(url, { credentials: "same-origin" });
+  const body = await response.json().catch(() => ({ error: `${response.status} ${response.statusText}` }));
+  if (!response.ok) throw new Error(body.error || `${response.status}`);
+  return body;
+}
+
+function showError(error) {
+  const box = $("error");
+  box.textContent = error.message || String(error);
+  box.hidden = false;
+}
+
+const cost = (usd) => (usd > 0 ? `$${usd.toFixed(4)}` : "–");
+const tokens = (usage) => `${usage.usage.input_tokens} / ${usage.usage.output_tokens}`;
+
+// ---- the run list ----
+
+async function runsPage() {
+  const form = $("filter");
+  const params = new URLSearchParams(location.search);
+  form.status.value = params.get("status") || "";
+  form.workflow.value = params.get("workflow") || "";
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const next = new URLSearchParams();
+    if (form.status.value) next.set("status", form.status.value);
+    if (form.workflow.value) next.set("workflow", form.workflow.value);
+    location.search = next.toString();
+  });
+  await loadRuns(params, false);
+}
+
+async function loadRuns(params, append) {
+  const query = new URLSearchParams();
+  for (const key of ["status", "workflow", "after"]) {
+    if (params.get(key)) query.set(key, params.get(key));
+  }
+  let page;
+  try {
+    page = await getJson(`/api/runs?${query}`);
+  } catch (error) {
+    showError(error);
+    return;
+  }
+  const body = $("runs").tBodies[0];
+  if (!append) body.replaceChildren();
+  for (const run of page.runs) {
+    const link = el("a", run.id);
+    link.href = `/runs/${run.id}`;
+    body.appendChild(row([link, run.workflow, el("span", run.status, `status ${run.status}`),
+      run.step, run.version, run.updated_at]));
+  }
+  $("empty").hidden = body.rows.length > 0;
+  const more = $("more");
+  more.hidden = !page.next;
+  more.onclick = (event) => {
+    event.preventDefault();
+    params.set("after", page.next);
+    loadRuns(params, true);
+  };
+}
+
+// ---- a run ----
+
+async function runPage() {
+  const id = decodeURIComponent(location.pathname.split("/").pop());
+  $("run-id").textContent = id;
+  await loadRun(id);
+  follow(id);
+}
+
+async function loadRun(id) {
+  let run, history;
+  try {
+    [run, history] = await Promise.all([
+      getJson(`/api/runs/${id}`),
+      getJson(`/api/runs/${id}/history?limit=1000`),
+    ]);
+  } catch (error) {
+    showError(error);
+    return;
+  }
+  $("error").hidden = true;
+  document.title = `${run.workflow} ${run.status} · workflow`;
+  $("workflow").textContent = run.workflow;
+  const status = $("status");
+  status.textContent = run.status;
+  status.className = `status ${run.status}`;
+
+  const facts = $("facts");
+  facts.replaceChildren();
+  const fact = (name, value) => {
+    if (value === null || value === undefined) return;
+    facts.append(el("dt", name), el("dd", value));
+  };
+  fact("step", run.step);
+  fact("checkpoint", run.version);
+  fact("definition", run.fingerprint);
+  fact("error", run.error);
+  fact("owner", run.owner && `${run.owner} (lease until ${run.lease_expires})`);
+  fact("forked from", run.parent && `${run.parent.run} at checkpoint ${run.parent.checkpoint}`);
+  fact("created", run.created_at);
+  fact("updated", run.updated_at);
+  const calls = run.usage.total.calls;
+  fact("spent", `${calls} call${calls === 1 ? "" : "s"}, ${tokens(run.usage.total)} tokens, ${cost(run.usage.total.cost_usd)}`);
+
+  $("pause").hidden = !run.pause;
+  if (run.pause) {
+    $("pause-step").textContent = run.pause.step;
+    $("pause-token").textContent = run.pause.token;
+    $("pause-asks").textContent = JSON.stringify(run.pause.asks, null, 2);
+  }
+
+  drawPath(run, history.checkpoints);
+  drawTimeline(history.checkpoints);
+  const spent = $("spent").tBodies[0];
+  spent.replaceChildren();
+  for (const { step, usage } of run.usage.steps) {
+    spent.appendChild(row([step, usage.calls, usage.failed_calls, tokens(usage), cost(usage.cost_usd)]));
+  }
+  $("state").textContent = JSON.stringify(run.state, null, 2);
+}
+
+// The steps the run went through, from its checkpoints: done, then where it stands.
+function drawPath(run, checkpoints) {
+  const path = $("path");
+  path.replaceChildren();
+  const steps = [];
+  for (const checkpoint of checkpoints) {
+    if (steps[steps.length - 1] !== checkpoint.step) steps.push(checkpoint.step);
+  }
+  steps.forEach((step, index) => {
+    const last = index === steps.length - 1;
+    let state = "done";
+    if (last && run.status === "failed") state = "failed";
+    else if (last && run.status === "suspended") state = "waiting";
+    else if (last && run.status === "running") state = "current";
+    const item = el("li", step, state);
+    item.dataset.state = state;
+    path.appendChild(item);
+  });
+}
+
+// One row per checkpoint: the step it is before, when it was written, and what that step
+// took until the next checkpoint.
+function drawTimeline(checkpoints) {
+  const body = $("timeline").tBodies[0];
+  body.replaceChildren();
+  checkpoints.forEach((checkpoint, index) => {
+    const next = checkpoints[index + 1];
+    let took = "", calls = "", toks = "", spent = "";
+    if (next) {
+      took = `${((Date.parse(next.created_at) - Date.parse(checkpoint.created_at)) / 1000).toFixed(3)} s`;
+      const before = checkpoint.usage.total, after = next.usage.total;
+      calls = after.calls - before.calls;
+      toks = `${after.usage.input_tokens - before.usage.input_tokens} / ${after.usage.output_tokens - before.usage.output_tokens}`;
+      spent = cost(after.cost_usd - before.cost_usd);
+    }
+    body.appendChild(row([checkpoint.checkpoint, checkpoint.step, checkpoint.status,
+      checkpoint.created_at, took, calls, toks, spent]));
+  });
+}
+
+// Live updates: each change of the run reloads its page, until it ends.
+function follow(id) {
+  if (!window.EventSource) return;
+  const source = new EventSource(`/api/runs/${id}/live`);
+  let first = true;
+  source.addEventListener("run", (event) => {
+    $("live").hidden = false;
+    const run = JSON.parse(event.data);
+    if (!first) loadRun(id);
+    first = false;
+    if (run.status === "finished" || run.status === "failed") {
+      source.close();
+      $("live").hidden = true;
+    }
+  });
+  source.addEventListener("gone", () => source.close());
+}
+
+const pages = { runs: runsPage, run: runPage };
+(pages[document.body.dataset.page] || (() => {}))().catch(showError);

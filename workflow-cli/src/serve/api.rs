@@ -1,0 +1,120 @@
+//! The console's JSON API: the documents `--json` prints, over HTTP.
+//!
+//! - `GET /api/runs?status=&workflow=&limit=&after=`: a page of runs (`workflow runs`)
+//! - `GET /api/runs/{id}`: one run, its state included (`workflow show --state`)
+//! - `GET /api/runs/{id}/history?from=&limit=`: a page of its checkpoints
+//!
+//! A bad parameter is `400`, an unknown run `404`, a store that fails `500`; each with
+//! `{"error": "…"}`.
+
+use axum::extract::{Path, Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use workflow_runtime::store::RunStatus;
+use workflow_runtime::RunId;
+
+use super::Console;
+use crate::args::{HistoryArgs, RunsArgs, ShowArgs};
+use crate::command::{history, runs, show};
+use crate::fail::Fail;
+
+#[derive(Deserialize)]
+pub(crate) struct RunsQuery {
+    status: Option<String>,
+    workflow: Option<String>,
+    limit: Option<u32>,
+    after: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct HistoryQuery {
+    from: Option<u64>,
+    limit: Option<u32>,
+}
+
+/// The most rows one request reads.
+const MAX_LIMIT: u32 = 1000;
+
+pub(crate) async fn runs(
+    State(console): State<Console>,
+    Query(query): Query<RunsQuery>,
+) -> Response {
+    let args = match runs_args(query) {
+        Ok(args) => args,
+        Err(fail) => return error(&fail),
+    };
+    json(runs::runs(console.store.as_ref(), args, true).await)
+}
+
+fn runs_args(query: RunsQuery) -> Result<RunsArgs, Fail> {
+    let status = match query.status.as_deref().filter(|status| !status.is_empty()) {
+        Some(text) => Some(RunStatus::parse(text).ok_or_else(|| {
+            Fail::usage(format!(
+                "`{text}` is not a status: use running, suspended, finished or failed"
+            ))
+        })?),
+        None => None,
+    };
+    let after = match query.after.as_deref().filter(|after| !after.is_empty()) {
+        Some(after) => Some(run_id(after)?),
+        None => None,
+    };
+    Ok(RunsArgs {
+        status,
+        workflow: query.workflow.filter(|name| !name.is_empty()),
+        limit: query.limit.unwrap_or(50).clamp(1, MAX_LIMIT),
+        after,
+    })
+}
+
+pub(crate) async fn run(State(console): State<Console>, Path(id): Path<String>) -> Response {
+    let run = match run_id(&id) {
+        Ok(run) => run,
+        Err(fail) => return error(&fail),
+    };
+    let args = ShowArgs { run, state: true };
+    json(show::show(console.store.as_ref(), args, true).await)
+}
+
+pub(crate) async fn history(
+    State(console): State<Console>,
+    Path(id): Path<String>,
+    Query(query): Query<HistoryQuery>,
+) -> Response {
+    let run = match run_id(&id) {
+        Ok(run) => run,
+        Err(fail) => return error(&fail),
+    };
+    let args = HistoryArgs {
+        run,
+        from: query.from.unwrap_or(0),
+        limit: query.limit.unwrap_or(100).clamp(1, MAX_LIMIT),
+        state: false,
+    };
+    json(history::history(console.store.as_ref(), args, true).await)
+}
+
+pub(super) fn run_id(text: &str) -> Result<RunId, Fail> {
+    text.parse()
+        .map_err(|_| Fail::usage(format!("`{text}` is not a run id")))
+}
+
+/// A document, or the error.
+fn json(document: Result<String, Fail>) -> Response {
+    match document {
+        Ok(body) => ([(header::CONTENT_TYPE, "application/json")], body).into_response(),
+        Err(fail) => error(&fail),
+    }
+}
+
+/// `{"error": "…"}` with the status the failure calls for.
+pub(super) fn error(fail: &Fail) -> Response {
+    let status = match fail.code() {
+        Fail::NOT_FOUND => StatusCode::NOT_FOUND,
+        Fail::USAGE => StatusCode::BAD_REQUEST,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    let body = serde_json::json!({ "error": fail.to_string() });
+    (status, axum::Json(body)).into_response()
+}

@@ -1,0 +1,392 @@
+//! The web console (`workflow serve`): its HTTP API over a real SQLite file and, when
+//! `WORKFLOW_POSTGRES_URL` is set, a real PostgreSQL database; its token; live updates while a
+//! run moves; and its pages in a real headless Chromium (DOM checks, no JavaScript error,
+//! screenshots under `target/console-screenshots/`).
+
+mod support;
+
+#[path = "support/browser.rs"]
+mod browser;
+
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use reqwest::StatusCode;
+use serde_json::Value;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+use workflow::store::{CheckpointStore, RunId};
+use workflow::Outcome;
+
+use support::{leave_runs, Runs};
+
+/// A console serving a store, on a free port of loopback.
+struct Console {
+    _process: Child,
+    base: String,
+}
+
+async fn serve(store: &str, extra: &[&str]) -> Console {
+    let mut process = Command::new(env!("CARGO_BIN_EXE_workflow"))
+        .args(["--store", store, "serve", "--addr", "127.0.0.1:0"])
+        .args(extra)
+        .env_remove("WORKFLOW_STORE")
+        .env_remove("WORKFLOW_CONSOLE_TOKEN")
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("the binary runs");
+    let mut lines = BufReader::new(process.stderr.take().expect("stderr")).lines();
+    let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
+        .await
+        .expect("the console starts")
+        .expect("reads stderr")
+        .expect("a line");
+    let base = line
+        .strip_prefix("workflow: the console is on ")
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no address in {line:?}"))
+        .trim_end_matches('/')
+        .to_owned();
+    Console {
+        _process: process,
+        base,
+    }
+}
+
+async fn get(url: &str) -> (StatusCode, Value) {
+    let response = reqwest::get(url).await.expect("the console answers");
+    let status = response.status();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+fn ids(list: &Value) -> Vec<String> {
+    list["runs"]
+        .as_array()
+        .expect("runs")
+        .iter()
+        .map(|run| run["id"].as_str().expect("an id").to_owned())
+        .collect()
+}
+
+/// The JSON API over the runs `leave_runs` left.
+async fn check_api(console: &Console, runs: &Runs) {
+    let base = &console.base;
+    let (status, list) = get(&format!("{base}/api/runs")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        ids(&list),
+        [runs.suspended, runs.finished, runs.failed].map(|id| id.to_string())
+    );
+    let (_, failed) = get(&format!("{base}/api/runs?status=failed&limit=5")).await;
+    assert_eq!(ids(&failed), [runs.failed.to_string()]);
+
+    let (status, run) = get(&format!("{base}/api/runs/{}", runs.suspended)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(run["status"], "suspended");
+    assert_eq!(run["pause"]["asks"], "a post about rust");
+    assert_eq!(run["pause"]["token"], format!("{}/1", runs.suspended));
+    assert_eq!(run["usage"]["total"]["usage"]["input_tokens"], 120);
+
+    let (status, history) = get(&format!("{base}/api/runs/{}/history", runs.finished)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        history["checkpoints"]
+            .as_array()
+            .expect("checkpoints")
+            .len(),
+        5
+    );
+
+    // Bad input: a JSON error with the status that says which.
+    let unknown = RunId::new();
+    let (status, body) = get(&format!("{base}/api/runs/{unknown}")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(body["error"]
+        .as_str()
+        .expect("an error")
+        .contains(&unknown.to_string()));
+    let (status, body) = get(&format!("{base}/api/runs/not-an-id/history")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["error"], "`not-an-id` is not a run id");
+    let (status, body) = get(&format!("{base}/api/runs?status=paused")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body["error"].as_str().expect("an error").contains("paused"));
+
+    // The pages and what they load come from the binary.
+    for (path, kind) in [
+        ("/", "text/html"),
+        (&format!("/runs/{}", runs.finished), "text/html"),
+        ("/assets/console.js", "text/javascript"),
+        ("/assets/console.css", "text/css"),
+    ] {
+        let response = reqwest::get(format!("{base}{path}"))
+            .await
+            .expect("answers");
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+        let content_type = response.headers()["content-type"].to_str().expect("text");
+        assert!(content_type.starts_with(kind), "{path}: {content_type}");
+    }
+    let response = reqwest::get(format!("{base}/assets/nothing.js"))
+        .await
+        .expect("answers");
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn the_api_reads_an_sqlite_file() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let path = dir.path().join("runs.db");
+    let runs = leave_runs(Arc::new(workflow::SqliteStore::open(&path).expect("opens"))).await;
+    let console = serve(&format!("sqlite:{}", path.display()), &[]).await;
+    check_api(&console, &runs).await;
+}
+
+#[tokio::test]
+async fn the_api_reads_postgres() {
+    let Some((store, runs)) = support::postgres_runs().await else {
+        return;
+    };
+    let console = serve(&store, &[]).await;
+    check_api(&console, &runs).await;
+}
+
+#[tokio::test]
+async fn a_token_guards_every_request() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let path = dir.path().join("runs.db");
+    leave_runs(Arc::new(workflow::SqliteStore::open(&path).expect("opens"))).await;
+    let store = format!("sqlite:{}", path.display());
+    let console = serve(&store, &["--token", "s3cret"]).await;
+    let base = &console.base;
+    let client = reqwest::Client::new();
+
+    // The status of GET `path` with `auth` (a header) if any.
+    let status = |path: &str, auth: Option<(&str, &str)>| {
+        let mut request = client.get(format!("{base}{path}"));
+        if let Some((name, value)) = auth {
+            request = request.header(name, value);
+        }
+        async move { request.send().await.expect("answers").status() }
+    };
+    for path in ["/", "/api/runs", "/assets/console.js"] {
+        assert_eq!(status(path, None).await, StatusCode::UNAUTHORIZED, "{path}");
+    }
+    let wrong = Some(("authorization", "Bearer s3cre"));
+    assert_eq!(status("/api/runs", wrong).await, StatusCode::UNAUTHORIZED);
+    let right = Some(("authorization", "Bearer s3cret"));
+    assert_eq!(status("/api/runs", right).await, StatusCode::OK);
+
+    // A browser opens /?token=… once; the cookie carries it from then on.
+    let opened = client
+        .get(format!("{base}/?token=s3cret"))
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(opened.status(), StatusCode::OK);
+    let cookie = opened.headers()["set-cookie"]
+        .to_str()
+        .expect("text")
+        .to_owned();
+    assert!(cookie.starts_with("workflow_token=s3cret;") && cookie.contains("HttpOnly"));
+    let cookie_header = Some(("cookie", "workflow_token=s3cret"));
+    assert_eq!(status("/api/runs", cookie_header).await, StatusCode::OK);
+
+    // Another address than loopback needs a token.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_workflow"))
+        .args(["--store", &store, "serve", "--addr", "0.0.0.0:0"])
+        .env_remove("WORKFLOW_CONSOLE_TOKEN")
+        .output()
+        .expect("the binary runs");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("pass --token"));
+}
+
+/// Answers the pause of run `run` (left by `leave_runs`) in another task, as a person would
+/// from another process, once `after` has passed.
+fn answer_later(store: Arc<dyn CheckpointStore>, run: RunId, after: Duration) {
+    tokio::spawn(async move {
+        tokio::time::sleep(after).await;
+        let token = format!("{run}/1").parse().expect("a token");
+        let report = support::runner(store)
+            .answer(&support::post(), token, true)
+            .await
+            .expect("answered");
+        assert!(matches!(report.outcome, Outcome::Finished(_)));
+    });
+}
+
+#[tokio::test]
+async fn live_updates_follow_a_run_until_it_ends() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let path = dir.path().join("runs.db");
+    let store: Arc<dyn CheckpointStore> =
+        Arc::new(workflow::SqliteStore::open(&path).expect("opens"));
+    let runs = leave_runs(Arc::clone(&store)).await;
+    let console = serve(&format!("sqlite:{}", path.display()), &[]).await;
+
+    let response = reqwest::get(format!("{}/api/runs/{}/live", console.base, runs.suspended))
+        .await
+        .expect("answers");
+    assert!(response.headers()["content-type"]
+        .to_str()
+        .expect("text")
+        .starts_with("text/event-stream"));
+    answer_later(store, runs.suspended, Duration::from_millis(300));
+    let mut body = response.bytes_stream();
+    let mut text = String::new();
+    // The stream ends by itself once the run has finished.
+    tokio::time::timeout(Duration::from_secs(20), async {
+        while let Some(chunk) = body.next().await {
+            text.push_str(&String::from_utf8_lossy(&chunk.expect("a chunk")));
+        }
+    })
+    .await
+    .expect("the stream ends once the run has finished");
+    let statuses: Vec<String> = text
+        .lines()
+        .filter_map(|line| line.strip_prefix("data: "))
+        .map(|data| {
+            let run: Value = serde_json::from_str(data).expect("a run as JSON");
+            run["status"].as_str().expect("a status").to_owned()
+        })
+        .collect();
+    assert_eq!(
+        statuses.first().map(String::as_str),
+        Some("suspended"),
+        "{text}"
+    );
+    assert_eq!(
+        statuses.last().map(String::as_str),
+        Some("finished"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn the_pages_render_in_a_real_browser() {
+    let Some(chromium) = browser::chromium() else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let path = dir.path().join("runs.db");
+    let store: Arc<dyn CheckpointStore> =
+        Arc::new(workflow::SqliteStore::open(&path).expect("opens"));
+    let runs = leave_runs(Arc::clone(&store)).await;
+    let console = serve(&format!("sqlite:{}", path.display()), &[]).await;
+    let mut browser = browser::Browser::start(&chromium).await;
+
+    // The run list.
+    browser
+        .open(
+            &format!("{}/", console.base),
+            "document.querySelectorAll('#runs tbody tr').length === 3",
+        )
+        .await;
+    let statuses = browser
+        .eval("[...document.querySelectorAll('#runs tbody tr td:nth-child(3)')].map(td => td.textContent)")
+        .await;
+    assert_eq!(
+        statuses,
+        serde_json::json!(["suspended", "finished", "failed"])
+    );
+    browser.screenshot("runs.png").await;
+    browser
+        .open(
+            &format!("{}/?status=failed", console.base),
+            "document.querySelectorAll('#runs tbody tr').length === 1",
+        )
+        .await;
+
+    // A finished run: every step done, its timeline and what it spent.
+    browser
+        .open(
+            &format!("{}/runs/{}", console.base, runs.finished),
+            "document.querySelectorAll('#timeline tbody tr').length === 5",
+        )
+        .await;
+    let path = browser
+        .eval("[...document.querySelectorAll('#path li')].map(li => li.textContent + ':' + li.dataset.state)")
+        .await;
+    assert_eq!(
+        path,
+        serde_json::json!(["draft:done", "review:done", "publish:done", "end:done"])
+    );
+    let spent = browser
+        .eval("[...document.querySelectorAll('#spent tbody td')].map(td => td.textContent)")
+        .await;
+    assert_eq!(
+        spent,
+        serde_json::json!(["draft", "1", "0", "100 / 20", "$0.0014"])
+    );
+    assert_eq!(
+        browser
+            .eval("document.getElementById('pause').hidden")
+            .await,
+        true
+    );
+    browser.screenshot("finished-run.png").await;
+
+    // A failed run names its error.
+    browser
+        .open(
+            &format!("{}/runs/{}", console.base, runs.failed),
+            "document.getElementById('status').textContent === 'failed'",
+        )
+        .await;
+    let facts = browser
+        .eval("document.getElementById('facts').textContent")
+        .await;
+    assert!(
+        facts.as_str().expect("text").contains("no topic"),
+        "{facts}"
+    );
+    assert_eq!(
+        browser
+            .eval("document.querySelector('#path li:last-child').dataset.state")
+            .await,
+        "failed"
+    );
+
+    // A suspended run shows its pause; answered elsewhere, the page follows it live.
+    browser
+        .open(
+            &format!("{}/runs/{}", console.base, runs.suspended),
+            "document.getElementById('live').hidden === false",
+        )
+        .await;
+    assert_eq!(
+        browser
+            .eval("document.getElementById('pause').hidden")
+            .await,
+        false
+    );
+    assert_eq!(
+        browser
+            .eval("document.getElementById('pause-asks').textContent")
+            .await,
+        "\"a post about rust\""
+    );
+    assert_eq!(
+        browser
+            .eval("document.querySelector('#path li:last-child').dataset.state")
+            .await,
+        "waiting"
+    );
+    browser.screenshot("suspended-run.png").await;
+    answer_later(store, runs.suspended, Duration::ZERO);
+    browser
+        .wait_for("document.getElementById('status').textContent === 'finished'")
+        .await;
+    assert_eq!(
+        browser
+            .eval("document.getElementById('pause').hidden")
+            .await,
+        true
+    );
+    browser.screenshot("answered-run.png").await;
+
+    assert!(browser.errors.is_empty(), "{:?}", browser.errors);
+}
