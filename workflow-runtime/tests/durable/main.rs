@@ -86,6 +86,7 @@ conformance! {
     forever::huge_leases_never_expire,
     retention::prune_keeps_the_last_checkpoints,
     retention::history_is_read_a_page_at_a_time,
+    retention::a_page_of_history_has_its_own_branches,
     retention::old_ended_runs_are_deleted,
     forever::a_runner_with_an_endless_lease_keeps_its_run,
     usage::usage_adds_up_across_a_pause_and_runners,

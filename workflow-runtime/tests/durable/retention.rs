@@ -3,7 +3,9 @@
 
 use std::time::{Duration, SystemTime};
 
-use workflow_runtime::store::{Checkpoint, Lease, Retention, RunFilter, RunId, RunStatus};
+use workflow_runtime::store::{
+    BranchRecord, Checkpoint, Lease, Retention, RunFilter, RunId, RunStatus,
+};
 use workflow_runtime::{Error, Outcome, Runner};
 
 use crate::stores::Fixture;
@@ -120,6 +122,64 @@ pub(crate) async fn history_is_read_a_page_at_a_time(fixture: Fixture) {
         .await
         .expect_err("no run");
     assert!(not_found(&error, unknown), "{error:?}");
+}
+
+pub(crate) async fn a_page_of_history_has_its_own_branches(fixture: Fixture) {
+    let store = fixture.store;
+    let id = Runner::new(store.clone())
+        .create::<Chain>(1)
+        .await
+        .expect("created");
+    let lease = Lease::new("worker", Duration::from_secs(30));
+    let (_, first) = store.claim(id, &lease).await.expect("claims");
+    let branch = |index| BranchRecord {
+        index,
+        value: format!("[{index}]"),
+        usage: Default::default(),
+    };
+    // Branches at checkpoints 1 (two) and 3 (one).
+    for seq in 1..=4 {
+        let checkpoint = Checkpoint {
+            seq,
+            ..first.clone()
+        };
+        store.save(&lease, checkpoint).await.expect("saves");
+        let indexes: &[u32] = match seq {
+            1 => &[0, 1],
+            3 => &[0],
+            _ => &[],
+        };
+        for &index in indexes {
+            let saved = store.save_branch(&lease, id, seq, branch(index)).await;
+            saved.expect("saves the branch");
+        }
+    }
+    let branches = |page: Vec<Checkpoint>| -> Vec<(u64, Vec<u32>)> {
+        page.iter()
+            .map(|checkpoint| {
+                let indexes = checkpoint.branches.iter().map(|b| b.index).collect();
+                (checkpoint.seq, indexes)
+            })
+            .collect()
+    };
+    let page = |from, limit| store.history_page(id, from, limit);
+    assert_eq!(
+        branches(page(0, 2).await.expect("a page")),
+        [(0, vec![]), (1, vec![0, 1])]
+    );
+    assert_eq!(
+        branches(page(2, 2).await.expect("a page")),
+        [(2, vec![]), (3, vec![0])]
+    );
+    assert_eq!(
+        branches(page(3, 9).await.expect("a page")),
+        [(3, vec![0]), (4, vec![])]
+    );
+    assert_eq!(branches(page(5, 9).await.expect("a page")), []);
+    let one = store.checkpoint(id, Some(1)).await.expect("checkpoint 1");
+    assert_eq!(one.branches, [branch(0), branch(1)]);
+    let latest = store.checkpoint(id, None).await.expect("the latest");
+    assert_eq!(latest.branches, []);
 }
 
 pub(crate) async fn old_ended_runs_are_deleted(fixture: Fixture) {

@@ -69,13 +69,17 @@ pub(super) async fn history(
 ) -> Result<Vec<Checkpoint>, Error> {
     // The run is read first, as the other stores do: a corrupt run row is an error here too.
     self::run(client, sql, run).await?;
-    let from = i64::try_from(from).unwrap_or(i64::MAX);
+    let from = seq_param(from);
     let rows = client
         .query(&sql.history, &[run.as_uuid(), &from, &i64::from(limit)])
         .await
         .map_err(store)?;
     let mut checkpoints: Vec<Checkpoint> = rows.iter().map(checkpoint).collect::<Result<_, _>>()?;
-    for (seq, records) in branches(client, sql, run, None).await? {
+    // Only the branches of the page's checkpoints: a map saves one per element.
+    let (Some(first), Some(last)) = (checkpoints.first(), checkpoints.last()) else {
+        return Ok(checkpoints);
+    };
+    for (seq, records) in branches(client, sql, run, first.seq, last.seq).await? {
         if let Some(at) = checkpoints
             .iter_mut()
             .find(|checkpoint| checkpoint.seq == seq)
@@ -86,17 +90,18 @@ pub(super) async fn history(
     Ok(checkpoints)
 }
 
-/// The branches saved at checkpoint `seq` of run `run`, or at each of its checkpoints: per
+/// The branches saved at checkpoints `from` to `to` (both included) of run `run`: per
 /// checkpoint, in order.
 pub(super) async fn branches(
     client: &Client,
     sql: &Statements,
     run: RunId,
-    seq: Option<u64>,
+    from: u64,
+    to: u64,
 ) -> Result<Vec<(u64, Vec<BranchRecord>)>, Error> {
-    let seq = seq.map(|seq| seq as i64);
+    let (from, to) = (seq_param(from), seq_param(to));
     let rows = client
-        .query(&sql.branches, &[run.as_uuid(), &seq])
+        .query(&sql.branches, &[run.as_uuid(), &from, &to])
         .await
         .map_err(store)?;
     let mut found: Vec<(u64, Vec<BranchRecord>)> = Vec::new();
@@ -160,10 +165,15 @@ pub(super) async fn get(
         None if seq.is_none() => return Err(missing(&info)),
         None => return Err(Error::CheckpointNotFound { run, seq: wanted }),
     };
-    found.branches = branches(client, sql, run, Some(wanted))
+    found.branches = branches(client, sql, run, wanted, wanted)
         .await?
         .pop()
         .map(|(_, records)| records)
         .unwrap_or_default();
     Ok(found)
+}
+
+/// A checkpoint number as the tables keep it (none is past `i64::MAX`).
+fn seq_param(seq: u64) -> i64 {
+    i64::try_from(seq).unwrap_or(i64::MAX)
 }

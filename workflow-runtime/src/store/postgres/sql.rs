@@ -110,7 +110,7 @@ async fn read_claimed(
         return Err(missing(&info));
     };
     let mut latest = checkpoint(&row)?;
-    latest.branches = branches(client, sql, run, Some(info.version))
+    latest.branches = branches(client, sql, run, info.version, info.version)
         .await?
         .pop()
         .map(|(_, records)| records)

@@ -125,7 +125,7 @@ impl Statements {
             save_usage: prepare(SAVE_USAGE.into()).await?,
             branches: prepare(
                 "SELECT seq, idx, value, usage FROM workflow_branches \
-                 WHERE run = $1 AND ($2::bigint IS NULL OR seq = $2::bigint) ORDER BY seq, idx"
+                 WHERE run = $1 AND seq BETWEEN $2 AND $3 ORDER BY seq, idx"
                     .into(),
             )
             .await?,

@@ -43,7 +43,7 @@ pub(super) fn select_checkpoint(
     let Some(mut found) = rows.next().map_err(store)?.map(checkpoint).transpose()? else {
         return Ok(None);
     };
-    let mut branches = branches(conn, run, Some(seq))?;
+    let mut branches = branches(conn, run, seq, seq)?;
     found.branches = branches
         .pop()
         .map(|(_, records)| records)
@@ -51,22 +51,22 @@ pub(super) fn select_checkpoint(
     Ok(Some(found))
 }
 
-/// The branches saved at checkpoint `seq` of run `run`, or at each of its checkpoints: per
+/// The branches saved at checkpoints `from` to `to` (both included) of run `run`: per
 /// checkpoint, in order, each checkpoint's in the order they were saved.
 fn branches(
     conn: &Connection,
     run: RunId,
-    seq: Option<u64>,
+    from: u64,
+    to: u64,
 ) -> Result<Vec<(u64, Vec<BranchRecord>)>, Error> {
     let mut stmt = conn
         .prepare_cached(
             "SELECT seq, idx, value, usage FROM workflow_branches \
-             WHERE run = ?1 AND (?2 IS NULL OR seq = ?2) ORDER BY seq, idx",
+             WHERE run = ?1 AND seq BETWEEN ?2 AND ?3 ORDER BY seq, idx",
         )
         .map_err(store)?;
-    let mut rows = stmt
-        .query(params![Id::run(run), seq.map(|seq| seq as i64)])
-        .map_err(store)?;
+    let (from, to) = (seq_param(from), seq_param(to));
+    let mut rows = stmt.query(params![Id::run(run), from, to]).map_err(store)?;
     let mut found: Vec<(u64, Vec<BranchRecord>)> = Vec::new();
     while let Some(row) = rows.next().map_err(store)? {
         let (at, index, value, usage): (i64, i64, String, Option<String>) =
@@ -91,6 +91,11 @@ fn branches(
         }
     }
     Ok(found)
+}
+
+/// A checkpoint number as SQLite stores it (none is past `i64::MAX`).
+fn seq_param(seq: u64) -> i64 {
+    i64::try_from(seq).unwrap_or(i64::MAX)
 }
 
 fn corrupt_branch(run: RunId, reason: &str) -> Error {
@@ -151,9 +156,8 @@ pub(super) fn history(
          ORDER BY seq LIMIT ?3"
     );
     let mut stmt = tx.prepare_cached(&sql).map_err(store)?;
-    let from = i64::try_from(from).unwrap_or(i64::MAX);
     let mut rows = stmt
-        .query(params![Id::run(run), from, i64::from(limit)])
+        .query(params![Id::run(run), seq_param(from), i64::from(limit)])
         .map_err(store)?;
     let mut checkpoints = Vec::new();
     while let Some(row) = rows.next().map_err(store)? {
@@ -161,7 +165,11 @@ pub(super) fn history(
     }
     drop(rows);
     drop(stmt);
-    for (seq, records) in branches(&tx, run, None)? {
+    // Only the branches of the page's checkpoints: a map saves one per element.
+    let (Some(first), Some(last)) = (checkpoints.first(), checkpoints.last()) else {
+        return Ok(checkpoints);
+    };
+    for (seq, records) in branches(&tx, run, first.seq, last.seq)? {
         if let Some(at) = checkpoints
             .iter_mut()
             .find(|checkpoint| checkpoint.seq == seq)
