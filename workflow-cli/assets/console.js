@@ -90,6 +90,9 @@ async function loadRuns(params, append) {
 
 // ---- a run ----
 
+// How many of a run's latest checkpoints its page shows.
+const TIMELINE = 200;
+
 async function runPage() {
   const id = decodeURIComponent(location.pathname.split("/").pop());
   $("run-id").textContent = id;
@@ -100,10 +103,10 @@ async function runPage() {
 async function loadRun(id) {
   let run, history;
   try {
-    [run, history] = await Promise.all([
-      getJson(`/api/runs/${id}`),
-      getJson(`/api/runs/${id}/history?limit=1000`),
-    ]);
+    run = await getJson(`/api/runs/${id}`);
+    // The latest checkpoints only: a long loop has thousands.
+    const from = Math.max(0, run.version + 1 - TIMELINE);
+    history = await getJson(`/api/runs/${id}/history?from=${from}&limit=${TIMELINE}`);
   } catch (error) {
     showError(error);
     return;
@@ -141,6 +144,10 @@ async function loadRun(id) {
 
   drawPath(run, history.checkpoints);
   drawTimeline(history.checkpoints);
+  const first = history.checkpoints.length ? history.checkpoints[0].checkpoint : 0;
+  const earlier = $("earlier");
+  earlier.hidden = first === 0;
+  earlier.textContent = `${first} earlier checkpoints are not shown (workflow history ${id} --limit ${first}).`;
   const spent = $("spent").tBodies[0];
   spent.replaceChildren();
   for (const { step, usage } of run.usage.steps) {

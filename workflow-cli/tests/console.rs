@@ -327,6 +327,12 @@ async fn the_pages_render_in_a_real_browser() {
             .await,
         true
     );
+    assert_eq!(
+        browser
+            .eval("document.getElementById('earlier').hidden")
+            .await,
+        true
+    );
     browser.screenshot("finished-run.png").await;
 
     // A failed run names its error.
@@ -348,6 +354,29 @@ async fn the_pages_render_in_a_real_browser() {
             .eval("document.querySelector('#path li:last-child').dataset.state")
             .await,
         "failed"
+    );
+
+    // A long run shows its latest checkpoints, and says how many it leaves out.
+    let long = support::long_run(store.as_ref(), 250).await;
+    browser
+        .open(
+            &format!("{}/runs/{long}", console.base),
+            "document.querySelectorAll('#timeline tbody tr').length === 200",
+        )
+        .await;
+    let first = browser
+        .eval("document.querySelector('#timeline tbody td').textContent")
+        .await;
+    assert_eq!(first, "50");
+    let earlier = browser
+        .eval("document.getElementById('earlier').textContent")
+        .await;
+    assert!(
+        earlier
+            .as_str()
+            .expect("text")
+            .starts_with("50 earlier checkpoints"),
+        "{earlier}"
     );
 
     // A suspended run shows its pause; answered elsewhere, the page follows it live.
