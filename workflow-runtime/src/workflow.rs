@@ -88,6 +88,11 @@ use crate::state::Loops;
 /// assert_eq!(out, "HI!");
 /// # Ok::<(), Error>(()) }).unwrap();
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a workflow",
+    label = "a step written `fn name(&self) -> &T` runs the workflow `T`",
+    note = "put `#[workflow]` on an impl block of `{Self}`; if this method is a helper, move it to another `impl` block"
+)]
 pub trait Workflow: Send + Sync {
     /// What a run starts from: the input of the first step.
     type Input: Send + 'static;
@@ -112,6 +117,11 @@ pub trait Workflow: Send + Sync {
     const FINGERPRINT: u64;
     /// The names of the steps, in declaration order.
     const STEPS: &'static [&'static str];
+    /// The most steps a run can take, if known: what a parent counts for a step that runs
+    /// this workflow when it computes its own envelope. `#[workflow]` sets it to the same value
+    /// as the inherent `MAX_STEPS` it generates; written by hand, the default is `None`
+    /// (unknown), and a parent's envelope is then unknown too.
+    const MAX_STEPS: Option<u64> = None;
 
     /// The state a run starts in.
     fn start(input: Self::Input) -> Self::State;

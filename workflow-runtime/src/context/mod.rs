@@ -29,6 +29,20 @@ pub struct Context {
     /// The run's scope, if anything reads it: its ledger, its observer, where a durable run
     /// saves its branches.
     run: Option<Arc<RunScope>>,
+    /// The steps the run took so far, its child runs' included.
+    taken: u64,
+    /// The limits of a run something watches, which its child runs share.
+    limits: Limits,
+    /// Whether the step that just ran is a child run that stopped at a pause.
+    waiting: bool,
+}
+
+/// The limits of a run that reach into its child runs: the most steps it may take, and the
+/// token that cancels it.
+#[derive(Clone, Default)]
+pub(crate) struct Limits {
+    pub(crate) max_steps: Option<u64>,
+    pub(crate) cancel: Option<tokio_util::sync::CancellationToken>,
 }
 
 impl Context {
@@ -54,6 +68,9 @@ impl Context {
             workflow,
             loops,
             run: None,
+            taken: 0,
+            limits: Limits::default(),
+            waiting: false,
         }
     }
 
@@ -61,6 +78,43 @@ impl Context {
     pub(crate) fn watched(mut self, run: Arc<RunScope>) -> Self {
         self.run = Some(run);
         self
+    }
+
+    /// Limited by `limits`, which reach into the run's child runs.
+    pub(crate) fn limited(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// The limits of the run, for its child runs.
+    pub(crate) fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// Counts one more step; returns how many the run took, this one included.
+    pub(crate) fn count_step(&mut self) -> u64 {
+        self.taken += 1;
+        self.taken
+    }
+
+    /// How many steps the run took, its child runs' included.
+    pub(crate) fn taken(&self) -> u64 {
+        self.taken
+    }
+
+    /// Starts counting at `taken`, the steps the parent of a child run took.
+    pub(crate) fn set_taken(&mut self, taken: u64) {
+        self.taken = taken;
+    }
+
+    /// Records that the step running now is a child run that stopped at a pause.
+    pub(crate) fn set_waiting(&mut self) {
+        self.waiting = true;
+    }
+
+    /// Whether the step that just ran stopped at a pause inside a child run; clears it.
+    pub(crate) fn take_waiting(&mut self) -> bool {
+        std::mem::take(&mut self.waiting)
     }
 
     /// The name of the running workflow.

@@ -85,10 +85,8 @@ pub(crate) fn cancelled<W: Workflow>(step: Option<&'static str>) -> Error {
     }
 }
 
-/// Runs `workflow` from `state` until it finishes, waits at a pause, or fails. Before each
-/// step it checks the limits of `hooks` and tells the run's scope (its budget, its events, its
-/// span); after each, it saves the state through `hooks` if the run is durable. A run with
-/// neither only takes its steps.
+/// Runs `workflow` from `state` until it finishes, waits at a pause, or fails: [`drive_to`],
+/// then, at a pause, what the pause shows (with the state, for an in-memory run).
 ///
 /// # Errors
 ///
@@ -97,33 +95,67 @@ pub(crate) fn cancelled<W: Workflow>(step: Option<&'static str>) -> Error {
 #[allow(clippy::manual_async_fn)]
 pub(crate) fn drive<'a, W: Workflow>(
     workflow: &'a W,
-    mut state: W::State,
+    state: W::State,
     mut cx: Context,
     hooks: &'a Hooks<'a, W::State>,
 ) -> impl Future<Output = Result<Stop<W>, Error>> + Send + 'a {
     // The run's context is the future's own, not borrowed from the caller's: a caller's
     // future would otherwise keep it beside this one, for every run in flight.
     async move {
-        let plain = cx.run().is_none() && hooks.is_none();
-        let mut taken = 0;
-        loop {
-            state = match W::finish(state) {
-                Ok(output) => return Ok(Stop::Finished(output)),
-                Err(state) => state,
-            };
-            if let Some(pause) = W::pause(&state) {
+        match drive_to(workflow, state, &mut cx, hooks).await? {
+            Reached::End(output) => Ok(Stop::Finished(output)),
+            Reached::Pause(state, pause) => {
                 // A durable run's state is in its store; an in-memory run's goes with its pause.
                 let pause = match hooks.saver {
                     Some(_) => pause,
                     None => pause.holding::<W>(&state, cx.loops())?,
                 };
-                return Ok(Stop::Suspended { pause });
+                Ok(Stop::Suspended { pause })
+            }
+        }
+    }
+}
+
+/// Where [`drive_to`] stopped, short of an error.
+pub(crate) enum Reached<W: Workflow> {
+    /// At `end`, with the output.
+    End(W::Output),
+    /// At a pause: the state that waits there, and what the pause shows.
+    Pause(W::State, Pause),
+}
+
+/// The loop of every run: from `state`, takes one step after another until the end or a
+/// pause. Before each step it checks the limits of `hooks` (the steps counted in `cx`, so that
+/// a child run counts against its parent's budget) and tells the run's scope (its budget, its
+/// events, its span); after each, it saves the state through `hooks` if the run is durable. A
+/// run with neither only takes its steps.
+///
+/// # Errors
+///
+/// The first error that stops the run.
+// Not an `async fn`: its future would keep a copy of each argument.
+#[allow(clippy::manual_async_fn)]
+pub(crate) fn drive_to<'a, W: Workflow>(
+    workflow: &'a W,
+    mut state: W::State,
+    cx: &'a mut Context,
+    hooks: &'a Hooks<'a, W::State>,
+) -> impl Future<Output = Result<Reached<W>, Error>> + Send + 'a {
+    async move {
+        let plain = cx.run().is_none() && hooks.is_none();
+        loop {
+            state = match W::finish(state) {
+                Ok(output) => return Ok(Reached::End(output)),
+                Err(state) => state,
+            };
+            if let Some(pause) = W::pause(&state) {
+                return Ok(Reached::Pause(state, pause));
             }
             if plain {
-                state = workflow.transition(state, &mut cx).await?;
+                state = workflow.transition(state, cx).await?;
                 continue;
             }
-            taken += 1;
+            let taken = cx.count_step();
             let step = W::step_name(&state);
             if let Some(run) = cx.run() {
                 run.enter(step);
@@ -134,7 +166,7 @@ pub(crate) fn drive<'a, W: Workflow>(
                     Some(run) => run.start_step()?,
                     None => None,
                 };
-                let next = workflow.transition(state, &mut cx);
+                let next = workflow.transition(state, cx);
                 next.instrument(span.unwrap_or_else(tracing::Span::none))
             };
             state = match hooks.saver {
@@ -146,7 +178,10 @@ pub(crate) fn drive<'a, W: Workflow>(
                     .await
                     .unwrap_or_else(|panic| Err(panicked::<W>(step, &*panic)))?,
             };
-            if let Some(run) = cx.run() {
+            // A step that is a child run which stopped at a pause did not finish: the run
+            // waits there, as the next turn of the loop finds.
+            let waiting = cx.take_waiting();
+            if let (Some(run), false) = (cx.run(), waiting) {
                 run.finish_step();
             }
             if let Some(saver) = hooks.saver {

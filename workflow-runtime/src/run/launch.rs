@@ -10,7 +10,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use super::drive::{cancelled, drive, Hooks, Saver, Stop};
-use crate::context::Context;
+use crate::context::{Context, Limits};
 use crate::error::Error;
 use crate::event::Event;
 use crate::future::BoxFuture;
@@ -181,7 +181,13 @@ async fn watched<W: Workflow>(launch: Launch<'_, W>, trace: Option<RunTrace>) ->
         cancel: options.cancel,
         saver,
     };
-    let cx = Context::with_loops(W::NAME, loops).watched(Arc::clone(&run));
+    let limits = Limits {
+        max_steps: options.max_steps,
+        cancel: options.cancel.cloned(),
+    };
+    let cx = Context::with_loops(W::NAME, loops)
+        .watched(Arc::clone(&run))
+        .limited(limits);
     run.started(resumed);
     let driven = run.scope().enter(drive(workflow, state, cx, &hooks));
     let raced = match span {
