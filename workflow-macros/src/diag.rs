@@ -524,6 +524,25 @@ pub(crate) fn items_mismatch(from: &str, step: &str) -> String {
 
 pub(crate) const ITEMS_LABEL: &str = "this edge needs `IntoIterator<Item = …>`";
 
+pub(crate) fn child_retry(name: &str, child: &str) -> String {
+    format!(
+        "step `{name}` runs the workflow `{child}`, which is not retried as a whole; remove `retry` here and give the steps of `{child}` their own `#[step(retry = N)]`"
+    )
+}
+
+pub(crate) fn child_branch(name: &str, fork: &str) -> String {
+    format!(
+        "step `{name}` runs another workflow, which cannot be a branch of {} yet; add a step that awaits `self.{name}().run(input)` as a branch instead",
+        fork_name(fork)
+    )
+}
+
+pub(crate) fn child_pause(name: &str) -> String {
+    format!(
+        "step `{name}` runs another workflow, which cannot be marked `pause`; its own pauses are this workflow's pauses: remove `pause` here"
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::{did_you_mean, edit_distance};

@@ -43,9 +43,26 @@ pub(crate) fn build(args: Args, input: Input, errors: &mut Errors) -> Option<Mod
         unresolved: Vec::new(),
         taken: input.taken,
     };
+    child_types(&mut model);
     add_flow(&mut model, flow, errors);
     report_unresolved(&model, errors);
     Some(model)
+}
+
+/// The input and output of a step that runs another workflow are that workflow's, as
+/// `<Research as Workflow>::Input`, placed at the type the step returns, where rustc reports a
+/// type that is not a workflow.
+fn child_types(model: &mut Model) {
+    let krate = model.krate.clone();
+    for step in &mut model.steps {
+        let Some(child) = step.sig.child.clone() else {
+            continue;
+        };
+        let span = child.span();
+        let workflow = quote::quote_spanned!(span=> #krate::__private::Workflow);
+        step.sig.input = syn::parse_quote_spanned!(span=> <#child as #workflow>::Input);
+        step.sig.output = syn::parse_quote_spanned!(span=> <#child as #workflow>::Output);
+    }
 }
 
 /// The last segment of the self type, without `r#`: `Flow` for `impl r#Flow`.

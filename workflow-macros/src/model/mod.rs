@@ -135,6 +135,18 @@ impl Model {
         step.pause.is_some() && step.sig.resume.is_some()
     }
 
+    /// The workflow step `index` runs, if it is a step that runs another workflow.
+    pub(crate) fn child(&self, index: usize) -> Option<&Type> {
+        self.steps[index].sig.child.as_ref()
+    }
+
+    /// The steps that run another workflow, with the workflow's type, in declaration order.
+    pub(crate) fn children(&self) -> Vec<(usize, &Type)> {
+        (0..self.steps.len())
+            .filter_map(|index| Some((index, self.child(index)?)))
+            .collect()
+    }
+
     pub(crate) fn step_name(&self, index: usize) -> String {
         self.steps[index].sig.ident.to_string()
     }

@@ -1,0 +1,615 @@
+//! Composition: a workflow that runs as a step of another (`fn research(&self) -> &Research`),
+//! in memory. Its events in the parent's stream, tagged with the parent step; its usage per
+//! child step and rolled up into the parent's step and run; its failure as the parent step's,
+//! naming the child's step; cancellation and the step budget reaching into it; a pause inside
+//! it answered through the parent; what the macro generates for it; the same parent written by
+//! hand with the public API.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use workflow::event::{Event, EventKind};
+use workflow::prelude::*;
+use workflow::provider::{Scripted, Usage};
+use workflow::state::{ChildState, ChildStop};
+use workflow::usage::{Price, Pricing};
+use workflow::{Answer, CancellationToken, Context, StepPolicy, Workflow};
+
+/// The child: searches, then summarizes, each with a model call.
+struct Research {
+    model: Agent,
+    summaries: AtomicU32,
+}
+
+#[derive(Debug)]
+struct NoSources(String);
+
+impl std::fmt::Display for NoSources {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "no sources for `{}`", self.0)
+    }
+}
+
+impl std::error::Error for NoSources {}
+
+/// `error` and its sources, separated by `: `.
+fn chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text = format!("{text}: {cause}");
+        source = cause.source();
+    }
+    text
+}
+
+#[workflow]
+impl Research {
+    async fn search(&self, topic: String) -> Result<String> {
+        self.model.prompt(&format!("search {topic}")).await
+    }
+
+    async fn summarize(&self, notes: String) -> Result<String, NoSources> {
+        self.summaries.fetch_add(1, Ordering::SeqCst);
+        if notes.contains("nothing") {
+            return Err(NoSources(notes));
+        }
+        Ok(format!("summary of {notes}"))
+    }
+
+    flow! {
+        start -> search -> summarize -> end;
+    }
+}
+
+/// The parent: plans, runs `Research` as its `research` step, writes.
+struct Article {
+    research: Research,
+    writer: Agent,
+}
+
+#[workflow]
+impl Article {
+    async fn plan(&self, topic: String) -> String {
+        format!("{topic} plan")
+    }
+
+    fn research(&self) -> &Research {
+        &self.research
+    }
+
+    async fn write(&self, summary: String) -> Result<String> {
+        self.writer.prompt(&summary).await
+    }
+
+    flow! {
+        start -> plan -> research -> write -> end;
+    }
+}
+
+fn reply(text: &str, usage: Usage) -> ChatResponse {
+    ChatResponse::new(text).with_usage(usage).with_model("m-1")
+}
+
+fn article(search: Scripted) -> Article {
+    let writer = Scripted::new().reply(reply("an article", Usage::new(30, 40)));
+    Article {
+        research: Research {
+            model: Agent::builder(Arc::new(search)).name("searcher").build(),
+            summaries: AtomicU32::new(0),
+        },
+        writer: Agent::builder(Arc::new(writer)).name("writer").build(),
+    }
+}
+
+/// Runs `workflow` with `executor`; its report and its events.
+async fn watch<W: Workflow>(
+    executor: &Executor,
+    workflow: &W,
+    input: W::Input,
+) -> (workflow::Report<W::Output>, Vec<Event>) {
+    let mut run = executor.start(workflow, input);
+    let mut events = run.events();
+    tokio::join!(run.report(), async {
+        let mut all = Vec::new();
+        while let Some(event) = events.recv().await {
+            all.push(event);
+        }
+        all
+    })
+}
+
+/// One line per event: its path, its workflow and what happened.
+fn show(event: &Event) -> String {
+    let at = if event.path.is_empty() {
+        String::new()
+    } else {
+        format!("{}/", event.path.join("/"))
+    };
+    let what = match &event.kind {
+        EventKind::RunStarted { .. } => "run started".to_owned(),
+        EventKind::StepStarted { step, .. } => format!("start {step}"),
+        EventKind::StepFinished { step, .. } => format!("finish {step}"),
+        EventKind::CallFinished { step, .. } => format!("call {}", step.unwrap_or("-")),
+        EventKind::Completed { .. } => "completed".to_owned(),
+        EventKind::Suspended { step, .. } => format!("suspended {step}"),
+        EventKind::Failed { step, .. } => format!("failed {}", step.unwrap_or("-")),
+        other => other.name().to_owned(),
+    };
+    format!("{at}{} {what}", event.workflow)
+}
+
+#[tokio::test]
+async fn the_child_s_events_are_in_the_parent_s_stream_with_their_path() {
+    let search = Scripted::new().reply(reply("notes", Usage::new(10, 20)));
+    let executor = Executor::new().pricing(Pricing::new().model("m-1", Price::new(1.0, 2.0)));
+    let (report, events) = watch(&executor, &article(search), "rust".into()).await;
+    assert_eq!(
+        report.outcome.output().map(String::as_str),
+        Some("an article")
+    );
+    let lines: Vec<String> = events.iter().map(show).collect();
+    assert_eq!(
+        lines,
+        [
+            "Article run started",
+            "Article start plan",
+            "Article finish plan",
+            "Article start research",
+            "research/Research run started",
+            "research/Research start search",
+            "research/Research call search",
+            "research/Research finish search",
+            "research/Research start summarize",
+            "research/Research finish summarize",
+            "research/Research completed",
+            "Article finish research",
+            "Article start write",
+            "Article call write",
+            "Article finish write",
+            "Article completed",
+        ]
+    );
+    // One run, one sequence without gaps.
+    assert!(events.iter().all(|event| event.run == report.id));
+    let seqs: Vec<u64> = events.iter().map(|event| event.seq).collect();
+    assert_eq!(seqs, (0..events.len() as u64).collect::<Vec<_>>());
+}
+
+#[tokio::test]
+async fn the_child_s_usage_is_per_child_step_and_rolled_up_into_the_parent() {
+    let search = Scripted::new().reply(reply("notes", Usage::new(10, 20)));
+    let executor = Executor::new().pricing(Pricing::new().model("m-1", Price::new(1.0, 2.0)));
+    let (report, events) = watch(&executor, &article(search), "rust".into()).await;
+    let finished = |path: &[&str], name: &str| {
+        events.iter().find_map(|event| match &event.kind {
+            EventKind::StepFinished { step, usage, .. } if *step == name && event.path == path => {
+                *usage
+            }
+            _ => None,
+        })
+    };
+    // Per child step, in the child's events.
+    let search = finished(&["research"], "search").expect("search's usage");
+    assert_eq!(
+        (search.usage.input_tokens, search.usage.output_tokens),
+        (10, 20)
+    );
+    assert_eq!(search.calls, 1);
+    let summarize = finished(&["research"], "summarize").expect("summarize's usage");
+    assert_eq!(summarize.calls, 0);
+    // Rolled up into the parent's step, in its event and its report, and into the run.
+    let research = finished(&[], "research").expect("research's usage");
+    assert_eq!(research.usage, search.usage);
+    assert!((research.cost_usd - search.cost_usd).abs() < 1e-12);
+    assert!(search.cost_usd > 0.0);
+    let in_report = report
+        .usage
+        .step("research")
+        .expect("research in the report");
+    assert_eq!(in_report.usage, search.usage);
+    assert_eq!(report.usage.total.calls, 2);
+    assert_eq!(report.usage.total.usage.input_tokens, 10 + 30);
+}
+
+#[tokio::test]
+async fn a_child_s_failure_is_the_parent_step_s_and_names_the_child_s_step() {
+    let search = Scripted::new().reply(reply("nothing", Usage::new(1, 1)));
+    let wf = article(search);
+    let executor = Executor::new();
+    let (report, events) = watch(&executor, &wf, "rust".into()).await;
+    let error = report.outcome.error().expect("it fails");
+    let Error::Step { workflow, step, .. } = error else {
+        panic!("not a step error: {error:?}");
+    };
+    assert_eq!((*workflow, *step), ("Article", "research"));
+    let message = chain(error);
+    assert!(
+        message.contains("`Research`: step `summarize` failed"),
+        "{message}"
+    );
+    let inner = error
+        .step_error::<NoSources>()
+        .expect("the child step's own error");
+    assert_eq!(inner.0, "nothing");
+    let failed: Vec<String> = events
+        .iter()
+        .filter(|event| matches!(event.kind, EventKind::Failed { .. }))
+        .map(show)
+        .collect();
+    assert_eq!(
+        failed,
+        [
+            "research/Research failed summarize",
+            "Article failed research"
+        ]
+    );
+}
+
+/// A child whose first step waits until it is cancelled.
+struct Slow {
+    after: AtomicU32,
+}
+
+#[workflow]
+impl Slow {
+    async fn wait(&self, input: String) -> String {
+        tokio::time::sleep(Duration::from_secs(3600)).await;
+        input
+    }
+
+    async fn after(&self, input: String) -> String {
+        self.after.fetch_add(1, Ordering::SeqCst);
+        input
+    }
+
+    flow! {
+        start -> wait -> after -> end;
+    }
+}
+
+struct Outer {
+    slow: Slow,
+}
+
+#[workflow]
+impl Outer {
+    async fn first(&self, input: String) -> String {
+        input
+    }
+
+    fn slow(&self) -> &Slow {
+        &self.slow
+    }
+
+    flow! {
+        start -> first -> slow -> end;
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn cancellation_reaches_into_the_child() {
+    let outer = Outer {
+        slow: Slow {
+            after: AtomicU32::new(0),
+        },
+    };
+    let token = CancellationToken::new();
+    let executor = Executor::new().cancellation(token.clone());
+    let cancel = async {
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        token.cancel();
+    };
+    let ((report, events), ()) = tokio::join!(watch(&executor, &outer, "x".into()), cancel);
+    let error = report.outcome.error().expect("cancelled");
+    assert!(
+        matches!(
+            error,
+            Error::Cancelled {
+                workflow: "Outer",
+                step: Some("slow")
+            }
+        ),
+        "{error:?}"
+    );
+    assert_eq!(outer.slow.after.load(Ordering::SeqCst), 0);
+    let started: Vec<String> = events.iter().map(show).collect();
+    assert!(
+        started.contains(&"slow/Slow start wait".to_owned()),
+        "{started:?}"
+    );
+    assert_eq!(
+        started.last().map(String::as_str),
+        Some("Outer failed slow")
+    );
+}
+
+#[tokio::test]
+async fn the_step_budget_counts_the_child_s_steps() {
+    // `plan`, `research`, `search`, `summarize`, `write`: five steps.
+    assert_eq!(Article::MAX_STEPS, Some(5));
+    assert_eq!(<Article as Workflow>::MAX_STEPS, Some(5));
+    let ok = Scripted::new().reply(reply("notes", Usage::new(1, 1)));
+    let output = Executor::new()
+        .max_steps(5)
+        .start(&article(ok), "rust".into())
+        .await;
+    assert_eq!(output.expect("five steps are enough"), "an article");
+    let search = Scripted::new().reply(reply("notes", Usage::new(1, 1)));
+    let wf = article(search);
+    let error = Executor::new()
+        .max_steps(3)
+        .start(&wf, "rust".into())
+        .await
+        .expect_err("three steps are not");
+    assert!(
+        matches!(error, Error::StepLimit { max: 3, .. }),
+        "{error:?}"
+    );
+    // `plan`, `research` and `search` ran; `summarize` would have been the fourth.
+    assert_eq!(wf.research.summaries.load(Ordering::SeqCst), 0);
+}
+
+/// What a human decides.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+enum Decision {
+    Approve,
+    Reject,
+}
+
+/// A child with a pause.
+#[derive(Default)]
+struct Review {
+    drafts: AtomicU32,
+}
+
+#[workflow]
+impl Review {
+    async fn draft(&self, topic: String) -> String {
+        self.drafts.fetch_add(1, Ordering::SeqCst);
+        format!("a post about {topic}")
+    }
+
+    async fn decide(&self, draft: String, decision: Decision) -> (String, bool) {
+        (draft, decision == Decision::Approve)
+    }
+
+    flow! {
+        start -> draft -> pause decide -> end;
+    }
+}
+
+#[derive(Default)]
+struct Publish {
+    review: Review,
+}
+
+#[workflow]
+impl Publish {
+    fn review(&self) -> &Review {
+        &self.review
+    }
+
+    async fn publish(&self, (draft, approved): (String, bool)) -> String {
+        if approved {
+            format!("published: {draft}")
+        } else {
+            "dropped".to_owned()
+        }
+    }
+
+    flow! {
+        start -> review -> publish -> end;
+    }
+}
+
+#[tokio::test]
+async fn a_pause_inside_the_child_is_answered_through_the_parent() {
+    let wf = Publish::default();
+    let executor = Executor::new();
+    let (report, events) = watch(&executor, &wf, "rust".into()).await;
+    let pause = report
+        .outcome
+        .pause()
+        .expect("suspended in the child")
+        .clone();
+    assert_eq!(pause.step, "decide");
+    assert_eq!(pause.payload, serde_json::json!("a post about rust"));
+    let lines: Vec<String> = events.iter().map(show).collect();
+    assert_eq!(
+        &lines[lines.len() - 2..],
+        ["review/Review suspended decide", "Publish suspended decide"]
+    );
+    assert!(
+        !lines.contains(&"Publish finish review".to_owned()),
+        "{lines:?}"
+    );
+
+    // Typed: `Publish` takes what `Review`'s pauses take.
+    let published = executor
+        .answer(&wf, &pause, Decision::Approve)
+        .expect("a pause of this run")
+        .await
+        .expect("it finishes");
+    assert_eq!(published, "published: a post about rust");
+    // As JSON, from outside.
+    let dropped = executor
+        .answer_json(&wf, &pause, serde_json::json!("Reject"))
+        .expect("a pause of this run")
+        .await
+        .expect("it finishes");
+    assert_eq!(dropped, "dropped");
+    // The child's first step never ran again.
+    assert_eq!(wf.review.drafts.load(Ordering::SeqCst), 1);
+    let Err(error) = executor.answer_json(&wf, &pause, serde_json::json!({"Maybe": 1})) else {
+        panic!("a value the pause does not take was given");
+    };
+    assert!(matches!(error, Error::AnswerValue { .. }), "{error:?}");
+}
+
+#[tokio::test]
+async fn the_state_holds_the_child_s_state() {
+    let state = <Publish as Workflow>::start("rust".into());
+    assert_eq!(<Publish as Workflow>::step_name(&state), "review");
+    let json = serde_json::to_value(&state).expect("serializes");
+    assert_eq!(
+        json,
+        serde_json::json!({"review": {"state": {"draft": "rust"}, "loops": []}})
+    );
+    let back: <Publish as Workflow>::State = serde_json::from_value(json).expect("reads back");
+    assert_eq!(<Publish as Workflow>::step_name(&back), "review");
+    // Not waiting yet: the child has not reached its pause.
+    assert!(<Publish as Workflow>::pause(&state).is_none());
+    let Err(error) = <Publish as Answer<Decision>>::answer(state, Decision::Approve) else {
+        panic!("a run that does not wait was answered");
+    };
+    assert!(
+        matches!(
+            error,
+            Error::NotPaused {
+                workflow: "Review",
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+}
+
+#[test]
+fn the_child_enters_the_parent_s_definition() {
+    assert!(
+        Article::MERMAID.contains("research[[\"research: workflow Research\"]]"),
+        "{}",
+        Article::MERMAID
+    );
+    assert_ne!(
+        <Article as Workflow>::FINGERPRINT,
+        <Research as Workflow>::FINGERPRINT
+    );
+    // The same parent graph with another child is another definition.
+    assert_ne!(
+        <Outer as Workflow>::FINGERPRINT,
+        <Outer2 as Workflow>::FINGERPRINT
+    );
+}
+
+/// `Outer` with another child: only the child's definition differs.
+struct Outer2 {
+    slow: Research,
+}
+
+#[workflow]
+impl Outer2 {
+    async fn first(&self, input: String) -> String {
+        input
+    }
+
+    fn slow(&self) -> &Research {
+        &self.slow
+    }
+
+    flow! {
+        start -> first -> slow -> end;
+    }
+}
+
+/// `Publish`, written by hand with the public API: what `#[workflow]` generates for it.
+struct HandPublish {
+    review: Review,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+enum HandState {
+    Review(ChildState<<Review as Workflow>::State>),
+    Publish((String, bool)),
+    End(String),
+}
+
+impl Workflow for HandPublish {
+    type Input = String;
+    type Output = String;
+    type State = HandState;
+    const NAME: &'static str = "HandPublish";
+    const FINGERPRINT: u64 = 7;
+    const STEPS: &'static [&'static str] = &["review", "publish"];
+
+    fn start(input: String) -> HandState {
+        HandState::Review(ChildState::new(Review::start(input)))
+    }
+
+    fn finish(state: HandState) -> Result<String, HandState> {
+        match state {
+            HandState::End(out) => Ok(out),
+            other => Err(other),
+        }
+    }
+
+    fn step_name(state: &HandState) -> &'static str {
+        match state {
+            HandState::Review(_) => "review",
+            HandState::Publish(_) => "publish",
+            HandState::End(_) => "end",
+        }
+    }
+
+    fn pause(state: &HandState) -> Option<workflow::Pause> {
+        match state {
+            HandState::Review(child) => Review::pause(&child.state),
+            _ => None,
+        }
+    }
+
+    fn answer_json(state: HandState, value: serde_json::Value) -> Result<HandState, Error> {
+        match state {
+            HandState::Review(child) => Ok(HandState::Review(ChildState {
+                state: Review::answer_json(child.state, value)?,
+                loops: child.loops,
+            })),
+            other => Err(Error::NotPaused {
+                workflow: Self::NAME,
+                step: Self::step_name(&other),
+            }),
+        }
+    }
+
+    async fn transition(&self, state: HandState, cx: &mut Context) -> Result<HandState, Error> {
+        const POLICY: StepPolicy = StepPolicy::new();
+        Ok(match state {
+            HandState::Review(child) => {
+                match cx.child("review", &POLICY, &self.review, child).await? {
+                    ChildStop::Finished(decided) => HandState::Publish(decided),
+                    ChildStop::Waiting(child) => return Ok(HandState::Review(child)),
+                }
+            }
+            HandState::Publish((draft, approved)) => HandState::End(if approved {
+                format!("published: {draft}")
+            } else {
+                "dropped".to_owned()
+            }),
+            done @ HandState::End(_) => done,
+        })
+    }
+}
+
+#[tokio::test]
+async fn the_same_parent_written_by_hand() {
+    let wf = HandPublish {
+        review: Review::default(),
+    };
+    let executor = Executor::new();
+    let (report, events) = watch(&executor, &wf, "rust".into()).await;
+    let pause = report
+        .outcome
+        .pause()
+        .expect("suspended in the child")
+        .clone();
+    assert_eq!(pause.step, "decide");
+    assert!(events.iter().any(|event| event.path == ["review"]));
+    let published = executor
+        .answer_json(&wf, &pause, serde_json::json!("Approve"))
+        .expect("a pause of this run")
+        .await
+        .expect("it finishes");
+    assert_eq!(published, "published: a post about rust");
+}
