@@ -613,3 +613,32 @@ async fn the_same_parent_written_by_hand() {
         .expect("it finishes");
     assert_eq!(published, "published: a post about rust");
 }
+
+/// A durable parent: the child's pause suspends the parent's run in its store (a real SQLite
+/// file), and the parent's answer goes to the child, whose first step does not run again.
+#[tokio::test]
+async fn a_pause_inside_the_child_suspends_a_durable_parent() {
+    use workflow::{Outcome, Runner, SqliteStore};
+
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let store = SqliteStore::open(dir.path().join("runs.db")).expect("a store");
+    let runner = Runner::new(Arc::new(store));
+    let wf = Publish::default();
+    let run = runner.start(&wf, "rust".into()).await.expect("created");
+    let Outcome::Suspended(pause) = &run.outcome else {
+        panic!("not suspended: {:?}", run.outcome);
+    };
+    assert_eq!(pause.step, "decide");
+    let pending = runner.pending::<Publish>(run.id).await.expect("readable");
+    assert_eq!(pending.map(|pause| pause.step), Some("decide"));
+    let token = pause.token().expect("a durable pause has a token");
+    let done = runner
+        .answer(&wf, token, Decision::Approve)
+        .await
+        .expect("resumed");
+    assert_eq!(
+        done.into_output().expect("finished"),
+        "published: a post about rust"
+    );
+    assert_eq!(wf.review.drafts.load(Ordering::SeqCst), 1);
+}

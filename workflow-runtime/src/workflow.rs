@@ -90,8 +90,8 @@ use crate::state::Loops;
 /// ```
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a workflow",
-    label = "a step written `fn name(&self) -> &T` runs the workflow `T`",
-    note = "put `#[workflow]` on an impl block of `{Self}`; if this method is a helper, move it to another `impl` block"
+    label = "not a workflow",
+    note = "`#[workflow]` on an impl block of `{Self}` makes it one; in a `#[workflow]` impl block, a method written `fn name(&self) -> &T` is a step that runs the workflow `T`: a helper of that form belongs in another `impl` block"
 )]
 pub trait Workflow: Send + Sync {
     /// What a run starts from: the input of the first step.

@@ -45,6 +45,13 @@ pub(crate) struct Limits {
     pub(crate) cancel: Option<tokio_util::sync::CancellationToken>,
 }
 
+impl Limits {
+    /// Whether there is no limit.
+    pub(crate) fn is_none(&self) -> bool {
+        self.max_steps.is_none() && self.cancel.is_none()
+    }
+}
+
 impl Context {
     /// A context for a run of the workflow named `workflow` that nothing watches or saves,
     /// with no bounded edge taken yet.

@@ -10,7 +10,7 @@ use crate::context::Context;
 use crate::error::Error;
 use crate::policy::StepPolicy;
 use crate::scope::{Ending, RunScope};
-use crate::state::{ChildState, ChildStop};
+use crate::state::{ChildState, ChildStop, Loops};
 use crate::workflow::Workflow;
 
 impl Context {
@@ -72,6 +72,38 @@ impl Context {
         workflow: &C,
         child: ChildState<C::State>,
     ) -> Result<ChildStop<C::State, C::Output>, Error> {
+        let plain =
+            self.run().is_none() && self.limits().is_none() && policy.attempt_timeout().is_none();
+        let (reached, loops, timed_out) = if plain {
+            // Nothing watches or limits the run: the child's steps and nothing else.
+            let mut cx = Context::with_loops(C::NAME, child.loops);
+            let reached = drive_to(workflow, child.state, &mut cx, &Hooks::NONE).await;
+            (reached, cx.into_loops(), false)
+        } else {
+            // Boxed: a run nothing watches keeps its future as small as its steps'.
+            Box::pin(self.watched_child(step, policy, workflow, child)).await
+        };
+        match reached {
+            Ok(Reached::End(output)) => Ok(ChildStop::Finished(output)),
+            Ok(Reached::Pause(state, _)) => {
+                self.set_waiting();
+                Ok(ChildStop::Waiting(ChildState { state, loops }))
+            }
+            Err(error) if timed_out => Err(error),
+            Err(error) => Err(self.child_failed(step, error)),
+        }
+    }
+
+    /// [`Context::child`] in a run something watches or limits: the child in a scope of its
+    /// own, under the run's limits and `policy`'s timeout. Returns where it stopped, its loop
+    /// counters, and whether the timeout stopped it.
+    async fn watched_child<C: Workflow>(
+        &mut self,
+        step: &'static str,
+        policy: &StepPolicy,
+        workflow: &C,
+        child: ChildState<C::State>,
+    ) -> (Result<Reached<C>, Error>, Loops, bool) {
         let limits = self.limits().clone();
         let hooks = Hooks {
             max_steps: limits.max_steps.unwrap_or(u64::MAX),
@@ -117,24 +149,14 @@ impl Context {
             },
         };
         self.set_taken(cx.taken());
-        let ending = match &reached {
-            Ok(Reached::End(_)) => Ending::Completed,
-            Ok(Reached::Pause(_, pause)) => Ending::Suspended(pause.step),
-            Err(error) => Ending::Failed(error),
-        };
         if let Some(scope) = &scope {
-            scope.ended(ending);
+            scope.ended(match &reached {
+                Ok(Reached::End(_)) => Ending::Completed,
+                Ok(Reached::Pause(_, pause)) => Ending::Suspended(pause.step),
+                Err(error) => Ending::Failed(error),
+            });
         }
-        match reached {
-            Ok(Reached::End(output)) => Ok(ChildStop::Finished(output)),
-            Ok(Reached::Pause(state, _)) => {
-                self.set_waiting();
-                let loops = cx.into_loops();
-                Ok(ChildStop::Waiting(ChildState { state, loops }))
-            }
-            Err(error) if timed_out => Err(error),
-            Err(error) => Err(self.child_failed(step, error)),
-        }
+        (reached, cx.into_loops(), timed_out)
     }
 
     /// The error of step `step`, a child run that failed with `error`.
