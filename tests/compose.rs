@@ -642,3 +642,122 @@ async fn a_pause_inside_the_child_suspends_a_durable_parent() {
     );
     assert_eq!(wf.review.drafts.load(Ordering::SeqCst), 1);
 }
+
+/// A child of three steps whose second fails on its first attempt, as a crash would stop it.
+#[derive(Default)]
+struct Three {
+    runs: [AtomicU32; 3],
+}
+
+#[workflow]
+impl Three {
+    async fn a(&self, x: u32) -> u32 {
+        self.runs[0].fetch_add(1, Ordering::SeqCst);
+        x + 1
+    }
+
+    async fn b(&self, x: u32) -> Result<u32> {
+        if self.runs[1].fetch_add(1, Ordering::SeqCst) == 0 {
+            return Err(Error::other("the process died here"));
+        }
+        Ok(x + 10)
+    }
+
+    async fn c(&self, x: u32) -> u32 {
+        self.runs[2].fetch_add(1, Ordering::SeqCst);
+        x + 100
+    }
+
+    flow! {
+        start -> a -> b -> c -> end;
+    }
+}
+
+#[derive(Default)]
+struct Wrap {
+    first: AtomicU32,
+    three: Three,
+}
+
+#[workflow]
+impl Wrap {
+    async fn first(&self, x: u32) -> u32 {
+        self.first.fetch_add(1, Ordering::SeqCst);
+        x
+    }
+
+    fn three(&self) -> &Three {
+        &self.three
+    }
+
+    flow! {
+        start -> first -> three -> end;
+    }
+}
+
+/// A durable parent saves a checkpoint after each step of its child: a run stopped in the
+/// middle of the child resumes there, and no finished step of the child runs again.
+#[tokio::test]
+async fn a_durable_child_resumes_where_it_stopped() {
+    use workflow::{Outcome, Runner, SqliteStore};
+
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let store = SqliteStore::open(dir.path().join("runs.db")).expect("a store");
+    let runner = Runner::new(Arc::new(store));
+    let mut events = runner.subscribe();
+    let wf = Wrap::default();
+    let run = runner.start(&wf, 0).await.expect("created");
+    let Outcome::Failed(error) = &run.outcome else {
+        panic!("it did not stop: {:?}", run.outcome);
+    };
+    assert!(
+        matches!(error, Error::Step { step: "three", .. }),
+        "{error:?}"
+    );
+    // Before `first`, before `three`, then after `a`: the child's state in the parent's.
+    let history = runner.history(run.id).await.expect("its checkpoints");
+    assert_eq!(history.len(), 3);
+    let last = history.last().expect("a checkpoint");
+    assert_eq!(last.step, "three");
+    let state: serde_json::Value = serde_json::from_str(&last.state).expect("JSON");
+    assert_eq!(
+        state,
+        serde_json::json!({"three": {"state": {"b": 1}, "loops": []}})
+    );
+
+    let done = runner.resume(&wf, run.id).await.expect("resumed");
+    assert_eq!(done.into_output().expect("finished"), 111);
+    let runs = |three: &Three| three.runs.each_ref().map(|n| n.load(Ordering::SeqCst));
+    assert_eq!(wf.first.load(Ordering::SeqCst), 1);
+    assert_eq!(runs(&wf.three), [1, 2, 1]);
+
+    let mut lines = Vec::new();
+    while let Some(event) = events.try_recv() {
+        lines.push(show(&event));
+    }
+    assert_eq!(
+        lines,
+        [
+            "Wrap run started",
+            "Wrap start first",
+            "Wrap finish first",
+            "Wrap start three",
+            "three/Three run started",
+            "three/Three start a",
+            "three/Three finish a",
+            "three/Three start b",
+            "three/Three failed b",
+            "Wrap failed three",
+            "Wrap resumed",
+            "Wrap start three",
+            "three/Three run started",
+            "three/Three start b",
+            "three/Three finish b",
+            "three/Three start c",
+            "three/Three finish c",
+            "three/Three completed",
+            "Wrap finish three",
+            "Wrap completed",
+        ]
+    );
+}

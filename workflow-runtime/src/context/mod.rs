@@ -33,8 +33,25 @@ pub struct Context {
     taken: u64,
     /// The limits of a run something watches, which its child runs share.
     limits: Limits,
-    /// Whether the step that just ran is a child run that stopped at a pause.
-    waiting: bool,
+    /// Where the child run of the step that just ran stopped, if the step is one.
+    left: ChildLeft,
+    /// Whether the run saves a checkpoint after each step: a child run then takes one step
+    /// per turn of its parent's loop, so that each of its steps is saved too.
+    durable: bool,
+    /// The scope of the child run in progress, across the turns of a durable parent's loop.
+    child_scope: Option<Arc<RunScope>>,
+}
+
+/// Where the child run of the step that just ran stopped: what the driver does next.
+#[derive(Clone, Copy, Default, PartialEq, Eq, Debug)]
+pub(crate) enum ChildLeft {
+    /// The step is not a child run, or its child finished: the step finished.
+    #[default]
+    Done,
+    /// At a pause: the run waits there.
+    Paused,
+    /// After one of its steps, in a durable run: the step goes on at the next turn.
+    Running,
 }
 
 /// The limits of a run that reach into its child runs: the most steps it may take, and the
@@ -77,7 +94,9 @@ impl Context {
             run: None,
             taken: 0,
             limits: Limits::default(),
-            waiting: false,
+            left: ChildLeft::Done,
+            durable: false,
+            child_scope: None,
         }
     }
 
@@ -114,14 +133,30 @@ impl Context {
         self.taken = taken;
     }
 
-    /// Records that the step running now is a child run that stopped at a pause.
-    pub(crate) fn set_waiting(&mut self) {
-        self.waiting = true;
+    /// Records where the child run of the step running now stopped.
+    pub(crate) fn set_left(&mut self, left: ChildLeft) {
+        self.left = left;
     }
 
-    /// Whether the step that just ran stopped at a pause inside a child run; clears it.
-    pub(crate) fn take_waiting(&mut self) -> bool {
-        std::mem::take(&mut self.waiting)
+    /// Where the child run of the step that just ran stopped; clears it.
+    pub(crate) fn take_left(&mut self) -> ChildLeft {
+        std::mem::take(&mut self.left)
+    }
+
+    /// Saves a checkpoint after each step: a durable run.
+    pub(crate) fn durable(mut self) -> Self {
+        self.durable = true;
+        self
+    }
+
+    /// Whether the run saves a checkpoint after each step.
+    pub(crate) fn is_durable(&self) -> bool {
+        self.durable
+    }
+
+    /// The scope of the child run in progress, kept across the turns of a durable parent.
+    pub(crate) fn child_scope(&mut self) -> &mut Option<Arc<RunScope>> {
+        &mut self.child_scope
     }
 
     /// The name of the running workflow.

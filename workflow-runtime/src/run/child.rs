@@ -6,7 +6,7 @@ use std::sync::Arc;
 use tracing::Instrument;
 
 use super::drive::{drive_to, Hooks, Reached};
-use crate::context::Context;
+use crate::context::{ChildLeft, Context};
 use crate::error::Error;
 use crate::policy::StepPolicy;
 use crate::scope::{Ending, RunScope};
@@ -25,6 +25,12 @@ impl Context {
     /// own steps in its events and to `step` in the parent's report, and its spans are children
     /// of the step's. `policy`'s timeout bounds the whole child run; a child is not retried
     /// as a whole (its own steps have their policies).
+    ///
+    /// In a durable run, the child takes one of its steps per call: it returns
+    /// [`ChildStop::Waiting`] with the state it reached, which the parent's state holds, and
+    /// the driver saves that state, then calls the transition again, which goes on with the
+    /// child. So each step of the child is checkpointed, and a run resumed after a crash runs
+    /// no finished step of the child again. (`policy`'s timeout then bounds each call.)
     ///
     /// ```
     /// use workflow_runtime::state::{ChildState, ChildStop};
@@ -86,7 +92,11 @@ impl Context {
         match reached {
             Ok(Reached::End(output)) => Ok(ChildStop::Finished(output)),
             Ok(Reached::Pause(state, _)) => {
-                self.set_waiting();
+                self.set_left(ChildLeft::Paused);
+                Ok(ChildStop::Waiting(ChildState { state, loops }))
+            }
+            Ok(Reached::Stepped(state)) => {
+                self.set_left(ChildLeft::Running);
                 Ok(ChildStop::Waiting(ChildState { state, loops }))
             }
             Err(error) if timed_out => Err(error),
@@ -109,13 +119,24 @@ impl Context {
             max_steps: limits.max_steps.unwrap_or(u64::MAX),
             cancel: limits.cancel.as_ref(),
             saver: None,
+            one_step: self.is_durable(),
         };
         let mut cx = Context::with_loops(C::NAME, child.loops).limited(limits.clone());
         cx.set_taken(self.taken());
-        let scope = self.run().and_then(|_| RunScope::child(C::NAME, C::STEPS));
+        // A durable parent's child takes one step per turn of the parent's loop, in the same
+        // scope each time.
+        let scope = match self.child_scope().take() {
+            Some(scope) => Some(scope),
+            None => {
+                let scope = self.run().and_then(|_| RunScope::child(C::NAME, C::STEPS));
+                if let Some(scope) = &scope {
+                    scope.started(None);
+                }
+                scope
+            }
+        };
         if let Some(scope) = &scope {
             cx = cx.watched(Arc::clone(scope));
-            scope.started(None);
         }
         let driven = drive_to(workflow, child.state, &mut cx, &hooks);
         let driven = async {
@@ -149,12 +170,17 @@ impl Context {
             },
         };
         self.set_taken(cx.taken());
+        let ending = match &reached {
+            Ok(Reached::End(_)) => Ending::Completed,
+            Ok(Reached::Pause(_, pause)) => Ending::Suspended(pause.step),
+            Ok(Reached::Stepped(_)) => {
+                *self.child_scope() = scope;
+                return (reached, cx.into_loops(), timed_out);
+            }
+            Err(error) => Ending::Failed(error),
+        };
         if let Some(scope) = &scope {
-            scope.ended(match &reached {
-                Ok(Reached::End(_)) => Ending::Completed,
-                Ok(Reached::Pause(_, pause)) => Ending::Suspended(pause.step),
-                Err(error) => Ending::Failed(error),
-            });
+            scope.ended(ending);
         }
         (reached, cx.into_loops(), timed_out)
     }

@@ -180,14 +180,18 @@ async fn watched<W: Workflow>(launch: Launch<'_, W>, trace: Option<RunTrace>) ->
         max_steps: options.max_steps.unwrap_or(u64::MAX),
         cancel: options.cancel,
         saver,
+        one_step: false,
     };
     let limits = Limits {
         max_steps: options.max_steps,
         cancel: options.cancel.cloned(),
     };
-    let cx = Context::with_loops(W::NAME, loops)
+    let mut cx = Context::with_loops(W::NAME, loops)
         .watched(Arc::clone(&run))
         .limited(limits);
+    if hooks.saver.is_some() {
+        cx = cx.durable();
+    }
     run.started(resumed);
     let driven = run.scope().enter(drive(workflow, state, cx, &hooks));
     let raced = match span {
