@@ -135,6 +135,7 @@ pub use workflow_runtime::provider;
 /// | `a -> (b, c) -> j;` | a fan-out: `b` and `c` run at once, each on a clone of `a`'s output; `j` takes the tuple of their outputs, in the order written; the first error drops (cancels) the other branches and fails the run |
 /// | `a -> (b, c) [collect] -> j;` | the same, but `j` takes each branch's `Result<T, BranchError>`: a failed branch does not discard the others |
 /// | `a -> each b [concurrency 4] -> j;` | a map: `a` outputs a collection, `b` runs once per element, at most 4 at a time (no limit without the option); `j` takes a `Vec` of the outputs in the order of the elements; `[collect]` works as above |
+/// | `a -> match { P => (b, c) -> j, P => each d(expr) -> k, … };` | a `match` arm that fans out (or maps) straight away, joined in the arm: the branches get the matched value, or `expr` written after the fork and its options |
 /// | `a -> pause b;` | a pause: the run stops before `b` until it is given the value `b` waits for, its second parameter (`async fn b(&self, input: T, value: V)`); in memory the run stops there (awaited, with [`Error::Suspended`]) and its [report](Run::report) holds the [`Pause`] to go on from with [`Executor::answer`]; a durable run is suspended in its store until [`Runner::answer`] |
 /// | `type Output = T;` | the workflow's output type, needed only when no step goes straight to `end` |
 ///

@@ -291,7 +291,7 @@ pub(crate) fn expected_arrow(links: &[crate::parse::Target], head: &syn::Ident) 
 }
 
 pub(crate) const FORK_IN_ARM: &str =
-    "a `match` arm leads to one step or to `end`, not to a fan-out; route to a step and fan out from it: `Pattern => prepare,` and `prepare -> (b, c) -> join_step;`";
+    "a fan-out in a `match` arm must be joined in the arm: `Pattern => (b, c) -> join_step,` (or `(b, c)(value) -> join_step` to give the branches `value` instead of the matched value)";
 
 pub(crate) const BOUND_ON_ELSE: &str = "an `else` route cannot have a bound of its own";
 

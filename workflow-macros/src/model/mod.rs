@@ -72,6 +72,8 @@ pub(crate) struct Fork {
     pub(crate) collect: bool,
     /// Where the joined outputs go; the parser ensures every fork has one.
     pub(crate) join: Option<Edge>,
+    /// The last token of the fork as written, its options included.
+    pub(crate) last: Span,
 }
 
 pub(crate) struct Start {
@@ -219,7 +221,14 @@ impl Model {
                     Node::Fork(fork) => edges.extend(&self.forks[fork].branches),
                     _ => edges.push(edge),
                 },
-                Outgoing::Match { arms, .. } => edges.extend(arms.iter().map(|arm| &arm.edge)),
+                Outgoing::Match { arms, .. } => {
+                    for arm in arms {
+                        match arm.edge.to {
+                            Node::Fork(fork) => edges.extend(&self.forks[fork].branches),
+                            _ => edges.push(&arm.edge),
+                        }
+                    }
+                }
             }
         }
         let fallbacks: Vec<&Edge> = edges
