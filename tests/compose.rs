@@ -269,24 +269,33 @@ impl Slow {
     }
 }
 
-struct Outer {
-    slow: Slow,
+/// `$name`: a step, then the workflow `$child` as step `slow`.
+macro_rules! outer {
+    ($name:ident, $child:ty) => {
+        struct $name {
+            slow: $child,
+        }
+
+        #[workflow]
+        impl $name {
+            async fn first(&self, input: String) -> String {
+                input
+            }
+
+            fn slow(&self) -> &$child {
+                &self.slow
+            }
+
+            flow! {
+                start -> first -> slow -> end;
+            }
+        }
+    };
 }
 
-#[workflow]
-impl Outer {
-    async fn first(&self, input: String) -> String {
-        input
-    }
-
-    fn slow(&self) -> &Slow {
-        &self.slow
-    }
-
-    flow! {
-        start -> first -> slow -> end;
-    }
-}
+outer!(Outer, Slow);
+// The same graph with another child: only the child's definition differs.
+outer!(Outer2, Research);
 
 #[tokio::test(start_paused = true)]
 async fn cancellation_reaches_into_the_child() {
@@ -492,26 +501,6 @@ fn the_child_enters_the_parent_s_definition() {
         <Outer as Workflow>::FINGERPRINT,
         <Outer2 as Workflow>::FINGERPRINT
     );
-}
-
-/// `Outer` with another child: only the child's definition differs.
-struct Outer2 {
-    slow: Research,
-}
-
-#[workflow]
-impl Outer2 {
-    async fn first(&self, input: String) -> String {
-        input
-    }
-
-    fn slow(&self) -> &Research {
-        &self.slow
-    }
-
-    flow! {
-        start -> first -> slow -> end;
-    }
 }
 
 /// `Publish`, written by hand with the public API: what `#[workflow]` generates for it.
