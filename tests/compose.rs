@@ -428,7 +428,7 @@ async fn a_pause_inside_the_child_is_answered_through_the_parent() {
     let lines: Vec<String> = events.iter().map(show).collect();
     assert_eq!(
         &lines[lines.len() - 2..],
-        ["review/Review suspended decide", "Publish suspended decide"]
+        ["review/Review suspended decide", "Publish suspended review"]
     );
     assert!(
         !lines.contains(&"Publish finish review".to_owned()),
@@ -544,7 +544,7 @@ impl Workflow for HandPublish {
 
     fn pause(state: &HandState) -> Option<workflow::Pause> {
         match state {
-            HandState::Review(child) => Review::pause(&child.state),
+            HandState::Review(child) => Review::pause(&child.state).map(|p| p.within("review")),
             _ => None,
         }
     }

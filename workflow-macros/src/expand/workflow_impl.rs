@@ -139,7 +139,13 @@ fn pause_methods(model: &Model) -> TokenStream {
     });
     let child_shows = children.iter().map(|(index, ty)| {
         let ident = variant(model, Some(*index));
-        quote!(#state::#ident(#child) => <#ty as #workflow>::pause(&#child.state),)
+        let step = model.step_name(*index);
+        quote! {
+            #state::#ident(#child) => ::core::option::Option::map(
+                <#ty as #workflow>::pause(&#child.state),
+                |#paused| #paused.within(#step),
+            ),
+        }
     });
     let gives = pauses.iter().map(|(index, ty)| {
         let ident = variant(model, Some(*index));

@@ -172,7 +172,7 @@ impl Context {
         self.set_taken(cx.taken());
         let ending = match &reached {
             Ok(Reached::End(_)) => Ending::Completed,
-            Ok(Reached::Pause(_, pause)) => Ending::Suspended(pause.step),
+            Ok(Reached::Pause(_, pause)) => Ending::Suspended(pause.outer_step()),
             Ok(Reached::Stepped(_)) => {
                 *self.child_scope() = scope;
                 return (reached, cx.into_loops(), timed_out);

@@ -206,7 +206,7 @@ async fn watched<W: Workflow>(launch: Launch<'_, W>, trace: Option<RunTrace>) ->
         .unwrap_or_else(|lost| Err(lost.unwrap_or_else(|| cancelled::<W>(run.current_step()))));
     run.ended(match &result {
         Ok(Stop::Finished(_)) => Ending::Completed,
-        Ok(Stop::Suspended { pause }) => Ending::Suspended(pause.step),
+        Ok(Stop::Suspended { pause }) => Ending::Suspended(pause.outer_step()),
         Err(error) => Ending::Failed(error),
     });
     Finish {
