@@ -413,17 +413,24 @@ impl Publish {
     }
 }
 
+/// The pause a run of `Publish` (or of the same written by hand) stopped at: `Review`'s
+/// `decide`, inside the parent's step `review`.
+fn paused_in_review(report: &workflow::Report<String>) -> workflow::Pause {
+    let pause = report.outcome.pause().expect("suspended in the child");
+    assert_eq!(
+        (pause.step, pause.path.as_slice()),
+        ("decide", &["review"][..])
+    );
+    assert_eq!(pause.outer_step(), "review");
+    pause.clone()
+}
+
 #[tokio::test]
 async fn a_pause_inside_the_child_is_answered_through_the_parent() {
     let wf = Publish::default();
     let executor = Executor::new();
     let (report, events) = watch(&executor, &wf, "rust".into()).await;
-    let pause = report
-        .outcome
-        .pause()
-        .expect("suspended in the child")
-        .clone();
-    assert_eq!(pause.step, "decide");
+    let pause = paused_in_review(&report);
     assert_eq!(pause.payload, serde_json::json!("a post about rust"));
     let lines: Vec<String> = events.iter().map(show).collect();
     assert_eq!(
@@ -588,12 +595,7 @@ async fn the_same_parent_written_by_hand() {
     };
     let executor = Executor::new();
     let (report, events) = watch(&executor, &wf, "rust".into()).await;
-    let pause = report
-        .outcome
-        .pause()
-        .expect("suspended in the child")
-        .clone();
-    assert_eq!(pause.step, "decide");
+    let pause = paused_in_review(&report);
     assert!(events.iter().any(|event| event.path == ["review"]));
     let published = executor
         .answer_json(&wf, &pause, serde_json::json!("Approve"))
