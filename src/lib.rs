@@ -53,6 +53,48 @@ pub use workflow_runtime::provider;
 /// `Serialize + Deserialize + Send + 'static`: they make up the checkpointable state. Helper
 /// methods go in another `impl` block.
 ///
+/// A method written `fn name(&self) -> &W`, where `W` is itself a workflow, is a step that
+/// runs `W`: its input is `W`'s input and its output `W`'s output, checked at its edges like
+/// any step's. The child runs inline, through the same driver: its events are in the parent's
+/// stream, tagged with the step ([`Event::path`](event::Event::path)); its model calls are
+/// accounted to its own steps in its events and to the parent's step in the parent's report;
+/// the run's cancellation, step budget ([`MAX_STEPS`](Workflow::MAX_STEPS) counts the child's
+/// steps too) and spending budget reach into it; its failure is [`Error::Step`] of the parent's
+/// step, with the child's error, which names the child's step, as its source. Its pauses are the
+/// parent's: the parent's state holds the child's ([`ChildState`](state::ChildState)), and a
+/// value given to the parent goes to the child. Its definition enters the parent's
+/// fingerprint, and the parent's diagram shows it as a subroutine box naming it. Such a step
+/// takes `#[step(timeout = …)]` (for the whole child run) but not `retry`, and cannot be
+/// marked `pause` or be a branch of a fork.
+///
+/// ```
+/// use workflow::prelude::*;
+///
+/// struct Research;
+///
+/// #[workflow]
+/// impl Research {
+///     async fn search(&self, topic: String) -> Vec<String> { vec![format!("{topic}: a source")] }
+///     async fn count(&self, sources: Vec<String>) -> usize { sources.len() }
+///     flow! { start -> search -> count -> end; }
+/// }
+///
+/// struct Report { research: Research }
+///
+/// #[workflow]
+/// impl Report {
+///     fn research(&self) -> &Research { &self.research }
+///     async fn write(&self, sources: usize) -> String { format!("{sources} source(s)") }
+///     flow! { start -> research -> write -> end; }
+/// }
+///
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// let report = Report { research: Research };
+/// assert_eq!(report.run("rust".into()).await?, "1 source(s)");
+/// assert_eq!(Report::MAX_STEPS, Some(4)); // `research`, its two steps, `write`
+/// # Ok::<(), workflow::Error>(()) }).unwrap();
+/// ```
+///
 /// `E` is any error that converts into a [`BoxError`]: a type implementing
 /// `std::error::Error + Send + Sync + 'static`, `String`, `BoxError` or `anyhow::Error`, or
 /// [`Error`] itself, into which [`Error::other`] turns any of the others for `?`. A step that
@@ -93,6 +135,7 @@ pub use workflow_runtime::provider;
 /// | `a -> (b, c) -> j;` | a fan-out: `b` and `c` run at once, each on a clone of `a`'s output; `j` takes the tuple of their outputs, in the order written; the first error drops (cancels) the other branches and fails the run |
 /// | `a -> (b, c) [collect] -> j;` | the same, but `j` takes each branch's `Result<T, BranchError>`: a failed branch does not discard the others |
 /// | `a -> each b [concurrency 4] -> j;` | a map: `a` outputs a collection, `b` runs once per element, at most 4 at a time (no limit without the option); `j` takes a `Vec` of the outputs in the order of the elements; `[collect]` works as above |
+/// | `a -> match { P => (b, c) -> j, P => each d(expr) -> k, … };` | a `match` arm that fans out (or maps) straight away, joined in the arm: the branches get the matched value, or `expr` written after the fork and its options |
 /// | `a -> pause b;` | a pause: the run stops before `b` until it is given the value `b` waits for, its second parameter (`async fn b(&self, input: T, value: V)`); in memory the run stops there (awaited, with [`Error::Suspended`]) and its [report](Run::report) holds the [`Pause`] to go on from with [`Executor::answer`]; a durable run is suspended in its store until [`Runner::answer`] |
 /// | `type Output = T;` | the workflow's output type, needed only when no step goes straight to `end` |
 ///

@@ -291,7 +291,7 @@ pub(crate) fn expected_arrow(links: &[crate::parse::Target], head: &syn::Ident) 
 }
 
 pub(crate) const FORK_IN_ARM: &str =
-    "a `match` arm leads to one step or to `end`, not to a fan-out; route to a step and fan out from it: `Pattern => prepare,` and `prepare -> (b, c) -> join_step;`";
+    "a fan-out in a `match` arm must be joined in the arm: `Pattern => (b, c) -> join_step,` (or `(b, c)(value) -> join_step` to give the branches `value` instead of the matched value)";
 
 pub(crate) const BOUND_ON_ELSE: &str = "an `else` route cannot have a bound of its own";
 
@@ -523,6 +523,25 @@ pub(crate) fn items_mismatch(from: &str, step: &str) -> String {
 }
 
 pub(crate) const ITEMS_LABEL: &str = "this edge needs `IntoIterator<Item = …>`";
+
+pub(crate) fn child_retry(name: &str, child: &str) -> String {
+    format!(
+        "step `{name}` runs the workflow `{child}`, which is not retried as a whole; remove `retry` here and give the steps of `{child}` their own `#[step(retry = N)]`"
+    )
+}
+
+pub(crate) fn child_branch(name: &str, fork: &str) -> String {
+    format!(
+        "step `{name}` runs another workflow, which cannot be a branch of {} yet; add a step that awaits `self.{name}().run(input)` as a branch instead",
+        fork_name(fork)
+    )
+}
+
+pub(crate) fn child_pause(name: &str) -> String {
+    format!(
+        "step `{name}` runs another workflow, which cannot be marked `pause`; its own pauses are this workflow's pauses: remove `pause` here"
+    )
+}
 
 #[cfg(test)]
 mod tests {

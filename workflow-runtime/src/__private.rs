@@ -6,7 +6,7 @@
 pub use crate::context::settle;
 pub use crate::state::data::{deserialize_state, StateEnum, StepData};
 pub use crate::state::pause::{pause_answer, pause_payload};
-pub use crate::state::{Branch, BranchError, PauseState, PauseValue};
+pub use crate::state::{Branch, BranchError, ChildState, ChildStop, PauseState, PauseValue};
 pub use crate::{Answer, BoxError, Context, Error, Pause, Run, StepPolicy, Workflow};
 pub use serde;
 pub use serde_json;
@@ -114,4 +114,45 @@ pub fn debug_variant<T: StepData>(
         Ok(json) => write!(f, "{variant}({json})"),
         Err(_) => write!(f, "{variant}(..)"),
     }
+}
+
+/// The fingerprint of a workflow whose steps run the workflows whose fingerprints are
+/// `children`: its own, `own`, mixed with theirs (FNV-1a over their bytes), so that a change in
+/// a child's definition changes its parents'.
+pub const fn mix_fingerprints(own: u64, children: &[u64]) -> u64 {
+    let mut hash = own;
+    let mut index = 0;
+    while index < children.len() {
+        let bytes = children[index].to_le_bytes();
+        let mut byte = 0;
+        while byte < bytes.len() {
+            hash ^= bytes[byte] as u64;
+            hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+            byte += 1;
+        }
+        index += 1;
+    }
+    hash
+}
+
+/// The most steps a run of a workflow can take whose steps run other workflows: `own`, its
+/// envelope with each such step counted as one, plus, for each child, the most times a run
+/// enters it times the most steps the child takes. `None` if a child's is unknown or the sum
+/// does not fit in a `u64`.
+pub const fn nested_max_steps(own: u64, children: &[(u64, Option<u64>)]) -> Option<u64> {
+    let mut total = own;
+    let mut index = 0;
+    while index < children.len() {
+        let (visits, steps) = children[index];
+        let Some(steps) = steps else { return None };
+        let Some(inside) = visits.checked_mul(steps) else {
+            return None;
+        };
+        total = match total.checked_add(inside) {
+            Some(total) => total,
+            None => return None,
+        };
+        index += 1;
+    }
+    Some(total)
 }

@@ -88,6 +88,11 @@ use crate::state::Loops;
 /// assert_eq!(out, "HI!");
 /// # Ok::<(), Error>(()) }).unwrap();
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a workflow",
+    label = "not a workflow",
+    note = "`#[workflow]` on an impl block of `{Self}` makes it one; in a `#[workflow]` impl block, a method written `fn name(&self) -> &T` is a step that runs the workflow `T`: a helper of that form belongs in another `impl` block"
+)]
 pub trait Workflow: Send + Sync {
     /// What a run starts from: the input of the first step.
     type Input: Send + 'static;
@@ -112,6 +117,11 @@ pub trait Workflow: Send + Sync {
     const FINGERPRINT: u64;
     /// The names of the steps, in declaration order.
     const STEPS: &'static [&'static str];
+    /// The most steps a run can take, if known: what a parent counts for a step that runs
+    /// this workflow when it computes its own envelope. `#[workflow]` sets it to the same value
+    /// as the inherent `MAX_STEPS` it generates; written by hand, the default is `None`
+    /// (unknown), and a parent's envelope is then unknown too.
+    const MAX_STEPS: Option<u64> = None;
 
     /// The state a run starts in.
     fn start(input: Self::Input) -> Self::State;
@@ -182,6 +192,10 @@ pub struct Pause {
     pub step: &'static str,
     /// What the pause shows whoever gives the value: the step's input, as JSON.
     pub payload: serde_json::Value,
+    /// Where the pause is, if it is inside a workflow that runs as a step of this one: the
+    /// steps it is inside, from the outermost (`["review"]` for a pause of the child run in
+    /// step `review`; `step` is then the child's). Empty for a pause of the workflow's own.
+    pub path: Vec<&'static str>,
     /// An in-memory run's state at the pause.
     snapshot: Option<Arc<Snapshot>>,
     /// A durable run's pause: the run, and the checkpoint that shows it.
@@ -273,9 +287,24 @@ impl Pause {
         Pause {
             step,
             payload,
+            path: Vec::new(),
             snapshot: None,
             token: None,
         }
+    }
+
+    /// This pause, reached inside step `step` of a parent workflow: its
+    /// [`path`](Self::path) starts with `step`. What a parent's [`Workflow::pause`] returns
+    /// for a pause of the workflow one of its steps runs.
+    pub fn within(mut self, step: &'static str) -> Self {
+        self.path.insert(0, step);
+        self
+    }
+
+    /// The step of the paused workflow itself that waits: the first of [`path`](Self::path),
+    /// or [`step`](Self::step) for a pause of its own.
+    pub fn outer_step(&self) -> &'static str {
+        self.path.first().copied().unwrap_or(self.step)
     }
 
     /// Whether an in-memory run can go on from here ([`Executor::answer`](crate::Executor::answer)):

@@ -1,6 +1,7 @@
 //! The graph rules. Each function checks one rule, stated in its first comment, and reports
 //! every violation at the tokens involved. Names are resolved in `model` before.
 
+mod children;
 mod cycles;
 mod forks;
 mod graph;
@@ -15,6 +16,7 @@ pub(crate) fn check(model: &Model, errors: &mut Errors) {
     graph::one_successor(model, errors);
     forks::join_arity(model, errors);
     pauses::pauses_take_a_value(model, errors);
+    children::children_are_plain_steps(model, errors);
     if model.incomplete {
         return;
     }

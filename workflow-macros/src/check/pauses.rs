@@ -9,6 +9,9 @@ use crate::model::Model;
 /// Rule: a step has a second parameter if and only if `flow!` marks it `pause`.
 pub(crate) fn pauses_take_a_value(model: &Model, errors: &mut Errors) {
     for (index, step) in model.steps.iter().enumerate() {
+        if step.sig.child.is_some() {
+            continue; // `children::children_are_plain_steps` reports a `pause` on it.
+        }
         let name = model.step_name(index);
         match (&step.pause, &step.sig.resume) {
             (None, Some(value)) => errors.push(value.span(), diag::resume_without_pause(&name)),

@@ -30,8 +30,24 @@ use crate::model::{Edge, Model, Outgoing};
 const SCHEME: &str = "fingerprint v2";
 
 /// FNV-1a over [`description`]. Stable across compilations and toolchains.
-pub(super) fn fingerprint(model: &Model) -> u64 {
+pub(super) fn own_fingerprint(model: &Model) -> u64 {
     fnv1a(description(model).as_bytes())
+}
+
+/// The `FINGERPRINT` of the workflow: [`own_fingerprint`], mixed with the `FINGERPRINT` of
+/// each workflow a step runs, in declaration order, so that a change in a child's definition
+/// changes its parents'.
+pub(super) fn fingerprint(model: &Model) -> TokenStream {
+    let own = own_fingerprint(model);
+    let children = model.children();
+    if children.is_empty() {
+        return quote::quote!(#own);
+    }
+    let krate = &model.krate;
+    let children = children
+        .iter()
+        .map(|(_, ty)| quote::quote!(<#ty as #krate::__private::Workflow>::FINGERPRINT));
+    quote::quote!(#krate::__private::mix_fingerprints(#own, &[#(#children),*]))
 }
 
 /// The canonical description of the workflow that the fingerprint hashes, one line per item.
@@ -46,6 +62,12 @@ pub(super) fn description(model: &Model) -> String {
     }
     for step in &model.steps {
         let sig = &step.sig;
+        if let Some(child) = &sig.child {
+            // The child's own definition enters through its `FINGERPRINT`: see `fingerprint`.
+            let name = unraw(&sig.ident.to_string());
+            text.line(&format!("step {name} workflow {}", canonical(child)));
+            continue;
+        }
         let pause = match (&step.pause, &sig.resume) {
             (Some(_), Some(value)) => canonical(value),
             _ => "none".to_owned(),

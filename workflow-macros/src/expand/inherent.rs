@@ -34,10 +34,7 @@ pub(super) fn inherent_impl(model: &Model) -> TokenStream {
         syn::GenericParam::Type(param) => param.ident.to_token_stream(),
         syn::GenericParam::Const(param) => param.ident.to_token_stream(),
     });
-    let max_steps = match model.max_steps() {
-        Some(steps) => quote!(::core::option::Option::Some(#steps)),
-        None => quote!(::core::option::Option::None),
-    };
+    let max_steps = max_steps(model);
     let max_steps_doc = format!(
         "The most steps any run of `{name}` can take, from the graph and its loop bounds: \
          the longest way from `start` in which each `[max N]` edge is taken at most `N` times \
@@ -49,7 +46,9 @@ pub(super) fn inherent_impl(model: &Model) -> TokenStream {
          `.max_steps(n)`, `n` this value, never stops a run of this graph on its step limit.\n\n\
          `Some` for every graph that compiles: every loop is bounded and a map is one step. \
          `None` would mean the count does not fit in a `u64`. For graphs with several loops \
-         of large bounds it is an upper bound rather than a count some run reaches.",
+         of large bounds it is an upper bound rather than a count some run reaches. A step \
+         that runs another workflow counts one, plus the steps of that workflow (its \
+         `Workflow::MAX_STEPS`) each time it is entered: `None` if that is unknown.",
         k = quote!(#krate).to_string().replace(' ', "")
     );
     quote! {
@@ -69,4 +68,26 @@ pub(super) fn inherent_impl(model: &Model) -> TokenStream {
             }
         }
     }
+}
+
+/// The envelope as a constant expression: a literal, or for a workflow with steps that run
+/// other workflows, the sum with theirs (`Workflow::MAX_STEPS`), computed by rustc.
+pub(super) fn max_steps(model: &Model) -> TokenStream {
+    let none = quote!(::core::option::Option::None);
+    let Some(own) = model.max_steps() else {
+        return none;
+    };
+    let children = model.children();
+    if children.is_empty() {
+        return quote!(::core::option::Option::Some(#own));
+    }
+    let krate = &model.krate;
+    let mut parts = Vec::new();
+    for (index, ty) in children {
+        let Some(visits) = model.max_visits(index) else {
+            return none;
+        };
+        parts.push(quote!((#visits, <#ty as #krate::__private::Workflow>::MAX_STEPS)));
+    }
+    quote!(#krate::__private::nested_max_steps(#own, &[#(#parts),*]))
 }

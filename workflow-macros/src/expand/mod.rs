@@ -75,6 +75,10 @@ fn variants(model: &Model) -> Vec<Variant> {
         .map(|(index, step)| {
             let input = step.sig.input.clone();
             let (ty, parts) = match (model.is_pause(index), &step.sig.resume) {
+                _ if step.sig.child.is_some() => {
+                    let ty = child_state(model, index);
+                    (ty.clone(), vec![ty])
+                }
                 (true, Some(value)) => {
                     let krate = &model.krate;
                     let ty = syn::parse_quote!(#krate::__private::PauseState<#input, #value>);
@@ -114,6 +118,37 @@ fn variants(model: &Model) -> Vec<Variant> {
         pause: false,
     };
     steps.chain(forks).chain(Some(end)).collect()
+}
+
+/// What the state variant of step `index`, which runs another workflow, holds:
+/// `ChildState<<Research as Workflow>::State>`, placed at the workflow's type.
+fn child_state(model: &Model, index: usize) -> syn::Type {
+    let krate = &model.krate;
+    let child = model.child(index);
+    let span = child.map_or_else(Span::call_site, syn::spanned::Spanned::span);
+    syn::parse_quote_spanned! {span=>
+        #krate::__private::ChildState<<#child as #krate::__private::Workflow>::State>
+    }
+}
+
+/// The state about to run step `index` with `input`, a value of the step's input type:
+/// `State::Step(input)`, waiting if the step is a pause, at the child's first state if it
+/// runs another workflow.
+fn enter_step(model: &Model, index: usize, input: &TokenStream) -> TokenStream {
+    let (krate, state) = (&model.krate, &model.state);
+    let target = variant(model, Some(index));
+    if let Some(child) = model.child(index) {
+        let workflow = quote!(#krate::__private::Workflow);
+        quote! {
+            #state::#target(#krate::__private::ChildState::new(
+                <#child as #workflow>::start(#input),
+            ))
+        }
+    } else if model.is_pause(index) {
+        quote!(#state::#target(#krate::__private::PauseState::waiting(#input)))
+    } else {
+        quote!(#state::#target(#input))
+    }
 }
 
 /// `tokens` placed at `span` for error messages, resolving as before.

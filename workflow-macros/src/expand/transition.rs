@@ -232,6 +232,9 @@ fn step_arm(model: &Model, index: usize, casts: &mut Casts) -> Option<TokenStrea
 pub(super) fn run_step(model: &Model, index: usize) -> TokenStream {
     let krate = &model.krate;
     let sig = &model.steps[index].sig;
+    if sig.child.is_some() {
+        return run_child(model, index);
+    }
     let method = &sig.ident;
     let name = method.to_string();
     let [input, cx, value, error] = ["input", "cx", "value", "error"].map(local);
@@ -291,6 +294,27 @@ pub(super) fn run_step(model: &Model, index: usize) -> TokenStream {
         }
     } else {
         quote!(#cx.step(#name, &#policy, async { #invoke }).await?)
+    }
+}
+
+/// Runs step `index`, which runs another workflow, inline from its state in the parent's:
+/// `let output = …` once the child finishes; the parent's next state holds the child's if the
+/// child stops at a pause.
+fn run_child(model: &Model, index: usize) -> TokenStream {
+    let (krate, state) = (&model.krate, &model.state);
+    let sig = &model.steps[index].sig;
+    let method = &sig.ident;
+    let name = method.to_string();
+    let [input, cx, value, waiting] = ["input", "cx", "value", "waiting"].map(local);
+    let policy = self::policy(krate, &sig.options);
+    let target = variant(model, Some(index));
+    quote! {
+        match #cx.child(#name, &#policy, self.#method(), #input).await? {
+            #krate::__private::ChildStop::Finished(#value) => #value,
+            #krate::__private::ChildStop::Waiting(#waiting) => {
+                return ::core::result::Result::Ok(#state::#target(#waiting));
+            }
+        }
     }
 }
 
@@ -458,10 +482,7 @@ fn goto(
     };
     let cast = cross(model, from, edge, &value, message, &ty, first, casts);
     match edge.to {
-        Node::Step(to) if model.is_pause(to) => {
-            let krate = &model.krate;
-            quote!(#state::#target(#krate::__private::PauseState::waiting(#cast)))
-        }
+        Node::Step(to) => super::enter_step(model, to, &cast),
         _ => quote!(#state::#target(#cast)),
     }
 }

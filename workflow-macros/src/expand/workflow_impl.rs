@@ -22,19 +22,13 @@ pub(super) fn workflow_impl(model: &Model) -> TokenStream {
     let output = &model.output;
     let name = model.name.to_string();
     let fingerprint = fingerprint::fingerprint(model);
+    let max_steps = super::inherent::max_steps(model);
     let steps = model.steps.iter().map(|step| step.sig.ident.to_string());
     let start_state = model.start.first().map(|start| match start.edge.to {
         crate::model::Node::Fork(index) => {
             super::fork::initial_state(model, index, &quote!(#input_var))
         }
-        crate::model::Node::Step(index) if model.is_pause(index) => {
-            let first = variant(model, Some(index));
-            quote!(#state::#first(#krate::__private::PauseState::waiting(#input_var)))
-        }
-        crate::model::Node::Step(index) => {
-            let first = variant(model, Some(index));
-            quote!(#state::#first(#input_var))
-        }
+        crate::model::Node::Step(index) => super::enter_step(model, index, &quote!(#input_var)),
         crate::model::Node::End | crate::model::Node::Unknown => quote!(::core::unreachable!()),
     });
     let end = variant(model, None);
@@ -56,6 +50,7 @@ pub(super) fn workflow_impl(model: &Model) -> TokenStream {
             const NAME: &'static str = #name;
             const FINGERPRINT: u64 = #fingerprint;
             const STEPS: &'static [&'static str] = &[#(#steps),*];
+            const MAX_STEPS: ::core::option::Option<u64> = #max_steps;
 
             fn start(#input_var: Self::Input) -> Self::State {
                 #start_state
@@ -120,22 +115,35 @@ fn pause_steps(model: &Model) -> Vec<(usize, &syn::Type)> {
         .collect()
 }
 
-/// `Workflow::pause` and `Workflow::answer_json`, for a workflow with pause steps.
+/// `Workflow::pause` and `Workflow::answer_json`, for a workflow with pause steps or steps
+/// that run another workflow (whose pauses are this one's).
 fn pause_methods(model: &Model) -> TokenStream {
     let pauses = pause_steps(model);
-    if pauses.is_empty() {
+    let children = model.children();
+    if pauses.is_empty() && children.is_empty() {
         return TokenStream::new();
     }
     let krate = &model.krate;
     let state = &model.state;
     let name = model.name.to_string();
-    let [state_var, paused, value] = ["state", "paused", "value"].map(local);
+    let [state_var, paused, value, child] = ["state", "paused", "value", "child"].map(local);
+    let workflow = quote!(#krate::__private::Workflow);
     let shows = pauses.iter().map(|(index, _)| {
         let ident = variant(model, Some(*index));
         let step = model.step_name(*index);
         quote! {
             #state::#ident(#paused) if #paused.is_waiting() => ::core::option::Option::Some(
                 #krate::__private::Pause::new(#step, #krate::__private::pause_payload(&#paused.input)),
+            ),
+        }
+    });
+    let child_shows = children.iter().map(|(index, ty)| {
+        let ident = variant(model, Some(*index));
+        let step = model.step_name(*index);
+        quote! {
+            #state::#ident(#child) => ::core::option::Option::map(
+                <#ty as #workflow>::pause(&#child.state),
+                |#paused| #paused.within(#step),
             ),
         }
     });
@@ -149,10 +157,15 @@ fn pause_methods(model: &Model) -> TokenStream {
             }
         }
     });
+    let child_gives = children.iter().map(|(index, ty)| {
+        let given = quote!(<#ty as #workflow>::answer_json(#child.state, #value)?);
+        child_answered(model, *index, &child, &given)
+    });
     quote! {
         fn pause(#state_var: &Self::State) -> ::core::option::Option<#krate::__private::Pause> {
             match #state_var {
                 #(#shows)*
+                #(#child_shows)*
                 _ => ::core::option::Option::None,
             }
         }
@@ -163,10 +176,70 @@ fn pause_methods(model: &Model) -> TokenStream {
         ) -> ::core::result::Result<Self::State, #krate::__private::Error> {
             match #state_var {
                 #(#gives)*
+                #(#child_gives)*
                 #state_var => ::core::result::Result::Err(#krate::__private::Error::NotPaused {
                     workflow: #name,
                     step: <Self as #krate::__private::Workflow>::step_name(&#state_var),
                 }),
+            }
+        }
+    }
+}
+
+/// The arm that gives a value to the child run of step `index`, bound to `child`: the
+/// parent's state, holding the child's state `given`.
+fn child_answered(
+    model: &Model,
+    index: usize,
+    child: &syn::Ident,
+    given: &TokenStream,
+) -> TokenStream {
+    let (krate, state) = (&model.krate, &model.state);
+    let ident = variant(model, Some(index));
+    quote! {
+        #state::#ident(#child) => ::core::result::Result::Ok(#state::#ident(
+            #krate::__private::ChildState { state: #given, loops: #child.loops },
+        )),
+    }
+}
+
+/// `impl<V> Answer<V> for Parent where Child: Answer<V>`, for a workflow whose only pauses are
+/// those of the one workflow one of its steps runs: a value the child's pauses do not take
+/// does not compile. (With pauses of its own or several children, such impls would overlap:
+/// `answer_json` gives those values.)
+fn child_answer_impl(model: &Model) -> TokenStream {
+    let children = model.children();
+    let [(index, ty)] = children.as_slice() else {
+        return TokenStream::new();
+    };
+    if !pause_steps(model).is_empty() {
+        return TokenStream::new();
+    }
+    let krate = &model.krate;
+    let self_ty = &model.self_ty;
+    let mut generics = model.generics.clone();
+    generics.params.push(syn::parse_quote!(__V));
+    let (impl_generics, _, _) = generics.split_for_impl();
+    let where_clause = workflow_bounds(model);
+    let name = model.name.to_string();
+    let [state_var, value, child] = ["state", "value", "child"].map(local);
+    let answer = quote!(#krate::__private::Answer<__V>);
+    let given = quote!(<#ty as #answer>::answer(#child.state, #value)?);
+    let arm = child_answered(model, *index, &child, &given);
+    quote! {
+        #[automatically_derived]
+        impl #impl_generics #answer for #self_ty #where_clause, #ty: #answer {
+            fn answer(
+                #state_var: Self::State,
+                #value: __V,
+            ) -> ::core::result::Result<Self::State, #krate::__private::Error> {
+                match #state_var {
+                    #arm
+                    #state_var => ::core::result::Result::Err(#krate::__private::Error::NotPaused {
+                        workflow: #name,
+                        step: <Self as #krate::__private::Workflow>::step_name(&#state_var),
+                    }),
+                }
             }
         }
     }
@@ -216,5 +289,6 @@ pub(super) fn answer_impls(model: &Model) -> TokenStream {
             }
         }
     });
-    quote!(#(#impls)*)
+    let child = child_answer_impl(model);
+    quote!(#(#impls)* #child)
 }

@@ -43,9 +43,26 @@ pub(crate) fn build(args: Args, input: Input, errors: &mut Errors) -> Option<Mod
         unresolved: Vec::new(),
         taken: input.taken,
     };
+    child_types(&mut model);
     add_flow(&mut model, flow, errors);
     report_unresolved(&model, errors);
     Some(model)
+}
+
+/// The input and output of a step that runs another workflow are that workflow's, as
+/// `<Research as Workflow>::Input`, placed at the type the step returns, where rustc reports a
+/// type that is not a workflow.
+fn child_types(model: &mut Model) {
+    let krate = model.krate.clone();
+    for step in &mut model.steps {
+        let Some(child) = step.sig.child.clone() else {
+            continue;
+        };
+        let span = child.span();
+        let workflow = quote::quote_spanned!(span=> #krate::__private::Workflow);
+        step.sig.input = syn::parse_quote_spanned!(span=> <#child as #workflow>::Input);
+        step.sig.output = syn::parse_quote_spanned!(span=> <#child as #workflow>::Output);
+    }
 }
 
 /// The last segment of the self type, without `r#`: `Flow` for `impl r#Flow`.
@@ -107,11 +124,22 @@ fn add_chain(model: &mut Model, chain: Chain, errors: &mut Errors) {
             Target::Match { token, arms } => {
                 let arms = arms
                     .into_iter()
-                    .map(|arm| Arm {
-                        pat: arm.pat,
-                        guard: arm.guard,
-                        end: arm.route.end,
-                        edge: edge(model, arm.route, errors),
+                    .map(|arm| {
+                        let end = arm.route.end;
+                        let edge = match arm.fork {
+                            Some((fork, join)) => {
+                                let index = add_fork(model, fork, errors);
+                                model.forks[index].join = Some(edge(model, join, errors));
+                                fork_edge(model, index, arm.route.arg)
+                            }
+                            None => edge(model, arm.route, errors),
+                        };
+                        Arm {
+                            pat: arm.pat,
+                            guard: arm.guard,
+                            end,
+                            edge,
+                        }
                     })
                     .collect();
                 if let Some(from) = source {
@@ -119,40 +147,9 @@ fn add_chain(model: &mut Model, chain: Chain, errors: &mut Errors) {
                 }
             }
             Target::Fork(fork) => {
-                let index = model.forks.len();
-                let branches = fork
-                    .branches
-                    .into_iter()
-                    .map(|name| {
-                        let to = resolve(model, &name, errors);
-                        if let Node::Step(step) = to {
-                            let mention = model.steps[step].mentions.len() - 1;
-                            model.steps[step].branch_of.push((index, mention));
-                        }
-                        Edge {
-                            to,
-                            last: name.span(),
-                            name,
-                            arg: None,
-                            bound: None,
-                        }
-                    })
-                    .collect();
-                model.forks.push(Fork {
-                    span: fork.span,
-                    map: fork.map,
-                    branches,
-                    concurrency: fork.concurrency,
-                    collect: fork.collect,
-                    join: None,
-                });
-                let edge = Edge {
-                    to: Node::Fork(index),
-                    name: syn::Ident::new("fork", fork.span),
-                    arg: None,
-                    last: fork.last,
-                    bound: None,
-                };
+                let span = fork.span;
+                let index = add_fork(model, fork, errors);
+                let edge = fork_edge(model, index, None);
                 match source {
                     None => model.start.push(Start {
                         token: source_span,
@@ -168,9 +165,59 @@ fn add_chain(model: &mut Model, chain: Chain, errors: &mut Errors) {
                     ),
                 }
                 source = Some(Node::Fork(index));
-                source_span = fork.span;
+                source_span = span;
             }
         }
+    }
+}
+
+/// Adds `fork` to the model, its branches resolved; returns its index. Its join is set by the
+/// edge that follows it.
+fn add_fork(model: &mut Model, fork: parse::Fork, errors: &mut Errors) -> usize {
+    let index = model.forks.len();
+    let branches = fork
+        .branches
+        .into_iter()
+        .map(|name| {
+            let to = resolve(model, &name, errors);
+            if let Node::Step(step) = to {
+                let mention = model.steps[step].mentions.len() - 1;
+                model.steps[step].branch_of.push((index, mention));
+            }
+            Edge {
+                to,
+                last: name.span(),
+                name,
+                arg: None,
+                bound: None,
+            }
+        })
+        .collect();
+    model.forks.push(Fork {
+        span: fork.span,
+        map: fork.map,
+        branches,
+        concurrency: fork.concurrency,
+        collect: fork.collect,
+        join: None,
+        last: fork.last,
+    });
+    index
+}
+
+/// The edge into fork `index`, passing it `arg` if given (a `match` arm's).
+fn fork_edge(model: &Model, index: usize, arg: Option<syn::Expr>) -> Edge {
+    let fork = &model.forks[index];
+    let last = arg
+        .as_ref()
+        .and_then(|arg| arg.to_token_stream().into_iter().last())
+        .map_or(fork.last, |token| token.span());
+    Edge {
+        to: Node::Fork(index),
+        name: syn::Ident::new("fork", fork.span),
+        arg,
+        last,
+        bound: None,
     }
 }
 

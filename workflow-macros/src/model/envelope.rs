@@ -22,11 +22,25 @@ impl Model {
     /// fit in a `u64`.
     pub(crate) fn max_steps(&self) -> Option<u64> {
         let start = &self.start.first()?.edge;
+        self.longest(start, None)
+    }
+
+    /// The most times a run can enter step `step` (one that runs another workflow): the
+    /// longest walk as in [`Model::max_steps`], counting only that step; an upper bound where
+    /// `max_steps` is one. `None` if it does not fit in a `u64`.
+    pub(crate) fn max_visits(&self, step: usize) -> Option<u64> {
+        let start = &self.start.first()?.edge;
+        self.longest(start, Some(step))
+    }
+
+    /// The longest walk from `start`, counting every node, or only step `only`.
+    fn longest(&self, start: &Edge, only: Option<usize>) -> Option<u64> {
         let mut search = Search {
             model: self,
             memo: HashMap::new(),
             depth: 0,
             overflow: false,
+            only,
         };
         let counters = vec![0u32; self.bounds];
         match search.edge(start, &counters) {
@@ -95,6 +109,8 @@ struct Search<'a> {
     /// How many nodes deep the search is.
     depth: usize,
     overflow: bool,
+    /// Count only this step, not every node.
+    only: Option<usize>,
 }
 
 impl Search<'_> {
@@ -139,7 +155,8 @@ impl Search<'_> {
             }
         }
         self.depth -= 1;
-        let steps = most.saturating_add(1);
+        let counted = self.only.is_none_or(|only| node == Node::Step(only));
+        let steps = most.saturating_add(u64::from(counted));
         self.memo.insert(key, steps);
         steps
     }

@@ -72,6 +72,8 @@ pub(crate) struct Fork {
     pub(crate) collect: bool,
     /// Where the joined outputs go; the parser ensures every fork has one.
     pub(crate) join: Option<Edge>,
+    /// The last token of the fork as written, its options included.
+    pub(crate) last: Span,
 }
 
 pub(crate) struct Start {
@@ -133,6 +135,18 @@ impl Model {
     pub(crate) fn is_pause(&self, index: usize) -> bool {
         let step = &self.steps[index];
         step.pause.is_some() && step.sig.resume.is_some()
+    }
+
+    /// The workflow step `index` runs, if it is a step that runs another workflow.
+    pub(crate) fn child(&self, index: usize) -> Option<&Type> {
+        self.steps[index].sig.child.as_ref()
+    }
+
+    /// The steps that run another workflow, with the workflow's type, in declaration order.
+    pub(crate) fn children(&self) -> Vec<(usize, &Type)> {
+        (0..self.steps.len())
+            .filter_map(|index| Some((index, self.child(index)?)))
+            .collect()
     }
 
     pub(crate) fn step_name(&self, index: usize) -> String {
@@ -207,7 +221,14 @@ impl Model {
                     Node::Fork(fork) => edges.extend(&self.forks[fork].branches),
                     _ => edges.push(edge),
                 },
-                Outgoing::Match { arms, .. } => edges.extend(arms.iter().map(|arm| &arm.edge)),
+                Outgoing::Match { arms, .. } => {
+                    for arm in arms {
+                        match arm.edge.to {
+                            Node::Fork(fork) => edges.extend(&self.forks[fork].branches),
+                            _ => edges.push(&arm.edge),
+                        }
+                    }
+                }
             }
         }
         let fallbacks: Vec<&Edge> = edges

@@ -72,7 +72,11 @@ pub(crate) struct Bound {
 pub(crate) struct Arm {
     pub(crate) pat: Pat,
     pub(crate) guard: Option<Expr>,
+    /// Where the arm leads; for an arm that fans out, a route named `fork` at the fork, with
+    /// the fork's argument.
     pub(crate) route: Route,
+    /// `Pattern => (b, c) -> join` or `Pattern => each b -> join`: the fork, and its join.
+    pub(crate) fork: Option<(Fork, Route)>,
 }
 
 /// Parses the body of `flow!`, reporting each bad statement and keeping the good ones.
@@ -335,17 +339,61 @@ fn match_target(input: ParseStream<'_>) -> syn::Result<(Target, Span)> {
         };
         content.parse::<Token![=>]>()?;
         if content.peek(token::Paren) || is_each(&content) {
-            let fork = content.fork().parse::<TokenTree>()?;
-            return Err(syn::Error::new(fork.span(), diag::FORK_IN_ARM));
+            let (route, fork) = arm_fork(&content)?;
+            arms.push(Arm {
+                pat,
+                guard,
+                route,
+                fork: Some(fork),
+            });
+        } else {
+            let route = route(&content)?;
+            arms.push(Arm {
+                pat,
+                guard,
+                route,
+                fork: None,
+            });
         }
-        let route = route(&content)?;
-        arms.push(Arm { pat, guard, route });
         if content.is_empty() {
             break;
         }
         content.parse::<Token![,]>()?;
     }
     Ok((Target::Match { token, arms }, close))
+}
+
+/// The fork of a `match` arm, `(b, c) [options] (arg) -> join` or
+/// `each b [options] (arg) -> join`: the arm's route (named `fork`, with the argument), the
+/// fork and its join.
+fn arm_fork(input: ParseStream<'_>) -> syn::Result<(Route, (Fork, Route))> {
+    let fork = if input.peek(token::Paren) {
+        fan_out(input)?
+    } else {
+        each(input)?
+    };
+    let arg = if input.peek(token::Paren) {
+        let content;
+        parenthesized!(content in input);
+        Some(content.parse()?)
+    } else {
+        None
+    };
+    input
+        .parse::<Token![->]>()
+        .map_err(|_| syn::Error::new(fork.span, diag::FORK_IN_ARM))?;
+    let join = route(input)?;
+    if let Some(arg) = &join.arg {
+        return Err(syn::Error::new(arg.span(), diag::ROUTE_ARG_ON_SEQUENCE));
+    }
+    let route = Route {
+        pause: None,
+        name: Ident::new("fork", fork.span),
+        arg,
+        bound: None,
+        end: join.end,
+    };
+    Ok((route, (fork, join)))
 }
 
 fn route(input: ParseStream<'_>) -> syn::Result<Route> {

@@ -31,12 +31,17 @@ pub(crate) struct StepFn {
     /// Whether the return type names its error type: `Result<U, E>`, not `Result<U>`.
     pub(crate) error_written: bool,
     pub(crate) options: StepOptions,
+    /// `fn research(&self) -> &Research`: the step is a run of this workflow type. Its input
+    /// and output are that workflow's, filled in by `model`.
+    pub(crate) child: Option<Type>,
 }
 
 /// The options of `#[step(...)]`.
 #[derive(Default)]
 pub(crate) struct StepOptions {
     pub(crate) retry: Option<u32>,
+    /// Where `retry` is written.
+    pub(crate) retry_span: Option<Span>,
     pub(crate) backoff: Option<Duration>,
     pub(crate) max_backoff: Option<Duration>,
     pub(crate) timeout: Option<Duration>,
@@ -56,6 +61,23 @@ pub(crate) fn step(method: &mut ImplItemFn, errors: &mut Errors) -> StepFn {
     if super::is_generated(&ident) {
         errors.push(ident.span(), diag::generated_name(&super::unraw(&ident)));
     }
+    if let Some(child) = child_workflow(sig) {
+        if let Some(span) = options.retry_span {
+            errors.push(span, diag::child_retry(&name, &written(&child)));
+        }
+        return StepFn {
+            ident,
+            valid: errors.len() == before,
+            input: syn::parse_quote!(()),
+            has_input: true,
+            resume: None,
+            output: syn::parse_quote!(()),
+            fallible: None,
+            error_written: false,
+            options,
+            child: Some(child),
+        };
+    }
     check_qualifiers(sig, &name, errors);
     let (input, resume) = input_type(sig, &name, errors);
     let has_input = sig.inputs.len() > 1;
@@ -74,6 +96,35 @@ pub(crate) fn step(method: &mut ImplItemFn, errors: &mut Errors) -> StepFn {
         fallible,
         error_written,
         options,
+        child: None,
+    }
+}
+
+/// The workflow type `T` of a step written `fn name(&self) -> &T`: not `async`, no parameter
+/// but `&self`, returning a shared reference. Such a step runs the workflow `T` returns.
+fn child_workflow(sig: &syn::Signature) -> Option<Type> {
+    let plain = sig.asyncness.is_none()
+        && sig.constness.is_none()
+        && sig.unsafety.is_none()
+        && sig.abi.is_none()
+        && sig.variadic.is_none()
+        && sig.generics.params.is_empty()
+        && sig.generics.where_clause.is_none();
+    let by_ref = matches!(
+        sig.inputs.first(),
+        Some(FnArg::Receiver(receiver))
+            if receiver.reference.is_some()
+                && receiver.mutability.is_none()
+                && receiver.colon_token.is_none()
+    );
+    match &sig.output {
+        ReturnType::Type(_, ty) if plain && by_ref && sig.inputs.len() == 1 => match &**ty {
+            Type::Reference(reference) if reference.mutability.is_none() => {
+                Some((*reference.elem).clone())
+            }
+            _ => None,
+        },
+        _ => None,
     }
 }
 
@@ -341,7 +392,10 @@ fn option(
     let span = value.map_or_else(|| meta.span(), Spanned::span);
     match name.as_str() {
         "retry" => match value.and_then(int_literal) {
-            Some(retry) => options.retry = Some(retry),
+            Some(retry) => {
+                options.retry = Some(retry);
+                options.retry_span = Some(path.span());
+            }
             None => errors.push(span, diag::bad_retry()),
         },
         _ => match value.and_then(duration_literal) {

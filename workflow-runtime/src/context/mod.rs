@@ -29,6 +29,44 @@ pub struct Context {
     /// The run's scope, if anything reads it: its ledger, its observer, where a durable run
     /// saves its branches.
     run: Option<Arc<RunScope>>,
+    /// The steps the run took so far, its child runs' included.
+    taken: u64,
+    /// The limits of a run something watches, which its child runs share.
+    limits: Limits,
+    /// Where the child run of the step that just ran stopped, if the step is one.
+    left: ChildLeft,
+    /// Whether the run saves a checkpoint after each step: a child run then takes one step
+    /// per turn of its parent's loop, so that each of its steps is saved too.
+    durable: bool,
+    /// The scope of the child run in progress, across the turns of a durable parent's loop.
+    child_scope: Option<Arc<RunScope>>,
+}
+
+/// Where the child run of the step that just ran stopped: what the driver does next.
+#[derive(Clone, Copy, Default, PartialEq, Eq, Debug)]
+pub(crate) enum ChildLeft {
+    /// The step is not a child run, or its child finished: the step finished.
+    #[default]
+    Done,
+    /// At a pause: the run waits there.
+    Paused,
+    /// After one of its steps, in a durable run: the step goes on at the next turn.
+    Running,
+}
+
+/// The limits of a run that reach into its child runs: the most steps it may take, and the
+/// token that cancels it.
+#[derive(Clone, Default)]
+pub(crate) struct Limits {
+    pub(crate) max_steps: Option<u64>,
+    pub(crate) cancel: Option<tokio_util::sync::CancellationToken>,
+}
+
+impl Limits {
+    /// Whether there is no limit.
+    pub(crate) fn is_none(&self) -> bool {
+        self.max_steps.is_none() && self.cancel.is_none()
+    }
 }
 
 impl Context {
@@ -54,6 +92,11 @@ impl Context {
             workflow,
             loops,
             run: None,
+            taken: 0,
+            limits: Limits::default(),
+            left: ChildLeft::Done,
+            durable: false,
+            child_scope: None,
         }
     }
 
@@ -61,6 +104,59 @@ impl Context {
     pub(crate) fn watched(mut self, run: Arc<RunScope>) -> Self {
         self.run = Some(run);
         self
+    }
+
+    /// Limited by `limits`, which reach into the run's child runs.
+    pub(crate) fn limited(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// The limits of the run, for its child runs.
+    pub(crate) fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// Counts one more step; returns how many the run took, this one included.
+    pub(crate) fn count_step(&mut self) -> u64 {
+        self.taken += 1;
+        self.taken
+    }
+
+    /// How many steps the run took, its child runs' included.
+    pub(crate) fn taken(&self) -> u64 {
+        self.taken
+    }
+
+    /// Starts counting at `taken`, the steps the parent of a child run took.
+    pub(crate) fn set_taken(&mut self, taken: u64) {
+        self.taken = taken;
+    }
+
+    /// Records where the child run of the step running now stopped.
+    pub(crate) fn set_left(&mut self, left: ChildLeft) {
+        self.left = left;
+    }
+
+    /// Where the child run of the step that just ran stopped; clears it.
+    pub(crate) fn take_left(&mut self) -> ChildLeft {
+        std::mem::take(&mut self.left)
+    }
+
+    /// Saves a checkpoint after each step: a durable run.
+    pub(crate) fn durable(mut self) -> Self {
+        self.durable = true;
+        self
+    }
+
+    /// Whether the run saves a checkpoint after each step.
+    pub(crate) fn is_durable(&self) -> bool {
+        self.durable
+    }
+
+    /// The scope of the child run in progress, kept across the turns of a durable parent.
+    pub(crate) fn child_scope(&mut self) -> &mut Option<Arc<RunScope>> {
+        &mut self.child_scope
     }
 
     /// The name of the running workflow.

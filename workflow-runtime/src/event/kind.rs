@@ -18,8 +18,14 @@ use crate::usage::{Usage, UsageTotals};
 pub struct Event {
     /// The run the event belongs to.
     pub run: RunId,
-    /// The workflow's name ([`Workflow::NAME`](crate::Workflow::NAME)).
+    /// The workflow's name ([`Workflow::NAME`](crate::Workflow::NAME)): for an event of a
+    /// child run, the child workflow's.
     pub workflow: &'static str,
+    /// Where in the run the event happened: empty for the run's own steps; for a workflow that
+    /// runs as a step of another, the steps it runs in, from the outermost (`["research"]`
+    /// for the events of the child run in step `research`, whose `step` is the child's).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub path: Vec<&'static str>,
     /// The event's number in its run, from 0 and without gaps, so a subscriber that lagged can
     /// tell which events of the run it lost.
     pub seq: u64,

@@ -10,7 +10,7 @@ use futures_util::FutureExt;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-use crate::context::Context;
+use crate::context::{ChildLeft, Context};
 use crate::error::Error;
 use crate::future::BoxFuture;
 use crate::state::Loops;
@@ -46,6 +46,9 @@ pub(crate) struct Hooks<'a, S> {
     pub(crate) cancel: Option<&'a CancellationToken>,
     /// Where a durable run saves the state after each step.
     pub(crate) saver: Option<&'a dyn Saver<S>>,
+    /// Stop after one step: a child run of a durable parent, which saves the parent's state,
+    /// holding the child's, after each of the child's steps.
+    pub(crate) one_step: bool,
 }
 
 impl<S> Hooks<'_, S> {
@@ -54,11 +57,15 @@ impl<S> Hooks<'_, S> {
         max_steps: u64::MAX,
         cancel: None,
         saver: None,
+        one_step: false,
     };
 
     /// Whether there is nothing to check or do.
     fn is_none(&self) -> bool {
-        self.max_steps == u64::MAX && self.cancel.is_none() && self.saver.is_none()
+        self.max_steps == u64::MAX
+            && self.cancel.is_none()
+            && self.saver.is_none()
+            && !self.one_step
     }
 
     /// Checks the limits before the `taken`-th step, `step`.
@@ -85,10 +92,8 @@ pub(crate) fn cancelled<W: Workflow>(step: Option<&'static str>) -> Error {
     }
 }
 
-/// Runs `workflow` from `state` until it finishes, waits at a pause, or fails. Before each
-/// step it checks the limits of `hooks` and tells the run's scope (its budget, its events, its
-/// span); after each, it saves the state through `hooks` if the run is durable. A run with
-/// neither only takes its steps.
+/// Runs `workflow` from `state` until it finishes, waits at a pause, or fails: [`drive_to`],
+/// then, at a pause, what the pause shows (with the state, for an in-memory run).
 ///
 /// # Errors
 ///
@@ -97,44 +102,89 @@ pub(crate) fn cancelled<W: Workflow>(step: Option<&'static str>) -> Error {
 #[allow(clippy::manual_async_fn)]
 pub(crate) fn drive<'a, W: Workflow>(
     workflow: &'a W,
-    mut state: W::State,
+    state: W::State,
     mut cx: Context,
     hooks: &'a Hooks<'a, W::State>,
 ) -> impl Future<Output = Result<Stop<W>, Error>> + Send + 'a {
     // The run's context is the future's own, not borrowed from the caller's: a caller's
     // future would otherwise keep it beside this one, for every run in flight.
     async move {
-        let plain = cx.run().is_none() && hooks.is_none();
-        let mut taken = 0;
-        loop {
-            state = match W::finish(state) {
-                Ok(output) => return Ok(Stop::Finished(output)),
-                Err(state) => state,
-            };
-            if let Some(pause) = W::pause(&state) {
+        match drive_to(workflow, state, &mut cx, hooks).await? {
+            Reached::End(output) => Ok(Stop::Finished(output)),
+            Reached::Pause(state, pause) => {
                 // A durable run's state is in its store; an in-memory run's goes with its pause.
                 let pause = match hooks.saver {
                     Some(_) => pause,
                     None => pause.holding::<W>(&state, cx.loops())?,
                 };
-                return Ok(Stop::Suspended { pause });
+                Ok(Stop::Suspended { pause })
+            }
+            // Only a child run stops after one step.
+            Reached::Stepped(_) => Err(Error::other("a run stopped after one step")),
+        }
+    }
+}
+
+/// Where [`drive_to`] stopped, short of an error.
+pub(crate) enum Reached<W: Workflow> {
+    /// At `end`, with the output.
+    End(W::Output),
+    /// At a pause: the state that waits there, and what the pause shows.
+    Pause(W::State, Pause),
+    /// After one step, with [`Hooks::one_step`]: the state it led to.
+    Stepped(W::State),
+}
+
+/// The loop of every run: from `state`, takes one step after another until the end or a
+/// pause. Before each step it checks the limits of `hooks` (the steps counted in `cx`, so that
+/// a child run counts against its parent's budget) and tells the run's scope (its budget, its
+/// events, its span); after each, it saves the state through `hooks` if the run is durable. A
+/// run with neither only takes its steps.
+///
+/// # Errors
+///
+/// The first error that stops the run.
+// Not an `async fn`: its future would keep a copy of each argument.
+#[allow(clippy::manual_async_fn)]
+pub(crate) fn drive_to<'a, W: Workflow>(
+    workflow: &'a W,
+    mut state: W::State,
+    cx: &'a mut Context,
+    hooks: &'a Hooks<'a, W::State>,
+) -> impl Future<Output = Result<Reached<W>, Error>> + Send + 'a {
+    async move {
+        let plain = cx.run().is_none() && hooks.is_none();
+        // Whether the step that just ran is a child run in progress (of a durable run), which
+        // the next turn goes on with as the same step.
+        let mut continuing = false;
+        loop {
+            state = match W::finish(state) {
+                Ok(output) => return Ok(Reached::End(output)),
+                Err(state) => state,
+            };
+            if let Some(pause) = W::pause(&state) {
+                return Ok(Reached::Pause(state, pause));
             }
             if plain {
-                state = workflow.transition(state, &mut cx).await?;
+                state = workflow.transition(state, cx).await?;
                 continue;
             }
-            taken += 1;
             let step = W::step_name(&state);
-            if let Some(run) = cx.run() {
+            let taken = if continuing {
+                cx.taken()
+            } else {
+                cx.count_step()
+            };
+            if let (Some(run), false) = (cx.run(), continuing) {
                 run.enter(step);
             }
             hooks.check::<W>(taken, step)?;
             let next = {
-                let span = match cx.run() {
-                    Some(run) => run.start_step()?,
-                    None => None,
+                let span = match (cx.run(), continuing) {
+                    (Some(run), false) => run.start_step()?,
+                    _ => None,
                 };
-                let next = workflow.transition(state, &mut cx);
+                let next = workflow.transition(state, cx);
                 next.instrument(span.unwrap_or_else(tracing::Span::none))
             };
             state = match hooks.saver {
@@ -146,13 +196,20 @@ pub(crate) fn drive<'a, W: Workflow>(
                     .await
                     .unwrap_or_else(|panic| Err(panicked::<W>(step, &*panic)))?,
             };
-            if let Some(run) = cx.run() {
+            // A step that is a child run which stopped at a pause, or took one of its steps
+            // only, did not finish: the next turn of the loop finds the pause, or goes on.
+            let left = cx.take_left();
+            continuing = left == ChildLeft::Running;
+            if let (Some(run), ChildLeft::Done) = (cx.run(), left) {
                 run.finish_step();
             }
             if let Some(saver) = hooks.saver {
                 let usage = cx.run().map(|run| run.saved_usage()).unwrap_or_default();
                 let saved = saver.save(&state, cx.loops(), usage);
                 saved.await?;
+            }
+            if hooks.one_step {
+                return Ok(Reached::Stepped(state));
             }
         }
     }

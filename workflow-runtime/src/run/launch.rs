@@ -10,7 +10,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use super::drive::{cancelled, drive, Hooks, Saver, Stop};
-use crate::context::Context;
+use crate::context::{Context, Limits};
 use crate::error::Error;
 use crate::event::Event;
 use crate::future::BoxFuture;
@@ -180,8 +180,18 @@ async fn watched<W: Workflow>(launch: Launch<'_, W>, trace: Option<RunTrace>) ->
         max_steps: options.max_steps.unwrap_or(u64::MAX),
         cancel: options.cancel,
         saver,
+        one_step: false,
     };
-    let cx = Context::with_loops(W::NAME, loops).watched(Arc::clone(&run));
+    let limits = Limits {
+        max_steps: options.max_steps,
+        cancel: options.cancel.cloned(),
+    };
+    let mut cx = Context::with_loops(W::NAME, loops)
+        .watched(Arc::clone(&run))
+        .limited(limits);
+    if hooks.saver.is_some() {
+        cx = cx.durable();
+    }
     run.started(resumed);
     let driven = run.scope().enter(drive(workflow, state, cx, &hooks));
     let raced = match span {
@@ -196,7 +206,7 @@ async fn watched<W: Workflow>(launch: Launch<'_, W>, trace: Option<RunTrace>) ->
         .unwrap_or_else(|lost| Err(lost.unwrap_or_else(|| cancelled::<W>(run.current_step()))));
     run.ended(match &result {
         Ok(Stop::Finished(_)) => Ending::Completed,
-        Ok(Stop::Suspended { pause }) => Ending::Suspended(pause.step),
+        Ok(Stop::Suspended { pause }) => Ending::Suspended(pause.outer_step()),
         Err(error) => Ending::Failed(error),
     });
     Finish {

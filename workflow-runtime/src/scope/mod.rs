@@ -10,10 +10,12 @@
 //! - `observe.rs`: what a run tells its subscribers and `tracing`, as it goes;
 //! - `branch.rs`: the future of one branch, with its own scope;
 //! - `call.rs`: one model call, recorded in every ledger of the scope chain;
+//! - `child.rs`: the scope of a child run, inside a step of its parent;
 //! - `trace.rs`: the `tracing` spans.
 
 mod branch;
 mod call;
+mod child;
 mod observe;
 mod trace;
 
@@ -60,6 +62,9 @@ pub(crate) struct RunScope {
     parent: Option<Scope>,
     /// Where a durable run saves the branches of a fan-out or a map that finish.
     recorder: Option<Arc<dyn BranchRecorder>>,
+    /// For a child run, the steps of its parents it runs in, from the outermost: its events
+    /// are tagged with them. Empty for a run of its own.
+    path: Vec<&'static str>,
 }
 
 /// Where a durable run saves each branch of a fan-out or a map as soon as it finishes, so
@@ -136,6 +141,7 @@ impl RunScope {
             current: AtomicUsize::new(usize::MAX),
             parent: Scope::current(),
             recorder: parts.recorder,
+            path: Vec::new(),
         })
     }
 
@@ -149,6 +155,17 @@ impl RunScope {
 
     pub(crate) fn ledger(&self) -> Option<&Ledger> {
         self.ledger.as_ref()
+    }
+
+    /// The first ledger of this run or of the runs it runs in whose budget is used up.
+    pub(crate) fn exhausted_ledger(&self) -> Option<&Ledger> {
+        let mut run = self;
+        loop {
+            if let Some(ledger) = run.ledger.as_ref().filter(|ledger| ledger.is_exhausted()) {
+                return Some(ledger);
+            }
+            run = &run.parent.as_ref()?.run;
+        }
     }
 
     /// What the run spent so far, as a checkpoint saves it: empty if it has no ledger.

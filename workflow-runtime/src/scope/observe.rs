@@ -2,7 +2,7 @@
 //! methods of [`RunScope`] that the driver, the step attempts and the agents call.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use tokio::sync::broadcast;
@@ -16,11 +16,17 @@ use crate::usage::UsageTotals;
 
 /// Where an observed run's events go and its spans are opened.
 pub(crate) struct Observer {
-    sinks: Vec<broadcast::Sender<Event>>,
-    seq: AtomicU64,
+    /// Shared with the run's child runs, whose events go to the same subscribers.
+    outlet: Arc<Outlet>,
     started: Instant,
     trace: Option<RunTrace>,
     step: Mutex<StepRun>,
+}
+
+/// Where the events of a run and of its child runs go, numbered in one sequence.
+struct Outlet {
+    sinks: Vec<broadcast::Sender<Event>>,
+    seq: AtomicU64,
 }
 
 /// The top-level step running now.
@@ -45,18 +51,24 @@ pub(crate) enum Ending<'a> {
 
 impl Observer {
     pub(super) fn new(sinks: Vec<broadcast::Sender<Event>>, trace: Option<RunTrace>) -> Self {
-        Observer {
+        let outlet = Outlet {
             sinks,
             seq: AtomicU64::new(0),
+        };
+        Self::sharing(Arc::new(outlet), trace)
+    }
+
+    /// The observer of a child run of this one's: its events go to the same subscribers.
+    pub(super) fn child(&self, trace: Option<RunTrace>) -> Self {
+        Self::sharing(Arc::clone(&self.outlet), trace)
+    }
+
+    fn sharing(outlet: Arc<Outlet>, trace: Option<RunTrace>) -> Self {
+        Observer {
+            outlet,
             started: Instant::now(),
             trace,
-            step: Mutex::new(StepRun {
-                index: usize::MAX,
-                started: Instant::now(),
-                attempts: 0,
-                before: UsageTotals::default(),
-                span: None,
-            }),
+            step: Mutex::new(StepRun::none()),
         }
     }
 
@@ -76,13 +88,15 @@ impl RunScope {
         let Some(observer) = &self.observer else {
             return;
         };
-        let Some((last, others)) = observer.sinks.split_last() else {
+        let outlet = &observer.outlet;
+        let Some((last, others)) = outlet.sinks.split_last() else {
             return;
         };
         let event = Event {
             run: self.id,
             workflow: self.workflow,
-            seq: observer.seq.fetch_add(1, Ordering::Relaxed),
+            path: self.path.clone(),
+            seq: outlet.seq.fetch_add(1, Ordering::Relaxed),
             kind: kind(),
         };
         for sink in others {
@@ -116,7 +130,7 @@ impl RunScope {
     ///
     /// [`Error::BudgetExceeded`] once the ledger's budget is used up.
     pub(crate) fn start_step(&self) -> Result<Option<Span>, Error> {
-        if let Some(ledger) = self.ledger.as_ref().filter(|ledger| ledger.is_exhausted()) {
+        if let Some(ledger) = self.exhausted_ledger() {
             return Err(ledger.exhausted_error());
         }
         let Some(observer) = &self.observer else {

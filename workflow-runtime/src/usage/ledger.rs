@@ -100,6 +100,11 @@ impl Ledger {
         self
     }
 
+    /// The prices the cost of the calls recorded here is estimated with.
+    pub(crate) fn prices(&self) -> Arc<Pricing> {
+        Arc::clone(&self.lock().pricing)
+    }
+
     /// Starts the ledger from `saved`, what the run spent before it was resumed: its totals,
     /// and those of its steps that are among the ledger's (the others count in the total only).
     pub(crate) fn starting_from(self, saved: &SavedUsage) -> Self {

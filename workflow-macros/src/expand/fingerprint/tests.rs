@@ -6,7 +6,7 @@ use std::str::FromStr;
 use proc_macro2::{Delimiter, Group, TokenStream, TokenTree};
 use quote::quote;
 
-use super::{description, fingerprint};
+use super::{description, own_fingerprint as fingerprint};
 use crate::tests::{model_of, model_with};
 
 /// The sample of the facade's `tests/fingerprint.rs`, whose `FINGERPRINT` is pinned to the

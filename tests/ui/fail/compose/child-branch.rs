@@ -1,0 +1,43 @@
+use workflow::prelude::*;
+
+struct Research;
+
+#[workflow]
+impl Research {
+    async fn search(&self, topic: String) -> String {
+        topic
+    }
+
+    flow! {
+        start -> search -> end;
+    }
+}
+
+struct Article {
+    research: Research,
+}
+
+#[workflow]
+impl Article {
+    async fn plan(&self, topic: String) -> String {
+        topic
+    }
+
+    fn research(&self) -> &Research {
+        &self.research
+    }
+
+    async fn outline(&self, topic: String) -> String {
+        topic
+    }
+
+    async fn write(&self, (notes, outline): (String, String)) -> String {
+        notes + &outline
+    }
+
+    flow! {
+        start -> plan -> (research, outline) -> write -> end;
+    }
+}
+
+fn main() {}

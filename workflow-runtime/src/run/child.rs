@@ -1,0 +1,202 @@
+//! A workflow that runs as one step of another, inline, through the same loop as every run:
+//! [`Context::child`].
+
+use std::sync::Arc;
+
+use tracing::Instrument;
+
+use super::drive::{drive_to, Hooks, Reached};
+use crate::context::{ChildLeft, Context};
+use crate::error::Error;
+use crate::policy::StepPolicy;
+use crate::scope::{Ending, RunScope};
+use crate::state::{ChildState, ChildStop, Loops};
+use crate::workflow::Workflow;
+
+impl Context {
+    /// Runs step `step`, which is the workflow `workflow`, from `child` (its state in the
+    /// parent's: [`ChildState::new`]`(C::start(input))` when the step is entered) until the
+    /// child's end or a pause, through the same loop as every run.
+    ///
+    /// The child runs inline: the run's cancellation, step budget and spending budget reach
+    /// into it (its steps count against the parent's [`max_steps`](crate::Executor::max_steps));
+    /// in a watched run its events go to the parent's subscribers tagged with the step
+    /// (see [`Event::path`](crate::event::Event::path)), its model calls are accounted to its
+    /// own steps in its events and to `step` in the parent's report, and its spans are children
+    /// of the step's. `policy`'s timeout bounds the whole child run; a child is not retried
+    /// as a whole (its own steps have their policies).
+    ///
+    /// In a durable run, the child takes one of its steps per call: it returns
+    /// [`ChildStop::Waiting`] with the state it reached, which the parent's state holds, and
+    /// the driver saves that state, then calls the transition again, which goes on with the
+    /// child. So each step of the child is checkpointed, and a run resumed after a crash runs
+    /// no finished step of the child again. (`policy`'s timeout then bounds each call.)
+    ///
+    /// ```
+    /// use workflow_runtime::state::{ChildState, ChildStop};
+    /// use workflow_runtime::{Context, Error, StepPolicy, Workflow};
+    /// # use serde::{Deserialize, Serialize};
+    /// # struct Shout;
+    /// # #[derive(Debug, Serialize, Deserialize)]
+    /// # enum ShoutState { Upper(String), Done(String) }
+    /// # impl Workflow for Shout {
+    /// #     type Input = String; type Output = String; type State = ShoutState;
+    /// #     const NAME: &'static str = "Shout"; const FINGERPRINT: u64 = 1;
+    /// #     const STEPS: &'static [&'static str] = &["upper"];
+    /// #     fn start(input: String) -> ShoutState { ShoutState::Upper(input) }
+    /// #     fn finish(state: ShoutState) -> Result<String, ShoutState> {
+    /// #         match state { ShoutState::Done(out) => Ok(out), other => Err(other) }
+    /// #     }
+    /// #     fn step_name(state: &ShoutState) -> &'static str {
+    /// #         match state { ShoutState::Upper(_) => "upper", ShoutState::Done(_) => "end" }
+    /// #     }
+    /// #     async fn transition(&self, state: ShoutState, _: &mut Context) -> Result<ShoutState, Error> {
+    /// #         Ok(match state { ShoutState::Upper(t) => ShoutState::Done(t.to_uppercase()), done => done })
+    /// #     }
+    /// # }
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let mut cx = Context::new("Parent");
+    /// let child = ChildState::new(Shout::start("hi".to_owned()));
+    /// match cx.child("shout", &StepPolicy::new(), &Shout, child).await? {
+    ///     ChildStop::Finished(out) => assert_eq!(out, "HI"),
+    ///     ChildStop::Waiting(_) => unreachable!("`Shout` has no pause"),
+    /// }
+    /// # Ok::<(), Error>(()) }).unwrap();
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Step`] naming `step`, whose source is the child's error (which names the
+    /// child's step); [`Error::Timeout`] naming `step` if `policy`'s timeout passed. What stops the whole
+    /// run passes through unchanged: [`Error::Cancelled`], [`Error::StepLimit`],
+    /// [`Error::BudgetExceeded`].
+    pub async fn child<C: Workflow>(
+        &mut self,
+        step: &'static str,
+        policy: &StepPolicy,
+        workflow: &C,
+        child: ChildState<C::State>,
+    ) -> Result<ChildStop<C::State, C::Output>, Error> {
+        let plain =
+            self.run().is_none() && self.limits().is_none() && policy.attempt_timeout().is_none();
+        let (reached, loops, timed_out) = if plain {
+            // Nothing watches or limits the run: the child's steps and nothing else.
+            let mut cx = Context::with_loops(C::NAME, child.loops);
+            let reached = drive_to(workflow, child.state, &mut cx, &Hooks::NONE).await;
+            (reached, cx.into_loops(), false)
+        } else {
+            // Boxed: a run nothing watches keeps its future as small as its steps'.
+            Box::pin(self.watched_child(step, policy, workflow, child)).await
+        };
+        match reached {
+            Ok(Reached::End(output)) => Ok(ChildStop::Finished(output)),
+            Ok(Reached::Pause(state, _)) => {
+                self.set_left(ChildLeft::Paused);
+                Ok(ChildStop::Waiting(ChildState { state, loops }))
+            }
+            Ok(Reached::Stepped(state)) => {
+                self.set_left(ChildLeft::Running);
+                Ok(ChildStop::Waiting(ChildState { state, loops }))
+            }
+            Err(error) if timed_out => Err(error),
+            Err(error) => Err(self.child_failed(step, error)),
+        }
+    }
+
+    /// [`Context::child`] in a run something watches or limits: the child in a scope of its
+    /// own, under the run's limits and `policy`'s timeout. Returns where it stopped, its loop
+    /// counters, and whether the timeout stopped it.
+    async fn watched_child<C: Workflow>(
+        &mut self,
+        step: &'static str,
+        policy: &StepPolicy,
+        workflow: &C,
+        child: ChildState<C::State>,
+    ) -> (Result<Reached<C>, Error>, Loops, bool) {
+        let limits = self.limits().clone();
+        let hooks = Hooks {
+            max_steps: limits.max_steps.unwrap_or(u64::MAX),
+            cancel: limits.cancel.as_ref(),
+            saver: None,
+            one_step: self.is_durable(),
+        };
+        let mut cx = Context::with_loops(C::NAME, child.loops).limited(limits.clone());
+        cx.set_taken(self.taken());
+        // A durable parent's child takes one step per turn of the parent's loop, in the same
+        // scope each time.
+        let scope = match self.child_scope().take() {
+            Some(scope) => Some(scope),
+            None => {
+                let scope = self.run().and_then(|_| RunScope::child(C::NAME, C::STEPS));
+                if let Some(scope) = &scope {
+                    scope.started(None);
+                }
+                scope
+            }
+        };
+        if let Some(scope) = &scope {
+            cx = cx.watched(Arc::clone(scope));
+        }
+        let driven = drive_to(workflow, child.state, &mut cx, &hooks);
+        let driven = async {
+            match &scope {
+                None => driven.await,
+                Some(scope) => {
+                    let span = scope.trace().map(|trace| trace.span().clone());
+                    let entered = scope.scope().enter(driven);
+                    entered
+                        .instrument(span.unwrap_or_else(tracing::Span::none))
+                        .await
+                }
+            }
+        };
+        // Whether the step's own timeout stopped the child.
+        let (reached, timed_out) = match policy.attempt_timeout() {
+            None => (driven.await, false),
+            Some(after) => match tokio::time::timeout(after, driven).await {
+                Ok(reached) => (reached, false),
+                Err(_) => {
+                    let workflow = self.workflow();
+                    (
+                        Err(Error::Timeout {
+                            workflow,
+                            step,
+                            after,
+                        }),
+                        true,
+                    )
+                }
+            },
+        };
+        self.set_taken(cx.taken());
+        let ending = match &reached {
+            Ok(Reached::End(_)) => Ending::Completed,
+            Ok(Reached::Pause(_, pause)) => Ending::Suspended(pause.outer_step()),
+            Ok(Reached::Stepped(_)) => {
+                *self.child_scope() = scope;
+                return (reached, cx.into_loops(), timed_out);
+            }
+            Err(error) => Ending::Failed(error),
+        };
+        if let Some(scope) = &scope {
+            scope.ended(ending);
+        }
+        (reached, cx.into_loops(), timed_out)
+    }
+
+    /// The error of step `step`, a child run that failed with `error`.
+    fn child_failed(&self, step: &'static str, error: Error) -> Error {
+        match error {
+            Error::Cancelled { .. } | Error::StepLimit { .. } | Error::BudgetExceeded { .. } => {
+                error
+            }
+            error => Error::Step {
+                workflow: self.workflow(),
+                step,
+                attempts: 1,
+                source: Box::new(error),
+            },
+        }
+    }
+}

@@ -1,0 +1,43 @@
+//! A workflow that runs as one step of another: its state inside the parent's.
+
+use serde::{Deserialize, Serialize};
+
+use super::Loops;
+
+/// The state of a child run inside its parent's state: the child workflow's state, and the
+/// counters of its bounded edges.
+///
+/// The state variant of a step that is a workflow holds one: it starts at the child's first
+/// state ([`ChildState::new`] with [`Workflow::start`](crate::Workflow::start)), and holds the
+/// state the child waits in when it stops at a pause, so that the parent's pause is the
+/// child's and a value given to the parent goes on in the child.
+///
+/// Serialized as `{"state": state, "loops": [..]}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChildState<S> {
+    /// The child workflow's state.
+    pub state: S,
+    /// The counters of the child's bounded edges.
+    #[serde(default)]
+    pub loops: Loops,
+}
+
+impl<S> ChildState<S> {
+    /// A child run about to start from `state`, with no bounded edge taken.
+    pub fn new(state: S) -> Self {
+        ChildState {
+            state,
+            loops: Loops::new(),
+        }
+    }
+}
+
+/// How a child run that [`Context::child`](crate::Context::child) ran stopped: at its end,
+/// with its output, or at a pause, waiting in the state it holds.
+#[derive(Debug)]
+pub enum ChildStop<S, O> {
+    /// The child reached its end: its output is the step's.
+    Finished(O),
+    /// The child waits at a pause: the parent's state holds this until the value is given.
+    Waiting(ChildState<S>),
+}
