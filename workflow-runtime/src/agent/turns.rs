@@ -1,0 +1,145 @@
+//! The tool loop: model → tool calls (run concurrently) → results → model, until an answer or
+//! the agent's bound on model turns.
+
+use futures_util::future::join_all;
+use tokio::time::Instant;
+use tracing::field::Empty;
+use tracing::Instrument;
+
+use super::handoff;
+use super::Agent;
+use crate::event::EventKind;
+use crate::provider::{ChatRequest, ChatResponse, Message, ToolCall};
+use crate::scope::Scope;
+use crate::tool;
+use crate::Error;
+
+/// A finished tool loop: the answer, who gave it, and the conversation that led to it. From
+/// [`Agent::converse`].
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Conversation {
+    /// The final answer: the model's last response, which calls no tools.
+    pub response: ChatResponse,
+    /// The conversation, oldest first, without the system prompt: the request's messages, then
+    /// each model turn and the results of the tools it called, then the final answer.
+    pub messages: Vec<Message>,
+    /// The name of the agent that answered: the one asked, or the last one it handed the
+    /// conversation to.
+    pub agent: String,
+    /// How many model calls the loop made, over every agent the conversation went through.
+    pub turns: u32,
+}
+
+impl Agent {
+    /// The bound on model turns of an agent that does not set one: see
+    /// [`AgentBuilder::max_turns`](super::AgentBuilder::max_turns).
+    pub const DEFAULT_MAX_TURNS: u32 = 8;
+
+    /// Sends `request` and runs the tool loop: while the model calls tools, runs the calls
+    /// (those of one turn concurrently), gives it their results and asks it again, until it
+    /// answers without calling a tool.
+    ///
+    /// The model is offered the agent's tools and handoffs next to those of `request`. A call
+    /// of a tool that does not exist, with arguments that do not fit, or of a tool that fails
+    /// is answered with an error message the model reads (`error: …`), never a failed step.
+    /// A call of a handoff passes the conversation to that agent, which goes on with its own
+    /// system prompt, tools and bound. Each model call is accounted like one of
+    /// [`chat`](Self::chat), in the step that makes it; each tool call is an
+    /// [`EventKind::ToolCalled`] and an [`EventKind::ToolFinished`], and a `workflow.tool`
+    /// span (with the tool's name, never its arguments or result).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::ToolLimit`] if the model still calls tools after
+    /// [`max_turns`](super::AgentBuilder::max_turns) calls; otherwise those of
+    /// [`chat`](Self::chat).
+    pub async fn converse(&self, request: ChatRequest) -> Result<Conversation, Error> {
+        let mut agent = self.clone();
+        let mut request = request;
+        let mut turns = 0;
+        loop {
+            let offered = agent.offer(request.clone());
+            turns += 1;
+            let response = agent.chat(offered).await?;
+            if response.tool_calls.is_empty() {
+                request.messages.push(response.to_message());
+                return Ok(Conversation {
+                    response,
+                    messages: request.messages,
+                    agent: agent.inner.name.clone(),
+                    turns,
+                });
+            }
+            if turns >= agent.inner.max_turns {
+                let (agent, max) = (agent.inner.name.clone(), agent.inner.max_turns);
+                return Err(Error::ToolLimit { agent, max });
+            }
+            request.messages.push(response.to_message());
+            let next = handoff::target(&agent, &response.tool_calls);
+            let calls = response.tool_calls.iter().map(|call| agent.run_call(call));
+            request.messages.extend(join_all(calls).await);
+            if let Some(next) = next {
+                request = handoff::pass(request);
+                agent = next;
+            }
+        }
+    }
+
+    /// Whether the agent has tools or handoffs, and so answers through the tool loop.
+    pub(super) fn has_tools(&self) -> bool {
+        !self.inner.tools.is_empty() || !self.inner.handoffs.is_empty()
+    }
+
+    /// `request` with the agent's tools and handoffs offered.
+    fn offer(&self, mut request: ChatRequest) -> ChatRequest {
+        let tools = self.inner.tools.definitions().cloned();
+        request
+            .tools
+            .extend(tools.chain(self.inner.handoffs.iter().map(handoff::definition)));
+        request
+    }
+
+    /// Runs `call` and returns the message with its result, telling the run's subscribers.
+    async fn run_call(&self, call: &ToolCall) -> Message {
+        let name = self.inner.name.as_str();
+        Scope::tell(|step, branch| EventKind::ToolCalled {
+            step,
+            branch,
+            agent: name.to_owned(),
+            tool: call.name.clone(),
+            call_id: call.id.clone(),
+            arguments: call.arguments.clone(),
+        });
+        let span = tracing::info_span!(
+            target: "workflow",
+            "workflow.tool",
+            agent = name,
+            tool = call.name.as_str(),
+            call_id = call.id.as_str(),
+            ok = Empty,
+        );
+        let started = Instant::now();
+        let result = match handoff::find(self, &call.name) {
+            Some(target) => Ok(handoff::accepted(target)),
+            None => self.inner.tools.call(call).instrument(span.clone()).await,
+        };
+        span.record("ok", result.is_ok());
+        let content = tool::content(&result);
+        let (result, error) = match result {
+            Ok(value) => (value, None),
+            Err(error) => (serde_json::Value::Null, Some(error.to_string())),
+        };
+        Scope::tell(|step, branch| EventKind::ToolFinished {
+            step,
+            branch,
+            agent: name.to_owned(),
+            tool: call.name.clone(),
+            call_id: call.id.clone(),
+            elapsed: started.elapsed(),
+            result,
+            error,
+        });
+        Message::tool_result(call.id.clone(), content)
+    }
+}
