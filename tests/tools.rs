@@ -436,3 +436,145 @@ async fn converse_returns_the_whole_conversation() {
         .collect();
     assert_eq!(roles, ["user", "assistant", "tool", "assistant"]);
 }
+
+fn specialist(model: Arc<Scripted>, name: &str, what: &str) -> Agent {
+    Agent::builder(model)
+        .name(name)
+        .description(what)
+        .system(format!("You are the {name} specialist."))
+        .tool(weather())
+        .build()
+}
+
+#[tokio::test]
+async fn a_triage_agent_hands_the_conversation_to_a_specialist() {
+    let model = Arc::new(Scripted::new().replies([
+        turn(
+            vec![call("h", "transfer_to_billing", json!({}))],
+            Usage::new(10, 1),
+        ),
+        ChatResponse::new("Your refund is on its way."),
+    ]));
+    let billing = specialist(model.clone(), "billing", "Refunds and invoices.");
+    let support = specialist(model.clone(), "support", "Broken things.");
+    let triage = Agent::builder(model.clone())
+        .name("triage")
+        .system("You route questions.")
+        .handoff(billing)
+        .handoff(support)
+        .build();
+
+    let conversation = triage
+        .converse(triage.request("I was charged twice."))
+        .await
+        .expect("answers");
+    assert_eq!(conversation.response.text, "Your refund is on its way.");
+    assert_eq!(
+        (conversation.agent.as_str(), conversation.turns),
+        ("billing", 2)
+    );
+
+    let requests = model.requests();
+    let offered =
+        |i: usize| -> Vec<String> { requests[i].tools.iter().map(|t| t.name.clone()).collect() };
+    assert_eq!(offered(0), ["transfer_to_billing", "transfer_to_support"]);
+    assert!(requests[0].tools[0]
+        .description
+        .ends_with("Refunds and invoices."));
+    // The specialist goes on with the whole conversation, under its own prompt and tools.
+    assert_eq!(
+        requests[1].system.as_deref(),
+        Some("You are the billing specialist.")
+    );
+    assert_eq!(offered(1), ["weather"]);
+    assert_eq!(
+        requests[1].messages[0],
+        Message::user("I was charged twice.")
+    );
+    assert_eq!(
+        results(&requests[1]),
+        [("h".to_owned(), "agent `billing` takes over".to_owned())]
+    );
+    // `prompt` is the same loop.
+    let model = Arc::new(Scripted::new().replies([
+        turn(
+            vec![call("h", "transfer_to_support", json!({}))],
+            Usage::new(1, 1),
+        ),
+        ChatResponse::new("Try turning it off and on."),
+    ]));
+    let triage = Agent::builder(model.clone())
+        .handoff(specialist(model.clone(), "support", "Broken things."))
+        .build();
+    assert_eq!(
+        triage.prompt("It broke.").await.expect("answers"),
+        "Try turning it off and on."
+    );
+}
+
+#[tokio::test]
+async fn turns_before_a_handoff_count_against_the_next_bound() {
+    let model = Arc::new(Scripted::new().replies([
+        turn(
+            vec![call("h", "transfer_to_slow", json!({}))],
+            Usage::new(1, 1),
+        ),
+        turn(
+            vec![call("w", "weather", json!({"name": "Oslo"}))],
+            Usage::new(1, 1),
+        ),
+    ]));
+    let slow = Agent::builder(model.clone())
+        .name("slow")
+        .tool(weather())
+        .max_turns(2)
+        .build();
+    let triage = Agent::builder(model.clone()).handoff(slow).build();
+    let error = triage.prompt("Oslo?").await.expect_err("bounded");
+    assert!(
+        matches!(&error, Error::ToolLimit { agent, max: 2 } if agent == "slow"),
+        "{error:?}"
+    );
+    assert_eq!(model.requests().len(), 2);
+}
+
+#[tokio::test]
+async fn a_supervisor_delegates_to_agents_given_as_tools() {
+    let researcher_model = Arc::new(Scripted::new().reply("Rust 1.0 shipped in May 2015."));
+    let researcher = Agent::builder(researcher_model.clone())
+        .name("researcher")
+        .description("Finds facts.")
+        .build();
+    let model = Arc::new(Scripted::new().replies([
+        turn(
+            vec![call(
+                "r",
+                "researcher",
+                json!({"request": "When did Rust 1.0 ship?"}),
+            )],
+            Usage::new(1, 1),
+        ),
+        ChatResponse::new("Rust is ten years old in 2025."),
+    ]));
+    let supervisor = Agent::builder(model.clone())
+        .name("supervisor")
+        .tool(researcher)
+        .build();
+    let answer = supervisor
+        .prompt("How old is Rust?")
+        .await
+        .expect("answers");
+    assert_eq!(answer, "Rust is ten years old in 2025.");
+    let asked = researcher_model.requests();
+    assert_eq!(
+        asked[0].messages,
+        [Message::user("When did Rust 1.0 ship?")]
+    );
+    let requests = model.requests();
+    assert_eq!(requests[0].tools[0].name, "researcher");
+    assert_eq!(requests[0].tools[0].description, "Finds facts.");
+    assert_eq!(
+        results(&requests[1]),
+        [("r".to_owned(), "Rust 1.0 shipped in May 2015.".to_owned())]
+    );
+}
