@@ -578,3 +578,26 @@ async fn a_supervisor_delegates_to_agents_given_as_tools() {
         [("r".to_owned(), "Rust 1.0 shipped in May 2015.".to_owned())]
     );
 }
+
+#[tokio::test]
+async fn a_forced_tool_choice_holds_for_the_first_turn_only() {
+    let model = Arc::new(Scripted::new().replies([
+        turn(
+            vec![call("c", "weather", json!({"name": "Oslo"}))],
+            Usage::new(1, 1),
+        ),
+        ChatResponse::new("Sunny in Oslo."),
+    ]));
+    let agent = Agent::builder(model.clone()).tool(weather()).build();
+    let request = agent
+        .request("Oslo?")
+        .tool_choice(workflow::provider::ToolChoice::tool("weather"));
+    let conversation = agent.converse(request).await.expect("answers");
+    assert_eq!(conversation.response.text, "Sunny in Oslo.");
+    let requests = model.requests();
+    let choices: Vec<_> = requests.iter().map(|r| r.tool_choice.clone()).collect();
+    assert_eq!(
+        choices,
+        [Some(workflow::provider::ToolChoice::tool("weather")), None]
+    );
+}

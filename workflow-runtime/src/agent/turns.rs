@@ -44,7 +44,10 @@ impl Agent {
     /// of a tool that does not exist, with arguments that do not fit, or of a tool that fails
     /// is answered with an error message the model reads (`error: …`), never a failed step.
     /// A call of a handoff passes the conversation to that agent, which goes on with its own
-    /// system prompt, tools and bound. Each model call is accounted like one of
+    /// system prompt, tools and bound. The request's
+    /// [`tool_choice`](ChatRequest::tool_choice) applies to the first turn only: a model made
+    /// to call a tool (some servers, such as the llama.cpp server of `llama-cpp-python`, call
+    /// tools only when one is named) is then free to answer. Each model call is accounted like one of
     /// [`chat`](Self::chat), in the step that makes it; each tool call is an
     /// [`EventKind::ToolCalled`] and an [`EventKind::ToolFinished`], and a `workflow.tool`
     /// span (with the tool's name, never its arguments or result).
@@ -76,6 +79,8 @@ impl Agent {
                 return Err(Error::ToolLimit { agent, max });
             }
             request.messages.push(response.to_message());
+            // A forced choice holds for the first turn only, or the model could never answer.
+            request.tool_choice = None;
             let next = handoff::target(&agent, &response.tool_calls);
             let calls = response.tool_calls.iter().map(|call| agent.run_call(call));
             request.messages.extend(join_all(calls).await);
