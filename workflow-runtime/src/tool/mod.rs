@@ -17,6 +17,8 @@ use crate::future::BoxFuture;
 use crate::provider;
 
 mod function;
+#[cfg(feature = "mcp")]
+pub mod mcp;
 mod toolbox;
 
 pub use function::{from_fn, FnTool};
