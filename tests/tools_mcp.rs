@@ -1,7 +1,8 @@
-//! Tools from a real MCP server, over stdio: this test binary is also the server. Started with
-//! `WORKFLOW_TEST_MCP_SERVE=1`, it serves, with the official SDK `rmcp`, a calculator whose
-//! tools add numbers, answer with structured content, fail, and reject a call with a protocol
-//! error; otherwise it runs the tests, which start it as a child process.
+//! Tools from a real MCP server, over stdio and streamable HTTP: this test binary is also the
+//! server. Started with `WORKFLOW_TEST_MCP_SERVE=1`, it serves on stdio, with the official SDK
+//! `rmcp`, a calculator whose tools add numbers, answer with structured content, fail, and
+//! reject a call with a protocol error; otherwise it runs the tests, which start it as a child
+//! process, or serve it over HTTP on loopback.
 //!
 //! The binary has no libtest harness (`harness = false`): libtest would write to standard
 //! output, which is the MCP channel of the server.
@@ -77,6 +78,80 @@ async fn serve() {
         .await
         .expect("the client connects");
     let _ = server.waiting().await;
+}
+
+/// The calculator, served over streamable HTTP on loopback by `rmcp` and `hyper`: its URL.
+async fn calculator_over_http() -> String {
+    use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
+    use rmcp::transport::streamable_http_server::{
+        StreamableHttpServerConfig, StreamableHttpService,
+    };
+
+    let service = StreamableHttpService::new(
+        || Ok(Calculator),
+        Arc::new(LocalSessionManager::default()),
+        StreamableHttpServerConfig::default(),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let address = listener.local_addr().expect("address");
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let service = service.clone();
+            let handle = hyper::service::service_fn(move |request| {
+                let service = service.clone();
+                async move { Ok::<_, std::convert::Infallible>(service.handle(request).await) }
+            });
+            tokio::spawn(async move {
+                let io = hyper_util::rt::TokioIo::new(stream);
+                let connection = hyper::server::conn::http1::Builder::new();
+                let _ = connection.serve_connection(io, handle).await;
+            });
+        }
+    });
+    format!("http://{address}/mcp")
+}
+
+async fn tools_over_http() {
+    let url = calculator_over_http().await;
+    let server = McpServer::http(&url).await.expect("connects");
+    assert_eq!(server.name(), url);
+    let tools = server.tools().await.expect("listed");
+    assert_eq!(tools.len(), 3);
+    let model = Arc::new(
+        Scripted::new().replies([
+            ChatResponse::new("")
+                .with_tool_call(ToolCall::new("c1", "add", json!({"a": 20, "b": 22})))
+                .with_tool_call(ToolCall::new("c2", "divide", json!({"a": 1, "b": 0}))),
+            ChatResponse::new("42."),
+        ]),
+    );
+    let agent = Agent::builder(model.clone()).tools(tools).build();
+    assert_eq!(agent.prompt("Add.").await.expect("answers"), "42.");
+    let results: Vec<Message> = model.requests()[1].messages[2..].to_vec();
+    assert_eq!(
+        results,
+        [
+            Message::tool_result("c1", "42"),
+            Message::tool_result("c2", "error: cannot divide by zero")
+        ]
+    );
+}
+
+async fn a_url_that_does_not_serve_mcp_is_a_typed_error() {
+    // A port that was free a moment ago: nothing answers there.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}/mcp", listener.local_addr().expect("address"));
+    drop(listener);
+    let error = McpServer::http(&url).await.expect_err("nothing there");
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "MCP server `{url}`: did not answer the MCP handshake; check the URL and that it \
+             serves MCP"
+        )
+    );
 }
 
 /// This binary, as an MCP server on stdio.
@@ -189,7 +264,11 @@ fn main() {
         runtime().block_on(serve());
         return;
     }
-    let tests: [Test; 4] = [
+    let tests: [Test; 6] = [
+        ("tools_over_http", || Box::pin(tools_over_http())),
+        ("a_url_that_does_not_serve_mcp_is_a_typed_error", || {
+            Box::pin(a_url_that_does_not_serve_mcp_is_a_typed_error())
+        }),
         ("lists_the_tools_with_their_schemas", || {
             Box::pin(lists_the_tools_with_their_schemas())
         }),

@@ -1,13 +1,13 @@
 //! Tools from [MCP](https://modelcontextprotocol.io) servers (feature `mcp`), over the
-//! official Rust SDK, `rmcp`: [`McpServer`] connects to a server and lists its tools as
-//! [`Tool`]s an agent can be given.
+//! official Rust SDK, `rmcp`: [`McpServer`] connects to a server, over stdio or streamable
+//! HTTP, and lists its tools as [`Tool`]s an agent can be given.
 
 use std::fmt;
 use std::sync::Arc;
 
 use rmcp::model::{CallToolRequestParams, CallToolResult};
 use rmcp::service::RunningService;
-use rmcp::transport::TokioChildProcess;
+use rmcp::transport::{StreamableHttpClientTransport, TokioChildProcess};
 use rmcp::{RoleClient, ServiceExt};
 use serde_json::Value;
 
@@ -18,7 +18,7 @@ use crate::provider;
 
 /// A connection to an MCP server, whose tools agents can call.
 ///
-/// Connect with [`stdio`](Self::stdio), list the tools with [`tools`](Self::tools), and give
+/// Connect with [`stdio`](Self::stdio) or [`http`](Self::http), list the tools with [`tools`](Self::tools), and give
 /// them to an agent with [`AgentBuilder::tools`](crate::AgentBuilder::tools). The tools keep
 /// the connection open; it closes when the server and every tool from it are dropped (a server
 /// started with [`stdio`](Self::stdio) is then stopped).
@@ -78,7 +78,25 @@ impl McpServer {
         })
     }
 
-    /// The server's name: the command it was started with.
+    /// Connects to the MCP server at `url` over streamable HTTP (such as
+    /// `http://127.0.0.1:8000/mcp`).
+    ///
+    /// # Errors
+    ///
+    /// [`McpError`] if the server cannot be reached or does not answer MCP's handshake.
+    pub async fn http(url: &str) -> Result<Self, McpError> {
+        let transport = StreamableHttpClientTransport::from_uri(url);
+        let service = ().serve(transport).await.map_err(|error| {
+            let what = "did not answer the MCP handshake; check the URL and that it serves MCP";
+            McpError::new(url, what, error.into())
+        })?;
+        Ok(McpServer {
+            name: url.to_owned(),
+            service: Arc::new(service),
+        })
+    }
+
+    /// The server's name: the command it was started with, or its URL.
     pub fn name(&self) -> &str {
         &self.name
     }
