@@ -1,7 +1,7 @@
 //! An agent with two typed tools: a trip planner looks up the weather at the destination and
 //! the distance to it, each tool an async function whose arguments are a Rust type, then
-//! answers. Prints each tool call as it happens (from the run's events), the answer, and what
-//! each step spent. Run it with `cargo run --example tools` (the model: see
+//! answers. Prints each tool call (the tools print their arguments, the run's events how long
+//! each took), the answer, and what each step spent. Run it with `cargo run --example tools` (the model: see
 //! `examples/support/mod.rs`), or offline on a scripted model with
 //! `cargo run --example tools -- --scripted`.
 
@@ -37,6 +37,7 @@ fn weather() -> impl Tool {
         "weather",
         "Tomorrow's weather in a city.",
         |City { city }| async move {
+            println!("  weather({city})");
             let (sky, celsius) = match city.to_lowercase().as_str() {
                 "lyon" => ("sunny", 24),
                 "paris" => ("cloudy", 18),
@@ -54,6 +55,7 @@ fn distance() -> impl Tool {
         "distance",
         "The road distance in kilometres between two cities.",
         |Trip { from, to }| async move {
+            println!("  distance({from}, {to})");
             let km = match (from.to_lowercase().as_str(), to.to_lowercase().as_str()) {
                 ("paris", "lyon") | ("lyon", "paris") => 465,
                 ("paris", "brest") | ("brest", "paris") => 590,
@@ -149,20 +151,19 @@ async fn main() -> Result<()> {
     let mut events = run.events();
     let (report, ()) = tokio::join!(run.report(), async {
         while let Some(event) = events.recv().await {
-            match event.kind {
-                EventKind::ToolCalled {
-                    tool, arguments, ..
-                } => println!("[tool] {tool}({arguments})"),
-                EventKind::ToolFinished {
-                    tool,
-                    result,
-                    error,
-                    ..
-                } => match error {
-                    Some(error) => println!("[tool] {tool} failed: {error}"),
-                    None => println!("[tool] {tool} -> {result}"),
-                },
-                _ => {}
+            // Events name the tool and say how it went; the arguments and results are the
+            // tools' own business (printed by them above), as prompts are the agent's.
+            if let EventKind::ToolFinished {
+                tool,
+                elapsed,
+                error,
+                ..
+            } = event.kind
+            {
+                match error {
+                    Some(error) => println!("[{tool}] failed after {elapsed:?}: {error}"),
+                    None => println!("[{tool}] answered in {elapsed:?}"),
+                }
             }
         }
     });

@@ -210,7 +210,6 @@ async fn a_step_runs_the_tool_loop_and_every_error_goes_back_to_the_model() {
                 step: Some("plan"),
                 call_id,
                 error: Some(_),
-                result: Value::Null,
                 ..
             } => Some(call_id.as_str()),
             _ => None,
@@ -220,16 +219,22 @@ async fn a_step_runs_the_tool_loop_and_every_error_goes_back_to_the_model() {
     for id in ["c3", "c4", "c5", "c6"] {
         assert!(failed.contains(&id), "{id} failed: {failed:?}");
     }
-    let finished_ok = events.iter().find_map(|event| match &event.kind {
-        EventKind::ToolFinished {
-            call_id,
-            result,
-            error: None,
-            ..
-        } if call_id == "c1" => Some(result.clone()),
-        _ => None,
+    let finished = events.iter().filter(|event| {
+        matches!(
+            &event.kind,
+            EventKind::ToolFinished {
+                step: Some("plan"),
+                ..
+            }
+        )
     });
-    assert_eq!(finished_ok, Some(json!({"city": "Paris", "sky": "sunny"})));
+    assert_eq!(finished.count(), 6);
+    // Neither arguments nor results are in the events.
+    let shown = format!("{events:?}");
+    assert!(
+        !shown.contains("sunny") && !shown.contains("Lyon"),
+        "{shown}"
+    );
 }
 
 #[tokio::test]

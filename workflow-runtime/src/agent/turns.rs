@@ -50,7 +50,7 @@ impl Agent {
     /// tools only when one is named) is then free to answer. Each model call is accounted like one of
     /// [`chat`](Self::chat), in the step that makes it; each tool call is an
     /// [`EventKind::ToolCalled`] and an [`EventKind::ToolFinished`], and a `workflow.tool`
-    /// span (with the tool's name, never its arguments or result).
+    /// span, with the tool's name, never its arguments or result.
     ///
     /// # Errors
     ///
@@ -114,7 +114,6 @@ impl Agent {
             agent: name.to_owned(),
             tool: call.name.clone(),
             call_id: call.id.clone(),
-            arguments: call.arguments.clone(),
         });
         let span = tracing::info_span!(
             target: "workflow",
@@ -131,10 +130,7 @@ impl Agent {
         };
         span.record("ok", result.is_ok());
         let content = tool::content(&result);
-        let (result, error) = match result {
-            Ok(value) => (value, None),
-            Err(error) => (serde_json::Value::Null, Some(error.to_string())),
-        };
+        let error = result.err().map(|error| error.to_string());
         Scope::tell(|step, branch| EventKind::ToolFinished {
             step,
             branch,
@@ -142,7 +138,6 @@ impl Agent {
             tool: call.name.clone(),
             call_id: call.id.clone(),
             elapsed: started.elapsed(),
-            result,
             error,
         });
         Message::tool_result(call.id.clone(), content)

@@ -171,10 +171,8 @@ pub enum EventKind {
         /// The tool, as the model named it.
         tool: String,
         /// The call's id, as the model gave it: the [`ToolFinished`](Self::ToolFinished) of the
-        /// call has the same.
+        /// call has the same. Like prompts, the arguments are not in the event.
         call_id: String,
-        /// The arguments, as the model wrote them.
-        arguments: serde_json::Value,
     },
     /// A tool call ended: with a result, or with an error the model is told (an unknown tool,
     /// arguments that do not fit, a tool that failed).
@@ -193,9 +191,8 @@ pub enum EventKind {
         call_id: String,
         /// How long the tool took.
         elapsed: Duration,
-        /// What the tool answered; `null` if it failed.
-        result: serde_json::Value,
-        /// Why it failed, as the model is told, if it did.
+        /// Why it failed, as the model is told, if it did. Like a step's output, a result is
+        /// not in the event.
         error: Option<String>,
     },
     /// The run reached a pause and waits for a value from outside.
