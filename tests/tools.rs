@@ -606,3 +606,50 @@ async fn a_forced_tool_choice_holds_for_the_first_turn_only() {
         [Some(workflow::provider::ToolChoice::tool("weather")), None]
     );
 }
+
+#[tokio::test]
+async fn streaming_runs_the_tools_between_streamed_turns() {
+    let model = Arc::new(Scripted::new().replies([
+        turn(
+            vec![call("c", "weather", json!({"name": "Oslo"}))],
+            Usage::new(10, 1),
+        ),
+        ChatResponse::new("Sunny in Oslo.").with_usage(Usage::new(20, 3)),
+    ]));
+    let agent = Agent::builder(model.clone()).tool(weather()).build();
+    let ledger = workflow::usage::Ledger::new("stream");
+    let deltas: Vec<String> = ledger
+        .scope(async {
+            let stream = agent.stream("Oslo?").await?;
+            futures_util::TryStreamExt::try_collect(stream).await
+        })
+        .await
+        .expect("streams");
+    assert_eq!(deltas, ["Sunny ", "in ", "Oslo."]);
+    let requests = model.requests();
+    assert_eq!(requests.len(), 2);
+    assert_eq!(requests[0].tools.len(), 1, "the tools are offered");
+    assert_eq!(
+        results(&requests[1]),
+        [(
+            "c".to_owned(),
+            r#"{"city":"Oslo","sky":"sunny"}"#.to_owned()
+        )]
+    );
+    let total = ledger.report().total;
+    assert_eq!((total.calls, total.usage), (2, Usage::new(30, 4)));
+
+    // The bound is an item of the stream.
+    let looping = turn(
+        vec![call("c", "weather", json!({"name": "Oslo"}))],
+        Usage::new(1, 1),
+    );
+    let model = Arc::new(Scripted::new().when("Oslo", looping));
+    let agent = Agent::builder(model).tool(weather()).max_turns(2).build();
+    let items: Vec<Result<String>> =
+        futures_util::StreamExt::collect(agent.stream("Oslo?").await.expect("starts")).await;
+    assert!(
+        matches!(items.as_slice(), [Err(Error::ToolLimit { max: 2, .. })]),
+        "{items:?}"
+    );
+}

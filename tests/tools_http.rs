@@ -15,31 +15,33 @@ use workflow::provider::{Anthropic, OpenAi, Usage};
 use workflow::tool::{self, ToolError};
 use workflow::usage::Ledger;
 
-/// Answers the calls with `bodies`, one each, in order; the last one again after that.
-struct Sequence(Mutex<VecDeque<Value>>);
-
-impl Sequence {
-    fn new(bodies: impl IntoIterator<Item = Value>) -> Self {
-        Sequence(Mutex::new(bodies.into_iter().collect()))
-    }
-}
+/// Answers the calls with `responses`, one each, in order; the last one again after that.
+struct Sequence(Mutex<VecDeque<ResponseTemplate>>);
 
 impl Respond for Sequence {
     fn respond(&self, _: &Request) -> ResponseTemplate {
-        let mut bodies = self.0.lock().expect("not poisoned");
-        let body = match bodies.len() {
-            0 | 1 => bodies.front().cloned().unwrap_or(Value::Null),
-            _ => bodies.pop_front().unwrap_or(Value::Null),
+        let mut responses = self.0.lock().expect("not poisoned");
+        let next = match responses.len() {
+            0 | 1 => responses.front().cloned(),
+            _ => responses.pop_front(),
         };
-        ResponseTemplate::new(200).set_body_json(body)
+        next.unwrap_or_else(|| ResponseTemplate::new(500))
     }
 }
 
 async fn serve(endpoint: &str, bodies: impl IntoIterator<Item = Value>) -> MockServer {
+    let json = |body| ResponseTemplate::new(200).set_body_json(body);
+    serve_responses(endpoint, bodies.into_iter().map(json)).await
+}
+
+async fn serve_responses(
+    endpoint: &str,
+    responses: impl IntoIterator<Item = ResponseTemplate>,
+) -> MockServer {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path(endpoint))
-        .respond_with(Sequence::new(bodies))
+        .respond_with(Sequence(Mutex::new(responses.into_iter().collect())))
         .mount(&server)
         .await;
     server
@@ -215,6 +217,82 @@ mod openai {
         assert_eq!((usage, calls), (Usage::new(30, 6), 3));
         assert_eq!(bodies(&server).await.len(), 3);
     }
+}
+
+/// `chunks` as a server-sent events body.
+fn sse(chunks: &[Value]) -> ResponseTemplate {
+    let mut body: String = chunks
+        .iter()
+        .map(|chunk| format!("data: {chunk}\n\n"))
+        .collect();
+    body.push_str("data: [DONE]\n\n");
+    ResponseTemplate::new(200).set_body_raw(body, "text/event-stream")
+}
+
+#[tokio::test]
+async fn openai_streaming_with_tools() {
+    let chunk = |delta: Value, finish: Option<&str>| {
+        json!({"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m",
+               "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]})
+    };
+    let usage = |input: u64, output: u64| {
+        json!({"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m",
+               "choices": [], "usage": {"prompt_tokens": input, "completion_tokens": output}})
+    };
+    let call = |index: u32, id: &str, arguments: &str| {
+        json!({"tool_calls": [{"index": index, "id": id, "type": "function",
+                               "function": {"name": "weather", "arguments": arguments}}]})
+    };
+    let server = serve_responses(
+        "/v1/chat/completions",
+        [
+            sse(&[
+                call(0, "call_1", r#"{"city": "Pa"#),
+                json!({"tool_calls": [{"index": 0, "function": {"arguments": r#"ris"}"#}}]}),
+                call(1, "call_2", r#"{"city": "Atlantis"}"#),
+            ]
+            .map(|delta| chunk(delta, None))
+            .into_iter()
+            .chain([chunk(json!({}), Some("tool_calls")), usage(40, 9)])
+            .collect::<Vec<_>>()),
+            sse(&[
+                chunk(json!({"content": "Clear "}), None),
+                chunk(json!({"content": "in Paris."}), None),
+                chunk(json!({}), Some("stop")),
+                usage(90, 4),
+            ]),
+        ],
+    )
+    .await;
+    let model = OpenAi::builder(format!("{}/v1", server.uri()), "gpt-4o-mini")
+        .api_key("sk-test")
+        .build()
+        .expect("valid config");
+    let agent = agent(Arc::new(model), 4);
+    let ledger = Ledger::new("stream");
+    let deltas: Vec<String> = ledger
+        .scope(async {
+            let stream = agent.stream("Weather?").await?;
+            futures_util::TryStreamExt::try_collect(stream).await
+        })
+        .await
+        .expect("streams");
+    assert_eq!(deltas, ["Clear ", "in Paris."]);
+    let total = ledger.report().total;
+    assert_eq!((total.calls, total.usage), (2, Usage::new(130, 13)));
+    let sent = bodies(&server).await;
+    assert_eq!(sent[0]["stream"], true);
+    let results: Vec<&Value> = sent[1]["messages"].as_array().expect("messages")[2..]
+        .iter()
+        .map(|message| &message["content"])
+        .collect();
+    assert_eq!(
+        results,
+        [
+            &json!(r#"{"city":"Paris","sky":"clear"}"#),
+            &json!("error: no station in Atlantis")
+        ]
+    );
 }
 
 mod anthropic {

@@ -170,18 +170,30 @@ impl Agent {
         extract::parse(&self.inner.name, &response.text)
     }
 
-    /// Sends `prompt` and streams the text of the answer as it is written. This is one model
-    /// call: the agent's tools are not offered (use [`converse`](Self::converse) for them).
+    /// Sends `prompt` and streams the text of the answer as it is written.
+    ///
+    /// If the agent has tools or handoffs, this is its tool loop (see
+    /// [`converse`](Self::converse)) with every model turn streamed: the text of each turn
+    /// (most models write none in a turn that calls tools), the tools running between turns.
     ///
     /// # Errors
     ///
     /// Those of [`prompt`](Self::prompt) when the call cannot start; errors after it started
-    /// are items of the stream.
+    /// (a later turn's included, and [`Error::ToolLimit`]) are items of the stream.
     pub async fn stream(&self, prompt: &str) -> Result<TextStream, Error> {
         let request = self.request(prompt);
+        if self.has_tools() {
+            return Ok(self.stream_turns(request));
+        }
+        Ok(TextStream::new(self.start_stream(request).await?))
+    }
+
+    /// Starts streaming the answer to `request`, as sent: one accounted model call.
+    async fn start_stream(&self, request: ChatRequest) -> Result<stream::Turn, Error> {
+        let request = self.complete(request);
         let call = Call::begin(request.model.as_deref())?;
         match call.counting(self.inner.model.stream(request)).await {
-            Ok(stream) => Ok(TextStream::new(stream, call)),
+            Ok(stream) => Ok(stream::Turn::new(stream, call)),
             Err(error) => {
                 call.failed(spent(&error));
                 Err(error)

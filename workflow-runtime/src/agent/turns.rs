@@ -2,11 +2,13 @@
 //! the agent's bound on model turns.
 
 use futures_util::future::join_all;
+use futures_util::StreamExt;
 use tokio::time::Instant;
 use tracing::field::Empty;
 use tracing::Instrument;
 
 use super::handoff;
+use super::stream::{TextStream, Turn};
 use super::Agent;
 use crate::event::EventKind;
 use crate::provider::{ChatRequest, ChatResponse, Message, ToolCall};
@@ -74,21 +76,71 @@ impl Agent {
                     turns,
                 });
             }
-            if turns >= agent.inner.max_turns {
-                let (agent, max) = (agent.inner.name.clone(), agent.inner.max_turns);
-                return Err(Error::ToolLimit { agent, max });
-            }
-            request.messages.push(response.to_message());
-            // A forced choice holds for the first turn only, or the model could never answer.
-            request.tool_choice = None;
-            let next = handoff::target(&agent, &response.tool_calls);
-            let calls = response.tool_calls.iter().map(|call| agent.run_call(call));
-            request.messages.extend(join_all(calls).await);
-            if let Some(next) = next {
-                request = handoff::pass(request);
-                agent = next;
-            }
+            agent = agent.use_tools(&mut request, &response, turns).await?;
         }
+    }
+
+    /// After turn `turns`, whose `response` called tools: fails if that was the last turn the
+    /// bound allows; else adds the turn and the results of its calls to `request`, and
+    /// returns the agent that takes the next turn (another one after a handoff).
+    async fn use_tools(
+        &self,
+        request: &mut ChatRequest,
+        response: &ChatResponse,
+        turns: u32,
+    ) -> Result<Agent, Error> {
+        if turns >= self.inner.max_turns {
+            let (agent, max) = (self.inner.name.clone(), self.inner.max_turns);
+            return Err(Error::ToolLimit { agent, max });
+        }
+        request.messages.push(response.to_message());
+        // A forced choice holds for the first turn only, or the model could never answer.
+        request.tool_choice = None;
+        let calls = response.tool_calls.iter().map(|call| self.run_call(call));
+        request.messages.extend(join_all(calls).await);
+        match handoff::target(self, &response.tool_calls) {
+            Some(next) => {
+                *request = handoff::pass(std::mem::take(request));
+                Ok(next)
+            }
+            None => Ok(self.clone()),
+        }
+    }
+
+    /// The text of the tool loop of `request` as the model writes it: each turn streamed,
+    /// the tools run between turns.
+    pub(super) fn stream_turns(&self, request: ChatRequest) -> TextStream {
+        let state = (self.clone(), request, 0_u32, None::<Turn>);
+        let text = futures_util::stream::unfold(Some(state), |state| async move {
+            let (mut agent, mut request, mut turns, mut turn) = state?;
+            loop {
+                let current = match &mut turn {
+                    Some(current) => current,
+                    None => {
+                        turns += 1;
+                        match agent.start_stream(agent.offer(request.clone())).await {
+                            Ok(started) => turn.insert(started),
+                            Err(error) => return Some((Err(error), None)),
+                        }
+                    }
+                };
+                match current.next().await {
+                    Some(Ok(text)) => return Some((Ok(text), Some((agent, request, turns, turn)))),
+                    Some(Err(error)) => return Some((Err(error), None)),
+                    None => {}
+                }
+                let response = current.take_answer()?;
+                turn = None;
+                if response.tool_calls.is_empty() {
+                    return None;
+                }
+                agent = match agent.use_tools(&mut request, &response, turns).await {
+                    Ok(next) => next,
+                    Err(error) => return Some((Err(error), None)),
+                };
+            }
+        });
+        TextStream::from_stream(text)
     }
 
     /// Whether the agent has tools or handoffs, and so answers through the tool loop.
