@@ -11,16 +11,10 @@ use crate::tool::{Tool, ToolError};
 /// The name of the tool that hands the conversation to `agent`: `transfer_to_` and its name,
 /// as providers accept tool names.
 fn tool_name(agent: &Agent) -> String {
-    let name: String = agent
-        .name()
-        .chars()
-        .map(|c| match c.is_ascii_alphanumeric() || c == '-' {
-            true => c,
-            false => '_',
-        })
-        .take(52)
-        .collect();
-    format!("transfer_to_{name}")
+    let mut name = format!("transfer_to_{}", super::extract::schema_name(agent.name()));
+    // Providers take names of at most 64 characters; these are ASCII.
+    name.truncate(64);
+    name
 }
 
 /// The definition of the tool that hands the conversation to `target`.
