@@ -391,6 +391,92 @@ mod anthropic {
         );
     }
 
+    /// `events` as an SSE body, each named after its `type` as the API does.
+    fn named_sse(events: &[Value]) -> ResponseTemplate {
+        let event = |data: &Value| {
+            format!(
+                "event: {}\ndata: {data}\n\n",
+                data["type"].as_str().unwrap_or("")
+            )
+        };
+        let body: String = events.iter().map(event).collect();
+        ResponseTemplate::new(200).set_body_raw(body, "text/event-stream")
+    }
+
+    #[tokio::test]
+    async fn streaming_with_tools() {
+        let start = |input: u64| {
+            json!({"type": "message_start", "message": {"id": "msg_1", "type": "message",
+                   "role": "assistant", "content": [], "model": "claude-sonnet-4-5",
+                   "usage": {"input_tokens": input, "output_tokens": 1}}})
+        };
+        let stop = |reason: &str, output: u64| {
+            [
+                json!({"type": "message_delta", "delta": {"stop_reason": reason},
+                       "usage": {"output_tokens": output}}),
+                json!({"type": "message_stop"}),
+            ]
+        };
+        let tool = |index: u32, id: &str, pieces: &[&str]| {
+            let mut events = vec![json!({"type": "content_block_start", "index": index,
+                "content_block": {"type": "tool_use", "id": id, "name": "weather", "input": {}}})];
+            events.extend(pieces.iter().map(|piece| {
+                json!({"type": "content_block_delta", "index": index,
+                       "delta": {"type": "input_json_delta", "partial_json": piece}})
+            }));
+            events.push(json!({"type": "content_block_stop", "index": index}));
+            events
+        };
+        let mut first = vec![start(30)];
+        first.extend(tool(0, "toolu_1", &[r#"{"city": "#, r#""Paris"}"#]));
+        first.extend(tool(1, "toolu_2", &[r#"{"city": "Atlantis"}"#]));
+        first.extend(stop("tool_use", 12));
+        let mut second = vec![
+            start(80),
+            json!({"type": "content_block_start", "index": 0,
+                   "content_block": {"type": "text", "text": ""}}),
+        ];
+        second.extend(["Clear ", "in Paris."].map(|text| {
+            json!({"type": "content_block_delta", "index": 0,
+                   "delta": {"type": "text_delta", "text": text}})
+        }));
+        second.push(json!({"type": "content_block_stop", "index": 0}));
+        second.extend(stop("end_turn", 4));
+        let server = serve_responses("/v1/messages", [named_sse(&first), named_sse(&second)]).await;
+        let agent = agent(model(&server), 4);
+        let ledger = Ledger::new("stream");
+        let deltas: Vec<String> = ledger
+            .scope(async {
+                let stream = agent.stream("Weather?").await?;
+                futures_util::TryStreamExt::try_collect(stream).await
+            })
+            .await
+            .expect("streams");
+        assert_eq!(deltas, ["Clear ", "in Paris."]);
+        let total = ledger.report().total;
+        assert_eq!((total.calls, total.usage), (2, Usage::new(110, 16)));
+        let sent = bodies(&server).await;
+        let results = sent[1]["messages"][2]["content"]
+            .as_array()
+            .expect("blocks");
+        let results: Vec<(&str, &str)> = results
+            .iter()
+            .map(|block| {
+                (
+                    block["tool_use_id"].as_str().unwrap_or(""),
+                    block["content"].as_str().unwrap_or(""),
+                )
+            })
+            .collect();
+        assert_eq!(
+            results,
+            [
+                ("toolu_1", r#"{"city":"Paris","sky":"clear"}"#),
+                ("toolu_2", "error: no station in Atlantis")
+            ]
+        );
+    }
+
     #[derive(Debug, PartialEq, Deserialize, JsonSchema)]
     struct Report {
         sky: String,
