@@ -1,9 +1,9 @@
 #![doc = include_str!("../README.md")]
 
 pub use workflow_runtime::{
-    Agent, AgentBuilder, Answer, BoxError, BoxFuture, CancellationToken, Context, Error, Executor,
-    MemoryStore, Outcome, ParseTokenError, Pause, PauseToken, Report, Result, Run, RunId, Runner,
-    StepPolicy, TextStream, Workflow,
+    Agent, AgentBuilder, Answer, BoxError, BoxFuture, CancellationToken, Context, Conversation,
+    Error, Executor, MemoryStore, Outcome, ParseTokenError, Pause, PauseToken, Report, Result, Run,
+    RunId, Runner, StepPolicy, TextStream, Workflow,
 };
 
 /// Watching runs: the typed [`Event`](event::Event)s of a run ([`Run::events`],
@@ -41,6 +41,11 @@ pub use workflow_runtime::schemars;
 /// Chat models: the [`ChatModel`](provider::ChatModel) trait, requests and responses, the
 /// OpenAI-compatible provider (feature `http`, on by default) and a scripted model for tests.
 pub use workflow_runtime::provider;
+
+/// Tools an [`Agent`] lets its model call: the [`Tool`](tool::Tool) trait, and
+/// [`from_fn`](tool::from_fn) for a typed tool made of an async function. Give them to an agent
+/// with [`AgentBuilder::tool`]; its tool loop is [`Agent::converse`].
+pub use workflow_runtime::tool;
 
 /// Turns the `async fn`s of an `impl` block into the steps of a workflow, wired by the
 /// `flow! { … }` block inside it, and checks the whole graph at compile time.

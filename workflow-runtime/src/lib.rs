@@ -40,12 +40,13 @@ mod context;
 mod scope;
 mod workflow;
 
-// The checkpoint stores; the one driver; in-memory runs, agents, durable runs.
+// The checkpoint stores; the one driver; in-memory runs, tools, agents, durable runs.
 mod agent;
 mod durable;
 mod executor;
 mod run;
 pub mod store;
+pub mod tool;
 
 #[cfg(feature = "otel")]
 pub mod otel;
@@ -53,7 +54,7 @@ pub mod otel;
 #[doc(hidden)]
 pub mod __private;
 
-pub use agent::{Agent, AgentBuilder, TextStream};
+pub use agent::{Agent, AgentBuilder, Conversation, TextStream};
 pub use context::Context;
 pub use durable::Runner;
 pub use error::{BoxError, Error, Result};

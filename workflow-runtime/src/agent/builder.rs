@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use super::{Agent, Inner};
 use crate::provider::ChatModel;
+use crate::tool::{Tool, Toolbox};
 
 /// Builds an [`Agent`]: see [`Agent::builder`]. Every setting is optional.
 #[must_use = "call `.build()` to get the agent"]
@@ -21,6 +22,10 @@ impl AgentBuilder {
                 temperature: None,
                 max_tokens: None,
                 model_name: None,
+                description: None,
+                tools: Toolbox::default(),
+                handoffs: Vec::new(),
+                max_turns: Agent::DEFAULT_MAX_TURNS,
             },
         }
     }
@@ -52,6 +57,89 @@ impl AgentBuilder {
     /// The model to ask for, instead of the provider's default model.
     pub fn model(mut self, model: impl Into<String>) -> Self {
         self.inner.model_name = Some(model.into());
+        self
+    }
+
+    /// What the agent does, in a sentence, for the model of another agent that may hand the
+    /// conversation to it ([`handoff`](Self::handoff)) or call it as a tool.
+    pub fn description(mut self, description: impl Into<String>) -> Self {
+        self.inner.description = Some(description.into());
+        self
+    }
+
+    /// Gives the agent a tool its model may call: [`prompt`](Agent::prompt),
+    /// [`extract`](Agent::extract) and [`converse`](Agent::converse) then run the tool loop
+    /// (see [`converse`](Agent::converse)). A tool with the name of one given before replaces
+    /// it. An [`Agent`] is a tool too: the supervisor pattern is an agent whose tools are its
+    /// workers.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    ///
+    /// use serde::Deserialize;
+    /// use serde_json::json;
+    /// use workflow_runtime::provider::{ChatResponse, Scripted, ToolCall};
+    /// use workflow_runtime::schemars::{self, JsonSchema};
+    /// use workflow_runtime::tool::{self, ToolError};
+    /// use workflow_runtime::Agent;
+    ///
+    /// #[derive(Deserialize, JsonSchema)]
+    /// struct City {
+    ///     name: String,
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), workflow_runtime::Error> {
+    /// let weather = tool::from_fn("weather", "The weather of a city.", |city: City| async move {
+    ///     Ok::<_, ToolError>(format!("sunny in {}", city.name))
+    /// });
+    /// let model = Arc::new(Scripted::new().replies([
+    ///     ChatResponse::new("")
+    ///         .with_tool_call(ToolCall::new("c1", "weather", json!({"name": "Paris"}))),
+    ///     ChatResponse::new("It is sunny in Paris."),
+    /// ]));
+    /// let agent = Agent::builder(model.clone()).tool(weather).max_turns(4).build();
+    ///
+    /// assert_eq!(agent.prompt("Weather in Paris?").await?, "It is sunny in Paris.");
+    /// // The second call carried the tool's result.
+    /// let sent = &model.requests()[1];
+    /// assert_eq!(sent.tools[0].name, "weather");
+    /// assert_eq!(sent.messages.last(), Some(&workflow_runtime::provider::Message::tool_result("c1", "sunny in Paris")));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn tool(mut self, tool: impl Tool) -> Self {
+        self.inner.tools.add(std::sync::Arc::new(tool));
+        self
+    }
+
+    /// Gives the agent tools: see [`tool`](Self::tool).
+    pub fn tools(mut self, tools: impl IntoIterator<Item = std::sync::Arc<dyn Tool>>) -> Self {
+        tools
+            .into_iter()
+            .for_each(|tool| self.inner.tools.add(tool));
+        self
+    }
+
+    /// Lets the agent hand the conversation to `target`: its model is offered a tool
+    /// `transfer_to_<target's name>` (described with the target's
+    /// [`description`](Self::description)); when it calls it, `target` goes on with the
+    /// conversation, under its own system prompt, tools and handoffs, and its answer is the
+    /// answer. The triage pattern is an agent whose handoffs are the specialists.
+    pub fn handoff(mut self, target: Agent) -> Self {
+        self.inner.handoffs.push(target);
+        self
+    }
+
+    /// The most model calls one tool loop of this agent makes
+    /// ([`Agent::DEFAULT_MAX_TURNS`], 8, if
+    /// unset; at least 1). If the model still calls tools in the last one, the loop fails with
+    /// [`Error::ToolLimit`](crate::Error::ToolLimit) naming the bound. Turns made before a
+    /// handoff to this agent count.
+    pub fn max_turns(mut self, max_turns: u32) -> Self {
+        self.inner.max_turns = max_turns.max(1);
         self
     }
 

@@ -14,8 +14,8 @@ pub(super) fn schema<T: JsonSchema>() -> ResponseSchema {
     ResponseSchema::new(schema_name(&T::schema_name()), schema.to_value())
 }
 
-/// `name` as providers accept schema names: letters, digits, `_` and `-`, at most 64.
-fn schema_name(name: &str) -> String {
+/// `name` as providers accept schema and tool names: letters, digits, `_` and `-`, at most 64.
+pub(super) fn schema_name(name: &str) -> String {
     let name: String = name
         .chars()
         .map(|c| {

@@ -8,14 +8,18 @@ use serde::de::DeserializeOwned;
 
 use crate::provider::{ChatModel, ChatRequest, ChatResponse, Usage};
 use crate::scope::Call;
+use crate::tool::Toolbox;
 use crate::Error;
 
 mod builder;
 mod extract;
+mod handoff;
 mod stream;
+mod turns;
 
 pub use builder::AgentBuilder;
 pub use stream::TextStream;
+pub use turns::Conversation;
 
 /// A chat model with a name, a system prompt and sampling parameters: what the steps of a
 /// workflow call.
@@ -97,6 +101,12 @@ struct Inner {
     temperature: Option<f32>,
     max_tokens: Option<u32>,
     model_name: Option<String>,
+    /// What the agent does, for agents that hand off to it or call it as a tool.
+    description: Option<String>,
+    tools: Toolbox,
+    handoffs: Vec<Agent>,
+    /// The most model calls one tool loop makes.
+    max_turns: u32,
 }
 
 impl Agent {
@@ -127,14 +137,15 @@ impl Agent {
         self.complete(ChatRequest::new().user(prompt))
     }
 
-    /// Sends `prompt` and returns the text of the answer.
+    /// Sends `prompt` and returns the text of the answer: if the agent has tools or handoffs,
+    /// the answer at the end of its tool loop ([`converse`](Self::converse)).
     ///
     /// # Errors
     ///
-    /// [`Error::Provider`] if the call fails; [`Error::BudgetExceeded`] if it would go, or went,
-    /// past the run's budget.
+    /// [`Error::Provider`] if a call fails; [`Error::BudgetExceeded`] if it would go, or went,
+    /// past the run's budget; [`Error::ToolLimit`] if the tool loop reaches its bound.
     pub async fn prompt(&self, prompt: &str) -> Result<String, Error> {
-        Ok(self.chat(self.request(prompt)).await?.text)
+        Ok(self.answer(self.request(prompt)).await?.text)
     }
 
     /// Sends `prompt` asking for an answer that follows the JSON schema derived from `T`, and
@@ -143,7 +154,8 @@ impl Agent {
     /// The schema goes in the request's [`response_schema`](ChatRequest::response_schema),
     /// named after `T`. The answer must be JSON that deserializes into `T`; a Markdown code
     /// fence around it, and raw line breaks and other control characters inside its strings
-    /// (which small models write), are tolerated.
+    /// (which small models write), are tolerated. If the agent has tools, the model may call
+    /// them first: the value is read from the answer at the end of the tool loop.
     ///
     /// # Errors
     ///
@@ -154,21 +166,34 @@ impl Agent {
         prompt: &str,
     ) -> Result<T, Error> {
         let request = self.request(prompt).response_schema(extract::schema::<T>());
-        let response = self.chat(request).await?;
+        let response = self.answer(request).await?;
         extract::parse(&self.inner.name, &response.text)
     }
 
     /// Sends `prompt` and streams the text of the answer as it is written.
     ///
+    /// If the agent has tools or handoffs, this is its tool loop (see
+    /// [`converse`](Self::converse)) with every model turn streamed: the text of each turn
+    /// (most models write none in a turn that calls tools), the tools running between turns.
+    ///
     /// # Errors
     ///
     /// Those of [`prompt`](Self::prompt) when the call cannot start; errors after it started
-    /// are items of the stream.
+    /// (a later turn's included, and [`Error::ToolLimit`]) are items of the stream.
     pub async fn stream(&self, prompt: &str) -> Result<TextStream, Error> {
         let request = self.request(prompt);
+        if self.has_tools() {
+            return Ok(self.stream_turns(request));
+        }
+        Ok(TextStream::new(self.start_stream(request).await?))
+    }
+
+    /// Starts streaming the answer to `request`, as sent: one accounted model call.
+    async fn start_stream(&self, request: ChatRequest) -> Result<stream::Turn, Error> {
+        let request = self.complete(request);
         let call = Call::begin(request.model.as_deref())?;
         match call.counting(self.inner.model.stream(request)).await {
-            Ok(stream) => Ok(TextStream::new(stream, call)),
+            Ok(stream) => Ok(stream::Turn::new(stream, call)),
             Err(error) => {
                 call.failed(spent(&error));
                 Err(error)
@@ -177,7 +202,9 @@ impl Agent {
     }
 
     /// Sends `request`, with the agent's system prompt, model and parameters filling in what it
-    /// leaves unset, and returns the whole answer.
+    /// leaves unset, and returns the whole answer. This is one model call: the agent's tools
+    /// are not added, and tool calls in the answer are not run (see
+    /// [`converse`](Self::converse)).
     ///
     /// # Errors
     ///
@@ -194,6 +221,15 @@ impl Agent {
                 call.failed(spent(&error));
                 Err(error)
             }
+        }
+    }
+
+    /// The answer to `request`: through the tool loop if the agent has tools, else from one
+    /// call.
+    async fn answer(&self, request: ChatRequest) -> Result<ChatResponse, Error> {
+        match self.has_tools() {
+            true => Ok(self.converse(request).await?.response),
+            false => self.chat(request).await,
         }
     }
 

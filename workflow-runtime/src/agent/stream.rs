@@ -5,7 +5,9 @@ use std::task::{ready, Context, Poll};
 
 use futures_util::Stream;
 
-use crate::provider::{ChatStream, ProviderError, ProviderErrorKind, StreamEvent, Usage};
+use crate::provider::{
+    ChatResponse, ChatStream, ProviderError, ProviderErrorKind, StreamEvent, Usage,
+};
 use crate::scope::Call;
 use crate::Error;
 
@@ -18,6 +20,9 @@ use crate::Error;
 /// fails, or is dropped before its end, is recorded as a failed call, with the usage the
 /// provider had reported before it failed (the tokens of a broken stream count in the budget). A call that goes past
 /// the run's budget yields [`Error::BudgetExceeded`] last.
+///
+/// From an agent with tools, the stream goes through the turns of its tool loop, running the
+/// tools between them: each turn is a call of its own, recorded as above.
 ///
 /// ```
 /// use std::sync::Arc;
@@ -35,28 +40,69 @@ use crate::Error;
 /// ```
 #[must_use = "streams do nothing unless polled"]
 pub struct TextStream {
+    inner: Pin<Box<dyn Stream<Item = Result<String, Error>> + Send>>,
+}
+
+impl TextStream {
+    /// The text of one model call.
+    pub(super) fn new(turn: Turn) -> Self {
+        TextStream::from_stream(turn)
+    }
+
+    /// The text `stream` yields.
+    pub(super) fn from_stream(
+        stream: impl Stream<Item = Result<String, Error>> + Send + 'static,
+    ) -> Self {
+        TextStream {
+            inner: Box::pin(stream),
+        }
+    }
+}
+
+impl Stream for TextStream {
+    type Item = Result<String, Error>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.get_mut().inner.as_mut().poll_next(cx)
+    }
+}
+
+impl std::fmt::Debug for TextStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TextStream").finish_non_exhaustive()
+    }
+}
+
+/// The text of one streamed model call, which records the call when it ends and keeps the
+/// whole answer.
+pub(super) struct Turn {
     /// `None` once the stream has ended.
     events: Option<ChatStream>,
     call: Option<Call>,
     /// The last usage the stream reported.
     usage: Option<Usage>,
+    /// The whole answer, once the stream has given it.
+    answer: Option<ChatResponse>,
 }
 
-impl TextStream {
+impl Turn {
     pub(super) fn new(events: ChatStream, call: Call) -> Self {
-        TextStream {
+        Turn {
             events: Some(events),
             call: Some(call),
             usage: None,
+            answer: None,
         }
+    }
+
+    /// The whole answer, if the stream ended with one.
+    pub(super) fn take_answer(&mut self) -> Option<ChatResponse> {
+        self.answer.take()
     }
 
     /// Records the end of the call: `Ok` with the final response's usage, or failed with
     /// `error`, counting the usage it carries or else the last the stream reported.
-    fn end(
-        &mut self,
-        done: Result<crate::provider::ChatResponse, Option<&Error>>,
-    ) -> Option<Error> {
+    fn end(&mut self, done: Result<ChatResponse, Option<&Error>>) -> Option<Error> {
         self.events = None;
         let call = self.call.take()?;
         match done {
@@ -72,7 +118,7 @@ impl TextStream {
     }
 }
 
-impl Stream for TextStream {
+impl Stream for Turn {
     type Item = Result<String, Error>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
@@ -91,6 +137,7 @@ impl Stream for TextStream {
                 }
                 Some(Ok(StreamEvent::Usage(usage))) => this.usage = Some(usage),
                 Some(Ok(StreamEvent::Done(response))) => {
+                    this.answer = Some(response.clone());
                     return Poll::Ready(this.end(Ok(response)).map(Err));
                 }
                 Some(Ok(_)) => {}
@@ -107,13 +154,5 @@ impl Stream for TextStream {
                 }
             }
         }
-    }
-}
-
-impl std::fmt::Debug for TextStream {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TextStream")
-            .field("ended", &self.events.is_none())
-            .finish_non_exhaustive()
     }
 }

@@ -132,6 +132,18 @@ pub enum Error {
         #[source]
         source: serde_json::Error,
     },
+    /// An agent's tool loop made as many model calls as its bound allows, and the model still
+    /// called tools instead of answering. Not transient: the step is not retried.
+    #[error(
+        "agent `{agent}`: no final answer after {max} model turns of tool calls; raise the \
+         bound with `AgentBuilder::max_turns`, or make the tools' results easier to answer from"
+    )]
+    ToolLimit {
+        /// The agent's name.
+        agent: String,
+        /// The bound: the most model calls one tool loop may make.
+        max: u32,
+    },
     /// The run's model calls used up its [`Budget`](crate::usage::Budget).
     #[error("workflow `{workflow}`: budget of {limit} reached ({used} used)")]
     BudgetExceeded {
@@ -392,6 +404,7 @@ impl Error {
             | Error::Cancelled { .. }
             | Error::StepLimit { .. }
             | Error::Extract { .. }
+            | Error::ToolLimit { .. }
             | Error::BudgetExceeded { .. }
             | Error::Suspended { .. }
             | Error::Checkpoint { .. }
@@ -478,6 +491,7 @@ impl Error {
             | Error::Provider(_)
             | Error::Other(_)
             | Error::Extract { .. }
+            | Error::ToolLimit { .. }
             | Error::Checkpoint { .. }
             | Error::AlreadyAnswered { .. }
             | Error::Store { .. }

@@ -43,8 +43,8 @@ pub struct Event {
 /// [`StepFinished`](Self::StepFinished); a step that fails or is cancelled has no
 /// `StepFinished`, the run's `Failed` names it. A fan-out or a map has no step events of its
 /// own: each of its branches is a [`BranchStarted`](Self::BranchStarted) and a
-/// [`BranchFinished`](Self::BranchFinished). Model calls made by agents, and the text they
-/// stream, are tagged with the step (and branch) that made them.
+/// [`BranchFinished`](Self::BranchFinished). Model calls made by agents, the text they
+/// stream and the tools they call, are tagged with the step (and branch) that made them.
 ///
 /// New kinds and new fields may be added in minor releases: match with `..` and a `_` arm.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -163,6 +163,44 @@ pub enum EventKind {
         /// The text.
         text: String,
     },
+    /// An [`Agent`](crate::Agent)'s model called one of its tools, and the tool starts. The
+    /// calls of one model turn run concurrently.
+    #[non_exhaustive]
+    ToolCalled {
+        /// The step that made it, if it was made in one.
+        step: Option<&'static str>,
+        /// The branch that made it, inside a fan-out or a map.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        branch: Option<usize>,
+        /// The agent whose model called the tool.
+        agent: String,
+        /// The tool, as the model named it.
+        tool: String,
+        /// The call's id, as the model gave it: the [`ToolFinished`](Self::ToolFinished) of the
+        /// call has the same. Like prompts, the arguments are not in the event.
+        call_id: String,
+    },
+    /// A tool call ended: with a result, or with an error the model is told (an unknown tool,
+    /// arguments that do not fit, a tool that failed).
+    #[non_exhaustive]
+    ToolFinished {
+        /// The step that made it, if it was made in one.
+        step: Option<&'static str>,
+        /// The branch that made it, inside a fan-out or a map.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        branch: Option<usize>,
+        /// The agent whose model called the tool.
+        agent: String,
+        /// The tool, as the model named it.
+        tool: String,
+        /// The call's id.
+        call_id: String,
+        /// How long the tool took.
+        elapsed: Duration,
+        /// Why it failed, as the model is told, if it did. Like a step's output, a result is
+        /// not in the event.
+        error: Option<String>,
+    },
     /// The run reached a pause and waits for a value from outside.
     #[non_exhaustive]
     Suspended {
@@ -208,6 +246,8 @@ impl EventKind {
             EventKind::BranchFinished { .. } => "branch_finished",
             EventKind::CallFinished { .. } => "call_finished",
             EventKind::TextDelta { .. } => "text_delta",
+            EventKind::ToolCalled { .. } => "tool_called",
+            EventKind::ToolFinished { .. } => "tool_finished",
             EventKind::Suspended { .. } => "suspended",
             EventKind::Completed { .. } => "completed",
             EventKind::Failed { .. } => "failed",
@@ -226,6 +266,8 @@ impl EventKind {
             | EventKind::Suspended { step } => Some(step),
             EventKind::CallFinished { step, .. }
             | EventKind::TextDelta { step, .. }
+            | EventKind::ToolCalled { step, .. }
+            | EventKind::ToolFinished { step, .. }
             | EventKind::Failed { step, .. } => *step,
             EventKind::RunStarted { .. } | EventKind::Completed { .. } => None,
         }

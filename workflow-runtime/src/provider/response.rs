@@ -87,7 +87,10 @@ pub struct ToolCall {
     pub id: String,
     /// The tool's name.
     pub name: String,
-    /// The arguments, parsed from the model's JSON.
+    /// The arguments, parsed from the model's JSON: an object for a well-formed call. When
+    /// the model wrote arguments that are not JSON, they are kept here as a JSON string, as it
+    /// wrote them (the OpenAI-compatible provider does this), which no tool's object schema
+    /// accepts: an [`Agent`](crate::Agent)'s tool loop tells the model so instead of failing.
     pub arguments: Value,
 }
 

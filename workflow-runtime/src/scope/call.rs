@@ -6,6 +6,7 @@ use tokio::time::Instant;
 
 use super::Scope;
 use crate::error::Error;
+use crate::event::EventKind;
 use crate::policy::Attempts;
 use crate::usage::{Ended, Slot, Usage};
 
@@ -134,6 +135,15 @@ impl Scope {
     fn place(&self) -> (Option<&'static str>, Option<usize>) {
         let step = self.run.step_name(self.step());
         (step, self.branch.as_ref().map(|branch| branch.index))
+    }
+
+    /// Tells the current run's subscribers, if any, the event `kind` makes of the step and
+    /// branch it happens in: for what agents do besides model calls (their tool calls).
+    pub(crate) fn tell(kind: impl FnOnce(Option<&'static str>, Option<usize>) -> EventKind) {
+        if let Some(scope) = Scope::current() {
+            let (step, branch) = scope.place();
+            scope.run.emit(|| kind(step, branch));
+        }
     }
 
     /// A call made here to `model` ended, at an estimated `cost_usd`.

@@ -41,22 +41,12 @@ async fn missing_or_wrong_fields() {
                "tool_calls": [{"id": "call_1", "type": "function", "function": {"arguments": "{}"}}]}),
         "tool_calls",
     );
-    let bad_arguments = completion(
-        json!({"role": "assistant", "content": null,
-               "tool_calls": [{"id": "call_1", "type": "function",
-                               "function": {"name": "f", "arguments": "{\"city\": "}}]}),
-        "tool_calls",
-    );
-    let cases: [(Value, &str); 7] = [
+    let cases: [(Value, &str); 6] = [
         (json!({}), "the response has no `choices`"),
         (json!({"choices": []}), "the response has no `choices`"),
         (json!({"choices": null}), "the response has no `choices`"),
         (no_message, "the response's first choice has no `message`"),
         (nameless_call, "tool call 0 has no function name"),
-        (
-            bad_arguments,
-            "the arguments of tool call `f` are not valid JSON",
-        ),
         (
             completion(json!({"role": "assistant", "content": 42}), "stop"),
             "`content` is neither a string nor a list of parts",
@@ -121,4 +111,32 @@ async fn content_as_a_list_of_parts_and_missing_optional_fields() {
     assert_eq!(response.text, "Hello, world");
     assert_eq!((response.usage, response.finish_reason), (None, None));
     assert_eq!(response.model, "gpt-4o-mini");
+}
+
+/// Arguments that are not JSON are no fault of the response: the call keeps them as the model
+/// wrote them, for the tool loop to report to the model, and they go back verbatim.
+#[tokio::test]
+async fn arguments_that_are_not_json_are_kept_as_written() {
+    let server = MockServer::start().await;
+    let message = json!({"role": "assistant", "content": null,
+        "tool_calls": [{"id": "call_1", "type": "function",
+                        "function": {"name": "f", "arguments": "{\"city\": "}}]});
+    let body = completion(message, "tool_calls");
+    completions()
+        .respond_with(ResponseTemplate::new(200).set_body_json(&body))
+        .mount(&server)
+        .await;
+    let model = provider(&server).build().expect("valid config");
+    let response = model
+        .chat(ChatRequest::new().user("hi"))
+        .await
+        .expect("answers");
+    assert_eq!(response.tool_calls[0].arguments, json!("{\"city\": "));
+
+    let request = ChatRequest::new().user("hi").message(response.to_message());
+    let _ = model.chat(request).await.expect("answers");
+    let sent = &server.received_requests().await.expect("recorded")[1];
+    let sent: Value = serde_json::from_slice(&sent.body).expect("json body");
+    let arguments = &sent["messages"][1]["tool_calls"][0]["function"]["arguments"];
+    assert_eq!(arguments, "{\"city\": ");
 }

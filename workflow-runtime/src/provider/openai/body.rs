@@ -222,7 +222,11 @@ fn out_tool_call(call: &ToolCall) -> OutToolCall<'_> {
         r#type: "function",
         function: OutFunction {
             name: &call.name,
-            arguments: call.arguments.to_string(),
+            arguments: match &call.arguments {
+                // Arguments the model wrote that were not JSON go back as it wrote them.
+                Value::String(raw) => raw.clone(),
+                arguments => arguments.to_string(),
+            },
         },
     }
 }

@@ -135,7 +135,8 @@ pub(super) fn content_text(content: Option<Value>) -> Result<String, Problem> {
     }
 }
 
-/// A tool call from its parts; an empty id is replaced by `call_{position}`.
+/// A tool call from its parts; an empty id is replaced by `call_{position}`, and arguments that
+/// are not valid JSON are kept as a string.
 pub(super) fn tool_call(
     position: usize,
     id: Option<String>,
@@ -148,11 +149,9 @@ pub(super) fn tool_call(
     let arguments = match arguments {
         None | Some(Value::Null) => Value::Object(Default::default()),
         Some(Value::String(text)) if text.trim().is_empty() => Value::Object(Default::default()),
-        Some(Value::String(text)) => serde_json::from_str(&text).map_err(|error| {
-            malformed(format!(
-                "the arguments of tool call `{name}` are not valid JSON: {error}"
-            ))
-        })?,
+        // Arguments that are not JSON stay as the model wrote them, a JSON string no tool's
+        // object schema accepts: the tool loop tells the model, instead of failing the call.
+        Some(Value::String(text)) => serde_json::from_str(&text).unwrap_or(Value::String(text)),
         Some(object) => object,
     };
     let id = id
