@@ -154,6 +154,27 @@ async fn a_url_that_does_not_serve_mcp_is_a_typed_error() {
     );
 }
 
+/// An `https` URL gets a TLS client (rustls with the `ring` provider the HTTP providers use,
+/// not a second one): a server that drops the handshake is a typed error, never a panic.
+async fn an_https_url_gets_tls() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("https://{}/mcp", listener.local_addr().expect("address"));
+    let accepted = tokio::spawn(async move {
+        let (socket, _) = listener.accept().await.expect("a connection");
+        drop(socket);
+    });
+    let error = McpServer::http(&url).await.expect_err("no TLS there");
+    assert!(
+        error
+            .to_string()
+            .starts_with(&format!("MCP server `{url}`")),
+        "{error}"
+    );
+    accepted.await.expect("the client connected");
+}
+
 /// This binary, as an MCP server on stdio.
 async fn calculator() -> McpServer {
     let mut command = tokio::process::Command::new(std::env::current_exe().expect("exe"));
@@ -264,7 +285,11 @@ fn main() {
         runtime().block_on(serve());
         return;
     }
-    let tests: [Test; 6] = [
+    let tests: [Test; 7] = [
+        (
+            "an_https_url_gets_tls",
+            || Box::pin(an_https_url_gets_tls()),
+        ),
         ("tools_over_http", || Box::pin(tools_over_http())),
         ("a_url_that_does_not_serve_mcp_is_a_typed_error", || {
             Box::pin(a_url_that_does_not_serve_mcp_is_a_typed_error())

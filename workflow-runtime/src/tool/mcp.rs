@@ -81,10 +81,16 @@ impl McpServer {
     /// Connects to the MCP server at `url` over streamable HTTP (such as
     /// `http://127.0.0.1:8000/mcp`).
     ///
+    /// For `https`, TLS is rustls with the `ring` provider, as for the HTTP chat models: if
+    /// the process has no default rustls provider yet, this installs `ring` as the default.
+    ///
     /// # Errors
     ///
     /// [`McpError`] if the server cannot be reached or does not answer MCP's handshake.
     pub async fn http(url: &str) -> Result<Self, McpError> {
+        // The MCP client's HTTP stack takes the process's default provider; an error says one
+        // is installed already, which is as good.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let transport = StreamableHttpClientTransport::from_uri(url);
         let service = ().serve(transport).await.map_err(|error| {
             let what = "did not answer the MCP handshake; check the URL and that it serves MCP";
