@@ -46,6 +46,7 @@ mod durable;
 mod executor;
 mod run;
 pub mod store;
+mod worker;
 
 #[cfg(feature = "otel")]
 pub mod otel;
@@ -55,7 +56,7 @@ pub mod __private;
 
 pub use agent::{Agent, AgentBuilder, TextStream};
 pub use context::Context;
-pub use durable::Runner;
+pub use durable::{RunHandle, Runner};
 pub use error::{BoxError, Error, Result};
 pub use executor::{Executor, Run};
 pub use future::BoxFuture;
@@ -68,6 +69,7 @@ pub use store::PostgresStore;
 #[cfg(feature = "sqlite")]
 pub use store::SqliteStore;
 pub use tokio_util::sync::CancellationToken;
+pub use worker::{Worker, WorkerHandle, WorkerReport};
 pub use workflow::{Answer, ParseTokenError, Pause, PauseToken, Workflow};
 
 /// The `schemars` crate, whose [`JsonSchema`](schemars::JsonSchema) derive gives
