@@ -7,6 +7,8 @@
 //! left running or owned. Kills that land in a step make it run again (at-least-once): the
 //! attempts are counted beside the effects.
 //!
+//! Also: a run hanging in a worker process is cancelled by id from this one.
+//!
 //! `WORKFLOW_WORKER_RUNS` (1000), `WORKFLOW_WORKER_PROCESSES` (4) and
 //! `WORKFLOW_WORKER_KILL_MS` (250, the mean time between kills) set the sizes.
 
@@ -80,6 +82,9 @@ impl Four {
             [id, step],
         )
         .await?;
+        if k == 1 && env::<u64>("WORKFLOW_WORKER_HANG_JOB") == Some(job.id) {
+            std::future::pending::<()>().await;
+        }
         // A millisecond or two of work, in which a kill can land.
         tokio::time::sleep(Duration::from_micros(500 + (job.id % 7) * 200)).await;
         let effects = Arc::clone(&self.effects);
@@ -195,6 +200,18 @@ fn worker_process() {
     });
 }
 
+/// Worker processes, killed when dropped: also when a check fails.
+struct Children(Vec<Child>);
+
+impl Drop for Children {
+    fn drop(&mut self) {
+        for child in &mut self.0 {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
 /// A small random number generator (xorshift64*), seeded from the clock.
 struct Rng(u64);
 
@@ -208,8 +225,13 @@ impl Rng {
 }
 
 fn spawn(target: &Target, effects: &Path) -> Child {
+    spawn_with(target, effects, &[])
+}
+
+fn spawn_with(target: &Target, effects: &Path, vars: &[(&str, &str)]) -> Child {
     let (kind, place) = target.to_env();
     Command::new(std::env::current_exe().expect("the test binary"))
+        .envs(vars.iter().copied())
         .args([
             "--exact",
             "worker_process",
@@ -249,7 +271,7 @@ fn crash_test(target: &Target, effects: &Path, name: &str) {
             assert_eq!(again.expect("the same run").id(), run);
         }
     });
-    let mut children: Vec<Child> = (0..processes).map(|_| spawn(target, effects)).collect();
+    let mut children = Children((0..processes).map(|_| spawn(target, effects)).collect());
     let mut rng =
         Rng(u64::from(std::process::id()) << 20 | started.elapsed().as_nanos() as u64 | 1);
     let (mut kills, deadline) = (0, Instant::now() + Duration::from_secs(240));
@@ -263,17 +285,14 @@ fn crash_test(target: &Target, effects: &Path, name: &str) {
             Instant::now() < deadline,
             "{name}: stuck at {finished} of {runs} runs"
         );
-        let victim = rng.next(children.len() as u64) as usize;
-        children[victim].kill().expect("SIGKILL");
-        children[victim].wait().expect("reaped");
+        let victim = rng.next(children.0.len() as u64) as usize;
+        children.0[victim].kill().expect("SIGKILL");
+        children.0[victim].wait().expect("reaped");
         kills += 1;
-        children[victim] = spawn(target, effects);
+        children.0[victim] = spawn(target, effects);
     }
     let elapsed = started.elapsed();
-    for child in &mut children {
-        let _ = child.kill();
-        let _ = child.wait();
-    }
+    drop(children);
     let attempts = runtime.block_on(check(&runner, &ids, effects));
     eprintln!(
         "{name}: {runs} runs by {processes} workers in {elapsed:.1?}, {kills} SIGKILLs, \
@@ -336,6 +355,77 @@ async fn check(runner: &Runner, ids: &[RunId], effects: &Path) -> u64 {
     attempts as u64
 }
 
+/// A run hangs in its second step in a worker process; this process cancels it by id. The
+/// worker stops it when it next renews its lease, records it as cancelled, and goes on
+/// serving other runs.
+fn cancel_test(target: &Target, effects: &Path) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let runner = Runner::new(runtime.block_on(target.store()));
+    Four::open(effects);
+    let _child = Children(vec![spawn_with(
+        target,
+        effects,
+        &[("WORKFLOW_WORKER_HANG_JOB", "7")],
+    )]);
+    runtime.block_on(async {
+        let hanging = runner.submit::<Four>(Job { id: 7, acc: 7 }).await;
+        let hanging = hanging.expect("submits");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let info = hanging.status().await.expect("reads");
+            if info.step == "s1" && info.owner.is_some() {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the run never reached s1: {info:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let asked = Instant::now();
+        let cancel = runner.cancel(hanging.id()).await.expect("cancels");
+        assert_eq!(cancel, workflow::store::Cancel::Requested);
+        let result = hanging.result().await;
+        assert!(
+            matches!(result, Err(Error::RunCancelled { .. })),
+            "{result:?}"
+        );
+        // The worker renews its 600 ms lease every 200 ms.
+        assert!(
+            asked.elapsed() < Duration::from_secs(5),
+            "{:?}",
+            asked.elapsed()
+        );
+        let info = hanging.status().await.expect("reads");
+        assert_eq!((info.status, info.owner), (RunStatus::Cancelled, None));
+        let again = runner.cancel(hanging.id()).await.expect("a no-op");
+        assert_eq!(again, workflow::store::Cancel::Ended(RunStatus::Cancelled));
+
+        let other = runner.submit::<Four>(Job { id: 8, acc: 8 }).await;
+        let output = other.expect("submits").result().await.expect("finishes");
+        assert_eq!(output.acc, (0..4).fold(8, next));
+    });
+}
+
+#[test]
+fn a_run_is_cancelled_from_another_process_on_sqlite() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let target = Target::Sqlite(dir.path().join("runs.db"));
+    cancel_test(&target, &dir.path().join("effects.db"));
+}
+
+#[cfg(feature = "postgres")]
+#[test]
+fn a_run_is_cancelled_from_another_process_on_postgres() {
+    if let Some(target) = postgres() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        cancel_test(&target, &dir.path().join("effects.db"));
+    }
+}
+
 #[test]
 fn killed_workers_lose_no_run_on_sqlite() {
     let dir = tempfile::tempdir().expect("a temporary directory");
@@ -343,9 +433,10 @@ fn killed_workers_lose_no_run_on_sqlite() {
     crash_test(&target, &dir.path().join("effects.db"), "workers/sqlite");
 }
 
+/// A new schema of the Postgres server at `WORKFLOW_POSTGRES_URL`; `None` (the test is
+/// skipped) without it, except under CI.
 #[cfg(feature = "postgres")]
-#[test]
-fn killed_workers_lose_no_run_on_postgres() {
+fn postgres() -> Option<Target> {
     let url = match std::env::var("WORKFLOW_POSTGRES_URL") {
         Ok(url) => url,
         Err(_) if std::env::var_os("CI").is_some() => {
@@ -353,11 +444,18 @@ fn killed_workers_lose_no_run_on_postgres() {
         }
         Err(_) => {
             eprintln!("note: WORKFLOW_POSTGRES_URL is not set; Postgres test skipped");
-            return;
+            return None;
         }
     };
-    let dir = tempfile::tempdir().expect("a temporary directory");
     let schema = format!("workers_{}", RunId::new().as_uuid().simple());
-    let target = Target::Postgres { url, schema };
-    crash_test(&target, &dir.path().join("effects.db"), "workers/postgres");
+    Some(Target::Postgres { url, schema })
+}
+
+#[cfg(feature = "postgres")]
+#[test]
+fn killed_workers_lose_no_run_on_postgres() {
+    if let Some(target) = postgres() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        crash_test(&target, &dir.path().join("effects.db"), "workers/postgres");
+    }
 }
