@@ -25,7 +25,7 @@ impl Runner {
     /// request id, say): submitting again with the same id, workflow and input returns the
     /// same run, whatever it has done since, so a retried request never starts a second run.
     /// The input is compared while the run's first checkpoint is kept (it is until
-    /// [pruned](Self::prune)); after that, the workflow and its fingerprint are.
+    /// [pruned](Self::prune_history)); after that, the workflow and its fingerprint are.
     ///
     /// ```
     /// # use std::sync::Arc;
