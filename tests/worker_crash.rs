@@ -247,16 +247,22 @@ fn spawn_with(target: &Target, effects: &Path, vars: &[(&str, &str)]) -> Child {
         .expect("a worker process starts")
 }
 
-fn crash_test(target: &Target, effects: &Path, name: &str) {
-    let runs: u64 = env("WORKFLOW_WORKER_RUNS").unwrap_or(1000);
-    let processes: usize = env("WORKFLOW_WORKER_PROCESSES").unwrap_or(4);
-    let kill_ms: u64 = env("WORKFLOW_WORKER_KILL_MS").unwrap_or(250);
+/// The parent's runtime and runner, with the effects' tables created.
+fn parent(target: &Target, effects: &Path) -> (tokio::runtime::Runtime, Runner) {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("a runtime");
     let runner = Runner::new(runtime.block_on(target.store()));
     Four::open(effects);
+    (runtime, runner)
+}
+
+fn crash_test(target: &Target, effects: &Path, name: &str) {
+    let runs: u64 = env("WORKFLOW_WORKER_RUNS").unwrap_or(1000);
+    let processes: usize = env("WORKFLOW_WORKER_PROCESSES").unwrap_or(4);
+    let kill_ms: u64 = env("WORKFLOW_WORKER_KILL_MS").unwrap_or(250);
+    let (runtime, runner) = parent(target, effects);
     let started = Instant::now();
     // Each job is submitted under an id of its own, twice: the second submit is the same run.
     let ids: Vec<RunId> = (0..runs).map(|_| RunId::new()).collect();
@@ -359,12 +365,7 @@ async fn check(runner: &Runner, ids: &[RunId], effects: &Path) -> u64 {
 /// worker stops it when it next renews its lease, records it as cancelled, and goes on
 /// serving other runs.
 fn cancel_test(target: &Target, effects: &Path) {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("a runtime");
-    let runner = Runner::new(runtime.block_on(target.store()));
-    Four::open(effects);
+    let (runtime, runner) = parent(target, effects);
     let _child = Children(vec![spawn_with(
         target,
         effects,
