@@ -8,7 +8,7 @@ use super::Runner;
 use crate::error::Error;
 use crate::state::Loops;
 use crate::store::{Cancel, Checkpoint, NewRun, RunId};
-use crate::workflow::Workflow;
+use crate::workflow::{Answer, PauseToken, Workflow};
 
 impl Runner {
     /// Creates a run of `W` on `input` for any [`Worker`](crate::Worker) that serves `W` to
@@ -77,6 +77,44 @@ impl Runner {
             // Pruned: the workflow and its definition are all that is left to compare.
             _ => true,
         })
+    }
+
+    /// Gives the pause `pause` names the value `value` it waits for, as
+    /// [`answer`](Self::answer) does, but leaves driving the run on to a
+    /// [`Worker`](crate::Worker): the answered state is saved, and the run waits for any
+    /// worker that serves `W`. Returns a handle on the run.
+    ///
+    /// # Errors
+    ///
+    /// As [`answer`](Self::answer), before anything is saved.
+    pub async fn submit_answer<W: Answer<V>, V>(
+        &self,
+        pause: PauseToken,
+        value: V,
+    ) -> Result<RunHandle<W>, Error> {
+        let (held, _, _) = self
+            .given::<W>(pause, |state| W::answer(state, value))
+            .await?;
+        held.release(None).await;
+        Ok(self.handle(pause.run))
+    }
+
+    /// [`submit_answer`](Self::submit_answer) with the value as JSON from outside the
+    /// program, checked as [`answer_json`](Self::answer_json) checks it.
+    ///
+    /// # Errors
+    ///
+    /// As [`answer_json`](Self::answer_json), before anything is saved.
+    pub async fn submit_answer_json<W: Workflow>(
+        &self,
+        pause: PauseToken,
+        value: serde_json::Value,
+    ) -> Result<RunHandle<W>, Error> {
+        let (held, _, _) = self
+            .given::<W>(pause, |state| W::answer_json(state, value))
+            .await?;
+        held.release(None).await;
+        Ok(self.handle(pause.run))
     }
 
     /// A handle on run `run` of `W`, to await its result from any process. Whether the run

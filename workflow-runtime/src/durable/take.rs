@@ -100,6 +100,22 @@ impl Runner {
         token: PauseToken,
         give: impl FnOnce(W::State) -> Result<W::State, Error>,
     ) -> Result<Report<W::Output>, Error> {
+        let (held, state, loops) = self.given::<W>(token, give).await?;
+        Ok(self.drive(workflow, held, state, loops, true).await)
+    }
+
+    /// Gives the pause `token` names its value with `give`, if the run still waits there,
+    /// and saves the state `give` makes of it: the run is then this runner's to drive on, or
+    /// to give up for a worker.
+    ///
+    /// # Errors
+    ///
+    /// As [`give`](Self::give).
+    pub(super) async fn given<W: Workflow>(
+        &self,
+        token: PauseToken,
+        give: impl FnOnce(W::State) -> Result<W::State, Error>,
+    ) -> Result<(Arc<Held>, W::State, Loops), Error> {
         let run = token.run;
         // A look first, which takes no lease: an answer sent again while the first one's
         // steps run finds the run gone on, not owned by another worker.
@@ -126,7 +142,7 @@ impl Runner {
             Err(error) => Err(error),
         };
         match saved {
-            Ok(state) => Ok(self.drive(workflow, held, state, loops, true).await),
+            Ok(state) => Ok((held, state, loops)),
             Err(error) => {
                 held.release(None).await;
                 Err(error)

@@ -100,4 +100,5 @@ conformance! {
     workers::orphaned_runs_are_recovered,
     workers::runs_are_cancelled_by_id,
     workers::a_stopping_worker_gives_its_runs_back,
+    workers::an_answered_pause_is_driven_by_a_worker,
 }

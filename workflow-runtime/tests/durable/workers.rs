@@ -9,7 +9,7 @@ use workflow_runtime::store::{Cancel, Lease, RunFilter, RunId, RunStatus};
 use workflow_runtime::{Error, Runner, Worker};
 
 use crate::stores::Fixture;
-use crate::workflows::Chain;
+use crate::workflows::{Approval, Chain, Decision};
 
 /// What `Chain` gives for `x`.
 fn chain(x: u64) -> u64 {
@@ -220,4 +220,40 @@ pub(crate) async fn a_stopping_worker_gives_its_runs_back(fixture: Fixture) {
     let steps = runner.history(run.id()).await.expect("history");
     assert_eq!(steps.len(), 4);
     next.stop().await;
+}
+
+pub(crate) async fn an_answered_pause_is_driven_by_a_worker(fixture: Fixture) {
+    let runner = Runner::new(fixture.store).owner("test");
+    let paused = runner
+        .start(&Approval::default(), "workers".into())
+        .await
+        .expect("starts");
+    let token = paused.outcome.pause().and_then(|pause| pause.token());
+    let token = token.expect("a durable pause has a token");
+    let wrong = runner
+        .submit_answer_json::<Approval>(token, serde_json::json!("yes"))
+        .await;
+    assert!(matches!(wrong, Err(Error::AnswerValue { .. })), "{wrong:?}");
+    let decision = Decision {
+        approved: true,
+        note: "ok".into(),
+    };
+    let handle = runner
+        .submit_answer::<Approval, _>(token, decision.clone())
+        .await
+        .expect("answers");
+    // Saved, not driven: it waits for a worker.
+    let info = handle.status().await.expect("reads");
+    assert_eq!((info.status, info.owner), (RunStatus::Running, None));
+    assert_eq!(handle.try_result().await.expect("reads"), None);
+    let again = runner.submit_answer::<Approval, _>(token, decision).await;
+    assert!(
+        matches!(again, Err(Error::AlreadyAnswered { repeated: true, .. })),
+        "{again:?}"
+    );
+
+    let worker = a_worker(&runner).register(Approval::default()).spawn();
+    let published = handle.result().await.expect("finishes");
+    assert_eq!(published, "published: a draft on workers (ok)");
+    assert_eq!(worker.stop().await.finished, 1);
 }
