@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use workflow_runtime::store::{Cancel, Lease, RunFilter, RunId, RunStatus};
+use workflow_runtime::store::{Cancel, Lease, RunFilter, RunId, RunStatus, WorkflowType};
 use workflow_runtime::{Error, Runner, Worker};
 
 use crate::stores::Fixture;
@@ -256,4 +256,28 @@ pub(crate) async fn an_answered_pause_is_driven_by_a_worker(fixture: Fixture) {
     let published = handle.result().await.expect("finishes");
     assert_eq!(published, "published: a draft on workers (ok)");
     assert_eq!(worker.stop().await.finished, 1);
+}
+
+pub(crate) async fn a_cancel_whose_worker_died_is_completed(fixture: Fixture) {
+    let store = Arc::clone(&fixture.store);
+    let runner = Runner::new(fixture.store).owner("test");
+    let run = runner.submit::<Chain>(1).await.expect("submits");
+    // Its worker takes it, is asked to stop, and dies before it sees the request.
+    let dead = Lease::new("dead", Duration::from_millis(200));
+    store.claim(run.id(), &dead).await.expect("claims");
+    let cancel = runner.cancel(run.id()).await.expect("cancels");
+    assert_eq!(cancel, Cancel::Requested);
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    // The next claim records it as cancelled, rather than pick it up or leave it running.
+    let types = [WorkflowType::new("Chain", 1)];
+    let lease = Lease::new("worker", Duration::from_secs(5));
+    let next = store.claim_next(&types, &lease).await.expect("claims");
+    assert!(next.is_none(), "{next:?}");
+    let result = run.result().await;
+    assert!(
+        matches!(result, Err(Error::RunCancelled { .. })),
+        "{result:?}"
+    );
+    let info = run.status().await.expect("reads");
+    assert_eq!((info.owner, info.lease_expires), (None, None));
 }

@@ -264,6 +264,7 @@ impl CheckpointStore for MemoryStore {
     ) -> BoxFuture<'a, Result<Option<(RunInfo, Checkpoint)>, Error>> {
         let now = SystemTime::now();
         let mut runs = self.lock();
+        runs.each_mut(|entry| entry.sweep(now));
         let next = runs.find_mut(|entry| {
             let info = &entry.info;
             entry.runnable(now)

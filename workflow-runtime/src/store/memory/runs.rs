@@ -59,6 +59,11 @@ impl Runs {
         self.by_id.get_mut(&{ *id }).map(|entry| &mut **entry)
     }
 
+    /// Runs `f` on every run.
+    pub(super) fn each_mut(&mut self, mut f: impl FnMut(&mut Entry)) {
+        self.by_id.values_mut().for_each(|entry| f(entry));
+    }
+
     pub(super) fn get_mut(&mut self, run: RunId) -> Option<&mut Entry> {
         self.by_id.get_mut(&key(run)).map(|entry| &mut **entry)
     }
@@ -126,6 +131,16 @@ impl Entry {
         self.info.status = RunStatus::Cancelled;
         self.info.error = Some(CANCELLED.into());
         self.info.updated_at = now;
+    }
+
+    /// Records the run as cancelled if it was asked to stop and its lease has expired at
+    /// `now`: its worker died before it saw the request.
+    pub(super) fn sweep(&mut self, now: SystemTime) {
+        let running = self.info.status == RunStatus::Running;
+        if running && self.cancel_requested && !self.info.is_owned(now) {
+            self.take(None, now);
+            self.cancelled(now);
+        }
     }
 
     /// Whether a worker may pick the run up at `now` (see `CheckpointStore::claim_next`).

@@ -13,7 +13,8 @@ use crate::store::time::lease_millis;
 use crate::store::{Cancel, Checkpoint, Lease, RunId, RunInfo, WorkflowType};
 
 /// Leases the oldest run a worker of `types` may pick up to `lease`: one statement, which
-/// skips the rows other workers are taking rather than wait for them.
+/// skips the rows other workers are taking rather than wait for them, and which first
+/// records as cancelled the runs asked to stop whose lease has expired.
 pub(super) async fn claim_next(
     client: &Client,
     sql: &Statements,
@@ -23,7 +24,8 @@ pub(super) async fn claim_next(
     let names: Vec<&str> = types.iter().map(|kind| kind.name.as_str()).collect();
     let prints: Vec<i64> = types.iter().map(|kind| kind.fingerprint as i64).collect();
     let ttl = lease_millis(lease);
-    let params: [&(dyn ToSql + Sync); 5] = [&lease.id, &lease.owner, &ttl, &names, &prints];
+    let params: [&(dyn ToSql + Sync); 6] =
+        [&lease.id, &lease.owner, &ttl, &names, &prints, &CANCELLED];
     let Some(row) = client
         .query_opt(&sql.claim_next, &params)
         .await

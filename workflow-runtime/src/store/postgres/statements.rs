@@ -147,12 +147,18 @@ impl Statements {
             ))
             .await?,
             claim_next: prepare(format!(
-                "UPDATE workflow_runs SET lease_id = $1, owner = $2, lease_expires = {} + $3::bigint \
+                "WITH swept AS (UPDATE workflow_runs SET status = 'cancelled', error = $6::text, \
+                 updated_at = {}, lease_id = NULL, owner = NULL, lease_expires = NULL \
+                 WHERE status = 'running' AND cancel_requested \
+                 AND (lease_expires IS NULL OR lease_expires <= {}) RETURNING id) \
+                 UPDATE workflow_runs SET lease_id = $1, owner = $2, lease_expires = {} + $3::bigint \
                  WHERE id = (SELECT id FROM workflow_runs WHERE status = 'running' \
                  AND NOT cancel_requested AND (lease_id IS NULL OR lease_expires IS NULL \
                  OR lease_expires <= {}) AND (workflow, fingerprint) IN \
                  (SELECT * FROM unnest($4::text[], $5::bigint[])) \
                  ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING {RUN_COLUMNS}",
+                now!(),
+                now!(),
                 now!(),
                 now!()
             ))

@@ -13,7 +13,8 @@ use crate::store::time::lease_millis;
 use crate::store::{Cancel, Checkpoint, Lease, RunId, RunInfo, RunStatus, WorkflowType};
 
 /// Leases the oldest run a worker of `types` may pick up to `lease`, in one write
-/// transaction: it holds the file's write lock, so two workers never take the same run.
+/// transaction: it holds the file's write lock, so two workers never take the same run. Runs
+/// asked to stop whose lease has expired are recorded as cancelled first.
 pub(super) fn claim_next(
     conn: &mut Connection,
     types: &[WorkflowType],
@@ -26,6 +27,14 @@ pub(super) fn claim_next(
         .map(|kind| (kind.name.as_str(), kind.fingerprint as i64))
         .collect();
     let wanted = serde_json::to_string(&wanted).map_err(|error| store_error(error.into()))?;
+    // A run asked to stop whose worker died before it saw the request.
+    tx.prepare_cached(
+        "UPDATE workflow_runs SET status = 'cancelled', error = ?2, updated_at = ?1, \
+         lease_id = NULL, owner = NULL, lease_expires = NULL WHERE status = 'running' \
+         AND cancel_requested = 1 AND (lease_expires IS NULL OR lease_expires <= ?1)",
+    )
+    .and_then(|mut stmt| stmt.execute(params![now, CANCELLED]))
+    .map_err(store)?;
     let found: Option<String> = tx
         .prepare_cached(
             "SELECT id FROM workflow_runs WHERE status = 'running' AND cancel_requested = 0 \
