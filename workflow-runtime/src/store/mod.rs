@@ -477,6 +477,9 @@ pub trait CheckpointStore: Send + Sync + 'static {
     /// different runs: the search and the lease are one atomic step, and a run another
     /// caller is taking is skipped, not waited for (`SKIP LOCKED`).
     ///
+    /// It first records as [`RunStatus::Cancelled`] the running runs with a cancel request
+    /// whose lease has expired: their worker died before it saw the request.
+    ///
     /// If the run is taken but does not read back, the lease is kept and the error names
     /// the run: the caller gives the lease up with the error, so that the run is recorded as
     /// failed rather than picked up again and again.
