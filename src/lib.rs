@@ -3,7 +3,7 @@
 pub use workflow_runtime::{
     Agent, AgentBuilder, Answer, BoxError, BoxFuture, CancellationToken, Context, Conversation,
     Error, Executor, MemoryStore, Outcome, ParseTokenError, Pause, PauseToken, Report, Result, Run,
-    RunId, Runner, StepPolicy, TextStream, Workflow,
+    RunHandle, RunId, Runner, StepPolicy, TextStream, Worker, WorkerHandle, WorkerReport, Workflow,
 };
 
 /// Watching runs: the typed [`Event`](event::Event)s of a run ([`Run::events`],

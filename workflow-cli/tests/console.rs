@@ -357,7 +357,7 @@ async fn the_pages_render_in_a_real_browser() {
     );
 
     // A long run shows its latest checkpoints, and says how many it leaves out.
-    let long = support::long_run(store.as_ref(), 250).await;
+    let long = long_run(store.as_ref(), 250).await;
     browser
         .open(
             &format!("{}/runs/{long}", console.base),
@@ -418,4 +418,37 @@ async fn the_pages_render_in_a_real_browser() {
     browser.screenshot("answered-run.png").await;
 
     assert!(browser.errors.is_empty(), "{:?}", browser.errors);
+}
+
+/// A run of `Post` that went around `checkpoints` times (as a long loop does) and now runs
+/// its last step.
+async fn long_run(store: &dyn CheckpointStore, checkpoints: u64) -> RunId {
+    use workflow::store::{Checkpoint, Lease, NewRun, RunStatus, FORMAT_VERSION};
+
+    let run = RunId::new();
+    let checkpoint = |seq: u64| Checkpoint {
+        run,
+        seq,
+        workflow: "Post".to_owned(),
+        fingerprint: 1,
+        format: FORMAT_VERSION,
+        step: if seq % 2 == 0 { "draft" } else { "review" }.to_owned(),
+        status: RunStatus::Running,
+        state: format!(r#"{{"draft":"round {seq}"}}"#),
+        loops: "{}".to_owned(),
+        usage: Default::default(),
+        created_at: std::time::SystemTime::now(),
+        branches: Vec::new(),
+    };
+    let lease = Lease::new("test", std::time::Duration::from_secs(600));
+    let first = NewRun {
+        first: checkpoint(0),
+        parent: None,
+        lease: Some(lease.clone()),
+    };
+    store.create(first).await.expect("creates");
+    for seq in 1..checkpoints {
+        store.save(&lease, checkpoint(seq)).await.expect("saves");
+    }
+    run
 }

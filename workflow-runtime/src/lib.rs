@@ -47,6 +47,7 @@ mod executor;
 mod run;
 pub mod store;
 pub mod tool;
+mod worker;
 
 #[cfg(feature = "otel")]
 pub mod otel;
@@ -56,7 +57,7 @@ pub mod __private;
 
 pub use agent::{Agent, AgentBuilder, Conversation, TextStream};
 pub use context::Context;
-pub use durable::Runner;
+pub use durable::{RunHandle, Runner};
 pub use error::{BoxError, Error, Result};
 pub use executor::{Executor, Run};
 pub use future::BoxFuture;
@@ -69,6 +70,7 @@ pub use store::PostgresStore;
 #[cfg(feature = "sqlite")]
 pub use store::SqliteStore;
 pub use tokio_util::sync::CancellationToken;
+pub use worker::{Worker, WorkerHandle, WorkerReport};
 pub use workflow::{Answer, ParseTokenError, Pause, PauseToken, Workflow};
 
 /// The `schemars` crate, whose [`JsonSchema`](schemars::JsonSchema) derive gives

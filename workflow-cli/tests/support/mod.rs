@@ -111,36 +111,3 @@ pub(crate) async fn postgres_runs() -> Option<(String, Runs)> {
         runs,
     ))
 }
-
-/// A run of `Post` that went around `checkpoints` times (as a long loop does) and now runs
-/// its last step.
-pub(crate) async fn long_run(store: &dyn CheckpointStore, checkpoints: u64) -> RunId {
-    use workflow::store::{Checkpoint, Lease, NewRun, RunStatus, FORMAT_VERSION};
-
-    let run = RunId::new();
-    let checkpoint = |seq: u64| Checkpoint {
-        run,
-        seq,
-        workflow: "Post".to_owned(),
-        fingerprint: 1,
-        format: FORMAT_VERSION,
-        step: if seq % 2 == 0 { "draft" } else { "review" }.to_owned(),
-        status: RunStatus::Running,
-        state: format!(r#"{{"draft":"round {seq}"}}"#),
-        loops: "{}".to_owned(),
-        usage: Default::default(),
-        created_at: std::time::SystemTime::now(),
-        branches: Vec::new(),
-    };
-    let lease = Lease::new("test", std::time::Duration::from_secs(600));
-    let first = NewRun {
-        first: checkpoint(0),
-        parent: None,
-        lease: Some(lease.clone()),
-    };
-    store.create(first).await.expect("creates");
-    for seq in 1..checkpoints {
-        store.save(&lease, checkpoint(seq)).await.expect("saves");
-    }
-    run
-}

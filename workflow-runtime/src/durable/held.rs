@@ -139,15 +139,21 @@ impl Held {
     ///
     /// # Errors
     ///
-    /// [`Error::LeaseLost`] or [`Error::RunNotFound`]: the run is no longer this worker's.
+    /// [`Error::LeaseLost`] or [`Error::RunNotFound`]: the run is no longer this worker's;
+    /// [`Error::RunCancelled`]: it was cancelled by id, and must stop.
     pub(crate) async fn renew(&self) -> Result<(), Error> {
         match self.store.renew(self.run, &self.lease).await {
-            Err(error @ (Error::LeaseLost { .. } | Error::RunNotFound { .. })) => Err(error),
+            Err(
+                error @ (Error::LeaseLost { .. }
+                | Error::RunNotFound { .. }
+                | Error::RunCancelled { .. }),
+            ) => Err(error),
             _ => Ok(()),
         }
     }
 
-    /// Renews the lease every `every` until it is lost; returns the error that says so.
+    /// Renews the lease every `every` until it is lost or the run is cancelled; returns the
+    /// error that says so.
     pub(crate) async fn keep(self: Arc<Self>, every: Duration) -> Error {
         loop {
             tokio::time::sleep(every).await;

@@ -3,8 +3,10 @@
 
 mod codec;
 mod drive;
+mod handle;
 mod held;
 mod inspect;
+mod submit;
 mod take;
 
 use std::sync::Arc;
@@ -21,6 +23,8 @@ use crate::usage::{Budget, Pricing};
 use crate::workflow::{Answer, PauseToken, Workflow};
 
 use codec::Definition;
+
+pub use handle::RunHandle;
 
 /// Runs workflows durably: after every step, before the next one starts, the run's state is
 /// saved as a checkpoint in a [`CheckpointStore`], so that a run outlives the process that

@@ -6,15 +6,16 @@ use std::sync::Arc;
 use super::codec::Definition;
 use super::held::Held;
 use super::Runner;
+use crate::error::describe;
 use crate::error::Error;
 use crate::run::Report;
 use crate::state::Loops;
-use crate::store::{Checkpoint, Lease, NewRun, RunId};
+use crate::store::{Checkpoint, Lease, NewRun, RunId, RunInfo};
 use crate::usage::SavedUsage;
 use crate::workflow::{PauseToken, Workflow};
 
 impl Runner {
-    pub(super) fn new_lease(&self) -> Lease {
+    pub(crate) fn new_lease(&self) -> Lease {
         Lease::new(&*self.owner, self.ttl)
     }
 
@@ -42,15 +43,47 @@ impl Runner {
     ) -> Result<(Arc<Held>, W::State, Loops), Error> {
         let lease = self.new_lease();
         let (info, latest) = self.store.claim(run, &lease).await?;
+        self.take_up::<W>(lease, &info, &latest, false).await
+    }
+
+    /// Reads `latest`, the latest checkpoint of run `info`, just leased to `lease`, as a
+    /// state of `W`. If it does not read back, the lease is given up, with the error as why
+    /// the run failed if `fail`.
+    async fn take_up<W: Workflow>(
+        &self,
+        lease: Lease,
+        info: &RunInfo,
+        latest: &Checkpoint,
+        fail: bool,
+    ) -> Result<(Arc<Held>, W::State, Loops), Error> {
         let spent = latest.usage_so_far();
-        let held = Held::new(Arc::clone(&self.store), run, lease, info.version, spent);
+        let held = Held::new(Arc::clone(&self.store), info.id, lease, info.version, spent);
         match latest.decode::<W>() {
             Ok((state, loops)) => Ok((held, state, loops)),
             Err(error) => {
-                held.release(None).await;
+                held.release(fail.then(|| describe(&error))).await;
                 Err(error)
             }
         }
+    }
+
+    /// Drives run `info`, which a worker has just leased to `lease` (with
+    /// [`CheckpointStore::claim_next`](crate::store::CheckpointStore::claim_next)), from
+    /// `latest`, its latest checkpoint, as [`resume`](Self::resume) does.
+    ///
+    /// # Errors
+    ///
+    /// When the checkpoint does not read back as a state of `W`: the run is then recorded as
+    /// failed with the error, so that no worker picks it up again.
+    pub(crate) async fn drive_claimed<W: Workflow>(
+        &self,
+        workflow: &W,
+        lease: Lease,
+        info: &RunInfo,
+        latest: &Checkpoint,
+    ) -> Result<Report<W::Output>, Error> {
+        let (held, state, loops) = self.take_up::<W>(lease, info, latest, true).await?;
+        Ok(self.drive(workflow, held, state, loops, true).await)
     }
 
     /// Gives the pause `token` names its value with `give`, if the run still waits there:
@@ -67,6 +100,22 @@ impl Runner {
         token: PauseToken,
         give: impl FnOnce(W::State) -> Result<W::State, Error>,
     ) -> Result<Report<W::Output>, Error> {
+        let (held, state, loops) = self.given::<W>(token, give).await?;
+        Ok(self.drive(workflow, held, state, loops, true).await)
+    }
+
+    /// Gives the pause `token` names its value with `give`, if the run still waits there,
+    /// and saves the state `give` makes of it: the run is then this runner's to drive on, or
+    /// to give up for a worker.
+    ///
+    /// # Errors
+    ///
+    /// As [`give`](Self::give).
+    pub(super) async fn given<W: Workflow>(
+        &self,
+        token: PauseToken,
+        give: impl FnOnce(W::State) -> Result<W::State, Error>,
+    ) -> Result<(Arc<Held>, W::State, Loops), Error> {
         let run = token.run;
         // A look first, which takes no lease: an answer sent again while the first one's
         // steps run finds the run gone on, not owned by another worker.
@@ -93,7 +142,7 @@ impl Runner {
             Err(error) => Err(error),
         };
         match saved {
-            Ok(state) => Ok(self.drive(workflow, held, state, loops, true).await),
+            Ok(state) => Ok((held, state, loops)),
             Err(error) => {
                 held.release(None).await;
                 Err(error)
@@ -138,7 +187,7 @@ impl Runner {
 }
 
 /// Whether two JSON texts hold the same value (objects compare whatever their keys' order).
-fn same_json(a: &str, b: &str) -> bool {
+pub(super) fn same_json(a: &str, b: &str) -> bool {
     let read = |text| serde_json::from_str::<serde_json::Value>(text).ok();
     matches!((read(a), read(b)), (Some(a), Some(b)) if a == b)
 }

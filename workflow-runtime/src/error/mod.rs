@@ -328,6 +328,33 @@ pub enum Error {
         /// Its definition fingerprint then.
         stored_fingerprint: u64,
     },
+    /// A run with this id already exists, of another workflow, another definition or another
+    /// input: a submit with a caller-chosen id returns the existing run only if it is the same
+    /// request.
+    #[error(
+        "a run with id `{run}` already exists, of another workflow, definition or input; \
+         choose another run id, or submit the same workflow and input to get that run back"
+    )]
+    RunExists {
+        /// The run id asked for.
+        run: RunId,
+    },
+    /// The run was cancelled by id ([`Runner::cancel`](crate::Runner::cancel)): it stopped at a
+    /// step boundary or mid-step, and is recorded as cancelled. It does not run again.
+    #[error("run `{run}` was cancelled; submit a new run to do its work again")]
+    RunCancelled {
+        /// The run.
+        run: RunId,
+    },
+    /// A run awaited through its handle failed: its step failed after its retries, it went over
+    /// its budget, or it was stopped.
+    #[error("run `{run}` failed: {reason}; see its history, fix the cause, and resume it")]
+    RunFailed {
+        /// The run.
+        run: RunId,
+        /// Why, as the store recorded it.
+        reason: String,
+    },
     /// A checkpoint was written in a format this version of the runtime cannot read.
     #[error(
         "run `{run}`, checkpoint {seq}: stored in format version {format}, but this version of \
@@ -421,7 +448,10 @@ impl Error {
             | Error::VersionConflict { .. }
             | Error::CorruptCheckpoint { .. }
             | Error::DefinitionMismatch { .. }
-            | Error::UnsupportedFormat { .. } => false,
+            | Error::UnsupportedFormat { .. }
+            | Error::RunExists { .. }
+            | Error::RunCancelled { .. }
+            | Error::RunFailed { .. } => false,
         }
     }
 
@@ -502,7 +532,10 @@ impl Error {
             | Error::VersionConflict { .. }
             | Error::CorruptCheckpoint { .. }
             | Error::DefinitionMismatch { .. }
-            | Error::UnsupportedFormat { .. } => None,
+            | Error::UnsupportedFormat { .. }
+            | Error::RunExists { .. }
+            | Error::RunCancelled { .. }
+            | Error::RunFailed { .. } => None,
         }
     }
 

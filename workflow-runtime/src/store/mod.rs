@@ -22,6 +22,7 @@ mod listing;
 mod memory;
 #[cfg(feature = "postgres")]
 mod postgres;
+mod queue;
 mod record;
 mod retention;
 #[cfg(feature = "sqlite")]
@@ -37,6 +38,7 @@ pub use listing::RunList;
 pub use memory::MemoryStore;
 #[cfg(feature = "postgres")]
 pub use postgres::{PostgresOptions, PostgresStore};
+pub use queue::{Cancel, WorkflowType};
 pub use record::{
     BranchRecord, Checkpoint, Lease, NewRun, RunFilter, RunId, RunInfo, RunStatus, END,
     FORMAT_VERSION,
@@ -290,11 +292,12 @@ pub use tokio_postgres;
 /// ```
 pub trait CheckpointStore: Send + Sync + 'static {
     /// Creates a run with `run.first` as its checkpoint 0 (its [`RunInfo`] is
-    /// [`RunInfo::created`]), leased to `run.lease` if given.
+    /// [`RunInfo::created`]), leased to `run.lease` if given. A run with the same id is never
+    /// replaced.
     ///
     /// # Errors
     ///
-    /// [`Error::Store`].
+    /// [`Error::RunExists`] if a run with that id exists, [`Error::Store`].
     fn create(&self, run: NewRun) -> BoxFuture<'_, Result<(), Error>>;
 
     /// Takes the lease of run `run` for `lease`, if nobody holds it or its lease has expired,
@@ -303,6 +306,7 @@ pub trait CheckpointStore: Send + Sync + 'static {
     /// # Errors
     ///
     /// [`Error::RunOwned`] if another lease holds the run and has not expired,
+    /// [`Error::RunCancelled`] if the run was [cancelled](Self::cancel),
     /// [`Error::RunNotFound`], [`Error::Store`], [`Error::CorruptCheckpoint`].
     fn claim<'a>(
         &'a self,
@@ -464,4 +468,64 @@ pub trait CheckpointStore: Send + Sync + 'static {
     /// [`Error::CheckpointNotFound`], [`Error::RunNotFound`], [`Error::Store`],
     /// [`Error::CorruptCheckpoint`].
     fn checkpoint(&self, run: RunId, seq: Option<u64>) -> BoxFuture<'_, Result<Checkpoint, Error>>;
+
+    /// Takes the lease of the oldest run a worker may pick up, for `lease`, and returns it
+    /// with its latest checkpoint, as [`claim`](Self::claim) does; `None` if there is none.
+    /// A run may be picked up if its status is [`RunStatus::Running`], nobody holds its lease
+    /// (it was created without one, given up, or has expired), it has no cancel request,
+    /// and its workflow and fingerprint are one of `types`. Workers that call it at once get
+    /// different runs: the search and the lease are one atomic step, and a run another
+    /// caller is taking is skipped, not waited for (`SKIP LOCKED`).
+    ///
+    /// It first records as [`RunStatus::Cancelled`] the running runs with a cancel request
+    /// whose lease has expired: their worker died before it saw the request.
+    ///
+    /// If the run is taken but does not read back, the lease is kept and the error names
+    /// the run: the caller gives the lease up with the error, so that the run is recorded as
+    /// failed rather than picked up again and again.
+    ///
+    /// The default says the store does not support workers.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Store`], [`Error::CorruptCheckpoint`].
+    fn claim_next<'a>(
+        &'a self,
+        types: &'a [WorkflowType],
+        lease: &'a Lease,
+    ) -> BoxFuture<'a, Result<Option<(RunInfo, Checkpoint)>, Error>> {
+        let _ = (types, lease);
+        Box::pin(std::future::ready(Err(unsupported("claim_next"))))
+    }
+
+    /// Cancels run `run`. A run that has ended is left as it is ([`Cancel::Ended`]). A run
+    /// nobody holds (waiting to be picked up, at a pause, or whose lease has expired) is
+    /// recorded as [`RunStatus::Cancelled`] at once ([`Cancel::Cancelled`]). A run whose
+    /// lease is live gets a cancel request ([`Cancel::Requested`]): from then on
+    /// [`save`](Self::save), [`save_branch`](Self::save_branch) and [`renew`](Self::renew)
+    /// under its lease fail with [`Error::RunCancelled`], and [`release`](Self::release)
+    /// records it as cancelled. A cancelled run cannot be [claimed](Self::claim).
+    ///
+    /// The default says the store does not support cancelling by id.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::RunNotFound`], [`Error::Store`], [`Error::CorruptCheckpoint`].
+    fn cancel(&self, run: RunId) -> BoxFuture<'_, Result<Cancel, Error>> {
+        let _ = run;
+        Box::pin(std::future::ready(Err(unsupported("cancel"))))
+    }
+}
+
+/// The error of a store that does not implement `method`.
+fn unsupported(method: &str) -> Error {
+    Error::Store {
+        store: "custom",
+        source: format!(
+            "this checkpoint store does not implement `CheckpointStore::{method}`, which workers \
+             and cancelling by id need; use `MemoryStore`, `SqliteStore` or `PostgresStore`, or \
+             implement it"
+        )
+        .into(),
+    }
 }

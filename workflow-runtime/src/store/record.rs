@@ -32,16 +32,20 @@ pub enum RunStatus {
     /// A step failed (after its retries), or the run was cancelled or went over a budget:
     /// [`RunInfo::error`] says why. Resuming the run runs that step again.
     Failed,
+    /// The run was cancelled by id ([`Runner::cancel`](crate::Runner::cancel)): it stopped,
+    /// and does not run again.
+    Cancelled,
 }
 
 impl RunStatus {
-    /// The status as stored: `running`, `suspended`, `finished` or `failed`.
+    /// The status as stored: `running`, `suspended`, `finished`, `failed` or `cancelled`.
     pub const fn as_str(self) -> &'static str {
         match self {
             RunStatus::Running => "running",
             RunStatus::Suspended => "suspended",
             RunStatus::Finished => "finished",
             RunStatus::Failed => "failed",
+            RunStatus::Cancelled => "cancelled",
         }
     }
 
@@ -52,6 +56,7 @@ impl RunStatus {
             "suspended" => RunStatus::Suspended,
             "finished" => RunStatus::Finished,
             "failed" => RunStatus::Failed,
+            "cancelled" => RunStatus::Cancelled,
             _ => return None,
         })
     }
@@ -111,6 +116,15 @@ impl RunInfo {
             created_at: first.created_at,
             updated_at: first.created_at,
         }
+    }
+
+    /// Whether the run has ended for good: finished, failed or cancelled. (A failed run can
+    /// still be resumed by hand; no worker picks it up.)
+    pub fn has_ended(&self) -> bool {
+        matches!(
+            self.status,
+            RunStatus::Finished | RunStatus::Failed | RunStatus::Cancelled
+        )
     }
 
     /// Whether a worker holds the run's lease at `now` (an expired lease can be taken over).

@@ -15,6 +15,7 @@ mod rows;
 mod spenders;
 mod stores;
 mod usage;
+mod workers;
 mod workflows;
 
 /// Runs each case, an `async fn(Fixture)` in `cases`, against each store.
@@ -94,4 +95,12 @@ conformance! {
     usage::a_budget_holds_across_resumes,
     usage::a_fork_counts_from_zero,
     usage::a_resumed_fan_out_keeps_what_its_finished_branches_spent,
+    workers::submitted_runs_are_driven_by_workers,
+    workers::a_submit_with_the_same_id_is_the_same_run,
+    workers::a_run_of_an_unknown_workflow_is_left_alone,
+    workers::orphaned_runs_are_recovered,
+    workers::runs_are_cancelled_by_id,
+    workers::a_stopping_worker_gives_its_runs_back,
+    workers::an_answered_pause_is_driven_by_a_worker,
+    workers::a_cancel_whose_worker_died_is_completed,
 }

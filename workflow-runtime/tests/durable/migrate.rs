@@ -1,10 +1,12 @@
 //! Stores written by an older version of `workflow` open, are brought up to date, and their
-//! runs go on: schema version 2 had no usage saved with checkpoints and branches.
+//! runs go on: schema version 2 had no usage saved with checkpoints and branches, version 3
+//! no cancel requests (nor the index workers claim runs from).
 
 use std::sync::Arc;
 
 use workflow_runtime::store::SqliteStore;
-use workflow_runtime::{Outcome, Runner};
+use workflow_runtime::store::{Cancel, RunId, RunStatus};
+use workflow_runtime::{Outcome, Runner, Worker};
 
 use crate::workflows::{Approval, Chain, Decision};
 
@@ -22,6 +24,8 @@ async fn sqlite_a_file_at_schema_2_opens_and_its_runs_resume_with_no_usage() {
     let path = dir.path().join("runs.db");
     let runner = Runner::new(Arc::new(SqliteStore::open(&path).expect("opens")));
     let waiting = runner.create::<Chain>(1).await.expect("created");
+    let queued = runner.submit::<Chain>(2).await.expect("submitted").id();
+    let cancelled = runner.submit::<Chain>(3).await.expect("submitted").id();
     let paused = runner
         .start(&Approval::default(), "usage".into())
         .await
@@ -30,11 +34,13 @@ async fn sqlite_a_file_at_schema_2_opens_and_its_runs_resume_with_no_usage() {
     let token = token.expect("a durable pause has a token");
     drop(runner);
 
-    // The file as version 2 wrote it: no `usage` columns.
+    // The file as version 2 wrote it: no `usage` columns, no cancel requests.
     let db = rusqlite::Connection::open(&path).expect("opens");
     db.execute_batch(
         "ALTER TABLE workflow_checkpoints DROP COLUMN usage; \
          ALTER TABLE workflow_branches DROP COLUMN usage; \
+         DROP INDEX workflow_runs_runnable; \
+         ALTER TABLE workflow_runs DROP COLUMN cancel_requested; \
          PRAGMA user_version = 2;",
     )
     .expect("downgrades");
@@ -46,10 +52,11 @@ async fn sqlite_a_file_at_schema_2_opens_and_its_runs_resume_with_no_usage() {
     let version: i64 = db
         .query_row("PRAGMA user_version", [], |row| row.get(0))
         .expect("reads");
-    assert_eq!(version, 3);
+    assert_eq!(version, 4);
     for table in ["workflow_checkpoints", "workflow_branches"] {
         assert!(columns(&db, table).contains(&"usage".to_owned()), "{table}");
     }
+    assert!(columns(&db, "workflow_runs").contains(&"cancel_requested".to_owned()));
     let resumed = runner
         .resume(&Chain::<1>::default(), waiting)
         .await
@@ -70,6 +77,7 @@ async fn sqlite_a_file_at_schema_2_opens_and_its_runs_resume_with_no_usage() {
         answered.outcome
     );
     assert_eq!(answered.usage.total.calls, 0);
+    workers_take_up(&runner, queued, cancelled).await;
 
     // Opening it again changes nothing.
     drop(runner);
@@ -80,7 +88,7 @@ async fn sqlite_a_file_at_schema_2_opens_and_its_runs_resume_with_no_usage() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_tables_at_schema_2_are_brought_up_to_date() {
     use workflow_runtime::store::tokio_postgres::{self, NoTls};
-    use workflow_runtime::store::{PostgresOptions, PostgresStore, RunId};
+    use workflow_runtime::store::{PostgresOptions, PostgresStore};
 
     let Some(url) = crate::stores::postgres_url() else {
         return;
@@ -92,6 +100,8 @@ async fn postgres_tables_at_schema_2_are_brought_up_to_date() {
         .expect("connects");
     let runner = Runner::new(Arc::new(store));
     let waiting = runner.create::<Chain>(1).await.expect("created");
+    let queued = runner.submit::<Chain>(2).await.expect("submitted").id();
+    let cancelled = runner.submit::<Chain>(3).await.expect("submitted").id();
     drop(runner);
 
     let (client, connection) = tokio_postgres::connect(&url, NoTls)
@@ -102,6 +112,8 @@ async fn postgres_tables_at_schema_2_are_brought_up_to_date() {
         "SET search_path TO {schema}; \
          ALTER TABLE workflow_checkpoints DROP COLUMN usage; \
          ALTER TABLE workflow_branches DROP COLUMN usage; \
+         DROP INDEX workflow_runs_runnable; \
+         ALTER TABLE workflow_runs DROP COLUMN cancel_requested; \
          DELETE FROM workflow_schema; INSERT INTO workflow_schema (version) VALUES (2);"
     );
     client.batch_execute(&downgrade).await.expect("downgrades");
@@ -121,5 +133,22 @@ async fn postgres_tables_at_schema_2_are_brought_up_to_date() {
         .await
         .and_then(|row| row.try_get(0))
         .expect("reads");
-    assert_eq!(version, 3);
+    assert_eq!(version, 4);
+    workers_take_up(&runner, queued, cancelled).await;
+}
+
+/// On a store brought up to date, a worker picks up `queued`, submitted before, and
+/// `cancelled` is cancelled by id.
+async fn workers_take_up(runner: &Runner, queued: RunId, cancelled: RunId) {
+    let cancel = runner.cancel(cancelled).await.expect("cancels");
+    assert_eq!(cancel, Cancel::Cancelled);
+    let worker = Worker::new(runner.clone())
+        .register(Chain::<1>::default())
+        .poll_interval(std::time::Duration::from_millis(10))
+        .spawn();
+    let output = runner.handle::<Chain>(queued).result().await;
+    assert_eq!(output.expect("finishes"), 37);
+    assert_eq!(worker.stop().await.finished, 1);
+    let info = runner.status(cancelled).await.expect("reads");
+    assert_eq!(info.status, RunStatus::Cancelled);
 }

@@ -7,8 +7,8 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::SystemTime;
 
 use super::{
-    BranchRecord, Checkpoint, CheckpointStore, Lease, NewRun, Retention, RunFilter, RunId, RunInfo,
-    RunList, RunStatus,
+    BranchRecord, Cancel, Checkpoint, CheckpointStore, Lease, NewRun, Retention, RunFilter, RunId,
+    RunInfo, RunList, RunStatus, WorkflowType,
 };
 use crate::error::Error;
 use crate::future::BoxFuture;
@@ -83,7 +83,12 @@ impl CheckpointStore for MemoryStore {
         let mut entry = Entry::new(RunInfo::created(&run.first, run.parent));
         entry.take(run.lease.as_ref(), now);
         entry.checkpoints.push_back(run.first);
-        self.lock().insert(entry);
+        let mut runs = self.lock();
+        let id = entry.info.id;
+        if runs.contains(id) {
+            return Box::pin(ready(Err(Error::RunExists { run: id })));
+        }
+        runs.insert(entry);
         Box::pin(ready(Ok(())))
     }
 
@@ -93,6 +98,9 @@ impl CheckpointStore for MemoryStore {
         lease: &'a Lease,
     ) -> BoxFuture<'a, Result<(RunInfo, Checkpoint), Error>> {
         self.with(run, |entry, now| {
+            if entry.info.status == RunStatus::Cancelled {
+                return Err(Error::RunCancelled { run });
+            }
             if let (Some(owner), Some(expires)) = (&entry.info.owner, entry.info.lease_expires) {
                 if let Ok(expires_in) = expires.duration_since(now) {
                     if !expires_in.is_zero() {
@@ -112,7 +120,7 @@ impl CheckpointStore for MemoryStore {
 
     fn renew<'a>(&'a self, run: RunId, lease: &'a Lease) -> BoxFuture<'a, Result<(), Error>> {
         self.write(run, |entry, now| {
-            entry.check(lease)?;
+            entry.check_live(lease)?;
             entry.info.lease_expires = Some(lease.expires_at(now));
             Ok(())
         })
@@ -124,7 +132,7 @@ impl CheckpointStore for MemoryStore {
         checkpoint: Checkpoint,
     ) -> BoxFuture<'a, Result<(), Error>> {
         self.write(checkpoint.run, |entry, now| {
-            entry.check(lease)?;
+            entry.check_live(lease)?;
             if checkpoint.seq != entry.info.version.wrapping_add(1) {
                 return Err(Error::VersionConflict {
                     run: entry.info.id,
@@ -153,7 +161,7 @@ impl CheckpointStore for MemoryStore {
         branch: BranchRecord,
     ) -> BoxFuture<'a, Result<(), Error>> {
         self.write(run, |entry, now| {
-            entry.check(lease)?;
+            entry.check_live(lease)?;
             entry.latest_mut(seq)?.branches.push(branch);
             entry.info.lease_expires = Some(lease.expires_at(now));
             entry.info.updated_at = now;
@@ -184,7 +192,9 @@ impl CheckpointStore for MemoryStore {
         self.write(run, |entry, now| {
             entry.check(lease)?;
             entry.take(None, now);
-            if let Some(error) = error {
+            if entry.cancel_requested {
+                entry.cancelled(now);
+            } else if let Some(error) = error {
                 entry.info.status = RunStatus::Failed;
                 entry.info.error = Some(error);
                 entry.info.updated_at = now;
@@ -244,6 +254,43 @@ impl CheckpointStore for MemoryStore {
         self.with(run, |entry, _| match seq {
             Some(seq) => entry.get(seq),
             None => entry.latest(),
+        })
+    }
+
+    fn claim_next<'a>(
+        &'a self,
+        types: &'a [WorkflowType],
+        lease: &'a Lease,
+    ) -> BoxFuture<'a, Result<Option<(RunInfo, Checkpoint)>, Error>> {
+        let now = SystemTime::now();
+        let mut runs = self.lock();
+        runs.each_mut(|entry| entry.sweep(now));
+        let next = runs.find_mut(|entry| {
+            let info = &entry.info;
+            entry.runnable(now)
+                && types
+                    .iter()
+                    .any(|t| t.matches(&info.workflow, info.fingerprint))
+        });
+        let claimed = next.map(|entry| {
+            entry.take(Some(lease), now);
+            Ok((entry.info.clone(), entry.latest()?))
+        });
+        Box::pin(ready(claimed.transpose()))
+    }
+
+    fn cancel(&self, run: RunId) -> BoxFuture<'_, Result<Cancel, Error>> {
+        self.with(run, |entry, now| {
+            if entry.info.has_ended() {
+                return Ok(Cancel::Ended(entry.info.status));
+            }
+            entry.cancel_requested = true;
+            if entry.lease.is_some() && entry.info.is_owned(now) {
+                return Ok(Cancel::Requested);
+            }
+            entry.take(None, now);
+            entry.cancelled(now);
+            Ok(Cancel::Cancelled)
         })
     }
 }

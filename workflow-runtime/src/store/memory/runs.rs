@@ -11,7 +11,8 @@ use std::time::SystemTime;
 use uuid::Uuid;
 
 use crate::error::Error;
-use crate::store::{Checkpoint, Lease, RunId, RunInfo};
+use crate::store::queue::CANCELLED;
+use crate::store::{Checkpoint, Lease, RunId, RunInfo, RunStatus};
 
 /// Room for this many checkpoints is made when a run is created: a short run never moves them.
 const CHECKPOINTS: usize = 16;
@@ -32,6 +33,8 @@ pub(super) struct Runs {
 pub(super) struct Entry {
     pub(super) info: RunInfo,
     pub(super) lease: Option<Uuid>,
+    /// Whether the run was asked to stop while a worker held it.
+    pub(super) cancel_requested: bool,
     /// The checkpoints kept, in order: numbered one after the other, from the first kept.
     pub(super) checkpoints: VecDeque<Checkpoint>,
 }
@@ -43,6 +46,24 @@ fn key(run: RunId) -> u128 {
 }
 
 impl Runs {
+    pub(super) fn contains(&self, run: RunId) -> bool {
+        self.by_id.contains_key(&key(run))
+    }
+
+    /// The first run, in the order of their ids, for which `pick` holds.
+    pub(super) fn find_mut(&mut self, mut pick: impl FnMut(&Entry) -> bool) -> Option<&mut Entry> {
+        let id = self
+            .order
+            .iter()
+            .find(|id| self.by_id.get(id).is_some_and(|entry| pick(entry)))?;
+        self.by_id.get_mut(&{ *id }).map(|entry| &mut **entry)
+    }
+
+    /// Runs `f` on every run.
+    pub(super) fn each_mut(&mut self, mut f: impl FnMut(&mut Entry)) {
+        self.by_id.values_mut().for_each(|entry| f(entry));
+    }
+
     pub(super) fn get_mut(&mut self, run: RunId) -> Option<&mut Entry> {
         self.by_id.get_mut(&key(run)).map(|entry| &mut **entry)
     }
@@ -83,6 +104,7 @@ impl Entry {
         Entry {
             info,
             lease: None,
+            cancel_requested: false,
             checkpoints: VecDeque::with_capacity(CHECKPOINTS),
         }
     }
@@ -92,6 +114,40 @@ impl Entry {
             Some(id) if id == lease.id => Ok(()),
             _ => Err(Error::LeaseLost { run: self.info.id }),
         }
+    }
+
+    /// [`check`](Self::check), for a write that goes on with the run: refused once it was
+    /// asked to stop.
+    pub(super) fn check_live(&self, lease: &Lease) -> Result<(), Error> {
+        self.check(lease)?;
+        match self.cancel_requested {
+            true => Err(Error::RunCancelled { run: self.info.id }),
+            false => Ok(()),
+        }
+    }
+
+    /// Records the run as cancelled at `now`.
+    pub(super) fn cancelled(&mut self, now: SystemTime) {
+        self.info.status = RunStatus::Cancelled;
+        self.info.error = Some(CANCELLED.into());
+        self.info.updated_at = now;
+    }
+
+    /// Records the run as cancelled if it was asked to stop and its lease has expired at
+    /// `now`: its worker died before it saw the request.
+    pub(super) fn sweep(&mut self, now: SystemTime) {
+        let running = self.info.status == RunStatus::Running;
+        if running && self.cancel_requested && !self.info.is_owned(now) {
+            self.take(None, now);
+            self.cancelled(now);
+        }
+    }
+
+    /// Whether a worker may pick the run up at `now` (see `CheckpointStore::claim_next`).
+    pub(super) fn runnable(&self, now: SystemTime) -> bool {
+        self.info.status == RunStatus::Running
+            && !self.cancel_requested
+            && !(self.lease.is_some() && self.info.is_owned(now))
     }
 
     /// Leases the run to `lease` until [`Lease::expires_at`] `now`, or to nobody.

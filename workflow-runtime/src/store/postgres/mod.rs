@@ -1,6 +1,7 @@
 //! [`PostgresStore`]: runs in a PostgreSQL database, shared by many workers.
 
 mod options;
+mod queue;
 mod read;
 mod retention;
 mod rows;
@@ -13,8 +14,8 @@ use tokio_postgres::tls::{MakeTlsConnect, TlsConnect};
 use tokio_postgres::{Client, Config, Socket};
 
 use super::{
-    BranchRecord, Checkpoint, CheckpointStore, Lease, NewRun, Retention, RunFilter, RunId, RunInfo,
-    RunList,
+    BranchRecord, Cancel, Checkpoint, CheckpointStore, Lease, NewRun, Retention, RunFilter, RunId,
+    RunInfo, RunList, WorkflowType,
 };
 use crate::error::Error;
 use crate::future::BoxFuture;
@@ -332,6 +333,24 @@ impl CheckpointStore for PostgresStore {
         Box::pin(async move {
             let conn = self.connection().await?;
             read::get(&conn.client, &conn.sql, run, seq).await
+        })
+    }
+
+    fn claim_next<'a>(
+        &'a self,
+        types: &'a [WorkflowType],
+        lease: &'a Lease,
+    ) -> BoxFuture<'a, Result<Option<(RunInfo, Checkpoint)>, Error>> {
+        Box::pin(async move {
+            let conn = self.connection().await?;
+            queue::claim_next(&conn.client, &conn.sql, types, lease).await
+        })
+    }
+
+    fn cancel(&self, run: RunId) -> BoxFuture<'_, Result<Cancel, Error>> {
+        Box::pin(async move {
+            let conn = self.connection().await?;
+            queue::cancel(&conn.client, &conn.sql, run).await
         })
     }
 }

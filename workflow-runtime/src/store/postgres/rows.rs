@@ -81,7 +81,7 @@ impl<'a> Reader<'a> {
         })
     }
 
-    fn status(&self, index: usize) -> Result<RunStatus, Error> {
+    pub(super) fn status(&self, index: usize) -> Result<RunStatus, Error> {
         let text: String = self.get(index, "status")?;
         RunStatus::parse(&text)
             .ok_or_else(|| self.corrupt(format!("its status `{text}` is not a status")))

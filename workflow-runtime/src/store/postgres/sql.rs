@@ -12,6 +12,7 @@ use super::read::{branches, missing};
 use super::rows::{checkpoint, run_info, store, Reader};
 use super::statements::Statements;
 use crate::error::Error;
+use crate::store::queue::CANCELLED;
 use crate::store::time::{lease_millis, to_millis};
 use crate::store::{BranchRecord, Checkpoint, NewRun, RunId, RunInfo, RunStatus};
 
@@ -34,6 +35,11 @@ async fn refused(
         Err(error) => return error,
         Ok(holder) if holder != Some(lease) => return Error::LeaseLost { run },
         Ok(_) => {}
+    }
+    match read.get::<bool>(2, "cancel_requested") {
+        Err(error) => return error,
+        Ok(true) => return Error::RunCancelled { run },
+        Ok(false) => {}
     }
     match read.count(1, "version") {
         Err(error) => error,
@@ -67,8 +73,10 @@ pub(super) async fn create(client: &Client, sql: &Statements, run: &NewRun) -> R
         &first.loops,
         &usage,
     ];
-    client.execute(&sql.create, &params).await.map_err(store)?;
-    Ok(())
+    match client.execute(&sql.create, &params).await.map_err(store)? {
+        0 => Err(Error::RunExists { run: first.run }),
+        _ => Ok(()),
+    }
 }
 
 /// Claims run `run` for `lease`, for `ttl` milliseconds.
@@ -88,14 +96,17 @@ pub(super) async fn claim(
     if claimed.is_err() {
         // The run is leased, but does not read back: give the lease up again.
         let _ = client
-            .execute(&sql.release, &[run.as_uuid(), &lease, &None::<&str>])
+            .execute(
+                &sql.release,
+                &[run.as_uuid(), &lease, &None::<&str>, &CANCELLED],
+            )
             .await;
     }
     claimed
 }
 
 /// The run just claimed, from `row`, and its latest checkpoint.
-async fn read_claimed(
+pub(super) async fn read_claimed(
     client: &Client,
     sql: &Statements,
     run: RunId,
@@ -126,6 +137,12 @@ async fn owned(client: &Client, sql: &Statements, run: RunId) -> Error {
         Ok(Some(row)) => row,
     };
     let read = Reader::of(&row, run);
+    if read
+        .get::<String>(2, "status")
+        .is_ok_and(|status| status == "cancelled")
+    {
+        return Error::RunCancelled { run };
+    }
     let found = read.get::<Option<String>>(0, "owner").and_then(|owner| {
         let left: Option<i64> = read.get(1, "lease_expires")?;
         Ok((owner, left))
@@ -243,7 +260,7 @@ pub(super) async fn release(
     lease: Uuid,
     error: Option<&str>,
 ) -> Result<(), Error> {
-    let params: [&(dyn ToSql + Sync); 3] = [run.as_uuid(), &lease, &error];
+    let params: [&(dyn ToSql + Sync); 4] = [run.as_uuid(), &lease, &error, &CANCELLED];
     match client.execute(&sql.release, &params).await.map_err(store)? {
         0 => Err(refused(client, sql, run, lease, None).await),
         _ => Ok(()),

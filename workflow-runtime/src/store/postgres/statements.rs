@@ -31,7 +31,8 @@ CREATE TABLE IF NOT EXISTS workflow_runs (
     parent_seq bigint,
     error text,
     created_at bigint NOT NULL,
-    updated_at bigint NOT NULL
+    updated_at bigint NOT NULL,
+    cancel_requested boolean NOT NULL DEFAULT false
 );
 CREATE INDEX IF NOT EXISTS workflow_runs_by_status ON workflow_runs (workflow, status);
 CREATE TABLE IF NOT EXISTS workflow_checkpoints (
@@ -65,11 +66,16 @@ DO $$ BEGIN
 END $$;
 INSERT INTO workflow_schema (version) SELECT 3
     WHERE NOT EXISTS (SELECT 1 FROM workflow_schema WHERE version >= 3);
+ALTER TABLE workflow_runs ADD COLUMN IF NOT EXISTS cancel_requested boolean NOT NULL DEFAULT false;
+CREATE INDEX IF NOT EXISTS workflow_runs_runnable ON workflow_runs (id) WHERE status = 'running';
+INSERT INTO workflow_schema (version) SELECT 4
+    WHERE NOT EXISTS (SELECT 1 FROM workflow_schema WHERE version >= 4);
 ";
 
 /// The schema version this code writes and reads: 2 added `workflow_branches`, 3 the `usage`
-/// of checkpoints and branches (added to older tables, once, when a connection sets up).
-pub(super) const SCHEMA_VERSION: i32 = 3;
+/// of checkpoints and branches (added to older tables, once, when a connection sets up), 4
+/// the `cancel_requested` of runs and the index of running runs workers claim from.
+pub(super) const SCHEMA_VERSION: i32 = 4;
 
 /// The statements of the frequent operations, prepared once per connection.
 pub(super) struct Statements {
@@ -86,6 +92,9 @@ pub(super) struct Statements {
     pub(super) save_usage: Statement,
     pub(super) branches: Statement,
     pub(super) history: Statement,
+    pub(super) claim_next: Statement,
+    pub(super) cancel: Statement,
+    pub(super) status: Statement,
 }
 
 impl Statements {
@@ -95,26 +104,29 @@ impl Statements {
             create: prepare(CREATE.into()).await?,
             claim: prepare(format!(
                 "UPDATE workflow_runs SET lease_id = $2, owner = $3, lease_expires = {} + $4::bigint \
-                 WHERE id = $1 AND (lease_id IS NULL OR lease_expires IS NULL \
-                 OR lease_expires <= {}) RETURNING {RUN_COLUMNS}",
+                 WHERE id = $1 AND status <> 'cancelled' AND (lease_id IS NULL \
+                 OR lease_expires IS NULL OR lease_expires <= {}) RETURNING {RUN_COLUMNS}",
                 now!(),
                 now!()
             ))
             .await?,
             owned: prepare(format!(
-                "SELECT owner, lease_expires - {} FROM workflow_runs WHERE id = $1",
+                "SELECT owner, lease_expires - {}, status FROM workflow_runs WHERE id = $1",
                 now!()
             ))
             .await?,
             renew: prepare(format!(
                 "UPDATE workflow_runs SET lease_expires = {} + $3::bigint \
-                 WHERE id = $1 AND lease_id = $2",
+                 WHERE id = $1 AND lease_id = $2 AND NOT cancel_requested",
                 now!()
             ))
             .await?,
             save: prepare(SAVE.into()).await?,
-            refused: prepare("SELECT lease_id, version FROM workflow_runs WHERE id = $1".into())
-                .await?,
+            refused: prepare(
+                "SELECT lease_id, version, cancel_requested FROM workflow_runs WHERE id = $1"
+                    .into(),
+            )
+            .await?,
             release: prepare(RELEASE.into()).await?,
             run: prepare(format!("SELECT {RUN_COLUMNS} FROM workflow_runs WHERE id = $1")).await?,
             checkpoint: prepare(format!(
@@ -134,9 +146,42 @@ impl Statements {
                  WHERE run = $1 AND seq >= $2 ORDER BY seq LIMIT $3"
             ))
             .await?,
+            claim_next: prepare(format!(
+                "WITH swept AS (UPDATE workflow_runs SET status = 'cancelled', error = $6::text, \
+                 updated_at = {}, lease_id = NULL, owner = NULL, lease_expires = NULL \
+                 WHERE status = 'running' AND cancel_requested \
+                 AND (lease_expires IS NULL OR lease_expires <= {}) RETURNING id) \
+                 UPDATE workflow_runs SET lease_id = $1, owner = $2, lease_expires = {} + $3::bigint \
+                 WHERE id = (SELECT id FROM workflow_runs WHERE status = 'running' \
+                 AND NOT cancel_requested AND (lease_id IS NULL OR lease_expires IS NULL \
+                 OR lease_expires <= {}) AND (workflow, fingerprint) IN \
+                 (SELECT * FROM unnest($4::text[], $5::bigint[])) \
+                 ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING {RUN_COLUMNS}",
+                now!(),
+                now!(),
+                now!(),
+                now!()
+            ))
+            .await?,
+            cancel: prepare(format!(
+                "UPDATE workflow_runs SET cancel_requested = true, \
+                 status = CASE WHEN {LIVE} THEN status ELSE 'cancelled' END, \
+                 error = CASE WHEN {LIVE} THEN error ELSE $2 END, \
+                 updated_at = CASE WHEN {LIVE} THEN updated_at ELSE {} END, \
+                 owner = CASE WHEN {LIVE} THEN owner END, \
+                 lease_expires = CASE WHEN {LIVE} THEN lease_expires END, \
+                 lease_id = CASE WHEN {LIVE} THEN lease_id END \
+                 WHERE id = $1 AND status IN ('running', 'suspended') RETURNING status",
+                now!()
+            ))
+            .await?,
+            status: prepare("SELECT status FROM workflow_runs WHERE id = $1".into()).await?,
         })
     }
 }
+
+/// Whether a run's lease is held, and not expired.
+const LIVE: &str = concat!("(lease_id IS NOT NULL AND lease_expires > ", now!(), ")");
 
 const CREATE: &str = concat!(
     "WITH run AS (INSERT INTO workflow_runs (id, workflow, fingerprint, status, step, version, \
@@ -144,7 +189,8 @@ const CREATE: &str = concat!(
      VALUES ($1, $2::text, $3::bigint, $4::text, $5::text, $6::bigint, $7::uuid, $8, \
      CASE WHEN $7::uuid IS NULL THEN NULL ELSE ",
     now!(),
-    " + $9::bigint END, $10, $11, $12::bigint, $12::bigint) RETURNING id) \
+    " + $9::bigint END, $10, $11, $12::bigint, $12::bigint) \
+     ON CONFLICT (id) DO NOTHING RETURNING id) \
      INSERT INTO workflow_checkpoints (run, seq, workflow, fingerprint, format, step, status, \
      state, loops, created_at, usage) SELECT id, $6::bigint, $2::text, $3::bigint, $13::integer, \
      $5::text, $4::text, $14::text, $15::text, $12::bigint, $16::text FROM run"
@@ -159,7 +205,8 @@ const SAVE: &str = concat!(
      lease_expires = CASE WHEN $6::boolean THEN ",
     now!(),
     " + $7::bigint END \
-     WHERE id = $1 AND lease_id = $2 AND version = $3::bigint - 1 RETURNING id) \
+     WHERE id = $1 AND lease_id = $2 AND version = $3::bigint - 1 \
+     AND NOT cancel_requested RETURNING id) \
      INSERT INTO workflow_checkpoints (run, seq, workflow, fingerprint, format, step, status, \
      state, loops, created_at, usage) SELECT id, $3::bigint, $8::text, $9::bigint, $10::integer, \
      $5::text, $4::text, $11::text, $12::text, $13::bigint, $14::text FROM run"
@@ -170,7 +217,8 @@ const SAVE_BRANCH: &str = concat!(
     now!(),
     " + $5::bigint, updated_at = ",
     now!(),
-    " WHERE id = $1 AND lease_id = $2 AND version = $3::bigint RETURNING id) \
+    " WHERE id = $1 AND lease_id = $2 AND version = $3::bigint AND NOT cancel_requested \
+     RETURNING id) \
      INSERT INTO workflow_branches (run, seq, idx, value, created_at, usage) \
      SELECT id, $3::bigint, $4::integer, $6::text, ",
     now!(),
@@ -183,9 +231,10 @@ const SAVE_USAGE: &str = "UPDATE workflow_checkpoints SET usage = $4::text \
 
 const RELEASE: &str = concat!(
     "UPDATE workflow_runs SET lease_id = NULL, owner = NULL, lease_expires = NULL, \
-     status = CASE WHEN $3::text IS NULL THEN status ELSE 'failed' END, \
-     error = COALESCE($3::text, error), \
-     updated_at = CASE WHEN $3::text IS NULL THEN updated_at ELSE ",
+     status = CASE WHEN cancel_requested THEN 'cancelled' \
+     WHEN $3::text IS NULL THEN status ELSE 'failed' END, \
+     error = CASE WHEN cancel_requested THEN $4::text ELSE COALESCE($3::text, error) END, \
+     updated_at = CASE WHEN $3::text IS NULL AND NOT cancel_requested THEN updated_at ELSE ",
     now!(),
     " END WHERE id = $1 AND lease_id = $2"
 );

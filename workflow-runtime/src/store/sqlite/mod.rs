@@ -3,6 +3,7 @@
 mod busy;
 mod id;
 mod options;
+mod queue;
 mod read;
 mod retention;
 mod rows;
@@ -18,8 +19,8 @@ use std::path::Path;
 use rusqlite::Connection;
 
 use super::{
-    BranchRecord, Checkpoint, CheckpointStore, Lease, NewRun, Retention, RunFilter, RunId, RunInfo,
-    RunList,
+    BranchRecord, Cancel, Checkpoint, CheckpointStore, Lease, NewRun, Retention, RunFilter, RunId,
+    RunInfo, RunList, WorkflowType,
 };
 use crate::error::{BoxError, Error};
 use crate::future::BoxFuture;
@@ -237,5 +238,18 @@ impl CheckpointStore for SqliteStore {
 
     fn checkpoint(&self, run: RunId, seq: Option<u64>) -> BoxFuture<'_, Result<Checkpoint, Error>> {
         self.call(move |conn| read::get(conn, run, seq))
+    }
+
+    fn claim_next<'a>(
+        &'a self,
+        types: &'a [WorkflowType],
+        lease: &'a Lease,
+    ) -> BoxFuture<'a, Result<Option<(RunInfo, Checkpoint)>, Error>> {
+        let (types, lease) = (types.to_vec(), lease.clone());
+        self.write(move |conn| queue::claim_next(conn, &types, &lease))
+    }
+
+    fn cancel(&self, run: RunId) -> BoxFuture<'_, Result<Cancel, Error>> {
+        self.write(move |conn| queue::cancel(conn, run))
     }
 }

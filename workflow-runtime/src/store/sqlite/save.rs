@@ -33,8 +33,9 @@ impl Head {
     ///
     /// # Errors
     ///
-    /// [`Error::RunNotFound`], [`Error::LeaseLost`], [`Error::VersionConflict`],
-    /// [`Error::CorruptCheckpoint`] if a value does not read back, [`Error::Store`].
+    /// [`Error::RunNotFound`], [`Error::LeaseLost`], [`Error::RunCancelled`] if the run was
+    /// asked to stop, [`Error::VersionConflict`], [`Error::CorruptCheckpoint`] if a value does
+    /// not read back, [`Error::Store`].
     fn read(tx: &Connection, run: RunId, lease: Uuid, at: u64) -> Result<Self, Error> {
         // Whether `at` is there and nothing after it: two seeks. (`max(seq)`, or the first
         // row in descending order, takes SQLite several times as long.)
@@ -42,8 +43,8 @@ impl Head {
             .prepare_cached(
                 "SELECT lease_id, status = 'running' AND error IS NULL, lease_expires, version, \
                  EXISTS (SELECT 1 FROM workflow_checkpoints WHERE run = ?1 AND seq = ?2) \
-                 AND NOT EXISTS (SELECT 1 FROM workflow_checkpoints WHERE run = ?1 AND seq > ?2) \
-                 FROM workflow_runs WHERE id = ?1",
+                 AND NOT EXISTS (SELECT 1 FROM workflow_checkpoints WHERE run = ?1 AND seq > ?2), \
+                 cancel_requested FROM workflow_runs WHERE id = ?1",
             )
             .map_err(store)?;
         // No checkpoint has a negative number: a write on top of "checkpoint -1" conflicts.
@@ -55,6 +56,9 @@ impl Head {
         let read = Reader::of(row, run);
         if !read.holds(0, "lease_id", &Id::of(&lease))? {
             return Err(Error::LeaseLost { run });
+        }
+        if read.get::<bool>(5, "cancel_requested")? {
+            return Err(Error::RunCancelled { run });
         }
         let version = read.count(3, "version")?;
         if version > at || !read.get::<bool>(4, "seq")? {

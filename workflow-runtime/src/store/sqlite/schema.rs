@@ -21,9 +21,11 @@ CREATE TABLE IF NOT EXISTS workflow_runs (
     parent_seq INTEGER,
     error TEXT,
     created_at INTEGER NOT NULL,
-    updated_at INTEGER NOT NULL
+    updated_at INTEGER NOT NULL,
+    cancel_requested INTEGER NOT NULL DEFAULT 0
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS workflow_runs_by_status ON workflow_runs (workflow, status);
+CREATE INDEX IF NOT EXISTS workflow_runs_runnable ON workflow_runs (id) WHERE status = 'running';
 CREATE TABLE IF NOT EXISTS workflow_checkpoints (
     run TEXT NOT NULL,
     seq INTEGER NOT NULL,
@@ -50,21 +52,28 @@ CREATE TABLE IF NOT EXISTS workflow_branches (
 ";
 
 /// The schema version this code writes and reads: 2 added `workflow_branches`, 3 the
-/// `usage` of checkpoints and branches.
-pub(super) const SCHEMA_VERSION: i64 = 3;
+/// `usage` of checkpoints and branches, 4 the `cancel_requested` of runs (and the index of
+/// running runs that workers claim from).
+pub(super) const SCHEMA_VERSION: i64 = 4;
+
+/// What version 4 added.
+const CANCEL: &str =
+    "ALTER TABLE workflow_runs ADD COLUMN cancel_requested INTEGER NOT NULL DEFAULT 0;";
 
 /// What brings a file at schema version `from` (1 or more) up to date, before [`SCHEMA`]
 /// creates the tables it lacks: the columns added since, to the tables it has.
-fn migrations(from: i64) -> &'static str {
-    match from {
+fn migrations(from: i64) -> String {
+    let usage = match from {
         1 => "ALTER TABLE workflow_checkpoints ADD COLUMN usage TEXT;",
         2 => {
             "ALTER TABLE workflow_checkpoints ADD COLUMN usage TEXT; \
               ALTER TABLE workflow_branches ADD COLUMN usage TEXT;"
         }
-        // A new file (0) gets the tables as they are; the current version has nothing to do.
         _ => "",
-    }
+    };
+    // A new file (0) gets the tables as they are; the current version has nothing to do.
+    let cancel = if (1..4).contains(&from) { CANCEL } else { "" };
+    format!("{usage} {cancel}")
 }
 
 /// Creates the tables of a new file, or brings those of a file at an older version up to

@@ -11,6 +11,7 @@ use super::read::{missing, select_checkpoint, select_run};
 use super::rows::{store, Reader};
 use super::tx::write;
 use crate::error::Error;
+use crate::store::queue::CANCELLED;
 use crate::store::time::{lease_millis, to_millis};
 use crate::store::{Checkpoint, Lease, NewRun, RunId, RunInfo};
 
@@ -24,19 +25,22 @@ pub(super) fn expiry(now: i64, ttl: i64) -> i64 {
     now.saturating_add(ttl)
 }
 
-/// Why a write guarded by a lease on run `run` changed nothing: the run is gone, or has
-/// another lease (or a lease id that does not read back).
-fn refused(tx: &Connection, run: RunId) -> Error {
+/// Why a write guarded by `lease` on run `run` changed nothing: the run is gone, has another
+/// lease (or a lease id that does not read back), or was asked to stop.
+fn refused(tx: &Connection, run: RunId, lease: Uuid) -> Error {
     let found = tx
-        .prepare_cached("SELECT lease_id FROM workflow_runs WHERE id = ?1")
+        .prepare_cached("SELECT lease_id, cancel_requested FROM workflow_runs WHERE id = ?1")
         .and_then(|mut stmt| {
             let mut rows = stmt.query(params![Id::run(run)])?;
             let Some(row) = rows.next()? else {
                 return Ok(Error::RunNotFound { run });
             };
+            let read = Reader::of(row, run);
+            let held = read.holds(0, "lease_id", &Id::of(&lease));
             Ok(
-                match Reader::of(row, run).get::<Option<String>>(0, "lease_id") {
+                match held.and_then(|held| Ok((held, read.get(1, "cancel_requested")?))) {
                     Err(error) => error,
+                    Ok((true, true)) => Error::RunCancelled { run },
                     Ok(_) => Error::LeaseLost { run },
                 },
             )
@@ -74,10 +78,11 @@ pub(super) fn create(conn: &mut Connection, run: &NewRun) -> Result<(), Error> {
     let first = &run.first;
     let lease = run.lease.as_ref();
     let expires = lease.map(|lease| expiry(now(), lease_millis(lease)));
-    tx.prepare_cached(
+    let inserted = tx.prepare_cached(
         "INSERT INTO workflow_runs (id, workflow, fingerprint, status, step, version, lease_id, \
          owner, lease_expires, parent, parent_seq, created_at, updated_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12)",
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12) \
+         ON CONFLICT (id) DO NOTHING",
     )
     .and_then(|mut stmt| {
         stmt.execute(params![
@@ -96,6 +101,9 @@ pub(super) fn create(conn: &mut Connection, run: &NewRun) -> Result<(), Error> {
         ])
     })
     .map_err(store)?;
+    if inserted == 0 {
+        return Err(Error::RunExists { run: first.run });
+    }
     insert_checkpoint(&tx, first)?;
     tx.commit()
 }
@@ -110,7 +118,8 @@ pub(super) fn claim(
     let taken = tx
         .prepare_cached(
             "UPDATE workflow_runs SET lease_id = ?2, owner = ?3, lease_expires = ?5 \
-             WHERE id = ?1 AND (lease_id IS NULL OR lease_expires IS NULL OR lease_expires <= ?4)",
+             WHERE id = ?1 AND status <> 'cancelled' \
+             AND (lease_id IS NULL OR lease_expires IS NULL OR lease_expires <= ?4)",
         )
         .and_then(|mut stmt| {
             stmt.execute(params![
@@ -134,13 +143,19 @@ pub(super) fn claim(
 /// The error of a claim refused on run `run` at `now`.
 fn owned(tx: &Connection, run: RunId, now: i64) -> Error {
     let found = tx
-        .prepare_cached("SELECT owner, lease_expires FROM workflow_runs WHERE id = ?1")
+        .prepare_cached("SELECT owner, lease_expires, status FROM workflow_runs WHERE id = ?1")
         .and_then(|mut stmt| {
             let mut rows = stmt.query(params![Id::run(run)])?;
             let Some(row) = rows.next()? else {
                 return Ok(Error::RunNotFound { run });
             };
             let read = Reader::of(row, run);
+            if read
+                .get::<String>(2, "status")
+                .is_ok_and(|status| status == "cancelled")
+            {
+                return Ok(Error::RunCancelled { run });
+            }
             let found = read.get::<Option<String>>(0, "owner").and_then(|owner| {
                 let expires: i64 = read.get(1, "lease_expires")?;
                 Ok((owner, expires))
@@ -162,7 +177,8 @@ pub(super) fn renew(conn: &mut Connection, run: RunId, lease: Uuid, ttl: i64) ->
     let tx = write(conn)?;
     let changed = tx
         .prepare_cached(
-            "UPDATE workflow_runs SET lease_expires = ?3 WHERE id = ?1 AND lease_id = ?2",
+            "UPDATE workflow_runs SET lease_expires = ?3 \
+             WHERE id = ?1 AND lease_id = ?2 AND cancel_requested = 0",
         )
         .and_then(|mut stmt| {
             let expires = expiry(now(), ttl);
@@ -170,7 +186,7 @@ pub(super) fn renew(conn: &mut Connection, run: RunId, lease: Uuid, ttl: i64) ->
         })
         .map_err(store)?;
     if changed == 0 {
-        return Err(refused(&tx, run));
+        return Err(refused(&tx, run, lease));
     }
     tx.commit()
 }
@@ -185,15 +201,25 @@ pub(super) fn release(
     let changed = tx
         .prepare_cached(
             "UPDATE workflow_runs SET lease_id = NULL, owner = NULL, lease_expires = NULL, \
-             status = CASE WHEN ?3 IS NULL THEN status ELSE 'failed' END, \
-             error = CASE WHEN ?3 IS NULL THEN error ELSE ?3 END, \
-             updated_at = CASE WHEN ?3 IS NULL THEN updated_at ELSE ?4 END \
+             status = CASE WHEN cancel_requested THEN 'cancelled' \
+             WHEN ?3 IS NULL THEN status ELSE 'failed' END, \
+             error = CASE WHEN cancel_requested THEN ?5 WHEN ?3 IS NULL THEN error ELSE ?3 END, \
+             updated_at = CASE WHEN ?3 IS NULL AND NOT cancel_requested THEN updated_at \
+             ELSE ?4 END \
              WHERE id = ?1 AND lease_id = ?2",
         )
-        .and_then(|mut stmt| stmt.execute(params![Id::run(run), Id::of(&lease), error, now()]))
+        .and_then(|mut stmt| {
+            stmt.execute(params![
+                Id::run(run),
+                Id::of(&lease),
+                error,
+                now(),
+                CANCELLED
+            ])
+        })
         .map_err(store)?;
     if changed == 0 {
-        return Err(refused(&tx, run));
+        return Err(refused(&tx, run, lease));
     }
     tx.commit()
 }

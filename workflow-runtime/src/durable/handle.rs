@@ -1,0 +1,120 @@
+//! [`RunHandle`]: a run submitted for workers, whose result any process can await.
+
+use std::marker::PhantomData;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::error::Error;
+use crate::store::{CheckpointStore, RunId, RunInfo, RunStatus};
+use crate::workflow::Workflow;
+
+/// A run of `W` in a store, whose result any process sharing the store can await: from
+/// [`Runner::submit`](crate::Runner::submit), or [`Runner::handle`](crate::Runner::handle)
+/// with the run's id. Awaiting polls the store; the run itself is driven by a
+/// [`Worker`](crate::Worker), wherever it runs.
+pub struct RunHandle<W> {
+    store: Arc<dyn CheckpointStore>,
+    run: RunId,
+    every: Duration,
+    workflow: PhantomData<fn() -> W>,
+}
+
+impl<W> Clone for RunHandle<W> {
+    fn clone(&self) -> Self {
+        RunHandle {
+            store: Arc::clone(&self.store),
+            run: self.run,
+            every: self.every,
+            workflow: PhantomData,
+        }
+    }
+}
+
+impl<W> std::fmt::Debug for RunHandle<W> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunHandle")
+            .field("run", &self.run)
+            .field("poll", &self.every)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<W: Workflow> RunHandle<W> {
+    pub(crate) fn new(store: Arc<dyn CheckpointStore>, run: RunId) -> Self {
+        RunHandle {
+            store,
+            run,
+            every: Duration::from_millis(50),
+            workflow: PhantomData,
+        }
+    }
+
+    /// The run's id: give it to another process to await or cancel the run there.
+    pub fn id(&self) -> RunId {
+        self.run
+    }
+
+    /// Looks at the store every `every` while awaiting the result (default 50 ms).
+    pub fn poll_every(mut self, every: Duration) -> Self {
+        self.every = every.max(Duration::from_millis(1));
+        self
+    }
+
+    /// Where the run stands now.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::RunNotFound`], the store's errors.
+    pub async fn status(&self) -> Result<RunInfo, Error> {
+        self.store.run(self.run).await
+    }
+
+    /// The run's output if it has finished, `None` if it has not ended yet (it waits for a
+    /// worker, runs, or waits at a pause).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::RunFailed`] if it failed (with why), [`Error::RunCancelled`] if it was
+    /// cancelled; [`Error::RunNotFound`], [`Error::DefinitionMismatch`] if the run is of
+    /// another workflow, [`Error::CorruptCheckpoint`], the store's errors.
+    pub async fn try_result(&self) -> Result<Option<W::Output>, Error> {
+        let info = self.status().await?;
+        let run = self.run;
+        match info.status {
+            RunStatus::Finished => {}
+            RunStatus::Failed => {
+                let reason = info.error.unwrap_or_else(|| "no reason recorded".into());
+                return Err(Error::RunFailed { run, reason });
+            }
+            RunStatus::Cancelled => return Err(Error::RunCancelled { run }),
+            _ => return Ok(None),
+        }
+        let latest = self.store.checkpoint(run, None).await?;
+        let (state, _) = latest.decode::<W>()?;
+        match W::finish(state) {
+            Ok(output) => Ok(Some(output)),
+            Err(_) => Err(Error::CorruptCheckpoint {
+                run: Some(run),
+                seq: Some(latest.seq),
+                reason: "the run is recorded as finished, but its latest state is not `end`".into(),
+                source: None,
+            }),
+        }
+    }
+
+    /// Waits until the run ends, and gives its output. A run at a pause is waited for until
+    /// it is answered and goes on.
+    ///
+    /// # Errors
+    ///
+    /// As [`try_result`](Self::try_result). A failed run can still be resumed by hand; this
+    /// reports its failure when it is seen.
+    pub async fn result(&self) -> Result<W::Output, Error> {
+        loop {
+            if let Some(output) = self.try_result().await? {
+                return Ok(output);
+            }
+            tokio::time::sleep(self.every).await;
+        }
+    }
+}

@@ -1,0 +1,134 @@
+//! What workers ask of the file: the next run to pick up, and cancelling a run by id.
+
+use rusqlite::{params, Connection};
+
+use super::id::Id;
+use super::read::{missing, select_checkpoint, select_run};
+use super::rows::{store, Reader};
+use super::sql::{expiry, now};
+use super::tx::write;
+use crate::error::Error;
+use crate::store::queue::CANCELLED;
+use crate::store::time::lease_millis;
+use crate::store::{Cancel, Checkpoint, Lease, RunId, RunInfo, RunStatus, WorkflowType};
+
+/// Leases the oldest run a worker of `types` may pick up to `lease`, in one write
+/// transaction: it holds the file's write lock, so two workers never take the same run. Runs
+/// asked to stop whose lease has expired are recorded as cancelled first.
+pub(super) fn claim_next(
+    conn: &mut Connection,
+    types: &[WorkflowType],
+    lease: &Lease,
+) -> Result<Option<(RunInfo, Checkpoint)>, Error> {
+    let tx = write(conn)?;
+    let now = now();
+    let wanted: Vec<(&str, i64)> = types
+        .iter()
+        .map(|kind| (kind.name.as_str(), kind.fingerprint as i64))
+        .collect();
+    let wanted = serde_json::to_string(&wanted).map_err(|error| store_error(error.into()))?;
+    // A run asked to stop whose worker died before it saw the request.
+    tx.prepare_cached(
+        "UPDATE workflow_runs SET status = 'cancelled', error = ?2, updated_at = ?1, \
+         lease_id = NULL, owner = NULL, lease_expires = NULL WHERE status = 'running' \
+         AND cancel_requested = 1 AND (lease_expires IS NULL OR lease_expires <= ?1)",
+    )
+    .and_then(|mut stmt| stmt.execute(params![now, CANCELLED]))
+    .map_err(store)?;
+    let found: Option<String> = tx
+        .prepare_cached(
+            "SELECT id FROM workflow_runs WHERE status = 'running' AND cancel_requested = 0 \
+             AND (lease_id IS NULL OR lease_expires IS NULL OR lease_expires <= ?1) \
+             AND (workflow, fingerprint) IN (SELECT value ->> 0, value ->> 1 FROM json_each(?2)) \
+             ORDER BY id LIMIT 1",
+        )
+        .and_then(|mut stmt| {
+            let mut rows = stmt.query(params![now, wanted])?;
+            rows.next()?.map(|row| row.get(0)).transpose()
+        })
+        .map_err(store)?;
+    let Some(id) = found else {
+        tx.commit()?;
+        return Ok(None);
+    };
+    let Ok(uuid) = uuid::Uuid::parse_str(&id) else {
+        return Err(Error::CorruptCheckpoint {
+            run: None,
+            seq: None,
+            reason: format!("its id `{id}` is not a UUID"),
+            source: None,
+        });
+    };
+    let run = RunId::from_uuid(uuid);
+    tx.prepare_cached(
+        "UPDATE workflow_runs SET lease_id = ?2, owner = ?3, lease_expires = ?4 WHERE id = ?1",
+    )
+    .and_then(|mut stmt| {
+        let expires = expiry(now, lease_millis(lease));
+        stmt.execute(params![
+            Id::run(run),
+            Id::of(&lease.id),
+            lease.owner,
+            expires
+        ])
+    })
+    .map_err(store)?;
+    // The lease is committed even if the run does not read back: the caller records why.
+    let read = select_run(&tx, run).and_then(|info| {
+        let latest = select_checkpoint(&tx, run, info.version)?;
+        Ok((latest.ok_or_else(|| missing(&info))?, info))
+    });
+    tx.commit()?;
+    let (latest, info) = read?;
+    Ok(Some((info, latest)))
+}
+
+/// Cancels run `run`: at once if nobody holds it, by a request its holder sees otherwise.
+pub(super) fn cancel(conn: &mut Connection, run: RunId) -> Result<Cancel, Error> {
+    let tx = write(conn)?;
+    let now = now();
+    let live = "lease_id IS NOT NULL AND lease_expires > ?2";
+    let sql = format!(
+        "UPDATE workflow_runs SET cancel_requested = 1, \
+         status = CASE WHEN {live} THEN status ELSE 'cancelled' END, \
+         error = CASE WHEN {live} THEN error ELSE ?3 END, \
+         updated_at = CASE WHEN {live} THEN updated_at ELSE ?2 END, \
+         owner = CASE WHEN {live} THEN owner END, \
+         lease_expires = CASE WHEN {live} THEN lease_expires END, \
+         lease_id = CASE WHEN {live} THEN lease_id END \
+         WHERE id = ?1 AND status IN ('running', 'suspended') RETURNING status"
+    );
+    let changed: Option<String> = tx
+        .prepare_cached(&sql)
+        .and_then(|mut stmt| {
+            let mut rows = stmt.query(params![Id::run(run), now, CANCELLED])?;
+            rows.next()?.map(|row| row.get(0)).transpose()
+        })
+        .map_err(store)?;
+    let outcome = match changed.as_deref() {
+        Some("cancelled") => Cancel::Cancelled,
+        Some(_) => Cancel::Requested,
+        None => Cancel::Ended(ended(&tx, run)?),
+    };
+    tx.commit()?;
+    Ok(outcome)
+}
+
+/// The status of run `run`, which a cancel found ended.
+fn ended(tx: &Connection, run: RunId) -> Result<RunStatus, Error> {
+    let mut stmt = tx
+        .prepare_cached("SELECT status FROM workflow_runs WHERE id = ?1")
+        .map_err(store)?;
+    let mut rows = stmt.query(params![Id::run(run)]).map_err(store)?;
+    let Some(row) = rows.next().map_err(store)? else {
+        return Err(Error::RunNotFound { run });
+    };
+    Reader::of(row, run).status(0)
+}
+
+fn store_error(source: crate::error::BoxError) -> Error {
+    Error::Store {
+        store: "sqlite",
+        source,
+    }
+}

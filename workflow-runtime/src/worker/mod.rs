@@ -1,0 +1,191 @@
+//! Workers: [`Worker`] picks up the runs submitted to a store and drives them, many at a time,
+//! in as many processes as share the store.
+
+mod serve;
+mod work;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+use crate::durable::Runner;
+use crate::store::WorkflowType;
+use crate::workflow::Workflow;
+use serve::{Serve, Served};
+
+/// Drives the runs in a store that any process [submitted](Runner::submit), and those whose
+/// worker died: a pool of workers, in one process or many, on one machine (SQLite) or many
+/// (Postgres), sharing the work.
+///
+/// A worker serves the workflows [registered](Self::register) with it, each known by its
+/// name and definition fingerprint. It claims runnable runs of those, oldest first, with an
+/// atomic claim that two workers never both win (`FOR UPDATE SKIP LOCKED` on Postgres, one
+/// write transaction on SQLite): runs submitted and not yet started, runs whose worker's lease
+/// expired (it crashed: this is how runs are recovered, by whichever worker comes first), and
+/// runs given up by a worker that stopped. A run of a workflow or a fingerprint the worker
+/// does not serve is left for one that does, never failed. A suspended run waits for its
+/// answer; a failed or cancelled one is not picked up.
+///
+/// It drives at most [`concurrency`](Self::concurrency) runs at once, each as
+/// [`Runner::resume`] would, with the [`Runner`] it is built from (its lease, owner name,
+/// budget, events): the lease is renewed while a step runs, a checkpoint is written after
+/// every step, and a run [cancelled](Runner::cancel) by id stops. When told to stop, it
+/// claims nothing more, lets the runs it drives finish for up to a
+/// [grace period](Self::grace), then drops those still running and gives up their leases,
+/// so that another worker takes them over at once.
+///
+/// # Example
+///
+/// ```
+/// # use std::future::Future;
+/// # use workflow_runtime::{Context, Workflow};
+/// use std::sync::Arc;
+/// use std::time::Duration;
+/// use workflow_runtime::{Error, MemoryStore, Runner, Worker};
+/// # struct Double;
+/// # #[derive(serde::Serialize, serde::Deserialize)]
+/// # enum State { Double(u32), End(u32) }
+/// # impl Workflow for Double {
+/// #     type Input = u32;
+/// #     type Output = u32;
+/// #     type State = State;
+/// #     const NAME: &'static str = "Double";
+/// #     const FINGERPRINT: u64 = 1;
+/// #     const STEPS: &'static [&'static str] = &["double"];
+/// #     fn start(input: u32) -> State { State::Double(input) }
+/// #     fn finish(state: State) -> Result<u32, State> {
+/// #         match state { State::End(out) => Ok(out), other => Err(other) }
+/// #     }
+/// #     fn step_name(state: &State) -> &'static str {
+/// #         match state { State::Double(_) => "double", State::End(_) => "end" }
+/// #     }
+/// #     fn transition<'a>(&'a self, state: State, _: &'a mut Context)
+/// #         -> impl Future<Output = Result<State, Error>> + Send + 'a {
+/// #         async move { Ok(match state { State::Double(x) => State::End(x * 2), end => end }) }
+/// #     }
+/// # }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Error> {
+/// let runner = Runner::new(Arc::new(MemoryStore::new()));
+/// // Any process: submit a run of `Double` (a one-step workflow, hidden here).
+/// let run = runner.submit::<Double>(21).await?;
+///
+/// // A worker process: serve `Double` until told to stop.
+/// let worker = Worker::new(runner.clone()).register(Double).concurrency(8).spawn();
+///
+/// assert_eq!(run.result().await?, 42);
+/// let report = worker.stop().await;
+/// assert_eq!(report.finished, 1);
+/// # Ok(())
+/// # }
+/// ```
+pub struct Worker {
+    runner: Runner,
+    served: Vec<Arc<dyn Serve>>,
+    concurrency: usize,
+    poll: Duration,
+    grace: Duration,
+}
+
+impl std::fmt::Debug for Worker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Worker")
+            .field("runner", &self.runner)
+            .field("serves", &self.types())
+            .field("concurrency", &self.concurrency)
+            .field("poll", &self.poll)
+            .field("grace", &self.grace)
+            .finish()
+    }
+}
+
+/// What a worker did, once it has stopped.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct WorkerReport {
+    /// Runs it drove to the end.
+    pub finished: u64,
+    /// Runs it drove to a pause.
+    pub suspended: u64,
+    /// Runs it drove that failed, were cancelled, were lost to another worker, or did not
+    /// read back.
+    pub failed: u64,
+    /// Runs still running when its grace period ended, whose leases it gave up.
+    pub released: u64,
+}
+
+impl Worker {
+    /// A worker that drives runs with `runner`, serving no workflow yet, 16 runs at a time.
+    pub fn new(runner: Runner) -> Self {
+        Worker {
+            runner,
+            served: Vec::new(),
+            concurrency: 16,
+            poll: Duration::from_millis(100),
+            grace: Duration::from_secs(30),
+        }
+    }
+
+    /// Serves `workflow`: picks up runs of its name and definition fingerprint. Register
+    /// each workflow the worker is to run; several can share a worker.
+    pub fn register<W: Workflow + 'static>(mut self, workflow: W) -> Self {
+        self.served.push(Arc::new(Served(workflow)));
+        self
+    }
+
+    /// Drives at most `runs` runs at once (default 16, at least 1).
+    pub fn concurrency(mut self, runs: usize) -> Self {
+        self.concurrency = runs.max(1);
+        self
+    }
+
+    /// Looks for runs to pick up every `every` when there were none (default 100 ms).
+    pub fn poll_interval(mut self, every: Duration) -> Self {
+        self.poll = every.max(Duration::from_millis(1));
+        self
+    }
+
+    /// Once told to stop, lets the runs it drives finish for up to `grace` (default 30 s)
+    /// before it drops them and gives up their leases.
+    pub fn grace(mut self, grace: Duration) -> Self {
+        self.grace = grace;
+        self
+    }
+
+    /// The workflows it serves.
+    pub fn types(&self) -> Vec<WorkflowType> {
+        self.served.iter().map(|served| served.kind()).collect()
+    }
+
+    /// Runs the worker on the current task until `stop` is cancelled, then stops as
+    /// [`grace`](Self::grace) says, and reports what it did. A store that fails is tried
+    /// again after the poll interval; the failure is logged (`tracing`, at `warn`).
+    pub async fn run(self, stop: CancellationToken) -> WorkerReport {
+        work::run(self, stop).await
+    }
+
+    /// Runs the worker on a task of its own (`tokio::spawn`); the handle stops it.
+    pub fn spawn(self) -> WorkerHandle {
+        let stop = CancellationToken::new();
+        let task = tokio::spawn(self.run(stop.clone()));
+        WorkerHandle { stop, task }
+    }
+}
+
+/// A worker running on a task of its own: [`Worker::spawn`].
+#[derive(Debug)]
+pub struct WorkerHandle {
+    stop: CancellationToken,
+    task: tokio::task::JoinHandle<WorkerReport>,
+}
+
+impl WorkerHandle {
+    /// Tells the worker to stop, waits until it has (within its grace period), and reports
+    /// what it did. (An empty report if its task was aborted from outside.)
+    pub async fn stop(self) -> WorkerReport {
+        self.stop.cancel();
+        self.task.await.unwrap_or_default()
+    }
+}

@@ -1,0 +1,283 @@
+//! Workers: submitted runs are picked up and driven, a caller-chosen id makes a submit
+//! idempotent, a run of an unknown workflow is left alone, orphaned runs are recovered, runs
+//! are cancelled by id, and a worker that stops gives its runs back.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use workflow_runtime::store::{Cancel, Lease, RunFilter, RunId, RunStatus, WorkflowType};
+use workflow_runtime::{Error, Runner, Worker};
+
+use crate::stores::Fixture;
+use crate::workflows::{Approval, Chain, Decision};
+
+/// What `Chain` gives for `x`.
+fn chain(x: u64) -> u64 {
+    (x + 1) * 10 + 7
+}
+
+/// Waits until `check` holds, for at most 10 s.
+async fn until(what: &str, mut check: impl AsyncFnMut() -> bool) {
+    let start = Instant::now();
+    while !check().await {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "timed out: {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+fn a_worker(runner: &Runner) -> Worker {
+    Worker::new(runner.clone()).poll_interval(Duration::from_millis(10))
+}
+
+pub(crate) async fn submitted_runs_are_driven_by_workers(fixture: Fixture) {
+    let runner = Runner::new(fixture.store).owner("test");
+    let mut handles = Vec::new();
+    for x in 0..20 {
+        handles.push(runner.submit::<Chain>(x).await.expect("submitted"));
+    }
+    // Nothing ran yet: every run waits, unowned, at its first step.
+    let waiting = runner.list(RunFilter::new()).await.expect("lists");
+    let waiting = waiting.into_runs().expect("reads");
+    assert_eq!(waiting.len(), 20);
+    assert!(waiting
+        .iter()
+        .all(|run| run.status == RunStatus::Running && run.owner.is_none() && run.version == 0));
+
+    let one = a_worker(&runner)
+        .register(Chain::<1>::default())
+        .concurrency(3);
+    let two = a_worker(&runner)
+        .register(Chain::<1>::default())
+        .concurrency(3);
+    let (one, two) = (one.spawn(), two.spawn());
+    for (x, handle) in (0..).zip(&handles) {
+        let output = handle.result().await.expect("finishes");
+        assert_eq!(output, chain(x));
+        let history = runner.history(handle.id()).await.expect("history");
+        let steps: Vec<&str> = history.iter().map(|c| c.step.as_str()).collect();
+        assert_eq!(steps, ["first", "second", "third", "end"], "each step once");
+    }
+    let (one, two) = (one.stop().await, two.stop().await);
+    assert_eq!(one.finished + two.finished, 20, "{one:?} {two:?}");
+    assert_eq!(one.failed + two.failed + one.released + two.released, 0);
+}
+
+pub(crate) async fn a_submit_with_the_same_id_is_the_same_run(fixture: Fixture) {
+    let runner = Runner::new(fixture.store).owner("test");
+    let id = RunId::new();
+    let first = runner
+        .submit_with_id::<Chain>(id, 4)
+        .await
+        .expect("submits");
+    let again = runner
+        .submit_with_id::<Chain>(id, 4)
+        .await
+        .expect("same run");
+    assert_eq!((first.id(), again.id()), (id, id));
+    let other_input = runner.submit_with_id::<Chain>(id, 5).await;
+    assert!(
+        matches!(other_input, Err(Error::RunExists { run }) if run == id),
+        "{other_input:?}"
+    );
+    let other_definition = runner.submit_with_id::<Chain<2>>(id, 4).await;
+    assert!(matches!(other_definition, Err(Error::RunExists { .. })));
+    let runs = runner.list(RunFilter::new()).await.expect("lists");
+    assert_eq!(runs.into_runs().expect("reads").len(), 1);
+
+    // Once it has run, the same submit still returns it, and its result.
+    let worker = a_worker(&runner).register(Chain::<1>::default()).spawn();
+    assert_eq!(first.result().await.expect("finishes"), chain(4));
+    worker.stop().await;
+    let late = runner
+        .submit_with_id::<Chain>(id, 4)
+        .await
+        .expect("same run");
+    assert_eq!(late.try_result().await.expect("reads"), Some(chain(4)));
+    assert_eq!(runner.history(id).await.expect("history").len(), 4);
+}
+
+pub(crate) async fn a_run_of_an_unknown_workflow_is_left_alone(fixture: Fixture) {
+    let runner = Runner::new(fixture.store).owner("test");
+    let other = runner.submit::<Chain<2>>(1).await.expect("submits");
+    let known = runner.submit::<Chain<1>>(2).await.expect("submits");
+    let worker = a_worker(&runner).register(Chain::<1>::default()).spawn();
+    assert_eq!(known.result().await.expect("finishes"), chain(2));
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let left = other.status().await.expect("reads");
+    assert_eq!((left.status, left.version), (RunStatus::Running, 0));
+    assert!(left.owner.is_none() && left.error.is_none(), "{left:?}");
+    assert_eq!(worker.stop().await.finished, 1);
+
+    let serving = a_worker(&runner).register(Chain::<2>::default()).spawn();
+    assert_eq!(other.result().await.expect("finishes"), chain(1));
+    serving.stop().await;
+}
+
+pub(crate) async fn orphaned_runs_are_recovered(fixture: Fixture) {
+    let store = Arc::clone(&fixture.store);
+    let runner = Runner::new(fixture.store).owner("test");
+    let run = runner.submit::<Chain>(3).await.expect("submits");
+    // A worker that took the run and died: its lease is never renewed or given up.
+    let dead = Lease::new("dead", Duration::from_millis(300));
+    store.claim(run.id(), &dead).await.expect("claims");
+    let started = Instant::now();
+    let worker = a_worker(&runner).register(Chain::<1>::default()).spawn();
+    assert_eq!(run.result().await.expect("finishes"), chain(3));
+    assert!(
+        started.elapsed() >= Duration::from_millis(250),
+        "not before the lease expired"
+    );
+    assert_eq!(worker.stop().await.finished, 1);
+    let late = store.renew(run.id(), &dead).await;
+    assert!(matches!(late, Err(Error::LeaseLost { .. })), "{late:?}");
+}
+
+pub(crate) async fn runs_are_cancelled_by_id(fixture: Fixture) {
+    let runner = Runner::new(fixture.store)
+        .owner("test")
+        .lease(Duration::from_millis(150));
+    // Waiting for a worker: cancelled at once, and never picked up.
+    let waiting = runner.submit::<Chain>(1).await.expect("submits");
+    assert_eq!(
+        runner.cancel(waiting.id()).await.expect("cancels"),
+        Cancel::Cancelled
+    );
+    let result = waiting.result().await;
+    assert!(
+        matches!(result, Err(Error::RunCancelled { .. })),
+        "{result:?}"
+    );
+
+    // Running, in the middle of a step that never ends: stopped at the next renewal.
+    let hanging = runner.submit::<Chain>(2).await.expect("submits");
+    let worker = a_worker(&runner)
+        .register(Chain::<1>::hanging_at(1))
+        .spawn();
+    until("the run hangs in its second step", async || {
+        let info = hanging.status().await.expect("reads");
+        info.step == "second" && info.owner.is_some()
+    })
+    .await;
+    assert_eq!(
+        runner.cancel(hanging.id()).await.expect("cancels"),
+        Cancel::Requested
+    );
+    let result = hanging.result().await;
+    assert!(
+        matches!(result, Err(Error::RunCancelled { .. })),
+        "{result:?}"
+    );
+    let info = hanging.status().await.expect("reads");
+    assert_eq!((info.status, info.owner), (RunStatus::Cancelled, None));
+    let report = worker.stop().await;
+    assert_eq!((report.failed, report.released), (1, 0), "{report:?}");
+
+    // A cancelled run does not run again; cancelling an ended run changes nothing.
+    let resumed = runner.resume(&Chain::<1>::default(), hanging.id()).await;
+    assert!(
+        matches!(resumed, Err(Error::RunCancelled { .. })),
+        "{resumed:?}"
+    );
+    assert_eq!(
+        runner.cancel(hanging.id()).await.expect("a no-op"),
+        Cancel::Ended(RunStatus::Cancelled)
+    );
+    let done = runner.start(&Chain::<1>::default(), 5).await.expect("runs");
+    let again = runner.cancel(done.id).await.expect("a no-op");
+    assert_eq!(again, Cancel::Ended(RunStatus::Finished));
+    let unknown = runner.cancel(RunId::new()).await;
+    assert!(
+        matches!(unknown, Err(Error::RunNotFound { .. })),
+        "{unknown:?}"
+    );
+}
+
+pub(crate) async fn a_stopping_worker_gives_its_runs_back(fixture: Fixture) {
+    let runner = Runner::new(fixture.store).owner("test");
+    let run = runner.submit::<Chain>(6).await.expect("submits");
+    let stuck = a_worker(&runner)
+        .register(Chain::<1>::hanging_at(2))
+        .grace(Duration::from_millis(50))
+        .spawn();
+    until("the run hangs in its third step", async || {
+        let info = run.status().await.expect("reads");
+        info.step == "third" && info.owner.is_some()
+    })
+    .await;
+    let report = stuck.stop().await;
+    assert_eq!(report.released, 1, "{report:?}");
+    let info = run.status().await.expect("reads");
+    assert_eq!((info.status, info.owner), (RunStatus::Running, None));
+
+    // Another worker takes it over at once, from its third step.
+    let started = Instant::now();
+    let next = a_worker(&runner).register(Chain::<1>::default()).spawn();
+    assert_eq!(run.result().await.expect("finishes"), chain(6));
+    assert!(started.elapsed() < Duration::from_secs(5));
+    let steps = runner.history(run.id()).await.expect("history");
+    assert_eq!(steps.len(), 4);
+    next.stop().await;
+}
+
+pub(crate) async fn an_answered_pause_is_driven_by_a_worker(fixture: Fixture) {
+    let runner = Runner::new(fixture.store).owner("test");
+    let paused = runner
+        .start(&Approval::default(), "workers".into())
+        .await
+        .expect("starts");
+    let token = paused.outcome.pause().and_then(|pause| pause.token());
+    let token = token.expect("a durable pause has a token");
+    let wrong = runner
+        .submit_answer_json::<Approval>(token, serde_json::json!("yes"))
+        .await;
+    assert!(matches!(wrong, Err(Error::AnswerValue { .. })), "{wrong:?}");
+    let decision = Decision {
+        approved: true,
+        note: "ok".into(),
+    };
+    let handle = runner
+        .submit_answer::<Approval, _>(token, decision.clone())
+        .await
+        .expect("answers");
+    // Saved, not driven: it waits for a worker.
+    let info = handle.status().await.expect("reads");
+    assert_eq!((info.status, info.owner), (RunStatus::Running, None));
+    assert_eq!(handle.try_result().await.expect("reads"), None);
+    let again = runner.submit_answer::<Approval, _>(token, decision).await;
+    assert!(
+        matches!(again, Err(Error::AlreadyAnswered { repeated: true, .. })),
+        "{again:?}"
+    );
+
+    let worker = a_worker(&runner).register(Approval::default()).spawn();
+    let published = handle.result().await.expect("finishes");
+    assert_eq!(published, "published: a draft on workers (ok)");
+    assert_eq!(worker.stop().await.finished, 1);
+}
+
+pub(crate) async fn a_cancel_whose_worker_died_is_completed(fixture: Fixture) {
+    let store = Arc::clone(&fixture.store);
+    let runner = Runner::new(fixture.store).owner("test");
+    let run = runner.submit::<Chain>(1).await.expect("submits");
+    // Its worker takes it, is asked to stop, and dies before it sees the request.
+    let dead = Lease::new("dead", Duration::from_millis(200));
+    store.claim(run.id(), &dead).await.expect("claims");
+    let cancel = runner.cancel(run.id()).await.expect("cancels");
+    assert_eq!(cancel, Cancel::Requested);
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    // The next claim records it as cancelled, rather than pick it up or leave it running.
+    let types = [WorkflowType::new("Chain", 1)];
+    let lease = Lease::new("worker", Duration::from_secs(5));
+    let next = store.claim_next(&types, &lease).await.expect("claims");
+    assert!(next.is_none(), "{next:?}");
+    let result = run.result().await;
+    assert!(
+        matches!(result, Err(Error::RunCancelled { .. })),
+        "{result:?}"
+    );
+    let info = run.status().await.expect("reads");
+    assert_eq!((info.owner, info.lease_expires), (None, None));
+}
