@@ -96,8 +96,33 @@ const TIMELINE = 200;
 async function runPage() {
   const id = decodeURIComponent(location.pathname.split("/").pop());
   $("run-id").textContent = id;
+  const console = await getJson("/api/console");
+  readOnly = console.read_only;
+  $("cancel").onclick = () => cancelRun(id);
   await loadRun(id);
   follow(id);
+}
+
+// Whether the console changes nothing (`workflow serve --read-only`).
+let readOnly = true;
+
+async function cancelRun(id) {
+  const button = $("cancel");
+  button.disabled = true;
+  try {
+    const response = await fetch(`/api/runs/${id}/cancel`, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "X-Workflow-Console": "1" },
+    });
+    const body = await response.json();
+    if (!response.ok) throw new Error(body.error || `${response.status}`);
+    await loadRun(id);
+  } catch (error) {
+    showError(error);
+  } finally {
+    button.disabled = false;
+  }
 }
 
 async function loadRun(id) {
@@ -117,6 +142,7 @@ async function loadRun(id) {
   const status = $("status");
   status.textContent = run.status;
   status.className = `status ${run.status}`;
+  $("cancel").hidden = readOnly || !["running", "suspended"].includes(run.status);
 
   const facts = $("facts");
   facts.replaceChildren();
@@ -206,7 +232,7 @@ function follow(id) {
     const run = JSON.parse(event.data);
     if (!first) loadRun(id);
     first = false;
-    if (run.status === "finished" || run.status === "failed") {
+    if (["finished", "failed", "cancelled"].includes(run.status)) {
       source.close();
       $("live").hidden = true;
     }

@@ -37,13 +37,15 @@ pub(crate) enum Command {
     History(HistoryArgs),
     /// Delete a run's old checkpoints, or old ended runs.
     Prune(PruneArgs),
+    /// Cancel a run: at once if no worker holds it, else at its next step boundary.
+    Cancel(CancelArgs),
     /// Serve the web console: the run list, each run's page, live while runs move.
     Serve(ServeArgs),
 }
 
 #[derive(Debug, Args)]
 pub(crate) struct RunsArgs {
-    /// Only runs with this status: running, suspended, finished or failed.
+    /// Only runs with this status: running, suspended, finished, failed or cancelled.
     #[arg(long, value_parser = status)]
     pub(crate) status: Option<RunStatus>,
     /// Only runs of this workflow (its name, as `Workflow::NAME`).
@@ -99,6 +101,12 @@ pub(crate) struct PruneArgs {
 }
 
 #[derive(Debug, Args)]
+pub(crate) struct CancelArgs {
+    /// The run's id.
+    pub(crate) run: RunId,
+}
+
+#[derive(Debug, Args)]
 pub(crate) struct ServeArgs {
     /// The address to listen on. Another address than loopback needs --token.
     #[arg(long, default_value = "127.0.0.1:7878")]
@@ -107,10 +115,14 @@ pub(crate) struct ServeArgs {
     /// `/?token=TOKEN` once in the browser).
     #[arg(long, env = "WORKFLOW_CONSOLE_TOKEN", hide_env_values = true)]
     pub(crate) token: Option<String>,
+    /// Show runs, change nothing: no cancel.
+    #[arg(long)]
+    pub(crate) read_only: bool,
 }
 
-fn status(text: &str) -> Result<RunStatus, String> {
+/// `text` as a run's status, or why it is none.
+pub(crate) fn status(text: &str) -> Result<RunStatus, String> {
     RunStatus::parse(text).ok_or_else(|| {
-        format!("`{text}` is not a status: use running, suspended, finished or failed")
+        format!("`{text}` is not a status: use running, suspended, finished, failed or cancelled")
     })
 }

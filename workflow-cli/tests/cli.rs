@@ -178,7 +178,7 @@ fn check_bad_input(store: &str) {
     let (code, line) = fails(store, &["runs", "--status", "paused"]);
     assert_eq!(code, 2, "{line}");
     assert!(
-        line.contains("running, suspended, finished or failed"),
+        line.contains("running, suspended, finished, failed or cancelled"),
         "{line}"
     );
 }

@@ -3,19 +3,24 @@
 //! - `GET /api/runs?status=&workflow=&limit=&after=`: a page of runs (`workflow runs`)
 //! - `GET /api/runs/{id}`: one run, its state included (`workflow show --state`)
 //! - `GET /api/runs/{id}/history?from=&limit=`: a page of its checkpoints
+//! - `POST /api/runs/{id}/cancel`: cancel it (`workflow cancel`); `403` in read-only mode
+//! - `GET /api/console`: what the console allows (`{"read_only": …}`)
+//!
+//! A request that changes a run must carry the header `X-Workflow-Console: 1`, which a page
+//! of another site cannot send without the browser asking first: no cross-site request
+//! forgery, token or not.
 //!
 //! A bad parameter is `400`, an unknown run `404`, a store that fails `500`; each with
 //! `{"error": "…"}`.
 
 use axum::extract::{Path, Query, State};
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use workflow_runtime::store::RunStatus;
 use workflow_runtime::RunId;
 
 use super::Console;
-use crate::args::{HistoryArgs, RunsArgs, ShowArgs};
+use crate::args::{CancelArgs, HistoryArgs, RunsArgs, ShowArgs};
 use crate::command::{history, runs, show};
 use crate::fail::Fail;
 
@@ -49,11 +54,7 @@ pub(crate) async fn runs(
 
 fn runs_args(query: RunsQuery) -> Result<RunsArgs, Fail> {
     let status = match query.status.as_deref().filter(|status| !status.is_empty()) {
-        Some(text) => Some(RunStatus::parse(text).ok_or_else(|| {
-            Fail::usage(format!(
-                "`{text}` is not a status: use running, suspended, finished or failed"
-            ))
-        })?),
+        Some(text) => Some(crate::args::status(text).map_err(Fail::usage)?),
         None => None,
     };
     let after = match query.after.as_deref().filter(|after| !after.is_empty()) {
@@ -95,6 +96,35 @@ pub(crate) async fn history(
     json(history::history(console.store.as_ref(), args, true).await)
 }
 
+pub(crate) async fn cancel(
+    State(console): State<Console>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    if console.read_only {
+        let refused = Fail::usage("this console is read-only: it changes no run");
+        return (StatusCode::FORBIDDEN, error_body(&refused)).into_response();
+    }
+    if headers.get(CHANGE_HEADER).is_none_or(|value| value != "1") {
+        let refused = Fail::usage(format!(
+            "a request that changes a run needs the header `{CHANGE_HEADER}: 1`"
+        ));
+        return (StatusCode::FORBIDDEN, error_body(&refused)).into_response();
+    }
+    let run = match run_id(&id) {
+        Ok(run) => run,
+        Err(fail) => return error(&fail),
+    };
+    json(crate::command::cancel::cancel(console.store.as_ref(), CancelArgs { run }, true).await)
+}
+
+pub(crate) async fn console(State(console): State<Console>) -> Response {
+    axum::Json(serde_json::json!({ "read_only": console.read_only })).into_response()
+}
+
+/// The header a request that changes a run carries.
+const CHANGE_HEADER: &str = "x-workflow-console";
+
 pub(super) fn run_id(text: &str) -> Result<RunId, Fail> {
     text.parse()
         .map_err(|_| Fail::usage(format!("`{text}` is not a run id")))
@@ -115,6 +145,9 @@ pub(super) fn error(fail: &Fail) -> Response {
         Fail::USAGE => StatusCode::BAD_REQUEST,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     };
-    let body = serde_json::json!({ "error": fail.to_string() });
-    (status, axum::Json(body)).into_response()
+    (status, error_body(fail)).into_response()
+}
+
+fn error_body(fail: &Fail) -> axum::Json<serde_json::Value> {
+    axum::Json(serde_json::json!({ "error": fail.to_string() }))
 }

@@ -1,7 +1,7 @@
 //! `GET /api/runs/{id}/live`: server-sent events while a run moves. The store is read twice a
 //! second; each time the run has changed (another checkpoint, another status, another owner),
 //! a `run` event carries its row (as in `/api/runs`). The stream ends once the run has
-//! finished or failed, or when the run is deleted.
+//! finished, failed or was cancelled, or when the run is deleted.
 
 use std::convert::Infallible;
 use std::time::Duration;
@@ -45,7 +45,10 @@ pub(crate) async fn live(State(console): State<Console>, Path(id): Path<String>)
                     }
                 };
                 if seen.as_ref() != Some(&now) {
-                    let ended = matches!(now.status, RunStatus::Finished | RunStatus::Failed);
+                    let ended = matches!(
+                        now.status,
+                        RunStatus::Finished | RunStatus::Failed | RunStatus::Cancelled
+                    );
                     let event = Event::default()
                         .event("run")
                         .data(run_json(&now).to_string());

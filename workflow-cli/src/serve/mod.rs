@@ -8,7 +8,7 @@ mod live;
 
 use std::sync::Arc;
 
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 use workflow_runtime::store::CheckpointStore;
 
@@ -19,10 +19,16 @@ use crate::fail::Fail;
 #[derive(Clone)]
 pub(crate) struct Console {
     store: Arc<dyn CheckpointStore>,
+    /// Whether requests that change runs are refused.
+    read_only: bool,
 }
 
 /// The console's routes over `store`; every request must carry `token` if there is one.
-pub(crate) fn router(store: Arc<dyn CheckpointStore>, token: Option<String>) -> Router {
+pub(crate) fn router(
+    store: Arc<dyn CheckpointStore>,
+    token: Option<String>,
+    read_only: bool,
+) -> Router {
     Router::new()
         .route("/", get(assets::index))
         .route("/runs/{id}", get(assets::run_page))
@@ -31,7 +37,9 @@ pub(crate) fn router(store: Arc<dyn CheckpointStore>, token: Option<String>) -> 
         .route("/api/runs/{id}", get(api::run))
         .route("/api/runs/{id}/history", get(api::history))
         .route("/api/runs/{id}/live", get(live::live))
-        .with_state(Console { store })
+        .route("/api/runs/{id}/cancel", post(api::cancel))
+        .route("/api/console", get(api::console))
+        .with_state(Console { store, read_only })
         .layer(axum::middleware::from_fn_with_state(
             auth::Token::new(token),
             auth::check,
@@ -51,7 +59,7 @@ pub(crate) async fn serve(store: Arc<dyn CheckpointStore>, args: ServeArgs) -> R
         .map_err(|error| Fail::usage(format!("cannot listen on {}: {error}", args.addr)))?;
     let shown = listener.local_addr().unwrap_or(args.addr);
     eprintln!("workflow: the console is on http://{shown}/ (Ctrl-C stops it)");
-    axum::serve(listener, router(store, args.token))
+    axum::serve(listener, router(store, args.token, args.read_only))
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })
