@@ -1,5 +1,6 @@
 //! Stores written by an older version of `workflow` open, are brought up to date, and their
-//! runs go on: schema version 2 had no usage saved with checkpoints and branches.
+//! runs go on: schema version 2 had no usage saved with checkpoints and branches, and no
+//! event log (version 4).
 
 use std::sync::Arc;
 
@@ -35,6 +36,7 @@ async fn sqlite_a_file_at_schema_2_opens_and_its_runs_resume_with_no_usage() {
     db.execute_batch(
         "ALTER TABLE workflow_checkpoints DROP COLUMN usage; \
          ALTER TABLE workflow_branches DROP COLUMN usage; \
+         DROP TABLE workflow_events; \
          PRAGMA user_version = 2;",
     )
     .expect("downgrades");
@@ -46,10 +48,14 @@ async fn sqlite_a_file_at_schema_2_opens_and_its_runs_resume_with_no_usage() {
     let version: i64 = db
         .query_row("PRAGMA user_version", [], |row| row.get(0))
         .expect("reads");
-    assert_eq!(version, 3);
+    assert_eq!(version, 4);
     for table in ["workflow_checkpoints", "workflow_branches"] {
         assert!(columns(&db, table).contains(&"usage".to_owned()), "{table}");
     }
+    assert_eq!(
+        columns(&db, "workflow_events"),
+        ["run", "seq", "at", "event"]
+    );
     let resumed = runner
         .resume(&Chain::<1>::default(), waiting)
         .await
@@ -102,6 +108,7 @@ async fn postgres_tables_at_schema_2_are_brought_up_to_date() {
         "SET search_path TO {schema}; \
          ALTER TABLE workflow_checkpoints DROP COLUMN usage; \
          ALTER TABLE workflow_branches DROP COLUMN usage; \
+         DROP TABLE workflow_events; \
          DELETE FROM workflow_schema; INSERT INTO workflow_schema (version) VALUES (2);"
     );
     client.batch_execute(&downgrade).await.expect("downgrades");
@@ -121,5 +128,5 @@ async fn postgres_tables_at_schema_2_are_brought_up_to_date() {
         .await
         .and_then(|row| row.try_get(0))
         .expect("reads");
-    assert_eq!(version, 3);
+    assert_eq!(version, 4);
 }

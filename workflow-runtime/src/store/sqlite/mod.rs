@@ -2,6 +2,7 @@
 
 mod busy;
 mod id;
+mod log;
 mod options;
 mod read;
 mod retention;
@@ -18,8 +19,8 @@ use std::path::Path;
 use rusqlite::Connection;
 
 use super::{
-    BranchRecord, Checkpoint, CheckpointStore, Lease, NewRun, Retention, RunFilter, RunId, RunInfo,
-    RunList,
+    BranchRecord, Checkpoint, CheckpointStore, Lease, LoggedEvent, NewEvent, NewRun, Retention,
+    RunFilter, RunId, RunInfo, RunList,
 };
 use crate::error::{BoxError, Error};
 use crate::future::BoxFuture;
@@ -176,6 +177,29 @@ impl CheckpointStore for SqliteStore {
     ) -> BoxFuture<'a, Result<(), Error>> {
         let (id, ttl) = (lease.id, lease_millis(lease));
         self.write(move |conn| save::save(conn, id, ttl, &checkpoint))
+    }
+
+    fn save_logged<'a>(
+        &'a self,
+        lease: &'a Lease,
+        checkpoint: Checkpoint,
+        events: Vec<NewEvent>,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        let (id, ttl) = (lease.id, lease_millis(lease));
+        self.write(move |conn| save::save_logged(conn, id, ttl, &checkpoint, &events))
+    }
+
+    fn append_events(&self, run: RunId, events: Vec<NewEvent>) -> BoxFuture<'_, Result<(), Error>> {
+        self.write(move |conn| log::append_alone(conn, run, &events))
+    }
+
+    fn events(
+        &self,
+        run: RunId,
+        from: u64,
+        limit: u32,
+    ) -> BoxFuture<'_, Result<Vec<LoggedEvent>, Error>> {
+        self.call(move |conn| log::events(conn, run, from, limit))
     }
 
     fn save_branch<'a>(

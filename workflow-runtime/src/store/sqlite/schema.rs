@@ -47,11 +47,19 @@ CREATE TABLE IF NOT EXISTS workflow_branches (
     usage TEXT,
     PRIMARY KEY (run, seq, idx)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS workflow_events (
+    run TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    at INTEGER NOT NULL,
+    event TEXT NOT NULL,
+    PRIMARY KEY (run, seq)
+) WITHOUT ROWID;
 ";
 
 /// The schema version this code writes and reads: 2 added `workflow_branches`, 3 the
-/// `usage` of checkpoints and branches.
-pub(super) const SCHEMA_VERSION: i64 = 3;
+/// `usage` of checkpoints and branches, 4 `workflow_events` (a new table: [`SCHEMA`] creates
+/// it in an older file, nothing else changes).
+pub(super) const SCHEMA_VERSION: i64 = 4;
 
 /// What brings a file at schema version `from` (1 or more) up to date, before [`SCHEMA`]
 /// creates the tables it lacks: the columns added since, to the tables it has.
