@@ -131,9 +131,11 @@
 //! ```
 
 mod channel;
+mod journal;
 mod kind;
 
 pub use channel::Events;
 pub use kind::{Event, EventKind};
 
 pub(crate) use channel::{Hub, DEFAULT_CAPACITY};
+pub(crate) use journal::Journal;

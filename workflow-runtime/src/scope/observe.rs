@@ -2,7 +2,7 @@
 //! methods of [`RunScope`] that the driver, the step attempts and the agents call.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use tokio::sync::broadcast;
@@ -11,12 +11,14 @@ use tracing::Span;
 
 use super::{RunScope, RunTrace, Scope};
 use crate::error::Error;
-use crate::event::{Event, EventKind};
+use crate::event::{Event, EventKind, Journal};
 use crate::usage::UsageTotals;
 
 /// Where an observed run's events go and its spans are opened.
 pub(crate) struct Observer {
     sinks: Vec<broadcast::Sender<Event>>,
+    /// Where a durable run keeps its events for its event log.
+    journal: Option<Arc<Journal>>,
     seq: AtomicU64,
     started: Instant,
     trace: Option<RunTrace>,
@@ -44,9 +46,14 @@ pub(crate) enum Ending<'a> {
 }
 
 impl Observer {
-    pub(super) fn new(sinks: Vec<broadcast::Sender<Event>>, trace: Option<RunTrace>) -> Self {
+    pub(super) fn new(
+        sinks: Vec<broadcast::Sender<Event>>,
+        trace: Option<RunTrace>,
+        journal: Option<Arc<Journal>>,
+    ) -> Self {
         Observer {
             sinks,
+            journal,
             seq: AtomicU64::new(0),
             started: Instant::now(),
             trace,
@@ -70,12 +77,20 @@ impl Observer {
 }
 
 impl RunScope {
-    /// Sends the event `kind` makes, if anyone listens. Never waits: see
-    /// [`Events`](crate::event::Events) for what a subscriber that lags loses.
+    /// Sends the event `kind` makes, if anyone listens, and keeps it in the run's journal if
+    /// it is durable. Never waits: see [`Events`](crate::event::Events) for what a subscriber
+    /// that lags loses (the journal loses nothing).
     pub(crate) fn emit(&self, kind: impl FnOnce() -> EventKind) {
         let Some(observer) = &self.observer else {
             return;
         };
+        if observer.sinks.is_empty() && observer.journal.is_none() {
+            return;
+        }
+        let kind = kind();
+        if let Some(journal) = &observer.journal {
+            journal.record(&kind);
+        }
         let Some((last, others)) = observer.sinks.split_last() else {
             return;
         };
@@ -83,7 +98,7 @@ impl RunScope {
             run: self.id,
             workflow: self.workflow,
             seq: observer.seq.fetch_add(1, Ordering::Relaxed),
-            kind: kind(),
+            kind,
         };
         for sink in others {
             // An error only says that nobody listens on this channel any more.

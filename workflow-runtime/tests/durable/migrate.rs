@@ -62,6 +62,14 @@ async fn sqlite_a_file_at_schema_2_opens_and_its_runs_resume_with_no_usage() {
         .expect("resumes");
     assert_eq!(resumed.usage.total, Default::default());
     assert_eq!(resumed.into_output().expect("finished"), 27);
+    let logged: i64 = db
+        .query_row(
+            "SELECT count(*) FROM workflow_events WHERE run = ?1",
+            [waiting.as_uuid().hyphenated().to_string()],
+            |row| row.get(0),
+        )
+        .expect("reads");
+    assert!(logged > 0, "the resumed run logs its events");
     let decision = Decision {
         approved: true,
         note: "ok".into(),
@@ -129,4 +137,11 @@ async fn postgres_tables_at_schema_2_are_brought_up_to_date() {
         .and_then(|row| row.try_get(0))
         .expect("reads");
     assert_eq!(version, 4);
+    let logged = format!("SELECT count(*) FROM {schema}.workflow_events WHERE run = $1");
+    let logged: i64 = client
+        .query_one(&logged, &[waiting.as_uuid()])
+        .await
+        .and_then(|row| row.try_get(0))
+        .expect("reads");
+    assert!(logged > 0, "the resumed run logs its events");
 }
