@@ -114,6 +114,8 @@ pub(crate) async fn postgres_runs() -> Option<(String, Runs)> {
 
 /// A run of `Post` that went around `checkpoints` times (as a long loop does) and now runs
 /// its last step.
+// Used by the console's tests, not the command's (each test crate compiles this module).
+#[allow(dead_code)]
 pub(crate) async fn long_run(store: &dyn CheckpointStore, checkpoints: u64) -> RunId {
     use workflow::store::{Checkpoint, Lease, NewRun, RunStatus, FORMAT_VERSION};
 
@@ -124,7 +126,12 @@ pub(crate) async fn long_run(store: &dyn CheckpointStore, checkpoints: u64) -> R
         workflow: "Post".to_owned(),
         fingerprint: 1,
         format: FORMAT_VERSION,
-        step: if seq % 2 == 0 { "draft" } else { "review" }.to_owned(),
+        step: if seq.is_multiple_of(2) {
+            "draft"
+        } else {
+            "review"
+        }
+        .to_owned(),
         status: RunStatus::Running,
         state: format!(r#"{{"draft":"round {seq}"}}"#),
         loops: "{}".to_owned(),
