@@ -189,8 +189,9 @@ pub(crate) fn summary(event: &Value) -> String {
     }
     parts.extend(duration(&event["elapsed"]).map(seconds));
     let totals = &event["usage"];
-    if kind(event) != Some("call_finished") && totals["calls"].as_u64().is_some_and(|n| n > 0) {
-        parts.push(format!("{} calls", totals["calls"]));
+    let calls = totals["calls"].as_u64().filter(|n| *n > 0);
+    if let Some(calls) = calls.filter(|_| kind(event) != Some("call_finished")) {
+        parts.push(format!("{calls} call{}", if calls == 1 { "" } else { "s" }));
         parts.extend(tokens(&totals["usage"]));
         parts.extend(cost(&totals["cost_usd"]));
     }

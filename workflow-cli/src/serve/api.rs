@@ -3,6 +3,7 @@
 //! - `GET /api/runs?status=&workflow=&limit=&after=`: a page of runs (`workflow runs`)
 //! - `GET /api/runs/{id}`: one run, its state included (`workflow show --state`)
 //! - `GET /api/runs/{id}/history?from=&limit=`: a page of its checkpoints
+//! - `GET /api/runs/{id}/events?from=&limit=`: a page of its event log (`workflow events`)
 //!
 //! A bad parameter is `400`, an unknown run `404`, a store that fails `500`; each with
 //! `{"error": "…"}`.
@@ -15,8 +16,8 @@ use workflow_runtime::store::RunStatus;
 use workflow_runtime::RunId;
 
 use super::Console;
-use crate::args::{HistoryArgs, RunsArgs, ShowArgs};
-use crate::command::{history, runs, show};
+use crate::args::{EventsArgs, HistoryArgs, RunsArgs, ShowArgs};
+use crate::command::{events, history, runs, show};
 use crate::fail::Fail;
 
 #[derive(Deserialize)]
@@ -93,6 +94,26 @@ pub(crate) async fn history(
         state: false,
     };
     json(history::history(console.store.as_ref(), args, true).await)
+}
+
+/// A page of run `id`'s event log: `{"events": [...], "next": N}`, as `workflow events --json`
+/// prints it (the same `from` and `limit` as the history).
+pub(crate) async fn events(
+    State(console): State<Console>,
+    Path(id): Path<String>,
+    Query(query): Query<HistoryQuery>,
+) -> Response {
+    let run = match run_id(&id) {
+        Ok(run) => run,
+        Err(fail) => return error(&fail),
+    };
+    let args = EventsArgs {
+        run,
+        from: query.from.unwrap_or(0),
+        limit: query.limit.unwrap_or(100).clamp(1, MAX_LIMIT),
+        follow: false,
+    };
+    json(events::events(console.store.as_ref(), args, true).await)
 }
 
 pub(super) fn run_id(text: &str) -> Result<RunId, Fail> {

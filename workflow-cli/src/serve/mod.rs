@@ -30,6 +30,7 @@ pub(crate) fn router(store: Arc<dyn CheckpointStore>, token: Option<String>) -> 
         .route("/api/runs", get(api::runs))
         .route("/api/runs/{id}", get(api::run))
         .route("/api/runs/{id}/history", get(api::history))
+        .route("/api/runs/{id}/events", get(api::events))
         .route("/api/runs/{id}/live", get(live::live))
         .with_state(Console { store })
         .layer(axum::middleware::from_fn_with_state(
