@@ -123,6 +123,9 @@ impl SqliteStore {
 /// Opens the file, sets it up, and creates or checks the schema.
 fn connect(path: &Path, options: SqliteOptions) -> Result<Connection, Error> {
     let mut conn = Connection::open(path).map_err(store)?;
+    // Every statement is cached (a checkpoint parses no SQL): room for all of them, more than
+    // rusqlite's default of 16, which a durable run with its event log goes over.
+    conn.set_prepared_statement_cache_capacity(64);
     conn.busy_timeout(options.busy_timeout).map_err(store)?;
     let mode: String = conn
         .query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))
