@@ -83,14 +83,14 @@ pub(crate) async fn history(
     Path(id): Path<String>,
     Query(query): Query<HistoryQuery>,
 ) -> Response {
-    let run = match run_id(&id) {
-        Ok(run) => run,
+    let (run, from, limit) = match page(&id, &query) {
+        Ok(page) => page,
         Err(fail) => return error(&fail),
     };
     let args = HistoryArgs {
         run,
-        from: query.from.unwrap_or(0),
-        limit: query.limit.unwrap_or(100).clamp(1, MAX_LIMIT),
+        from,
+        limit,
         state: false,
     };
     json(history::history(console.store.as_ref(), args, true).await)
@@ -103,17 +103,23 @@ pub(crate) async fn events(
     Path(id): Path<String>,
     Query(query): Query<HistoryQuery>,
 ) -> Response {
-    let run = match run_id(&id) {
-        Ok(run) => run,
+    let (run, from, limit) = match page(&id, &query) {
+        Ok(page) => page,
         Err(fail) => return error(&fail),
     };
     let args = EventsArgs {
         run,
-        from: query.from.unwrap_or(0),
-        limit: query.limit.unwrap_or(100).clamp(1, MAX_LIMIT),
+        from,
+        limit,
         follow: false,
     };
     json(events::events(console.store.as_ref(), args, true).await)
+}
+
+/// The run, first number and size of a page of its history or its events.
+fn page(id: &str, query: &HistoryQuery) -> Result<(RunId, u64, u32), Fail> {
+    let limit = query.limit.unwrap_or(100).clamp(1, MAX_LIMIT);
+    Ok((run_id(id)?, query.from.unwrap_or(0), limit))
 }
 
 pub(super) fn run_id(text: &str) -> Result<RunId, Fail> {

@@ -145,7 +145,7 @@ impl Runner {
     /// `limit`: a page of what the run did, as its events told it (steps started and finished
     /// with their elapsed time and usage, retries, branches, model calls, pauses, errors;
     /// never the model's text), across every worker and call that drove it. Each entry's
-    /// [`event`](LoggedEvent::event) is the JSON of an [`EventKind`](crate::EventKind).
+    /// [`event`](LoggedEvent::event) is the JSON of an [`EventKind`](crate::event::EventKind).
     ///
     /// The events are saved with each checkpoint, and the last ones when the run stops: a
     /// reader that follows a live run asks again from after the last entry it read. A run

@@ -1,5 +1,5 @@
 //! A run's event log, as a store keeps it: entries numbered from 0 by the store, each the
-//! JSON of one [`EventKind`](crate::EventKind).
+//! JSON of one [`EventKind`](crate::event::EventKind).
 
 use std::time::SystemTime;
 
@@ -11,7 +11,7 @@ use std::time::SystemTime;
 pub struct NewEvent {
     /// When the run emitted it.
     pub at: SystemTime,
-    /// The event, as the JSON of an [`EventKind`](crate::EventKind) (tagged by `type`).
+    /// The event, as the JSON of an [`EventKind`](crate::event::EventKind) (tagged by `type`).
     pub event: String,
 }
 
@@ -31,7 +31,7 @@ pub struct LoggedEvent {
     pub seq: u64,
     /// When the run emitted it (to the millisecond in SQLite and Postgres).
     pub at: SystemTime,
-    /// The event, as the JSON of an [`EventKind`](crate::EventKind) (tagged by `type`).
+    /// The event, as the JSON of an [`EventKind`](crate::event::EventKind) (tagged by `type`).
     pub event: String,
 }
 

@@ -17,7 +17,7 @@
 //! at a time, [`CheckpointStore::prune`] keeps only a run's last checkpoints, and
 //! [`CheckpointStore::delete_runs`] deletes ended runs by age ([`Retention`]).
 //!
-//! A run's events (what [`EventKind`](crate::EventKind) tells, but the model's text) are kept
+//! A run's events (what [`EventKind`](crate::event::EventKind) tells, but the model's text) are kept
 //! too, in an event log per run ([`LoggedEvent`]) that
 //! [`CheckpointStore::save_logged`] writes with each checkpoint and
 //! [`CheckpointStore::events`] reads a page at a time.
