@@ -180,6 +180,37 @@ async function loadRun(id) {
     spent.appendChild(row([step, usage.calls, usage.failed_calls, tokens(usage), cost(usage.cost_usd)]));
   }
   $("state").textContent = JSON.stringify(run.state, null, 2);
+  await loadEvents(id);
+}
+
+// The run's event log, newest last: the latest EVENTS entries, read on from where the last
+// read stopped.
+const EVENTS = 200;
+const eventLog = { next: 0, entries: [] };
+
+async function loadEvents(id) {
+  try {
+    for (;;) {
+      const page = await getJson(`/api/runs/${id}/events?from=${eventLog.next}&limit=1000`);
+      for (const entry of page.events) {
+        if (entry.seq < eventLog.next) continue; // read already, by a reload that overlapped
+        eventLog.entries.push(entry);
+        eventLog.next = entry.seq + 1;
+      }
+      eventLog.entries.splice(0, Math.max(0, eventLog.entries.length - EVENTS));
+      if (page.next === null) break;
+    }
+  } catch (error) {
+    showError(error);
+    return;
+  }
+  const body = $("events").tBodies[0];
+  body.replaceChildren(...eventLog.entries.map((entry) =>
+    row([entry.seq, entry.at, entry.type, entry.step, entry.summary])));
+  const first = eventLog.entries.length ? eventLog.entries[0].seq : 0;
+  const earlier = $("earlier-events");
+  earlier.hidden = first === 0;
+  earlier.textContent = `${first} earlier events are not shown (workflow events ${id} --limit ${first}).`;
 }
 
 // The steps the run went through, from its checkpoints: done, then where it stands.
@@ -235,6 +266,8 @@ function follow(id) {
     if (["finished", "failed", "cancelled"].includes(run.status)) {
       source.close();
       $("live").hidden = true;
+      // The run's last events are logged just after its last checkpoint.
+      setTimeout(() => loadEvents(id), 1000);
     }
   });
   source.addEventListener("gone", () => source.close());

@@ -35,6 +35,9 @@ pub(crate) enum Command {
     Show(ShowArgs),
     /// List a run's checkpoints: the step each one is before, and what was spent by then.
     History(HistoryArgs),
+    /// List a run's events: its steps with their time, tokens and cost, retries, model calls,
+    /// pauses, errors. `--follow` goes on as the run does, until it has finished or failed.
+    Events(EventsArgs),
     /// Delete a run's old checkpoints, or old ended runs.
     Prune(PruneArgs),
     /// Cancel a run: at once if no worker holds it, else at its next step boundary.
@@ -81,6 +84,22 @@ pub(crate) struct HistoryArgs {
     /// Also print each checkpoint's state (the user's data, as JSON).
     #[arg(long)]
     pub(crate) state: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct EventsArgs {
+    /// The run's id.
+    pub(crate) run: RunId,
+    /// Start at this event number.
+    #[arg(long, default_value_t = 0)]
+    pub(crate) from: u64,
+    /// At most this many events (with `--follow`: per read).
+    #[arg(long, default_value_t = 100)]
+    pub(crate) limit: u32,
+    /// Keep printing the run's events as it emits them, until it has finished or failed
+    /// (with `--json`: one JSON document per line).
+    #[arg(long)]
+    pub(crate) follow: bool,
 }
 
 #[derive(Debug, Args)]

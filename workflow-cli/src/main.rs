@@ -5,6 +5,7 @@
 //! workflow --store sqlite:runs.db runs --status suspended
 //! workflow --store sqlite:runs.db show 0193c5a4-…
 //! workflow --store postgres://postgres@localhost/app history 0193c5a4-… --json
+//! workflow --store sqlite:runs.db events 0193c5a4-… --follow
 //! ```
 
 mod args;

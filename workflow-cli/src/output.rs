@@ -37,7 +37,7 @@ pub(crate) fn time(time: SystemTime) -> String {
 }
 
 /// `time` in RFC 3339, to the millisecond, in UTC: for scripts, which may subtract them.
-fn instant(time: SystemTime) -> String {
+pub(crate) fn instant(time: SystemTime) -> String {
     humantime::format_rfc3339_millis(time).to_string()
 }
 

@@ -159,6 +159,89 @@ fn check_reads(store: &str, runs: &Runs) {
     assert_eq!(page["next"], 3);
 }
 
+/// The event logs of the runs `leave_runs` left in `store`, a page at a time.
+fn check_events(store: &str, runs: &Runs) {
+    let finished = runs.finished.to_string();
+    let log = ok_json(store, &["events", &finished]);
+    let entries = log["events"].as_array().expect("events");
+    let kinds: Vec<&str> = entries
+        .iter()
+        .map(|entry| entry["type"].as_str().expect("a type"))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "run_started",
+            "step_started",
+            "call_finished",
+            "step_finished",
+            "suspended",
+            "resumed",
+            "step_started",
+            "step_finished",
+            "step_started",
+            "step_finished",
+            "completed",
+        ]
+    );
+    let seqs: Vec<u64> = entries
+        .iter()
+        .map(|entry| entry["seq"].as_u64().expect("a seq"))
+        .collect();
+    assert_eq!(seqs, (0..kinds.len() as u64).collect::<Vec<_>>());
+    assert_eq!(log["next"], Value::Null);
+    // 100 tokens in at $10 and 20 out at $20 per million.
+    let call = &entries[2];
+    assert_eq!(call["step"], "draft");
+    let summary = call["summary"].as_str().expect("a summary");
+    assert!(
+        summary.contains("writer-1, 100 in / 20 out tokens, $0.0014"),
+        "{summary}"
+    );
+    assert_eq!(call["event"]["model"], "writer-1");
+
+    let table = ok(store, &["events", &finished, "--from", "2", "--limit", "2"]);
+    let lines: Vec<&str> = table.lines().collect();
+    assert_eq!(lines.len(), 4, "{table}");
+    assert!(
+        lines[0].contains("SEQ") && lines[0].contains("SUMMARY"),
+        "{table}"
+    );
+    assert!(
+        lines[1].trim_start().starts_with("2 ") && lines[1].contains("call_finished"),
+        "{table}"
+    );
+    assert!(
+        lines[2].contains("step_finished") && lines[2].contains(" draft "),
+        "{table}"
+    );
+    assert_eq!(lines[3], "more: --from 4");
+    let page = ok_json(store, &["events", &finished, "--from", "2", "--limit", "2"]);
+    assert_eq!(page["next"], 4);
+
+    // A finished run's log, followed: all of it, and the command ends on its own.
+    let followed = ok(store, &["events", &finished, "--follow", "--json"]);
+    let followed: Vec<Value> = followed
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("one JSON document per line"))
+        .collect();
+    assert_eq!(followed.len(), kinds.len());
+    assert_eq!(followed.last().expect("events")["type"], "completed");
+
+    let failed = ok_json(store, &["events", &runs.failed.to_string()]);
+    let last = failed["events"]
+        .as_array()
+        .and_then(|events| events.last())
+        .expect("events");
+    assert_eq!(last["type"], "failed");
+    assert!(
+        last["summary"]
+            .as_str()
+            .is_some_and(|summary| summary.contains("no topic")),
+        "{last}"
+    );
+}
+
 /// What the command says of bad input: one line, and an exit code a script can tell apart.
 fn check_bad_input(store: &str) {
     let unknown = RunId::new().to_string();
@@ -170,6 +253,8 @@ fn check_bad_input(store: &str) {
     );
     assert_eq!(line.lines().count(), 1, "{line}");
     assert_eq!(fails(store, &["history", &unknown]).0, 3);
+    assert_eq!(fails(store, &["events", &unknown]).0, 3);
+    assert_eq!(fails(store, &["events", &unknown, "--follow"]).0, 3);
     assert_eq!(fails(store, &["prune", &unknown, "--keep", "1"]).0, 3);
 
     let (code, line) = fails(store, &["show", "not-an-id"]);
@@ -206,6 +291,8 @@ fn check_prune(store: &str, runs: &Runs) {
         ok_json(store, &["prune", "--older-than", "0s"])["deleted_runs"],
         1
     );
+    // The log goes with its run.
+    assert_eq!(fails(store, &["events", &finished]).0, 3);
     assert_eq!(ids(&ok_json(store, &["runs"])).len(), 2);
     assert_eq!(
         ok_json(store, &["prune", "--older-than", "0s", "--failed"])["deleted_runs"],
@@ -224,8 +311,66 @@ async fn reads_and_prunes_runs_in_an_sqlite_file() {
     let runs = leave_runs(Arc::new(workflow::SqliteStore::open(&path).expect("opens"))).await;
     let store = format!("sqlite:{}", path.display());
     check_reads(&store, &runs);
+    check_events(&store, &runs);
     check_bad_input(&store);
     check_prune(&store, &runs);
+    follows_a_live_run(&path, &store, runs.suspended).await;
+}
+
+/// `events --follow` prints a suspended run's events as it is answered and finishes, then
+/// ends on its own.
+async fn follows_a_live_run(path: &std::path::Path, store: &str, run: RunId) {
+    let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_workflow"))
+        .args([
+            "--store",
+            store,
+            "events",
+            &run.to_string(),
+            "--follow",
+            "--json",
+        ])
+        .env_remove("WORKFLOW_STORE")
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("the binary runs");
+    tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+    let runner = support::runner(Arc::new(workflow::SqliteStore::open(path).expect("opens")));
+    let post = support::post();
+    let pause = runner.pending::<support::Post>(run).await.expect("reads");
+    let token = pause.and_then(|pause| pause.token()).expect("a pause");
+    runner
+        .answer(&post, token, true)
+        .await
+        .expect("answers")
+        .into_output()
+        .expect("finished");
+    let wait = tokio::time::timeout(std::time::Duration::from_secs(10), child.wait_with_output());
+    let out = wait
+        .await
+        .expect("--follow ends once the run has")
+        .expect("runs");
+    assert!(out.status.success());
+    let kinds: Vec<String> = String::from_utf8(out.stdout)
+        .expect("UTF-8")
+        .lines()
+        .map(|line| {
+            let entry: Value = serde_json::from_str(line).expect("JSON");
+            entry["type"].as_str().expect("a type").to_owned()
+        })
+        .collect();
+    assert_eq!(
+        kinds[..5],
+        [
+            "run_started",
+            "step_started",
+            "call_finished",
+            "step_finished",
+            "suspended"
+        ]
+    );
+    assert_eq!(kinds[5], "resumed");
+    assert_eq!(kinds.last().map(String::as_str), Some("completed"));
 }
 
 #[tokio::test]
@@ -234,6 +379,7 @@ async fn reads_and_prunes_runs_in_postgres() {
         return;
     };
     check_reads(&store, &runs);
+    check_events(&store, &runs);
     check_bad_input(&store);
     check_prune(&store, &runs);
 }

@@ -100,6 +100,30 @@ async fn check_api(console: &Console, runs: &Runs) {
         5
     );
 
+    // The event log, a page at a time.
+    let (status, log) = get(&format!("{base}/api/runs/{}/events", runs.finished)).await;
+    assert_eq!(status, StatusCode::OK);
+    let kinds: Vec<&str> = log["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .map(|entry| entry["type"].as_str().expect("a type"))
+        .collect();
+    assert_eq!(kinds.len(), 11, "{log}");
+    assert_eq!(kinds.first(), Some(&"run_started"));
+    assert_eq!(kinds.last(), Some(&"completed"));
+    assert_eq!(log["next"], Value::Null);
+    let (_, page) = get(&format!(
+        "{base}/api/runs/{}/events?from=9&limit=1",
+        runs.finished
+    ))
+    .await;
+    assert_eq!(page["events"][0]["seq"], 9);
+    assert_eq!(page["events"][0]["type"], "step_finished");
+    assert_eq!(page["next"], 10);
+    let (status, _) = get(&format!("{base}/api/runs/{}/events", RunId::new())).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
     // Bad input: a JSON error with the status that says which.
     let unknown = RunId::new();
     let (status, body) = get(&format!("{base}/api/runs/{unknown}")).await;
@@ -333,6 +357,23 @@ async fn the_pages_render_in_a_real_browser() {
             .await,
         true
     );
+    // Its events, newest last, each with a summary.
+    let events = browser
+        .eval("[...document.querySelectorAll('#events tbody tr td:nth-child(3)')].map(td => td.textContent)")
+        .await;
+    let events = events.as_array().expect("a list");
+    assert_eq!(events.len(), 11, "{events:?}");
+    assert_eq!(events[0], "run_started");
+    assert_eq!(events[10], "completed");
+    let call = browser
+        .eval("document.querySelector('#events tbody tr:nth-child(3) td:nth-child(5)').textContent")
+        .await;
+    assert!(
+        call.as_str()
+            .expect("text")
+            .contains("100 in / 20 out tokens"),
+        "{call}"
+    );
     browser.screenshot("finished-run.png").await;
 
     // A failed run names its error.
@@ -415,6 +456,10 @@ async fn the_pages_render_in_a_real_browser() {
             .await,
         true
     );
+    // The events the run emitted while the page was open, up to its end.
+    browser
+        .wait_for("document.querySelector('#events tbody tr:last-child td:nth-child(3)').textContent === 'completed'")
+        .await;
     browser.screenshot("answered-run.png").await;
 
     assert!(browser.errors.is_empty(), "{:?}", browser.errors);

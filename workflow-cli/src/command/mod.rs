@@ -1,6 +1,7 @@
 //! The commands: each reads (or prunes) the store and returns what to print.
 
 pub(crate) mod cancel;
+pub(crate) mod events;
 pub(crate) mod history;
 mod prune;
 pub(crate) mod runs;
@@ -20,6 +21,7 @@ pub(crate) async fn run(
         Command::Runs(args) => runs::runs(store, args, json).await,
         Command::Show(args) => show::show(store, args, json).await,
         Command::History(args) => history::history(store, args, json).await,
+        Command::Events(args) => events::events(store, args, json).await,
         Command::Prune(args) => prune::prune(store, args, json).await,
         Command::Cancel(args) => cancel::cancel(store, args, json).await,
         Command::Serve(_) => Err(Fail::usage("`serve` prints nothing: it serves")),

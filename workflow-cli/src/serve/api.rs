@@ -3,6 +3,7 @@
 //! - `GET /api/runs?status=&workflow=&limit=&after=`: a page of runs (`workflow runs`)
 //! - `GET /api/runs/{id}`: one run, its state included (`workflow show --state`)
 //! - `GET /api/runs/{id}/history?from=&limit=`: a page of its checkpoints
+//! - `GET /api/runs/{id}/events?from=&limit=`: a page of its event log (`workflow events`)
 //! - `POST /api/runs/{id}/cancel`: cancel it (`workflow cancel`); `403` in read-only mode
 //! - `GET /api/console`: what the console allows (`{"read_only": …}`)
 //!
@@ -20,8 +21,8 @@ use serde::Deserialize;
 use workflow_runtime::RunId;
 
 use super::Console;
-use crate::args::{CancelArgs, HistoryArgs, RunsArgs, ShowArgs};
-use crate::command::{history, runs, show};
+use crate::args::{CancelArgs, EventsArgs, HistoryArgs, RunsArgs, ShowArgs};
+use crate::command::{events, history, runs, show};
 use crate::fail::Fail;
 
 #[derive(Deserialize)]
@@ -83,14 +84,14 @@ pub(crate) async fn history(
     Path(id): Path<String>,
     Query(query): Query<HistoryQuery>,
 ) -> Response {
-    let run = match run_id(&id) {
-        Ok(run) => run,
+    let (run, from, limit) = match page(&id, &query) {
+        Ok(page) => page,
         Err(fail) => return error(&fail),
     };
     let args = HistoryArgs {
         run,
-        from: query.from.unwrap_or(0),
-        limit: query.limit.unwrap_or(100).clamp(1, MAX_LIMIT),
+        from,
+        limit,
         state: false,
     };
     json(history::history(console.store.as_ref(), args, true).await)
@@ -124,6 +125,32 @@ pub(crate) async fn console(State(console): State<Console>) -> Response {
 
 /// The header a request that changes a run carries.
 const CHANGE_HEADER: &str = "x-workflow-console";
+
+/// A page of run `id`'s event log: `{"events": [...], "next": N}`, as `workflow events --json`
+/// prints it (the same `from` and `limit` as the history).
+pub(crate) async fn events(
+    State(console): State<Console>,
+    Path(id): Path<String>,
+    Query(query): Query<HistoryQuery>,
+) -> Response {
+    let (run, from, limit) = match page(&id, &query) {
+        Ok(page) => page,
+        Err(fail) => return error(&fail),
+    };
+    let args = EventsArgs {
+        run,
+        from,
+        limit,
+        follow: false,
+    };
+    json(events::events(console.store.as_ref(), args, true).await)
+}
+
+/// The run, first number and size of a page of its history or its events.
+fn page(id: &str, query: &HistoryQuery) -> Result<(RunId, u64, u32), Fail> {
+    let limit = query.limit.unwrap_or(100).clamp(1, MAX_LIMIT);
+    Ok((run_id(id)?, query.from.unwrap_or(0), limit))
+}
 
 pub(super) fn run_id(text: &str) -> Result<RunId, Fail> {
     text.parse()

@@ -36,6 +36,7 @@ pub(crate) fn router(
         .route("/api/runs", get(api::runs))
         .route("/api/runs/{id}", get(api::run))
         .route("/api/runs/{id}/history", get(api::history))
+        .route("/api/runs/{id}/events", get(api::events))
         .route("/api/runs/{id}/live", get(live::live))
         .route("/api/runs/{id}/cancel", post(api::cancel))
         .route("/api/console", get(api::console))

@@ -1,5 +1,5 @@
-//! Driving a durable run: the one driver, with a checkpoint after each step, each finished
-//! branch saved at once, and the lease kept while it runs.
+//! Driving a durable run: the one driver, with a checkpoint after each step (and the events
+//! since the last one), each finished branch saved at once, and the lease kept while it runs.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,6 +8,7 @@ use super::codec::Definition;
 use super::held::{Checkpoints, Held};
 use super::Runner;
 use crate::error::Error;
+use crate::event::Journal;
 use crate::run::{start, Durable, Launch, Outcome, Report, Stop};
 use crate::state::Loops;
 use crate::workflow::{PauseToken, Workflow};
@@ -24,9 +25,11 @@ impl Runner {
         loops: Loops,
         resumed: bool,
     ) -> Report<W::Output> {
+        let journal = Arc::new(Journal::default());
         let checkpoints = Checkpoints {
             held: Arc::clone(&held),
             definition: Definition::of::<W>(),
+            journal: Arc::clone(&journal),
         };
         let every = (self.ttl / 3).max(Duration::from_millis(1));
         let resumed = resumed.then(|| W::step_name(&state));
@@ -43,12 +46,17 @@ impl Runner {
                 recorder: Arc::clone(&held) as _,
                 watchdog: Box::pin(Arc::clone(&held).keep(every)),
                 spent: held.spent().clone(),
+                journal: Arc::clone(&journal),
             }),
         })
         .finish()
         .await;
+        // The events since the last checkpoint (the run's end, a failure), logged before the
+        // lease goes, unless a checkpoint that ended the run gave it up already.
+        let rest = journal.take();
         let outcome = match finish.result {
             Ok(stop) => {
+                held.log(rest).await;
                 held.release(None).await;
                 match stop {
                     Stop::Finished(output) => Outcome::Finished(output),
@@ -60,9 +68,11 @@ impl Runner {
             }
             Err(error) => {
                 if lost(&error) {
+                    // Another worker has the run: what this one saw of it is not its log.
                     held.abandon();
                 } else {
                     held.save_usage(finish.usage.as_ref()).await;
+                    held.log(rest).await;
                     held.release(Some(crate::error::describe(&error))).await;
                 }
                 Outcome::Failed(error)

@@ -1,6 +1,6 @@
 //! [`Held`]: a lease this worker holds on a run, through which it writes the run's
-//! checkpoints; [`Checkpoints`], which saves the state after each step, and what saves each
-//! finished branch of a fan-out or a map.
+//! checkpoints; [`Checkpoints`], which saves the state after each step (with the events the
+//! run emitted since the last one), and what saves each finished branch of a fan-out or a map.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -11,11 +11,12 @@ use serde::Serialize;
 
 use super::codec::Definition;
 use crate::error::Error;
+use crate::event::Journal;
 use crate::future::BoxFuture;
 use crate::run::Saver;
 use crate::scope::BranchRecorder;
 use crate::state::Loops;
-use crate::store::{BranchRecord, Checkpoint, CheckpointStore, Lease, RunId, RunStatus};
+use crate::store::{BranchRecord, Checkpoint, CheckpointStore, Lease, NewEvent, RunId, RunStatus};
 use crate::usage::{SavedUsage, UsageReport};
 
 /// A lease on a run, held by this worker: the run's writer.
@@ -81,22 +82,32 @@ impl Held {
     /// another worker has taken the run over.
     pub(crate) async fn save(&self, mut checkpoint: Checkpoint) -> Result<(), Error> {
         checkpoint.usage = self.spent.clone();
-        self.write(checkpoint).await
+        self.write(checkpoint, Vec::new()).await
     }
 
-    /// The store's future that saves `checkpoint` as the run's next checkpoint, without a
-    /// future of its own around it for a checkpoint of a running run.
+    /// The store's future that saves `checkpoint` as the run's next checkpoint, with `events`
+    /// appended to the run's log in the same write, without a future of its own around it
+    /// for a checkpoint of a running run.
     ///
     /// The version is counted before the write ends: a write that fails stops the run (the
     /// driver returns its error, and nothing but [`release`](Self::release) follows), so the
     /// count is never read after a failed write. A checkpoint that ends the run (suspended,
     /// finished) gives up the lease only once the store says it is saved.
-    fn write(&self, mut checkpoint: Checkpoint) -> BoxFuture<'_, Result<(), Error>> {
+    fn write(
+        &self,
+        mut checkpoint: Checkpoint,
+        events: Vec<NewEvent>,
+    ) -> BoxFuture<'_, Result<(), Error>> {
         checkpoint.seq = self.version.fetch_add(1, Ordering::Relaxed) + 1;
-        if checkpoint.status == RunStatus::Running {
-            return self.store.save(&self.lease, checkpoint);
+        let running = checkpoint.status == RunStatus::Running;
+        let saved = if events.is_empty() {
+            self.store.save(&self.lease, checkpoint)
+        } else {
+            self.store.save_logged(&self.lease, checkpoint, events)
+        };
+        if running {
+            return saved;
         }
-        let saved = self.store.save(&self.lease, checkpoint);
         Box::pin(async move {
             saved.await?;
             self.released.store(true, Ordering::Relaxed);
@@ -132,6 +143,15 @@ impl Held {
             .store
             .save_usage(&self.lease, run, version, usage)
             .await;
+    }
+
+    /// Appends `events`, emitted after the run's last checkpoint, to its event log. Best
+    /// effort, like [`release`](Self::release): if the store cannot be reached, they are lost,
+    /// as they would be had the process crashed.
+    pub(crate) async fn log(&self, events: Vec<NewEvent>) {
+        if !events.is_empty() {
+            let _ = self.store.append_events(self.run, events).await;
+        }
     }
 
     /// Extends the lease. A failure to reach the store is ignored: the lease still runs for
@@ -202,6 +222,8 @@ impl Drop for Held {
 pub(crate) struct Checkpoints<S> {
     pub(crate) held: Arc<Held>,
     pub(crate) definition: Definition<S>,
+    /// The events the run emitted since its last checkpoint, saved with the next one.
+    pub(crate) journal: Arc<Journal>,
 }
 
 impl<S> Saver<S> for Checkpoints<S>
@@ -224,7 +246,7 @@ where
             Ok(mut checkpoint) => {
                 held.size.store(checkpoint.state.len(), Ordering::Relaxed);
                 checkpoint.usage = usage;
-                held.write(checkpoint)
+                held.write(checkpoint, self.journal.take())
             }
             Err(error) => Box::pin(std::future::ready(Err(error))),
         }

@@ -3,7 +3,7 @@
 
 use super::Runner;
 use crate::error::Error;
-use crate::store::{Checkpoint, Retention, RunFilter, RunId, RunInfo, RunList};
+use crate::store::{Checkpoint, LoggedEvent, Retention, RunFilter, RunId, RunInfo, RunList};
 use crate::workflow::{Pause, PauseToken, Workflow};
 
 impl Runner {
@@ -139,6 +139,67 @@ impl Runner {
     /// The store's errors.
     pub async fn delete_runs(&self, retention: Retention) -> Result<u64, Error> {
         self.store.delete_runs(retention).await
+    }
+
+    /// The entries of run `run`'s event log numbered `from` or more, oldest first, at most
+    /// `limit`: a page of what the run did, as its events told it (steps started and finished
+    /// with their elapsed time and usage, retries, branches, model calls, pauses, errors;
+    /// never the model's text), across every worker and call that drove it. Each entry's
+    /// [`event`](LoggedEvent::event) is the JSON of an [`EventKind`](crate::event::EventKind).
+    ///
+    /// The events are saved with each checkpoint, and the last ones when the run stops: a
+    /// reader that follows a live run asks again from after the last entry it read. A run
+    /// whose process crashed has the events up to its last checkpoint.
+    ///
+    /// ```
+    /// # use std::future::Future;
+    /// # use std::sync::Arc;
+    /// # use workflow_runtime::{Context, Error, MemoryStore, Runner, Workflow};
+    /// # struct Double;
+    /// # #[derive(serde::Serialize, serde::Deserialize)]
+    /// # enum State { Double(u32), End(u32) }
+    /// # impl Workflow for Double {
+    /// #     type Input = u32;
+    /// #     type Output = u32;
+    /// #     type State = State;
+    /// #     const NAME: &'static str = "Double";
+    /// #     const FINGERPRINT: u64 = 1;
+    /// #     const STEPS: &'static [&'static str] = &["double"];
+    /// #     fn start(input: u32) -> State { State::Double(input) }
+    /// #     fn finish(state: State) -> Result<u32, State> {
+    /// #         match state { State::End(out) => Ok(out), other => Err(other) }
+    /// #     }
+    /// #     fn step_name(state: &State) -> &'static str {
+    /// #         match state { State::Double(_) => "double", State::End(_) => "end" }
+    /// #     }
+    /// #     fn transition<'a>(&'a self, state: State, _: &'a mut Context)
+    /// #         -> impl Future<Output = Result<State, Error>> + Send + 'a {
+    /// #         async move { Ok(match state { State::Double(x) => State::End(x * 2), end => end }) }
+    /// #     }
+    /// # }
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let runner = Runner::new(Arc::new(MemoryStore::new()));
+    /// let run = runner.start(&Double, 21).await?;
+    /// let log = runner.events(run.id, 0, 100).await?;
+    /// let kinds: Vec<serde_json::Value> =
+    ///     log.iter().map(|entry| serde_json::from_str(&entry.event).unwrap()).collect();
+    /// let kinds: Vec<&str> = kinds.iter().map(|kind| kind["type"].as_str().unwrap()).collect();
+    /// assert_eq!(kinds, ["run_started", "step_started", "step_finished", "completed"]);
+    /// assert_eq!(log[3].seq, 3);
+    /// # Ok::<(), Error>(()) }).unwrap();
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::RunNotFound`], the store's errors; [`Error::CorruptCheckpoint`] for an entry
+    /// that does not read back.
+    pub async fn events(
+        &self,
+        run: RunId,
+        from: u64,
+        limit: u32,
+    ) -> Result<Vec<LoggedEvent>, Error> {
+        self.store.events(run, from, limit).await
     }
 
     /// The pause run `run` waits at, with what it shows and the [token](Pause::token) to

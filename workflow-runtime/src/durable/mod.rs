@@ -39,7 +39,8 @@ pub use handle::RunHandle;
 ///   a value of a type none of the workflow's pauses takes does not compile), and
 ///   [`answer_json`](Self::answer_json) the same as JSON from outside.
 /// - [`status`](Self::status), [`list`](Self::list), [`history`](Self::history),
-///   [`pending`](Self::pending) and [`output`](Self::output) look at runs;
+///   [`events`](Self::events) (the run's event log), [`pending`](Self::pending) and
+///   [`output`](Self::output) look at runs;
 ///   [`fork`](Self::fork) starts a new run from any checkpoint of another (time travel).
 ///
 /// # What runs again after a crash

@@ -45,6 +45,16 @@
 //! keep up or not. A subscriber on another thread that waits for each event also costs the run
 //! a wake-up of that thread per event; one on the run's own runtime does not.
 //!
+//! ## Durable runs keep their events
+//!
+//! A run a [`Runner`](crate::Runner) drives also writes its events, all but `TextDelta` (the
+//! model's text), to its store's event log: those since the last checkpoint with each
+//! checkpoint, in the same write, and the last ones when the run stops. Nothing is dropped,
+//! whoever listens; a run whose process crashes keeps its events up to its last checkpoint.
+//! [`Runner::events`](crate::Runner::events) reads the log from any entry, after the fact or
+//! while the run goes, across every worker and call that drove the run; the `workflow events`
+//! command and the web console show it.
+//!
 //! # Tracing
 //!
 //! Each run is a `workflow.run` span (target `workflow`, level `INFO`) with fields
@@ -131,9 +141,11 @@
 //! ```
 
 mod channel;
+mod journal;
 mod kind;
 
 pub use channel::Events;
 pub use kind::{Event, EventKind};
 
 pub(crate) use channel::{Hub, DEFAULT_CAPACITY};
+pub(crate) use journal::Journal;

@@ -12,7 +12,7 @@ use tracing::Instrument;
 use super::drive::{cancelled, drive, Hooks, Saver, Stop};
 use crate::context::{Context, Limits};
 use crate::error::Error;
-use crate::event::Event;
+use crate::event::{Event, Journal};
 use crate::future::BoxFuture;
 use crate::id::RunId;
 use crate::scope::{BranchRecorder, Ending, Parts, RunScope, RunTrace};
@@ -40,6 +40,8 @@ pub(crate) struct Durable<'a, S> {
     /// What the run spent before this call took it up (from the checkpoint it resumes from):
     /// where its ledger starts, so that its report, events and budget count the whole run.
     pub(crate) spent: SavedUsage,
+    /// Where the run keeps its events for its event log.
+    pub(crate) journal: Arc<Journal>,
 }
 
 /// One run to start.
@@ -156,16 +158,17 @@ async fn watched<W: Workflow>(launch: Launch<'_, W>, trace: Option<RunTrace>) ->
     let mut ledger = Ledger::for_run(W::NAME, W::STEPS)
         .budget(options.budget)
         .pricing(options.pricing.cloned().unwrap_or_default());
-    let (saver, recorder, watchdog) = match durable {
+    let (saver, recorder, watchdog, journal) = match durable {
         Some(durable) => {
             ledger = ledger.starting_from(&durable.spent);
             (
                 Some(durable.saver),
                 Some(durable.recorder),
                 Some(durable.watchdog),
+                Some(durable.journal),
             )
         }
-        None => (None, None, None),
+        None => (None, None, None, None),
     };
     let run = RunScope::new(Parts {
         id,
@@ -175,6 +178,7 @@ async fn watched<W: Workflow>(launch: Launch<'_, W>, trace: Option<RunTrace>) ->
         sinks: options.sinks,
         trace,
         recorder,
+        journal,
     });
     let hooks = Hooks {
         max_steps: options.max_steps.unwrap_or(u64::MAX),

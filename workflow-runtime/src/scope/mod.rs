@@ -26,7 +26,7 @@ use std::sync::Arc;
 use tokio::sync::broadcast;
 
 use crate::error::Error;
-use crate::event::Event;
+use crate::event::{Event, Journal};
 use crate::future::BoxFuture;
 use crate::id::RunId;
 use crate::usage::{Ledger, SavedUsage};
@@ -125,13 +125,15 @@ pub(crate) struct Parts {
     pub(crate) trace: Option<RunTrace>,
     /// Where it saves finished branches, if it is durable.
     pub(crate) recorder: Option<Arc<dyn BranchRecorder>>,
+    /// Where it keeps its events for its event log, if it is durable.
+    pub(crate) journal: Option<Arc<Journal>>,
 }
 
 impl RunScope {
     /// The scope of a new run, started in the current scope if there is one.
     pub(crate) fn new(parts: Parts) -> Arc<Self> {
-        let observed = !parts.sinks.is_empty() || parts.trace.is_some();
-        let observer = observed.then(|| Observer::new(parts.sinks, parts.trace));
+        let observed = !parts.sinks.is_empty() || parts.trace.is_some() || parts.journal.is_some();
+        let observer = observed.then(|| Observer::new(parts.sinks, parts.trace, parts.journal));
         Arc::new(RunScope {
             id: parts.id,
             workflow: parts.workflow,
@@ -219,6 +221,7 @@ impl Ledger {
                 sinks: Vec::new(),
                 trace: None,
                 recorder: None,
+                journal: None,
             })
             .scope(),
         };

@@ -11,7 +11,7 @@ use tracing::Span;
 
 use super::{RunScope, RunTrace, Scope};
 use crate::error::Error;
-use crate::event::{Event, EventKind};
+use crate::event::{Event, EventKind, Journal};
 use crate::usage::UsageTotals;
 
 /// Where an observed run's events go and its spans are opened.
@@ -26,6 +26,8 @@ pub(crate) struct Observer {
 /// Where the events of a run and of its child runs go, numbered in one sequence.
 struct Outlet {
     sinks: Vec<broadcast::Sender<Event>>,
+    /// Where a durable run keeps its events, and its child runs', for its event log.
+    journal: Option<Arc<Journal>>,
     seq: AtomicU64,
 }
 
@@ -50,9 +52,14 @@ pub(crate) enum Ending<'a> {
 }
 
 impl Observer {
-    pub(super) fn new(sinks: Vec<broadcast::Sender<Event>>, trace: Option<RunTrace>) -> Self {
+    pub(super) fn new(
+        sinks: Vec<broadcast::Sender<Event>>,
+        trace: Option<RunTrace>,
+        journal: Option<Arc<Journal>>,
+    ) -> Self {
         let outlet = Outlet {
             sinks,
+            journal,
             seq: AtomicU64::new(0),
         };
         Self::sharing(Arc::new(outlet), trace)
@@ -82,13 +89,21 @@ impl Observer {
 }
 
 impl RunScope {
-    /// Sends the event `kind` makes, if anyone listens. Never waits: see
-    /// [`Events`](crate::event::Events) for what a subscriber that lags loses.
+    /// Sends the event `kind` makes, if anyone listens, and keeps it in the run's journal if
+    /// it is durable. Never waits: see [`Events`](crate::event::Events) for what a subscriber
+    /// that lags loses (the journal loses nothing).
     pub(crate) fn emit(&self, kind: impl FnOnce() -> EventKind) {
         let Some(observer) = &self.observer else {
             return;
         };
         let outlet = &observer.outlet;
+        if outlet.sinks.is_empty() && outlet.journal.is_none() {
+            return;
+        }
+        let kind = kind();
+        if let Some(journal) = &outlet.journal {
+            journal.record(&self.path, &kind);
+        }
         let Some((last, others)) = outlet.sinks.split_last() else {
             return;
         };
@@ -97,7 +112,7 @@ impl RunScope {
             workflow: self.workflow,
             path: self.path.clone(),
             seq: outlet.seq.fetch_add(1, Ordering::Relaxed),
-            kind: kind(),
+            kind,
         };
         for sink in others {
             // An error only says that nobody listens on this channel any more.

@@ -16,9 +16,15 @@
 //! History grows by one checkpoint per step. [`CheckpointStore::history_page`] reads it a page
 //! at a time, [`CheckpointStore::prune`] keeps only a run's last checkpoints, and
 //! [`CheckpointStore::delete_runs`] deletes ended runs by age ([`Retention`]).
+//!
+//! A run's events (what [`EventKind`](crate::event::EventKind) tells, but the model's text) are kept
+//! too, in an event log per run ([`LoggedEvent`]) that
+//! [`CheckpointStore::save_logged`] writes with each checkpoint and
+//! [`CheckpointStore::events`] reads a page at a time.
 
 mod lease;
 mod listing;
+mod log;
 mod memory;
 #[cfg(feature = "postgres")]
 mod postgres;
@@ -35,6 +41,7 @@ use crate::future::BoxFuture;
 use crate::usage::SavedUsage;
 
 pub use listing::RunList;
+pub use log::{LoggedEvent, NewEvent};
 pub use memory::MemoryStore;
 #[cfg(feature = "postgres")]
 pub use postgres::{PostgresOptions, PostgresStore};
@@ -385,6 +392,67 @@ pub trait CheckpointStore: Send + Sync + 'static {
     ) -> BoxFuture<'a, Result<(), Error>> {
         let _ = (lease, run, seq, usage);
         Box::pin(std::future::ready(Ok(())))
+    }
+
+    /// [`save`](Self::save)s `checkpoint` and appends `events` to its run's log (numbered on
+    /// from the log's last entry, see [`LoggedEvent::seq`]) in the same atomic write: either
+    /// both are saved or neither. The runner saves the events a run emitted since its previous
+    /// checkpoint with each checkpoint.
+    ///
+    /// The default saves the checkpoint, then [`append_events`](Self::append_events): not
+    /// atomic, for stores written before the log (whose default keeps no events).
+    ///
+    /// # Errors
+    ///
+    /// As [`save`](Self::save).
+    fn save_logged<'a>(
+        &'a self,
+        lease: &'a Lease,
+        checkpoint: Checkpoint,
+        events: Vec<NewEvent>,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        let run = checkpoint.run;
+        let saved = self.save(lease, checkpoint);
+        Box::pin(async move {
+            saved.await?;
+            self.append_events(run, events).await
+        })
+    }
+
+    /// Appends `events` to the log of run `run`, numbered on from its last entry, without a
+    /// checkpoint: the runner writes the events after a run's last checkpoint (its failure,
+    /// cancellation) this way, after it may have given up its lease, so no lease is checked.
+    ///
+    /// The default keeps nothing: a store written before the log has none.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::RunNotFound`], [`Error::Store`].
+    fn append_events(&self, run: RunId, events: Vec<NewEvent>) -> BoxFuture<'_, Result<(), Error>> {
+        let _ = (run, events);
+        Box::pin(std::future::ready(Ok(())))
+    }
+
+    /// The entries of run `run`'s event log numbered `from` or more, in order, at most `limit`
+    /// of them: the next page starts after the last one's [`seq`](LoggedEvent::seq). A reader
+    /// that follows a live run asks again from there. A run's log is deleted with the run
+    /// ([`delete_runs`](Self::delete_runs)); [`prune`](Self::prune) keeps it.
+    ///
+    /// The default has no entries (for a run that exists).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::RunNotFound`], [`Error::Store`], [`Error::CorruptCheckpoint`] (naming the run
+    /// and no checkpoint) for an entry that does not read back.
+    fn events(
+        &self,
+        run: RunId,
+        from: u64,
+        limit: u32,
+    ) -> BoxFuture<'_, Result<Vec<LoggedEvent>, Error>> {
+        let _ = (from, limit);
+        let exists = self.run(run);
+        Box::pin(async move { exists.await.map(|_| Vec::new()) })
     }
 
     /// Gives up `lease` on run `run`. With an `error`, the run's status becomes

@@ -6,6 +6,7 @@ mod basics;
 mod checks;
 mod contention;
 mod corrupt;
+mod events;
 mod forever;
 mod leases;
 mod migrate;
@@ -78,6 +79,11 @@ conformance! {
     pauses::a_pause_suspends_and_a_typed_value_resumes,
     pauses::a_json_value_is_checked,
     pauses::a_fan_out_checkpoints_each_finished_branch,
+    events::the_store_numbers_and_pages_a_run_s_log,
+    events::a_run_s_events_are_logged_without_its_text,
+    events::a_failed_run_logs_its_failure_and_goes_on_when_resumed,
+    events::a_paused_run_s_log_goes_on_when_answered,
+    events::a_crashed_run_keeps_its_events_up_to_its_last_checkpoint,
     checks::a_changed_definition_is_refused,
     checks::a_failed_step_is_recorded_and_resumed,
     checks::a_panicking_step_is_a_recorded_failure,

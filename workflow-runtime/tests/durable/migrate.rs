@@ -1,6 +1,6 @@
 //! Stores written by an older version of `workflow` open, are brought up to date, and their
 //! runs go on: schema version 2 had no usage saved with checkpoints and branches, version 3
-//! no cancel requests (nor the index workers claim runs from).
+//! no cancel requests (nor the index workers claim runs from), version 4 no event log.
 
 use std::sync::Arc;
 
@@ -41,6 +41,7 @@ async fn sqlite_a_file_at_schema_2_opens_and_its_runs_resume_with_no_usage() {
          ALTER TABLE workflow_branches DROP COLUMN usage; \
          DROP INDEX workflow_runs_runnable; \
          ALTER TABLE workflow_runs DROP COLUMN cancel_requested; \
+         DROP TABLE workflow_events; \
          PRAGMA user_version = 2;",
     )
     .expect("downgrades");
@@ -52,17 +53,29 @@ async fn sqlite_a_file_at_schema_2_opens_and_its_runs_resume_with_no_usage() {
     let version: i64 = db
         .query_row("PRAGMA user_version", [], |row| row.get(0))
         .expect("reads");
-    assert_eq!(version, 4);
+    assert_eq!(version, 5);
     for table in ["workflow_checkpoints", "workflow_branches"] {
         assert!(columns(&db, table).contains(&"usage".to_owned()), "{table}");
     }
     assert!(columns(&db, "workflow_runs").contains(&"cancel_requested".to_owned()));
+    assert_eq!(
+        columns(&db, "workflow_events"),
+        ["run", "seq", "at", "event"]
+    );
     let resumed = runner
         .resume(&Chain::<1>::default(), waiting)
         .await
         .expect("resumes");
     assert_eq!(resumed.usage.total, Default::default());
     assert_eq!(resumed.into_output().expect("finished"), 27);
+    let logged: i64 = db
+        .query_row(
+            "SELECT count(*) FROM workflow_events WHERE run = ?1",
+            [waiting.as_uuid().hyphenated().to_string()],
+            |row| row.get(0),
+        )
+        .expect("reads");
+    assert!(logged > 0, "the resumed run logs its events");
     let decision = Decision {
         approved: true,
         note: "ok".into(),
@@ -114,6 +127,7 @@ async fn postgres_tables_at_schema_2_are_brought_up_to_date() {
          ALTER TABLE workflow_branches DROP COLUMN usage; \
          DROP INDEX workflow_runs_runnable; \
          ALTER TABLE workflow_runs DROP COLUMN cancel_requested; \
+         DROP TABLE workflow_events; \
          DELETE FROM workflow_schema; INSERT INTO workflow_schema (version) VALUES (2);"
     );
     client.batch_execute(&downgrade).await.expect("downgrades");
@@ -133,7 +147,14 @@ async fn postgres_tables_at_schema_2_are_brought_up_to_date() {
         .await
         .and_then(|row| row.try_get(0))
         .expect("reads");
-    assert_eq!(version, 4);
+    assert_eq!(version, 5);
+    let logged = format!("SELECT count(*) FROM {schema}.workflow_events WHERE run = $1");
+    let logged: i64 = client
+        .query_one(&logged, &[waiting.as_uuid()])
+        .await
+        .and_then(|row| row.try_get(0))
+        .expect("reads");
+    assert!(logged > 0, "the resumed run logs its events");
     workers_take_up(&runner, queued, cancelled).await;
 }
 

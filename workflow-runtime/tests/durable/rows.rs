@@ -123,13 +123,13 @@ fn sqlite_files_that_are_not_stores() {
     let newer = dir.path().join("newer.db");
     drop(SqliteStore::open(&newer).expect("opens"));
     let db = rusqlite::Connection::open(&newer).expect("opens");
-    db.execute_batch("PRAGMA user_version = 5").expect("edits");
+    db.execute_batch("PRAGMA user_version = 99").expect("edits");
     let error = SqliteStore::open(&newer).expect_err("a newer schema");
     let source = std::error::Error::source(&error)
         .expect("a source")
         .to_string();
     assert!(
-        source.contains("schema version 5") && source.contains("upgrade"),
+        source.contains("schema version 99") && source.contains("upgrade"),
         "{source}"
     );
 }
@@ -224,7 +224,7 @@ mod postgres {
 
         let (_, client, schema) = connect(&url).await;
         client
-            .execute("UPDATE workflow_schema SET version = 5", &[])
+            .execute("UPDATE workflow_schema SET version = 99", &[])
             .await
             .expect("edits");
         let newer = PostgresOptions::new().schema(schema);
@@ -232,7 +232,7 @@ mod postgres {
             .await
             .expect_err("a newer schema");
         assert!(
-            error.source_text().contains("schema version 5"),
+            error.source_text().contains("schema version 99"),
             "{error:?}"
         );
 

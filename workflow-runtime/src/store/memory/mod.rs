@@ -7,8 +7,8 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::SystemTime;
 
 use super::{
-    BranchRecord, Cancel, Checkpoint, CheckpointStore, Lease, NewRun, Retention, RunFilter, RunId,
-    RunInfo, RunList, RunStatus, WorkflowType,
+    BranchRecord, Cancel, Checkpoint, CheckpointStore, Lease, LoggedEvent, NewEvent, NewRun,
+    Retention, RunFilter, RunId, RunInfo, RunList, RunStatus, WorkflowType,
 };
 use crate::error::Error;
 use crate::future::BoxFuture;
@@ -132,24 +132,40 @@ impl CheckpointStore for MemoryStore {
         checkpoint: Checkpoint,
     ) -> BoxFuture<'a, Result<(), Error>> {
         self.write(checkpoint.run, |entry, now| {
-            entry.check_live(lease)?;
-            if checkpoint.seq != entry.info.version.wrapping_add(1) {
-                return Err(Error::VersionConflict {
-                    run: entry.info.id,
-                    expected: checkpoint.seq.wrapping_sub(1),
-                    found: entry.info.version,
-                });
-            }
-            let running = checkpoint.status == RunStatus::Running;
-            entry.take(running.then_some(lease), now);
-            let info = &mut entry.info;
-            info.version = checkpoint.seq;
-            info.status = checkpoint.status;
-            info.step.clone_from(&checkpoint.step);
-            info.error = None;
-            info.updated_at = now;
-            entry.checkpoints.push_back(checkpoint);
+            save(entry, lease, checkpoint, now)
+        })
+    }
+
+    fn save_logged<'a>(
+        &'a self,
+        lease: &'a Lease,
+        checkpoint: Checkpoint,
+        events: Vec<NewEvent>,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        self.write(checkpoint.run, |entry, now| {
+            save(entry, lease, checkpoint, now)?;
+            entry.log(events);
             Ok(())
+        })
+    }
+
+    fn append_events(&self, run: RunId, events: Vec<NewEvent>) -> BoxFuture<'_, Result<(), Error>> {
+        self.write(run, |entry, _| {
+            entry.log(events);
+            Ok(())
+        })
+    }
+
+    fn events(
+        &self,
+        run: RunId,
+        from: u64,
+        limit: u32,
+    ) -> BoxFuture<'_, Result<Vec<LoggedEvent>, Error>> {
+        self.with(run, |entry, _| {
+            let from = usize::try_from(from).unwrap_or(usize::MAX);
+            let page = entry.events.iter().skip(from).take(limit as usize);
+            Ok(page.cloned().collect())
         })
     }
 
@@ -293,4 +309,31 @@ impl CheckpointStore for MemoryStore {
             Ok(Cancel::Cancelled)
         })
     }
+}
+
+/// Appends `checkpoint` to `entry` under `lease`, at `now`: see [`CheckpointStore::save`].
+fn save(
+    entry: &mut Entry,
+    lease: &Lease,
+    checkpoint: Checkpoint,
+    now: SystemTime,
+) -> Result<(), Error> {
+    entry.check_live(lease)?;
+    if checkpoint.seq != entry.info.version.wrapping_add(1) {
+        return Err(Error::VersionConflict {
+            run: entry.info.id,
+            expected: checkpoint.seq.wrapping_sub(1),
+            found: entry.info.version,
+        });
+    }
+    let running = checkpoint.status == RunStatus::Running;
+    entry.take(running.then_some(lease), now);
+    let info = &mut entry.info;
+    info.version = checkpoint.seq;
+    info.status = checkpoint.status;
+    info.step.clone_from(&checkpoint.step);
+    info.error = None;
+    info.updated_at = now;
+    entry.checkpoints.push_back(checkpoint);
+    Ok(())
 }

@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use crate::error::Error;
 use crate::store::queue::CANCELLED;
-use crate::store::{Checkpoint, Lease, RunId, RunInfo, RunStatus};
+use crate::store::{Checkpoint, Lease, LoggedEvent, NewEvent, RunId, RunInfo, RunStatus};
 
 /// Room for this many checkpoints is made when a run is created: a short run never moves them.
 const CHECKPOINTS: usize = 16;
@@ -37,6 +37,8 @@ pub(super) struct Entry {
     pub(super) cancel_requested: bool,
     /// The checkpoints kept, in order: numbered one after the other, from the first kept.
     pub(super) checkpoints: VecDeque<Checkpoint>,
+    /// Its event log: entry `n` is at index `n`.
+    pub(super) events: Vec<LoggedEvent>,
 }
 
 /// Where run `run` is kept: its UUID as one number, read big-endian, so that the numbers sort
@@ -106,7 +108,17 @@ impl Entry {
             lease: None,
             cancel_requested: false,
             checkpoints: VecDeque::with_capacity(CHECKPOINTS),
+            events: Vec::new(),
         }
+    }
+
+    /// Appends `events` to the run's log.
+    pub(super) fn log(&mut self, events: Vec<NewEvent>) {
+        let next = self.events.len() as u64;
+        let logged = (next..)
+            .zip(events)
+            .map(|(seq, event)| LoggedEvent::new(seq, event));
+        self.events.extend(logged);
     }
 
     pub(super) fn check(&self, lease: &Lease) -> Result<(), Error> {

@@ -14,8 +14,8 @@ use tokio_postgres::tls::{MakeTlsConnect, TlsConnect};
 use tokio_postgres::{Client, Config, Socket};
 
 use super::{
-    BranchRecord, Cancel, Checkpoint, CheckpointStore, Lease, NewRun, Retention, RunFilter, RunId,
-    RunInfo, RunList, WorkflowType,
+    BranchRecord, Cancel, Checkpoint, CheckpointStore, Lease, LoggedEvent, NewEvent, NewRun,
+    Retention, RunFilter, RunId, RunInfo, RunList, WorkflowType,
 };
 use crate::error::Error;
 use crate::future::BoxFuture;
@@ -243,8 +243,41 @@ impl CheckpointStore for PostgresStore {
                 lease.id,
                 lease_millis(lease),
                 &checkpoint,
+                &[],
             )
             .await
+        })
+    }
+
+    fn save_logged<'a>(
+        &'a self,
+        lease: &'a Lease,
+        checkpoint: Checkpoint,
+        events: Vec<NewEvent>,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(async move {
+            let conn = self.connection().await?;
+            let ttl = lease_millis(lease);
+            sql::save(&conn.client, &conn.sql, lease.id, ttl, &checkpoint, &events).await
+        })
+    }
+
+    fn append_events(&self, run: RunId, events: Vec<NewEvent>) -> BoxFuture<'_, Result<(), Error>> {
+        Box::pin(async move {
+            let conn = self.connection().await?;
+            sql::append_events(&conn.client, &conn.sql, run, &events).await
+        })
+    }
+
+    fn events(
+        &self,
+        run: RunId,
+        from: u64,
+        limit: u32,
+    ) -> BoxFuture<'_, Result<Vec<LoggedEvent>, Error>> {
+        Box::pin(async move {
+            let conn = self.connection().await?;
+            read::events(&conn.client, &conn.sql, run, from, limit).await
         })
     }
 

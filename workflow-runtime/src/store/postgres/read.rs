@@ -3,10 +3,13 @@
 use tokio_postgres::types::ToSql;
 use tokio_postgres::Client;
 
-use super::rows::{checkpoint, run_info, store, RUN_COLUMNS};
+use super::rows::{checkpoint, run_info, store, Reader, RUN_COLUMNS};
 use super::statements::Statements;
 use crate::error::Error;
-use crate::store::{BranchRecord, Checkpoint, RunFilter, RunId, RunInfo, RunList, RunStatus};
+use crate::store::time::from_millis;
+use crate::store::{
+    BranchRecord, Checkpoint, LoggedEvent, NewEvent, RunFilter, RunId, RunInfo, RunList, RunStatus,
+};
 use crate::usage::SavedUsage;
 
 /// The error of a run whose latest checkpoint is missing.
@@ -176,4 +179,28 @@ pub(super) async fn get(
 /// A checkpoint number as the tables keep it (none is past `i64::MAX`).
 fn seq_param(seq: u64) -> i64 {
     i64::try_from(seq).unwrap_or(i64::MAX)
+}
+
+/// The entries of run `run`'s log from `from`, at most `limit`.
+pub(super) async fn events(
+    client: &Client,
+    sql: &Statements,
+    run: RunId,
+    from: u64,
+    limit: u32,
+) -> Result<Vec<LoggedEvent>, Error> {
+    let from = i64::try_from(from).unwrap_or(i64::MAX);
+    let params: [&(dyn ToSql + Sync); 3] = [run.as_uuid(), &from, &i64::from(limit)];
+    let rows = client.query(&sql.events, &params).await.map_err(store)?;
+    if rows.is_empty() {
+        // No entry: say whether the run is there at all.
+        self::run(client, sql, run).await?;
+    }
+    rows.iter()
+        .map(|row| {
+            let read = Reader::of(row, run);
+            let event = NewEvent::new(from_millis(read.get(1, "at")?), read.get(2, "event")?);
+            Ok(LoggedEvent::new(read.count(0, "seq")?, event))
+        })
+        .collect()
 }

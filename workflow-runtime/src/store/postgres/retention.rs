@@ -32,7 +32,8 @@ pub(super) async fn prune(
         .map_err(store)
 }
 
-/// Deletes the runs `retention` selects, with their checkpoints, in one statement.
+/// Deletes the runs `retention` selects, with their checkpoints and event logs, in one
+/// statement.
 pub(super) async fn delete_runs(client: &Client, retention: &Retention) -> Result<u64, Error> {
     const DELETE: &str = "WITH gone AS (DELETE FROM workflow_runs \
          WHERE status = ANY($1) AND updated_at < $2 AND (lease_id IS NULL \
@@ -40,7 +41,8 @@ pub(super) async fn delete_runs(client: &Client, retention: &Retention) -> Resul
          OR lease_expires <= (extract(epoch from clock_timestamp()) * 1000)::bigint) \
          RETURNING id), \
          checkpoints AS (DELETE FROM workflow_checkpoints WHERE run IN (SELECT id FROM gone)), \
-         branches AS (DELETE FROM workflow_branches WHERE run IN (SELECT id FROM gone)) \
+         branches AS (DELETE FROM workflow_branches WHERE run IN (SELECT id FROM gone)), \
+         events AS (DELETE FROM workflow_events WHERE run IN (SELECT id FROM gone)) \
          SELECT count(*) FROM gone";
     let statuses: Vec<&str> = retention
         .statuses()

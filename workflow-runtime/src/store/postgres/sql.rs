@@ -14,7 +14,7 @@ use super::statements::Statements;
 use crate::error::Error;
 use crate::store::queue::CANCELLED;
 use crate::store::time::{lease_millis, to_millis};
-use crate::store::{BranchRecord, Checkpoint, NewRun, RunId, RunInfo, RunStatus};
+use crate::store::{BranchRecord, Checkpoint, NewEvent, NewRun, RunId, RunInfo, RunStatus};
 
 /// Why a write guarded by `lease` on run `run` changed nothing: the run is gone, has another
 /// lease, or (for a save of checkpoint `seq`) another latest checkpoint.
@@ -172,17 +172,20 @@ pub(super) async fn renew(
     }
 }
 
-/// Saves `checkpoint` under `lease`, which a running checkpoint extends by `ttl` milliseconds.
+/// Saves `checkpoint` under `lease`, which a running checkpoint extends by `ttl` milliseconds,
+/// and appends `events` to its run's log, in one statement.
 pub(super) async fn save(
     client: &Client,
     sql: &Statements,
     lease: Uuid,
     ttl: i64,
     checkpoint: &Checkpoint,
+    events: &[NewEvent],
 ) -> Result<(), Error> {
     let running = checkpoint.status == RunStatus::Running;
     let usage = checkpoint.usage.to_json();
-    let params: [&(dyn ToSql + Sync); 14] = [
+    let (times, texts) = columns(events);
+    let params: [&(dyn ToSql + Sync); 16] = [
         checkpoint.run.as_uuid(),
         &lease,
         &(checkpoint.seq as i64),
@@ -197,8 +200,15 @@ pub(super) async fn save(
         &checkpoint.loops,
         &to_millis(checkpoint.created_at),
         &usage,
+        &times,
+        &texts,
     ];
-    match client.execute(&sql.save, &params).await.map_err(store)? {
+    let saved = if events.is_empty() {
+        client.execute(&sql.save, &params[..14]).await
+    } else {
+        client.execute(&sql.save_logged, &params).await
+    };
+    match saved.map_err(store)? {
         0 => Err(refused(client, sql, checkpoint.run, lease, Some(checkpoint.seq)).await),
         _ => Ok(()),
     }
@@ -263,6 +273,37 @@ pub(super) async fn release(
     let params: [&(dyn ToSql + Sync); 4] = [run.as_uuid(), &lease, &error, &CANCELLED];
     match client.execute(&sql.release, &params).await.map_err(store)? {
         0 => Err(refused(client, sql, run, lease, None).await),
+        _ => Ok(()),
+    }
+}
+
+/// `events` as two columns: their times in milliseconds, their JSON.
+fn columns(events: &[NewEvent]) -> (Vec<i64>, Vec<&str>) {
+    let times = events.iter().map(|event| to_millis(event.at)).collect();
+    (
+        times,
+        events.iter().map(|event| event.event.as_str()).collect(),
+    )
+}
+
+/// Appends `events` to run `run`'s log, without a checkpoint.
+pub(super) async fn append_events(
+    client: &Client,
+    sql: &Statements,
+    run: RunId,
+    events: &[NewEvent],
+) -> Result<(), Error> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let (times, texts) = columns(events);
+    let params: [&(dyn ToSql + Sync); 3] = [run.as_uuid(), &times, &texts];
+    match client
+        .execute(&sql.append_events, &params)
+        .await
+        .map_err(store)?
+    {
+        0 => Err(Error::RunNotFound { run }),
         _ => Ok(()),
     }
 }

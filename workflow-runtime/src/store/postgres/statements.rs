@@ -58,6 +58,13 @@ CREATE TABLE IF NOT EXISTS workflow_branches (
     usage text,
     PRIMARY KEY (run, seq, idx)
 );
+CREATE TABLE IF NOT EXISTS workflow_events (
+    run uuid NOT NULL,
+    seq bigint NOT NULL,
+    at bigint NOT NULL,
+    event text NOT NULL,
+    PRIMARY KEY (run, seq)
+);
 DO $$ BEGIN
     IF NOT EXISTS (SELECT 1 FROM workflow_schema WHERE version >= 3) THEN
         ALTER TABLE workflow_checkpoints ADD COLUMN IF NOT EXISTS usage text;
@@ -70,12 +77,15 @@ ALTER TABLE workflow_runs ADD COLUMN IF NOT EXISTS cancel_requested boolean NOT 
 CREATE INDEX IF NOT EXISTS workflow_runs_runnable ON workflow_runs (id) WHERE status = 'running';
 INSERT INTO workflow_schema (version) SELECT 4
     WHERE NOT EXISTS (SELECT 1 FROM workflow_schema WHERE version >= 4);
+INSERT INTO workflow_schema (version) SELECT 5
+    WHERE NOT EXISTS (SELECT 1 FROM workflow_schema WHERE version >= 5);
 ";
 
 /// The schema version this code writes and reads: 2 added `workflow_branches`, 3 the `usage`
 /// of checkpoints and branches (added to older tables, once, when a connection sets up), 4
-/// the `cancel_requested` of runs and the index of running runs workers claim from.
-pub(super) const SCHEMA_VERSION: i32 = 4;
+/// the `cancel_requested` of runs and the index of running runs workers claim from, 5
+/// `workflow_events` (a new table, created if missing).
+pub(super) const SCHEMA_VERSION: i32 = 5;
 
 /// The statements of the frequent operations, prepared once per connection.
 pub(super) struct Statements {
@@ -84,6 +94,9 @@ pub(super) struct Statements {
     pub(super) owned: Statement,
     pub(super) renew: Statement,
     pub(super) save: Statement,
+    pub(super) save_logged: Statement,
+    pub(super) append_events: Statement,
+    pub(super) events: Statement,
     pub(super) refused: Statement,
     pub(super) release: Statement,
     pub(super) run: Statement,
@@ -121,7 +134,15 @@ impl Statements {
                 now!()
             ))
             .await?,
-            save: prepare(SAVE.into()).await?,
+            save: prepare(format!("{SAVE_RUN} {SAVE_CHECKPOINT}")).await?,
+            save_logged: prepare(format!("{SAVE_RUN}, {LOG_EVENTS} {SAVE_CHECKPOINT}")).await?,
+            append_events: prepare(APPEND_EVENTS.into()).await?,
+            events: prepare(
+                "SELECT seq, at, event FROM workflow_events WHERE run = $1 AND seq >= $2 \
+                 ORDER BY seq LIMIT $3"
+                    .into(),
+            )
+            .await?,
             refused: prepare(
                 "SELECT lease_id, version, cancel_requested FROM workflow_runs WHERE id = $1"
                     .into(),
@@ -196,7 +217,9 @@ const CREATE: &str = concat!(
      $5::text, $4::text, $14::text, $15::text, $12::bigint, $16::text FROM run"
 );
 
-const SAVE: &str = concat!(
+/// A save's first half: the run's row, checked and updated (`RETURNING id` if it may be
+/// written); [`SAVE_CHECKPOINT`] follows, and [`LOG_EVENTS`] between them to log events too.
+const SAVE_RUN: &str = concat!(
     "WITH run AS (UPDATE workflow_runs SET version = $3::bigint, status = $4::text, \
      step = $5::text, error = NULL, updated_at = ",
     now!(),
@@ -206,11 +229,27 @@ const SAVE: &str = concat!(
     now!(),
     " + $7::bigint END \
      WHERE id = $1 AND lease_id = $2 AND version = $3::bigint - 1 \
-     AND NOT cancel_requested RETURNING id) \
-     INSERT INTO workflow_checkpoints (run, seq, workflow, fingerprint, format, step, status, \
-     state, loops, created_at, usage) SELECT id, $3::bigint, $8::text, $9::bigint, $10::integer, \
-     $5::text, $4::text, $11::text, $12::text, $13::bigint, $14::text FROM run"
+     AND NOT cancel_requested RETURNING id)",
 );
+
+/// A save's second half: the checkpoint, inserted if the run's row was written.
+const SAVE_CHECKPOINT: &str =
+    "INSERT INTO workflow_checkpoints (run, seq, workflow, fingerprint, format, step, status, \
+     state, loops, created_at, usage) SELECT id, $3::bigint, $8::text, $9::bigint, $10::integer, \
+     $5::text, $4::text, $11::text, $12::text, $13::bigint, $14::text FROM run";
+
+/// The events (times `$15`, JSON `$16`) appended to the run's log with a checkpoint, numbered
+/// on from its last entry, if the run's row was written: in the checkpoint's statement.
+const LOG_EVENTS: &str = "events AS (INSERT INTO workflow_events (run, seq, at, event) \
+     SELECT run.id, coalesce((SELECT max(seq) FROM workflow_events WHERE run = $1), -1) + e.n, \
+     e.at, e.event FROM run, unnest($15::bigint[], $16::text[]) WITH ORDINALITY AS e(at, event, n))";
+
+/// The events (times `$2`, JSON `$3`) appended to run `$1`'s log without a checkpoint, if the
+/// run exists.
+const APPEND_EVENTS: &str = "INSERT INTO workflow_events (run, seq, at, event) \
+     SELECT $1, coalesce((SELECT max(seq) FROM workflow_events WHERE run = $1), -1) + e.n, \
+     e.at, e.event FROM unnest($2::bigint[], $3::text[]) WITH ORDINALITY AS e(at, event, n) \
+     WHERE EXISTS (SELECT 1 FROM workflow_runs WHERE id = $1)";
 
 const SAVE_BRANCH: &str = concat!(
     "WITH run AS (UPDATE workflow_runs SET lease_expires = ",

@@ -2,6 +2,7 @@
 
 mod busy;
 mod id;
+mod log;
 mod options;
 mod queue;
 mod read;
@@ -19,8 +20,8 @@ use std::path::Path;
 use rusqlite::Connection;
 
 use super::{
-    BranchRecord, Cancel, Checkpoint, CheckpointStore, Lease, NewRun, Retention, RunFilter, RunId,
-    RunInfo, RunList, WorkflowType,
+    BranchRecord, Cancel, Checkpoint, CheckpointStore, Lease, LoggedEvent, NewEvent, NewRun,
+    Retention, RunFilter, RunId, RunInfo, RunList, WorkflowType,
 };
 use crate::error::{BoxError, Error};
 use crate::future::BoxFuture;
@@ -123,6 +124,9 @@ impl SqliteStore {
 /// Opens the file, sets it up, and creates or checks the schema.
 fn connect(path: &Path, options: SqliteOptions) -> Result<Connection, Error> {
     let mut conn = Connection::open(path).map_err(store)?;
+    // Every statement is cached (a checkpoint parses no SQL): room for all of them, more than
+    // rusqlite's default of 16, which a durable run with its event log goes over.
+    conn.set_prepared_statement_cache_capacity(64);
     conn.busy_timeout(options.busy_timeout).map_err(store)?;
     let mode: String = conn
         .query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))
@@ -177,6 +181,29 @@ impl CheckpointStore for SqliteStore {
     ) -> BoxFuture<'a, Result<(), Error>> {
         let (id, ttl) = (lease.id, lease_millis(lease));
         self.write(move |conn| save::save(conn, id, ttl, &checkpoint))
+    }
+
+    fn save_logged<'a>(
+        &'a self,
+        lease: &'a Lease,
+        checkpoint: Checkpoint,
+        events: Vec<NewEvent>,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        let (id, ttl) = (lease.id, lease_millis(lease));
+        self.write(move |conn| save::save_logged(conn, id, ttl, &checkpoint, &events))
+    }
+
+    fn append_events(&self, run: RunId, events: Vec<NewEvent>) -> BoxFuture<'_, Result<(), Error>> {
+        self.write(move |conn| log::append_alone(conn, run, &events))
+    }
+
+    fn events(
+        &self,
+        run: RunId,
+        from: u64,
+        limit: u32,
+    ) -> BoxFuture<'_, Result<Vec<LoggedEvent>, Error>> {
+        self.call(move |conn| log::events(conn, run, from, limit))
     }
 
     fn save_branch<'a>(

@@ -17,7 +17,7 @@ use super::rows::{store, Reader};
 use super::sql::{expiry, insert_checkpoint, now};
 use super::tx::write;
 use crate::error::Error;
-use crate::store::{BranchRecord, Checkpoint, RunId, RunStatus};
+use crate::store::{BranchRecord, Checkpoint, NewEvent, RunId, RunStatus};
 
 /// A run's row as a write under its lease finds it.
 struct Head {
@@ -100,6 +100,18 @@ pub(super) fn save(
     ttl: i64,
     checkpoint: &Checkpoint,
 ) -> Result<(), Error> {
+    save_logged(conn, lease, ttl, checkpoint, &[])
+}
+
+/// Saves `checkpoint` as [`save`] does, and appends `events` to its run's log, in one
+/// transaction.
+pub(super) fn save_logged(
+    conn: &mut Connection,
+    lease: Uuid,
+    ttl: i64,
+    checkpoint: &Checkpoint,
+    events: &[NewEvent],
+) -> Result<(), Error> {
     let tx = write(conn)?;
     let head = Head::read(&tx, checkpoint.run, lease, checkpoint.seq.wrapping_sub(1))?;
     let now = now();
@@ -108,6 +120,7 @@ pub(super) fn save(
         update_run(&tx, checkpoint, head.running, expiry(now, ttl), now)?;
     }
     insert_checkpoint(&tx, checkpoint)?;
+    super::log::append(&tx, checkpoint.run, events)?;
     tx.commit()
 }
 

@@ -49,12 +49,20 @@ CREATE TABLE IF NOT EXISTS workflow_branches (
     usage TEXT,
     PRIMARY KEY (run, seq, idx)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS workflow_events (
+    run TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    at INTEGER NOT NULL,
+    event TEXT NOT NULL,
+    PRIMARY KEY (run, seq)
+) WITHOUT ROWID;
 ";
 
 /// The schema version this code writes and reads: 2 added `workflow_branches`, 3 the
 /// `usage` of checkpoints and branches, 4 the `cancel_requested` of runs (and the index of
-/// running runs that workers claim from).
-pub(super) const SCHEMA_VERSION: i64 = 4;
+/// running runs that workers claim from), 5 `workflow_events` (a new table: [`SCHEMA`]
+/// creates it in an older file).
+pub(super) const SCHEMA_VERSION: i64 = 5;
 
 /// What version 4 added.
 const CANCEL: &str =

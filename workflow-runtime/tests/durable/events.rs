@@ -1,0 +1,418 @@
+//! The event log: what a store keeps of a run's events, and what a durable run writes there.
+
+use std::future::Future;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use futures_util::TryStreamExt;
+use serde::{Deserialize, Serialize};
+use workflow_runtime::provider::Scripted;
+use workflow_runtime::store::{
+    Checkpoint, Lease, LoggedEvent, NewEvent, Retention, RunId, RunStatus,
+};
+use workflow_runtime::{Agent, Context, Error, Runner, StepPolicy, Workflow};
+
+use crate::leases::crash;
+use crate::stores::Fixture;
+use crate::workflows::{Approval, Chain, Decision, Flake};
+
+/// An event at `millis` after the epoch, whose JSON is `{"type":"<name>"}`.
+fn event(millis: u64, name: &str) -> NewEvent {
+    let at = UNIX_EPOCH + Duration::from_millis(millis);
+    NewEvent::new(at, format!(r#"{{"type":"{name}"}}"#))
+}
+
+/// The numbers and JSON of `page`.
+fn entries(page: &[LoggedEvent]) -> Vec<(u64, &str)> {
+    page.iter()
+        .map(|entry| (entry.seq, entry.event.as_str()))
+        .collect()
+}
+
+pub(crate) async fn the_store_numbers_and_pages_a_run_s_log(fixture: Fixture) {
+    let store = fixture.store;
+    let runner = Runner::new(store.clone());
+    let id = runner.create::<Chain>(1).await.expect("created");
+    assert!(store.events(id, 0, 10).await.expect("reads").is_empty());
+    let lease = Lease::new("worker", Duration::from_secs(30));
+    let (_, first) = store.claim(id, &lease).await.expect("claims");
+    let next = |seq| Checkpoint {
+        seq,
+        ..first.clone()
+    };
+
+    let two = vec![event(1_000, "a"), event(2_000, "b")];
+    store
+        .save_logged(&lease, next(1), two)
+        .await
+        .expect("saves");
+    // A save that is refused logs nothing either.
+    let refused = store
+        .save_logged(&lease, next(1), vec![event(3_000, "lost")])
+        .await;
+    assert!(
+        matches!(refused, Err(Error::VersionConflict { .. })),
+        "{refused:?}"
+    );
+    let stranger = Lease::new("stranger", Duration::from_secs(30));
+    let refused = store
+        .save_logged(&stranger, next(2), vec![event(3_000, "lost")])
+        .await;
+    assert!(
+        matches!(refused, Err(Error::LeaseLost { .. })),
+        "{refused:?}"
+    );
+    // An append goes on from the last entry, with no lease.
+    store
+        .append_events(id, vec![event(3_000, "c")])
+        .await
+        .expect("appends");
+    store
+        .append_events(id, Vec::new())
+        .await
+        .expect("appends nothing");
+    let last = Checkpoint {
+        status: RunStatus::Finished,
+        ..next(2)
+    };
+    store
+        .save_logged(&lease, last, vec![event(4_000, "d")])
+        .await
+        .expect("saves");
+
+    let all = store.events(id, 0, 100).await.expect("reads");
+    let want = [
+        (0, r#"{"type":"a"}"#),
+        (1, r#"{"type":"b"}"#),
+        (2, r#"{"type":"c"}"#),
+        (3, r#"{"type":"d"}"#),
+    ];
+    assert_eq!(entries(&all), want);
+    assert_eq!(all[2].at, UNIX_EPOCH + Duration::from_millis(3_000));
+    let page = store.events(id, 1, 2).await.expect("reads");
+    assert_eq!(entries(&page), want[1..3]);
+    assert!(store.events(id, 4, 10).await.expect("reads").is_empty());
+    assert!(store
+        .events(id, u64::MAX, 10)
+        .await
+        .expect("reads")
+        .is_empty());
+
+    // Pruning history keeps the log; deleting the run deletes it.
+    store.prune(id, 1).await.expect("prunes");
+    assert_eq!(store.events(id, 0, 100).await.expect("reads").len(), 4);
+    let future = SystemTime::now() + Duration::from_secs(3600);
+    assert_eq!(
+        store
+            .delete_runs(Retention::before(future))
+            .await
+            .expect("deletes"),
+        1
+    );
+    let gone = store.events(id, 0, 100).await;
+    assert!(
+        matches!(gone, Err(Error::RunNotFound { run }) if run == id),
+        "{gone:?}"
+    );
+
+    let unknown = RunId::new();
+    let error = store.events(unknown, 0, 10).await.expect_err("no such run");
+    assert!(
+        matches!(error, Error::RunNotFound { run } if run == unknown),
+        "{error:?}"
+    );
+    let error = store
+        .append_events(unknown, vec![event(0, "x")])
+        .await
+        .expect_err("no such run");
+    assert!(
+        matches!(error, Error::RunNotFound { run } if run == unknown),
+        "{error:?}"
+    );
+}
+
+/// The `type` of each entry of run `id`'s whole log, after checking that it is numbered
+/// from 0 without gaps and holds no model text.
+async fn kinds(runner: &Runner, id: RunId) -> Vec<String> {
+    let log = runner.events(id, 0, 1000).await.expect("reads the log");
+    let seqs: Vec<u64> = log.iter().map(|entry| entry.seq).collect();
+    assert_eq!(
+        seqs,
+        (0..log.len() as u64).collect::<Vec<_>>(),
+        "numbered without gaps"
+    );
+    log.iter()
+        .map(|entry| {
+            assert!(
+                !entry.event.contains("secret"),
+                "no model text: {}",
+                entry.event
+            );
+            let json: serde_json::Value = serde_json::from_str(&entry.event).expect("JSON");
+            json["type"].as_str().expect("a type").to_owned()
+        })
+        .collect()
+}
+
+pub(crate) async fn a_run_s_events_are_logged_without_its_text(fixture: Fixture) {
+    let runner = Runner::new(fixture.store);
+    let writer = Writer::default();
+    let run = runner.start(&writer, 1).await.expect("runs");
+    let id = run.id;
+    assert_eq!(
+        run.into_output().expect("finished"),
+        3,
+        "three words streamed"
+    );
+    let kinds = kinds(&runner, id).await;
+    assert_eq!(
+        kinds,
+        [
+            "run_started",
+            "step_started",
+            "retrying",
+            "step_started",
+            "call_finished",
+            "step_finished",
+            "completed"
+        ]
+    );
+    let log = runner.events(id, 2, 2).await.expect("a page");
+    let retry: serde_json::Value = serde_json::from_str(&log[0].event).expect("JSON");
+    assert_eq!(
+        (retry["step"].as_str(), retry["attempt"].as_u64()),
+        (Some("write"), Some(1))
+    );
+    assert!(
+        retry["error"]
+            .as_str()
+            .is_some_and(|error| error.contains("flaked")),
+        "{retry}"
+    );
+    let finished: serde_json::Value = serde_json::from_str(&log[1].event).expect("JSON");
+    assert_eq!(finished["attempt"].as_u64(), Some(2));
+}
+
+pub(crate) async fn a_failed_run_logs_its_failure_and_goes_on_when_resumed(fixture: Fixture) {
+    let runner = Runner::new(fixture.store);
+    let chain = Chain::<1>::failing_at(1, 1);
+    let run = runner.start(&chain, 1).await.expect("created");
+    let id = run.id;
+    assert!(run.into_output().is_err(), "the second step fails");
+    let failed = [
+        "run_started",
+        "step_started",
+        "step_finished",
+        "step_started",
+        "failed",
+    ];
+    assert_eq!(kinds(&runner, id).await, failed);
+    let last = runner.events(id, 4, 1).await.expect("reads");
+    let last: serde_json::Value = serde_json::from_str(&last[0].event).expect("JSON");
+    assert_eq!(last["step"].as_str(), Some("second"), "{last}");
+
+    runner
+        .resume(&chain, id)
+        .await
+        .expect("resumes")
+        .into_output()
+        .expect("finished");
+    let resumed = [
+        "resumed",
+        "step_started",
+        "step_finished",
+        "step_started",
+        "step_finished",
+        "completed",
+    ];
+    assert_eq!(
+        kinds(&runner, id).await,
+        [&failed[..], &resumed[..]].concat()
+    );
+}
+
+pub(crate) async fn a_paused_run_s_log_goes_on_when_answered(fixture: Fixture) {
+    let runner = Runner::new(fixture.store);
+    let approval = Approval::default();
+    let run = runner
+        .start(&approval, "rust".into())
+        .await
+        .expect("created");
+    let id = run.id;
+    let token = run
+        .outcome
+        .pause()
+        .and_then(|pause| pause.token())
+        .expect("a token");
+    let suspended = ["run_started", "step_started", "step_finished", "suspended"];
+    assert_eq!(kinds(&runner, id).await, suspended);
+
+    let decision = Decision {
+        approved: true,
+        note: "ok".into(),
+    };
+    let answered = runner
+        .answer(&approval, token, decision)
+        .await
+        .expect("answers");
+    answered.into_output().expect("finished");
+    let kinds = kinds(&runner, id).await;
+    assert_eq!(kinds[..4], suspended);
+    assert_eq!(kinds[4], "resumed");
+    assert_eq!(kinds.last().map(String::as_str), Some("completed"));
+}
+
+pub(crate) async fn a_crashed_run_keeps_its_events_up_to_its_last_checkpoint(fixture: Fixture) {
+    let lease = Duration::from_millis(300);
+    let runner = Runner::new(fixture.store.clone()).lease(lease);
+    let id = runner.create::<Chain>(1).await.expect("created");
+    let crashed = Chain::<1>::hanging_at(1);
+    crash(Duration::from_millis(150), runner.resume(&crashed, id)).await;
+    // Saved with checkpoint 1; the second step's start was not.
+    let saved = ["resumed", "step_started", "step_finished"];
+    assert_eq!(kinds(&runner, id).await, saved);
+
+    tokio::time::sleep(lease + Duration::from_millis(100)).await;
+    let other = Runner::new(fixture.store).lease(lease);
+    let run = other
+        .resume(&Chain::<1>::default(), id)
+        .await
+        .expect("the lease expired");
+    assert_eq!(run.into_output().expect("finished"), 27);
+    let kinds = kinds(&other, id).await;
+    assert_eq!(kinds[..3], saved);
+    let resumed: serde_json::Value =
+        serde_json::from_str(&other.events(id, 3, 1).await.expect("reads")[0].event).expect("JSON");
+    assert_eq!(
+        (resumed["type"].as_str(), resumed["step"].as_str()),
+        (Some("resumed"), Some("second"))
+    );
+    assert_eq!(
+        kinds.len(),
+        3 + 6,
+        "resumed, two steps started and finished, completed"
+    );
+}
+
+/// `write -> end`: step `write` fails once (a transient error, retried), then streams the
+/// answer to a prompt and counts its words.
+struct Writer {
+    agent: Agent,
+    fails: AtomicU32,
+}
+
+impl Default for Writer {
+    fn default() -> Self {
+        let model = Scripted::new().reply("the secret answer");
+        Writer {
+            agent: Agent::builder(Arc::new(model)).build(),
+            fails: AtomicU32::new(1),
+        }
+    }
+}
+
+const RETRY: StepPolicy = StepPolicy::new().retry(1).backoff(Duration::from_millis(1));
+
+#[derive(Debug, Serialize, Deserialize)]
+enum WriterState {
+    Write(u64),
+    End(u64),
+}
+
+impl Writer {
+    async fn write(&self) -> Result<u64, Box<dyn std::error::Error + Send + Sync>> {
+        let failing = self
+            .fails
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
+        if failing.is_ok() {
+            return Err(Box::new(Flake));
+        }
+        let words: Vec<String> = self
+            .agent
+            .stream("the secret prompt")
+            .await?
+            .try_collect()
+            .await?;
+        Ok(words.len() as u64)
+    }
+}
+
+impl Workflow for Writer {
+    type Input = u64;
+    type Output = u64;
+    type State = WriterState;
+    const NAME: &'static str = "Writer";
+    const FINGERPRINT: u64 = 21;
+    const STEPS: &'static [&'static str] = &["write"];
+
+    fn start(input: u64) -> WriterState {
+        WriterState::Write(input)
+    }
+
+    fn finish(state: WriterState) -> Result<u64, WriterState> {
+        match state {
+            WriterState::End(out) => Ok(out),
+            other => Err(other),
+        }
+    }
+
+    fn step_name(state: &WriterState) -> &'static str {
+        match state {
+            WriterState::Write(_) => "write",
+            WriterState::End(_) => "end",
+        }
+    }
+
+    #[allow(clippy::manual_async_fn)]
+    fn transition<'a>(
+        &'a self,
+        state: WriterState,
+        cx: &'a mut Context,
+    ) -> impl Future<Output = Result<WriterState, Error>> + Send + 'a {
+        async move {
+            match state {
+                WriterState::Write(_) => {
+                    let words = cx.step_with_retry("write", &RETRY, || self.write()).await?;
+                    Ok(WriterState::End(words))
+                }
+                end => Ok(end),
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_a_corrupt_entry_is_a_typed_error_naming_its_run() {
+    use workflow_runtime::store::SqliteStore;
+
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let path = dir.path().join("runs.db");
+    let runner = Runner::new(Arc::new(SqliteStore::open(&path).expect("opens")));
+    let db = rusqlite::Connection::open(&path).expect("opens");
+    let edits = [
+        (
+            "UPDATE workflow_events SET at = 'noon' WHERE run = ?1",
+            "`at`",
+        ),
+        (
+            "UPDATE workflow_events SET event = x'ff' WHERE run = ?1",
+            "`event`",
+        ),
+    ];
+    for (edit, column) in edits {
+        let run = runner.start(&Chain::<1>::default(), 1).await.expect("runs");
+        db.execute(edit, [run.id.to_string()]).expect("edits");
+        let error = runner.events(run.id, 0, 10).await.expect_err("corrupt");
+        match &error {
+            Error::CorruptCheckpoint {
+                run: Some(id),
+                seq: None,
+                reason,
+                ..
+            } if *id == run.id && reason.contains(column) => {}
+            other => panic!("{edit}: {other:?}"),
+        }
+        assert!(error.to_string().contains(&run.id.to_string()), "{error}");
+    }
+}
