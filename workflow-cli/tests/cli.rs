@@ -7,8 +7,10 @@ mod support;
 use std::process::{Command, Output};
 use std::sync::Arc;
 
+use std::time::Duration;
+
 use serde_json::Value;
-use workflow::store::RunId;
+use workflow::store::{CheckpointStore, Lease, RunId};
 
 use support::{leave_runs, Runs};
 
@@ -268,6 +270,66 @@ fn check_bad_input(store: &str) {
     );
 }
 
+/// Cancelling by id: a run a worker holds is asked to stop, one nobody holds stops at once, an
+/// ended one is left as it is.
+async fn check_cancel(store: &str, runs: &Runs, handle: Arc<dyn CheckpointStore>) {
+    let runner = support::runner(Arc::clone(&handle));
+
+    // A run a worker holds: asked to stop at its next step boundary.
+    let held = runner
+        .create::<support::Post>("held".into())
+        .await
+        .expect("created");
+    let lease = Lease::new("a worker", Duration::from_secs(600));
+    handle.claim(held, &lease).await.expect("claims");
+    let held = held.to_string();
+    assert_eq!(
+        ok(store, &["cancel", &held]),
+        format!("run {held} stops at its next step boundary: a worker is running it\n")
+    );
+    assert_eq!(ok_json(store, &["show", &held])["status"], "running");
+
+    // A run nobody holds: cancelled now, and then ended.
+    let queued = runner
+        .create::<support::Post>("queued".into())
+        .await
+        .expect("created")
+        .to_string();
+    assert_eq!(ok_json(store, &["cancel", &queued])["cancel"], "cancelled");
+    assert_eq!(ok_json(store, &["show", &queued])["status"], "cancelled");
+    assert_eq!(
+        ok(store, &["cancel", &queued]),
+        format!("run {queued} had already ended (cancelled): nothing changed\n")
+    );
+    for ended in [runs.finished, runs.failed] {
+        assert_eq!(
+            ok_json(store, &["cancel", &ended.to_string()])["cancel"],
+            "ended"
+        );
+    }
+    // A suspended run nobody holds: cancelled now.
+    let suspended = runs.suspended.to_string();
+    assert_eq!(
+        ok_json(store, &["cancel", &suspended])["cancel"],
+        "cancelled"
+    );
+    let listed = ok_json(store, &["runs", "--status", "cancelled"]);
+    assert_eq!(ids(&listed), [suspended.as_str(), queued.as_str()]);
+
+    let unknown = RunId::new().to_string();
+    assert_eq!(fails(store, &["cancel", &unknown]).0, 3);
+}
+
+#[tokio::test]
+async fn cancels_runs_in_an_sqlite_file() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let path = dir.path().join("runs.db");
+    let handle: Arc<dyn CheckpointStore> =
+        Arc::new(workflow::SqliteStore::open(&path).expect("opens"));
+    let runs = leave_runs(Arc::clone(&handle)).await;
+    check_cancel(&format!("sqlite:{}", path.display()), &runs, handle).await;
+}
+
 /// Pruning: a run's old checkpoints, then old ended runs.
 fn check_prune(store: &str, runs: &Runs) {
     let finished = runs.finished.to_string();
@@ -375,13 +437,21 @@ async fn follows_a_live_run(path: &std::path::Path, store: &str, run: RunId) {
 
 #[tokio::test]
 async fn reads_and_prunes_runs_in_postgres() {
-    let Some((store, runs)) = support::postgres_runs().await else {
+    let Some((store, runs, _)) = support::postgres_runs().await else {
         return;
     };
     check_reads(&store, &runs);
     check_events(&store, &runs);
     check_bad_input(&store);
     check_prune(&store, &runs);
+}
+
+#[tokio::test]
+async fn cancels_runs_in_postgres() {
+    let Some((store, runs, handle)) = support::postgres_runs().await else {
+        return;
+    };
+    check_cancel(&store, &runs, handle).await;
 }
 
 #[test]

@@ -170,7 +170,7 @@ async fn the_api_reads_an_sqlite_file() {
 
 #[tokio::test]
 async fn the_api_reads_postgres() {
-    let Some((store, runs)) = support::postgres_runs().await else {
+    let Some((store, runs, _)) = support::postgres_runs().await else {
         return;
     };
     let console = serve(&store, &[]).await;
@@ -446,7 +446,7 @@ async fn the_pages_render_in_a_real_browser() {
         "waiting"
     );
     browser.screenshot("suspended-run.png").await;
-    answer_later(store, runs.suspended, Duration::ZERO);
+    answer_later(Arc::clone(&store), runs.suspended, Duration::ZERO);
     browser
         .wait_for("document.getElementById('status').textContent === 'finished'")
         .await;
@@ -462,7 +462,94 @@ async fn the_pages_render_in_a_real_browser() {
         .await;
     browser.screenshot("answered-run.png").await;
 
+    // A queued run has a Cancel button; pressed, the run is cancelled and the button goes.
+    let queued = support::runner(Arc::clone(&store))
+        .create::<support::Post>("queued".into())
+        .await
+        .expect("created");
+    browser
+        .open(
+            &format!("{}/runs/{queued}", console.base),
+            "document.getElementById('status').textContent === 'running'",
+        )
+        .await;
+    assert_eq!(
+        browser
+            .eval("document.getElementById('cancel').hidden")
+            .await,
+        false
+    );
+    browser
+        .eval("document.getElementById('cancel').click()")
+        .await;
+    browser
+        .wait_for("document.getElementById('status').textContent === 'cancelled'")
+        .await;
+    assert_eq!(
+        browser
+            .eval("document.getElementById('cancel').hidden")
+            .await,
+        true
+    );
+    browser.screenshot("cancelled-run.png").await;
+
     assert!(browser.errors.is_empty(), "{:?}", browser.errors);
+}
+
+#[tokio::test]
+async fn cancel_needs_its_header_and_a_console_that_may_change_runs() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let path = dir.path().join("runs.db");
+    let store: Arc<dyn CheckpointStore> =
+        Arc::new(workflow::SqliteStore::open(&path).expect("opens"));
+    let runs = leave_runs(Arc::clone(&store)).await;
+    let address = format!("sqlite:{}", path.display());
+    let client = reqwest::Client::new();
+    let cancel = |base: &str, run: RunId, header: bool| {
+        let mut request = client.post(format!("{base}/api/runs/{run}/cancel"));
+        if header {
+            request = request.header("x-workflow-console", "1");
+        }
+        async move {
+            let response = request.send().await.expect("answers");
+            let status = response.status();
+            (status, response.json::<Value>().await.expect("JSON"))
+        }
+    };
+
+    let read_only = serve(&address, &["--read-only"]).await;
+    assert_eq!(
+        get(&format!("{}/api/console", read_only.base)).await.1["read_only"],
+        true
+    );
+    let (status, body) = cancel(&read_only.base, runs.suspended, true).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        body["error"],
+        "this console is read-only: it changes no run"
+    );
+
+    let console = serve(&address, &[]).await;
+    assert_eq!(
+        get(&format!("{}/api/console", console.base)).await.1["read_only"],
+        false
+    );
+    // What a page of another site could send: refused.
+    let (status, body) = cancel(&console.base, runs.suspended, false).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    let (_, run) = get(&format!("{}/api/runs/{}", console.base, runs.suspended)).await;
+    assert_eq!(run["status"], "suspended");
+
+    let (status, body) = cancel(&console.base, runs.suspended, true).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["cancel"], "cancelled");
+    let (status, body) = cancel(&console.base, runs.finished, true).await;
+    assert_eq!(
+        (status, &body["cancel"]),
+        (StatusCode::OK, &Value::from("ended"))
+    );
+    let (status, _) = cancel(&console.base, RunId::new(), true).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
 }
 
 /// A run of `Post` that went around `checkpoints` times (as a long loop does) and now runs
@@ -477,7 +564,12 @@ async fn long_run(store: &dyn CheckpointStore, checkpoints: u64) -> RunId {
         workflow: "Post".to_owned(),
         fingerprint: 1,
         format: FORMAT_VERSION,
-        step: if seq % 2 == 0 { "draft" } else { "review" }.to_owned(),
+        step: if seq.is_multiple_of(2) {
+            "draft"
+        } else {
+            "review"
+        }
+        .to_owned(),
         status: RunStatus::Running,
         state: format!(r#"{{"draft":"round {seq}"}}"#),
         loops: "{}".to_owned(),

@@ -87,9 +87,9 @@ pub(crate) async fn leave_runs(store: Arc<dyn CheckpointStore>) -> Runs {
 }
 
 /// The runs `leave_runs` leaves in a schema of their own of the Postgres server at
-/// `WORKFLOW_POSTGRES_URL`, and the address of that schema for `--store`; `None` (with a
+/// `WORKFLOW_POSTGRES_URL`, the address of that schema for `--store`, and the store; `None` (with a
 /// note) without a server, except under CI, which starts one.
-pub(crate) async fn postgres_runs() -> Option<(String, Runs)> {
+pub(crate) async fn postgres_runs() -> Option<(String, Runs, Arc<dyn CheckpointStore>)> {
     let Ok(url) = std::env::var("WORKFLOW_POSTGRES_URL") else {
         assert!(
             std::env::var_os("CI").is_none(),
@@ -104,10 +104,9 @@ pub(crate) async fn postgres_runs() -> Option<(String, Runs)> {
     let store = workflow::PostgresStore::connect_with(&url, options)
         .await
         .expect("connects");
-    let runs = leave_runs(Arc::new(store)).await;
+    let store: Arc<dyn CheckpointStore> = Arc::new(store);
+    let runs = leave_runs(Arc::clone(&store)).await;
     let separator = if url.contains('?') { '&' } else { '?' };
-    Some((
-        format!("{url}{separator}options=-csearch_path%3D{schema}"),
-        runs,
-    ))
+    let address = format!("{url}{separator}options=-csearch_path%3D{schema}");
+    Some((address, runs, store))
 }
