@@ -25,11 +25,11 @@ impl Runner {
         loops: Loops,
         resumed: bool,
     ) -> Report<W::Output> {
-        let journal = Arc::new(Journal::default());
+        let journal = self.event_log.then(|| Arc::new(Journal::default()));
         let checkpoints = Checkpoints {
             held: Arc::clone(&held),
             definition: Definition::of::<W>(),
-            journal: Arc::clone(&journal),
+            journal: journal.clone(),
         };
         let every = (self.ttl / 3).max(Duration::from_millis(1));
         let resumed = resumed.then(|| W::step_name(&state));
@@ -46,14 +46,14 @@ impl Runner {
                 recorder: Arc::clone(&held) as _,
                 watchdog: Box::pin(Arc::clone(&held).keep(every)),
                 spent: held.spent().clone(),
-                journal: Arc::clone(&journal),
+                journal: journal.clone(),
             }),
         })
         .finish()
         .await;
         // The events since the last checkpoint (the run's end, a failure), logged before the
         // lease goes, unless a checkpoint that ended the run gave it up already.
-        let rest = journal.take();
+        let rest = journal.map(|journal| journal.take()).unwrap_or_default();
         let outcome = match finish.result {
             Ok(stop) => {
                 held.log(rest).await;

@@ -222,8 +222,9 @@ impl Drop for Held {
 pub(crate) struct Checkpoints<S> {
     pub(crate) held: Arc<Held>,
     pub(crate) definition: Definition<S>,
-    /// The events the run emitted since its last checkpoint, saved with the next one.
-    pub(crate) journal: Arc<Journal>,
+    /// The events the run emitted since its last checkpoint, saved with the next one (none
+    /// if its runner logs no events).
+    pub(crate) journal: Option<Arc<Journal>>,
 }
 
 impl<S> Saver<S> for Checkpoints<S>
@@ -246,7 +247,8 @@ where
             Ok(mut checkpoint) => {
                 held.size.store(checkpoint.state.len(), Ordering::Relaxed);
                 checkpoint.usage = usage;
-                held.write(checkpoint, self.journal.take())
+                let events = self.journal.as_ref().map(|journal| journal.take());
+                held.write(checkpoint, events.unwrap_or_default())
             }
             Err(error) => Box::pin(std::future::ready(Err(error))),
         }

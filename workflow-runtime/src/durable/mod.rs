@@ -164,6 +164,8 @@ pub struct Runner {
     owner: Arc<str>,
     ttl: Duration,
     executor: Executor,
+    /// Whether runs write their events to the store's log.
+    event_log: bool,
 }
 
 impl std::fmt::Debug for Runner {
@@ -184,7 +186,18 @@ impl Runner {
             owner: default_owner().into(),
             ttl: Duration::from_secs(30),
             executor: Executor::new(),
+            event_log: true,
         }
+    }
+
+    /// Whether the runs this runner drives write their events to the store's event log (on
+    /// by default; [`events`](Self::events), `workflow events` and the console read it).
+    /// The log costs each checkpointed step a few rows in the same write (see
+    /// `BENCHMARKS.md`); a runner whose runs nobody inspects can turn it off. Subscribers
+    /// ([`subscribe`](Self::subscribe)) get the events either way.
+    pub fn event_log(mut self, on: bool) -> Self {
+        self.event_log = on;
+        self
     }
 
     /// Names this worker `name` in the leases it takes, as other workers see it in

@@ -40,8 +40,8 @@ pub(crate) struct Durable<'a, S> {
     /// What the run spent before this call took it up (from the checkpoint it resumes from):
     /// where its ledger starts, so that its report, events and budget count the whole run.
     pub(crate) spent: SavedUsage,
-    /// Where the run keeps its events for its event log.
-    pub(crate) journal: Arc<Journal>,
+    /// Where the run keeps its events for its event log, unless its runner logs none.
+    pub(crate) journal: Option<Arc<Journal>>,
 }
 
 /// One run to start.
@@ -165,7 +165,7 @@ async fn watched<W: Workflow>(launch: Launch<'_, W>, trace: Option<RunTrace>) ->
                 Some(durable.saver),
                 Some(durable.recorder),
                 Some(durable.watchdog),
-                Some(durable.journal),
+                durable.journal,
             )
         }
         None => (None, None, None, None),

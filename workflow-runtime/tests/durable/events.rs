@@ -194,6 +194,26 @@ pub(crate) async fn a_run_s_events_are_logged_without_its_text(fixture: Fixture)
     assert_eq!(finished["attempt"].as_u64(), Some(2));
 }
 
+pub(crate) async fn a_runner_can_keep_no_log(fixture: Fixture) {
+    let quiet = Runner::new(fixture.store.clone()).event_log(false);
+    let mut events = quiet.subscribe();
+    let run = quiet.start(&Chain::<1>::default(), 1).await.expect("runs");
+    assert!(
+        matches!(run.outcome, workflow_runtime::Outcome::Finished(_)),
+        "{:?}",
+        run.outcome
+    );
+    assert!(quiet.events(run.id, 0, 10).await.expect("reads").is_empty());
+    // Its subscribers still get every event.
+    assert!(events.try_recv().is_some());
+
+    let logged = Runner::new(fixture.store)
+        .start(&Chain::<1>::default(), 1)
+        .await;
+    let logged = logged.expect("runs").id;
+    assert!(!kinds(&quiet, logged).await.is_empty());
+}
+
 pub(crate) async fn a_failed_run_logs_its_failure_and_goes_on_when_resumed(fixture: Fixture) {
     let runner = Runner::new(fixture.store);
     let chain = Chain::<1>::failing_at(1, 1);

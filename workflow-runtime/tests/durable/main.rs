@@ -81,6 +81,7 @@ conformance! {
     pauses::a_fan_out_checkpoints_each_finished_branch,
     events::the_store_numbers_and_pages_a_run_s_log,
     events::a_run_s_events_are_logged_without_its_text,
+    events::a_runner_can_keep_no_log,
     events::a_failed_run_logs_its_failure_and_goes_on_when_resumed,
     events::a_paused_run_s_log_goes_on_when_answered,
     events::a_crashed_run_keeps_its_events_up_to_its_last_checkpoint,
