@@ -36,7 +36,7 @@ pub(crate) enum Command {
     /// List a run's checkpoints: the step each one is before, and what was spent by then.
     History(HistoryArgs),
     /// List a run's events: its steps with their time, tokens and cost, retries, model calls,
-    /// pauses, errors. `--follow` goes on as the run does, until it has finished or failed.
+    /// pauses, errors. `--follow` goes on as the run does, until it has ended.
     Events(EventsArgs),
     /// Delete a run's old checkpoints, or old ended runs.
     Prune(PruneArgs),
@@ -96,7 +96,7 @@ pub(crate) struct EventsArgs {
     /// At most this many events (with `--follow`: per read).
     #[arg(long, default_value_t = 100)]
     pub(crate) limit: u32,
-    /// Keep printing the run's events as it emits them, until it has finished or failed
+    /// Keep printing the run's events as it emits them, until it has finished, failed or was cancelled
     /// (with `--json`: one JSON document per line).
     #[arg(long)]
     pub(crate) follow: bool,

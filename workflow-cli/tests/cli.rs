@@ -318,6 +318,18 @@ async fn check_cancel(store: &str, runs: &Runs, handle: Arc<dyn CheckpointStore>
 
     let unknown = RunId::new().to_string();
     assert_eq!(fails(store, &["cancel", &unknown]).0, 3);
+
+    // Following a cancelled run's events ends.
+    let follow = tokio::process::Command::new(env!("CARGO_BIN_EXE_workflow"))
+        .args(["--store", store, "events", &queued, "--follow"])
+        .env_remove("WORKFLOW_STORE")
+        .kill_on_drop(true)
+        .output();
+    let follow = tokio::time::timeout(Duration::from_secs(20), follow)
+        .await
+        .expect("--follow ends once the run is cancelled")
+        .expect("the binary runs");
+    assert!(follow.status.success(), "{follow:?}");
 }
 
 #[tokio::test]

@@ -9,7 +9,7 @@ use std::io::Write as _;
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use workflow_runtime::store::{CheckpointStore, LoggedEvent, RunStatus};
+use workflow_runtime::store::{CheckpointStore, LoggedEvent};
 
 use crate::args::EventsArgs;
 use crate::fail::Fail;
@@ -50,7 +50,8 @@ pub(crate) async fn events(
     Ok(out)
 }
 
-/// Prints the log from `args.from` as it grows, until the run has finished or failed: a
+/// Prints the log from `args.from` as it grows, until the run has ended (finished, failed or
+/// cancelled): a
 /// table, or one JSON document per line with `json`.
 async fn follow(store: &dyn CheckpointStore, args: EventsArgs, json: bool) -> Result<String, Fail> {
     let mut stdout = std::io::stdout();
@@ -79,7 +80,7 @@ async fn follow(store: &dyn CheckpointStore, args: EventsArgs, json: bool) -> Re
             continue;
         }
         let run = store.run(args.run).await?;
-        if matches!(run.status, RunStatus::Finished | RunStatus::Failed) {
+        if run.has_ended() {
             let told = matches!(last_kind.as_deref(), Some("completed" | "failed"));
             idle += 1;
             if told || idle > GRACE_POLLS {
