@@ -106,6 +106,23 @@ async function runPage() {
 // Whether the console changes nothing (`workflow serve --read-only`).
 let readOnly = true;
 
+// Forks the run shown at `checkpoint` and opens the new run's page.
+async function forkRun(checkpoint) {
+  const id = $("run-id").textContent;
+  try {
+    const response = await fetch(`/api/runs/${id}/fork?checkpoint=${checkpoint}`, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "X-Workflow-Console": "1" },
+    });
+    const body = await response.json();
+    if (!response.ok) throw new Error(body.error || `${response.status}`);
+    location.href = `/runs/${body.run}`;
+  } catch (error) {
+    showError(error);
+  }
+}
+
 async function cancelRun(id) {
   const button = $("cancel");
   button.disabled = true;
@@ -248,8 +265,15 @@ function drawTimeline(checkpoints) {
       toks = `${after.usage.input_tokens - before.usage.input_tokens} / ${after.usage.output_tokens - before.usage.output_tokens}`;
       spent = cost(after.cost_usd - before.cost_usd);
     }
+    let fork = "";
+    if (!readOnly) {
+      fork = el("button", "fork");
+      fork.type = "button";
+      fork.title = "Start a new run from this checkpoint, for a worker to drive";
+      fork.onclick = () => forkRun(checkpoint.checkpoint);
+    }
     body.appendChild(row([checkpoint.checkpoint, checkpoint.step, checkpoint.status,
-      checkpoint.created_at, took, calls, toks, spent]));
+      checkpoint.created_at, took, calls, toks, spent, fork]));
   });
 }
 

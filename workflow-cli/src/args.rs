@@ -42,6 +42,8 @@ pub(crate) enum Command {
     Prune(PruneArgs),
     /// Cancel a run: at once if no worker holds it, else at its next step boundary.
     Cancel(CancelArgs),
+    /// Start a new run from a checkpoint of a run (time travel), for a worker to drive.
+    Fork(ForkArgs),
     /// Serve the web console: the run list, each run's page, live while runs move.
     Serve(ServeArgs),
 }
@@ -126,6 +128,14 @@ pub(crate) struct CancelArgs {
 }
 
 #[derive(Debug, Args)]
+pub(crate) struct ForkArgs {
+    /// The run to fork.
+    pub(crate) run: RunId,
+    /// The checkpoint the new run starts from (see `workflow history RUN`).
+    pub(crate) checkpoint: u64,
+}
+
+#[derive(Debug, Args)]
 pub(crate) struct ServeArgs {
     /// The address to listen on. Another address than loopback needs --token.
     #[arg(long, default_value = "127.0.0.1:7878")]
@@ -134,7 +144,7 @@ pub(crate) struct ServeArgs {
     /// `/?token=TOKEN` once in the browser).
     #[arg(long, env = "WORKFLOW_CONSOLE_TOKEN", hide_env_values = true)]
     pub(crate) token: Option<String>,
-    /// Show runs, change nothing: no cancel.
+    /// Show runs, change nothing: no cancel, no fork.
     #[arg(long)]
     pub(crate) read_only: bool,
 }

@@ -10,7 +10,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::Value;
-use workflow::store::{CheckpointStore, Lease, RunId};
+use workflow::store::{BranchRecord, CheckpointStore, Lease, RunId};
+use workflow::{Error, Worker};
 
 use support::{leave_runs, Runs};
 
@@ -340,6 +341,106 @@ async fn cancels_runs_in_an_sqlite_file() {
         Arc::new(workflow::SqliteStore::open(&path).expect("opens"));
     let runs = leave_runs(Arc::clone(&handle)).await;
     check_cancel(&format!("sqlite:{}", path.display()), &runs, handle).await;
+}
+
+/// Forking: a new run from a checkpoint, with the branches saved there, for a worker.
+async fn check_fork(store: &str, runs: &Runs, handle: Arc<dyn CheckpointStore>) {
+    // At the pause of the finished run: a new run waiting at the same pause.
+    let finished = runs.finished.to_string();
+    let forked = ok_json(store, &["fork", &finished, "1"]);
+    let id = forked["run"].as_str().expect("a run").to_owned();
+    assert_eq!(forked["parent"]["run"], finished);
+    let shown = ok_json(store, &["show", &id]);
+    assert_eq!(
+        (&shown["status"], &shown["step"], &shown["pause"]["asks"]),
+        (
+            &Value::from("suspended"),
+            &Value::from("review"),
+            &Value::from("a post about sqlite")
+        )
+    );
+    assert_eq!(shown["parent"]["checkpoint"], 1);
+    assert_eq!(
+        shown["usage"]["total"]["calls"], 0,
+        "a fork counts from zero"
+    );
+
+    // At the first checkpoint: a worker serving the workflow drives it to its pause.
+    let line = ok(store, &["fork", &finished, "0"]);
+    let id: RunId = line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|id| id.parse().ok())
+        .unwrap_or_else(|| panic!("no run id in {line:?}"));
+    assert!(
+        line.ends_with("a worker serving `Post` drives it\n"),
+        "{line}"
+    );
+    let runner = support::runner(Arc::clone(&handle)).lease(Duration::from_secs(2));
+    let worker = Worker::new(runner.clone())
+        .register(support::post())
+        .poll_interval(Duration::from_millis(10))
+        .spawn();
+    let result = runner.handle::<support::Post>(id).result().await;
+    assert!(matches!(result, Err(Error::Suspended { .. })), "{result:?}");
+    worker.stop().await;
+    let shown = ok_json(store, &["show", &id.to_string()]);
+    assert_eq!(shown["pause"]["asks"], "a post about rust");
+
+    // The branches saved with a checkpoint go with it.
+    let mapped = runner
+        .create::<support::Post>("map".into())
+        .await
+        .expect("created");
+    let lease = Lease::new("a worker", Duration::from_secs(600));
+    handle.claim(mapped, &lease).await.expect("claims");
+    for index in 0..3 {
+        let branch = BranchRecord {
+            index,
+            value: format!("{index}"),
+            usage: Default::default(),
+        };
+        handle
+            .save_branch(&lease, mapped, 0, branch)
+            .await
+            .expect("saves");
+    }
+    let forked = ok_json(store, &["fork", &mapped.to_string(), "0"]);
+    let id: RunId = forked["run"]
+        .as_str()
+        .expect("a run")
+        .parse()
+        .expect("an id");
+    let first = handle
+        .checkpoint(id, Some(0))
+        .await
+        .expect("its first checkpoint");
+    let indexes: Vec<u32> = first.branches.iter().map(|branch| branch.index).collect();
+    assert_eq!(indexes, [0, 1, 2]);
+    let info = handle.run(id).await.expect("the run");
+    assert_eq!((info.owner, info.parent), (None, Some((mapped, 0))));
+
+    let unknown = RunId::new().to_string();
+    assert_eq!(fails(store, &["fork", &unknown, "0"]).0, 3);
+    assert_eq!(fails(store, &["fork", &finished, "99"]).0, 3);
+}
+
+#[tokio::test]
+async fn forks_runs_in_an_sqlite_file() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let path = dir.path().join("runs.db");
+    let handle: Arc<dyn CheckpointStore> =
+        Arc::new(workflow::SqliteStore::open(&path).expect("opens"));
+    let runs = leave_runs(Arc::clone(&handle)).await;
+    check_fork(&format!("sqlite:{}", path.display()), &runs, handle).await;
+}
+
+#[tokio::test]
+async fn forks_runs_in_postgres() {
+    let Some((store, runs, handle)) = support::postgres_runs().await else {
+        return;
+    };
+    check_fork(&store, &runs, handle).await;
 }
 
 /// Pruning: a run's old checkpoints, then old ended runs.

@@ -2,6 +2,7 @@
 
 pub(crate) mod cancel;
 pub(crate) mod events;
+pub(crate) mod fork;
 pub(crate) mod history;
 mod prune;
 pub(crate) mod runs;
@@ -24,6 +25,7 @@ pub(crate) async fn run(
         Command::Events(args) => events::events(store, args, json).await,
         Command::Prune(args) => prune::prune(store, args, json).await,
         Command::Cancel(args) => cancel::cancel(store, args, json).await,
+        Command::Fork(args) => fork::fork(store, args, json).await,
         Command::Serve(_) => Err(Fail::usage("`serve` prints nothing: it serves")),
     }
 }

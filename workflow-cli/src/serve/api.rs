@@ -5,6 +5,8 @@
 //! - `GET /api/runs/{id}/history?from=&limit=`: a page of its checkpoints
 //! - `GET /api/runs/{id}/events?from=&limit=`: a page of its event log (`workflow events`)
 //! - `POST /api/runs/{id}/cancel`: cancel it (`workflow cancel`); `403` in read-only mode
+//! - `POST /api/runs/{id}/fork?checkpoint=N`: a new run from its checkpoint N, for a worker
+//!   (`workflow fork`); `403` in read-only mode
 //! - `GET /api/console`: what the console allows (`{"read_only": …}`)
 //!
 //! A request that changes a run must carry the header `X-Workflow-Console: 1`, which a page
@@ -21,7 +23,7 @@ use serde::Deserialize;
 use workflow_runtime::RunId;
 
 use super::Console;
-use crate::args::{CancelArgs, EventsArgs, HistoryArgs, RunsArgs, ShowArgs};
+use crate::args::{CancelArgs, EventsArgs, ForkArgs, HistoryArgs, RunsArgs, ShowArgs};
 use crate::command::{events, history, runs, show};
 use crate::fail::Fail;
 
@@ -102,21 +104,76 @@ pub(crate) async fn cancel(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Response {
+    let run = match may_change(&console, &headers).and_then(|()| Ok(run_id(&id)?)) {
+        Ok(run) => run,
+        Err(refused) => return refused.into_response(),
+    };
+    json(crate::command::cancel::cancel(console.store.as_ref(), CancelArgs { run }, true).await)
+}
+
+#[derive(Deserialize)]
+pub(crate) struct ForkQuery {
+    checkpoint: Option<u64>,
+}
+
+pub(crate) async fn fork(
+    State(console): State<Console>,
+    Path(id): Path<String>,
+    Query(query): Query<ForkQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let args = may_change(&console, &headers).and_then(|()| {
+        let checkpoint = query
+            .checkpoint
+            .ok_or_else(|| Refused::Bad(Fail::usage("say which checkpoint: ?checkpoint=N")))?;
+        Ok(ForkArgs {
+            run: run_id(&id)?,
+            checkpoint,
+        })
+    });
+    match args {
+        Ok(args) => json(crate::command::fork::fork(console.store.as_ref(), args, true).await),
+        Err(refused) => refused.into_response(),
+    }
+}
+
+/// Why a request that would change a run is not carried out.
+pub(super) enum Refused {
+    /// The console is read-only, or the request lacks its header.
+    Forbidden(Fail),
+    /// A bad id or parameter.
+    Bad(Fail),
+}
+
+impl From<Fail> for Refused {
+    fn from(fail: Fail) -> Self {
+        Refused::Bad(fail)
+    }
+}
+
+impl Refused {
+    fn into_response(self) -> Response {
+        match self {
+            Refused::Forbidden(fail) => (StatusCode::FORBIDDEN, error_body(&fail)).into_response(),
+            Refused::Bad(fail) => error(&fail),
+        }
+    }
+}
+
+/// Whether this console may change a run on this request: not read-only, and the request
+/// carries the header a page of another site cannot send.
+fn may_change(console: &Console, headers: &HeaderMap) -> Result<(), Refused> {
     if console.read_only {
         let refused = Fail::usage("this console is read-only: it changes no run");
-        return (StatusCode::FORBIDDEN, error_body(&refused)).into_response();
+        return Err(Refused::Forbidden(refused));
     }
     if headers.get(CHANGE_HEADER).is_none_or(|value| value != "1") {
         let refused = Fail::usage(format!(
             "a request that changes a run needs the header `{CHANGE_HEADER}: 1`"
         ));
-        return (StatusCode::FORBIDDEN, error_body(&refused)).into_response();
+        return Err(Refused::Forbidden(refused));
     }
-    let run = match run_id(&id) {
-        Ok(run) => run,
-        Err(fail) => return error(&fail),
-    };
-    json(crate::command::cancel::cancel(console.store.as_ref(), CancelArgs { run }, true).await)
+    Ok(())
 }
 
 pub(crate) async fn console(State(console): State<Console>) -> Response {
