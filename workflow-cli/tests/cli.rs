@@ -10,8 +10,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::Value;
-use workflow::store::{BranchRecord, CheckpointStore, Lease, RunId};
-use workflow::{Error, Worker};
+use workflow::store::{BranchRecord, CheckpointStore, Lease, RunId, RunStatus};
+use workflow::Worker;
 
 use support::{leave_runs, Runs};
 
@@ -381,9 +381,21 @@ async fn check_fork(store: &str, runs: &Runs, handle: Arc<dyn CheckpointStore>) 
         .register(support::post())
         .poll_interval(Duration::from_millis(10))
         .spawn();
-    let result = runner.handle::<support::Post>(id).result().await;
-    assert!(matches!(result, Err(Error::Suspended { .. })), "{result:?}");
+    // The worker leaves the run at its pause; a handle's `result` would wait past it.
+    let mut status = None;
+    for _ in 0..600 {
+        status = Some(handle.run(id).await.expect("the run").status);
+        if status == Some(RunStatus::Suspended) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     worker.stop().await;
+    assert_eq!(
+        status,
+        Some(RunStatus::Suspended),
+        "the worker drove the fork to its pause"
+    );
     let shown = ok_json(store, &["show", &id.to_string()]);
     assert_eq!(shown["pause"]["asks"], "a post about rust");
 

@@ -462,6 +462,19 @@ async fn the_pages_render_in_a_real_browser() {
         .await;
     browser.screenshot("answered-run.png").await;
 
+    // Each checkpoint of the timeline has a fork button: pressed, it opens the new run, waiting
+    // at the same pause as the original at that checkpoint.
+    browser
+        .eval("document.querySelectorAll('#timeline tbody tr')[1].querySelector('button').click()")
+        .await;
+    browser
+        .wait_for(&format!(
+            "document.getElementById('run-id').textContent !== '{}' && document.getElementById('status').textContent === 'suspended'",
+            runs.suspended
+        ))
+        .await;
+    browser.screenshot("forked-run.png").await;
+
     // A queued run has a Cancel button; pressed, the run is cancelled and the button goes.
     let queued = support::runner(Arc::clone(&store))
         .create::<support::Post>("queued".into())
@@ -550,6 +563,66 @@ async fn cancel_needs_its_header_and_a_console_that_may_change_runs() {
     );
     let (status, _) = cancel(&console.base, RunId::new(), true).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn fork_needs_its_header_a_checkpoint_and_a_console_that_may_change_runs() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let path = dir.path().join("runs.db");
+    let store: Arc<dyn CheckpointStore> =
+        Arc::new(workflow::SqliteStore::open(&path).expect("opens"));
+    let runs = leave_runs(Arc::clone(&store)).await;
+    let address = format!("sqlite:{}", path.display());
+    let client = reqwest::Client::new();
+    let fork = |base: &str, run: RunId, query: &str, header: bool| {
+        let mut request = client.post(format!("{base}/api/runs/{run}/fork{query}"));
+        if header {
+            request = request.header("x-workflow-console", "1");
+        }
+        async move {
+            let response = request.send().await.expect("answers");
+            let status = response.status();
+            (status, response.json::<Value>().await.expect("JSON"))
+        }
+    };
+    let count = || async {
+        store
+            .list(Default::default())
+            .await
+            .expect("lists")
+            .runs
+            .len()
+    };
+    let before = count().await;
+
+    let read_only = serve(&address, &["--read-only"]).await;
+    let (status, _) = fork(&read_only.base, runs.finished, "?checkpoint=1", true).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    let console = serve(&address, &[]).await;
+    let (status, _) = fork(&console.base, runs.finished, "?checkpoint=1", false).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, body) = fork(&console.base, runs.finished, "", true).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body["error"]
+        .as_str()
+        .is_some_and(|error| error.contains("checkpoint")));
+    let (status, _) = fork(&console.base, runs.finished, "?checkpoint=99", true).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(count().await, before, "no refused request made a run");
+
+    let (status, body) = fork(&console.base, runs.finished, "?checkpoint=1", true).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let id = body["run"].as_str().expect("the new run");
+    let (_, run) = get(&format!("{}/api/runs/{id}", console.base)).await;
+    assert_eq!(
+        (&run["status"], &run["parent"]["run"]),
+        (
+            &Value::from("suspended"),
+            &Value::from(runs.finished.to_string())
+        )
+    );
+    assert_eq!(count().await, before + 1);
 }
 
 /// A run of `Post` that went around `checkpoints` times (as a long loop does) and now runs
