@@ -11,6 +11,10 @@ pub use workflow_runtime::{
 /// `workflow.run` / `workflow.step` spans `tracing` subscribers see.
 pub use workflow_runtime::event;
 
+/// Route coverage: the edges and routes of a workflow's graph that the runs of a test suite
+/// never took. See [`Coverage`](coverage::Coverage).
+pub use workflow_runtime::coverage;
+
 /// What lives in a run's state besides the steps' inputs: the counters of bounded edges, the
 /// branches of a running fan-out or map ([`Branch`](state::Branch), and
 /// [`BranchError`](state::BranchError) for `[collect]` joins), a step waiting at a pause.

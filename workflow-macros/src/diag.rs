@@ -208,6 +208,7 @@ pub(crate) fn generated_name(name: &str) -> String {
     let what = match name {
         "run" => "the method that runs the workflow, `workflow.run(input)`",
         "MAX_STEPS" => "the constant that holds the most steps a run can take",
+        "GRAPH" => "the constant that holds the graph's edges and routes, for route coverage",
         _ => "the constant that holds the workflow's diagram",
     };
     format!(

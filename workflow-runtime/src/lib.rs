@@ -29,6 +29,7 @@ mod tokens;
 mod error;
 
 // What a run's state and usage are made of; its events; the chat models.
+pub mod coverage;
 pub mod event;
 mod policy;
 pub mod provider;

@@ -4,6 +4,7 @@
 mod fallback;
 mod fingerprint;
 mod fork;
+mod graph;
 mod inherent;
 mod mermaid;
 pub(crate) mod serde;
