@@ -199,7 +199,10 @@ pub use workflow_runtime::tool;
 /// Mermaid flowchart, also shown in the impl's docs; and `pub const MAX_STEPS: Option<u64>`,
 /// the most steps any run can take (the longest way through the graph with each `[max N]`
 /// edge taken at most `N` times; a fan-out or a map is one step, a pause none), so that
-/// [`Executor::max_steps`] with it never stops a run.
+/// [`Executor::max_steps`] with it never stops a run; and `pub const GRAPH: Graph`, the
+/// graph's edges and its routes from `start` to `end` (loops summarised: a route goes through
+/// no step twice), which a [`Coverage`](coverage::Coverage) checks the events of a test suite's
+/// runs against, to report the edges and routes no run took.
 ///
 /// # Example
 ///
@@ -249,6 +252,14 @@ pub use workflow_runtime::tool;
 /// assert!(Article::MERMAID.starts_with("flowchart TD"));
 /// // `draft`, `critique`, then three times `revise` and `critique`.
 /// assert_eq!(Article::MAX_STEPS, Some(8));
+///
+/// // Route coverage: the run above went round the loop, then `critique -> end`.
+/// let executor = Executor::new();
+/// let mut events = executor.subscribe();
+/// executor.start(&Article, "compile-checked docs".into()).await?;
+/// let mut coverage = workflow::coverage::Coverage::new(&Article::GRAPH);
+/// coverage.read(&mut events);
+/// coverage.assert_complete();
 /// # Ok::<(), workflow::Error>(()) }).unwrap();
 /// ```
 ///
