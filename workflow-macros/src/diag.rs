@@ -567,3 +567,7 @@ mod tests {
         assert_eq!(did_you_mean("x", steps), None);
     }
 }
+
+/// `x.into()` as a route's argument, where `x` does not convert into what the route passes on.
+pub(crate) const ROUTE_INTO: &str =
+    "`.into()` here must convert `{Self}` into `{T}`, the type this route passes on, and it does not";
