@@ -35,6 +35,14 @@ pub fn step_error<E: StepError>(error: E) -> BoxError {
     error.into_box()
 }
 
+/// What the impls `#[workflow]` generates assume of the workflow's type
+/// (`for<'_> Self: WorkflowSync`, which rustc does not check where it is written): that it is
+/// `Send + Sync`. A workflow that is not is reported once, by a check of its own.
+pub trait WorkflowSync: Send + Sync {}
+
+#[diagnostic::do_not_recommend]
+impl<T: Send + Sync + ?Sized> WorkflowSync for T {}
+
 /// Checks that a step with `retry` can rebuild its input for each attempt.
 #[diagnostic::on_unimplemented(
     message = "the input of a step with `retry` must implement `Clone`; `{Self}` does not",

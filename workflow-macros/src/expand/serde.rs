@@ -113,8 +113,14 @@ pub(super) fn data_bounds(model: &Model) -> Vec<TokenStream> {
 /// The impl's own where clause plus [`data_bounds`], for `impl Workflow`: the state is only
 /// serializable under those bounds, and repeating them keeps a missing impl from being reported
 /// a second time there.
+///
+/// Also `Self: WorkflowSync`, placed at the self type: a workflow that is not `Send + Sync` is
+/// reported once there, in our words, and the impls assume it is.
 pub(crate) fn workflow_bounds(model: &Model) -> TokenStream {
-    let data = data_bounds(model);
+    let mut data = data_bounds(model);
+    let self_ty = &model.self_ty;
+    let sync = private(model, "WorkflowSync", self_ty.span());
+    data.push(quote_spanned!(self_ty.span()=> for<'__workflow> #self_ty: #sync));
     let Some(clause) = &model.generics.where_clause else {
         return quote!(where #(#data),*);
     };
