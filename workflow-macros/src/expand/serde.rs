@@ -114,13 +114,18 @@ pub(super) fn data_bounds(model: &Model) -> Vec<TokenStream> {
 /// serializable under those bounds, and repeating them keeps a missing impl from being reported
 /// a second time there.
 ///
-/// Also `Self: WorkflowSync`, placed at the self type: a workflow that is not `Send + Sync` is
-/// reported once there, in our words, and the impls assume it is.
+/// Also, for a workflow without generics, `for<'_> Self: WorkflowSync`, which rustc assumes
+/// without checking it there: a workflow that is not `Send + Sync` is reported once, by the
+/// check `expand` adds, and not by each impl.
 pub(crate) fn workflow_bounds(model: &Model) -> TokenStream {
     let mut data = data_bounds(model);
-    let self_ty = &model.self_ty;
-    let sync = private(model, "WorkflowSync", self_ty.span());
-    data.push(quote_spanned!(self_ty.span()=> for<'__workflow> #self_ty: #sync));
+    // Only without generics: for a generic workflow, the bound is not trivial (and a
+    // higher-ranked one confuses rustc's proofs that the transition's future is `Send`).
+    if model.generics.params.is_empty() {
+        let self_ty = &model.self_ty;
+        let sync = private(model, "WorkflowSync", self_ty.span());
+        data.push(quote_spanned!(self_ty.span()=> for<'__workflow> #self_ty: #sync));
+    }
     let Some(clause) = &model.generics.where_clause else {
         return quote!(where #(#data),*);
     };
