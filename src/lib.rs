@@ -11,6 +11,10 @@ pub use workflow_runtime::{
 /// `workflow.run` / `workflow.step` spans `tracing` subscribers see.
 pub use workflow_runtime::event;
 
+/// The traits `#[workflow]` checks your types with, whose messages the compiler reports at
+/// your tokens: see [`checks`](workflow_runtime::checks).
+pub use workflow_runtime::checks;
+
 /// Route coverage: the edges and routes of a workflow's graph that the runs of a test suite
 /// never took. See [`Coverage`](coverage::Coverage).
 pub use workflow_runtime::coverage;

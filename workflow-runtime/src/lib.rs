@@ -55,6 +55,7 @@ pub mod otel;
 
 #[doc(hidden)]
 pub mod __private;
+pub mod checks;
 
 pub use agent::{Agent, AgentBuilder, Conversation, TextStream};
 pub use context::Context;

@@ -281,9 +281,9 @@ pub(super) fn run_step(model: &Model, index: usize) -> TokenStream {
     // rustc reports an error type that does not convert.
     let boxed = sig.fallible.as_ref().map(|error_ty| {
         let span = error_ty.span();
-        let convert = private(model, "step_error", span);
+        let convert = private(model, "StepError", span);
         let placed = Ident::new("error", Span::mixed_site().located_at(span));
-        quote_spanned!(span=> #convert(#placed))
+        quote_spanned!(span=> #convert::into_box(#placed))
     });
     let policy = &sig.options;
     if policy.retry.is_none_or(|retry| retry == 0) && policy.timeout.is_none() {
@@ -311,18 +311,18 @@ pub(super) fn run_step(model: &Model, index: usize) -> TokenStream {
     let policy = self::policy(krate, policy);
     if sig.options.retry.is_some_and(|retry| retry > 0) {
         let span = sig.input.span();
-        let clone = private(model, "retry_input", span);
+        let clone = private(model, "RetryInput", span);
         let placed = Ident::new("input", Span::mixed_site().located_at(span));
         let placed = quote_spanned!(span=> &#placed);
         let given = sig.resume.as_ref().map(|ty| {
             let span = ty.span();
-            let clone = private(model, "retry_input", span);
+            let clone = private(model, "RetryInput", span);
             let placed = Ident::new("given", Span::mixed_site().located_at(span));
-            quote_spanned!(span=> let #value_local = #clone(&#placed);)
+            quote_spanned!(span=> let #value_local = #clone::retry_clone(&#placed);)
         });
         quote! {
             #cx.step_with_retry(#name, &#policy, || {
-                let #input = #clone(#placed);
+                let #input = #clone::retry_clone(#placed);
                 #given
                 async move { #invoke }
             }).await?
