@@ -34,10 +34,12 @@ pub(crate) fn expand(model: &Model) -> TokenStream {
     let answers = workflow_impl::answer_impls(model);
     let inherent = inherent::inherent_impl(model);
     let sync = sync_check(model);
+    let data = serde::data_checks(model);
     quote! {
         #alias
         const _: () = {
             #sync
+            #data
             #state
             #debug
             #serde
