@@ -12,7 +12,7 @@ pub use workflow_runtime::{
 pub use workflow_runtime::event;
 
 /// The traits `#[workflow]` checks your types with, whose messages the compiler reports at
-/// your tokens: see [`checks`](workflow_runtime::checks).
+/// your tokens.
 pub use workflow_runtime::checks;
 
 /// Route coverage: the edges and routes of a workflow's graph that the runs of a test suite

@@ -550,6 +550,13 @@ pub(crate) fn child_pause(name: &str) -> String {
     )
 }
 
+/// `x.into()` as a route's argument, where `x` does not convert into what the route passes on.
+pub(crate) const ROUTE_INTO: &str =
+    "`.into()` here must convert `{Self}` into `{T}`, the type this route passes on, and it does not";
+
+/// The workflow's type is not `Send + Sync`.
+pub(crate) const NOT_SYNC: &str = "a workflow must be `Send + Sync`, and `{Self}` is not";
+
 #[cfg(test)]
 mod tests {
     use super::{did_you_mean, edit_distance};
@@ -573,10 +580,3 @@ mod tests {
         assert_eq!(did_you_mean("x", steps), None);
     }
 }
-
-/// `x.into()` as a route's argument, where `x` does not convert into what the route passes on.
-pub(crate) const ROUTE_INTO: &str =
-    "`.into()` here must convert `{Self}` into `{T}`, the type this route passes on, and it does not";
-
-/// The workflow's type is not `Send + Sync`.
-pub(crate) const NOT_SYNC: &str = "a workflow must be `Send + Sync`, and `{Self}` is not";

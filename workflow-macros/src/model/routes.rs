@@ -50,7 +50,7 @@ impl Model {
             for outgoing in &step.outgoing {
                 match outgoing {
                     Outgoing::Sequence { edge, .. } => {
-                        self.add(&mut edges, &from, edge, Via::Plain)
+                        self.add(&mut edges, &from, edge, Via::Plain);
                     }
                     Outgoing::Match { arms, .. } => {
                         for arm in arms {
