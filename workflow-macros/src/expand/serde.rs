@@ -109,10 +109,29 @@ pub(super) fn data_bounds(model: &Model) -> Vec<TokenStream> {
 }
 
 /// The checks that each type stored in the state which names none of the impl's generics is
-/// `StepData`, each placed at the type: statements for a `const` block.
+/// `StepData`, each placed at the type: statements for a `const` block. The state of a fork,
+/// a type of ours, is checked through its parts: the input of its branches (as their step
+/// takes it) and their outputs.
 pub(super) fn data_checks(model: &Model) -> TokenStream {
     let krate = &model.krate;
-    let checks = stored_types(model)
+    let key = |ty: &syn::Type| quote!(#ty).to_string();
+    let forks: Vec<String> = (0..model.forks.len())
+        .map(|index| key(&super::fork::state_type(model, index)))
+        .collect();
+    let mut types: Vec<syn::Type> = stored_types(model)
+        .into_iter()
+        .filter(|ty| !forks.contains(&key(ty)))
+        .collect();
+    for fork in &model.forks {
+        let Some(crate::model::Node::Step(step)) = fork.branches.first().map(|b| b.to) else {
+            continue;
+        };
+        let input = &model.steps[step].sig.input;
+        if !types.iter().any(|ty| key(ty) == key(input)) {
+            types.push(input.clone());
+        }
+    }
+    let checks = types
         .into_iter()
         .filter(|ty| !mentions_generics(model, ty))
         .map(|ty| {
@@ -143,7 +162,7 @@ fn stored_types(model: &Model) -> Vec<syn::Type> {
 
 /// Whether `ty` names a parameter the impl is generic over, `Self`, or a lifetime other than
 /// `'static`.
-pub(super) fn mentions_generics(model: &Model, ty: &syn::Type) -> bool {
+fn mentions_generics(model: &Model, ty: &syn::Type) -> bool {
     fn names(tokens: TokenStream, generic: &[String]) -> bool {
         tokens.into_iter().any(|token| match token {
             proc_macro2::TokenTree::Ident(ident) => generic.contains(&ident.to_string()),
