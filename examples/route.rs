@@ -135,3 +135,82 @@ async fn main() -> Result<()> {
     }
     Ok(())
 }
+
+/// Route coverage: the questions below take every arm of the routing `match`. Drop one and
+/// `assert_complete` names the arm and the route no question took. Run them with
+/// `cargo test --example route --features http`.
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use workflow::coverage::Coverage;
+    use workflow::provider::Scripted;
+
+    /// The support team, on scripted models: the router answers by keyword.
+    fn scripted_support() -> Support {
+        let router: Arc<dyn ChatModel> = Arc::new(
+            Scripted::new()
+                .when("charged", r#"{"category":"billing"}"#)
+                .when("error", r#"{"category":"technical"}"#)
+                .when("office", r#"{"category":"general"}"#),
+        );
+        let agent = |name: &str| {
+            let model: Arc<dyn ChatModel> = Arc::new(Scripted::new().when("", "an answer"));
+            Agent::builder(model).name(name).build()
+        };
+        Support {
+            router: Agent::builder(router).name("router").build(),
+            billing: agent("billing"),
+            technical: agent("technical"),
+            general: agent("general"),
+        }
+    }
+
+    /// The coverage of `Support` after a run of each question.
+    async fn coverage_of(questions: &[&str]) -> Coverage {
+        let support = scripted_support();
+        let executor = Executor::new();
+        let mut events = executor.subscribe();
+        for question in questions {
+            let answer = executor.start(&support, (*question).to_owned()).await;
+            assert_eq!(answer.expect("the run finishes"), "an answer");
+        }
+        let mut coverage = Coverage::new(&Support::GRAPH);
+        coverage.read(&mut events);
+        coverage
+    }
+
+    #[tokio::test]
+    async fn the_questions_take_every_route() {
+        coverage_of(&[
+            "Why was I charged twice this month?",
+            "The app shows an error when I log in.",
+            "Do you have an office in Lisbon?",
+        ])
+        .await
+        .assert_complete();
+    }
+
+    #[tokio::test]
+    async fn a_category_no_question_has_is_reported() {
+        let coverage = coverage_of(&[
+            "Why was I charged twice this month?",
+            "The app shows an error when I log in.",
+        ])
+        .await;
+        let missed: Vec<String> = coverage
+            .missed_edges()
+            .iter()
+            .map(|e| e.to_string())
+            .collect();
+        assert_eq!(
+            missed,
+            ["classify -> answer_general", "answer_general -> end"]
+        );
+        assert_eq!(coverage.missed_routes().len(), 1);
+        let report = coverage.to_string();
+        assert!(
+            report.contains("(Ticket { category: Category::General, question })"),
+            "{report}"
+        );
+    }
+}

@@ -11,6 +11,14 @@ pub use workflow_runtime::{
 /// `workflow.run` / `workflow.step` spans `tracing` subscribers see.
 pub use workflow_runtime::event;
 
+/// The traits `#[workflow]` checks your types with, whose messages the compiler reports at
+/// your tokens.
+pub use workflow_runtime::checks;
+
+/// Route coverage: the edges and routes of a workflow's graph that the runs of a test suite
+/// never took. See [`Coverage`](coverage::Coverage).
+pub use workflow_runtime::coverage;
+
 /// What lives in a run's state besides the steps' inputs: the counters of bounded edges, the
 /// branches of a running fan-out or map ([`Branch`](state::Branch), and
 /// [`BranchError`](state::BranchError) for `[collect]` joins), a step waiting at a pause.
@@ -195,7 +203,10 @@ pub use workflow_runtime::tool;
 /// Mermaid flowchart, also shown in the impl's docs; and `pub const MAX_STEPS: Option<u64>`,
 /// the most steps any run can take (the longest way through the graph with each `[max N]`
 /// edge taken at most `N` times; a fan-out or a map is one step, a pause none), so that
-/// [`Executor::max_steps`] with it never stops a run.
+/// [`Executor::max_steps`] with it never stops a run; and `pub const GRAPH: Graph`, the
+/// graph's edges and its routes from `start` to `end` (loops summarised: a route goes through
+/// no step twice), which a [`Coverage`](coverage::Coverage) checks the events of a test suite's
+/// runs against, to report the edges and routes no run took.
 ///
 /// # Example
 ///
@@ -245,6 +256,14 @@ pub use workflow_runtime::tool;
 /// assert!(Article::MERMAID.starts_with("flowchart TD"));
 /// // `draft`, `critique`, then three times `revise` and `critique`.
 /// assert_eq!(Article::MAX_STEPS, Some(8));
+///
+/// // Route coverage: the run above went round the loop, then `critique -> end`.
+/// let executor = Executor::new();
+/// let mut events = executor.subscribe();
+/// executor.start(&Article, "compile-checked docs".into()).await?;
+/// let mut coverage = workflow::coverage::Coverage::new(&Article::GRAPH);
+/// coverage.read(&mut events);
+/// coverage.assert_complete();
 /// # Ok::<(), workflow::Error>(()) }).unwrap();
 /// ```
 ///

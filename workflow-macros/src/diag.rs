@@ -208,6 +208,7 @@ pub(crate) fn generated_name(name: &str) -> String {
     let what = match name {
         "run" => "the method that runs the workflow, `workflow.run(input)`",
         "MAX_STEPS" => "the constant that holds the most steps a run can take",
+        "GRAPH" => "the constant that holds the graph's edges and routes, for route coverage",
         _ => "the constant that holds the workflow's diagram",
     };
     format!(
@@ -465,6 +466,12 @@ pub(crate) fn duplicate_branch(name: &str) -> String {
     format!("step `{name}` is already a branch of this fan-out")
 }
 
+pub(crate) fn fan_out_too_wide(fork: &str, branches: usize, max: usize) -> String {
+    format!(
+        "the fan-out `{fork}` has {branches} branches, more than the {max} a fan-out can have (its join takes a tuple, and the run's state stores one, which serde does up to {max} elements); to run one step over many values, map over a collection: `a -> each b -> join`, where `a` outputs a `Vec` and `join` takes a `Vec` of `b`'s outputs; or group the branches into nested workflows of at most {max} each"
+    )
+}
+
 pub(crate) fn join_arity(fork: &str, branches: usize, join: &str, takes: usize) -> String {
     format!(
         "the fan-out `{fork}` has {branches} branches, but step `{join}` takes a tuple of {takes}; it takes one element per branch, in order"
@@ -542,6 +549,13 @@ pub(crate) fn child_pause(name: &str) -> String {
         "step `{name}` runs another workflow, which cannot be marked `pause`; its own pauses are this workflow's pauses: remove `pause` here"
     )
 }
+
+/// `x.into()` as a route's argument, where `x` does not convert into what the route passes on.
+pub(crate) const ROUTE_INTO: &str =
+    "`.into()` here must convert `{Self}` into `{T}`, the type this route passes on, and it does not";
+
+/// The workflow's type is not `Send + Sync`.
+pub(crate) const NOT_SYNC: &str = "a workflow must be `Send + Sync`, and `{Self}` is not";
 
 #[cfg(test)]
 mod tests {

@@ -3,84 +3,15 @@
 //! Everything here is either a re-export of public API or a thin helper that places compile
 //! errors on the user's tokens; the generated code can be written by hand without it.
 
+pub use crate::checks::{ForkInput, MapItem, RetryInput, StepError, WorkflowSync};
 pub use crate::context::settle;
+pub use crate::coverage::{Edge, Graph};
 pub use crate::state::data::{deserialize_state, StateEnum, StepData};
 pub use crate::state::pause::{pause_answer, pause_payload};
 pub use crate::state::{Branch, BranchError, ChildState, ChildStop, PauseState, PauseValue};
 pub use crate::{Answer, BoxError, Context, Error, Pause, Run, StepPolicy, Workflow};
 pub use serde;
 pub use serde_json;
-
-/// Checks that a step's error type can be turned into [`Error::Step`](crate::Error::Step).
-#[diagnostic::on_unimplemented(
-    message = "`{Self}` cannot be used as a step's error type",
-    label = "this error type does not implement `std::error::Error + Send + Sync + 'static`",
-    note = "implement `std::error::Error` for `{Self}`, or return `workflow::Error`"
-)]
-pub trait StepError {
-    /// Boxes the error.
-    fn into_box(self) -> BoxError;
-}
-
-#[diagnostic::do_not_recommend]
-impl<E: Into<BoxError>> StepError for E {
-    fn into_box(self) -> BoxError {
-        self.into()
-    }
-}
-
-/// Boxes a step's error; called with the span of the step's return type.
-pub fn step_error<E: StepError>(error: E) -> BoxError {
-    error.into_box()
-}
-
-/// Checks that a step with `retry` can rebuild its input for each attempt.
-#[diagnostic::on_unimplemented(
-    message = "the input of a step with `retry` must implement `Clone`; `{Self}` does not",
-    label = "each attempt gets its own copy of this input",
-    note = "derive `Clone` for `{Self}`, or remove `retry` from the step's `#[step(...)]`"
-)]
-pub trait RetryInput: Clone {}
-
-#[diagnostic::do_not_recommend]
-impl<T: Clone> RetryInput for T {}
-
-/// Clones a retried step's input; called with the span of the step's parameter type.
-pub fn retry_input<T: RetryInput>(input: &T) -> T {
-    input.clone()
-}
-
-/// Checks that the input of a fan-out can be given to each of its branches.
-#[diagnostic::on_unimplemented(
-    message = "the input of a fan-out goes to each of its branches, so it must implement `Clone`; `{Self}` does not",
-    label = "each branch gets its own copy of this value",
-    note = "derive `Clone` for `{Self}`, or pass the branches something that is `Clone` (an `Arc`, an id)"
-)]
-pub trait ForkInput: Clone {}
-
-#[diagnostic::do_not_recommend]
-impl<T: Clone> ForkInput for T {}
-
-/// Clones the input of a fan-out for one branch; called with the span of the fork.
-pub fn fork_input<T: ForkInput>(input: &T) -> T {
-    input.clone()
-}
-
-/// Checks that the elements of a map can be given to its step while the state keeps them.
-#[diagnostic::on_unimplemented(
-    message = "the elements of a map must implement `Clone`; `{Self}` does not",
-    label = "each element is cloned for its step, while the run's state keeps it until the map finishes",
-    note = "derive `Clone` for `{Self}`, or map over something that is `Clone` (an `Arc`, an id)"
-)]
-pub trait MapItem: Clone {}
-
-#[diagnostic::do_not_recommend]
-impl<T: Clone> MapItem for T {}
-
-/// Clones an element of a map for its step; called with the span of `each`.
-pub fn map_item<T: MapItem>(item: &T) -> T {
-    item.clone()
-}
 
 /// The state of a map over `items` before it runs: every element pending.
 pub fn map_state<T, U>(items: Vec<T>) -> (Vec<T>, Vec<Branch<U>>) {

@@ -29,6 +29,7 @@ mod tokens;
 mod error;
 
 // What a run's state and usage are made of; its events; the chat models.
+pub mod coverage;
 pub mod event;
 mod policy;
 pub mod provider;
@@ -54,6 +55,7 @@ pub mod otel;
 
 #[doc(hidden)]
 pub mod __private;
+pub mod checks;
 
 pub use agent::{Agent, AgentBuilder, Conversation, TextStream};
 pub use context::Context;

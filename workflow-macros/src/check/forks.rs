@@ -42,6 +42,27 @@ pub(crate) fn branches_belong_to_their_fork(model: &Model, errors: &mut Errors) 
     }
 }
 
+/// Rule: a static fan-out has at most [`MAX_BRANCHES`] branches: its join takes a tuple, and
+/// the run's state stores the branches' outputs in one, which serde stores up to 16 elements.
+pub(crate) fn fan_out_width(model: &Model, errors: &mut Errors) {
+    for fork in &model.forks {
+        if !fork.map && fork.branches.len() > MAX_BRANCHES {
+            let first: Vec<String> = fork.branches[..3]
+                .iter()
+                .map(|b| b.name.to_string())
+                .collect();
+            let label = format!("({}, …)", first.join(", "));
+            errors.push(
+                fork.span,
+                diag::fan_out_too_wide(&label, fork.branches.len(), MAX_BRANCHES),
+            );
+        }
+    }
+}
+
+/// The most branches a static fan-out can have.
+pub(crate) const MAX_BRANCHES: usize = 16;
+
 /// Rule: a step that joins a fan-out and takes a tuple takes one element per branch.
 pub(crate) fn join_arity(model: &Model, errors: &mut Errors) {
     for (index, fork) in model.forks.iter().enumerate() {

@@ -15,6 +15,7 @@ use crate::model::Model;
 pub(crate) fn check(model: &Model, errors: &mut Errors) {
     graph::one_successor(model, errors);
     forks::join_arity(model, errors);
+    forks::fan_out_width(model, errors);
     pauses::pauses_take_a_value(model, errors);
     children::children_are_plain_steps(model, errors);
     if model.incomplete {

@@ -7,7 +7,7 @@ use quote::quote;
 use super::input_type;
 use crate::model::Model;
 
-/// `run`, `MERMAID` and `MAX_STEPS` (but those the impl block defines itself, an error already reported)
+/// `run`, `MERMAID`, `MAX_STEPS` and `GRAPH` (but those the impl block defines itself, an error already reported)
 /// with the types that are known, and no body worth running: the crate does not compile anyway.
 pub(crate) fn fallback(model: &Model) -> TokenStream {
     let krate = &model.krate;
@@ -39,6 +39,13 @@ pub(crate) fn fallback(model: &Model) -> TokenStream {
             pub const MAX_STEPS: ::core::option::Option<u64> = ::core::option::Option::None;
         }
     });
+    let graph = free("GRAPH").then(|| {
+        quote! {
+            /// Unavailable: the workflow has errors.
+            pub const GRAPH: #krate::__private::Graph =
+                #krate::__private::Graph::new("", &[], &[], &[], false);
+        }
+    });
     let run = free("run").then(|| {
         quote! {
             /// Unavailable: the workflow has errors.
@@ -52,6 +59,7 @@ pub(crate) fn fallback(model: &Model) -> TokenStream {
         impl #impl_generics #self_ty #where_clause {
             #mermaid
             #max_steps
+            #graph
             #run
         }
     }

@@ -279,7 +279,7 @@ fn fan_out_body(model: &Model, index: usize, casts: &mut Casts) -> (TokenStream,
     let fork = &model.forks[index];
     let steps = branch_steps(model, index);
     let [input, cx, shared] = ["input", "cx", "shared"].map(local);
-    let clone = private(model, "fork_input", fork.span);
+    let clone = private(model, "ForkInput", fork.span);
     let names = |prefix: &str| -> Vec<proc_macro2::Ident> {
         (0..steps.len())
             .map(|position| format_ident!("{prefix}{position}", span = Span::mixed_site()))
@@ -291,7 +291,7 @@ fn fan_out_body(model: &Model, index: usize, casts: &mut Casts) -> (TokenStream,
         let branch = &fork.branches[position];
         // The argument placed at the fork too: rustc reports a missing `Clone` there.
         let placed = proc_macro2::Ident::new("shared", Span::mixed_site().located_at(fork.span));
-        let copy = quote_spanned!(fork.span=> #clone(#placed));
+        let copy = quote_spanned!(fork.span=> #clone::fork_clone(#placed));
         let value = if position == 0 {
             copy
         } else {
@@ -367,9 +367,9 @@ fn map_body(model: &Model, index: usize) -> Option<(TokenStream, TokenStream)> {
     let fork = &model.forks[index];
     let step = branch_steps(model, index).first().copied()?;
     let [items, done, cx, item] = ["items", "done", "cx", "item"].map(local);
-    let clone = private(model, "map_item", fork.span);
+    let clone = private(model, "MapItem", fork.span);
     let placed = proc_macro2::Ident::new("item", Span::mixed_site().located_at(fork.span));
-    let value = quote_spanned!(fork.span=> #clone(#placed));
+    let value = quote_spanned!(fork.span=> #clone::map_clone(#placed));
     let future = branch_future(model, index, step, &value, true);
     let concurrency = fork.concurrency.map_or_else(
         || quote!(::core::primitive::usize::MAX),

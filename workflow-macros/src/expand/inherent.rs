@@ -1,5 +1,5 @@
 //! The inherent items: `run`, the `MERMAID` diagram, documented on the impl block, and the
-//! `MAX_STEPS` envelope.
+//! `MAX_STEPS` envelope and the `GRAPH` of route coverage.
 
 use proc_macro2::TokenStream;
 use quote::{quote, ToTokens};
@@ -51,6 +51,13 @@ pub(super) fn inherent_impl(model: &Model) -> TokenStream {
          `Workflow::MAX_STEPS`) each time it is entered: `None` if that is unknown.",
         k = quote!(#krate).to_string().replace(' ', "")
     );
+    let graph = super::graph::graph(model);
+    let graph_doc = format!(
+        "The graph of `{name}` for route coverage: its edges, and its routes from `start` to \
+         `end` (loops summarised). Give it to a [`Coverage`]({k}::coverage::Coverage) with the \
+         events of a test suite's runs to see the edges and routes they never took.",
+        k = quote!(#krate).to_string().replace(' ', "")
+    );
     quote! {
         #[doc = #impl_doc]
         impl #impl_generics #self_ty #where_clause {
@@ -59,6 +66,9 @@ pub(super) fn inherent_impl(model: &Model) -> TokenStream {
 
             #[doc = #max_steps_doc]
             pub const MAX_STEPS: ::core::option::Option<u64> = #max_steps;
+
+            #[doc = #graph_doc]
+            pub const GRAPH: #krate::__private::Graph = #graph;
 
             #[doc = #run_doc]
             pub fn run(&self, #input_var: #input) -> impl ::core::future::Future<

@@ -178,11 +178,12 @@ fn step_id(model: &Model, index: usize) -> String {
 }
 
 /// Tokens as a human would write them: no spaces around `::`, before `(`, `,` or `.`.
-fn pretty(item: &impl ToTokens) -> String {
+pub(super) fn pretty(item: &impl ToTokens) -> String {
     let text = item.to_token_stream().to_string();
     [
         (" :: ", "::"),
         (":: ", "::"),
+        (" : ", ": "),
         (" (", "("),
         ("( ", "("),
         (" )", ")"),

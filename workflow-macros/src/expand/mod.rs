@@ -4,6 +4,7 @@
 mod fallback;
 mod fingerprint;
 mod fork;
+mod graph;
 mod inherent;
 mod mermaid;
 pub(crate) mod serde;
@@ -14,7 +15,7 @@ mod workflow_impl;
 pub(crate) use fallback::fallback;
 
 use proc_macro2::{Span, TokenStream};
-use quote::quote;
+use quote::{quote, quote_spanned};
 use syn::Ident;
 
 // The names of generated items are the model's (`transition` names its casts with `camel`).
@@ -24,16 +25,21 @@ use crate::model::{camel, Model};
 /// names the state enum in the user's module, and, in a block of their own (so that the enum is
 /// exactly as visible as the workflow type), the enum and every impl.
 pub(crate) fn expand(model: &Model) -> TokenStream {
-    let alias = state::state_alias(model);
+    // At the state's name: where a type of the user's with that name clashes with it.
+    let alias = respan(state::state_alias(model), model.state.span());
     let state = state::state_enum(model);
     let debug = state::state_debug(model);
     let serde = serde::state_serde(model);
     let workflow = workflow_impl::workflow_impl(model);
     let answers = workflow_impl::answer_impls(model);
     let inherent = inherent::inherent_impl(model);
+    let sync = sync_check(model);
+    let data = serde::data_checks(model);
     quote! {
         #alias
         const _: () = {
+            #sync
+            #data
             #state
             #debug
             #serde
@@ -41,6 +47,31 @@ pub(crate) fn expand(model: &Model) -> TokenStream {
             #answers
             #inherent
         };
+    }
+}
+
+/// For a workflow that is not generic: the check that it is `Send + Sync`, placed at the self
+/// type. The impls only assume it (`for<'_> Self: WorkflowSync`), so that it is reported once,
+/// here, in our words; rustc's help line then reads "the trait `SendSync` is not implemented".
+fn sync_check(model: &Model) -> TokenStream {
+    if !model.generics.params.is_empty() {
+        return TokenStream::new();
+    }
+    let self_ty = &model.self_ty;
+    let span = syn::spanned::Spanned::span(self_ty);
+    let message = crate::diag::NOT_SYNC;
+    quote_spanned! {span=>
+        #[diagnostic::on_unimplemented(
+            message = #message,
+            label = "a field of `{Self}` is not `Send`, or not `Sync`",
+            note = "a run may move between threads, and its steps borrow the workflow from any of them: give `{Self}` fields that are `Send + Sync` (a `Mutex` or an atomic for a `RefCell` or a `Cell`, an `Arc` for an `Rc`)"
+        )]
+        trait SendSync {
+            fn __check() {}
+        }
+        #[diagnostic::do_not_recommend]
+        impl<__W: ?::core::marker::Sized + ::core::marker::Send + ::core::marker::Sync> SendSync for __W {}
+        let _ = <#self_ty as SendSync>::__check;
     }
 }
 

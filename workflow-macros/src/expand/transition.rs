@@ -95,6 +95,41 @@ impl Casts {
         quote_spanned!(first=> #name::<#target>::__collect(#tuple #dot))
     }
 
+    /// `receiver.into()`, converting into `target`: `RouteInto::<target>::route_into(receiver)`
+    /// placed at `into`, with a message that says what does not convert into what.
+    pub(super) fn route_into(
+        &mut self,
+        receiver: &syn::Expr,
+        target: &syn::Type,
+        into: Span,
+    ) -> TokenStream {
+        let name = Ident::new("RouteInto", Span::mixed_site().located_at(into));
+        if !self.names.iter().any(|taken| taken == "RouteInto") {
+            self.names.push("RouteInto".to_owned());
+            let message = diag::ROUTE_INTO;
+            self.items.push(quote! {
+                #[diagnostic::on_unimplemented(
+                    message = #message,
+                    label = "`{T}` does not implement `From<{Self}>`",
+                    note = "pass a `{T}`, or implement `From<{Self}>` for `{T}`"
+                )]
+                trait #name<T> {
+                    fn __route_into(self) -> T;
+                }
+                #[diagnostic::do_not_recommend]
+                impl<T, V: ::core::convert::Into<T>> #name<T> for V {
+                    fn __route_into(self) -> T {
+                        ::core::convert::Into::into(self)
+                    }
+                }
+            });
+        }
+        let mut tuple = Group::new(Delimiter::Parenthesis, quote!(#receiver,));
+        tuple.set_span(into);
+        let dot = quote_spanned!(into=> .0);
+        quote_spanned!(into=> #name::<#target>::__route_into(#tuple #dot))
+    }
+
     /// A name for a generated trait, unique in the workflow, placed at `first`.
     fn unique(&mut self, name: &str, first: Span) -> Ident {
         let name: String = name
@@ -246,9 +281,9 @@ pub(super) fn run_step(model: &Model, index: usize) -> TokenStream {
     // rustc reports an error type that does not convert.
     let boxed = sig.fallible.as_ref().map(|error_ty| {
         let span = error_ty.span();
-        let convert = private(model, "step_error", span);
+        let convert = private(model, "StepError", span);
         let placed = Ident::new("error", Span::mixed_site().located_at(span));
-        quote_spanned!(span=> #convert(#placed))
+        quote_spanned!(span=> #convert::into_box(#placed))
     });
     let policy = &sig.options;
     if policy.retry.is_none_or(|retry| retry == 0) && policy.timeout.is_none() {
@@ -276,18 +311,18 @@ pub(super) fn run_step(model: &Model, index: usize) -> TokenStream {
     let policy = self::policy(krate, policy);
     if sig.options.retry.is_some_and(|retry| retry > 0) {
         let span = sig.input.span();
-        let clone = private(model, "retry_input", span);
+        let clone = private(model, "RetryInput", span);
         let placed = Ident::new("input", Span::mixed_site().located_at(span));
         let placed = quote_spanned!(span=> &#placed);
         let given = sig.resume.as_ref().map(|ty| {
             let span = ty.span();
-            let clone = private(model, "retry_input", span);
+            let clone = private(model, "RetryInput", span);
             let placed = Ident::new("given", Span::mixed_site().located_at(span));
-            quote_spanned!(span=> let #value_local = #clone(&#placed);)
+            quote_spanned!(span=> let #value_local = #clone::retry_clone(&#placed);)
         });
         quote! {
             #cx.step_with_retry(#name, &#policy, || {
-                let #input = #clone(#placed);
+                let #input = #clone::retry_clone(#placed);
                 #given
                 async move { #invoke }
             }).await?
@@ -448,7 +483,10 @@ fn goto(
     casts: &mut Casts,
 ) -> TokenStream {
     let state = &model.state;
-    let value = edge.arg.as_ref().map_or(bare, |arg| quote!(#arg));
+    let value = edge
+        .arg
+        .as_ref()
+        .map_or(bare, |arg| into_target(model, edge, arg, casts));
     let from_name = from.label(model);
     let sequence = edge.arg.is_none();
     if let Node::Fork(fork) = edge.to {
@@ -485,6 +523,26 @@ fn goto(
         Node::Step(to) => super::enter_step(model, to, &cast),
         _ => quote!(#state::#target(#cast)),
     }
+}
+
+/// A route's argument, with `x.into()` written `RouteInto::<Target>::route_into(x)`: the cast
+/// that follows cannot pass the target type back to `into`, whose type would stay unknown.
+fn into_target(model: &Model, edge: &Edge, arg: &syn::Expr, casts: &mut Casts) -> TokenStream {
+    let syn::Expr::MethodCall(call) = arg else {
+        return quote!(#arg);
+    };
+    if call.method != "into" || !call.args.is_empty() || call.turbofish.is_some() {
+        return quote!(#arg);
+    }
+    let target = match edge.to {
+        Node::Step(to) => model.steps[to].sig.input.clone(),
+        Node::End => match &model.output {
+            Some(output) => output.clone(),
+            None => return quote!(#arg),
+        },
+        Node::Fork(_) | Node::Unknown => return quote!(#arg),
+    };
+    casts.route_into(&call.receiver, &target, call.method.span())
 }
 
 /// `tokens` in a group, placed at `at` but in the macro's own context (like every token the

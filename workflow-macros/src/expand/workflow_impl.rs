@@ -290,5 +290,36 @@ pub(super) fn answer_impls(model: &Model) -> TokenStream {
         }
     });
     let child = child_answer_impl(model);
-    quote!(#(#impls)* #child)
+    let single = (types.len() == 1).then(|| no_other_answer(model));
+    quote!(#(#impls)* #child #single)
+}
+
+/// For a workflow whose pauses all wait for one type: an impl of `Answer<V>` for the values
+/// of a local trait that has none, so that rustc, which would otherwise take the one impl's
+/// type for `V` and say only "mismatched types", reports a value of another type with the
+/// message of `Answer`.
+fn no_other_answer(model: &Model) -> TokenStream {
+    let krate = &model.krate;
+    let self_ty = &model.self_ty;
+    let mut generics = model.generics.clone();
+    generics.params.push(syn::parse_quote!(__V: NoPause));
+    let (impl_generics, _, _) = generics.split_for_impl();
+    let where_clause = workflow_bounds(model);
+    let [state_var, value] = ["state", "value"].map(local);
+    quote! {
+        /// Implemented by no type.
+        trait NoPause {}
+
+        #[automatically_derived]
+        #[diagnostic::do_not_recommend]
+        impl #impl_generics #krate::__private::Answer<__V> for #self_ty #where_clause {
+            fn answer(
+                #state_var: Self::State,
+                #value: __V,
+            ) -> ::core::result::Result<Self::State, #krate::__private::Error> {
+                let _ = (#state_var, #value);
+                ::core::unreachable!()
+            }
+        }
+    }
 }

@@ -5,6 +5,9 @@
 mod build;
 mod envelope;
 mod names;
+mod routes;
+
+pub(crate) use routes::Via;
 
 pub(crate) use crate::parse::unraw;
 pub(crate) use build::build;

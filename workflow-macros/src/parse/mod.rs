@@ -177,7 +177,7 @@ pub(crate) fn is_reserved(name: &syn::Ident) -> bool {
 
 /// The associated items `#[workflow]` generates on the workflow type next to the user's, in
 /// the same namespace as methods and constants: the user's impl block cannot define them.
-pub(crate) const GENERATED_ITEMS: &[&str] = &["run", "MERMAID", "MAX_STEPS"];
+pub(crate) const GENERATED_ITEMS: &[&str] = &["run", "MERMAID", "MAX_STEPS", "GRAPH"];
 
 /// Whether `name` is one of [`GENERATED_ITEMS`].
 pub(crate) fn is_generated(name: &syn::Ident) -> bool {

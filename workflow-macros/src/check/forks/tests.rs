@@ -4,7 +4,7 @@
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use super::{branches_belong_to_their_fork, join_arity};
+use super::{branches_belong_to_their_fork, fan_out_width, join_arity, MAX_BRANCHES};
 use crate::tests::{rule_messages, steps_and_flow};
 
 fn branches(flow: &TokenStream) -> Vec<String> {
@@ -71,4 +71,31 @@ fn a_join_takes_one_element_per_branch() {
         &quote!(start -> a -> each b -> d -> end;)
     )
     .is_empty());
+}
+
+#[test]
+fn a_fan_out_has_at_most_16_branches() {
+    let wide = |count: usize| {
+        let names: Vec<String> = (0..count).map(|i| format!("b{i}")).collect();
+        let mut steps: Vec<&str> = names.iter().map(String::as_str).collect();
+        steps.extend(["a", "d"]);
+        let branches = names.iter().map(|name| quote::format_ident!("{}", name));
+        let flow = quote!(start -> a -> (#(#branches),*) -> d -> end;);
+        rule_messages(steps_and_flow(&steps, &flow), fan_out_width)
+    };
+    assert!(wide(MAX_BRANCHES).is_empty());
+    let messages = wide(MAX_BRANCHES + 1);
+    assert_eq!(messages.len(), 1);
+    assert!(
+        messages[0].starts_with("the fan-out `(b0, b1, b2, …)` has 17 branches, more than the 16"),
+        "{}",
+        messages[0]
+    );
+    assert!(messages[0].contains("`a -> each b -> join`"));
+    // A map runs its step over any number of elements.
+    let map = rule_messages(
+        steps_and_flow(&["a", "b", "d"], &quote!(start -> a -> each b -> d -> end;)),
+        fan_out_width,
+    );
+    assert!(map.is_empty());
 }
