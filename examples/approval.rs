@@ -97,6 +97,8 @@ async fn approval() -> Result<(), Box<dyn std::error::Error>> {
             println!("  cargo run --example approval -- --answer {token} --reject \"reason\"");
         }
         Outcome::Finished(text) => println!("{text}"),
+        // `Newsletter` has no `sleep`, so its runs never stop here.
+        Outcome::Sleeping { step, until } => println!("asleep before `{step}` until {until:?}"),
         Outcome::Failed(error) => return Err(error.into()),
     }
     Ok(())

@@ -175,6 +175,40 @@ pub(crate) fn pause_without_value(name: &str) -> String {
     )
 }
 
+/// A `sleep` whose duration is not a string with a unit.
+pub(crate) fn bad_sleep(literal: &syn::Lit) -> String {
+    let written = quote::ToTokens::to_token_stream(literal).to_string();
+    format!(
+        "`sleep` takes a duration as a string with a unit (`ms`, `s`, `m`, `h` or `d`), not `{written}`: `-> sleep \"1h\" -> step`"
+    )
+}
+
+pub(crate) const SLEEP_BEFORE_STEP: &str = "a sleep goes before a step: `-> sleep \"1h\" -> step`";
+
+pub(crate) const SLEEP_END: &str =
+    "a run cannot sleep before `end`: it would only delay its output; sleep before a step: `-> sleep \"1h\" -> step`";
+
+/// Two edges that sleep for different times before the same step.
+pub(crate) fn sleep_conflict(name: &str, first: &str, second: &str) -> String {
+    format!(
+        "step `{name}` sleeps `{first}` on one edge and `{second}` on another; a step sleeps one duration, whichever way the run comes: write the same duration on each edge, or sleep before another step"
+    )
+}
+
+/// A step that is both a pause and a sleep.
+pub(crate) fn sleep_pause(name: &str) -> String {
+    format!(
+        "step `{name}` is a pause step, which cannot also sleep: remove `sleep` here, or sleep before the step that leads to the pause"
+    )
+}
+
+/// A step that runs another workflow, marked `sleep`.
+pub(crate) fn child_sleep(name: &str) -> String {
+    format!(
+        "step `{name}` runs another workflow, which cannot be marked `sleep`: sleep in that workflow's `flow!`, or before a step of this one"
+    )
+}
+
 pub(crate) const PAUSE_END: &str =
     "`end` cannot be a pause; pause before a step that takes the value: `-> pause step`";
 
@@ -256,7 +290,7 @@ pub(crate) fn bad_retry() -> &'static str {
 
 pub(crate) fn bad_duration(option: &str) -> String {
     format!(
-        "`{option}` takes a duration as a string with a unit (`ms`, `s`, `m` or `h`): `{option} = \"30s\"`"
+        "`{option}` takes a duration as a string with a unit (`ms`, `s`, `m`, `h` or `d`): `{option} = \"30s\"`"
     )
 }
 

@@ -6,10 +6,13 @@
 pub use crate::context::settle;
 pub use crate::state::data::{deserialize_state, StateEnum, StepData};
 pub use crate::state::pause::{pause_answer, pause_payload};
-pub use crate::state::{Branch, BranchError, ChildState, ChildStop, PauseState, PauseValue};
+pub use crate::state::{
+    Branch, BranchError, ChildState, ChildStop, PauseState, PauseValue, SleepState,
+};
 pub use crate::{Answer, BoxError, Context, Error, Pause, Run, StepPolicy, Workflow};
 pub use serde;
 pub use serde_json;
+pub use std::time::SystemTime;
 
 /// Checks that a step's error type can be turned into [`Error::Step`](crate::Error::Step).
 #[diagnostic::on_unimplemented(

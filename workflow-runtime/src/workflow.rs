@@ -4,6 +4,7 @@ use std::fmt;
 use std::future::Future;
 use std::str::FromStr;
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
@@ -143,6 +144,35 @@ pub trait Workflow: Send + Sync {
     ///
     /// A workflow without pauses keeps the default, `None`.
     fn pause(state: &Self::State) -> Option<Pause> {
+        let _ = state;
+        None
+    }
+
+    /// The time a run at `state` sleeps until before its next step can run, if `state` is a
+    /// step that sleeps first ([`SleepState`](crate::state::SleepState), `a -> sleep "1h" -> b`
+    /// in `flow!`). The driver waits until then: a run in memory with `tokio::time::sleep`, a
+    /// durable run by giving up its lease, so that it holds no worker while it sleeps and any
+    /// worker picks it up once the time has come.
+    ///
+    /// A workflow without sleeps keeps the default, `None`.
+    ///
+    /// ```
+    /// use std::time::{Duration, SystemTime};
+    /// use workflow_runtime::state::SleepState;
+    ///
+    /// // What `#[workflow]` generates for a state `Remind(SleepState<String>)`:
+    /// enum State { Remind(SleepState<String>), Done(String) }
+    /// fn wakes_at(state: &State) -> Option<SystemTime> {
+    ///     match state {
+    ///         State::Remind(sleeping) => Some(sleeping.wakes_at()),
+    ///         State::Done(_) => None,
+    ///     }
+    /// }
+    /// let state = State::Remind(SleepState::after("call mum".into(), Duration::from_secs(60)));
+    /// assert!(wakes_at(&state).is_some_and(|time| time > SystemTime::now()));
+    /// # let _ = State::Done(String::new());
+    /// ```
+    fn wakes_at(state: &Self::State) -> Option<SystemTime> {
         let _ = state;
         None
     }

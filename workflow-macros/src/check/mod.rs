@@ -7,6 +7,7 @@ mod forks;
 mod graph;
 mod names;
 mod pauses;
+mod sleeps;
 
 use crate::diag::Errors;
 use crate::model::Model;
@@ -16,6 +17,7 @@ pub(crate) fn check(model: &Model, errors: &mut Errors) {
     graph::one_successor(model, errors);
     forks::join_arity(model, errors);
     pauses::pauses_take_a_value(model, errors);
+    sleeps::sleeps_before_plain_steps(model, errors);
     children::children_are_plain_steps(model, errors);
     if model.incomplete {
         return;

@@ -9,7 +9,7 @@
 //! - the workflow's name and its declared `#[workflow(version = N)]` (0 if none);
 //! - each step, in declaration order (the order of `Workflow::STEPS`, which runs may record):
 //!   its name, input type, output type, whether it is fallible and whether its error type is
-//!   written out, and the value type of a pause;
+//!   written out, and the value type of a pause; which steps the run sleeps before;
 //! - the output type, every edge with its arguments, bound (with its number: loop counters are
 //!   stored by it) and `else` route, every `match` arm (pattern, guard, target), every fork
 //!   (branches, `collect`, `concurrency`) and its join.
@@ -81,6 +81,12 @@ pub(super) fn description(model: &Model) -> String {
             sig.error_written,
             pause,
         ));
+    }
+    // Whether a step sleeps changes its state (not how long: the state holds the time).
+    for (index, step) in model.steps.iter().enumerate() {
+        if model.sleep_millis(index).is_some() {
+            text.line(&format!("sleep {}", unraw(&step.sig.ident.to_string())));
+        }
     }
     for start in &model.start {
         text.edge(model, "start", &start.edge);

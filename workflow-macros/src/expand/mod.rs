@@ -64,6 +64,8 @@ struct Variant {
     parts: Vec<syn::Type>,
     /// The variant of a pause step.
     pause: bool,
+    /// The variant of a step the run sleeps before: the duration as written.
+    sleep: Option<String>,
 }
 
 /// The variants of the state enum, in order: the steps, the forks, then `End`.
@@ -84,6 +86,11 @@ fn variants(model: &Model) -> Vec<Variant> {
                     let ty = syn::parse_quote!(#krate::__private::PauseState<#input, #value>);
                     (ty, vec![input, value.clone()])
                 }
+                _ if model.sleep_millis(index).is_some() => {
+                    let krate = &model.krate;
+                    let ty = syn::parse_quote!(#krate::__private::SleepState<#input>);
+                    (ty, vec![input])
+                }
                 _ => (input.clone(), vec![input]),
             };
             Variant {
@@ -92,6 +99,9 @@ fn variants(model: &Model) -> Vec<Variant> {
                 ty,
                 parts,
                 pause: model.is_pause(index),
+                sleep: model
+                    .sleep_millis(index)
+                    .and_then(|_| step.sleep.as_ref().map(|sleep| sleep.text.clone())),
             }
         });
     let forks = (0..model.forks.len()).map(|index| {
@@ -104,6 +114,7 @@ fn variants(model: &Model) -> Vec<Variant> {
             parts: std::iter::once(ty.clone()).chain(outputs).collect(),
             ty,
             pause: false,
+            sleep: None,
         }
     });
     let output: syn::Type = model
@@ -116,6 +127,7 @@ fn variants(model: &Model) -> Vec<Variant> {
         parts: vec![output.clone()],
         ty: output,
         pause: false,
+        sleep: None,
     };
     steps.chain(forks).chain(Some(end)).collect()
 }
@@ -132,8 +144,8 @@ fn child_state(model: &Model, index: usize) -> syn::Type {
 }
 
 /// The state about to run step `index` with `input`, a value of the step's input type:
-/// `State::Step(input)`, waiting if the step is a pause, at the child's first state if it
-/// runs another workflow.
+/// `State::Step(input)`, waiting if the step is a pause, asleep until the time to come if
+/// the run sleeps before it, at the child's first state if it runs another workflow.
 fn enter_step(model: &Model, index: usize, input: &TokenStream) -> TokenStream {
     let (krate, state) = (&model.krate, &model.state);
     let target = variant(model, Some(index));
@@ -146,6 +158,13 @@ fn enter_step(model: &Model, index: usize, input: &TokenStream) -> TokenStream {
         }
     } else if model.is_pause(index) {
         quote!(#state::#target(#krate::__private::PauseState::waiting(#input)))
+    } else if let Some(millis) = model.sleep_millis(index) {
+        quote! {
+            #state::#target(#krate::__private::SleepState::after(
+                #input,
+                ::core::time::Duration::from_millis(#millis),
+            ))
+        }
     } else {
         quote!(#state::#target(#input))
     }

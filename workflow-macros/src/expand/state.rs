@@ -26,10 +26,13 @@ pub(super) fn state_enum(model: &Model) -> TokenStream {
             tag,
             ty,
             pause,
+            sleep,
             ..
         } = variant;
         let doc = if *pause {
             format!("At the pause before step `{tag}`: its input, and the value it waits for.")
+        } else if let Some(sleep) = sleep {
+            format!("Asleep for `{sleep}` before step `{tag}`: its input, and when it wakes.")
         } else if index < step_variants {
             format!("About to run step `{tag}` with this input.")
         } else {

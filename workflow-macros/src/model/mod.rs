@@ -56,6 +56,8 @@ pub(crate) struct Step {
     pub(crate) branch_of: Vec<(usize, usize)>,
     /// Where `flow!` first marks the step `pause`: the run waits for a value before it.
     pub(crate) pause: Option<Span>,
+    /// Where `flow!` first writes `sleep "…" ->` before the step: the run sleeps before it.
+    pub(crate) sleep: Option<crate::parse::Sleep>,
 }
 
 /// `(b, c, d) -> join` or `each b -> join`: steps run concurrently, their outputs joined.
@@ -135,6 +137,17 @@ impl Model {
     pub(crate) fn is_pause(&self, index: usize) -> bool {
         let step = &self.steps[index];
         step.pause.is_some() && step.sig.resume.is_some()
+    }
+
+    /// How long the run sleeps before step `index`, in milliseconds, if it does: marked in
+    /// `flow!`, and neither a pause step nor a step that runs another workflow.
+    pub(crate) fn sleep_millis(&self, index: usize) -> Option<u64> {
+        let step = &self.steps[index];
+        let plain = step.pause.is_none() && step.sig.child.is_none();
+        step.sleep
+            .as_ref()
+            .filter(|_| plain)
+            .map(|sleep| sleep.millis)
     }
 
     /// The workflow step `index` runs, if it is a step that runs another workflow.

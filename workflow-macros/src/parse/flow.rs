@@ -4,7 +4,7 @@
 use proc_macro2::{Span, TokenStream, TokenTree};
 use syn::parse::{ParseStream, Parser};
 use syn::spanned::Spanned;
-use syn::{braced, bracketed, parenthesized, token, Expr, Ident, LitInt, Pat, Token, Type};
+use syn::{braced, bracketed, parenthesized, token, Expr, Ident, Lit, LitInt, Pat, Token, Type};
 
 use crate::diag::{self, Errors};
 
@@ -49,8 +49,11 @@ pub(crate) struct Fork {
     pub(crate) collect: bool,
 }
 
-/// `step`, `step(expr)`, `end` or `end(expr)`, with an optional bound, maybe after `pause`.
+/// `step`, `step(expr)`, `end` or `end(expr)`, with an optional bound, maybe after `pause`
+/// or `sleep "1h" ->`.
 pub(crate) struct Route {
+    /// `sleep "1h" -> step`: the run sleeps before `step` runs.
+    pub(crate) sleep: Option<Sleep>,
     /// `pause step`: the run waits for a value from outside before `step` runs.
     pub(crate) pause: Option<Span>,
     pub(crate) name: Ident,
@@ -58,6 +61,16 @@ pub(crate) struct Route {
     pub(crate) bound: Option<Bound>,
     /// The last token of the route as written, its bound included.
     pub(crate) end: Span,
+}
+
+/// `sleep "1h" ->` before a route: a durable timer.
+#[derive(Clone)]
+pub(crate) struct Sleep {
+    /// The keyword `sleep`.
+    pub(crate) span: Span,
+    /// The duration as written.
+    pub(crate) text: String,
+    pub(crate) millis: u64,
 }
 
 /// `[max N]` or `[max N else route]`.
@@ -387,6 +400,7 @@ fn arm_fork(input: ParseStream<'_>) -> syn::Result<(Route, (Fork, Route))> {
         return Err(syn::Error::new(arg.span(), diag::ROUTE_ARG_ON_SEQUENCE));
     }
     let route = Route {
+        sleep: None,
         pause: None,
         name: Ident::new("fork", fork.span),
         arg,
@@ -412,6 +426,7 @@ fn route(input: ParseStream<'_>) -> syn::Result<Route> {
 }
 
 fn bare_route(input: ParseStream<'_>) -> syn::Result<Route> {
+    let sleep = sleep(input)?;
     let pause = if input.peek(syn::Ident) && input.peek2(syn::Ident) {
         let keyword: Ident = input.fork().parse()?;
         (keyword == "pause").then(|| keyword.span())
@@ -436,12 +451,39 @@ fn bare_route(input: ParseStream<'_>) -> syn::Result<Route> {
         None
     };
     Ok(Route {
+        sleep,
         pause,
         name,
         arg,
         bound: None,
         end,
     })
+}
+
+/// `sleep "1h" ->` before a route, if there: `sleep` followed by a literal (a step named
+/// `sleep` is followed by `->`, `(`, `[`, `;` or nothing).
+fn sleep(input: ParseStream<'_>) -> syn::Result<Option<Sleep>> {
+    let keyword = input.fork().parse::<Ident>();
+    if !keyword.is_ok_and(|keyword| keyword == "sleep") || !input.peek2(Lit) {
+        return Ok(None);
+    }
+    let keyword: Ident = input.parse()?;
+    let literal: Lit = input.parse()?;
+    let text = match &literal {
+        Lit::Str(text) => text.value(),
+        _ => String::new(),
+    };
+    let millis = super::step::parse_duration(&text)
+        .and_then(|duration| u64::try_from(duration.as_millis()).ok())
+        .ok_or_else(|| syn::Error::new(literal.span(), diag::bad_sleep(&literal)))?;
+    let span = keyword.span();
+    input
+        .parse::<Token![->]>()
+        .map_err(|error| syn::Error::new(error.span(), diag::SLEEP_BEFORE_STEP))?;
+    if !input.peek(syn::Ident) {
+        return Err(input.error(diag::SLEEP_BEFORE_STEP));
+    }
+    Ok(Some(Sleep { span, text, millis }))
 }
 
 fn bound(input: ParseStream<'_>) -> syn::Result<Bound> {

@@ -15,7 +15,7 @@ use crate::workflow::{PauseToken, Workflow};
 
 impl Runner {
     /// Drives the run `held` is the lease of, from `state` (already saved), until it
-    /// finishes, waits at a pause, or fails; then lets go of the lease. `resumed` says whether
+    /// finishes, waits at a pause, falls asleep, or fails; then lets go of the lease. `resumed` says whether
     /// the run ran before (its events then say `Resumed` rather than `RunStarted`).
     pub(super) async fn drive<W: Workflow>(
         &self,
@@ -57,9 +57,13 @@ impl Runner {
         let outcome = match finish.result {
             Ok(stop) => {
                 held.log(rest).await;
-                held.release(None).await;
+                match &stop {
+                    Stop::Sleeping { until, .. } => held.sleep(*until).await,
+                    _ => held.release(None).await,
+                }
                 match stop {
                     Stop::Finished(output) => Outcome::Finished(output),
+                    Stop::Sleeping { step, until } => Outcome::Sleeping { step, until },
                     Stop::Suspended { pause } => {
                         let token = PauseToken::new(held.run(), held.version());
                         Outcome::Suspended(pause.at(token))

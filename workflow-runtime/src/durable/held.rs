@@ -4,7 +4,7 @@
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -186,6 +186,16 @@ impl Held {
     /// Lets go of a lease that is no longer this worker's, without writing anything.
     pub(crate) fn abandon(&self) {
         self.released.store(true, Ordering::Relaxed);
+    }
+
+    /// Gives up the lease of a run that sleeps until `until`
+    /// ([`CheckpointStore::release_until`](crate::store::CheckpointStore::release_until)), for
+    /// a worker to pick it up then. Best effort: if the store cannot be reached, the lease
+    /// expires, and the worker that takes the run finds it asleep and puts it aside again.
+    pub(crate) async fn sleep(&self, until: SystemTime) {
+        if !self.released.swap(true, Ordering::Relaxed) {
+            let _ = self.store.release_until(self.run, &self.lease, until).await;
+        }
     }
 
     /// Gives up the lease, unless a checkpoint already did, recording `error` as why the run

@@ -168,6 +168,16 @@ pub enum Error {
         /// The step waiting for the value.
         step: &'static str,
     },
+    /// A durable run sleeps (`a -> sleep "1h" -> b` in `flow!`) until a time to come: its
+    /// lease is given up, and a [`Worker`](crate::Worker) picks it up once the time has come
+    /// (or [`Runner::resume`](crate::Runner::resume) after it).
+    #[error("workflow `{workflow}`: asleep before step `{step}`; a worker goes on with it once its time has come")]
+    Sleeping {
+        /// The workflow's name.
+        workflow: &'static str,
+        /// The step that runs once the run wakes.
+        step: &'static str,
+    },
     /// A value was given to a run that is not waiting at a pause.
     #[error(
         "workflow `{workflow}`: the run is not paused (it is at `{step}`), so it takes no value"
@@ -434,6 +444,7 @@ impl Error {
             | Error::ToolLimit { .. }
             | Error::BudgetExceeded { .. }
             | Error::Suspended { .. }
+            | Error::Sleeping { .. }
             | Error::Checkpoint { .. }
             | Error::NotPaused { .. }
             | Error::NotResumable { .. }
@@ -513,6 +524,7 @@ impl Error {
             Error::LoopLimit { from, .. } => Some(from),
             Error::Cancelled { step, .. } | Error::BudgetExceeded { step, .. } => *step,
             Error::Suspended { step, .. }
+            | Error::Sleeping { step, .. }
             | Error::Panicked { step, .. }
             | Error::NotPaused { step, .. }
             | Error::NotResumable { step, .. }

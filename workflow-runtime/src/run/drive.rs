@@ -4,6 +4,7 @@
 use std::any::Any;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
+use std::time::SystemTime;
 
 use futures_util::FutureExt;
 
@@ -23,6 +24,11 @@ pub(crate) enum Stop<W: Workflow> {
     Finished(W::Output),
     /// At a pause, waiting for a value: what the pause shows.
     Suspended { pause: Pause },
+    /// A durable run, asleep until `until` before step `step`.
+    Sleeping {
+        step: &'static str,
+        until: SystemTime,
+    },
 }
 
 /// Saves the state a durable run reaches after each step: its next checkpoint.
@@ -119,6 +125,10 @@ pub(crate) fn drive<'a, W: Workflow>(
                 };
                 Ok(Stop::Suspended { pause })
             }
+            Reached::Sleep(state, until) => Ok(Stop::Sleeping {
+                step: W::step_name(&state),
+                until,
+            }),
             // Only a child run stops after one step.
             Reached::Stepped(_) => Err(Error::other("a run stopped after one step")),
         }
@@ -133,6 +143,9 @@ pub(crate) enum Reached<W: Workflow> {
     Pause(W::State, Pause),
     /// After one step, with [`Hooks::one_step`]: the state it led to.
     Stepped(W::State),
+    /// A durable run (with [`Hooks::saver`]) at a step that sleeps until a time to come: the
+    /// state (saved already), and the time.
+    Sleep(W::State, SystemTime),
 }
 
 /// The loop of every run: from `state`, takes one step after another until the end or a
@@ -164,6 +177,16 @@ pub(crate) fn drive_to<'a, W: Workflow>(
             };
             if let Some(pause) = W::pause(&state) {
                 return Ok(Reached::Pause(state, pause));
+            }
+            if let Some(until) = W::wakes_at(&state) {
+                if let Ok(left) = until.duration_since(SystemTime::now()) {
+                    // A durable run gives up its worker while it sleeps; a run in memory
+                    // waits (its cancellation drops this future).
+                    if hooks.saver.is_some() {
+                        return Ok(Reached::Sleep(state, until));
+                    }
+                    tokio::time::sleep(left).await;
+                }
             }
             if plain {
                 state = workflow.transition(state, cx).await?;

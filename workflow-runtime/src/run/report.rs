@@ -1,5 +1,7 @@
 //! [`Report`] and [`Outcome`]: how a run ended, and what it spent.
 
+use std::time::SystemTime;
+
 use crate::error::Error;
 use crate::id::RunId;
 use crate::usage::UsageReport;
@@ -19,6 +21,7 @@ use crate::workflow::Pause;
 ///     match report.outcome {
 ///         Outcome::Finished(text) => println!("{}: {text} (${cost:.4})", report.id),
 ///         Outcome::Suspended(pause) => println!("{} waits before `{}`: {}", report.id, pause.step, pause.payload),
+///         Outcome::Sleeping { step, until } => println!("{} sleeps before `{step}` until {until:?}", report.id),
 ///         Outcome::Failed(error) => eprintln!("{} failed: {error}", report.id),
 ///     }
 /// }
@@ -44,7 +47,8 @@ impl<O> Report<O> {
     ///
     /// # Errors
     ///
-    /// [`Error::Suspended`] for a run waiting at a pause, the run's error for a failed one.
+    /// [`Error::Suspended`] for a run waiting at a pause, [`Error::Sleeping`] for a durable
+    /// run asleep, the run's error for a failed one.
     pub fn into_output(self) -> Result<O, Error> {
         match self.outcome {
             Outcome::Finished(output) => Ok(output),
@@ -52,12 +56,16 @@ impl<O> Report<O> {
                 workflow: self.workflow,
                 step: pause.step,
             }),
+            Outcome::Sleeping { step, .. } => Err(Error::Sleeping {
+                workflow: self.workflow,
+                step,
+            }),
             Outcome::Failed(error) => Err(error),
         }
     }
 }
 
-/// How a run stopped: finished, waiting at a pause, or failed.
+/// How a run stopped: finished, waiting at a pause, asleep (durable), or failed.
 #[derive(Debug)]
 pub enum Outcome<O> {
     /// The run reached `end` with this output.
@@ -66,6 +74,16 @@ pub enum Outcome<O> {
     /// [`Executor::answer`](crate::Executor::answer), a durable run with
     /// [`Runner::answer`](crate::Runner::answer).
     Suspended(Pause),
+    /// A durable run sleeps before step `step` (`-> sleep "1h" -> step` in `flow!`) until
+    /// `until`: it holds no worker meanwhile. A [`Worker`](crate::Worker) goes on with it
+    /// once the time has come, as does [`Runner::resume`](crate::Runner::resume) called
+    /// then. (A run in memory sleeps where it is, and never stops here.)
+    Sleeping {
+        /// The step that runs once the run wakes.
+        step: &'static str,
+        /// When it wakes.
+        until: SystemTime,
+    },
     /// The run stopped with this error. For a durable run, unless the error is about the
     /// lease ([`Error::LeaseLost`], [`Error::VersionConflict`]: another worker runs it now),
     /// the store records the run as failed, and [`Runner::resume`](crate::Runner::resume)

@@ -468,6 +468,38 @@ pub trait CheckpointStore: Send + Sync + 'static {
         error: Option<String>,
     ) -> BoxFuture<'a, Result<(), Error>>;
 
+    /// Gives up `lease` on run `run`, which sleeps until `wake_at` (its latest checkpoint is
+    /// a step that sleeps first, [`Workflow::wakes_at`](crate::Workflow::wakes_at)): its
+    /// status stays [`RunStatus::Running`], and [`claim_next`](Self::claim_next) does not pick
+    /// it up before `wake_at`. A run asked to stop is recorded as cancelled, as
+    /// [`release`](Self::release) does. Any later `release` forgets the time.
+    ///
+    /// The default gives the lease up with [`release`](Self::release) and keeps no time: a
+    /// worker then picks the run up at once, finds it asleep, and puts it aside again, at each
+    /// poll of the worker.
+    ///
+    /// ```
+    /// # use std::time::{Duration, SystemTime};
+    /// # use workflow_runtime::store::{CheckpointStore, Lease, RunId};
+    /// # use workflow_runtime::MemoryStore;
+    /// # async fn sleep(store: &MemoryStore, run: RunId, lease: &Lease) -> Result<(), workflow_runtime::Error> {
+    /// store.release_until(run, lease, SystemTime::now() + Duration::from_secs(3600)).await?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::LeaseLost`], [`Error::RunNotFound`], [`Error::Store`].
+    fn release_until<'a>(
+        &'a self,
+        run: RunId,
+        lease: &'a Lease,
+        wake_at: std::time::SystemTime,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        let _ = wake_at;
+        self.release(run, lease, None)
+    }
+
     /// Run `run`.
     ///
     /// # Errors
@@ -540,8 +572,9 @@ pub trait CheckpointStore: Send + Sync + 'static {
     /// Takes the lease of the oldest run a worker may pick up, for `lease`, and returns it
     /// with its latest checkpoint, as [`claim`](Self::claim) does; `None` if there is none.
     /// A run may be picked up if its status is [`RunStatus::Running`], nobody holds its lease
-    /// (it was created without one, given up, or has expired), it has no cancel request,
-    /// and its workflow and fingerprint are one of `types`. Workers that call it at once get
+    /// (it was created without one, given up, or has expired), it does not sleep until a time
+    /// to come ([`release_until`](Self::release_until)), it has no cancel request, and its
+    /// workflow and fingerprint are one of `types`. Workers that call it at once get
     /// different runs: the search and the lease are one atomic step, and a run another
     /// caller is taking is skipped, not waited for (`SKIP LOCKED`).
     ///

@@ -22,8 +22,9 @@ use serve::{Serve, Served};
 /// name and definition fingerprint. It claims runnable runs of those, oldest first, with an
 /// atomic claim that two workers never both win (`FOR UPDATE SKIP LOCKED` on Postgres, one
 /// write transaction on SQLite): runs submitted and not yet started, runs whose worker's lease
-/// expired (it crashed: this is how runs are recovered, by whichever worker comes first), and
-/// runs given up by a worker that stopped. A run of a workflow or a fingerprint the worker
+/// expired (it crashed: this is how runs are recovered, by whichever worker comes first),
+/// runs given up by a worker that stopped, and runs whose sleep (`-> sleep "1h" ->`) is over:
+/// a run that falls asleep is put aside in the store until then, holding no worker. A run of a workflow or a fingerprint the worker
 /// does not serve is left for one that does, never failed. A suspended run waits for its
 /// answer; a failed or cancelled one is not picked up.
 ///
@@ -109,6 +110,9 @@ pub struct WorkerReport {
     pub finished: u64,
     /// Runs it drove to a pause.
     pub suspended: u64,
+    /// Runs it drove to a sleep (`-> sleep "1h" ->`): put aside in the store until their
+    /// time, for whichever worker comes then. A run that sleeps twice counts twice.
+    pub slept: u64,
     /// Runs it drove that failed, were cancelled, were lost to another worker, or did not
     /// read back.
     pub failed: u64,

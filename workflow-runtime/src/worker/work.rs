@@ -125,6 +125,7 @@ fn tally(report: &mut WorkerReport, ended: Option<Ended>) {
     match ended {
         Some(Ended::Finished) => report.finished += 1,
         Some(Ended::Suspended) => report.suspended += 1,
+        Some(Ended::Sleeping) => report.slept += 1,
         Some(Ended::Failed) | None => report.failed += 1,
     }
 }

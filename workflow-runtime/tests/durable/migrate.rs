@@ -1,6 +1,7 @@
 //! Stores written by an older version of `workflow` open, are brought up to date, and their
 //! runs go on: schema version 2 had no usage saved with checkpoints and branches, version 3
-//! no cancel requests (nor the index workers claim runs from), version 4 no event log.
+//! no cancel requests (nor the index workers claim runs from), version 4 no event log,
+//! version 5 no wake-up time of sleeping runs.
 
 use std::sync::Arc;
 
@@ -42,6 +43,8 @@ async fn sqlite_a_file_at_schema_2_opens_and_its_runs_resume_with_no_usage() {
          DROP INDEX workflow_runs_runnable; \
          ALTER TABLE workflow_runs DROP COLUMN cancel_requested; \
          DROP TABLE workflow_events; \
+         DROP INDEX workflow_runs_sleeping; \
+         ALTER TABLE workflow_runs DROP COLUMN wake_at; \
          PRAGMA user_version = 2;",
     )
     .expect("downgrades");
@@ -53,11 +56,12 @@ async fn sqlite_a_file_at_schema_2_opens_and_its_runs_resume_with_no_usage() {
     let version: i64 = db
         .query_row("PRAGMA user_version", [], |row| row.get(0))
         .expect("reads");
-    assert_eq!(version, 5);
+    assert_eq!(version, 6);
     for table in ["workflow_checkpoints", "workflow_branches"] {
         assert!(columns(&db, table).contains(&"usage".to_owned()), "{table}");
     }
     assert!(columns(&db, "workflow_runs").contains(&"cancel_requested".to_owned()));
+    assert!(columns(&db, "workflow_runs").contains(&"wake_at".to_owned()));
     assert_eq!(
         columns(&db, "workflow_events"),
         ["run", "seq", "at", "event"]
@@ -128,6 +132,7 @@ async fn postgres_tables_at_schema_2_are_brought_up_to_date() {
          DROP INDEX workflow_runs_runnable; \
          ALTER TABLE workflow_runs DROP COLUMN cancel_requested; \
          DROP TABLE workflow_events; \
+         ALTER TABLE workflow_runs DROP COLUMN wake_at; \
          DELETE FROM workflow_schema; INSERT INTO workflow_schema (version) VALUES (2);"
     );
     client.batch_execute(&downgrade).await.expect("downgrades");
@@ -147,7 +152,7 @@ async fn postgres_tables_at_schema_2_are_brought_up_to_date() {
         .await
         .and_then(|row| row.try_get(0))
         .expect("reads");
-    assert_eq!(version, 5);
+    assert_eq!(version, 6);
     let logged = format!("SELECT count(*) FROM {schema}.workflow_events WHERE run = $1");
     let logged: i64 = client
         .query_one(&logged, &[waiting.as_uuid()])

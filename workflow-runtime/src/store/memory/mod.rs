@@ -208,12 +208,30 @@ impl CheckpointStore for MemoryStore {
         self.write(run, |entry, now| {
             entry.check(lease)?;
             entry.take(None, now);
+            entry.wake_at = None;
             if entry.cancel_requested {
                 entry.cancelled(now);
             } else if let Some(error) = error {
                 entry.info.status = RunStatus::Failed;
                 entry.info.error = Some(error);
                 entry.info.updated_at = now;
+            }
+            Ok(())
+        })
+    }
+
+    fn release_until<'a>(
+        &'a self,
+        run: RunId,
+        lease: &'a Lease,
+        wake_at: SystemTime,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        self.write(run, move |entry, now| {
+            entry.check(lease)?;
+            entry.take(None, now);
+            entry.wake_at = Some(wake_at);
+            if entry.cancel_requested {
+                entry.cancelled(now);
             }
             Ok(())
         })

@@ -35,6 +35,8 @@ pub(super) struct Entry {
     pub(super) lease: Option<Uuid>,
     /// Whether the run was asked to stop while a worker held it.
     pub(super) cancel_requested: bool,
+    /// When the run, asleep, may be picked up (`CheckpointStore::release_until`).
+    pub(super) wake_at: Option<SystemTime>,
     /// The checkpoints kept, in order: numbered one after the other, from the first kept.
     pub(super) checkpoints: VecDeque<Checkpoint>,
     /// Its event log: entry `n` is at index `n`.
@@ -107,6 +109,7 @@ impl Entry {
             info,
             lease: None,
             cancel_requested: false,
+            wake_at: None,
             checkpoints: VecDeque::with_capacity(CHECKPOINTS),
             events: Vec::new(),
         }
@@ -160,6 +163,7 @@ impl Entry {
         self.info.status == RunStatus::Running
             && !self.cancel_requested
             && !(self.lease.is_some() && self.info.is_owned(now))
+            && self.wake_at.is_none_or(|wake_at| wake_at <= now)
     }
 
     /// Leases the run to `lease` until [`Lease::expires_at`] `now`, or to nobody.

@@ -9,6 +9,7 @@ mod sql;
 mod statements;
 
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::SystemTime;
 
 use tokio_postgres::tls::{MakeTlsConnect, TlsConnect};
 use tokio_postgres::{Client, Config, Socket};
@@ -19,7 +20,7 @@ use super::{
 };
 use crate::error::Error;
 use crate::future::BoxFuture;
-use crate::store::time::lease_millis;
+use crate::store::time::{lease_millis, to_millis};
 use crate::usage::SavedUsage;
 use rows::store;
 use statements::Statements;
@@ -318,7 +319,28 @@ impl CheckpointStore for PostgresStore {
     ) -> BoxFuture<'a, Result<(), Error>> {
         Box::pin(async move {
             let conn = self.connection().await?;
-            sql::release(&conn.client, &conn.sql, run, lease.id, error.as_deref()).await
+            sql::release(
+                &conn.client,
+                &conn.sql,
+                run,
+                lease.id,
+                error.as_deref(),
+                None,
+            )
+            .await
+        })
+    }
+
+    fn release_until<'a>(
+        &'a self,
+        run: RunId,
+        lease: &'a Lease,
+        wake_at: SystemTime,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(async move {
+            let conn = self.connection().await?;
+            let wake_at = Some(to_millis(wake_at));
+            sql::release(&conn.client, &conn.sql, run, lease.id, None, wake_at).await
         })
     }
 

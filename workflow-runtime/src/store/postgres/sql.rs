@@ -263,14 +263,17 @@ pub(super) async fn save_branch(
     }
 }
 
+/// Gives up `lease` on run `run`, recording `error` if given; a run that sleeps until
+/// `wake_at` (milliseconds) is not picked up before then.
 pub(super) async fn release(
     client: &Client,
     sql: &Statements,
     run: RunId,
     lease: Uuid,
     error: Option<&str>,
+    wake_at: Option<i64>,
 ) -> Result<(), Error> {
-    let params: [&(dyn ToSql + Sync); 4] = [run.as_uuid(), &lease, &error, &CANCELLED];
+    let params: [&(dyn ToSql + Sync); 5] = [run.as_uuid(), &lease, &error, &CANCELLED, &wake_at];
     match client.execute(&sql.release, &params).await.map_err(store)? {
         0 => Err(refused(client, sql, run, lease, None).await),
         _ => Ok(()),

@@ -79,13 +79,19 @@ INSERT INTO workflow_schema (version) SELECT 4
     WHERE NOT EXISTS (SELECT 1 FROM workflow_schema WHERE version >= 4);
 INSERT INTO workflow_schema (version) SELECT 5
     WHERE NOT EXISTS (SELECT 1 FROM workflow_schema WHERE version >= 5);
+ALTER TABLE workflow_runs ADD COLUMN IF NOT EXISTS wake_at bigint;
+CREATE INDEX IF NOT EXISTS workflow_runs_sleeping ON workflow_runs (wake_at)
+    WHERE wake_at IS NOT NULL;
+INSERT INTO workflow_schema (version) SELECT 6
+    WHERE NOT EXISTS (SELECT 1 FROM workflow_schema WHERE version >= 6);
 ";
 
 /// The schema version this code writes and reads: 2 added `workflow_branches`, 3 the `usage`
 /// of checkpoints and branches (added to older tables, once, when a connection sets up), 4
 /// the `cancel_requested` of runs and the index of running runs workers claim from, 5
-/// `workflow_events` (a new table, created if missing).
-pub(super) const SCHEMA_VERSION: i32 = 5;
+/// `workflow_events` (a new table, created if missing), 6 the `wake_at` of runs and its index
+/// (durable timers: a sleeping run is not claimed before it).
+pub(super) const SCHEMA_VERSION: i32 = 6;
 
 /// The statements of the frequent operations, prepared once per connection.
 pub(super) struct Statements {
@@ -175,9 +181,11 @@ impl Statements {
                  UPDATE workflow_runs SET lease_id = $1, owner = $2, lease_expires = {} + $3::bigint \
                  WHERE id = (SELECT id FROM workflow_runs WHERE status = 'running' \
                  AND NOT cancel_requested AND (lease_id IS NULL OR lease_expires IS NULL \
-                 OR lease_expires <= {}) AND (workflow, fingerprint) IN \
+                 OR lease_expires <= {}) AND (wake_at IS NULL OR wake_at <= {}) \
+                 AND (workflow, fingerprint) IN \
                  (SELECT * FROM unnest($4::text[], $5::bigint[])) \
                  ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING {RUN_COLUMNS}",
+                now!(),
                 now!(),
                 now!(),
                 now!(),
@@ -270,7 +278,7 @@ const SAVE_USAGE: &str = "UPDATE workflow_checkpoints SET usage = $4::text \
 
 const RELEASE: &str = concat!(
     "UPDATE workflow_runs SET lease_id = NULL, owner = NULL, lease_expires = NULL, \
-     status = CASE WHEN cancel_requested THEN 'cancelled' \
+     wake_at = $5::bigint, status = CASE WHEN cancel_requested THEN 'cancelled' \
      WHEN $3::text IS NULL THEN status ELSE 'failed' END, \
      error = CASE WHEN cancel_requested THEN $4::text ELSE COALESCE($3::text, error) END, \
      updated_at = CASE WHEN $3::text IS NULL AND NOT cancel_requested THEN updated_at ELSE ",

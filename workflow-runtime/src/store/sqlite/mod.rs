@@ -16,6 +16,7 @@ mod wal;
 mod worker;
 
 use std::path::Path;
+use std::time::SystemTime;
 
 use rusqlite::Connection;
 
@@ -25,7 +26,7 @@ use super::{
 };
 use crate::error::{BoxError, Error};
 use crate::future::BoxFuture;
-use crate::store::time::lease_millis;
+use crate::store::time::{lease_millis, to_millis};
 use crate::usage::SavedUsage;
 use rows::store;
 use wal::Wal;
@@ -235,7 +236,17 @@ impl CheckpointStore for SqliteStore {
         error: Option<String>,
     ) -> BoxFuture<'a, Result<(), Error>> {
         let id = lease.id;
-        self.write(move |conn| sql::release(conn, run, id, error.as_deref()))
+        self.write(move |conn| sql::release(conn, run, id, error.as_deref(), None))
+    }
+
+    fn release_until<'a>(
+        &'a self,
+        run: RunId,
+        lease: &'a Lease,
+        wake_at: SystemTime,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        let (id, wake_at) = (lease.id, to_millis(wake_at));
+        self.write(move |conn| sql::release(conn, run, id, None, Some(wake_at)))
     }
 
     fn run(&self, run: RunId) -> BoxFuture<'_, Result<RunInfo, Error>> {

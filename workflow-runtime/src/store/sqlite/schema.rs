@@ -22,10 +22,12 @@ CREATE TABLE IF NOT EXISTS workflow_runs (
     error TEXT,
     created_at INTEGER NOT NULL,
     updated_at INTEGER NOT NULL,
-    cancel_requested INTEGER NOT NULL DEFAULT 0
+    cancel_requested INTEGER NOT NULL DEFAULT 0,
+    wake_at INTEGER
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS workflow_runs_by_status ON workflow_runs (workflow, status);
 CREATE INDEX IF NOT EXISTS workflow_runs_runnable ON workflow_runs (id) WHERE status = 'running';
+CREATE INDEX IF NOT EXISTS workflow_runs_sleeping ON workflow_runs (wake_at) WHERE wake_at IS NOT NULL;
 CREATE TABLE IF NOT EXISTS workflow_checkpoints (
     run TEXT NOT NULL,
     seq INTEGER NOT NULL,
@@ -61,12 +63,15 @@ CREATE TABLE IF NOT EXISTS workflow_events (
 /// The schema version this code writes and reads: 2 added `workflow_branches`, 3 the
 /// `usage` of checkpoints and branches, 4 the `cancel_requested` of runs (and the index of
 /// running runs that workers claim from), 5 `workflow_events` (a new table: [`SCHEMA`]
-/// creates it in an older file).
-pub(super) const SCHEMA_VERSION: i64 = 5;
+/// creates it in an older file), 6 the `wake_at` of runs (durable timers: [`WAKE`]).
+pub(super) const SCHEMA_VERSION: i64 = 6;
 
 /// What version 4 added.
 const CANCEL: &str =
     "ALTER TABLE workflow_runs ADD COLUMN cancel_requested INTEGER NOT NULL DEFAULT 0;";
+
+/// What version 6 added: when a sleeping run may be picked up (its index is in [`SCHEMA`]).
+const WAKE: &str = "ALTER TABLE workflow_runs ADD COLUMN wake_at INTEGER;";
 
 /// What brings a file at schema version `from` (1 or more) up to date, before [`SCHEMA`]
 /// creates the tables it lacks: the columns added since, to the tables it has.
@@ -81,7 +86,8 @@ fn migrations(from: i64) -> String {
     };
     // A new file (0) gets the tables as they are; the current version has nothing to do.
     let cancel = if (1..4).contains(&from) { CANCEL } else { "" };
-    format!("{usage} {cancel}")
+    let wake = if (1..6).contains(&from) { WAKE } else { "" };
+    format!("{usage} {cancel} {wake}")
 }
 
 /// Creates the tables of a new file, or brings those of a file at an older version up to

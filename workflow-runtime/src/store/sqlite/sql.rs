@@ -191,16 +191,20 @@ pub(super) fn renew(conn: &mut Connection, run: RunId, lease: Uuid, ttl: i64) ->
     tx.commit()
 }
 
+/// Gives up `lease` on run `run`, recording `error` if given; a run that sleeps until
+/// `wake_at` (milliseconds) is not picked up before then.
 pub(super) fn release(
     conn: &mut Connection,
     run: RunId,
     lease: Uuid,
     error: Option<&str>,
+    wake_at: Option<i64>,
 ) -> Result<(), Error> {
     let tx = write(conn)?;
     let changed = tx
         .prepare_cached(
             "UPDATE workflow_runs SET lease_id = NULL, owner = NULL, lease_expires = NULL, \
+             wake_at = ?6, \
              status = CASE WHEN cancel_requested THEN 'cancelled' \
              WHEN ?3 IS NULL THEN status ELSE 'failed' END, \
              error = CASE WHEN cancel_requested THEN ?5 WHEN ?3 IS NULL THEN error ELSE ?3 END, \
@@ -214,7 +218,8 @@ pub(super) fn release(
                 Id::of(&lease),
                 error,
                 now(),
-                CANCELLED
+                CANCELLED,
+                wake_at
             ])
         })
         .map_err(store)?;
