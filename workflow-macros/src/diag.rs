@@ -165,7 +165,7 @@ pub(crate) fn step_many_inputs(name: &str) -> String {
 
 pub(crate) fn resume_without_pause(name: &str) -> String {
     format!(
-        "step `{name}` takes a second parameter, which makes it a pause step waiting for that value from outside: mark it in `flow!` with `-> pause {name}`, or take one tuple instead: `(a, b): (A, B)`"
+        "step `{name}` takes a second parameter, which makes it a pause step waiting for that value from outside: mark it in `flow!` with `-> pause {name}` (or `-> receive {name}` to take it as a signal's message), or take one tuple instead: `(a, b): (A, B)`"
     )
 }
 
@@ -198,7 +198,7 @@ pub(crate) fn sleep_conflict(name: &str, first: &str, second: &str) -> String {
 /// A step that is both a pause and a sleep.
 pub(crate) fn sleep_pause(name: &str) -> String {
     format!(
-        "step `{name}` is a pause step, which cannot also sleep: remove `sleep` here, or sleep before the step that leads to the pause"
+        "step `{name}` waits for a value from outside (`pause` or `receive`), and cannot also sleep: remove `sleep` here, or sleep before the step that leads to it"
     )
 }
 
@@ -206,6 +206,30 @@ pub(crate) fn sleep_pause(name: &str) -> String {
 pub(crate) fn child_sleep(name: &str) -> String {
     format!(
         "step `{name}` runs another workflow, which cannot be marked `sleep`: sleep in that workflow's `flow!`, or before a step of this one"
+    )
+}
+
+pub(crate) const RECEIVE_END: &str =
+    "`end` cannot receive a signal; receive before a step that takes the message: `-> receive step`";
+
+/// A step marked both `pause` and `receive`.
+pub(crate) fn pause_receive(name: &str) -> String {
+    format!(
+        "step `{name}` is marked both `pause` and `receive`; a step waits for one of them: a value given to its pause (`pause`), or a message sent as a signal (`receive`)"
+    )
+}
+
+/// A step marked `receive` that takes no message.
+pub(crate) fn receive_without_message(name: &str) -> String {
+    format!(
+        "a step that receives a signal takes the message as its second parameter: `async fn {name}(&self, input: T, message: M)`"
+    )
+}
+
+/// A step that runs another workflow, marked `receive`.
+pub(crate) fn child_receive(name: &str) -> String {
+    format!(
+        "step `{name}` runs another workflow, which cannot be marked `receive`: receive the signal in a step of this workflow"
     )
 }
 

@@ -7,6 +7,7 @@ mod fork;
 mod inherent;
 mod mermaid;
 pub(crate) mod serde;
+mod signals;
 mod state;
 mod transition;
 mod workflow_impl;
@@ -30,6 +31,7 @@ pub(crate) fn expand(model: &Model) -> TokenStream {
     let serde = serde::state_serde(model);
     let workflow = workflow_impl::workflow_impl(model);
     let answers = workflow_impl::answer_impls(model);
+    let signals = signals::signal_impls(model);
     let inherent = inherent::inherent_impl(model);
     quote! {
         #alias
@@ -39,6 +41,7 @@ pub(crate) fn expand(model: &Model) -> TokenStream {
             #serde
             #workflow
             #answers
+            #signals
             #inherent
         };
     }
@@ -64,6 +67,8 @@ struct Variant {
     parts: Vec<syn::Type>,
     /// The variant of a pause step.
     pause: bool,
+    /// The variant of a step that receives a signal.
+    receive: bool,
     /// The variant of a step the run sleeps before: the duration as written.
     sleep: Option<String>,
 }
@@ -76,7 +81,7 @@ fn variants(model: &Model) -> Vec<Variant> {
         .filter(|(_, step)| step.branch_of.is_empty())
         .map(|(index, step)| {
             let input = step.sig.input.clone();
-            let (ty, parts) = match (model.is_pause(index), &step.sig.resume) {
+            let (ty, parts) = match (model.waits(index), &step.sig.resume) {
                 _ if step.sig.child.is_some() => {
                     let ty = child_state(model, index);
                     (ty.clone(), vec![ty])
@@ -99,6 +104,7 @@ fn variants(model: &Model) -> Vec<Variant> {
                 ty,
                 parts,
                 pause: model.is_pause(index),
+                receive: model.is_receive(index),
                 sleep: model
                     .sleep_millis(index)
                     .and_then(|_| step.sleep.as_ref().map(|sleep| sleep.text.clone())),
@@ -114,6 +120,7 @@ fn variants(model: &Model) -> Vec<Variant> {
             parts: std::iter::once(ty.clone()).chain(outputs).collect(),
             ty,
             pause: false,
+            receive: false,
             sleep: None,
         }
     });
@@ -127,6 +134,7 @@ fn variants(model: &Model) -> Vec<Variant> {
         parts: vec![output.clone()],
         ty: output,
         pause: false,
+        receive: false,
         sleep: None,
     };
     steps.chain(forks).chain(Some(end)).collect()
@@ -156,7 +164,7 @@ fn enter_step(model: &Model, index: usize, input: &TokenStream) -> TokenStream {
                 <#child as #workflow>::start(#input),
             ))
         }
-    } else if model.is_pause(index) {
+    } else if model.waits(index) {
         quote!(#state::#target(#krate::__private::PauseState::waiting(#input)))
     } else if let Some(millis) = model.sleep_millis(index) {
         quote! {

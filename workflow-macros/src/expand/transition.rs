@@ -194,7 +194,7 @@ fn step_arm(model: &Model, index: usize, casts: &mut Casts) -> Option<TokenStrea
         }
     };
     let variant = variant(model, Some(index));
-    let (binding, unpause) = if model.is_pause(index) {
+    let (binding, unpause) = if model.waits(index) {
         let name = model.step_name(index);
         let workflow = model.name.to_string();
         let unpause = quote! {

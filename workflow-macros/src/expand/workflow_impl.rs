@@ -36,6 +36,7 @@ pub(super) fn workflow_impl(model: &Model) -> TokenStream {
     let phantom = phantom_arm(model, true);
     let pauses = pause_methods(model);
     let sleeps = sleep_method(model);
+    let signals = super::signals::signal_methods(model);
     let [state_var, cx, out] = ["state", "cx", "out"].map(local);
     let lifetime = syn::Lifetime::new("'__transition", proc_macro2::Span::mixed_site());
     let mut casts = Casts::default();
@@ -75,6 +76,8 @@ pub(super) fn workflow_impl(model: &Model) -> TokenStream {
             #pauses
 
             #sleeps
+
+            #signals
 
             fn transition<#lifetime>(
                 &#lifetime self,

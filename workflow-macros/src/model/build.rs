@@ -32,6 +32,7 @@ pub(crate) fn build(args: Args, input: Input, errors: &mut Errors) -> Option<Mod
                 outgoing: Vec::new(),
                 branch_of: Vec::new(),
                 pause: None,
+                receive: None,
                 sleep: None,
             })
             .collect(),
@@ -241,6 +242,15 @@ fn edge(model: &mut Model, route: parse::Route, errors: &mut Errors) -> Edge {
                 model.steps[index].pause.get_or_insert(pause);
             }
             Node::End => errors.push(pause, diag::PAUSE_END),
+            Node::Fork(_) | Node::Unknown => {}
+        }
+    }
+    if let Some(receive) = route.receive {
+        match to {
+            Node::Step(index) => {
+                model.steps[index].receive.get_or_insert(receive);
+            }
+            Node::End => errors.push(receive, diag::RECEIVE_END),
             Node::Fork(_) | Node::Unknown => {}
         }
     }

@@ -49,13 +49,15 @@ pub(crate) struct Fork {
     pub(crate) collect: bool,
 }
 
-/// `step`, `step(expr)`, `end` or `end(expr)`, with an optional bound, maybe after `pause`
-/// or `sleep "1h" ->`.
+/// `step`, `step(expr)`, `end` or `end(expr)`, with an optional bound, maybe after `pause`,
+/// `receive` or `sleep "1h" ->`.
 pub(crate) struct Route {
     /// `sleep "1h" -> step`: the run sleeps before `step` runs.
     pub(crate) sleep: Option<Sleep>,
     /// `pause step`: the run waits for a value from outside before `step` runs.
     pub(crate) pause: Option<Span>,
+    /// `receive step`: the run waits for a message of a signal before `step` runs.
+    pub(crate) receive: Option<Span>,
     pub(crate) name: Ident,
     pub(crate) arg: Option<Expr>,
     pub(crate) bound: Option<Bound>,
@@ -402,6 +404,7 @@ fn arm_fork(input: ParseStream<'_>) -> syn::Result<(Route, (Fork, Route))> {
     let route = Route {
         sleep: None,
         pause: None,
+        receive: None,
         name: Ident::new("fork", fork.span),
         arg,
         bound: None,
@@ -427,15 +430,20 @@ fn route(input: ParseStream<'_>) -> syn::Result<Route> {
 
 fn bare_route(input: ParseStream<'_>) -> syn::Result<Route> {
     let sleep = sleep(input)?;
-    let pause = if input.peek(syn::Ident) && input.peek2(syn::Ident) {
+    let keyword = if input.peek(syn::Ident) && input.peek2(syn::Ident) {
         let keyword: Ident = input.fork().parse()?;
-        (keyword == "pause").then(|| keyword.span())
+        (keyword == "pause" || keyword == "receive").then_some(keyword)
     } else {
         None
     };
-    if pause.is_some() {
+    if keyword.is_some() {
         input.parse::<Ident>()?;
     }
+    let (pause, receive) = match &keyword {
+        Some(keyword) if keyword == "pause" => (Some(keyword.span()), None),
+        Some(keyword) => (None, Some(keyword.span())),
+        None => (None, None),
+    };
     let name: Ident = input
         .parse()
         .map_err(|error| syn::Error::new(error.span(), diag::EXPECTED_STATEMENT))?;
@@ -453,6 +461,7 @@ fn bare_route(input: ParseStream<'_>) -> syn::Result<Route> {
     Ok(Route {
         sleep,
         pause,
+        receive,
         name,
         arg,
         bound: None,

@@ -59,11 +59,13 @@ impl Runner {
                 held.log(rest).await;
                 match &stop {
                     Stop::Sleeping { until, .. } => held.sleep(*until).await,
+                    Stop::Receiving { signal, .. } => held.await_signal(signal).await,
                     _ => held.release(None).await,
                 }
                 match stop {
                     Stop::Finished(output) => Outcome::Finished(output),
                     Stop::Sleeping { step, until } => Outcome::Sleeping { step, until },
+                    Stop::Receiving { step, signal } => Outcome::Receiving { step, signal },
                     Stop::Suspended { pause } => {
                         let token = PauseToken::new(held.run(), held.version());
                         Outcome::Suspended(pause.at(token))

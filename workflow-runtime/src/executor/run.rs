@@ -165,6 +165,7 @@ impl<'a, W: Workflow> Run<'a, W> {
                 Ok(Stop::Finished(output)) => Outcome::Finished(output),
                 Ok(Stop::Suspended { pause }) => Outcome::Suspended(pause),
                 Ok(Stop::Sleeping { step, until }) => Outcome::Sleeping { step, until },
+                Ok(Stop::Receiving { step, signal }) => Outcome::Receiving { step, signal },
                 Err(error) => Outcome::Failed(error),
             },
             usage: finish.usage.unwrap_or_default(),
@@ -193,6 +194,11 @@ impl<'a, W: Workflow> Run<'a, W> {
                 Ok(Stop::Sleeping { step, .. }) => Err(Error::Sleeping {
                     workflow: W::NAME,
                     step,
+                }),
+                Ok(Stop::Receiving { step, signal }) => Err(Error::AwaitingSignal {
+                    workflow: W::NAME,
+                    step,
+                    signal,
                 }),
                 Err(error) => Err(error),
             })

@@ -22,6 +22,7 @@ use crate::workflow::Pause;
 ///         Outcome::Finished(text) => println!("{}: {text} (${cost:.4})", report.id),
 ///         Outcome::Suspended(pause) => println!("{} waits before `{}`: {}", report.id, pause.step, pause.payload),
 ///         Outcome::Sleeping { step, until } => println!("{} sleeps before `{step}` until {until:?}", report.id),
+///         Outcome::Receiving { step, signal } => println!("{} waits for `{signal}` before `{step}`", report.id),
 ///         Outcome::Failed(error) => eprintln!("{} failed: {error}", report.id),
 ///     }
 /// }
@@ -48,7 +49,8 @@ impl<O> Report<O> {
     /// # Errors
     ///
     /// [`Error::Suspended`] for a run waiting at a pause, [`Error::Sleeping`] for a durable
-    /// run asleep, the run's error for a failed one.
+    /// run asleep, [`Error::AwaitingSignal`] for one waiting for a message, the run's error
+    /// for a failed one.
     pub fn into_output(self) -> Result<O, Error> {
         match self.outcome {
             Outcome::Finished(output) => Ok(output),
@@ -60,12 +62,18 @@ impl<O> Report<O> {
                 workflow: self.workflow,
                 step,
             }),
+            Outcome::Receiving { step, signal } => Err(Error::AwaitingSignal {
+                workflow: self.workflow,
+                step,
+                signal,
+            }),
             Outcome::Failed(error) => Err(error),
         }
     }
 }
 
-/// How a run stopped: finished, waiting at a pause, asleep (durable), or failed.
+/// How a run stopped: finished, waiting at a pause, asleep or waiting for a signal (durable),
+/// or failed.
 #[derive(Debug)]
 pub enum Outcome<O> {
     /// The run reached `end` with this output.
@@ -83,6 +91,16 @@ pub enum Outcome<O> {
         step: &'static str,
         /// When it wakes.
         until: SystemTime,
+    },
+    /// A durable run waits before step `step` (`-> receive step` in `flow!`) for a message
+    /// of signal `signal`, none of which is queued: it holds no worker meanwhile. Once one is
+    /// sent ([`Runner::send`](crate::Runner::send)), a [`Worker`](crate::Worker) goes on with
+    /// it, as does [`Runner::resume`](crate::Runner::resume).
+    Receiving {
+        /// The step that runs with the message.
+        step: &'static str,
+        /// The signal it waits for ([`Signal::SIGNAL`](crate::Signal::SIGNAL)).
+        signal: &'static str,
     },
     /// The run stopped with this error. For a durable run, unless the error is about the
     /// lease ([`Error::LeaseLost`], [`Error::VersionConflict`]: another worker runs it now),

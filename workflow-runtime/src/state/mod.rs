@@ -11,6 +11,7 @@ mod child;
 pub(crate) mod data;
 mod loops;
 pub(crate) mod pause;
+pub(crate) mod signal;
 mod sleep;
 
 pub use branch::{Branch, BranchError};

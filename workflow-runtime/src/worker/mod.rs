@@ -108,7 +108,7 @@ impl std::fmt::Debug for Worker {
 pub struct WorkerReport {
     /// Runs it drove to the end.
     pub finished: u64,
-    /// Runs it drove to a pause.
+    /// Runs it drove to a pause, or to a signal none of whose messages was queued.
     pub suspended: u64,
     /// Runs it drove to a sleep (`-> sleep "1h" ->`): put aside in the store until their
     /// time, for whichever worker comes then. A run that sleeps twice counts twice.

@@ -54,7 +54,7 @@ impl<W: Workflow + 'static> Serve for Served<W> {
             let report = runner.drive_claimed(&self.0, lease, &info, &latest).await;
             match report.map(|report| report.outcome) {
                 Ok(Outcome::Finished(_)) => Ended::Finished,
-                Ok(Outcome::Suspended(_)) => Ended::Suspended,
+                Ok(Outcome::Suspended(_) | Outcome::Receiving { .. }) => Ended::Suspended,
                 Ok(Outcome::Sleeping { .. }) => Ended::Sleeping,
                 _ => Ended::Failed,
             }

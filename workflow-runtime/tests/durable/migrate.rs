@@ -1,7 +1,7 @@
 //! Stores written by an older version of `workflow` open, are brought up to date, and their
 //! runs go on: schema version 2 had no usage saved with checkpoints and branches, version 3
 //! no cancel requests (nor the index workers claim runs from), version 4 no event log,
-//! version 5 no wake-up time of sleeping runs.
+//! version 5 no wake-up time of sleeping runs, nor signals.
 
 use std::sync::Arc;
 
@@ -45,6 +45,8 @@ async fn sqlite_a_file_at_schema_2_opens_and_its_runs_resume_with_no_usage() {
          DROP TABLE workflow_events; \
          DROP INDEX workflow_runs_sleeping; \
          ALTER TABLE workflow_runs DROP COLUMN wake_at; \
+         ALTER TABLE workflow_runs DROP COLUMN awaiting; \
+         DROP TABLE workflow_signals; \
          PRAGMA user_version = 2;",
     )
     .expect("downgrades");
@@ -62,6 +64,11 @@ async fn sqlite_a_file_at_schema_2_opens_and_its_runs_resume_with_no_usage() {
     }
     assert!(columns(&db, "workflow_runs").contains(&"cancel_requested".to_owned()));
     assert!(columns(&db, "workflow_runs").contains(&"wake_at".to_owned()));
+    assert!(columns(&db, "workflow_runs").contains(&"awaiting".to_owned()));
+    assert_eq!(
+        columns(&db, "workflow_signals"),
+        ["id", "run", "signal", "value", "created_at"]
+    );
     assert_eq!(
         columns(&db, "workflow_events"),
         ["run", "seq", "at", "event"]
@@ -133,6 +140,8 @@ async fn postgres_tables_at_schema_2_are_brought_up_to_date() {
          ALTER TABLE workflow_runs DROP COLUMN cancel_requested; \
          DROP TABLE workflow_events; \
          ALTER TABLE workflow_runs DROP COLUMN wake_at; \
+         ALTER TABLE workflow_runs DROP COLUMN awaiting; \
+         DROP TABLE workflow_signals; \
          DELETE FROM workflow_schema; INSERT INTO workflow_schema (version) VALUES (2);"
     );
     client.batch_execute(&downgrade).await.expect("downgrades");

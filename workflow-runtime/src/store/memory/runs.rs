@@ -10,6 +10,7 @@ use std::time::SystemTime;
 
 use uuid::Uuid;
 
+use super::signals::Queue;
 use crate::error::Error;
 use crate::store::queue::CANCELLED;
 use crate::store::{Checkpoint, Lease, LoggedEvent, NewEvent, RunId, RunInfo, RunStatus};
@@ -37,6 +38,8 @@ pub(super) struct Entry {
     pub(super) cancel_requested: bool,
     /// When the run, asleep, may be picked up (`CheckpointStore::release_until`).
     pub(super) wake_at: Option<SystemTime>,
+    /// Its messages, and the signal it waits for.
+    pub(super) signals: Queue,
     /// The checkpoints kept, in order: numbered one after the other, from the first kept.
     pub(super) checkpoints: VecDeque<Checkpoint>,
     /// Its event log: entry `n` is at index `n`.
@@ -110,6 +113,7 @@ impl Entry {
             lease: None,
             cancel_requested: false,
             wake_at: None,
+            signals: Queue::default(),
             checkpoints: VecDeque::with_capacity(CHECKPOINTS),
             events: Vec::new(),
         }
@@ -164,6 +168,7 @@ impl Entry {
             && !self.cancel_requested
             && !(self.lease.is_some() && self.info.is_owned(now))
             && self.wake_at.is_none_or(|wake_at| wake_at <= now)
+            && self.signals.ready()
     }
 
     /// Leases the run to `lease` until [`Lease::expires_at`] `now`, or to nobody.

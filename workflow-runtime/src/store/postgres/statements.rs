@@ -82,6 +82,15 @@ INSERT INTO workflow_schema (version) SELECT 5
 ALTER TABLE workflow_runs ADD COLUMN IF NOT EXISTS wake_at bigint;
 CREATE INDEX IF NOT EXISTS workflow_runs_sleeping ON workflow_runs (wake_at)
     WHERE wake_at IS NOT NULL;
+ALTER TABLE workflow_runs ADD COLUMN IF NOT EXISTS awaiting text;
+CREATE TABLE IF NOT EXISTS workflow_signals (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    run uuid NOT NULL,
+    signal text NOT NULL,
+    value text NOT NULL,
+    created_at bigint NOT NULL
+);
+CREATE INDEX IF NOT EXISTS workflow_signals_by_run ON workflow_signals (run, signal, id);
 INSERT INTO workflow_schema (version) SELECT 6
     WHERE NOT EXISTS (SELECT 1 FROM workflow_schema WHERE version >= 6);
 ";
@@ -90,7 +99,8 @@ INSERT INTO workflow_schema (version) SELECT 6
 /// of checkpoints and branches (added to older tables, once, when a connection sets up), 4
 /// the `cancel_requested` of runs and the index of running runs workers claim from, 5
 /// `workflow_events` (a new table, created if missing), 6 the `wake_at` of runs and its index
-/// (durable timers: a sleeping run is not claimed before it).
+/// (durable timers: a sleeping run is not claimed before it), their `awaiting` and
+/// `workflow_signals` (signals: a run waiting for one is claimed once a message is queued).
 pub(super) const SCHEMA_VERSION: i32 = 6;
 
 /// The statements of the frequent operations, prepared once per connection.
@@ -114,6 +124,9 @@ pub(super) struct Statements {
     pub(super) claim_next: Statement,
     pub(super) cancel: Statement,
     pub(super) status: Statement,
+    pub(super) save_received: Statement,
+    pub(super) send_signal: Statement,
+    pub(super) next_signal: Statement,
 }
 
 impl Statements {
@@ -182,6 +195,8 @@ impl Statements {
                  WHERE id = (SELECT id FROM workflow_runs WHERE status = 'running' \
                  AND NOT cancel_requested AND (lease_id IS NULL OR lease_expires IS NULL \
                  OR lease_expires <= {}) AND (wake_at IS NULL OR wake_at <= {}) \
+                 AND (awaiting IS NULL OR EXISTS (SELECT 1 FROM workflow_signals s \
+                 WHERE s.run = workflow_runs.id AND s.signal = workflow_runs.awaiting)) \
                  AND (workflow, fingerprint) IN \
                  (SELECT * FROM unnest($4::text[], $5::bigint[])) \
                  ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING {RUN_COLUMNS}",
@@ -205,6 +220,27 @@ impl Statements {
             ))
             .await?,
             status: prepare("SELECT status FROM workflow_runs WHERE id = $1".into()).await?,
+            save_received: prepare(format!(
+                "{}, {LOG_EVENTS}, {TAKE_SIGNAL} {SAVE_CHECKPOINT}",
+                SAVE_RUN.replace(
+                    "AND NOT cancel_requested RETURNING id)",
+                    "AND NOT cancel_requested AND EXISTS (SELECT 1 FROM workflow_signals \
+                     WHERE id = $17 AND run = $1) RETURNING id)",
+                )
+            ))
+            .await?,
+            send_signal: prepare(format!(
+                "INSERT INTO workflow_signals (run, signal, value, created_at) \
+                 SELECT id, $2, $3, {} FROM workflow_runs WHERE id = $1 RETURNING id",
+                now!()
+            ))
+            .await?,
+            next_signal: prepare(
+                "SELECT id, value FROM workflow_signals WHERE run = $1 AND signal = $2 \
+                 ORDER BY id LIMIT 1"
+                    .into(),
+            )
+            .await?,
         })
     }
 }
@@ -252,6 +288,11 @@ const LOG_EVENTS: &str = "events AS (INSERT INTO workflow_events (run, seq, at, 
      SELECT run.id, coalesce((SELECT max(seq) FROM workflow_events WHERE run = $1), -1) + e.n, \
      e.at, e.event FROM run, unnest($15::bigint[], $16::text[]) WITH ORDINALITY AS e(at, event, n))";
 
+/// The message `$17` taken off run `$1`'s queue, if the run's row was written: in the
+/// statement of the checkpoint that delivers it.
+const TAKE_SIGNAL: &str = "taken AS (DELETE FROM workflow_signals \
+     WHERE id = $17 AND run IN (SELECT id FROM run))";
+
 /// The events (times `$2`, JSON `$3`) appended to run `$1`'s log without a checkpoint, if the
 /// run exists.
 const APPEND_EVENTS: &str = "INSERT INTO workflow_events (run, seq, at, event) \
@@ -278,7 +319,7 @@ const SAVE_USAGE: &str = "UPDATE workflow_checkpoints SET usage = $4::text \
 
 const RELEASE: &str = concat!(
     "UPDATE workflow_runs SET lease_id = NULL, owner = NULL, lease_expires = NULL, \
-     wake_at = $5::bigint, status = CASE WHEN cancel_requested THEN 'cancelled' \
+     wake_at = $5::bigint, awaiting = $6::text, status = CASE WHEN cancel_requested THEN 'cancelled' \
      WHEN $3::text IS NULL THEN status ELSE 'failed' END, \
      error = CASE WHEN cancel_requested THEN $4::text ELSE COALESCE($3::text, error) END, \
      updated_at = CASE WHEN $3::text IS NULL AND NOT cancel_requested THEN updated_at ELSE ",

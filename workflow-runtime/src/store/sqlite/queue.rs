@@ -40,6 +40,8 @@ pub(super) fn claim_next(
             "SELECT id FROM workflow_runs WHERE status = 'running' AND cancel_requested = 0 \
              AND (lease_id IS NULL OR lease_expires IS NULL OR lease_expires <= ?1) \
              AND (wake_at IS NULL OR wake_at <= ?1) \
+             AND (awaiting IS NULL OR EXISTS (SELECT 1 FROM workflow_signals s \
+             WHERE s.run = workflow_runs.id AND s.signal = workflow_runs.awaiting)) \
              AND (workflow, fingerprint) IN (SELECT value ->> 0, value ->> 1 FROM json_each(?2)) \
              ORDER BY id LIMIT 1",
         )
