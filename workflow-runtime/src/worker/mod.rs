@@ -1,6 +1,7 @@
 //! Workers: [`Worker`] picks up the runs submitted to a store and drives them, many at a time,
 //! in as many processes as share the store.
 
+mod retain;
 mod serve;
 mod work;
 
@@ -10,7 +11,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use crate::durable::Runner;
-use crate::store::WorkflowType;
+use crate::store::{Retention, WorkflowType};
 use crate::workflow::Workflow;
 use serve::{Serve, Served};
 
@@ -88,6 +89,7 @@ pub struct Worker {
     concurrency: usize,
     poll: Duration,
     grace: Duration,
+    retention: Option<retain::Job>,
 }
 
 impl std::fmt::Debug for Worker {
@@ -98,6 +100,7 @@ impl std::fmt::Debug for Worker {
             .field("concurrency", &self.concurrency)
             .field("poll", &self.poll)
             .field("grace", &self.grace)
+            .field("retention", &self.retention)
             .finish()
     }
 }
@@ -118,6 +121,8 @@ pub struct WorkerReport {
     pub failed: u64,
     /// Runs still running when its grace period ended, whose leases it gave up.
     pub released: u64,
+    /// Old ended runs its [retention](Worker::retention) job deleted.
+    pub deleted: u64,
 }
 
 impl Worker {
@@ -129,6 +134,7 @@ impl Worker {
             concurrency: 16,
             poll: Duration::from_millis(100),
             grace: Duration::from_secs(30),
+            retention: None,
         }
     }
 
@@ -155,6 +161,30 @@ impl Worker {
     /// before it drops them and gives up their leases.
     pub fn grace(mut self, grace: Duration) -> Self {
         self.grace = grace;
+        self
+    }
+
+    /// Also deletes old ended runs, with all they keep (checkpoints, events, messages), as
+    /// [`Runner::delete_runs`] does: the runs `retention` selects, once when the worker starts
+    /// and then every `every`, until it stops. The age `retention` was built with is kept: with
+    /// [`Retention::older_than`]`(30 days)`, each pass deletes the runs ended more than 30
+    /// days before it. Deleting is safe with many workers at once (each run is deleted once),
+    /// so every worker may run the job, or one. A pass that fails is logged (`tracing`, at
+    /// `warn`) and tried again at the next; [`WorkerReport::deleted`] counts the runs deleted.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use std::time::Duration;
+    /// # use workflow_runtime::{MemoryStore, Runner, Worker};
+    /// use workflow_runtime::store::Retention;
+    ///
+    /// # let runner = Runner::new(Arc::new(MemoryStore::new()));
+    /// let month = Retention::older_than(Duration::from_secs(30 * 24 * 3600)).and_failed();
+    /// let worker = Worker::new(runner).retention(month, Duration::from_secs(3600));
+    /// # let _ = worker;
+    /// ```
+    pub fn retention(mut self, retention: Retention, every: Duration) -> Self {
+        self.retention = Some(retain::Job::new(retention, every));
         self
     }
 
