@@ -43,7 +43,7 @@ pub(super) fn mermaid(model: &Model) -> String {
             continue;
         }
         if let (true, Some(message)) = (model.is_receive(index), &step.sig.resume) {
-            let message = escape(&pretty(message));
+            let message = escape(&pretty_type(message));
             out.push_str(&format!("    {id}[/\"receive {message}, then {name}\"/]\n"));
             continue;
         }
@@ -205,6 +205,13 @@ fn pretty(item: &impl ToTokens) -> String {
     ]
     .iter()
     .fold(text, |text, (from, to)| text.replace(from, to))
+}
+
+/// A type as a human would write it: [`pretty`], and no spaces inside `<…>` (`Vec<String>`).
+fn pretty_type(ty: &syn::Type) -> String {
+    [(" < ", "<"), (" <", "<"), ("< ", "<"), (" >", ">")]
+        .iter()
+        .fold(pretty(ty), |text, (from, to)| text.replace(from, to))
 }
 
 /// Escapes what would end a quoted Mermaid label.
