@@ -296,3 +296,67 @@ async fn a_step_named_sleep_and_a_step_without_input() {
     assert_eq!(Named.run(1).await.expect("finishes"), 7);
     assert!(Named::MERMAID.contains("sleep 10ms, then wake"));
 }
+
+/// A workflow that runs as a step of another sleeps as its parent does: a durable parent is
+/// put aside while its child sleeps.
+struct Nap;
+
+#[workflow]
+impl Nap {
+    async fn yawn(&self, n: u32) -> u32 {
+        n + 1
+    }
+
+    async fn wake(&self, n: u32) -> u32 {
+        n * 10
+    }
+
+    flow! {
+        start -> yawn -> sleep "300ms" -> wake -> end;
+    }
+}
+
+struct Day {
+    nap: Nap,
+}
+
+#[workflow]
+impl Day {
+    fn nap(&self) -> &Nap {
+        &self.nap
+    }
+
+    async fn evening(&self, n: u32) -> String {
+        format!("{n} at night")
+    }
+
+    flow! {
+        start -> nap -> evening -> end;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_child_s_sleep_puts_its_durable_parent_aside() {
+    let day = Day { nap: Nap };
+    let started = Instant::now();
+    assert_eq!(day.run(1).await.expect("finishes"), "20 at night");
+    assert!(started.elapsed() >= Duration::from_millis(300));
+
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let store = SqliteStore::open(dir.path().join("runs.db")).expect("opens");
+    let runner = Runner::new(Arc::new(store));
+    let report = runner.start(&day, 1).await.expect("starts");
+    let Outcome::Sleeping { step, until } = report.outcome else {
+        panic!("not asleep: {:?}", report.outcome);
+    };
+    assert_eq!(step, "nap");
+    let early = runner.resume(&day, report.id).await.expect("resumes");
+    assert!(
+        matches!(early.outcome, Outcome::Sleeping { .. }),
+        "{:?}",
+        early.outcome
+    );
+    tokio::time::sleep(until.duration_since(SystemTime::now()).unwrap_or_default()).await;
+    let done = runner.resume(&day, report.id).await.expect("resumes");
+    assert_eq!(done.into_output().expect("finishes"), "20 at night");
+}

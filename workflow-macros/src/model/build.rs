@@ -256,7 +256,7 @@ fn edge(model: &mut Model, route: parse::Route, errors: &mut Errors) -> Edge {
     }
     if let Some(sleep) = route.sleep {
         match to {
-            Node::Step(index) => mark_sleep(model, index, sleep, errors),
+            Node::Step(index) => mark_sleep(model, index, *sleep, errors),
             Node::End => errors.push(sleep.span, diag::SLEEP_END),
             Node::Fork(_) | Node::Unknown => {}
         }

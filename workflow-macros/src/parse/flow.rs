@@ -25,6 +25,7 @@ pub(crate) struct Chain {
     pub(crate) links: Vec<Target>,
 }
 
+#[allow(clippy::large_enum_variant)] // one per link of a chain, read once
 pub(crate) enum Target {
     Route(Route),
     Match {
@@ -53,7 +54,7 @@ pub(crate) struct Fork {
 /// `receive` or `sleep "1h" ->`.
 pub(crate) struct Route {
     /// `sleep "1h" -> step`: the run sleeps before `step` runs.
-    pub(crate) sleep: Option<Sleep>,
+    pub(crate) sleep: Option<Box<Sleep>>,
     /// `pause step`: the run waits for a value from outside before `step` runs.
     pub(crate) pause: Option<Span>,
     /// `receive step`: the run waits for a message of a signal before `step` runs.
@@ -471,7 +472,7 @@ fn bare_route(input: ParseStream<'_>) -> syn::Result<Route> {
 
 /// `sleep "1h" ->` before a route, if there: `sleep` followed by a literal (a step named
 /// `sleep` is followed by `->`, `(`, `[`, `;` or nothing).
-fn sleep(input: ParseStream<'_>) -> syn::Result<Option<Sleep>> {
+fn sleep(input: ParseStream<'_>) -> syn::Result<Option<Box<Sleep>>> {
     let keyword = input.fork().parse::<Ident>();
     if !keyword.is_ok_and(|keyword| keyword == "sleep") || !input.peek2(Lit) {
         return Ok(None);
@@ -492,7 +493,7 @@ fn sleep(input: ParseStream<'_>) -> syn::Result<Option<Sleep>> {
     if !input.peek(syn::Ident) {
         return Err(input.error(diag::SLEEP_BEFORE_STEP));
     }
-    Ok(Some(Sleep { span, text, millis }))
+    Ok(Some(Box::new(Sleep { span, text, millis })))
 }
 
 fn bound(input: ParseStream<'_>) -> syn::Result<Bound> {

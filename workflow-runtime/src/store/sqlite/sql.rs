@@ -192,6 +192,7 @@ pub(super) fn renew(conn: &mut Connection, run: RunId, lease: Uuid, ttl: i64) ->
 }
 
 /// What a run given up waits for before a worker may pick it up.
+#[derive(Clone, Copy)]
 pub(super) enum Waiting<'a> {
     Nothing,
     /// This time, in milliseconds.
