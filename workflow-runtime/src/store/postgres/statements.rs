@@ -79,18 +79,25 @@ INSERT INTO workflow_schema (version) SELECT 4
     WHERE NOT EXISTS (SELECT 1 FROM workflow_schema WHERE version >= 4);
 INSERT INTO workflow_schema (version) SELECT 5
     WHERE NOT EXISTS (SELECT 1 FROM workflow_schema WHERE version >= 5);
-ALTER TABLE workflow_runs ADD COLUMN IF NOT EXISTS wake_at bigint;
-CREATE INDEX IF NOT EXISTS workflow_runs_sleeping ON workflow_runs (wake_at)
-    WHERE wake_at IS NOT NULL;
-ALTER TABLE workflow_runs ADD COLUMN IF NOT EXISTS awaiting text;
-CREATE TABLE IF NOT EXISTS workflow_signals (
-    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    run uuid NOT NULL,
-    signal text NOT NULL,
-    value text NOT NULL,
-    created_at bigint NOT NULL
-);
-CREATE INDEX IF NOT EXISTS workflow_signals_by_run ON workflow_signals (run, signal, id);
+DO $$ BEGIN
+    -- Version 6: durable timers and signals. Only once: on every connection, these would
+    -- lock two tables that running workers read together.
+    IF NOT EXISTS (SELECT 1 FROM workflow_schema WHERE version >= 6) THEN
+        ALTER TABLE workflow_runs ADD COLUMN IF NOT EXISTS wake_at bigint;
+        CREATE INDEX IF NOT EXISTS workflow_runs_sleeping ON workflow_runs (wake_at)
+            WHERE wake_at IS NOT NULL;
+        ALTER TABLE workflow_runs ADD COLUMN IF NOT EXISTS awaiting text;
+        CREATE TABLE IF NOT EXISTS workflow_signals (
+            id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            run uuid NOT NULL,
+            signal text NOT NULL,
+            value text NOT NULL,
+            created_at bigint NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS workflow_signals_by_run
+            ON workflow_signals (run, signal, id);
+    END IF;
+END $$;
 INSERT INTO workflow_schema (version) SELECT 6
     WHERE NOT EXISTS (SELECT 1 FROM workflow_schema WHERE version >= 6);
 ";
