@@ -15,8 +15,9 @@ use crate::workflow::{PauseToken, Workflow};
 
 impl Runner {
     /// Drives the run `held` is the lease of, from `state` (already saved), until it
-    /// finishes, waits at a pause, falls asleep, or fails; then lets go of the lease. `resumed` says whether
-    /// the run ran before (its events then say `Resumed` rather than `RunStarted`).
+    /// finishes, waits at a pause or for a signal, falls asleep, or fails; then lets go of the
+    /// lease (putting the run aside until its time or its message). `resumed` says whether the
+    /// run ran before (its events then say `Resumed` rather than `RunStarted`).
     pub(super) async fn drive<W: Workflow>(
         &self,
         workflow: &W,

@@ -1,7 +1,7 @@
 //! What lives in a run's checkpointable state besides the steps' inputs: the counters of
-//! bounded edges ([`Loops`]), the branches of a running fan-out or map ([`Branch`]), a
-//! step waiting at a pause ([`PauseState`]), a step sleeping until a time ([`SleepState`]), and a workflow running as a step of another
-//! ([`ChildState`]).
+//! bounded edges ([`Loops`]), the branches of a running fan-out or map ([`Branch`]), a step
+//! waiting at a pause or for a signal ([`PauseState`]), a step sleeping until a time
+//! ([`SleepState`]), and a workflow running as a step of another ([`ChildState`]).
 //!
 //! `#[workflow]` builds its state enum from these; a workflow written by hand uses them the same
 //! way, so that its states serialize like the macro's.

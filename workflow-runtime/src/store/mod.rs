@@ -660,9 +660,9 @@ pub trait CheckpointStore: Send + Sync + 'static {
     /// (it was created without one, given up, or has expired), it does not sleep until a time
     /// to come ([`release_until`](Self::release_until)) nor wait for a signal no message of
     /// which is queued ([`release_awaiting`](Self::release_awaiting)), it has no cancel
-    /// request, and its workflow and fingerprint are one of `types`. Workers that call it at once get
-    /// different runs: the search and the lease are one atomic step, and a run another
-    /// caller is taking is skipped, not waited for (`SKIP LOCKED`).
+    /// request, and its workflow and fingerprint are one of `types`. Workers that call it at
+    /// once get different runs: the search and the lease are one atomic step, and a run
+    /// another caller is taking is skipped, not waited for (`SKIP LOCKED`).
     ///
     /// It first records as [`RunStatus::Cancelled`] the running runs with a cancel request
     /// whose lease has expired: their worker died before it saw the request.

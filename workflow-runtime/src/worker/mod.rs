@@ -24,10 +24,11 @@ use serve::{Serve, Served};
 /// atomic claim that two workers never both win (`FOR UPDATE SKIP LOCKED` on Postgres, one
 /// write transaction on SQLite): runs submitted and not yet started, runs whose worker's lease
 /// expired (it crashed: this is how runs are recovered, by whichever worker comes first),
-/// runs given up by a worker that stopped, and runs whose sleep (`-> sleep "1h" ->`) is over:
-/// a run that falls asleep is put aside in the store until then, holding no worker. A run of a workflow or a fingerprint the worker
-/// does not serve is left for one that does, never failed. A suspended run waits for its
-/// answer; a failed or cancelled one is not picked up.
+/// runs given up by a worker that stopped, runs whose sleep (`-> sleep "1h" ->`) is over, and
+/// runs that wait for a signal (`-> receive b`) once a message of it is sent: a run that falls
+/// asleep or waits is put aside in the store meanwhile, holding no worker. A run of a workflow
+/// or a fingerprint the worker does not serve is left for one that does, never failed. A
+/// suspended run waits for its answer; a failed or cancelled one is not picked up.
 ///
 /// It drives at most [`concurrency`](Self::concurrency) runs at once, each as
 /// [`Runner::resume`] would, with the [`Runner`] it is built from (its lease, owner name,
