@@ -203,6 +203,58 @@ async fn json_is_checked(store: Arc<dyn CheckpointStore>) {
     worker.stop().await;
 }
 
+/// A run that took its message and then lost its worker (its lease expired, nothing gave it
+/// up) is picked up again, though no other message of that signal is queued.
+async fn a_run_that_received_is_recovered(store: Arc<dyn CheckpointStore>) {
+    use workflow::store::{Checkpoint, Lease, WorkflowType};
+
+    let runner = Runner::new(Arc::clone(&store));
+    let run = runner.submit::<Inbox>(2).await.expect("submits").id();
+    let types = [WorkflowType::new(
+        <Inbox as Workflow>::NAME,
+        <Inbox as Workflow>::FINGERPRINT,
+    )];
+    let short = Lease::new("doomed", Duration::from_millis(100));
+    let (_, first) = store.claim(run, &short).await.expect("claims");
+    store
+        .release_awaiting(run, &short, "Note")
+        .await
+        .expect("waits");
+    let none = store.claim_next(&types, &short).await.expect("claims");
+    assert!(none.is_none(), "a run waiting with no message was claimed");
+    runner
+        .send::<Inbox, Note>(run, note("only"))
+        .await
+        .expect("sends");
+    let (_, latest) = store
+        .claim_next(&types, &short)
+        .await
+        .expect("claims")
+        .expect("a message wakes the run");
+    let (message, _) = store
+        .next_signal(run, "Note")
+        .await
+        .expect("reads")
+        .expect("queued");
+    let delivered = Checkpoint {
+        seq: latest.seq + 1,
+        ..first
+    };
+    store
+        .save_received(&short, delivered, Vec::new(), message)
+        .await
+        .expect("delivers");
+    // The worker dies: its lease runs out.
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    let lease = Lease::new("rescuer", Duration::from_secs(30));
+    let taken = store.claim_next(&types, &lease).await.expect("claims");
+    assert_eq!(
+        taken.map(|(info, _)| info.id),
+        Some(run),
+        "the run is stuck"
+    );
+}
+
 macro_rules! on_every_store {
     ($($case:ident),* $(,)?) => {
         mod memory {
@@ -244,6 +296,7 @@ on_every_store! {
     a_waiting_run_is_woken,
     delivered_once,
     json_is_checked,
+    a_run_that_received_is_recovered,
 }
 
 /// A store in a new schema of the Postgres server at `WORKFLOW_POSTGRES_URL`.

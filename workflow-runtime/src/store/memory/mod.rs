@@ -290,6 +290,8 @@ impl CheckpointStore for MemoryStore {
             }
             save(entry, lease, checkpoint, now)?;
             entry.signals.take(message, run, version)?;
+            // It has its message: it waits for nothing now, even if its worker dies.
+            entry.signals.awaiting = None;
             entry.log(events);
             Ok(())
         })

@@ -229,11 +229,14 @@ impl Statements {
             status: prepare("SELECT status FROM workflow_runs WHERE id = $1".into()).await?,
             save_received: prepare(format!(
                 "{}, {LOG_EVENTS}, {TAKE_SIGNAL} {SAVE_CHECKPOINT}",
-                SAVE_RUN.replace(
-                    "AND NOT cancel_requested RETURNING id)",
-                    "AND NOT cancel_requested AND EXISTS (SELECT 1 FROM workflow_signals \
-                     WHERE id = $17 AND run = $1) RETURNING id)",
-                )
+                // The run has its message: it waits for no signal, even if its worker dies.
+                SAVE_RUN
+                    .replace("SET version = $3::bigint,", "SET awaiting = NULL, version = $3::bigint,")
+                    .replace(
+                        "AND NOT cancel_requested RETURNING id)",
+                        "AND NOT cancel_requested AND EXISTS (SELECT 1 FROM workflow_signals \
+                         WHERE id = $17 AND run = $1) RETURNING id)",
+                    )
             ))
             .await?,
             send_signal: prepare(format!(

@@ -55,7 +55,8 @@ pub(super) fn next(
 }
 
 /// Takes message `message` of run `run` off its queue, in the transaction of the checkpoint
-/// after checkpoint `at` that delivers it.
+/// after checkpoint `at` that delivers it; the run waits for no signal from then on (if its
+/// worker dies, the next one takes it up without another message).
 ///
 /// # Errors
 ///
@@ -73,5 +74,8 @@ pub(super) fn take(tx: &Connection, run: RunId, message: u64, at: u64) -> Result
             found: at,
         });
     }
+    tx.prepare_cached("UPDATE workflow_runs SET awaiting = NULL WHERE id = ?1")
+        .and_then(|mut stmt| stmt.execute(params![Id::run(run)]))
+        .map_err(store)?;
     Ok(())
 }
