@@ -3,7 +3,6 @@
 //! `deliver_json`, `check_signal`, `wakes_at`, `Signal`). Both go through the same checkpoints
 //! with the same states, and end with the same output: the macro lowers to public API.
 
-use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -130,46 +129,35 @@ impl Workflow for Hand {
         }
     }
 
-    fn transition<'a>(
-        &'a self,
-        state: HandState,
-        cx: &'a mut Context,
-    ) -> impl Future<Output = Result<HandState, Error>> + Send + 'a {
-        async move {
-            Ok(match state {
-                HandState::Ask(task) => {
-                    let asked = cx
-                        .step("ask", &POLICY, async { Ok(format!("{task}?")) })
-                        .await?;
-                    HandState::Hear(PauseState::waiting(asked))
-                }
-                HandState::Hear(PauseState {
-                    input,
-                    value: PauseValue::Given(go),
-                }) => {
-                    let heard = cx
-                        .step("hear", &POLICY, async {
-                            Ok(format!("{input} go, says {}", go.by))
-                        })
-                        .await?;
-                    HandState::Act(SleepState::after(heard, Duration::from_millis(50)))
-                }
-                HandState::Hear(_) => {
-                    return Err(Error::AwaitingSignal {
-                        workflow: "Hand",
-                        step: "hear",
-                        signal: "Go",
-                    })
-                }
-                HandState::Act(sleeping) => HandState::End(
-                    cx.step("act", &POLICY, async {
-                        Ok(format!("{}: done", sleeping.input))
-                    })
-                    .await?,
-                ),
-                done @ HandState::End(_) => done,
-            })
-        }
+    async fn transition(&self, state: HandState, cx: &mut Context) -> Result<HandState, Error> {
+        Ok(match state {
+            HandState::Ask(task) => {
+                let asked = cx
+                    .step("ask", &POLICY, async { Ok(format!("{task}?")) })
+                    .await?;
+                HandState::Hear(PauseState::waiting(asked))
+            }
+            HandState::Hear(PauseState {
+                input,
+                value: PauseValue::Given(go),
+            }) => {
+                let heard = async { Ok(format!("{input} go, says {}", go.by)) };
+                let heard = cx.step("hear", &POLICY, heard).await?;
+                HandState::Act(SleepState::after(heard, Duration::from_millis(50)))
+            }
+            HandState::Hear(_) => {
+                return Err(Error::AwaitingSignal {
+                    workflow: "Hand",
+                    step: "hear",
+                    signal: "Go",
+                })
+            }
+            HandState::Act(sleeping) => {
+                let done = async { Ok(format!("{}: done", sleeping.input)) };
+                HandState::End(cx.step("act", &POLICY, done).await?)
+            }
+            done @ HandState::End(_) => done,
+        })
     }
 }
 
