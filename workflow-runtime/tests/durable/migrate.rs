@@ -41,9 +41,12 @@ async fn sqlite_a_file_at_schema_2_opens_and_its_runs_resume_with_no_usage() {
         "ALTER TABLE workflow_checkpoints DROP COLUMN usage; \
          ALTER TABLE workflow_branches DROP COLUMN usage; \
          DROP INDEX workflow_runs_runnable; \
+         DROP INDEX workflow_runs_cancelling; \
          ALTER TABLE workflow_runs DROP COLUMN cancel_requested; \
          DROP TABLE workflow_events; \
          DROP INDEX workflow_runs_sleeping; \
+         DROP INDEX workflow_runs_ready; \
+         DROP INDEX workflow_runs_awaiting; \
          ALTER TABLE workflow_runs DROP COLUMN wake_at; \
          ALTER TABLE workflow_runs DROP COLUMN awaiting; \
          DROP TABLE workflow_signals; \

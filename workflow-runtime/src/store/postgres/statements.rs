@@ -84,9 +84,16 @@ DO $$ BEGIN
     -- lock two tables that running workers read together.
     IF NOT EXISTS (SELECT 1 FROM workflow_schema WHERE version >= 6) THEN
         ALTER TABLE workflow_runs ADD COLUMN IF NOT EXISTS wake_at bigint;
-        CREATE INDEX IF NOT EXISTS workflow_runs_sleeping ON workflow_runs (wake_at)
-            WHERE wake_at IS NOT NULL;
         ALTER TABLE workflow_runs ADD COLUMN IF NOT EXISTS awaiting text;
+        CREATE INDEX IF NOT EXISTS workflow_runs_sleeping ON workflow_runs (wake_at)
+            WHERE status = 'running' AND wake_at IS NOT NULL;
+        CREATE INDEX IF NOT EXISTS workflow_runs_ready ON workflow_runs (id)
+            WHERE status = 'running' AND wake_at IS NULL AND awaiting IS NULL;
+        CREATE INDEX IF NOT EXISTS workflow_runs_awaiting ON workflow_runs (id)
+            WHERE status = 'running' AND awaiting IS NOT NULL;
+        -- What each claim sweeps first: the running runs asked to stop.
+        CREATE INDEX IF NOT EXISTS workflow_runs_cancelling ON workflow_runs (id)
+            WHERE status = 'running' AND cancel_requested;
         CREATE TABLE IF NOT EXISTS workflow_signals (
             id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
             run uuid NOT NULL,
@@ -193,27 +200,7 @@ impl Statements {
                  WHERE run = $1 AND seq >= $2 ORDER BY seq LIMIT $3"
             ))
             .await?,
-            claim_next: prepare(format!(
-                "WITH swept AS (UPDATE workflow_runs SET status = 'cancelled', error = $6::text, \
-                 updated_at = {}, lease_id = NULL, owner = NULL, lease_expires = NULL \
-                 WHERE status = 'running' AND cancel_requested \
-                 AND (lease_expires IS NULL OR lease_expires <= {}) RETURNING id) \
-                 UPDATE workflow_runs SET lease_id = $1, owner = $2, lease_expires = {} + $3::bigint \
-                 WHERE id = (SELECT id FROM workflow_runs WHERE status = 'running' \
-                 AND NOT cancel_requested AND (lease_id IS NULL OR lease_expires IS NULL \
-                 OR lease_expires <= {}) AND (wake_at IS NULL OR wake_at <= {}) \
-                 AND (awaiting IS NULL OR EXISTS (SELECT 1 FROM workflow_signals s \
-                 WHERE s.run = workflow_runs.id AND s.signal = workflow_runs.awaiting)) \
-                 AND (workflow, fingerprint) IN \
-                 (SELECT * FROM unnest($4::text[], $5::bigint[])) \
-                 ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING {RUN_COLUMNS}",
-                now!(),
-                now!(),
-                now!(),
-                now!(),
-                now!()
-            ))
-            .await?,
+            claim_next: prepare(super::queue::claim_next_sql()).await?,
             cancel: prepare(format!(
                 "UPDATE workflow_runs SET cancel_requested = true, \
                  status = CASE WHEN {LIVE} THEN status ELSE 'cancelled' END, \
@@ -274,7 +261,7 @@ const CREATE: &str = concat!(
 /// A save's first half: the run's row, checked and updated (`RETURNING id` if it may be
 /// written); [`SAVE_CHECKPOINT`] follows, and [`LOG_EVENTS`] between them to log events too.
 const SAVE_RUN: &str = concat!(
-    "WITH run AS (UPDATE workflow_runs SET version = $3::bigint, status = $4::text, \
+    "WITH run AS (UPDATE workflow_runs SET version = $3::bigint, status = $4::text, wake_at = NULL, \
      step = $5::text, error = NULL, updated_at = ",
     now!(),
     ", lease_id = CASE WHEN $6::boolean THEN lease_id END, \

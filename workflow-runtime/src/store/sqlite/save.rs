@@ -162,7 +162,7 @@ fn update_run(
     } else {
         tx.prepare_cached(
             "UPDATE workflow_runs SET version = ?2, status = ?3, step = ?4, error = NULL, \
-             updated_at = ?5, lease_id = CASE WHEN ?6 THEN lease_id END, \
+             wake_at = NULL, updated_at = ?5, lease_id = CASE WHEN ?6 THEN lease_id END, \
              owner = CASE WHEN ?6 THEN owner END, lease_expires = CASE WHEN ?6 THEN ?7 END \
              WHERE id = ?1",
         )

@@ -28,7 +28,14 @@ CREATE TABLE IF NOT EXISTS workflow_runs (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS workflow_runs_by_status ON workflow_runs (workflow, status);
 CREATE INDEX IF NOT EXISTS workflow_runs_runnable ON workflow_runs (id) WHERE status = 'running';
-CREATE INDEX IF NOT EXISTS workflow_runs_sleeping ON workflow_runs (wake_at) WHERE wake_at IS NOT NULL;
+CREATE INDEX IF NOT EXISTS workflow_runs_sleeping ON workflow_runs (wake_at)
+    WHERE status = 'running' AND wake_at IS NOT NULL;
+CREATE INDEX IF NOT EXISTS workflow_runs_ready ON workflow_runs (id)
+    WHERE status = 'running' AND wake_at IS NULL AND awaiting IS NULL;
+CREATE INDEX IF NOT EXISTS workflow_runs_awaiting ON workflow_runs (id)
+    WHERE status = 'running' AND awaiting IS NOT NULL;
+CREATE INDEX IF NOT EXISTS workflow_runs_cancelling ON workflow_runs (id)
+    WHERE status = 'running' AND cancel_requested = 1;
 CREATE TABLE IF NOT EXISTS workflow_checkpoints (
     run TEXT NOT NULL,
     seq INTEGER NOT NULL,
