@@ -654,8 +654,10 @@ pub trait CheckpointStore: Send + Sync + 'static {
     /// [`Error::CorruptCheckpoint`].
     fn checkpoint(&self, run: RunId, seq: Option<u64>) -> BoxFuture<'_, Result<Checkpoint, Error>>;
 
-    /// Takes the lease of the oldest run a worker may pick up, for `lease`, and returns it
-    /// with its latest checkpoint, as [`claim`](Self::claim) does; `None` if there is none.
+    /// Takes the lease of a run a worker may pick up, for `lease`, and returns it with its
+    /// latest checkpoint, as [`claim`](Self::claim) does; `None` if there is none. The SQL
+    /// stores take a sleeping run whose time has come first, then a run one of whose awaited
+    /// messages is queued, then the oldest run ready to go on, each found by an index.
     /// A run may be picked up if its status is [`RunStatus::Running`], nobody holds its lease
     /// (it was created without one, given up, or has expired), it does not sleep until a time
     /// to come ([`release_until`](Self::release_until)) nor wait for a signal no message of
