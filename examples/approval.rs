@@ -97,6 +97,9 @@ async fn approval() -> Result<(), Box<dyn std::error::Error>> {
             println!("  cargo run --example approval -- --answer {token} --reject \"reason\"");
         }
         Outcome::Finished(text) => println!("{text}"),
+        // `Newsletter` has no `sleep` nor `receive`, so its runs never stop at either.
+        Outcome::Sleeping { step, until } => println!("asleep before `{step}` until {until:?}"),
+        Outcome::Receiving { step, signal } => println!("waits for `{signal}` before `{step}`"),
         Outcome::Failed(error) => return Err(error.into()),
     }
     Ok(())

@@ -3,7 +3,8 @@
 pub use workflow_runtime::{
     Agent, AgentBuilder, Answer, BoxError, BoxFuture, CancellationToken, Context, Conversation,
     Error, Executor, MemoryStore, Outcome, ParseTokenError, Pause, PauseToken, Report, Result, Run,
-    RunHandle, RunId, Runner, StepPolicy, TextStream, Worker, WorkerHandle, WorkerReport, Workflow,
+    RunHandle, RunId, Runner, Signal, StepPolicy, TextStream, Worker, WorkerHandle, WorkerReport,
+    Workflow,
 };
 
 /// Watching runs: the typed [`Event`](event::Event)s of a run ([`Run::events`],
@@ -130,7 +131,7 @@ pub use workflow_runtime::tool;
 /// | `max_backoff = "30s"` | longest delay between two attempts; a longer `Retry-After` fails the step at once | `"30s"` |
 /// | `timeout = "30s"` | fail an attempt that takes longer | none |
 ///
-/// Durations are strings with a unit: `ms`, `s`, `m` or `h`.
+/// Durations are strings with a unit: `ms`, `s`, `m`, `h` or `d`.
 ///
 /// A step with `retry = N` (`N > 0`) is the one retry budget of the model calls its attempts
 /// make: their provider tries each call once instead of retrying it on its own, and a call
@@ -150,6 +151,8 @@ pub use workflow_runtime::tool;
 /// | `a -> each b [concurrency 4] -> j;` | a map: `a` outputs a collection, `b` runs once per element, at most 4 at a time (no limit without the option); `j` takes a `Vec` of the outputs in the order of the elements; `[collect]` works as above |
 /// | `a -> match { P => (b, c) -> j, P => each d(expr) -> k, … };` | a `match` arm that fans out (or maps) straight away, joined in the arm: the branches get the matched value, or `expr` written after the fork and its options |
 /// | `a -> pause b;` | a pause: the run stops before `b` until it is given the value `b` waits for, its second parameter (`async fn b(&self, input: T, value: V)`); in memory the run stops there (awaited, with [`Error::Suspended`]) and its [report](Run::report) holds the [`Pause`] to go on from with [`Executor::answer`]; a durable run is suspended in its store until [`Runner::answer`] |
+/// | `a -> receive b;` | a signal: the run waits before `b` for a message of the type `b` takes as its second parameter (`async fn b(&self, input: T, message: M)`), sent from outside with [`Runner::send`] (typed: a type the workflow does not receive does not compile) or [`Runner::send_json`] (checked); messages are queued in the store per type, in the order sent, and each is delivered once, to the next `receive` step of that type (one sent before the run gets there waits for it); the run holds no worker while it waits ([`Outcome::Receiving`]); only a durable run receives ([`Error::SignalNeedsStore`] in memory, and in a workflow that runs as a step of another) |
+/// | `a -> sleep "1h" -> b;` | a durable timer: the run sleeps before `b` (`ms`, `s`, `m`, `h` or `d`), whichever edge leads there (two edges into `b` that sleep must say the same duration); in memory it waits where it is; a durable run is put aside in its store with its wake-up time ([`Outcome::Sleeping`]), holds no worker while it sleeps, and a [`Worker`] goes on with it once the time has come; a sleep takes no step, and cannot go before `end`, a pause step or a step that runs another workflow |
 /// | `type Output = T;` | the workflow's output type, needed only when no step goes straight to `end` |
 ///
 /// A fork (fan-out or map) can also follow `start` or be joined by `end`. Its branches are

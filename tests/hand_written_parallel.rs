@@ -215,6 +215,8 @@ async fn trace<W: Workflow>(workflow: &W, input: W::Input) -> (Vec<String>, Resu
     let result = match report.outcome {
         Outcome::Finished(_) => Ok(()),
         Outcome::Suspended(pause) => Err(format!("suspended before {}", pause.step)),
+        Outcome::Sleeping { step, .. } => Err(format!("asleep before {step}")),
+        Outcome::Receiving { step, .. } => Err(format!("waiting for a signal before {step}")),
         Outcome::Failed(error) => Err(error.to_string()),
     };
     (trace, result)

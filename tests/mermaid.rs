@@ -76,6 +76,8 @@ fn parse_edge(line: &str) -> Option<(String, &'static str, Option<String>, Strin
 fn parse_node(line: &str) -> (String, &'static str, String) {
     for (open, close, shape) in [
         ("[[\"", "\"]]", "subroutine"),
+        ("[/\"", "\"/]", "parallelogram"),
+        ("[\\\"", "\"\\]", "parallelogram-alt"),
         ("[\"", "\"]", "box"),
         ("{{\"", "\"}}", "hexagon"),
         ("((", "))", "circle"),
@@ -409,4 +411,45 @@ fn a_one_step_workflow_is_the_smallest_diagram() {
         "flowchart TD\n    start((start))\n    only[\"only\"]\n    stop((end))\n    start --> only\n    only --> stop\n"
     );
     assert_eq!(diagram.edges.len(), 2);
+}
+
+#[test]
+fn a_receive_step_and_a_sleep_are_parallelograms() {
+    #[derive(Debug, Clone, Serialize, Deserialize)]
+    struct Note<T> {
+        text: T,
+    }
+
+    struct Waits;
+
+    #[workflow]
+    impl Waits {
+        async fn open(&self, n: u8) -> u8 {
+            n
+        }
+        async fn take(&self, n: u8, note: Note<String>) -> u8 {
+            n + note.text.len() as u8
+        }
+        async fn close(&self, n: u8) -> u8 {
+            n
+        }
+
+        flow! {
+            start -> open -> receive take -> sleep "90s" -> close -> end;
+        }
+    }
+
+    let diagram = checked("waits", Waits::MERMAID);
+    let shapes: Vec<(&str, &str)> = diagram
+        .nodes
+        .iter()
+        .map(|(id, shape, _)| (id.as_str(), *shape))
+        .collect();
+    assert!(shapes.contains(&("take", "parallelogram")), "{shapes:?}");
+    assert!(
+        shapes.contains(&("close", "parallelogram-alt")),
+        "{shapes:?}"
+    );
+    assert_eq!(label(&diagram, "take"), "receive Note<String>, then take");
+    assert_eq!(label(&diagram, "close"), "sleep 90s, then close");
 }

@@ -165,13 +165,71 @@ pub(crate) fn step_many_inputs(name: &str) -> String {
 
 pub(crate) fn resume_without_pause(name: &str) -> String {
     format!(
-        "step `{name}` takes a second parameter, which makes it a pause step waiting for that value from outside: mark it in `flow!` with `-> pause {name}`, or take one tuple instead: `(a, b): (A, B)`"
+        "step `{name}` takes a second parameter, which makes it a pause step waiting for that value from outside: mark it in `flow!` with `-> pause {name}` (or `-> receive {name}` to take it as a signal's message), or take one tuple instead: `(a, b): (A, B)`"
     )
 }
 
 pub(crate) fn pause_without_value(name: &str) -> String {
     format!(
         "a pause step takes the value it waits for as its second parameter: `async fn {name}(&self, input: T, value: V)`"
+    )
+}
+
+/// A `sleep` whose duration is not a string with a unit.
+pub(crate) fn bad_sleep(literal: &syn::Lit) -> String {
+    let written = quote::ToTokens::to_token_stream(literal).to_string();
+    format!(
+        "`sleep` takes a duration as a string with a unit (`ms`, `s`, `m`, `h` or `d`), not `{written}`: `-> sleep \"1h\" -> step`"
+    )
+}
+
+pub(crate) const SLEEP_BEFORE_STEP: &str = "a sleep goes before a step: `-> sleep \"1h\" -> step`";
+
+pub(crate) const SLEEP_END: &str =
+    "a run cannot sleep before `end`: it would only delay its output; sleep before a step: `-> sleep \"1h\" -> step`";
+
+/// Two edges that sleep for different times before the same step.
+pub(crate) fn sleep_conflict(name: &str, first: &str, second: &str) -> String {
+    format!(
+        "step `{name}` sleeps `{first}` on one edge and `{second}` on another; a step sleeps one duration, whichever way the run comes: write the same duration on each edge, or sleep before another step"
+    )
+}
+
+/// A step that is both a pause and a sleep.
+pub(crate) fn sleep_pause(name: &str) -> String {
+    format!(
+        "step `{name}` waits for a value from outside (`pause` or `receive`), and cannot also sleep: remove `sleep` here, or sleep before the step that leads to it"
+    )
+}
+
+/// A step that runs another workflow, marked `sleep`.
+pub(crate) fn child_sleep(name: &str) -> String {
+    format!(
+        "step `{name}` runs another workflow, which cannot be marked `sleep`: sleep in that workflow's `flow!`, or before a step of this one"
+    )
+}
+
+pub(crate) const RECEIVE_END: &str =
+    "`end` cannot receive a signal; receive before a step that takes the message: `-> receive step`";
+
+/// A step marked both `pause` and `receive`.
+pub(crate) fn pause_receive(name: &str) -> String {
+    format!(
+        "step `{name}` is marked both `pause` and `receive`; a step waits for one of them: a value given to its pause (`pause`), or a message sent as a signal (`receive`)"
+    )
+}
+
+/// A step marked `receive` that takes no message.
+pub(crate) fn receive_without_message(name: &str) -> String {
+    format!(
+        "a step that receives a signal takes the message as its second parameter: `async fn {name}(&self, input: T, message: M)`"
+    )
+}
+
+/// A step that runs another workflow, marked `receive`.
+pub(crate) fn child_receive(name: &str) -> String {
+    format!(
+        "step `{name}` runs another workflow, which cannot be marked `receive`: receive the signal in a step of this workflow"
     )
 }
 
@@ -257,7 +315,7 @@ pub(crate) fn bad_retry() -> &'static str {
 
 pub(crate) fn bad_duration(option: &str) -> String {
     format!(
-        "`{option}` takes a duration as a string with a unit (`ms`, `s`, `m` or `h`): `{option} = \"30s\"`"
+        "`{option}` takes a duration as a string with a unit (`ms`, `s`, `m`, `h` or `d`): `{option} = \"30s\"`"
     )
 }
 

@@ -255,6 +255,36 @@ fn fingerprint_changes_with_the_graph() {
     assert_ne!(fork, chain);
     assert_ne!(fork, fingerprint(quote!(start -> (a, b) [collect] -> end;)));
     assert_ne!(fork, fingerprint(quote!(start -> (b, a) -> end;)));
+    // A sleep changes the state of its step; its duration does not (the state holds a time).
+    let sleep = fingerprint(quote!(start -> a -> sleep "1h" -> b -> end;));
+    assert_ne!(sleep, chain);
+    assert_eq!(
+        sleep,
+        fingerprint(quote!(start -> a -> sleep "2h" -> b -> end;))
+    );
+}
+
+#[test]
+fn a_receive_step_enters_the_fingerprint_unlike_a_pause() {
+    let fingerprint = |flow: TokenStream| {
+        let input = quote! {
+            impl W {
+                async fn a(&self, x: u32) -> u32 { x }
+                async fn b(&self, x: u32, y: u32) -> u32 { x + y }
+                flow! { #flow }
+            }
+        };
+        let output = workflow_impl(TokenStream::new(), &input).to_string();
+        let start = output.find("FINGERPRINT").expect("no fingerprint");
+        output[start..start + 60].to_owned()
+    };
+    let pause = fingerprint(quote!(start -> a -> pause b -> end;));
+    let receive = fingerprint(quote!(start -> a -> receive b -> end;));
+    assert_ne!(pause, receive);
+    assert_eq!(
+        receive,
+        fingerprint(quote!(start -> a -> receive b -> end;))
+    );
 }
 
 #[test]

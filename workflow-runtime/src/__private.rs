@@ -8,10 +8,14 @@ pub use crate::context::settle;
 pub use crate::coverage::{Edge, Graph};
 pub use crate::state::data::{deserialize_state, StateEnum, StepData};
 pub use crate::state::pause::{pause_answer, pause_payload};
-pub use crate::state::{Branch, BranchError, ChildState, ChildStop, PauseState, PauseValue};
-pub use crate::{Answer, BoxError, Context, Error, Pause, Run, StepPolicy, Workflow};
+pub use crate::state::signal::{check_signal_value, signal_value, unknown_signal};
+pub use crate::state::{
+    Branch, BranchError, ChildState, ChildStop, PauseState, PauseValue, SleepState,
+};
+pub use crate::{Answer, BoxError, Context, Error, Pause, Run, Signal, StepPolicy, Workflow};
 pub use serde;
 pub use serde_json;
+pub use std::time::SystemTime;
 
 /// The state of a map over `items` before it runs: every element pending.
 pub fn map_state<T, U>(items: Vec<T>) -> (Vec<T>, Vec<Branch<U>>) {

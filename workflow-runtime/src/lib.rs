@@ -73,7 +73,7 @@ pub use store::PostgresStore;
 pub use store::SqliteStore;
 pub use tokio_util::sync::CancellationToken;
 pub use worker::{Worker, WorkerHandle, WorkerReport};
-pub use workflow::{Answer, ParseTokenError, Pause, PauseToken, Workflow};
+pub use workflow::{Answer, ParseTokenError, Pause, PauseToken, Signal, Workflow};
 
 /// The `schemars` crate, whose [`JsonSchema`](schemars::JsonSchema) derive gives
 /// [`Agent::extract`] the JSON schema of the type it asks for.

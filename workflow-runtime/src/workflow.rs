@@ -4,6 +4,7 @@ use std::fmt;
 use std::future::Future;
 use std::str::FromStr;
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
@@ -145,6 +146,79 @@ pub trait Workflow: Send + Sync {
     fn pause(state: &Self::State) -> Option<Pause> {
         let _ = state;
         None
+    }
+
+    /// The time a run at `state` sleeps until before its next step can run, if `state` is a
+    /// step that sleeps first ([`SleepState`](crate::state::SleepState), `a -> sleep "1h" -> b`
+    /// in `flow!`). The driver waits until then: a run in memory with `tokio::time::sleep`, a
+    /// durable run by giving up its lease, so that it holds no worker while it sleeps and any
+    /// worker picks it up once the time has come.
+    ///
+    /// A workflow without sleeps keeps the default, `None`.
+    ///
+    /// ```
+    /// use std::time::{Duration, SystemTime};
+    /// use workflow_runtime::state::SleepState;
+    ///
+    /// // What `#[workflow]` generates for a state `Remind(SleepState<String>)`:
+    /// enum State { Remind(SleepState<String>), Done(String) }
+    /// fn wakes_at(state: &State) -> Option<SystemTime> {
+    ///     match state {
+    ///         State::Remind(sleeping) => Some(sleeping.wakes_at()),
+    ///         State::Done(_) => None,
+    ///     }
+    /// }
+    /// let state = State::Remind(SleepState::after("call mum".into(), Duration::from_secs(60)));
+    /// assert!(wakes_at(&state).is_some_and(|time| time > SystemTime::now()));
+    /// # let _ = State::Done(String::new());
+    /// ```
+    fn wakes_at(state: &Self::State) -> Option<SystemTime> {
+        let _ = state;
+        None
+    }
+
+    /// The signal a run at `state` waits for before its next step can run, if `state` is a
+    /// step that receives one (`a -> receive b` in `flow!`): the name messages of that type
+    /// are queued under ([`Signal::SIGNAL`]). A durable run takes the oldest message queued
+    /// under that name, if any, and goes on with it; otherwise it waits, holding no worker,
+    /// until one is sent.
+    ///
+    /// A workflow that receives no signal keeps the default, `None`.
+    fn receives(state: &Self::State) -> Option<&'static str> {
+        let _ = state;
+        None
+    }
+
+    /// Gives a run waiting for a signal at `state` the message `value`, as JSON; returns the
+    /// state it continues from.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotPaused`] if `state` waits for no signal, [`Error::SignalValue`] if `value`
+    /// is not of the type it receives.
+    fn deliver_json(state: Self::State, value: serde_json::Value) -> Result<Self::State, Error> {
+        let _ = value;
+        Err(Error::NotPaused {
+            workflow: Self::NAME,
+            step: Self::step_name(&state),
+        })
+    }
+
+    /// Checks that `value` is a message of signal `signal`, which the workflow receives: what
+    /// [`Runner::send_json`](crate::Runner::send_json) does before it queues a message that
+    /// comes from outside the program.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::UnknownSignal`] if the workflow receives no signal of that name,
+    /// [`Error::SignalValue`] if `value` is not of its type.
+    fn check_signal(signal: &str, value: &serde_json::Value) -> Result<(), Error> {
+        let _ = value;
+        Err(Error::UnknownSignal {
+            workflow: Self::NAME,
+            signal: signal.to_owned(),
+            known: "nothing".to_owned(),
+        })
     }
 
     /// Gives a run paused at `state` the value its pause waits for, as JSON (for values that
@@ -406,4 +480,40 @@ pub trait Answer<V>: Workflow {
     ///
     /// [`Error::NotPaused`] if `state` does not wait at a pause for a `V`.
     fn answer(state: Self::State, value: V) -> Result<Self::State, Error>;
+}
+
+/// A workflow that receives messages of type `V` as a signal: `#[workflow]` implements it
+/// once for each type a `receive` step of its `flow!` takes, so sending a run a message of a
+/// type its workflow does not receive does not compile.
+///
+/// ```
+/// use workflow_runtime::{Signal, Workflow};
+///
+/// fn signal_name<W: Signal<V>, V>() -> &'static str {
+///     <W as Signal<V>>::SIGNAL
+/// }
+/// # let _ = signal_name::<NoWorkflow, ()>;
+/// # struct NoWorkflow;
+/// # impl Workflow for NoWorkflow {
+/// #     type Input = (); type Output = (); type State = ();
+/// #     const NAME: &'static str = "NoWorkflow"; const FINGERPRINT: u64 = 0;
+/// #     const STEPS: &'static [&'static str] = &[];
+/// #     fn start(_: ()) {}
+/// #     fn finish(_: ()) -> Result<(), ()> { Ok(()) }
+/// #     fn step_name(_: &()) -> &'static str { "end" }
+/// #     fn transition<'a>(&'a self, _: (), _: &'a mut workflow_runtime::Context)
+/// #         -> impl std::future::Future<Output = Result<(), workflow_runtime::Error>> + Send + 'a {
+/// #         async { Ok(()) }
+/// #     }
+/// # }
+/// # impl Signal<()> for NoWorkflow { const SIGNAL: &'static str = "()"; }
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "workflow `{Self}` receives no signal of type `{V}`",
+    label = "no `receive` step of this workflow takes this type",
+    note = "the signals of a workflow are the `receive` steps of its `flow!`; their second parameter is the message type"
+)]
+pub trait Signal<V>: Workflow {
+    /// The name the messages are queued under: the type as written in the step.
+    const SIGNAL: &'static str;
 }

@@ -4,13 +4,16 @@ use crate::diag::{self, Errors};
 use crate::model::Model;
 
 /// Rule: a step that runs another workflow is not marked `pause` (the child's own pauses are
-/// the parent's) and is not a branch of a fan-out or a map.
+/// the parent's) nor `receive`, and is not a branch of a fan-out or a map.
 pub(crate) fn children_are_plain_steps(model: &Model, errors: &mut Errors) {
     for (index, _) in model.children() {
         let step = &model.steps[index];
         let name = model.step_name(index);
         if let Some(pause) = step.pause {
             errors.push(pause, diag::child_pause(&name));
+        }
+        if let Some(receive) = step.receive {
+            errors.push(receive, diag::child_receive(&name));
         }
         for (fork, mention) in &step.branch_of {
             let label = model.fork_label(*fork);

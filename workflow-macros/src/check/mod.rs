@@ -7,6 +7,7 @@ mod forks;
 mod graph;
 mod names;
 mod pauses;
+mod sleeps;
 
 use crate::diag::Errors;
 use crate::model::Model;
@@ -17,6 +18,7 @@ pub(crate) fn check(model: &Model, errors: &mut Errors) {
     forks::join_arity(model, errors);
     forks::fan_out_width(model, errors);
     pauses::pauses_take_a_value(model, errors);
+    sleeps::sleeps_before_plain_steps(model, errors);
     children::children_are_plain_steps(model, errors);
     if model.incomplete {
         return;

@@ -9,7 +9,8 @@
 //! - the workflow's name and its declared `#[workflow(version = N)]` (0 if none);
 //! - each step, in declaration order (the order of `Workflow::STEPS`, which runs may record):
 //!   its name, input type, output type, whether it is fallible and whether its error type is
-//!   written out, and the value type of a pause;
+//!   written out, and the value type of a pause; which steps the run sleeps before, and
+//!   which receive a signal, with its type;
 //! - the output type, every edge with its arguments, bound (with its number: loop counters are
 //!   stored by it) and `else` route, every `match` arm (pattern, guard, target), every fork
 //!   (branches, `collect`, `concurrency`) and its join.
@@ -82,6 +83,16 @@ pub(super) fn description(model: &Model) -> String {
             pause,
         ));
     }
+    // Whether a step sleeps changes its state (not how long: the state holds the time).
+    for (index, step) in model.steps.iter().enumerate() {
+        let name = unraw(&step.sig.ident.to_string());
+        if model.sleep_millis(index).is_some() {
+            text.line(&format!("sleep {name}"));
+        }
+        if let (true, Some(message)) = (model.is_receive(index), &step.sig.resume) {
+            text.line(&format!("receive {name} {}", canonical(message)));
+        }
+    }
     for start in &model.start {
         text.edge(model, "start", &start.edge);
     }
@@ -148,7 +159,7 @@ fn edge_text(model: &Model, from: &str, edge: &Edge) -> String {
 
 /// `item`'s tokens in a canonical form: the same text for token streams that differ only in
 /// spacing, however the compiler would print them.
-fn canonical(item: &impl ToTokens) -> String {
+pub(super) fn canonical(item: &impl ToTokens) -> String {
     let mut out = String::new();
     write_tokens(item.to_token_stream(), Delimiter::None, &mut out);
     out.truncate(out.trim_end().len());

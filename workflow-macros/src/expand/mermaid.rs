@@ -29,7 +29,9 @@ const KEYWORDS: &[&str] = &[
 /// A `flowchart TD` with one node per step, `start` and `end` as circles, `match` arms as
 /// labelled edges, bounds in the labels and `else` routes dotted. A fan-out is a pair of
 /// hexagons, `fork` and `join`, around its branches; the step of a map is a subroutine box
-/// that says how many elements run at once; a pause step is a parallelogram; a step that runs
+/// that says how many elements run at once; a pause step is a parallelogram (and a step that
+/// receives a signal, `receive Decision, then b`), a step the run
+/// sleeps before a parallelogram leaning the other way (`sleep 1h, then b`); a step that runs
 /// another workflow is a subroutine box that names it (its own diagram is its `MERMAID`).
 pub(super) fn mermaid(model: &Model) -> String {
     let mut out = String::from("flowchart TD\n");
@@ -38,6 +40,16 @@ pub(super) fn mermaid(model: &Model) -> String {
         let (id, name) = (step_id(model, index), escape(&step_label(model, index)));
         if model.is_pause(index) {
             out.push_str(&format!("    {id}[/\"pause, then {name}\"/]\n"));
+            continue;
+        }
+        if let (true, Some(message)) = (model.is_receive(index), &step.sig.resume) {
+            let message = escape(&pretty_type(message));
+            out.push_str(&format!("    {id}[/\"receive {message}, then {name}\"/]\n"));
+            continue;
+        }
+        if let (Some(_), Some(sleep)) = (model.sleep_millis(index), &step.sleep) {
+            let sleep = escape(&sleep.text);
+            out.push_str(&format!("    {id}[\\\"sleep {sleep}, then {name}\"\\]\n"));
             continue;
         }
         if let Some(child) = model.child(index) {
@@ -194,6 +206,13 @@ pub(super) fn pretty(item: &impl ToTokens) -> String {
     ]
     .iter()
     .fold(text, |text, (from, to)| text.replace(from, to))
+}
+
+/// A type as a human would write it: [`pretty`], and no spaces inside `<…>` (`Vec<String>`).
+fn pretty_type(ty: &syn::Type) -> String {
+    [(" < ", "<"), (" <", "<"), ("< ", "<"), (" >", ">")]
+        .iter()
+        .fold(pretty(ty), |text, (from, to)| text.replace(from, to))
 }
 
 /// Escapes what would end a quoted Mermaid label.

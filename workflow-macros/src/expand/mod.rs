@@ -8,6 +8,7 @@ mod graph;
 mod inherent;
 mod mermaid;
 pub(crate) mod serde;
+mod signals;
 mod state;
 mod transition;
 mod workflow_impl;
@@ -32,6 +33,7 @@ pub(crate) fn expand(model: &Model) -> TokenStream {
     let serde = serde::state_serde(model);
     let workflow = workflow_impl::workflow_impl(model);
     let answers = workflow_impl::answer_impls(model);
+    let signals = signals::signal_impls(model);
     let inherent = inherent::inherent_impl(model);
     let sync = sync_check(model);
     let data = serde::data_checks(model);
@@ -45,6 +47,7 @@ pub(crate) fn expand(model: &Model) -> TokenStream {
             #serde
             #workflow
             #answers
+            #signals
             #inherent
         };
     }
@@ -95,6 +98,10 @@ struct Variant {
     parts: Vec<syn::Type>,
     /// The variant of a pause step.
     pause: bool,
+    /// The variant of a step that receives a signal.
+    receive: bool,
+    /// The variant of a step the run sleeps before: the duration as written.
+    sleep: Option<String>,
 }
 
 /// The variants of the state enum, in order: the steps, the forks, then `End`.
@@ -105,7 +112,7 @@ fn variants(model: &Model) -> Vec<Variant> {
         .filter(|(_, step)| step.branch_of.is_empty())
         .map(|(index, step)| {
             let input = step.sig.input.clone();
-            let (ty, parts) = match (model.is_pause(index), &step.sig.resume) {
+            let (ty, parts) = match (model.waits(index), &step.sig.resume) {
                 _ if step.sig.child.is_some() => {
                     let ty = child_state(model, index);
                     (ty.clone(), vec![ty])
@@ -115,6 +122,11 @@ fn variants(model: &Model) -> Vec<Variant> {
                     let ty = syn::parse_quote!(#krate::__private::PauseState<#input, #value>);
                     (ty, vec![input, value.clone()])
                 }
+                _ if model.sleep_millis(index).is_some() => {
+                    let krate = &model.krate;
+                    let ty = syn::parse_quote!(#krate::__private::SleepState<#input>);
+                    (ty, vec![input])
+                }
                 _ => (input.clone(), vec![input]),
             };
             Variant {
@@ -123,6 +135,10 @@ fn variants(model: &Model) -> Vec<Variant> {
                 ty,
                 parts,
                 pause: model.is_pause(index),
+                receive: model.is_receive(index),
+                sleep: model
+                    .sleep_millis(index)
+                    .and_then(|_| step.sleep.as_ref().map(|sleep| sleep.text.clone())),
             }
         });
     let forks = (0..model.forks.len()).map(|index| {
@@ -135,6 +151,8 @@ fn variants(model: &Model) -> Vec<Variant> {
             parts: std::iter::once(ty.clone()).chain(outputs).collect(),
             ty,
             pause: false,
+            receive: false,
+            sleep: None,
         }
     });
     let output: syn::Type = model
@@ -147,6 +165,8 @@ fn variants(model: &Model) -> Vec<Variant> {
         parts: vec![output.clone()],
         ty: output,
         pause: false,
+        receive: false,
+        sleep: None,
     };
     steps.chain(forks).chain(Some(end)).collect()
 }
@@ -163,8 +183,8 @@ fn child_state(model: &Model, index: usize) -> syn::Type {
 }
 
 /// The state about to run step `index` with `input`, a value of the step's input type:
-/// `State::Step(input)`, waiting if the step is a pause, at the child's first state if it
-/// runs another workflow.
+/// `State::Step(input)`, waiting if the step is a pause, asleep until the time to come if
+/// the run sleeps before it, at the child's first state if it runs another workflow.
 fn enter_step(model: &Model, index: usize, input: &TokenStream) -> TokenStream {
     let (krate, state) = (&model.krate, &model.state);
     let target = variant(model, Some(index));
@@ -175,8 +195,15 @@ fn enter_step(model: &Model, index: usize, input: &TokenStream) -> TokenStream {
                 <#child as #workflow>::start(#input),
             ))
         }
-    } else if model.is_pause(index) {
+    } else if model.waits(index) {
         quote!(#state::#target(#krate::__private::PauseState::waiting(#input)))
+    } else if let Some(millis) = model.sleep_millis(index) {
+        quote! {
+            #state::#target(#krate::__private::SleepState::after(
+                #input,
+                ::core::time::Duration::from_millis(#millis),
+            ))
+        }
     } else {
         quote!(#state::#target(#input))
     }

@@ -26,10 +26,16 @@ pub(super) fn state_enum(model: &Model) -> TokenStream {
             tag,
             ty,
             pause,
+            receive,
+            sleep,
             ..
         } = variant;
-        let doc = if *pause {
+        let doc = if *receive {
+            format!("Before step `{tag}`: its input, and the message of the signal it waits for.")
+        } else if *pause {
             format!("At the pause before step `{tag}`: its input, and the value it waits for.")
+        } else if let Some(sleep) = sleep {
+            format!("Asleep for `{sleep}` before step `{tag}`: its input, and when it wakes.")
         } else if index < step_variants {
             format!("About to run step `{tag}` with this input.")
         } else {

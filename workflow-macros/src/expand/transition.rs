@@ -229,7 +229,7 @@ fn step_arm(model: &Model, index: usize, casts: &mut Casts) -> Option<TokenStrea
         }
     };
     let variant = variant(model, Some(index));
-    let (binding, unpause) = if model.is_pause(index) {
+    let (binding, unpause) = if model.waits(index) {
         let name = model.step_name(index);
         let workflow = model.name.to_string();
         let unpause = quote! {
@@ -248,6 +248,10 @@ fn step_arm(model: &Model, index: usize, casts: &mut Casts) -> Option<TokenStrea
             };
         };
         (quote!(#paused), unpause)
+    } else if model.sleep_millis(index).is_some() && model.steps[index].sig.has_input {
+        // The driver runs it once its time has come (`Workflow::wakes_at` says when).
+        let woken = local("woken");
+        (quote!(#woken), quote!(let #input = #woken.input;))
     } else if model.steps[index].sig.has_input {
         (quote!(#input), TokenStream::new())
     } else {

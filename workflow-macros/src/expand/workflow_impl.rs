@@ -35,6 +35,8 @@ pub(super) fn workflow_impl(model: &Model) -> TokenStream {
     let names = step_names(model);
     let phantom = phantom_arm(model, true);
     let pauses = pause_methods(model);
+    let sleeps = sleep_method(model);
+    let signals = super::signals::signal_methods(model);
     let [state_var, cx, out] = ["state", "cx", "out"].map(local);
     let lifetime = syn::Lifetime::new("'__transition", proc_macro2::Span::mixed_site());
     let mut casts = Casts::default();
@@ -72,6 +74,10 @@ pub(super) fn workflow_impl(model: &Model) -> TokenStream {
             }
 
             #pauses
+
+            #sleeps
+
+            #signals
 
             fn transition<#lifetime>(
                 &#lifetime self,
@@ -181,6 +187,39 @@ fn pause_methods(model: &Model) -> TokenStream {
                     workflow: #name,
                     step: <Self as #krate::__private::Workflow>::step_name(&#state_var),
                 }),
+            }
+        }
+    }
+}
+
+/// `Workflow::wakes_at`, for a workflow with steps the run sleeps before, or steps that run
+/// another workflow (whose sleeps are this one's).
+fn sleep_method(model: &Model) -> TokenStream {
+    let sleeps: Vec<usize> = (0..model.steps.len())
+        .filter(|index| model.sleep_millis(*index).is_some())
+        .collect();
+    let children = model.children();
+    if sleeps.is_empty() && children.is_empty() {
+        return TokenStream::new();
+    }
+    let (krate, state) = (&model.krate, &model.state);
+    let [state_var, sleeping, child] = ["state", "sleeping", "child"].map(local);
+    let workflow = quote!(#krate::__private::Workflow);
+    let time = quote!(#krate::__private::SystemTime);
+    let arms = sleeps.iter().map(|index| {
+        let ident = variant(model, Some(*index));
+        quote!(#state::#ident(#sleeping) => ::core::option::Option::Some(#sleeping.wakes_at()),)
+    });
+    let child_arms = children.iter().map(|(index, ty)| {
+        let ident = variant(model, Some(*index));
+        quote!(#state::#ident(#child) => <#ty as #workflow>::wakes_at(&#child.state),)
+    });
+    quote! {
+        fn wakes_at(#state_var: &Self::State) -> ::core::option::Option<#time> {
+            match #state_var {
+                #(#arms)*
+                #(#child_arms)*
+                _ => ::core::option::Option::None,
             }
         }
     }

@@ -32,6 +32,8 @@ pub(crate) fn build(args: Args, input: Input, errors: &mut Errors) -> Option<Mod
                 outgoing: Vec::new(),
                 branch_of: Vec::new(),
                 pause: None,
+                receive: None,
+                sleep: None,
             })
             .collect(),
         forks: Vec::new(),
@@ -243,6 +245,22 @@ fn edge(model: &mut Model, route: parse::Route, errors: &mut Errors) -> Edge {
             Node::Fork(_) | Node::Unknown => {}
         }
     }
+    if let Some(receive) = route.receive {
+        match to {
+            Node::Step(index) => {
+                model.steps[index].receive.get_or_insert(receive);
+            }
+            Node::End => errors.push(receive, diag::RECEIVE_END),
+            Node::Fork(_) | Node::Unknown => {}
+        }
+    }
+    if let Some(sleep) = route.sleep {
+        match to {
+            Node::Step(index) => mark_sleep(model, index, *sleep, errors),
+            Node::End => errors.push(sleep.span, diag::SLEEP_END),
+            Node::Fork(_) | Node::Unknown => {}
+        }
+    }
     let last = route
         .arg
         .as_ref()
@@ -266,6 +284,21 @@ fn edge(model: &mut Model, route: parse::Route, errors: &mut Errors) -> Edge {
         arg: route.arg,
         last,
         bound,
+    }
+}
+
+/// Marks step `index` as sleeping `sleep` before it runs; a different duration on another
+/// edge into it is reported at both.
+fn mark_sleep(model: &mut Model, index: usize, sleep: parse::Sleep, errors: &mut Errors) {
+    let name = model.step_name(index);
+    match &model.steps[index].sleep {
+        None => model.steps[index].sleep = Some(sleep),
+        Some(first) if first.millis == sleep.millis => {}
+        Some(first) => {
+            let message = diag::sleep_conflict(&name, &first.text, &sleep.text);
+            errors.push(first.span, &message);
+            errors.push(sleep.span, message);
+        }
     }
 }
 

@@ -59,6 +59,11 @@ pub(crate) struct Step {
     pub(crate) branch_of: Vec<(usize, usize)>,
     /// Where `flow!` first marks the step `pause`: the run waits for a value before it.
     pub(crate) pause: Option<Span>,
+    /// Where `flow!` first marks the step `receive`: the run waits for a message of the
+    /// signal its second parameter's type names.
+    pub(crate) receive: Option<Span>,
+    /// Where `flow!` first writes `sleep "…" ->` before the step: the run sleeps before it.
+    pub(crate) sleep: Option<crate::parse::Sleep>,
 }
 
 /// `(b, c, d) -> join` or `each b -> join`: steps run concurrently, their outputs joined.
@@ -137,7 +142,31 @@ impl Model {
     /// Whether step `index` is a pause step: marked in `flow!` and taking a value.
     pub(crate) fn is_pause(&self, index: usize) -> bool {
         let step = &self.steps[index];
-        step.pause.is_some() && step.sig.resume.is_some()
+        step.pause.is_some() && step.receive.is_none() && step.sig.resume.is_some()
+    }
+
+    /// Whether step `index` receives a signal: marked `receive` in `flow!` (and not `pause`),
+    /// taking the message.
+    pub(crate) fn is_receive(&self, index: usize) -> bool {
+        let step = &self.steps[index];
+        step.receive.is_some() && step.pause.is_none() && step.sig.resume.is_some()
+    }
+
+    /// Whether step `index` waits for a value from outside, given to it as its second
+    /// parameter: a pause step, or one that receives a signal.
+    pub(crate) fn waits(&self, index: usize) -> bool {
+        self.is_pause(index) || self.is_receive(index)
+    }
+
+    /// How long the run sleeps before step `index`, in milliseconds, if it does: marked in
+    /// `flow!`, and neither a pause step nor a step that runs another workflow.
+    pub(crate) fn sleep_millis(&self, index: usize) -> Option<u64> {
+        let step = &self.steps[index];
+        let plain = step.pause.is_none() && step.receive.is_none() && step.sig.child.is_none();
+        step.sleep
+            .as_ref()
+            .filter(|_| plain)
+            .map(|sleep| sleep.millis)
     }
 
     /// The workflow step `index` runs, if it is a step that runs another workflow.

@@ -4,7 +4,7 @@
 use proc_macro2::{Span, TokenStream, TokenTree};
 use syn::parse::{ParseStream, Parser};
 use syn::spanned::Spanned;
-use syn::{braced, bracketed, parenthesized, token, Expr, Ident, LitInt, Pat, Token, Type};
+use syn::{braced, bracketed, parenthesized, token, Expr, Ident, Lit, LitInt, Pat, Token, Type};
 
 use crate::diag::{self, Errors};
 
@@ -25,6 +25,7 @@ pub(crate) struct Chain {
     pub(crate) links: Vec<Target>,
 }
 
+#[allow(clippy::large_enum_variant)] // one per link of a chain, read once
 pub(crate) enum Target {
     Route(Route),
     Match {
@@ -49,15 +50,30 @@ pub(crate) struct Fork {
     pub(crate) collect: bool,
 }
 
-/// `step`, `step(expr)`, `end` or `end(expr)`, with an optional bound, maybe after `pause`.
+/// `step`, `step(expr)`, `end` or `end(expr)`, with an optional bound, maybe after `pause`,
+/// `receive` or `sleep "1h" ->`.
 pub(crate) struct Route {
+    /// `sleep "1h" -> step`: the run sleeps before `step` runs.
+    pub(crate) sleep: Option<Box<Sleep>>,
     /// `pause step`: the run waits for a value from outside before `step` runs.
     pub(crate) pause: Option<Span>,
+    /// `receive step`: the run waits for a message of a signal before `step` runs.
+    pub(crate) receive: Option<Span>,
     pub(crate) name: Ident,
     pub(crate) arg: Option<Expr>,
     pub(crate) bound: Option<Bound>,
     /// The last token of the route as written, its bound included.
     pub(crate) end: Span,
+}
+
+/// `sleep "1h" ->` before a route: a durable timer.
+#[derive(Clone)]
+pub(crate) struct Sleep {
+    /// The keyword `sleep`.
+    pub(crate) span: Span,
+    /// The duration as written.
+    pub(crate) text: String,
+    pub(crate) millis: u64,
 }
 
 /// `[max N]` or `[max N else route]`.
@@ -387,7 +403,9 @@ fn arm_fork(input: ParseStream<'_>) -> syn::Result<(Route, (Fork, Route))> {
         return Err(syn::Error::new(arg.span(), diag::ROUTE_ARG_ON_SEQUENCE));
     }
     let route = Route {
+        sleep: None,
         pause: None,
+        receive: None,
         name: Ident::new("fork", fork.span),
         arg,
         bound: None,
@@ -412,15 +430,21 @@ fn route(input: ParseStream<'_>) -> syn::Result<Route> {
 }
 
 fn bare_route(input: ParseStream<'_>) -> syn::Result<Route> {
-    let pause = if input.peek(syn::Ident) && input.peek2(syn::Ident) {
+    let sleep = sleep(input)?;
+    let keyword = if input.peek(syn::Ident) && input.peek2(syn::Ident) {
         let keyword: Ident = input.fork().parse()?;
-        (keyword == "pause").then(|| keyword.span())
+        (keyword == "pause" || keyword == "receive").then_some(keyword)
     } else {
         None
     };
-    if pause.is_some() {
+    if keyword.is_some() {
         input.parse::<Ident>()?;
     }
+    let (pause, receive) = match &keyword {
+        Some(keyword) if keyword == "pause" => (Some(keyword.span()), None),
+        Some(keyword) => (None, Some(keyword.span())),
+        None => (None, None),
+    };
     let name: Ident = input
         .parse()
         .map_err(|error| syn::Error::new(error.span(), diag::EXPECTED_STATEMENT))?;
@@ -436,12 +460,40 @@ fn bare_route(input: ParseStream<'_>) -> syn::Result<Route> {
         None
     };
     Ok(Route {
+        sleep,
         pause,
+        receive,
         name,
         arg,
         bound: None,
         end,
     })
+}
+
+/// `sleep "1h" ->` before a route, if there: `sleep` followed by a literal (a step named
+/// `sleep` is followed by `->`, `(`, `[`, `;` or nothing).
+fn sleep(input: ParseStream<'_>) -> syn::Result<Option<Box<Sleep>>> {
+    let keyword = input.fork().parse::<Ident>();
+    if !keyword.is_ok_and(|keyword| keyword == "sleep") || !input.peek2(Lit) {
+        return Ok(None);
+    }
+    let keyword: Ident = input.parse()?;
+    let literal: Lit = input.parse()?;
+    let text = match &literal {
+        Lit::Str(text) => text.value(),
+        _ => String::new(),
+    };
+    let millis = super::step::parse_duration(&text)
+        .and_then(|duration| u64::try_from(duration.as_millis()).ok())
+        .ok_or_else(|| syn::Error::new(literal.span(), diag::bad_sleep(&literal)))?;
+    let span = keyword.span();
+    input
+        .parse::<Token![->]>()
+        .map_err(|error| syn::Error::new(error.span(), diag::SLEEP_BEFORE_STEP))?;
+    if !input.peek(syn::Ident) {
+        return Err(input.error(diag::SLEEP_BEFORE_STEP));
+    }
+    Ok(Some(Box::new(Sleep { span, text, millis })))
 }
 
 fn bound(input: ParseStream<'_>) -> syn::Result<Bound> {

@@ -4,7 +4,7 @@
 mod flow;
 mod step;
 
-pub(crate) use flow::{Chain, Flow, Fork, Route, Target};
+pub(crate) use flow::{Chain, Flow, Fork, Route, Sleep, Target};
 pub(crate) use step::{StepFn, StepOptions};
 
 use proc_macro2::{Span, TokenStream};

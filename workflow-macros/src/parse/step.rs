@@ -428,7 +428,7 @@ fn duration_literal(expr: &Expr) -> Option<Duration> {
     }
 }
 
-/// Parses `"250ms"`, `"30s"`, `"2m"` or `"1h"`.
+/// Parses `"250ms"`, `"30s"`, `"2m"`, `"1h"` or `"7d"`.
 pub(crate) fn parse_duration(text: &str) -> Option<Duration> {
     let text = text.trim();
     let digits = text.find(|c: char| !c.is_ascii_digit())?;
@@ -439,6 +439,7 @@ pub(crate) fn parse_duration(text: &str) -> Option<Duration> {
         "s" => number.checked_mul(1_000),
         "m" => number.checked_mul(60_000),
         "h" => number.checked_mul(3_600_000),
+        "d" => number.checked_mul(86_400_000),
         _ => None,
     }?;
     Some(Duration::from_millis(millis))
@@ -455,6 +456,7 @@ mod tests {
         assert_eq!(parse_duration("30s"), Some(Duration::from_secs(30)));
         assert_eq!(parse_duration("2m"), Some(Duration::from_secs(120)));
         assert_eq!(parse_duration("1h"), Some(Duration::from_secs(3600)));
+        assert_eq!(parse_duration("7d"), Some(Duration::from_secs(7 * 86_400)));
         assert_eq!(parse_duration("30"), None);
         assert_eq!(parse_duration("s"), None);
         assert_eq!(parse_duration("3 days"), None);

@@ -15,8 +15,9 @@ use crate::workflow::{PauseToken, Workflow};
 
 impl Runner {
     /// Drives the run `held` is the lease of, from `state` (already saved), until it
-    /// finishes, waits at a pause, or fails; then lets go of the lease. `resumed` says whether
-    /// the run ran before (its events then say `Resumed` rather than `RunStarted`).
+    /// finishes, waits at a pause or for a signal, falls asleep, or fails; then lets go of the
+    /// lease (putting the run aside until its time or its message). `resumed` says whether the
+    /// run ran before (its events then say `Resumed` rather than `RunStarted`).
     pub(super) async fn drive<W: Workflow>(
         &self,
         workflow: &W,
@@ -57,9 +58,15 @@ impl Runner {
         let outcome = match finish.result {
             Ok(stop) => {
                 held.log(rest).await;
-                held.release(None).await;
+                match &stop {
+                    Stop::Sleeping { until, .. } => held.sleep(*until).await,
+                    Stop::Receiving { signal, .. } => held.await_signal(signal).await,
+                    _ => held.release(None).await,
+                }
                 match stop {
                     Stop::Finished(output) => Outcome::Finished(output),
+                    Stop::Sleeping { step, until } => Outcome::Sleeping { step, until },
+                    Stop::Receiving { step, signal } => Outcome::Receiving { step, signal },
                     Stop::Suspended { pause } => {
                         let token = PauseToken::new(held.run(), held.version());
                         Outcome::Suspended(pause.at(token))

@@ -4,7 +4,7 @@
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -82,7 +82,7 @@ impl Held {
     /// another worker has taken the run over.
     pub(crate) async fn save(&self, mut checkpoint: Checkpoint) -> Result<(), Error> {
         checkpoint.usage = self.spent.clone();
-        self.write(checkpoint, Vec::new()).await
+        self.write(checkpoint, Vec::new(), None).await
     }
 
     /// The store's future that saves `checkpoint` as the run's next checkpoint, with `events`
@@ -93,17 +93,22 @@ impl Held {
     /// driver returns its error, and nothing but [`release`](Self::release) follows), so the
     /// count is never read after a failed write. A checkpoint that ends the run (suspended,
     /// finished) gives up the lease only once the store says it is saved.
+    /// With `received`, the write also takes that message off the run's queue.
     fn write(
         &self,
         mut checkpoint: Checkpoint,
         events: Vec<NewEvent>,
+        received: Option<u64>,
     ) -> BoxFuture<'_, Result<(), Error>> {
         checkpoint.seq = self.version.fetch_add(1, Ordering::Relaxed) + 1;
         let running = checkpoint.status == RunStatus::Running;
-        let saved = if events.is_empty() {
-            self.store.save(&self.lease, checkpoint)
-        } else {
-            self.store.save_logged(&self.lease, checkpoint, events)
+        let saved = match (received, events.is_empty()) {
+            (Some(message), _) => {
+                self.store
+                    .save_received(&self.lease, checkpoint, events, message)
+            }
+            (None, true) => self.store.save(&self.lease, checkpoint),
+            (None, false) => self.store.save_logged(&self.lease, checkpoint, events),
         };
         if running {
             return saved;
@@ -188,6 +193,49 @@ impl Held {
         self.released.store(true, Ordering::Relaxed);
     }
 
+    /// Gives up the lease of a run that sleeps until `until`
+    /// ([`CheckpointStore::release_until`](crate::store::CheckpointStore::release_until)), for
+    /// a worker to pick it up then. Best effort: if the store cannot be reached, the lease
+    /// expires, and the worker that takes the run finds it asleep and puts it aside again.
+    pub(crate) async fn sleep(&self, until: SystemTime) {
+        if !self.released.swap(true, Ordering::Relaxed) {
+            let _ = self.store.release_until(self.run, &self.lease, until).await;
+        }
+    }
+
+    /// Gives up the lease of a run that waits for a message of signal `signal`
+    /// ([`CheckpointStore::release_awaiting`](crate::store::CheckpointStore::release_awaiting)),
+    /// for a worker to pick it up once one is sent. Best effort, as [`sleep`](Self::sleep).
+    pub(crate) async fn await_signal(&self, signal: &str) {
+        if !self.released.swap(true, Ordering::Relaxed) {
+            let _ = self
+                .store
+                .release_awaiting(self.run, &self.lease, signal)
+                .await;
+        }
+    }
+
+    /// The oldest message queued for the run under signal `signal`.
+    ///
+    /// # Errors
+    ///
+    /// The store's; [`Error::CorruptCheckpoint`] for a message that is not JSON.
+    pub(crate) async fn next_signal(
+        &self,
+        signal: &str,
+    ) -> Result<Option<(u64, serde_json::Value)>, Error> {
+        let Some((message, text)) = self.store.next_signal(self.run, signal).await? else {
+            return Ok(None);
+        };
+        let value = serde_json::from_str(&text).map_err(|error| Error::CorruptCheckpoint {
+            run: Some(self.run),
+            seq: None,
+            reason: format!("message {message} of signal `{signal}` is not JSON"),
+            source: Some(Box::new(error)),
+        })?;
+        Ok(Some((message, value)))
+    }
+
     /// Gives up the lease, unless a checkpoint already did, recording `error` as why the run
     /// stopped if there is one. Best effort: if the store cannot be reached, the lease
     /// expires on its own.
@@ -237,6 +285,37 @@ where
         loops: &'a Loops,
         usage: SavedUsage,
     ) -> BoxFuture<'a, Result<(), Error>> {
+        self.write(state, loops, usage, None)
+    }
+
+    fn receive(
+        &self,
+        signal: &'static str,
+    ) -> BoxFuture<'_, Result<Option<(u64, serde_json::Value)>, Error>> {
+        Box::pin(self.held.next_signal(signal))
+    }
+
+    fn save_received<'a>(
+        &'a self,
+        state: &'a S,
+        loops: &'a Loops,
+        usage: SavedUsage,
+        message: u64,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        self.write(state, loops, usage, Some(message))
+    }
+}
+
+impl<S: Serialize + DeserializeOwned + Send + 'static> Checkpoints<S> {
+    /// Saves `state` as the run's next checkpoint, taking message `received` off its queue if
+    /// given.
+    fn write<'a>(
+        &'a self,
+        state: &'a S,
+        loops: &'a Loops,
+        usage: SavedUsage,
+        received: Option<u64>,
+    ) -> BoxFuture<'a, Result<(), Error>> {
         // Encoded here, so that the future does not hold the state.
         let held = &self.held;
         let size = held.size.load(Ordering::Relaxed);
@@ -248,7 +327,7 @@ where
                 held.size.store(checkpoint.state.len(), Ordering::Relaxed);
                 checkpoint.usage = usage;
                 let events = self.journal.as_ref().map(|journal| journal.take());
-                held.write(checkpoint, events.unwrap_or_default())
+                held.write(checkpoint, events.unwrap_or_default(), received)
             }
             Err(error) => Box::pin(std::future::ready(Err(error))),
         }

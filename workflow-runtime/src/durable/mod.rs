@@ -6,6 +6,7 @@ mod drive;
 mod handle;
 mod held;
 mod inspect;
+mod signal;
 mod submit;
 mod take;
 

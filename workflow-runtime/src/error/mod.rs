@@ -168,6 +168,16 @@ pub enum Error {
         /// The step waiting for the value.
         step: &'static str,
     },
+    /// A durable run sleeps (`a -> sleep "1h" -> b` in `flow!`) until a time to come: its
+    /// lease is given up, and a [`Worker`](crate::Worker) picks it up once the time has come
+    /// (or [`Runner::resume`](crate::Runner::resume) after it).
+    #[error("workflow `{workflow}`: asleep before step `{step}`; a worker goes on with it once its time has come")]
+    Sleeping {
+        /// The workflow's name.
+        workflow: &'static str,
+        /// The step that runs once the run wakes.
+        step: &'static str,
+    },
     /// A value was given to a run that is not waiting at a pause.
     #[error(
         "workflow `{workflow}`: the run is not paused (it is at `{step}`), so it takes no value"
@@ -230,6 +240,53 @@ pub enum Error {
         /// Why the value does not deserialize into that type.
         #[source]
         source: serde_json::Error,
+    },
+    /// A durable run waits for a message of a signal (`a -> receive b` in `flow!`): its
+    /// lease is given up, and a [`Worker`](crate::Worker) picks it up once one is sent
+    /// ([`Runner::send`](crate::Runner::send)).
+    #[error(
+        "workflow `{workflow}`: waits for signal `{signal}` before step `{step}`; send it one"
+    )]
+    AwaitingSignal {
+        /// The workflow's name.
+        workflow: &'static str,
+        /// The step that runs with the message.
+        step: &'static str,
+        /// The signal it waits for.
+        signal: &'static str,
+    },
+    /// A message sent to a run ([`Runner::send_json`](crate::Runner::send_json)) is not of
+    /// the type its workflow receives as signal `signal`, or was found so in the store.
+    #[error("workflow `{workflow}`: signal `{signal}` carries a `{expected}`, and the value sent is not one")]
+    SignalValue {
+        /// The workflow's name.
+        workflow: &'static str,
+        /// The signal, as the workflow names it (the message type as written in its steps).
+        signal: String,
+        /// The type the workflow receives as that signal.
+        expected: &'static str,
+        /// Why the value does not deserialize into that type.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// A message was sent to a run as a signal its workflow does not receive.
+    #[error("workflow `{workflow}` receives no signal `{signal}`; it receives {known}")]
+    UnknownSignal {
+        /// The workflow's name.
+        workflow: &'static str,
+        /// The signal named.
+        signal: String,
+        /// The signals it receives, listed for the message (`nothing`, or names in backticks).
+        known: String,
+    },
+    /// A run in memory reached a step that receives a signal: messages are queued in a store,
+    /// so such a run needs a [`Runner`](crate::Runner).
+    #[error("workflow `{workflow}`: step `{step}` receives a signal, and only a durable run can: start it with a `Runner`")]
+    SignalNeedsStore {
+        /// The workflow's name.
+        workflow: &'static str,
+        /// The step that receives the signal.
+        step: &'static str,
     },
     /// A checkpoint store failed: the database is unreachable, locked, full, or refused a
     /// query. The run is left as it was last saved; resume it once the store works again.
@@ -434,12 +491,17 @@ impl Error {
             | Error::ToolLimit { .. }
             | Error::BudgetExceeded { .. }
             | Error::Suspended { .. }
+            | Error::Sleeping { .. }
             | Error::Checkpoint { .. }
             | Error::NotPaused { .. }
             | Error::NotResumable { .. }
             | Error::AlreadyAnswered { .. }
             | Error::Panicked { .. }
             | Error::AnswerValue { .. }
+            | Error::SignalValue { .. }
+            | Error::UnknownSignal { .. }
+            | Error::SignalNeedsStore { .. }
+            | Error::AwaitingSignal { .. }
             | Error::Store { .. }
             | Error::RunNotFound { .. }
             | Error::CheckpointNotFound { .. }
@@ -513,11 +575,16 @@ impl Error {
             Error::LoopLimit { from, .. } => Some(from),
             Error::Cancelled { step, .. } | Error::BudgetExceeded { step, .. } => *step,
             Error::Suspended { step, .. }
+            | Error::Sleeping { step, .. }
             | Error::Panicked { step, .. }
             | Error::NotPaused { step, .. }
             | Error::NotResumable { step, .. }
+            | Error::SignalNeedsStore { step, .. }
+            | Error::AwaitingSignal { step, .. }
             | Error::AnswerValue { step, .. } => Some(step),
             Error::StepLimit { .. }
+            | Error::SignalValue { .. }
+            | Error::UnknownSignal { .. }
             | Error::Provider(_)
             | Error::Other(_)
             | Error::Extract { .. }

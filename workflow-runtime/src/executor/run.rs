@@ -164,6 +164,8 @@ impl<'a, W: Workflow> Run<'a, W> {
             outcome: match finish.result {
                 Ok(Stop::Finished(output)) => Outcome::Finished(output),
                 Ok(Stop::Suspended { pause }) => Outcome::Suspended(pause),
+                Ok(Stop::Sleeping { step, until }) => Outcome::Sleeping { step, until },
+                Ok(Stop::Receiving { step, signal }) => Outcome::Receiving { step, signal },
                 Err(error) => Outcome::Failed(error),
             },
             usage: finish.usage.unwrap_or_default(),
@@ -188,6 +190,15 @@ impl<'a, W: Workflow> Run<'a, W> {
                 Ok(Stop::Suspended { pause }) => Err(Error::Suspended {
                     workflow: W::NAME,
                     step: pause.step,
+                }),
+                Ok(Stop::Sleeping { step, .. }) => Err(Error::Sleeping {
+                    workflow: W::NAME,
+                    step,
+                }),
+                Ok(Stop::Receiving { step, signal }) => Err(Error::AwaitingSignal {
+                    workflow: W::NAME,
+                    step,
+                    signal,
                 }),
                 Err(error) => Err(error),
             })

@@ -95,7 +95,8 @@ impl Context {
                 self.set_left(ChildLeft::Paused);
                 Ok(ChildStop::Waiting(ChildState { state, loops }))
             }
-            Ok(Reached::Stepped(state)) => {
+            // Only a durable run stops at a sleep; a child's is its parent's.
+            Ok(Reached::Stepped(state) | Reached::Sleep(state, _) | Reached::Await(state, _)) => {
                 self.set_left(ChildLeft::Running);
                 Ok(ChildStop::Waiting(ChildState { state, loops }))
             }
@@ -173,7 +174,7 @@ impl Context {
         let ending = match &reached {
             Ok(Reached::End(_)) => Ending::Completed,
             Ok(Reached::Pause(_, pause)) => Ending::Suspended(pause.outer_step()),
-            Ok(Reached::Stepped(_)) => {
+            Ok(Reached::Stepped(_) | Reached::Sleep(..) | Reached::Await(..)) => {
                 *self.child_scope() = scope;
                 return (reached, cx.into_loops(), timed_out);
             }

@@ -4,6 +4,7 @@
 use std::any::Any;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
+use std::time::SystemTime;
 
 use futures_util::FutureExt;
 
@@ -23,6 +24,16 @@ pub(crate) enum Stop<W: Workflow> {
     Finished(W::Output),
     /// At a pause, waiting for a value: what the pause shows.
     Suspended { pause: Pause },
+    /// A durable run, asleep until `until` before step `step`.
+    Sleeping {
+        step: &'static str,
+        until: SystemTime,
+    },
+    /// A durable run, waiting before step `step` for a message of signal `signal`.
+    Receiving {
+        step: &'static str,
+        signal: &'static str,
+    },
 }
 
 /// Saves the state a durable run reaches after each step: its next checkpoint.
@@ -34,6 +45,23 @@ pub(crate) trait Saver<S>: Send + Sync {
         state: &'a S,
         loops: &'a Loops,
         usage: SavedUsage,
+    ) -> BoxFuture<'a, Result<(), Error>>;
+
+    /// The oldest message queued for the run under signal `signal`: its number in the queue,
+    /// and its JSON.
+    fn receive(
+        &self,
+        signal: &'static str,
+    ) -> BoxFuture<'_, Result<Option<(u64, serde_json::Value)>, Error>>;
+
+    /// [`save`](Self::save), taking message number `message` off the run's queue in the
+    /// same write: `state` holds it now.
+    fn save_received<'a>(
+        &'a self,
+        state: &'a S,
+        loops: &'a Loops,
+        usage: SavedUsage,
+        message: u64,
     ) -> BoxFuture<'a, Result<(), Error>>;
 }
 
@@ -119,6 +147,14 @@ pub(crate) fn drive<'a, W: Workflow>(
                 };
                 Ok(Stop::Suspended { pause })
             }
+            Reached::Sleep(state, until) => Ok(Stop::Sleeping {
+                step: W::step_name(&state),
+                until,
+            }),
+            Reached::Await(state, signal) => Ok(Stop::Receiving {
+                step: W::step_name(&state),
+                signal,
+            }),
             // Only a child run stops after one step.
             Reached::Stepped(_) => Err(Error::other("a run stopped after one step")),
         }
@@ -133,6 +169,12 @@ pub(crate) enum Reached<W: Workflow> {
     Pause(W::State, Pause),
     /// After one step, with [`Hooks::one_step`]: the state it led to.
     Stepped(W::State),
+    /// A durable run (with [`Hooks::saver`]) at a step that sleeps until a time to come: the
+    /// state (saved already), and the time.
+    Sleep(W::State, SystemTime),
+    /// A durable run at a step that receives signal `signal`, none of whose messages is
+    /// queued: the state (saved already), and the signal.
+    Await(W::State, &'static str),
 }
 
 /// The loop of every run: from `state`, takes one step after another until the end or a
@@ -164,6 +206,23 @@ pub(crate) fn drive_to<'a, W: Workflow>(
             };
             if let Some(pause) = W::pause(&state) {
                 return Ok(Reached::Pause(state, pause));
+            }
+            if let Some(until) = W::wakes_at(&state) {
+                if let Ok(left) = until.duration_since(SystemTime::now()) {
+                    // A durable run gives up its worker while it sleeps; a run in memory
+                    // waits (its cancellation drops this future).
+                    if hooks.saver.is_some() {
+                        return Ok(Reached::Sleep(state, until));
+                    }
+                    tokio::time::sleep(left).await;
+                }
+            }
+            if let Some(signal) = W::receives(&state) {
+                state = match receive::<W>(state, signal, cx, hooks).await? {
+                    Ok(state) => state,
+                    Err(state) => return Ok(Reached::Await(state, signal)),
+                };
+                continue;
             }
             if plain {
                 state = workflow.transition(state, cx).await?;
@@ -213,6 +272,37 @@ pub(crate) fn drive_to<'a, W: Workflow>(
             }
         }
     }
+}
+
+/// Gives `state`, which receives signal `signal`, the oldest message queued for the run, and
+/// saves the state that holds it, taking the message off the queue in the same write:
+/// `Ok(Ok(state))`, or `Ok(Err(state))` when no message is queued.
+///
+/// # Errors
+///
+/// [`Error::SignalNeedsStore`] for a run that is not durable, a message that does not read
+/// back, the store's errors.
+async fn receive<W: Workflow>(
+    state: W::State,
+    signal: &'static str,
+    cx: &Context,
+    hooks: &Hooks<'_, W::State>,
+) -> Result<Result<W::State, W::State>, Error> {
+    let Some(saver) = hooks.saver else {
+        return Err(Error::SignalNeedsStore {
+            workflow: W::NAME,
+            step: W::step_name(&state),
+        });
+    };
+    let Some((message, value)) = saver.receive(signal).await? else {
+        return Ok(Err(state));
+    };
+    let state = W::deliver_json(state, value)?;
+    let usage = cx.run().map(|run| run.saved_usage()).unwrap_or_default();
+    saver
+        .save_received(&state, cx.loops(), usage, message)
+        .await?;
+    Ok(Ok(state))
 }
 
 /// The error of step `step`, which panicked with `panic`.

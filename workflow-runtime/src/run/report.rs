@@ -1,5 +1,7 @@
 //! [`Report`] and [`Outcome`]: how a run ended, and what it spent.
 
+use std::time::SystemTime;
+
 use crate::error::Error;
 use crate::id::RunId;
 use crate::usage::UsageReport;
@@ -19,6 +21,8 @@ use crate::workflow::Pause;
 ///     match report.outcome {
 ///         Outcome::Finished(text) => println!("{}: {text} (${cost:.4})", report.id),
 ///         Outcome::Suspended(pause) => println!("{} waits before `{}`: {}", report.id, pause.step, pause.payload),
+///         Outcome::Sleeping { step, until } => println!("{} sleeps before `{step}` until {until:?}", report.id),
+///         Outcome::Receiving { step, signal } => println!("{} waits for `{signal}` before `{step}`", report.id),
 ///         Outcome::Failed(error) => eprintln!("{} failed: {error}", report.id),
 ///     }
 /// }
@@ -44,7 +48,9 @@ impl<O> Report<O> {
     ///
     /// # Errors
     ///
-    /// [`Error::Suspended`] for a run waiting at a pause, the run's error for a failed one.
+    /// [`Error::Suspended`] for a run waiting at a pause, [`Error::Sleeping`] for a durable
+    /// run asleep, [`Error::AwaitingSignal`] for one waiting for a message, the run's error
+    /// for a failed one.
     pub fn into_output(self) -> Result<O, Error> {
         match self.outcome {
             Outcome::Finished(output) => Ok(output),
@@ -52,12 +58,22 @@ impl<O> Report<O> {
                 workflow: self.workflow,
                 step: pause.step,
             }),
+            Outcome::Sleeping { step, .. } => Err(Error::Sleeping {
+                workflow: self.workflow,
+                step,
+            }),
+            Outcome::Receiving { step, signal } => Err(Error::AwaitingSignal {
+                workflow: self.workflow,
+                step,
+                signal,
+            }),
             Outcome::Failed(error) => Err(error),
         }
     }
 }
 
-/// How a run stopped: finished, waiting at a pause, or failed.
+/// How a run stopped: finished, waiting at a pause, asleep or waiting for a signal (durable),
+/// or failed.
 #[derive(Debug)]
 pub enum Outcome<O> {
     /// The run reached `end` with this output.
@@ -66,6 +82,26 @@ pub enum Outcome<O> {
     /// [`Executor::answer`](crate::Executor::answer), a durable run with
     /// [`Runner::answer`](crate::Runner::answer).
     Suspended(Pause),
+    /// A durable run sleeps before step `step` (`-> sleep "1h" -> step` in `flow!`) until
+    /// `until`: it holds no worker meanwhile. A [`Worker`](crate::Worker) goes on with it
+    /// once the time has come, as does [`Runner::resume`](crate::Runner::resume) called
+    /// then. (A run in memory sleeps where it is, and never stops here.)
+    Sleeping {
+        /// The step that runs once the run wakes.
+        step: &'static str,
+        /// When it wakes.
+        until: SystemTime,
+    },
+    /// A durable run waits before step `step` (`-> receive step` in `flow!`) for a message
+    /// of signal `signal`, none of which is queued: it holds no worker meanwhile. Once one is
+    /// sent ([`Runner::send`](crate::Runner::send)), a [`Worker`](crate::Worker) goes on with
+    /// it, as does [`Runner::resume`](crate::Runner::resume).
+    Receiving {
+        /// The step that runs with the message.
+        step: &'static str,
+        /// The signal it waits for ([`Signal::SIGNAL`](crate::Signal::SIGNAL)).
+        signal: &'static str,
+    },
     /// The run stopped with this error. For a durable run, unless the error is about the
     /// lease ([`Error::LeaseLost`], [`Error::VersionConflict`]: another worker runs it now),
     /// the store records the run as failed, and [`Runner::resume`](crate::Runner::resume)

@@ -82,7 +82,7 @@ pub fn pause_answer<V: StepData>(
 }
 
 /// A [`StepData`] value, serialized as itself.
-struct Data<'a, T>(&'a T);
+pub(super) struct Data<'a, T>(pub(super) &'a T);
 
 impl<T: StepData> Serialize for Data<'_, T> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
@@ -91,7 +91,7 @@ impl<T: StepData> Serialize for Data<'_, T> {
 }
 
 /// Deserializes a [`StepData`] value.
-struct DataSeed<T>(PhantomData<T>);
+pub(super) struct DataSeed<T>(pub(super) PhantomData<T>);
 
 impl<'de, T: StepData> DeserializeSeed<'de> for DataSeed<T> {
     type Value = T;

@@ -468,6 +468,123 @@ pub trait CheckpointStore: Send + Sync + 'static {
         error: Option<String>,
     ) -> BoxFuture<'a, Result<(), Error>>;
 
+    /// Gives up `lease` on run `run`, which sleeps until `wake_at` (its latest checkpoint is
+    /// a step that sleeps first, [`Workflow::wakes_at`](crate::Workflow::wakes_at)): its
+    /// status stays [`RunStatus::Running`], and [`claim_next`](Self::claim_next) does not pick
+    /// it up before `wake_at`. A run asked to stop is recorded as cancelled, as
+    /// [`release`](Self::release) does. Any later `release` forgets the time.
+    ///
+    /// The default gives the lease up with [`release`](Self::release) and keeps no time: a
+    /// worker then picks the run up at once, finds it asleep, and puts it aside again, at each
+    /// poll of the worker.
+    ///
+    /// ```
+    /// # use std::time::{Duration, SystemTime};
+    /// # use workflow_runtime::store::{CheckpointStore, Lease, RunId};
+    /// # use workflow_runtime::MemoryStore;
+    /// # async fn sleep(store: &MemoryStore, run: RunId, lease: &Lease) -> Result<(), workflow_runtime::Error> {
+    /// store.release_until(run, lease, SystemTime::now() + Duration::from_secs(3600)).await?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::LeaseLost`], [`Error::RunNotFound`], [`Error::Store`].
+    fn release_until<'a>(
+        &'a self,
+        run: RunId,
+        lease: &'a Lease,
+        wake_at: std::time::SystemTime,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        let _ = wake_at;
+        self.release(run, lease, None)
+    }
+
+    /// Queues message `value` (JSON) for run `run` under signal `signal`, after the messages
+    /// queued before it, and returns its number: greater than that of every message sent to
+    /// the run before it. A
+    /// message is delivered once: [`save_received`](Self::save_received) deletes it with the
+    /// checkpoint that gives it to the run. A run [waiting](Self::release_awaiting) for that
+    /// signal may be picked up from now on. Messages are deleted with their run.
+    ///
+    /// The default says the store does not support signals.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::RunNotFound`], [`Error::Store`].
+    fn send_signal<'a>(
+        &'a self,
+        run: RunId,
+        signal: &'a str,
+        value: String,
+    ) -> BoxFuture<'a, Result<u64, Error>> {
+        let _ = (run, signal, value);
+        Box::pin(std::future::ready(Err(unsupported("send_signal"))))
+    }
+
+    /// The oldest message queued for run `run` under signal `signal`: its number and its
+    /// JSON, or `None`.
+    ///
+    /// The default has none.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Store`].
+    fn next_signal<'a>(
+        &'a self,
+        run: RunId,
+        signal: &'a str,
+    ) -> BoxFuture<'a, Result<Option<(u64, String)>, Error>> {
+        let _ = (run, signal);
+        Box::pin(std::future::ready(Ok(None)))
+    }
+
+    /// [`save_logged`](Self::save_logged), deleting message number `message` of the run's
+    /// queue in the same atomic write: the checkpoint holds the message, given to the step
+    /// that receives it, and the queue no longer does. If the message is no longer queued,
+    /// nothing is written and the error is [`Error::VersionConflict`] (another writer took
+    /// it).
+    ///
+    /// The default says the store does not support signals.
+    ///
+    /// # Errors
+    ///
+    /// As [`save`](Self::save).
+    fn save_received<'a>(
+        &'a self,
+        lease: &'a Lease,
+        checkpoint: Checkpoint,
+        events: Vec<NewEvent>,
+        message: u64,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        let _ = (lease, checkpoint, events, message);
+        Box::pin(std::future::ready(Err(unsupported("save_received"))))
+    }
+
+    /// Gives up `lease` on run `run`, which waits for a message of signal `signal` (its
+    /// latest checkpoint is a step that receives it, [`Workflow::receives`]): its status
+    /// stays [`RunStatus::Running`], and [`claim_next`](Self::claim_next) picks it up only
+    /// once such a message is queued. A run asked to stop is recorded as cancelled. Any later
+    /// [`release`](Self::release) forgets the signal.
+    ///
+    /// The default gives the lease up with [`release`](Self::release): a worker then picks the
+    /// run up at each poll, and finds it waiting again.
+    ///
+    /// [`Workflow::receives`]: crate::Workflow::receives
+    ///
+    /// # Errors
+    ///
+    /// [`Error::LeaseLost`], [`Error::RunNotFound`], [`Error::Store`].
+    fn release_awaiting<'a>(
+        &'a self,
+        run: RunId,
+        lease: &'a Lease,
+        signal: &'a str,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        let _ = signal;
+        self.release(run, lease, None)
+    }
+
     /// Run `run`.
     ///
     /// # Errors
@@ -537,13 +654,17 @@ pub trait CheckpointStore: Send + Sync + 'static {
     /// [`Error::CorruptCheckpoint`].
     fn checkpoint(&self, run: RunId, seq: Option<u64>) -> BoxFuture<'_, Result<Checkpoint, Error>>;
 
-    /// Takes the lease of the oldest run a worker may pick up, for `lease`, and returns it
-    /// with its latest checkpoint, as [`claim`](Self::claim) does; `None` if there is none.
+    /// Takes the lease of a run a worker may pick up, for `lease`, and returns it with its
+    /// latest checkpoint, as [`claim`](Self::claim) does; `None` if there is none. The SQL
+    /// stores take a sleeping run whose time has come first, then a run one of whose awaited
+    /// messages is queued, then the oldest run ready to go on, each found by an index.
     /// A run may be picked up if its status is [`RunStatus::Running`], nobody holds its lease
-    /// (it was created without one, given up, or has expired), it has no cancel request,
-    /// and its workflow and fingerprint are one of `types`. Workers that call it at once get
-    /// different runs: the search and the lease are one atomic step, and a run another
-    /// caller is taking is skipped, not waited for (`SKIP LOCKED`).
+    /// (it was created without one, given up, or has expired), it does not sleep until a time
+    /// to come ([`release_until`](Self::release_until)) nor wait for a signal no message of
+    /// which is queued ([`release_awaiting`](Self::release_awaiting)), it has no cancel
+    /// request, and its workflow and fingerprint are one of `types`. Workers that call it at
+    /// once get different runs: the search and the lease are one atomic step, and a run
+    /// another caller is taking is skipped, not waited for (`SKIP LOCKED`).
     ///
     /// It first records as [`RunStatus::Cancelled`] the running runs with a cancel request
     /// whose lease has expired: their worker died before it saw the request.

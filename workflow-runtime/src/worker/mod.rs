@@ -1,6 +1,7 @@
 //! Workers: [`Worker`] picks up the runs submitted to a store and drives them, many at a time,
 //! in as many processes as share the store.
 
+mod retain;
 mod serve;
 mod work;
 
@@ -10,7 +11,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use crate::durable::Runner;
-use crate::store::WorkflowType;
+use crate::store::{Retention, WorkflowType};
 use crate::workflow::Workflow;
 use serve::{Serve, Served};
 
@@ -22,10 +23,12 @@ use serve::{Serve, Served};
 /// name and definition fingerprint. It claims runnable runs of those, oldest first, with an
 /// atomic claim that two workers never both win (`FOR UPDATE SKIP LOCKED` on Postgres, one
 /// write transaction on SQLite): runs submitted and not yet started, runs whose worker's lease
-/// expired (it crashed: this is how runs are recovered, by whichever worker comes first), and
-/// runs given up by a worker that stopped. A run of a workflow or a fingerprint the worker
-/// does not serve is left for one that does, never failed. A suspended run waits for its
-/// answer; a failed or cancelled one is not picked up.
+/// expired (it crashed: this is how runs are recovered, by whichever worker comes first),
+/// runs given up by a worker that stopped, runs whose sleep (`-> sleep "1h" ->`) is over, and
+/// runs that wait for a signal (`-> receive b`) once a message of it is sent: a run that falls
+/// asleep or waits is put aside in the store meanwhile, holding no worker. A run of a workflow
+/// or a fingerprint the worker does not serve is left for one that does, never failed. A
+/// suspended run waits for its answer; a failed or cancelled one is not picked up.
 ///
 /// It drives at most [`concurrency`](Self::concurrency) runs at once, each as
 /// [`Runner::resume`] would, with the [`Runner`] it is built from (its lease, owner name,
@@ -87,6 +90,7 @@ pub struct Worker {
     concurrency: usize,
     poll: Duration,
     grace: Duration,
+    retention: Option<retain::Job>,
 }
 
 impl std::fmt::Debug for Worker {
@@ -97,6 +101,7 @@ impl std::fmt::Debug for Worker {
             .field("concurrency", &self.concurrency)
             .field("poll", &self.poll)
             .field("grace", &self.grace)
+            .field("retention", &self.retention)
             .finish()
     }
 }
@@ -107,13 +112,18 @@ impl std::fmt::Debug for Worker {
 pub struct WorkerReport {
     /// Runs it drove to the end.
     pub finished: u64,
-    /// Runs it drove to a pause.
+    /// Runs it drove to a pause, or to a signal none of whose messages was queued.
     pub suspended: u64,
+    /// Runs it drove to a sleep (`-> sleep "1h" ->`): put aside in the store until their
+    /// time, for whichever worker comes then. A run that sleeps twice counts twice.
+    pub slept: u64,
     /// Runs it drove that failed, were cancelled, were lost to another worker, or did not
     /// read back.
     pub failed: u64,
     /// Runs still running when its grace period ended, whose leases it gave up.
     pub released: u64,
+    /// Old ended runs its [retention](Worker::retention) job deleted.
+    pub deleted: u64,
 }
 
 impl Worker {
@@ -125,6 +135,7 @@ impl Worker {
             concurrency: 16,
             poll: Duration::from_millis(100),
             grace: Duration::from_secs(30),
+            retention: None,
         }
     }
 
@@ -151,6 +162,30 @@ impl Worker {
     /// before it drops them and gives up their leases.
     pub fn grace(mut self, grace: Duration) -> Self {
         self.grace = grace;
+        self
+    }
+
+    /// Also deletes old ended runs, with all they keep (checkpoints, events, messages), as
+    /// [`Runner::delete_runs`] does: the runs `retention` selects, once when the worker starts
+    /// and then every `every`, until it stops. The age `retention` was built with is kept: with
+    /// [`Retention::older_than`]`(30 days)`, each pass deletes the runs ended more than 30
+    /// days before it. Deleting is safe with many workers at once (each run is deleted once),
+    /// so every worker may run the job, or one. A pass that fails is logged (`tracing`, at
+    /// `warn`) and tried again at the next; [`WorkerReport::deleted`] counts the runs deleted.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use std::time::Duration;
+    /// # use workflow_runtime::{MemoryStore, Runner, Worker};
+    /// use workflow_runtime::store::Retention;
+    ///
+    /// # let runner = Runner::new(Arc::new(MemoryStore::new()));
+    /// let month = Retention::older_than(Duration::from_secs(30 * 24 * 3600)).and_failed();
+    /// let worker = Worker::new(runner).retention(month, Duration::from_secs(3600));
+    /// # let _ = worker;
+    /// ```
+    pub fn retention(mut self, retention: Retention, every: Duration) -> Self {
+        self.retention = Some(retain::Job::new(retention, every));
         self
     }
 

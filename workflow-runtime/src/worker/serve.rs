@@ -14,6 +14,8 @@ use crate::workflow::Workflow;
 pub(super) enum Ended {
     Finished,
     Suspended,
+    /// Asleep until a time to come: put aside for a worker to pick up then.
+    Sleeping,
     /// Failed, cancelled, lost to another worker, or not readable.
     Failed,
 }
@@ -52,7 +54,8 @@ impl<W: Workflow + 'static> Serve for Served<W> {
             let report = runner.drive_claimed(&self.0, lease, &info, &latest).await;
             match report.map(|report| report.outcome) {
                 Ok(Outcome::Finished(_)) => Ended::Finished,
-                Ok(Outcome::Suspended(_)) => Ended::Suspended,
+                Ok(Outcome::Suspended(_) | Outcome::Receiving { .. }) => Ended::Suspended,
+                Ok(Outcome::Sleeping { .. }) => Ended::Sleeping,
                 _ => Ended::Failed,
             }
         })

@@ -23,6 +23,9 @@ pub(super) async fn run(worker: Worker, stop: CancellationToken) -> WorkerReport
     let mut tasks = JoinSet::new();
     let mut report = WorkerReport::default();
     let store = Arc::clone(worker.runner.store());
+    let retention = worker
+        .retention
+        .map(|job| tokio::spawn(super::retain::run(Arc::clone(&store), job, stop.clone())));
     loop {
         while let Some(ended) = tasks.try_join_next() {
             tally(&mut report, ended.ok());
@@ -65,7 +68,11 @@ pub(super) async fn run(worker: Worker, stop: CancellationToken) -> WorkerReport
             }
         }
     }
-    wind_down(&worker, &*store, tasks, &in_flight, report).await
+    let mut report = wind_down(&worker, &*store, tasks, &in_flight, report).await;
+    if let Some(retention) = retention {
+        report.deleted = retention.await.unwrap_or_default();
+    }
+    report
 }
 
 /// The workflow `info` is a run of, among those served.
@@ -125,6 +132,7 @@ fn tally(report: &mut WorkerReport, ended: Option<Ended>) {
     match ended {
         Some(Ended::Finished) => report.finished += 1,
         Some(Ended::Suspended) => report.suspended += 1,
+        Some(Ended::Sleeping) => report.slept += 1,
         Some(Ended::Failed) | None => report.failed += 1,
     }
 }

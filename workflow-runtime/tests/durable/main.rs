@@ -96,6 +96,7 @@ conformance! {
     retention::history_is_read_a_page_at_a_time,
     retention::a_page_of_history_has_its_own_branches,
     retention::old_ended_runs_are_deleted,
+    retention::a_worker_deletes_old_runs_on_an_interval,
     forever::a_runner_with_an_endless_lease_keeps_its_run,
     usage::usage_adds_up_across_a_pause_and_runners,
     usage::usage_survives_a_crash_and_a_failed_step,

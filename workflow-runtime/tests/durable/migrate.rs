@@ -1,6 +1,7 @@
 //! Stores written by an older version of `workflow` open, are brought up to date, and their
 //! runs go on: schema version 2 had no usage saved with checkpoints and branches, version 3
-//! no cancel requests (nor the index workers claim runs from), version 4 no event log.
+//! no cancel requests (nor the index workers claim runs from), version 4 no event log,
+//! version 5 no wake-up time of sleeping runs, nor signals.
 
 use std::sync::Arc;
 
@@ -40,8 +41,15 @@ async fn sqlite_a_file_at_schema_2_opens_and_its_runs_resume_with_no_usage() {
         "ALTER TABLE workflow_checkpoints DROP COLUMN usage; \
          ALTER TABLE workflow_branches DROP COLUMN usage; \
          DROP INDEX workflow_runs_runnable; \
+         DROP INDEX workflow_runs_cancelling; \
          ALTER TABLE workflow_runs DROP COLUMN cancel_requested; \
          DROP TABLE workflow_events; \
+         DROP INDEX workflow_runs_sleeping; \
+         DROP INDEX workflow_runs_ready; \
+         DROP INDEX workflow_runs_awaiting; \
+         ALTER TABLE workflow_runs DROP COLUMN wake_at; \
+         ALTER TABLE workflow_runs DROP COLUMN awaiting; \
+         DROP TABLE workflow_signals; \
          PRAGMA user_version = 2;",
     )
     .expect("downgrades");
@@ -53,11 +61,17 @@ async fn sqlite_a_file_at_schema_2_opens_and_its_runs_resume_with_no_usage() {
     let version: i64 = db
         .query_row("PRAGMA user_version", [], |row| row.get(0))
         .expect("reads");
-    assert_eq!(version, 5);
+    assert_eq!(version, 6);
     for table in ["workflow_checkpoints", "workflow_branches"] {
         assert!(columns(&db, table).contains(&"usage".to_owned()), "{table}");
     }
     assert!(columns(&db, "workflow_runs").contains(&"cancel_requested".to_owned()));
+    assert!(columns(&db, "workflow_runs").contains(&"wake_at".to_owned()));
+    assert!(columns(&db, "workflow_runs").contains(&"awaiting".to_owned()));
+    assert_eq!(
+        columns(&db, "workflow_signals"),
+        ["id", "run", "signal", "value", "created_at"]
+    );
     assert_eq!(
         columns(&db, "workflow_events"),
         ["run", "seq", "at", "event"]
@@ -128,6 +142,9 @@ async fn postgres_tables_at_schema_2_are_brought_up_to_date() {
          DROP INDEX workflow_runs_runnable; \
          ALTER TABLE workflow_runs DROP COLUMN cancel_requested; \
          DROP TABLE workflow_events; \
+         ALTER TABLE workflow_runs DROP COLUMN wake_at; \
+         ALTER TABLE workflow_runs DROP COLUMN awaiting; \
+         DROP TABLE workflow_signals; \
          DELETE FROM workflow_schema; INSERT INTO workflow_schema (version) VALUES (2);"
     );
     client.batch_execute(&downgrade).await.expect("downgrades");
@@ -147,7 +164,7 @@ async fn postgres_tables_at_schema_2_are_brought_up_to_date() {
         .await
         .and_then(|row| row.try_get(0))
         .expect("reads");
-    assert_eq!(version, 5);
+    assert_eq!(version, 6);
     let logged = format!("SELECT count(*) FROM {schema}.workflow_events WHERE run = $1");
     let logged: i64 = client
         .query_one(&logged, &[waiting.as_uuid()])

@@ -244,3 +244,50 @@ pub(crate) async fn old_ended_runs_are_deleted(fixture: Fixture) {
     let left: Vec<RunId> = left.runs.iter().map(|run| run.id).collect();
     assert_eq!(left, [suspended, running]);
 }
+
+/// A worker's retention job deletes ended runs once they are old enough, pass after pass,
+/// and leaves a suspended run and the runs not old enough yet.
+pub(crate) async fn a_worker_deletes_old_runs_on_an_interval(fixture: Fixture) {
+    use std::time::Instant;
+    use workflow_runtime::Worker;
+
+    let runner = Runner::new(fixture.store);
+    let chain = Chain::<1>::default();
+    let old = runner.start(&chain, 1).await.expect("runs").id;
+    let paused = runner.start(&Approval::default(), "keep".into()).await;
+    let paused = paused.expect("starts").id;
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let young = runner.start(&chain, 2).await.expect("runs").id;
+    let age = Duration::from_millis(300);
+    let worker = Worker::new(runner.clone())
+        .retention(Retention::older_than(age), Duration::from_millis(20))
+        .spawn();
+    let gone = |id| {
+        let runner = runner.clone();
+        async move { matches!(runner.status(id).await, Err(Error::RunNotFound { .. })) }
+    };
+    let started = Instant::now();
+    while !gone(old).await {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the old run stays"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    // The first pass took the old run only: the young one is 300 ms from its age.
+    assert!(!gone(young).await, "the young run went at once");
+    while !gone(young).await {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the young run stays"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let report = worker.stop().await;
+    assert_eq!(report.deleted, 2);
+    let kept = runner
+        .status(paused)
+        .await
+        .expect("a suspended run is kept");
+    assert_eq!(kept.status, RunStatus::Suspended);
+}

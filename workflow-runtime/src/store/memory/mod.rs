@@ -1,6 +1,7 @@
 //! [`MemoryStore`]: runs kept in the process's memory.
 
 mod runs;
+mod signals;
 
 use std::future::ready;
 use std::sync::{Mutex, MutexGuard, PoisonError};
@@ -208,6 +209,7 @@ impl CheckpointStore for MemoryStore {
         self.write(run, |entry, now| {
             entry.check(lease)?;
             entry.take(None, now);
+            (entry.wake_at, entry.signals.awaiting) = (None, None);
             if entry.cancel_requested {
                 entry.cancelled(now);
             } else if let Some(error) = error {
@@ -215,6 +217,82 @@ impl CheckpointStore for MemoryStore {
                 entry.info.error = Some(error);
                 entry.info.updated_at = now;
             }
+            Ok(())
+        })
+    }
+
+    fn release_until<'a>(
+        &'a self,
+        run: RunId,
+        lease: &'a Lease,
+        wake_at: SystemTime,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        self.write(run, move |entry, now| {
+            entry.check(lease)?;
+            entry.take(None, now);
+            (entry.wake_at, entry.signals.awaiting) = (Some(wake_at), None);
+            if entry.cancel_requested {
+                entry.cancelled(now);
+            }
+            Ok(())
+        })
+    }
+
+    fn release_awaiting<'a>(
+        &'a self,
+        run: RunId,
+        lease: &'a Lease,
+        signal: &'a str,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        self.write(run, move |entry, now| {
+            entry.check(lease)?;
+            entry.take(None, now);
+            (entry.wake_at, entry.signals.awaiting) = (None, Some(signal.to_owned()));
+            if entry.cancel_requested {
+                entry.cancelled(now);
+            }
+            Ok(())
+        })
+    }
+
+    fn send_signal<'a>(
+        &'a self,
+        run: RunId,
+        signal: &'a str,
+        value: String,
+    ) -> BoxFuture<'a, Result<u64, Error>> {
+        self.with(run, move |entry, _| Ok(entry.signals.push(signal, value)))
+    }
+
+    fn next_signal<'a>(
+        &'a self,
+        run: RunId,
+        signal: &'a str,
+    ) -> BoxFuture<'a, Result<Option<(u64, String)>, Error>> {
+        self.with(run, move |entry, _| Ok(entry.signals.first(signal)))
+    }
+
+    fn save_received<'a>(
+        &'a self,
+        lease: &'a Lease,
+        checkpoint: Checkpoint,
+        events: Vec<NewEvent>,
+        message: u64,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        self.write(checkpoint.run, move |entry, now| {
+            let (run, version) = (entry.info.id, entry.info.version);
+            if !entry.signals.holds(message) {
+                return Err(Error::VersionConflict {
+                    run,
+                    expected: version,
+                    found: version,
+                });
+            }
+            save(entry, lease, checkpoint, now)?;
+            entry.signals.take(message, run, version)?;
+            // It has its message: it waits for nothing now, even if its worker dies.
+            entry.signals.awaiting = None;
+            entry.log(events);
             Ok(())
         })
     }

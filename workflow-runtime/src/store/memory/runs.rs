@@ -10,6 +10,7 @@ use std::time::SystemTime;
 
 use uuid::Uuid;
 
+use super::signals::Queue;
 use crate::error::Error;
 use crate::store::queue::CANCELLED;
 use crate::store::{Checkpoint, Lease, LoggedEvent, NewEvent, RunId, RunInfo, RunStatus};
@@ -35,6 +36,10 @@ pub(super) struct Entry {
     pub(super) lease: Option<Uuid>,
     /// Whether the run was asked to stop while a worker held it.
     pub(super) cancel_requested: bool,
+    /// When the run, asleep, may be picked up (`CheckpointStore::release_until`).
+    pub(super) wake_at: Option<SystemTime>,
+    /// Its messages, and the signal it waits for.
+    pub(super) signals: Queue,
     /// The checkpoints kept, in order: numbered one after the other, from the first kept.
     pub(super) checkpoints: VecDeque<Checkpoint>,
     /// Its event log: entry `n` is at index `n`.
@@ -107,6 +112,8 @@ impl Entry {
             info,
             lease: None,
             cancel_requested: false,
+            wake_at: None,
+            signals: Queue::default(),
             checkpoints: VecDeque::with_capacity(CHECKPOINTS),
             events: Vec::new(),
         }
@@ -160,6 +167,8 @@ impl Entry {
         self.info.status == RunStatus::Running
             && !self.cancel_requested
             && !(self.lease.is_some() && self.info.is_owned(now))
+            && self.wake_at.is_none_or(|wake_at| wake_at <= now)
+            && self.signals.ready()
     }
 
     /// Leases the run to `lease` until [`Lease::expires_at`] `now`, or to nobody.

@@ -9,6 +9,7 @@ mod sql;
 mod statements;
 
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::SystemTime;
 
 use tokio_postgres::tls::{MakeTlsConnect, TlsConnect};
 use tokio_postgres::{Client, Config, Socket};
@@ -19,7 +20,7 @@ use super::{
 };
 use crate::error::Error;
 use crate::future::BoxFuture;
-use crate::store::time::lease_millis;
+use crate::store::time::{lease_millis, to_millis};
 use crate::usage::SavedUsage;
 use rows::store;
 use statements::Statements;
@@ -244,6 +245,7 @@ impl CheckpointStore for PostgresStore {
                 lease_millis(lease),
                 &checkpoint,
                 &[],
+                None,
             )
             .await
         })
@@ -258,7 +260,16 @@ impl CheckpointStore for PostgresStore {
         Box::pin(async move {
             let conn = self.connection().await?;
             let ttl = lease_millis(lease);
-            sql::save(&conn.client, &conn.sql, lease.id, ttl, &checkpoint, &events).await
+            sql::save(
+                &conn.client,
+                &conn.sql,
+                lease.id,
+                ttl,
+                &checkpoint,
+                &events,
+                None,
+            )
+            .await
         })
     }
 
@@ -318,7 +329,89 @@ impl CheckpointStore for PostgresStore {
     ) -> BoxFuture<'a, Result<(), Error>> {
         Box::pin(async move {
             let conn = self.connection().await?;
-            sql::release(&conn.client, &conn.sql, run, lease.id, error.as_deref()).await
+            let waiting = (None, None);
+            sql::release(
+                &conn.client,
+                &conn.sql,
+                run,
+                lease.id,
+                error.as_deref(),
+                waiting,
+            )
+            .await
+        })
+    }
+
+    fn release_until<'a>(
+        &'a self,
+        run: RunId,
+        lease: &'a Lease,
+        wake_at: SystemTime,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(async move {
+            let conn = self.connection().await?;
+            let waiting = (Some(to_millis(wake_at)), None);
+            sql::release(&conn.client, &conn.sql, run, lease.id, None, waiting).await
+        })
+    }
+
+    fn release_awaiting<'a>(
+        &'a self,
+        run: RunId,
+        lease: &'a Lease,
+        signal: &'a str,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(async move {
+            let conn = self.connection().await?;
+            let waiting = (None, Some(signal));
+            sql::release(&conn.client, &conn.sql, run, lease.id, None, waiting).await
+        })
+    }
+
+    fn send_signal<'a>(
+        &'a self,
+        run: RunId,
+        signal: &'a str,
+        value: String,
+    ) -> BoxFuture<'a, Result<u64, Error>> {
+        Box::pin(async move {
+            let conn = self.connection().await?;
+            sql::send_signal(&conn.client, &conn.sql, run, signal, &value).await
+        })
+    }
+
+    fn next_signal<'a>(
+        &'a self,
+        run: RunId,
+        signal: &'a str,
+    ) -> BoxFuture<'a, Result<Option<(u64, String)>, Error>> {
+        Box::pin(async move {
+            let conn = self.connection().await?;
+            sql::next_signal(&conn.client, &conn.sql, run, signal).await
+        })
+    }
+
+    fn save_received<'a>(
+        &'a self,
+        lease: &'a Lease,
+        checkpoint: Checkpoint,
+        events: Vec<NewEvent>,
+        message: u64,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(async move {
+            let conn = self.connection().await?;
+            let (id, ttl) = (lease.id, lease_millis(lease));
+            let message = Some(message);
+            sql::save(
+                &conn.client,
+                &conn.sql,
+                id,
+                ttl,
+                &checkpoint,
+                &events,
+                message,
+            )
+            .await
         })
     }
 

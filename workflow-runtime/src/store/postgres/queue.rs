@@ -4,13 +4,52 @@
 use tokio_postgres::types::ToSql;
 use tokio_postgres::Client;
 
-use super::rows::{run_info, store, Reader};
+use super::rows::{run_info, store, Reader, RUN_COLUMNS};
 use super::sql::read_claimed;
 use super::statements::Statements;
 use crate::error::Error;
 use crate::store::queue::CANCELLED;
 use crate::store::time::lease_millis;
 use crate::store::{Cancel, Checkpoint, Lease, RunId, RunInfo, WorkflowType};
+
+/// The statement of [`claim_next`] (`$1` the lease id, `$2` its owner, `$3` its duration,
+/// `$4` and `$5` the names and fingerprints of `types`, `$6` the error of a cancelled run).
+/// It first records as cancelled the runs asked to stop whose lease expired, then leases the
+/// first of: a sleeping run whose time has come (by the index of wake-up times), a run
+/// waiting for a signal one of whose messages is queued (from the queued messages), the
+/// oldest run ready to go on (by the index of ready runs). Each is found with `FOR UPDATE
+/// SKIP LOCKED`, and only as far as needed: a sleeping or waiting run is never scanned while
+/// looking for a ready one.
+pub(super) fn claim_next_sql() -> String {
+    let now = "(extract(epoch from clock_timestamp()) * 1000)::bigint";
+    // The statement's start (`now()` is stable, `clock_timestamp()` is not): what the index
+    // of wake-up times can be searched with.
+    let started = "(extract(epoch from now()) * 1000)::bigint";
+    let free = |r: &str| {
+        format!(
+            "NOT {r}cancel_requested AND ({r}lease_id IS NULL OR {r}lease_expires IS NULL \
+             OR {r}lease_expires <= {now}) AND ({r}workflow, {r}fingerprint) IN \
+             (SELECT * FROM unnest($4::text[], $5::bigint[]))"
+        )
+    };
+    let (free, free_r) = (free(""), free("r."));
+    format!(
+        "WITH swept AS (UPDATE workflow_runs SET status = 'cancelled', error = $6::text, \
+         updated_at = {now}, lease_id = NULL, owner = NULL, lease_expires = NULL \
+         WHERE status = 'running' AND cancel_requested \
+         AND (lease_expires IS NULL OR lease_expires <= {now}) RETURNING id), \
+         due AS (SELECT id FROM workflow_runs WHERE status = 'running' AND wake_at <= {started} \
+         AND {free} ORDER BY wake_at LIMIT 1 FOR UPDATE SKIP LOCKED), \
+         mailed AS (SELECT r.id FROM workflow_signals s JOIN workflow_runs r \
+         ON r.id = s.run AND r.awaiting = s.signal WHERE r.status = 'running' AND {free_r} \
+         ORDER BY s.id LIMIT 1 FOR UPDATE OF r SKIP LOCKED), \
+         ready AS (SELECT id FROM workflow_runs WHERE status = 'running' AND wake_at IS NULL \
+         AND awaiting IS NULL AND {free} ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED) \
+         UPDATE workflow_runs SET lease_id = $1, owner = $2, lease_expires = {now} + $3::bigint \
+         WHERE id = (SELECT id FROM due UNION ALL SELECT id FROM mailed \
+         UNION ALL SELECT id FROM ready LIMIT 1) RETURNING {RUN_COLUMNS}"
+    )
+}
 
 /// Leases the oldest run a worker of `types` may pick up to `lease`: one statement, which
 /// skips the rows other workers are taking rather than wait for them, and which first

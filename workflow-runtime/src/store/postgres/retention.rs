@@ -32,8 +32,8 @@ pub(super) async fn prune(
         .map_err(store)
 }
 
-/// Deletes the runs `retention` selects, with their checkpoints and event logs, in one
-/// statement.
+/// Deletes the runs `retention` selects, with their checkpoints, event logs and messages, in
+/// one statement.
 pub(super) async fn delete_runs(client: &Client, retention: &Retention) -> Result<u64, Error> {
     const DELETE: &str = "WITH gone AS (DELETE FROM workflow_runs \
          WHERE status = ANY($1) AND updated_at < $2 AND (lease_id IS NULL \
@@ -42,7 +42,8 @@ pub(super) async fn delete_runs(client: &Client, retention: &Retention) -> Resul
          RETURNING id), \
          checkpoints AS (DELETE FROM workflow_checkpoints WHERE run IN (SELECT id FROM gone)), \
          branches AS (DELETE FROM workflow_branches WHERE run IN (SELECT id FROM gone)), \
-         events AS (DELETE FROM workflow_events WHERE run IN (SELECT id FROM gone)) \
+         events AS (DELETE FROM workflow_events WHERE run IN (SELECT id FROM gone)), \
+         signals AS (DELETE FROM workflow_signals WHERE run IN (SELECT id FROM gone)) \
          SELECT count(*) FROM gone";
     let statuses: Vec<&str> = retention
         .statuses()

@@ -181,11 +181,13 @@ pub(super) async fn save(
     ttl: i64,
     checkpoint: &Checkpoint,
     events: &[NewEvent],
+    received: Option<u64>,
 ) -> Result<(), Error> {
     let running = checkpoint.status == RunStatus::Running;
+    let message = received.map(|message| i64::try_from(message).unwrap_or(i64::MAX));
     let usage = checkpoint.usage.to_json();
     let (times, texts) = columns(events);
-    let params: [&(dyn ToSql + Sync); 16] = [
+    let params: [&(dyn ToSql + Sync); 17] = [
         checkpoint.run.as_uuid(),
         &lease,
         &(checkpoint.seq as i64),
@@ -202,11 +204,12 @@ pub(super) async fn save(
         &usage,
         &times,
         &texts,
+        &message,
     ];
-    let saved = if events.is_empty() {
-        client.execute(&sql.save, &params[..14]).await
-    } else {
-        client.execute(&sql.save_logged, &params).await
+    let saved = match (message, events.is_empty()) {
+        (Some(_), _) => client.execute(&sql.save_received, &params).await,
+        (None, true) => client.execute(&sql.save, &params[..14]).await,
+        (None, false) => client.execute(&sql.save_logged, &params[..16]).await,
     };
     match saved.map_err(store)? {
         0 => Err(refused(client, sql, checkpoint.run, lease, Some(checkpoint.seq)).await),
@@ -263,14 +266,25 @@ pub(super) async fn save_branch(
     }
 }
 
+/// Gives up `lease` on run `run`, recording `error` if given; a run that sleeps until
+/// `wake_at` (milliseconds), or waits for a message of signal `awaiting`, is not picked up
+/// before.
 pub(super) async fn release(
     client: &Client,
     sql: &Statements,
     run: RunId,
     lease: Uuid,
     error: Option<&str>,
+    (wake_at, awaiting): (Option<i64>, Option<&str>),
 ) -> Result<(), Error> {
-    let params: [&(dyn ToSql + Sync); 4] = [run.as_uuid(), &lease, &error, &CANCELLED];
+    let params: [&(dyn ToSql + Sync); 6] = [
+        run.as_uuid(),
+        &lease,
+        &error,
+        &CANCELLED,
+        &wake_at,
+        &awaiting,
+    ];
     match client.execute(&sql.release, &params).await.map_err(store)? {
         0 => Err(refused(client, sql, run, lease, None).await),
         _ => Ok(()),
@@ -306,4 +320,42 @@ pub(super) async fn append_events(
         0 => Err(Error::RunNotFound { run }),
         _ => Ok(()),
     }
+}
+
+/// Queues `value` for run `run` under `signal`; returns its number.
+pub(super) async fn send_signal(
+    client: &Client,
+    sql: &Statements,
+    run: RunId,
+    signal: &str,
+    value: &str,
+) -> Result<u64, Error> {
+    let params: [&(dyn ToSql + Sync); 3] = [run.as_uuid(), &signal, &value];
+    let row = client
+        .query_opt(&sql.send_signal, &params)
+        .await
+        .map_err(store)?;
+    let row = row.ok_or(Error::RunNotFound { run })?;
+    let number: i64 = Reader::of(&row, run).get(0, "id")?;
+    Ok(number.unsigned_abs())
+}
+
+/// The oldest message queued for run `run` under `signal`.
+pub(super) async fn next_signal(
+    client: &Client,
+    sql: &Statements,
+    run: RunId,
+    signal: &str,
+) -> Result<Option<(u64, String)>, Error> {
+    let params: [&(dyn ToSql + Sync); 2] = [run.as_uuid(), &signal];
+    let row = client
+        .query_opt(&sql.next_signal, &params)
+        .await
+        .map_err(store)?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let read = Reader::of(&row, run);
+    let number: i64 = read.get(0, "id")?;
+    Ok(Some((number.unsigned_abs(), read.get(1, "value")?)))
 }

@@ -79,13 +79,43 @@ INSERT INTO workflow_schema (version) SELECT 4
     WHERE NOT EXISTS (SELECT 1 FROM workflow_schema WHERE version >= 4);
 INSERT INTO workflow_schema (version) SELECT 5
     WHERE NOT EXISTS (SELECT 1 FROM workflow_schema WHERE version >= 5);
+DO $$ BEGIN
+    -- Version 6: durable timers and signals. Only once: on every connection, these would
+    -- lock two tables that running workers read together.
+    IF NOT EXISTS (SELECT 1 FROM workflow_schema WHERE version >= 6) THEN
+        ALTER TABLE workflow_runs ADD COLUMN IF NOT EXISTS wake_at bigint;
+        ALTER TABLE workflow_runs ADD COLUMN IF NOT EXISTS awaiting text;
+        CREATE INDEX IF NOT EXISTS workflow_runs_sleeping ON workflow_runs (wake_at)
+            WHERE status = 'running' AND wake_at IS NOT NULL;
+        CREATE INDEX IF NOT EXISTS workflow_runs_ready ON workflow_runs (id)
+            WHERE status = 'running' AND wake_at IS NULL AND awaiting IS NULL;
+        CREATE INDEX IF NOT EXISTS workflow_runs_awaiting ON workflow_runs (id)
+            WHERE status = 'running' AND awaiting IS NOT NULL;
+        -- What each claim sweeps first: the running runs asked to stop.
+        CREATE INDEX IF NOT EXISTS workflow_runs_cancelling ON workflow_runs (id)
+            WHERE status = 'running' AND cancel_requested;
+        CREATE TABLE IF NOT EXISTS workflow_signals (
+            id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            run uuid NOT NULL,
+            signal text NOT NULL,
+            value text NOT NULL,
+            created_at bigint NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS workflow_signals_by_run
+            ON workflow_signals (run, signal, id);
+    END IF;
+END $$;
+INSERT INTO workflow_schema (version) SELECT 6
+    WHERE NOT EXISTS (SELECT 1 FROM workflow_schema WHERE version >= 6);
 ";
 
 /// The schema version this code writes and reads: 2 added `workflow_branches`, 3 the `usage`
 /// of checkpoints and branches (added to older tables, once, when a connection sets up), 4
 /// the `cancel_requested` of runs and the index of running runs workers claim from, 5
-/// `workflow_events` (a new table, created if missing).
-pub(super) const SCHEMA_VERSION: i32 = 5;
+/// `workflow_events` (a new table, created if missing), 6 the `wake_at` of runs and its index
+/// (durable timers: a sleeping run is not claimed before it), their `awaiting` and
+/// `workflow_signals` (signals: a run waiting for one is claimed once a message is queued).
+pub(super) const SCHEMA_VERSION: i32 = 6;
 
 /// The statements of the frequent operations, prepared once per connection.
 pub(super) struct Statements {
@@ -108,6 +138,9 @@ pub(super) struct Statements {
     pub(super) claim_next: Statement,
     pub(super) cancel: Statement,
     pub(super) status: Statement,
+    pub(super) save_received: Statement,
+    pub(super) send_signal: Statement,
+    pub(super) next_signal: Statement,
 }
 
 impl Statements {
@@ -167,23 +200,7 @@ impl Statements {
                  WHERE run = $1 AND seq >= $2 ORDER BY seq LIMIT $3"
             ))
             .await?,
-            claim_next: prepare(format!(
-                "WITH swept AS (UPDATE workflow_runs SET status = 'cancelled', error = $6::text, \
-                 updated_at = {}, lease_id = NULL, owner = NULL, lease_expires = NULL \
-                 WHERE status = 'running' AND cancel_requested \
-                 AND (lease_expires IS NULL OR lease_expires <= {}) RETURNING id) \
-                 UPDATE workflow_runs SET lease_id = $1, owner = $2, lease_expires = {} + $3::bigint \
-                 WHERE id = (SELECT id FROM workflow_runs WHERE status = 'running' \
-                 AND NOT cancel_requested AND (lease_id IS NULL OR lease_expires IS NULL \
-                 OR lease_expires <= {}) AND (workflow, fingerprint) IN \
-                 (SELECT * FROM unnest($4::text[], $5::bigint[])) \
-                 ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING {RUN_COLUMNS}",
-                now!(),
-                now!(),
-                now!(),
-                now!()
-            ))
-            .await?,
+            claim_next: prepare(super::queue::claim_next_sql()).await?,
             cancel: prepare(format!(
                 "UPDATE workflow_runs SET cancel_requested = true, \
                  status = CASE WHEN {LIVE} THEN status ELSE 'cancelled' END, \
@@ -197,6 +214,30 @@ impl Statements {
             ))
             .await?,
             status: prepare("SELECT status FROM workflow_runs WHERE id = $1".into()).await?,
+            save_received: prepare(format!(
+                "{}, {LOG_EVENTS}, {TAKE_SIGNAL} {SAVE_CHECKPOINT}",
+                // The run has its message: it waits for no signal, even if its worker dies.
+                SAVE_RUN
+                    .replace("SET version = $3::bigint,", "SET awaiting = NULL, version = $3::bigint,")
+                    .replace(
+                        "AND NOT cancel_requested RETURNING id)",
+                        "AND NOT cancel_requested AND EXISTS (SELECT 1 FROM workflow_signals \
+                         WHERE id = $17 AND run = $1) RETURNING id)",
+                    )
+            ))
+            .await?,
+            send_signal: prepare(format!(
+                "INSERT INTO workflow_signals (run, signal, value, created_at) \
+                 SELECT id, $2, $3, {} FROM workflow_runs WHERE id = $1 RETURNING id",
+                now!()
+            ))
+            .await?,
+            next_signal: prepare(
+                "SELECT id, value FROM workflow_signals WHERE run = $1 AND signal = $2 \
+                 ORDER BY id LIMIT 1"
+                    .into(),
+            )
+            .await?,
         })
     }
 }
@@ -220,7 +261,7 @@ const CREATE: &str = concat!(
 /// A save's first half: the run's row, checked and updated (`RETURNING id` if it may be
 /// written); [`SAVE_CHECKPOINT`] follows, and [`LOG_EVENTS`] between them to log events too.
 const SAVE_RUN: &str = concat!(
-    "WITH run AS (UPDATE workflow_runs SET version = $3::bigint, status = $4::text, \
+    "WITH run AS (UPDATE workflow_runs SET version = $3::bigint, status = $4::text, wake_at = NULL, \
      step = $5::text, error = NULL, updated_at = ",
     now!(),
     ", lease_id = CASE WHEN $6::boolean THEN lease_id END, \
@@ -243,6 +284,11 @@ const SAVE_CHECKPOINT: &str =
 const LOG_EVENTS: &str = "events AS (INSERT INTO workflow_events (run, seq, at, event) \
      SELECT run.id, coalesce((SELECT max(seq) FROM workflow_events WHERE run = $1), -1) + e.n, \
      e.at, e.event FROM run, unnest($15::bigint[], $16::text[]) WITH ORDINALITY AS e(at, event, n))";
+
+/// The message `$17` taken off run `$1`'s queue, if the run's row was written: in the
+/// statement of the checkpoint that delivers it.
+const TAKE_SIGNAL: &str = "taken AS (DELETE FROM workflow_signals \
+     WHERE id = $17 AND run IN (SELECT id FROM run))";
 
 /// The events (times `$2`, JSON `$3`) appended to run `$1`'s log without a checkpoint, if the
 /// run exists.
@@ -270,7 +316,7 @@ const SAVE_USAGE: &str = "UPDATE workflow_checkpoints SET usage = $4::text \
 
 const RELEASE: &str = concat!(
     "UPDATE workflow_runs SET lease_id = NULL, owner = NULL, lease_expires = NULL, \
-     status = CASE WHEN cancel_requested THEN 'cancelled' \
+     wake_at = $5::bigint, awaiting = $6::text, status = CASE WHEN cancel_requested THEN 'cancelled' \
      WHEN $3::text IS NULL THEN status ELSE 'failed' END, \
      error = CASE WHEN cancel_requested THEN $4::text ELSE COALESCE($3::text, error) END, \
      updated_at = CASE WHEN $3::text IS NULL AND NOT cancel_requested THEN updated_at ELSE ",

@@ -10,12 +10,14 @@ mod retention;
 mod rows;
 mod save;
 mod schema;
+mod signals;
 mod sql;
 mod tx;
 mod wal;
 mod worker;
 
 use std::path::Path;
+use std::time::SystemTime;
 
 use rusqlite::Connection;
 
@@ -25,9 +27,10 @@ use super::{
 };
 use crate::error::{BoxError, Error};
 use crate::future::BoxFuture;
-use crate::store::time::lease_millis;
+use crate::store::time::{lease_millis, to_millis};
 use crate::usage::SavedUsage;
 use rows::store;
+use sql::Waiting;
 use wal::Wal;
 use worker::Worker;
 
@@ -235,7 +238,59 @@ impl CheckpointStore for SqliteStore {
         error: Option<String>,
     ) -> BoxFuture<'a, Result<(), Error>> {
         let id = lease.id;
-        self.write(move |conn| sql::release(conn, run, id, error.as_deref()))
+        self.write(move |conn| sql::release(conn, run, id, error.as_deref(), Waiting::Nothing))
+    }
+
+    fn release_until<'a>(
+        &'a self,
+        run: RunId,
+        lease: &'a Lease,
+        wake_at: SystemTime,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        let (id, wake_at) = (lease.id, to_millis(wake_at));
+        self.write(move |conn| sql::release(conn, run, id, None, Waiting::Until(wake_at)))
+    }
+
+    fn release_awaiting<'a>(
+        &'a self,
+        run: RunId,
+        lease: &'a Lease,
+        signal: &'a str,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        let (id, signal) = (lease.id, signal.to_owned());
+        self.write(move |conn| sql::release(conn, run, id, None, Waiting::Signal(&signal)))
+    }
+
+    fn send_signal<'a>(
+        &'a self,
+        run: RunId,
+        signal: &'a str,
+        value: String,
+    ) -> BoxFuture<'a, Result<u64, Error>> {
+        let signal = signal.to_owned();
+        self.write(move |conn| signals::send(conn, run, &signal, &value))
+    }
+
+    fn next_signal<'a>(
+        &'a self,
+        run: RunId,
+        signal: &'a str,
+    ) -> BoxFuture<'a, Result<Option<(u64, String)>, Error>> {
+        let signal = signal.to_owned();
+        self.call(move |conn| signals::next(conn, run, &signal))
+    }
+
+    fn save_received<'a>(
+        &'a self,
+        lease: &'a Lease,
+        checkpoint: Checkpoint,
+        events: Vec<NewEvent>,
+        message: u64,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        let (id, ttl) = (lease.id, lease_millis(lease));
+        self.write(move |conn| {
+            save::save_received(conn, id, ttl, &checkpoint, &events, Some(message))
+        })
     }
 
     fn run(&self, run: RunId) -> BoxFuture<'_, Result<RunInfo, Error>> {

@@ -35,18 +35,7 @@ pub(super) fn claim_next(
     )
     .and_then(|mut stmt| stmt.execute(params![now, CANCELLED]))
     .map_err(store)?;
-    let found: Option<String> = tx
-        .prepare_cached(
-            "SELECT id FROM workflow_runs WHERE status = 'running' AND cancel_requested = 0 \
-             AND (lease_id IS NULL OR lease_expires IS NULL OR lease_expires <= ?1) \
-             AND (workflow, fingerprint) IN (SELECT value ->> 0, value ->> 1 FROM json_each(?2)) \
-             ORDER BY id LIMIT 1",
-        )
-        .and_then(|mut stmt| {
-            let mut rows = stmt.query(params![now, wanted])?;
-            rows.next()?.map(|row| row.get(0)).transpose()
-        })
-        .map_err(store)?;
+    let found = next_runnable(&tx, now, &wanted)?;
     let Some(id) = found else {
         tx.commit()?;
         return Ok(None);
@@ -81,6 +70,45 @@ pub(super) fn claim_next(
     tx.commit()?;
     let (latest, info) = read?;
     Ok(Some((info, latest)))
+}
+
+/// The id of the run to lease, of the workflows `wanted` (as JSON pairs) at `now`: the first
+/// of a sleeping run whose time has come (by the index of wake-up times), a run waiting for a
+/// signal one of whose messages is queued (from the queued messages), the oldest run ready to
+/// go on (by the index of ready runs). A sleeping or waiting run is never scanned while
+/// looking for a ready one.
+fn next_runnable(tx: &Connection, now: i64, wanted: &str) -> Result<Option<String>, Error> {
+    const FREE: &str = "NOT r.cancel_requested \
+         AND (r.lease_id IS NULL OR r.lease_expires IS NULL OR r.lease_expires <= ?1) \
+         AND (r.workflow, r.fingerprint) IN (SELECT value ->> 0, value ->> 1 FROM json_each(?2))";
+    let queries = [
+        format!(
+            "SELECT r.id FROM workflow_runs r WHERE r.status = 'running' AND r.wake_at <= ?1 \
+             AND {FREE} ORDER BY r.wake_at LIMIT 1"
+        ),
+        format!(
+            "SELECT r.id FROM workflow_signals s JOIN workflow_runs r \
+             ON r.id = s.run AND r.awaiting = s.signal WHERE r.status = 'running' AND {FREE} \
+             ORDER BY s.id LIMIT 1"
+        ),
+        format!(
+            "SELECT r.id FROM workflow_runs r WHERE r.status = 'running' \
+             AND r.wake_at IS NULL AND r.awaiting IS NULL AND {FREE} ORDER BY r.id LIMIT 1"
+        ),
+    ];
+    for sql in &queries {
+        let found: Option<String> = tx
+            .prepare_cached(sql)
+            .and_then(|mut stmt| {
+                let mut rows = stmt.query(params![now, wanted])?;
+                rows.next()?.map(|row| row.get(0)).transpose()
+            })
+            .map_err(store)?;
+        if found.is_some() {
+            return Ok(found);
+        }
+    }
+    Ok(None)
 }
 
 /// Cancels run `run`: at once if nobody holds it, by a request its holder sees otherwise.

@@ -34,7 +34,8 @@ pub(super) fn prune(conn: &mut Connection, run: RunId, keep: u64) -> Result<u64,
     Ok(gone as u64)
 }
 
-/// Deletes the runs `retention` selects, with their checkpoints, branches and event logs.
+/// Deletes the runs `retention` selects, with their checkpoints, branches, event logs and
+/// messages.
 pub(super) fn delete_runs(conn: &mut Connection, retention: &Retention) -> Result<u64, Error> {
     // The runs to delete, with `?1` and `?2` the statuses, `?3` the time, `?4` now.
     const SELECTED: &str = "status IN (?1, ?2) AND updated_at < ?3 \
@@ -52,6 +53,7 @@ pub(super) fn delete_runs(conn: &mut Connection, retention: &Retention) -> Resul
         "workflow_branches",
         "workflow_checkpoints",
         "workflow_events",
+        "workflow_signals",
     ] {
         let rows = format!(
             "DELETE FROM {table} WHERE run IN (SELECT id FROM workflow_runs WHERE {SELECTED})"

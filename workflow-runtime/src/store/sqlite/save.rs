@@ -112,8 +112,25 @@ pub(super) fn save_logged(
     checkpoint: &Checkpoint,
     events: &[NewEvent],
 ) -> Result<(), Error> {
+    save_received(conn, lease, ttl, checkpoint, events, None)
+}
+
+/// Saves `checkpoint` as [`save_logged`] does, and takes message `received` off its run's
+/// queue if given, in one transaction.
+pub(super) fn save_received(
+    conn: &mut Connection,
+    lease: Uuid,
+    ttl: i64,
+    checkpoint: &Checkpoint,
+    events: &[NewEvent],
+    received: Option<u64>,
+) -> Result<(), Error> {
     let tx = write(conn)?;
-    let head = Head::read(&tx, checkpoint.run, lease, checkpoint.seq.wrapping_sub(1))?;
+    let at = checkpoint.seq.wrapping_sub(1);
+    let head = Head::read(&tx, checkpoint.run, lease, at)?;
+    if let Some(message) = received {
+        super::signals::take(&tx, checkpoint.run, message, at)?;
+    }
     let now = now();
     let running = checkpoint.status == RunStatus::Running;
     if !(running && head.running && head.lease_lasts(now, ttl)) {
@@ -145,7 +162,7 @@ fn update_run(
     } else {
         tx.prepare_cached(
             "UPDATE workflow_runs SET version = ?2, status = ?3, step = ?4, error = NULL, \
-             updated_at = ?5, lease_id = CASE WHEN ?6 THEN lease_id END, \
+             wake_at = NULL, updated_at = ?5, lease_id = CASE WHEN ?6 THEN lease_id END, \
              owner = CASE WHEN ?6 THEN owner END, lease_expires = CASE WHEN ?6 THEN ?7 END \
              WHERE id = ?1",
         )

@@ -22,10 +22,20 @@ CREATE TABLE IF NOT EXISTS workflow_runs (
     error TEXT,
     created_at INTEGER NOT NULL,
     updated_at INTEGER NOT NULL,
-    cancel_requested INTEGER NOT NULL DEFAULT 0
+    cancel_requested INTEGER NOT NULL DEFAULT 0,
+    wake_at INTEGER,
+    awaiting TEXT
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS workflow_runs_by_status ON workflow_runs (workflow, status);
 CREATE INDEX IF NOT EXISTS workflow_runs_runnable ON workflow_runs (id) WHERE status = 'running';
+CREATE INDEX IF NOT EXISTS workflow_runs_sleeping ON workflow_runs (wake_at)
+    WHERE status = 'running' AND wake_at IS NOT NULL;
+CREATE INDEX IF NOT EXISTS workflow_runs_ready ON workflow_runs (id)
+    WHERE status = 'running' AND wake_at IS NULL AND awaiting IS NULL;
+CREATE INDEX IF NOT EXISTS workflow_runs_awaiting ON workflow_runs (id)
+    WHERE status = 'running' AND awaiting IS NOT NULL;
+CREATE INDEX IF NOT EXISTS workflow_runs_cancelling ON workflow_runs (id)
+    WHERE status = 'running' AND cancel_requested = 1;
 CREATE TABLE IF NOT EXISTS workflow_checkpoints (
     run TEXT NOT NULL,
     seq INTEGER NOT NULL,
@@ -49,6 +59,14 @@ CREATE TABLE IF NOT EXISTS workflow_branches (
     usage TEXT,
     PRIMARY KEY (run, seq, idx)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS workflow_signals (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    run TEXT NOT NULL,
+    signal TEXT NOT NULL,
+    value TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS workflow_signals_by_run ON workflow_signals (run, signal, id);
 CREATE TABLE IF NOT EXISTS workflow_events (
     run TEXT NOT NULL,
     seq INTEGER NOT NULL,
@@ -61,12 +79,18 @@ CREATE TABLE IF NOT EXISTS workflow_events (
 /// The schema version this code writes and reads: 2 added `workflow_branches`, 3 the
 /// `usage` of checkpoints and branches, 4 the `cancel_requested` of runs (and the index of
 /// running runs that workers claim from), 5 `workflow_events` (a new table: [`SCHEMA`]
-/// creates it in an older file).
-pub(super) const SCHEMA_VERSION: i64 = 5;
+/// creates it in an older file), 6 the `wake_at` and `awaiting` of runs and
+/// `workflow_signals` (durable timers and signals: [`WAITS`]).
+pub(super) const SCHEMA_VERSION: i64 = 6;
 
 /// What version 4 added.
 const CANCEL: &str =
     "ALTER TABLE workflow_runs ADD COLUMN cancel_requested INTEGER NOT NULL DEFAULT 0;";
+
+/// What version 6 added to the runs: when a sleeping run may be picked up, and the signal a
+/// run waits for (the index of the one, and the table of signals, are in [`SCHEMA`]).
+const WAITS: &str = "ALTER TABLE workflow_runs ADD COLUMN wake_at INTEGER; \
+     ALTER TABLE workflow_runs ADD COLUMN awaiting TEXT;";
 
 /// What brings a file at schema version `from` (1 or more) up to date, before [`SCHEMA`]
 /// creates the tables it lacks: the columns added since, to the tables it has.
@@ -81,7 +105,8 @@ fn migrations(from: i64) -> String {
     };
     // A new file (0) gets the tables as they are; the current version has nothing to do.
     let cancel = if (1..4).contains(&from) { CANCEL } else { "" };
-    format!("{usage} {cancel}")
+    let wake = if (1..6).contains(&from) { WAITS } else { "" };
+    format!("{usage} {cancel} {wake}")
 }
 
 /// Creates the tables of a new file, or brings those of a file at an older version up to

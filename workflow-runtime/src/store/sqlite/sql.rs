@@ -191,16 +191,35 @@ pub(super) fn renew(conn: &mut Connection, run: RunId, lease: Uuid, ttl: i64) ->
     tx.commit()
 }
 
+/// What a run given up waits for before a worker may pick it up.
+#[derive(Clone, Copy)]
+pub(super) enum Waiting<'a> {
+    Nothing,
+    /// This time, in milliseconds.
+    Until(i64),
+    /// A message of this signal.
+    Signal(&'a str),
+}
+
+/// Gives up `lease` on run `run`, recording `error` if given; a run `waiting` for a time or
+/// a signal is not picked up before.
 pub(super) fn release(
     conn: &mut Connection,
     run: RunId,
     lease: Uuid,
     error: Option<&str>,
+    waiting: Waiting<'_>,
 ) -> Result<(), Error> {
+    let (wake_at, awaiting) = match waiting {
+        Waiting::Nothing => (None, None),
+        Waiting::Until(time) => (Some(time), None),
+        Waiting::Signal(signal) => (None, Some(signal)),
+    };
     let tx = write(conn)?;
     let changed = tx
         .prepare_cached(
             "UPDATE workflow_runs SET lease_id = NULL, owner = NULL, lease_expires = NULL, \
+             wake_at = ?6, awaiting = ?7, \
              status = CASE WHEN cancel_requested THEN 'cancelled' \
              WHEN ?3 IS NULL THEN status ELSE 'failed' END, \
              error = CASE WHEN cancel_requested THEN ?5 WHEN ?3 IS NULL THEN error ELSE ?3 END, \
@@ -214,7 +233,9 @@ pub(super) fn release(
                 Id::of(&lease),
                 error,
                 now(),
-                CANCELLED
+                CANCELLED,
+                wake_at,
+                awaiting
             ])
         })
         .map_err(store)?;
