@@ -23,7 +23,7 @@ struct Notes {
 }
 
 impl Notes {
-    fn found(mut self, by: &str, finding: String) -> Self {
+    fn found(mut self, by: &str, finding: &str) -> Self {
         self.findings.push(format!("{by}: {finding}"));
         self
     }
@@ -59,7 +59,7 @@ impl Research {
     async fn condense(&self, (notes, facts): (Notes, String)) -> Result<Notes> {
         let prompt = format!("{facts}\n\nSay this in one sentence.");
         let fact = self.model.prompt(&prompt).await?.trim().to_owned();
-        Ok(notes.found("research", fact))
+        Ok(notes.found("research", &fact))
     }
 
     flow! {
@@ -124,7 +124,7 @@ impl Calculate {
             Some(value) => format!("{} {symbol} {} = {value}", sum.a, sum.b),
             None => format!("{} {symbol} {} has no value", sum.a, sum.b),
         };
-        notes.found("calculation", finding)
+        notes.found("calculation", &finding)
     }
 
     flow! {
@@ -241,9 +241,9 @@ fn scripted() -> (Arc<dyn ChatModel>, Arc<dyn ChatModel>) {
     (Arc::new(planner), Arc::new(worker))
 }
 
-fn build(planner: Arc<dyn ChatModel>, worker: Arc<dyn ChatModel>) -> Supervisor {
+fn build(planner: &Arc<dyn ChatModel>, worker: &Arc<dyn ChatModel>) -> Supervisor {
     let agent = |model: &Arc<dyn ChatModel>, name: &str, system: &str, tokens: u32| {
-        Agent::builder(model.clone())
+        Agent::builder(Arc::clone(model))
             .name(name)
             .system(system)
             .temperature(0.0)
@@ -252,19 +252,19 @@ fn build(planner: Arc<dyn ChatModel>, worker: Arc<dyn ChatModel>) -> Supervisor 
     };
     Supervisor {
         planner: agent(
-            &planner,
+            planner,
             "planner",
             "You plan the work on a question: research when facts are missing, calculate when a \
              number must be computed from the facts, answer when the findings answer it.",
             24,
         ),
-        writer: agent(&worker, "writer", "You answer briefly and plainly.", 80),
+        writer: agent(worker, "writer", "You answer briefly and plainly.", 80),
         research: Research {
-            model: agent(&worker, "researcher", "You state facts briefly.", 80),
+            model: agent(worker, "researcher", "You state facts briefly.", 80),
         },
         calculate: Calculate {
             model: agent(
-                &worker,
+                worker,
                 "calculator",
                 "You turn questions into arithmetic.",
                 40,
@@ -282,7 +282,7 @@ async fn main() -> Result<()> {
             (model.clone(), model)
         }
     };
-    let supervisor = build(planner, worker);
+    let supervisor = build(&planner, &worker);
     println!("{}", Supervisor::MERMAID);
 
     let question = "How many laps of a 400 m running track make a marathon?";
@@ -312,7 +312,7 @@ mod tests {
     #[tokio::test]
     async fn the_supervisor_runs_each_specialist_then_answers() {
         let (planner, worker) = scripted();
-        let supervisor = build(planner, worker);
+        let supervisor = build(&planner, &worker);
         let executor = Executor::new();
         let mut events = executor.subscribe();
         let answer = executor
