@@ -372,3 +372,29 @@ fn flow_syntax_mistakes_say_what_to_write() {
     // The edges on both sides of the missing `;` are kept.
     assert_eq!(model.steps[1].outgoing.len(), 1);
 }
+
+#[test]
+fn flow_may_be_named_through_the_crate() {
+    for flow in [
+        quote!(flow!),
+        quote!(workflow::flow!),
+        quote!(::workflow::prelude::flow!),
+    ] {
+        let model = model_of(quote! {
+            impl W {
+                async fn a(&self, x: u8) -> u8 { x }
+                #flow { start -> a -> end; }
+            }
+        });
+        assert_eq!(model.steps.len(), 1, "{flow}");
+    }
+    // Another crate's `flow!` is left alone, as any macro in the impl block is.
+    let input = quote! {
+        impl W {
+            async fn a(&self, x: u8) -> u8 { x }
+            other::flow! { start -> a -> end; }
+        }
+    };
+    let output = workflow_impl(TokenStream::new(), &input).to_string();
+    assert!(output.contains("no `flow! { … }` block"), "{output}");
+}

@@ -133,7 +133,7 @@ pub(crate) fn input(tokens: TokenStream, errors: &mut Errors) -> Result<Input, s
                     .push(syn::parse_quote!(#[allow(clippy::unused_async)]));
                 kept.push(ImplItem::Fn(method));
             }
-            ImplItem::Macro(mac) if mac.mac.path.is_ident("flow") => {
+            ImplItem::Macro(mac) if is_flow(&mac.mac.path) => {
                 let span = mac.mac.path.span();
                 if flow.is_some() {
                     errors.push(span, diag::SECOND_FLOW);
@@ -190,4 +190,15 @@ fn first_span(tokens: &TokenStream) -> Span {
         .into_iter()
         .next()
         .map_or_else(Span::call_site, |token| token.span())
+}
+
+/// Whether `path` names the `flow!` macro: `flow`, or a path to it through the `workflow`
+/// crate (`workflow::flow`, `::workflow::prelude::flow`).
+fn is_flow(path: &syn::Path) -> bool {
+    let mut names = path.segments.iter().map(|segment| &segment.ident);
+    match (names.next(), names.next_back()) {
+        (Some(only), None) => only == "flow",
+        (Some(first), Some(last)) => first == "workflow" && last == "flow",
+        _ => false,
+    }
 }
