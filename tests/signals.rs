@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use serde_json::json;
 use workflow::prelude::*;
-use workflow::store::{CheckpointStore, RunStatus};
+use workflow::store::{Awaits, CheckpointStore, RunStatus};
 use workflow::{MemoryStore, RunId, Runner, SqliteStore, Worker};
 
 /// A note sent to the run.
@@ -142,6 +142,8 @@ async fn delivered_once(store: Arc<dyn CheckpointStore>) {
         panic!("not waiting: {:?}", started.outcome);
     };
     assert_eq!((step, signal), ("take", "Note"));
+    let info = runner.status(started.id).await.expect("status");
+    assert_eq!(info.awaits, Some(Awaits::Signal("Note".into())));
     for text in ["boom", "after"] {
         runner
             .send::<Inbox, Note>(started.id, note(text))
@@ -155,6 +157,8 @@ async fn delivered_once(store: Arc<dyn CheckpointStore>) {
     ));
     let again = runner.resume(&inbox, started.id).await.expect("resumes");
     assert_eq!(again.into_output().expect("finishes"), ["boom", "after"]);
+    let info = runner.status(started.id).await.expect("status");
+    assert_eq!(info.awaits, None, "a finished run waits for nothing");
     assert_eq!(
         store.next_signal(started.id, "Note").await.expect("reads"),
         None

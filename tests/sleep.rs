@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime};
 
 use workflow::prelude::*;
-use workflow::store::{CheckpointStore, RunStatus};
+use workflow::store::{Awaits, CheckpointStore, RunFilter, RunStatus};
 use workflow::{MemoryStore, Runner, SqliteStore, Worker};
 
 /// Writes a reminder, sleeps, then sends it, noting when.
@@ -108,6 +108,19 @@ async fn sleeps_durably(store: Arc<dyn CheckpointStore>) {
         (info.status, info.owner, info.step.as_str()),
         (RunStatus::Running, None, "send")
     );
+    // The store shows when it wakes (to the millisecond it keeps), in a listing too.
+    let Some(Awaits::Time(wakes)) = info.awaits else {
+        panic!("not shown asleep: {:?}", info.awaits);
+    };
+    let apart = wakes
+        .duration_since(until)
+        .or_else(|_| until.duration_since(wakes));
+    assert!(
+        apart.expect("a duration") < ms,
+        "{wakes:?} against {until:?}"
+    );
+    let listed = store.list(RunFilter::default()).await.expect("lists");
+    assert_eq!(listed.runs[0].awaits, info.awaits);
 
     // Resumed by hand before its time, it falls asleep again, and nothing runs.
     let again = runner.resume(&remind, report.id).await.expect("resumes");

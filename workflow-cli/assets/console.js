@@ -171,6 +171,9 @@ async function loadRun(id) {
   fact("checkpoint", run.version);
   fact("definition", run.fingerprint);
   fact("error", run.error);
+  fact("waits", run.awaits && (run.awaits.until
+    ? `asleep until ${run.awaits.until}`
+    : `for a ${run.awaits.signal} message`));
   fact("owner", run.owner && `${run.owner} (lease until ${run.lease_expires})`);
   fact("forked from", run.parent && `${run.parent.run} at checkpoint ${run.parent.checkpoint}`);
   fact("created", run.created_at);

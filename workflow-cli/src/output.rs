@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 use std::time::SystemTime;
 
 use serde_json::{json, Value};
-use workflow_runtime::store::{Checkpoint, RunInfo};
+use workflow_runtime::store::{Awaits, Checkpoint, RunInfo};
 use workflow_runtime::usage::{SavedUsage, UsageTotals};
 
 /// Rows under a header, each column as wide as its widest cell, two spaces apart.
@@ -81,7 +81,28 @@ pub(crate) fn run_json(run: &RunInfo) -> Value {
         "error": run.error,
         "created_at": instant(run.created_at),
         "updated_at": instant(run.updated_at),
+        "awaits": waiting(run).map(|awaits| match awaits {
+            Awaits::Time(until) => json!({ "until": instant(*until) }),
+            Awaits::Signal(signal) => json!({ "signal": signal }),
+        }),
     })
+}
+
+/// What a running run no worker holds waits for: a timer or a message. Once a worker holds
+/// it, it waits for nothing.
+pub(crate) fn waiting(run: &RunInfo) -> Option<&Awaits> {
+    run.awaits
+        .as_ref()
+        .filter(|_| !run.is_owned(SystemTime::now()))
+}
+
+/// A run's status for a table: its stored status, and what it waits for if anything.
+pub(crate) fn status_text(run: &RunInfo) -> String {
+    match waiting(run) {
+        Some(Awaits::Time(_)) => format!("{} (asleep)", run.status),
+        Some(Awaits::Signal(signal)) => format!("{} (awaits {signal})", run.status),
+        None => run.status.to_string(),
+    }
 }
 
 /// What was spent, as JSON: the total and each step's.

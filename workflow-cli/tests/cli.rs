@@ -617,3 +617,96 @@ fn says_what_is_wrong_with_the_store_address() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no store given"));
 }
+
+/// A reminder that sleeps an hour before it is sent.
+struct Remind;
+
+#[workflow::workflow]
+impl Remind {
+    async fn write(&self, who: String) -> String {
+        format!("call {who}")
+    }
+
+    async fn send(&self, text: String) -> String {
+        text
+    }
+
+    workflow::flow! {
+        start -> write -> sleep "1h" -> send -> end;
+    }
+}
+
+/// A message for `Inbox`.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Note {
+    text: String,
+}
+
+/// Ends with the first note it receives.
+struct Inbox;
+
+#[workflow::workflow]
+impl Inbox {
+    async fn open(&self, text: String) -> String {
+        text
+    }
+
+    async fn take(&self, text: String, note: Note) -> String {
+        format!("{text}: {}", note.text)
+    }
+
+    workflow::flow! {
+        start -> open -> receive take -> end;
+    }
+}
+
+#[tokio::test]
+async fn shows_what_a_run_waits_for() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let path = dir.path().join("runs.db");
+    let handle: Arc<dyn CheckpointStore> =
+        Arc::new(workflow::SqliteStore::open(&path).expect("opens"));
+    let store = format!("sqlite:{}", path.display());
+    let runner = workflow::Runner::new(Arc::clone(&handle));
+    let asleep = runner
+        .start(&Remind, "mum".into())
+        .await
+        .expect("starts")
+        .id;
+    let waiting = runner
+        .start(&Inbox, "inbox".into())
+        .await
+        .expect("starts")
+        .id;
+
+    let shown = ok_json(&store, &["show", &asleep.to_string()]);
+    assert_eq!(shown["status"], "running");
+    let until = shown["awaits"]["until"].as_str().expect("a wake-up time");
+    // The table gives the time to the second: `…T10:00:00.123Z` is `…T10:00:00Z`.
+    let (seconds, _) = until.split_once('.').expect("milliseconds");
+    let text = ok(&store, &["show", &asleep.to_string()]);
+    assert!(
+        text.contains(&format!("running (asleep until {seconds}Z)")),
+        "{text}"
+    );
+    let shown = ok_json(&store, &["show", &waiting.to_string()]);
+    assert_eq!(shown["awaits"], serde_json::json!({ "signal": "Note" }));
+    assert!(
+        ok(&store, &["show", &waiting.to_string()]).contains("running (awaits a `Note` message)")
+    );
+
+    let table = ok(&store, &["runs"]);
+    assert!(table.contains("running (asleep)"), "{table}");
+    assert!(table.contains("running (awaits Note)"), "{table}");
+    // Once the message is there and the run goes on, it waits for nothing.
+    runner
+        .send::<Inbox, Note>(waiting, Note { text: "hi".into() })
+        .await
+        .expect("sends");
+    let report = runner.resume(&Inbox, waiting).await.expect("resumes");
+    assert_eq!(report.into_output().expect("finishes"), "inbox: hi");
+    assert_eq!(
+        ok_json(&store, &["show", &waiting.to_string()])["awaits"],
+        Value::Null
+    );
+}

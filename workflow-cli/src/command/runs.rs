@@ -5,7 +5,7 @@ use workflow_runtime::store::{CheckpointStore, RunFilter};
 
 use crate::args::RunsArgs;
 use crate::fail::{one_line, Fail};
-use crate::output::{run_json, table, time};
+use crate::output::{run_json, status_text, table, time};
 
 pub(crate) async fn runs(
     store: &dyn CheckpointStore,
@@ -42,7 +42,7 @@ pub(crate) async fn runs(
             vec![
                 run.id.to_string(),
                 run.workflow.clone(),
-                run.status.to_string(),
+                status_text(run),
                 run.step.clone(),
                 run.version.to_string(),
                 time(run.updated_at),

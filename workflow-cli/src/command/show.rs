@@ -3,12 +3,12 @@
 use std::fmt::Write as _;
 
 use serde_json::{json, Value};
-use workflow_runtime::store::{CheckpointStore, RunStatus};
+use workflow_runtime::store::{Awaits, CheckpointStore, RunStatus};
 use workflow_runtime::PauseToken;
 
 use crate::args::ShowArgs;
 use crate::fail::Fail;
-use crate::output::{pretty, run_json, spent, state_json, time, usage_json};
+use crate::output::{pretty, run_json, spent, state_json, time, usage_json, waiting};
 
 pub(crate) async fn show(
     store: &dyn CheckpointStore,
@@ -45,7 +45,17 @@ pub(crate) async fn show(
         "workflow",
         &format!("{} (definition {:016x})", run.workflow, run.fingerprint),
     );
-    line("status", run.status.as_str());
+    match waiting(&run) {
+        Some(Awaits::Time(until)) => line(
+            "status",
+            &format!("{} (asleep until {})", run.status, time(*until)),
+        ),
+        Some(Awaits::Signal(signal)) => line(
+            "status",
+            &format!("{} (awaits a `{signal}` message)", run.status),
+        ),
+        None => line("status", run.status.as_str()),
+    }
     line("step", &run.step);
     line("checkpoint", &run.version.to_string());
     if let Some(token) = pause {

@@ -47,7 +47,7 @@ pub use memory::MemoryStore;
 pub use postgres::{PostgresOptions, PostgresStore};
 pub use queue::{Cancel, WorkflowType};
 pub use record::{
-    BranchRecord, Checkpoint, Lease, NewRun, RunFilter, RunId, RunInfo, RunStatus, END,
+    Awaits, BranchRecord, Checkpoint, Lease, NewRun, RunFilter, RunId, RunInfo, RunStatus, END,
     FORMAT_VERSION,
 };
 pub use retention::Retention;

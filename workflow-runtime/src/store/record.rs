@@ -97,6 +97,31 @@ pub struct RunInfo {
     pub created_at: SystemTime,
     /// When it was last written.
     pub updated_at: SystemTime,
+    /// What the run waits for, if it is [running](RunStatus::Running) but no worker need hold
+    /// it until then: a durable timer (`sleep` in `flow!`) or a message (`receive`).
+    pub awaits: Option<Awaits>,
+}
+
+/// What a running run that no worker holds waits for ([`RunInfo::awaits`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Awaits {
+    /// It sleeps until this time; then any worker serving its workflow picks it up.
+    Time(SystemTime),
+    /// It waits for a message of this signal type (its name as `send` records it); a worker
+    /// picks it up once one is queued.
+    Signal(String),
+}
+
+impl Awaits {
+    /// What a run waits for, from the `wake_at` (milliseconds since the epoch) and `awaiting`
+    /// columns of the SQL stores.
+    pub(crate) fn from_columns(wake_at: Option<i64>, awaiting: Option<String>) -> Option<Self> {
+        match (wake_at, awaiting) {
+            (Some(wake_at), _) => Some(Awaits::Time(crate::store::time::from_millis(wake_at))),
+            (None, Some(signal)) => Some(Awaits::Signal(signal)),
+            (None, None) => None,
+        }
+    }
 }
 
 impl RunInfo {
@@ -115,6 +140,7 @@ impl RunInfo {
             error: None,
             created_at: first.created_at,
             updated_at: first.created_at,
+            awaits: None,
         }
     }
 

@@ -115,7 +115,7 @@ impl CheckpointStore for MemoryStore {
                 }
             }
             entry.take(Some(lease), now);
-            Ok((entry.info.clone(), entry.latest()?))
+            Ok((entry.info(), entry.latest()?))
         })
     }
 
@@ -298,7 +298,7 @@ impl CheckpointStore for MemoryStore {
     }
 
     fn run(&self, run: RunId) -> BoxFuture<'_, Result<RunInfo, Error>> {
-        self.with(run, |entry, _| Ok(entry.info.clone()))
+        self.with(run, |entry, _| Ok(entry.info()))
     }
 
     fn list(&self, filter: RunFilter) -> BoxFuture<'_, Result<RunList, Error>> {
@@ -306,10 +306,9 @@ impl CheckpointStore for MemoryStore {
         let runs = self.lock();
         let infos = runs
             .after(filter.after)
-            .map(|entry| &entry.info)
-            .filter(|info| filter.matches(info))
+            .filter(|entry| filter.matches(&entry.info))
             .take(limit)
-            .map(|info| Ok(info.clone()))
+            .map(|entry| Ok(entry.info()))
             .collect();
         Box::pin(ready(Ok(infos)))
     }
@@ -368,7 +367,7 @@ impl CheckpointStore for MemoryStore {
         });
         let claimed = next.map(|entry| {
             entry.take(Some(lease), now);
-            Ok((entry.info.clone(), entry.latest()?))
+            Ok((entry.info(), entry.latest()?))
         });
         Box::pin(ready(claimed.transpose()))
     }

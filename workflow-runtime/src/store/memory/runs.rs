@@ -13,7 +13,7 @@ use uuid::Uuid;
 use super::signals::Queue;
 use crate::error::Error;
 use crate::store::queue::CANCELLED;
-use crate::store::{Checkpoint, Lease, LoggedEvent, NewEvent, RunId, RunInfo, RunStatus};
+use crate::store::{Awaits, Checkpoint, Lease, LoggedEvent, NewEvent, RunId, RunInfo, RunStatus};
 
 /// Room for this many checkpoints is made when a run is created: a short run never moves them.
 const CHECKPOINTS: usize = 16;
@@ -116,6 +116,20 @@ impl Entry {
             signals: Queue::default(),
             checkpoints: VecDeque::with_capacity(CHECKPOINTS),
             events: Vec::new(),
+        }
+    }
+
+    /// The run as [`CheckpointStore::run`](crate::store::CheckpointStore::run) shows it,
+    /// with what it waits for.
+    pub(super) fn info(&self) -> RunInfo {
+        let awaits = match (self.wake_at, &self.signals.awaiting) {
+            (Some(wake_at), _) => Some(Awaits::Time(wake_at)),
+            (None, Some(signal)) => Some(Awaits::Signal(signal.clone())),
+            (None, None) => None,
+        };
+        RunInfo {
+            awaits,
+            ..self.info.clone()
         }
     }
 

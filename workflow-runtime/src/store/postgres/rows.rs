@@ -6,13 +6,13 @@ use tokio_postgres::Row;
 use uuid::Uuid;
 
 use crate::store::time::from_millis;
-use crate::store::{Checkpoint, RunId, RunInfo, RunStatus};
+use crate::store::{Awaits, Checkpoint, RunId, RunInfo, RunStatus};
 use crate::usage::SavedUsage;
 use crate::Error;
 
 /// The columns [`run_info`] reads, in order.
 pub(super) const RUN_COLUMNS: &str = "id, workflow, fingerprint, status, step, version, owner, \
-     lease_expires, parent, parent_seq, error, created_at, updated_at";
+     lease_expires, parent, parent_seq, error, created_at, updated_at, wake_at, awaiting";
 
 /// The columns [`checkpoint`] reads, in order.
 pub(super) const CHECKPOINT_COLUMNS: &str =
@@ -116,6 +116,7 @@ pub(super) fn run_info(row: &Row) -> Result<RunInfo, Error> {
         error: read.get(10, "error")?,
         created_at: from_millis(read.get(11, "created_at")?),
         updated_at: from_millis(read.get(12, "updated_at")?),
+        awaits: Awaits::from_columns(read.get(13, "wake_at")?, read.get(14, "awaiting")?),
     })
 }
 

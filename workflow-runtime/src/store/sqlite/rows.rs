@@ -6,15 +6,15 @@ use rusqlite::Row;
 
 use super::id::Id;
 use crate::store::time::from_millis;
-use crate::store::{Checkpoint, RunId, RunInfo, RunStatus};
+use crate::store::{Awaits, Checkpoint, RunId, RunInfo, RunStatus};
 use crate::usage::SavedUsage;
 use crate::Error;
 
 /// The columns [`run_info`] reads, in order, from [`RUNS`]: the run's row `r`, then the
-/// number, step and time of its latest checkpoint `c`.
+/// number, step and time of its latest checkpoint `c`, then what the run waits for.
 pub(super) const RUN_COLUMNS: &str = "r.id, r.workflow, r.fingerprint, r.status, r.step, \
      r.version, r.owner, r.lease_expires, r.parent, r.parent_seq, r.error, r.created_at, \
-     r.updated_at, c.seq, c.step, c.created_at";
+     r.updated_at, c.seq, c.step, c.created_at, r.wake_at, r.awaiting";
 
 /// The runs, each with its latest checkpoint: a checkpoint of a running run that stays
 /// running does not rewrite the run's row (see `save`), so the row's `version`, `step` and
@@ -118,6 +118,7 @@ impl<'a, 'r> Reader<'a, 'r> {
 pub(super) fn run_info(row: &Row<'_>) -> Result<RunInfo, Error> {
     let mut info = run_row(row)?;
     let mut read = Reader::of(row, info.id);
+    info.awaits = Awaits::from_columns(read.get(16, "wake_at")?, read.get(17, "awaiting")?);
     // No checkpoint at all (a corrupt run, which reading it says), or one the row is up to
     // date with: the row says it all.
     if read
@@ -166,6 +167,7 @@ fn run_row(row: &Row<'_>) -> Result<RunInfo, Error> {
         error: read.get(10, "error")?,
         created_at: from_millis(read.get(11, "created_at")?),
         updated_at: from_millis(read.get(12, "updated_at")?),
+        awaits: None,
     })
 }
 
