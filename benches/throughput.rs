@@ -117,7 +117,10 @@ impl Workload {
         let number = |name: &str, text: &str| -> usize {
             match text.trim().parse() {
                 Ok(n) if n > 0 => n,
-                _ => panic!("{name}: `{text}` is not a positive whole number"),
+                _ => {
+                    eprintln!("error: {name}: `{text}` is not a positive whole number");
+                    std::process::exit(2)
+                }
             }
         };
         let workers = var("THROUGHPUT_WORKERS", "1,2,4");
