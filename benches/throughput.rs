@@ -21,6 +21,10 @@
 //!   whether a run is still running).
 //! - `workflow_nolog`: the same with `Runner::event_log(false)`.
 //!
+//! Before the clock starts, the workflow sides run `ANALYZE workflow_runs`, as autovacuum
+//! would on a store in service: without statistics the claim is planned to read the whole
+//! backlog (`BENCHMARKS.md`). `THROUGHPUT_NO_ANALYZE=1` skips it.
+//!
 //! Each side has a schema of its own. All run on a multi-threaded Tokio runtime with as many
 //! threads as the machine has cores.
 //!
