@@ -30,7 +30,9 @@ use serve::{Serve, Served};
 /// or a fingerprint the worker does not serve is left for one that does, never failed. A
 /// suspended run waits for its answer; a failed or cancelled one is not picked up.
 ///
-/// It drives at most [`concurrency`](Self::concurrency) runs at once, each as
+/// It drives at most [`concurrency`](Self::concurrency) runs at once (and, with
+/// [`limit`](Self::limit), takes a run of a limited workflow only while fewer than its limit
+/// run across all workers), each as
 /// [`Runner::resume`] would, with the [`Runner`] it is built from (its lease, owner name,
 /// budget, events): the lease is renewed while a step runs, a checkpoint is written after
 /// every step, and a run [cancelled](Runner::cancel) by id stops. When told to stop, it
