@@ -151,7 +151,10 @@ async fn a_429_is_still_the_provider_s_typed_error() {
     )
     .with_status(429);
     let model = RateLimited::new(Scripted::new().reply(too_many).reply("fine"), 10);
-    let error = model.chat(ChatRequest::new().user("hi")).await.unwrap_err();
+    let error = model
+        .chat(ChatRequest::new().user("hi"))
+        .await
+        .expect_err("a 429");
     let Error::Provider(error) = error else {
         panic!("not a provider error: {error:?}");
     };
