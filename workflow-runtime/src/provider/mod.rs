@@ -37,6 +37,7 @@ use futures_util::Stream;
 use crate::error::Error;
 use crate::future::BoxFuture;
 
+mod rate;
 mod request;
 mod response;
 mod scripted;
@@ -61,6 +62,7 @@ pub use anthropic::{Anthropic, AnthropicBuilder};
 pub use config::{from_env, ConfigError, ModelConfig};
 #[cfg(feature = "http")]
 pub use openai::{OpenAi, OpenAiBuilder, StructuredOutput};
+pub use rate::{RateLimit, RateLimited};
 pub use request::{ChatRequest, Message, ResponseSchema, Tool, ToolChoice};
 pub use response::{ChatResponse, FinishReason, StreamEvent, ToolCall};
 pub use scripted::{Reply, Scripted};

@@ -666,6 +666,11 @@ pub trait CheckpointStore: Send + Sync + 'static {
     /// once get different runs: the search and the lease are one atomic step, and a run
     /// another caller is taking is skipped, not waited for (`SKIP LOCKED`).
     ///
+    /// A type with a [`limit`](WorkflowType::limit) is taken only while fewer runs of its
+    /// workflow (of any fingerprint) hold a live lease, counted in the same atomic step: on
+    /// Postgres, callers take a lock of each limited workflow for the claim's transaction
+    /// (`pg_advisory_xact_lock`); on SQLite the claim's write transaction holds the file.
+    ///
     /// It first records as [`RunStatus::Cancelled`] the running runs with a cancel request
     /// whose lease has expired: their worker died before it saw the request.
     ///

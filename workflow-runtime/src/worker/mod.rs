@@ -30,7 +30,9 @@ use serve::{Serve, Served};
 /// or a fingerprint the worker does not serve is left for one that does, never failed. A
 /// suspended run waits for its answer; a failed or cancelled one is not picked up.
 ///
-/// It drives at most [`concurrency`](Self::concurrency) runs at once, each as
+/// It drives at most [`concurrency`](Self::concurrency) runs at once (and, with
+/// [`limit`](Self::limit), takes a run of a limited workflow only while fewer than its limit
+/// run across all workers), each as
 /// [`Runner::resume`] would, with the [`Runner`] it is built from (its lease, owner name,
 /// budget, events): the lease is renewed while a step runs, a checkpoint is written after
 /// every step, and a run [cancelled](Runner::cancel) by id stops. When told to stop, it
@@ -87,6 +89,8 @@ use serve::{Serve, Served};
 pub struct Worker {
     runner: Runner,
     served: Vec<Arc<dyn Serve>>,
+    /// The limits across all workers, by workflow name.
+    limits: Vec<(&'static str, u32)>,
     concurrency: usize,
     poll: Duration,
     grace: Duration,
@@ -132,6 +136,7 @@ impl Worker {
         Worker {
             runner,
             served: Vec::new(),
+            limits: Vec::new(),
             concurrency: 16,
             poll: Duration::from_millis(100),
             grace: Duration::from_secs(30),
@@ -149,6 +154,55 @@ impl Worker {
     /// Drives at most `runs` runs at once (default 16, at least 1).
     pub fn concurrency(mut self, runs: usize) -> Self {
         self.concurrency = runs.max(1);
+        self
+    }
+
+    /// Lets at most `runs` runs of workflow `W` (at least 1) run at once across all the
+    /// workers sharing the store, in this process and others: a worker claims a run of `W`
+    /// only while fewer than `runs` runs of it hold a live lease. The rest wait in the store,
+    /// oldest first, and are picked up as places free up. This is how to keep a workflow that
+    /// calls a rate-limited provider, or a small downstream service, from being run by every
+    /// worker at once; [`concurrency`](Self::concurrency) limits what one worker runs, of all
+    /// its workflows together.
+    ///
+    /// The limit is checked in the claim, atomically: on Postgres each claim of a limited
+    /// workflow takes a lock of that workflow for its transaction (`pg_advisory_xact_lock`)
+    /// before it counts, on SQLite the claim's write transaction holds the file's write lock,
+    /// so two workers never both take the last place. It counts every run of the workflow
+    /// (of any fingerprint) holding a live lease, including runs driven by
+    /// [`Runner::resume`]; a run that sleeps, waits for a signal or a pause holds none, nor
+    /// does one whose worker died, once its lease expires. Each worker passes its own limit
+    /// with each claim, so give every worker that serves `W` the same one: a worker without
+    /// it takes runs of `W` regardless. On Postgres, claims of limited workflows run on a
+    /// second connection of the store, opened when first needed.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use workflow_runtime::{MemoryStore, Runner, Worker, Workflow};
+    /// # use workflow_runtime::store::WorkflowType;
+    /// # struct Report;
+    /// # impl Workflow for Report {
+    /// #     type Input = ();
+    /// #     type Output = ();
+    /// #     type State = ();
+    /// #     const NAME: &'static str = "Report";
+    /// #     const FINGERPRINT: u64 = 1;
+    /// #     const STEPS: &'static [&'static str] = &[];
+    /// #     fn start(_: ()) {}
+    /// #     fn finish(_: ()) -> Result<(), ()> { Ok(()) }
+    /// #     fn step_name(_: &()) -> &'static str { "end" }
+    /// #     fn transition<'a>(&'a self, _: (), _: &'a mut workflow_runtime::Context)
+    /// #         -> impl std::future::Future<Output = Result<(), workflow_runtime::Error>>
+    /// #         + Send + 'a { async { Ok(()) } }
+    /// # }
+    /// # let runner = Runner::new(Arc::new(MemoryStore::new()));
+    /// // Each worker runs up to 16 runs, but at most 5 `Report`s run at once in all.
+    /// let worker = Worker::new(runner).register(Report).limit::<Report>(5).concurrency(16);
+    /// assert_eq!(worker.types(), [WorkflowType::new("Report", 1).with_limit(5)]);
+    /// ```
+    pub fn limit<W: Workflow>(mut self, runs: u32) -> Self {
+        self.limits.retain(|(name, _)| *name != W::NAME);
+        self.limits.push((W::NAME, runs.max(1)));
         self
     }
 
@@ -189,9 +243,16 @@ impl Worker {
         self
     }
 
-    /// The workflows it serves.
+    /// The workflows it serves, with their [limits](Self::limit).
     pub fn types(&self) -> Vec<WorkflowType> {
-        self.served.iter().map(|served| served.kind()).collect()
+        let limit = |kind: WorkflowType| match self.limits.iter().find(|(n, _)| *n == kind.name) {
+            Some((_, runs)) => kind.with_limit(*runs),
+            None => kind,
+        };
+        self.served
+            .iter()
+            .map(|served| limit(served.kind()))
+            .collect()
     }
 
     /// Runs the worker on the current task until `stop` is cancelled, then stops as

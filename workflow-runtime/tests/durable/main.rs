@@ -9,6 +9,7 @@ mod corrupt;
 mod events;
 mod forever;
 mod leases;
+mod limits;
 mod migrate;
 mod pauses;
 mod retention;

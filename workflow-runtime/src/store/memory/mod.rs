@@ -7,6 +7,7 @@ use std::future::ready;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::SystemTime;
 
+use super::queue::{limited, with_room};
 use super::{
     BranchRecord, Cancel, Checkpoint, CheckpointStore, Lease, LoggedEvent, NewEvent, NewRun,
     Retention, RunFilter, RunId, RunInfo, RunList, RunStatus, WorkflowType,
@@ -358,6 +359,19 @@ impl CheckpointStore for MemoryStore {
         let now = SystemTime::now();
         let mut runs = self.lock();
         runs.each_mut(|entry| entry.sweep(now));
+        let mut held: Vec<(String, u64)> = limited(types)
+            .into_iter()
+            .map(|name| (name.to_owned(), 0))
+            .collect();
+        runs.each_mut(|entry| {
+            let count = held
+                .iter_mut()
+                .find(|(name, _)| *name == entry.info.workflow);
+            if let Some((_, runs)) = count.filter(|_| entry.holds_lease(now)) {
+                *runs += 1;
+            }
+        });
+        let types = &with_room(types, &held);
         let next = runs.find_mut(|entry| {
             let info = &entry.info;
             entry.runnable(now)

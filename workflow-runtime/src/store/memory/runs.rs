@@ -176,6 +176,12 @@ impl Entry {
         }
     }
 
+    /// Whether the run is running under a lease that is live at `now`: it counts towards its
+    /// workflow's limit.
+    pub(super) fn holds_lease(&self, now: SystemTime) -> bool {
+        self.info.status == RunStatus::Running && self.lease.is_some() && self.info.is_owned(now)
+    }
+
     /// Whether a worker may pick the run up at `now` (see `CheckpointStore::claim_next`).
     pub(super) fn runnable(&self, now: SystemTime) -> bool {
         self.info.status == RunStatus::Running

@@ -14,6 +14,7 @@ use std::time::SystemTime;
 use tokio_postgres::tls::{MakeTlsConnect, TlsConnect};
 use tokio_postgres::{Client, Config, Socket};
 
+use super::queue::limited;
 use super::{
     BranchRecord, Cancel, Checkpoint, CheckpointStore, Lease, LoggedEvent, NewEvent, NewRun,
     Retention, RunFilter, RunId, RunInfo, RunList, WorkflowType,
@@ -57,6 +58,9 @@ pub struct PostgresStore {
     current: Mutex<Option<Arc<Connection>>>,
     /// Held while a new connection is opened, so that callers open one, not one each.
     reopening: tokio::sync::Mutex<()>,
+    /// The connection claims of limited workflows run their transactions on, opened when
+    /// first needed: one claim at a time per store.
+    claiming: tokio::sync::Mutex<Option<Connection>>,
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -107,6 +111,7 @@ impl PostgresStore {
             open: Box::new(open),
             current: Mutex::new(Some(Arc::new(first))),
             reopening: tokio::sync::Mutex::new(()),
+            claiming: tokio::sync::Mutex::new(None),
         })
     }
 
@@ -468,8 +473,16 @@ impl CheckpointStore for PostgresStore {
         lease: &'a Lease,
     ) -> BoxFuture<'a, Result<Option<(RunInfo, Checkpoint)>, Error>> {
         Box::pin(async move {
-            let conn = self.connection().await?;
-            queue::claim_next(&conn.client, &conn.sql, types, lease).await
+            if limited(types).is_empty() {
+                let conn = self.connection().await?;
+                return queue::claim_next(&conn.client, &conn.sql, types, lease).await;
+            }
+            let mut claiming = self.claiming.lock().await;
+            let conn = match claiming.take() {
+                Some(conn) if !conn.client.is_closed() => claiming.insert(conn),
+                _ => claiming.insert((self.open)().await?),
+            };
+            queue::claim_limited(&mut conn.client, &conn.sql, types, lease).await
         })
     }
 

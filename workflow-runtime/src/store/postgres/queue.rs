@@ -2,13 +2,13 @@
 //! cancelling a run by id.
 
 use tokio_postgres::types::ToSql;
-use tokio_postgres::Client;
+use tokio_postgres::{Client, GenericClient};
 
 use super::rows::{run_info, store, Reader, RUN_COLUMNS};
 use super::sql::read_claimed;
 use super::statements::Statements;
 use crate::error::Error;
-use crate::store::queue::CANCELLED;
+use crate::store::queue::{limited, with_room, CANCELLED};
 use crate::store::time::lease_millis;
 use crate::store::{Cancel, Checkpoint, Lease, RunId, RunInfo, WorkflowType};
 
@@ -53,28 +53,86 @@ pub(super) fn claim_next_sql() -> String {
 
 /// Leases the oldest run a worker of `types` may pick up to `lease`: one statement, which
 /// skips the rows other workers are taking rather than wait for them, and which first
-/// records as cancelled the runs asked to stop whose lease has expired.
+/// records as cancelled the runs asked to stop whose lease has expired. For types with a
+/// [limit](WorkflowType::limit), see [`claim_limited`].
 pub(super) async fn claim_next(
     client: &Client,
     sql: &Statements,
     types: &[WorkflowType],
     lease: &Lease,
 ) -> Result<Option<(RunInfo, Checkpoint)>, Error> {
-    let names: Vec<&str> = types.iter().map(|kind| kind.name.as_str()).collect();
-    let prints: Vec<i64> = types.iter().map(|kind| kind.fingerprint as i64).collect();
-    let ttl = lease_millis(lease);
-    let params: [&(dyn ToSql + Sync); 6] =
-        [&lease.id, &lease.owner, &ttl, &names, &prints, &CANCELLED];
-    let Some(row) = client
-        .query_opt(&sql.claim_next, &params)
-        .await
-        .map_err(store)?
-    else {
+    let Some(row) = take(client, sql, types, lease).await? else {
         return Ok(None);
     };
     // The lease is kept even if the run does not read back: the caller records why.
     let run = run_info(&row)?.id;
     read_claimed(client, sql, run, &row).await.map(Some)
+}
+
+/// Takes the lock of each workflow (`$1` its name), until the transaction ends: workers
+/// claiming runs of a limited workflow take turns. (Two keys, so as not to meet the bigint
+/// key the tables are created under.)
+pub(super) const LOCK_WORKFLOW: &str = "SELECT pg_advisory_xact_lock(7302419, hashtext($1::text))";
+
+/// As [`claim_next`], for `types` some of which have a limit, in one transaction on
+/// `client`, a connection of its own (the store's shared one cannot hold a transaction): it
+/// takes the lock of each limited workflow, in the order of their names, then counts the
+/// runs of each that hold a live lease, and claims a run only of the types below their
+/// limit. A claim that committed before the lock was granted is counted (each statement of
+/// the transaction sees what was committed before it started), so two workers never both
+/// take the last free place.
+pub(super) async fn claim_limited(
+    client: &mut Client,
+    sql: &Statements,
+    types: &[WorkflowType],
+    lease: &Lease,
+) -> Result<Option<(RunInfo, Checkpoint)>, Error> {
+    let names = limited(types);
+    let tx = client.transaction().await.map_err(store)?;
+    for name in &names {
+        tx.execute(&sql.lock_workflow, &[name])
+            .await
+            .map_err(store)?;
+    }
+    let rows = tx.query(&sql.held, &[&names]).await.map_err(store)?;
+    let held = rows
+        .iter()
+        .map(|row| {
+            let (name, runs): (String, i64) = (row.try_get(0)?, row.try_get(1)?);
+            Ok((name, runs.unsigned_abs()))
+        })
+        .collect::<Result<Vec<_>, tokio_postgres::Error>>()
+        .map_err(store)?;
+    let open = with_room(types, &held);
+    let row = match open.is_empty() {
+        true => None,
+        false => take(&tx, sql, &open, lease).await?,
+    };
+    tx.commit().await.map_err(store)?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let run = run_info(&row)?.id;
+    read_claimed(client, sql, run, &row).await.map(Some)
+}
+
+/// Runs the statement of [`claim_next_sql`] for `types` and `lease`: the row of the run it
+/// leased, if any.
+async fn take(
+    client: &impl GenericClient,
+    sql: &Statements,
+    types: &[WorkflowType],
+    lease: &Lease,
+) -> Result<Option<tokio_postgres::Row>, Error> {
+    let names: Vec<&str> = types.iter().map(|kind| kind.name.as_str()).collect();
+    let prints: Vec<i64> = types.iter().map(|kind| kind.fingerprint as i64).collect();
+    let ttl = lease_millis(lease);
+    let params: [&(dyn ToSql + Sync); 6] =
+        [&lease.id, &lease.owner, &ttl, &names, &prints, &CANCELLED];
+    client
+        .query_opt(&sql.claim_next, &params)
+        .await
+        .map_err(store)
 }
 
 /// Cancels run `run`: at once if nobody holds it, by a request its holder sees otherwise.

@@ -136,6 +136,8 @@ pub(super) struct Statements {
     pub(super) branches: Statement,
     pub(super) history: Statement,
     pub(super) claim_next: Statement,
+    pub(super) lock_workflow: Statement,
+    pub(super) held: Statement,
     pub(super) cancel: Statement,
     pub(super) status: Statement,
     pub(super) save_received: Statement,
@@ -201,6 +203,12 @@ impl Statements {
             ))
             .await?,
             claim_next: prepare(super::queue::claim_next_sql()).await?,
+            lock_workflow: prepare(super::queue::LOCK_WORKFLOW.into()).await?,
+            held: prepare(format!(
+                "SELECT workflow, count(*) FROM workflow_runs WHERE workflow = ANY($1::text[]) \
+                 AND status = 'running' AND {LIVE} GROUP BY workflow"
+            ))
+            .await?,
             cancel: prepare(format!(
                 "UPDATE workflow_runs SET cancel_requested = true, \
                  status = CASE WHEN {LIVE} THEN status ELSE 'cancelled' END, \

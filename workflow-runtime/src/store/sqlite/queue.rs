@@ -8,13 +8,14 @@ use super::rows::{store, Reader};
 use super::sql::{expiry, now};
 use super::tx::write;
 use crate::error::Error;
-use crate::store::queue::CANCELLED;
+use crate::store::queue::{limited, with_room, CANCELLED};
 use crate::store::time::lease_millis;
 use crate::store::{Cancel, Checkpoint, Lease, RunId, RunInfo, RunStatus, WorkflowType};
 
 /// Leases the oldest run a worker of `types` may pick up to `lease`, in one write
-/// transaction: it holds the file's write lock, so two workers never take the same run. Runs
-/// asked to stop whose lease has expired are recorded as cancelled first.
+/// transaction: it holds the file's write lock, so two workers never take the same run, nor
+/// both the last free place of a limited workflow. Runs asked to stop whose lease has expired
+/// are recorded as cancelled first.
 pub(super) fn claim_next(
     conn: &mut Connection,
     types: &[WorkflowType],
@@ -22,6 +23,8 @@ pub(super) fn claim_next(
 ) -> Result<Option<(RunInfo, Checkpoint)>, Error> {
     let tx = write(conn)?;
     let now = now();
+    let held = held(&tx, now, &limited(types))?;
+    let types = with_room(types, &held);
     let wanted: Vec<(&str, i64)> = types
         .iter()
         .map(|kind| (kind.name.as_str(), kind.fingerprint as i64))
@@ -109,6 +112,25 @@ fn next_runnable(tx: &Connection, now: i64, wanted: &str) -> Result<Option<Strin
         }
     }
     Ok(None)
+}
+
+/// How many runs of each workflow of `names` hold a live lease at `now`.
+fn held(tx: &Connection, now: i64, names: &[&str]) -> Result<Vec<(String, u64)>, Error> {
+    let mut stmt = tx
+        .prepare_cached(
+            "SELECT count(*) FROM workflow_runs WHERE workflow = ?1 AND status = 'running' \
+             AND lease_id IS NOT NULL AND lease_expires > ?2",
+        )
+        .map_err(store)?;
+    names
+        .iter()
+        .map(|name| {
+            let runs: i64 = stmt
+                .query_row(params![name, now], |row| row.get(0))
+                .map_err(store)?;
+            Ok(((*name).to_owned(), runs.unsigned_abs()))
+        })
+        .collect()
 }
 
 /// Cancels run `run`: at once if nobody holds it, by a request its holder sees otherwise.
