@@ -30,19 +30,6 @@ impl<E: Into<BoxError>> StepError for E {
     }
 }
 
-/// Checks that the error of a step with an error route (`step? -> handler`) can be taken back
-/// from [`Error::Step`](crate::Error::Step) as itself, for its handler
-/// ([`Error::into_step_error`](crate::Error::into_step_error)).
-#[diagnostic::on_unimplemented(
-    message = "the error of a step with an error route must implement `std::error::Error + Send + Sync + 'static`; `{Self}` does not",
-    label = "the handler gets this error as its input",
-    note = "return an error type that implements `std::error::Error`, or `workflow::Error`"
-)]
-pub trait RoutedError: std::error::Error + Send + Sync + 'static {}
-
-#[diagnostic::do_not_recommend]
-impl<E: std::error::Error + Send + Sync + 'static> RoutedError for E {}
-
 /// The error type of a step's `Result`, however the step names it (`Result<T, E>`, or an
 /// alias such as `workflow::Result<T>`): what its error route hands the handler.
 pub trait ErrorOf {

@@ -321,9 +321,10 @@ fn routed_error(
         error_route.source,
         casts,
     );
-    let take = quote_spanned!(span=> #cx.route_error::<#error_ty>);
+    let take = private(model, "RouteError", span);
+    let take = quote_spanned!(span=> <#error_ty as #take>::route_error);
     let handle = quote! {
-        let #error = #take(#name, #handler, #error)?;
+        let #error = #take(#cx, #name, #handler, #error)?;
         #go
     };
     Some((call_step(model, index, true), handle))

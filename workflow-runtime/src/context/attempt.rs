@@ -104,7 +104,7 @@ impl Context {
     ///
     /// `error` itself if it is not a failure of the step with an error of type `E`:
     /// cancellation, a spent budget, a timeout (unless `E` is [`Error`]), which stop the run.
-    pub fn route_error<E: crate::checks::RoutedError>(
+    pub fn route_error<E: std::error::Error + Send + Sync + 'static>(
         &mut self,
         step: &'static str,
         handler: &'static str,
