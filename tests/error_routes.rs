@@ -164,10 +164,7 @@ async fn a_cancelled_step_does_not_route() {
     });
     let (output, events) = watch(&executor, &wf).await;
     cancel.await.expect("the canceller ran");
-    assert!(
-        matches!(output, Err(Error::Cancelled { .. })),
-        "{output:?}"
-    );
+    assert!(matches!(output, Err(Error::Cancelled { .. })), "{output:?}");
     assert_eq!(wf.handled.load(Ordering::SeqCst), 0);
     assert_eq!(
         events,

@@ -45,7 +45,10 @@ pub(crate) fn handlers_take_only_errors(model: &Model, errors: &mut Errors) {
     for edge in ordinary_edges(model) {
         if let Node::Step(to) = edge.to {
             if handlers.contains(&to) {
-                errors.push(edge.name.span(), diag::handler_not_only(&model.step_name(to)));
+                errors.push(
+                    edge.name.span(),
+                    diag::handler_not_only(&model.step_name(to)),
+                );
             }
         }
     }

@@ -676,14 +676,15 @@ impl Error {
                 step,
                 attempts,
                 source,
-            } => source.downcast::<E>().map(|error| *error).map_err(|source| {
-                Error::Step {
+            } => source
+                .downcast::<E>()
+                .map(|error| *error)
+                .map_err(|source| Error::Step {
                     workflow,
                     step,
                     attempts,
                     source,
-                }
-            }),
+                }),
             error => Err(error),
         }
     }
