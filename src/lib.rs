@@ -153,7 +153,69 @@ pub use workflow_runtime::tool;
 /// | `a -> pause b;` | a pause: the run stops before `b` until it is given the value `b` waits for, its second parameter (`async fn b(&self, input: T, value: V)`); in memory the run stops there (awaited, with [`Error::Suspended`]) and its [report](Run::report) holds the [`Pause`] to go on from with [`Executor::answer`]; a durable run is suspended in its store until [`Runner::answer`] |
 /// | `a -> receive b;` | a signal: the run waits before `b` for a message of the type `b` takes as its second parameter (`async fn b(&self, input: T, message: M)`), sent from outside with [`Runner::send`] (typed: a type the workflow does not receive does not compile) or [`Runner::send_json`] (checked); messages are queued in the store per type, in the order sent, and each is delivered once, to the next `receive` step of that type (one sent before the run gets there waits for it); the run holds no worker while it waits ([`Outcome::Receiving`]); only a durable run receives ([`Error::SignalNeedsStore`] in memory, and in a workflow that runs as a step of another) |
 /// | `a -> sleep "1h" -> b;` | a durable timer: the run sleeps before `b` (`ms`, `s`, `m`, `h` or `d`), whichever edge leads there (two edges into `b` that sleep must say the same duration); in memory it waits where it is; a durable run is put aside in its store with its wake-up time ([`Outcome::Sleeping`]), holds no worker while it sleeps, and a [`Worker`] goes on with it once the time has come; a sleep takes no step, and cannot go before `end`, a pause step or a step that runs another workflow |
+/// | `a? -> h;` | an error route: once `a` has failed and its retries are spent, `h` runs with `a`'s own error `E` (of `Result<T, E>`, or of a `Result<T>` alias) as its input, and goes on along its own edges (`a? -> h -> end;`); see below |
 /// | `type Output = T;` | the workflow's output type, needed only when no step goes straight to `end` |
+///
+/// An error route (`fetch? -> give_up;`, read "if `fetch` fails, go to `give_up`"; `?` is Rust's
+/// own mark for the error path, and a statement of its own leaves the step's other edges as
+/// they are, a `match` included) hands the handler the step's own error, by value, typed: a
+/// handler that takes another type is a compile error on the route, naming both. The error is
+/// the handler's input, so it is stored in the run's state like any input: it must be
+/// `Serialize + Deserialize` (reported at the handler's parameter otherwise), and
+/// `std::error::Error + Send + Sync + 'static` (reported at the step's error type). Only the
+/// step's own errors route, after its last attempt: a timeout, cancellation, a spent budget,
+/// the step limit or a panic stop the run as before (to handle a timeout in the graph, time
+/// out inside the step and return your own error). The run's events say
+/// [`StepFailed`](event::EventKind::StepFailed) (with the error and the handler) instead of
+/// `StepFinished`, then the handler starts; a durable run saves the handler's state, error
+/// included, like any transition. A handler takes only errors (no ordinary edge leads to it);
+/// it may be shared by several steps with the same error type; error routes count in the graph
+/// rules (reachability, dead ends, bounds on cycles), the diagram (a dashed edge labelled
+/// `error`), the fingerprint and [`coverage`]. A step that runs another workflow, a branch of a
+/// fork (use `[collect]`) and a step that returns no `Result` have no error route. By hand:
+/// run the step with its failure kept (`cx.step(…).await` without `?`) and take the error out
+/// with [`Context::route_error`].
+///
+/// ```
+/// use workflow::prelude::*;
+///
+/// #[derive(Debug, Serialize, Deserialize)]
+/// struct Unreachable(String);
+/// impl std::fmt::Display for Unreachable {
+///     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+///         write!(f, "{} is unreachable", self.0)
+///     }
+/// }
+/// impl std::error::Error for Unreachable {}
+///
+/// struct Fetch;
+///
+/// #[workflow]
+/// impl Fetch {
+///     #[step(retry = 2, backoff = "1ms")]
+///     async fn fetch(&self, url: String) -> Result<String, Unreachable> {
+///         Err(Unreachable(url))
+///     }
+///
+///     async fn summarize(&self, page: String) -> String {
+///         format!("summary of {page}")
+///     }
+///
+///     async fn give_up(&self, error: Unreachable) -> String {
+///         format!("no summary: {error}")
+///     }
+///
+///     flow! {
+///         start -> fetch -> summarize -> end;
+///         fetch? -> give_up -> end;
+///     }
+/// }
+///
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// let text = Fetch.run("example.org".into()).await?;
+/// assert_eq!(text, "no summary: example.org is unreachable");
+/// # Ok::<(), workflow::Error>(()) }).unwrap();
+/// ```
 ///
 /// A fork (fan-out or map) can also follow `start` or be joined by `end`. Its branches are
 /// steps of their own that run only there: they have no edges of their own. While a fork runs,

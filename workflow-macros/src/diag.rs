@@ -233,6 +233,52 @@ pub(crate) fn child_receive(name: &str) -> String {
     )
 }
 
+pub(crate) const ERROR_ROUTE_FROM_START: &str =
+    "`start` cannot fail; an error route leaves a step: `step? -> handler`";
+
+pub(crate) const ERROR_ROUTE_SHAPE: &str =
+    "an error route leads to one step, which takes the error: `step? -> handler`";
+
+/// An error route from a step that returns no `Result`.
+pub(crate) fn error_route_infallible(name: &str) -> String {
+    format!(
+        "step `{name}` returns no `Result`, so it has no error to route; return `Result<T, E>` from it, or remove `{name}? -> …`"
+    )
+}
+
+/// An error route from a branch of a fan-out or a map.
+pub(crate) fn error_route_from_branch(name: &str) -> String {
+    format!(
+        "step `{name}` is a branch of a fan-out or a map, whose errors go to the join: mark the fork `[collect]` to handle them there, or remove `{name}? -> …`"
+    )
+}
+
+/// An error route from a step that runs another workflow.
+pub(crate) fn error_route_from_child(name: &str) -> String {
+    format!(
+        "step `{name}` runs another workflow, whose errors cannot be routed yet: route the error of the step inside it that fails, or remove `{name}? -> …`"
+    )
+}
+
+/// A second error route from one step.
+pub(crate) fn two_error_routes(name: &str) -> String {
+    format!("step `{name}` has more than one error route; keep one: `{name}? -> handler`")
+}
+
+/// An error route to `end`.
+pub(crate) fn error_route_to_end(name: &str) -> String {
+    format!(
+        "an error route leads to a step that takes the error, not to `end`: `{name}? -> handler; handler -> end;`"
+    )
+}
+
+/// A handler that an ordinary edge also leads to.
+pub(crate) fn handler_not_only(handler: &str) -> String {
+    format!(
+        "step `{handler}` handles errors (`step? -> {handler}`), so it takes only errors; lead here with an error route, or to another step"
+    )
+}
+
 pub(crate) const PAUSE_END: &str =
     "`end` cannot be a pause; pause before a step that takes the value: `-> pause step`";
 
@@ -444,6 +490,10 @@ pub(crate) fn edge_mismatch(from: &str, to: &str) -> String {
 
 pub(crate) fn route_mismatch(to: &str) -> String {
     format!("this route passes `{{Self}}` to step `{to}`, which takes `{{__T}}`")
+}
+
+pub(crate) fn error_mismatch(from: &str, to: &str) -> String {
+    format!("the error of step `{from}` is `{{Self}}`, but its handler `{to}` takes `{{__T}}`")
 }
 
 pub(crate) fn end_mismatch(from: &str) -> String {

@@ -3,7 +3,7 @@
 //! Everything here is either a re-export of public API or a thin helper that places compile
 //! errors on the user's tokens; the generated code can be written by hand without it.
 
-pub use crate::checks::{ForkInput, MapItem, RetryInput, StepError, WorkflowSync};
+pub use crate::checks::{ErrorOf, ForkInput, MapItem, RetryInput, StepError, WorkflowSync};
 pub use crate::context::settle;
 pub use crate::coverage::{Edge, Graph};
 pub use crate::state::data::{deserialize_state, StateEnum, StepData};
@@ -16,6 +16,41 @@ pub use crate::{Answer, BoxError, Context, Error, Pause, Run, Signal, StepPolicy
 pub use serde;
 pub use serde_json;
 pub use std::time::SystemTime;
+
+/// Checks that the error of a step with an error route (`step? -> handler`) can be taken back
+/// out of the step's failure as itself, for its handler: [`Context::route_error`], called
+/// through this trait so that an error type that cannot is reported at the step's signature
+/// with this message.
+#[diagnostic::on_unimplemented(
+    message = "the error of a step with an error route must implement `std::error::Error + Send + Sync + 'static`; `{Self}` does not",
+    label = "the handler gets this error as its input",
+    note = "return an error type that implements `std::error::Error`"
+)]
+pub trait RouteError: Sized {
+    /// [`Context::route_error`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Context::route_error`].
+    fn route_error(
+        cx: &mut Context,
+        step: &'static str,
+        handler: &'static str,
+        error: Error,
+    ) -> Result<Self, Error>;
+}
+
+#[diagnostic::do_not_recommend]
+impl<E: std::error::Error + Send + Sync + 'static> RouteError for E {
+    fn route_error(
+        cx: &mut Context,
+        step: &'static str,
+        handler: &'static str,
+        error: Error,
+    ) -> Result<Self, Error> {
+        cx.route_error(step, handler, error)
+    }
+}
 
 /// The state of a map over `items` before it runs: every element pending.
 pub fn map_state<T, U>(items: Vec<T>) -> (Vec<T>, Vec<Branch<U>>) {

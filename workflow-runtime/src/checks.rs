@@ -30,6 +30,17 @@ impl<E: Into<BoxError>> StepError for E {
     }
 }
 
+/// The error type of a step's `Result`, however the step names it (`Result<T, E>`, or an
+/// alias such as `workflow::Result<T>`): what its error route hands the handler.
+pub trait ErrorOf {
+    /// The error type.
+    type Error;
+}
+
+impl<T, E> ErrorOf for Result<T, E> {
+    type Error = E;
+}
+
 /// What the impls `#[workflow]` generates assume of the workflow's type
 /// (`for<'_> Self: WorkflowSync`, which rustc does not check where it is written): that it is
 /// `Send + Sync`. A workflow that is not is reported once, by a check of its own.

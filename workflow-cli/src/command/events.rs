@@ -169,9 +169,12 @@ pub(crate) fn summary(event: &Value) -> String {
                 parts.push(format!("next in {}", seconds(delay)));
             }
         }
-        Some("step_finished") => {
+        Some("step_finished" | "step_failed") => {
             if let Some(attempts) = event["attempts"].as_u64().filter(|n| *n > 1) {
                 parts.push(format!("{attempts} attempts"));
+            }
+            if let Some(handler) = event["handler"].as_str() {
+                parts.push(format!("error to {handler}"));
             }
         }
         Some("call_finished") => {

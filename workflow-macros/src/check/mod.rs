@@ -3,6 +3,7 @@
 
 mod children;
 mod cycles;
+mod errors;
 mod forks;
 mod graph;
 mod names;
@@ -20,6 +21,8 @@ pub(crate) fn check(model: &Model, errors: &mut Errors) {
     pauses::pauses_take_a_value(model, errors);
     sleeps::sleeps_before_plain_steps(model, errors);
     children::children_are_plain_steps(model, errors);
+    errors::error_routes_leave_plain_steps(model, errors);
+    errors::handlers_take_only_errors(model, errors);
     if model.incomplete {
         return;
     }

@@ -13,7 +13,8 @@
 //!   which receive a signal, with its type;
 //! - the output type, every edge with its arguments, bound (with its number: loop counters are
 //!   stored by it) and `else` route, every `match` arm (pattern, guard, target), every fork
-//!   (branches, `collect`, `concurrency`) and its join.
+//!   (branches, `collect`, `concurrency`) and its join, every error route (`step? -> handler`,
+//!   absent from the description of a workflow without one, so adding none changes nothing).
 //!
 //! Left out on purpose: step policies (`retry`, `backoff`, `max_backoff`, `timeout`). They say
 //! how a step is attempted, not what a checkpoint holds or where a run goes next, so a run saved
@@ -111,6 +112,9 @@ pub(super) fn description(model: &Model) -> String {
     }
     for step in &model.steps {
         let from = unraw(&step.sig.ident.to_string());
+        for route in &step.error_routes {
+            text.line(&format!("error {}", edge_text(model, &from, &route.edge)));
+        }
         for outgoing in &step.outgoing {
             match outgoing {
                 Outgoing::Sequence { edge, .. } => text.edge(model, &from, edge),

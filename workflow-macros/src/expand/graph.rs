@@ -42,6 +42,7 @@ fn label(via: &[Via<'_>]) -> String {
         .map(|via| match via {
             Via::Plain => "_".to_owned(),
             Via::Else => "else".to_owned(),
+            Via::Error => "error".to_owned(),
             Via::Arm(arm) => match &arm.guard {
                 Some(guard) => format!(
                     "{} if {}",

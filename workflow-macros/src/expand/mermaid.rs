@@ -90,6 +90,9 @@ pub(super) fn mermaid(model: &Model) -> String {
     }
     for (index, step) in model.steps.iter().enumerate() {
         let from = step_id(model, index);
+        for route in &step.error_routes {
+            error_edge(model, &mut out, &from, &route.edge);
+        }
         for outgoing in &step.outgoing {
             match outgoing {
                 Outgoing::Sequence { edge: e, .. } => edge(model, &mut out, &from, e, None),
@@ -130,6 +133,22 @@ fn edge(model: &Model, out: &mut String, from: &str, edge: &Edge, label: Option<
         .as_ref()
         .and_then(|bound| bound.fallback.as_deref())
     {
+        out.push_str(&format!(
+            "    {from} -.->|\"else\"| {}\n",
+            node(model, fallback)
+        ));
+    }
+}
+
+/// An error route: dashed, labelled `error`, with its bound if it has one.
+fn error_edge(model: &Model, out: &mut String, from: &str, edge: &Edge) {
+    let bound = edge
+        .bound
+        .as_ref()
+        .map_or_else(String::new, |bound| format!(" [max {}]", bound.max));
+    let to = node(model, edge);
+    out.push_str(&format!("    {from} -.->|\"error{bound}\"| {to}\n"));
+    if let Some(fallback) = edge.bound.as_ref().and_then(|b| b.fallback.as_deref()) {
         out.push_str(&format!(
             "    {from} -.->|\"else\"| {}\n",
             node(model, fallback)

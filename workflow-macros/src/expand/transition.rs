@@ -228,6 +228,21 @@ fn step_arm(model: &Model, index: usize, casts: &mut Casts) -> Option<TokenStrea
             quote!(#keyword #scrutinee { #(#arms)* })
         }
     };
+    let next = match routed_error(model, index, casts) {
+        Some((result, handle)) => {
+            let error = local("error");
+            quote! {
+                match #result {
+                    ::core::result::Result::Ok(#output) => { #next }
+                    ::core::result::Result::Err(#error) => { #handle }
+                }
+            }
+        }
+        None => quote! {
+            let #output = #call;
+            #next
+        },
+    };
     let variant = variant(model, Some(index));
     let (binding, unpause) = if model.waits(index) {
         let name = model.step_name(index);
@@ -260,7 +275,6 @@ fn step_arm(model: &Model, index: usize, casts: &mut Casts) -> Option<TokenStrea
     Some(quote! {
         #state::#variant(#binding) => {
             #unpause
-            let #output = #call;
             #next
         }
     })
@@ -269,6 +283,56 @@ fn step_arm(model: &Model, index: usize, casts: &mut Casts) -> Option<TokenStrea
 /// Runs step `index` under its policy: `let output = …`. A step with no policy is awaited
 /// right here; one with a timeout or retries goes through `Context::step…`.
 pub(super) fn run_step(model: &Model, index: usize) -> TokenStream {
+    call_step(model, index, false)
+}
+
+/// The error route of step `index`, if it has one: the step run as a `Result` (its failure
+/// after its retries), and what the transition does with its error, `error`: takes the step's
+/// own error out of it, or stops the run with it, and goes to the handler with it.
+fn routed_error(
+    model: &Model,
+    index: usize,
+    casts: &mut Casts,
+) -> Option<(TokenStream, TokenStream)> {
+    let error_route = model.error_route(index)?;
+    let step = &model.steps[index];
+    let fallible = step.sig.fallible.as_ref()?;
+    let Node::Step(handler) = error_route.edge.to else {
+        return None;
+    };
+    if step.sig.child.is_some() || !step.branch_of.is_empty() {
+        return None;
+    }
+    let krate = &model.krate;
+    let span = fallible.span();
+    let error_ty = if step.sig.error_written {
+        quote!(#fallible)
+    } else {
+        let of = quote_spanned!(span=> #krate::__private::ErrorOf);
+        quote_spanned!(span=> <#fallible as #of>::Error)
+    };
+    let [cx, error] = ["cx", "error"].map(local);
+    let (name, handler) = (model.step_name(index), model.step_name(handler));
+    let go = route(
+        model,
+        From::Failed(index),
+        &error_route.edge,
+        quote!(#error),
+        error_route.source,
+        casts,
+    );
+    let take = private(model, "RouteError", span);
+    let take = quote_spanned!(span=> <#error_ty as #take>::route_error);
+    let handle = quote! {
+        let #error = #take(#cx, #name, #handler, #error)?;
+        #go
+    };
+    Some((call_step(model, index, true), handle))
+}
+
+/// Runs step `index` under its policy: its output, or with `routed`, its `Result` (the error
+/// left for its error route).
+fn call_step(model: &Model, index: usize, routed: bool) -> TokenStream {
     let krate = &model.krate;
     let sig = &model.steps[index].sig;
     if sig.child.is_some() {
@@ -292,6 +356,14 @@ pub(super) fn run_step(model: &Model, index: usize) -> TokenStream {
     let policy = &sig.options;
     if policy.retry.is_none_or(|retry| retry == 0) && policy.timeout.is_none() {
         return match boxed {
+            Some(boxed) if routed => quote! {
+                match #call {
+                    ::core::result::Result::Ok(#value) => ::core::result::Result::Ok(#value),
+                    ::core::result::Result::Err(#error) => {
+                        ::core::result::Result::Err(#cx.step_error(#name, #boxed))
+                    }
+                }
+            },
             Some(boxed) => quote! {
                 match #call {
                     ::core::result::Result::Ok(#value) => #value,
@@ -324,13 +396,16 @@ pub(super) fn run_step(model: &Model, index: usize) -> TokenStream {
             let placed = Ident::new("given", Span::mixed_site().located_at(span));
             quote_spanned!(span=> let #value_local = #clone::retry_clone(&#placed);)
         });
+        let propagate = (!routed).then(|| quote!(?));
         quote! {
             #cx.step_with_retry(#name, &#policy, || {
                 let #input = #clone::retry_clone(#placed);
                 #given
                 async move { #invoke }
-            }).await?
+            }).await #propagate
         }
+    } else if routed {
+        quote!(#cx.step(#name, &#policy, async { #invoke }).await)
     } else {
         quote!(#cx.step(#name, &#policy, async { #invoke }).await?)
     }
@@ -388,12 +463,14 @@ pub(super) enum From {
     Step(usize),
     /// The join of fork `index`: the value is the tuple (or `Vec`) of its branches' outputs.
     Join(usize),
+    /// The error route of step `index`: the value is the step's error.
+    Failed(usize),
 }
 
 impl From {
     fn label(self, model: &Model) -> String {
         match self {
-            From::Step(index) => model.step_name(index),
+            From::Step(index) | From::Failed(index) => model.step_name(index),
             From::Join(index) => model.fork_label(index),
         }
     }
@@ -437,11 +514,14 @@ pub(super) fn route(
     }
 }
 
-/// The message of a type mismatch on `edge` from `from_name` to step `to`.
-fn step_message(model: &Model, from_name: &str, edge: &Edge, to: usize) -> String {
+/// The message of a type mismatch on `edge` from `from` to step `to`.
+fn step_message(model: &Model, from: From, edge: &Edge, to: usize) -> String {
     let to_name = model.step_name(to);
-    if edge.arg.is_none() {
-        diag::edge_mismatch(from_name, &to_name)
+    let from_name = from.label(model);
+    if let From::Failed(_) = from {
+        diag::error_mismatch(&from_name, &to_name)
+    } else if edge.arg.is_none() {
+        diag::edge_mismatch(&from_name, &to_name)
     } else {
         diag::route_mismatch(&to_name)
     }
@@ -465,8 +545,13 @@ fn cross(
     } else {
         edge.name.to_string()
     };
+    let via = if let From::Failed(_) = from {
+        "_error"
+    } else {
+        ""
+    };
     let crossing = Crossing {
-        name: format!("{}_to_{to}", from.label(model)),
+        name: format!("{}{via}_to_{to}", from.label(model)),
         message,
         to_end,
         target: ty,
@@ -505,7 +590,7 @@ fn goto(
         Node::Step(to) => (
             variant(model, Some(to)),
             model.steps[to].sig.input.clone(),
-            step_message(model, &from_name, edge, to),
+            step_message(model, from, edge, to),
         ),
         Node::End | Node::Unknown | Node::Fork(_) => {
             let message = if matches!(from, From::Join(_)) {

@@ -4,7 +4,7 @@ use proc_macro2::Span;
 use quote::ToTokens;
 use syn::spanned::Spanned;
 
-use super::{unraw, Arm, Bound, Edge, Fork, Model, Node, Outgoing, Start, Step};
+use super::{unraw, Arm, Bound, Edge, ErrorRoute, Fork, Model, Node, Outgoing, Start, Step};
 use crate::diag::{self, Errors};
 use crate::parse::{self, Args, Chain, Flow, Input, Target};
 
@@ -34,6 +34,7 @@ pub(crate) fn build(args: Args, input: Input, errors: &mut Errors) -> Option<Mod
                 pause: None,
                 receive: None,
                 sleep: None,
+                error_routes: Vec::new(),
             })
             .collect(),
         forks: Vec::new(),
@@ -100,7 +101,27 @@ fn add_chain(model: &mut Model, chain: Chain, errors: &mut Errors) {
     // `None` stands for `start`.
     let mut source = (chain.head != "start").then(|| resolve(model, &chain.head, errors));
     let mut source_span = chain.head.span();
-    for target in chain.links {
+    let mut links = chain.links.into_iter();
+    if let (Some(mark), Some(Node::Step(from))) = (chain.error, source) {
+        if let Some(Target::Route(route)) = links.next() {
+            let next_span = route.name.span();
+            let edge = edge(model, route, errors);
+            source = Some(edge.to);
+            model.steps[from].error_routes.push(ErrorRoute {
+                mark,
+                source: source_span,
+                edge,
+            });
+            source_span = next_span;
+        }
+    } else if chain.error.is_some() {
+        // An unknown step's error route: its handler is still resolved, and its edges read.
+        if let Some(Target::Route(route)) = links.next() {
+            source_span = route.name.span();
+            source = Some(edge(model, route, errors).to);
+        }
+    }
+    for target in links {
         match target {
             Target::Route(route) => {
                 let next_span = route.name.span();

@@ -85,7 +85,8 @@ impl Model {
     fn exits(&self, node: Node) -> Vec<&Edge> {
         match node {
             Node::Step(index) => {
-                let mut edges = Vec::new();
+                let routes = self.steps[index].error_routes.iter();
+                let mut edges: Vec<&Edge> = routes.map(|route| &route.edge).collect();
                 for outgoing in &self.steps[index].outgoing {
                     match outgoing {
                         Outgoing::Sequence { edge, .. } => edges.push(edge),

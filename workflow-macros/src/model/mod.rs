@@ -64,6 +64,18 @@ pub(crate) struct Step {
     pub(crate) receive: Option<Span>,
     /// Where `flow!` first writes `sleep "…" ->` before the step: the run sleeps before it.
     pub(crate) sleep: Option<crate::parse::Sleep>,
+    /// `step? -> handler`: where the step's error goes once its retries are spent; more than
+    /// one is an error.
+    pub(crate) error_routes: Vec<ErrorRoute>,
+}
+
+/// `step? -> handler`: the step's error, after its retries, is the handler's input.
+pub(crate) struct ErrorRoute {
+    /// The `?`.
+    pub(crate) mark: Span,
+    /// The step's name as written before the `?`.
+    pub(crate) source: Span,
+    pub(crate) edge: Edge,
 }
 
 /// `(b, c, d) -> join` or `each b -> join`: steps run concurrently, their outputs joined.
@@ -244,9 +256,18 @@ impl Model {
         })
     }
 
+    /// The error route of step `index`, if it has one (the first, if it has several).
+    pub(crate) fn error_route(&self, index: usize) -> Option<&ErrorRoute> {
+        self.steps[index].error_routes.first()
+    }
+
     /// [`Model::successors`] without the joins of the forks the step is a branch of.
     pub(crate) fn own_successors(&self, index: usize) -> Vec<&Edge> {
-        let mut edges = Vec::new();
+        let mut edges: Vec<&Edge> = self.steps[index]
+            .error_routes
+            .iter()
+            .map(|route| &route.edge)
+            .collect();
         for outgoing in &self.steps[index].outgoing {
             match outgoing {
                 Outgoing::Sequence { edge, .. } => match edge.to {

@@ -36,6 +36,8 @@ pub(crate) enum Via<'a> {
     Arm(&'a Arm),
     /// The route a bound takes once reached.
     Else,
+    /// An error route: `a? -> handler`.
+    Error,
 }
 
 impl Model {
@@ -47,6 +49,9 @@ impl Model {
         }
         for (index, step) in self.steps.iter().enumerate() {
             let from = self.step_name(index);
+            for route in &step.error_routes {
+                self.add(&mut edges, &from, &route.edge, Via::Error);
+            }
             for outgoing in &step.outgoing {
                 match outgoing {
                     Outgoing::Sequence { edge, .. } => {

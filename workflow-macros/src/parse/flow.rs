@@ -19,9 +19,11 @@ pub(crate) struct Flow {
     pub(crate) incomplete: bool,
 }
 
-/// `head -> target -> target …`
+/// `head -> target -> target …`, or `head? -> handler -> target …` (an error route).
 pub(crate) struct Chain {
     pub(crate) head: Ident,
+    /// `head?`: the first link is where `head`'s error goes, not its output.
+    pub(crate) error: Option<Span>,
     pub(crate) links: Vec<Target>,
 }
 
@@ -178,6 +180,15 @@ fn chain(input: ParseStream<'_>) -> syn::Result<(Chain, Span)> {
     }
     let mut links: Vec<Target> = Vec::new();
     let mut end = head.span();
+    let error = error_route(input, &head)?;
+    if error.is_some() {
+        let route = route(input)?;
+        if let Some(arg) = &route.arg {
+            return Err(syn::Error::new(arg.span(), diag::ROUTE_ARG_ON_SEQUENCE));
+        }
+        end = route.end;
+        links.push(Target::Route(route));
+    }
     while !input.is_empty() {
         if !links.is_empty() && starts_edge(input) {
             break;
@@ -233,7 +244,25 @@ fn chain(input: ParseStream<'_>) -> syn::Result<(Chain, Span)> {
         Some(Target::Fork(fork)) => return Err(syn::Error::new(fork.last, diag::FORK_NOT_JOINED)),
         Some(_) => {}
     }
-    Ok((Chain { head, links }, end))
+    Ok((Chain { head, error, links }, end))
+}
+
+/// `head? ->`, the start of an error route, if there: the `?`. What follows is one step.
+fn error_route(input: ParseStream<'_>, head: &Ident) -> syn::Result<Option<Span>> {
+    if !input.peek(Token![?]) {
+        return Ok(None);
+    }
+    let mark: Token![?] = input.parse()?;
+    if head == "start" {
+        return Err(syn::Error::new(mark.span, diag::ERROR_ROUTE_FROM_START));
+    }
+    input
+        .parse::<Token![->]>()
+        .map_err(|error| syn::Error::new(error.span(), diag::ERROR_ROUTE_SHAPE))?;
+    if input.peek(Token![match]) || input.peek(token::Paren) || is_each(input) {
+        return Err(input.error(diag::ERROR_ROUTE_SHAPE));
+    }
+    Ok(Some(mark.span))
 }
 
 /// Whether the input goes on with `each step`.

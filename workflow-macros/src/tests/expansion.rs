@@ -72,3 +72,23 @@ fn map() {
         },
     );
 }
+
+/// An error route: the step runs as a `Result`, and its error goes to the handler.
+#[test]
+fn error_route() {
+    snapshot(
+        "error_route",
+        &quote! {
+        impl Fetch {
+            #[step(retry = 2)]
+            async fn fetch(&self, url: String) -> Result<String, Unreachable> { Ok(url) }
+            async fn give_up(&self, error: Unreachable) -> String { error.0 }
+
+            flow! {
+                start -> fetch -> end;
+                fetch? -> give_up -> end;
+            }
+        }
+        },
+    );
+}

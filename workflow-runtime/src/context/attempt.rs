@@ -79,6 +79,46 @@ impl Context {
         }
     }
 
+    /// Takes the error route of step `step` to step `handler`: the step's own error, out of
+    /// `error`, the step's failure after its retries ([`Error::into_step_error`]), and for a
+    /// watched run, notes that the step failed and its error went to `handler` (the driver
+    /// then tells of a [`StepFailed`](crate::event::EventKind::StepFailed) instead of a
+    /// `StepFinished`). This is what `step? -> handler` in `flow!` runs.
+    ///
+    /// ```
+    /// use workflow_runtime::{Context, Error};
+    ///
+    /// let mut cx = Context::new("Fetch");
+    /// let failed = Error::Step {
+    ///     workflow: "Fetch",
+    ///     step: "fetch",
+    ///     attempts: 3,
+    ///     source: Box::new(std::io::Error::other("unreachable")),
+    /// };
+    /// let error: std::io::Error = cx.route_error("fetch", "give_up", failed)?;
+    /// assert_eq!(error.to_string(), "unreachable");
+    /// # Ok::<(), Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// `error` itself if it is not a failure of the step with an error of type `E`:
+    /// cancellation, a spent budget, a timeout (unless `E` is [`Error`]), which stop the run.
+    pub fn route_error<E: std::error::Error + Send + Sync + 'static>(
+        &mut self,
+        step: &'static str,
+        handler: &'static str,
+        error: Error,
+    ) -> Result<E, Error> {
+        let described = self.run.is_some().then(|| crate::error::describe(&error));
+        let routed = error.into_step_error::<E>()?;
+        if let Some(described) = described {
+            tracing::debug!(target: "workflow", step, handler, "error routed");
+            self.routed = Some((described, handler));
+        }
+        Ok(routed)
+    }
+
     /// The error of step `step`, which failed with `source` on its only attempt: [`Error::Step`]
     /// (see [`Context::step`]).
     pub fn step_error(&self, step: &'static str, source: BoxError) -> Error {

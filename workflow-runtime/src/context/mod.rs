@@ -40,6 +40,9 @@ pub struct Context {
     durable: bool,
     /// The scope of the child run in progress, across the turns of a durable parent's loop.
     child_scope: Option<Arc<RunScope>>,
+    /// The step that just ran failed and its error went to its handler: the error, described,
+    /// and the handler, for the run's events.
+    routed: Option<(String, &'static str)>,
 }
 
 /// Where the child run of the step that just ran stopped: what the driver does next.
@@ -97,6 +100,7 @@ impl Context {
             left: ChildLeft::Done,
             durable: false,
             child_scope: None,
+            routed: None,
         }
     }
 
@@ -141,6 +145,12 @@ impl Context {
     /// Where the child run of the step that just ran stopped; clears it.
     pub(crate) fn take_left(&mut self) -> ChildLeft {
         std::mem::take(&mut self.left)
+    }
+
+    /// Where the error of the step that just ran went, if it failed and its error route took
+    /// it: the error, described, and the handler; clears it.
+    pub(crate) fn take_routed(&mut self) -> Option<(String, &'static str)> {
+        self.routed.take()
     }
 
     /// Saves a checkpoint after each step: a durable run.

@@ -629,6 +629,65 @@ impl Error {
             _ => None,
         }
     }
+
+    /// The step's own error, by value, if this is [`Error::Step`] and its error has type `E`:
+    /// what an error route (`step? -> handler` in `flow!`) hands its handler. With `E` =
+    /// [`Error`] itself, every failure of the step routes: its own errors (an error the step
+    /// made with [`Error::other`] comes back as [`Error::Other`]) and its [`Error::Timeout`].
+    /// Anything else, cancellation and a spent budget among them, comes back as `Err(self)`.
+    ///
+    /// ```
+    /// # use workflow_runtime::Error;
+    /// #[derive(Debug, PartialEq)]
+    /// struct Quota;
+    /// impl std::fmt::Display for Quota {
+    ///     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result { f.write_str("quota") }
+    /// }
+    /// impl std::error::Error for Quota {}
+    ///
+    /// let error = Error::Step { workflow: "w", step: "s", attempts: 2, source: Box::new(Quota) };
+    /// assert_eq!(error.into_step_error::<Quota>().ok(), Some(Quota));
+    /// let cancelled = Error::Cancelled { workflow: "w", step: Some("s") };
+    /// assert!(cancelled.into_step_error::<Quota>().is_err());
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// `self`, unchanged, if it is not a failure of the step with an error of type `E`.
+    pub fn into_step_error<E: std::error::Error + Send + Sync + 'static>(self) -> Result<E, Self> {
+        use std::any::{Any, TypeId};
+        if TypeId::of::<E>() == TypeId::of::<Error>() {
+            let error = match self {
+                Error::Step { source, .. } => match source.downcast::<Error>() {
+                    Ok(error) => *error,
+                    Err(source) => Error::Other(source),
+                },
+                error @ Error::Timeout { .. } => error,
+                error => return Err(error),
+            };
+            let any: Box<dyn Any> = Box::new(error);
+            return any.downcast::<E>().map(|error| *error).map_err(|_| {
+                Error::other("an error route's error type changed while it was routed")
+            });
+        }
+        match self {
+            Error::Step {
+                workflow,
+                step,
+                attempts,
+                source,
+            } => source
+                .downcast::<E>()
+                .map(|error| *error)
+                .map_err(|source| Error::Step {
+                    workflow,
+                    step,
+                    attempts,
+                    source,
+                }),
+            error => Err(error),
+        }
+    }
 }
 
 /// `first` and the errors it wraps, nearest first: its chain of sources, seeing through the

@@ -41,7 +41,8 @@ pub struct Event {
 /// [`Suspended`](Self::Suspended). In between, each step of the run's loop is a
 /// [`StepStarted`](Self::StepStarted) and, if it finishes, a
 /// [`StepFinished`](Self::StepFinished); a step that fails or is cancelled has no
-/// `StepFinished`, the run's `Failed` names it. A fan-out or a map has no step events of its
+/// `StepFinished`, the run's `Failed` names it, unless an error route takes its error to a
+/// handler: then it has a [`StepFailed`](Self::StepFailed), and the handler's step follows. A fan-out or a map has no step events of its
 /// own: each of its branches is a [`BranchStarted`](Self::BranchStarted) and a
 /// [`BranchFinished`](Self::BranchFinished). Model calls made by agents, the text they
 /// stream and the tools they call, are tagged with the step (and branch) that made them.
@@ -102,6 +103,24 @@ pub enum EventKind {
         elapsed: Duration,
         /// What the model calls of this run of the step spent, if the run has a
         /// [`Ledger`](crate::usage::Ledger): a run something reads has one.
+        usage: Option<UsageTotals>,
+    },
+    /// A step failed after its retries, and its error route (`step? -> handler` in `flow!`)
+    /// took its error to the handler, which runs next. A step without an error route has
+    /// none: the run's [`Failed`](Self::Failed) names it.
+    #[non_exhaustive]
+    StepFailed {
+        /// The step.
+        step: &'static str,
+        /// How many attempts it took.
+        attempts: u32,
+        /// Its error, with its sources, separated by `: `.
+        error: String,
+        /// The step its error went to.
+        handler: &'static str,
+        /// From its start to its end, retries and their delays included.
+        elapsed: Duration,
+        /// What the model calls of this run of the step spent, if the run has a ledger.
         usage: Option<UsageTotals>,
     },
     /// A branch of a fan-out, or an element of a map, started.
@@ -242,6 +261,7 @@ impl EventKind {
             EventKind::StepStarted { .. } => "step_started",
             EventKind::Retrying { .. } => "retrying",
             EventKind::StepFinished { .. } => "step_finished",
+            EventKind::StepFailed { .. } => "step_failed",
             EventKind::BranchStarted { .. } => "branch_started",
             EventKind::BranchFinished { .. } => "branch_finished",
             EventKind::CallFinished { .. } => "call_finished",
@@ -261,6 +281,7 @@ impl EventKind {
             | EventKind::StepStarted { step, .. }
             | EventKind::Retrying { step, .. }
             | EventKind::StepFinished { step, .. }
+            | EventKind::StepFailed { step, .. }
             | EventKind::BranchStarted { step, .. }
             | EventKind::BranchFinished { step, .. }
             | EventKind::Suspended { step } => Some(step),

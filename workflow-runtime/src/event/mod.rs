@@ -15,6 +15,7 @@
 //! | `Resumed` | the driver | a durable run goes on after a crash or a pause (instead of `RunStarted`) |
 //! | `StepStarted` (attempt 1) | the driver | a step starts |
 //! | `StepFinished` (elapsed, usage) | the driver | the step ends and the run takes the next state |
+//! | `StepFailed` (error, handler) | the driver | the step failed after its retries and its error route takes the error to its handler |
 //! | `Retrying`, `StepStarted` (attempt 2…) | [`Context::step_with_retry`](crate::Context::step_with_retry) | an attempt failed with a transient error; the next one starts after the delay |
 //! | `BranchStarted`, `BranchFinished` | [`Context::branch`](crate::Context::branch), [`Context::each`](crate::Context::each) | a branch of a fan-out, or an element of a map, starts and ends |
 //! | `CallFinished` (attempts, usage), `TextDelta` | [`Agent`](crate::Agent) | a model call ends; a streamed answer writes text |

@@ -259,8 +259,9 @@ pub(crate) fn drive_to<'a, W: Workflow>(
             // only, did not finish: the next turn of the loop finds the pause, or goes on.
             let left = cx.take_left();
             continuing = left == ChildLeft::Running;
+            let routed = cx.take_routed();
             if let (Some(run), ChildLeft::Done) = (cx.run(), left) {
-                run.finish_step();
+                run.finish_step(routed);
             }
             if let Some(saver) = hooks.saver {
                 let usage = cx.run().map(|run| run.saved_usage()).unwrap_or_default();

@@ -174,8 +174,9 @@ impl RunScope {
         Ok(span)
     }
 
-    /// The step started last finished, with an output.
-    pub(crate) fn finish_step(&self) {
+    /// The step started last finished: with an output, or, `routed`, with an error that its
+    /// error route took to a handler (the error described, and the handler).
+    pub(crate) fn finish_step(&self, routed: Option<(String, &'static str)>) {
         let Some(observer) = &self.observer else {
             return;
         };
@@ -188,14 +189,25 @@ impl RunScope {
             .as_ref()
             .map(|ledger| ledger.step_totals(run.index).since(&run.before));
         if let Some(span) = &run.span {
-            trace_end(span, usage.as_ref(), None);
+            let error = routed.as_ref().map(|(error, _)| error.as_str());
+            trace_end(span, usage.as_ref(), error);
         }
         let (attempts, elapsed) = (run.attempts, run.started.elapsed());
-        self.emit(|| EventKind::StepFinished {
-            step,
-            attempts,
-            elapsed,
-            usage,
+        self.emit(|| match routed {
+            Some((error, handler)) => EventKind::StepFailed {
+                step,
+                attempts,
+                error,
+                handler,
+                elapsed,
+                usage,
+            },
+            None => EventKind::StepFinished {
+                step,
+                attempts,
+                elapsed,
+                usage,
+            },
         });
     }
 

@@ -269,3 +269,29 @@ fn step_policies_do_not_count() {
     let flow = quote!(start -> a -> b -> end;);
     assert_eq!(of_parts(&a, &b, &flow), of_parts(&retried, &b, &flow));
 }
+
+#[test]
+fn error_routes_count() {
+    let of = |flow: TokenStream| {
+        fingerprint(&model_of(quote! {
+            impl Fetch {
+                async fn fetch(&self, url: String) -> Result<String, Unreachable> { todo!() }
+                async fn give_up(&self, error: Unreachable) -> String { todo!() }
+                async fn retry(&self, error: Unreachable) -> String { todo!() }
+                flow! { #flow }
+            }
+        }))
+    };
+    let give_up = of(quote! {
+        start -> fetch -> end; fetch? -> give_up -> end; retry -> end;
+    });
+    let retry = of(quote! {
+        start -> fetch -> end; fetch? -> retry -> end; give_up -> end;
+    });
+    let none = of(quote! {
+        start -> fetch -> end; give_up -> end; retry -> end;
+    });
+    assert_ne!(give_up, retry);
+    assert_ne!(give_up, none);
+    assert_ne!(retry, none);
+}

@@ -1,0 +1,44 @@
+use workflow::prelude::*;
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Unreachable(String);
+
+impl std::fmt::Display for Unreachable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} is unreachable", self.0)
+    }
+}
+
+impl std::error::Error for Unreachable {}
+
+struct Fetch;
+
+#[workflow]
+impl Fetch {
+    async fn fetch(&self, url: String) -> Result<String, Unreachable> {
+        Ok(url)
+    }
+
+    async fn give_up(&self, _error: Unreachable) -> String {
+        String::new()
+    }
+
+    async fn split(&self, url: String) -> String {
+        url
+    }
+
+    async fn copy(&self, url: String) -> String {
+        url
+    }
+
+    async fn join(&self, (a, b): (String, String)) -> String {
+        a + &b
+    }
+
+    flow! {
+        start -> split -> (fetch, copy) -> join -> end;
+        fetch? -> give_up -> end;
+    }
+}
+
+fn main() {}
