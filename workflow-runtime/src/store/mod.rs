@@ -22,6 +22,7 @@
 //! [`CheckpointStore::save_logged`] writes with each checkpoint and
 //! [`CheckpointStore::events`] reads a page at a time.
 
+pub(crate) mod answer;
 mod lease;
 mod listing;
 mod log;
@@ -539,7 +540,9 @@ pub trait CheckpointStore: Send + Sync + 'static {
 
     /// Takes the lease of the oldest run a worker may pick up, for `lease`, and returns it
     /// with its latest checkpoint, as [`claim`](Self::claim) does; `None` if there is none.
-    /// A run may be picked up if its status is [`RunStatus::Running`], nobody holds its lease
+    /// A run may be picked up if its status is [`RunStatus::Running`] (or
+    /// [`RunStatus::Suspended`] with an answer [recorded](Self::record_answer) for the pause it
+    /// waits at: those first), nobody holds its lease
     /// (it was created without one, given up, or has expired), it has no cancel request,
     /// and its workflow and fingerprint are one of `types`. Workers that call it at once get
     /// different runs: the search and the lease are one atomic step, and a run another
@@ -582,6 +585,63 @@ pub trait CheckpointStore: Send + Sync + 'static {
     fn cancel(&self, run: RunId) -> BoxFuture<'_, Result<Cancel, Error>> {
         let _ = run;
         Box::pin(std::future::ready(Err(unsupported("cancel"))))
+    }
+
+    /// Records `value`, an answer as JSON, for the pause run `run` waits at in checkpoint
+    /// `seq`, for a worker to give it: a tool without the workflow's code (`workflow answer`,
+    /// the console) cannot give it itself. From then on [`claim_next`](Self::claim_next) picks
+    /// the suspended run up (for a worker of its workflow), which reads the answer with
+    /// [`recorded_answer`](Self::recorded_answer), gives it to the run (or refuses it), and
+    /// [discards](Self::discard_answer) it. One answer per pause: the check and the write are
+    /// atomic.
+    ///
+    /// The default says the store does not support it.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::RunNotSuspended`] if the run does not wait at a pause;
+    /// [`Error::AlreadyAnswered`] if an answer is recorded for that pause already
+    /// ([`repeated`](Error::AlreadyAnswered::repeated) if it is this same value) or the run
+    /// has gone on from it; [`Error::CheckpointNotFound`] if the run has no checkpoint `seq`
+    /// yet; [`Error::RunNotFound`], [`Error::Store`].
+    fn record_answer(
+        &self,
+        run: RunId,
+        seq: u64,
+        value: String,
+    ) -> BoxFuture<'_, Result<(), Error>> {
+        let _ = (run, seq, value);
+        Box::pin(std::future::ready(Err(unsupported("record_answer"))))
+    }
+
+    /// The answer [recorded](Self::record_answer) for the pause of checkpoint `seq` of run
+    /// `run`, if there is one (and it was not [discarded](Self::discard_answer)).
+    ///
+    /// The default has none.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Store`].
+    fn recorded_answer(
+        &self,
+        run: RunId,
+        seq: u64,
+    ) -> BoxFuture<'_, Result<Option<String>, Error>> {
+        let _ = (run, seq);
+        Box::pin(std::future::ready(Ok(None)))
+    }
+
+    /// Forgets the answer recorded for the pause of checkpoint `seq` of run `run`, if any:
+    /// once given to the run, or refused (another can then be recorded).
+    ///
+    /// The default does nothing.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Store`].
+    fn discard_answer(&self, run: RunId, seq: u64) -> BoxFuture<'_, Result<(), Error>> {
+        let _ = (run, seq);
+        Box::pin(std::future::ready(Ok(())))
     }
 }
 

@@ -53,7 +53,11 @@ async fn sqlite_a_file_at_schema_2_opens_and_its_runs_resume_with_no_usage() {
     let version: i64 = db
         .query_row("PRAGMA user_version", [], |row| row.get(0))
         .expect("reads");
-    assert_eq!(version, 5);
+    assert_eq!(version, 6);
+    assert_eq!(
+        columns(&db, "workflow_answers"),
+        ["run", "seq", "value", "created_at"]
+    );
     for table in ["workflow_checkpoints", "workflow_branches"] {
         assert!(columns(&db, table).contains(&"usage".to_owned()), "{table}");
     }
@@ -147,7 +151,7 @@ async fn postgres_tables_at_schema_2_are_brought_up_to_date() {
         .await
         .and_then(|row| row.try_get(0))
         .expect("reads");
-    assert_eq!(version, 5);
+    assert_eq!(version, 6);
     let logged = format!("SELECT count(*) FROM {schema}.workflow_events WHERE run = $1");
     let logged: i64 = client
         .query_one(&logged, &[waiting.as_uuid()])

@@ -7,8 +7,8 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::SystemTime;
 
 use super::{
-    BranchRecord, Cancel, Checkpoint, CheckpointStore, Lease, LoggedEvent, NewEvent, NewRun,
-    Retention, RunFilter, RunId, RunInfo, RunList, RunStatus, WorkflowType,
+    answer, BranchRecord, Cancel, Checkpoint, CheckpointStore, Lease, LoggedEvent, NewEvent,
+    NewRun, Retention, RunFilter, RunId, RunInfo, RunList, RunStatus, WorkflowType,
 };
 use crate::error::Error;
 use crate::future::BoxFuture;
@@ -281,18 +281,68 @@ impl CheckpointStore for MemoryStore {
         let now = SystemTime::now();
         let mut runs = self.lock();
         runs.each_mut(|entry| entry.sweep(now));
-        let next = runs.find_mut(|entry| {
+        let served = |entry: &Entry| {
             let info = &entry.info;
             entry.runnable(now)
                 && types
                     .iter()
                     .any(|t| t.matches(&info.workflow, info.fingerprint))
-        });
+        };
+        // Answered runs first, as the database stores take them.
+        let answered = runs
+            .find_mut(|entry| entry.answered() && served(entry))
+            .map(|entry| entry.info.id);
+        let next = match answered {
+            Some(run) => runs.get_mut(run),
+            None => runs.find_mut(served),
+        };
         let claimed = next.map(|entry| {
             entry.take(Some(lease), now);
             Ok((entry.info.clone(), entry.latest()?))
         });
         Box::pin(ready(claimed.transpose()))
+    }
+
+    fn record_answer(
+        &self,
+        run: RunId,
+        seq: u64,
+        value: String,
+    ) -> BoxFuture<'_, Result<(), Error>> {
+        self.with(run, |entry, _| {
+            let at = (entry.info.status, entry.info.version);
+            let recorded = entry.answer.as_ref().filter(|(at, _)| *at == seq);
+            let recorded = recorded.map(|(_, value)| value.as_str());
+            match answer::refusal(run, at, seq, recorded, &value) {
+                Some(error) => Err(error),
+                None => {
+                    entry.answer = Some((seq, value));
+                    Ok(())
+                }
+            }
+        })
+    }
+
+    fn recorded_answer(
+        &self,
+        run: RunId,
+        seq: u64,
+    ) -> BoxFuture<'_, Result<Option<String>, Error>> {
+        let recorded = self.apply(run, |entry, _| {
+            let answer = entry.answer.as_ref().filter(|(at, _)| *at == seq);
+            Ok(answer.map(|(_, value)| value.clone()))
+        });
+        Box::pin(ready(recorded.or(Ok(None))))
+    }
+
+    fn discard_answer(&self, run: RunId, seq: u64) -> BoxFuture<'_, Result<(), Error>> {
+        let _ = self.apply(run, |entry, _| {
+            if entry.answer.as_ref().is_some_and(|(at, _)| *at == seq) {
+                entry.answer = None;
+            }
+            Ok(())
+        });
+        Box::pin(ready(Ok(())))
     }
 
     fn cancel(&self, run: RunId) -> BoxFuture<'_, Result<Cancel, Error>> {

@@ -1,5 +1,6 @@
 //! [`PostgresStore`]: runs in a PostgreSQL database, shared by many workers.
 
+mod answer;
 mod options;
 mod queue;
 mod read;
@@ -159,6 +160,7 @@ fn setup_sql(schema: Option<&str>) -> Result<String, Error> {
         ));
     }
     sql.push_str(statements::SCHEMA);
+    sql.push_str(statements::ANSWERS_AND_DEFINITIONS);
     sql.push_str("COMMIT;");
     Ok(sql)
 }
@@ -384,6 +386,36 @@ impl CheckpointStore for PostgresStore {
         Box::pin(async move {
             let conn = self.connection().await?;
             queue::cancel(&conn.client, &conn.sql, run).await
+        })
+    }
+
+    fn record_answer(
+        &self,
+        run: RunId,
+        seq: u64,
+        value: String,
+    ) -> BoxFuture<'_, Result<(), Error>> {
+        Box::pin(async move {
+            let conn = self.connection().await?;
+            answer::record(&conn.client, run, seq, &value).await
+        })
+    }
+
+    fn recorded_answer(
+        &self,
+        run: RunId,
+        seq: u64,
+    ) -> BoxFuture<'_, Result<Option<String>, Error>> {
+        Box::pin(async move {
+            let conn = self.connection().await?;
+            answer::select(&conn.client, run, seq).await
+        })
+    }
+
+    fn discard_answer(&self, run: RunId, seq: u64) -> BoxFuture<'_, Result<(), Error>> {
+        Box::pin(async move {
+            let conn = self.connection().await?;
+            answer::discard(&conn.client, run, seq).await
         })
     }
 }

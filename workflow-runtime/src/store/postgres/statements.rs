@@ -81,11 +81,34 @@ INSERT INTO workflow_schema (version) SELECT 5
     WHERE NOT EXISTS (SELECT 1 FROM workflow_schema WHERE version >= 5);
 ";
 
+/// Schema version 6: the answers recorded for pauses by tools without the workflow's code,
+/// and the workflow definitions those tools show. Two new tables, created if missing; run
+/// after [`SCHEMA`].
+pub(super) const ANSWERS_AND_DEFINITIONS: &str = "
+CREATE TABLE IF NOT EXISTS workflow_answers (
+    run uuid NOT NULL,
+    seq bigint NOT NULL,
+    value text NOT NULL,
+    created_at bigint NOT NULL,
+    PRIMARY KEY (run, seq)
+);
+CREATE TABLE IF NOT EXISTS workflow_definitions (
+    workflow text NOT NULL,
+    fingerprint bigint NOT NULL,
+    definition text NOT NULL,
+    created_at bigint NOT NULL,
+    PRIMARY KEY (workflow, fingerprint)
+);
+INSERT INTO workflow_schema (version) SELECT 6
+    WHERE NOT EXISTS (SELECT 1 FROM workflow_schema WHERE version >= 6);
+";
+
 /// The schema version this code writes and reads: 2 added `workflow_branches`, 3 the `usage`
 /// of checkpoints and branches (added to older tables, once, when a connection sets up), 4
 /// the `cancel_requested` of runs and the index of running runs workers claim from, 5
-/// `workflow_events` (a new table, created if missing).
-pub(super) const SCHEMA_VERSION: i32 = 5;
+/// `workflow_events` (a new table, created if missing), 6 `workflow_answers` and
+/// `workflow_definitions` ([`ANSWERS_AND_DEFINITIONS`]).
+pub(super) const SCHEMA_VERSION: i32 = 6;
 
 /// The statements of the frequent operations, prepared once per connection.
 pub(super) struct Statements {
@@ -173,15 +196,11 @@ impl Statements {
                  WHERE status = 'running' AND cancel_requested \
                  AND (lease_expires IS NULL OR lease_expires <= {}) RETURNING id) \
                  UPDATE workflow_runs SET lease_id = $1, owner = $2, lease_expires = {} + $3::bigint \
-                 WHERE id = (SELECT id FROM workflow_runs WHERE status = 'running' \
-                 AND NOT cancel_requested AND (lease_id IS NULL OR lease_expires IS NULL \
-                 OR lease_expires <= {}) AND (workflow, fingerprint) IN \
-                 (SELECT * FROM unnest($4::text[], $5::bigint[])) \
-                 ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING {RUN_COLUMNS}",
+                 WHERE id = COALESCE((SELECT r.id FROM {ANSWERED} {CLAIMABLE}), \
+                 (SELECT r.id FROM {RUNNING} {CLAIMABLE})) RETURNING {RUN_COLUMNS}",
                 now!(),
                 now!(),
                 now!(),
-                now!()
             ))
             .await?,
             cancel: prepare(format!(
@@ -200,6 +219,35 @@ impl Statements {
         })
     }
 }
+
+/// The runs a worker may pick up: those with a next step to run, and (first) those waiting at
+/// a pause that has an answer recorded; [`CLAIMABLE`] follows.
+const RUNNING: &str = "workflow_runs r WHERE r.status = 'running'";
+const ANSWERED: &str = "workflow_answers a JOIN workflow_runs r ON r.id = a.run \
+     AND r.version = a.seq WHERE r.status = 'suspended'";
+
+/// The rest of the search for a run to claim: of the worker's types, free, oldest first.
+const CLAIMABLE: &str = concat!(
+    "AND NOT r.cancel_requested AND (r.lease_id IS NULL OR r.lease_expires IS NULL \
+     OR r.lease_expires <= ",
+    now!(),
+    ") AND (r.workflow, r.fingerprint) IN (SELECT * FROM unnest($4::text[], $5::bigint[])) \
+     ORDER BY r.id LIMIT 1 FOR UPDATE OF r SKIP LOCKED"
+);
+
+/// Records answer `$3` for the pause of checkpoint `$2` of run `$1` if the run waits there
+/// and none is recorded, and returns the run's status and version, whether it was recorded,
+/// and the answer recorded before, if any.
+pub(super) const RECORD_ANSWER: &str = concat!(
+    "WITH r AS (SELECT status, version FROM workflow_runs WHERE id = $1 FOR UPDATE), \
+     ins AS (INSERT INTO workflow_answers (run, seq, value, created_at) \
+     SELECT $1, $2::bigint, $3::text, ",
+    now!(),
+    " FROM r WHERE r.status = 'suspended' AND r.version = $2::bigint \
+     ON CONFLICT (run, seq) DO NOTHING RETURNING 1) \
+     SELECT r.status, r.version, (SELECT count(*) FROM ins), \
+     (SELECT value FROM workflow_answers WHERE run = $1 AND seq = $2::bigint) FROM r"
+);
 
 /// Whether a run's lease is held, and not expired.
 const LIVE: &str = concat!("(lease_id IS NOT NULL AND lease_expires > ", now!(), ")");

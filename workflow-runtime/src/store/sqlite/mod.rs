@@ -1,5 +1,6 @@
 //! [`SqliteStore`]: runs in an SQLite file.
 
+mod answer;
 mod busy;
 mod id;
 mod log;
@@ -278,5 +279,26 @@ impl CheckpointStore for SqliteStore {
 
     fn cancel(&self, run: RunId) -> BoxFuture<'_, Result<Cancel, Error>> {
         self.write(move |conn| queue::cancel(conn, run))
+    }
+
+    fn record_answer(
+        &self,
+        run: RunId,
+        seq: u64,
+        value: String,
+    ) -> BoxFuture<'_, Result<(), Error>> {
+        self.write(move |conn| answer::record(conn, run, seq, &value))
+    }
+
+    fn recorded_answer(
+        &self,
+        run: RunId,
+        seq: u64,
+    ) -> BoxFuture<'_, Result<Option<String>, Error>> {
+        self.call(move |conn| answer::select(conn, run, seq))
+    }
+
+    fn discard_answer(&self, run: RunId, seq: u64) -> BoxFuture<'_, Result<(), Error>> {
+        self.write(move |conn| answer::discard(conn, run, seq))
     }
 }

@@ -35,18 +35,27 @@ pub(super) fn claim_next(
     )
     .and_then(|mut stmt| stmt.execute(params![now, CANCELLED]))
     .map_err(store)?;
-    let found: Option<String> = tx
-        .prepare_cached(
-            "SELECT id FROM workflow_runs WHERE status = 'running' AND cancel_requested = 0 \
-             AND (lease_id IS NULL OR lease_expires IS NULL OR lease_expires <= ?1) \
-             AND (workflow, fingerprint) IN (SELECT value ->> 0, value ->> 1 FROM json_each(?2)) \
-             ORDER BY id LIMIT 1",
-        )
-        .and_then(|mut stmt| {
-            let mut rows = stmt.query(params![now, wanted])?;
-            rows.next()?.map(|row| row.get(0)).transpose()
-        })
-        .map_err(store)?;
+    // Answered runs first: someone waits for them. `workflow_answers` holds only answers not
+    // yet given, so this costs nothing when there are none.
+    let mut found = None;
+    for runnable in [ANSWERED, RUNNING] {
+        let sql = format!(
+            "SELECT r.id FROM {runnable} AND r.cancel_requested = 0 \
+             AND (r.lease_id IS NULL OR r.lease_expires IS NULL OR r.lease_expires <= ?1) \
+             AND (r.workflow, r.fingerprint) IN \
+             (SELECT value ->> 0, value ->> 1 FROM json_each(?2)) ORDER BY r.id LIMIT 1"
+        );
+        found = tx
+            .prepare_cached(&sql)
+            .and_then(|mut stmt| {
+                let mut rows = stmt.query(params![now, wanted])?;
+                rows.next()?.map(|row| row.get::<_, String>(0)).transpose()
+            })
+            .map_err(store)?;
+        if found.is_some() {
+            break;
+        }
+    }
     let Some(id) = found else {
         tx.commit()?;
         return Ok(None);
@@ -82,6 +91,12 @@ pub(super) fn claim_next(
     let (latest, info) = read?;
     Ok(Some((info, latest)))
 }
+
+/// The runs a worker may pick up: those with a next step to run, and (first) those waiting at
+/// a pause that has an answer recorded.
+const RUNNING: &str = "workflow_runs r WHERE r.status = 'running'";
+const ANSWERED: &str = "workflow_answers a JOIN workflow_runs r ON r.id = a.run \
+     AND r.version = a.seq WHERE r.status = 'suspended'";
 
 /// Cancels run `run`: at once if nobody holds it, by a request its holder sees otherwise.
 pub(super) fn cancel(conn: &mut Connection, run: RunId) -> Result<Cancel, Error> {

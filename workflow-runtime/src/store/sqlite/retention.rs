@@ -52,6 +52,7 @@ pub(super) fn delete_runs(conn: &mut Connection, retention: &Retention) -> Resul
         "workflow_branches",
         "workflow_checkpoints",
         "workflow_events",
+        "workflow_answers",
     ] {
         let rows = format!(
             "DELETE FROM {table} WHERE run IN (SELECT id FROM workflow_runs WHERE {SELECTED})"
