@@ -4,6 +4,7 @@
 //! errors on the user's tokens; the generated code can be written by hand without it.
 
 pub use crate::context::settle;
+pub use crate::definition::{PauseDefinition, SchemaOf, WithSchema, WithoutSchema};
 pub use crate::state::data::{deserialize_state, StateEnum, StepData};
 pub use crate::state::pause::{pause_answer, pause_payload};
 pub use crate::state::{Branch, BranchError, ChildState, ChildStop, PauseState, PauseValue};

@@ -37,6 +37,7 @@ pub mod usage;
 
 // The run scope (the one task-local), the context a transition gets, the workflow.
 mod context;
+mod definition;
 mod scope;
 mod workflow;
 
@@ -57,6 +58,7 @@ pub mod __private;
 
 pub use agent::{Agent, AgentBuilder, Conversation, TextStream};
 pub use context::Context;
+pub use definition::{PauseDefinition, WorkflowDefinition};
 pub use durable::{RunHandle, Runner};
 pub use error::{BoxError, Error, Result};
 pub use executor::{Executor, Run};

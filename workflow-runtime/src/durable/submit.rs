@@ -50,6 +50,7 @@ impl Runner {
         run: RunId,
         input: W::Input,
     ) -> Result<RunHandle<W>, Error> {
+        self.define::<W>().await;
         let first = Definition::of::<W>().encode(run, 0, &W::start(input), &Loops::new())?;
         let new = NewRun {
             first: first.clone(),

@@ -23,6 +23,7 @@
 //! [`CheckpointStore::events`] reads a page at a time.
 
 pub(crate) mod answer;
+mod definition;
 mod lease;
 mod listing;
 mod log;
@@ -37,6 +38,7 @@ mod sqlite;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub(crate) mod time;
 
+use crate::definition::WorkflowDefinition;
 use crate::error::Error;
 use crate::future::BoxFuture;
 use crate::usage::SavedUsage;
@@ -585,6 +587,40 @@ pub trait CheckpointStore: Send + Sync + 'static {
     fn cancel(&self, run: RunId) -> BoxFuture<'_, Result<Cancel, Error>> {
         let _ = run;
         Box::pin(std::future::ready(Err(unsupported("cancel"))))
+    }
+
+    /// Records `definition`, once per name and fingerprint: a definition already recorded is
+    /// left as it is. A [`Runner`](crate::Runner) records the definition of a workflow the
+    /// first time it creates a run of it, a [`Worker`](crate::Worker) those it serves when it
+    /// starts, so that tools without the code can show a run's graph and pauses
+    /// ([`definition`](Self::definition)).
+    ///
+    /// The default keeps nothing.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Store`].
+    fn save_definition(&self, definition: WorkflowDefinition) -> BoxFuture<'_, Result<(), Error>> {
+        let _ = definition;
+        Box::pin(std::future::ready(Ok(())))
+    }
+
+    /// The definition of workflow `name` with fingerprint `fingerprint`, if one was
+    /// [recorded](Self::save_definition).
+    ///
+    /// The default has none.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Store`]; [`Error::CorruptCheckpoint`] (naming no run) if it does not read
+    /// back.
+    fn definition<'a>(
+        &'a self,
+        name: &'a str,
+        fingerprint: u64,
+    ) -> BoxFuture<'a, Result<Option<WorkflowDefinition>, Error>> {
+        let _ = (name, fingerprint);
+        Box::pin(std::future::ready(Ok(None)))
     }
 
     /// Records `value`, an answer as JSON, for the pause run `run` waits at in checkpoint

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use workflow_runtime::store::{Cancel, Lease, RunFilter, RunId, RunStatus, WorkflowType};
-use workflow_runtime::{Error, PauseToken, Runner, Worker};
+use workflow_runtime::{Error, PauseToken, Runner, Worker, WorkflowDefinition};
 
 use crate::stores::Fixture;
 use crate::workflows::{Approval, Chain, Decision};
@@ -332,6 +332,47 @@ pub(crate) async fn an_answer_recorded_without_the_code_is_given_by_a_worker(fix
         matches!(unknown, Err(Error::RunNotFound { .. })),
         "{unknown:?}"
     );
+    worker.stop().await;
+}
+
+pub(crate) async fn definitions_are_recorded_once(fixture: Fixture) {
+    let store = Arc::clone(&fixture.store);
+    let runner = Runner::new(fixture.store).owner("test");
+    assert_eq!(store.definition("Approval", 7).await.expect("reads"), None);
+    runner
+        .start(&Approval::default(), "definitions".into())
+        .await
+        .expect("starts");
+    let recorded = store.definition("Approval", 7).await.expect("reads");
+    let recorded = recorded.expect("recorded by the run's creator");
+    assert_eq!(recorded, WorkflowDefinition::of::<Approval>());
+    assert_eq!(recorded.steps, ["draft", "approve", "publish"]);
+    assert!(recorded.mermaid.contains("approve --> publish"));
+    let pause = recorded.pause("approve").expect("its pause");
+    assert_eq!(pause.value_type, "Decision");
+    let schema = pause.schema.as_ref().expect("a schema");
+    assert_eq!(schema["properties"]["approved"]["type"], "boolean");
+
+    // Once per name and fingerprint: another text under the same key is ignored.
+    let mut changed = WorkflowDefinition::of::<Approval>();
+    changed.mermaid = "flowchart TD\n  changed\n".into();
+    store.save_definition(changed).await.expect("saves");
+    let kept = store.definition("Approval", 7).await.expect("reads");
+    assert_eq!(kept.expect("kept").mermaid, recorded.mermaid);
+    assert_eq!(store.definition("Approval", 8).await.expect("reads"), None);
+
+    // A worker records what it serves when it starts.
+    let worker = a_worker(&runner).register(Chain::<1>::default()).spawn();
+    until("the worker records `Chain`", async || {
+        let name = <Chain as workflow_runtime::Workflow>::NAME;
+        let print = <Chain as workflow_runtime::Workflow>::FINGERPRINT;
+        store
+            .definition(name, print)
+            .await
+            .expect("reads")
+            .is_some()
+    })
+    .await;
     worker.stop().await;
 }
 

@@ -2,6 +2,7 @@
 
 mod runs;
 
+use std::collections::BTreeMap;
 use std::future::ready;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::SystemTime;
@@ -10,6 +11,7 @@ use super::{
     answer, BranchRecord, Cancel, Checkpoint, CheckpointStore, Lease, LoggedEvent, NewEvent,
     NewRun, Retention, RunFilter, RunId, RunInfo, RunList, RunStatus, WorkflowType,
 };
+use crate::definition::WorkflowDefinition;
 use crate::error::Error;
 use crate::future::BoxFuture;
 use crate::usage::SavedUsage;
@@ -31,6 +33,8 @@ use runs::{Entry, Runs, Written};
 #[derive(Debug, Default)]
 pub struct MemoryStore {
     runs: Mutex<Runs>,
+    /// The workflow definitions recorded, by name and fingerprint.
+    definitions: Mutex<BTreeMap<(String, u64), WorkflowDefinition>>,
 }
 
 impl MemoryStore {
@@ -301,6 +305,29 @@ impl CheckpointStore for MemoryStore {
             Ok((entry.info.clone(), entry.latest()?))
         });
         Box::pin(ready(claimed.transpose()))
+    }
+
+    fn save_definition(&self, definition: WorkflowDefinition) -> BoxFuture<'_, Result<(), Error>> {
+        let mut definitions = self
+            .definitions
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let key = (definition.name.clone(), definition.fingerprint);
+        definitions.entry(key).or_insert(definition);
+        Box::pin(ready(Ok(())))
+    }
+
+    fn definition<'a>(
+        &'a self,
+        name: &'a str,
+        fingerprint: u64,
+    ) -> BoxFuture<'a, Result<Option<WorkflowDefinition>, Error>> {
+        let definitions = self
+            .definitions
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let found = definitions.get(&(name.to_owned(), fingerprint)).cloned();
+        Box::pin(ready(Ok(found)))
     }
 
     fn record_answer(

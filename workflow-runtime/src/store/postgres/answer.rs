@@ -1,10 +1,12 @@
-//! Answers recorded for pauses by tools without the workflow's code.
+//! Answers recorded for pauses by tools without the workflow's code, and the workflow
+//! definitions those tools show.
 
 use tokio_postgres::types::ToSql;
 use tokio_postgres::Client;
 
 use super::rows::{store, Reader};
 use super::statements::RECORD_ANSWER;
+use crate::definition::WorkflowDefinition;
 use crate::error::Error;
 use crate::store::answer::refusal;
 use crate::store::RunId;
@@ -68,4 +70,43 @@ pub(super) async fn discard(client: &Client, run: RunId, seq: u64) -> Result<(),
         .await
         .map_err(store)
         .map(drop)
+}
+
+/// Records `definition`, unless one with its name and fingerprint is recorded.
+pub(super) async fn save_definition(
+    client: &Client,
+    definition: &WorkflowDefinition,
+) -> Result<(), Error> {
+    let print = definition.fingerprint as i64;
+    let params: [&(dyn ToSql + Sync); 3] = [&definition.name, &print, &definition.to_stored()];
+    client
+        .execute(
+            "INSERT INTO workflow_definitions (workflow, fingerprint, definition, created_at) \
+             VALUES ($1, $2, $3, (extract(epoch from clock_timestamp()) * 1000)::bigint) \
+             ON CONFLICT (workflow, fingerprint) DO NOTHING",
+            &params,
+        )
+        .await
+        .map_err(store)
+        .map(drop)
+}
+
+/// The definition of workflow `name` with fingerprint `fingerprint`.
+pub(super) async fn definition(
+    client: &Client,
+    name: &str,
+    fingerprint: u64,
+) -> Result<Option<WorkflowDefinition>, Error> {
+    let print = fingerprint as i64;
+    let row = client
+        .query_opt(
+            "SELECT definition FROM workflow_definitions WHERE workflow = $1 AND fingerprint = $2",
+            &[&name, &print],
+        )
+        .await
+        .map_err(store)?;
+    let text: Option<String> = row.map(|row| row.try_get(0)).transpose().map_err(store)?;
+    text.as_deref()
+        .map(WorkflowDefinition::from_stored)
+        .transpose()
 }

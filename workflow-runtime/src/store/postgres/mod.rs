@@ -18,6 +18,7 @@ use super::{
     BranchRecord, Cancel, Checkpoint, CheckpointStore, Lease, LoggedEvent, NewEvent, NewRun,
     Retention, RunFilter, RunId, RunInfo, RunList, WorkflowType,
 };
+use crate::definition::WorkflowDefinition;
 use crate::error::Error;
 use crate::future::BoxFuture;
 use crate::store::time::lease_millis;
@@ -386,6 +387,24 @@ impl CheckpointStore for PostgresStore {
         Box::pin(async move {
             let conn = self.connection().await?;
             queue::cancel(&conn.client, &conn.sql, run).await
+        })
+    }
+
+    fn save_definition(&self, definition: WorkflowDefinition) -> BoxFuture<'_, Result<(), Error>> {
+        Box::pin(async move {
+            let conn = self.connection().await?;
+            answer::save_definition(&conn.client, &definition).await
+        })
+    }
+
+    fn definition<'a>(
+        &'a self,
+        name: &'a str,
+        fingerprint: u64,
+    ) -> BoxFuture<'a, Result<Option<WorkflowDefinition>, Error>> {
+        Box::pin(async move {
+            let conn = self.connection().await?;
+            answer::definition(&conn.client, name, fingerprint).await
         })
     }
 

@@ -1,4 +1,5 @@
-//! Answers recorded for pauses by tools without the workflow's code.
+//! Answers recorded for pauses by tools without the workflow's code, and the workflow
+//! definitions those tools show.
 
 use rusqlite::{params, Connection, OptionalExtension};
 
@@ -7,6 +8,7 @@ use super::read::select_run;
 use super::rows::store;
 use super::sql::now;
 use super::tx::write;
+use crate::definition::WorkflowDefinition;
 use crate::error::Error;
 use crate::store::answer::refusal;
 use crate::store::RunId;
@@ -49,4 +51,41 @@ pub(super) fn discard(conn: &mut Connection, run: RunId, seq: u64) -> Result<(),
         .and_then(|mut stmt| stmt.execute(params![Id::run(run), seq as i64]))
         .map_err(store)
         .map(drop)
+}
+
+/// Records `definition`, unless one with its name and fingerprint is recorded.
+pub(super) fn save_definition(
+    conn: &mut Connection,
+    definition: &WorkflowDefinition,
+) -> Result<(), Error> {
+    conn.prepare_cached(
+        "INSERT OR IGNORE INTO workflow_definitions (workflow, fingerprint, definition, \
+         created_at) VALUES (?1, ?2, ?3, ?4)",
+    )
+    .and_then(|mut stmt| {
+        let (name, print) = (&definition.name, definition.fingerprint as i64);
+        stmt.execute(params![name, print, definition.to_stored(), now()])
+    })
+    .map_err(store)
+    .map(drop)
+}
+
+/// The definition of workflow `name` with fingerprint `fingerprint`.
+pub(super) fn definition(
+    conn: &Connection,
+    name: &str,
+    fingerprint: u64,
+) -> Result<Option<WorkflowDefinition>, Error> {
+    let text: Option<String> = conn
+        .prepare_cached(
+            "SELECT definition FROM workflow_definitions WHERE workflow = ?1 AND fingerprint = ?2",
+        )
+        .and_then(|mut stmt| {
+            stmt.query_row(params![name, fingerprint as i64], |row| row.get(0))
+                .optional()
+        })
+        .map_err(store)?;
+    text.as_deref()
+        .map(WorkflowDefinition::from_stored)
+        .transpose()
 }

@@ -24,6 +24,7 @@ use super::{
     BranchRecord, Cancel, Checkpoint, CheckpointStore, Lease, LoggedEvent, NewEvent, NewRun,
     Retention, RunFilter, RunId, RunInfo, RunList, WorkflowType,
 };
+use crate::definition::WorkflowDefinition;
 use crate::error::{BoxError, Error};
 use crate::future::BoxFuture;
 use crate::store::time::lease_millis;
@@ -279,6 +280,19 @@ impl CheckpointStore for SqliteStore {
 
     fn cancel(&self, run: RunId) -> BoxFuture<'_, Result<Cancel, Error>> {
         self.write(move |conn| queue::cancel(conn, run))
+    }
+
+    fn save_definition(&self, definition: WorkflowDefinition) -> BoxFuture<'_, Result<(), Error>> {
+        self.write(move |conn| answer::save_definition(conn, &definition))
+    }
+
+    fn definition<'a>(
+        &'a self,
+        name: &'a str,
+        fingerprint: u64,
+    ) -> BoxFuture<'a, Result<Option<WorkflowDefinition>, Error>> {
+        let name = name.to_owned();
+        self.call(move |conn| answer::definition(conn, &name, fingerprint))
     }
 
     fn record_answer(
