@@ -447,6 +447,18 @@ async fn forks_runs_in_postgres() {
 /// recorded once, given by a worker.
 async fn check_answer(store: &str, runs: &Runs, handle: Arc<dyn CheckpointStore>) {
     let suspended = runs.suspended.to_string();
+    // What the pause takes, from the definition the run's creator recorded.
+    let shown = ok(store, &["show", &suspended]);
+    let takes = format!("takes      a `bool`: workflow answer {suspended} JSON\n");
+    assert!(shown.contains(&takes), "{shown}");
+    let shown = ok_json(store, &["show", &suspended]);
+    assert_eq!(shown["pause"]["schema"]["type"], "boolean");
+    assert_eq!(shown["pause"]["checkpoint"], 1);
+    let mermaid = shown["definition"]["mermaid"].as_str().expect("a diagram");
+    assert!(
+        mermaid.starts_with("flowchart") && mermaid.contains("review"),
+        "{mermaid}"
+    );
     let (code, line) = fails(store, &["answer", &suspended, "\"yes\""]);
     assert_eq!(code, 2, "{line}");
     assert!(
