@@ -115,7 +115,7 @@ impl Check<'_> {
                         return Err(format!("{at}: unknown field `{name}`"));
                     }
                     Some(extra @ Value::Object(_)) => {
-                        self.value(extra, field, &inner, depth + 1)?
+                        self.value(extra, field, &inner, depth + 1)?;
                     }
                     _ => {}
                 },
