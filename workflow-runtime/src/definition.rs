@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::error::Error;
+
 /// A pause of a workflow, as [`Workflow::pauses`](crate::Workflow::pauses) describes it: the
 /// step it waits before, and the value it takes.
 ///
@@ -65,6 +67,24 @@ impl WorkflowDefinition {
     /// The pause before step `step`, if the workflow has one.
     pub fn pause(&self, step: &str) -> Option<&PauseDefinition> {
         self.pauses.iter().find(|pause| pause.step == step)
+    }
+}
+
+impl WorkflowDefinition {
+    /// The definition as a store keeps it: JSON.
+    pub(crate) fn to_stored(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// A definition a store kept, `text`: [`Error::CorruptCheckpoint`] if it does not read
+    /// back.
+    pub(crate) fn from_stored(text: &str) -> Result<Self, Error> {
+        serde_json::from_str(text).map_err(|error| Error::CorruptCheckpoint {
+            run: None,
+            seq: None,
+            reason: "a stored workflow definition does not read back".into(),
+            source: Some(error.into()),
+        })
     }
 }
 

@@ -23,7 +23,6 @@
 //! [`CheckpointStore::events`] reads a page at a time.
 
 pub(crate) mod answer;
-mod definition;
 mod lease;
 mod listing;
 mod log;
