@@ -5,7 +5,11 @@
 //! cargo run --example approval                                # prints the draft and its pause
 //! cargo run --example approval -- --answer PAUSE --approve    # publishes it
 //! cargo run --example approval -- --answer PAUSE --reject "too long"
+//! cargo run --example approval -- --work RUN_ID   # gives a run the answer a tool recorded
 //! ```
+//!
+//! The `workflow` command and its console answer a pause without this code: they record the
+//! answer, and `--work` runs a worker that gives it to the run and publishes.
 //!
 //! `PAUSE` is the pause's token, `RUN_ID/CHECKPOINT`: it names the pause the decision is
 //! for, so that a decision sent twice is refused rather than taken for a later one.
@@ -19,8 +23,9 @@ use std::sync::Arc;
 use workflow::prelude::*;
 use workflow::{PauseToken, SqliteStore};
 
-/// What the human decides.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// What the human decides. Its JSON Schema, recorded with the workflow's definition, lets
+/// the `workflow` command and the console check an answer before they record it.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 enum Decision {
     Approve,
     Reject { reason: String },
@@ -72,6 +77,7 @@ async fn approval() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let run = match args.as_slice() {
         [] => runner.start(&Newsletter, "Rust 1.95".to_owned()).await?,
+        [flag, run] if flag == "--work" => return work(runner, run.parse()?).await,
         [flag, token, rest @ ..] if flag == "--answer" => {
             let token: PauseToken = token.parse()?;
             let decision = match rest {
@@ -105,6 +111,18 @@ async fn approval() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
+/// Runs a worker until run `run` has ended: it gives the run the answer `workflow answer` (or
+/// the console) recorded, and publishes.
+async fn work(runner: Runner, run: workflow::RunId) -> Result<(), Box<dyn std::error::Error>> {
+    let worker = workflow::Worker::new(runner.clone())
+        .register(Newsletter)
+        .spawn();
+    let text = runner.handle::<Newsletter>(run).result().await;
+    worker.stop().await;
+    println!("{}", text?);
+    Ok(())
+}
+
 fn usage() -> String {
-    "usage: approval [--answer PAUSE (--approve | --reject REASON)]".to_owned()
+    "usage: approval [--answer PAUSE (--approve | --reject REASON) | --work RUN]".to_owned()
 }

@@ -8,7 +8,7 @@ use workflow::state::Loops;
 use workflow::Answer;
 
 /// What a human decides about a draft.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 enum Decision {
     Approve,
     Reject { reason: String },
@@ -258,6 +258,27 @@ fn pauses_are_part_of_the_definition() {
         Approval::MERMAID
     );
     assert_eq!(Approval::STEPS, ["draft", "review"]);
+}
+
+#[test]
+fn the_definition_a_store_records_has_the_graph_and_what_each_pause_takes() {
+    let definition = workflow::WorkflowDefinition::of::<Approval>();
+    assert_eq!(definition.mermaid, Approval::MERMAID);
+    assert_eq!(definition.pauses.len(), 1);
+    let review = definition
+        .pause("review")
+        .expect("the pause before `review`");
+    assert!(
+        review.value_type.ends_with("Decision"),
+        "{}",
+        review.value_type
+    );
+    let schema = review.schema.as_ref().expect("`Decision` has a schema");
+    let text = schema.to_string();
+    assert!(
+        text.contains("Approve") && text.contains("reason"),
+        "{text}"
+    );
 }
 
 #[tokio::test]

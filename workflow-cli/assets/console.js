@@ -188,6 +188,8 @@ async function loadRun(id) {
     $("pause-asks").textContent = JSON.stringify(run.pause.asks, null, 2);
   }
 
+  showAnswerForm(id, run);
+  drawGraph(run, history.checkpoints).catch(showError);
   drawPath(run, history.checkpoints);
   drawTimeline(history.checkpoints);
   const first = history.checkpoints.length ? history.checkpoints[0].checkpoint : 0;
@@ -231,6 +233,74 @@ async function loadEvents(id) {
   const earlier = $("earlier-events");
   earlier.hidden = first === 0;
   earlier.textContent = `${first} earlier events are not shown (workflow events ${id} --limit ${first}).`;
+}
+
+// The form that answers the pause the run waits at: the server checks the answer against
+// what the pause takes, and says why not.
+function showAnswerForm(id, run) {
+  const form = $("answer-form");
+  form.hidden = readOnly || !run.pause;
+  if (!run.pause) return;
+  $("pause-takes").textContent = run.pause.takes || "value";
+  form.onsubmit = async (event) => {
+    event.preventDefault();
+    const error = $("answer-error");
+    error.hidden = true;
+    try {
+      JSON.parse($("answer-value").value);
+    } catch (parse) {
+      error.textContent = `not JSON: ${parse.message}`;
+      error.hidden = false;
+      return;
+    }
+    const response = await fetch(`/api/runs/${id}/answer?checkpoint=${run.pause.checkpoint}`, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "X-Workflow-Console": "1", "Content-Type": "application/json" },
+      body: $("answer-value").value,
+    });
+    const body = await response.json().catch(() => ({}));
+    if (!response.ok) {
+      error.textContent = body.error || `${response.status}`;
+      error.hidden = false;
+      return;
+    }
+    $("answer-done").textContent = "Answer recorded: a worker gives it to the run.";
+    $("answer-done").hidden = false;
+  };
+}
+
+// The run's graph, from the Mermaid diagram its store recorded, with the steps it finished,
+// the step it stands at and a failed step marked.
+let drawn = "";
+async function drawGraph(run, checkpoints) {
+  const diagram = run.definition && run.definition.mermaid;
+  $("graph-section").hidden = !diagram || !window.mermaid;
+  if (!diagram || !window.mermaid) return;
+  const node = (step) => {
+    const found = diagram.match(new RegExp(`^\\s+((?:\\d+_)?${step.replace(/[^\w]/g, "")})[\\[\\(\\{>/]`, "m"));
+    return found && found[1];
+  };
+  const marks = [];
+  for (const checkpoint of checkpoints) {
+    const id = node(checkpoint.step);
+    if (id && checkpoint.step !== run.step) marks.push(`class ${id} done`);
+  }
+  const here = node(run.step);
+  if (here) marks.push(`class ${here} ${run.status === "failed" ? "failed" : "current"}`);
+  const text = `${diagram}
+    classDef done fill:#dcf5e3,stroke:#2e7d32
+    classDef current fill:#fff1b8,stroke:#b8860b,stroke-width:3px
+    classDef failed fill:#fde0e0,stroke:#c62828,stroke-width:3px
+    ${marks.join("\n    ")}
+`;
+  if (text === drawn) return;
+  drawn = text;
+  window.mermaid.initialize({ startOnLoad: false, securityLevel: "strict" });
+  const { svg } = await window.mermaid.render(`graph-svg-${Date.now()}`, text);
+  const graph = $("graph");
+  graph.innerHTML = svg; // Mermaid's own SVG, sanitized by it in strict mode
+  graph.dataset.current = run.step;
 }
 
 // The steps the run went through, from its checkpoints: done, then where it stands.

@@ -10,7 +10,9 @@ use workflow_runtime::RunId;
 /// See and manage the durable runs of `workflow` in an SQLite file or a PostgreSQL database.
 ///
 /// Exit codes: 0 done; 1 the store failed or a stored record does not read back; 2 bad
-/// arguments (a bad id, store address or option); 3 no such run or checkpoint.
+/// arguments (a bad id, store address or option, an answer that is not what the pause takes);
+/// 3 no such run or checkpoint; 4 refused: the run does not wait at that pause (it is
+/// running or has ended, or the pause was answered already).
 #[derive(Debug, Parser)]
 #[command(name = "workflow", version)]
 pub(crate) struct Cli {
@@ -42,6 +44,8 @@ pub(crate) enum Command {
     Prune(PruneArgs),
     /// Cancel a run: at once if no worker holds it, else at its next step boundary.
     Cancel(CancelArgs),
+    /// Answer the pause a run waits at with a JSON value, for a worker to give it.
+    Answer(AnswerArgs),
     /// Start a new run from a checkpoint of a run (time travel), for a worker to drive.
     Fork(ForkArgs),
     /// Serve the web console: the run list, each run's page, live while runs move.
@@ -125,6 +129,21 @@ pub(crate) struct PruneArgs {
 pub(crate) struct CancelArgs {
     /// The run's id.
     pub(crate) run: RunId,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct AnswerArgs {
+    /// The run's id.
+    pub(crate) run: RunId,
+    /// The answer, as JSON: `true`, `'"yes"'`, `'{"approved": true}'`.
+    #[arg(conflicts_with = "file", required_unless_present = "file")]
+    pub(crate) value: Option<String>,
+    /// Read the answer from this file (`-`: standard input).
+    #[arg(long)]
+    pub(crate) file: Option<String>,
+    /// Answer the pause of this checkpoint only (default: the one the run waits at now).
+    #[arg(long)]
+    pub(crate) at: Option<u64>,
 }
 
 #[derive(Debug, Args)]

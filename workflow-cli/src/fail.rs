@@ -19,6 +19,8 @@ impl Fail {
     pub(crate) const USAGE: u8 = 2;
     /// No such run or checkpoint.
     pub(crate) const NOT_FOUND: u8 = 3;
+    /// Refused: the run does not wait at that pause.
+    pub(crate) const REFUSED: u8 = 4;
 
     pub(crate) fn usage(message: impl Into<String>) -> Self {
         Fail {
@@ -38,8 +40,8 @@ impl Fail {
         ExitCode::from(self.code)
     }
 
-    /// The kind of failure: [`FAILED`](Self::FAILED), [`USAGE`](Self::USAGE) or
-    /// [`NOT_FOUND`](Self::NOT_FOUND).
+    /// The kind of failure: [`FAILED`](Self::FAILED), [`USAGE`](Self::USAGE),
+    /// [`NOT_FOUND`](Self::NOT_FOUND) or [`REFUSED`](Self::REFUSED).
     pub(crate) fn code(&self) -> u8 {
         self.code
     }
@@ -55,6 +57,7 @@ impl From<Error> for Fail {
     fn from(error: Error) -> Self {
         let code = match error {
             Error::RunNotFound { .. } | Error::CheckpointNotFound { .. } => Self::NOT_FOUND,
+            Error::RunNotSuspended { .. } | Error::AlreadyAnswered { .. } => Self::REFUSED,
             _ => Self::FAILED,
         };
         Fail {

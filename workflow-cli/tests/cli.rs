@@ -455,6 +455,101 @@ async fn forks_runs_in_postgres() {
     check_fork(&store, &runs, handle).await;
 }
 
+/// Answering a pause without the workflow's code: checked against the pause's schema,
+/// recorded once, given by a worker.
+async fn check_answer(store: &str, runs: &Runs, handle: Arc<dyn CheckpointStore>) {
+    let suspended = runs.suspended.to_string();
+    // What the pause takes, from the definition the run's creator recorded.
+    let shown = ok(store, &["show", &suspended]);
+    let takes = format!("takes      a `bool`: workflow answer {suspended} JSON\n");
+    assert!(shown.contains(&takes), "{shown}");
+    let shown = ok_json(store, &["show", &suspended]);
+    assert_eq!(shown["pause"]["schema"]["type"], "boolean");
+    assert_eq!(shown["pause"]["checkpoint"], 1);
+    let mermaid = shown["definition"]["mermaid"].as_str().expect("a diagram");
+    assert!(
+        mermaid.starts_with("flowchart") && mermaid.contains("review"),
+        "{mermaid}"
+    );
+    let (code, line) = fails(store, &["answer", &suspended, "\"yes\""]);
+    assert_eq!(code, 2, "{line}");
+    assert!(
+        line.contains("the pause before step `review` takes a `bool`")
+            && line.contains("expected boolean, found string"),
+        "{line}"
+    );
+    let (code, line) = fails(store, &["answer", &suspended, "yes"]);
+    assert_eq!(code, 2, "{line}");
+    assert!(line.contains("the answer is not JSON"), "{line}");
+    let (code, line) = fails(
+        store,
+        &["answer", &suspended, "--file", "/nonexistent/answer"],
+    );
+    assert_eq!(code, 2, "{line}");
+    let (code, line) = fails(store, &["answer", &RunId::new().to_string(), "true"]);
+    assert_eq!(code, 3, "{line}");
+    let finished = runs.finished.to_string();
+    let (code, line) = fails(store, &["answer", &finished, "true"]);
+    assert_eq!(code, 4, "{line}");
+    assert!(
+        line.contains("is finished, not waiting at a pause"),
+        "{line}"
+    );
+
+    let recorded = ok_json(store, &["answer", &suspended, "true"]);
+    assert_eq!(
+        (
+            &recorded["answer"],
+            &recorded["checkpoint"],
+            &recorded["step"]
+        ),
+        (
+            &Value::from("recorded"),
+            &Value::from(1),
+            &Value::from("review")
+        )
+    );
+    let (code, line) = fails(store, &["answer", &suspended, "true"]);
+    assert_eq!(code, 4, "{line}");
+    assert!(
+        line.contains("answered already with this same value"),
+        "{line}"
+    );
+    // Nothing ran: the run waits for a worker of `Post`.
+    assert_eq!(ok_json(store, &["show", &suspended])["status"], "suspended");
+
+    let runner = support::runner(Arc::clone(&handle));
+    let worker = Worker::new(runner.clone())
+        .register(support::post())
+        .poll_interval(Duration::from_millis(10))
+        .spawn();
+    let published = runner
+        .handle::<support::Post>(runs.suspended)
+        .result()
+        .await;
+    assert_eq!(published.expect("published"), "a post about rust".len());
+    worker.stop().await;
+    assert_eq!(ok_json(store, &["show", &suspended])["status"], "finished");
+}
+
+#[tokio::test]
+async fn answers_pauses_in_an_sqlite_file() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let path = dir.path().join("runs.db");
+    let handle: Arc<dyn CheckpointStore> =
+        Arc::new(workflow::SqliteStore::open(&path).expect("opens"));
+    let runs = leave_runs(Arc::clone(&handle)).await;
+    check_answer(&format!("sqlite:{}", path.display()), &runs, handle).await;
+}
+
+#[tokio::test]
+async fn answers_pauses_in_postgres() {
+    let Some((store, runs, handle)) = support::postgres_runs().await else {
+        return;
+    };
+    check_answer(&store, &runs, handle).await;
+}
+
 /// Pruning: a run's old checkpoints, then old ended runs.
 fn check_prune(store: &str, runs: &Runs) {
     let finished = runs.finished.to_string();

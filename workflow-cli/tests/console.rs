@@ -662,3 +662,80 @@ async fn long_run(store: &dyn CheckpointStore, checkpoints: u64) -> RunId {
     }
     run
 }
+
+/// The answer API: checked against what the pause takes, refused when the run does not wait
+/// there, in read-only mode or without the header; given by a worker.
+async fn check_answer_api(address: &str, runs: &Runs, store: Arc<dyn CheckpointStore>) {
+    let client = reqwest::Client::new();
+    let answer = |base: &str, run: RunId, body: &str, header: bool| {
+        let mut request = client
+            .post(format!("{base}/api/runs/{run}/answer?checkpoint=1"))
+            .body(body.to_owned());
+        if header {
+            request = request.header("x-workflow-console", "1");
+        }
+        async move {
+            let response = request.send().await.expect("answers");
+            let status = response.status();
+            (status, response.json::<Value>().await.expect("JSON"))
+        }
+    };
+    let read_only = serve(address, &["--read-only"]).await;
+    let (status, _) = answer(&read_only.base, runs.suspended, "true", true).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let console = serve(address, &[]).await;
+    let (status, _) = answer(&console.base, runs.suspended, "true", false).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, body) = answer(&console.base, runs.suspended, "\"yes\"", true).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(
+        body["error"]
+            .as_str()
+            .expect("why")
+            .contains("takes a `bool`"),
+        "{body}"
+    );
+    let (status, _) = answer(&console.base, runs.suspended, "not json", true).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, body) = answer(&console.base, runs.finished, "true", true).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    let (status, _) = answer(&console.base, RunId::new(), "true", true).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, body) = answer(&console.base, runs.suspended, "true", true).await;
+    assert_eq!(
+        (status, &body["answer"]),
+        (StatusCode::OK, &Value::from("recorded"))
+    );
+    let (status, _) = answer(&console.base, runs.suspended, "true", true).await;
+    assert_eq!(status, StatusCode::CONFLICT, "a second answer is refused");
+
+    let runner = support::runner(store);
+    let worker = workflow::Worker::new(runner.clone())
+        .register(support::post())
+        .poll_interval(Duration::from_millis(10))
+        .spawn();
+    let published = runner
+        .handle::<support::Post>(runs.suspended)
+        .result()
+        .await;
+    assert_eq!(published.expect("published"), "a post about rust".len());
+    worker.stop().await;
+}
+
+#[tokio::test]
+async fn the_answer_api_on_an_sqlite_file() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let path = dir.path().join("runs.db");
+    let store: Arc<dyn CheckpointStore> =
+        Arc::new(workflow::SqliteStore::open(&path).expect("opens"));
+    let runs = leave_runs(Arc::clone(&store)).await;
+    check_answer_api(&format!("sqlite:{}", path.display()), &runs, store).await;
+}
+
+#[tokio::test]
+async fn the_answer_api_on_postgres() {
+    let Some((address, runs, store)) = support::postgres_runs().await else {
+        return;
+    };
+    check_answer_api(&address, &runs, store).await;
+}

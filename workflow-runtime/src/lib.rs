@@ -38,6 +38,7 @@ pub mod usage;
 
 // The run scope (the one task-local), the context a transition gets, the workflow.
 mod context;
+mod definition;
 mod scope;
 mod workflow;
 
@@ -59,6 +60,7 @@ pub mod checks;
 
 pub use agent::{Agent, AgentBuilder, Conversation, TextStream};
 pub use context::Context;
+pub use definition::{PauseDefinition, WorkflowDefinition};
 pub use durable::{RunHandle, Runner};
 pub use error::{BoxError, Error, Result};
 pub use executor::{Executor, Run};

@@ -9,6 +9,7 @@ use std::time::SystemTime;
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
 use crate::context::Context;
+use crate::definition::PauseDefinition;
 use crate::error::Error;
 use crate::id::RunId;
 use crate::state::Loops;
@@ -123,6 +124,11 @@ pub trait Workflow: Send + Sync {
     /// as the inherent `MAX_STEPS` it generates; written by hand, the default is `None`
     /// (unknown), and a parent's envelope is then unknown too.
     const MAX_STEPS: Option<u64> = None;
+    /// The graph as a Mermaid flowchart, which stores record
+    /// ([`WorkflowDefinition`](crate::WorkflowDefinition)) for tools that show a run's graph
+    /// without its code. `#[workflow]` sets it to the inherent `MERMAID` it generates; written
+    /// by hand, the default is empty (no graph shown).
+    const MERMAID: &'static str = "";
 
     /// The state a run starts in.
     fn start(input: Self::Input) -> Self::State;
@@ -219,6 +225,16 @@ pub trait Workflow: Send + Sync {
             signal: signal.to_owned(),
             known: "nothing".to_owned(),
         })
+    }
+
+    /// The workflow's pauses (those of the workflows it runs as steps included): the step
+    /// each waits before, and the value it takes, with its JSON Schema when its type has one.
+    /// Stores record them ([`WorkflowDefinition`](crate::WorkflowDefinition)) so that tools
+    /// can say what a pause asks and check an answer before they record it.
+    ///
+    /// `#[workflow]` generates it; written by hand, the default says nothing (an empty list).
+    fn pauses() -> Vec<PauseDefinition> {
+        Vec::new()
     }
 
     /// Gives a run paused at `state` the value its pause waits for, as JSON (for values that

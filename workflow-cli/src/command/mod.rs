@@ -1,11 +1,14 @@
 //! The commands: each reads (or prunes) the store and returns what to print.
 
+pub(crate) mod answer;
 pub(crate) mod cancel;
+pub(crate) mod definition;
 pub(crate) mod events;
 pub(crate) mod fork;
 pub(crate) mod history;
 mod prune;
 pub(crate) mod runs;
+mod schema;
 pub(crate) mod show;
 
 use crate::args::Command;
@@ -25,6 +28,7 @@ pub(crate) async fn run(
         Command::Events(args) => events::events(store, args, json).await,
         Command::Prune(args) => prune::prune(store, args, json).await,
         Command::Cancel(args) => cancel::cancel(store, args, json).await,
+        Command::Answer(args) => answer::answer(store, args, json).await,
         Command::Fork(args) => fork::fork(store, args, json).await,
         Command::Serve(_) => Err(Fail::usage("`serve` prints nothing: it serves")),
     }

@@ -6,6 +6,7 @@ use serde_json::{json, Value};
 use workflow_runtime::store::{Awaits, CheckpointStore, RunStatus};
 use workflow_runtime::PauseToken;
 
+use super::definition;
 use crate::args::ShowArgs;
 use crate::fail::Fail;
 use crate::output::{pretty, run_json, spent, state_json, time, usage_json, waiting};
@@ -20,16 +21,30 @@ pub(crate) async fn show(
     let usage = latest.usage_so_far();
     // A suspended run waits at its latest checkpoint; the token names that pause.
     let pause = (run.status == RunStatus::Suspended).then(|| PauseToken::new(run.id, latest.seq));
+    let definition = definition::of(store, &run).await;
+    let takes = definition
+        .as_ref()
+        .and_then(|definition| definition.pause(&latest.step));
     if json {
         let mut value = run_json(&run);
         value["usage"] = usage_json(&usage);
         value["pause"] = match pause {
             Some(token) => json!({
                 "step": latest.step,
+                "checkpoint": token.seq,
                 "token": token.to_string(),
                 "asks": asks(&latest.state, &latest.step),
+                "takes": takes.map(|pause| &pause.value_type),
+                "schema": takes.and_then(|pause| pause.schema.as_ref()),
             }),
             None => serde_json::Value::Null,
+        };
+        value["definition"] = match &definition {
+            Some(definition) => json!({
+                "steps": definition.steps,
+                "mermaid": definition.mermaid,
+            }),
+            None => Value::Null,
         };
         if args.state {
             value["state"] = state_json(&latest.state);
@@ -65,6 +80,12 @@ pub(crate) async fn show(
         );
         if let Some(asks) = asks(&latest.state, &latest.step) {
             line("asks", &brief(&asks.to_string()));
+        }
+        if let Some(takes) = takes {
+            line(
+                "takes",
+                &format!("a `{}`: workflow answer {} JSON", takes.value_type, run.id),
+            );
         }
     }
     if let Some(error) = &run.error {

@@ -7,6 +7,10 @@
 //! - `POST /api/runs/{id}/cancel`: cancel it (`workflow cancel`); `403` in read-only mode
 //! - `POST /api/runs/{id}/fork?checkpoint=N`: a new run from its checkpoint N, for a worker
 //!   (`workflow fork`); `403` in read-only mode
+//! - `POST /api/runs/{id}/answer?checkpoint=N` with the answer as the JSON body: records it
+//!   for the pause of checkpoint N, for a worker to give it (`workflow answer`); `400` if it
+//!   is not what the pause takes, `409` if the run does not wait at that pause, `403` in
+//!   read-only mode
 //! - `GET /api/console`: what the console allows (`{"read_only": …}`)
 //!
 //! A request that changes a run must carry the header `X-Workflow-Console: 1`, which a page
@@ -137,6 +141,40 @@ pub(crate) async fn fork(
     }
 }
 
+#[derive(Deserialize)]
+pub(crate) struct AnswerQuery {
+    checkpoint: Option<u64>,
+}
+
+pub(crate) async fn answer(
+    State(console): State<Console>,
+    Path(id): Path<String>,
+    Query(query): Query<AnswerQuery>,
+    headers: HeaderMap,
+    body: String,
+) -> Response {
+    let asked = may_change(&console, &headers).and_then(|()| {
+        let value: serde_json::Value = serde_json::from_str(&body)
+            .map_err(|error| Fail::usage(format!("the answer is not JSON ({error})")))?;
+        Ok((run_id(&id)?, value))
+    });
+    let (run, value) = match asked {
+        Ok(asked) => asked,
+        Err(refused) => return refused.into_response(),
+    };
+    let store = console.store.as_ref();
+    match crate::command::answer::record(store, run, query.checkpoint, &value).await {
+        Ok(recorded) => axum::Json(serde_json::json!({
+            "run": run.to_string(),
+            "checkpoint": recorded.seq,
+            "step": recorded.step,
+            "answer": "recorded",
+        }))
+        .into_response(),
+        Err(fail) => error(&fail),
+    }
+}
+
 /// Why a request that would change a run is not carried out.
 pub(super) enum Refused {
     /// The console is read-only, or the request lacks its header.
@@ -227,6 +265,7 @@ pub(super) fn error(fail: &Fail) -> Response {
     let status = match fail.code() {
         Fail::NOT_FOUND => StatusCode::NOT_FOUND,
         Fail::USAGE => StatusCode::BAD_REQUEST,
+        Fail::REFUSED => StatusCode::CONFLICT,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     };
     (status, error_body(fail)).into_response()

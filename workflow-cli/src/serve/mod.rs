@@ -40,6 +40,7 @@ pub(crate) fn router(
         .route("/api/runs/{id}/live", get(live::live))
         .route("/api/runs/{id}/cancel", post(api::cancel))
         .route("/api/runs/{id}/fork", post(api::fork))
+        .route("/api/runs/{id}/answer", post(api::answer))
         .route("/api/console", get(api::console))
         .with_state(Console { store, read_only })
         .layer(axum::middleware::from_fn_with_state(

@@ -37,6 +37,8 @@ pub(super) fn workflow_impl(model: &Model) -> TokenStream {
     let pauses = pause_methods(model);
     let sleeps = sleep_method(model);
     let signals = super::signals::signal_methods(model);
+    let mermaid = super::mermaid::mermaid(model);
+    let pause_definitions = pause_definitions(model);
     let [state_var, cx, out] = ["state", "cx", "out"].map(local);
     let lifetime = syn::Lifetime::new("'__transition", proc_macro2::Span::mixed_site());
     let mut casts = Casts::default();
@@ -53,6 +55,9 @@ pub(super) fn workflow_impl(model: &Model) -> TokenStream {
             const FINGERPRINT: u64 = #fingerprint;
             const STEPS: &'static [&'static str] = &[#(#steps),*];
             const MAX_STEPS: ::core::option::Option<u64> = #max_steps;
+            const MERMAID: &'static str = #mermaid;
+
+            #pause_definitions
 
             fn start(#input_var: Self::Input) -> Self::State {
                 #start_state
@@ -119,6 +124,47 @@ fn pause_steps(model: &Model) -> Vec<(usize, &syn::Type)> {
         .filter(|index| model.is_pause(*index))
         .filter_map(|index| Some((index, model.steps[index].sig.resume.as_ref()?)))
         .collect()
+}
+
+/// `Workflow::pauses`: the step and value type of each pause step, with the value's JSON
+/// Schema if its type has one (never looked for in a generic workflow, whose pause types may
+/// name its parameters); then the pauses of the workflows it runs as steps.
+fn pause_definitions(model: &Model) -> TokenStream {
+    let pauses = pause_steps(model);
+    let children = model.children();
+    if pauses.is_empty() && children.is_empty() {
+        return TokenStream::new();
+    }
+    let krate = &model.krate;
+    let generic = model.generics.type_params().next().is_some();
+    let own = pauses.iter().map(|(index, ty)| {
+        let step = model.step_name(*index);
+        let schema = if generic {
+            quote!(::core::option::Option::None)
+        } else {
+            quote! {{
+                use #krate::__private::{WithSchema as _, WithoutSchema as _};
+                (&&#krate::__private::SchemaOf::<#ty>::new()).schema()
+            }}
+        };
+        quote! {
+            #krate::__private::PauseDefinition::new(
+                #step, ::core::any::type_name::<#ty>(), #schema,
+            )
+        }
+    });
+    let all = children.iter().fold(
+        quote!(::core::iter::IntoIterator::into_iter([#(#own),*])),
+        |all, (_, ty)| {
+            let inner = quote!(<#ty as #krate::__private::Workflow>::pauses());
+            quote!(::core::iter::Iterator::chain(#all, #inner))
+        },
+    );
+    quote! {
+        fn pauses() -> ::std::vec::Vec<#krate::__private::PauseDefinition> {
+            ::core::iter::Iterator::collect(#all)
+        }
+    }
 }
 
 /// `Workflow::pause` and `Workflow::answer_json`, for a workflow with pause steps or steps

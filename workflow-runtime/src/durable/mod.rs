@@ -2,6 +2,7 @@
 //! [`CheckpointStore`].
 
 mod codec;
+mod define;
 mod drive;
 mod handle;
 mod held;
@@ -167,6 +168,8 @@ pub struct Runner {
     executor: Executor,
     /// Whether runs write their events to the store's log.
     event_log: bool,
+    /// The workflows whose definition it recorded in the store.
+    defined: Arc<define::Defined>,
 }
 
 impl std::fmt::Debug for Runner {
@@ -188,6 +191,7 @@ impl Runner {
             ttl: Duration::from_secs(30),
             executor: Executor::new(),
             event_log: true,
+            defined: Arc::default(),
         }
     }
 
@@ -266,6 +270,7 @@ impl Runner {
     ///
     /// [`Error::Checkpoint`] if the state does not serialize; the store's errors.
     pub async fn create<W: Workflow>(&self, input: W::Input) -> Result<RunId, Error> {
+        self.define::<W>().await;
         let first =
             Definition::of::<W>().encode(RunId::new(), 0, &W::start(input), &Loops::new())?;
         let id = first.run;
@@ -291,6 +296,7 @@ impl Runner {
         workflow: &W,
         input: W::Input,
     ) -> Result<Report<W::Output>, Error> {
+        self.define::<W>().await;
         let (state, loops) = (W::start(input), Loops::new());
         let first = Definition::of::<W>().encode(RunId::new(), 0, &state, &loops)?;
         let held = self.create_held(first, None).await?;
@@ -397,6 +403,7 @@ impl Runner {
     ) -> Result<Report<W::Output>, Error> {
         let from = self.store.checkpoint(run, Some(seq)).await?;
         let (state, loops) = from.decode::<W>()?;
+        self.define::<W>().await;
         // The branches saved at that checkpoint are in the state read back.
         let first = Definition::of::<W>().encode(RunId::new(), 0, &state, &loops)?;
         let first = Checkpoint {

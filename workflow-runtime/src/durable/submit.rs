@@ -50,6 +50,7 @@ impl Runner {
         run: RunId,
         input: W::Input,
     ) -> Result<RunHandle<W>, Error> {
+        self.define::<W>().await;
         let first = Definition::of::<W>().encode(run, 0, &W::start(input), &Loops::new())?;
         let new = NewRun {
             first: first.clone(),
@@ -115,6 +116,42 @@ impl Runner {
             .await?;
         held.release(None).await;
         Ok(self.handle(pause.run))
+    }
+
+    /// Records `value` as the answer to the pause `pause` names, for a [`Worker`](crate::Worker)
+    /// of the run's workflow to give it: what a tool without the workflow's code does
+    /// (`workflow answer`, the console). Nothing runs here, and the type of `value` is not
+    /// checked here either: the worker that picks the run up gives it with
+    /// [`Workflow::answer_json`], and a value the pause does not take is refused there; the
+    /// run then still waits at its pause, and its event log says why
+    /// ([`EventKind::AnswerRejected`](crate::event::EventKind::AnswerRejected)). Until a worker
+    /// has taken it up, a second answer to the same pause is refused.
+    ///
+    /// ```
+    /// # use workflow_runtime::{Error, PauseToken, RunId, Runner};
+    /// # async fn approve(runner: &Runner, run: RunId, waiting_at: u64) -> Result<(), Error> {
+    /// let pause = PauseToken::new(run, waiting_at);
+    /// runner.record_answer(pause, &serde_json::json!(true)).await?;
+    /// // A double click: refused, and said to be the same value.
+    /// let again = runner.record_answer(pause, &serde_json::json!(true)).await;
+    /// assert!(matches!(again, Err(Error::AlreadyAnswered { repeated: true, .. })));
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::RunNotSuspended`] if the run does not wait at a pause,
+    /// [`Error::AlreadyAnswered`] if the pause has an answer recorded already or the run has
+    /// gone on from it, [`Error::CheckpointNotFound`], [`Error::RunNotFound`], the store's
+    /// errors.
+    pub async fn record_answer(
+        &self,
+        pause: PauseToken,
+        value: &serde_json::Value,
+    ) -> Result<(), Error> {
+        let text = value.to_string();
+        self.store.record_answer(pause.run, pause.seq, text).await
     }
 
     /// A handle on run `run` of `W`, to await its result from any process. Whether the run

@@ -2,16 +2,20 @@
 //! paused run its value.
 
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use super::codec::Definition;
 use super::held::Held;
 use super::Runner;
 use crate::error::describe;
 use crate::error::Error;
+use crate::event::EventKind;
 use crate::run::Report;
 use crate::state::Loops;
-use crate::store::{Checkpoint, Lease, NewRun, RunId, RunInfo};
+use crate::store::{Checkpoint, Lease, NewEvent, NewRun, RunId, RunInfo};
 use crate::usage::SavedUsage;
+
+pub(super) use crate::store::answer::same_json;
 use crate::workflow::{PauseToken, Workflow};
 
 impl Runner {
@@ -83,7 +87,70 @@ impl Runner {
         latest: &Checkpoint,
     ) -> Result<Report<W::Output>, Error> {
         let (held, state, loops) = self.take_up::<W>(lease, info, latest, true).await?;
+        let state = match W::pause(&state) {
+            Some(_) => self.recorded::<W>(&held, state, &loops).await?,
+            None => state,
+        };
         Ok(self.drive(workflow, held, state, loops, true).await)
+    }
+
+    /// Gives the run `held`, paused at `state`, the answer a tool recorded for its pause
+    /// ([`Runner::record_answer`]), if there is one, and saves the state it makes; the
+    /// answer is then discarded. An answer the pause does not take is discarded too, and the
+    /// run's event log says why: the run goes on waiting at its pause.
+    ///
+    /// # Errors
+    ///
+    /// The store's, when the answered state cannot be saved: the lease is given up.
+    async fn recorded<W: Workflow>(
+        &self,
+        held: &Held,
+        state: W::State,
+        loops: &Loops,
+    ) -> Result<W::State, Error> {
+        let (run, seq) = (held.run(), held.version());
+        let Ok(Some(text)) = self.store.recorded_answer(run, seq).await else {
+            return Ok(state);
+        };
+        let step = W::step_name(&state);
+        let given = match serde_json::from_str(&text) {
+            Ok(value) => W::answer_json(state, value),
+            Err(error) => Err(Error::Other(error.into())),
+        };
+        let _ = self.store.discard_answer(run, seq).await;
+        let state = match given {
+            Ok(state) => state,
+            Err(error) => {
+                let kind = EventKind::AnswerRejected {
+                    step,
+                    reason: describe(&error),
+                };
+                if let Ok(event) = serde_json::to_string(&kind) {
+                    held.log(vec![NewEvent::new(SystemTime::now(), event)])
+                        .await;
+                }
+                // The state went with the refused value: the pause's is read back.
+                let latest = self.store.checkpoint(run, Some(seq)).await;
+                return match latest.and_then(|latest| latest.decode::<W>()) {
+                    Ok((state, _)) => Ok(state),
+                    Err(error) => {
+                        held.release(None).await;
+                        Err(error)
+                    }
+                };
+            }
+        };
+        let saved = match Definition::of::<W>().encode(run, 0, &state, loops) {
+            Ok(checkpoint) => held.save(checkpoint).await,
+            Err(error) => Err(error),
+        };
+        match saved {
+            Ok(()) => Ok(state),
+            Err(error) => {
+                held.release(None).await;
+                Err(error)
+            }
+        }
     }
 
     /// Gives the pause `token` names its value with `give`, if the run still waits there:
@@ -184,10 +251,4 @@ impl Runner {
             .is_ok_and(|again| same_json(&again.state, &next.state) && again.loops == next.loops);
         already(repeated)
     }
-}
-
-/// Whether two JSON texts hold the same value (objects compare whatever their keys' order).
-pub(super) fn same_json(a: &str, b: &str) -> bool {
-    let read = |text| serde_json::from_str::<serde_json::Value>(text).ok();
-    matches!((read(a), read(b)), (Some(a), Some(b)) if a == b)
 }

@@ -219,6 +219,16 @@ pub enum Error {
         /// Whether the value given then was this one.
         repeated: bool,
     },
+    /// An answer recorded for a run that does not wait at a pause
+    /// ([`Runner::record_answer`](crate::Runner::record_answer)): it is running, has ended, or
+    /// was cancelled. Nothing was recorded.
+    #[error("run `{run}` is {status}, not waiting at a pause, so it takes no answer; see its status with `workflow show {run}`")]
+    RunNotSuspended {
+        /// The run.
+        run: RunId,
+        /// Its status, as stored (`running`, `finished`, …).
+        status: &'static str,
+    },
     /// The run's state could not be saved as a checkpoint.
     #[error("workflow `{workflow}`: could not save a checkpoint")]
     Checkpoint {
@@ -496,6 +506,7 @@ impl Error {
             | Error::NotPaused { .. }
             | Error::NotResumable { .. }
             | Error::AlreadyAnswered { .. }
+            | Error::RunNotSuspended { .. }
             | Error::Panicked { .. }
             | Error::AnswerValue { .. }
             | Error::SignalValue { .. }
@@ -591,6 +602,7 @@ impl Error {
             | Error::ToolLimit { .. }
             | Error::Checkpoint { .. }
             | Error::AlreadyAnswered { .. }
+            | Error::RunNotSuspended { .. }
             | Error::Store { .. }
             | Error::RunNotFound { .. }
             | Error::CheckpointNotFound { .. }

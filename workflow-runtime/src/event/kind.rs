@@ -226,6 +226,17 @@ pub enum EventKind {
         /// The step waiting for the value.
         step: &'static str,
     },
+    /// An answer recorded for the run's pause without the workflow's code (`workflow answer`,
+    /// the console: [`Runner::record_answer`](crate::Runner::record_answer)) was refused by
+    /// the worker that took the run up: it is not a value the pause takes. The run still
+    /// waits at its pause, for another answer.
+    #[non_exhaustive]
+    AnswerRejected {
+        /// The step waiting for the value.
+        step: &'static str,
+        /// Why the value was refused.
+        reason: String,
+    },
     /// The run reached `end`.
     #[non_exhaustive]
     Completed {
@@ -269,6 +280,7 @@ impl EventKind {
             EventKind::ToolCalled { .. } => "tool_called",
             EventKind::ToolFinished { .. } => "tool_finished",
             EventKind::Suspended { .. } => "suspended",
+            EventKind::AnswerRejected { .. } => "answer_rejected",
             EventKind::Completed { .. } => "completed",
             EventKind::Failed { .. } => "failed",
         }
@@ -284,7 +296,8 @@ impl EventKind {
             | EventKind::StepFailed { step, .. }
             | EventKind::BranchStarted { step, .. }
             | EventKind::BranchFinished { step, .. }
-            | EventKind::Suspended { step } => Some(step),
+            | EventKind::Suspended { step }
+            | EventKind::AnswerRejected { step, .. } => Some(step),
             EventKind::CallFinished { step, .. }
             | EventKind::TextDelta { step, .. }
             | EventKind::ToolCalled { step, .. }

@@ -22,6 +22,7 @@
 //! [`CheckpointStore::save_logged`] writes with each checkpoint and
 //! [`CheckpointStore::events`] reads a page at a time.
 
+pub(crate) mod answer;
 mod lease;
 mod listing;
 mod log;
@@ -36,6 +37,7 @@ mod sqlite;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub(crate) mod time;
 
+use crate::definition::WorkflowDefinition;
 use crate::error::Error;
 use crate::future::BoxFuture;
 use crate::usage::SavedUsage;
@@ -656,15 +658,17 @@ pub trait CheckpointStore: Send + Sync + 'static {
 
     /// Takes the lease of a run a worker may pick up, for `lease`, and returns it with its
     /// latest checkpoint, as [`claim`](Self::claim) does; `None` if there is none. The SQL
-    /// stores take a sleeping run whose time has come first, then a run one of whose awaited
-    /// messages is queued, then the oldest run ready to go on, each found by an index.
-    /// A run may be picked up if its status is [`RunStatus::Running`], nobody holds its lease
-    /// (it was created without one, given up, or has expired), it does not sleep until a time
-    /// to come ([`release_until`](Self::release_until)) nor wait for a signal no message of
-    /// which is queued ([`release_awaiting`](Self::release_awaiting)), it has no cancel
-    /// request, and its workflow and fingerprint are one of `types`. Workers that call it at
-    /// once get different runs: the search and the lease are one atomic step, and a run
-    /// another caller is taking is skipped, not waited for (`SKIP LOCKED`).
+    /// stores take a suspended run with an answer [recorded](Self::record_answer) for the
+    /// pause it waits at first, then a sleeping run whose time has come, then a run one of
+    /// whose awaited messages is queued, then the oldest run ready to go on, each found by an
+    /// index. A run may be picked up if its status is [`RunStatus::Running`] (or
+    /// [`RunStatus::Suspended`] with a recorded answer), nobody holds its lease (it was
+    /// created without one, given up, or has expired), it does not sleep until a time to come
+    /// ([`release_until`](Self::release_until)) nor wait for a signal no message of which is
+    /// queued ([`release_awaiting`](Self::release_awaiting)), it has no cancel request, and
+    /// its workflow and fingerprint are one of `types`. Workers that call it at once get
+    /// different runs: the search and the lease are one atomic step, and a run another caller
+    /// is taking is skipped, not waited for (`SKIP LOCKED`).
     ///
     /// A type with a [`limit`](WorkflowType::limit) is taken only while fewer runs of its
     /// workflow (of any fingerprint) hold a live lease, counted in the same atomic step: on
@@ -708,6 +712,97 @@ pub trait CheckpointStore: Send + Sync + 'static {
     fn cancel(&self, run: RunId) -> BoxFuture<'_, Result<Cancel, Error>> {
         let _ = run;
         Box::pin(std::future::ready(Err(unsupported("cancel"))))
+    }
+
+    /// Records `definition`, once per name and fingerprint: a definition already recorded is
+    /// left as it is. A [`Runner`](crate::Runner) records the definition of a workflow the
+    /// first time it creates a run of it, a [`Worker`](crate::Worker) those it serves when it
+    /// starts, so that tools without the code can show a run's graph and pauses
+    /// ([`definition`](Self::definition)).
+    ///
+    /// The default keeps nothing.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Store`].
+    fn save_definition(&self, definition: WorkflowDefinition) -> BoxFuture<'_, Result<(), Error>> {
+        let _ = definition;
+        Box::pin(std::future::ready(Ok(())))
+    }
+
+    /// The definition of workflow `name` with fingerprint `fingerprint`, if one was
+    /// [recorded](Self::save_definition).
+    ///
+    /// The default has none.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Store`]; [`Error::CorruptCheckpoint`] (naming no run) if it does not read
+    /// back.
+    fn definition<'a>(
+        &'a self,
+        name: &'a str,
+        fingerprint: u64,
+    ) -> BoxFuture<'a, Result<Option<WorkflowDefinition>, Error>> {
+        let _ = (name, fingerprint);
+        Box::pin(std::future::ready(Ok(None)))
+    }
+
+    /// Records `value`, an answer as JSON, for the pause run `run` waits at in checkpoint
+    /// `seq`, for a worker to give it: a tool without the workflow's code (`workflow answer`,
+    /// the console) cannot give it itself. From then on [`claim_next`](Self::claim_next) picks
+    /// the suspended run up (for a worker of its workflow), which reads the answer with
+    /// [`recorded_answer`](Self::recorded_answer), gives it to the run (or refuses it), and
+    /// [discards](Self::discard_answer) it. One answer per pause: the check and the write are
+    /// atomic.
+    ///
+    /// The default says the store does not support it.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::RunNotSuspended`] if the run does not wait at a pause;
+    /// [`Error::AlreadyAnswered`] if an answer is recorded for that pause already
+    /// ([`repeated`](Error::AlreadyAnswered::repeated) if it is this same value) or the run
+    /// has gone on from it; [`Error::CheckpointNotFound`] if the run has no checkpoint `seq`
+    /// yet; [`Error::RunNotFound`], [`Error::Store`].
+    fn record_answer(
+        &self,
+        run: RunId,
+        seq: u64,
+        value: String,
+    ) -> BoxFuture<'_, Result<(), Error>> {
+        let _ = (run, seq, value);
+        Box::pin(std::future::ready(Err(unsupported("record_answer"))))
+    }
+
+    /// The answer [recorded](Self::record_answer) for the pause of checkpoint `seq` of run
+    /// `run`, if there is one (and it was not [discarded](Self::discard_answer)).
+    ///
+    /// The default has none.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Store`].
+    fn recorded_answer(
+        &self,
+        run: RunId,
+        seq: u64,
+    ) -> BoxFuture<'_, Result<Option<String>, Error>> {
+        let _ = (run, seq);
+        Box::pin(std::future::ready(Ok(None)))
+    }
+
+    /// Forgets the answer recorded for the pause of checkpoint `seq` of run `run`, if any:
+    /// once given to the run, or refused (another can then be recorded).
+    ///
+    /// The default does nothing.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Store`].
+    fn discard_answer(&self, run: RunId, seq: u64) -> BoxFuture<'_, Result<(), Error>> {
+        let _ = (run, seq);
+        Box::pin(std::future::ready(Ok(())))
     }
 }
 

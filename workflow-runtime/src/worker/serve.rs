@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use crate::definition::WorkflowDefinition;
 use crate::durable::Runner;
 use crate::future::BoxFuture;
 use crate::run::Outcome;
@@ -25,6 +26,9 @@ pub(super) trait Serve: Send + Sync + 'static {
     /// Its name and fingerprint, as its runs record them.
     fn kind(&self) -> WorkflowType;
 
+    /// Its definition, as the store records it.
+    fn definition(&self) -> WorkflowDefinition;
+
     /// Drives run `info`, just claimed for `lease`, from `latest`, its latest checkpoint.
     fn drive(
         self: Arc<Self>,
@@ -41,6 +45,10 @@ pub(super) struct Served<W>(pub(super) W);
 impl<W: Workflow + 'static> Serve for Served<W> {
     fn kind(&self) -> WorkflowType {
         WorkflowType::new(W::NAME, W::FINGERPRINT)
+    }
+
+    fn definition(&self) -> WorkflowDefinition {
+        WorkflowDefinition::of::<W>()
     }
 
     fn drive(

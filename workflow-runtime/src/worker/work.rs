@@ -26,6 +26,12 @@ pub(super) async fn run(worker: Worker, stop: CancellationToken) -> WorkerReport
     let retention = worker
         .retention
         .map(|job| tokio::spawn(super::retain::run(Arc::clone(&store), job, stop.clone())));
+    // What it serves, for tools to show: best effort, as a run's creator records it too.
+    for served in &worker.served {
+        if let Err(error) = store.save_definition(served.definition()).await {
+            tracing::warn!(error = %error, "workflow worker: recording a definition failed");
+        }
+    }
     loop {
         while let Some(ended) = tasks.try_join_next() {
             tally(&mut report, ended.ok());

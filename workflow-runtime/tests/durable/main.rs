@@ -111,5 +111,7 @@ conformance! {
     workers::runs_are_cancelled_by_id,
     workers::a_stopping_worker_gives_its_runs_back,
     workers::an_answered_pause_is_driven_by_a_worker,
+    workers::an_answer_recorded_without_the_code_is_given_by_a_worker,
+    workers::definitions_are_recorded_once,
     workers::a_cancel_whose_worker_died_is_completed,
 }

@@ -1,7 +1,8 @@
 //! Stores written by an older version of `workflow` open, are brought up to date, and their
 //! runs go on: schema version 2 had no usage saved with checkpoints and branches, version 3
 //! no cancel requests (nor the index workers claim runs from), version 4 no event log,
-//! version 5 no wake-up time of sleeping runs, nor signals.
+//! version 5 no wake-up time of sleeping runs, nor signals, version 6 no recorded answers nor
+//! definitions.
 
 use std::sync::Arc;
 
@@ -61,7 +62,11 @@ async fn sqlite_a_file_at_schema_2_opens_and_its_runs_resume_with_no_usage() {
     let version: i64 = db
         .query_row("PRAGMA user_version", [], |row| row.get(0))
         .expect("reads");
-    assert_eq!(version, 6);
+    assert_eq!(version, 7);
+    assert_eq!(
+        columns(&db, "workflow_answers"),
+        ["run", "seq", "value", "created_at"]
+    );
     for table in ["workflow_checkpoints", "workflow_branches"] {
         assert!(columns(&db, table).contains(&"usage".to_owned()), "{table}");
     }
@@ -164,7 +169,7 @@ async fn postgres_tables_at_schema_2_are_brought_up_to_date() {
         .await
         .and_then(|row| row.try_get(0))
         .expect("reads");
-    assert_eq!(version, 6);
+    assert_eq!(version, 7);
     let logged = format!("SELECT count(*) FROM {schema}.workflow_events WHERE run = $1");
     let logged: i64 = client
         .query_one(&logged, &[waiting.as_uuid()])

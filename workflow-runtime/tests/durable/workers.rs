@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use workflow_runtime::store::{Cancel, Lease, RunFilter, RunId, RunStatus, WorkflowType};
-use workflow_runtime::{Error, Runner, Worker};
+use workflow_runtime::{Error, PauseToken, Runner, Worker, WorkflowDefinition};
 
 use crate::stores::Fixture;
 use crate::workflows::{Approval, Chain, Decision};
@@ -256,6 +256,124 @@ pub(crate) async fn an_answered_pause_is_driven_by_a_worker(fixture: Fixture) {
     let published = handle.result().await.expect("finishes");
     assert_eq!(published, "published: a draft on workers (ok)");
     assert_eq!(worker.stop().await.finished, 1);
+}
+
+pub(crate) async fn an_answer_recorded_without_the_code_is_given_by_a_worker(fixture: Fixture) {
+    let runner = Runner::new(fixture.store).owner("test");
+    let paused = runner
+        .start(&Approval::default(), "tools".into())
+        .await
+        .expect("starts");
+    let token = paused.outcome.pause().and_then(|pause| pause.token());
+    let token = token.expect("a durable pause has a token");
+    // Not a `Decision`: recorded (the tool cannot tell), refused by the worker.
+    runner
+        .record_answer(token, &serde_json::json!("yes"))
+        .await
+        .expect("records");
+    let twice = runner.record_answer(token, &serde_json::json!("yes")).await;
+    assert!(
+        matches!(twice, Err(Error::AlreadyAnswered { repeated: true, .. })),
+        "{twice:?}"
+    );
+    let worker = a_worker(&runner).register(Approval::default()).spawn();
+    until("the worker refuses the answer", async || {
+        let log = runner.events(paused.id, 0, 100).await.expect("reads");
+        log.iter()
+            .any(|entry| entry.event.contains("answer_rejected"))
+    })
+    .await;
+    let info = runner.status(paused.id).await.expect("reads");
+    assert_eq!(
+        (info.status, info.version),
+        (RunStatus::Suspended, token.seq)
+    );
+    let log = runner.events(paused.id, 0, 100).await.expect("reads");
+    let refused = log
+        .iter()
+        .find(|entry| entry.event.contains("answer_rejected"));
+    let refused = refused.expect("logged").event.clone();
+    assert!(refused.contains("Decision"), "{refused}");
+
+    // Another answer can then be recorded, and this one is given.
+    let decision = serde_json::json!({"approved": true, "note": "ok"});
+    runner
+        .record_answer(token, &decision)
+        .await
+        .expect("records again");
+    let handle = runner.handle::<Approval>(paused.id);
+    let published = handle.result().await.expect("finishes");
+    assert_eq!(published, "published: a draft on tools (ok)");
+    let late = runner.record_answer(token, &decision).await;
+    assert!(
+        matches!(late, Err(Error::AlreadyAnswered { .. })),
+        "{late:?}"
+    );
+    let finished = runner
+        .record_answer(
+            PauseToken::new(paused.id, handle.status().await.expect("reads").version),
+            &decision,
+        )
+        .await;
+    assert!(
+        matches!(
+            finished,
+            Err(Error::RunNotSuspended {
+                status: "finished",
+                ..
+            })
+        ),
+        "{finished:?}"
+    );
+    let unknown = runner
+        .record_answer(PauseToken::new(RunId::new(), 0), &decision)
+        .await;
+    assert!(
+        matches!(unknown, Err(Error::RunNotFound { .. })),
+        "{unknown:?}"
+    );
+    worker.stop().await;
+}
+
+pub(crate) async fn definitions_are_recorded_once(fixture: Fixture) {
+    let store = Arc::clone(&fixture.store);
+    let runner = Runner::new(fixture.store).owner("test");
+    assert_eq!(store.definition("Approval", 7).await.expect("reads"), None);
+    runner
+        .start(&Approval::default(), "definitions".into())
+        .await
+        .expect("starts");
+    let recorded = store.definition("Approval", 7).await.expect("reads");
+    let recorded = recorded.expect("recorded by the run's creator");
+    assert_eq!(recorded, WorkflowDefinition::of::<Approval>());
+    assert_eq!(recorded.steps, ["draft", "approve", "publish"]);
+    assert!(recorded.mermaid.contains("approve --> publish"));
+    let pause = recorded.pause("approve").expect("its pause");
+    assert_eq!(pause.value_type, "Decision");
+    let schema = pause.schema.as_ref().expect("a schema");
+    assert_eq!(schema["properties"]["approved"]["type"], "boolean");
+
+    // Once per name and fingerprint: another text under the same key is ignored.
+    let mut changed = WorkflowDefinition::of::<Approval>();
+    changed.mermaid = "flowchart TD\n  changed\n".into();
+    store.save_definition(changed).await.expect("saves");
+    let kept = store.definition("Approval", 7).await.expect("reads");
+    assert_eq!(kept.expect("kept").mermaid, recorded.mermaid);
+    assert_eq!(store.definition("Approval", 8).await.expect("reads"), None);
+
+    // A worker records what it serves when it starts.
+    let worker = a_worker(&runner).register(Chain::<1>::default()).spawn();
+    until("the worker records `Chain`", async || {
+        let name = <Chain as workflow_runtime::Workflow>::NAME;
+        let print = <Chain as workflow_runtime::Workflow>::FINGERPRINT;
+        store
+            .definition(name, print)
+            .await
+            .expect("reads")
+            .is_some()
+    })
+    .await;
+    worker.stop().await;
 }
 
 pub(crate) async fn a_cancel_whose_worker_died_is_completed(fixture: Fixture) {

@@ -11,7 +11,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use workflow_runtime::state::Branch;
-use workflow_runtime::{Answer, Context, Error, Pause, StepPolicy, Workflow};
+use workflow_runtime::{Answer, Context, Error, Pause, PauseDefinition, StepPolicy, Workflow};
 
 const POLICY: StepPolicy = StepPolicy::new();
 
@@ -177,7 +177,7 @@ impl<const FP: u64> Workflow for Chain<FP> {
 }
 
 /// A human's decision on a draft.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub(crate) struct Decision {
     pub(crate) approved: bool,
     pub(crate) note: String,
@@ -218,6 +218,13 @@ impl Workflow for Approval {
     const NAME: &'static str = "Approval";
     const FINGERPRINT: u64 = 7;
     const STEPS: &'static [&'static str] = &["draft", "approve", "publish"];
+    const MERMAID: &'static str =
+        "flowchart TD\n  start --> draft --> approve --> publish --> end\n";
+
+    fn pauses() -> Vec<PauseDefinition> {
+        let schema = serde_json::to_value(schemars::schema_for!(Decision)).ok();
+        vec![PauseDefinition::new("approve", "Decision", schema)]
+    }
 
     fn start(topic: String) -> ApprovalState {
         ApprovalState::Draft(topic)

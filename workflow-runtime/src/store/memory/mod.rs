@@ -3,15 +3,17 @@
 mod runs;
 mod signals;
 
+use std::collections::BTreeMap;
 use std::future::ready;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::SystemTime;
 
 use super::queue::{limited, with_room};
 use super::{
-    BranchRecord, Cancel, Checkpoint, CheckpointStore, Lease, LoggedEvent, NewEvent, NewRun,
-    Retention, RunFilter, RunId, RunInfo, RunList, RunStatus, WorkflowType,
+    answer, BranchRecord, Cancel, Checkpoint, CheckpointStore, Lease, LoggedEvent, NewEvent,
+    NewRun, Retention, RunFilter, RunId, RunInfo, RunList, RunStatus, WorkflowType,
 };
+use crate::definition::WorkflowDefinition;
 use crate::error::Error;
 use crate::future::BoxFuture;
 use crate::usage::SavedUsage;
@@ -33,6 +35,8 @@ use runs::{Entry, Runs, Written};
 #[derive(Debug, Default)]
 pub struct MemoryStore {
     runs: Mutex<Runs>,
+    /// The workflow definitions recorded, by name and fingerprint.
+    definitions: Mutex<BTreeMap<(String, u64), WorkflowDefinition>>,
 }
 
 impl MemoryStore {
@@ -372,18 +376,91 @@ impl CheckpointStore for MemoryStore {
             }
         });
         let types = &with_room(types, &held);
-        let next = runs.find_mut(|entry| {
+        let served = |entry: &Entry| {
             let info = &entry.info;
             entry.runnable(now)
                 && types
                     .iter()
                     .any(|t| t.matches(&info.workflow, info.fingerprint))
-        });
+        };
+        // Answered runs first, as the database stores take them.
+        let answered = runs
+            .find_mut(|entry| entry.answered() && served(entry))
+            .map(|entry| entry.info.id);
+        let next = match answered {
+            Some(run) => runs.get_mut(run),
+            None => runs.find_mut(served),
+        };
         let claimed = next.map(|entry| {
             entry.take(Some(lease), now);
             Ok((entry.info(), entry.latest()?))
         });
         Box::pin(ready(claimed.transpose()))
+    }
+
+    fn save_definition(&self, definition: WorkflowDefinition) -> BoxFuture<'_, Result<(), Error>> {
+        let mut definitions = self
+            .definitions
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let key = (definition.name.clone(), definition.fingerprint);
+        definitions.entry(key).or_insert(definition);
+        Box::pin(ready(Ok(())))
+    }
+
+    fn definition<'a>(
+        &'a self,
+        name: &'a str,
+        fingerprint: u64,
+    ) -> BoxFuture<'a, Result<Option<WorkflowDefinition>, Error>> {
+        let definitions = self
+            .definitions
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let found = definitions.get(&(name.to_owned(), fingerprint)).cloned();
+        Box::pin(ready(Ok(found)))
+    }
+
+    fn record_answer(
+        &self,
+        run: RunId,
+        seq: u64,
+        value: String,
+    ) -> BoxFuture<'_, Result<(), Error>> {
+        self.with(run, |entry, _| {
+            let at = (entry.info.status, entry.info.version);
+            let recorded = entry.answer.as_ref().filter(|(at, _)| *at == seq);
+            let recorded = recorded.map(|(_, value)| value.as_str());
+            match answer::refusal(run, at, seq, recorded, &value) {
+                Some(error) => Err(error),
+                None => {
+                    entry.answer = Some((seq, value));
+                    Ok(())
+                }
+            }
+        })
+    }
+
+    fn recorded_answer(
+        &self,
+        run: RunId,
+        seq: u64,
+    ) -> BoxFuture<'_, Result<Option<String>, Error>> {
+        let recorded = self.apply(run, |entry, _| {
+            let answer = entry.answer.as_ref().filter(|(at, _)| *at == seq);
+            Ok(answer.map(|(_, value)| value.clone()))
+        });
+        Box::pin(ready(recorded.or(Ok(None))))
+    }
+
+    fn discard_answer(&self, run: RunId, seq: u64) -> BoxFuture<'_, Result<(), Error>> {
+        let _ = self.apply(run, |entry, _| {
+            if entry.answer.as_ref().is_some_and(|(at, _)| *at == seq) {
+                entry.answer = None;
+            }
+            Ok(())
+        });
+        Box::pin(ready(Ok(())))
     }
 
     fn cancel(&self, run: RunId) -> BoxFuture<'_, Result<Cancel, Error>> {

@@ -44,6 +44,8 @@ pub(super) struct Entry {
     pub(super) checkpoints: VecDeque<Checkpoint>,
     /// Its event log: entry `n` is at index `n`.
     pub(super) events: Vec<LoggedEvent>,
+    /// The answer recorded for a pause, and the checkpoint that waits there.
+    pub(super) answer: Option<(u64, String)>,
 }
 
 /// Where run `run` is kept: its UUID as one number, read big-endian, so that the numbers sort
@@ -116,6 +118,7 @@ impl Entry {
             signals: Queue::default(),
             checkpoints: VecDeque::with_capacity(CHECKPOINTS),
             events: Vec::new(),
+            answer: None,
         }
     }
 
@@ -184,11 +187,18 @@ impl Entry {
 
     /// Whether a worker may pick the run up at `now` (see `CheckpointStore::claim_next`).
     pub(super) fn runnable(&self, now: SystemTime) -> bool {
-        self.info.status == RunStatus::Running
+        (self.info.status == RunStatus::Running || self.answered())
             && !self.cancel_requested
             && !(self.lease.is_some() && self.info.is_owned(now))
             && self.wake_at.is_none_or(|wake_at| wake_at <= now)
             && self.signals.ready()
+    }
+
+    /// Whether the run waits at a pause with an answer recorded for it.
+    pub(super) fn answered(&self) -> bool {
+        let version = self.info.version;
+        self.info.status == RunStatus::Suspended
+            && self.answer.as_ref().is_some_and(|(seq, _)| *seq == version)
     }
 
     /// Leases the run to `lease` until [`Lease::expires_at`] `now`, or to nobody.

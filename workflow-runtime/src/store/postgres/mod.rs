@@ -1,5 +1,6 @@
 //! [`PostgresStore`]: runs in a PostgreSQL database, shared by many workers.
 
+mod answer;
 mod options;
 mod queue;
 mod read;
@@ -19,6 +20,7 @@ use super::{
     BranchRecord, Cancel, Checkpoint, CheckpointStore, Lease, LoggedEvent, NewEvent, NewRun,
     Retention, RunFilter, RunId, RunInfo, RunList, WorkflowType,
 };
+use crate::definition::WorkflowDefinition;
 use crate::error::Error;
 use crate::future::BoxFuture;
 use crate::store::time::{lease_millis, to_millis};
@@ -165,6 +167,7 @@ fn setup_sql(schema: Option<&str>) -> Result<String, Error> {
         ));
     }
     sql.push_str(statements::SCHEMA);
+    sql.push_str(statements::ANSWERS_AND_DEFINITIONS);
     sql.push_str("COMMIT;");
     Ok(sql)
 }
@@ -490,6 +493,54 @@ impl CheckpointStore for PostgresStore {
         Box::pin(async move {
             let conn = self.connection().await?;
             queue::cancel(&conn.client, &conn.sql, run).await
+        })
+    }
+
+    fn save_definition(&self, definition: WorkflowDefinition) -> BoxFuture<'_, Result<(), Error>> {
+        Box::pin(async move {
+            let conn = self.connection().await?;
+            answer::save_definition(&conn.client, &definition).await
+        })
+    }
+
+    fn definition<'a>(
+        &'a self,
+        name: &'a str,
+        fingerprint: u64,
+    ) -> BoxFuture<'a, Result<Option<WorkflowDefinition>, Error>> {
+        Box::pin(async move {
+            let conn = self.connection().await?;
+            answer::definition(&conn.client, name, fingerprint).await
+        })
+    }
+
+    fn record_answer(
+        &self,
+        run: RunId,
+        seq: u64,
+        value: String,
+    ) -> BoxFuture<'_, Result<(), Error>> {
+        Box::pin(async move {
+            let conn = self.connection().await?;
+            answer::record(&conn.client, run, seq, &value).await
+        })
+    }
+
+    fn recorded_answer(
+        &self,
+        run: RunId,
+        seq: u64,
+    ) -> BoxFuture<'_, Result<Option<String>, Error>> {
+        Box::pin(async move {
+            let conn = self.connection().await?;
+            answer::select(&conn.client, run, seq).await
+        })
+    }
+
+    fn discard_answer(&self, run: RunId, seq: u64) -> BoxFuture<'_, Result<(), Error>> {
+        Box::pin(async move {
+            let conn = self.connection().await?;
+            answer::discard(&conn.client, run, seq).await
         })
     }
 }

@@ -15,7 +15,8 @@ use crate::store::{Cancel, Checkpoint, Lease, RunId, RunInfo, WorkflowType};
 /// The statement of [`claim_next`] (`$1` the lease id, `$2` its owner, `$3` its duration,
 /// `$4` and `$5` the names and fingerprints of `types`, `$6` the error of a cancelled run).
 /// It first records as cancelled the runs asked to stop whose lease expired, then leases the
-/// first of: a sleeping run whose time has come (by the index of wake-up times), a run
+/// first of: a suspended run with an answer recorded for its pause (someone waits for it), a
+/// sleeping run whose time has come (by the index of wake-up times), a run
 /// waiting for a signal one of whose messages is queued (from the queued messages), the
 /// oldest run ready to go on (by the index of ready runs). Each is found with `FOR UPDATE
 /// SKIP LOCKED`, and only as far as needed: a sleeping or waiting run is never scanned while
@@ -38,6 +39,9 @@ pub(super) fn claim_next_sql() -> String {
          updated_at = {now}, lease_id = NULL, owner = NULL, lease_expires = NULL \
          WHERE status = 'running' AND cancel_requested \
          AND (lease_expires IS NULL OR lease_expires <= {now}) RETURNING id), \
+         answered AS (SELECT r.id FROM workflow_answers a JOIN workflow_runs r \
+         ON r.id = a.run AND r.version = a.seq WHERE r.status = 'suspended' AND {free_r} \
+         ORDER BY r.id LIMIT 1 FOR UPDATE OF r SKIP LOCKED), \
          due AS (SELECT id FROM workflow_runs WHERE status = 'running' AND wake_at <= {started} \
          AND {free} ORDER BY wake_at LIMIT 1 FOR UPDATE SKIP LOCKED), \
          mailed AS (SELECT r.id FROM workflow_signals s JOIN workflow_runs r \
@@ -46,7 +50,7 @@ pub(super) fn claim_next_sql() -> String {
          ready AS (SELECT id FROM workflow_runs WHERE status = 'running' AND wake_at IS NULL \
          AND awaiting IS NULL AND {free} ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED) \
          UPDATE workflow_runs SET lease_id = $1, owner = $2, lease_expires = {now} + $3::bigint \
-         WHERE id = (SELECT id FROM due UNION ALL SELECT id FROM mailed \
+         WHERE id = (SELECT id FROM answered UNION ALL SELECT id FROM due UNION ALL SELECT id FROM mailed \
          UNION ALL SELECT id FROM ready LIMIT 1) RETURNING {RUN_COLUMNS}"
     )
 }

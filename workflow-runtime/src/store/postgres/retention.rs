@@ -43,7 +43,8 @@ pub(super) async fn delete_runs(client: &Client, retention: &Retention) -> Resul
          checkpoints AS (DELETE FROM workflow_checkpoints WHERE run IN (SELECT id FROM gone)), \
          branches AS (DELETE FROM workflow_branches WHERE run IN (SELECT id FROM gone)), \
          events AS (DELETE FROM workflow_events WHERE run IN (SELECT id FROM gone)), \
-         signals AS (DELETE FROM workflow_signals WHERE run IN (SELECT id FROM gone)) \
+         signals AS (DELETE FROM workflow_signals WHERE run IN (SELECT id FROM gone)), \
+         answers AS (DELETE FROM workflow_answers WHERE run IN (SELECT id FROM gone)) \
          SELECT count(*) FROM gone";
     let statuses: Vec<&str> = retention
         .statuses()

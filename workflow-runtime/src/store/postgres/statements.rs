@@ -109,13 +109,36 @@ INSERT INTO workflow_schema (version) SELECT 6
     WHERE NOT EXISTS (SELECT 1 FROM workflow_schema WHERE version >= 6);
 ";
 
+/// Schema version 7: the answers recorded for pauses by tools without the workflow's code,
+/// and the workflow definitions those tools show. Two new tables, created if missing; run
+/// after [`SCHEMA`].
+pub(super) const ANSWERS_AND_DEFINITIONS: &str = "
+CREATE TABLE IF NOT EXISTS workflow_answers (
+    run uuid NOT NULL,
+    seq bigint NOT NULL,
+    value text NOT NULL,
+    created_at bigint NOT NULL,
+    PRIMARY KEY (run, seq)
+);
+CREATE TABLE IF NOT EXISTS workflow_definitions (
+    workflow text NOT NULL,
+    fingerprint bigint NOT NULL,
+    definition text NOT NULL,
+    created_at bigint NOT NULL,
+    PRIMARY KEY (workflow, fingerprint)
+);
+INSERT INTO workflow_schema (version) SELECT 7
+    WHERE NOT EXISTS (SELECT 1 FROM workflow_schema WHERE version >= 7);
+";
+
 /// The schema version this code writes and reads: 2 added `workflow_branches`, 3 the `usage`
 /// of checkpoints and branches (added to older tables, once, when a connection sets up), 4
 /// the `cancel_requested` of runs and the index of running runs workers claim from, 5
 /// `workflow_events` (a new table, created if missing), 6 the `wake_at` of runs and its index
 /// (durable timers: a sleeping run is not claimed before it), their `awaiting` and
-/// `workflow_signals` (signals: a run waiting for one is claimed once a message is queued).
-pub(super) const SCHEMA_VERSION: i32 = 6;
+/// `workflow_signals` (signals: a run waiting for one is claimed once a message is queued), 7
+/// `workflow_answers` and `workflow_definitions` ([`ANSWERS_AND_DEFINITIONS`]).
+pub(super) const SCHEMA_VERSION: i32 = 7;
 
 /// The statements of the frequent operations, prepared once per connection.
 pub(super) struct Statements {
@@ -249,6 +272,20 @@ impl Statements {
         })
     }
 }
+
+/// Records answer `$3` for the pause of checkpoint `$2` of run `$1` if the run waits there
+/// and none is recorded, and returns the run's status and version, whether it was recorded,
+/// and the answer recorded before, if any.
+pub(super) const RECORD_ANSWER: &str = concat!(
+    "WITH r AS (SELECT status, version FROM workflow_runs WHERE id = $1 FOR UPDATE), \
+     ins AS (INSERT INTO workflow_answers (run, seq, value, created_at) \
+     SELECT $1, $2::bigint, $3::text, ",
+    now!(),
+    " FROM r WHERE r.status = 'suspended' AND r.version = $2::bigint \
+     ON CONFLICT (run, seq) DO NOTHING RETURNING 1) \
+     SELECT r.status, r.version, (SELECT count(*) FROM ins), \
+     (SELECT value FROM workflow_answers WHERE run = $1 AND seq = $2::bigint) FROM r"
+);
 
 /// Whether a run's lease is held, and not expired.
 const LIVE: &str = concat!("(lease_id IS NOT NULL AND lease_expires > ", now!(), ")");

@@ -1,5 +1,6 @@
 //! [`SqliteStore`]: runs in an SQLite file.
 
+mod answer;
 mod busy;
 mod id;
 mod log;
@@ -25,6 +26,7 @@ use super::{
     BranchRecord, Cancel, Checkpoint, CheckpointStore, Lease, LoggedEvent, NewEvent, NewRun,
     Retention, RunFilter, RunId, RunInfo, RunList, WorkflowType,
 };
+use crate::definition::WorkflowDefinition;
 use crate::error::{BoxError, Error};
 use crate::future::BoxFuture;
 use crate::store::time::{lease_millis, to_millis};
@@ -333,5 +335,39 @@ impl CheckpointStore for SqliteStore {
 
     fn cancel(&self, run: RunId) -> BoxFuture<'_, Result<Cancel, Error>> {
         self.write(move |conn| queue::cancel(conn, run))
+    }
+
+    fn save_definition(&self, definition: WorkflowDefinition) -> BoxFuture<'_, Result<(), Error>> {
+        self.write(move |conn| answer::save_definition(conn, &definition))
+    }
+
+    fn definition<'a>(
+        &'a self,
+        name: &'a str,
+        fingerprint: u64,
+    ) -> BoxFuture<'a, Result<Option<WorkflowDefinition>, Error>> {
+        let name = name.to_owned();
+        self.call(move |conn| answer::definition(conn, &name, fingerprint))
+    }
+
+    fn record_answer(
+        &self,
+        run: RunId,
+        seq: u64,
+        value: String,
+    ) -> BoxFuture<'_, Result<(), Error>> {
+        self.write(move |conn| answer::record(conn, run, seq, &value))
+    }
+
+    fn recorded_answer(
+        &self,
+        run: RunId,
+        seq: u64,
+    ) -> BoxFuture<'_, Result<Option<String>, Error>> {
+        self.call(move |conn| answer::select(conn, run, seq))
+    }
+
+    fn discard_answer(&self, run: RunId, seq: u64) -> BoxFuture<'_, Result<(), Error>> {
+        self.write(move |conn| answer::discard(conn, run, seq))
     }
 }

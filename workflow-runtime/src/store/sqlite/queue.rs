@@ -76,7 +76,9 @@ pub(super) fn claim_next(
 }
 
 /// The id of the run to lease, of the workflows `wanted` (as JSON pairs) at `now`: the first
-/// of a sleeping run whose time has come (by the index of wake-up times), a run waiting for a
+/// of a suspended run with an answer recorded for its pause (someone waits for it;
+/// `workflow_answers` holds only answers not yet given, so this costs nothing when there are
+/// none), a sleeping run whose time has come (by the index of wake-up times), a run waiting for a
 /// signal one of whose messages is queued (from the queued messages), the oldest run ready to
 /// go on (by the index of ready runs). A sleeping or waiting run is never scanned while
 /// looking for a ready one.
@@ -85,6 +87,10 @@ fn next_runnable(tx: &Connection, now: i64, wanted: &str) -> Result<Option<Strin
          AND (r.lease_id IS NULL OR r.lease_expires IS NULL OR r.lease_expires <= ?1) \
          AND (r.workflow, r.fingerprint) IN (SELECT value ->> 0, value ->> 1 FROM json_each(?2))";
     let queries = [
+        format!(
+            "SELECT r.id FROM workflow_answers a JOIN workflow_runs r ON r.id = a.run \
+             AND r.version = a.seq WHERE r.status = 'suspended' AND {FREE} ORDER BY r.id LIMIT 1"
+        ),
         format!(
             "SELECT r.id FROM workflow_runs r WHERE r.status = 'running' AND r.wake_at <= ?1 \
              AND {FREE} ORDER BY r.wake_at LIMIT 1"

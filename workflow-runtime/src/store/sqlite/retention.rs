@@ -54,6 +54,7 @@ pub(super) fn delete_runs(conn: &mut Connection, retention: &Retention) -> Resul
         "workflow_checkpoints",
         "workflow_events",
         "workflow_signals",
+        "workflow_answers",
     ] {
         let rows = format!(
             "DELETE FROM {table} WHERE run IN (SELECT id FROM workflow_runs WHERE {SELECTED})"

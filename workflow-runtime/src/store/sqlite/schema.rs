@@ -76,12 +76,33 @@ CREATE TABLE IF NOT EXISTS workflow_events (
 ) WITHOUT ROWID;
 ";
 
+/// Schema version 7: the answers recorded for pauses by tools without the workflow's code,
+/// and the workflow definitions those tools show. Two new tables, created if missing (kept
+/// apart from [`SCHEMA`] so that the step reads on its own).
+const ANSWERS_AND_DEFINITIONS: &str = "
+CREATE TABLE IF NOT EXISTS workflow_answers (
+    run TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    value TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (run, seq)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS workflow_definitions (
+    workflow TEXT NOT NULL,
+    fingerprint INTEGER NOT NULL,
+    definition TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (workflow, fingerprint)
+) WITHOUT ROWID;
+";
+
 /// The schema version this code writes and reads: 2 added `workflow_branches`, 3 the
 /// `usage` of checkpoints and branches, 4 the `cancel_requested` of runs (and the index of
 /// running runs that workers claim from), 5 `workflow_events` (a new table: [`SCHEMA`]
 /// creates it in an older file), 6 the `wake_at` and `awaiting` of runs and
-/// `workflow_signals` (durable timers and signals: [`WAITS`]).
-pub(super) const SCHEMA_VERSION: i64 = 6;
+/// `workflow_signals` (durable timers and signals: [`WAITS`]), 7 `workflow_answers` and
+/// `workflow_definitions` ([`ANSWERS_AND_DEFINITIONS`]).
+pub(super) const SCHEMA_VERSION: i64 = 7;
 
 /// What version 4 added.
 const CANCEL: &str =
@@ -126,7 +147,7 @@ pub(super) fn set_up(conn: &mut Connection) -> Result<(), Error> {
         return Err(newer(version));
     }
     let setup = format!(
-        "{} {SCHEMA} PRAGMA user_version = {SCHEMA_VERSION};",
+        "{} {SCHEMA} {ANSWERS_AND_DEFINITIONS} PRAGMA user_version = {SCHEMA_VERSION};",
         migrations(version)
     );
     tx.execute_batch(&setup).map_err(store)?;

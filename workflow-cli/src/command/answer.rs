@@ -1,0 +1,98 @@
+//! `workflow answer RUN JSON`: answer the pause a run waits at, without the workflow's code.
+//!
+//! The command cannot give the value to the run itself: that takes the workflow's types. It
+//! records the answer in the store (`Runner::record_answer`), and a worker that serves the
+//! workflow gives it when it picks the run up: `Workflow::answer_json` there is the last word
+//! on the value, and one it refuses leaves the run at its pause, with an `answer_rejected`
+//! event in its log saying why.
+
+use std::io::Read as _;
+
+use serde_json::json;
+use workflow_runtime::store::{CheckpointStore, RunStatus};
+use workflow_runtime::{Error, RunId};
+
+use crate::args::AnswerArgs;
+use crate::fail::Fail;
+use crate::output::pretty;
+
+pub(crate) async fn answer(
+    store: &dyn CheckpointStore,
+    args: AnswerArgs,
+    json: bool,
+) -> Result<String, Fail> {
+    let value = value(&args)?;
+    let recorded = record(store, args.run, args.at, &value).await?;
+    let (run, seq) = (args.run, recorded.seq);
+    Ok(if json {
+        pretty(&json!({
+            "run": run.to_string(),
+            "checkpoint": seq,
+            "step": recorded.step,
+            "workflow": recorded.workflow,
+            "answer": "recorded",
+        }))
+    } else {
+        format!(
+            "run {run}: answer recorded for the pause before step `{}` (checkpoint {seq}); a \
+             worker serving `{}` gives it to the run\n",
+            recorded.step, recorded.workflow
+        )
+    })
+}
+
+/// Where an answer was recorded.
+pub(crate) struct Recorded {
+    pub(crate) seq: u64,
+    pub(crate) step: String,
+    pub(crate) workflow: String,
+}
+
+/// Records `value` for the pause run `run` waits at (at checkpoint `at`, if given: a form
+/// shown for one pause never answers the next).
+pub(crate) async fn record(
+    store: &dyn CheckpointStore,
+    run: RunId,
+    at: Option<u64>,
+    value: &serde_json::Value,
+) -> Result<Recorded, Fail> {
+    let info = store.run(run).await?;
+    if info.status != RunStatus::Suspended && at.is_none() {
+        return Err(Error::RunNotSuspended {
+            run,
+            status: info.status.as_str(),
+        }
+        .into());
+    }
+    let seq = at.unwrap_or(info.version);
+    crate::command::definition::check_answer(store, &info, value).await?;
+    store.record_answer(run, seq, value.to_string()).await?;
+    Ok(Recorded {
+        seq,
+        step: info.step,
+        workflow: info.workflow,
+    })
+}
+
+/// The answer: the argument, or the file `--file` names (`-`: standard input), as JSON.
+fn value(args: &AnswerArgs) -> Result<serde_json::Value, Fail> {
+    let text = match (&args.value, &args.file) {
+        (Some(text), None) => text.clone(),
+        (None, Some(path)) if path == "-" => {
+            let mut text = String::new();
+            std::io::stdin()
+                .read_to_string(&mut text)
+                .map_err(|error| Fail::usage(format!("cannot read the answer: {error}")))?;
+            text
+        }
+        (None, Some(path)) => std::fs::read_to_string(path).map_err(|error| {
+            Fail::usage(format!("cannot read the answer from `{path}`: {error}"))
+        })?,
+        _ => return Err(Fail::usage("give the answer as JSON, or --file PATH")),
+    };
+    serde_json::from_str(&text).map_err(|error| {
+        Fail::usage(format!(
+            "the answer is not JSON ({error}); a string is written with its quotes: '\"yes\"'"
+        ))
+    })
+}

@@ -1,0 +1,43 @@
+//! What the store records of a run's workflow: its graph and its pauses, to show a run and to
+//! check an answer before it is recorded.
+
+use workflow_runtime::store::{CheckpointStore, RunInfo};
+use workflow_runtime::WorkflowDefinition;
+
+use super::schema;
+use crate::fail::Fail;
+
+/// The definition of the workflow run `info` runs, if the store recorded it (and it reads
+/// back: a definition is for showing, so one that does not is shown as missing).
+pub(crate) async fn of(store: &dyn CheckpointStore, info: &RunInfo) -> Option<WorkflowDefinition> {
+    store
+        .definition(&info.workflow, info.fingerprint)
+        .await
+        .ok()
+        .flatten()
+}
+
+/// Checks `value` against the JSON Schema of the pause run `info` waits at, if its definition
+/// has one: a value that does not fit is a usage error, which names where and why. Without a
+/// schema nothing is checked here; the worker that gives the answer checks it anyway.
+pub(crate) async fn check_answer(
+    store: &dyn CheckpointStore,
+    info: &RunInfo,
+    value: &serde_json::Value,
+) -> Result<(), Fail> {
+    let Some(definition) = of(store, info).await else {
+        return Ok(());
+    };
+    let Some(pause) = definition.pause(&info.step) else {
+        return Ok(());
+    };
+    let Some(schema) = &pause.schema else {
+        return Ok(());
+    };
+    schema::check(schema, value).map_err(|why| {
+        Fail::usage(format!(
+            "the pause before step `{}` takes a `{}`, and this answer is not one: {why}",
+            pause.step, pause.value_type
+        ))
+    })
+}

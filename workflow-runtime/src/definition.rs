@@ -1,0 +1,156 @@
+//! What the store records of a workflow's definition, so that tools without the workflow's
+//! code can show it: [`WorkflowDefinition`], and the [`PauseDefinition`] of each pause.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::Error;
+
+/// A pause of a workflow, as [`Workflow::pauses`](crate::Workflow::pauses) describes it: the
+/// step it waits before, and the value it takes.
+///
+/// ```
+/// use workflow_runtime::PauseDefinition;
+///
+/// let approve = PauseDefinition::new("approve", "bool", None);
+/// assert_eq!(approve.value_type, "bool");
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct PauseDefinition {
+    /// The step that runs once the value is given.
+    pub step: String,
+    /// The Rust type of the value it takes (`core::any::type_name`), for people.
+    pub value_type: String,
+    /// The JSON Schema of that value, if its type implements
+    /// [`JsonSchema`](schemars::JsonSchema): tools check an answer against it before they
+    /// record it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schema: Option<serde_json::Value>,
+}
+
+impl PauseDefinition {
+    /// The pause before step `step`, which takes a value of type `value_type`, described by
+    /// the JSON Schema `schema` if known.
+    pub fn new(
+        step: impl Into<String>,
+        value_type: impl Into<String>,
+        schema: Option<serde_json::Value>,
+    ) -> Self {
+        PauseDefinition {
+            step: step.into(),
+            value_type: value_type.into(),
+            schema,
+        }
+    }
+}
+
+/// A workflow's definition, as a store records it once per name and fingerprint
+/// ([`CheckpointStore::save_definition`](crate::store::CheckpointStore::save_definition)):
+/// what `workflow show` and the console show of a run's graph without its code.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct WorkflowDefinition {
+    /// [`Workflow::NAME`](crate::Workflow::NAME).
+    pub name: String,
+    /// [`Workflow::FINGERPRINT`](crate::Workflow::FINGERPRINT).
+    pub fingerprint: u64,
+    /// [`Workflow::STEPS`](crate::Workflow::STEPS).
+    pub steps: Vec<String>,
+    /// [`Workflow::MERMAID`](crate::Workflow::MERMAID): the graph as a Mermaid flowchart, empty
+    /// if unknown.
+    pub mermaid: String,
+    /// [`Workflow::pauses`](crate::Workflow::pauses).
+    pub pauses: Vec<PauseDefinition>,
+}
+
+impl WorkflowDefinition {
+    /// The pause before step `step`, if the workflow has one.
+    pub fn pause(&self, step: &str) -> Option<&PauseDefinition> {
+        self.pauses.iter().find(|pause| pause.step == step)
+    }
+}
+
+impl WorkflowDefinition {
+    /// The definition as a store keeps it: JSON.
+    pub(crate) fn to_stored(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// A definition a store kept, `text`: [`Error::CorruptCheckpoint`] if it does not read
+    /// back.
+    pub(crate) fn from_stored(text: &str) -> Result<Self, Error> {
+        serde_json::from_str(text).map_err(|error| Error::CorruptCheckpoint {
+            run: None,
+            seq: None,
+            reason: "a stored workflow definition does not read back".into(),
+            source: Some(error.into()),
+        })
+    }
+}
+
+/// The JSON Schema of `T` if it implements [`JsonSchema`](schemars::JsonSchema), else `None`:
+/// what `#[workflow]` calls for each pause, as `(&&SchemaOf::<T>::new()).schema()` (the
+/// method is found on `&SchemaOf<T>` when the bound holds, on `SchemaOf<T>` otherwise).
+#[doc(hidden)]
+pub struct SchemaOf<T>(core::marker::PhantomData<T>);
+
+impl<T> SchemaOf<T> {
+    #[doc(hidden)]
+    pub const fn new() -> Self {
+        SchemaOf(core::marker::PhantomData)
+    }
+}
+
+impl<T> Default for SchemaOf<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// [`SchemaOf`] for a type with a schema.
+#[doc(hidden)]
+pub trait WithSchema {
+    /// Its JSON Schema.
+    fn schema(&self) -> Option<serde_json::Value>;
+}
+
+impl<T: schemars::JsonSchema> WithSchema for &SchemaOf<T> {
+    fn schema(&self) -> Option<serde_json::Value> {
+        serde_json::to_value(schemars::schema_for!(T)).ok()
+    }
+}
+
+/// [`SchemaOf`] for any other type.
+#[doc(hidden)]
+pub trait WithoutSchema {
+    /// None.
+    fn schema(&self) -> Option<serde_json::Value>;
+}
+
+impl<T> WithoutSchema for SchemaOf<T> {
+    fn schema(&self) -> Option<serde_json::Value> {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(schemars::JsonSchema)]
+    #[allow(dead_code)]
+    struct Decision {
+        approved: bool,
+    }
+
+    struct Opaque;
+
+    #[test]
+    // The borrows pick the method: they are the point.
+    #[allow(clippy::needless_borrow)]
+    fn a_type_with_a_schema_has_it_and_another_has_none() {
+        let schema = (&&SchemaOf::<Decision>::new()).schema().expect("a schema");
+        assert_eq!(schema["properties"]["approved"]["type"], "boolean");
+        assert_eq!((&&SchemaOf::<Opaque>::new()).schema(), None);
+    }
+}
