@@ -445,11 +445,58 @@ async fn the_pages_render_in_a_real_browser() {
             .await,
         "waiting"
     );
+    // The graph, drawn from the definition the store recorded, marks the step it waits at.
+    browser
+        .wait_for("document.querySelector('#graph svg') !== null")
+        .await;
+    assert_eq!(
+        browser
+            .eval("document.querySelectorAll('#graph svg .current').length")
+            .await,
+        1
+    );
+    assert!(
+        browser
+            .eval("document.querySelectorAll('#graph svg .done').length")
+            .await
+            .as_u64()
+            .is_some_and(|done| done >= 1),
+        "the step it finished is marked"
+    );
     browser.screenshot("suspended-run.png").await;
-    answer_later(Arc::clone(&store), runs.suspended, Duration::ZERO);
+
+    // The form answers the pause: a value of the wrong type is refused with the reason, then
+    // the right one is recorded, and a worker gives it to the run, which finishes.
+    let answer = |value: &str| {
+        format!(
+            "document.getElementById('answer-value').value = {value:?}; \
+             document.getElementById('answer-form').requestSubmit(); true"
+        )
+    };
+    browser.eval(&answer("\"yes\"")).await;
+    browser
+        .wait_for("!document.getElementById('answer-error').hidden")
+        .await;
+    let refused = browser
+        .eval("document.getElementById('answer-error').textContent")
+        .await;
+    assert!(
+        refused.as_str().is_some_and(|text| !text.is_empty()),
+        "{refused}"
+    );
+    browser.screenshot("answer-refused.png").await;
+    browser.eval(&answer("true")).await;
+    browser
+        .wait_for("!document.getElementById('answer-done').hidden")
+        .await;
+    let worker = workflow::Worker::new(support::runner(Arc::clone(&store)))
+        .register(support::post())
+        .poll_interval(Duration::from_millis(20))
+        .spawn();
     browser
         .wait_for("document.getElementById('status').textContent === 'finished'")
         .await;
+    worker.stop().await;
     assert_eq!(
         browser
             .eval("document.getElementById('pause').hidden")
@@ -506,6 +553,12 @@ async fn the_pages_render_in_a_real_browser() {
     );
     browser.screenshot("cancelled-run.png").await;
 
+    // The browser logs the refused request (a 400) as an error: the one error expected.
+    let before = browser.errors.len();
+    browser
+        .errors
+        .retain(|error| !(error.contains("/answer?checkpoint=") && error.contains("400")));
+    assert_eq!(before - browser.errors.len(), 1, "{:?}", browser.errors);
     assert!(browser.errors.is_empty(), "{:?}", browser.errors);
 }
 
