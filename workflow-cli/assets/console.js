@@ -76,7 +76,7 @@ async function loadRuns(params, append) {
     const link = el("a", run.id);
     link.href = `/runs/${run.id}`;
     body.appendChild(row([link, run.workflow, el("span", run.status, `status ${run.status}`),
-      run.step, run.version, run.updated_at]));
+      run.step, run.version, run.spent ? cost(run.spent.cost_usd) : "?", run.updated_at]));
   }
   $("empty").hidden = body.rows.length > 0;
   const more = $("more");

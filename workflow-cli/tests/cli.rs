@@ -82,6 +82,13 @@ fn check_reads(store: &str, runs: &Runs) {
     let all = ok_json(store, &["runs"]);
     assert_eq!(ids(&all), [&suspended, &finished, &failed]);
     assert_eq!(all["next"], Value::Null);
+    // What each run spent, in the list: the table's COST column is its JSON cost.
+    assert!(lines[0].contains(" COST "), "{table}");
+    let spent = &all["runs"][0]["spent"];
+    assert_eq!(spent["calls"], 1, "{all}");
+    let cost = spent["cost_usd"].as_f64().expect("a cost");
+    assert!(cost > 0.0, "{all}");
+    assert!(lines[1].contains(&format!(" ${cost:.4} ")), "{table}");
     let waiting = ok_json(store, &["runs", "--status", "suspended"]);
     assert_eq!(ids(&waiting), [&suspended]);
     assert_eq!(waiting["runs"][0]["step"], "review");

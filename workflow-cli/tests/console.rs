@@ -316,6 +316,18 @@ async fn the_pages_render_in_a_real_browser() {
         statuses,
         serde_json::json!(["suspended", "finished", "failed"])
     );
+    // What each run spent: the suspended run made one priced call, the failed one none.
+    let costs = browser
+        .eval("[...document.querySelectorAll('#runs tbody tr td:nth-child(6)')].map(td => td.textContent)")
+        .await;
+    let costs: Vec<&str> = costs
+        .as_array()
+        .expect("a list")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(costs[0].starts_with('$'), "{costs:?}");
+    assert_eq!(costs[2], "–", "{costs:?}");
     browser.screenshot("runs.png").await;
     browser
         .open(

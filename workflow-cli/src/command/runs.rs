@@ -2,6 +2,7 @@
 
 use serde_json::json;
 use workflow_runtime::store::{CheckpointStore, RunFilter};
+use workflow_runtime::usage::UsageTotals;
 
 use crate::args::RunsArgs;
 use crate::fail::{one_line, Fail};
@@ -29,8 +30,23 @@ pub(crate) async fn runs(
         .filter(|_| page.len() == args.limit as usize)
         .map(|id| id.to_string());
     let corrupt: Vec<String> = page.corrupt.iter().map(|error| one_line(error)).collect();
+    // What each run spent, from its latest checkpoint: one read per listed run (a page).
+    let mut spent = Vec::with_capacity(page.runs.len());
+    for run in &page.runs {
+        let latest = store.checkpoint(run.id, None).await;
+        spent.push(latest.ok().map(|latest| latest.usage_so_far().total));
+    }
     if json {
-        let runs: Vec<_> = page.runs.iter().map(run_json).collect();
+        let runs: Vec<_> = page
+            .runs
+            .iter()
+            .zip(&spent)
+            .map(|(run, spent)| {
+                let mut value = run_json(run);
+                value["spent"] = json!(spent);
+                value
+            })
+            .collect();
         return Ok(crate::output::pretty(
             &json!({ "runs": runs, "corrupt": corrupt, "next": next }),
         ));
@@ -38,19 +54,29 @@ pub(crate) async fn runs(
     let rows: Vec<Vec<String>> = page
         .runs
         .iter()
-        .map(|run| {
+        .zip(&spent)
+        .map(|(run, spent)| {
             vec![
                 run.id.to_string(),
                 run.workflow.clone(),
                 status_text(run),
                 run.step.clone(),
                 run.version.to_string(),
+                spent.as_ref().map_or_else(|| "?".to_owned(), cost),
                 time(run.updated_at),
             ]
         })
         .collect();
     let mut out = table(
-        &["RUN", "WORKFLOW", "STATUS", "STEP", "CHECKPOINT", "UPDATED"],
+        &[
+            "RUN",
+            "WORKFLOW",
+            "STATUS",
+            "STEP",
+            "CHECKPOINT",
+            "COST",
+            "UPDATED",
+        ],
         &rows,
     );
     for error in corrupt {
@@ -60,4 +86,12 @@ pub(crate) async fn runs(
         out.push_str(&format!("more: --after {next}\n"));
     }
     Ok(out)
+}
+
+/// What a run's calls cost, for a table: `$0.0120`, or `-` if nothing was priced.
+fn cost(spent: &UsageTotals) -> String {
+    match spent.cost_usd {
+        cost if cost > 0.0 => format!("${cost:.4}"),
+        _ => "-".to_owned(),
+    }
 }
