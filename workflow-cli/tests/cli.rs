@@ -468,7 +468,7 @@ async fn check_answer(store: &str, runs: &Runs, handle: Arc<dyn CheckpointStore>
     let suspended = runs.suspended.to_string();
     // What the pause takes, from the definition the run's creator recorded.
     let shown = ok(store, &["show", &suspended]);
-    let takes = format!("takes      a `bool`: workflow answer {suspended} JSON\n");
+    let takes = format!("takes      a value of type `bool`: workflow answer {suspended} JSON\n");
     assert!(shown.contains(&takes), "{shown}");
     let shown = ok_json(store, &["show", &suspended]);
     assert_eq!(shown["pause"]["schema"]["type"], "boolean");
@@ -481,7 +481,7 @@ async fn check_answer(store: &str, runs: &Runs, handle: Arc<dyn CheckpointStore>
     let (code, line) = fails(store, &["answer", &suspended, "\"yes\""]);
     assert_eq!(code, 2, "{line}");
     assert!(
-        line.contains("the pause before step `review` takes a `bool`")
+        line.contains("the pause before step `review` takes a value of type `bool`")
             && line.contains("expected boolean, found string"),
         "{line}"
     );

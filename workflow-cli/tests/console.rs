@@ -757,7 +757,7 @@ async fn check_answer_api(address: &str, runs: &Runs, store: Arc<dyn CheckpointS
         body["error"]
             .as_str()
             .expect("why")
-            .contains("takes a `bool`"),
+            .contains("takes a value of type `bool`"),
         "{body}"
     );
     let (status, _) = answer(&console.base, runs.suspended, "not json", true).await;

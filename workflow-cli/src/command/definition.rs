@@ -36,7 +36,7 @@ pub(crate) async fn check_answer(
     };
     schema::check(schema, value).map_err(|why| {
         Fail::usage(format!(
-            "the pause before step `{}` takes a `{}`, and this answer is not one: {why}",
+            "the pause before step `{}` takes a value of type `{}`, and this answer is not one: {why}",
             pause.step, pause.value_type
         ))
     })

@@ -84,7 +84,10 @@ pub(crate) async fn show(
         if let Some(takes) = takes {
             line(
                 "takes",
-                &format!("a `{}`: workflow answer {} JSON", takes.value_type, run.id),
+                &format!(
+                    "a value of type `{}`: workflow answer {} JSON",
+                    takes.value_type, run.id
+                ),
             );
         }
     }
