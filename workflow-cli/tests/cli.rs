@@ -342,12 +342,8 @@ async fn check_cancel(store: &str, runs: &Runs, handle: Arc<dyn CheckpointStore>
 
 #[tokio::test]
 async fn cancels_runs_in_an_sqlite_file() {
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    let path = dir.path().join("runs.db");
-    let handle: Arc<dyn CheckpointStore> =
-        Arc::new(workflow::SqliteStore::open(&path).expect("opens"));
-    let runs = leave_runs(Arc::clone(&handle)).await;
-    check_cancel(&format!("sqlite:{}", path.display()), &runs, handle).await;
+    let (_dir, address, runs, handle) = support::sqlite_runs().await;
+    check_cancel(&address, &runs, handle).await;
 }
 
 /// Forking: a new run from a checkpoint, with the branches saved there, for a worker.
@@ -446,12 +442,8 @@ async fn check_fork(store: &str, runs: &Runs, handle: Arc<dyn CheckpointStore>) 
 
 #[tokio::test]
 async fn forks_runs_in_an_sqlite_file() {
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    let path = dir.path().join("runs.db");
-    let handle: Arc<dyn CheckpointStore> =
-        Arc::new(workflow::SqliteStore::open(&path).expect("opens"));
-    let runs = leave_runs(Arc::clone(&handle)).await;
-    check_fork(&format!("sqlite:{}", path.display()), &runs, handle).await;
+    let (_dir, address, runs, handle) = support::sqlite_runs().await;
+    check_fork(&address, &runs, handle).await;
 }
 
 #[tokio::test]
@@ -541,12 +533,8 @@ async fn check_answer(store: &str, runs: &Runs, handle: Arc<dyn CheckpointStore>
 
 #[tokio::test]
 async fn answers_pauses_in_an_sqlite_file() {
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    let path = dir.path().join("runs.db");
-    let handle: Arc<dyn CheckpointStore> =
-        Arc::new(workflow::SqliteStore::open(&path).expect("opens"));
-    let runs = leave_runs(Arc::clone(&handle)).await;
-    check_answer(&format!("sqlite:{}", path.display()), &runs, handle).await;
+    let (_dir, address, runs, handle) = support::sqlite_runs().await;
+    check_answer(&address, &runs, handle).await;
 }
 
 #[tokio::test]

@@ -56,6 +56,23 @@ async fn serve(store: &str, extra: &[&str]) -> Console {
     }
 }
 
+/// POSTs `body` to `url` as the console's pages do when they change a run (with their header
+/// if `header`), and reads the JSON answer.
+async fn change(
+    client: &reqwest::Client,
+    url: String,
+    body: String,
+    header: bool,
+) -> (StatusCode, Value) {
+    let mut request = client.post(url).body(body);
+    if header {
+        request = request.header("x-workflow-console", "1");
+    }
+    let response = request.send().await.expect("answers");
+    let status = response.status();
+    (status, response.json::<Value>().await.expect("JSON"))
+}
+
 async fn get(url: &str) -> (StatusCode, Value) {
     let response = reqwest::get(url).await.expect("the console answers");
     let status = response.status();
@@ -244,12 +261,8 @@ fn answer_later(store: Arc<dyn CheckpointStore>, run: RunId, after: Duration) {
 
 #[tokio::test]
 async fn live_updates_follow_a_run_until_it_ends() {
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    let path = dir.path().join("runs.db");
-    let store: Arc<dyn CheckpointStore> =
-        Arc::new(workflow::SqliteStore::open(&path).expect("opens"));
-    let runs = leave_runs(Arc::clone(&store)).await;
-    let console = serve(&format!("sqlite:{}", path.display()), &[]).await;
+    let (_dir, address, runs, store) = support::sqlite_runs().await;
+    let console = serve(&address, &[]).await;
 
     let response = reqwest::get(format!("{}/api/runs/{}/live", console.base, runs.suspended))
         .await
@@ -294,12 +307,8 @@ async fn the_pages_render_in_a_real_browser() {
     let Some(chromium) = browser::chromium() else {
         return;
     };
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    let path = dir.path().join("runs.db");
-    let store: Arc<dyn CheckpointStore> =
-        Arc::new(workflow::SqliteStore::open(&path).expect("opens"));
-    let runs = leave_runs(Arc::clone(&store)).await;
-    let console = serve(&format!("sqlite:{}", path.display()), &[]).await;
+    let (_dir, address, runs, store) = support::sqlite_runs().await;
+    let console = serve(&address, &[]).await;
     let mut browser = browser::Browser::start(&chromium).await;
 
     // The run list.
@@ -576,23 +585,15 @@ async fn the_pages_render_in_a_real_browser() {
 
 #[tokio::test]
 async fn cancel_needs_its_header_and_a_console_that_may_change_runs() {
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    let path = dir.path().join("runs.db");
-    let store: Arc<dyn CheckpointStore> =
-        Arc::new(workflow::SqliteStore::open(&path).expect("opens"));
-    let runs = leave_runs(Arc::clone(&store)).await;
-    let address = format!("sqlite:{}", path.display());
+    let (_dir, address, runs, _) = support::sqlite_runs().await;
     let client = reqwest::Client::new();
     let cancel = |base: &str, run: RunId, header: bool| {
-        let mut request = client.post(format!("{base}/api/runs/{run}/cancel"));
-        if header {
-            request = request.header("x-workflow-console", "1");
-        }
-        async move {
-            let response = request.send().await.expect("answers");
-            let status = response.status();
-            (status, response.json::<Value>().await.expect("JSON"))
-        }
+        change(
+            &client,
+            format!("{base}/api/runs/{run}/cancel"),
+            String::new(),
+            header,
+        )
     };
 
     let read_only = serve(&address, &["--read-only"]).await;
@@ -632,23 +633,15 @@ async fn cancel_needs_its_header_and_a_console_that_may_change_runs() {
 
 #[tokio::test]
 async fn fork_needs_its_header_a_checkpoint_and_a_console_that_may_change_runs() {
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    let path = dir.path().join("runs.db");
-    let store: Arc<dyn CheckpointStore> =
-        Arc::new(workflow::SqliteStore::open(&path).expect("opens"));
-    let runs = leave_runs(Arc::clone(&store)).await;
-    let address = format!("sqlite:{}", path.display());
+    let (_dir, address, runs, store) = support::sqlite_runs().await;
     let client = reqwest::Client::new();
     let fork = |base: &str, run: RunId, query: &str, header: bool| {
-        let mut request = client.post(format!("{base}/api/runs/{run}/fork{query}"));
-        if header {
-            request = request.header("x-workflow-console", "1");
-        }
-        async move {
-            let response = request.send().await.expect("answers");
-            let status = response.status();
-            (status, response.json::<Value>().await.expect("JSON"))
-        }
+        change(
+            &client,
+            format!("{base}/api/runs/{run}/fork{query}"),
+            String::new(),
+            header,
+        )
     };
     let count = || async {
         store
@@ -733,17 +726,8 @@ async fn long_run(store: &dyn CheckpointStore, checkpoints: u64) -> RunId {
 async fn check_answer_api(address: &str, runs: &Runs, store: Arc<dyn CheckpointStore>) {
     let client = reqwest::Client::new();
     let answer = |base: &str, run: RunId, body: &str, header: bool| {
-        let mut request = client
-            .post(format!("{base}/api/runs/{run}/answer?checkpoint=1"))
-            .body(body.to_owned());
-        if header {
-            request = request.header("x-workflow-console", "1");
-        }
-        async move {
-            let response = request.send().await.expect("answers");
-            let status = response.status();
-            (status, response.json::<Value>().await.expect("JSON"))
-        }
+        let url = format!("{base}/api/runs/{run}/answer?checkpoint=1");
+        change(&client, url, body.to_owned(), header)
     };
     let read_only = serve(address, &["--read-only"]).await;
     let (status, _) = answer(&read_only.base, runs.suspended, "true", true).await;
@@ -789,12 +773,8 @@ async fn check_answer_api(address: &str, runs: &Runs, store: Arc<dyn CheckpointS
 
 #[tokio::test]
 async fn the_answer_api_on_an_sqlite_file() {
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    let path = dir.path().join("runs.db");
-    let store: Arc<dyn CheckpointStore> =
-        Arc::new(workflow::SqliteStore::open(&path).expect("opens"));
-    let runs = leave_runs(Arc::clone(&store)).await;
-    check_answer_api(&format!("sqlite:{}", path.display()), &runs, store).await;
+    let (_dir, address, runs, store) = support::sqlite_runs().await;
+    check_answer_api(&address, &runs, store).await;
 }
 
 #[tokio::test]

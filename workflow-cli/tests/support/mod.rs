@@ -86,6 +86,17 @@ pub(crate) async fn leave_runs(store: Arc<dyn CheckpointStore>) -> Runs {
     }
 }
 
+/// The runs `leave_runs` leaves in a new SQLite file: its directory (the file goes with it),
+/// its address for `--store`, the runs, and the store.
+pub(crate) async fn sqlite_runs() -> (tempfile::TempDir, String, Runs, Arc<dyn CheckpointStore>) {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let path = dir.path().join("runs.db");
+    let store: Arc<dyn CheckpointStore> =
+        Arc::new(workflow::SqliteStore::open(&path).expect("opens"));
+    let runs = leave_runs(Arc::clone(&store)).await;
+    (dir, format!("sqlite:{}", path.display()), runs, store)
+}
+
 /// The runs `leave_runs` leaves in a schema of their own of the Postgres server at
 /// `WORKFLOW_POSTGRES_URL`, the address of that schema for `--store`, and the store; `None` (with a
 /// note) without a server, except under CI, which starts one.
