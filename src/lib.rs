@@ -79,7 +79,10 @@ pub use workflow_runtime::tool;
 /// value given to the parent goes to the child. Its definition enters the parent's
 /// fingerprint, and the parent's diagram shows it as a subroutine box naming it. Such a step
 /// takes `#[step(timeout = …)]` (for the whole child run) but not `retry`, and cannot be
-/// marked `pause` or be a branch of a fork.
+/// marked `pause`. It may be a branch of a fan-out or the step of a map: it then runs to its
+/// end inside the branch ([`Context::child_branch`]), cannot wait (a child that reaches a
+/// pause, a sleep or a signal fails the branch), and a durable run saves it as a branch, when
+/// it finishes: after a crash an unfinished one runs again from its first step.
 ///
 /// ```
 /// use workflow::prelude::*;

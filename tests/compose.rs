@@ -752,3 +752,187 @@ async fn a_durable_child_resumes_where_it_stopped() {
         ]
     );
 }
+
+/// A parent whose fan-out has a child as one of its branches.
+#[derive(Default)]
+struct Fanned {
+    other: AtomicU32,
+    three: Three,
+}
+
+#[workflow]
+impl Fanned {
+    async fn split(&self, x: u32) -> u32 {
+        x
+    }
+
+    fn three(&self) -> &Three {
+        &self.three
+    }
+
+    async fn other(&self, x: u32) -> u32 {
+        self.other.fetch_add(1, Ordering::SeqCst);
+        x * 2
+    }
+
+    async fn join(&self, (three, other): (u32, u32)) -> u32 {
+        three + other
+    }
+
+    flow! {
+        start -> split -> (three, other) -> join -> end;
+    }
+}
+
+/// A child as a branch of a fan-out runs inline to its end, beside the other branches; its
+/// events are the branch's. In a durable run a branch is saved when it finishes: a child that
+/// had not finished runs again from its first step, the finished branches do not.
+#[tokio::test]
+async fn a_child_runs_as_a_branch_of_a_fan_out() {
+    use workflow::{Outcome, Runner, SqliteStore};
+
+    // In memory: `b` fails its first attempt, which fails the run.
+    let wf = Fanned::default();
+    let (report, events) = watch(&Executor::new(), &wf, 1).await;
+    assert!(
+        matches!(
+            &report.outcome,
+            Outcome::Failed(Error::Step { step: "three", .. })
+        ),
+        "{:?}",
+        report.outcome
+    );
+    let lines: Vec<String> = events.iter().map(show).collect();
+    assert!(
+        lines.contains(&"three/Three start b".to_owned()),
+        "{lines:#?}"
+    );
+    let (report, _) = watch(&Executor::new(), &wf, 1).await;
+    assert_eq!(report.into_output().expect("finished"), 112 + 2);
+
+    // Durably: the first run fails in the child; `other` finished and is saved.
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let store = SqliteStore::open(dir.path().join("runs.db")).expect("a store");
+    let runner = Runner::new(Arc::new(store));
+    let wf = Fanned::default();
+    let run = runner.start(&wf, 1).await.expect("created");
+    assert!(
+        matches!(
+            &run.outcome,
+            Outcome::Failed(Error::Step { step: "three", .. })
+        ),
+        "{:?}",
+        run.outcome
+    );
+    let done = runner.resume(&wf, run.id).await.expect("resumed");
+    assert_eq!(done.into_output().expect("finished"), 112 + 2);
+    let runs = |three: &Three| three.runs.each_ref().map(|n| n.load(Ordering::SeqCst));
+    assert_eq!(runs(&wf.three), [2, 2, 1], "the child ran again from `a`");
+    assert_eq!(
+        wf.other.load(Ordering::SeqCst),
+        1,
+        "`other` did not run again"
+    );
+}
+
+/// A parent that runs its child once per element of a collection.
+struct Mapped {
+    three: Three,
+}
+
+#[workflow]
+impl Mapped {
+    async fn items(&self, n: u32) -> Vec<u32> {
+        (0..n).collect()
+    }
+
+    fn three(&self) -> &Three {
+        &self.three
+    }
+
+    async fn total(&self, all: Vec<u32>) -> u32 {
+        all.into_iter().sum()
+    }
+
+    flow! {
+        start -> items -> each three -> total -> end;
+    }
+}
+
+#[tokio::test]
+async fn a_map_runs_its_child_for_each_element() {
+    let wf = Mapped {
+        three: Three::default(),
+    };
+    // The first element's `b` fails once: `b` has run since, so the next run goes through.
+    assert!(wf.run(3).await.is_err());
+    assert_eq!(
+        wf.run(3).await.expect("finished"),
+        (0..3).map(|x| x + 111).sum::<u32>()
+    );
+    assert_eq!(
+        Mapped::MAX_STEPS,
+        None,
+        "how often the child runs depends on the data"
+    );
+    assert_eq!(
+        Fanned::MAX_STEPS,
+        Some(3 + 3),
+        "split, the fork, join; and the child's three"
+    );
+}
+
+/// A parent whose branch is a workflow that pauses: refused when the child reaches its pause.
+struct ReviewBranch {
+    review: Review,
+}
+
+#[workflow]
+impl ReviewBranch {
+    async fn split(&self, topic: String) -> String {
+        topic
+    }
+
+    fn review(&self) -> &Review {
+        &self.review
+    }
+
+    async fn other(&self, topic: String) -> String {
+        topic
+    }
+
+    async fn join(&self, ((draft, _), other): ((String, bool), String)) -> String {
+        draft + &other
+    }
+
+    flow! {
+        start -> split -> (review, other) -> join -> end;
+    }
+}
+
+#[tokio::test]
+async fn a_child_that_waits_cannot_be_a_branch() {
+    let wf = ReviewBranch {
+        review: Review::default(),
+    };
+    let error = wf
+        .run("rust".into())
+        .await
+        .expect_err("a branch cannot wait");
+    let Error::Step {
+        step: "review",
+        source,
+        ..
+    } = &error
+    else {
+        panic!("{error:?}");
+    };
+    assert!(
+        source
+            .to_string()
+            .contains("which a branch of a fan-out or a map cannot do"),
+        "{source}"
+    );
+    // A branch's pauses are not the parent's.
+    assert!(ReviewBranch::pauses().is_empty());
+}

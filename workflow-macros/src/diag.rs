@@ -645,13 +645,6 @@ pub(crate) fn child_retry(name: &str, child: &str) -> String {
     )
 }
 
-pub(crate) fn child_branch(name: &str, fork: &str) -> String {
-    format!(
-        "step `{name}` runs another workflow, which cannot be a branch of {} yet; add a step that awaits `self.{name}().run(input)` as a branch instead",
-        fork_name(fork)
-    )
-}
-
 pub(crate) fn child_pause(name: &str) -> String {
     format!(
         "step `{name}` runs another workflow, which cannot be marked `pause`; its own pauses are this workflow's pauses: remove `pause` here"

@@ -94,7 +94,12 @@ pub(super) fn max_steps(model: &Model) -> TokenStream {
     let krate = &model.krate;
     let mut parts = Vec::new();
     for (index, ty) in children {
-        let Some(visits) = model.max_visits(index) else {
+        // Each element of a map runs the child: as many as the collection holds.
+        let in_map = model.steps[index]
+            .branch_of
+            .iter()
+            .any(|(fork, _)| model.forks[*fork].map);
+        let Some(visits) = model.max_visits(index).filter(|_| !in_map) else {
             return none;
         };
         parts.push(quote!((#visits, <#ty as #krate::__private::Workflow>::MAX_STEPS)));

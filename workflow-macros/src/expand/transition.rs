@@ -336,7 +336,10 @@ fn call_step(model: &Model, index: usize, routed: bool) -> TokenStream {
     let krate = &model.krate;
     let sig = &model.steps[index].sig;
     if sig.child.is_some() {
-        return run_child(model, index);
+        return match model.steps[index].branch_of.is_empty() {
+            true => run_child(model, index),
+            false => run_child_branch(model, index),
+        };
     }
     let method = &sig.ident;
     let name = method.to_string();
@@ -430,6 +433,17 @@ fn run_child(model: &Model, index: usize) -> TokenStream {
             }
         }
     }
+}
+
+/// Runs step `index`, a branch of a fork that runs another workflow, inline to its end: its
+/// output.
+fn run_child_branch(model: &Model, index: usize) -> TokenStream {
+    let sig = &model.steps[index].sig;
+    let method = &sig.ident;
+    let name = method.to_string();
+    let [input, cx] = ["input", "cx"].map(local);
+    let policy = self::policy(&model.krate, &sig.options);
+    quote!(#cx.child_branch(#name, &#policy, self.#method(), #input).await?)
 }
 
 fn policy(krate: &syn::Path, options: &StepOptions) -> TokenStream {

@@ -131,7 +131,7 @@ fn pause_steps(model: &Model) -> Vec<(usize, &syn::Type)> {
 /// name its parameters); then the pauses of the workflows it runs as steps.
 fn pause_definitions(model: &Model) -> TokenStream {
     let pauses = pause_steps(model);
-    let children = model.children();
+    let children = model.inline_children();
     if pauses.is_empty() && children.is_empty() {
         return TokenStream::new();
     }
@@ -171,7 +171,7 @@ fn pause_definitions(model: &Model) -> TokenStream {
 /// that run another workflow (whose pauses are this one's).
 fn pause_methods(model: &Model) -> TokenStream {
     let pauses = pause_steps(model);
-    let children = model.children();
+    let children = model.inline_children();
     if pauses.is_empty() && children.is_empty() {
         return TokenStream::new();
     }
@@ -244,7 +244,7 @@ fn sleep_method(model: &Model) -> TokenStream {
     let sleeps: Vec<usize> = (0..model.steps.len())
         .filter(|index| model.sleep_millis(*index).is_some())
         .collect();
-    let children = model.children();
+    let children = model.inline_children();
     if sleeps.is_empty() && children.is_empty() {
         return TokenStream::new();
     }
@@ -293,7 +293,7 @@ fn child_answered(
 /// does not compile. (With pauses of its own or several children, such impls would overlap:
 /// `answer_json` gives those values.)
 fn child_answer_impl(model: &Model) -> TokenStream {
-    let children = model.children();
+    let children = model.inline_children();
     let [(index, ty)] = children.as_slice() else {
         return TokenStream::new();
     };

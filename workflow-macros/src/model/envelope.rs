@@ -26,15 +26,22 @@ impl Model {
     }
 
     /// The most times a run can enter step `step` (one that runs another workflow): the
-    /// longest walk as in [`Model::max_steps`], counting only that step; an upper bound where
-    /// `max_steps` is one. `None` if it does not fit in a `u64`.
+    /// longest walk as in [`Model::max_steps`], counting only that step, or for a branch the
+    /// forks it is a branch of; an upper bound where `max_steps` is one. `None` if it does
+    /// not fit in a `u64`.
     pub(crate) fn max_visits(&self, step: usize) -> Option<u64> {
         let start = &self.start.first()?.edge;
-        self.longest(start, Some(step))
+        let forks = &self.steps[step].branch_of;
+        if forks.is_empty() {
+            return self.longest(start, Some(Node::Step(step)));
+        }
+        forks.iter().try_fold(0u64, |visits, (fork, _)| {
+            visits.checked_add(self.longest(start, Some(Node::Fork(*fork)))?)
+        })
     }
 
-    /// The longest walk from `start`, counting every node, or only step `only`.
-    fn longest(&self, start: &Edge, only: Option<usize>) -> Option<u64> {
+    /// The longest walk from `start`, counting every node, or only node `only`.
+    fn longest(&self, start: &Edge, only: Option<Node>) -> Option<u64> {
         let mut search = Search {
             model: self,
             memo: HashMap::new(),
@@ -110,8 +117,8 @@ struct Search<'a> {
     /// How many nodes deep the search is.
     depth: usize,
     overflow: bool,
-    /// Count only this step, not every node.
-    only: Option<usize>,
+    /// Count only this node, not every node.
+    only: Option<Node>,
 }
 
 impl Search<'_> {
@@ -156,7 +163,7 @@ impl Search<'_> {
             }
         }
         self.depth -= 1;
-        let counted = self.only.is_none_or(|only| node == Node::Step(only));
+        let counted = self.only.is_none_or(|only| node == only);
         let steps = most.saturating_add(u64::from(counted));
         self.memo.insert(key, steps);
         steps

@@ -193,6 +193,14 @@ impl Model {
             .collect()
     }
 
+    /// The steps that run another workflow and are not branches of a fork: those whose
+    /// state holds the child's, whose pauses and sleeps are this workflow's.
+    pub(crate) fn inline_children(&self) -> Vec<(usize, &Type)> {
+        let mut children = self.children();
+        children.retain(|(index, _)| self.steps[*index].branch_of.is_empty());
+        children
+    }
+
     pub(crate) fn step_name(&self, index: usize) -> String {
         self.steps[index].sig.ident.to_string()
     }

@@ -105,6 +105,88 @@ impl Context {
         }
     }
 
+    /// Runs step `step`, a branch of a fan-out or a map that is the workflow `workflow`, on
+    /// `input`, inline until the child's end: its output.
+    ///
+    /// As [`child`](Self::child) does, but from the shared context of a fork's branches and
+    /// to the end, in one go: the run's cancellation, budgets and step limit reach into it
+    /// (its steps count from the parent's, for the limit), and its events and model calls are
+    /// the branch's. A durable run saves a branch when it finishes, with its output, and
+    /// saves nothing of the child's steps in between: after a crash, a child that had not
+    /// finished runs again from its first step (as any unfinished branch runs again).
+    ///
+    /// ```
+    /// use workflow_runtime::{Context, Error, StepPolicy, Workflow};
+    /// # use serde::{Deserialize, Serialize};
+    /// # struct Shout;
+    /// # #[derive(Debug, Serialize, Deserialize)]
+    /// # enum ShoutState { Upper(String), Done(String) }
+    /// # impl Workflow for Shout {
+    /// #     type Input = String; type Output = String; type State = ShoutState;
+    /// #     const NAME: &'static str = "Shout"; const FINGERPRINT: u64 = 1;
+    /// #     const STEPS: &'static [&'static str] = &["upper"];
+    /// #     fn start(input: String) -> ShoutState { ShoutState::Upper(input) }
+    /// #     fn finish(state: ShoutState) -> Result<String, ShoutState> {
+    /// #         match state { ShoutState::Done(out) => Ok(out), other => Err(other) }
+    /// #     }
+    /// #     fn step_name(state: &ShoutState) -> &'static str {
+    /// #         match state { ShoutState::Upper(_) => "upper", ShoutState::Done(_) => "end" }
+    /// #     }
+    /// #     async fn transition(&self, state: ShoutState, _: &mut Context) -> Result<ShoutState, Error> {
+    /// #         Ok(match state { ShoutState::Upper(t) => ShoutState::Done(t.to_uppercase()), done => done })
+    /// #     }
+    /// # }
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let cx = Context::new("Parent");
+    /// let policy = StepPolicy::new();
+    /// let (a, b) = tokio::try_join!(
+    ///     cx.child_branch("shout", &policy, &Shout, "hi".to_owned()),
+    ///     cx.child_branch("shout", &policy, &Shout, "there".to_owned()),
+    /// )?;
+    /// assert_eq!((a.as_str(), b.as_str()), ("HI", "THERE"));
+    /// # Ok::<(), Error>(()) }).unwrap();
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// Those of [`child`](Self::child); and [`Error::Step`] naming `step` if the child
+    /// reaches a pause, a sleep or a signal it waits for: a branch cannot wait (run such a
+    /// workflow as a step of its own, after the fork).
+    pub async fn child_branch<C: Workflow>(
+        &self,
+        step: &'static str,
+        policy: &StepPolicy,
+        workflow: &C,
+        input: C::Input,
+    ) -> Result<C::Output, Error> {
+        // A context of the branch's own, so that branches run their children side by side;
+        // not durable: the child goes to its end in one call.
+        let mut cx = Context::new(self.workflow()).limited(self.limits().clone());
+        if let Some(run) = self.run() {
+            cx = cx.watched(Arc::clone(run));
+        }
+        cx.set_taken(self.taken());
+        let child = ChildState::new(C::start(input));
+        match cx.child(step, policy, workflow, child).await? {
+            ChildStop::Finished(output) => Ok(output),
+            ChildStop::Waiting(state) => {
+                let at = C::step_name(&state.state);
+                Err(Error::Step {
+                    workflow: self.workflow(),
+                    step,
+                    attempts: 1,
+                    source: Box::new(Error::other(format!(
+                        "the workflow `{}` waits before its step `{at}` (a pause, a sleep or a \
+                         signal), which a branch of a fan-out or a map cannot do; run it as a \
+                         step of its own, after the fork",
+                        C::NAME
+                    ))),
+                })
+            }
+        }
+    }
+
     /// [`Context::child`] in a run something watches or limits: the child in a scope of its
     /// own, under the run's limits and `policy`'s timeout. Returns where it stopped, its loop
     /// counters, and whether the timeout stopped it.
