@@ -3,8 +3,6 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::Error;
-
 /// A pause of a workflow, as [`Workflow::pauses`](crate::Workflow::pauses) describes it: the
 /// step it waits before, and the value it takes.
 ///
@@ -70,6 +68,8 @@ impl WorkflowDefinition {
     }
 }
 
+// What the SQL stores read and write (the memory store keeps the value itself).
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 impl WorkflowDefinition {
     /// The definition as a store keeps it: JSON.
     pub(crate) fn to_stored(&self) -> String {
@@ -78,8 +78,10 @@ impl WorkflowDefinition {
 
     /// A definition a store kept, `text`: [`Error::CorruptCheckpoint`] if it does not read
     /// back.
-    pub(crate) fn from_stored(text: &str) -> Result<Self, Error> {
-        serde_json::from_str(text).map_err(|error| Error::CorruptCheckpoint {
+    ///
+    /// [`Error::CorruptCheckpoint`]: crate::Error::CorruptCheckpoint
+    pub(crate) fn from_stored(text: &str) -> Result<Self, crate::Error> {
+        serde_json::from_str(text).map_err(|error| crate::Error::CorruptCheckpoint {
             run: None,
             seq: None,
             reason: "a stored workflow definition does not read back".into(),

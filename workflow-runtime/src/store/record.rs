@@ -115,6 +115,7 @@ pub enum Awaits {
 impl Awaits {
     /// What a run waits for, from the `wake_at` (milliseconds since the epoch) and `awaiting`
     /// columns of the SQL stores.
+    #[cfg(any(feature = "sqlite", feature = "postgres"))]
     pub(crate) fn from_columns(wake_at: Option<i64>, awaiting: Option<String>) -> Option<Self> {
         match (wake_at, awaiting) {
             (Some(wake_at), _) => Some(Awaits::Time(crate::store::time::from_millis(wake_at))),
