@@ -1,6 +1,7 @@
 //! [`RunList`]: what a listing of runs found, rows that do not read back included.
 
 use super::{RunId, RunInfo};
+use crate::usage::{SavedUsage, UsageTotals};
 use crate::Error;
 
 /// The runs [`CheckpointStore::list`](super::CheckpointStore::list) found: those that read
@@ -102,4 +103,18 @@ impl FromIterator<Result<RunInfo, Error>> for RunList {
         }
         list
     }
+}
+
+/// What a run had spent, from the usage its latest checkpoint and that checkpoint's branches
+/// saved, as stores keep it ([`SavedUsage::to_json`], no value meaning none): what
+/// [`RunInfo::spent`] holds. `None` if one of them does not read back.
+pub(crate) fn spent<'a>(
+    latest: Option<&str>,
+    branches: impl IntoIterator<Item = Option<&'a str>>,
+) -> Option<UsageTotals> {
+    let mut usage = SavedUsage::from_stored(latest).ok()?;
+    for branch in branches {
+        usage.keep_latest(&SavedUsage::from_stored(branch).ok()?);
+    }
+    Some(usage.total)
 }

@@ -3,7 +3,7 @@
 use tokio_postgres::types::ToSql;
 use tokio_postgres::Client;
 
-use super::rows::{checkpoint, run_info, store, Reader, RUN_COLUMNS};
+use super::rows::{checkpoint, run_info, spent, store, Reader, RUN_COLUMNS, SPENT_COLUMNS};
 use super::statements::Statements;
 use crate::error::Error;
 use crate::store::time::from_millis;
@@ -33,7 +33,8 @@ pub(super) async fn run(client: &Client, sql: &Statements, run: RunId) -> Result
     }
 }
 
-/// The runs that pass `filter`; a row that does not read back is its error in the list.
+/// The runs that pass `filter`, each with what it spent, in one query; a row that does not
+/// read back is its error in the list.
 pub(super) async fn list(client: &Client, filter: &RunFilter) -> Result<RunList, Error> {
     // Fixed fragments, chosen by which filters are set: the values are all parameters.
     let mut sql = format!("SELECT {RUN_COLUMNS} FROM workflow_runs WHERE true");
@@ -58,8 +59,21 @@ pub(super) async fn list(client: &Client, filter: &RunFilter) -> Result<RunList,
     if limit.is_some() {
         add(&mut sql, " LIMIT", &limit);
     }
+    // The page first, then each of its runs' latest checkpoint by primary key.
+    let sql = format!(
+        "SELECT page.*, {SPENT_COLUMNS} FROM ({sql}) page LEFT JOIN workflow_checkpoints c \
+         ON c.run = page.id AND c.seq = page.version ORDER BY page.id"
+    );
     let rows = client.query(&sql, &params).await.map_err(store)?;
-    Ok(rows.iter().map(run_info).collect())
+    Ok(rows
+        .iter()
+        .map(|row| {
+            run_info(row).map(|info| RunInfo {
+                spent: spent(row),
+                ..info
+            })
+        })
+        .collect())
 }
 
 /// The checkpoints of run `run` numbered `from` or more, at most `limit`, in order.
