@@ -118,3 +118,23 @@ pub(crate) fn spent<'a>(
     }
     Some(usage.total)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::spent;
+
+    #[test]
+    fn spent_keeps_the_latest_of_the_checkpoint_and_its_branches() {
+        let latest = r#"{"total":{"calls":2,"cost_usd":0.5}}"#;
+        let branch = r#"{"total":{"calls":3,"cost_usd":0.25}}"#;
+        let total = spent(Some(latest), [Some(branch), None]).expect("reads back");
+        assert_eq!((total.calls, total.cost_usd), (3, 0.5));
+        assert_eq!(spent(None, []).expect("none is nothing").calls, 0);
+    }
+
+    #[test]
+    fn spent_is_none_when_a_usage_does_not_read_back() {
+        assert!(spent(Some("[1, 2]"), []).is_none());
+        assert!(spent(None, [Some("not json")]).is_none());
+    }
+}
