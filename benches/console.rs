@@ -4,9 +4,12 @@
 //! The store holds 100,000 runs (one in a hundred suspended, the rest finished) and one run
 //! of 10,000 checkpoints, with a map of 10,000 elements early on (10,000 saved branches). Each pair reads the same rows of the same tables:
 //!
-//! - `list_first`, `list_deep`: a page of 50 runs (`workflow runs`, the console's run list),
-//!   from the start, and after the 90,000th run (`--after`), against `SELECT … FROM
-//!   workflow_runs WHERE id > ? ORDER BY id LIMIT 50`.
+//! - `list_first`, `list_deep`: a page of 50 runs with what each spent (`workflow runs`, the
+//!   console's run list), from the start, and after the 90,000th run (`--after`), against
+//!   `SELECT … FROM workflow_runs` joined with each run's latest checkpoint for its usage
+//!   (and that of the branches saved at it), `WHERE id > ? ORDER BY id LIMIT 50`.
+//! - `list_first_then_each_latest`: the same page as the run list read it before listings
+//!   carried what each run spent: the page, then each run's latest checkpoint (51 reads).
 //! - `list_suspended`: a page of 50 suspended runs (`--status suspended`), against the same
 //!   query with `AND status = 'suspended'`.
 //! - `run_page`: what a run's page reads of the long run: the run, its latest checkpoint and
@@ -25,6 +28,7 @@ use workflow::store::{
     BranchRecord, Checkpoint, CheckpointStore, Lease, NewRun, RunFilter, RunId, RunStatus,
     FORMAT_VERSION,
 };
+use workflow::usage::{SavedUsage, Usage};
 
 fn main() {
     divan::main();
@@ -60,10 +64,20 @@ fn checkpoint(run: RunId, seq: u64, status: RunStatus) -> Checkpoint {
         status,
         state: format!(r#"{{"review":["a draft about topic {seq}","waiting"]}}"#),
         loops: "{}".to_owned(),
-        usage: Default::default(),
+        usage: spent(seq),
         created_at: SystemTime::now(),
         branches: Vec::new(),
     }
+}
+
+/// What a run of two model calls had spent by checkpoint `seq`, as its checkpoints save it.
+fn spent(seq: u64) -> SavedUsage {
+    let mut usage = SavedUsage::default();
+    usage.total.calls = 2;
+    usage.total.usage = Usage::new(1_200 + seq, 300);
+    usage.total.cost_usd = 0.0096;
+    usage.steps.push(("draft".to_owned(), usage.total));
+    usage
 }
 
 /// What the benchmarks read: the ids in order, and the long run.
@@ -127,10 +141,26 @@ async fn fill(store: &dyn CheckpointStore) -> Filled {
     Filled { ids, long }
 }
 
+/// A page of runs with what each spent, as the run list reads it.
 async fn list(store: &dyn CheckpointStore, filter: RunFilter) -> usize {
     let page = store.list(filter.limit(PAGE)).await.expect("lists");
     assert_eq!(page.len(), PAGE as usize);
-    page.len()
+    let spent = page.runs.iter().filter(|run| run.spent.is_some()).count();
+    assert_eq!(spent, PAGE as usize);
+    spent
+}
+
+/// The same page as the run list read it before a listing carried what each run spent: the
+/// page, then each run's latest checkpoint.
+async fn list_then_each_latest(store: &dyn CheckpointStore, filter: RunFilter) -> usize {
+    let page = store.list(filter.limit(PAGE)).await.expect("lists");
+    let mut spent = 0;
+    for run in &page.runs {
+        let latest = store.checkpoint(run.id, None).await.expect("its latest");
+        spent += usize::from(latest.usage_so_far().total.calls > 0);
+    }
+    assert_eq!(spent, PAGE as usize);
+    spent
 }
 
 async fn run_page(store: &dyn CheckpointStore, run: RunId) -> usize {
@@ -180,9 +210,16 @@ mod sqlite {
         Connection::open(&fixture().path).expect("opens")
     }
 
-    const RAW_PAGE: &str = "SELECT id, workflow, fingerprint, status, step, version, owner, \
-         lease_expires, parent, parent_seq, error, created_at, updated_at FROM workflow_runs \
-         WHERE id > ?1 AND (?2 IS NULL OR status = ?2) ORDER BY id LIMIT ?3";
+    /// A page of runs, each with its latest checkpoint's number, step, time and usage, and
+    /// the usage of the branches saved at it (a running run's row is not rewritten at each
+    /// checkpoint, so its latest is looked up).
+    const RAW_PAGE: &str = "SELECT r.id, r.workflow, r.fingerprint, r.status, r.step, \
+         r.version, r.owner, r.lease_expires, r.parent, r.parent_seq, r.error, r.created_at, \
+         r.updated_at, c.seq, c.step, c.created_at, c.usage, (SELECT group_concat(b.usage) \
+         FROM workflow_branches b WHERE b.run = r.id AND b.seq = c.seq) FROM workflow_runs r \
+         LEFT JOIN workflow_checkpoints c ON c.run = r.id AND c.seq = \
+         (SELECT max(seq) FROM workflow_checkpoints WHERE run = r.id) \
+         WHERE r.id > ?1 AND (?2 IS NULL OR r.status = ?2) ORDER BY r.id LIMIT ?3";
 
     /// Reads every column of every row of `rows`, as the store decodes them.
     fn drain(rows: &mut rusqlite::Rows<'_>) -> usize {
@@ -214,6 +251,13 @@ mod sqlite {
     fn raw_list_first(bencher: Bencher<'_, '_>) {
         let conn = raw();
         bencher.bench_local(|| raw_list(&conn, "", None));
+    }
+
+    #[divan::bench]
+    fn list_first_then_each_latest(bencher: Bencher<'_, '_>) {
+        let (rt, fixture) = (runtime(), fixture());
+        bencher
+            .bench_local(|| rt.block_on(list_then_each_latest(&fixture.store, RunFilter::new())));
     }
 
     #[divan::bench]
@@ -336,10 +380,15 @@ mod postgres {
         })
     }
 
-    const RAW_PAGE: &str = "SELECT id, workflow, fingerprint, status, step, version, owner, \
-         lease_expires, parent, parent_seq, error, created_at, updated_at FROM workflow_runs \
-         WHERE ($1::uuid IS NULL OR id > $1) AND ($2::text IS NULL OR status = $2) \
-         ORDER BY id LIMIT 50";
+    /// A page of runs, each with its latest checkpoint's usage and that of the branches saved
+    /// at it (the row's `version` is its latest checkpoint).
+    const RAW_PAGE: &str = "SELECT r.id, r.workflow, r.fingerprint, r.status, r.step, \
+         r.version, r.owner, r.lease_expires, r.parent, r.parent_seq, r.error, r.created_at, \
+         r.updated_at, c.usage, (SELECT array_agg(b.usage) FROM workflow_branches b \
+         WHERE b.run = r.id AND b.seq = r.version) FROM workflow_runs r \
+         LEFT JOIN workflow_checkpoints c ON c.run = r.id AND c.seq = r.version \
+         WHERE ($1::uuid IS NULL OR r.id > $1) AND ($2::text IS NULL OR r.status = $2) \
+         ORDER BY r.id LIMIT 50";
 
     macro_rules! pair {
         ($store:ident, $raw:ident, $filter:expr, $after:expr, $status:expr) => {
@@ -395,6 +444,16 @@ mod postgres {
         |_| None,
         Some("suspended")
     );
+
+    #[divan::bench]
+    fn list_first_then_each_latest(bencher: Bencher<'_, '_>) {
+        let Some(fixture) = fixture() else { return };
+        bencher.bench_local(|| {
+            fixture
+                .rt
+                .block_on(list_then_each_latest(&fixture.store, RunFilter::new()))
+        });
+    }
 
     #[divan::bench]
     fn run_page(bencher: Bencher<'_, '_>) {

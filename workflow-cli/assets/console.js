@@ -191,7 +191,8 @@ async function loadRun(id) {
   showAnswerForm(id, run);
   drawGraph(run, history.checkpoints).catch(showError);
   drawPath(run, history.checkpoints);
-  drawTimeline(history.checkpoints);
+  timeline = history.checkpoints;
+  drawTimeline();
   const first = history.checkpoints.length ? history.checkpoints[0].checkpoint : 0;
   const earlier = $("earlier");
   earlier.hidden = first === 0;
@@ -226,6 +227,7 @@ async function loadEvents(id) {
     showError(error);
     return;
   }
+  drawTimeline();
   const body = $("events").tBodies[0];
   body.replaceChildren(...eventLog.entries.map((entry) =>
     row([entry.seq, entry.at, entry.type, entry.step, entry.summary])));
@@ -323,9 +325,14 @@ function drawPath(run, checkpoints) {
   });
 }
 
+// The checkpoints the timeline shows: the run's latest.
+let timeline = [];
+
 // One row per checkpoint: the step it is before, when it was written, and what that step
-// took until the next checkpoint.
-function drawTimeline(checkpoints) {
+// took until the next checkpoint, its retries (from the event log) included.
+function drawTimeline() {
+  const checkpoints = timeline;
+  const retries = retriesPerCheckpoint(checkpoints);
   const body = $("timeline").tBodies[0];
   body.replaceChildren();
   checkpoints.forEach((checkpoint, index) => {
@@ -346,8 +353,31 @@ function drawTimeline(checkpoints) {
       fork.onclick = () => forkRun(checkpoint.checkpoint);
     }
     body.appendChild(row([checkpoint.checkpoint, checkpoint.step, checkpoint.status,
-      checkpoint.created_at, took, calls, toks, spent, fork]));
+      checkpoint.created_at, took, retries[index], calls, toks, spent, fork]));
   });
+}
+
+// How many times the step of each checkpoint was retried, from the `retrying` events of the
+// run's own steps in the event log: each counts for the latest checkpoint of its step written
+// before it. Blank for a checkpoint older than the events read, and for `end`.
+function retriesPerCheckpoint(checkpoints) {
+  const first = eventLog.entries.length ? eventLog.entries[0] : null;
+  const known = (checkpoint) => first !== null && checkpoint.step !== "end"
+    && (first.seq === 0 || Date.parse(checkpoint.created_at) >= Date.parse(first.at));
+  const counts = checkpoints.map((checkpoint) => (known(checkpoint) ? 0 : ""));
+  for (const entry of eventLog.entries) {
+    const event = entry.event;
+    if (entry.type !== "retrying" || event.path) continue;
+    const at = Date.parse(entry.at);
+    for (let index = checkpoints.length - 1; index >= 0; index--) {
+      const checkpoint = checkpoints[index];
+      if (checkpoint.step === event.step && Date.parse(checkpoint.created_at) <= at) {
+        if (counts[index] !== "") counts[index] += 1;
+        break;
+      }
+    }
+  }
+  return counts;
 }
 
 // Live updates: each change of the run reloads its page, until it ends.

@@ -800,3 +800,44 @@ async fn shows_what_a_run_waits_for() {
         Value::Null
     );
 }
+
+/// A step retried once: the log has its failed attempt, the step's summary says how many
+/// retries it took (as the console's timeline counts them), and the run list what it spent,
+/// the failed call included.
+#[tokio::test]
+async fn shows_a_step_s_retries_and_what_it_spent() {
+    let (_dir, address, _runs, handle) = support::sqlite_runs().await;
+    let run = support::leave_retried_run(handle).await.to_string();
+
+    let log = ok_json(&address, &["events", &run]);
+    let entries = log["events"].as_array().expect("events");
+    let retrying: Vec<&Value> = entries
+        .iter()
+        .filter(|entry| entry["type"] == "retrying")
+        .collect();
+    assert_eq!(retrying.len(), 1, "{log}");
+    assert_eq!(retrying[0]["step"], "draft");
+    let summary = retrying[0]["summary"].as_str().expect("a summary");
+    assert!(
+        summary.starts_with("attempt 1, next in ") && summary.contains("overloaded"),
+        "{summary}"
+    );
+    let finished = entries
+        .iter()
+        .find(|entry| entry["type"] == "step_finished")
+        .expect("the step finished");
+    let summary = finished["summary"].as_str().expect("a summary");
+    assert!(summary.starts_with("1 retry, "), "{summary}");
+    assert!(summary.contains("2 calls"), "{summary}");
+    let table = ok(&address, &["events", &run]);
+    assert!(table.contains("1 retry, "), "{table}");
+
+    let listed = ok_json(&address, &["runs", "--workflow", "Retried"]);
+    let spent = &listed["runs"][0]["spent"];
+    assert_eq!(
+        (&spent["calls"], &spent["failed_calls"]),
+        (&2.into(), &1.into())
+    );
+    let table = ok(&address, &["runs", "--workflow", "Retried"]);
+    assert!(table.contains(" $0.0014 "), "{table}");
+}

@@ -176,22 +176,70 @@ async fn check_api(console: &Console, runs: &Runs) {
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
 }
 
+/// A run whose step was retried once, in the API: the run list says what it spent (the
+/// failed call included), its event log the retry and how many its step took.
+async fn check_retries(console: &Console, store: Arc<dyn CheckpointStore>) {
+    let base = &console.base;
+    let run = support::leave_retried_run(store).await;
+    let (status, list) = get(&format!("{base}/api/runs?workflow=Retried")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(ids(&list), [run.to_string()]);
+    let spent = &list["runs"][0]["spent"];
+    assert_eq!(
+        (&spent["calls"], &spent["failed_calls"]),
+        (&2.into(), &1.into())
+    );
+    // 100 tokens in at $10 and 20 out at $20 per million; the failed call cost nothing.
+    let cost = spent["cost_usd"].as_f64().expect("a cost");
+    assert!((cost - 0.0014).abs() < 1e-12, "{spent}");
+
+    let (status, log) = get(&format!("{base}/api/runs/{run}/events")).await;
+    assert_eq!(status, StatusCode::OK);
+    let entries = log["events"].as_array().expect("events");
+    let kinds: Vec<&str> = entries
+        .iter()
+        .map(|entry| entry["type"].as_str().expect("a type"))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "run_started",
+            "step_started",
+            "call_finished",
+            "retrying",
+            "step_started",
+            "call_finished",
+            "step_finished",
+            "completed"
+        ]
+    );
+    assert_eq!(entries[3]["event"]["step"], "draft");
+    assert_eq!(entries[3]["event"]["attempt"], 1);
+    assert_eq!(entries[6]["event"]["attempts"], 2);
+    let summary = entries[6]["summary"].as_str().expect("a summary");
+    assert!(summary.starts_with("1 retry, "), "{summary}");
+}
+
 #[tokio::test]
 async fn the_api_reads_an_sqlite_file() {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let path = dir.path().join("runs.db");
-    let runs = leave_runs(Arc::new(workflow::SqliteStore::open(&path).expect("opens"))).await;
+    let store: Arc<dyn CheckpointStore> =
+        Arc::new(workflow::SqliteStore::open(&path).expect("opens"));
+    let runs = leave_runs(Arc::clone(&store)).await;
     let console = serve(&format!("sqlite:{}", path.display()), &[]).await;
     check_api(&console, &runs).await;
+    check_retries(&console, store).await;
 }
 
 #[tokio::test]
 async fn the_api_reads_postgres() {
-    let Some((store, runs, _)) = support::postgres_runs().await else {
+    let Some((address, runs, store)) = support::postgres_runs().await else {
         return;
     };
-    let console = serve(&store, &[]).await;
+    let console = serve(&address, &[]).await;
     check_api(&console, &runs).await;
+    check_retries(&console, store).await;
 }
 
 #[tokio::test]
@@ -417,6 +465,39 @@ async fn the_pages_render_in_a_real_browser() {
             .await,
         "failed"
     );
+
+    // A run whose step was retried once: its timeline row says so, from the event log,
+    // next to what the step took and spent.
+    let retried = support::leave_retried_run(Arc::clone(&store)).await;
+    browser
+        .open(
+            &format!("{}/runs/{retried}", console.base),
+            "document.querySelector('#timeline tbody tr td:nth-child(6)')?.textContent === '1'",
+        )
+        .await;
+    let timeline = browser
+        .eval(
+            "[...document.querySelectorAll('#timeline tbody tr')].map(tr => \
+             [...tr.querySelectorAll('td')].slice(0, 9).map(td => td.textContent))",
+        )
+        .await;
+    let rows = timeline.as_array().expect("rows");
+    assert_eq!(rows.len(), 2, "{timeline}");
+    let draft: Vec<&str> = rows[0]
+        .as_array()
+        .expect("cells")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert_eq!(
+        (draft[0], draft[1], draft[5], draft[6], draft[7], draft[8]),
+        ("0", "draft", "1", "2", "100 / 20", "$0.0014"),
+        "{timeline}"
+    );
+    assert!(draft[4].ends_with(" s"), "took: {timeline}");
+    assert_eq!(rows[1][1], "end");
+    assert_eq!(rows[1][5], "", "the end takes no retries: {timeline}");
+    browser.screenshot("retried-run.png").await;
 
     // A long run shows its latest checkpoints, and says how many it leaves out.
     let long = long_run(store.as_ref(), 250).await;

@@ -1,8 +1,8 @@
 //! `workflow events RUN`: a page of a run's event log, or all of it as the run goes
 //! (`--follow`).
 //!
-//! Each entry is shown as its number, time, kind, step and a short summary (elapsed time,
-//! tokens, cost, error); `--json` prints each entry with the event's own JSON.
+//! Each entry is shown as its number, time, kind, step and a short summary (retries, elapsed
+//! time, tokens, cost, error); `--json` prints each entry with the event's own JSON.
 
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -152,7 +152,7 @@ fn step(event: &Value) -> String {
     }
 }
 
-/// What the event says in a few words: attempts, elapsed time, tokens, cost, error.
+/// What the event says in a few words: attempt or retries, elapsed time, tokens, cost, error.
 pub(crate) fn summary(event: &Value) -> String {
     let mut parts: Vec<String> = Vec::new();
     match kind(event) {
@@ -170,8 +170,12 @@ pub(crate) fn summary(event: &Value) -> String {
             }
         }
         Some("step_finished" | "step_failed") => {
-            if let Some(attempts) = event["attempts"].as_u64().filter(|n| *n > 1) {
-                parts.push(format!("{attempts} attempts"));
+            // As the console's timeline counts them: the attempts after the first.
+            if let Some(retries) = event["attempts"].as_u64().filter(|n| *n > 1).map(|n| n - 1) {
+                parts.push(format!(
+                    "{retries} retr{}",
+                    if retries == 1 { "y" } else { "ies" }
+                ));
             }
             if let Some(handler) = event["handler"].as_str() {
                 parts.push(format!("error to {handler}"));

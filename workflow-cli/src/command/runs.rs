@@ -30,20 +30,13 @@ pub(crate) async fn runs(
         .filter(|_| page.len() == args.limit as usize)
         .map(|id| id.to_string());
     let corrupt: Vec<String> = page.corrupt.iter().map(|error| one_line(error)).collect();
-    // What each run spent, from its latest checkpoint: one read per listed run (a page).
-    let mut spent = Vec::with_capacity(page.runs.len());
-    for run in &page.runs {
-        let latest = store.checkpoint(run.id, None).await;
-        spent.push(latest.ok().map(|latest| latest.usage_so_far().total));
-    }
     if json {
         let runs: Vec<_> = page
             .runs
             .iter()
-            .zip(&spent)
-            .map(|(run, spent)| {
+            .map(|run| {
                 let mut value = run_json(run);
-                value["spent"] = json!(spent);
+                value["spent"] = json!(run.spent);
                 value
             })
             .collect();
@@ -54,15 +47,14 @@ pub(crate) async fn runs(
     let rows: Vec<Vec<String>> = page
         .runs
         .iter()
-        .zip(&spent)
-        .map(|(run, spent)| {
+        .map(|run| {
             vec![
                 run.id.to_string(),
                 run.workflow.clone(),
                 status_text(run),
                 run.step.clone(),
                 run.version.to_string(),
-                spent.as_ref().map_or_else(|| "?".to_owned(), cost),
+                run.spent.as_ref().map_or_else(|| "?".to_owned(), cost),
                 time(run.updated_at),
             ]
         })

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use workflow::prelude::*;
-use workflow::provider::{Scripted, Usage};
+use workflow::provider::{ProviderError, ProviderErrorKind, Scripted, Usage};
 use workflow::store::{CheckpointStore, RunId};
 use workflow::usage::{Price, Pricing};
 use workflow::Runner;
@@ -34,6 +34,43 @@ impl Post {
     flow! {
         start -> draft -> pause review -> publish -> end;
     }
+}
+
+/// Drafts with a model whose first answer is a server error: its step retries once.
+pub(crate) struct Retried {
+    writer: Agent,
+}
+
+#[workflow]
+impl Retried {
+    #[step(retry = 2, backoff = "1ms")]
+    async fn draft(&self, topic: String) -> Result<String> {
+        self.writer.prompt(&format!("Write about {topic}.")).await
+    }
+
+    flow! {
+        start -> draft -> end;
+    }
+}
+
+/// A finished run of [`Retried`] in `store`: its step `draft` failed once (a call that
+/// failed), then made a priced call of 100 tokens in and 20 out.
+pub(crate) async fn leave_retried_run(store: Arc<dyn CheckpointStore>) -> RunId {
+    let overloaded = ProviderError::new("scripted", ProviderErrorKind::Server, "overloaded");
+    let writer = Scripted::new().reply(overloaded).reply(
+        ChatResponse::new("a post about retries")
+            .with_usage(Usage::new(100, 20))
+            .with_model("writer-1"),
+    );
+    let retried = Retried {
+        writer: Agent::builder(Arc::new(writer)).name("writer").build(),
+    };
+    let report = runner(store)
+        .start(&retried, "retries".into())
+        .await
+        .expect("saved");
+    assert!(report.outcome.output().is_some(), "{:?}", report.outcome);
+    report.id
 }
 
 /// The runs a program left behind: one suspended, one finished, one failed.

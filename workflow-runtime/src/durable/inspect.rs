@@ -16,9 +16,9 @@ impl Runner {
         self.store.run(run).await
     }
 
-    /// The runs that pass `filter`, oldest first: those that read back, and an error for each
-    /// stored run that does not, so that one corrupt row hides no other run. See [`RunList`]
-    /// for paging; [`RunList::into_runs`] turns a corrupt row into an error.
+    /// The runs that pass `filter`, oldest first, each with what it spent
+    /// ([`RunInfo::spent`]): those that read back, and an error for each stored run that does
+    /// not, so that one corrupt row hides no other run. See [`RunList`] for paging; [`RunList::into_runs`] turns a corrupt row into an error.
     ///
     /// # Errors
     ///

@@ -1,6 +1,7 @@
 //! [`RunList`]: what a listing of runs found, rows that do not read back included.
 
 use super::{RunId, RunInfo};
+use crate::usage::{SavedUsage, UsageTotals};
 use crate::Error;
 
 /// The runs [`CheckpointStore::list`](super::CheckpointStore::list) found: those that read
@@ -101,5 +102,39 @@ impl FromIterator<Result<RunInfo, Error>> for RunList {
             list.push(row);
         }
         list
+    }
+}
+
+/// What a run had spent, from the usage its latest checkpoint and that checkpoint's branches
+/// saved, as stores keep it ([`SavedUsage::to_json`], no value meaning none): what
+/// [`RunInfo::spent`] holds. `None` if one of them does not read back.
+pub(crate) fn spent<'a>(
+    latest: Option<&str>,
+    branches: impl IntoIterator<Item = Option<&'a str>>,
+) -> Option<UsageTotals> {
+    let mut usage = SavedUsage::from_stored(latest).ok()?;
+    for branch in branches {
+        usage.keep_latest(&SavedUsage::from_stored(branch).ok()?);
+    }
+    Some(usage.total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::spent;
+
+    #[test]
+    fn spent_keeps_the_latest_of_the_checkpoint_and_its_branches() {
+        let latest = r#"{"total":{"calls":2,"cost_usd":0.5}}"#;
+        let branch = r#"{"total":{"calls":3,"cost_usd":0.25}}"#;
+        let total = spent(Some(latest), [Some(branch), None]).expect("reads back");
+        assert_eq!((total.calls, total.cost_usd), (3, 0.5));
+        assert_eq!(spent(None, []).expect("none is nothing").calls, 0);
+    }
+
+    #[test]
+    fn spent_is_none_when_a_usage_does_not_read_back() {
+        assert!(spent(Some("[1, 2]"), []).is_none());
+        assert!(spent(None, [Some("not json")]).is_none());
     }
 }

@@ -596,7 +596,9 @@ pub trait CheckpointStore: Send + Sync + 'static {
 
     /// The runs that pass `filter`, oldest first: those that read back, and an
     /// [`Error::CorruptCheckpoint`] for each row that does not, which counts toward the
-    /// filter's limit. One corrupt row fails no other run's listing.
+    /// filter's limit. One corrupt row fails no other run's listing. Each run carries what it
+    /// spent ([`RunInfo::spent`]), read with it, so that a page of runs and their costs is one
+    /// read of the store (a store that leaves it `None` shows no cost).
     ///
     /// # Errors
     ///

@@ -5,7 +5,7 @@ use std::time::SystemTime;
 
 pub use super::lease::Lease;
 pub use crate::id::RunId;
-use crate::usage::SavedUsage;
+use crate::usage::{SavedUsage, UsageTotals};
 
 /// The format version of the checkpoints this runtime writes, and the only one it reads.
 ///
@@ -100,6 +100,12 @@ pub struct RunInfo {
     /// What the run waits for, if it is [running](RunStatus::Running) but no worker need hold
     /// it until then: a durable timer (`sleep` in `flow!`) or a message (`receive`).
     pub awaits: Option<Awaits>,
+    /// What the run's model calls had spent by its latest checkpoint, the branches saved
+    /// after it included ([`Checkpoint::usage_so_far`]): read with the run, in the same
+    /// query, by [`CheckpointStore::list`](super::CheckpointStore::list), so that a page of
+    /// runs with their cost is one read. `None` from other reads of a run, and when the
+    /// saved usage does not read back (reading the checkpoint says why).
+    pub spent: Option<UsageTotals>,
 }
 
 /// What a running run that no worker holds waits for ([`RunInfo::awaits`]).
@@ -142,6 +148,7 @@ impl RunInfo {
             created_at: first.created_at,
             updated_at: first.created_at,
             awaits: None,
+            spent: None,
         }
     }
 

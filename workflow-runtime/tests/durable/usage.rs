@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use workflow_runtime::event::{EventKind, Events};
+use workflow_runtime::store::{CheckpointStore, RunFilter, RunId};
 use workflow_runtime::usage::{Budget, BudgetLimit, Price, Pricing, UsageTotals};
 use workflow_runtime::{Error, Outcome, PauseToken, Report, Runner};
 
@@ -65,7 +66,7 @@ pub(crate) async fn usage_adds_up_across_a_pause_and_runners(fixture: Fixture) {
     assert!(paused.outcome.pause().is_some(), "{:?}", paused.outcome);
     assert_spent(&paused.usage.total, 1_100, 1, cost(600, 500));
 
-    let second = Runner::new(fixture.store).pricing(pricing());
+    let second = Runner::new(fixture.store.clone()).pricing(pricing());
     let mut events = second.subscribe();
     let publishing = Spender::new(agent(&[(100, 100)]));
     let done = second
@@ -81,6 +82,12 @@ pub(crate) async fn usage_adds_up_across_a_pause_and_runners(fixture: Fixture) {
     assert_spent(publish, 200, 1, cost(100, 100));
     let completed = last_usage(&mut events).expect("a completed event with usage");
     assert_spent(&completed, 1_300, 2, whole);
+    assert_spent(
+        &listed_spent(fixture.store.as_ref(), done.id).await,
+        1_300,
+        2,
+        whole,
+    );
 
     let history = second.history(done.id).await.expect("history");
     let tokens: Vec<u64> = history
@@ -239,13 +246,15 @@ pub(crate) async fn a_resumed_fan_out_keeps_what_its_finished_branches_spent(fix
     let crashed = tokio::time::timeout(Duration::from_millis(150), first.resume(&crashing, id));
     assert!(crashed.await.is_err(), "the run should hang in branch 2");
     tokio::time::sleep(lease + Duration::from_millis(100)).await;
+    // Listed in the middle of its fan-out, the run counts what its finished branches spent.
+    assert_spent(&listed_spent(fixture.store.as_ref(), id).await, 400, 2, 0.0);
 
     let fresh = SpendingFan {
         agent: agent(&[(100, 100)]),
         hang: Vec::new(),
         runs: Default::default(),
     };
-    let resumed = Runner::new(fixture.store)
+    let resumed = Runner::new(fixture.store.clone())
         .resume(&fresh, id)
         .await
         .expect("resumes");
@@ -258,4 +267,21 @@ pub(crate) async fn a_resumed_fan_out_keeps_what_its_finished_branches_spent(fix
     assert_spent(&resumed.usage.total, 600, 3, 0.0);
     let fan = resumed.usage.step("fan").expect("the branches' calls");
     assert_spent(fan, 600, 3, 0.0);
+    assert_spent(&listed_spent(fixture.store.as_ref(), id).await, 600, 3, 0.0);
+}
+
+/// What run `run` spent, as a listing reads it with the run; the same as its latest
+/// checkpoint says.
+async fn listed_spent(store: &dyn CheckpointStore, run: RunId) -> UsageTotals {
+    let listed = store.list(RunFilter::new()).await.expect("lists");
+    let info = listed.runs.into_iter().find(|info| info.id == run);
+    let spent = info
+        .and_then(|info| info.spent)
+        .expect("listed with what it spent");
+    let latest = store
+        .checkpoint(run, None)
+        .await
+        .expect("its latest checkpoint");
+    assert_eq!(spent, latest.usage_so_far().total);
+    spent
 }

@@ -313,7 +313,16 @@ impl CheckpointStore for MemoryStore {
             .after(filter.after)
             .filter(|entry| filter.matches(&entry.info))
             .take(limit)
-            .map(|entry| Ok(entry.info()))
+            .map(|entry| {
+                let spent = entry
+                    .checkpoints
+                    .back()
+                    .map(|latest| latest.usage_so_far().total);
+                Ok(RunInfo {
+                    spent,
+                    ..entry.info()
+                })
+            })
             .collect();
         Box::pin(ready(Ok(infos)))
     }

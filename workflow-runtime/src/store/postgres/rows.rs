@@ -7,12 +7,18 @@ use uuid::Uuid;
 
 use crate::store::time::from_millis;
 use crate::store::{Awaits, Checkpoint, RunId, RunInfo, RunStatus};
-use crate::usage::SavedUsage;
+use crate::usage::{SavedUsage, UsageTotals};
 use crate::Error;
 
 /// The columns [`run_info`] reads, in order.
 pub(super) const RUN_COLUMNS: &str = "id, workflow, fingerprint, status, step, version, owner, \
      lease_expires, parent, parent_seq, error, created_at, updated_at, wake_at, awaiting";
+
+/// What a listing reads after [`RUN_COLUMNS`] of a page of runs `page` (a subquery), for
+/// [`spent`]: the usage of each run's latest checkpoint and those of the branches saved at
+/// it, by primary key.
+pub(super) const SPENT_COLUMNS: &str = "c.usage, (SELECT array_agg(b.usage) \
+     FROM workflow_branches b WHERE b.run = page.id AND b.seq = page.version)";
 
 /// The columns [`checkpoint`] reads, in order.
 pub(super) const CHECKPOINT_COLUMNS: &str =
@@ -117,7 +123,17 @@ pub(super) fn run_info(row: &Row) -> Result<RunInfo, Error> {
         created_at: from_millis(read.get(11, "created_at")?),
         updated_at: from_millis(read.get(12, "updated_at")?),
         awaits: Awaits::from_columns(read.get(13, "wake_at")?, read.get(14, "awaiting")?),
+        spent: None,
     })
+}
+
+/// What the run of a row read with [`RUN_COLUMNS`] then [`SPENT_COLUMNS`] had spent; `None`
+/// if a usage does not read back.
+pub(super) fn spent(row: &Row) -> Option<UsageTotals> {
+    let latest: Option<String> = row.try_get(15).ok()?;
+    let branches: Option<Vec<Option<String>>> = row.try_get(16).ok()?;
+    let branches = branches.unwrap_or_default();
+    crate::store::listing::spent(latest.as_deref(), branches.iter().map(Option::as_deref))
 }
 
 /// A row of `workflow_checkpoints`, read with [`CHECKPOINT_COLUMNS`].

@@ -3,7 +3,9 @@
 use rusqlite::{params, Connection};
 
 use super::id::Id;
-use super::rows::{checkpoint, run_info, store, CHECKPOINT_COLUMNS, RUNS, RUN_COLUMNS};
+use super::rows::{
+    checkpoint, run_info, spent, store, CHECKPOINT_COLUMNS, LIST_COLUMNS, RUNS, RUN_COLUMNS,
+};
 use crate::error::Error;
 use crate::store::{BranchRecord, Checkpoint, RunFilter, RunId, RunInfo, RunList, RunStatus};
 use crate::usage::SavedUsage;
@@ -111,10 +113,11 @@ pub(super) fn run(conn: &mut Connection, run: RunId) -> Result<RunInfo, Error> {
     select_run(conn, run)
 }
 
-/// The runs that pass `filter`; a row that does not read back is its error in the list.
+/// The runs that pass `filter`, each with what it spent, in one query; a row that does not
+/// read back is its error in the list.
 pub(super) fn list(conn: &mut Connection, filter: &RunFilter) -> Result<RunList, Error> {
     // Fixed fragments, chosen by which filters are set: the values are all parameters.
-    let mut sql = format!("SELECT {RUN_COLUMNS} FROM {RUNS} WHERE 1");
+    let mut sql = format!("SELECT {LIST_COLUMNS} FROM {RUNS} WHERE 1");
     if filter.workflow.is_some() {
         sql.push_str(" AND r.workflow = ?1");
     }
@@ -137,7 +140,10 @@ pub(super) fn list(conn: &mut Connection, filter: &RunFilter) -> Result<RunList,
         .map_err(store)?;
     let mut runs = RunList::new();
     while let Some(row) = rows.next().map_err(store)? {
-        runs.push(run_info(row));
+        runs.push(run_info(row).map(|info| RunInfo {
+            spent: spent(row),
+            ..info
+        }));
     }
     Ok(runs)
 }

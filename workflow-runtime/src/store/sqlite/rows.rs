@@ -7,7 +7,7 @@ use rusqlite::Row;
 use super::id::Id;
 use crate::store::time::from_millis;
 use crate::store::{Awaits, Checkpoint, RunId, RunInfo, RunStatus};
-use crate::usage::SavedUsage;
+use crate::usage::{SavedUsage, UsageTotals};
 use crate::Error;
 
 /// The columns [`run_info`] reads, in order, from [`RUNS`]: the run's row `r`, then the
@@ -15,6 +15,15 @@ use crate::Error;
 pub(super) const RUN_COLUMNS: &str = "r.id, r.workflow, r.fingerprint, r.status, r.step, \
      r.version, r.owner, r.lease_expires, r.parent, r.parent_seq, r.error, r.created_at, \
      r.updated_at, c.seq, c.step, c.created_at, r.wake_at, r.awaiting";
+
+/// [`RUN_COLUMNS`], then what the run had spent ([`spent`]): the usage of its latest
+/// checkpoint and, as a JSON array, that of the branches saved at it (a lookup by primary
+/// key, in the same query).
+pub(super) const LIST_COLUMNS: &str = "r.id, r.workflow, r.fingerprint, r.status, r.step, \
+     r.version, r.owner, r.lease_expires, r.parent, r.parent_seq, r.error, r.created_at, \
+     r.updated_at, c.seq, c.step, c.created_at, r.wake_at, r.awaiting, c.usage, \
+     (SELECT json_group_array(b.usage) FROM workflow_branches b \
+     WHERE b.run = r.id AND b.seq = c.seq)";
 
 /// The runs, each with its latest checkpoint: a checkpoint of a running run that stays
 /// running does not rewrite the run's row (see `save`), so the row's `version`, `step` and
@@ -139,6 +148,18 @@ pub(super) fn run_info(row: &Row<'_>) -> Result<RunInfo, Error> {
     Ok(info)
 }
 
+/// What the run of a row read with [`LIST_COLUMNS`] had spent; `None` if a usage does not
+/// read back.
+pub(super) fn spent(row: &Row<'_>) -> Option<UsageTotals> {
+    let latest: Option<String> = row.get(18).ok()?;
+    let branches: Option<String> = row.get(19).ok()?;
+    let branches: Vec<Option<String>> = match branches {
+        Some(json) => serde_json::from_str(&json).ok()?,
+        None => Vec::new(),
+    };
+    crate::store::listing::spent(latest.as_deref(), branches.iter().map(Option::as_deref))
+}
+
 /// The run's own row, the first columns of [`RUN_COLUMNS`].
 fn run_row(row: &Row<'_>) -> Result<RunInfo, Error> {
     let mut read = Reader {
@@ -168,6 +189,7 @@ fn run_row(row: &Row<'_>) -> Result<RunInfo, Error> {
         created_at: from_millis(read.get(11, "created_at")?),
         updated_at: from_millis(read.get(12, "updated_at")?),
         awaits: None,
+        spent: None,
     })
 }
 
