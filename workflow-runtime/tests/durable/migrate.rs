@@ -62,10 +62,14 @@ async fn sqlite_a_file_at_schema_2_opens_and_its_runs_resume_with_no_usage() {
     let version: i64 = db
         .query_row("PRAGMA user_version", [], |row| row.get(0))
         .expect("reads");
-    assert_eq!(version, 7);
+    assert_eq!(version, 8);
     assert_eq!(
         columns(&db, "workflow_answers"),
         ["run", "seq", "value", "created_at"]
+    );
+    assert_eq!(
+        columns(&db, "workflow_calls"),
+        ["run", "seq", "key", "value", "created_at"]
     );
     for table in ["workflow_checkpoints", "workflow_branches"] {
         assert!(columns(&db, table).contains(&"usage".to_owned()), "{table}");
