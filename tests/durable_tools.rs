@@ -304,6 +304,76 @@ async fn a_streamed_tool_loop_replays_its_turns_and_calls() {
     assert_eq!(second.requests().len(), 1);
 }
 
+/// A map whose two elements hold the same conversation (same step, same agent name, same
+/// request), each with its own model, one after the other: the first finishes (and is saved),
+/// the second fails once it has its answer.
+struct Pair {
+    agents: [Agent; 2],
+    fail: Arc<AtomicBool>,
+}
+
+#[workflow]
+impl Pair {
+    async fn split(&self, _order: String) -> Vec<usize> {
+        vec![0, 1]
+    }
+
+    async fn buy(&self, element: usize) -> Result<String> {
+        let text = self.agents[element].prompt("Buy.").await?;
+        if element == 1 && self.fail.swap(false, Ordering::SeqCst) {
+            return Err(Error::other(std::io::Error::other(
+                "the second element failed",
+            )));
+        }
+        Ok(text)
+    }
+
+    async fn both(&self, texts: Vec<String>) -> String {
+        texts.join(" ")
+    }
+
+    flow! {
+        start -> split -> each buy [concurrency 1] -> both -> end;
+    }
+}
+
+#[tokio::test]
+async fn elements_of_a_map_replay_each_their_own_conversation() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let store = SqliteStore::open(dir.path().join("runs.db")).expect("opens");
+    let runner = Runner::new(Arc::new(store));
+    let charges = Arc::new(AtomicU32::new(0));
+    let script = |cents, text| {
+        Arc::new(
+            Scripted::new()
+                .reply(calls(vec![charge_call("c1", cents)]))
+                .reply(text),
+        )
+    };
+    let pair = Pair {
+        agents: [
+            shop_agent(&script(100, "left"), &charges),
+            shop_agent(&script(200, "right"), &charges),
+        ],
+        fail: Arc::new(AtomicBool::new(true)),
+    };
+    let failed = runner.start(&pair, "Buy.".into()).await.expect("runs");
+    assert!(matches!(failed.outcome, Outcome::Failed(_)));
+    assert_eq!(charges.load(Ordering::SeqCst), 2);
+
+    // Models that answer nothing: the second element's turns must be replayed, its own, not
+    // those of the first element (saved, not run again).
+    let (left, right) = (Arc::new(Scripted::new()), Arc::new(Scripted::new()));
+    let pair = Pair {
+        agents: [shop_agent(&left, &charges), shop_agent(&right, &charges)],
+        fail: Arc::new(AtomicBool::new(false)),
+    };
+    let resumed = runner.resume(&pair, failed.id).await.expect("resumes");
+    assert_eq!(resumed.into_output().expect("finished"), "left right");
+    assert_eq!(charges.load(Ordering::SeqCst), 2);
+    assert!(left.requests().is_empty() && right.requests().is_empty());
+}
+
 /// A step with a side effect in a `once` block, in a loop, that fails after it.
 struct Mailer {
     sent: Arc<AtomicU32>,

@@ -3,7 +3,7 @@
 //! run emitted since the last one), and what saves each finished branch of a fan-out or a map.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
 
 use serde::de::DeserializeOwned;
@@ -63,6 +63,13 @@ impl Held {
 
     pub(crate) fn run(&self) -> RunId {
         self.run
+    }
+
+    /// Tells the lease that this worker created its run: no step of it has recorded
+    /// anything yet.
+    pub(crate) fn created(self: Arc<Self>) -> Arc<Self> {
+        *self.memo.lock().unwrap_or_else(PoisonError::into_inner) = Memo::created();
+        self
     }
 
     /// The number of the run's latest checkpoint, as this lease has read or written it.

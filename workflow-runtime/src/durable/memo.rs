@@ -36,6 +36,15 @@ impl Memo {
         }
     }
 
+    /// The memo of a run this worker created: nothing is recorded at any of its checkpoints
+    /// but what it records.
+    pub(super) fn created() -> Self {
+        Memo {
+            loaded: true,
+            ..Memo::default()
+        }
+    }
+
     /// The memo of checkpoint `version`: this one, or a new one if it is of another.
     fn at(&mut self, version: u64) -> &mut Self {
         if self.version != version {
