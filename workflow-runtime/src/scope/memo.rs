@@ -160,28 +160,66 @@ impl Memo {
 ///
 /// # Example
 ///
+/// A durable step that charges a card, then fails; resumed, it does not charge again:
+///
 /// ```
-/// use std::sync::atomic::{AtomicU32, Ordering};
+/// use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+/// use std::sync::Arc;
 ///
-/// use workflow_runtime::{once, Error};
+/// use workflow_runtime::{once, Context, Error, MemoryStore, Runner, Workflow};
+/// # use serde::{Deserialize, Serialize};
 ///
-/// static CHARGED: AtomicU32 = AtomicU32::new(0);
-///
-/// async fn charge(cents: u32) -> Result<String, Error> {
-///     CHARGED.fetch_add(cents, Ordering::Relaxed);
-///     Ok("receipt-1".to_owned())
+/// struct Checkout {
+///     charged: AtomicU32,
+///     fail: AtomicBool,
 /// }
 ///
-/// /// A step's body: in a durable run, the charge is made once, even if the step runs again.
-/// async fn checkout(cents: u32) -> Result<String, Error> {
-///     let receipt: String = once("charge", charge(cents)).await?;
-///     Ok(format!("paid: {receipt}"))
+/// impl Checkout {
+///     /// The step: the charge is made once, even if the step runs again.
+///     async fn checkout(&self, cents: u32) -> Result<String, Error> {
+///         let receipt: u32 = once("charge", async {
+///             Ok::<_, Error>(self.charged.fetch_add(cents, Ordering::SeqCst) + cents)
+///         })
+///         .await?;
+///         if self.fail.swap(false, Ordering::SeqCst) {
+///             return Err(Error::other(std::io::Error::other("the shop went down")));
+///         }
+///         Ok(format!("receipt {receipt}"))
+///     }
 /// }
+/// # #[derive(Serialize, Deserialize)]
+/// # enum State { Checkout(u32), Done(String) }
+/// # impl Workflow for Checkout {
+/// #     type Input = u32; type Output = String; type State = State;
+/// #     const NAME: &'static str = "Checkout"; const FINGERPRINT: u64 = 1;
+/// #     const STEPS: &'static [&'static str] = &["checkout"];
+/// #     fn start(cents: u32) -> State { State::Checkout(cents) }
+/// #     fn finish(state: State) -> Result<String, State> {
+/// #         match state { State::Done(out) => Ok(out), other => Err(other) }
+/// #     }
+/// #     fn step_name(state: &State) -> &'static str {
+/// #         match state { State::Checkout(_) => "checkout", State::Done(_) => "end" }
+/// #     }
+/// #     async fn transition(&self, state: State, _: &mut Context) -> Result<State, Error> {
+/// #         match state {
+/// #             State::Checkout(cents) => Ok(State::Done(self.checkout(cents).await?)),
+/// #             done => Ok(done),
+/// #         }
+/// #     }
+/// # }
 ///
-/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
-/// // Outside a durable run, the future just runs.
-/// assert_eq!(checkout(250).await?, "paid: receipt-1");
-/// assert_eq!(CHARGED.load(Ordering::Relaxed), 250);
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// let shop = Checkout { charged: AtomicU32::new(0), fail: AtomicBool::new(true) };
+/// let runner = Runner::new(Arc::new(MemoryStore::new()));
+/// let failed = runner.start(&shop, 250).await?;
+/// let id = failed.id;
+/// assert!(failed.into_output().is_err());
+/// let resumed = runner.resume(&shop, id).await?;
+/// assert_eq!(resumed.into_output()?, "receipt 250");
+/// assert_eq!(shop.charged.load(Ordering::SeqCst), 250);
+///
+/// // Outside a durable run, the block just runs.
+/// assert_eq!(shop.checkout(100).await?, "receipt 350");
 /// # Ok::<(), Error>(()) }).unwrap();
 /// ```
 ///
