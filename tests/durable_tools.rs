@@ -374,6 +374,59 @@ async fn elements_of_a_map_replay_each_their_own_conversation() {
     assert!(left.requests().is_empty() && right.requests().is_empty());
 }
 
+/// A workflow that runs `Shop` as its step `shop`: the tool loop runs in a child run, inline
+/// in the parent's durable step.
+struct Mall {
+    shop: Shop,
+}
+
+#[workflow]
+impl Mall {
+    fn shop(&self) -> &Shop {
+        &self.shop
+    }
+
+    flow! {
+        start -> shop -> end;
+    }
+}
+
+#[tokio::test]
+async fn a_tool_loop_in_a_child_run_is_recorded_by_its_durable_parent() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let store = SqliteStore::open(dir.path().join("runs.db")).expect("opens");
+    let runner = Runner::new(Arc::new(store));
+    let charges = Arc::new(AtomicU32::new(0));
+    let first = Arc::new(
+        Scripted::new()
+            .reply(calls(vec![charge_call("c1", 100)]))
+            .reply(overloaded()),
+    );
+    let mall = Mall {
+        shop: Shop {
+            agent: shop_agent(&first, &charges),
+        },
+    };
+    let failed = runner.start(&mall, "Buy.".into()).await.expect("runs");
+    assert!(matches!(failed.outcome, Outcome::Failed(_)));
+
+    let second = Arc::new(Scripted::new().reply("bought"));
+    let mall = Mall {
+        shop: Shop {
+            agent: shop_agent(&second, &charges),
+        },
+    };
+    let resumed = runner.resume(&mall, failed.id).await.expect("resumes");
+    assert_eq!(resumed.into_output().expect("finished"), "bought");
+    assert_eq!(charges.load(Ordering::SeqCst), 1);
+    // Asked for the second turn, after the first turn and its call, replayed.
+    let requests = second.requests();
+    assert_eq!(requests.len(), 1);
+    assert!(requests[0]
+        .messages
+        .contains(&Message::tool_result("c1", "charged 100")));
+}
+
 /// A step with a side effect in a `once` block, in a loop, that fails after it.
 struct Mailer {
     sent: Arc<AtomicU32>,
