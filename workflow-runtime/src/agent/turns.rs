@@ -1,8 +1,6 @@
 //! The tool loop: model → tool calls (run concurrently) → results → model, until an answer or
 //! the agent's bound on model turns.
 
-use std::sync::Arc;
-
 use futures_util::future::join_all;
 use futures_util::StreamExt;
 use tokio::time::Instant;
@@ -136,7 +134,7 @@ impl Agent {
     /// the tools run between turns. In a durable run, turns and calls are recorded and
     /// replayed as in [`converse`](Self::converse); a replayed turn's text comes as one item.
     pub(super) fn stream_turns(&self, request: ChatRequest) -> TextStream {
-        let replay = Replay::start(self.name(), &request).map(Arc::new);
+        let replay = Replay::start(self.name(), &request);
         let state = (self.clone(), request, 0_u32, None::<Turn>, replay);
         let text = futures_util::stream::unfold(Some(state), |state| async move {
             let (mut agent, mut request, mut turns, mut turn, replay) = state?;
@@ -146,7 +144,7 @@ impl Agent {
                     None => {
                         turns += 1;
                         let offered = agent.offer(request.clone());
-                        match agent.stream_turn(offered, replay.as_deref(), turns).await {
+                        match agent.stream_turn(offered, replay.as_ref(), turns).await {
                             Ok(started) => turn.insert(started),
                             Err(error) => return Some((Err(error), None)),
                         }
@@ -162,7 +160,7 @@ impl Agent {
                 let replayed = current.is_replayed();
                 let response = current.take_answer()?;
                 turn = None;
-                if let Some(replay) = replay.as_deref().filter(|_| !replayed) {
+                if let Some(replay) = replay.as_ref().filter(|_| !replayed) {
                     if let Err(error) = replay.record_turn(turns, &response).await {
                         return Some((Err(error), None));
                     }
@@ -170,7 +168,7 @@ impl Agent {
                 if response.tool_calls.is_empty() {
                     return None;
                 }
-                let used = agent.use_tools(&mut request, &response, turns, replay.as_deref());
+                let used = agent.use_tools(&mut request, &response, turns, replay.as_ref());
                 agent = match used.await {
                     Ok(next) => next,
                     Err(error) => return Some((Err(error), None)),

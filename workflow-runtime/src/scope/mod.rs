@@ -65,7 +65,8 @@ pub(crate) struct RunScope {
     current: AtomicUsize,
     /// The scope the run was started in: its calls are also that scope's calls.
     parent: Option<Scope>,
-    /// Where a durable run saves the branches of a fan-out or a map that finish.
+    /// Where a durable run saves the branches of a fan-out or a map that finish, and the
+    /// calls its steps record.
     recorder: Option<Arc<dyn Recorder>>,
     /// For a child run, the steps of its parents it runs in, from the outermost: its events
     /// are tagged with them. Empty for a run of its own.
@@ -74,7 +75,7 @@ pub(crate) struct RunScope {
 
 /// Where a durable run saves what its step in flight finished, so that the step, run again
 /// after a crash, does not do it again: each branch of a fan-out or a map, and each call
-/// recorded with [`Scope::recorded`] (model turns, tool calls, [`once`] blocks).
+/// recorded through a [`Memo`] (model turns, tool calls, [`once`] blocks).
 pub(crate) trait Recorder: Send + Sync {
     /// Saves the value branch `index` of the running fan-out or map finished with, as JSON,
     /// and what the run had spent by then.
@@ -143,7 +144,7 @@ pub(crate) struct Parts {
     pub(crate) sinks: Vec<broadcast::Sender<Event>>,
     /// Its spans, if a `tracing` subscriber wants them.
     pub(crate) trace: Option<RunTrace>,
-    /// Where it saves finished branches, if it is durable.
+    /// Where it saves finished branches and recorded calls, if it is durable.
     pub(crate) recorder: Option<Arc<dyn Recorder>>,
     /// Where it keeps its events for its event log, if it is durable.
     pub(crate) journal: Option<Arc<Journal>>,
