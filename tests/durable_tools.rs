@@ -2,9 +2,9 @@
 //! (a failed model turn, a failed attempt retried, a process killed inside a tool), then run
 //! again: every tool call that had finished is replayed from its record, not run again, and the
 //! model is not asked again for the turns it had answered. On the memory store, a real SQLite
-//! file, and the Postgres server when `WORKFLOW_POSTGRES_URL` is set. Also: `once` blocks,
-//! streamed tool loops, two identical conversations in one step, and the records going with
-//! their run (prune, retention).
+//! file, and the Postgres server when `WORKFLOW_POSTGRES_URL` is set. Also: two identical
+//! conversations in one step, the elements of a map, a child run, a handoff, a streamed tool
+//! loop, `once` blocks, and the records going with their run (prune, retention).
 
 use std::io::Write;
 use std::path::Path;
@@ -422,6 +422,59 @@ async fn a_tool_loop_in_a_child_run_is_recorded_by_its_durable_parent() {
     // Asked for the second turn, after the first turn and its call, replayed.
     let requests = second.requests();
     assert_eq!(requests.len(), 1);
+    assert!(requests[0]
+        .messages
+        .contains(&Message::tool_result("c1", "charged 100")));
+}
+
+/// A triage agent that hands the conversation to `billing`, which charges.
+fn triage(model: &Arc<Scripted>, charges: &Arc<AtomicU32>) -> Agent {
+    let billing = Agent::builder(model.clone() as Arc<dyn ChatModel>)
+        .name("billing")
+        .system("You bill.")
+        .tool(charge(charges))
+        .build();
+    Agent::builder(model.clone() as Arc<dyn ChatModel>)
+        .name("triage")
+        .system("You route.")
+        .handoff(billing)
+        .build()
+}
+
+#[tokio::test]
+async fn a_handoff_replays_with_the_turn_that_made_it() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let store = SqliteStore::open(dir.path().join("runs.db")).expect("opens");
+    let runner = Runner::new(Arc::new(store));
+    let charges = Arc::new(AtomicU32::new(0));
+    let handoff = ToolCall::new("h1", "transfer_to_billing", json!({}));
+    let first = Arc::new(
+        Scripted::new()
+            .reply(calls(vec![handoff]))
+            .reply(calls(vec![charge_call("c1", 100)]))
+            .reply(overloaded()),
+    );
+    let shop = Shop {
+        agent: triage(&first, &charges),
+    };
+    let failed = runner
+        .start(&shop, "Refund me.".into())
+        .await
+        .expect("runs");
+    assert!(matches!(failed.outcome, Outcome::Failed(_)));
+    assert_eq!(charges.load(Ordering::SeqCst), 1);
+
+    let second = Arc::new(Scripted::new().reply("refunded"));
+    let shop = Shop {
+        agent: triage(&second, &charges),
+    };
+    let resumed = runner.resume(&shop, failed.id).await.expect("resumes");
+    assert_eq!(resumed.into_output().expect("finished"), "refunded");
+    assert_eq!(charges.load(Ordering::SeqCst), 1);
+    // The third turn is billing's: the handoff was replayed, then its charge.
+    let requests = second.requests();
+    assert_eq!(requests.len(), 1);
+    assert_eq!(requests[0].system.as_deref(), Some("You bill."));
     assert!(requests[0]
         .messages
         .contains(&Message::tool_result("c1", "charged 100")));
