@@ -1,10 +1,10 @@
 #![doc = include_str!("../README.md")]
 
 pub use workflow_runtime::{
-    Agent, AgentBuilder, Answer, BoxError, BoxFuture, CancellationToken, Context, Conversation,
-    Error, Executor, MemoryStore, Outcome, ParseTokenError, Pause, PauseDefinition, PauseToken,
-    Report, Result, Run, RunHandle, RunId, Runner, Signal, StepPolicy, TextStream, Worker,
-    WorkerHandle, WorkerReport, Workflow, WorkflowDefinition,
+    once, Agent, AgentBuilder, Answer, BoxError, BoxFuture, CancellationToken, Context,
+    Conversation, Error, Executor, MemoryStore, Outcome, ParseTokenError, Pause, PauseDefinition,
+    PauseToken, Report, Result, Run, RunHandle, RunId, Runner, Signal, StepPolicy, TextStream,
+    Worker, WorkerHandle, WorkerReport, Workflow, WorkflowDefinition,
 };
 
 /// Watching runs: the typed [`Event`](event::Event)s of a run ([`Run::events`],

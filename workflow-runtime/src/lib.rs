@@ -68,6 +68,7 @@ pub use future::BoxFuture;
 pub use id::RunId;
 pub use policy::StepPolicy;
 pub use run::{Outcome, Report};
+pub use scope::once;
 pub use store::MemoryStore;
 #[cfg(feature = "postgres")]
 pub use store::PostgresStore;

@@ -14,6 +14,7 @@ use crate::Error;
 mod builder;
 mod extract;
 mod handoff;
+mod replay;
 mod stream;
 mod turns;
 

@@ -83,6 +83,8 @@ pub(super) struct Turn {
     usage: Option<Usage>,
     /// The whole answer, once the stream has given it.
     answer: Option<ChatResponse>,
+    /// Whether the turn is replayed from its record, not asked of the model.
+    replayed: bool,
 }
 
 impl Turn {
@@ -92,7 +94,31 @@ impl Turn {
             call: Some(call),
             usage: None,
             answer: None,
+            replayed: false,
         }
+    }
+
+    /// A turn of a durable run's tool loop replayed from its record: its text at once, then
+    /// its answer; nothing is asked, nothing accounted.
+    pub(super) fn replayed(response: ChatResponse) -> Self {
+        let text =
+            (!response.text.is_empty()).then(|| StreamEvent::TextDelta(response.text.clone()));
+        let events = text
+            .into_iter()
+            .chain([StreamEvent::Done(response)])
+            .map(Ok);
+        Turn {
+            events: Some(Box::pin(futures_util::stream::iter(events))),
+            call: None,
+            usage: None,
+            answer: None,
+            replayed: true,
+        }
+    }
+
+    /// Whether the turn is replayed from its record.
+    pub(super) fn is_replayed(&self) -> bool {
+        self.replayed
     }
 
     /// The whole answer, if the stream ended with one.

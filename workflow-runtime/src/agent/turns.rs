@@ -8,6 +8,7 @@ use tracing::field::Empty;
 use tracing::Instrument;
 
 use super::handoff;
+use super::replay::Replay;
 use super::stream::{TextStream, Turn};
 use super::Agent;
 use crate::event::EventKind;
@@ -54,19 +55,35 @@ impl Agent {
     /// [`EventKind::ToolCalled`] and an [`EventKind::ToolFinished`], and a `workflow.tool`
     /// span, with the tool's name, never its arguments or result.
     ///
+    /// # In a durable run
+    ///
+    /// Inside a step of a durable run ([`Runner`](crate::Runner)), the loop records each model
+    /// turn's response and each tool call's result in the run's store as soon as it has it.
+    /// If the step runs again (its worker crashed, or an attempt failed and is retried, or
+    /// the failed run is resumed), the same conversation in that step replays what was
+    /// recorded, in order, without asking the model or running the tools, then goes on live:
+    /// **only the tool calls in flight and the model turn in flight may run twice**. A replayed
+    /// turn spends nothing and is not accounted again; a replayed tool call tells no
+    /// `ToolCalled` or `ToolFinished` event (they told of the call when it ran). Handoffs
+    /// replay with the turn that made them. A conversation is found by the agent's name and
+    /// its `request`, and by how many identical conversations the step (or branch) had before
+    /// it: a step that asks something else when it runs again starts afresh. Outside a durable
+    /// run nothing is recorded.
+    ///
     /// # Errors
     ///
     /// [`Error::ToolLimit`] if the model still calls tools after
     /// [`max_turns`](super::AgentBuilder::max_turns) calls; otherwise those of
     /// [`chat`](Self::chat).
     pub async fn converse(&self, request: ChatRequest) -> Result<Conversation, Error> {
+        let replay = Replay::start(self.name(), &request);
         let mut agent = self.clone();
         let mut request = request;
         let mut turns = 0;
         loop {
             let offered = agent.offer(request.clone());
             turns += 1;
-            let response = agent.chat(offered).await?;
+            let response = agent.take_turn(offered, replay.as_ref(), turns).await?;
             if response.tool_calls.is_empty() {
                 request.messages.push(response.to_message());
                 return Ok(Conversation {
@@ -76,7 +93,9 @@ impl Agent {
                     turns,
                 });
             }
-            agent = agent.use_tools(&mut request, &response, turns).await?;
+            agent = agent
+                .use_tools(&mut request, &response, turns, replay.as_ref())
+                .await?;
         }
     }
 
@@ -88,6 +107,7 @@ impl Agent {
         request: &mut ChatRequest,
         response: &ChatResponse,
         turns: u32,
+        replay: Option<&Replay>,
     ) -> Result<Agent, Error> {
         if turns >= self.inner.max_turns {
             let (agent, max) = (self.inner.name.clone(), self.inner.max_turns);
@@ -96,8 +116,11 @@ impl Agent {
         request.messages.push(response.to_message());
         // A forced choice holds for the first turn only, or the model could never answer.
         request.tool_choice = None;
-        let calls = response.tool_calls.iter().map(|call| self.run_call(call));
-        request.messages.extend(join_all(calls).await);
+        let calls = response.tool_calls.iter().enumerate();
+        let calls = calls.map(|(index, call)| self.replay_call(call, replay, (turns, index)));
+        for result in join_all(calls).await {
+            request.messages.push(result?);
+        }
         match handoff::target(self, &response.tool_calls) {
             Some(next) => {
                 *request = handoff::pass(std::mem::take(request));
@@ -108,33 +131,45 @@ impl Agent {
     }
 
     /// The text of the tool loop of `request` as the model writes it: each turn streamed,
-    /// the tools run between turns.
+    /// the tools run between turns. In a durable run, turns and calls are recorded and
+    /// replayed as in [`converse`](Self::converse); a replayed turn's text comes as one item.
     pub(super) fn stream_turns(&self, request: ChatRequest) -> TextStream {
-        let state = (self.clone(), request, 0_u32, None::<Turn>);
+        let replay = Replay::start(self.name(), &request);
+        let state = (self.clone(), request, 0_u32, None::<Turn>, replay);
         let text = futures_util::stream::unfold(Some(state), |state| async move {
-            let (mut agent, mut request, mut turns, mut turn) = state?;
+            let (mut agent, mut request, mut turns, mut turn, replay) = state?;
             loop {
                 let current = match &mut turn {
                     Some(current) => current,
                     None => {
                         turns += 1;
-                        match agent.start_stream(agent.offer(request.clone())).await {
+                        let offered = agent.offer(request.clone());
+                        match agent.stream_turn(offered, replay.as_ref(), turns).await {
                             Ok(started) => turn.insert(started),
                             Err(error) => return Some((Err(error), None)),
                         }
                     }
                 };
                 match current.next().await {
-                    Some(Ok(text)) => return Some((Ok(text), Some((agent, request, turns, turn)))),
+                    Some(Ok(text)) => {
+                        return Some((Ok(text), Some((agent, request, turns, turn, replay))))
+                    }
                     Some(Err(error)) => return Some((Err(error), None)),
                     None => {}
                 }
+                let replayed = current.is_replayed();
                 let response = current.take_answer()?;
                 turn = None;
+                if let Some(replay) = replay.as_ref().filter(|_| !replayed) {
+                    if let Err(error) = replay.record_turn(turns, &response).await {
+                        return Some((Err(error), None));
+                    }
+                }
                 if response.tool_calls.is_empty() {
                     return None;
                 }
-                agent = match agent.use_tools(&mut request, &response, turns).await {
+                let used = agent.use_tools(&mut request, &response, turns, replay.as_ref());
+                agent = match used.await {
                     Ok(next) => next,
                     Err(error) => return Some((Err(error), None)),
                 };
@@ -158,7 +193,7 @@ impl Agent {
     }
 
     /// Runs `call` and returns the message with its result, telling the run's subscribers.
-    async fn run_call(&self, call: &ToolCall) -> Message {
+    pub(super) async fn run_call(&self, call: &ToolCall) -> Message {
         let name = self.inner.name.as_str();
         Scope::tell(|step, branch| EventKind::ToolCalled {
             step,

@@ -75,6 +75,8 @@ impl Context {
             number += 1;
             if let Some(scope) = &scope {
                 scope.run().attempt(step, number);
+                // The new attempt finds the calls the failed one recorded, from the first.
+                scope.restart_calls();
             }
         }
     }

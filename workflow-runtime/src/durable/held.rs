@@ -3,27 +3,28 @@
 //! run emitted since the last one), and what saves each finished branch of a fan-out or a map.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use super::codec::Definition;
+use super::memo::Memo;
 use crate::error::Error;
 use crate::event::Journal;
 use crate::future::BoxFuture;
 use crate::run::Saver;
-use crate::scope::BranchRecorder;
+use crate::scope::Recorder;
 use crate::state::Loops;
 use crate::store::{BranchRecord, Checkpoint, CheckpointStore, Lease, NewEvent, RunId, RunStatus};
 use crate::usage::{SavedUsage, UsageReport};
 
 /// A lease on a run, held by this worker: the run's writer.
 pub(crate) struct Held {
-    store: Arc<dyn CheckpointStore>,
+    pub(super) store: Arc<dyn CheckpointStore>,
     run: RunId,
-    lease: Lease,
+    pub(super) lease: Lease,
     /// The number of the run's latest checkpoint. The driver saves one checkpoint at a time,
     /// after each step, and the branches of a step's fan-out or map finish before the step
     /// does, so a plain number is enough: the store's compare-and-set on it, not a lock here,
@@ -36,6 +37,8 @@ pub(crate) struct Held {
     size: AtomicUsize,
     /// What the run had spent when this worker took it up: where its ledger starts.
     spent: SavedUsage,
+    /// The calls the step in flight recorded.
+    pub(super) memo: Mutex<Memo>,
 }
 
 impl Held {
@@ -54,11 +57,19 @@ impl Held {
             released: AtomicBool::new(false),
             size: AtomicUsize::new(0),
             spent,
+            memo: Mutex::new(Memo::new(version)),
         })
     }
 
     pub(crate) fn run(&self) -> RunId {
         self.run
+    }
+
+    /// Tells the lease that this worker created its run: no step of it has recorded
+    /// anything yet.
+    pub(crate) fn created(self: Arc<Self>) -> Arc<Self> {
+        *self.memo.lock().unwrap_or_else(PoisonError::into_inner) = Memo::created();
+        self
     }
 
     /// The number of the run's latest checkpoint, as this lease has read or written it.
@@ -334,7 +345,7 @@ impl<S: Serialize + DeserializeOwned + Send + 'static> Checkpoints<S> {
     }
 }
 
-impl BranchRecorder for Held {
+impl Recorder for Held {
     fn record(
         &self,
         index: usize,
@@ -347,5 +358,21 @@ impl BranchRecorder for Held {
             usage,
         };
         self.save_branch(branch)
+    }
+
+    fn recall<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<String>, Error>> {
+        self.recall_call(key)
+    }
+
+    fn remember(&self, key: String, value: String) -> BoxFuture<'_, Result<(), Error>> {
+        self.remember_call(key, value)
+    }
+
+    fn occurrence(&self, key: &str) -> u32 {
+        self.count_call(key)
+    }
+
+    fn restart(&self, prefix: &str) {
+        self.restart_calls(prefix);
     }
 }

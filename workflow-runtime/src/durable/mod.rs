@@ -7,6 +7,7 @@ mod drive;
 mod handle;
 mod held;
 mod inspect;
+mod memo;
 mod signal;
 mod submit;
 mod take;
@@ -49,11 +50,28 @@ pub use handle::RunHandle;
 ///
 /// **Completed steps never run again**: a resumed run continues from the checkpoint written
 /// after the last step that completed. **The step that was in flight may run a second time**
-/// (at-least-once): it had started, but its result was not saved. Make such steps
-/// idempotent, e.g. by writing their side effects under a key derived from the run id and
-/// the step. A step in the middle of a fan-out keeps the branches that had finished (each
-/// finished branch saves a checkpoint); the others run again. Nothing before a pause runs
-/// again when a suspended run is given its value.
+/// (at-least-once): it had started, but its result was not saved. Within that step, what it
+/// recorded as it went does not run again:
+///
+/// - a fan-out or a map keeps the branches that had finished (each finished branch is saved
+///   at once); the others run again;
+/// - an agent's tool loop ([`Agent::converse`](crate::Agent::converse), and
+///   [`prompt`](crate::Agent::prompt), [`extract`](crate::Agent::extract) and
+///   [`stream`](crate::Agent::stream) of an agent with tools) records each model turn's
+///   response and each tool call's result as soon as it has them: the step, run again,
+///   replays them without asking the model or running the tool, then goes on live. What may
+///   run twice is **the tool calls in flight** (started, not finished, when the process
+///   died) and **the model turn in flight**;
+/// - a [`once`](crate::once) block records what it returned: only a block in flight may run
+///   twice.
+///
+/// Everything else in the step runs again: make it idempotent, or put its side effects in
+/// [`once`](crate::once) blocks. A failed attempt of a step with retries is run again the same
+/// way: the new attempt replays what the failed one recorded. Nothing before a pause runs
+/// again when a suspended run is given its value. Records are kept in the store
+/// ([`CheckpointStore::save_call`](crate::store::CheckpointStore::save_call)) under the
+/// checkpoint the step started from, until the run is deleted or
+/// [pruned](crate::store::CheckpointStore::prune) past the step.
 ///
 /// # One writer per run
 ///
@@ -87,7 +105,10 @@ pub use handle::RunHandle;
 /// branches still running included); or its failure (a failed step, cancellation, a budget
 /// gone over: the runner saves what the run spent before it gives up its lease). What the
 /// step in flight spent when its worker crashed, or when the run's future was dropped, is
-/// lost: that step runs again, and its new calls count. A [`fork`](Self::fork) is a new run and counts from zero.
+/// lost: that step runs again, and its new calls count. A model turn replayed from its
+/// record (see above) spends nothing and is not counted again: if the step had failed, it
+/// was counted then; if the worker crashed, it is lost with the rest. A
+/// [`fork`](Self::fork) is a new run and counts from zero.
 ///
 /// # Options
 ///

@@ -37,7 +37,7 @@ impl Runner {
         };
         self.store.create(run).await?;
         let spent = SavedUsage::default();
-        Ok(Held::new(Arc::clone(&self.store), id, lease, 0, spent))
+        Ok(Held::new(Arc::clone(&self.store), id, lease, 0, spent).created())
     }
 
     /// Takes the lease of run `run` and reads its latest checkpoint as a state of `W`.

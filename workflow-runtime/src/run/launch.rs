@@ -15,7 +15,7 @@ use crate::error::Error;
 use crate::event::{Event, Journal};
 use crate::future::BoxFuture;
 use crate::id::RunId;
-use crate::scope::{BranchRecorder, Ending, Parts, RunScope, RunTrace};
+use crate::scope::{Ending, Parts, Recorder, RunScope, RunTrace};
 use crate::state::Loops;
 use crate::usage::{Budget, Ledger, Pricing, SavedUsage, UsageReport};
 use crate::workflow::Workflow;
@@ -34,7 +34,7 @@ pub(crate) struct Options<'a> {
 /// What a durable run adds: where its checkpoints go, and what watches its lease.
 pub(crate) struct Durable<'a, S> {
     pub(crate) saver: &'a dyn Saver<S>,
-    pub(crate) recorder: Arc<dyn BranchRecorder>,
+    pub(crate) recorder: Arc<dyn Recorder>,
     /// Renews the lease while the run goes; ends with the error that says it was lost.
     pub(crate) watchdog: BoxFuture<'a, Error>,
     /// What the run spent before this call took it up (from the checkpoint it resumes from):

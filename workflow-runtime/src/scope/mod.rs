@@ -11,11 +11,14 @@
 //! - `branch.rs`: the future of one branch, with its own scope;
 //! - `call.rs`: one model call, recorded in every ledger of the scope chain;
 //! - `child.rs`: the scope of a child run, inside a step of its parent;
+//! - `memo.rs`: the calls a durable run's step in flight records, and replays when it runs
+//!   again;
 //! - `trace.rs`: the `tracing` spans.
 
 mod branch;
 mod call;
 mod child;
+mod memo;
 mod observe;
 mod trace;
 
@@ -32,6 +35,8 @@ use crate::id::RunId;
 use crate::usage::{Ledger, SavedUsage};
 
 pub(crate) use call::Call;
+pub use memo::once;
+pub(crate) use memo::Memo;
 pub(crate) use observe::{Ending, Observer};
 pub(crate) use trace::RunTrace;
 
@@ -60,16 +65,18 @@ pub(crate) struct RunScope {
     current: AtomicUsize,
     /// The scope the run was started in: its calls are also that scope's calls.
     parent: Option<Scope>,
-    /// Where a durable run saves the branches of a fan-out or a map that finish.
-    recorder: Option<Arc<dyn BranchRecorder>>,
+    /// Where a durable run saves the branches of a fan-out or a map that finish, and the
+    /// calls its steps record.
+    recorder: Option<Arc<dyn Recorder>>,
     /// For a child run, the steps of its parents it runs in, from the outermost: its events
     /// are tagged with them. Empty for a run of its own.
     path: Vec<&'static str>,
 }
 
-/// Where a durable run saves each branch of a fan-out or a map as soon as it finishes, so
-/// that a resumed run does not run it again.
-pub(crate) trait BranchRecorder: Send + Sync {
+/// Where a durable run saves what its step in flight finished, so that the step, run again
+/// after a crash, does not do it again: each branch of a fan-out or a map, and each call
+/// recorded through a [`Memo`] (model turns, tool calls, [`once`] blocks).
+pub(crate) trait Recorder: Send + Sync {
     /// Saves the value branch `index` of the running fan-out or map finished with, as JSON,
     /// and what the run had spent by then.
     fn record(
@@ -78,6 +85,20 @@ pub(crate) trait BranchRecorder: Send + Sync {
         value: serde_json::Value,
         usage: SavedUsage,
     ) -> BoxFuture<'_, Result<(), Error>>;
+
+    /// What call `key` of the step in flight returned (as JSON), if it is recorded.
+    fn recall<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<String>, Error>>;
+
+    /// Records `value` (JSON) as what call `key` of the step in flight returned.
+    fn remember(&self, key: String, value: String) -> BoxFuture<'_, Result<(), Error>>;
+
+    /// How many times `key` was counted in the step in flight (in its current attempt) before
+    /// this time, which it counts.
+    fn occurrence(&self, key: &str) -> u32;
+
+    /// Forgets the counts of the keys that start with `prefix`: the step they belong to
+    /// starts another attempt.
+    fn restart(&self, prefix: &str);
 }
 
 impl Scope {
@@ -123,8 +144,8 @@ pub(crate) struct Parts {
     pub(crate) sinks: Vec<broadcast::Sender<Event>>,
     /// Its spans, if a `tracing` subscriber wants them.
     pub(crate) trace: Option<RunTrace>,
-    /// Where it saves finished branches, if it is durable.
-    pub(crate) recorder: Option<Arc<dyn BranchRecorder>>,
+    /// Where it saves finished branches and recorded calls, if it is durable.
+    pub(crate) recorder: Option<Arc<dyn Recorder>>,
     /// Where it keeps its events for its event log, if it is durable.
     pub(crate) journal: Option<Arc<Journal>>,
 }
@@ -181,7 +202,7 @@ impl RunScope {
     }
 
     /// Where the run saves finished branches, if it is durable.
-    pub(crate) fn recorder(&self) -> Option<&dyn BranchRecorder> {
+    pub(crate) fn recorder(&self) -> Option<&dyn Recorder> {
         self.recorder.as_deref()
     }
 

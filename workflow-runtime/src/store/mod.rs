@@ -49,8 +49,8 @@ pub use memory::MemoryStore;
 pub use postgres::{PostgresOptions, PostgresStore};
 pub use queue::{Cancel, WorkflowType};
 pub use record::{
-    Awaits, BranchRecord, Checkpoint, Lease, NewRun, RunFilter, RunId, RunInfo, RunStatus, END,
-    FORMAT_VERSION,
+    Awaits, BranchRecord, CallRecord, Checkpoint, Lease, NewRun, RunFilter, RunId, RunInfo,
+    RunStatus, END, FORMAT_VERSION,
 };
 pub use retention::Retention;
 #[cfg(feature = "sqlite")]
@@ -396,6 +396,45 @@ pub trait CheckpointStore: Send + Sync + 'static {
         Box::pin(std::future::ready(Ok(())))
     }
 
+    /// Records `call`, a call made in the step that checkpoint `seq` of run `run` is running
+    /// (a model turn, a tool call, a [`once`](crate::once) block), if the run is leased to
+    /// `lease.id` and `seq` is its latest checkpoint, unless a call with the same key is
+    /// recorded there already: the first write wins. [`calls`](Self::calls) reads them back
+    /// when the step runs again, after a crash, which then does not make those calls again.
+    /// They are deleted with their run ([`delete_runs`](Self::delete_runs)), and by
+    /// [`prune`](Self::prune) once their step is over; a fork does not copy them.
+    ///
+    /// The default keeps nothing: with a store written before, a step run again makes its
+    /// calls again.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::LeaseLost`], [`Error::VersionConflict`], [`Error::RunCancelled`],
+    /// [`Error::RunNotFound`], [`Error::Store`].
+    fn save_call<'a>(
+        &'a self,
+        lease: &'a Lease,
+        run: RunId,
+        seq: u64,
+        call: CallRecord,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        let _ = (lease, run, seq, call);
+        Box::pin(std::future::ready(Ok(())))
+    }
+
+    /// The calls [recorded](Self::save_call) at checkpoint `seq` of run `run`, in no
+    /// particular order.
+    ///
+    /// The default has none.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Store`].
+    fn calls(&self, run: RunId, seq: u64) -> BoxFuture<'_, Result<Vec<CallRecord>, Error>> {
+        let _ = (run, seq);
+        Box::pin(std::future::ready(Ok(Vec::new())))
+    }
+
     /// [`save`](Self::save)s `checkpoint` and appends `events` to its run's log (numbered on
     /// from the log's last entry, see [`LoggedEvent::seq`]) in the same atomic write: either
     /// both are saved or neither. The runner saves the events a run emitted since its previous
@@ -633,7 +672,8 @@ pub trait CheckpointStore: Send + Sync + 'static {
     }
 
     /// Deletes the checkpoints of run `run` but its last `keep` (at least 1: the latest is
-    /// never deleted), and returns how many it deleted. The run's
+    /// never deleted), and the calls [recorded](Self::save_call) by its steps that are over
+    /// (those of the step in flight stay), and returns how many checkpoints it deleted. The run's
     /// [`version`](RunInfo::version) does not change, and its next checkpoint is numbered
     /// after it as before; a deleted checkpoint is [`Error::CheckpointNotFound`] from then on.
     ///

@@ -309,3 +309,17 @@ impl RunFilter {
             && self.after.is_none_or(|after| run.id > after)
     }
 }
+
+/// What a call made in the step a run is running returned, kept so that the step, run again
+/// after a crash or a failed attempt, does not make the call again: a model turn or a tool
+/// call of an agent's tool loop, or a [`once`](crate::once) block. Saved with
+/// [`CheckpointStore::save_call`](super::CheckpointStore::save_call) under the checkpoint the
+/// step started from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallRecord {
+    /// What the call is, unique in its step: where it was made (the step, the branch, the
+    /// agent…) and which one it was there.
+    pub key: String,
+    /// What it returned, as JSON.
+    pub value: String,
+}

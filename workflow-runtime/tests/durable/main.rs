@@ -3,6 +3,7 @@
 //! `WORKFLOW_POSTGRES_URL`; see the README).
 
 mod basics;
+mod calls;
 mod checks;
 mod contention;
 mod corrupt;
@@ -72,6 +73,7 @@ conformance! {
     basics::list_filters_and_pages,
     basics::unknown_runs_are_typed_errors,
     basics::the_step_limit_counts_per_call,
+    calls::recorded_calls_follow_the_lease_and_the_step,
     leases::a_crashed_run_runs_no_completed_step_again,
     leases::a_long_step_keeps_its_lease,
     leases::expired_leases_are_taken_over_and_stale_writes_rejected,

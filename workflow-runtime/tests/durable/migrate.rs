@@ -51,6 +51,7 @@ async fn sqlite_a_file_at_schema_2_opens_and_its_runs_resume_with_no_usage() {
          ALTER TABLE workflow_runs DROP COLUMN wake_at; \
          ALTER TABLE workflow_runs DROP COLUMN awaiting; \
          DROP TABLE workflow_signals; \
+         DROP TABLE workflow_calls; \
          PRAGMA user_version = 2;",
     )
     .expect("downgrades");
@@ -62,10 +63,14 @@ async fn sqlite_a_file_at_schema_2_opens_and_its_runs_resume_with_no_usage() {
     let version: i64 = db
         .query_row("PRAGMA user_version", [], |row| row.get(0))
         .expect("reads");
-    assert_eq!(version, 7);
+    assert_eq!(version, 8);
     assert_eq!(
         columns(&db, "workflow_answers"),
         ["run", "seq", "value", "created_at"]
+    );
+    assert_eq!(
+        columns(&db, "workflow_calls"),
+        ["run", "seq", "key", "value", "created_at"]
     );
     for table in ["workflow_checkpoints", "workflow_branches"] {
         assert!(columns(&db, table).contains(&"usage".to_owned()), "{table}");
@@ -150,6 +155,7 @@ async fn postgres_tables_at_schema_2_are_brought_up_to_date() {
          ALTER TABLE workflow_runs DROP COLUMN wake_at; \
          ALTER TABLE workflow_runs DROP COLUMN awaiting; \
          DROP TABLE workflow_signals; \
+         DROP TABLE workflow_calls; \
          DELETE FROM workflow_schema; INSERT INTO workflow_schema (version) VALUES (2);"
     );
     client.batch_execute(&downgrade).await.expect("downgrades");
@@ -169,7 +175,14 @@ async fn postgres_tables_at_schema_2_are_brought_up_to_date() {
         .await
         .and_then(|row| row.try_get(0))
         .expect("reads");
-    assert_eq!(version, 7);
+    assert_eq!(version, 8);
+    let calls = format!("SELECT count(*) FROM {schema}.workflow_calls");
+    let calls: i64 = client
+        .query_one(&calls, &[])
+        .await
+        .and_then(|row| row.try_get(0))
+        .expect("the table of recorded calls is there");
+    assert_eq!(calls, 0);
     let logged = format!("SELECT count(*) FROM {schema}.workflow_events WHERE run = $1");
     let logged: i64 = client
         .query_one(&logged, &[waiting.as_uuid()])

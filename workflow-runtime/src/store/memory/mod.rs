@@ -10,8 +10,8 @@ use std::time::SystemTime;
 
 use super::queue::{limited, with_room};
 use super::{
-    answer, BranchRecord, Cancel, Checkpoint, CheckpointStore, Lease, LoggedEvent, NewEvent,
-    NewRun, Retention, RunFilter, RunId, RunInfo, RunList, RunStatus, WorkflowType,
+    answer, BranchRecord, CallRecord, Cancel, Checkpoint, CheckpointStore, Lease, LoggedEvent,
+    NewEvent, NewRun, Retention, RunFilter, RunId, RunInfo, RunList, RunStatus, WorkflowType,
 };
 use crate::definition::WorkflowDefinition;
 use crate::error::Error;
@@ -191,6 +191,36 @@ impl CheckpointStore for MemoryStore {
         })
     }
 
+    fn save_call<'a>(
+        &'a self,
+        lease: &'a Lease,
+        run: RunId,
+        seq: u64,
+        call: CallRecord,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        self.write(run, |entry, _| {
+            entry.check_live(lease)?;
+            entry.latest_mut(seq)?;
+            entry.calls.entry((seq, call.key)).or_insert(call.value);
+            Ok(())
+        })
+    }
+
+    fn calls(&self, run: RunId, seq: u64) -> BoxFuture<'_, Result<Vec<CallRecord>, Error>> {
+        self.with(run, |entry, _| {
+            let from = (seq, String::new());
+            let calls = entry
+                .calls
+                .range(from..)
+                .take_while(|((at, _), _)| *at == seq);
+            let calls = calls.map(|((_, key), value)| CallRecord {
+                key: key.clone(),
+                value: value.clone(),
+            });
+            Ok(calls.collect())
+        })
+    }
+
     fn save_usage<'a>(
         &'a self,
         lease: &'a Lease,
@@ -345,6 +375,9 @@ impl CheckpointStore for MemoryStore {
             let keep = usize::try_from(keep.max(1)).unwrap_or(usize::MAX);
             let gone = entry.checkpoints.len().saturating_sub(keep);
             entry.checkpoints.drain(..gone);
+            // The calls of the steps that are over are never read again.
+            let version = entry.info.version;
+            entry.calls.retain(|(seq, _), _| *seq >= version);
             Ok(gone as u64)
         })
     }

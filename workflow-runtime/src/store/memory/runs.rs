@@ -1,7 +1,7 @@
 //! The runs a [`MemoryStore`](super::MemoryStore) keeps: each found by its id with one hash
 //! lookup (a write looks its run up every time), and listed in the order of their ids.
 
-use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::future::Future;
 use std::ops::Bound;
 use std::pin::Pin;
@@ -46,6 +46,8 @@ pub(super) struct Entry {
     pub(super) events: Vec<LoggedEvent>,
     /// The answer recorded for a pause, and the checkpoint that waits there.
     pub(super) answer: Option<(u64, String)>,
+    /// The calls recorded by the steps in flight, by checkpoint and key.
+    pub(super) calls: BTreeMap<(u64, String), String>,
 }
 
 /// Where run `run` is kept: its UUID as one number, read big-endian, so that the numbers sort
@@ -119,6 +121,7 @@ impl Entry {
             checkpoints: VecDeque::with_capacity(CHECKPOINTS),
             events: Vec::new(),
             answer: None,
+            calls: BTreeMap::new(),
         }
     }
 

@@ -1,6 +1,7 @@
 //! [`PostgresStore`]: runs in a PostgreSQL database, shared by many workers.
 
 mod answer;
+mod calls;
 mod options;
 mod queue;
 mod read;
@@ -17,8 +18,8 @@ use tokio_postgres::{Client, Config, Socket};
 
 use super::queue::limited;
 use super::{
-    BranchRecord, Cancel, Checkpoint, CheckpointStore, Lease, LoggedEvent, NewEvent, NewRun,
-    Retention, RunFilter, RunId, RunInfo, RunList, WorkflowType,
+    BranchRecord, CallRecord, Cancel, Checkpoint, CheckpointStore, Lease, LoggedEvent, NewEvent,
+    NewRun, Retention, RunFilter, RunId, RunInfo, RunList, WorkflowType,
 };
 use crate::definition::WorkflowDefinition;
 use crate::error::Error;
@@ -168,6 +169,7 @@ fn setup_sql(schema: Option<&str>) -> Result<String, Error> {
     }
     sql.push_str(statements::SCHEMA);
     sql.push_str(statements::ANSWERS_AND_DEFINITIONS);
+    sql.push_str(statements::CALLS);
     sql.push_str("COMMIT;");
     Ok(sql)
 }
@@ -312,6 +314,26 @@ impl CheckpointStore for PostgresStore {
             let at = (run, seq);
             let ttl = lease_millis(lease);
             sql::save_branch(&conn.client, &conn.sql, lease.id, ttl, at, &branch).await
+        })
+    }
+
+    fn save_call<'a>(
+        &'a self,
+        lease: &'a Lease,
+        run: RunId,
+        seq: u64,
+        call: CallRecord,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(async move {
+            let conn = self.connection().await?;
+            calls::save(&conn.client, &conn.sql, lease.id, (run, seq), &call).await
+        })
+    }
+
+    fn calls(&self, run: RunId, seq: u64) -> BoxFuture<'_, Result<Vec<CallRecord>, Error>> {
+        Box::pin(async move {
+            let conn = self.connection().await?;
+            calls::select(&conn.client, run, seq).await
         })
     }
 

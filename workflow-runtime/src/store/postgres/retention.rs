@@ -10,7 +10,8 @@ use crate::store::time::to_millis;
 use crate::store::{Retention, RunId, RunStatus};
 use crate::Error;
 
-/// Deletes the checkpoints of run `run` but its last `keep` (at least 1).
+/// Deletes the checkpoints of run `run` but its last `keep` (at least 1), and the calls
+/// recorded by its steps that are over.
 pub(super) async fn prune(
     client: &Client,
     sql: &Statements,
@@ -18,6 +19,15 @@ pub(super) async fn prune(
     keep: u64,
 ) -> Result<u64, Error> {
     let info = read::run(client, sql, run).await?;
+    // The calls of the steps that are over are never read again.
+    let version = i64::try_from(info.version).unwrap_or(i64::MAX);
+    client
+        .execute(
+            "DELETE FROM workflow_calls WHERE run = $1 AND seq < $2",
+            &[run.as_uuid(), &version],
+        )
+        .await
+        .map_err(store)?;
     // Checkpoints `version - keep + 1 ..= version` stay.
     let last_gone = info.version.checked_sub(keep.max(1));
     let Some(last_gone) = last_gone.and_then(|seq| i64::try_from(seq).ok()) else {
@@ -32,8 +42,8 @@ pub(super) async fn prune(
         .map_err(store)
 }
 
-/// Deletes the runs `retention` selects, with their checkpoints, event logs and messages, in
-/// one statement.
+/// Deletes the runs `retention` selects, with their checkpoints, event logs, messages,
+/// answers and recorded calls, in one statement.
 pub(super) async fn delete_runs(client: &Client, retention: &Retention) -> Result<u64, Error> {
     const DELETE: &str = "WITH gone AS (DELETE FROM workflow_runs \
          WHERE status = ANY($1) AND updated_at < $2 AND (lease_id IS NULL \
@@ -44,7 +54,8 @@ pub(super) async fn delete_runs(client: &Client, retention: &Retention) -> Resul
          branches AS (DELETE FROM workflow_branches WHERE run IN (SELECT id FROM gone)), \
          events AS (DELETE FROM workflow_events WHERE run IN (SELECT id FROM gone)), \
          signals AS (DELETE FROM workflow_signals WHERE run IN (SELECT id FROM gone)), \
-         answers AS (DELETE FROM workflow_answers WHERE run IN (SELECT id FROM gone)) \
+         answers AS (DELETE FROM workflow_answers WHERE run IN (SELECT id FROM gone)), \
+         calls AS (DELETE FROM workflow_calls WHERE run IN (SELECT id FROM gone)) \
          SELECT count(*) FROM gone";
     let statuses: Vec<&str> = retention
         .statuses()

@@ -18,7 +18,7 @@ use crate::store::{BranchRecord, Checkpoint, NewEvent, NewRun, RunId, RunInfo, R
 
 /// Why a write guarded by `lease` on run `run` changed nothing: the run is gone, has another
 /// lease, or (for a save of checkpoint `seq`) another latest checkpoint.
-async fn refused(
+pub(super) async fn refused(
     client: &Client,
     sql: &Statements,
     run: RunId,

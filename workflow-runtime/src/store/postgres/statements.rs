@@ -131,14 +131,31 @@ INSERT INTO workflow_schema (version) SELECT 7
     WHERE NOT EXISTS (SELECT 1 FROM workflow_schema WHERE version >= 7);
 ";
 
+/// Schema version 8: the calls the step in flight of a run made (model turns, tool calls,
+/// `once` blocks), so that the step, run again after a crash, does not make them again. A new
+/// table, created if missing; run after [`ANSWERS_AND_DEFINITIONS`].
+pub(super) const CALLS: &str = "
+CREATE TABLE IF NOT EXISTS workflow_calls (
+    run uuid NOT NULL,
+    seq bigint NOT NULL,
+    key text NOT NULL,
+    value text NOT NULL,
+    created_at bigint NOT NULL,
+    PRIMARY KEY (run, seq, key)
+);
+INSERT INTO workflow_schema (version) SELECT 8
+    WHERE NOT EXISTS (SELECT 1 FROM workflow_schema WHERE version >= 8);
+";
+
 /// The schema version this code writes and reads: 2 added `workflow_branches`, 3 the `usage`
 /// of checkpoints and branches (added to older tables, once, when a connection sets up), 4
 /// the `cancel_requested` of runs and the index of running runs workers claim from, 5
 /// `workflow_events` (a new table, created if missing), 6 the `wake_at` of runs and its index
 /// (durable timers: a sleeping run is not claimed before it), their `awaiting` and
 /// `workflow_signals` (signals: a run waiting for one is claimed once a message is queued), 7
-/// `workflow_answers` and `workflow_definitions` ([`ANSWERS_AND_DEFINITIONS`]).
-pub(super) const SCHEMA_VERSION: i32 = 7;
+/// `workflow_answers` and `workflow_definitions` ([`ANSWERS_AND_DEFINITIONS`]), 8
+/// `workflow_calls` ([`CALLS`]).
+pub(super) const SCHEMA_VERSION: i32 = 8;
 
 /// The statements of the frequent operations, prepared once per connection.
 pub(super) struct Statements {

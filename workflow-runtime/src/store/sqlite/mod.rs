@@ -23,8 +23,8 @@ use std::time::SystemTime;
 use rusqlite::Connection;
 
 use super::{
-    BranchRecord, Cancel, Checkpoint, CheckpointStore, Lease, LoggedEvent, NewEvent, NewRun,
-    Retention, RunFilter, RunId, RunInfo, RunList, WorkflowType,
+    BranchRecord, CallRecord, Cancel, Checkpoint, CheckpointStore, Lease, LoggedEvent, NewEvent,
+    NewRun, Retention, RunFilter, RunId, RunInfo, RunList, WorkflowType,
 };
 use crate::definition::WorkflowDefinition;
 use crate::error::{BoxError, Error};
@@ -220,6 +220,21 @@ impl CheckpointStore for SqliteStore {
     ) -> BoxFuture<'a, Result<(), Error>> {
         let (id, ttl) = (lease.id, lease_millis(lease));
         self.write(move |conn| save::save_branch(conn, id, ttl, (run, seq), &branch))
+    }
+
+    fn save_call<'a>(
+        &'a self,
+        lease: &'a Lease,
+        run: RunId,
+        seq: u64,
+        call: CallRecord,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        let id = lease.id;
+        self.write(move |conn| save::save_call(conn, id, (run, seq), &call))
+    }
+
+    fn calls(&self, run: RunId, seq: u64) -> BoxFuture<'_, Result<Vec<CallRecord>, Error>> {
+        self.call(move |conn| read::calls(conn, run, seq))
     }
 
     fn save_usage<'a>(

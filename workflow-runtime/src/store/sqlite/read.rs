@@ -7,7 +7,9 @@ use super::rows::{
     checkpoint, run_info, spent, store, CHECKPOINT_COLUMNS, LIST_COLUMNS, RUNS, RUN_COLUMNS,
 };
 use crate::error::Error;
-use crate::store::{BranchRecord, Checkpoint, RunFilter, RunId, RunInfo, RunList, RunStatus};
+use crate::store::{
+    BranchRecord, CallRecord, Checkpoint, RunFilter, RunId, RunInfo, RunList, RunStatus,
+};
 use crate::usage::SavedUsage;
 
 /// The error of a run whose latest checkpoint is missing.
@@ -199,4 +201,20 @@ pub(super) fn get(
         None if seq.is_none() => Err(missing(&info)),
         None => Err(Error::CheckpointNotFound { run, seq: wanted }),
     }
+}
+
+/// The calls recorded at checkpoint `seq` of run `run`.
+pub(super) fn calls(conn: &Connection, run: RunId, seq: u64) -> Result<Vec<CallRecord>, Error> {
+    let mut stmt = conn
+        .prepare_cached("SELECT key, value FROM workflow_calls WHERE run = ?1 AND seq = ?2")
+        .map_err(store)?;
+    let rows = stmt
+        .query_map(params![Id::run(run), seq_param(seq)], |row| {
+            Ok(CallRecord {
+                key: row.get(0)?,
+                value: row.get(1)?,
+            })
+        })
+        .map_err(store)?;
+    rows.collect::<Result<_, _>>().map_err(store)
 }

@@ -12,14 +12,19 @@ use crate::store::time::to_millis;
 use crate::store::{Retention, RunId, RunStatus};
 use crate::Error;
 
-/// Deletes the checkpoints of run `run` but its last `keep` (at least 1), and the branches
-/// saved at them.
+/// Deletes the checkpoints of run `run` but its last `keep` (at least 1), the branches
+/// saved at them, and the calls recorded by its steps that are over.
 pub(super) fn prune(conn: &mut Connection, run: RunId, keep: u64) -> Result<u64, Error> {
     let tx = write(conn)?;
     let info = select_run(&tx, run)?;
+    // The calls of the steps that are over are never read again.
+    tx.prepare_cached("DELETE FROM workflow_calls WHERE run = ?1 AND seq < ?2")
+        .and_then(|mut stmt| stmt.execute(params![Id::run(run), seq(info.version)]))
+        .map_err(store)?;
     // Checkpoints `version - keep + 1 ..= version` stay.
     let last_gone = info.version.checked_sub(keep.max(1));
-    let Some(last_gone) = last_gone.and_then(|seq| i64::try_from(seq).ok()) else {
+    let Some(last_gone) = last_gone.and_then(|at| i64::try_from(at).ok()) else {
+        tx.commit()?;
         return Ok(0);
     };
     // The branches saved at the checkpoints that go, go with them.
@@ -34,8 +39,8 @@ pub(super) fn prune(conn: &mut Connection, run: RunId, keep: u64) -> Result<u64,
     Ok(gone as u64)
 }
 
-/// Deletes the runs `retention` selects, with their checkpoints, branches, event logs and
-/// messages.
+/// Deletes the runs `retention` selects, with their checkpoints, branches, event logs,
+/// messages, answers and recorded calls.
 pub(super) fn delete_runs(conn: &mut Connection, retention: &Retention) -> Result<u64, Error> {
     // The runs to delete, with `?1` and `?2` the statuses, `?3` the time, `?4` now.
     const SELECTED: &str = "status IN (?1, ?2) AND updated_at < ?3 \
@@ -55,6 +60,7 @@ pub(super) fn delete_runs(conn: &mut Connection, retention: &Retention) -> Resul
         "workflow_events",
         "workflow_signals",
         "workflow_answers",
+        "workflow_calls",
     ] {
         let rows = format!(
             "DELETE FROM {table} WHERE run IN (SELECT id FROM workflow_runs WHERE {SELECTED})"
@@ -70,4 +76,9 @@ pub(super) fn delete_runs(conn: &mut Connection, retention: &Retention) -> Resul
         .map_err(store)?;
     tx.commit()?;
     Ok(gone as u64)
+}
+
+/// Checkpoint number `at` as SQLite keeps it.
+fn seq(at: u64) -> i64 {
+    i64::try_from(at).unwrap_or(i64::MAX)
 }

@@ -17,7 +17,7 @@ use super::rows::{store, Reader};
 use super::sql::{expiry, insert_checkpoint, now};
 use super::tx::write;
 use crate::error::Error;
-use crate::store::{BranchRecord, Checkpoint, NewEvent, RunId, RunStatus};
+use crate::store::{BranchRecord, CallRecord, Checkpoint, NewEvent, RunId, RunStatus};
 
 /// A run's row as a write under its lease finds it.
 struct Head {
@@ -227,6 +227,33 @@ pub(super) fn save_branch(
             branch.value,
             now,
             branch.usage.to_json(),
+        ])
+    })
+    .map_err(store)?;
+    tx.commit()
+}
+
+/// Records `call`, made in the step checkpoint `seq` of run `run` is running, under `lease`,
+/// unless a call with its key is recorded there.
+pub(super) fn save_call(
+    conn: &mut Connection,
+    lease: Uuid,
+    (run, seq): (RunId, u64),
+    call: &CallRecord,
+) -> Result<(), Error> {
+    let tx = write(conn)?;
+    Head::read(&tx, run, lease, seq)?;
+    tx.prepare_cached(
+        "INSERT INTO workflow_calls (run, seq, key, value, created_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
+    )
+    .and_then(|mut stmt| {
+        stmt.execute(params![
+            Id::run(run),
+            seq as i64,
+            call.key,
+            call.value,
+            now()
         ])
     })
     .map_err(store)?;
