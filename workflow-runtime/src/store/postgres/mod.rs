@@ -3,6 +3,7 @@
 mod answer;
 mod options;
 mod queue;
+mod rate;
 mod read;
 mod retention;
 mod rows;
@@ -10,7 +11,7 @@ mod sql;
 mod statements;
 
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use tokio_postgres::tls::{MakeTlsConnect, TlsConnect};
 use tokio_postgres::{Client, Config, Socket};
@@ -18,7 +19,7 @@ use tokio_postgres::{Client, Config, Socket};
 use super::queue::limited;
 use super::{
     BranchRecord, Cancel, Checkpoint, CheckpointStore, Lease, LoggedEvent, NewEvent, NewRun,
-    Retention, RunFilter, RunId, RunInfo, RunList, WorkflowType,
+    RateSlot, Retention, RunFilter, RunId, RunInfo, RunList, WorkflowType,
 };
 use crate::definition::WorkflowDefinition;
 use crate::error::Error;
@@ -168,6 +169,7 @@ fn setup_sql(schema: Option<&str>) -> Result<String, Error> {
     }
     sql.push_str(statements::SCHEMA);
     sql.push_str(statements::ANSWERS_AND_DEFINITIONS);
+    sql.push_str(statements::RATE_LIMITS);
     sql.push_str("COMMIT;");
     Ok(sql)
 }
@@ -541,6 +543,18 @@ impl CheckpointStore for PostgresStore {
         Box::pin(async move {
             let conn = self.connection().await?;
             answer::discard(&conn.client, run, seq).await
+        })
+    }
+
+    fn take_rate_slot<'a>(
+        &'a self,
+        key: &'a str,
+        calls: u32,
+        period: Duration,
+    ) -> BoxFuture<'a, Result<RateSlot, Error>> {
+        Box::pin(async move {
+            let conn = self.connection().await?;
+            rate::take(&conn.client, &conn.sql, key, calls, period).await
         })
     }
 }

@@ -131,14 +131,30 @@ INSERT INTO workflow_schema (version) SELECT 7
     WHERE NOT EXISTS (SELECT 1 FROM workflow_schema WHERE version >= 7);
 ";
 
+/// Schema version 8: shared rate limits
+/// ([`CheckpointStore::take_rate_slot`](crate::store::CheckpointStore::take_rate_slot)), one
+/// row per key: the start times of its calls of the last period, and what its last caller
+/// read and did. A new table, created if missing; run after [`ANSWERS_AND_DEFINITIONS`].
+pub(super) const RATE_LIMITS: &str = "
+CREATE TABLE IF NOT EXISTS workflow_rate_limits (
+    key text PRIMARY KEY,
+    starts bigint[] NOT NULL,
+    tried bigint NOT NULL,
+    taken boolean NOT NULL
+);
+INSERT INTO workflow_schema (version) SELECT 8
+    WHERE NOT EXISTS (SELECT 1 FROM workflow_schema WHERE version >= 8);
+";
+
 /// The schema version this code writes and reads: 2 added `workflow_branches`, 3 the `usage`
 /// of checkpoints and branches (added to older tables, once, when a connection sets up), 4
 /// the `cancel_requested` of runs and the index of running runs workers claim from, 5
 /// `workflow_events` (a new table, created if missing), 6 the `wake_at` of runs and its index
 /// (durable timers: a sleeping run is not claimed before it), their `awaiting` and
 /// `workflow_signals` (signals: a run waiting for one is claimed once a message is queued), 7
-/// `workflow_answers` and `workflow_definitions` ([`ANSWERS_AND_DEFINITIONS`]).
-pub(super) const SCHEMA_VERSION: i32 = 7;
+/// `workflow_answers` and `workflow_definitions` ([`ANSWERS_AND_DEFINITIONS`]), 8
+/// `workflow_rate_limits` ([`RATE_LIMITS`]).
+pub(super) const SCHEMA_VERSION: i32 = 8;
 
 /// The statements of the frequent operations, prepared once per connection.
 pub(super) struct Statements {
@@ -166,6 +182,7 @@ pub(super) struct Statements {
     pub(super) save_received: Statement,
     pub(super) send_signal: Statement,
     pub(super) next_signal: Statement,
+    pub(super) take_rate_slot: Statement,
 }
 
 impl Statements {
@@ -269,6 +286,7 @@ impl Statements {
                     .into(),
             )
             .await?,
+            take_rate_slot: prepare(super::rate::TAKE.into()).await?,
         })
     }
 }
