@@ -807,6 +807,20 @@ pub trait CheckpointStore: Send + Sync + 'static {
         Box::pin(std::future::ready(Ok(())))
     }
 
+    /// A count that goes up when there may be new work for workers: a run submitted, an
+    /// answer recorded, a message sent (in any process). A [`Worker`](crate::Worker) with
+    /// nothing to claim waits for it to change, or for its poll interval, whichever comes
+    /// first: a store that announces work wakes idle workers at once. Receivers may see
+    /// changes that bring nothing to claim; what no notice announces (a sleeping run's time
+    /// coming, a lease expiring) is found at the poll.
+    ///
+    /// `PostgresStore` listens on a connection of its own (`LISTEN`/`NOTIFY`) while any
+    /// receiver is alive, on a task it spawns: call it within a tokio runtime. The default
+    /// has none: workers poll.
+    fn work_notices(&self) -> Option<tokio::sync::watch::Receiver<u64>> {
+        None
+    }
+
     /// Takes a place for one call in rate limit `key`, which lets at most `calls` calls (at
     /// least 1) start in any window of `period`, for every process that shares the store:
     /// [`RateSlot::Taken`] with the start time it recorded, or [`RateSlot::Full`] with how

@@ -1,6 +1,7 @@
 //! [`PostgresStore`]: runs in a PostgreSQL database, shared by many workers.
 
 mod answer;
+mod listen;
 mod options;
 mod queue;
 mod rate;
@@ -40,6 +41,10 @@ pub use options::PostgresOptions;
 /// concurrent writers of one run are ordered by its row lock. Statements are prepared once
 /// per connection; a lost connection is reopened on the next call.
 ///
+/// Workers wake at once when there may be work ([`CheckpointStore::work_notices`]):
+/// submitting a run, recording an answer and sending a message `NOTIFY` channel
+/// `workflow_work`, and while a worker waits the store listens on a connection of its own.
+///
 /// The tables (`workflow_runs`, `workflow_checkpoints`, `workflow_schema`) are created if
 /// missing, in the connection's default schema or in [`PostgresOptions::schema`]. States
 /// are stored as `text` holding their JSON (cast to `jsonb` to query them).
@@ -64,6 +69,8 @@ pub struct PostgresStore {
     /// The connection claims of limited workflows run their transactions on, opened when
     /// first needed: one claim at a time per store.
     claiming: tokio::sync::Mutex<Option<Connection>>,
+    /// What wakes workers between polls: a connection that listens, while any worker waits.
+    notices: listen::Notices,
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -105,6 +112,10 @@ impl PostgresStore {
         let config: Config = url.parse().map_err(store)?;
         let setup = Arc::new(setup_sql(options.schema.as_deref())?);
         let tls = options.tls;
+        let listen: listen::Listen = {
+            let (config, tls) = (config.clone(), tls.clone());
+            Box::new(move |notices| Box::pin(listen::listen(config.clone(), tls.clone(), notices)))
+        };
         let open = move || -> BoxFuture<'static, Result<Connection, Error>> {
             let (config, tls, setup) = (config.clone(), tls.clone(), Arc::clone(&setup));
             Box::pin(async move { open(&config, tls, &setup).await })
@@ -115,6 +126,7 @@ impl PostgresStore {
             current: Mutex::new(Some(Arc::new(first))),
             reopening: tokio::sync::Mutex::new(()),
             claiming: tokio::sync::Mutex::new(None),
+            notices: listen::Notices::new(listen),
         })
     }
 
@@ -207,11 +219,24 @@ where
     Ok(Connection { client, sql })
 }
 
+/// Tells the workers listening that there may be a run to claim. Best effort: the write it
+/// follows is done, and a worker that hears nothing finds the run at its next poll.
+async fn notify(conn: &Connection) {
+    if let Err(error) = conn.client.execute(&conn.sql.notify, &[]).await {
+        tracing::debug!(error = %error, "postgres store: NOTIFY failed");
+    }
+}
+
 impl CheckpointStore for PostgresStore {
     fn create(&self, run: NewRun) -> BoxFuture<'_, Result<(), Error>> {
         Box::pin(async move {
             let conn = self.connection().await?;
-            sql::create(&conn.client, &conn.sql, &run).await
+            let submitted = run.lease.is_none();
+            sql::create(&conn.client, &conn.sql, &run).await?;
+            if submitted {
+                notify(&conn).await;
+            }
+            Ok(())
         })
     }
 
@@ -386,7 +411,9 @@ impl CheckpointStore for PostgresStore {
     ) -> BoxFuture<'a, Result<u64, Error>> {
         Box::pin(async move {
             let conn = self.connection().await?;
-            sql::send_signal(&conn.client, &conn.sql, run, signal, &value).await
+            let number = sql::send_signal(&conn.client, &conn.sql, run, signal, &value).await?;
+            notify(&conn).await;
+            Ok(number)
         })
     }
 
@@ -524,7 +551,9 @@ impl CheckpointStore for PostgresStore {
     ) -> BoxFuture<'_, Result<(), Error>> {
         Box::pin(async move {
             let conn = self.connection().await?;
-            answer::record(&conn.client, run, seq, &value).await
+            answer::record(&conn.client, run, seq, &value).await?;
+            notify(&conn).await;
+            Ok(())
         })
     }
 
@@ -544,6 +573,10 @@ impl CheckpointStore for PostgresStore {
             let conn = self.connection().await?;
             answer::discard(&conn.client, run, seq).await
         })
+    }
+
+    fn work_notices(&self) -> Option<tokio::sync::watch::Receiver<u64>> {
+        Some(self.notices.subscribe())
     }
 
     fn take_rate_slot<'a>(

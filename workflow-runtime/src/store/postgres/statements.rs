@@ -183,6 +183,7 @@ pub(super) struct Statements {
     pub(super) send_signal: Statement,
     pub(super) next_signal: Statement,
     pub(super) take_rate_slot: Statement,
+    pub(super) notify: Statement,
 }
 
 impl Statements {
@@ -287,6 +288,7 @@ impl Statements {
             )
             .await?,
             take_rate_slot: prepare(super::rate::TAKE.into()).await?,
+            notify: prepare(super::listen::NOTIFY.into()).await?,
         })
     }
 }
