@@ -209,7 +209,7 @@ mod tests {
         assert_eq!(read.signals, None);
         assert!(read.signal("Reminder").is_none());
 
-        let mut new = read.clone();
+        let mut new = read;
         let reminder = SignalDefinition::new("Reminder", &["remind"], "Reminder", None);
         new.signals = Some(vec![reminder.clone()]);
         let again = WorkflowDefinition::from_stored(&new.to_stored()).expect("reads back");

@@ -29,8 +29,11 @@ pub(super) type Listen =
 /// anyone waits.
 pub(super) struct Notices {
     listen: Listen,
-    state: Mutex<Option<(Arc<watch::Sender<u64>>, JoinHandle<()>)>>,
+    state: Mutex<Option<Listening>>,
 }
+
+/// The counter receivers subscribe to, and the task that bumps it.
+type Listening = (Arc<watch::Sender<u64>>, JoinHandle<()>);
 
 impl Notices {
     pub(super) fn new(listen: Listen) -> Self {
