@@ -32,9 +32,15 @@ pub enum RateSlot {
 pub(crate) fn full_for(kept: &[i64], calls: u32, period: i64, now: i64) -> Option<Duration> {
     let calls = usize::try_from(calls.max(1)).unwrap_or(usize::MAX);
     let oldest_to_go = kept.len().checked_sub(calls)?;
-    let frees_at = kept[oldest_to_go].saturating_add(period);
+    Some(retry_in(kept[oldest_to_go], period, now))
+}
+
+/// How long from `now` until the start at `at` leaves a window of `period` (all in
+/// milliseconds): at least a millisecond, so that a caller never asks again at once.
+pub(crate) fn retry_in(at: i64, period: i64, now: i64) -> Duration {
+    let frees_at = at.saturating_add(period);
     let wait = u64::try_from(frees_at.saturating_sub(now)).unwrap_or(0);
-    Some(Duration::from_millis(wait.max(1)))
+    Duration::from_millis(wait.max(1))
 }
 
 #[cfg(test)]
