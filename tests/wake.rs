@@ -1,6 +1,7 @@
 //! Workers on Postgres wake at once (`LISTEN`/`NOTIFY`) when a run is submitted, a pause is
 //! answered or a message is sent, rather than at their next poll: the worker here polls once
-//! an hour, so a run it drives within the test's deadline was announced to it.
+//! an hour, so a run it drives within the test's deadline was announced to it. Run handles
+//! wake when their run ends (finishes, fails, is cancelled), likewise.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -62,6 +63,20 @@ impl Approve {
 
     flow! {
         start -> draft -> pause review -> end;
+    }
+}
+
+/// Fails its step: a run of it fails.
+struct Broken;
+
+#[workflow]
+impl Broken {
+    async fn fail(&self, _: String) -> Result<String> {
+        Err(Error::other(std::io::Error::other("broken")))
+    }
+
+    flow! {
+        start -> fail -> end;
     }
 }
 
@@ -137,4 +152,63 @@ async fn an_idle_worker_wakes_at_a_submit_an_answer_and_a_message() {
 
     let report = worker.stop().await;
     assert_eq!(report.finished, 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_handle_wakes_when_its_run_finishes_fails_or_is_cancelled() {
+    let Some(store) = store().await else {
+        return;
+    };
+    let runner = Runner::new(Arc::clone(&store));
+    let hour = Duration::from_secs(3600);
+    let paused = runner
+        .start(&Approve, "draft".into())
+        .await
+        .expect("starts");
+    let token = paused.outcome.pause().and_then(|pause| pause.token());
+    let token = token.expect("a durable pause");
+    // Handles that would look at the store only every 20 hours, awaiting from now on.
+    let finished = runner.handle::<Approve>(paused.id).poll_every(hour);
+    let finished = tokio::spawn(async move { finished.result().await });
+    let failed = runner.submit::<Broken>("x".into()).await.expect("submits");
+    let failed = failed.poll_every(hour);
+    let failed = tokio::spawn(async move { failed.result().await });
+    let cancelled = runner
+        .submit::<Greet>("x".into())
+        .await
+        .expect("submits")
+        .id();
+    let waiting = runner.handle::<Greet>(cancelled).poll_every(hour);
+    let waiting = tokio::spawn(async move { waiting.result().await });
+    // Time for each handle's first look, which finds its run going on.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    runner.cancel(cancelled).await.expect("cancels");
+    let error = tokio::time::timeout(DEADLINE, waiting)
+        .await
+        .expect("woken");
+    assert!(
+        matches!(error.expect("joins"), Err(Error::RunCancelled { .. })),
+        "cancelled"
+    );
+
+    let worker = Worker::new(runner.clone())
+        .register(Approve)
+        .register(Broken)
+        .poll_interval(Duration::from_millis(20))
+        .spawn();
+    let error = tokio::time::timeout(DEADLINE, failed).await.expect("woken");
+    assert!(
+        matches!(error.expect("joins"), Err(Error::RunFailed { .. })),
+        "failed"
+    );
+    runner
+        .record_answer(token, &serde_json::json!(false))
+        .await
+        .expect("records");
+    let output = tokio::time::timeout(DEADLINE, finished)
+        .await
+        .expect("woken");
+    assert_eq!(output.expect("joins").expect("finishes"), "draft: false");
+    worker.stop().await;
 }

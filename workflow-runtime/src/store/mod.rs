@@ -814,10 +814,22 @@ pub trait CheckpointStore: Send + Sync + 'static {
     /// changes that bring nothing to claim; what no notice announces (a sleeping run's time
     /// coming, a lease expiring) is found at the poll.
     ///
-    /// `PostgresStore` listens on a connection of its own (`LISTEN`/`NOTIFY`) while any
-    /// receiver is alive, on a task it spawns: call it within a tokio runtime. The default
-    /// has none: workers poll.
+    /// `PostgresStore` listens on a connection of its own (`LISTEN`/`NOTIFY`), from the first
+    /// call until the store is dropped, on a task it spawns: call it within a tokio runtime.
+    /// The default has none: workers poll.
     fn work_notices(&self) -> Option<tokio::sync::watch::Receiver<u64>> {
+        None
+    }
+
+    /// The ids of runs that ended (finished, failed, cancelled) from now on, in any process:
+    /// a [`RunHandle`](crate::RunHandle) awaiting a run's result waits for its id rather than
+    /// look at the store again and again. `None` in the stream means notices may have been
+    /// missed (a connection was lost, or the receiver lagged): look again. A run may also be
+    /// announced when it did not end (a lease given up): look before you trust it.
+    ///
+    /// `PostgresStore` listens on a connection of its own (`LISTEN`/`NOTIFY`), as for
+    /// [`work_notices`](Self::work_notices). The default has none: handles poll.
+    fn run_ends(&self) -> Option<tokio::sync::broadcast::Receiver<Option<RunId>>> {
         None
     }
 

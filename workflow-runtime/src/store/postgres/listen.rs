@@ -1,78 +1,124 @@
-//! Waking workers at once: `LISTEN`/`NOTIFY` on channel [`CHANNEL`]. Submitting a run,
-//! recording an answer and sending a message notify it; a connection of the store's own
-//! listens, and counts what it hears in a `watch` channel that workers wait on between
-//! claims (their poll interval stays, for what no notification announces: timers that come
-//! due, leases that expire).
+//! Waking at once: `LISTEN`/`NOTIFY`. Submitting a run, recording an answer and sending a
+//! message notify [`WORK`]: workers waiting between claims wake (their poll interval stays,
+//! for what no notification announces: timers that come due, leases that expire). A run that
+//! ends notifies [`ENDED`] with its id: run handles awaiting it wake. A connection of the
+//! store's own listens to both, from the first time anyone waits until the store is dropped.
 
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use tokio::sync::watch;
+use tokio::sync::{broadcast, watch};
 use tokio::task::JoinHandle;
 use tokio_postgres::tls::{MakeTlsConnect, TlsConnect};
-use tokio_postgres::{AsyncMessage, Config, Socket};
+use tokio_postgres::{AsyncMessage, Client, Config, Socket, Statement};
 
 use crate::future::BoxFuture;
+use crate::store::RunId;
 
-/// The channel: one per database (stores in other schemas of it wake these workers too,
-/// which then find nothing to claim, as at a poll).
-pub(super) const CHANNEL: &str = "workflow_work";
+/// The channel of new work. One per database: stores in other schemas of it wake these
+/// workers too, which then find nothing to claim, as at a poll.
+pub(super) const WORK: &str = "workflow_work";
 
-/// The statement that notifies the workers listening.
-pub(super) const NOTIFY: &str = "SELECT pg_notify('workflow_work', '')";
+/// The channel of ended runs; the payload is the run's id.
+pub(super) const ENDED: &str = "workflow_ended";
 
-/// Opens a listening connection and forwards what it hears until nobody waits any more.
-pub(super) type Listen =
-    Box<dyn Fn(Arc<watch::Sender<u64>>) -> BoxFuture<'static, ()> + Send + Sync>;
+/// The statement that announces work.
+pub(super) const NOTIFY_WORK: &str = "SELECT pg_notify('workflow_work', '')";
 
-/// What a store keeps to hand out notices: the counter, and the task that listens while
-/// anyone waits.
-pub(super) struct Notices {
-    listen: Listen,
-    state: Mutex<Option<Listening>>,
+/// The statement that announces that run `$1` (its id as text) ended.
+pub(super) const NOTIFY_ENDED: &str = "SELECT pg_notify('workflow_ended', $1::text)";
+
+/// Tells the workers listening that there may be a run to claim ([`NOTIFY_WORK`]). Best
+/// effort: the write it follows is done, and a worker that hears nothing finds the run at
+/// its next poll.
+pub(super) async fn notify_work(client: &Client, notify: &Statement) {
+    if let Err(error) = client.execute(notify, &[]).await {
+        tracing::debug!(error = %error, "postgres store: NOTIFY failed");
+    }
 }
 
-/// The counter receivers subscribe to, and the task that bumps it.
-type Listening = (Arc<watch::Sender<u64>>, JoinHandle<()>);
+/// Tells the run handles listening that run `run` may have ended ([`NOTIFY_ENDED`]). Best
+/// effort, as [`notify_work`]: a handle also looks at its run once in a while.
+pub(super) async fn notify_ended(client: &Client, notify: &Statement, run: RunId) {
+    let id = run.to_string();
+    if let Err(error) = client.execute(notify, &[&id]).await {
+        tracing::debug!(error = %error, "postgres store: NOTIFY failed");
+    }
+}
+
+/// What the listening connection tells: work (a count that goes up) and ended runs (`None`:
+/// the connection was lost, so a run may have ended unheard).
+#[derive(Clone)]
+pub(super) struct Heard {
+    work: Arc<watch::Sender<u64>>,
+    ended: broadcast::Sender<Option<RunId>>,
+}
+
+impl Heard {
+    /// Something may have been missed while nobody listened: wake everyone.
+    fn missed(&self) {
+        self.work
+            .send_modify(|count| *count = count.wrapping_add(1));
+        let _ = self.ended.send(None);
+    }
+}
+
+/// Opens a listening connection and forwards what it hears, forever.
+pub(super) type Listen = Box<dyn Fn(Heard) -> BoxFuture<'static, ()> + Send + Sync>;
+
+/// What a store keeps to hand out notices, and the task that listens once anyone waits.
+pub(super) struct Notices {
+    listen: Listen,
+    heard: Heard,
+    task: Mutex<Option<JoinHandle<()>>>,
+}
 
 impl Notices {
     pub(super) fn new(listen: Listen) -> Self {
         Notices {
             listen,
-            state: Mutex::new(None),
+            heard: Heard {
+                work: Arc::new(watch::channel(0).0),
+                ended: broadcast::channel(256).0,
+            },
+            task: Mutex::new(None),
         }
     }
 
-    /// A receiver of the counter, starting the listening task if none runs (it ends once
-    /// every receiver is dropped).
-    pub(super) fn subscribe(&self) -> watch::Receiver<u64> {
-        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some((sender, task)) = state.as_ref() {
-            if !task.is_finished() {
-                return sender.subscribe();
-            }
+    /// A receiver of the count of work notices.
+    pub(super) fn work(&self) -> watch::Receiver<u64> {
+        self.start();
+        self.heard.work.subscribe()
+    }
+
+    /// A receiver of the ids of runs that ended.
+    pub(super) fn ended(&self) -> broadcast::Receiver<Option<RunId>> {
+        self.start();
+        self.heard.ended.subscribe()
+    }
+
+    /// Starts the listening task, if it is not running.
+    fn start(&self) {
+        let mut task = self.task.lock().unwrap_or_else(PoisonError::into_inner);
+        if task.as_ref().is_none_or(JoinHandle::is_finished) {
+            *task = Some(tokio::spawn((self.listen)(self.heard.clone())));
         }
-        let sender = Arc::new(watch::channel(0).0);
-        let receiver = sender.subscribe();
-        let task = tokio::spawn((self.listen)(Arc::clone(&sender)));
-        *state = Some((sender, task));
-        receiver
     }
 }
 
 impl Drop for Notices {
     fn drop(&mut self) {
-        let state = self.state.get_mut().unwrap_or_else(PoisonError::into_inner);
-        if let Some((_, task)) = state.take() {
+        let task = self.task.get_mut().unwrap_or_else(PoisonError::into_inner);
+        if let Some(task) = task.take() {
             task.abort();
         }
     }
 }
 
-/// Listens on [`CHANNEL`] over connections to `config`, reconnecting a second after one is
-/// lost, until every receiver of `notices` is dropped. Each notification, and each new
-/// connection (something may have been missed while none listened), adds one to the count.
-pub(super) async fn listen<T>(config: Config, tls: T, notices: Arc<watch::Sender<u64>>)
+/// Listens on [`WORK`] and [`ENDED`] over connections to `config`, reconnecting a second
+/// after one is lost. Each new connection counts as news on both (something may have been
+/// missed while none listened).
+pub(super) async fn listen<T>(config: Config, tls: T, heard: Heard)
 where
     T: MakeTlsConnect<Socket> + Clone + Send + 'static,
     T::Stream: Send + 'static,
@@ -80,24 +126,14 @@ where
     <T::TlsConnect as TlsConnect<Socket>>::Future: Send,
 {
     loop {
-        tokio::select! {
-            () = notices.closed() => return,
-            () = listen_once(&config, tls.clone(), &notices) => {}
-        }
-        tokio::select! {
-            () = notices.closed() => return,
-            () = tokio::time::sleep(Duration::from_secs(1)) => {}
-        }
+        listen_once(&config, tls.clone(), &heard).await;
+        tokio::time::sleep(Duration::from_secs(1)).await;
     }
-}
-
-fn bump(notices: &watch::Sender<u64>) {
-    notices.send_modify(|count| *count = count.wrapping_add(1));
 }
 
 /// One connection: `LISTEN`, then forward notifications until it is lost. The connection is
 /// driven on a task of its own, which ends when the client is dropped.
-async fn listen_once<T>(config: &Config, tls: T, notices: &Arc<watch::Sender<u64>>)
+async fn listen_once<T>(config: &Config, tls: T, heard: &Heard)
 where
     T: MakeTlsConnect<Socket> + Send + 'static,
     T::Stream: Send + 'static,
@@ -111,11 +147,19 @@ where
             return;
         }
     };
-    let sender = Arc::clone(notices);
+    let forward = heard.clone();
     let driver = tokio::spawn(async move {
         loop {
             match std::future::poll_fn(|cx| connection.poll_message(cx)).await {
-                Some(Ok(AsyncMessage::Notification(_))) => bump(&sender),
+                Some(Ok(AsyncMessage::Notification(note))) if note.channel() == ENDED => {
+                    // A payload that is not a run id tells nothing more than "check".
+                    let _ = forward.ended.send(note.payload().parse().ok());
+                }
+                Some(Ok(AsyncMessage::Notification(_))) => {
+                    forward
+                        .work
+                        .send_modify(|count| *count = count.wrapping_add(1));
+                }
                 Some(Ok(_)) => {}
                 Some(Err(error)) => {
                     tracing::warn!(error = %error, "postgres store: the listening connection was lost");
@@ -125,11 +169,12 @@ where
             }
         }
     });
-    if let Err(error) = client.batch_execute(&format!("LISTEN {CHANNEL}")).await {
+    let sql = format!("LISTEN {WORK}; LISTEN {ENDED}");
+    if let Err(error) = client.batch_execute(&sql).await {
         tracing::warn!(error = %error, "postgres store: LISTEN failed");
         return;
     }
-    bump(notices);
+    heard.missed();
     // The client stays open while the connection lasts.
     let _ = driver.await;
     drop(client);

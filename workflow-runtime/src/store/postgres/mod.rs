@@ -43,7 +43,10 @@ pub use options::PostgresOptions;
 ///
 /// Workers wake at once when there may be work ([`CheckpointStore::work_notices`]):
 /// submitting a run, recording an answer and sending a message `NOTIFY` channel
-/// `workflow_work`, and while a worker waits the store listens on a connection of its own.
+/// `workflow_work`. Run handles wake when their run ends ([`CheckpointStore::run_ends`]):
+/// the write that ends a run (its last checkpoint, a release, a cancel) notifies
+/// `workflow_ended`. From the first time a worker or a handle waits, the store listens on a
+/// connection of its own.
 ///
 /// The tables (`workflow_runs`, `workflow_checkpoints`, `workflow_schema`) are created if
 /// missing, in the connection's default schema or in [`PostgresOptions::schema`]. States
@@ -219,12 +222,9 @@ where
     Ok(Connection { client, sql })
 }
 
-/// Tells the workers listening that there may be a run to claim. Best effort: the write it
-/// follows is done, and a worker that hears nothing finds the run at its next poll.
+/// Tells the workers listening that there may be a run to claim.
 async fn notify(conn: &Connection) {
-    if let Err(error) = conn.client.execute(&conn.sql.notify, &[]).await {
-        tracing::debug!(error = %error, "postgres store: NOTIFY failed");
-    }
+    listen::notify_work(&conn.client, &conn.sql.notify_work).await;
 }
 
 impl CheckpointStore for PostgresStore {
@@ -373,7 +373,10 @@ impl CheckpointStore for PostgresStore {
                 error.as_deref(),
                 waiting,
             )
-            .await
+            .await?;
+            // It may have failed, or been cancelled: a handle awaiting it looks.
+            listen::notify_ended(&conn.client, &conn.sql.notify_ended, run).await;
+            Ok(())
         })
     }
 
@@ -521,7 +524,11 @@ impl CheckpointStore for PostgresStore {
     fn cancel(&self, run: RunId) -> BoxFuture<'_, Result<Cancel, Error>> {
         Box::pin(async move {
             let conn = self.connection().await?;
-            queue::cancel(&conn.client, &conn.sql, run).await
+            let cancel = queue::cancel(&conn.client, &conn.sql, run).await?;
+            if cancel == Cancel::Cancelled {
+                listen::notify_ended(&conn.client, &conn.sql.notify_ended, run).await;
+            }
+            Ok(cancel)
         })
     }
 
@@ -576,7 +583,11 @@ impl CheckpointStore for PostgresStore {
     }
 
     fn work_notices(&self) -> Option<tokio::sync::watch::Receiver<u64>> {
-        Some(self.notices.subscribe())
+        Some(self.notices.work())
+    }
+
+    fn run_ends(&self) -> Option<tokio::sync::broadcast::Receiver<Option<RunId>>> {
+        Some(self.notices.ended())
     }
 
     fn take_rate_slot<'a>(

@@ -211,10 +211,13 @@ pub(super) async fn save(
         (None, true) => client.execute(&sql.save, &params[..14]).await,
         (None, false) => client.execute(&sql.save_logged, &params[..16]).await,
     };
-    match saved.map_err(store)? {
-        0 => Err(refused(client, sql, checkpoint.run, lease, Some(checkpoint.seq)).await),
-        _ => Ok(()),
+    if saved.map_err(store)? == 0 {
+        return Err(refused(client, sql, checkpoint.run, lease, Some(checkpoint.seq)).await);
     }
+    if !running && checkpoint.status != RunStatus::Suspended {
+        super::listen::notify_ended(client, &sql.notify_ended, checkpoint.run).await;
+    }
+    Ok(())
 }
 
 /// Records `usage` on checkpoint `seq` of run `run`, its latest, under `lease`.

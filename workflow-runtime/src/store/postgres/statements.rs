@@ -183,7 +183,8 @@ pub(super) struct Statements {
     pub(super) send_signal: Statement,
     pub(super) next_signal: Statement,
     pub(super) take_rate_slot: Statement,
-    pub(super) notify: Statement,
+    pub(super) notify_work: Statement,
+    pub(super) notify_ended: Statement,
 }
 
 impl Statements {
@@ -288,7 +289,8 @@ impl Statements {
             )
             .await?,
             take_rate_slot: prepare(super::rate::TAKE.into()).await?,
-            notify: prepare(super::listen::NOTIFY.into()).await?,
+            notify_work: prepare(super::listen::NOTIFY_WORK.into()).await?,
+            notify_ended: prepare(super::listen::NOTIFY_ENDED.into()).await?,
         })
     }
 }
