@@ -29,6 +29,7 @@ pub enum RateSlot {
 ///
 /// With `calls` starts allowed in any window of `period`, the place frees up when the start
 /// `calls` places before the newest leaves the window: older starts left first.
+#[cfg(feature = "postgres")]
 pub(crate) fn full_for(kept: &[i64], calls: u32, period: i64, now: i64) -> Option<Duration> {
     let calls = usize::try_from(calls.max(1)).unwrap_or(usize::MAX);
     let oldest_to_go = kept.len().checked_sub(calls)?;
@@ -37,13 +38,14 @@ pub(crate) fn full_for(kept: &[i64], calls: u32, period: i64, now: i64) -> Optio
 
 /// How long from `now` until the start at `at` leaves a window of `period` (all in
 /// milliseconds): at least a millisecond, so that a caller never asks again at once.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub(crate) fn retry_in(at: i64, period: i64, now: i64) -> Duration {
     let frees_at = at.saturating_add(period);
     let wait = u64::try_from(frees_at.saturating_sub(now)).unwrap_or(0);
     Duration::from_millis(wait.max(1))
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "postgres"))]
 mod tests {
     use super::*;
 

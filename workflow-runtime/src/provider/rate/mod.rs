@@ -106,9 +106,10 @@ impl RateLimit {
     ///
     /// The window is measured on the store's clock, to the millisecond: the system's on
     /// SQLite (the processes share a machine), the database server's on Postgres (so
-    /// workers' clocks need not agree). Each call asks the store at least once, a round trip
-    /// of its own; a call that finds the window full sleeps until the oldest start that
-    /// counts leaves it, then asks again. A store that fails makes the call fail with
+    /// workers' clocks need not agree). Each call asks the store at least once, a write of its
+    /// own (on Postgres, the name's starts are one array, rewritten by each call: fine for
+    /// limits of up to some thousands of calls per period); a call that finds the window full
+    /// sleeps until the oldest start that counts leaves it, then asks again. A store that fails makes the call fail with
     /// [`Error::Store`] (a step's retry policy may try it again). On a
     /// [`MemoryStore`](crate::MemoryStore) the budget is the process's, on tokio's clock.
     ///
@@ -152,7 +153,8 @@ impl RateLimit {
 
     /// Waits until one more call may start, counts it as started, and returns when it was
     /// counted (by the store's clock for a [shared](Self::shared) limit). Dropping the future
-    /// before it is ready counts nothing.
+    /// while it waits counts nothing; a shared limit's future dropped while the store takes
+    /// the place may still count it.
     ///
     /// # Errors
     ///
