@@ -72,7 +72,8 @@ pub struct PostgresStore {
     /// The connection claims of limited workflows run their transactions on, opened when
     /// first needed: one claim at a time per store.
     claiming: tokio::sync::Mutex<Option<Connection>>,
-    /// What wakes workers between polls: a connection that listens, while any worker waits.
+    /// What wakes workers and run handles: a connection that listens, from the first wait
+    /// on.
     notices: listen::Notices,
 }
 
@@ -231,12 +232,12 @@ impl CheckpointStore for PostgresStore {
     fn create(&self, run: NewRun) -> BoxFuture<'_, Result<(), Error>> {
         Box::pin(async move {
             let conn = self.connection().await?;
-            let submitted = run.lease.is_none();
-            sql::create(&conn.client, &conn.sql, &run).await?;
-            if submitted {
-                notify(&conn).await;
+            let create = sql::create(&conn.client, &conn.sql, &run);
+            if run.lease.is_some() {
+                return create.await;
             }
-            Ok(())
+            // Submitted: the notice goes in the same round trip, right behind the insert.
+            tokio::join!(create, notify(&conn)).0
         })
     }
 
