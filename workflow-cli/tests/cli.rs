@@ -832,6 +832,19 @@ async fn check_send(store: &str, runs: &Runs, handle: Arc<dyn CheckpointStore>) 
     let started = runner.start(&Inbox, "inbox".into()).await.expect("starts");
     let waiting = started.id.to_string();
     let send = |args: &[&'static str]| [&["send", waiting.as_str()], args].concat();
+    // What the run waits for, and how to send it, from the recorded definition.
+    let shown = ok(store, &["show", &waiting]);
+    assert!(
+        shown.contains("takes      a message of type `")
+            && shown.contains(&format!("Note`: workflow send {waiting} Note JSON\n")),
+        "{shown}"
+    );
+    let shown = ok_json(store, &["show", &waiting]);
+    assert_eq!(shown["signal"]["name"], "Note");
+    assert_eq!(
+        shown["signal"]["schema"]["properties"]["text"]["type"],
+        "string"
+    );
 
     let (code, line) = fails(store, &send(&["Note", "hi"]));
     assert_eq!(code, 2, "{line}");
