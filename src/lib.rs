@@ -3,8 +3,8 @@
 pub use workflow_runtime::{
     once, Agent, AgentBuilder, Answer, BoxError, BoxFuture, CancellationToken, Context,
     Conversation, Error, Executor, MemoryStore, Outcome, ParseTokenError, Pause, PauseDefinition,
-    PauseToken, Report, Result, Run, RunHandle, RunId, Runner, Signal, StepPolicy, TextStream,
-    Worker, WorkerHandle, WorkerReport, Workflow, WorkflowDefinition,
+    PauseToken, Report, Result, Run, RunHandle, RunId, Runner, Signal, SignalDefinition,
+    StepPolicy, TextStream, Worker, WorkerHandle, WorkerReport, Workflow, WorkflowDefinition,
 };
 
 /// Watching runs: the typed [`Event`](event::Event)s of a run ([`Run::events`],

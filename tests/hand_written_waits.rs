@@ -1,6 +1,6 @@
 //! A signal and a durable timer written twice: with `#[workflow]` (`receive`, `sleep`), and by
 //! hand against the public runtime API only (`PauseState`, `SleepState`, `Workflow::receives`,
-//! `deliver_json`, `check_signal`, `wakes_at`, `Signal`). Both go through the same checkpoints
+//! `deliver_json`, `check_signal`, `signals`, `wakes_at`, `Signal`). Both go through the same checkpoints
 //! with the same states, and end with the same output: the macro lowers to public API.
 
 use std::sync::Arc;
@@ -8,7 +8,10 @@ use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 use workflow::state::{PauseState, PauseValue, SleepState};
-use workflow::{Context, Error, MemoryStore, Outcome, Runner, Signal, StepPolicy, Workflow};
+use workflow::{
+    Context, Error, MemoryStore, Outcome, Runner, Signal, SignalDefinition, StepPolicy, Workflow,
+    WorkflowDefinition,
+};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Go {
@@ -117,6 +120,12 @@ impl Workflow for Hand {
         }
     }
 
+    fn signals() -> Vec<SignalDefinition> {
+        // `Go` has no JSON Schema: it does not derive `JsonSchema`.
+        let value_type = std::any::type_name::<Go>();
+        vec![SignalDefinition::new("Go", &["hear"], value_type, None)]
+    }
+
     fn check_signal(signal: &str, value: &serde_json::Value) -> Result<(), Error> {
         let state = HandState::Hear(PauseState::waiting(String::new()));
         match signal {
@@ -207,6 +216,16 @@ where
         })
         .collect();
     (output, states)
+}
+
+#[test]
+fn both_versions_record_the_same_signals() {
+    let (by_macro, by_hand) = (
+        WorkflowDefinition::of::<Macro>(),
+        WorkflowDefinition::of::<Hand>(),
+    );
+    assert_eq!(by_macro.signals, by_hand.signals);
+    assert!(by_macro.signal("Go").is_some());
 }
 
 #[tokio::test]

@@ -13,7 +13,7 @@ use workflow::store::{Awaits, CheckpointStore, RunStatus};
 use workflow::{MemoryStore, RunId, Runner, SqliteStore, Worker};
 
 /// A note sent to the run.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 struct Note {
     text: String,
 }
@@ -54,6 +54,19 @@ impl Inbox {
             (left, got) => take((left, got)) [max 10],
         };
     }
+}
+
+#[test]
+fn the_definition_a_store_records_has_each_signal_and_its_schema() {
+    let definition = workflow::WorkflowDefinition::of::<Inbox>();
+    let signals = definition.signals.as_deref().expect("signals are recorded");
+    assert_eq!(signals.len(), 1);
+    let signal = definition.signal("Note").expect("the `Note` signal");
+    assert_eq!(signal.steps, ["take"]);
+    assert!(signal.value_type.ends_with("Note"), "{}", signal.value_type);
+    let schema = signal.schema.as_ref().expect("`Note` has a schema");
+    assert_eq!(schema["properties"]["text"]["type"], "string");
+    assert!(definition.signal("Reminder").is_none());
 }
 
 fn note(text: &str) -> Note {

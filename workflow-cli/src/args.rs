@@ -10,9 +10,10 @@ use workflow_runtime::RunId;
 /// See and manage the durable runs of `workflow` in an SQLite file or a PostgreSQL database.
 ///
 /// Exit codes: 0 done; 1 the store failed or a stored record does not read back; 2 bad
-/// arguments (a bad id, store address or option, an answer that is not what the pause takes);
-/// 3 no such run or checkpoint; 4 refused: the run does not wait at that pause (it is
-/// running or has ended, or the pause was answered already).
+/// arguments (a bad id, store address or option, an answer that is not what the pause takes,
+/// a message that is not what the signal takes); 3 no such run or checkpoint; 4 refused: the
+/// run does not wait at that pause (it is running or has ended, or the pause was answered
+/// already), or a message for a run that has ended or whose workflow receives no such signal.
 #[derive(Debug, Parser)]
 #[command(name = "workflow", version)]
 pub(crate) struct Cli {
@@ -46,6 +47,8 @@ pub(crate) enum Command {
     Cancel(CancelArgs),
     /// Answer the pause a run waits at with a JSON value, for a worker to give it.
     Answer(AnswerArgs),
+    /// Send a run a message (JSON) under a signal, for a step of it that receives the signal.
+    Send(SendArgs),
     /// Start a new run from a checkpoint of a run (time travel), for a worker to drive.
     Fork(ForkArgs),
     /// Serve the web console: the run list, each run's page, live while runs move.
@@ -144,6 +147,21 @@ pub(crate) struct AnswerArgs {
     /// Answer the pause of this checkpoint only (default: the one the run waits at now).
     #[arg(long)]
     pub(crate) at: Option<u64>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SendArgs {
+    /// The run's id.
+    pub(crate) run: RunId,
+    /// The signal: the message type as its `receive` step names it (`workflow show RUN` tells
+    /// the one a run waits for).
+    pub(crate) signal: String,
+    /// The message, as JSON: `'{"text": "hi"}'`.
+    #[arg(conflicts_with = "file", required_unless_present = "file")]
+    pub(crate) value: Option<String>,
+    /// Read the message from this file (`-`: standard input).
+    #[arg(long)]
+    pub(crate) file: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -19,12 +19,19 @@ impl Fail {
     pub(crate) const USAGE: u8 = 2;
     /// No such run or checkpoint.
     pub(crate) const NOT_FOUND: u8 = 3;
-    /// Refused: the run does not wait at that pause.
+    /// Refused: the run does not wait at that pause, has ended, or receives no such signal.
     pub(crate) const REFUSED: u8 = 4;
 
     pub(crate) fn usage(message: impl Into<String>) -> Self {
         Fail {
             code: Self::USAGE,
+            message: message.into(),
+        }
+    }
+
+    pub(crate) fn refused(message: impl Into<String>) -> Self {
+        Fail {
+            code: Self::REFUSED,
             message: message.into(),
         }
     }

@@ -40,6 +40,28 @@ fn ok_json(store: &str, args: &[&str]) -> Value {
     serde_json::from_str(&ok(store, &args)).expect("one JSON document")
 }
 
+/// Stdout of a command that must succeed, given `input` on its standard input.
+fn ok_with_input(store: &str, args: &[&str], input: &str) -> String {
+    use std::io::Write as _;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_workflow"))
+        .arg("--store")
+        .arg(store)
+        .args(args)
+        .env_remove("WORKFLOW_STORE")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the binary runs");
+    let mut stdin = child.stdin.take().expect("its standard input");
+    stdin.write_all(input.as_bytes()).expect("writes");
+    drop(stdin);
+    let out = child.wait_with_output().expect("ends");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{args:?} failed: {stderr}");
+    String::from_utf8(out.stdout).expect("UTF-8")
+}
+
 /// The exit code and the one line on stderr of a command that must fail.
 fn fails(store: &str, args: &[&str]) -> (i32, String) {
     let out = workflow(store, args);
@@ -727,7 +749,8 @@ impl Remind {
 }
 
 /// A message for `Inbox`.
-#[derive(serde::Serialize, serde::Deserialize)]
+#[derive(serde::Serialize, serde::Deserialize, workflow::prelude::JsonSchema)]
+#[schemars(crate = "workflow::schemars")]
 struct Note {
     text: String,
 }
@@ -840,4 +863,110 @@ async fn shows_a_step_s_retries_and_what_it_spent() {
     );
     let table = ok(&address, &["runs", "--workflow", "Retried"]);
     assert!(table.contains(" $0.0014 "), "{table}");
+}
+
+/// Sending a run a message without the workflow's code: checked against the signals the
+/// definition records and their schemas, queued, given by a worker; refused once the run has
+/// ended.
+async fn check_send(store: &str, runs: &Runs, handle: Arc<dyn CheckpointStore>) {
+    let runner = workflow::Runner::new(Arc::clone(&handle));
+    let started = runner.start(&Inbox, "inbox".into()).await.expect("starts");
+    let waiting = started.id.to_string();
+    let send = |args: &[&'static str]| [&["send", waiting.as_str()], args].concat();
+    // What the run waits for, and how to send it, from the recorded definition.
+    let shown = ok(store, &["show", &waiting]);
+    assert!(
+        shown.contains("takes      a message of type `")
+            && shown.contains(&format!("Note`: workflow send {waiting} Note JSON\n")),
+        "{shown}"
+    );
+    let shown = ok_json(store, &["show", &waiting]);
+    assert_eq!(shown["signal"]["name"], "Note");
+    assert_eq!(
+        shown["signal"]["schema"]["properties"]["text"]["type"],
+        "string"
+    );
+
+    let (code, line) = fails(store, &send(&["Note", "hi"]));
+    assert_eq!(code, 2, "{line}");
+    assert!(line.contains("the message is not JSON"), "{line}");
+    let (code, line) = fails(store, &send(&["Note", r#"{"text": 1}"#]));
+    assert_eq!(code, 2, "{line}");
+    assert!(
+        line.contains("signal `Note` takes a message of type `")
+            && line.contains("expected string, found number"),
+        "{line}"
+    );
+    let (code, line) = fails(store, &send(&["Note", "--file", "/nonexistent/note"]));
+    assert_eq!(code, 2, "{line}");
+    assert!(line.contains("cannot read the message"), "{line}");
+    let (code, line) = fails(store, &send(&["Reminder", "{}"]));
+    assert_eq!(code, 4, "{line}");
+    assert!(
+        line.contains(
+            "workflow `Inbox` receives no signal `Reminder`; the signals it receives: `Note`"
+        ),
+        "{line}"
+    );
+    let unknown = RunId::new().to_string();
+    let (code, line) = fails(store, &["send", &unknown, "Note", r#"{"text": "hi"}"#]);
+    assert_eq!(code, 3, "{line}");
+    // A workflow that receives no signal at all.
+    let post = runs.suspended.to_string();
+    let (code, line) = fails(store, &["send", &post, "Note", r#"{"text": "hi"}"#]);
+    assert_eq!(code, 4, "{line}");
+    assert!(line.contains("the signals it receives: none"), "{line}");
+    // Nothing was queued: the run still waits.
+    assert_eq!(
+        handle.next_signal(started.id, "Note").await.expect("reads"),
+        None
+    );
+
+    let sent = ok_json(store, &send(&["Note", r#"{"text": "hi"}"#]));
+    assert_eq!(
+        (&sent["queued"], &sent["signal"], &sent["workflow"]),
+        (
+            &Value::from(true),
+            &Value::from("Note"),
+            &Value::from("Inbox")
+        )
+    );
+    let number = sent["message"].as_u64().expect("its number");
+    let queued = handle.next_signal(started.id, "Note").await.expect("reads");
+    assert_eq!(queued, Some((number, r#"{"text":"hi"}"#.to_owned())));
+    // A second one, from standard input, waits behind it.
+    let text = ok_with_input(
+        store,
+        &send(&["Note", "--file", "-"]),
+        r#"{"text": "later"}"#,
+    );
+    assert!(
+        text.contains(" queued under signal `Note`; a worker serving `Inbox` gives it"),
+        "{text}"
+    );
+
+    let worker = Worker::new(runner.clone())
+        .register(Inbox)
+        .poll_interval(Duration::from_millis(10))
+        .spawn();
+    let output = runner.handle::<Inbox>(started.id).result().await;
+    assert_eq!(output.expect("finishes"), "inbox: hi");
+    worker.stop().await;
+    let (code, line) = fails(store, &send(&["Note", r#"{"text": "late"}"#]));
+    assert_eq!(code, 4, "{line}");
+    assert!(line.contains("is finished: it has ended"), "{line}");
+}
+
+#[tokio::test]
+async fn sends_messages_in_an_sqlite_file() {
+    let (_dir, address, runs, handle) = support::sqlite_runs().await;
+    check_send(&address, &runs, handle).await;
+}
+
+#[tokio::test]
+async fn sends_messages_in_postgres() {
+    let Some((store, runs, handle)) = support::postgres_runs().await else {
+        return;
+    };
+    check_send(&store, &runs, handle).await;
 }

@@ -6,7 +6,9 @@
 pub use crate::checks::{ErrorOf, ForkInput, MapItem, RetryInput, StepError, WorkflowSync};
 pub use crate::context::settle;
 pub use crate::coverage::{Edge, Graph};
-pub use crate::definition::{PauseDefinition, SchemaOf, WithSchema, WithoutSchema};
+pub use crate::definition::{
+    PauseDefinition, SchemaOf, SignalDefinition, WithSchema, WithoutSchema,
+};
 pub use crate::state::data::{deserialize_state, StateEnum, StepData};
 pub use crate::state::pause::{pause_answer, pause_payload};
 pub use crate::state::signal::{check_signal_value, signal_value, unknown_signal};

@@ -1,5 +1,6 @@
 //! What the store records of a workflow's definition, so that tools without the workflow's
-//! code can show it: [`WorkflowDefinition`], and the [`PauseDefinition`] of each pause.
+//! code can show it: [`WorkflowDefinition`], the [`PauseDefinition`] of each pause and the
+//! [`SignalDefinition`] of each signal.
 
 use serde::{Deserialize, Serialize};
 
@@ -42,6 +43,51 @@ impl PauseDefinition {
     }
 }
 
+/// A signal a workflow receives, as [`Workflow::signals`](crate::Workflow::signals)
+/// describes it: the name its messages are queued under, the steps that receive it, and the
+/// type of its messages.
+///
+/// ```
+/// use workflow_runtime::SignalDefinition;
+///
+/// let reminder = SignalDefinition::new("Reminder", &["remind"], "app::Reminder", None);
+/// assert_eq!(reminder.steps, ["remind"]);
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct SignalDefinition {
+    /// The name messages are queued under: [`Signal::SIGNAL`](crate::Signal::SIGNAL), the
+    /// message type as written in the `receive` step.
+    pub name: String,
+    /// The steps that receive it (`a -> receive b` in `flow!`: `b`).
+    pub steps: Vec<String>,
+    /// The Rust type of its messages (`core::any::type_name`), for people.
+    pub value_type: String,
+    /// The JSON Schema of its messages, if their type implements
+    /// [`JsonSchema`](schemars::JsonSchema): tools check a message against it before they
+    /// queue it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schema: Option<serde_json::Value>,
+}
+
+impl SignalDefinition {
+    /// Signal `name`, received by `steps`, whose messages are of type `value_type`, described
+    /// by the JSON Schema `schema` if known.
+    pub fn new(
+        name: impl Into<String>,
+        steps: &[&str],
+        value_type: impl Into<String>,
+        schema: Option<serde_json::Value>,
+    ) -> Self {
+        SignalDefinition {
+            name: name.into(),
+            steps: steps.iter().map(|step| (*step).to_owned()).collect(),
+            value_type: value_type.into(),
+            schema,
+        }
+    }
+}
+
 /// A workflow's definition, as a store records it once per name and fingerprint
 /// ([`CheckpointStore::save_definition`](crate::store::CheckpointStore::save_definition)):
 /// what `workflow show` and the console show of a run's graph without its code.
@@ -59,12 +105,23 @@ pub struct WorkflowDefinition {
     pub mermaid: String,
     /// [`Workflow::pauses`](crate::Workflow::pauses).
     pub pauses: Vec<PauseDefinition>,
+    /// [`Workflow::signals`](crate::Workflow::signals); `None` in a definition recorded by a
+    /// version of `workflow` that did not record them (tools then check nothing).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signals: Option<Vec<SignalDefinition>>,
 }
 
 impl WorkflowDefinition {
     /// The pause before step `step`, if the workflow has one.
     pub fn pause(&self, step: &str) -> Option<&PauseDefinition> {
         self.pauses.iter().find(|pause| pause.step == step)
+    }
+
+    /// Signal `name`, if the workflow receives it: `None` if it does not, or if the
+    /// definition does not record its signals ([`signals`](Self::signals) is `None`).
+    pub fn signal(&self, name: &str) -> Option<&SignalDefinition> {
+        let signals = self.signals.as_deref().unwrap_or_default();
+        signals.iter().find(|signal| signal.name == name)
     }
 }
 
@@ -146,6 +203,27 @@ mod tests {
     }
 
     struct Opaque;
+
+    #[test]
+    fn a_definition_stored_without_signals_reads_back_with_none() {
+        let old = r#"{"name":"A","fingerprint":1,"steps":["a"],"mermaid":"","pauses":[]}"#;
+        let read = WorkflowDefinition::from_stored(old).expect("reads back");
+        assert_eq!(read.signals, None);
+        assert!(read.signal("Reminder").is_none());
+
+        let mut new = read;
+        let reminder = SignalDefinition::new("Reminder", &["remind"], "Reminder", None);
+        new.signals = Some(vec![reminder.clone()]);
+        let again = WorkflowDefinition::from_stored(&new.to_stored()).expect("reads back");
+        assert_eq!(again.signal("Reminder"), Some(&reminder));
+        new.signals = Some(Vec::new());
+        let none = WorkflowDefinition::from_stored(&new.to_stored()).expect("reads back");
+        assert_eq!(
+            none.signals,
+            Some(Vec::new()),
+            "an empty list is kept: it receives none"
+        );
+    }
 
     #[test]
     // The borrows pick the method: they are the point.

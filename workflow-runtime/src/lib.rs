@@ -60,7 +60,7 @@ pub mod checks;
 
 pub use agent::{Agent, AgentBuilder, Conversation, TextStream};
 pub use context::Context;
-pub use definition::{PauseDefinition, WorkflowDefinition};
+pub use definition::{PauseDefinition, SignalDefinition, WorkflowDefinition};
 pub use durable::{RunHandle, Runner};
 pub use error::{BoxError, Error, Result};
 pub use executor::{Executor, Run};

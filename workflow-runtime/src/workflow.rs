@@ -9,7 +9,7 @@ use std::time::SystemTime;
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
 use crate::context::Context;
-use crate::definition::PauseDefinition;
+use crate::definition::{PauseDefinition, SignalDefinition};
 use crate::error::Error;
 use crate::id::RunId;
 use crate::state::Loops;
@@ -234,6 +234,17 @@ pub trait Workflow: Send + Sync {
     ///
     /// `#[workflow]` generates it; written by hand, the default says nothing (an empty list).
     fn pauses() -> Vec<PauseDefinition> {
+        Vec::new()
+    }
+
+    /// The signals the workflow receives: the name each is queued under, the steps that
+    /// receive it, and the type of its messages, with its JSON Schema when the type has one.
+    /// Stores record them ([`WorkflowDefinition`](crate::WorkflowDefinition)) so that tools
+    /// can check a message before they queue it (`workflow send`).
+    ///
+    /// `#[workflow]` generates it; written by hand, the default says the workflow receives
+    /// none (an empty list): write it along with [`receives`](Self::receives).
+    fn signals() -> Vec<SignalDefinition> {
         Vec::new()
     }
 

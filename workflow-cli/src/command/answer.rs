@@ -6,12 +6,11 @@
 //! on the value, and one it refuses leaves the run at its pause, with an `answer_rejected`
 //! event in its log saying why.
 
-use std::io::Read as _;
-
 use serde_json::json;
 use workflow_runtime::store::{CheckpointStore, RunStatus};
 use workflow_runtime::{Error, RunId};
 
+use super::input;
 use crate::args::AnswerArgs;
 use crate::fail::Fail;
 use crate::output::pretty;
@@ -21,7 +20,7 @@ pub(crate) async fn answer(
     args: AnswerArgs,
     json: bool,
 ) -> Result<String, Fail> {
-    let value = value(&args)?;
+    let value = input::json(args.value.as_deref(), args.file.as_deref(), "answer")?;
     let recorded = record(store, args.run, args.at, &value).await?;
     let (run, seq) = (args.run, recorded.seq);
     Ok(if json {
@@ -71,28 +70,5 @@ pub(crate) async fn record(
         seq,
         step: info.step,
         workflow: info.workflow,
-    })
-}
-
-/// The answer: the argument, or the file `--file` names (`-`: standard input), as JSON.
-fn value(args: &AnswerArgs) -> Result<serde_json::Value, Fail> {
-    let text = match (&args.value, &args.file) {
-        (Some(text), None) => text.clone(),
-        (None, Some(path)) if path == "-" => {
-            let mut text = String::new();
-            std::io::stdin()
-                .read_to_string(&mut text)
-                .map_err(|error| Fail::usage(format!("cannot read the answer: {error}")))?;
-            text
-        }
-        (None, Some(path)) => std::fs::read_to_string(path).map_err(|error| {
-            Fail::usage(format!("cannot read the answer from `{path}`: {error}"))
-        })?,
-        _ => return Err(Fail::usage("give the answer as JSON, or --file PATH")),
-    };
-    serde_json::from_str(&text).map_err(|error| {
-        Fail::usage(format!(
-            "the answer is not JSON ({error}); a string is written with its quotes: '\"yes\"'"
-        ))
     })
 }

@@ -1,5 +1,5 @@
-//! What the store records of a run's workflow: its graph and its pauses, to show a run and to
-//! check an answer before it is recorded.
+//! What the store records of a run's workflow: its graph, its pauses and its signals, to show
+//! a run and to check an answer or a message before it is recorded.
 
 use workflow_runtime::store::{CheckpointStore, RunInfo};
 use workflow_runtime::WorkflowDefinition;
@@ -38,6 +38,44 @@ pub(crate) async fn check_answer(
         Fail::usage(format!(
             "the pause before step `{}` takes a value of type `{}`, and this answer is not one: {why}",
             pause.step, pause.value_type
+        ))
+    })
+}
+
+/// Checks that the workflow of run `info` receives signal `signal`, and `value` against the
+/// JSON Schema of its messages, if its definition records them: a signal it does not receive
+/// is refused, a value that does not fit is a usage error. Without a definition, or one
+/// recorded before definitions listed signals, nothing is checked here.
+pub(crate) async fn check_message(
+    store: &dyn CheckpointStore,
+    info: &RunInfo,
+    signal: &str,
+    value: &serde_json::Value,
+) -> Result<(), Fail> {
+    let Some(definition) = of(store, info).await else {
+        return Ok(());
+    };
+    let Some(signals) = &definition.signals else {
+        return Ok(());
+    };
+    let Some(found) = signals.iter().find(|known| known.name == signal) else {
+        let known: Vec<String> = signals.iter().map(|s| format!("`{}`", s.name)).collect();
+        let known = match known.is_empty() {
+            true => "none".to_owned(),
+            false => known.join(", "),
+        };
+        return Err(Fail::refused(format!(
+            "workflow `{}` receives no signal `{signal}`; the signals it receives: {known}",
+            info.workflow
+        )));
+    };
+    let Some(schema) = &found.schema else {
+        return Ok(());
+    };
+    schema::check(schema, value).map_err(|why| {
+        Fail::usage(format!(
+            "signal `{signal}` takes a message of type `{}`, and this one is not: {why}",
+            found.value_type
         ))
     })
 }

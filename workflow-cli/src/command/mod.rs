@@ -6,9 +6,11 @@ pub(crate) mod definition;
 pub(crate) mod events;
 pub(crate) mod fork;
 pub(crate) mod history;
+mod input;
 mod prune;
 pub(crate) mod runs;
 mod schema;
+pub(crate) mod send;
 pub(crate) mod show;
 
 use crate::args::Command;
@@ -29,6 +31,7 @@ pub(crate) async fn run(
         Command::Prune(args) => prune::prune(store, args, json).await,
         Command::Cancel(args) => cancel::cancel(store, args, json).await,
         Command::Answer(args) => answer::answer(store, args, json).await,
+        Command::Send(args) => send::send(store, args, json).await,
         Command::Fork(args) => fork::fork(store, args, json).await,
         Command::Serve(_) => Err(Fail::usage("`serve` prints nothing: it serves")),
     }

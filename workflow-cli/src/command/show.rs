@@ -25,6 +25,11 @@ pub(crate) async fn show(
     let takes = definition
         .as_ref()
         .and_then(|definition| definition.pause(&latest.step));
+    // The signal a run waits for, as its definition describes it.
+    let receives = match (waiting(&run), &definition) {
+        (Some(Awaits::Signal(signal)), Some(definition)) => definition.signal(signal),
+        _ => None,
+    };
     if json {
         let mut value = run_json(&run);
         value["usage"] = usage_json(&usage);
@@ -38,6 +43,14 @@ pub(crate) async fn show(
                 "schema": takes.and_then(|pause| pause.schema.as_ref()),
             }),
             None => serde_json::Value::Null,
+        };
+        value["signal"] = match receives {
+            Some(signal) => json!({
+                "name": signal.name,
+                "takes": signal.value_type,
+                "schema": signal.schema,
+            }),
+            None => Value::Null,
         };
         value["definition"] = match &definition {
             Some(definition) => json!({
@@ -70,6 +83,15 @@ pub(crate) async fn show(
             &format!("{} (awaits a `{signal}` message)", run.status),
         ),
         None => line("status", run.status.as_str()),
+    }
+    if let Some(signal) = receives {
+        line(
+            "takes",
+            &format!(
+                "a message of type `{}`: workflow send {} {} JSON",
+                signal.value_type, run.id, signal.name
+            ),
+        );
     }
     line("step", &run.step);
     line("checkpoint", &run.version.to_string());

@@ -1,10 +1,12 @@
-//! Signals: `Workflow::receives`, `Workflow::deliver_json` and `Workflow::check_signal` for a
-//! workflow with `receive` steps, and `impl Signal<M>` for each type of message they take.
+//! Signals: `Workflow::receives`, `Workflow::deliver_json`, `Workflow::check_signal` and
+//! `Workflow::signals` for a workflow with `receive` steps, and `impl Signal<M>` for each type
+//! of message they take.
 
 use proc_macro2::TokenStream;
 use quote::quote;
 
 use super::serde::workflow_bounds;
+use super::workflow_impl::value_schema;
 use super::{local, variant};
 use crate::model::Model;
 
@@ -26,7 +28,7 @@ fn signals(model: &Model) -> Vec<(String, &syn::Type, Vec<usize>)> {
     signals
 }
 
-/// The three `Workflow` methods of a workflow that receives signals; nothing for one that
+/// The four `Workflow` methods of a workflow that receives signals; nothing for one that
 /// receives none (the defaults say so).
 pub(super) fn signal_methods(model: &Model) -> TokenStream {
     let signals = signals(model);
@@ -63,7 +65,20 @@ pub(super) fn signal_methods(model: &Model) -> TokenStream {
         .map(|(name, _, _)| format!("`{name}`"))
         .collect();
     let known = known.join(", ");
+    let definitions = signals.iter().map(|(name, ty, steps)| {
+        let steps = steps.iter().map(|index| model.step_name(*index));
+        let schema = value_schema(model, ty);
+        quote! {
+            #private::SignalDefinition::new(
+                #name, &[#(#steps),*], ::core::any::type_name::<#ty>(), #schema,
+            )
+        }
+    });
     quote! {
+        fn signals() -> ::std::vec::Vec<#private::SignalDefinition> {
+            ::std::vec![#(#definitions),*]
+        }
+
         fn receives(#state_var: &Self::State) -> ::core::option::Option<&'static str> {
             match #state_var {
                 #(#waits)*

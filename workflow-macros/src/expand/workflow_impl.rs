@@ -126,6 +126,20 @@ fn pause_steps(model: &Model) -> Vec<(usize, &syn::Type)> {
         .collect()
 }
 
+/// The JSON Schema of `ty`, a value from outside (a pause's answer, a signal's message), as
+/// an expression: `Some` if its type has one, never looked for in a generic workflow, whose
+/// types may name its parameters.
+pub(super) fn value_schema(model: &Model, ty: &syn::Type) -> TokenStream {
+    let krate = &model.krate;
+    if model.generics.type_params().next().is_some() {
+        return quote!(::core::option::Option::None);
+    }
+    quote! {{
+        use #krate::__private::{WithSchema as _, WithoutSchema as _};
+        (&&#krate::__private::SchemaOf::<#ty>::new()).schema()
+    }}
+}
+
 /// `Workflow::pauses`: the step and value type of each pause step, with the value's JSON
 /// Schema if its type has one (never looked for in a generic workflow, whose pause types may
 /// name its parameters); then the pauses of the workflows it runs as steps.
@@ -136,17 +150,9 @@ fn pause_definitions(model: &Model) -> TokenStream {
         return TokenStream::new();
     }
     let krate = &model.krate;
-    let generic = model.generics.type_params().next().is_some();
     let own = pauses.iter().map(|(index, ty)| {
         let step = model.step_name(*index);
-        let schema = if generic {
-            quote!(::core::option::Option::None)
-        } else {
-            quote! {{
-                use #krate::__private::{WithSchema as _, WithoutSchema as _};
-                (&&#krate::__private::SchemaOf::<#ty>::new()).schema()
-            }}
-        };
+        let schema = value_schema(model, ty);
         quote! {
             #krate::__private::PauseDefinition::new(
                 #step, ::core::any::type_name::<#ty>(), #schema,

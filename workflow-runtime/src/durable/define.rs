@@ -61,6 +61,7 @@ impl WorkflowDefinition {
     /// assert_eq!((definition.name.as_str(), definition.fingerprint), ("Double", 1));
     /// assert_eq!(definition.steps, ["double"]);
     /// assert!(definition.mermaid.is_empty() && definition.pauses.is_empty());
+    /// assert_eq!(definition.signals, Some(vec![])); // it receives none
     /// ```
     pub fn of<W: Workflow>() -> Self {
         WorkflowDefinition {
@@ -69,6 +70,7 @@ impl WorkflowDefinition {
             steps: W::STEPS.iter().map(|step| (*step).to_owned()).collect(),
             mermaid: W::MERMAID.to_owned(),
             pauses: W::pauses(),
+            signals: Some(W::signals()),
         }
     }
 }

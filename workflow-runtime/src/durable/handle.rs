@@ -4,14 +4,17 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 use std::time::Duration;
 
+use tokio::sync::broadcast::{self, error::RecvError};
+
 use crate::error::Error;
 use crate::store::{CheckpointStore, RunId, RunInfo, RunStatus};
 use crate::workflow::Workflow;
 
 /// A run of `W` in a store, whose result any process sharing the store can await: from
 /// [`Runner::submit`](crate::Runner::submit), or [`Runner::handle`](crate::Runner::handle)
-/// with the run's id. Awaiting polls the store; the run itself is driven by a
-/// [`Worker`](crate::Worker), wherever it runs.
+/// with the run's id. Awaiting waits for the store to announce that the run ended, if it
+/// can ([`CheckpointStore::run_ends`]: Postgres), and polls it otherwise; the run itself is
+/// driven by a [`Worker`](crate::Worker), wherever it runs.
 pub struct RunHandle<W> {
     store: Arc<dyn CheckpointStore>,
     run: RunId,
@@ -54,7 +57,9 @@ impl<W: Workflow> RunHandle<W> {
         self.run
     }
 
-    /// Looks at the store every `every` while awaiting the result (default 50 ms).
+    /// Looks at the store every `every` while awaiting the result (default 50 ms). On a
+    /// store that announces the runs that end, it looks when its run is announced, and
+    /// only every 20 × `every` otherwise (1 s by default), in case an end went unannounced.
     pub fn poll_every(mut self, every: Duration) -> Self {
         self.every = every.max(Duration::from_millis(1));
         self
@@ -110,11 +115,39 @@ impl<W: Workflow> RunHandle<W> {
     /// As [`try_result`](Self::try_result). A failed run can still be resumed by hand; this
     /// reports its failure when it is seen.
     pub async fn result(&self) -> Result<W::Output, Error> {
+        // Listening before the first look: an end announced in between is not missed.
+        let mut ends = self.store.run_ends();
         loop {
             if let Some(output) = self.try_result().await? {
                 return Ok(output);
             }
-            tokio::time::sleep(self.every).await;
+            match ends.as_mut() {
+                Some(heard) => {
+                    if !self.announced(heard).await {
+                        ends = None;
+                    }
+                }
+                None => tokio::time::sleep(self.every).await,
+            }
+        }
+    }
+
+    /// Waits until the store announces that this run may have ended (or that it may have
+    /// missed announcing it), or for 20 × the poll interval; `false` if the store stopped
+    /// announcing.
+    async fn announced(&self, ends: &mut broadcast::Receiver<Option<RunId>>) -> bool {
+        let heard = async {
+            loop {
+                match ends.recv().await {
+                    Ok(Some(run)) if run != self.run => {}
+                    Ok(_) | Err(RecvError::Lagged(_)) => return true,
+                    Err(RecvError::Closed) => return false,
+                }
+            }
+        };
+        tokio::select! {
+            heard = heard => heard,
+            () = tokio::time::sleep(self.every.saturating_mul(20)) => true,
         }
     }
 }

@@ -30,6 +30,7 @@ mod memory;
 #[cfg(feature = "postgres")]
 mod postgres;
 mod queue;
+mod rate;
 mod record;
 mod retention;
 #[cfg(feature = "sqlite")]
@@ -48,6 +49,7 @@ pub use memory::MemoryStore;
 #[cfg(feature = "postgres")]
 pub use postgres::{PostgresOptions, PostgresStore};
 pub use queue::{Cancel, WorkflowType};
+pub use rate::RateSlot;
 pub use record::{
     Awaits, BranchRecord, CallRecord, Checkpoint, Lease, NewRun, RunFilter, RunId, RunInfo,
     RunStatus, END, FORMAT_VERSION,
@@ -846,6 +848,80 @@ pub trait CheckpointStore: Send + Sync + 'static {
         let _ = (run, seq);
         Box::pin(std::future::ready(Ok(())))
     }
+
+    /// A count that goes up when there may be new work for workers: a run submitted, an
+    /// answer recorded, a message sent (in any process). A [`Worker`](crate::Worker) with
+    /// nothing to claim waits for it to change, or for its poll interval, whichever comes
+    /// first: a store that announces work wakes idle workers at once. Receivers may see
+    /// changes that bring nothing to claim; what no notice announces (a sleeping run's time
+    /// coming, a lease expiring) is found at the poll.
+    ///
+    /// `PostgresStore` listens on a connection of its own (`LISTEN`/`NOTIFY`), from the first
+    /// call until the store is dropped, on a task it spawns: call it within a tokio runtime.
+    /// The default has none: workers poll.
+    fn work_notices(&self) -> Option<tokio::sync::watch::Receiver<u64>> {
+        None
+    }
+
+    /// The ids of runs that ended (finished, failed, cancelled) from now on, in any process:
+    /// a [`RunHandle`](crate::RunHandle) awaiting a run's result waits for its id rather than
+    /// look at the store again and again. `None` in the stream means notices may have been
+    /// missed (a connection was lost, or the receiver lagged): look again. A run may also be
+    /// announced when it did not end (a lease given up): look before you trust it.
+    ///
+    /// `PostgresStore` listens on a connection of its own (`LISTEN`/`NOTIFY`), as for
+    /// [`work_notices`](Self::work_notices). The default has none: handles poll.
+    fn run_ends(&self) -> Option<tokio::sync::broadcast::Receiver<Option<RunId>>> {
+        None
+    }
+
+    /// Takes a place for one call in rate limit `key`, which lets at most `calls` calls (at
+    /// least 1) start in any window of `period`, for every process that shares the store:
+    /// [`RateSlot::Taken`] with the start time it recorded, or [`RateSlot::Full`] with how
+    /// long until a place frees up. What a [shared `RateLimit`] waits on.
+    ///
+    /// The stores keep a sliding log: the start times of the calls of the last period, per
+    /// key. The check and the write are one atomic step (one write transaction on SQLite, one
+    /// statement holding the key's row lock on Postgres), so callers in many processes never
+    /// take more places than there are. Start times are by the store's clock: the system's on
+    /// SQLite and in memory, the database server's on Postgres, so that the workers' clocks
+    /// need not agree. Callers of one key should give it the same `calls` and `period`: each
+    /// call is checked against the limit it is given.
+    ///
+    /// [shared `RateLimit`]: crate::provider::RateLimit::shared
+    ///
+    /// The default says the store does not support it, rather than keep a limit per process
+    /// that the caller did not ask for.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// use workflow_runtime::store::{CheckpointStore, RateSlot};
+    /// use workflow_runtime::MemoryStore;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), workflow_runtime::Error> {
+    /// let store = MemoryStore::new();
+    /// let minute = Duration::from_secs(60);
+    /// let first = store.take_rate_slot("openai", 1, minute).await?;
+    /// assert!(matches!(first, RateSlot::Taken { .. }));
+    /// let second = store.take_rate_slot("openai", 1, minute).await?;
+    /// assert!(matches!(second, RateSlot::Full { retry_in } if retry_in <= minute));
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Store`].
+    fn take_rate_slot<'a>(
+        &'a self,
+        key: &'a str,
+        calls: u32,
+        period: std::time::Duration,
+    ) -> BoxFuture<'a, Result<RateSlot, Error>> {
+        let _ = (key, calls, period);
+        Box::pin(std::future::ready(Err(unsupported("take_rate_slot"))))
+    }
 }
 
 /// The error of a store that does not implement `method`.
@@ -853,9 +929,9 @@ fn unsupported(method: &str) -> Error {
     Error::Store {
         store: "custom",
         source: format!(
-            "this checkpoint store does not implement `CheckpointStore::{method}`, which workers \
-             and cancelling by id need; use `MemoryStore`, `SqliteStore` or `PostgresStore`, or \
-             implement it"
+            "this checkpoint store does not implement `CheckpointStore::{method}`, which workers, \
+             cancelling by id and shared rate limits need; use `MemoryStore`, `SqliteStore` or \
+             `PostgresStore`, or implement it"
         )
         .into(),
     }

@@ -206,7 +206,10 @@ impl Worker {
         self
     }
 
-    /// Looks for runs to pick up every `every` when there were none (default 100 ms).
+    /// Looks for runs to pick up every `every` when there were none (default 100 ms), and
+    /// sooner when the store announces work
+    /// ([`work_notices`](crate::store::CheckpointStore::work_notices): on Postgres, a run
+    /// submitted, a pause answered or a message sent, in any process).
     pub fn poll_interval(mut self, every: Duration) -> Self {
         self.poll = every.max(Duration::from_millis(1));
         self

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use tokio::sync::Semaphore;
+use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
@@ -32,6 +32,7 @@ pub(super) async fn run(worker: Worker, stop: CancellationToken) -> WorkerReport
             tracing::warn!(error = %error, "workflow worker: recording a definition failed");
         }
     }
+    let mut notices = store.work_notices();
     loop {
         while let Some(ended) = tasks.try_join_next() {
             tally(&mut report, ended.ok());
@@ -45,6 +46,10 @@ pub(super) async fn run(worker: Worker, stop: CancellationToken) -> WorkerReport
             },
         };
         let lease = worker.runner.new_lease();
+        // What is announced from now on wakes the worker if this claim finds nothing.
+        if let Some(notices) = notices.as_mut() {
+            notices.borrow_and_update();
+        }
         match store.claim_next(&types, &lease).await {
             Ok(Some((info, latest))) => {
                 let Some(serve) = served(&worker.served, &info) else {
@@ -64,13 +69,13 @@ pub(super) async fn run(worker: Worker, stop: CancellationToken) -> WorkerReport
             }
             Ok(None) => {
                 drop(slot);
-                idle(&worker, &stop).await;
+                idle(&worker, &stop, notices.as_mut()).await;
             }
             Err(error) => {
                 drop(slot);
                 unreadable(&*store, &lease, &error).await;
                 tracing::warn!(error = %error, "workflow worker: claiming a run failed");
-                idle(&worker, &stop).await;
+                idle(&worker, &stop, None).await;
             }
         }
     }
@@ -87,11 +92,26 @@ fn served(served: &[Arc<dyn Serve>], info: &RunInfo) -> Option<Arc<dyn Serve>> {
     served.iter().find(known).cloned()
 }
 
-/// Waits for the poll interval, or until told to stop.
-async fn idle(worker: &Worker, stop: &CancellationToken) {
+/// Waits for the poll interval, until the store announces work, or until told to stop.
+async fn idle(
+    worker: &Worker,
+    stop: &CancellationToken,
+    notices: Option<&mut watch::Receiver<u64>>,
+) {
+    let announced = async {
+        let heard = match notices {
+            Some(notices) => notices.changed().await.is_ok(),
+            None => false,
+        };
+        if !heard {
+            // No notices, or a store that stopped announcing: the poll is left.
+            std::future::pending::<()>().await;
+        }
+    };
     tokio::select! {
         () = stop.cancelled() => {}
         () = tokio::time::sleep(worker.poll) => {}
+        () = announced => {}
     }
 }
 

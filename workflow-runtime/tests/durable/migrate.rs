@@ -2,7 +2,7 @@
 //! runs go on: schema version 2 had no usage saved with checkpoints and branches, version 3
 //! no cancel requests (nor the index workers claim runs from), version 4 no event log,
 //! version 5 no wake-up time of sleeping runs, nor signals, version 6 no recorded answers nor
-//! definitions.
+//! definitions, version 7 no shared rate limits.
 
 use std::sync::Arc;
 
@@ -52,6 +52,7 @@ async fn sqlite_a_file_at_schema_2_opens_and_its_runs_resume_with_no_usage() {
          ALTER TABLE workflow_runs DROP COLUMN awaiting; \
          DROP TABLE workflow_signals; \
          DROP TABLE workflow_calls; \
+         DROP TABLE workflow_rate_starts; \
          PRAGMA user_version = 2;",
     )
     .expect("downgrades");
@@ -63,7 +64,8 @@ async fn sqlite_a_file_at_schema_2_opens_and_its_runs_resume_with_no_usage() {
     let version: i64 = db
         .query_row("PRAGMA user_version", [], |row| row.get(0))
         .expect("reads");
-    assert_eq!(version, 8);
+    assert_eq!(version, 9);
+    assert_eq!(columns(&db, "workflow_rate_starts"), ["key", "at"]);
     assert_eq!(
         columns(&db, "workflow_answers"),
         ["run", "seq", "value", "created_at"]
@@ -156,6 +158,7 @@ async fn postgres_tables_at_schema_2_are_brought_up_to_date() {
          ALTER TABLE workflow_runs DROP COLUMN awaiting; \
          DROP TABLE workflow_signals; \
          DROP TABLE workflow_calls; \
+         DROP TABLE workflow_rate_limits; \
          DELETE FROM workflow_schema; INSERT INTO workflow_schema (version) VALUES (2);"
     );
     client.batch_execute(&downgrade).await.expect("downgrades");
@@ -175,7 +178,7 @@ async fn postgres_tables_at_schema_2_are_brought_up_to_date() {
         .await
         .and_then(|row| row.try_get(0))
         .expect("reads");
-    assert_eq!(version, 8);
+    assert_eq!(version, 9);
     let calls = format!("SELECT count(*) FROM {schema}.workflow_calls");
     let calls: i64 = client
         .query_one(&calls, &[])
@@ -183,6 +186,13 @@ async fn postgres_tables_at_schema_2_are_brought_up_to_date() {
         .and_then(|row| row.try_get(0))
         .expect("the table of recorded calls is there");
     assert_eq!(calls, 0);
+    let rate_limits = format!("SELECT count(*) FROM {schema}.workflow_rate_limits");
+    let rate_limits: i64 = client
+        .query_one(&rate_limits, &[])
+        .await
+        .and_then(|row| row.try_get(0))
+        .expect("the table of rate limits is back");
+    assert_eq!(rate_limits, 0);
     let logged = format!("SELECT count(*) FROM {schema}.workflow_events WHERE run = $1");
     let logged: i64 = client
         .query_one(&logged, &[waiting.as_uuid()])

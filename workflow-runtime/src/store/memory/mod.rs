@@ -1,22 +1,25 @@
 //! [`MemoryStore`]: runs kept in the process's memory.
 
+mod rate;
 mod runs;
 mod signals;
 
 use std::collections::BTreeMap;
 use std::future::ready;
 use std::sync::{Mutex, MutexGuard, PoisonError};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use super::queue::{limited, with_room};
 use super::{
     answer, BranchRecord, CallRecord, Cancel, Checkpoint, CheckpointStore, Lease, LoggedEvent,
-    NewEvent, NewRun, Retention, RunFilter, RunId, RunInfo, RunList, RunStatus, WorkflowType,
+    NewEvent, NewRun, RateSlot, Retention, RunFilter, RunId, RunInfo, RunList, RunStatus,
+    WorkflowType,
 };
 use crate::definition::WorkflowDefinition;
 use crate::error::Error;
 use crate::future::BoxFuture;
 use crate::usage::SavedUsage;
+use rate::Rates;
 use runs::{Entry, Runs, Written};
 
 /// A [`CheckpointStore`] in the process's memory: for tests, and for runs that need pauses
@@ -37,6 +40,8 @@ pub struct MemoryStore {
     runs: Mutex<Runs>,
     /// The workflow definitions recorded, by name and fingerprint.
     definitions: Mutex<BTreeMap<(String, u64), WorkflowDefinition>>,
+    /// The rate limits taken places in, by key: in this process only.
+    rates: Mutex<Rates>,
 }
 
 impl MemoryStore {
@@ -503,6 +508,16 @@ impl CheckpointStore for MemoryStore {
             Ok(())
         });
         Box::pin(ready(Ok(())))
+    }
+
+    fn take_rate_slot<'a>(
+        &'a self,
+        key: &'a str,
+        calls: u32,
+        period: Duration,
+    ) -> BoxFuture<'a, Result<RateSlot, Error>> {
+        let mut rates = self.rates.lock().unwrap_or_else(PoisonError::into_inner);
+        Box::pin(ready(Ok(rates.take(key, calls, period))))
     }
 
     fn cancel(&self, run: RunId) -> BoxFuture<'_, Result<Cancel, Error>> {

@@ -2,8 +2,10 @@
 
 mod answer;
 mod calls;
+mod listen;
 mod options;
 mod queue;
+mod rate;
 mod read;
 mod retention;
 mod rows;
@@ -11,7 +13,7 @@ mod sql;
 mod statements;
 
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use tokio_postgres::tls::{MakeTlsConnect, TlsConnect};
 use tokio_postgres::{Client, Config, Socket};
@@ -19,7 +21,7 @@ use tokio_postgres::{Client, Config, Socket};
 use super::queue::limited;
 use super::{
     BranchRecord, CallRecord, Cancel, Checkpoint, CheckpointStore, Lease, LoggedEvent, NewEvent,
-    NewRun, Retention, RunFilter, RunId, RunInfo, RunList, WorkflowType,
+    NewRun, RateSlot, Retention, RunFilter, RunId, RunInfo, RunList, WorkflowType,
 };
 use crate::definition::WorkflowDefinition;
 use crate::error::Error;
@@ -39,6 +41,13 @@ pub use options::PostgresOptions;
 /// `INSERT` of the checkpoint, in one common table expression), so a write is atomic and
 /// concurrent writers of one run are ordered by its row lock. Statements are prepared once
 /// per connection; a lost connection is reopened on the next call.
+///
+/// Workers wake at once when there may be work ([`CheckpointStore::work_notices`]):
+/// submitting a run, recording an answer and sending a message `NOTIFY` channel
+/// `workflow_work`. Run handles wake when their run ends ([`CheckpointStore::run_ends`]):
+/// the write that ends a run (its last checkpoint, a release, a cancel) notifies
+/// `workflow_ended`. From the first time a worker or a handle waits, the store listens on a
+/// connection of its own.
 ///
 /// The tables (`workflow_runs`, `workflow_checkpoints`, `workflow_schema`) are created if
 /// missing, in the connection's default schema or in [`PostgresOptions::schema`]. States
@@ -64,6 +73,9 @@ pub struct PostgresStore {
     /// The connection claims of limited workflows run their transactions on, opened when
     /// first needed: one claim at a time per store.
     claiming: tokio::sync::Mutex<Option<Connection>>,
+    /// What wakes workers and run handles: a connection that listens, from the first wait
+    /// on.
+    notices: listen::Notices,
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -105,6 +117,10 @@ impl PostgresStore {
         let config: Config = url.parse().map_err(store)?;
         let setup = Arc::new(setup_sql(options.schema.as_deref())?);
         let tls = options.tls;
+        let listen: listen::Listen = {
+            let (config, tls) = (config.clone(), tls.clone());
+            Box::new(move |notices| Box::pin(listen::listen(config.clone(), tls.clone(), notices)))
+        };
         let open = move || -> BoxFuture<'static, Result<Connection, Error>> {
             let (config, tls, setup) = (config.clone(), tls.clone(), Arc::clone(&setup));
             Box::pin(async move { open(&config, tls, &setup).await })
@@ -115,6 +131,7 @@ impl PostgresStore {
             current: Mutex::new(Some(Arc::new(first))),
             reopening: tokio::sync::Mutex::new(()),
             claiming: tokio::sync::Mutex::new(None),
+            notices: listen::Notices::new(listen),
         })
     }
 
@@ -170,6 +187,7 @@ fn setup_sql(schema: Option<&str>) -> Result<String, Error> {
     sql.push_str(statements::SCHEMA);
     sql.push_str(statements::ANSWERS_AND_DEFINITIONS);
     sql.push_str(statements::CALLS);
+    sql.push_str(statements::RATE_LIMITS);
     sql.push_str("COMMIT;");
     Ok(sql)
 }
@@ -207,11 +225,21 @@ where
     Ok(Connection { client, sql })
 }
 
+/// Tells the workers listening that there may be a run to claim.
+async fn notify(conn: &Connection) {
+    listen::notify_work(&conn.client, &conn.sql.notify_work).await;
+}
+
 impl CheckpointStore for PostgresStore {
     fn create(&self, run: NewRun) -> BoxFuture<'_, Result<(), Error>> {
         Box::pin(async move {
             let conn = self.connection().await?;
-            sql::create(&conn.client, &conn.sql, &run).await
+            let create = sql::create(&conn.client, &conn.sql, &run);
+            if run.lease.is_some() {
+                return create.await;
+            }
+            // Submitted: the notice goes in the same round trip, right behind the insert.
+            tokio::join!(create, notify(&conn)).0
         })
     }
 
@@ -368,7 +396,10 @@ impl CheckpointStore for PostgresStore {
                 error.as_deref(),
                 waiting,
             )
-            .await
+            .await?;
+            // It may have failed, or been cancelled: a handle awaiting it looks.
+            listen::notify_ended(&conn.client, &conn.sql.notify_ended, run).await;
+            Ok(())
         })
     }
 
@@ -406,7 +437,9 @@ impl CheckpointStore for PostgresStore {
     ) -> BoxFuture<'a, Result<u64, Error>> {
         Box::pin(async move {
             let conn = self.connection().await?;
-            sql::send_signal(&conn.client, &conn.sql, run, signal, &value).await
+            let number = sql::send_signal(&conn.client, &conn.sql, run, signal, &value).await?;
+            notify(&conn).await;
+            Ok(number)
         })
     }
 
@@ -514,7 +547,11 @@ impl CheckpointStore for PostgresStore {
     fn cancel(&self, run: RunId) -> BoxFuture<'_, Result<Cancel, Error>> {
         Box::pin(async move {
             let conn = self.connection().await?;
-            queue::cancel(&conn.client, &conn.sql, run).await
+            let cancel = queue::cancel(&conn.client, &conn.sql, run).await?;
+            if cancel == Cancel::Cancelled {
+                listen::notify_ended(&conn.client, &conn.sql.notify_ended, run).await;
+            }
+            Ok(cancel)
         })
     }
 
@@ -544,7 +581,9 @@ impl CheckpointStore for PostgresStore {
     ) -> BoxFuture<'_, Result<(), Error>> {
         Box::pin(async move {
             let conn = self.connection().await?;
-            answer::record(&conn.client, run, seq, &value).await
+            answer::record(&conn.client, run, seq, &value).await?;
+            notify(&conn).await;
+            Ok(())
         })
     }
 
@@ -563,6 +602,26 @@ impl CheckpointStore for PostgresStore {
         Box::pin(async move {
             let conn = self.connection().await?;
             answer::discard(&conn.client, run, seq).await
+        })
+    }
+
+    fn work_notices(&self) -> Option<tokio::sync::watch::Receiver<u64>> {
+        Some(self.notices.work())
+    }
+
+    fn run_ends(&self) -> Option<tokio::sync::broadcast::Receiver<Option<RunId>>> {
+        Some(self.notices.ended())
+    }
+
+    fn take_rate_slot<'a>(
+        &'a self,
+        key: &'a str,
+        calls: u32,
+        period: Duration,
+    ) -> BoxFuture<'a, Result<RateSlot, Error>> {
+        Box::pin(async move {
+            let conn = self.connection().await?;
+            rate::take(&conn.client, &conn.sql, key, calls, period).await
         })
     }
 }

@@ -206,10 +206,20 @@ pub(super) async fn save(
         &texts,
         &message,
     ];
-    let saved = match (message, events.is_empty()) {
-        (Some(_), _) => client.execute(&sql.save_received, &params).await,
-        (None, true) => client.execute(&sql.save, &params[..14]).await,
-        (None, false) => client.execute(&sql.save_logged, &params[..16]).await,
+    let write = async {
+        match (message, events.is_empty()) {
+            (Some(_), _) => client.execute(&sql.save_received, &params).await,
+            (None, true) => client.execute(&sql.save, &params[..14]).await,
+            (None, false) => client.execute(&sql.save_logged, &params[..16]).await,
+        }
+    };
+    let saved = if running || checkpoint.status == RunStatus::Suspended {
+        write.await
+    } else {
+        // The run ends: the notice goes in the same round trip, right behind the write
+        // (pipelined, so delivered after it commits; harmless if the write is refused).
+        let notify = super::listen::notify_ended(client, &sql.notify_ended, checkpoint.run);
+        tokio::join!(write, notify).0
     };
     match saved.map_err(store)? {
         0 => Err(refused(client, sql, checkpoint.run, lease, Some(checkpoint.seq)).await),

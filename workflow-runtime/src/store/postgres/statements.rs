@@ -147,6 +147,21 @@ INSERT INTO workflow_schema (version) SELECT 8
     WHERE NOT EXISTS (SELECT 1 FROM workflow_schema WHERE version >= 8);
 ";
 
+/// Schema version 9: shared rate limits
+/// ([`CheckpointStore::take_rate_slot`](crate::store::CheckpointStore::take_rate_slot)), one
+/// row per key: the start times of its calls of the last period, and what its last caller
+/// read and did. A new table, created if missing; run after [`CALLS`].
+pub(super) const RATE_LIMITS: &str = "
+CREATE TABLE IF NOT EXISTS workflow_rate_limits (
+    key text PRIMARY KEY,
+    starts bigint[] NOT NULL,
+    tried bigint NOT NULL,
+    taken boolean NOT NULL
+);
+INSERT INTO workflow_schema (version) SELECT 9
+    WHERE NOT EXISTS (SELECT 1 FROM workflow_schema WHERE version >= 9);
+";
+
 /// The schema version this code writes and reads: 2 added `workflow_branches`, 3 the `usage`
 /// of checkpoints and branches (added to older tables, once, when a connection sets up), 4
 /// the `cancel_requested` of runs and the index of running runs workers claim from, 5
@@ -154,8 +169,8 @@ INSERT INTO workflow_schema (version) SELECT 8
 /// (durable timers: a sleeping run is not claimed before it), their `awaiting` and
 /// `workflow_signals` (signals: a run waiting for one is claimed once a message is queued), 7
 /// `workflow_answers` and `workflow_definitions` ([`ANSWERS_AND_DEFINITIONS`]), 8
-/// `workflow_calls` ([`CALLS`]).
-pub(super) const SCHEMA_VERSION: i32 = 8;
+/// `workflow_calls` ([`CALLS`]), 9 `workflow_rate_limits` ([`RATE_LIMITS`]).
+pub(super) const SCHEMA_VERSION: i32 = 9;
 
 /// The statements of the frequent operations, prepared once per connection.
 pub(super) struct Statements {
@@ -183,6 +198,9 @@ pub(super) struct Statements {
     pub(super) save_received: Statement,
     pub(super) send_signal: Statement,
     pub(super) next_signal: Statement,
+    pub(super) take_rate_slot: Statement,
+    pub(super) notify_work: Statement,
+    pub(super) notify_ended: Statement,
 }
 
 impl Statements {
@@ -286,6 +304,9 @@ impl Statements {
                     .into(),
             )
             .await?,
+            take_rate_slot: prepare(super::rate::TAKE.into()).await?,
+            notify_work: prepare(super::listen::NOTIFY_WORK.into()).await?,
+            notify_ended: prepare(super::listen::NOTIFY_ENDED.into()).await?,
         })
     }
 }

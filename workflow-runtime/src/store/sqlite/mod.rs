@@ -6,6 +6,7 @@ mod id;
 mod log;
 mod options;
 mod queue;
+mod rate;
 mod read;
 mod retention;
 mod rows;
@@ -18,13 +19,13 @@ mod wal;
 mod worker;
 
 use std::path::Path;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use rusqlite::Connection;
 
 use super::{
     BranchRecord, CallRecord, Cancel, Checkpoint, CheckpointStore, Lease, LoggedEvent, NewEvent,
-    NewRun, Retention, RunFilter, RunId, RunInfo, RunList, WorkflowType,
+    NewRun, RateSlot, Retention, RunFilter, RunId, RunInfo, RunList, WorkflowType,
 };
 use crate::definition::WorkflowDefinition;
 use crate::error::{BoxError, Error};
@@ -384,5 +385,15 @@ impl CheckpointStore for SqliteStore {
 
     fn discard_answer(&self, run: RunId, seq: u64) -> BoxFuture<'_, Result<(), Error>> {
         self.write(move |conn| answer::discard(conn, run, seq))
+    }
+
+    fn take_rate_slot<'a>(
+        &'a self,
+        key: &'a str,
+        calls: u32,
+        period: Duration,
+    ) -> BoxFuture<'a, Result<RateSlot, Error>> {
+        let key = key.to_owned();
+        self.write(move |conn| rate::take(conn, &key, calls, period))
     }
 }

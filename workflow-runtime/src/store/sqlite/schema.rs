@@ -110,13 +110,25 @@ CREATE TABLE IF NOT EXISTS workflow_calls (
 ) WITHOUT ROWID;
 ";
 
+/// Schema version 9: the start times of the calls of shared rate limits
+/// ([`CheckpointStore::take_rate_slot`](crate::store::CheckpointStore::take_rate_slot)), per
+/// key. A new table, created if missing.
+const RATE_LIMITS: &str = "
+CREATE TABLE IF NOT EXISTS workflow_rate_starts (
+    key TEXT NOT NULL,
+    at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS workflow_rate_starts_by_key ON workflow_rate_starts (key, at);
+";
+
 /// The schema version this code writes and reads: 2 added `workflow_branches`, 3 the
 /// `usage` of checkpoints and branches, 4 the `cancel_requested` of runs (and the index of
 /// running runs that workers claim from), 5 `workflow_events` (a new table: [`SCHEMA`]
 /// creates it in an older file), 6 the `wake_at` and `awaiting` of runs and
 /// `workflow_signals` (durable timers and signals: [`WAITS`]), 7 `workflow_answers` and
-/// `workflow_definitions` ([`ANSWERS_AND_DEFINITIONS`]), 8 `workflow_calls` ([`CALLS`]).
-pub(super) const SCHEMA_VERSION: i64 = 8;
+/// `workflow_definitions` ([`ANSWERS_AND_DEFINITIONS`]), 8 `workflow_calls` ([`CALLS`]), 9
+/// `workflow_rate_starts` ([`RATE_LIMITS`]).
+pub(super) const SCHEMA_VERSION: i64 = 9;
 
 /// What version 4 added.
 const CANCEL: &str =
@@ -161,7 +173,8 @@ pub(super) fn set_up(conn: &mut Connection) -> Result<(), Error> {
         return Err(newer(version));
     }
     let setup = format!(
-        "{} {SCHEMA} {ANSWERS_AND_DEFINITIONS} {CALLS} PRAGMA user_version = {SCHEMA_VERSION};",
+        "{} {SCHEMA} {ANSWERS_AND_DEFINITIONS} {CALLS} {RATE_LIMITS} \
+         PRAGMA user_version = {SCHEMA_VERSION};",
         migrations(version)
     );
     tx.execute_batch(&setup).map_err(store)?;

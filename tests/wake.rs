@@ -1,0 +1,214 @@
+//! Workers on Postgres wake at once (`LISTEN`/`NOTIFY`) when a run is submitted, a pause is
+//! answered or a message is sent, rather than at their next poll: the worker here polls once
+//! an hour, so a run it drives within the test's deadline was announced to it. Run handles
+//! wake when their run ends (finishes, fails, is cancelled), likewise.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use workflow::prelude::*;
+use workflow::store::{CheckpointStore, PostgresOptions, PostgresStore};
+use workflow::{RunId, Runner, Worker};
+
+/// Greets.
+struct Greet;
+
+#[workflow]
+impl Greet {
+    async fn greet(&self, who: String) -> String {
+        format!("hello {who}")
+    }
+
+    flow! {
+        start -> greet -> end;
+    }
+}
+
+/// A note sent to a run.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Note {
+    text: String,
+}
+
+/// Ends with the first note it receives.
+struct Inbox;
+
+#[workflow]
+impl Inbox {
+    async fn open(&self, text: String) -> String {
+        text
+    }
+
+    async fn take(&self, text: String, note: Note) -> String {
+        format!("{text}: {}", note.text)
+    }
+
+    flow! {
+        start -> open -> receive take -> end;
+    }
+}
+
+/// Waits for a yes or no.
+struct Approve;
+
+#[workflow]
+impl Approve {
+    async fn draft(&self, text: String) -> String {
+        text
+    }
+
+    async fn review(&self, text: String, approved: bool) -> String {
+        format!("{text}: {approved}")
+    }
+
+    flow! {
+        start -> draft -> pause review -> end;
+    }
+}
+
+/// Fails its step: a run of it fails.
+struct Broken;
+
+#[workflow]
+impl Broken {
+    async fn fail(&self, _: String) -> Result<String> {
+        Err(Error::other(std::io::Error::other("broken")))
+    }
+
+    flow! {
+        start -> fail -> end;
+    }
+}
+
+/// How long a run the worker was told of may take: far less than its poll interval.
+const DEADLINE: Duration = Duration::from_secs(30);
+
+async fn store() -> Option<Arc<dyn CheckpointStore>> {
+    let Ok(url) = std::env::var("WORKFLOW_POSTGRES_URL") else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must set WORKFLOW_POSTGRES_URL"
+        );
+        eprintln!("note: WORKFLOW_POSTGRES_URL is not set; Postgres test skipped");
+        return None;
+    };
+    let schema = format!("wake_{}", RunId::new().as_uuid().simple());
+    let options = PostgresOptions::new().schema(schema);
+    let store = PostgresStore::connect_with(&url, options).await;
+    Some(Arc::new(store.expect("connects")))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_worker_wakes_at_a_submit_an_answer_and_a_message() {
+    let Some(store) = store().await else {
+        return;
+    };
+    let runner = Runner::new(Arc::clone(&store));
+    // Created before the worker starts: a run waiting for a message, one at a pause.
+    let waiting = runner
+        .start(&Inbox, "inbox".into())
+        .await
+        .expect("starts")
+        .id;
+    let paused = runner
+        .start(&Approve, "draft".into())
+        .await
+        .expect("starts");
+    let token = paused.outcome.pause().and_then(|pause| pause.token());
+    let token = token.expect("a durable pause");
+
+    let worker = Worker::new(runner.clone())
+        .register(Greet)
+        .register(Inbox)
+        .register(Approve)
+        .poll_interval(Duration::from_secs(3600))
+        .spawn();
+    // Time for its first claim, which finds nothing; from then on it waits for news.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let submitted = runner
+        .submit::<Greet>("world".into())
+        .await
+        .expect("submits");
+    let greeted = tokio::time::timeout(DEADLINE, submitted.result()).await;
+    assert_eq!(greeted.expect("woken").expect("finishes"), "hello world");
+
+    let note = Note { text: "hi".into() };
+    runner
+        .send::<Inbox, Note>(waiting, note)
+        .await
+        .expect("sends");
+    let inbox = runner.handle::<Inbox>(waiting);
+    let inbox = tokio::time::timeout(DEADLINE, inbox.result()).await;
+    assert_eq!(inbox.expect("woken").expect("finishes"), "inbox: hi");
+
+    runner
+        .record_answer(token, &serde_json::json!(true))
+        .await
+        .expect("records");
+    let approved = runner.handle::<Approve>(paused.id);
+    let approved = tokio::time::timeout(DEADLINE, approved.result()).await;
+    assert_eq!(approved.expect("woken").expect("finishes"), "draft: true");
+
+    let report = worker.stop().await;
+    assert_eq!(report.finished, 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_handle_wakes_when_its_run_finishes_fails_or_is_cancelled() {
+    let Some(store) = store().await else {
+        return;
+    };
+    let runner = Runner::new(Arc::clone(&store));
+    let hour = Duration::from_secs(3600);
+    let paused = runner
+        .start(&Approve, "draft".into())
+        .await
+        .expect("starts");
+    let token = paused.outcome.pause().and_then(|pause| pause.token());
+    let token = token.expect("a durable pause");
+    // Handles that would look at the store only every 20 hours, awaiting from now on.
+    let finished = runner.handle::<Approve>(paused.id).poll_every(hour);
+    let finished = tokio::spawn(async move { finished.result().await });
+    let failed = runner.submit::<Broken>("x".into()).await.expect("submits");
+    let failed = failed.poll_every(hour);
+    let failed = tokio::spawn(async move { failed.result().await });
+    let cancelled = runner
+        .submit::<Greet>("x".into())
+        .await
+        .expect("submits")
+        .id();
+    let waiting = runner.handle::<Greet>(cancelled).poll_every(hour);
+    let waiting = tokio::spawn(async move { waiting.result().await });
+    // Time for each handle's first look, which finds its run going on.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    runner.cancel(cancelled).await.expect("cancels");
+    let error = tokio::time::timeout(DEADLINE, waiting)
+        .await
+        .expect("woken");
+    assert!(
+        matches!(error.expect("joins"), Err(Error::RunCancelled { .. })),
+        "cancelled"
+    );
+
+    let worker = Worker::new(runner.clone())
+        .register(Approve)
+        .register(Broken)
+        .poll_interval(Duration::from_millis(20))
+        .spawn();
+    let error = tokio::time::timeout(DEADLINE, failed).await.expect("woken");
+    assert!(
+        matches!(error.expect("joins"), Err(Error::RunFailed { .. })),
+        "failed"
+    );
+    runner
+        .record_answer(token, &serde_json::json!(false))
+        .await
+        .expect("records");
+    let output = tokio::time::timeout(DEADLINE, finished)
+        .await
+        .expect("woken");
+    assert_eq!(output.expect("joins").expect("finishes"), "draft: false");
+    worker.stop().await;
+}

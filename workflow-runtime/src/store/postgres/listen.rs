@@ -1,0 +1,181 @@
+//! Waking at once: `LISTEN`/`NOTIFY`. Submitting a run, recording an answer and sending a
+//! message notify [`WORK`]: workers waiting between claims wake (their poll interval stays,
+//! for what no notification announces: timers that come due, leases that expire). A run that
+//! ends notifies [`ENDED`] with its id: run handles awaiting it wake. A connection of the
+//! store's own listens to both, from the first time anyone waits until the store is dropped.
+
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use tokio::sync::{broadcast, watch};
+use tokio::task::JoinHandle;
+use tokio_postgres::tls::{MakeTlsConnect, TlsConnect};
+use tokio_postgres::{AsyncMessage, Client, Config, Socket, Statement};
+
+use crate::future::BoxFuture;
+use crate::store::RunId;
+
+/// The channel of new work. One per database: stores in other schemas of it wake these
+/// workers too, which then find nothing to claim, as at a poll.
+pub(super) const WORK: &str = "workflow_work";
+
+/// The channel of ended runs; the payload is the run's id.
+pub(super) const ENDED: &str = "workflow_ended";
+
+/// The statement that announces work.
+pub(super) const NOTIFY_WORK: &str = "SELECT pg_notify('workflow_work', '')";
+
+/// The statement that announces that run `$1` (its id as text) ended.
+pub(super) const NOTIFY_ENDED: &str = "SELECT pg_notify('workflow_ended', $1::text)";
+
+/// Tells the workers listening that there may be a run to claim ([`NOTIFY_WORK`]). Best
+/// effort: the write it follows is done, and a worker that hears nothing finds the run at
+/// its next poll.
+pub(super) async fn notify_work(client: &Client, notify: &Statement) {
+    if let Err(error) = client.execute(notify, &[]).await {
+        tracing::debug!(error = %error, "postgres store: NOTIFY failed");
+    }
+}
+
+/// Tells the run handles listening that run `run` may have ended ([`NOTIFY_ENDED`]). Best
+/// effort, as [`notify_work`]: a handle also looks at its run once in a while.
+pub(super) async fn notify_ended(client: &Client, notify: &Statement, run: RunId) {
+    let id = run.to_string();
+    if let Err(error) = client.execute(notify, &[&id]).await {
+        tracing::debug!(error = %error, "postgres store: NOTIFY failed");
+    }
+}
+
+/// What the listening connection tells: work (a count that goes up) and ended runs (`None`:
+/// the connection was lost, so a run may have ended unheard).
+#[derive(Clone)]
+pub(super) struct Heard {
+    work: Arc<watch::Sender<u64>>,
+    ended: broadcast::Sender<Option<RunId>>,
+}
+
+impl Heard {
+    /// Something may have been missed while nobody listened: wake everyone.
+    fn missed(&self) {
+        self.work
+            .send_modify(|count| *count = count.wrapping_add(1));
+        let _ = self.ended.send(None);
+    }
+}
+
+/// Opens a listening connection and forwards what it hears, forever.
+pub(super) type Listen = Box<dyn Fn(Heard) -> BoxFuture<'static, ()> + Send + Sync>;
+
+/// What a store keeps to hand out notices, and the task that listens once anyone waits.
+pub(super) struct Notices {
+    listen: Listen,
+    heard: Heard,
+    task: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Notices {
+    pub(super) fn new(listen: Listen) -> Self {
+        Notices {
+            listen,
+            heard: Heard {
+                work: Arc::new(watch::channel(0).0),
+                ended: broadcast::channel(256).0,
+            },
+            task: Mutex::new(None),
+        }
+    }
+
+    /// A receiver of the count of work notices.
+    pub(super) fn work(&self) -> watch::Receiver<u64> {
+        self.start();
+        self.heard.work.subscribe()
+    }
+
+    /// A receiver of the ids of runs that ended.
+    pub(super) fn ended(&self) -> broadcast::Receiver<Option<RunId>> {
+        self.start();
+        self.heard.ended.subscribe()
+    }
+
+    /// Starts the listening task, if it is not running.
+    fn start(&self) {
+        let mut task = self.task.lock().unwrap_or_else(PoisonError::into_inner);
+        if task.as_ref().is_none_or(JoinHandle::is_finished) {
+            *task = Some(tokio::spawn((self.listen)(self.heard.clone())));
+        }
+    }
+}
+
+impl Drop for Notices {
+    fn drop(&mut self) {
+        let task = self.task.get_mut().unwrap_or_else(PoisonError::into_inner);
+        if let Some(task) = task.take() {
+            task.abort();
+        }
+    }
+}
+
+/// Listens on [`WORK`] and [`ENDED`] over connections to `config`, reconnecting a second
+/// after one is lost. Each new connection counts as news on both (something may have been
+/// missed while none listened).
+pub(super) async fn listen<T>(config: Config, tls: T, heard: Heard)
+where
+    T: MakeTlsConnect<Socket> + Clone + Send + 'static,
+    T::Stream: Send + 'static,
+    T::TlsConnect: Send,
+    <T::TlsConnect as TlsConnect<Socket>>::Future: Send,
+{
+    loop {
+        listen_once(&config, tls.clone(), &heard).await;
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+/// One connection: `LISTEN`, then forward notifications until it is lost. The connection is
+/// driven on a task of its own, which ends when the client is dropped.
+async fn listen_once<T>(config: &Config, tls: T, heard: &Heard)
+where
+    T: MakeTlsConnect<Socket> + Send + 'static,
+    T::Stream: Send + 'static,
+    T::TlsConnect: Send,
+    <T::TlsConnect as TlsConnect<Socket>>::Future: Send,
+{
+    let (client, mut connection) = match config.connect(tls).await {
+        Ok(pair) => pair,
+        Err(error) => {
+            tracing::warn!(error = %error, "postgres store: the listening connection failed");
+            return;
+        }
+    };
+    let forward = heard.clone();
+    let driver = tokio::spawn(async move {
+        loop {
+            match std::future::poll_fn(|cx| connection.poll_message(cx)).await {
+                Some(Ok(AsyncMessage::Notification(note))) if note.channel() == ENDED => {
+                    // A payload that is not a run id tells nothing more than "check".
+                    let _ = forward.ended.send(note.payload().parse().ok());
+                }
+                Some(Ok(AsyncMessage::Notification(_))) => {
+                    forward
+                        .work
+                        .send_modify(|count| *count = count.wrapping_add(1));
+                }
+                Some(Ok(_)) => {}
+                Some(Err(error)) => {
+                    tracing::warn!(error = %error, "postgres store: the listening connection was lost");
+                    return;
+                }
+                None => return,
+            }
+        }
+    });
+    let sql = format!("LISTEN {WORK}; LISTEN {ENDED}");
+    if let Err(error) = client.batch_execute(&sql).await {
+        tracing::warn!(error = %error, "postgres store: LISTEN failed");
+        return;
+    }
+    heard.missed();
+    // The client stays open while the connection lasts.
+    let _ = driver.await;
+    drop(client);
+}
