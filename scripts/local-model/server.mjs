@@ -247,21 +247,37 @@ async function grammarFor(schema) {
   }
 }
 
-/** The grammar and instruction that force one call of one of `tools`. */
+/**
+ * The grammar and instruction that force a call of one of `tools`, and how to read the
+ * answer as `{name, arguments}`. With one tool the model writes only its arguments: fewer
+ * tokens for a small model to get wrong.
+ */
 async function callGrammar(tools) {
+  if (tools.size === 1) {
+    const [[name, tool]] = tools;
+    return {
+      grammar: await grammarFor(tool.params),
+      instruction:
+        `Call the tool ${name} (${tool.description}). Answer only with its arguments, ` +
+        `as JSON of this schema: ${JSON.stringify(tool.params)}`,
+      read: (text) => ({ name, arguments: JSON.parse(text) }),
+    };
+  }
   const calls = [...tools].map(([name, tool]) => ({
     type: "object",
     properties: { name: { const: name }, arguments: tool.params },
     required: ["name", "arguments"],
   }));
-  const grammar = await grammarFor(calls.length === 1 ? calls[0] : { oneOf: calls });
   const listed = [...tools].map(
     ([name, tool]) => `- ${name}: ${tool.description} Arguments: ${JSON.stringify(tool.params)}`,
   );
-  const instruction =
-    `Call one of these tools:\n${listed.join("\n")}\n` +
-    'Answer only with the call as JSON: {"name": ..., "arguments": {...}}.';
-  return { grammar, instruction };
+  return {
+    grammar: await grammarFor({ oneOf: calls }),
+    instruction:
+      `Call one of these tools:\n${listed.join("\n")}\n` +
+      'Answer only with the call as JSON: {"name": ..., "arguments": {...}}.',
+    read: (text) => JSON.parse(text),
+  };
 }
 
 /** The history with `text` added to its first system message (or a new one before it). */
@@ -307,6 +323,8 @@ async function complete(body, onText, signal) {
     temperature: numberOr(body.temperature, "temperature", 0.8),
     maxTokens: numberOr(body.max_tokens ?? body.max_completion_tokens, "max_tokens", undefined),
     customStopTriggers: stopTriggers(body.stop),
+    // llama-cpp-python's default: without it, a 135M model loops on a word until max_tokens.
+    repeatPenalty: { penalty: 1.1, lastTokens: 64 },
     signal,
     stopOnAbortSignal: true,
   };
@@ -315,9 +333,10 @@ async function complete(body, onText, signal) {
   if (typeof body.top_p === "number") options.topP = body.top_p;
 
   if (answer.mode === "call") {
-    const { grammar, instruction } = await callGrammar(answer.tools);
+    const { grammar, instruction, read } = await callGrammar(answer.tools);
     history = withInstruction(history, instruction);
     options.grammar = grammar;
+    answer.read = read;
   } else if (answer.mode === "json") {
     options.grammar = await grammarFor(answer.schema);
     options.onTextChunk = onText;
@@ -352,8 +371,7 @@ async function complete(body, onText, signal) {
             `(got ${JSON.stringify(text)})`,
         );
       }
-      const call = JSON.parse(text);
-      toolCalls = [{ name: call.name, arguments: call.arguments }];
+      toolCalls = [answer.read(text)];
       text = "";
     } else if (result.functionCalls?.length) {
       toolCalls = result.functionCalls.map((call) => ({
