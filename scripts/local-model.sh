@@ -329,7 +329,8 @@ start() {
     return 0
   fi
   local backend
-  backend="$(install "$(choose_backend)")"
+  backend="$(choose_backend)"
+  backend="$(install "$backend")"
   start_server "$backend"
 }
 
