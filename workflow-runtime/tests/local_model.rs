@@ -1,6 +1,7 @@
-//! Opt-in end to end against a real model: the llama.cpp server of `llama-cpp-python` with
-//! SmolLM2-135M-Instruct that `scripts/local-model.sh` installs and starts, through the
-//! OpenAI-compatible provider: chat, streaming, structured output and a tool call.
+//! Opt-in end to end against a real model: SmolLM2-135M-Instruct on the llama.cpp server that
+//! `scripts/local-model.sh` installs and starts (node-llama-cpp's prebuilt binaries, or the
+//! source build of `llama-cpp-python`), through the OpenAI-compatible provider: chat,
+//! streaming, structured output and a tool call.
 //!
 //! The tests run only with `WORKFLOW_LOCAL_MODEL=1`; without it each returns at once, saying so.
 //! With it, a server that does not answer fails them. `scripts/local-model.sh test` starts the
@@ -127,7 +128,7 @@ async fn streamed_deltas_make_up_the_answer() {
     assert!(!text.trim().is_empty());
     let done = done.expect("a Done event");
     assert_eq!(done.text, text);
-    // The server sends no usage while streaming.
+    // No check of usage: the llama-cpp-python server sends none while streaming.
 }
 
 /// What the extraction asks for: a closed set and a bounded string, so that a 135M model's
@@ -145,7 +146,7 @@ struct Review {
     sentiment: Sentiment,
     #[schemars(length(max = 40))]
     summary: String,
-    /// Any `u8`: the server's grammar does not enforce `minimum` and `maximum`.
+    /// Any `u8`: the llama-cpp-python server's grammar does not enforce `minimum` and `maximum`.
     stars: u8,
 }
 
@@ -193,7 +194,8 @@ async fn a_named_tool_is_called_and_its_result_answered() {
     let question = ChatRequest::new()
         .user("What is the weather in Paris?")
         .tool(weather.clone())
-        // The server honours tools only when one is named.
+        // A 135M model calls a tool reliably only when it is named (and the llama-cpp-python
+        // server honours tools only then).
         .tool_choice(ToolChoice::tool("get_weather"))
         .temperature(0.0)
         .max_tokens(48);

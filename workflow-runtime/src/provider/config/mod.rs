@@ -133,8 +133,10 @@ impl ModelConfig {
         env::read(&env::Vars::new(lookup))
     }
 
-    /// The server of `llama-cpp-python` (`python -m llama_cpp.server`) at `base_url`, serving
-    /// `model`: no key, and [`StructuredOutput::JsonObjectSchema`].
+    /// A llama.cpp server at `base_url`, serving `model`: no key, and
+    /// [`StructuredOutput::JsonObjectSchema`], the dialect of `llama-cpp-python`
+    /// (`python -m llama_cpp.server`), which the node-llama-cpp server of
+    /// `scripts/local-model.sh` accepts too.
     pub fn llama_cpp(base_url: impl Into<String>, model: impl Into<String>) -> Self {
         ModelConfig::OpenAi {
             base_url: base_url.into(),
