@@ -48,6 +48,13 @@ fn overloaded() -> ProviderError {
     ProviderError::new("scripted", ProviderErrorKind::Server, "overloaded")
 }
 
+/// A runner on an SQLite file in a temporary directory, which lives as long as the directory.
+fn sqlite_runner() -> (tempfile::TempDir, Runner) {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let store = SqliteStore::open(dir.path().join("runs.db")).expect("opens");
+    (dir, Runner::new(Arc::new(store)))
+}
+
 fn shop_agent(model: &Arc<Scripted>, charges: &Arc<AtomicU32>) -> Agent {
     Agent::builder(model.clone() as Arc<dyn ChatModel>)
         .name("shop")
@@ -181,9 +188,7 @@ impl Patient {
 
 #[tokio::test]
 async fn a_retried_attempt_replays_what_the_failed_one_recorded() {
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    let store = SqliteStore::open(dir.path().join("runs.db")).expect("opens");
-    let runner = Runner::new(Arc::new(store));
+    let (_dir, runner) = sqlite_runner();
     let charges = Arc::new(AtomicU32::new(0));
     let model = Arc::new(
         Scripted::new()
@@ -226,9 +231,7 @@ impl Twice {
 
 #[tokio::test]
 async fn two_identical_conversations_in_a_step_replay_each_their_own() {
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    let store = SqliteStore::open(dir.path().join("runs.db")).expect("opens");
-    let runner = Runner::new(Arc::new(store));
+    let (_dir, runner) = sqlite_runner();
     let charges = Arc::new(AtomicU32::new(0));
     let first = Arc::new(
         Scripted::new()
@@ -278,9 +281,7 @@ impl Streamed {
 
 #[tokio::test]
 async fn a_streamed_tool_loop_replays_its_turns_and_calls() {
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    let store = SqliteStore::open(dir.path().join("runs.db")).expect("opens");
-    let runner = Runner::new(Arc::new(store));
+    let (_dir, runner) = sqlite_runner();
     let charges = Arc::new(AtomicU32::new(0));
     let first = Arc::new(
         Scripted::new()
@@ -339,9 +340,7 @@ impl Pair {
 
 #[tokio::test]
 async fn elements_of_a_map_replay_each_their_own_conversation() {
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    let store = SqliteStore::open(dir.path().join("runs.db")).expect("opens");
-    let runner = Runner::new(Arc::new(store));
+    let (_dir, runner) = sqlite_runner();
     let charges = Arc::new(AtomicU32::new(0));
     let script = |cents, text| {
         Arc::new(
@@ -393,9 +392,7 @@ impl Mall {
 
 #[tokio::test]
 async fn a_tool_loop_in_a_child_run_is_recorded_by_its_durable_parent() {
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    let store = SqliteStore::open(dir.path().join("runs.db")).expect("opens");
-    let runner = Runner::new(Arc::new(store));
+    let (_dir, runner) = sqlite_runner();
     let charges = Arc::new(AtomicU32::new(0));
     let first = Arc::new(
         Scripted::new()
@@ -443,9 +440,7 @@ fn triage(model: &Arc<Scripted>, charges: &Arc<AtomicU32>) -> Agent {
 
 #[tokio::test]
 async fn a_handoff_replays_with_the_turn_that_made_it() {
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    let store = SqliteStore::open(dir.path().join("runs.db")).expect("opens");
-    let runner = Runner::new(Arc::new(store));
+    let (_dir, runner) = sqlite_runner();
     let charges = Arc::new(AtomicU32::new(0));
     let handoff = ToolCall::new("h1", "transfer_to_billing", json!({}));
     let first = Arc::new(
@@ -512,9 +507,7 @@ impl Mailer {
 
 #[tokio::test]
 async fn a_once_block_runs_once_per_step_and_replays_its_value() {
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    let store = SqliteStore::open(dir.path().join("runs.db")).expect("opens");
-    let runner = Runner::new(Arc::new(store));
+    let (_dir, runner) = sqlite_runner();
     let mailer = Mailer {
         sent: Arc::new(AtomicU32::new(0)),
         fail: Arc::new(AtomicBool::new(true)),
@@ -657,9 +650,7 @@ fn child_process() {
 
 #[tokio::test]
 async fn a_process_killed_in_a_tool_loop_runs_only_the_call_in_flight_again() {
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    let store = SqliteStore::open(dir.path().join("runs.db")).expect("opens");
-    let runner = Runner::new(Arc::new(store));
+    let (dir, runner) = sqlite_runner();
     let run = runner
         .create::<Shop>("Buy and ship.".into())
         .await
