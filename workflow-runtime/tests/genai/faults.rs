@@ -202,3 +202,24 @@ fn a_bad_base_url_is_a_config_error_and_debug_hides_the_key() {
         ("gemini", "gemini-2.0-flash")
     );
 }
+
+#[tokio::test]
+async fn no_key_says_which_variable_to_set() {
+    if std::env::var_os("GROQ_API_KEY").is_some() {
+        eprintln!("GROQ_API_KEY is set: nothing to check");
+        return;
+    }
+    let server = MockServer::start().await;
+    let model = Genai::builder("groq::llama-3.1-8b-instant")
+        .base_url(format!("{}/openai/v1", server.uri()))
+        .build()
+        .expect("the key is read when called");
+    let error = model
+        .chat(ChatRequest::new().user("hi"))
+        .await
+        .expect_err("no key");
+    let error = provider_error(&error);
+    assert_eq!(error.kind(), ProviderErrorKind::Config, "{error}");
+    assert!(error.message().contains("GROQ_API_KEY"), "{error}");
+    assert_eq!(requests(&server).await, 0);
+}
