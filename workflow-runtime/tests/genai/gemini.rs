@@ -91,6 +91,7 @@ async fn parallel_function_calls_and_their_results() {
     let sent = sent_bodies(&server).await;
     let declaration = &sent[0]["tools"][0]["functionDeclarations"][0];
     assert_eq!(declaration["name"], "weather");
+    assert_eq!(declaration["parametersJsonSchema"]["required"], json!(["city"]));
     let config = &sent[0]["toolConfig"]["functionCallingConfig"];
     assert_eq!(config["mode"], "ANY");
     assert_eq!(config["allowedFunctionNames"], json!(["weather"]));

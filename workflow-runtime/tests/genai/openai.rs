@@ -182,6 +182,7 @@ async fn streamed_text_then_usage_then_done() {
     assert_eq!(done.text, "Hello!");
     assert_eq!(done.usage, Some(Usage::new(9, 3)));
     assert_eq!(done.finish_reason, Some(FinishReason::Stop));
+    assert_eq!(done.model, "gpt-4o-mini");
     let sent = &sent_bodies(&server).await[0];
     assert_eq!(sent["stream"], true);
     assert_eq!(sent["stream_options"]["include_usage"], true);

@@ -354,7 +354,7 @@ impl ChatModel for Genai {
                 .into());
             }
             if response.model.is_empty() {
-                model.clone_into(&mut response.model);
+                bare(model).clone_into(&mut response.model);
             }
             response.latency = started.elapsed();
             Ok(response)
@@ -404,7 +404,7 @@ impl ChatModel for Genai {
                 }
             };
             let opened = inner.retries.run(attempt).await?;
-            let model = model.to_owned();
+            let model = bare(model).to_owned();
             Ok(stream::events(
                 caller,
                 opened,
@@ -414,4 +414,10 @@ impl ChatModel for Genai {
             ))
         })
     }
+}
+
+/// `model` without the namespace that chose its provider (`groq::llama-3.1-8b-instant` is
+/// `llama-3.1-8b-instant`): the name the provider knows it by.
+fn bare(model: &str) -> &str {
+    model.split_once("::").map_or(model, |(_, name)| name)
 }
