@@ -551,13 +551,15 @@ mod genai {
     use workflow::provider::{Genai, Message};
 
     fn answer(parts: Value, input: u64, output: u64) -> Value {
-        json!({
-            "candidates": [{"content": {"parts": parts, "role": "model"},
+        let mut body = json!({
+            "candidates": [{"content": {"parts": [], "role": "model"},
                             "finishReason": "STOP", "index": 0}],
             "usageMetadata": {"promptTokenCount": input, "candidatesTokenCount": output,
                               "totalTokenCount": input + output},
             "modelVersion": "gemini-2.0-flash-001"
-        })
+        });
+        body["candidates"][0]["content"]["parts"] = parts;
+        body
     }
 
     #[tokio::test]

@@ -14,15 +14,17 @@ const API: Api = Api::Gemini;
 
 /// A response whose candidate has `parts`, as the API documents it.
 fn response(parts: Value, finish: &str) -> Value {
-    json!({
-        "candidates": [{"content": {"parts": parts, "role": "model"},
+    let mut body = json!({
+        "candidates": [{"content": {"parts": [], "role": "model"},
                         "finishReason": finish, "index": 0}],
         "usageMetadata": {"promptTokenCount": 120, "candidatesTokenCount": 8,
                           "cachedContentTokenCount": 64, "thoughtsTokenCount": 12,
                           "totalTokenCount": 140},
         "modelVersion": "gemini-2.0-flash-001",
         "responseId": "mAitaLmkHPPlz7IPvtfUqQ4"
-    })
+    });
+    body["candidates"][0]["content"]["parts"] = parts;
+    body
 }
 
 fn ok(body: Value) -> ResponseTemplate {
@@ -91,7 +93,10 @@ async fn parallel_function_calls_and_their_results() {
     let sent = sent_bodies(&server).await;
     let declaration = &sent[0]["tools"][0]["functionDeclarations"][0];
     assert_eq!(declaration["name"], "weather");
-    assert_eq!(declaration["parametersJsonSchema"]["required"], json!(["city"]));
+    assert_eq!(
+        declaration["parametersJsonSchema"]["required"],
+        json!(["city"])
+    );
     let config = &sent[0]["toolConfig"]["functionCallingConfig"];
     assert_eq!(config["mode"], "ANY");
     assert_eq!(config["allowedFunctionNames"], json!(["weather"]));
@@ -127,9 +132,10 @@ async fn structured_output_sends_the_schema() {
 
 /// One streamed chunk with `parts`, and the usage on the last.
 fn chunk(parts: Value, finish: Option<&str>) -> Value {
-    let mut chunk = json!({"candidates": [{"content": {"parts": parts, "role": "model"},
+    let mut chunk = json!({"candidates": [{"content": {"parts": [], "role": "model"},
                                            "index": 0}],
                            "modelVersion": "gemini-2.0-flash-001"});
+    chunk["candidates"][0]["content"]["parts"] = parts;
     if let Some(finish) = finish {
         chunk["candidates"][0]["finishReason"] = json!(finish);
         chunk["usageMetadata"] = json!({"promptTokenCount": 9, "candidatesTokenCount": 3,

@@ -14,16 +14,18 @@ const API: Api = Api::OpenAi;
 
 /// A completion holding `message`, as the API documents it.
 fn completion(message: Value, finish: &str) -> Value {
-    json!({
+    let mut body = json!({
         "id": "chatcmpl-B9MHDbslfkBeAs8l4bebGdFOJ6PeG", "object": "chat.completion",
         "created": 1741570283, "model": "gpt-4o-mini-2024-07-18",
-        "choices": [{"index": 0, "message": message, "logprobs": null, "finish_reason": finish}],
+        "choices": [{"index": 0, "message": null, "logprobs": null, "finish_reason": finish}],
         "usage": {
             "prompt_tokens": 1117, "completion_tokens": 46, "total_tokens": 1163,
             "prompt_tokens_details": {"cached_tokens": 1024, "audio_tokens": 0},
             "completion_tokens_details": {"reasoning_tokens": 12, "audio_tokens": 0}
         }
-    })
+    });
+    body["choices"][0]["message"] = message;
+    body
 }
 
 fn ok(body: Value) -> ResponseTemplate {
@@ -152,9 +154,11 @@ async fn structured_output_sends_the_schema() {
 
 /// A chunk of a streamed completion with `delta`.
 fn chunk(delta: Value, finish: Option<&str>) -> Value {
-    json!({"id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 1,
-           "model": "gpt-4o-mini-2024-07-18",
-           "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]})
+    let mut chunk = json!({"id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 1,
+                           "model": "gpt-4o-mini-2024-07-18",
+                           "choices": [{"index": 0, "delta": null, "finish_reason": finish}]});
+    chunk["choices"][0]["delta"] = delta;
+    chunk
 }
 
 /// The last chunk of a stream, with the usage and no choices.
