@@ -1,4 +1,4 @@
-//! [`Genai`]: a [`ChatModel`] over the [`genai`](::genai) crate, which speaks to many providers
+//! [`Genai`]: a [`ChatModel`] over the [`genai`] crate, which speaks to many providers
 //! (Gemini, Groq, DeepSeek, xAI, native Ollama, Anthropic, OpenAI, …) in their own APIs.
 //! Feature `genai`.
 //!
@@ -68,7 +68,7 @@ mod convert;
 mod error;
 mod stream;
 
-/// A [`ChatModel`] over [`genai`](::genai): one model of any provider `genai` supports, chosen
+/// A [`ChatModel`] over [`genai`]: one model of any provider `genai` supports, chosen
 /// by its name. See the [module docs](self) for the names, keys and how requests map.
 ///
 /// Each call is bounded by a [timeout](GenaiBuilder::timeout), and transient failures (429,
