@@ -157,6 +157,34 @@ async fn transient_failures_are_retried() {
 }
 
 #[tokio::test]
+async fn a_stream_is_retried_until_it_starts() {
+    for api in Api::ALL {
+        let server = MockServer::start().await;
+        let body = error_body(api, 429, "slow down");
+        let chunk = match api {
+            Api::OpenAi => json!({"choices": [{"index": 0, "finish_reason": "stop",
+                "delta": {"role": "assistant", "content": "fine"}}]}),
+            Api::Gemini => json!({"candidates": [{"content": {"role": "model",
+                "parts": [{"text": "fine"}]}, "finishReason": "STOP"}]}),
+        };
+        let stream = sse(&[chunk]) + "data: [DONE]\n\n";
+        let (respond, arrivals) = timed(move |n| match n {
+            0 => ResponseTemplate::new(429).set_body_json(body.clone()),
+            _ => sse_response(stream.clone()),
+        });
+        api.endpoint(true)
+            .respond_with(respond)
+            .mount(&server)
+            .await;
+        let model = api.provider(&server).build().expect("valid config");
+        let (events, error) = collect(&model).await;
+        assert!(error.is_none(), "{api:?}: {error:?}");
+        assert_eq!(done(&events).text, "fine", "{api:?}");
+        assert_eq!(arrivals.count(), 2, "{api:?}");
+    }
+}
+
+#[tokio::test]
 async fn no_connection_is_a_transient_connection_error() {
     // A port nothing listens on: bound, then let go.
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
