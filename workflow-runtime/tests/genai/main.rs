@@ -1,6 +1,7 @@
 //! The `genai` provider over real HTTP on loopback: wiremock serves bodies in the documented
-//! formats of two of the APIs `genai` speaks, OpenAI's chat completions and Gemini's
-//! `generateContent`, and the provider must map them as the built-in providers do.
+//! formats of three of the APIs `genai` speaks, OpenAI's chat completions, Gemini's
+//! `generateContent` and Ollama's native `/api/chat`, and the provider must map them as the
+//! built-in providers do.
 
 #[allow(dead_code)] // Shared with the other provider tests, which use other helpers.
 #[path = "../common/mod.rs"]
@@ -8,5 +9,6 @@ mod common;
 
 mod faults;
 mod gemini;
+mod ollama;
 mod openai;
 mod support;
