@@ -66,7 +66,8 @@ async fn a_plain_answer_with_its_usage() {
 #[tokio::test]
 async fn parallel_function_calls_and_their_results() {
     let parts = json!([
-        {"functionCall": {"name": "weather", "args": {"city": "Paris"}}},
+        {"functionCall": {"name": "weather", "args": {"city": "Paris"}},
+         "thoughtSignature": "c2lnbmF0dXJlLTE="},
         {"functionCall": {"name": "weather", "args": {"city": "Rome"}}}
     ]);
     let (server, model) = API.serve(false, ok(response(parts, "STOP"))).await;
@@ -104,6 +105,10 @@ async fn parallel_function_calls_and_their_results() {
     assert_eq!(contents.len(), 3, "{contents:?}");
     assert_eq!(contents[1]["role"], "model");
     assert_eq!(contents[1]["parts"].as_array().map(Vec::len), Some(2));
+    // The call goes back with its thought signature, which the provider kept.
+    let first = &contents[1]["parts"][0];
+    assert_eq!(first["thoughtSignature"], "c2lnbmF0dXJlLTE=", "{first}");
+    assert_eq!(first["functionCall"]["args"], json!({"city": "Paris"}));
     let results = contents[2]["parts"].as_array().expect("the results");
     assert_eq!(results.len(), 2, "{results:?}");
     for result in results {

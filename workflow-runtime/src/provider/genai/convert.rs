@@ -6,12 +6,16 @@ use ::genai::chat::{
     self as g, ChatOptions, ChatResponseFormat, ContentPart, JsonSpec, MessageContent, StopReason,
 };
 
+use super::signatures::Signatures;
 use crate::provider::{ChatRequest, ChatResponse, FinishReason, Message, ToolCall, ToolChoice};
 use crate::tokens::Usage;
 
 /// `request` as `genai`'s request and the options that go with it: usage, text and tool calls
 /// are captured while streaming, so that the end of a stream holds the whole answer.
-pub(super) fn request(request: &ChatRequest) -> (g::ChatRequest, ChatOptions) {
+pub(super) fn request(
+    request: &ChatRequest,
+    signatures: &Signatures,
+) -> (g::ChatRequest, ChatOptions) {
     let mut out = g::ChatRequest::default();
     out.system.clone_from(&request.system);
     // Gemini's tool results carry the tool's name: found from the call they answer.
@@ -44,7 +48,7 @@ pub(super) fn request(request: &ChatRequest) -> (g::ChatRequest, ChatOptions) {
                         call_id: call.id.clone(),
                         fn_name: call.name.clone(),
                         fn_arguments: call.arguments.clone(),
-                        thought_signatures: None,
+                        thought_signatures: signatures.get(&call.id),
                     }));
                 }
                 out.messages.push(g::ChatMessage::assistant(parts));
@@ -177,13 +181,28 @@ mod tests {
             .tool(Tool::new("weather", "Weather.", json!({"type": "object"})))
             .tool_choice(ToolChoice::Required)
             .response_schema(ResponseSchema::new("answer", json!({"type": "object"})));
-        let (out, options) = super::request(&request);
+        let signatures = Signatures::default();
+        signatures.keep(&[g::ToolCall {
+            call_id: "c1".to_owned(),
+            fn_name: "weather".to_owned(),
+            fn_arguments: json!({}),
+            thought_signatures: Some(vec!["sig".to_owned()]),
+        }]);
+        let (out, options) = super::request(&request, &signatures);
         assert_eq!(out.system.as_deref(), Some("be brief"));
         assert_eq!(out.messages.len(), 3);
         let results = out.messages[2].content.tool_responses();
         let names: Vec<_> = results.iter().map(|r| r.fn_name.as_deref()).collect();
         assert_eq!(names, [Some("weather"), Some("time")]);
-        assert_eq!(out.messages[1].content.tool_calls().len(), 2);
+        let sent: Vec<_> = out.messages[1]
+            .content
+            .tool_calls()
+            .into_iter()
+            .cloned()
+            .collect();
+        assert_eq!(sent.len(), 2);
+        assert_eq!(sent[0].thought_signatures, Some(vec!["sig".to_owned()]));
+        assert_eq!(sent[1].thought_signatures, None);
         assert_eq!(options.tool_choice, Some(g::ToolChoice::Required));
         assert!(matches!(
             options.response_format,

@@ -41,9 +41,11 @@
 //!   other 4xx `BadRequest`, a response that cannot be read `MalformedResponse`, no
 //!   response `Connection` or `Timeout`. Messages never hold the key.
 //!
-//! Not carried over: Gemini's thought signatures on tool calls (our
-//! [`ToolCall`](super::ToolCall) has no place for them), and `genai`'s options that have no
-//! field in [`ChatRequest`] (stop sequences, reasoning effort, …).
+//! Gemini's thought signatures on tool calls, which [`ToolCall`](super::ToolCall) has no field
+//! for, are kept by the provider (for its last 1024 calls) and sent back with their calls
+//! while a conversation goes on in the same process; a conversation resumed elsewhere sends
+//! its calls without them, which Gemini accepts. Not carried over: `genai`'s options that
+//! have no field in [`ChatRequest`] (stop sequences, reasoning effort, …).
 
 use std::borrow::Cow;
 use std::fmt;
@@ -66,7 +68,10 @@ use crate::Error;
 
 mod convert;
 mod error;
+mod signatures;
 mod stream;
+
+use signatures::Signatures;
 
 /// A [`ChatModel`] over [`genai`]: one model of any provider `genai` supports, chosen
 /// by its name. See the [module docs](self) for the names, keys and how requests map.
@@ -102,6 +107,8 @@ struct Inner {
     caller: Caller,
     timeout: Duration,
     retries: Retries,
+    /// Gemini's thought signatures of recent tool calls, sent back with them.
+    signatures: Signatures,
 }
 
 impl Genai {
@@ -297,6 +304,7 @@ impl GenaiBuilder {
                 caller,
                 timeout: self.timeout,
                 retries: self.retries,
+                signatures: Signatures::default(),
             }),
         })
     }
@@ -327,7 +335,7 @@ impl ChatModel for Genai {
             let inner = &*self.inner;
             let model = request.model.as_deref().unwrap_or(&inner.model);
             let (target, caller) = inner.target(model).await?;
-            let (chat, options) = convert::request(&request);
+            let (chat, options) = convert::request(&request, &inner.signatures);
             let attempt = || async {
                 let call = inner
                     .client
@@ -339,6 +347,7 @@ impl ChatModel for Genai {
                 }
             };
             let answer = inner.retries.run(attempt).await?;
+            inner.signatures.keep(answer.content.tool_calls());
             let mut response = convert::response(&answer);
             // `genai` reads a body with no answer in it (`{}`) as an empty answer.
             if response.text.is_empty()
@@ -367,7 +376,7 @@ impl ChatModel for Genai {
             let inner = &*self.inner;
             let model = request.model.as_deref().unwrap_or(&inner.model);
             let (target, caller) = inner.target(model).await?;
-            let (chat, options) = convert::request(&request);
+            let (chat, options) = convert::request(&request, &inner.signatures);
             // An attempt lasts until the first event: errors before it (an HTTP status, no
             // connection) may be retried, as for the built-in providers.
             let attempt = || async {
@@ -405,13 +414,14 @@ impl ChatModel for Genai {
             };
             let opened = inner.retries.run(attempt).await?;
             let model = bare(model).to_owned();
-            Ok(stream::events(
+            let stream = stream::Stream {
                 caller,
-                opened,
-                inner.timeout,
+                timeout: inner.timeout,
                 model,
                 started,
-            ))
+                signatures: inner.signatures.clone(),
+            };
+            Ok(stream.events(opened))
         })
     }
 }

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 use ::genai::chat::{ChatStream as GenaiStream, ChatStreamEvent, StreamEnd};
 use futures_util::StreamExt;
 
+use super::signatures::Signatures;
 use super::{convert, error::provider_error};
 use crate::provider::http::Caller;
 use crate::provider::{ChatResponse, ChatStream, ProviderErrorKind, StreamEvent};
@@ -18,6 +19,42 @@ pub(super) struct Opened {
     pub(super) rest: GenaiStream,
 }
 
+/// What a stream needs besides its events.
+pub(super) struct Stream {
+    /// Who is calling, for errors.
+    pub(super) caller: Caller,
+    /// The longest wait for each chunk.
+    pub(super) timeout: Duration,
+    /// The model asked.
+    pub(super) model: String,
+    /// When the call started.
+    pub(super) started: Instant,
+    /// Where the tool calls' thought signatures are kept.
+    pub(super) signatures: Signatures,
+}
+
+impl Stream {
+    /// `opened` as our events: text deltas as they come, then each tool call whole, the usage
+    /// and [`StreamEvent::Done`] once `genai` has the whole answer. Each chunk must come within
+    /// the timeout; an error ends the stream.
+    pub(super) fn events(self, opened: Opened) -> ChatStream {
+        let state = State {
+            rest: Some(opened.rest),
+            first: Some(opened.first),
+            ready: VecDeque::new(),
+            text: String::new(),
+            stream: self,
+        };
+        Box::pin(futures_util::stream::unfold(
+            state,
+            |mut state| async move {
+                let item = state.next().await?;
+                Some((item, state))
+            },
+        ))
+    }
+}
+
 /// What the stream has read so far.
 struct State {
     rest: Option<GenaiStream>,
@@ -25,39 +62,7 @@ struct State {
     /// Events ready to hand out: the tool calls, usage and answer of the end.
     ready: VecDeque<Result<StreamEvent, Error>>,
     text: String,
-    caller: Caller,
-    timeout: Duration,
-    model: String,
-    started: Instant,
-}
-
-/// `opened` as our events: text deltas as they come, then each tool call whole, the usage and
-/// [`StreamEvent::Done`] once `genai` has the whole answer. Each chunk must come within
-/// `timeout`; an error ends the stream.
-pub(super) fn events(
-    caller: Caller,
-    opened: Opened,
-    timeout: Duration,
-    model: String,
-    started: Instant,
-) -> ChatStream {
-    let state = State {
-        rest: Some(opened.rest),
-        first: Some(opened.first),
-        ready: VecDeque::new(),
-        text: String::new(),
-        caller,
-        timeout,
-        model,
-        started,
-    };
-    Box::pin(futures_util::stream::unfold(
-        state,
-        |mut state| async move {
-            let item = state.next().await?;
-            Some((item, state))
-        },
-    ))
+    stream: Stream,
 }
 
 impl State {
@@ -69,7 +74,7 @@ impl State {
             let rest = self.rest.as_mut()?;
             let next = match self.first.take() {
                 Some(first) => Some(Ok(first)),
-                None => match tokio::time::timeout(self.timeout, rest.next()).await {
+                None => match tokio::time::timeout(self.stream.timeout, rest.next()).await {
                     Ok(next) => next,
                     Err(_) => return self.fail(ProviderErrorKind::Timeout, "no chunk in time"),
                 },
@@ -78,7 +83,7 @@ impl State {
                 Some(Ok(event)) => event,
                 Some(Err(error)) => {
                     self.rest = None;
-                    return Some(Err(provider_error(&self.caller, &error).into()));
+                    return Some(Err(provider_error(&self.stream.caller, &error).into()));
                 }
                 None => {
                     let message = "the stream ended before the answer was complete";
@@ -107,7 +112,7 @@ impl State {
         message: &str,
     ) -> Option<Result<StreamEvent, Error>> {
         self.rest = None;
-        Some(Err(self.caller.error(kind, message).into()))
+        Some(Err(self.stream.caller.error(kind, message).into()))
     }
 
     /// Queues the tool calls, the usage and the whole answer of `end`.
@@ -118,14 +123,15 @@ impl State {
                 response.text = convert::text(content);
             }
             response.tool_calls = convert::tool_calls(content);
+            self.stream.signatures.keep(content.tool_calls());
         }
         response.usage = end.captured_usage.as_ref().and_then(convert::usage);
         response.finish_reason = end
             .captured_stop_reason
             .as_ref()
             .map(convert::finish_reason);
-        response.model = std::mem::take(&mut self.model);
-        response.latency = self.started.elapsed();
+        response.model = std::mem::take(&mut self.stream.model);
+        response.latency = self.stream.started.elapsed();
         let calls = response.tool_calls.iter().cloned();
         self.ready
             .extend(calls.map(|call| Ok(StreamEvent::ToolCall(call))));
