@@ -48,7 +48,8 @@ pub use workflow_runtime::usage;
 pub use workflow_runtime::schemars;
 
 /// Chat models: the [`ChatModel`](provider::ChatModel) trait, requests and responses, the
-/// OpenAI-compatible provider (feature `http`, on by default) and a scripted model for tests.
+/// OpenAI-compatible and Anthropic providers (feature `http`, on by default), `Genai` for the
+/// many providers of the `genai` crate (feature `genai`) and a scripted model for tests.
 pub use workflow_runtime::provider;
 
 /// Tools an [`Agent`] lets its model call: the [`Tool`](tool::Tool) trait, and

@@ -1,7 +1,8 @@
 //! The tool loop over real HTTP on loopback, against mock OpenAI-compatible and Anthropic
 //! servers answering in their documented formats: several tool calls in one turn, arguments
 //! that are not JSON, an unknown tool and a failing tool told to the model in each wire
-//! format, the turn bound, and the usage of every turn summed in the ledger.
+//! format, the turn bound, and the usage of every turn summed in the ledger. With the feature
+//! `genai`, the loop on a `genai` model speaking Gemini's API too.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -539,5 +540,95 @@ mod anthropic {
             "{answer:?}"
         );
         assert_eq!((usage, calls), (Usage::new(20, 2), 2));
+    }
+}
+
+/// The tool loop on a `genai` model speaking Gemini's API: calls without ids, results sent
+/// back as `functionResponse`s named after their tool.
+#[cfg(feature = "genai")]
+mod genai {
+    use super::*;
+    use workflow::provider::{Genai, Message};
+
+    fn answer(parts: Value, input: u64, output: u64) -> Value {
+        let mut body = json!({
+            "candidates": [{"content": {"parts": [], "role": "model"},
+                            "finishReason": "STOP", "index": 0}],
+            "usageMetadata": {"promptTokenCount": input, "candidatesTokenCount": output,
+                              "totalTokenCount": input + output},
+            "modelVersion": "gemini-2.0-flash-001"
+        });
+        body["candidates"][0]["content"]["parts"] = parts;
+        body
+    }
+
+    #[tokio::test]
+    async fn converse_with_a_typed_tool() {
+        let server = serve(
+            "/v1beta/models/gemini-2.0-flash:generateContent",
+            [
+                answer(
+                    json!([
+                        {"functionCall": {"name": "weather", "args": {"city": "Paris"}}},
+                        {"functionCall": {"name": "weather", "args": {"city": "Atlantis"}}}
+                    ]),
+                    100,
+                    20,
+                ),
+                answer(json!([{"text": "Clear in Paris."}]), 300, 5),
+            ],
+        )
+        .await;
+        let model = Genai::builder("gemini-2.0-flash")
+            .base_url(format!("{}/v1beta", server.uri()))
+            .api_key("test-key")
+            .backoff(Duration::from_millis(1))
+            .build()
+            .expect("valid config");
+        let agent = agent(Arc::new(model), 4);
+        let ledger = Ledger::new("tools");
+        let conversation = ledger
+            .scope(agent.converse(agent.request("Weather in Paris and Atlantis?")))
+            .await
+            .expect("answers");
+        assert_eq!(conversation.response.text, "Clear in Paris.");
+        assert_eq!(conversation.turns, 2);
+        let roles: Vec<&str> = conversation
+            .messages
+            .iter()
+            .map(|message| match message {
+                Message::User { .. } => "user",
+                Message::Assistant { .. } => "assistant",
+                Message::Tool { .. } => "tool",
+                _ => "other",
+            })
+            .collect();
+        assert_eq!(roles, ["user", "assistant", "tool", "tool", "assistant"]);
+        let total = ledger.report().total;
+        assert_eq!((total.usage, total.calls), (Usage::new(400, 25), 2));
+
+        let sent = bodies(&server).await;
+        assert_eq!(sent.len(), 2);
+        let declaration = &sent[0]["tools"][0]["functionDeclarations"][0];
+        assert_eq!(declaration["name"], "weather");
+        assert_eq!(
+            declaration["parametersJsonSchema"]["required"],
+            json!(["city"])
+        );
+        let results = sent[1]["contents"][2]["parts"].as_array().expect("results");
+        let results: Vec<(&Value, String)> = results
+            .iter()
+            .map(|part| {
+                let response = &part["functionResponse"];
+                (&response["name"], response["response"].to_string())
+            })
+            .collect();
+        assert_eq!(results.len(), 2, "{results:?}");
+        assert_eq!(results[0].0, "weather");
+        assert!(results[0].1.contains("clear"), "{results:?}");
+        assert!(
+            results[1].1.contains("no station in Atlantis"),
+            "{results:?}"
+        );
     }
 }

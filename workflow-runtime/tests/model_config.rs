@@ -205,3 +205,60 @@ fn a_bad_base_url_fails_to_build_not_to_read() {
     let error = config.build().err().expect("not a url");
     assert!(matches!(&error, Error::Provider(e) if e.kind() == ProviderErrorKind::Config));
 }
+
+#[cfg(feature = "genai")]
+#[test]
+fn genai_model_comes_first_and_builds_a_genai_provider() {
+    let vars = [
+        ("GENAI_MODEL", " groq::llama-3.1-8b-instant "),
+        (
+            "GENAI_BASE_URL",
+            "https://user:hunter22@proxy.example/openai/v1",
+        ),
+        ("OPENAI_API_KEY", "sk-ignored"),
+    ];
+    let config = config(&vars).expect("configured");
+    let ModelConfig::Genai {
+        model, base_url, ..
+    } = &config
+    else {
+        panic!("expected a genai config, got {config:?}");
+    };
+    assert_eq!(model, "groq::llama-3.1-8b-instant");
+    assert!(base_url.is_some());
+    assert_eq!(config.model(), "groq::llama-3.1-8b-instant");
+    let shown = format!("{config} {config:?}");
+    assert!(!shown.contains("hunter22"), "{shown}");
+    assert!(
+        shown.contains("groq::llama-3.1-8b-instant (genai) at https://"),
+        "{shown}"
+    );
+    config.build().expect("builds");
+
+    let bad = self::config(&[
+        ("GENAI_MODEL", "gemini-2.0-flash"),
+        ("GENAI_BASE_URL", "nope"),
+    ]);
+    let error = bad.expect("read").build().err().expect("not a url");
+    assert!(matches!(&error, Error::Provider(e) if e.kind() == ProviderErrorKind::Config));
+}
+
+#[cfg(not(feature = "genai"))]
+#[test]
+fn genai_model_without_the_feature_is_refused() {
+    let error = refused(&[
+        ("GENAI_MODEL", "gemini-2.0-flash"),
+        ("OPENAI_API_KEY", "sk-x"),
+    ]);
+    let expected = ConfigError::FeatureOff {
+        var: "GENAI_MODEL",
+        feature: "genai",
+    };
+    assert_eq!(error, expected);
+    assert!(
+        error
+            .to_string()
+            .contains("enable the cargo feature `genai`"),
+        "{error}"
+    );
+}

@@ -19,6 +19,15 @@
     doc = "- `Anthropic` (feature `http`): Anthropic's Messages API (Claude), with structured"
 )]
 //!   output through a forced tool;
+#![cfg_attr(
+    feature = "genai",
+    doc = "- [`Genai`] (feature `genai`): Gemini, Groq, DeepSeek, xAI, native Ollama and more"
+)]
+#![cfg_attr(
+    not(feature = "genai"),
+    doc = "- `Genai` (feature `genai`): Gemini, Groq, DeepSeek, xAI, native Ollama and more"
+)]
+//!   through the `genai` crate, the provider chosen by the model's name;
 //! - [`Scripted`]: canned answers for offline tests of your own workflows.
 //!
 //! The model the environment configures (`OPENAI_BASE_URL`, `OPENAI_API_KEY`, `OPENAI_MODEL`,
@@ -47,6 +56,8 @@ mod secret;
 pub mod anthropic;
 #[cfg(feature = "http")]
 mod config;
+#[cfg(feature = "genai")]
+pub mod genai;
 #[cfg(feature = "http")]
 mod http;
 #[cfg(feature = "http")]
@@ -60,6 +71,8 @@ pub use crate::usage::Usage;
 pub use anthropic::{Anthropic, AnthropicBuilder};
 #[cfg(feature = "http")]
 pub use config::{from_env, ConfigError, ModelConfig};
+#[cfg(feature = "genai")]
+pub use genai::{Genai, GenaiBuilder};
 #[cfg(feature = "http")]
 pub use openai::{OpenAi, OpenAiBuilder, StructuredOutput};
 pub use rate::{RateLimit, RateLimited};

@@ -25,6 +25,9 @@ impl<F: Fn(&str) -> Option<String>> Vars<F> {
 pub(super) fn read<F: Fn(&str) -> Option<String>>(
     vars: &Vars<F>,
 ) -> Result<ModelConfig, ConfigError> {
+    if let Some(model) = vars.get("GENAI_MODEL") {
+        return genai(vars, model);
+    }
     let base_url = vars.get("OPENAI_BASE_URL");
     let openai_key = vars.get("OPENAI_API_KEY").map(ApiKey::new);
     if base_url.is_some() || openai_key.is_some() {
@@ -82,5 +85,30 @@ fn openai<F: Fn(&str) -> Option<String>>(
         api_key,
         structured_output,
         max_completion_tokens: is_openai,
+    })
+}
+
+/// A model of any provider `genai` speaks, its keys from the provider's own variables.
+#[cfg(feature = "genai")]
+fn genai<F: Fn(&str) -> Option<String>>(
+    vars: &Vars<F>,
+    model: String,
+) -> Result<ModelConfig, ConfigError> {
+    Ok(ModelConfig::Genai {
+        model,
+        base_url: vars.get("GENAI_BASE_URL"),
+    })
+}
+
+/// `GENAI_MODEL` in a build without the `genai` provider: refused, rather than silently
+/// using another provider.
+#[cfg(not(feature = "genai"))]
+fn genai<F: Fn(&str) -> Option<String>>(
+    _vars: &Vars<F>,
+    _model: String,
+) -> Result<ModelConfig, ConfigError> {
+    Err(ConfigError::FeatureOff {
+        var: "GENAI_MODEL",
+        feature: "genai",
     })
 }

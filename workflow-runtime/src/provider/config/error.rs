@@ -39,6 +39,13 @@ pub enum ConfigError {
         /// The values it can have.
         expected: &'static str,
     },
+    /// A variable asks for a provider this build does not have: its cargo feature is off.
+    FeatureOff {
+        /// The variable, such as `GENAI_MODEL`.
+        var: &'static str,
+        /// The feature that brings the provider, such as `genai`.
+        feature: &'static str,
+    },
 }
 
 impl fmt::Display for ConfigError {
@@ -47,7 +54,8 @@ impl fmt::Display for ConfigError {
             ConfigError::NotConfigured => f.write_str(
                 "no chat model configured; set OPENAI_API_KEY (OpenAI), ANTHROPIC_API_KEY \
                  (Anthropic), or OPENAI_BASE_URL and OPENAI_MODEL (any OpenAI-compatible \
-                 server, such as a local one)",
+                 server, such as a local one), or GENAI_MODEL (any provider of the `genai` \
+                 crate, with the cargo feature `genai`)",
             ),
             ConfigError::Missing { var, help } => write!(f, "{var} is not set; {help}"),
             ConfigError::Invalid {
@@ -55,6 +63,11 @@ impl fmt::Display for ConfigError {
                 value,
                 expected,
             } => write!(f, "{var} is `{value}`; set it to {expected}"),
+            ConfigError::FeatureOff { var, feature } => write!(
+                f,
+                "{var} is set, but this build has no `{feature}` provider; enable the cargo \
+                 feature `{feature}`, or unset {var}"
+            ),
         }
     }
 }

@@ -50,8 +50,12 @@ pub fn from_env() -> Result<Arc<dyn ChatModel>, Error> {
 /// | `ANTHROPIC_API_KEY` | Anthropic's key |
 /// | `ANTHROPIC_MODEL` | the model; [`ANTHROPIC_MODEL`](Self::ANTHROPIC_MODEL) if unset |
 /// | `ANTHROPIC_BASE_URL` | another endpoint for the Messages API (a proxy); [`Anthropic::DEFAULT_BASE_URL`] if unset |
+/// | `GENAI_MODEL` | with the feature `genai`: a model as the `genai` crate names it (`gemini-2.0-flash`, `groq::llama-3.1-8b-instant`, `ollama::llama3.2`), its key in the provider's own variable (`GEMINI_API_KEY`, `GROQ_API_KEY`, …); see `Genai` |
+/// | `GENAI_BASE_URL` | another endpoint for that model's provider (a self-hosted server, a proxy) |
 ///
-/// An OpenAI-compatible endpoint is used when `OPENAI_BASE_URL` or `OPENAI_API_KEY` is set,
+/// `GENAI_MODEL` comes first: when it is set, the other variables choose nothing (a build
+/// without the feature `genai` refuses it with [`ConfigError::FeatureOff`]).
+/// Otherwise an OpenAI-compatible endpoint is used when `OPENAI_BASE_URL` or `OPENAI_API_KEY` is set,
 /// otherwise Anthropic when `ANTHROPIC_API_KEY` is; with both keys set, unset one for a
 /// command (`OPENAI_API_KEY= cargo run …`: empty counts as unset). OpenAI's own endpoint gets
 /// [`max_completion_tokens`](super::OpenAiBuilder::max_completion_tokens), which all its
@@ -99,6 +103,16 @@ pub enum ModelConfig {
         model: String,
         /// The key.
         api_key: ApiKey,
+    },
+    /// A model of any provider the `genai` crate speaks: see
+    /// [`Genai`](super::Genai). Feature `genai`.
+    #[cfg(feature = "genai")]
+    #[non_exhaustive]
+    Genai {
+        /// The model, as `genai` names it; it chooses the provider.
+        model: String,
+        /// Another endpoint for the model's provider, if set.
+        base_url: Option<String>,
     },
 }
 
@@ -151,11 +165,13 @@ impl ModelConfig {
     pub fn model(&self) -> &str {
         match self {
             ModelConfig::OpenAi { model, .. } | ModelConfig::Anthropic { model, .. } => model,
+            #[cfg(feature = "genai")]
+            ModelConfig::Genai { model, .. } => model,
         }
     }
 
-    /// The provider, with the defaults of [`OpenAi::builder`] or [`Anthropic::builder`] for
-    /// what the configuration does not say (timeouts, retries).
+    /// The provider, with the defaults of [`OpenAi::builder`] or [`Anthropic::builder`] (or
+    /// `Genai::builder`) for what the configuration does not say (timeouts, retries).
     ///
     /// # Errors
     ///
@@ -187,6 +203,14 @@ impl ModelConfig {
                     .base_url(base_url)
                     .build()?,
             ),
+            #[cfg(feature = "genai")]
+            ModelConfig::Genai { model, base_url } => {
+                let mut builder = super::Genai::builder(model);
+                if let Some(base_url) = base_url {
+                    builder = builder.base_url(base_url);
+                }
+                Arc::new(builder.build()?)
+            }
         })
     }
 }
@@ -219,6 +243,12 @@ impl fmt::Debug for ModelConfig {
                 .field("model", model)
                 .field("api_key", api_key)
                 .finish(),
+            #[cfg(feature = "genai")]
+            ModelConfig::Genai { model, base_url } => f
+                .debug_struct("Genai")
+                .field("model", model)
+                .field("base_url", &base_url.as_deref().map(redact_userinfo))
+                .finish(),
         }
     }
 }
@@ -237,6 +267,16 @@ impl fmt::Display for ModelConfig {
             | ModelConfig::Anthropic {
                 base_url, model, ..
             } => write!(f, "{model} at {}", redact_userinfo(base_url)),
+            #[cfg(feature = "genai")]
+            ModelConfig::Genai {
+                model,
+                base_url: None,
+            } => write!(f, "{model} (genai)"),
+            #[cfg(feature = "genai")]
+            ModelConfig::Genai {
+                model,
+                base_url: Some(base_url),
+            } => write!(f, "{model} (genai) at {}", redact_userinfo(base_url)),
         }
     }
 }
