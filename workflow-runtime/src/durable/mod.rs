@@ -1,6 +1,7 @@
 //! Durable runs: [`Runner`] drives workflows with a checkpoint after every step, in a
 //! [`CheckpointStore`].
 
+mod approve;
 mod codec;
 mod define;
 mod drive;
@@ -382,7 +383,8 @@ impl Runner {
         pause: PauseToken,
         value: V,
     ) -> Result<Report<W::Output>, Error> {
-        self.give(workflow, pause, |state| W::answer(state, value))
+        let approval = |step| Err(approve::not_an_approval::<W>(step));
+        self.give(workflow, pause, |state| W::answer(state, value), approval)
             .await
     }
 
@@ -400,7 +402,8 @@ impl Runner {
         pause: PauseToken,
         value: serde_json::Value,
     ) -> Result<Report<W::Output>, Error> {
-        self.give(workflow, pause, |state| W::answer_json(state, value))
+        let approval = |step| approve::approval_of::<W>(step, value.clone());
+        self.give(workflow, pause, |state| W::answer_json(state, value.clone()), approval)
             .await
     }
 

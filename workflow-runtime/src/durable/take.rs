@@ -10,10 +10,13 @@ use super::Runner;
 use crate::error::describe;
 use crate::error::Error;
 use crate::event::EventKind;
-use crate::run::Report;
+use super::approve::{approval_of, not_paused};
+use crate::approval::Approval;
+use crate::run::{Outcome, Report};
 use crate::state::Loops;
-use crate::store::{Checkpoint, Lease, NewEvent, NewRun, RunId, RunInfo};
-use crate::usage::SavedUsage;
+use crate::store::{Checkpoint, Lease, NewEvent, NewRun, RunId, RunInfo, RunStatus};
+use crate::usage::{SavedUsage, UsageReport};
+use crate::workflow::Pause;
 
 pub(super) use crate::store::answer::same_json;
 use crate::workflow::{PauseToken, Workflow};
@@ -89,9 +92,62 @@ impl Runner {
         let (held, state, loops) = self.take_up::<W>(lease, info, latest, true).await?;
         let state = match W::pause(&state) {
             Some(_) => self.recorded::<W>(&held, state, &loops).await?,
+            None if info.status == RunStatus::Suspended => {
+                return self.recorded_approval(workflow, held, state, loops).await;
+            }
             None => state,
         };
         Ok(self.drive(workflow, held, state, loops, true).await)
+    }
+
+    /// Gives the run `held`, suspended at `state` where a tool call of its step waits for a
+    /// human's approval, the decision a tool recorded for it ([`Runner::record_answer`]), and
+    /// drives it on. A value that is not an [`Approval`](crate::Approval) is discarded, the
+    /// run's event log says why, and the run goes on waiting.
+    ///
+    /// # Errors
+    ///
+    /// The store's, when the approval pause cannot be read back.
+    async fn recorded_approval<W: Workflow>(
+        &self,
+        workflow: &W,
+        held: Arc<Held>,
+        state: W::State,
+        loops: Loops,
+    ) -> Result<Report<W::Output>, Error> {
+        let (run, seq, step) = (held.run(), held.version(), W::step_name(&state));
+        let text = self.store.recorded_answer(run, seq).await.ok().flatten();
+        let decided = match text.as_deref().map(serde_json::from_str) {
+            None => None,
+            Some(Ok(value)) => Some(match approval_of::<W>(step, value) {
+                Ok(approval) => self.decide::<W>(&held, (&state, &loops), &approval).await,
+                Err(error) => Err(error),
+            }),
+            Some(Err(error)) => Some(Err(Error::Other(error.into()))),
+        };
+        let _ = self.store.discard_answer(run, seq).await;
+        if let Some(Ok(())) = decided {
+            return Ok(self.drive(workflow, held, state, loops, true).await);
+        }
+        if let Some(Err(error)) = decided {
+            let kind = EventKind::AnswerRejected {
+                step,
+                reason: describe(&error),
+            };
+            if let Ok(event) = serde_json::to_string(&kind) {
+                held.log(vec![NewEvent::new(SystemTime::now(), event)])
+                    .await;
+            }
+        }
+        held.release(None).await;
+        let pause = self.approval_at(run, seq, step).await?;
+        let pause = pause.unwrap_or_else(|| Pause::approval(step, serde_json::Value::Null));
+        Ok(Report {
+            id: run,
+            workflow: W::NAME,
+            outcome: Outcome::Suspended(pause),
+            usage: UsageReport::default(),
+        })
     }
 
     /// Gives the run `held`, paused at `state`, the answer a tool recorded for its pause
@@ -166,14 +222,16 @@ impl Runner {
         workflow: &W,
         token: PauseToken,
         give: impl FnOnce(W::State) -> Result<W::State, Error>,
+        approval: impl FnOnce(&'static str) -> Result<Approval, Error>,
     ) -> Result<Report<W::Output>, Error> {
-        let (held, state, loops) = self.given::<W>(token, give).await?;
+        let (held, state, loops) = self.given::<W>(token, give, approval).await?;
         Ok(self.drive(workflow, held, state, loops, true).await)
     }
 
     /// Gives the pause `token` names its value with `give`, if the run still waits there,
     /// and saves the state `give` makes of it: the run is then this runner's to drive on, or
-    /// to give up for a worker.
+    /// to give up for a worker. A run that waits for the approval of a tool call inside its
+    /// step is given the decision `approval` makes (from the step's name) instead.
     ///
     /// # Errors
     ///
@@ -182,31 +240,41 @@ impl Runner {
         &self,
         token: PauseToken,
         give: impl FnOnce(W::State) -> Result<W::State, Error>,
+        approval: impl FnOnce(&'static str) -> Result<Approval, Error>,
     ) -> Result<(Arc<Held>, W::State, Loops), Error> {
         let run = token.run;
         // A look first, which takes no lease: an answer sent again while the first one's
         // steps run finds the run gone on, not owned by another worker.
         if self.store.run(run).await?.version > token.seq {
-            return Err(self.answered::<W>(token, give).await);
+            return Err(self.answered::<W>(token, give, approval).await);
         }
         let (held, state, loops) = self.claim::<W>(run).await?;
         let at = held.version();
         if at != token.seq {
             held.release(None).await;
             return Err(match at > token.seq {
-                true => self.answered::<W>(token, give).await,
+                true => self.answered::<W>(token, give, approval).await,
                 false => Error::CheckpointNotFound {
                     run,
                     seq: token.seq,
                 },
             });
         }
-        let saved = match give(state) {
-            Ok(state) => match Definition::of::<W>().encode(run, 0, &state, &loops) {
-                Ok(checkpoint) => held.save(checkpoint).await.map(|()| state),
+        let saved = match W::pause(&state) {
+            Some(_) => match give(state) {
+                Ok(state) => match Definition::of::<W>().encode(run, 0, &state, &loops) {
+                    Ok(checkpoint) => held.save(checkpoint).await.map(|()| state),
+                    Err(error) => Err(error),
+                },
                 Err(error) => Err(error),
             },
-            Err(error) => Err(error),
+            None => match approval(W::step_name(&state)) {
+                Ok(approval) => {
+                    let decided = self.decide::<W>(&held, (&state, &loops), &approval);
+                    decided.await.map(|()| state)
+                }
+                Err(error) => Err(error),
+            },
         };
         match saved {
             Ok(state) => Ok((held, state, loops)),
@@ -224,6 +292,7 @@ impl Runner {
         &self,
         token: PauseToken,
         give: impl FnOnce(W::State) -> Result<W::State, Error>,
+        approval: impl FnOnce(&'static str) -> Result<Approval, Error>,
     ) -> Error {
         let (run, seq) = (token.run, token.seq);
         let already = |repeated| Error::AlreadyAnswered { run, seq, repeated };
@@ -241,9 +310,14 @@ impl Runner {
             return already(false);
         };
         if W::pause(&state).is_none() {
-            return Error::NotPaused {
-                workflow: W::NAME,
-                step: W::step_name(&state),
+            // An approval pause: the next checkpoint holds its decision.
+            let decided = match approval(W::step_name(&state)) {
+                Ok(approval) => self.decided(run, seq, &approval).await,
+                Err(_) => self.decided(run, seq, &Approval::Allow).await.map(|_| false),
+            };
+            return match decided {
+                Some(repeated) => already(repeated),
+                None => not_paused::<W>(&state),
             };
         }
         let repeated = give(state)
