@@ -130,7 +130,10 @@ mod tests {
             record("s/a/turn1/call1:d/ask", &ask("mail")),
         ];
         let (key, request) = ApprovalRequest::pending(&calls).expect("a pending ask");
-        assert_eq!((key.as_str(), request.tool.as_str()), ("s/a/turn1/call1:d", "mail"));
+        assert_eq!(
+            (key.as_str(), request.tool.as_str()),
+            ("s/a/turn1/call1:d", "mail")
+        );
         assert!(ApprovalRequest::pending(&calls[..3]).is_none());
         let schema = Approval::schema();
         assert!(schema.to_string().contains("deny"), "{schema}");

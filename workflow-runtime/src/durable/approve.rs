@@ -36,7 +36,11 @@ impl Runner {
         approval: Approval,
     ) -> Result<Report<W::Output>, Error> {
         let (held, state, loops) = self
-            .given::<W>(pause, |state| Err(not_paused::<W>(&state)), |_| Ok(approval))
+            .given::<W>(
+                pause,
+                |state| Err(not_paused::<W>(&state)),
+                |_| Ok(approval),
+            )
             .await?;
         Ok(self.drive(workflow, held, state, loops, true).await)
     }
@@ -117,12 +121,7 @@ impl Runner {
 
     /// Whether the decision the approval pending at checkpoint `seq` of run `run` was given
     /// (at checkpoint `seq + 1`) is `approval`: `None` if no approval was pending there.
-    pub(super) async fn decided(
-        &self,
-        run: RunId,
-        seq: u64,
-        approval: &Approval,
-    ) -> Option<bool> {
+    pub(super) async fn decided(&self, run: RunId, seq: u64, approval: &Approval) -> Option<bool> {
         let asked = self.store.calls(run, seq).await.ok()?;
         let (key, _) = ApprovalRequest::pending(&asked)?;
         let given = self.store.calls(run, seq + 1).await.ok()?;

@@ -403,8 +403,13 @@ impl Runner {
         value: serde_json::Value,
     ) -> Result<Report<W::Output>, Error> {
         let approval = |step| approve::approval_of::<W>(step, value.clone());
-        self.give(workflow, pause, |state| W::answer_json(state, value.clone()), approval)
-            .await
+        self.give(
+            workflow,
+            pause,
+            |state| W::answer_json(state, value.clone()),
+            approval,
+        )
+        .await
     }
 
     /// Starts a new run from checkpoint `seq` of run `run` and drives it: time travel. The

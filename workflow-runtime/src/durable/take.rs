@@ -4,14 +4,14 @@
 use std::sync::Arc;
 use std::time::SystemTime;
 
+use super::approve::{approval_of, not_paused};
 use super::codec::Definition;
 use super::held::Held;
 use super::Runner;
+use crate::approval::Approval;
 use crate::error::describe;
 use crate::error::Error;
 use crate::event::EventKind;
-use super::approve::{approval_of, not_paused};
-use crate::approval::Approval;
 use crate::run::{Outcome, Report};
 use crate::state::Loops;
 use crate::store::{Checkpoint, Lease, NewEvent, NewRun, RunId, RunInfo, RunStatus};
@@ -313,7 +313,10 @@ impl Runner {
             // An approval pause: the next checkpoint holds its decision.
             let decided = match approval(W::step_name(&state)) {
                 Ok(approval) => self.decided(run, seq, &approval).await,
-                Err(_) => self.decided(run, seq, &Approval::Allow).await.map(|_| false),
+                Err(_) => self
+                    .decided(run, seq, &Approval::Allow)
+                    .await
+                    .map(|_| false),
             };
             return match decided {
                 Some(repeated) => already(repeated),

@@ -268,7 +268,9 @@ pub(super) async fn save_carried(
         &call.key,
         &call.value,
     ];
-    let saved = client.execute(super::statements::SAVE_CARRIED, &params).await;
+    let saved = client
+        .execute(super::statements::SAVE_CARRIED, &params)
+        .await;
     match saved.map_err(store)? {
         0 => Err(refused(client, sql, checkpoint.run, lease, Some(checkpoint.seq)).await),
         _ => Ok(()),

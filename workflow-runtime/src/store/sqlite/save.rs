@@ -262,7 +262,11 @@ pub(super) fn save_call(
 
 /// Suspends run `run` at checkpoint `seq`, its latest, under `lease`, without a checkpoint:
 /// the run's row takes the checkpoint's number and step, and gives up the lease.
-pub(super) fn suspend_at(conn: &mut Connection, lease: Uuid, (run, seq): (RunId, u64)) -> Result<(), Error> {
+pub(super) fn suspend_at(
+    conn: &mut Connection,
+    lease: Uuid,
+    (run, seq): (RunId, u64),
+) -> Result<(), Error> {
     let tx = write(conn)?;
     Head::read(&tx, run, lease, seq)?;
     tx.prepare_cached(
