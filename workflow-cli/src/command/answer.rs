@@ -65,7 +65,7 @@ pub(crate) async fn record(
         .into());
     }
     let seq = at.unwrap_or(info.version);
-    crate::command::definition::check_answer(store, &info, value).await?;
+    crate::command::definition::check_answer(store, &info, seq, value).await?;
     store.record_answer(run, seq, value.to_string()).await?;
     Ok(Recorded {
         seq,
