@@ -42,6 +42,16 @@ pub use handle::RunHandle;
 ///   what the pause shows); [`answer`](Self::answer) gives it the value it waits for (typed:
 ///   a value of a type none of the workflow's pauses takes does not compile), and
 ///   [`answer_json`](Self::answer_json) the same as JSON from outside.
+/// - A tool call that needs a human's approval
+///   ([`AgentBuilder::needs_approval`](crate::AgentBuilder::needs_approval)) suspends the run
+///   inside its step, with a pause that [`is_approval`](crate::Pause::is_approval) and shows
+///   the call; [`approve`](Self::approve) gives it an [`Approval`](crate::Approval) (allow,
+///   deny with a reason the model reads, or edited arguments), and
+///   [`answer_json`](Self::answer_json) the same as JSON. The step then runs again, replaying
+///   every model turn and tool call it recorded before the call. Its token names the
+///   checkpoint the step started from; the decision is saved as a new checkpoint (the same
+///   state, with the step's records carried over), so a duplicate answer is refused and
+///   never lands on the next approval.
 /// - [`status`](Self::status), [`list`](Self::list), [`history`](Self::history),
 ///   [`events`](Self::events) (the run's event log), [`pending`](Self::pending) and
 ///   [`output`](Self::output) look at runs;
