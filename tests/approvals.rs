@@ -131,6 +131,20 @@ async fn allowed(store: Arc<dyn CheckpointStore>) {
     );
 
     let token = pause.token().expect("a token");
+    // Resumed, the run gives its pause again, and nothing runs.
+    let resumed = runner.resume(&buy, token.run).await.expect("resumes");
+    assert!(
+        matches!(&resumed.outcome, Outcome::Suspended(again) if *again == pause),
+        "{:?}",
+        resumed.outcome
+    );
+    assert_eq!(
+        (
+            model.requests().len(),
+            effects.lookups.load(Ordering::SeqCst)
+        ),
+        (2, 1)
+    );
     let report = runner
         .approve(&buy, token, Approval::Allow)
         .await

@@ -9,9 +9,10 @@ use super::held::Held;
 use super::Runner;
 use crate::approval::{Approval, ApprovalRequest, DECISION};
 use crate::error::Error;
-use crate::run::Report;
+use crate::run::{Outcome, Report};
 use crate::state::Loops;
-use crate::store::{CallRecord, RunId};
+use crate::store::{CallRecord, RunId, RunStatus};
+use crate::usage::UsageReport;
 use crate::workflow::{Pause, PauseToken, Workflow};
 
 impl Runner {
@@ -43,6 +44,43 @@ impl Runner {
             )
             .await?;
         Ok(self.drive(workflow, held, state, loops, true).await)
+    }
+
+    /// The report of run `held`, just claimed at `state`, if it is suspended waiting for an
+    /// approval: the lease is then given up, and nothing runs.
+    ///
+    /// # Errors
+    ///
+    /// The store's: the lease is then given up.
+    pub(super) fn still_approving<'a, W: Workflow>(
+        &'a self,
+        held: &'a Held,
+        state: &W::State,
+    ) -> impl Future<Output = Result<Option<Report<W::Output>>, Error>> + Send + 'a {
+        let step = W::step_name(state);
+        async move {
+            let (run, seq) = (held.run(), held.version());
+            let pause = match self.store.run(run).await {
+                Ok(info) if info.status != RunStatus::Suspended => return Ok(None),
+                Ok(_) => self.approval_at(run, seq, step).await,
+                Err(error) => Err(error),
+            };
+            let pause = match pause {
+                Ok(Some(pause)) => pause,
+                Ok(None) => return Ok(None),
+                Err(error) => {
+                    held.release(None).await;
+                    return Err(error);
+                }
+            };
+            held.release(None).await;
+            Ok(Some(Report {
+                id: run,
+                workflow: W::NAME,
+                outcome: Outcome::Suspended(pause),
+                usage: UsageReport::default(),
+            }))
+        }
     }
 
     /// The approval pause of step `step` that run `held` has just been suspended at: the

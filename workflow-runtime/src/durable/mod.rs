@@ -352,6 +352,12 @@ impl Runner {
         run: RunId,
     ) -> Result<Report<W::Output>, Error> {
         let (held, state, loops) = self.claim::<W>(run).await?;
+        if W::pause(&state).is_none() {
+            // A run waiting inside its step for an approval gives its pause, as any pause.
+            if let Some(report) = self.still_approving::<W>(&held, &state).await? {
+                return Ok(report);
+            }
+        }
         Ok(self.drive(workflow, held, state, loops, true).await)
     }
 

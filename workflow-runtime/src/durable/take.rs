@@ -139,15 +139,14 @@ impl Runner {
                     .await;
             }
         }
+        let report = self.still_approving::<W>(&held, &state).await?;
         held.release(None).await;
-        let pause = self.approval_at(run, seq, step).await?;
-        let pause = pause.unwrap_or_else(|| Pause::approval(step, serde_json::Value::Null));
-        Ok(Report {
+        Ok(report.unwrap_or_else(|| Report {
             id: run,
             workflow: W::NAME,
-            outcome: Outcome::Suspended(pause),
+            outcome: Outcome::Suspended(Pause::approval(step, serde_json::Value::Null)),
             usage: UsageReport::default(),
-        })
+        }))
     }
 
     /// Gives the run `held`, paused at `state`, the answer a tool recorded for its pause
