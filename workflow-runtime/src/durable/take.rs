@@ -8,7 +8,7 @@ use super::approve::{approval_of, not_paused};
 use super::codec::Definition;
 use super::held::Held;
 use super::Runner;
-use crate::approval::Approval;
+use crate::approval::{Approval, ApprovalRequest};
 use crate::error::describe;
 use crate::error::Error;
 use crate::event::EventKind;
@@ -267,11 +267,16 @@ impl Runner {
                 },
                 Err(error) => Err(error),
             },
-            None => match approval(W::step_name(&state)) {
-                Ok(approval) => {
-                    let decided = self.decide::<W>(&held, (&state, &loops), &approval);
-                    decided.await.map(|()| state)
-                }
+            // No pause step: a pause inside the step, for an approval, or no pause at all.
+            None => match self.store.calls(run, at).await {
+                Ok(calls) if ApprovalRequest::pending(&calls).is_none() => give(state),
+                Ok(_) => match approval(W::step_name(&state)) {
+                    Ok(approval) => {
+                        let decided = self.decide::<W>(&held, (&state, &loops), &approval);
+                        decided.await.map(|()| state)
+                    }
+                    Err(error) => Err(error),
+                },
                 Err(error) => Err(error),
             },
         };
