@@ -40,7 +40,7 @@ fn agent(model: &Arc<Scripted>, effects: &Arc<Effects>) -> Agent {
     });
     let paid = Arc::clone(effects);
     let pay = tool::from_fn("pay", "Pays an amount.", move |payment: Payment| {
-        paid.paid.lock().unwrap().push(payment.cents);
+        paid.paid.lock().expect("not poisoned").push(payment.cents);
         async move { Ok(format!("paid {}", payment.cents)) }
     });
     Agent::builder(model.clone() as Arc<dyn ChatModel>)
@@ -119,7 +119,7 @@ async fn allowed(store: Arc<dyn CheckpointStore>) {
     };
     let pause = suspended(&runner, &buy).await;
     assert!(
-        effects.paid.lock().unwrap().is_empty(),
+        effects.paid.lock().expect("not poisoned").is_empty(),
         "paid before approval"
     );
     assert_eq!(
@@ -150,7 +150,7 @@ async fn allowed(store: Arc<dyn CheckpointStore>) {
         .await
         .expect("approves");
     assert_eq!(report.into_output().expect("finishes"), "done");
-    assert_eq!(*effects.paid.lock().unwrap(), [500]);
+    assert_eq!(*effects.paid.lock().expect("not poisoned"), [500]);
     // The lookup and the first two turns were replayed: one more request, for the answer.
     assert_eq!(
         (
@@ -180,7 +180,7 @@ async fn allowed(store: Arc<dyn CheckpointStore>) {
         ),
         "{other:?}"
     );
-    assert_eq!(*effects.paid.lock().unwrap(), [500]);
+    assert_eq!(*effects.paid.lock().expect("not poisoned"), [500]);
 }
 
 async fn denied(store: Arc<dyn CheckpointStore>) {
@@ -196,7 +196,10 @@ async fn denied(store: Arc<dyn CheckpointStore>) {
         .await
         .expect("answers");
     assert_eq!(report.into_output().expect("finishes"), "done");
-    assert!(effects.paid.lock().unwrap().is_empty(), "the tool ran");
+    assert!(
+        effects.paid.lock().expect("not poisoned").is_empty(),
+        "the tool ran"
+    );
     assert_eq!(
         result_of(&model, "c2"),
         "error: a human denied this call: over the budget"
@@ -230,7 +233,7 @@ async fn edited(store: Arc<dyn CheckpointStore>) {
     };
     let report = runner.approve(&buy, token, edit).await.expect("approves");
     assert_eq!(report.into_output().expect("finishes"), "done");
-    assert_eq!(*effects.paid.lock().unwrap(), [300]);
+    assert_eq!(*effects.paid.lock().expect("not poisoned"), [300]);
     assert_eq!(result_of(&model, "c2"), "paid 300");
 }
 
@@ -247,7 +250,10 @@ async fn edited_badly(store: Arc<dyn CheckpointStore>) {
     };
     let report = runner.approve(&buy, token, edit).await.expect("approves");
     assert_eq!(report.into_output().expect("finishes"), "done");
-    assert!(effects.paid.lock().unwrap().is_empty(), "the tool ran");
+    assert!(
+        effects.paid.lock().expect("not poisoned").is_empty(),
+        "the tool ran"
+    );
     assert!(
         result_of(&model, "c2").starts_with("error: "),
         "{}",
@@ -285,7 +291,7 @@ async fn through_a_worker(store: Arc<dyn CheckpointStore>) {
         .expect("finishes");
     worker.stop().await;
     assert_eq!(output, "done");
-    assert_eq!(*effects.paid.lock().unwrap(), [500]);
+    assert_eq!(*effects.paid.lock().expect("not poisoned"), [500]);
     assert_eq!(
         (
             model.requests().len(),
@@ -303,7 +309,10 @@ async fn in_memory_the_model_is_told_nobody_can_approve() {
         agent: agent(&model, &effects),
     };
     assert_eq!(buy.run("tea".into()).await.expect("finishes"), "done");
-    assert!(effects.paid.lock().unwrap().is_empty(), "the tool ran");
+    assert!(
+        effects.paid.lock().expect("not poisoned").is_empty(),
+        "the tool ran"
+    );
     assert!(
         result_of(&model, "c2").starts_with("error: tool `pay` needs a human's approval"),
         "{}",
@@ -410,7 +419,7 @@ async fn two_in_one_turn(store: Arc<dyn CheckpointStore>) {
     assert_eq!(second.payload["call_id"], "c2");
     let second = second.token().expect("a token");
     assert_ne!(first, second);
-    assert_eq!(*effects.paid.lock().unwrap(), [100]);
+    assert_eq!(*effects.paid.lock().expect("not poisoned"), [100]);
 
     let again = runner.approve(&buy, first, Approval::Allow).await;
     assert!(
@@ -430,7 +439,7 @@ async fn two_in_one_turn(store: Arc<dyn CheckpointStore>) {
         .await
         .expect("approves");
     assert_eq!(report.into_output().expect("finishes"), "done");
-    assert_eq!(*effects.paid.lock().unwrap(), [100, 200]);
+    assert_eq!(*effects.paid.lock().expect("not poisoned"), [100, 200]);
     assert_eq!(model.requests().len(), 2);
 }
 

@@ -121,7 +121,7 @@ mod tests {
                 call_id: "c".into(),
                 arguments: serde_json::json!({}),
             };
-            serde_json::to_string(&request).unwrap()
+            serde_json::to_string(&request).expect("serializes")
         };
         let calls = [
             record("s/a/turn1/call0:c", "{}"),

@@ -89,7 +89,7 @@ impl Runner {
     /// # Errors
     ///
     /// The store's.
-    pub(super) async fn await_approval<W: Workflow>(
+    pub(super) async fn await_approval(
         &self,
         held: &Held,
         step: &'static str,
