@@ -261,6 +261,41 @@ async fn edited_badly(store: Arc<dyn CheckpointStore>) {
     );
 }
 
+/// A decision given, then the process gone before the step ran again (`submit_answer_json`
+/// gives the decision and lets go of the run, as a crash would): the run is running, not
+/// suspended, and whoever resumes it runs the call with the decision.
+async fn decided_then_gone(store: Arc<dyn CheckpointStore>) {
+    let runner = Runner::new(store);
+    let (model, effects) = (model(), Arc::new(Effects::default()));
+    let buy = Buy {
+        agent: agent(&model, &effects),
+    };
+    let token = suspended(&runner, &buy).await.token().expect("a token");
+    runner
+        .submit_answer_json::<Buy>(token, json!("allow"))
+        .await
+        .expect("gives the decision");
+    let status = runner.status(token.run).await.expect("status");
+    assert_eq!(status.status, RunStatus::Running);
+    assert!(effects.paid.lock().expect("not poisoned").is_empty());
+    let report = runner.resume(&buy, token.run).await.expect("resumes");
+    assert_eq!(report.into_output().expect("finishes"), "done");
+    assert_eq!(*effects.paid.lock().expect("not poisoned"), [500]);
+    assert_eq!(
+        (
+            model.requests().len(),
+            effects.lookups.load(Ordering::SeqCst)
+        ),
+        (3, 1)
+    );
+}
+
+#[tokio::test]
+async fn a_decision_survives_the_process_that_gave_it_on_sqlite() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    decided_then_gone(sqlite(&dir)).await;
+}
+
 /// An answer recorded by a tool without the code (`workflow answer`) is given by a worker.
 async fn through_a_worker(store: Arc<dyn CheckpointStore>) {
     let runner = Runner::new(Arc::clone(&store));
@@ -384,6 +419,7 @@ async fn approvals_on_postgres() {
     edited(store().await).await;
     through_a_worker(store().await).await;
     two_in_one_turn(store().await).await;
+    decided_then_gone(store().await).await;
     eprintln!("ran on Postgres");
 }
 

@@ -630,11 +630,19 @@ async fn check_approval(store: &str, handle: Arc<dyn CheckpointStore>) {
             "{line}"
         );
     }
-    let recorded = ok_json(
+    let recorded = ok(
         store,
         &["answer", &run, "{\"deny\": {\"reason\": \"not today\"}}"],
     );
-    assert_eq!(recorded["answer"], "recorded");
+    assert!(
+        recorded.contains(
+            "answer recorded for the approval of a call of tool `transfer` in step `pay` \
+             (checkpoint 0)"
+        ),
+        "{recorded}"
+    );
+    let (code, line) = fails(store, &["answer", &run, "\"allow\""]);
+    assert_eq!(code, 4, "{line}");
     let (code, line) = fails(
         store,
         &["answer", &run, "{\"deny\": {\"reason\": \"not today\"}}"],
