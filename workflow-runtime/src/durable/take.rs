@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use super::approve::{approval_of, not_paused};
+use super::approve::not_paused;
 use super::codec::Definition;
 use super::held::Held;
 use super::Runner;
@@ -12,11 +12,10 @@ use crate::approval::{Approval, ApprovalRequest};
 use crate::error::describe;
 use crate::error::Error;
 use crate::event::EventKind;
-use crate::run::{Outcome, Report};
+use crate::run::Report;
 use crate::state::Loops;
 use crate::store::{Checkpoint, Lease, NewEvent, NewRun, RunId, RunInfo, RunStatus};
-use crate::usage::{SavedUsage, UsageReport};
-use crate::workflow::Pause;
+use crate::usage::SavedUsage;
 
 pub(super) use crate::store::answer::same_json;
 use crate::workflow::{PauseToken, Workflow};
@@ -98,55 +97,6 @@ impl Runner {
             None => state,
         };
         Ok(self.drive(workflow, held, state, loops, true).await)
-    }
-
-    /// Gives the run `held`, suspended at `state` where a tool call of its step waits for a
-    /// human's approval, the decision a tool recorded for it ([`Runner::record_answer`]), and
-    /// drives it on. A value that is not an [`Approval`](crate::Approval) is discarded, the
-    /// run's event log says why, and the run goes on waiting.
-    ///
-    /// # Errors
-    ///
-    /// The store's, when the approval pause cannot be read back.
-    async fn recorded_approval<W: Workflow>(
-        &self,
-        workflow: &W,
-        held: Arc<Held>,
-        state: W::State,
-        loops: Loops,
-    ) -> Result<Report<W::Output>, Error> {
-        let (run, seq, step) = (held.run(), held.version(), W::step_name(&state));
-        let text = self.store.recorded_answer(run, seq).await.ok().flatten();
-        let decided = match text.as_deref().map(serde_json::from_str) {
-            None => None,
-            Some(Ok(value)) => Some(match approval_of::<W>(step, value) {
-                Ok(approval) => self.decide::<W>(&held, (&state, &loops), &approval).await,
-                Err(error) => Err(error),
-            }),
-            Some(Err(error)) => Some(Err(Error::Other(error.into()))),
-        };
-        let _ = self.store.discard_answer(run, seq).await;
-        if let Some(Ok(())) = decided {
-            return Ok(self.drive(workflow, held, state, loops, true).await);
-        }
-        if let Some(Err(error)) = decided {
-            let kind = EventKind::AnswerRejected {
-                step,
-                reason: describe(&error),
-            };
-            if let Ok(event) = serde_json::to_string(&kind) {
-                held.log(vec![NewEvent::new(SystemTime::now(), event)])
-                    .await;
-            }
-        }
-        let report = self.still_approving::<W>(&held, &state).await?;
-        held.release(None).await;
-        Ok(report.unwrap_or_else(|| Report {
-            id: run,
-            workflow: W::NAME,
-            outcome: Outcome::Suspended(Pause::approval(step, serde_json::Value::Null)),
-            usage: UsageReport::default(),
-        }))
     }
 
     /// Gives the run `held`, paused at `state`, the answer a tool recorded for its pause
