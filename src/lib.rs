@@ -1,10 +1,11 @@
 #![doc = include_str!("../README.md")]
 
 pub use workflow_runtime::{
-    once, Agent, AgentBuilder, Answer, BoxError, BoxFuture, CancellationToken, Context,
-    Conversation, Error, Executor, MemoryStore, Outcome, ParseTokenError, Pause, PauseDefinition,
-    PauseToken, Report, Result, Run, RunHandle, RunId, Runner, Signal, SignalDefinition,
-    StepPolicy, TextStream, Worker, WorkerHandle, WorkerReport, Workflow, WorkflowDefinition,
+    once, Agent, AgentBuilder, Answer, Approval, ApprovalRequest, BoxError, BoxFuture,
+    CancellationToken, Context, Conversation, Error, Executor, MemoryStore, Outcome,
+    ParseTokenError, Pause, PauseDefinition, PauseToken, Report, Result, Run, RunHandle, RunId,
+    Runner, Signal, SignalDefinition, StepPolicy, TextStream, Worker, WorkerHandle, WorkerReport,
+    Workflow, WorkflowDefinition,
 };
 
 /// Watching runs: the typed [`Event`](event::Event)s of a run ([`Run::events`],

@@ -183,7 +183,10 @@ async function loadRun(id) {
 
   $("pause").hidden = !run.pause;
   if (run.pause) {
-    $("pause-step").textContent = run.pause.step;
+    // A pause inside a step waits for a human's approval of the tool call it shows.
+    $("pause-step").textContent = run.pause.approval
+      ? `${run.pause.step} (approval of a call of tool ${run.pause.asks.tool})`
+      : run.pause.step;
     $("pause-token").textContent = run.pause.token;
     $("pause-asks").textContent = JSON.stringify(run.pause.asks, null, 2);
   }
@@ -244,6 +247,9 @@ function showAnswerForm(id, run) {
   form.hidden = readOnly || !run.pause;
   if (!run.pause) return;
   $("pause-takes").textContent = run.pause.takes || "value";
+  $("answer-value").placeholder = run.pause.approval
+    ? '"allow", {"deny": {"reason": "…"}} or {"edit": {"arguments": {…}}}'
+    : "";
   form.onsubmit = async (event) => {
     event.preventDefault();
     const error = $("answer-error");

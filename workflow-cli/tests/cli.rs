@@ -5,6 +5,7 @@
 mod support;
 
 use std::process::{Command, Output};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
 use std::time::Duration;
@@ -567,6 +568,131 @@ async fn answers_pauses_in_postgres() {
     check_answer(&store, &runs, handle).await;
 }
 
+/// Pays with a tool that needs a human's approval.
+struct Pay {
+    agent: workflow::Agent,
+}
+
+#[workflow::workflow]
+impl Pay {
+    async fn pay(&self, bill: String) -> workflow::Result<String> {
+        self.agent.prompt(&bill).await
+    }
+
+    workflow::flow! {
+        start -> pay -> end;
+    }
+}
+
+/// A `Pay` whose model calls `transfer` once, then answers `paid` (only answers, in a process
+/// that goes on after the call: the turn that made it is replayed); `transfers` counts the
+/// tool's runs.
+fn pay(transfers: &Arc<AtomicU32>, calls: bool) -> Pay {
+    use workflow::provider::{ChatResponse, Scripted, ToolCall};
+    let call = ChatResponse::new("").with_tool_call(ToolCall::new(
+        "t1",
+        "transfer",
+        serde_json::json!({"cents": 700}),
+    ));
+    let replies = calls.then_some(call).into_iter();
+    let model = Scripted::new().replies(replies.chain([ChatResponse::new("paid")]));
+    let counted = Arc::clone(transfers);
+    let transfer = workflow::tool::from_fn(
+        "transfer",
+        "Transfers money.",
+        move |arguments: serde_json::Value| {
+            counted.fetch_add(1, Ordering::SeqCst);
+            async move { Ok::<_, workflow::tool::ToolError>(format!("sent {arguments}")) }
+        },
+    );
+    let agent = workflow::Agent::builder(Arc::new(model))
+        .name("payer")
+        .tool(transfer)
+        .needs_approval("transfer")
+        .build();
+    Pay { agent }
+}
+
+/// A run waiting for the approval of a tool call: shown with the call, answered with an
+/// approval checked against its schema, given by a worker.
+async fn check_approval(store: &str, handle: Arc<dyn CheckpointStore>) {
+    let transfers = Arc::new(AtomicU32::new(0));
+    let payer = pay(&transfers, true);
+    let runner = workflow::Runner::new(Arc::clone(&handle));
+    let report = runner
+        .start(&payer, "Pay the bill.".into())
+        .await
+        .expect("saved");
+    assert!(matches!(report.outcome, workflow::Outcome::Suspended(_)));
+    let run = report.id.to_string();
+
+    let shown = ok(store, &["show", &run]);
+    assert!(
+        shown.contains(
+            "waits in step `pay` for the approval of a call of tool `transfer` by agent `payer`"
+        ),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("asks       transfer {\"cents\":700}\n"),
+        "{shown}"
+    );
+    let shown = ok_json(store, &["show", &run]);
+    let pause = &shown["pause"];
+    assert_eq!(pause["approval"], true, "{shown}");
+    assert_eq!(pause["asks"]["tool"], "transfer");
+    assert_eq!(pause["asks"]["arguments"]["cents"], 700);
+    assert!(pause["schema"].is_object(), "{shown}");
+
+    for bad in ["\"maybe\"", "{\"deny\": {}}", "{\"edit\": 3}"] {
+        let (code, line) = fails(store, &["answer", &run, bad]);
+        assert_eq!(code, 2, "{bad}: {line}");
+        assert!(
+            line.contains("waits in step `pay` for the approval of a call of tool `transfer`"),
+            "{line}"
+        );
+    }
+    let recorded = ok(
+        store,
+        &["answer", &run, "{\"deny\": {\"reason\": \"not today\"}}"],
+    );
+    assert!(
+        recorded.contains(
+            "answer recorded for the approval of a call of tool `transfer` in step `pay` \
+             (checkpoint 0)"
+        ),
+        "{recorded}"
+    );
+    let (code, line) = fails(store, &["answer", &run, "\"allow\""]);
+    assert_eq!(code, 4, "{line}");
+    let (code, line) = fails(
+        store,
+        &["answer", &run, "{\"deny\": {\"reason\": \"not today\"}}"],
+    );
+    assert_eq!(code, 4, "{line}");
+    assert_eq!(transfers.load(Ordering::SeqCst), 0);
+
+    let worker = Worker::new(runner.clone())
+        .register(pay(&transfers, false))
+        .poll_interval(Duration::from_millis(10))
+        .spawn();
+    let output = runner.handle::<Pay>(report.id).result().await;
+    worker.stop().await;
+    // The worker's model is asked for the answer only: the turn that called is replayed.
+    assert_eq!(output.expect("finished"), "paid");
+    assert_eq!(transfers.load(Ordering::SeqCst), 0, "a denied call ran");
+    assert_eq!(ok_json(store, &["show", &run])["status"], "finished");
+}
+
+#[tokio::test]
+async fn answers_approvals_in_an_sqlite_file() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let path = dir.path().join("runs.db");
+    let store: Arc<dyn CheckpointStore> =
+        Arc::new(workflow::SqliteStore::open(&path).expect("opens"));
+    check_approval(&format!("sqlite:{}", path.display()), store).await;
+}
+
 /// Pruning: a run's old checkpoints, then old ended runs.
 fn check_prune(store: &str, runs: &Runs) {
     let finished = runs.finished.to_string();
@@ -969,4 +1095,20 @@ async fn sends_messages_in_postgres() {
         return;
     };
     check_send(&store, &runs, handle).await;
+}
+
+#[tokio::test]
+async fn answers_approvals_in_postgres() {
+    let Ok(url) = std::env::var("WORKFLOW_POSTGRES_URL") else {
+        eprintln!("note: WORKFLOW_POSTGRES_URL is not set; Postgres test skipped (see the README)");
+        return;
+    };
+    let schema = format!("approvals_{}", RunId::new().as_uuid().simple());
+    let options = workflow::store::PostgresOptions::new().schema(&schema);
+    let store = workflow::PostgresStore::connect_with(&url, options)
+        .await
+        .expect("connects");
+    let separator = if url.contains('?') { '&' } else { '?' };
+    let address = format!("{url}{separator}options=-csearch_path%3D{schema}");
+    check_approval(&address, Arc::new(store)).await;
 }

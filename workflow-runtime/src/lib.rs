@@ -44,6 +44,7 @@ mod workflow;
 
 // The checkpoint stores; the one driver; in-memory runs, tools, agents, durable runs.
 mod agent;
+mod approval;
 mod durable;
 mod executor;
 mod run;
@@ -59,6 +60,7 @@ pub mod __private;
 pub mod checks;
 
 pub use agent::{Agent, AgentBuilder, Conversation, TextStream};
+pub use approval::{Approval, ApprovalRequest};
 pub use context::Context;
 pub use definition::{PauseDefinition, SignalDefinition, WorkflowDefinition};
 pub use durable::{RunHandle, Runner};

@@ -301,6 +301,8 @@ pub struct Pause {
     snapshot: Option<Arc<Snapshot>>,
     /// A durable run's pause: the run, and the checkpoint that shows it.
     token: Option<PauseToken>,
+    /// Whether it waits for a human's approval of a tool call.
+    approval: bool,
 }
 
 /// Which pause a value answers: the durable run, and the number of the checkpoint at which
@@ -391,7 +393,27 @@ impl Pause {
             path: Vec::new(),
             snapshot: None,
             token: None,
+            approval: false,
         }
+    }
+
+    /// A durable run's pause in step `step` for a human's approval of a tool call: `payload`
+    /// is the [`ApprovalRequest`](crate::ApprovalRequest).
+    pub(crate) fn approval(step: &'static str, payload: serde_json::Value) -> Self {
+        Pause {
+            approval: true,
+            ..Pause::new(step, payload)
+        }
+    }
+
+    /// Whether this pause waits for a human's approval of a tool call that needs one
+    /// ([`AgentBuilder::needs_approval`](crate::AgentBuilder::needs_approval)), inside step
+    /// [`step`](Self::step), rather than before the step: its
+    /// [`payload`](Self::payload) is the [`ApprovalRequest`](crate::ApprovalRequest) (the
+    /// agent, the tool, the call's id and arguments), and it takes an
+    /// [`Approval`](crate::Approval) ([`Runner::approve`](crate::Runner::approve)).
+    pub fn is_approval(&self) -> bool {
+        self.approval
     }
 
     /// This pause, reached inside step `step` of a parent workflow: its

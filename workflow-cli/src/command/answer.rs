@@ -8,9 +8,9 @@
 
 use serde_json::json;
 use workflow_runtime::store::{CheckpointStore, RunStatus};
-use workflow_runtime::{Error, RunId};
+use workflow_runtime::{Error, PauseToken, RunId};
 
-use super::input;
+use super::{definition, input};
 use crate::args::AnswerArgs;
 use crate::fail::Fail;
 use crate::output::pretty;
@@ -32,10 +32,17 @@ pub(crate) async fn answer(
             "answer": "recorded",
         }))
     } else {
+        let pause = match &recorded.tool {
+            Some(tool) => format!(
+                "the approval of a call of tool `{tool}` in step `{}`",
+                recorded.step
+            ),
+            None => format!("the pause before step `{}`", recorded.step),
+        };
         format!(
-            "run {run}: answer recorded for the pause before step `{}` (checkpoint {seq}); a \
-             worker serving `{}` gives it to the run\n",
-            recorded.step, recorded.workflow
+            "run {run}: answer recorded for {pause} (checkpoint {seq}); a worker serving `{}` \
+             gives it to the run\n",
+            recorded.workflow
         )
     })
 }
@@ -45,6 +52,8 @@ pub(crate) struct Recorded {
     pub(crate) seq: u64,
     pub(crate) step: String,
     pub(crate) workflow: String,
+    /// The tool whose call the answer approves, for an approval.
+    pub(crate) tool: Option<String>,
 }
 
 /// Records `value` for the pause run `run` waits at (at checkpoint `at`, if given: a form
@@ -64,11 +73,13 @@ pub(crate) async fn record(
         .into());
     }
     let seq = at.unwrap_or(info.version);
-    crate::command::definition::check_answer(store, &info, value).await?;
+    definition::check_answer(store, &info, seq, value).await?;
+    let approval = definition::approval(store, PauseToken::new(run, seq)).await;
     store.record_answer(run, seq, value.to_string()).await?;
     Ok(Recorded {
         seq,
         step: info.step,
         workflow: info.workflow,
+        tool: approval.map(|request| request.tool),
     })
 }

@@ -2,7 +2,7 @@
 //! a run and to check an answer or a message before it is recorded.
 
 use workflow_runtime::store::{CheckpointStore, RunInfo};
-use workflow_runtime::WorkflowDefinition;
+use workflow_runtime::{Approval, ApprovalRequest, PauseToken, WorkflowDefinition};
 
 use super::schema;
 use crate::fail::Fail;
@@ -23,8 +23,19 @@ pub(crate) async fn of(store: &dyn CheckpointStore, info: &RunInfo) -> Option<Wo
 pub(crate) async fn check_answer(
     store: &dyn CheckpointStore,
     info: &RunInfo,
+    seq: u64,
     value: &serde_json::Value,
 ) -> Result<(), Fail> {
+    if let Some(request) = approval(store, PauseToken::new(info.id, seq)).await {
+        return schema::check(&Approval::schema(), value).map_err(|why| {
+            Fail::usage(format!(
+                "the run waits in step `{}` for the approval of a call of tool `{}`, and this \
+                 answer is not an approval (\"allow\", {{\"deny\": {{\"reason\": \"…\"}}}} or \
+                 {{\"edit\": {{\"arguments\": {{…}}}}}}): {why}",
+                info.step, request.tool
+            ))
+        });
+    }
     let Some(definition) = of(store, info).await else {
         return Ok(());
     };
@@ -78,4 +89,14 @@ pub(crate) async fn check_message(
             found.value_type
         ))
     })
+}
+
+/// The tool call the run `token` names waits for an approval of, at the checkpoint it names,
+/// if any (a store that cannot be read shows none).
+pub(crate) async fn approval(
+    store: &dyn CheckpointStore,
+    token: PauseToken,
+) -> Option<ApprovalRequest> {
+    let calls = store.calls(token.run, token.seq).await.ok()?;
+    ApprovalRequest::pending(&calls).map(|(_, request)| request)
 }

@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 
 use serde_json::{json, Value};
 use workflow_runtime::store::{Awaits, CheckpointStore, RunStatus};
-use workflow_runtime::PauseToken;
+use workflow_runtime::{Approval, PauseToken};
 
 use super::definition;
 use crate::args::ShowArgs;
@@ -30,19 +30,34 @@ pub(crate) async fn show(
         (Some(Awaits::Signal(signal)), Some(definition)) => definition.signal(signal),
         _ => None,
     };
+    // A run suspended inside its step waits for the approval of a tool call.
+    let approval = match pause {
+        Some(token) => definition::approval(store, token).await,
+        None => None,
+    };
     if json {
         let mut value = run_json(&run);
         value["usage"] = usage_json(&usage);
-        value["pause"] = match pause {
-            Some(token) => json!({
+        value["pause"] = match (pause, &approval) {
+            (Some(token), Some(request)) => json!({
                 "step": latest.step,
                 "checkpoint": token.seq,
                 "token": token.to_string(),
+                "approval": true,
+                "asks": request,
+                "takes": std::any::type_name::<Approval>(),
+                "schema": Approval::schema(),
+            }),
+            (Some(token), None) => json!({
+                "step": latest.step,
+                "checkpoint": token.seq,
+                "token": token.to_string(),
+                "approval": false,
                 "asks": asks(&latest.state, &latest.step),
                 "takes": takes.map(|pause| &pause.value_type),
                 "schema": takes.and_then(|pause| pause.schema.as_ref()),
             }),
-            None => serde_json::Value::Null,
+            (None, _) => serde_json::Value::Null,
         };
         value["signal"] = match receives {
             Some(signal) => json!({
@@ -95,7 +110,28 @@ pub(crate) async fn show(
     }
     line("step", &run.step);
     line("checkpoint", &run.version.to_string());
-    if let Some(token) = pause {
+    if let (Some(token), Some(request)) = (pause, &approval) {
+        line(
+            "pause",
+            &format!(
+                "waits in step `{}` for the approval of a call of tool `{}` by agent `{}`; \
+                 answer with token {token}",
+                latest.step, request.tool, request.agent
+            ),
+        );
+        line(
+            "asks",
+            &brief(&format!("{} {}", request.tool, request.arguments)),
+        );
+        line(
+            "takes",
+            &format!(
+                "an approval: workflow answer {} '\"allow\"' (or '{{\"deny\": {{\"reason\": \"…\"}}}}', \
+                 '{{\"edit\": {{\"arguments\": {{…}}}}}}')",
+                run.id
+            ),
+        );
+    } else if let Some(token) = pause {
         line(
             "pause",
             &format!("waits at step `{}`; answer with token {token}", latest.step),

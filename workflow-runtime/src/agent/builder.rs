@@ -25,6 +25,7 @@ impl AgentBuilder {
                 description: None,
                 tools: Toolbox::default(),
                 handoffs: Vec::new(),
+                approvals: Vec::new(),
                 max_turns: Agent::DEFAULT_MAX_TURNS,
             },
         }
@@ -120,6 +121,65 @@ impl AgentBuilder {
         tools
             .into_iter()
             .for_each(|tool| self.inner.tools.add(tool));
+        self
+    }
+
+    /// Makes every call of tool `tool` wait for a human's approval before it runs.
+    ///
+    /// In a step of a durable run ([`Runner`](crate::Runner)), a call of the tool suspends
+    /// the run at its step: the runner's report is
+    /// [`Outcome::Suspended`](crate::Outcome::Suspended) with a pause whose
+    /// [`is_approval`](crate::Pause::is_approval) is true, showing the call (agent, tool,
+    /// call id, arguments: an [`ApprovalRequest`](crate::ApprovalRequest)), and taking an
+    /// [`Approval`](crate::Approval): [`Runner::approve`](crate::Runner::approve), or the same
+    /// as JSON with [`Runner::answer_json`](crate::Runner::answer_json), `workflow answer` or
+    /// the console. The step then runs again and replays everything it recorded before the
+    /// call (model turns, other tool calls: none of them runs again), and the call is
+    /// decided: [`Allow`](crate::Approval::Allow) runs the tool,
+    /// [`Deny`](crate::Approval::Deny) gives the model the reason as the call's result (an
+    /// error it reads), [`Edit`](crate::Approval::Edit) runs the tool with the edited
+    /// arguments. The decision is recorded with the call: it is never asked twice.
+    ///
+    /// Outside a durable run (in memory, or outside any run) there is no store to wait in:
+    /// the tool does not run, and the model gets the call's result `error: tool `…` needs a
+    /// human's approval, which a run without a store cannot wait for; …`, as it would a tool
+    /// error. The name of a handoff is not a tool: it never waits.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    ///
+    /// use serde_json::json;
+    /// use workflow_runtime::provider::{ChatResponse, Message, Scripted, ToolCall};
+    /// use workflow_runtime::tool::{self, ToolError};
+    /// use workflow_runtime::Agent;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), workflow_runtime::Error> {
+    /// let pay = tool::from_fn("pay", "Pays an amount.", |amount: serde_json::Value| async move {
+    ///     Ok::<_, ToolError>(format!("paid {amount}"))
+    /// });
+    /// let model = Arc::new(Scripted::new().replies([
+    ///     ChatResponse::new("").with_tool_call(ToolCall::new("c1", "pay", json!({"cents": 500}))),
+    ///     ChatResponse::new("I could not pay."),
+    /// ]));
+    /// let agent = Agent::builder(model.clone()).tool(pay).needs_approval("pay").build();
+    ///
+    /// // In memory, nobody can approve: the model is told so, and the tool does not run.
+    /// assert_eq!(agent.prompt("Pay the bill.").await?, "I could not pay.");
+    /// let Some(Message::Tool { content, .. }) = model.requests()[1].messages.last().cloned() else {
+    ///     panic!("a tool result");
+    /// };
+    /// assert!(content.starts_with("error: tool `pay` needs a human's approval"));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn needs_approval(mut self, tool: impl Into<String>) -> Self {
+        let tool = tool.into();
+        if !self.inner.approvals.contains(&tool) {
+            self.inner.approvals.push(tool);
+        }
         self
     }
 

@@ -11,6 +11,7 @@ use crate::scope::Call;
 use crate::tool::Toolbox;
 use crate::Error;
 
+mod approve;
 mod builder;
 mod extract;
 mod handoff;
@@ -106,6 +107,8 @@ struct Inner {
     description: Option<String>,
     tools: Toolbox,
     handoffs: Vec<Agent>,
+    /// The tools whose calls wait for a human's approval.
+    approvals: Vec<String>,
     /// The most model calls one tool loop makes.
     max_turns: u32,
 }

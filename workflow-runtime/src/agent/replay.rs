@@ -87,7 +87,9 @@ impl Agent {
 
     /// The message with the result of `call`, call number `index` of turn `turn`: the
     /// recorded one if `replay` has it (the tool does not run, and no event tells of it),
-    /// else the tool's, recorded. A handoff is not recorded: it runs nothing.
+    /// else the tool's, recorded. A handoff is not recorded: it runs nothing. A call that
+    /// needs approval runs only once it is decided ([`Agent::decided_call`]); outside a
+    /// durable run it does not run.
     pub(super) async fn replay_call(
         &self,
         call: &ToolCall,
@@ -95,14 +97,21 @@ impl Agent {
         (turn, index): (u32, usize),
     ) -> Result<Message, Error> {
         let replay = replay.filter(|_| super::handoff::find(self, &call.name).is_none());
+        let needs_approval = self.needs_approval(&call.name);
         let Some(replay) = replay else {
-            return Ok(self.run_call(call).await);
+            return Ok(match needs_approval {
+                true => Agent::unapproved(call),
+                false => self.run_call(call).await,
+            });
         };
         let key = replay.call(turn, index, call);
         if let Some(message) = replay.memo.recall(&key).await? {
             return Ok(message);
         }
-        let message = self.run_call(call).await;
+        let message = match needs_approval {
+            true => self.decided_call(call, &replay.memo, &key).await?,
+            false => self.run_call(call).await,
+        };
         replay.memo.remember(key, &message).await?;
         Ok(message)
     }

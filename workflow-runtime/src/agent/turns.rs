@@ -70,10 +70,16 @@ impl Agent {
     /// it: a step that asks something else when it runs again starts afresh. Outside a durable
     /// run nothing is recorded.
     ///
+    /// A call of a tool that [needs approval](super::AgentBuilder::needs_approval) waits for a
+    /// human: in a durable run the loop stops with [`Error::ApprovalNeeded`], which suspends
+    /// the run until the decision is given, then replays up to the call; outside one the model
+    /// is told that nobody can approve it.
+    ///
     /// # Errors
     ///
     /// [`Error::ToolLimit`] if the model still calls tools after
-    /// [`max_turns`](super::AgentBuilder::max_turns) calls; otherwise those of
+    /// [`max_turns`](super::AgentBuilder::max_turns) calls; [`Error::ApprovalNeeded`] in a
+    /// durable run, for a call that waits for a human's approval; otherwise those of
     /// [`chat`](Self::chat).
     pub async fn converse(&self, request: ChatRequest) -> Result<Conversation, Error> {
         let replay = Replay::start(self.name(), &request);

@@ -159,6 +159,9 @@ where
 /// `source`: [`Error::Step`], naming the step and its attempts, whatever the step returned, but
 /// for the errors that stop the whole run (cancellation, a spent budget), which pass through.
 fn failed(workflow: &'static str, step: &'static str, attempts: u32, source: BoxError) -> Error {
+    if let Some(error) = crate::error::approval_needed(source.as_ref(), Some(step)) {
+        return error;
+    }
     let source = match source.downcast::<Error>() {
         Ok(error) => match *error {
             error @ (Error::Cancelled { .. } | Error::BudgetExceeded { .. }) => return error,

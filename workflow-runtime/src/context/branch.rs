@@ -183,6 +183,7 @@ pub fn settle<T>(step: &str, result: Result<T, Error>) -> Result<Result<T, Branc
         Ok(value) => Ok(Ok(value)),
         Err(
             error @ (Error::Cancelled { .. }
+            | Error::ApprovalNeeded { .. }
             | Error::StepLimit { .. }
             | Error::BudgetExceeded { .. }
             | Error::Checkpoint { .. }),

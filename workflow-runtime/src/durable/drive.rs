@@ -56,6 +56,18 @@ impl Runner {
         // lease goes, unless a checkpoint that ended the run gave it up already.
         let rest = journal.map(|journal| journal.take()).unwrap_or_default();
         let outcome = match finish.result {
+            Ok(Stop::Approving { step }) => {
+                // What the step spent before the call counts when it runs again.
+                held.save_usage(finish.usage.as_ref()).await;
+                held.log(rest).await;
+                match self.await_approval(&held, step).await {
+                    Ok(pause) => Outcome::Suspended(pause),
+                    Err(error) => {
+                        held.release(Some(crate::error::describe(&error))).await;
+                        Outcome::Failed(error)
+                    }
+                }
+            }
             Ok(stop) => {
                 held.log(rest).await;
                 match &stop {
@@ -71,6 +83,11 @@ impl Runner {
                         let token = PauseToken::new(held.run(), held.version());
                         Outcome::Suspended(pause.at(token))
                     }
+                    // Taken above.
+                    Stop::Approving { step } => Outcome::Failed(Error::Suspended {
+                        workflow: W::NAME,
+                        step,
+                    }),
                 }
             }
             Err(error) => {

@@ -17,7 +17,9 @@ use crate::future::BoxFuture;
 use crate::run::Saver;
 use crate::scope::Recorder;
 use crate::state::Loops;
-use crate::store::{BranchRecord, Checkpoint, CheckpointStore, Lease, NewEvent, RunId, RunStatus};
+use crate::store::{
+    BranchRecord, CallRecord, Checkpoint, CheckpointStore, Lease, NewEvent, RunId, RunStatus,
+};
 use crate::usage::{SavedUsage, UsageReport};
 
 /// A lease on a run, held by this worker: the run's writer.
@@ -129,6 +131,41 @@ impl Held {
             self.released.store(true, Ordering::Relaxed);
             Ok(())
         })
+    }
+
+    /// Suspends the run at its latest checkpoint, where a tool call of the step in flight
+    /// waits for a human's approval, and gives up the lease.
+    ///
+    /// # Errors
+    ///
+    /// The store's: [`Error::LeaseLost`] if the run is no longer this worker's.
+    pub(crate) async fn suspend(&self) -> Result<(), Error> {
+        let (run, version) = (self.run, self.version());
+        self.store.suspend_at(&self.lease, run, version).await?;
+        self.released.store(true, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Saves `checkpoint` (the state the run waits in, running again) as the run's next
+    /// checkpoint, with the calls its step recorded so far and `call`, the decision on one of
+    /// them: the step, run again, finds them all.
+    ///
+    /// # Errors
+    ///
+    /// As [`save`](Self::save).
+    pub(crate) async fn save_carried(
+        &self,
+        mut checkpoint: Checkpoint,
+        call: CallRecord,
+    ) -> Result<(), Error> {
+        checkpoint.usage = self.spent.clone();
+        checkpoint.seq = self.version.fetch_add(1, Ordering::Relaxed) + 1;
+        self.store
+            .save_carried(&self.lease, checkpoint, call)
+            .await?;
+        // The records were written by the store, not by this lease: read them from there.
+        *self.memo.lock().unwrap_or_else(PoisonError::into_inner) = Memo::new(self.version());
+        Ok(())
     }
 
     /// Saves a branch of the fan-out or map the latest checkpoint is running, which has just

@@ -3,7 +3,9 @@
 
 use super::Runner;
 use crate::error::Error;
-use crate::store::{Checkpoint, LoggedEvent, Retention, RunFilter, RunId, RunInfo, RunList};
+use crate::store::{
+    Checkpoint, LoggedEvent, Retention, RunFilter, RunId, RunInfo, RunList, RunStatus,
+};
 use crate::workflow::{Pause, PauseToken, Workflow};
 
 impl Runner {
@@ -203,7 +205,10 @@ impl Runner {
     }
 
     /// The pause run `run` waits at, with what it shows and the [token](Pause::token) to
-    /// answer it with, or `None` if it does not wait.
+    /// answer it with, or `None` if it does not wait. A run whose step waits for a human's
+    /// approval of a tool call shows that call: its pause
+    /// [`is_approval`](Pause::is_approval), and its payload is the
+    /// [`ApprovalRequest`](crate::ApprovalRequest).
     ///
     /// # Errors
     ///
@@ -212,7 +217,16 @@ impl Runner {
         let latest = self.store.checkpoint(run, None).await?;
         let (state, _) = latest.decode::<W>()?;
         let token = PauseToken::new(run, latest.seq);
-        Ok(W::pause(&state).map(|pause| pause.at(token)))
+        if let Some(pause) = W::pause(&state) {
+            return Ok(Some(pause.at(token)));
+        }
+        match self.store.run(run).await?.status {
+            RunStatus::Suspended => {
+                self.approval_at(run, latest.seq, W::step_name(&state))
+                    .await
+            }
+            _ => Ok(None),
+        }
     }
 
     /// The output of run `run`, if it has finished.

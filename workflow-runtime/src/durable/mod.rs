@@ -1,6 +1,7 @@
 //! Durable runs: [`Runner`] drives workflows with a checkpoint after every step, in a
 //! [`CheckpointStore`].
 
+mod approve;
 mod codec;
 mod define;
 mod drive;
@@ -41,6 +42,16 @@ pub use handle::RunHandle;
 ///   what the pause shows); [`answer`](Self::answer) gives it the value it waits for (typed:
 ///   a value of a type none of the workflow's pauses takes does not compile), and
 ///   [`answer_json`](Self::answer_json) the same as JSON from outside.
+/// - A tool call that needs a human's approval
+///   ([`AgentBuilder::needs_approval`](crate::AgentBuilder::needs_approval)) suspends the run
+///   inside its step, with a pause that [`is_approval`](crate::Pause::is_approval) and shows
+///   the call; [`approve`](Self::approve) gives it an [`Approval`](crate::Approval) (allow,
+///   deny with a reason the model reads, or edited arguments), and
+///   [`answer_json`](Self::answer_json) the same as JSON. The step then runs again, replaying
+///   every model turn and tool call it recorded before the call. Its token names the
+///   checkpoint the step started from; the decision is saved as a new checkpoint (the same
+///   state, with the step's records carried over), so a duplicate answer is refused and
+///   never lands on the next approval.
 /// - [`status`](Self::status), [`list`](Self::list), [`history`](Self::history),
 ///   [`events`](Self::events) (the run's event log), [`pending`](Self::pending) and
 ///   [`output`](Self::output) look at runs;
@@ -341,6 +352,12 @@ impl Runner {
         run: RunId,
     ) -> Result<Report<W::Output>, Error> {
         let (held, state, loops) = self.claim::<W>(run).await?;
+        if W::pause(&state).is_none() {
+            // A run waiting inside its step for an approval gives its pause, as any pause.
+            if let Some(report) = self.still_approving::<W>(&held, &state).await? {
+                return Ok(report);
+            }
+        }
         Ok(self.drive(workflow, held, state, loops, true).await)
     }
 
@@ -382,7 +399,8 @@ impl Runner {
         pause: PauseToken,
         value: V,
     ) -> Result<Report<W::Output>, Error> {
-        self.give(workflow, pause, |state| W::answer(state, value))
+        let approval = |step| Err(approve::not_an_approval::<W>(step));
+        self.give(workflow, pause, |state| W::answer(state, value), approval)
             .await
     }
 
@@ -400,8 +418,14 @@ impl Runner {
         pause: PauseToken,
         value: serde_json::Value,
     ) -> Result<Report<W::Output>, Error> {
-        self.give(workflow, pause, |state| W::answer_json(state, value))
-            .await
+        let approval = |step| approve::approval_of::<W>(step, value.clone());
+        self.give(
+            workflow,
+            pause,
+            |state| W::answer_json(state, value.clone()),
+            approval,
+        )
+        .await
     }
 
     /// Starts a new run from checkpoint `seq` of run `run` and drives it: time travel. The

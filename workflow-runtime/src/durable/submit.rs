@@ -1,6 +1,7 @@
 //! Runs for workers: submitting a run (idempotently, under a caller-chosen id), a handle on
 //! it, and cancelling a run by id.
 
+use super::approve::{approval_of, not_an_approval};
 use super::codec::Definition;
 use super::handle::RunHandle;
 use super::take::same_json;
@@ -94,7 +95,11 @@ impl Runner {
         value: V,
     ) -> Result<RunHandle<W>, Error> {
         let (held, _, _) = self
-            .given::<W>(pause, |state| W::answer(state, value))
+            .given::<W>(
+                pause,
+                |state| W::answer(state, value),
+                |step| Err(not_an_approval::<W>(step)),
+            )
             .await?;
         held.release(None).await;
         Ok(self.handle(pause.run))
@@ -112,7 +117,11 @@ impl Runner {
         value: serde_json::Value,
     ) -> Result<RunHandle<W>, Error> {
         let (held, _, _) = self
-            .given::<W>(pause, |state| W::answer_json(state, value))
+            .given::<W>(
+                pause,
+                |state| W::answer_json(state, value.clone()),
+                |step| approval_of::<W>(step, value.clone()),
+            )
             .await?;
         held.release(None).await;
         Ok(self.handle(pause.run))

@@ -4,15 +4,17 @@
 use std::sync::Arc;
 use std::time::SystemTime;
 
+use super::approve::not_paused;
 use super::codec::Definition;
 use super::held::Held;
 use super::Runner;
+use crate::approval::{Approval, ApprovalRequest};
 use crate::error::describe;
 use crate::error::Error;
 use crate::event::EventKind;
 use crate::run::Report;
 use crate::state::Loops;
-use crate::store::{Checkpoint, Lease, NewEvent, NewRun, RunId, RunInfo};
+use crate::store::{Checkpoint, Lease, NewEvent, NewRun, RunId, RunInfo, RunStatus};
 use crate::usage::SavedUsage;
 
 pub(super) use crate::store::answer::same_json;
@@ -89,6 +91,9 @@ impl Runner {
         let (held, state, loops) = self.take_up::<W>(lease, info, latest, true).await?;
         let state = match W::pause(&state) {
             Some(_) => self.recorded::<W>(&held, state, &loops).await?,
+            None if info.status == RunStatus::Suspended => {
+                return self.recorded_approval(workflow, held, state, loops).await;
+            }
             None => state,
         };
         Ok(self.drive(workflow, held, state, loops, true).await)
@@ -166,14 +171,16 @@ impl Runner {
         workflow: &W,
         token: PauseToken,
         give: impl FnOnce(W::State) -> Result<W::State, Error>,
+        approval: impl FnOnce(&'static str) -> Result<Approval, Error>,
     ) -> Result<Report<W::Output>, Error> {
-        let (held, state, loops) = self.given::<W>(token, give).await?;
+        let (held, state, loops) = self.given::<W>(token, give, approval).await?;
         Ok(self.drive(workflow, held, state, loops, true).await)
     }
 
     /// Gives the pause `token` names its value with `give`, if the run still waits there,
     /// and saves the state `give` makes of it: the run is then this runner's to drive on, or
-    /// to give up for a worker.
+    /// to give up for a worker. A run that waits for the approval of a tool call inside its
+    /// step is given the decision `approval` makes (from the step's name) instead.
     ///
     /// # Errors
     ///
@@ -182,31 +189,46 @@ impl Runner {
         &self,
         token: PauseToken,
         give: impl FnOnce(W::State) -> Result<W::State, Error>,
+        approval: impl FnOnce(&'static str) -> Result<Approval, Error>,
     ) -> Result<(Arc<Held>, W::State, Loops), Error> {
         let run = token.run;
         // A look first, which takes no lease: an answer sent again while the first one's
         // steps run finds the run gone on, not owned by another worker.
         if self.store.run(run).await?.version > token.seq {
-            return Err(self.answered::<W>(token, give).await);
+            return Err(self.answered::<W>(token, give, approval).await);
         }
         let (held, state, loops) = self.claim::<W>(run).await?;
         let at = held.version();
         if at != token.seq {
             held.release(None).await;
             return Err(match at > token.seq {
-                true => self.answered::<W>(token, give).await,
+                true => self.answered::<W>(token, give, approval).await,
                 false => Error::CheckpointNotFound {
                     run,
                     seq: token.seq,
                 },
             });
         }
-        let saved = match give(state) {
-            Ok(state) => match Definition::of::<W>().encode(run, 0, &state, &loops) {
-                Ok(checkpoint) => held.save(checkpoint).await.map(|()| state),
+        let saved = match W::pause(&state) {
+            Some(_) => match give(state) {
+                Ok(state) => match Definition::of::<W>().encode(run, 0, &state, &loops) {
+                    Ok(checkpoint) => held.save(checkpoint).await.map(|()| state),
+                    Err(error) => Err(error),
+                },
                 Err(error) => Err(error),
             },
-            Err(error) => Err(error),
+            // No pause step: a pause inside the step, for an approval, or no pause at all.
+            None => match self.store.calls(run, at).await {
+                Ok(calls) if ApprovalRequest::pending(&calls).is_none() => give(state),
+                Ok(_) => match approval(W::step_name(&state)) {
+                    Ok(approval) => {
+                        let decided = self.decide::<W>(&held, (&state, &loops), &approval);
+                        decided.await.map(|()| state)
+                    }
+                    Err(error) => Err(error),
+                },
+                Err(error) => Err(error),
+            },
         };
         match saved {
             Ok(state) => Ok((held, state, loops)),
@@ -224,6 +246,7 @@ impl Runner {
         &self,
         token: PauseToken,
         give: impl FnOnce(W::State) -> Result<W::State, Error>,
+        approval: impl FnOnce(&'static str) -> Result<Approval, Error>,
     ) -> Error {
         let (run, seq) = (token.run, token.seq);
         let already = |repeated| Error::AlreadyAnswered { run, seq, repeated };
@@ -241,9 +264,17 @@ impl Runner {
             return already(false);
         };
         if W::pause(&state).is_none() {
-            return Error::NotPaused {
-                workflow: W::NAME,
-                step: W::step_name(&state),
+            // An approval pause: the next checkpoint holds its decision.
+            let decided = match approval(W::step_name(&state)) {
+                Ok(approval) => self.decided(run, seq, &approval).await,
+                Err(_) => self
+                    .decided(run, seq, &Approval::Allow)
+                    .await
+                    .map(|_| false),
+            };
+            return match decided {
+                Some(repeated) => already(repeated),
+                None => not_paused::<W>(&state),
             };
         }
         let repeated = give(state)

@@ -168,6 +168,25 @@ pub enum Error {
         /// The step waiting for the value.
         step: &'static str,
     },
+    /// A tool call needs a human's approval
+    /// ([`AgentBuilder::needs_approval`](crate::AgentBuilder::needs_approval)) and none is
+    /// recorded yet. Inside a durable run, the runner turns it into a pause: the run is
+    /// suspended at its step ([`Outcome::Suspended`](crate::Outcome::Suspended), with the call
+    /// as the pause's payload) until [`Runner::approve`](crate::Runner::approve) or
+    /// [`Runner::answer_json`](crate::Runner::answer_json) gives the decision. Like
+    /// [`Error::Cancelled`], it passes through steps unchanged: no retry, no error route.
+    #[error("agent `{agent}`: call `{call_id}` of tool `{tool}` needs a human's approval")]
+    ApprovalNeeded {
+        /// The agent whose model made the call.
+        agent: String,
+        /// The tool called.
+        tool: String,
+        /// The call's id.
+        call_id: String,
+        /// The step of the run that made the call (the outermost, for a call made in a child
+        /// run), once the error has left it.
+        step: Option<&'static str>,
+    },
     /// A durable run sleeps (`a -> sleep "1h" -> b` in `flow!`) until a time to come: its
     /// lease is given up, and a [`Worker`](crate::Worker) picks it up once the time has come
     /// (or [`Runner::resume`](crate::Runner::resume) after it).
@@ -501,6 +520,7 @@ impl Error {
             | Error::ToolLimit { .. }
             | Error::BudgetExceeded { .. }
             | Error::Suspended { .. }
+            | Error::ApprovalNeeded { .. }
             | Error::Sleeping { .. }
             | Error::Checkpoint { .. }
             | Error::NotPaused { .. }
@@ -584,7 +604,9 @@ impl Error {
         match self {
             Error::Step { step, .. } | Error::Timeout { step, .. } => Some(step),
             Error::LoopLimit { from, .. } => Some(from),
-            Error::Cancelled { step, .. } | Error::BudgetExceeded { step, .. } => *step,
+            Error::Cancelled { step, .. }
+            | Error::BudgetExceeded { step, .. }
+            | Error::ApprovalNeeded { step, .. } => *step,
             Error::Suspended { step, .. }
             | Error::Sleeping { step, .. }
             | Error::Panicked { step, .. }
@@ -700,6 +722,28 @@ impl Error {
             error => Err(error),
         }
     }
+}
+
+/// The [`Error::ApprovalNeeded`] in `error`'s chain of sources, if there is one, as left by
+/// step `step`: a call waiting for approval stops the run, however the step wrapped it.
+pub(crate) fn approval_needed(
+    error: &(dyn std::error::Error + 'static),
+    step: Option<&'static str>,
+) -> Option<Error> {
+    chain(error).find_map(|cause| match cause.downcast_ref::<Error>() {
+        Some(Error::ApprovalNeeded {
+            agent,
+            tool,
+            call_id,
+            step: inner,
+        }) => Some(Error::ApprovalNeeded {
+            agent: agent.clone(),
+            tool: tool.clone(),
+            call_id: call_id.clone(),
+            step: step.or(*inner),
+        }),
+        _ => None,
+    })
 }
 
 /// `first` and the errors it wraps, nearest first: its chain of sources, seeing through the

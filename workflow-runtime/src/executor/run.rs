@@ -166,6 +166,11 @@ impl<'a, W: Workflow> Run<'a, W> {
                 Ok(Stop::Suspended { pause }) => Outcome::Suspended(pause),
                 Ok(Stop::Sleeping { step, until }) => Outcome::Sleeping { step, until },
                 Ok(Stop::Receiving { step, signal }) => Outcome::Receiving { step, signal },
+                // Only a durable run waits for an approval.
+                Ok(Stop::Approving { step }) => Outcome::Failed(Error::Suspended {
+                    workflow: W::NAME,
+                    step,
+                }),
                 Err(error) => Outcome::Failed(error),
             },
             usage: finish.usage.unwrap_or_default(),
@@ -190,6 +195,10 @@ impl<'a, W: Workflow> Run<'a, W> {
                 Ok(Stop::Suspended { pause }) => Err(Error::Suspended {
                     workflow: W::NAME,
                     step: pause.step,
+                }),
+                Ok(Stop::Approving { step }) => Err(Error::Suspended {
+                    workflow: W::NAME,
+                    step,
                 }),
                 Ok(Stop::Sleeping { step, .. }) => Err(Error::Sleeping {
                     workflow: W::NAME,

@@ -271,9 +271,10 @@ impl Context {
     /// The error of step `step`, a child run that failed with `error`.
     fn child_failed(&self, step: &'static str, error: Error) -> Error {
         match error {
-            Error::Cancelled { .. } | Error::StepLimit { .. } | Error::BudgetExceeded { .. } => {
-                error
-            }
+            Error::Cancelled { .. }
+            | Error::StepLimit { .. }
+            | Error::BudgetExceeded { .. }
+            | Error::ApprovalNeeded { .. } => error,
             error => Error::Step {
                 workflow: self.workflow(),
                 step,

@@ -34,6 +34,9 @@ pub(crate) enum Stop<W: Workflow> {
         step: &'static str,
         signal: &'static str,
     },
+    /// A durable run, whose step `step` made a tool call that waits for a human's approval
+    /// ([`Error::ApprovalNeeded`]): it goes on from the checkpoint the step started from.
+    Approving { step: &'static str },
 }
 
 /// Saves the state a durable run reaches after each step: its next checkpoint.
@@ -137,7 +140,13 @@ pub(crate) fn drive<'a, W: Workflow>(
     // The run's context is the future's own, not borrowed from the caller's: a caller's
     // future would otherwise keep it beside this one, for every run in flight.
     async move {
-        match drive_to(workflow, state, &mut cx, hooks).await? {
+        let reached = match drive_to(workflow, state, &mut cx, hooks).await {
+            Err(Error::ApprovalNeeded {
+                step: Some(step), ..
+            }) if hooks.saver.is_some() => return Ok(Stop::Approving { step }),
+            reached => reached?,
+        };
+        match reached {
             Reached::End(output) => Ok(Stop::Finished(output)),
             Reached::Pause(state, pause) => {
                 // A durable run's state is in its store; an in-memory run's goes with its pause.
@@ -253,7 +262,22 @@ pub(crate) fn drive_to<'a, W: Workflow>(
                 Some(_) => AssertUnwindSafe(next)
                     .catch_unwind()
                     .await
-                    .unwrap_or_else(|panic| Err(panicked::<W>(step, &*panic)))?,
+                    .unwrap_or_else(|panic| Err(panicked::<W>(step, &*panic)))
+                    .map_err(|error| match error {
+                        // A call made outside `Context::step` does not name its step.
+                        Error::ApprovalNeeded {
+                            agent,
+                            tool,
+                            call_id,
+                            step: None,
+                        } => Error::ApprovalNeeded {
+                            agent,
+                            tool,
+                            call_id,
+                            step: Some(step),
+                        },
+                        error => error,
+                    })?,
             };
             // A step that is a child run which stopped at a pause, or took one of its steps
             // only, did not finish: the next turn of the loop finds the pause, or goes on.

@@ -211,7 +211,9 @@ async fn watched<W: Workflow>(launch: Launch<'_, W>, trace: Option<RunTrace>) ->
     run.ended(match &result {
         Ok(Stop::Finished(_)) => Ending::Completed,
         Ok(Stop::Suspended { pause }) => Ending::Suspended(pause.outer_step()),
-        Ok(Stop::Sleeping { step, .. } | Stop::Receiving { step, .. }) => Ending::Suspended(step),
+        Ok(
+            Stop::Sleeping { step, .. } | Stop::Receiving { step, .. } | Stop::Approving { step },
+        ) => Ending::Suspended(step),
         Err(error) => Ending::Failed(error),
     });
     Finish {

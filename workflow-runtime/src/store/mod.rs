@@ -437,6 +437,60 @@ pub trait CheckpointStore: Send + Sync + 'static {
         Box::pin(std::future::ready(Ok(Vec::new())))
     }
 
+    /// Suspends run `run` at checkpoint `seq` without a new checkpoint, if the run is leased
+    /// to `lease.id` and `seq` is its latest checkpoint: its status becomes
+    /// [`RunStatus::Suspended`] and the lease is given up (a run asked to stop is recorded as
+    /// cancelled instead). The runner calls it when a tool call of the step in flight waits
+    /// for a human's [`Approval`](crate::Approval): the calls the step recorded at `seq`,
+    /// the request among them, stay where the step finds them, and the pause is answered at
+    /// `seq` ([`record_answer`](Self::record_answer) takes it, as for any pause). The checks
+    /// and the write are atomic.
+    ///
+    /// The default says the store does not support it: the run fails with that error.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::LeaseLost`], [`Error::VersionConflict`], [`Error::RunNotFound`],
+    /// [`Error::Store`].
+    fn suspend_at<'a>(
+        &'a self,
+        lease: &'a Lease,
+        run: RunId,
+        seq: u64,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        let _ = (lease, run, seq);
+        Box::pin(std::future::ready(Err(unsupported("suspend_at"))))
+    }
+
+    /// [`save`](Self::save)s `checkpoint` as the step in flight going on from checkpoint
+    /// `checkpoint.seq - 1`: the calls [recorded](Self::save_call) there are recorded at
+    /// `checkpoint.seq` too, and `call` with them, in the same atomic write. The runner calls
+    /// it when a tool call's approval is given: the checkpoint holds the same state as the
+    /// one before, `call` is the decision, and the step, run again from it, finds every call
+    /// it made before (a duplicate answer to the pause then finds the run gone on).
+    ///
+    /// The default saves the checkpoint, then records the calls one by one: not atomic.
+    ///
+    /// # Errors
+    ///
+    /// As [`save`](Self::save).
+    fn save_carried<'a>(
+        &'a self,
+        lease: &'a Lease,
+        checkpoint: Checkpoint,
+        call: CallRecord,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(async move {
+            let (run, seq) = (checkpoint.run, checkpoint.seq);
+            let carried = self.calls(run, seq.wrapping_sub(1)).await?;
+            self.save(lease, checkpoint).await?;
+            for record in carried.into_iter().chain([call]) {
+                self.save_call(lease, run, seq, record).await?;
+            }
+            Ok(())
+        })
+    }
+
     /// [`save`](Self::save)s `checkpoint` and appends `events` to its run's log (numbered on
     /// from the log's last entry, see [`LoggedEvent::seq`]) in the same atomic write: either
     /// both are saved or neither. The runner saves the events a run emitted since its previous

@@ -211,6 +211,51 @@ impl CheckpointStore for MemoryStore {
         })
     }
 
+    fn suspend_at<'a>(
+        &'a self,
+        lease: &'a Lease,
+        run: RunId,
+        seq: u64,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        self.write(run, |entry, now| {
+            entry.check(lease)?;
+            entry.latest_mut(seq)?;
+            entry.take(None, now);
+            (entry.wake_at, entry.signals.awaiting) = (None, None);
+            match entry.cancel_requested {
+                true => entry.cancelled(now),
+                false => {
+                    entry.info.status = RunStatus::Suspended;
+                    entry.info.updated_at = now;
+                }
+            }
+            Ok(())
+        })
+    }
+
+    fn save_carried<'a>(
+        &'a self,
+        lease: &'a Lease,
+        checkpoint: Checkpoint,
+        call: CallRecord,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        self.write(checkpoint.run, |entry, now| {
+            let seq = checkpoint.seq;
+            save(entry, lease, checkpoint, now)?;
+            let from = (seq.wrapping_sub(1), String::new());
+            let carried: Vec<(String, String)> = entry
+                .calls
+                .range(from..)
+                .take_while(|((at, _), _)| *at == seq.wrapping_sub(1))
+                .map(|((_, key), value)| (key.clone(), value.clone()))
+                .collect();
+            for (key, value) in carried.into_iter().chain([(call.key, call.value)]) {
+                entry.calls.entry((seq, key)).or_insert(value);
+            }
+            Ok(())
+        })
+    }
+
     fn calls(&self, run: RunId, seq: u64) -> BoxFuture<'_, Result<Vec<CallRecord>, Error>> {
         self.with(run, |entry, _| {
             let from = (seq, String::new());

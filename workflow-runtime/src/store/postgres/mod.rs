@@ -358,6 +358,31 @@ impl CheckpointStore for PostgresStore {
         })
     }
 
+    fn suspend_at<'a>(
+        &'a self,
+        lease: &'a Lease,
+        run: RunId,
+        seq: u64,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(async move {
+            let conn = self.connection().await?;
+            sql::suspend_at(&conn.client, &conn.sql, lease.id, (run, seq)).await
+        })
+    }
+
+    fn save_carried<'a>(
+        &'a self,
+        lease: &'a Lease,
+        checkpoint: Checkpoint,
+        call: CallRecord,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(async move {
+            let conn = self.connection().await?;
+            let lease = (lease.id, lease_millis(lease));
+            sql::save_carried(&conn.client, &conn.sql, lease, &checkpoint, &call).await
+        })
+    }
+
     fn calls(&self, run: RunId, seq: u64) -> BoxFuture<'_, Result<Vec<CallRecord>, Error>> {
         Box::pin(async move {
             let conn = self.connection().await?;

@@ -14,7 +14,9 @@ use super::statements::Statements;
 use crate::error::Error;
 use crate::store::queue::CANCELLED;
 use crate::store::time::{lease_millis, to_millis};
-use crate::store::{BranchRecord, Checkpoint, NewEvent, NewRun, RunId, RunInfo, RunStatus};
+use crate::store::{
+    BranchRecord, CallRecord, Checkpoint, NewEvent, NewRun, RunId, RunInfo, RunStatus,
+};
 
 /// Why a write guarded by `lease` on run `run` changed nothing: the run is gone, has another
 /// lease, or (for a save of checkpoint `seq`) another latest checkpoint.
@@ -221,6 +223,64 @@ pub(super) async fn save(
         let notify = super::listen::notify_ended(client, &sql.notify_ended, checkpoint.run);
         tokio::join!(write, notify).0
     };
+    match saved.map_err(store)? {
+        0 => Err(refused(client, sql, checkpoint.run, lease, Some(checkpoint.seq)).await),
+        _ => Ok(()),
+    }
+}
+
+/// Suspends run `run` at checkpoint `seq`, its latest, under `lease`, without a checkpoint.
+pub(super) async fn suspend_at(
+    client: &Client,
+    sql: &Statements,
+    lease: Uuid,
+    (run, seq): (RunId, u64),
+) -> Result<(), Error> {
+    let at = seq as i64;
+    let params: [&(dyn ToSql + Sync); 4] = [run.as_uuid(), &lease, &at, &CANCELLED];
+    match client
+        .execute(super::statements::SUSPEND_AT, &params)
+        .await
+        .map_err(store)?
+    {
+        // `refused` reads a write of checkpoint `seq + 1` expected on top of `seq`.
+        0 => Err(refused(client, sql, run, lease, Some(seq.wrapping_add(1))).await),
+        _ => Ok(()),
+    }
+}
+
+/// Saves `checkpoint` under `lease` (extended by `ttl` milliseconds) with the calls recorded
+/// at the checkpoint before it, and `call`, recorded at it: one statement.
+pub(super) async fn save_carried(
+    client: &Client,
+    sql: &Statements,
+    (lease, ttl): (Uuid, i64),
+    checkpoint: &Checkpoint,
+    call: &CallRecord,
+) -> Result<(), Error> {
+    let running = checkpoint.status == RunStatus::Running;
+    let usage = checkpoint.usage.to_json();
+    let params: [&(dyn ToSql + Sync); 16] = [
+        checkpoint.run.as_uuid(),
+        &lease,
+        &(checkpoint.seq as i64),
+        &checkpoint.status.as_str(),
+        &checkpoint.step,
+        &running,
+        &ttl,
+        &checkpoint.workflow,
+        &(checkpoint.fingerprint as i64),
+        &(checkpoint.format as i32),
+        &checkpoint.state,
+        &checkpoint.loops,
+        &to_millis(checkpoint.created_at),
+        &usage,
+        &call.key,
+        &call.value,
+    ];
+    let saved = client
+        .execute(super::statements::SAVE_CARRIED, &params)
+        .await;
     match saved.map_err(store)? {
         0 => Err(refused(client, sql, checkpoint.run, lease, Some(checkpoint.seq)).await),
         _ => Ok(()),

@@ -234,6 +234,26 @@ impl CheckpointStore for SqliteStore {
         self.write(move |conn| save::save_call(conn, id, (run, seq), &call))
     }
 
+    fn suspend_at<'a>(
+        &'a self,
+        lease: &'a Lease,
+        run: RunId,
+        seq: u64,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        let id = lease.id;
+        self.write(move |conn| save::suspend_at(conn, id, (run, seq)))
+    }
+
+    fn save_carried<'a>(
+        &'a self,
+        lease: &'a Lease,
+        checkpoint: Checkpoint,
+        call: CallRecord,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        let (id, ttl) = (lease.id, lease_millis(lease));
+        self.write(move |conn| save::save_carried(conn, id, ttl, &checkpoint, &call))
+    }
+
     fn calls(&self, run: RunId, seq: u64) -> BoxFuture<'_, Result<Vec<CallRecord>, Error>> {
         self.call(move |conn| read::calls(conn, run, seq))
     }

@@ -259,3 +259,55 @@ pub(super) fn save_call(
     .map_err(store)?;
     tx.commit()
 }
+
+/// Suspends run `run` at checkpoint `seq`, its latest, under `lease`, without a checkpoint:
+/// the run's row takes the checkpoint's number and step, and gives up the lease.
+pub(super) fn suspend_at(
+    conn: &mut Connection,
+    lease: Uuid,
+    (run, seq): (RunId, u64),
+) -> Result<(), Error> {
+    let tx = write(conn)?;
+    Head::read(&tx, run, lease, seq)?;
+    tx.prepare_cached(
+        "UPDATE workflow_runs SET version = ?2, status = 'suspended', error = NULL, \
+         step = (SELECT step FROM workflow_checkpoints WHERE run = ?1 AND seq = ?2), \
+         wake_at = NULL, awaiting = NULL, lease_id = NULL, owner = NULL, \
+         lease_expires = NULL, updated_at = ?3 WHERE id = ?1",
+    )
+    .and_then(|mut stmt| stmt.execute(params![Id::run(run), seq as i64, now()]))
+    .map_err(store)?;
+    tx.commit()
+}
+
+/// Saves `checkpoint` under `lease` (extended by `ttl` milliseconds) as [`save`] does, with
+/// the calls recorded at the checkpoint before it, and `call`, recorded at it, in one
+/// transaction.
+pub(super) fn save_carried(
+    conn: &mut Connection,
+    lease: Uuid,
+    ttl: i64,
+    checkpoint: &Checkpoint,
+    call: &CallRecord,
+) -> Result<(), Error> {
+    let tx = write(conn)?;
+    let (run, seq) = (checkpoint.run, checkpoint.seq);
+    let head = Head::read(&tx, run, lease, seq.wrapping_sub(1))?;
+    let now = now();
+    update_run(&tx, checkpoint, head.running, expiry(now, ttl), now)?;
+    insert_checkpoint(&tx, checkpoint)?;
+    tx.prepare_cached(
+        "INSERT INTO workflow_calls (run, seq, key, value, created_at) \
+         SELECT run, ?2, key, value, created_at FROM workflow_calls WHERE run = ?1 AND seq = ?3 \
+         ON CONFLICT DO NOTHING",
+    )
+    .and_then(|mut stmt| stmt.execute(params![Id::run(run), seq as i64, seq as i64 - 1]))
+    .map_err(store)?;
+    tx.prepare_cached(
+        "INSERT INTO workflow_calls (run, seq, key, value, created_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
+    )
+    .and_then(|mut stmt| stmt.execute(params![Id::run(run), seq as i64, call.key, call.value, now]))
+    .map_err(store)?;
+    tx.commit()
+}
