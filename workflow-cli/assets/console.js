@@ -217,7 +217,9 @@ const eventLog = { next: 0, entries: [] };
 async function loadEvents(id) {
   try {
     for (;;) {
-      const page = await getJson(`/api/runs/${id}/events?from=${eventLog.next}&limit=1000`);
+      // The first read takes the log's end: a long run's log is not read from its start.
+      const range = eventLog.next === 0 ? `last=${EVENTS}` : `from=${eventLog.next}&limit=1000`;
+      const page = await getJson(`/api/runs/${id}/events?${range}`);
       for (const entry of page.events) {
         if (entry.seq < eventLog.next) continue; // read already, by a reload that overlapped
         eventLog.entries.push(entry);

@@ -100,11 +100,15 @@ pub(crate) struct EventsArgs {
     /// The run's id.
     pub(crate) run: RunId,
     /// Start at this event number.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, conflicts_with = "last")]
     pub(crate) from: u64,
     /// At most this many events (with `--follow`: per read).
     #[arg(long, default_value_t = 100)]
     pub(crate) limit: u32,
+    /// Start with the run's last N events, rather than at `--from` (with `--follow`: then
+    /// go on as the run emits more).
+    #[arg(long, value_name = "N")]
+    pub(crate) last: Option<u32>,
     /// Keep printing the run's events as it emits them, until it has finished, failed or was cancelled
     /// (with `--json`: one JSON document per line).
     #[arg(long)]

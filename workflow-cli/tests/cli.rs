@@ -261,6 +261,31 @@ fn check_events(store: &str, runs: &Runs) {
     assert_eq!(followed.len(), kinds.len());
     assert_eq!(followed.last().expect("events")["type"], "completed");
 
+    // The log's end: its last entries, in order, nothing after them.
+    let end = ok_json(store, &["events", &finished, "--last", "3"]);
+    let end_seqs: Vec<u64> = end["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .map(|entry| entry["seq"].as_u64().expect("a seq"))
+        .collect();
+    let total = kinds.len() as u64;
+    assert_eq!(end_seqs, (total - 3..total).collect::<Vec<_>>());
+    assert_eq!(end["next"], Value::Null);
+    // Followed from its end: the last entry, and the command ends on its own.
+    let followed = ok(
+        store,
+        &["events", &finished, "--last", "1", "--follow", "--json"],
+    );
+    let followed: Vec<Value> = followed
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("one JSON document per line"))
+        .collect();
+    assert_eq!(followed.len(), 1, "{followed:?}");
+    assert_eq!(followed[0]["type"], "completed");
+    let (code, line) = fails(store, &["events", &finished, "--last", "2", "--from", "1"]);
+    assert_eq!(code, 2, "{line}");
+
     let failed = ok_json(store, &["events", &runs.failed.to_string()]);
     let last = failed["events"]
         .as_array()
@@ -288,6 +313,7 @@ fn check_bad_input(store: &str) {
     assert_eq!(fails(store, &["history", &unknown]).0, 3);
     assert_eq!(fails(store, &["events", &unknown]).0, 3);
     assert_eq!(fails(store, &["events", &unknown, "--follow"]).0, 3);
+    assert_eq!(fails(store, &["events", &unknown, "--last", "5"]).0, 3);
     assert_eq!(fails(store, &["prune", &unknown, "--keep", "1"]).0, 3);
 
     let (code, line) = fails(store, &["show", "not-an-id"]);

@@ -138,6 +138,16 @@ async fn check_api(console: &Console, runs: &Runs) {
     assert_eq!(page["events"][0]["seq"], 9);
     assert_eq!(page["events"][0]["type"], "step_finished");
     assert_eq!(page["next"], 10);
+    // The log's end, which the run page reads first.
+    let (_, end) = get(&format!("{base}/api/runs/{}/events?last=2", runs.finished)).await;
+    let end_seqs: Vec<&Value> = end["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .map(|entry| &entry["seq"])
+        .collect();
+    assert_eq!(end_seqs, [&Value::from(9), &Value::from(10)], "{end}");
+    assert_eq!(end["next"], Value::Null);
     let (status, _) = get(&format!("{base}/api/runs/{}/events", RunId::new())).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 

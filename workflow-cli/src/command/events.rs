@@ -30,12 +30,19 @@ pub(crate) async fn events(
     if args.follow {
         return follow(store, args, json).await;
     }
-    let page = store.events(args.run, args.from, args.limit).await?;
-    // A full page may have a next one; a shorter page is the last.
-    let next = page
-        .last()
-        .filter(|_| page.len() == args.limit as usize)
-        .map(|last| last.seq + 1);
+    let (page, next) = match args.last {
+        // The log's end: nothing comes after it, for now.
+        Some(last) => (store.latest_events(args.run, last).await?, None),
+        None => {
+            let page = store.events(args.run, args.from, args.limit).await?;
+            // A full page may have a next one; a shorter page is the last.
+            let next = page
+                .last()
+                .filter(|_| page.len() == args.limit as usize)
+                .map(|last| last.seq + 1);
+            (page, next)
+        }
+    };
     if json {
         let entries: Vec<Value> = page.iter().map(entry_json).collect();
         return Ok(pretty(&json!({ "events": entries, "next": next })));
@@ -57,10 +64,23 @@ async fn follow(store: &dyn CheckpointStore, args: EventsArgs, json: bool) -> Re
     let mut stdout = std::io::stdout();
     let (mut from, mut last_kind, mut idle) = (args.from, None::<String>, 0);
     let limit = args.limit.max(1);
+    // With `--last`, the log's end first, then on from after it.
+    let mut first = match args.last {
+        Some(last) => {
+            let end = store.latest_events(args.run, last.max(1)).await?;
+            from = end.last().map_or(0, |entry| entry.seq + 1);
+            let skip = end.len().saturating_sub(last as usize);
+            Some(end.into_iter().skip(skip).collect::<Vec<_>>())
+        }
+        None => None,
+    };
     // The header once the run is known to be there: an unknown run prints nothing.
     let mut header = (!json).then(header);
     loop {
-        let page = store.events(args.run, from, limit).await?;
+        let page = match first.take() {
+            Some(end) => end,
+            None => store.events(args.run, from, limit).await?,
+        };
         if let Some(header) = header.take() {
             print(&mut stdout, &header);
         }

@@ -3,7 +3,8 @@
 //! - `GET /api/runs?status=&workflow=&limit=&after=`: a page of runs (`workflow runs`)
 //! - `GET /api/runs/{id}`: one run, its state included (`workflow show --state`)
 //! - `GET /api/runs/{id}/history?from=&limit=`: a page of its checkpoints
-//! - `GET /api/runs/{id}/events?from=&limit=`: a page of its event log (`workflow events`)
+//! - `GET /api/runs/{id}/events?from=&limit=`: a page of its event log (`workflow events`);
+//!   `?last=N` its last N entries instead (`workflow events --last N`)
 //! - `POST /api/runs/{id}/cancel`: cancel it (`workflow cancel`); `403` in read-only mode
 //! - `POST /api/runs/{id}/fork?checkpoint=N`: a new run from its checkpoint N, for a worker
 //!   (`workflow fork`); `403` in read-only mode
@@ -43,6 +44,8 @@ pub(crate) struct RunsQuery {
 pub(crate) struct HistoryQuery {
     from: Option<u64>,
     limit: Option<u32>,
+    /// The events only: the log's last entries, rather than a page from `from`.
+    last: Option<u32>,
 }
 
 /// The most rows one request reads.
@@ -222,7 +225,8 @@ pub(crate) async fn console(State(console): State<Console>) -> Response {
 const CHANGE_HEADER: &str = "x-workflow-console";
 
 /// A page of run `id`'s event log: `{"events": [...], "next": N}`, as `workflow events --json`
-/// prints it (the same `from` and `limit` as the history).
+/// prints it (the same `from` and `limit` as the history), or with `last` its last entries (at
+/// most as many as a page).
 pub(crate) async fn events(
     State(console): State<Console>,
     Path(id): Path<String>,
@@ -237,6 +241,7 @@ pub(crate) async fn events(
         from,
         limit,
         follow: false,
+        last: query.last.map(|last| last.min(MAX_LIMIT)),
     };
     json(events::events(console.store.as_ref(), args, true).await)
 }

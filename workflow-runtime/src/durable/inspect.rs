@@ -204,6 +204,16 @@ impl Runner {
         self.store.events(run, from, limit).await
     }
 
+    /// The last `limit` entries of run `run`'s event log, in order: what a view of a long run
+    /// shows first, before it reads on with [`events`](Self::events) from after the last one.
+    ///
+    /// # Errors
+    ///
+    /// As [`events`](Self::events).
+    pub async fn latest_events(&self, run: RunId, limit: u32) -> Result<Vec<LoggedEvent>, Error> {
+        self.store.latest_events(run, limit).await
+    }
+
     /// The pause run `run` waits at, with what it shows and the [token](Pause::token) to
     /// answer it with, or `None` if it does not wait. A run whose step waits for a human's
     /// approval of a tool call shows that call: its pause

@@ -552,6 +552,24 @@ pub trait CheckpointStore: Send + Sync + 'static {
         Box::pin(async move { exists.await.map(|_| Vec::new()) })
     }
 
+    /// The last `limit` entries of run `run`'s event log, in order (all of them if it holds
+    /// fewer): where a reader of a long log starts, to show what happened last, before it
+    /// follows the run with [`events`](Self::events) from after the last one.
+    ///
+    /// The default reads the whole log through [`events`](Self::events), a page at a time,
+    /// keeping the last `limit` entries.
+    ///
+    /// # Errors
+    ///
+    /// As [`events`](Self::events).
+    fn latest_events(
+        &self,
+        run: RunId,
+        limit: u32,
+    ) -> BoxFuture<'_, Result<Vec<LoggedEvent>, Error>> {
+        Box::pin(log::latest_by_pages(self, run, limit, 1_000))
+    }
+
     /// Gives up `lease` on run `run`. With an `error`, the run's status becomes
     /// [`RunStatus::Failed`] and its error `error`.
     ///

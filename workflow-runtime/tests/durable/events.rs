@@ -93,6 +93,12 @@ pub(crate) async fn the_store_numbers_and_pages_a_run_s_log(fixture: Fixture) {
     let page = store.events(id, 1, 2).await.expect("reads");
     assert_eq!(entries(&page), want[1..3]);
     assert!(store.events(id, 4, 10).await.expect("reads").is_empty());
+    // The log's end, in order, as a view of a long run reads it first.
+    let latest = store.latest_events(id, 2).await.expect("reads");
+    assert_eq!(entries(&latest), want[2..]);
+    let latest = store.latest_events(id, 100).await.expect("reads");
+    assert_eq!(entries(&latest), want);
+    assert!(store.latest_events(id, 0).await.expect("reads").is_empty());
     assert!(store
         .events(id, u64::MAX, 10)
         .await
@@ -118,6 +124,14 @@ pub(crate) async fn the_store_numbers_and_pages_a_run_s_log(fixture: Fixture) {
 
     let unknown = RunId::new();
     let error = store.events(unknown, 0, 10).await.expect_err("no such run");
+    assert!(
+        matches!(error, Error::RunNotFound { run } if run == unknown),
+        "{error:?}"
+    );
+    let error = store
+        .latest_events(unknown, 10)
+        .await
+        .expect_err("no such run");
     assert!(
         matches!(error, Error::RunNotFound { run } if run == unknown),
         "{error:?}"

@@ -180,6 +180,17 @@ impl CheckpointStore for MemoryStore {
         })
     }
 
+    fn latest_events(
+        &self,
+        run: RunId,
+        limit: u32,
+    ) -> BoxFuture<'_, Result<Vec<LoggedEvent>, Error>> {
+        self.with(run, |entry, _| {
+            let skip = entry.events.len().saturating_sub(limit as usize);
+            Ok(entry.events[skip..].to_vec())
+        })
+    }
+
     fn save_branch<'a>(
         &'a self,
         lease: &'a Lease,

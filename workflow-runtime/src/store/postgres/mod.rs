@@ -330,6 +330,17 @@ impl CheckpointStore for PostgresStore {
         })
     }
 
+    fn latest_events(
+        &self,
+        run: RunId,
+        limit: u32,
+    ) -> BoxFuture<'_, Result<Vec<LoggedEvent>, Error>> {
+        Box::pin(async move {
+            let conn = self.connection().await?;
+            read::latest_events(&conn.client, &conn.sql, run, limit).await
+        })
+    }
+
     fn save_branch<'a>(
         &'a self,
         lease: &'a Lease,

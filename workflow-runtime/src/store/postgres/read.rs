@@ -207,6 +207,34 @@ pub(super) async fn events(
     let from = i64::try_from(from).unwrap_or(i64::MAX);
     let params: [&(dyn ToSql + Sync); 3] = [run.as_uuid(), &from, &i64::from(limit)];
     let rows = client.query(&sql.events, &params).await.map_err(store)?;
+    read_page(client, sql, run, &rows).await
+}
+
+/// The last `limit` entries of run `run`'s log, in order.
+pub(super) async fn latest_events(
+    client: &Client,
+    sql: &Statements,
+    run: RunId,
+    limit: u32,
+) -> Result<Vec<LoggedEvent>, Error> {
+    let params: [&(dyn ToSql + Sync); 2] = [run.as_uuid(), &i64::from(limit)];
+    let rows = client
+        .query(&sql.latest_events, &params)
+        .await
+        .map_err(store)?;
+    let mut page = read_page(client, sql, run, &rows).await?;
+    page.reverse();
+    Ok(page)
+}
+
+/// The log entries of `rows` (`seq, at, event`) of run `run`; no rows for a run that does not
+/// exist is [`Error::RunNotFound`].
+async fn read_page(
+    client: &Client,
+    sql: &Statements,
+    run: RunId,
+    rows: &[tokio_postgres::Row],
+) -> Result<Vec<LoggedEvent>, Error> {
     if rows.is_empty() {
         // No entry: say whether the run is there at all.
         self::run(client, sql, run).await?;

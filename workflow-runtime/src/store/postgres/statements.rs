@@ -182,6 +182,7 @@ pub(super) struct Statements {
     pub(super) save_logged: Statement,
     pub(super) append_events: Statement,
     pub(super) events: Statement,
+    pub(super) latest_events: Statement,
     pub(super) refused: Statement,
     pub(super) release: Statement,
     pub(super) run: Statement,
@@ -233,6 +234,12 @@ impl Statements {
             events: prepare(
                 "SELECT seq, at, event FROM workflow_events WHERE run = $1 AND seq >= $2 \
                  ORDER BY seq LIMIT $3"
+                    .into(),
+            )
+            .await?,
+            latest_events: prepare(
+                "SELECT seq, at, event FROM workflow_events WHERE run = $1 \
+                 ORDER BY seq DESC LIMIT $2"
                     .into(),
             )
             .await?,

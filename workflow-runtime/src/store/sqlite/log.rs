@@ -72,15 +72,40 @@ pub(super) fn events(
     limit: u32,
 ) -> Result<Vec<LoggedEvent>, Error> {
     let from = i64::try_from(from).unwrap_or(i64::MAX);
-    let mut stmt = conn
-        .prepare_cached(
-            "SELECT seq, at, event FROM workflow_events WHERE run = (SELECT ?1) AND seq >= ?2 \
-             ORDER BY seq LIMIT ?3",
-        )
-        .map_err(store)?;
-    let mut rows = stmt
-        .query(params![Id::run(run), from, i64::from(limit)])
-        .map_err(store)?;
+    let sql = "SELECT seq, at, event FROM workflow_events WHERE run = (SELECT ?1) AND seq >= ?2 \
+         ORDER BY seq LIMIT ?3";
+    read_page(
+        conn,
+        run,
+        sql,
+        params![Id::run(run), from, i64::from(limit)],
+    )
+}
+
+/// The last `limit` entries of run `run`'s log, in order.
+pub(super) fn latest_events(
+    conn: &Connection,
+    run: RunId,
+    limit: u32,
+) -> Result<Vec<LoggedEvent>, Error> {
+    // The index read backwards from the log's end.
+    let sql = "SELECT seq, at, event FROM workflow_events WHERE run = (SELECT ?1) \
+         ORDER BY seq DESC LIMIT ?2";
+    let mut page = read_page(conn, run, sql, params![Id::run(run), i64::from(limit)])?;
+    page.reverse();
+    Ok(page)
+}
+
+/// The entries `sql` selects (`seq, at, event`) from run `run`'s log; an empty page of a run
+/// that does not exist is [`Error::RunNotFound`].
+fn read_page(
+    conn: &Connection,
+    run: RunId,
+    sql: &str,
+    params: &[&dyn rusqlite::ToSql],
+) -> Result<Vec<LoggedEvent>, Error> {
+    let mut stmt = conn.prepare_cached(sql).map_err(store)?;
+    let mut rows = stmt.query(params).map_err(store)?;
     let mut page = Vec::new();
     while let Some(row) = rows.next().map_err(store)? {
         let read = Reader::of(row, run);

@@ -212,6 +212,14 @@ impl CheckpointStore for SqliteStore {
         self.call(move |conn| log::events(conn, run, from, limit))
     }
 
+    fn latest_events(
+        &self,
+        run: RunId,
+        limit: u32,
+    ) -> BoxFuture<'_, Result<Vec<LoggedEvent>, Error>> {
+        self.call(move |conn| log::latest_events(conn, run, limit))
+    }
+
     fn save_branch<'a>(
         &'a self,
         lease: &'a Lease,
