@@ -13,7 +13,7 @@
 //!
 //! Each test starts its own server and stops it before it ends: a stdio server is a child
 //! process that dies with its [`McpServer`], an HTTP one is killed by a guard; both are
-//! checked to be gone.
+//! checked to be gone, by the environment variable each carries (read from `/proc`: Linux).
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
