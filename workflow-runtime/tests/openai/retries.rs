@@ -284,14 +284,29 @@ impl<S: tracing::Subscriber> Layer<S> for Logs {
     }
 }
 
+/// Makes `logs` this thread's subscriber. tracing caches, per callsite and for the whole
+/// process, whether anyone listens, from the thread that first reaches it: another test of
+/// this binary reaching the retry's event first with no subscriber would cache "nobody",
+/// and this test would see no retry. A global subscriber that listens to everything (and
+/// keeps nothing) means no thread ever has nobody; rebuilding the cache undoes what was
+/// cached before it was set.
+fn capture(logs: &Logs) -> tracing::subscriber::DefaultGuard {
+    static GLOBAL: std::sync::Once = std::sync::Once::new();
+    GLOBAL.call_once(|| {
+        let _ = tracing::subscriber::set_global_default(tracing_subscriber::registry());
+    });
+    let guard = tracing::subscriber::set_default(tracing_subscriber::registry().with(logs.clone()));
+    tracing::callsite::rebuild_interest_cache();
+    guard
+}
+
 #[tokio::test]
 async fn each_retry_is_a_tracing_event() {
     let failure = ResponseTemplate::new(503).set_body_string("busy");
     let server = fails_twice_then_answers(failure, "ok").await;
     let model = provider(&server).build().expect("valid config");
     let logs = Logs::default();
-    let _default =
-        tracing::subscriber::set_default(tracing_subscriber::registry().with(logs.clone()));
+    let _default = capture(&logs);
 
     let response = model.chat(ChatRequest::new().user("hi")).await;
     assert_eq!(response.expect("retried").text, "ok");
