@@ -293,6 +293,50 @@ fn percent_decode(text: &str) -> String {
     String::from_utf8(out).unwrap_or_else(|_| text.to_owned())
 }
 
+/// How long one attempt of an HTTP provider may take unless its builder says otherwise.
+pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// The builder methods that set an HTTP provider's timeout and retries (`timeout`, `retries`,
+/// `backoff`, `max_backoff`), for a builder with the fields `timeout: Duration` and
+/// `retries: Retries`: one text for every provider's docs.
+macro_rules! timeout_and_retry_setters {
+    () => {
+        /// Bounds each attempt: the whole response of a call, or for a stream, the wait for
+        /// the response to start and then for each chunk. 300 s by default.
+        pub fn timeout(mut self, timeout: Duration) -> Self {
+            self.timeout = timeout;
+            self
+        }
+
+        /// Retries a transient failure up to `retries` more times; 2 by default.
+        ///
+        /// A call made in a step whose policy retries (`#[step(retry = N)]`) is tried once:
+        /// the step retries it, so that the two budgets do not multiply
+        /// ([`StepPolicy::retry`](crate::StepPolicy::retry)).
+        pub fn retries(mut self, retries: u32) -> Self {
+            self.retries.max = retries;
+            self
+        }
+
+        /// The delay before the first retry, doubled for each next one, with jitter; 500 ms
+        /// by default.
+        pub fn backoff(mut self, first: Duration) -> Self {
+            self.retries.backoff = first;
+            self
+        }
+
+        /// The longest delay between two attempts; 30 s by default. A failure whose
+        /// `Retry-After` is longer is not retried: the call fails with it, and
+        /// [`ProviderError::retry_after`](crate::provider::ProviderError::retry_after) holds
+        /// the wait.
+        pub fn max_backoff(mut self, max: Duration) -> Self {
+            self.retries.max_backoff = max;
+            self
+        }
+    };
+}
+pub(crate) use timeout_and_retry_setters;
+
 /// How a provider retries transient errors.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Retries {
@@ -305,6 +349,14 @@ pub(crate) struct Retries {
 }
 
 impl Retries {
+    /// What a provider does unless its builder says otherwise: 2 retries, waiting 500 ms,
+    /// then twice as long each time, up to 30 s.
+    pub(crate) const DEFAULT: Retries = Retries {
+        max: 2,
+        backoff: Duration::from_millis(500),
+        max_backoff: Duration::from_secs(30),
+    };
+
     /// Runs `attempt` until it succeeds, fails with an error that is not transient, or runs out
     /// of retries. An attempt whose server sent `Retry-After` is retried after that wait, or not
     /// at all if it is longer than `max_backoff`.

@@ -37,7 +37,7 @@ use std::time::{Duration, Instant};
 
 use reqwest::header::{HeaderMap, AUTHORIZATION};
 
-use super::http::{join, Caller, Endpoint, Retries};
+use super::http::{join, timeout_and_retry_setters, Caller, Endpoint, Retries, DEFAULT_TIMEOUT};
 use super::secret::{redact_userinfo, shown_url};
 use super::{
     ApiKey, BoxFuture, ChatModel, ChatRequest, ChatResponse, ChatStream, ProviderError,
@@ -89,12 +89,8 @@ impl OpenAi {
             model: model.into(),
             api_key: None,
             dialect: body::Dialect::default(),
-            timeout: Duration::from_secs(300),
-            retries: Retries {
-                max: 2,
-                backoff: Duration::from_millis(500),
-                max_backoff: Duration::from_secs(30),
-            },
+            timeout: DEFAULT_TIMEOUT,
+            retries: Retries::DEFAULT,
         }
     }
 
@@ -207,37 +203,7 @@ impl OpenAiBuilder {
         self
     }
 
-    /// Bounds each attempt: the whole response of a call, or for a stream, the wait for the
-    /// response to start and then for each chunk. 300 s by default.
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
-        self
-    }
-
-    /// Retries a transient failure up to `retries` more times; 2 by default.
-    ///
-    /// A call made in a step whose policy retries (`#[step(retry = N)]`) is tried once: the
-    /// step retries it, so that the two budgets do not multiply
-    /// ([`StepPolicy::retry`](crate::StepPolicy::retry)).
-    pub fn retries(mut self, retries: u32) -> Self {
-        self.retries.max = retries;
-        self
-    }
-
-    /// The delay before the first retry, doubled for each next one, with jitter; 500 ms by
-    /// default.
-    pub fn backoff(mut self, first: Duration) -> Self {
-        self.retries.backoff = first;
-        self
-    }
-
-    /// The longest delay between two attempts; 30 s by default. A failure whose
-    /// `Retry-After` is longer is not retried: the call fails with it, and
-    /// [`ProviderError::retry_after`] holds the wait.
-    pub fn max_backoff(mut self, max: Duration) -> Self {
-        self.retries.max_backoff = max;
-        self
-    }
+    timeout_and_retry_setters!();
 
     /// Builds the provider.
     ///
