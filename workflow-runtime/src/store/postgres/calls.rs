@@ -1,8 +1,8 @@
 //! The calls a run's step in flight recorded (model turns, tool calls, `once` blocks), read
-//! back when the step runs again. Rare next to checkpoints: the statements are not prepared
-//! with the others on every connection.
+//! back when the step runs again. Not prepared with the others on every connection (a run
+//! without agents makes none): each is sent with its parameters' types, in one round trip.
 
-use tokio_postgres::types::ToSql;
+use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::Client;
 use uuid::Uuid;
 
@@ -32,9 +32,21 @@ pub(super) async fn save(
     call: &CallRecord,
 ) -> Result<(), Error> {
     let at = seq as i64;
-    let params: [&(dyn ToSql + Sync); 5] = [run.as_uuid(), &lease, &at, &call.key, &call.value];
-    let row = client.query_one(SAVE_CALL, &params).await.map_err(store)?;
-    match Reader::of(&row, run).get::<i64>(0, "count")? {
+    let params: [(&(dyn ToSql + Sync), Type); 5] = [
+        (run.as_uuid(), Type::UUID),
+        (&lease, Type::UUID),
+        (&at, Type::INT8),
+        (&call.key, Type::TEXT),
+        (&call.value, Type::TEXT),
+    ];
+    let rows = client
+        .query_typed(SAVE_CALL, &params)
+        .await
+        .map_err(store)?;
+    let row = rows
+        .first()
+        .ok_or_else(|| Error::other("recording a call returned no row"))?;
+    match Reader::of(row, run).get::<i64>(0, "count")? {
         // `refused` reads a write of checkpoint `seq + 1` expected on top of `seq`.
         0 => Err(refused(client, sql, run, lease, Some(seq.wrapping_add(1))).await),
         _ => Ok(()),
@@ -49,9 +61,9 @@ pub(super) async fn select(
 ) -> Result<Vec<CallRecord>, Error> {
     let at = seq as i64;
     let rows = client
-        .query(
+        .query_typed(
             "SELECT key, value FROM workflow_calls WHERE run = $1 AND seq = $2",
-            &[run.as_uuid(), &at],
+            &[(run.as_uuid(), Type::UUID), (&at, Type::INT8)],
         )
         .await
         .map_err(store)?;

@@ -185,29 +185,11 @@ pub(super) async fn save(
     events: &[NewEvent],
     received: Option<u64>,
 ) -> Result<(), Error> {
-    let running = checkpoint.status == RunStatus::Running;
     let message = received.map(|message| i64::try_from(message).unwrap_or(i64::MAX));
-    let usage = checkpoint.usage.to_json();
     let (times, texts) = columns(events);
-    let params: [&(dyn ToSql + Sync); 17] = [
-        checkpoint.run.as_uuid(),
-        &lease,
-        &(checkpoint.seq as i64),
-        &checkpoint.status.as_str(),
-        &checkpoint.step,
-        &running,
-        &ttl,
-        &checkpoint.workflow,
-        &(checkpoint.fingerprint as i64),
-        &(checkpoint.format as i32),
-        &checkpoint.state,
-        &checkpoint.loops,
-        &to_millis(checkpoint.created_at),
-        &usage,
-        &times,
-        &texts,
-        &message,
-    ];
+    let bound = Bound::of(checkpoint);
+    let extra: [&(dyn ToSql + Sync); 3] = [&times, &texts, &message];
+    let params = bound.params(checkpoint, &lease, &ttl, &extra);
     let write = async {
         match (message, events.is_empty()) {
             (Some(_), _) => client.execute(&sql.save_received, &params).await,
@@ -215,7 +197,7 @@ pub(super) async fn save(
             (None, false) => client.execute(&sql.save_logged, &params[..16]).await,
         }
     };
-    let saved = if running || checkpoint.status == RunStatus::Suspended {
+    let saved = if bound.running || checkpoint.status == RunStatus::Suspended {
         write.await
     } else {
         // The run ends: the notice goes in the same round trip, right behind the write
@@ -239,7 +221,7 @@ pub(super) async fn suspend_at(
     let at = seq as i64;
     let params: [&(dyn ToSql + Sync); 4] = [run.as_uuid(), &lease, &at, &CANCELLED];
     match client
-        .execute(super::statements::SUSPEND_AT, &params)
+        .execute(&sql.suspend_at, &params)
         .await
         .map_err(store)?
     {
@@ -258,29 +240,9 @@ pub(super) async fn save_carried(
     checkpoint: &Checkpoint,
     call: &CallRecord,
 ) -> Result<(), Error> {
-    let running = checkpoint.status == RunStatus::Running;
-    let usage = checkpoint.usage.to_json();
-    let params: [&(dyn ToSql + Sync); 16] = [
-        checkpoint.run.as_uuid(),
-        &lease,
-        &(checkpoint.seq as i64),
-        &checkpoint.status.as_str(),
-        &checkpoint.step,
-        &running,
-        &ttl,
-        &checkpoint.workflow,
-        &(checkpoint.fingerprint as i64),
-        &(checkpoint.format as i32),
-        &checkpoint.state,
-        &checkpoint.loops,
-        &to_millis(checkpoint.created_at),
-        &usage,
-        &call.key,
-        &call.value,
-    ];
-    let saved = client
-        .execute(super::statements::SAVE_CARRIED, &params)
-        .await;
+    let bound = Bound::of(checkpoint);
+    let params = bound.params(checkpoint, &lease, &ttl, &[&call.key, &call.value]);
+    let saved = client.execute(&sql.save_carried, &params).await;
     match saved.map_err(store)? {
         0 => Err(refused(client, sql, checkpoint.run, lease, Some(checkpoint.seq)).await),
         _ => Ok(()),
@@ -362,6 +324,59 @@ pub(super) async fn release(
 }
 
 /// `events` as two columns: their times in milliseconds, their JSON.
+/// What the save statements bind of a checkpoint, converted to the columns' types.
+struct Bound {
+    seq: i64,
+    status: &'static str,
+    running: bool,
+    fingerprint: i64,
+    format: i32,
+    created_at: i64,
+    usage: Option<String>,
+}
+
+impl Bound {
+    fn of(checkpoint: &Checkpoint) -> Self {
+        Bound {
+            seq: checkpoint.seq as i64,
+            status: checkpoint.status.as_str(),
+            running: checkpoint.status == RunStatus::Running,
+            fingerprint: checkpoint.fingerprint as i64,
+            format: checkpoint.format as i32,
+            created_at: to_millis(checkpoint.created_at),
+            usage: checkpoint.usage.to_json(),
+        }
+    }
+
+    /// The params of a save of `checkpoint` under `lease`, extended by `ttl`: `$1`–`$14`
+    /// (see `statements::SAVE_RUN` and `SAVE_CHECKPOINT`), then `extra` from `$15`.
+    fn params<'a>(
+        &'a self,
+        checkpoint: &'a Checkpoint,
+        lease: &'a Uuid,
+        ttl: &'a i64,
+        extra: &[&'a (dyn ToSql + Sync)],
+    ) -> Vec<&'a (dyn ToSql + Sync)> {
+        let params: [&(dyn ToSql + Sync); 14] = [
+            checkpoint.run.as_uuid(),
+            lease,
+            &self.seq,
+            &self.status,
+            &checkpoint.step,
+            &self.running,
+            ttl,
+            &checkpoint.workflow,
+            &self.fingerprint,
+            &self.format,
+            &checkpoint.state,
+            &checkpoint.loops,
+            &self.created_at,
+            &self.usage,
+        ];
+        params.iter().chain(extra).copied().collect()
+    }
+}
+
 fn columns(events: &[NewEvent]) -> (Vec<i64>, Vec<&str>) {
     let times = events.iter().map(|event| to_millis(event.at)).collect();
     (

@@ -197,6 +197,8 @@ pub(super) struct Statements {
     pub(super) cancel: Statement,
     pub(super) status: Statement,
     pub(super) save_received: Statement,
+    pub(super) save_carried: Statement,
+    pub(super) suspend_at: Statement,
     pub(super) send_signal: Statement,
     pub(super) next_signal: Statement,
     pub(super) take_rate_slot: Statement,
@@ -287,6 +289,8 @@ impl Statements {
             ))
             .await?,
             status: prepare("SELECT status FROM workflow_runs WHERE id = $1".into()).await?,
+            save_carried: prepare(format!("{SAVE_RUN}, {CARRY_CALLS} {SAVE_CHECKPOINT}")).await?,
+            suspend_at: prepare(SUSPEND_AT.into()).await?,
             save_received: prepare(format!(
                 "{}, {LOG_EVENTS}, {TAKE_SIGNAL} {SAVE_CHECKPOINT}",
                 // The run has its message: it waits for no signal, even if its worker dies.
@@ -363,34 +367,22 @@ const SAVE_RUN: &str = concat!(
      AND NOT cancel_requested RETURNING id)",
 );
 
-/// A save that carries the calls recorded at checkpoint `$3 - 1` over to checkpoint `$3`,
-/// and records call `$15` (JSON `$16`) there: the params of a save, then the call's.
-pub(super) const SAVE_CARRIED: &str = concat!(
-    "WITH run AS (UPDATE workflow_runs SET version = $3::bigint, status = $4::text, wake_at = NULL, \
-     step = $5::text, error = NULL, updated_at = ",
-    now!(),
-    ", lease_id = CASE WHEN $6::boolean THEN lease_id END, \
-     owner = CASE WHEN $6::boolean THEN owner END, \
-     lease_expires = CASE WHEN $6::boolean THEN ",
-    now!(),
-    " + $7::bigint END \
-     WHERE id = $1 AND lease_id = $2 AND version = $3::bigint - 1 \
-     AND NOT cancel_requested RETURNING id), \
-     carried AS (INSERT INTO workflow_calls (run, seq, key, value, created_at) \
+/// The calls recorded at checkpoint `$3 - 1` carried over to checkpoint `$3`, with call `$15`
+/// (JSON `$16`) recorded there, if the run's row was written: between [`SAVE_RUN`] and
+/// [`SAVE_CHECKPOINT`], whose params come first.
+const CARRY_CALLS: &str = concat!(
+    "carried AS (INSERT INTO workflow_calls (run, seq, key, value, created_at) \
      SELECT c.run, $3::bigint, c.key, c.value, c.created_at FROM workflow_calls c \
      JOIN run ON c.run = run.id WHERE c.seq = $3::bigint - 1 \
      UNION ALL SELECT id, $3::bigint, $15::text, $16::text, ",
     now!(),
-    " FROM run ON CONFLICT (run, seq, key) DO NOTHING) \
-     INSERT INTO workflow_checkpoints (run, seq, workflow, fingerprint, format, step, status, \
-     state, loops, created_at, usage) SELECT id, $3::bigint, $8::text, $9::bigint, $10::integer, \
-     $5::text, $4::text, $11::text, $12::text, $13::bigint, $14::text FROM run",
+    " FROM run ON CONFLICT (run, seq, key) DO NOTHING)",
 );
 
 /// Suspends run `$1` at checkpoint `$3`, its latest, if it is leased to `$2`, without a
 /// checkpoint: gives up the lease (records it as cancelled, with error `$4`, if it was asked
 /// to stop).
-pub(super) const SUSPEND_AT: &str = concat!(
+const SUSPEND_AT: &str = concat!(
     "UPDATE workflow_runs SET \
      status = CASE WHEN cancel_requested THEN 'cancelled' ELSE 'suspended' END, \
      error = CASE WHEN cancel_requested THEN $4::text END, wake_at = NULL, awaiting = NULL, \
