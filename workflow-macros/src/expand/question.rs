@@ -1,0 +1,110 @@
+//! The `?`s of the steps that return a `Result`, written so that rustc reports an operand or an
+//! error `?` cannot take in our words, at the user's `?`.
+//!
+//! `expr?` in such a step's own body becomes
+//!
+//! ```text
+//! match QuestionOperand::branch(expr) {
+//!     Ok(value) => value,
+//!     Err(error) => return Err(QuestionInto::question_into(error)),
+//! }
+//! ```
+//!
+//! which is `?` for a `Result` (and a `Poll` of one): the error converts with `From`, into the
+//! error type of the step's return, however the step names it (`Result<T, E>`,
+//! `workflow::Result<T>`, `anyhow::Result<T>`). A `?` inside a closure, an `async` block, a
+//! nested item or a macro's arguments returns from something else, and is left as written.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{quote, quote_spanned};
+use syn::visit_mut::{self, VisitMut};
+use syn::{Expr, ExprTry, ImplItem, ItemImpl};
+
+use crate::model::Model;
+
+/// `item` with the `?`s of its steps that return a `Result` rewritten.
+pub(crate) fn steps(model: &Model, mut item: ItemImpl) -> ItemImpl {
+    for impl_item in &mut item.items {
+        let ImplItem::Fn(method) = impl_item else {
+            continue;
+        };
+        let returns_result = model.steps.iter().any(|step| {
+            step.sig.ident == method.sig.ident
+                && step.sig.fallible.is_some()
+                && step.sig.child.is_none()
+        });
+        if returns_result {
+            Questions { model }.visit_block_mut(&mut method.block);
+        }
+    }
+    item
+}
+
+/// Rewrites the `?`s that return from the function whose body it visits.
+struct Questions<'a> {
+    model: &'a Model,
+}
+
+impl VisitMut for Questions<'_> {
+    fn visit_expr_mut(&mut self, expr: &mut Expr) {
+        match expr {
+            // Their `?` returns from the closure or the block, or is the macro's to read.
+            Expr::Closure(_) | Expr::Async(_) | Expr::Const(_) | Expr::Macro(_) => {}
+            Expr::Try(_) => {
+                visit_mut::visit_expr_mut(self, expr);
+                if let Expr::Try(question) = expr {
+                    if let Some(rewritten) = self.rewrite(question) {
+                        *expr = rewritten;
+                    }
+                }
+            }
+            _ => visit_mut::visit_expr_mut(self, expr),
+        }
+    }
+
+    // A nested `fn`, `impl` or `mod` has `?`s of its own.
+    fn visit_item_mut(&mut self, _item: &mut syn::Item) {}
+}
+
+impl Questions<'_> {
+    /// The `match` that does what `question` does, every token at its `?` but `match` itself,
+    /// at the operand's start, so that the whole expression spans `expr?`.
+    fn rewrite(&self, question: &ExprTry) -> Option<Expr> {
+        let span = question.question_token.span;
+        let start = syn::spanned::Spanned::span(&question.expr);
+        let attrs = &question.attrs;
+        let operand = &question.expr;
+        let branch = self.private("QuestionOperand", span);
+        let into = self.private("QuestionInto", span);
+        // At the `?` itself (not `Span::mixed_site()`): rustc places an error in the argument
+        // of the conversion at the call's own context, which would be `#[workflow]` otherwise.
+        // Nothing of the user's is in scope of these bindings.
+        let value = syn::Ident::new("__workflow_value", span);
+        let error = syn::Ident::new("__workflow_error", span);
+        let keyword = syn::Token![match](start);
+        let tokens = quote_spanned! {span=>
+            #(#attrs)*
+            #keyword #branch::branch(#operand) {
+                ::core::result::Result::Ok(#value) => #value,
+                ::core::result::Result::Err(#error) => {
+                    return ::core::result::Result::Err(#into::question_into(#error));
+                }
+            }
+        };
+        syn::parse2(tokens).ok()
+    }
+
+    /// The path of an item of `__private`, at `span` as if the user had written it there, so
+    /// that rustc's message is the user's code's and not the macro's.
+    fn private(&self, item: &str, span: Span) -> TokenStream {
+        let krate = &self.model.krate;
+        let item = syn::Ident::new(item, span);
+        let path = quote!(#krate::__private::#item);
+        path.into_iter()
+            .map(|mut token| {
+                token.set_span(span);
+                token
+            })
+            .collect()
+    }
+}
