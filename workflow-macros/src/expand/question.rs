@@ -108,3 +108,79 @@ impl Questions<'_> {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use proc_macro2::TokenStream;
+    use quote::quote;
+
+    /// The user's impl block as the macro emits it, pretty-printed.
+    fn user_impl(item: &TokenStream) -> String {
+        let output = crate::workflow_impl(TokenStream::new(), item);
+        let file: syn::File = syn::parse2(output).expect("the expansion is Rust");
+        let first = file.items.into_iter().next().expect("the user's impl");
+        prettyplease::unparse(&syn::File {
+            shebang: None,
+            attrs: Vec::new(),
+            items: vec![first],
+        })
+    }
+
+    #[test]
+    fn only_the_steps_own_questions_are_written_out() {
+        let printed = user_impl(&quote! {
+            impl Count {
+                async fn count(&self, text: String) -> Result<usize, Failed> {
+                    let first = |text: &str| -> Option<char> { text.chars().next()? .into() };
+                    let parsed = async { text.parse::<usize>()? + 1 };
+                    fn last(text: &str) -> Option<char> { Some(text.chars().last()?) }
+                    let line = format!("{}", read(&text)?);
+                    read(&text)?.len();
+                    Ok(parsed.await?)
+                }
+                async fn plain(&self, number: usize) -> usize {
+                    number.checked_add(1)?
+                }
+                flow! { start -> count -> plain -> end; }
+            }
+        });
+        let expected = r#"impl Count {
+    #[allow(clippy::unused_async)]
+    async fn count(&self, text: String) -> Result<usize, Failed> {
+        let first = |text: &str| -> Option<char> { text.chars().next()?.into() };
+        let parsed = async { text.parse::<usize>()? + 1 };
+        fn last(text: &str) -> Option<char> {
+            Some(text.chars().last()?)
+        }
+        let line = format!("{}", read(& text) ?);
+        match ::workflow::__private::QuestionOperand::branch(read(&text)) {
+            ::core::result::Result::Ok(__workflow_value) => __workflow_value,
+            ::core::result::Result::Err(__workflow_error) => {
+                return ::core::result::Result::Err(
+                    ::workflow::__private::QuestionInto::question_into(__workflow_error),
+                );
+            }
+        }
+            .len();
+        Ok(
+            match ::workflow::__private::QuestionOperand::branch(parsed.await) {
+                ::core::result::Result::Ok(__workflow_value) => __workflow_value,
+                ::core::result::Result::Err(__workflow_error) => {
+                    return ::core::result::Result::Err(
+                        ::workflow::__private::QuestionInto::question_into(
+                            __workflow_error,
+                        ),
+                    );
+                }
+            },
+        )
+    }
+    #[allow(clippy::unused_async)]
+    async fn plain(&self, number: usize) -> usize {
+        number.checked_add(1)?
+    }
+}
+"#;
+        assert_eq!(printed, expected);
+    }
+}

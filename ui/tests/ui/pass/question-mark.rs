@@ -73,6 +73,7 @@ impl Pipeline {
 
     /// `workflow::Result<T>` written out.
     async fn tidy(&self, text: String) -> workflow::Result<String> {
+        tidy(&text)?.truncate(0);
         Ok(tidy(&text)?)
     }
 
