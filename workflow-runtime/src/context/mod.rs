@@ -9,7 +9,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use crate::scope::RunScope;
-use crate::state::Loops;
+use crate::state::{ChildState, Loops};
 
 pub use branch::settle;
 
@@ -41,8 +41,9 @@ pub struct Context {
     /// The scope of the child run in progress, across the turns of a durable parent's loop.
     child_scope: Option<Arc<RunScope>>,
     /// The step that just ran failed and its error went to its handler: the error, described,
-    /// and the handler, for the run's events.
-    routed: Option<(String, &'static str)>,
+    /// and the handler, for the run's events. Boxed: rare, and every run's future holds a
+    /// context.
+    routed: Option<Box<(String, &'static str)>>,
 }
 
 /// Where the child run of the step that just ran stopped: what the driver does next.
@@ -150,7 +151,7 @@ impl Context {
     /// Where the error of the step that just ran went, if it failed and its error route took
     /// it: the error, described, and the handler; clears it.
     pub(crate) fn take_routed(&mut self) -> Option<(String, &'static str)> {
-        self.routed.take()
+        self.routed.take().map(|routed| *routed)
     }
 
     /// Saves a checkpoint after each step: a durable run.
@@ -196,18 +197,20 @@ impl Context {
         self.run.as_ref()
     }
 
-    /// Lends this context to a child run of the workflow `workflow`, whose bounded edges were
-    /// taken as `loops` says: until the loan ends, the context is the child's (its name, its
-    /// counters). For a child that nothing watches or limits, which needs nothing else of a
-    /// context of its own.
-    pub(crate) fn lend(&mut self, workflow: &'static str, loops: Loops) -> Lent<'_> {
+    /// Lends this context to a child run of the workflow `workflow` from `child`: until the
+    /// loan ends, the context is the child's (its name, its loop counters). For a child that
+    /// nothing watches or limits, which needs nothing else of a context of its own. Returns
+    /// the loan and the state the child starts from.
+    pub(crate) fn lend<S>(&mut self, workflow: &'static str, child: ChildState<S>) -> (Lent<'_>, S) {
+        let ChildState { state, loops } = child;
         let workflow = std::mem::replace(&mut self.workflow, workflow);
         let loops = std::mem::replace(&mut self.loops, loops);
-        Lent {
+        let lent = Lent {
             cx: self,
             workflow,
             loops: Some(loops),
-        }
+        };
+        (lent, state)
     }
 }
 
@@ -262,7 +265,7 @@ mod tests {
         assert!(cx.take_edge(0, 5));
         let mut child = Loops::new();
         assert!(child.take(1, 5));
-        let mut lent = cx.lend("Child", child);
+        let (mut lent, ()) = cx.lend("Child", ChildState { state: (), loops: child });
         assert_eq!(lent.cx().workflow(), "Child");
         assert!(lent.cx().take_edge(1, 5));
         let child = lent.give_back();
@@ -277,7 +280,7 @@ mod tests {
         let mut cx = Context::new("Parent");
         let mut child = Loops::new();
         assert!(child.take(0, 5));
-        drop(cx.lend("Child", child));
+        drop(cx.lend("Child", ChildState { state: (), loops: child }));
         assert_eq!(cx.workflow(), "Parent");
         assert_eq!(cx.loops().count(0), 0);
     }

@@ -83,8 +83,8 @@ impl Context {
         let (reached, loops, timed_out) = if plain {
             // Nothing watches or limits the run: the child's steps and nothing else, in the
             // parent's context lent to it.
-            let mut lent = self.lend(C::NAME, child.loops);
-            let reached = drive_to(workflow, child.state, lent.cx(), &Hooks::NONE).await;
+            let (mut lent, state) = self.lend(C::NAME, child);
+            let reached = drive_to(workflow, state, lent.cx(), &Hooks::NONE).await;
             (reached, lent.give_back(), false)
         } else {
             // Boxed: a run nothing watches keeps its future as small as its steps'.

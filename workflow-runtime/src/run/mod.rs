@@ -10,5 +10,5 @@ mod launch;
 mod report;
 
 pub(crate) use drive::{Saver, Stop};
-pub(crate) use launch::{plain, start, Durable, Finish, Launch, Options, Started};
+pub(crate) use launch::{in_memory, plain, start, Durable, Launch, Options, Started};
 pub use report::{Outcome, Report};
