@@ -201,6 +201,7 @@ impl Context {
     /// loan ends, the context is the child's (its name, its loop counters). For a child that
     /// nothing watches or limits, which needs nothing else of a context of its own. Returns
     /// the loan and the state the child starts from.
+    #[inline]
     pub(crate) fn lend<S>(&mut self, workflow: &'static str, child: ChildState<S>) -> (Lent<'_>, S) {
         let ChildState { state, loops } = child;
         let workflow = std::mem::replace(&mut self.workflow, workflow);
@@ -225,11 +226,13 @@ pub(crate) struct Lent<'a> {
 
 impl Lent<'_> {
     /// The context, as the child's.
+    #[inline]
     pub(crate) fn cx(&mut self) -> &mut Context {
         self.cx
     }
 
     /// Ends the loan: the child's counters.
+    #[inline]
     pub(crate) fn give_back(mut self) -> Loops {
         let parent = self.loops.take().unwrap_or_default();
         std::mem::replace(&mut self.cx.loops, parent)
@@ -237,6 +240,7 @@ impl Lent<'_> {
 }
 
 impl Drop for Lent<'_> {
+    #[inline]
     fn drop(&mut self) {
         self.cx.workflow = self.workflow;
         if let Some(loops) = self.loops.take() {

@@ -151,6 +151,7 @@ pub(crate) fn drive<'a, W: Workflow>(
 /// # Errors
 ///
 /// The error that stopped the run.
+#[inline]
 pub(crate) fn stop<W: Workflow>(
     reached: Result<Reached<W>, Error>,
     cx: &Context,
