@@ -990,7 +990,7 @@ async fn a_child_and_its_parent_count_their_loops_apart() {
     // The child takes its edge 0 twice on its first run (0 -> 3); had it counted on the
     // parent's edge 0, the parent's loop would be spent at once and the run would end at 3.
     let rounds = Rounds { ticks: Ticks };
-    assert_eq!(rounds.run(0).await.unwrap(), 5);
+    assert_eq!(rounds.run(0).await.expect("the run ends"), 5);
     let report = Executor::new().start(&rounds, 0).report().await;
     assert!(matches!(report.outcome, Outcome::Finished(5)));
 }
@@ -1000,7 +1000,10 @@ async fn a_context_lent_to_a_child_is_the_parent_s_again_after_it() {
     let mut cx = Context::new("Rounds");
     assert!(cx.take_edge(0, 2));
     let child = ChildState::new(Ticks::start(0));
-    let stop = cx.child("ticks", &StepPolicy::new(), &Ticks, child).await.unwrap();
+    let stop = cx
+        .child("ticks", &StepPolicy::new(), &Ticks, child)
+        .await
+        .expect("the child ends");
     assert!(matches!(stop, ChildStop::Finished(3)));
     assert_eq!((cx.workflow(), cx.loops().count(0)), ("Rounds", 1));
 }

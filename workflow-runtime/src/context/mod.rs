@@ -202,7 +202,11 @@ impl Context {
     /// nothing watches or limits, which needs nothing else of a context of its own. Returns
     /// the loan and the state the child starts from.
     #[inline]
-    pub(crate) fn lend<S>(&mut self, workflow: &'static str, child: ChildState<S>) -> (Lent<'_>, S) {
+    pub(crate) fn lend<S>(
+        &mut self,
+        workflow: &'static str,
+        child: ChildState<S>,
+    ) -> (Lent<'_>, S) {
         let ChildState { state, loops } = child;
         let workflow = std::mem::replace(&mut self.workflow, workflow);
         let loops = std::mem::replace(&mut self.loops, loops);
@@ -269,7 +273,13 @@ mod tests {
         assert!(cx.take_edge(0, 5));
         let mut child = Loops::new();
         assert!(child.take(1, 5));
-        let (mut lent, ()) = cx.lend("Child", ChildState { state: (), loops: child });
+        let (mut lent, ()) = cx.lend(
+            "Child",
+            ChildState {
+                state: (),
+                loops: child,
+            },
+        );
         assert_eq!(lent.cx().workflow(), "Child");
         assert!(lent.cx().take_edge(1, 5));
         let child = lent.give_back();
@@ -284,7 +294,13 @@ mod tests {
         let mut cx = Context::new("Parent");
         let mut child = Loops::new();
         assert!(child.take(0, 5));
-        drop(cx.lend("Child", ChildState { state: (), loops: child }));
+        drop(cx.lend(
+            "Child",
+            ChildState {
+                state: (),
+                loops: child,
+            },
+        ));
         assert_eq!(cx.workflow(), "Parent");
         assert_eq!(cx.loops().count(0), 0);
     }

@@ -225,7 +225,9 @@ impl<'a, W: Workflow> Run<'a, W> {
     fn begin(self) -> BoxFuture<'a, Result<Stop<W>, Error>> {
         let started = match self.phase {
             // Polled as a future before (a rare case): that future, boxed once more.
-            Phase::Polled(running) => return Box::pin(running.map(|output| output.map(Stop::Finished))),
+            Phase::Polled(running) => {
+                return Box::pin(running.map(|output| output.map(Stop::Finished)))
+            }
             Phase::Ready(state, loops) => launch(
                 self.workflow,
                 self.executor,
