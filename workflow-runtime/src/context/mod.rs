@@ -1,9 +1,10 @@
 //! [`Context`]: what a transition gets from the driver to run its step: the step's policy
-//! (`attempt.rs`), the branches of a fan-out or a map (`branch.rs`), and the counters of
-//! bounded edges.
+//! (`attempt.rs`), the branches of a fan-out or a map (`branch.rs`), the counters of bounded
+//! edges, and the loan of a context to a child run (`lend.rs`).
 
 mod attempt;
 mod branch;
+mod lend;
 
 use std::fmt;
 use std::sync::Arc;
@@ -41,8 +42,9 @@ pub struct Context {
     /// The scope of the child run in progress, across the turns of a durable parent's loop.
     child_scope: Option<Arc<RunScope>>,
     /// The step that just ran failed and its error went to its handler: the error, described,
-    /// and the handler, for the run's events.
-    routed: Option<(String, &'static str)>,
+    /// and the handler, for the run's events. Boxed: rare, and every run's future holds a
+    /// context.
+    routed: Option<Box<(String, &'static str)>>,
 }
 
 /// Where the child run of the step that just ran stopped: what the driver does next.
@@ -150,7 +152,7 @@ impl Context {
     /// Where the error of the step that just ran went, if it failed and its error route took
     /// it: the error, described, and the handler; clears it.
     pub(crate) fn take_routed(&mut self) -> Option<(String, &'static str)> {
-        self.routed.take()
+        self.routed.take().map(|routed| *routed)
     }
 
     /// Saves a checkpoint after each step: a durable run.
