@@ -23,6 +23,7 @@
 //! [`CheckpointStore::events`] reads a page at a time.
 
 pub(crate) mod answer;
+mod batch;
 mod lease;
 mod listing;
 mod log;
