@@ -33,15 +33,8 @@ impl Journal {
         if matches!(kind, EventKind::TextDelta { .. }) {
             return;
         }
-        // An event is plain data: serializing it cannot fail. The run's own events (no path)
-        // are the kind alone, the same JSON without `flatten`'s buffering: about a third of
-        // the instructions.
-        let json = if path.is_empty() {
-            serde_json::to_string(kind)
-        } else {
-            serde_json::to_string(&Logged { path, kind })
-        };
-        let Ok(json) = json else {
+        // An event is plain data: serializing it cannot fail.
+        let Ok(json) = serde_json::to_string(&Logged { path, kind }) else {
             return;
         };
         let event = NewEvent::new(SystemTime::now(), json);
@@ -55,36 +48,5 @@ impl Journal {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Vec<NewEvent>> {
         self.events.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use std::time::Duration;
-
-    use super::{Journal, Logged};
-    use crate::event::EventKind;
-
-    #[test]
-    fn a_run_s_own_event_is_logged_as_with_a_path() {
-        let kind = EventKind::StepFinished {
-            step: "draft",
-            attempts: 1,
-            elapsed: Duration::from_millis(3),
-            usage: Some(Default::default()),
-        };
-        let journal = Journal::default();
-        journal.record(&[], &kind);
-        journal.record(&["parent"], &kind);
-        let logged = journal.take();
-        let flattened = serde_json::to_string(&Logged {
-            path: &[],
-            kind: &kind,
-        });
-        assert_eq!(logged[0].event, flattened.expect("serializes"));
-        assert!(logged[0].event.starts_with(r#"{"type":"step_finished","#));
-        assert!(logged[1]
-            .event
-            .starts_with(r#"{"path":["parent"],"type":"step_finished","#));
     }
 }
