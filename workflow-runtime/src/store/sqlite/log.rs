@@ -70,13 +70,25 @@ pub(super) fn append_alone(
 ) -> Result<(), Error> {
     let tx = super::tx::write(conn)?;
     exists(&tx, run)?;
-    let next = append(&tx, run, None, events)?;
-    if let Some(next) = next {
-        tx.prepare_cached(
-            "UPDATE workflow_checkpoints SET log_next = ?2 WHERE run = ?1 \
-             AND seq = (SELECT max(seq) FROM workflow_checkpoints WHERE run = ?1)",
+    let id = Id::run(run);
+    // The latest checkpoint, and where it says the log ends (-1: not known).
+    let latest: Option<(i64, i64)> = tx
+        .prepare_cached(
+            "SELECT seq, coalesce(log_next, -1) FROM workflow_checkpoints \
+             WHERE run = (SELECT ?1) ORDER BY seq DESC LIMIT 1",
         )
-        .and_then(|mut stmt| stmt.execute(params![Id::run(run), next as i64]))
+        .and_then(|mut stmt| {
+            stmt.query_row(params![id], |row| Ok((row.get(0)?, row.get(1)?)))
+                .optional()
+        })
+        .map_err(store)?;
+    let known = latest.and_then(|(_, next)| u64::try_from(next).ok());
+    let next = append(&tx, run, known, events)?;
+    if let (Some((seq, _)), Some(next)) = (latest, next) {
+        tx.prepare_cached(
+            "UPDATE workflow_checkpoints SET log_next = ?3 WHERE run = (SELECT ?1) AND seq = ?2",
+        )
+        .and_then(|mut stmt| stmt.execute(params![id, seq, next as i64]))
         .map_err(store)?;
     }
     tx.commit()
