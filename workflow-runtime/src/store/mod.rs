@@ -23,6 +23,8 @@
 //! [`CheckpointStore::events`] reads a page at a time.
 
 pub(crate) mod answer;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod batch;
 mod lease;
 mod listing;
 mod log;

@@ -433,6 +433,10 @@ async fn sqlite_a_corrupt_entry_is_a_typed_error_naming_its_run() {
             "UPDATE workflow_events SET event = x'ff' WHERE run = ?1",
             "`event`",
         ),
+        (
+            "UPDATE workflow_events SET count = count + 1 WHERE run = ?1",
+            "event log does not read back",
+        ),
     ];
     for (edit, column) in edits {
         let run = runner.start(&Chain::<1>::default(), 1).await.expect("runs");

@@ -2,7 +2,8 @@
 //! runs go on: schema version 2 had no usage saved with checkpoints and branches, version 3
 //! no cancel requests (nor the index workers claim runs from), version 4 no event log,
 //! version 5 no wake-up time of sleeping runs, nor signals, version 6 no recorded answers nor
-//! definitions, version 7 no shared rate limits.
+//! definitions, version 7 no shared rate limits, version 9 kept one row per event in the log
+//! (and no `log_next` on checkpoints).
 
 use std::sync::Arc;
 
@@ -40,6 +41,7 @@ async fn sqlite_a_file_at_schema_2_opens_and_its_runs_resume_with_no_usage() {
     let db = rusqlite::Connection::open(&path).expect("opens");
     db.execute_batch(
         "ALTER TABLE workflow_checkpoints DROP COLUMN usage; \
+         ALTER TABLE workflow_checkpoints DROP COLUMN log_next; \
          ALTER TABLE workflow_branches DROP COLUMN usage; \
          DROP INDEX workflow_runs_runnable; \
          DROP INDEX workflow_runs_cancelling; \
@@ -64,7 +66,7 @@ async fn sqlite_a_file_at_schema_2_opens_and_its_runs_resume_with_no_usage() {
     let version: i64 = db
         .query_row("PRAGMA user_version", [], |row| row.get(0))
         .expect("reads");
-    assert_eq!(version, 9);
+    assert_eq!(version, 11);
     assert_eq!(columns(&db, "workflow_rate_starts"), ["key", "at"]);
     assert_eq!(
         columns(&db, "workflow_answers"),
@@ -86,7 +88,7 @@ async fn sqlite_a_file_at_schema_2_opens_and_its_runs_resume_with_no_usage() {
     );
     assert_eq!(
         columns(&db, "workflow_events"),
-        ["run", "seq", "at", "event"]
+        ["run", "seq", "at", "event", "count"]
     );
     let resumed = runner
         .resume(&Chain::<1>::default(), waiting)
@@ -121,6 +123,88 @@ async fn sqlite_a_file_at_schema_2_opens_and_its_runs_resume_with_no_usage() {
     // Opening it again changes nothing.
     drop(runner);
     SqliteStore::open(&path).expect("opens again");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_a_log_of_one_row_per_event_reads_back_and_goes_on_without_gaps() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let path = dir.path().join("runs.db");
+    let runner = Runner::new(Arc::new(SqliteStore::open(&path).expect("opens")));
+    let approval = Approval::default();
+    let paused = runner.start(&approval, "log".into()).await.expect("starts");
+    let id = paused.id;
+    let token = paused.outcome.pause().and_then(|pause| pause.token());
+    let token = token.expect("a durable pause has a token");
+    let before = runner.events(id, 0, 100).await.expect("reads");
+    assert!(before.len() >= 4, "{before:?}");
+    drop(runner);
+
+    // The log as version 9 wrote it: one row per event, and checkpoints that do not know
+    // where it ends.
+    let db = rusqlite::Connection::open(&path).expect("opens");
+    db.execute_batch(
+        "CREATE TABLE old_events (run TEXT NOT NULL, seq INTEGER NOT NULL, \
+         at INTEGER NOT NULL, event TEXT NOT NULL, PRIMARY KEY (run, seq)) WITHOUT ROWID; \
+         DROP TABLE workflow_events; \
+         ALTER TABLE old_events RENAME TO workflow_events; \
+         ALTER TABLE workflow_checkpoints DROP COLUMN log_next; \
+         PRAGMA user_version = 9;",
+    )
+    .expect("downgrades");
+    for entry in &before {
+        let at = entry
+            .at
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("after");
+        db.execute(
+            "INSERT INTO workflow_events (run, seq, at, event) VALUES (?1, ?2, ?3, ?4)",
+            rusqlite::params![
+                id.to_string(),
+                entry.seq as i64,
+                at.as_millis() as i64,
+                entry.event
+            ],
+        )
+        .expect("writes an old row");
+    }
+
+    let runner = Runner::new(Arc::new(
+        SqliteStore::open(&path).expect("opens an old file"),
+    ));
+    let version: i64 = db
+        .query_row("PRAGMA user_version", [], |row| row.get(0))
+        .expect("reads");
+    assert_eq!(version, 11);
+    assert_eq!(runner.events(id, 0, 100).await.expect("reads"), before);
+    assert_eq!(runner.events(id, 2, 2).await.expect("reads"), before[2..4]);
+    let decision = Decision {
+        approved: true,
+        note: "ok".into(),
+    };
+    let answered = runner
+        .answer(&approval, token, decision)
+        .await
+        .expect("answers");
+    answered.into_output().expect("finished");
+    let after = runner.events(id, 0, 100).await.expect("reads");
+    assert_eq!(
+        after[..before.len()],
+        before[..],
+        "the old rows read the same"
+    );
+    let seqs: Vec<u64> = after.iter().map(|entry| entry.seq).collect();
+    assert_eq!(seqs, (0..after.len() as u64).collect::<Vec<_>>(), "no gaps");
+    assert!(after.len() > before.len() + 1, "{after:?}");
+    let rows: i64 = db
+        .query_row("SELECT count(*) FROM workflow_events", [], |row| row.get(0))
+        .expect("reads");
+    assert!(
+        (rows as usize) < after.len(),
+        "the new entries are in batches: {rows} rows for {} entries",
+        after.len()
+    );
+    let latest = runner.latest_events(id, 3).await.expect("reads");
+    assert_eq!(latest, after[after.len() - 3..]);
 }
 
 #[cfg(feature = "postgres")]
@@ -178,7 +262,7 @@ async fn postgres_tables_at_schema_2_are_brought_up_to_date() {
         .await
         .and_then(|row| row.try_get(0))
         .expect("reads");
-    assert_eq!(version, 9);
+    assert_eq!(version, 11);
     let calls = format!("SELECT count(*) FROM {schema}.workflow_calls");
     let calls: i64 = client
         .query_one(&calls, &[])
@@ -201,6 +285,97 @@ async fn postgres_tables_at_schema_2_are_brought_up_to_date() {
         .expect("reads");
     assert!(logged > 0, "the resumed run logs its events");
     workers_take_up(&runner, queued, cancelled).await;
+}
+
+#[cfg(feature = "postgres")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_a_log_of_one_row_per_event_reads_back_and_goes_on_without_gaps() {
+    use workflow_runtime::store::tokio_postgres::{self, NoTls};
+    use workflow_runtime::store::{PostgresOptions, PostgresStore};
+
+    let Some(url) = crate::stores::postgres_url() else {
+        return;
+    };
+    let schema = format!("test_{}", RunId::new().as_uuid().simple());
+    let options = PostgresOptions::new().schema(schema.clone());
+    let store = PostgresStore::connect_with(&url, options.clone())
+        .await
+        .expect("connects");
+    let runner = Runner::new(Arc::new(store));
+    let approval = Approval::default();
+    let paused = runner.start(&approval, "log".into()).await.expect("starts");
+    let id = paused.id;
+    let token = paused.outcome.pause().and_then(|pause| pause.token());
+    let token = token.expect("a durable pause has a token");
+    let before = runner.events(id, 0, 100).await.expect("reads");
+    assert!(before.len() >= 4, "{before:?}");
+    drop(runner);
+
+    // The log as version 9 wrote it: one row per event, and run rows that do not know
+    // where it ends.
+    let (client, connection) = tokio_postgres::connect(&url, NoTls)
+        .await
+        .expect("connects");
+    tokio::spawn(connection);
+    let downgrade = format!(
+        "SET search_path TO {schema}; DELETE FROM workflow_events; \
+         ALTER TABLE workflow_events DROP COLUMN count; \
+         ALTER TABLE workflow_runs DROP COLUMN log_next; \
+         DELETE FROM workflow_schema WHERE version > 9;"
+    );
+    client.batch_execute(&downgrade).await.expect("downgrades");
+    for entry in &before {
+        let at = entry
+            .at
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("after");
+        let insert = format!(
+            "INSERT INTO {schema}.workflow_events (run, seq, at, event) VALUES ($1, $2, $3, $4)"
+        );
+        let (seq, at) = (entry.seq as i64, at.as_millis() as i64);
+        client
+            .execute(&insert, &[id.as_uuid(), &seq, &at, &entry.event])
+            .await
+            .expect("writes an old row");
+    }
+
+    let store = PostgresStore::connect_with(&url, options)
+        .await
+        .expect("connects to old tables");
+    let runner = Runner::new(Arc::new(store));
+    assert_eq!(runner.events(id, 0, 100).await.expect("reads"), before);
+    assert_eq!(runner.events(id, 2, 2).await.expect("reads"), before[2..4]);
+    let decision = Decision {
+        approved: true,
+        note: "ok".into(),
+    };
+    let answered = runner
+        .answer(&approval, token, decision)
+        .await
+        .expect("answers");
+    answered.into_output().expect("finished");
+    let after = runner.events(id, 0, 100).await.expect("reads");
+    assert_eq!(
+        after[..before.len()],
+        before[..],
+        "the old rows read the same"
+    );
+    let seqs: Vec<u64> = after.iter().map(|entry| entry.seq).collect();
+    assert_eq!(seqs, (0..after.len() as u64).collect::<Vec<_>>(), "no gaps");
+    assert!(after.len() > before.len() + 1, "{after:?}");
+    let rows = format!("SELECT count(*) FROM {schema}.workflow_events");
+    let rows: i64 = client
+        .query_one(&rows, &[])
+        .await
+        .and_then(|row| row.try_get(0))
+        .expect("reads");
+    assert!(
+        (rows as usize) < after.len(),
+        "the new entries are in batches: {rows} rows for {} entries",
+        after.len()
+    );
+    let latest = runner.latest_events(id, 3).await.expect("reads");
+    assert_eq!(latest, after[after.len() - 3..]);
 }
 
 /// On a store brought up to date, a worker picks up `queued`, submitted before, and

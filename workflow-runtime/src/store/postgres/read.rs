@@ -6,9 +6,9 @@ use tokio_postgres::Client;
 use super::rows::{checkpoint, run_info, spent, store, Reader, RUN_COLUMNS, SPENT_COLUMNS};
 use super::statements::Statements;
 use crate::error::Error;
-use crate::store::time::from_millis;
+use crate::store::batch::unpack;
 use crate::store::{
-    BranchRecord, Checkpoint, LoggedEvent, NewEvent, RunFilter, RunId, RunInfo, RunList, RunStatus,
+    BranchRecord, Checkpoint, LoggedEvent, RunFilter, RunId, RunInfo, RunList, RunStatus,
 };
 use crate::usage::SavedUsage;
 
@@ -204,10 +204,12 @@ pub(super) async fn events(
     from: u64,
     limit: u32,
 ) -> Result<Vec<LoggedEvent>, Error> {
-    let from = i64::try_from(from).unwrap_or(i64::MAX);
-    let params: [&(dyn ToSql + Sync); 3] = [run.as_uuid(), &from, &i64::from(limit)];
+    let start = i64::try_from(from).unwrap_or(i64::MAX);
+    let params: [&(dyn ToSql + Sync); 3] = [run.as_uuid(), &start, &i64::from(limit)];
     let rows = client.query(&sql.events, &params).await.map_err(store)?;
-    read_page(client, sql, run, &rows).await
+    let mut page = read_page(client, sql, run, &rows, from).await?;
+    page.truncate(limit as usize);
+    Ok(page)
 }
 
 /// The last `limit` entries of run `run`'s log, in order.
@@ -222,28 +224,38 @@ pub(super) async fn latest_events(
         .query(&sql.latest_events, &params)
         .await
         .map_err(store)?;
-    let mut page = read_page(client, sql, run, &rows).await?;
-    page.reverse();
+    let mut page = read_page(client, sql, run, &rows, 0).await?;
+    page.sort_unstable_by_key(|event| event.seq);
+    let extra = page.len().saturating_sub(limit as usize);
+    page.drain(..extra);
     Ok(page)
 }
 
-/// The log entries of `rows` (`seq, at, event`) of run `run`; no rows for a run that does not
-/// exist is [`Error::RunNotFound`].
+/// The log entries numbered `from` or more in `rows` (`seq, count, at, event`) of run `run`;
+/// no rows for a run that does not exist is [`Error::RunNotFound`].
 async fn read_page(
     client: &Client,
     sql: &Statements,
     run: RunId,
     rows: &[tokio_postgres::Row],
+    from: u64,
 ) -> Result<Vec<LoggedEvent>, Error> {
     if rows.is_empty() {
         // No entry: say whether the run is there at all.
         self::run(client, sql, run).await?;
     }
-    rows.iter()
-        .map(|row| {
-            let read = Reader::of(row, run);
-            let event = NewEvent::new(from_millis(read.get(1, "at")?), read.get(2, "event")?);
-            Ok(LoggedEvent::new(read.count(0, "seq")?, event))
-        })
-        .collect()
+    let mut page = Vec::with_capacity(rows.len());
+    for row in rows {
+        let read = Reader::of(row, run);
+        let count: i32 = read.get(1, "count")?;
+        let numbers = (read.count(0, "seq")?, u64::try_from(count).unwrap_or(0));
+        let (at, text) = (read.get(2, "at")?, read.get(3, "event")?);
+        unpack(numbers, at, text, from, &mut page).map_err(|bad| Error::CorruptCheckpoint {
+            run: Some(run),
+            seq: None,
+            reason: format!("its event log does not read back: {bad}"),
+            source: None,
+        })?;
+    }
+    Ok(page)
 }

@@ -12,6 +12,7 @@ use super::read::{branches, missing};
 use super::rows::{checkpoint, run_info, store, Reader};
 use super::statements::Statements;
 use crate::error::Error;
+use crate::store::batch::pack;
 use crate::store::queue::CANCELLED;
 use crate::store::time::{lease_millis, to_millis};
 use crate::store::{
@@ -186,15 +187,16 @@ pub(super) async fn save(
     received: Option<u64>,
 ) -> Result<(), Error> {
     let message = received.map(|message| i64::try_from(message).unwrap_or(i64::MAX));
-    let (times, texts) = columns(events);
+    let (at, text) = pack(events).unwrap_or_default();
+    let count = events.len() as i64;
     let bound = Bound::of(checkpoint);
-    let extra: [&(dyn ToSql + Sync); 3] = [&times, &texts, &message];
+    let extra: [&(dyn ToSql + Sync); 4] = [&at, &text, &count, &message];
     let params = bound.params(checkpoint, &lease, &ttl, &extra);
     let write = async {
         match (message, events.is_empty()) {
             (Some(_), _) => client.execute(&sql.save_received, &params).await,
             (None, true) => client.execute(&sql.save, &params[..14]).await,
-            (None, false) => client.execute(&sql.save_logged, &params[..16]).await,
+            (None, false) => client.execute(&sql.save_logged, &params[..17]).await,
         }
     };
     let saved = if bound.running || checkpoint.status == RunStatus::Suspended {
@@ -377,14 +379,6 @@ impl Bound {
     }
 }
 
-fn columns(events: &[NewEvent]) -> (Vec<i64>, Vec<&str>) {
-    let times = events.iter().map(|event| to_millis(event.at)).collect();
-    (
-        times,
-        events.iter().map(|event| event.event.as_str()).collect(),
-    )
-}
-
 /// Appends `events` to run `run`'s log, without a checkpoint.
 pub(super) async fn append_events(
     client: &Client,
@@ -392,11 +386,11 @@ pub(super) async fn append_events(
     run: RunId,
     events: &[NewEvent],
 ) -> Result<(), Error> {
-    if events.is_empty() {
+    let Some((at, text)) = pack(events) else {
         return Ok(());
-    }
-    let (times, texts) = columns(events);
-    let params: [&(dyn ToSql + Sync); 3] = [run.as_uuid(), &times, &texts];
+    };
+    let count = events.len() as i64;
+    let params: [&(dyn ToSql + Sync); 4] = [run.as_uuid(), &at, &text, &count];
     match client
         .execute(&sql.append_events, &params)
         .await

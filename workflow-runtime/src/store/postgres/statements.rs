@@ -63,6 +63,7 @@ CREATE TABLE IF NOT EXISTS workflow_events (
     seq bigint NOT NULL,
     at bigint NOT NULL,
     event text NOT NULL,
+    count integer NOT NULL DEFAULT 1,
     PRIMARY KEY (run, seq)
 );
 DO $$ BEGIN
@@ -162,6 +163,18 @@ INSERT INTO workflow_schema (version) SELECT 9
     WHERE NOT EXISTS (SELECT 1 FROM workflow_schema WHERE version >= 9);
 ";
 
+/// Schema version 11: the event log in batches. A row of `workflow_events` holds the events
+/// of one write (`count` of them; rows written before hold one), and a run's row the number
+/// its next event takes (`log_next`; `NULL` in rows written before, when the log's end is
+/// looked up once). Run after [`RATE_LIMITS`]; it does not depend on version 10.
+pub(super) const BATCHES: &str = "
+ALTER TABLE workflow_events ADD COLUMN IF NOT EXISTS count integer NOT NULL DEFAULT 1;
+ALTER TABLE workflow_runs ADD COLUMN IF NOT EXISTS log_next bigint;
+ALTER TABLE workflow_runs ALTER COLUMN log_next SET DEFAULT 0;
+INSERT INTO workflow_schema (version) SELECT 11
+    WHERE NOT EXISTS (SELECT 1 FROM workflow_schema WHERE version >= 11);
+";
+
 /// The schema version this code writes and reads: 2 added `workflow_branches`, 3 the `usage`
 /// of checkpoints and branches (added to older tables, once, when a connection sets up), 4
 /// the `cancel_requested` of runs and the index of running runs workers claim from, 5
@@ -169,8 +182,9 @@ INSERT INTO workflow_schema (version) SELECT 9
 /// (durable timers: a sleeping run is not claimed before it), their `awaiting` and
 /// `workflow_signals` (signals: a run waiting for one is claimed once a message is queued), 7
 /// `workflow_answers` and `workflow_definitions` ([`ANSWERS_AND_DEFINITIONS`]), 8
-/// `workflow_calls` ([`CALLS`]), 9 `workflow_rate_limits` ([`RATE_LIMITS`]).
-pub(super) const SCHEMA_VERSION: i32 = 9;
+/// `workflow_calls` ([`CALLS`]), 9 `workflow_rate_limits` ([`RATE_LIMITS`]), 11 the log in
+/// batches ([`BATCHES`]).
+pub(super) const SCHEMA_VERSION: i32 = 11;
 
 /// The statements of the frequent operations, prepared once per connection.
 pub(super) struct Statements {
@@ -231,16 +245,20 @@ impl Statements {
             ))
             .await?,
             save: prepare(format!("{SAVE_RUN} {SAVE_CHECKPOINT}")).await?,
-            save_logged: prepare(format!("{SAVE_RUN}, {LOG_EVENTS} {SAVE_CHECKPOINT}")).await?,
-            append_events: prepare(APPEND_EVENTS.into()).await?,
+            save_logged: prepare(format!("{}, {LOG_EVENTS} {SAVE_CHECKPOINT}", logged(SAVE_RUN)))
+                .await?,
+            append_events: prepare(append_events()).await?,
+            // From the row that holds entry `$2`: each row holds at least one entry, so
+            // `$3` rows hold the page.
             events: prepare(
-                "SELECT seq, at, event FROM workflow_events WHERE run = $1 AND seq >= $2 \
-                 ORDER BY seq LIMIT $3"
+                "SELECT seq, count, at, event FROM workflow_events WHERE run = $1 \
+                 AND seq >= coalesce((SELECT seq FROM workflow_events WHERE run = $1 \
+                 AND seq <= $2 ORDER BY seq DESC LIMIT 1), 0) ORDER BY seq LIMIT $3"
                     .into(),
             )
             .await?,
             latest_events: prepare(
-                "SELECT seq, at, event FROM workflow_events WHERE run = $1 \
+                "SELECT seq, count, at, event FROM workflow_events WHERE run = $1 \
                  ORDER BY seq DESC LIMIT $2"
                     .into(),
             )
@@ -294,13 +312,18 @@ impl Statements {
             save_received: prepare(format!(
                 "{}, {LOG_EVENTS}, {TAKE_SIGNAL} {SAVE_CHECKPOINT}",
                 // The run has its message: it waits for no signal, even if its worker dies.
-                SAVE_RUN
-                    .replace("SET version = $3::bigint,", "SET awaiting = NULL, version = $3::bigint,")
-                    .replace(
-                        "AND NOT cancel_requested RETURNING id)",
-                        "AND NOT cancel_requested AND EXISTS (SELECT 1 FROM workflow_signals \
-                         WHERE id = $17 AND run = $1) RETURNING id)",
-                    )
+                logged(
+                    &SAVE_RUN
+                        .replace(
+                            "SET version = $3::bigint,",
+                            "SET awaiting = NULL, version = $3::bigint,"
+                        )
+                        .replace(
+                            "AND NOT cancel_requested RETURNING id)",
+                            "AND NOT cancel_requested AND EXISTS (SELECT 1 FROM workflow_signals \
+                             WHERE id = $18 AND run = $1) RETURNING id)",
+                        )
+                )
             ))
             .await?,
             send_signal: prepare(format!(
@@ -397,23 +420,47 @@ const SAVE_CHECKPOINT: &str =
      state, loops, created_at, usage) SELECT id, $3::bigint, $8::text, $9::bigint, $10::integer, \
      $5::text, $4::text, $11::text, $12::text, $13::bigint, $14::text FROM run";
 
-/// The events (times `$15`, JSON `$16`) appended to the run's log with a checkpoint, numbered
-/// on from its last entry, if the run's row was written: in the checkpoint's statement.
-const LOG_EVENTS: &str = "events AS (INSERT INTO workflow_events (run, seq, at, event) \
-     SELECT run.id, coalesce((SELECT max(seq) FROM workflow_events WHERE run = $1), -1) + e.n, \
-     e.at, e.event FROM run, unnest($15::bigint[], $16::text[]) WITH ORDINALITY AS e(at, event, n))";
+/// [`SAVE_RUN`] for a save that logs `$17` events: the run's row takes the log's new end, and
+/// gives the number of the first (looked up in the log if the row does not know it).
+fn logged(save_run: &str) -> String {
+    save_run
+        .replace(
+            "UPDATE workflow_runs SET ",
+            &format!("UPDATE workflow_runs SET log_next = {LOG_END} + $17::bigint, "),
+        )
+        .replace(
+            "RETURNING id)",
+            "RETURNING id, log_next - $17::bigint AS first)",
+        )
+}
 
-/// The message `$17` taken off run `$1`'s queue, if the run's row was written: in the
+/// Where a run's log ends, in an `UPDATE` of its row: its `log_next`, or one past the last
+/// entry of its log for a row written before version 11.
+const LOG_END: &str = "coalesce(log_next, (SELECT e.seq + e.count FROM workflow_events e \
+     WHERE e.run = workflow_runs.id ORDER BY e.seq DESC LIMIT 1), 0)";
+
+/// The events of a save as one row of the run's log (first event's time `$15`, batch `$16`,
+/// `$17` events), numbered from the run row's end of the log, if the run's row was written:
+/// in the checkpoint's statement.
+const LOG_EVENTS: &str = "events AS (INSERT INTO workflow_events (run, seq, at, event, count) \
+     SELECT run.id, run.first, $15::bigint, $16::text, $17::bigint FROM run \
+     WHERE $17::bigint > 0)";
+
+/// The message `$18` taken off run `$1`'s queue, if the run's row was written: in the
 /// statement of the checkpoint that delivers it.
 const TAKE_SIGNAL: &str = "taken AS (DELETE FROM workflow_signals \
-     WHERE id = $17 AND run IN (SELECT id FROM run))";
+     WHERE id = $18 AND run IN (SELECT id FROM run))";
 
-/// The events (times `$2`, JSON `$3`) appended to run `$1`'s log without a checkpoint, if the
-/// run exists.
-const APPEND_EVENTS: &str = "INSERT INTO workflow_events (run, seq, at, event) \
-     SELECT $1, coalesce((SELECT max(seq) FROM workflow_events WHERE run = $1), -1) + e.n, \
-     e.at, e.event FROM unnest($2::bigint[], $3::text[]) WITH ORDINALITY AS e(at, event, n) \
-     WHERE EXISTS (SELECT 1 FROM workflow_runs WHERE id = $1)";
+/// The events (first's time `$2`, batch `$3`, `$4` of them) appended to run `$1`'s log as one
+/// row without a checkpoint, if the run exists; its row takes the log's new end.
+fn append_events() -> String {
+    format!(
+        "WITH run AS (UPDATE workflow_runs SET log_next = {LOG_END} + $4::bigint WHERE id = $1 \
+         RETURNING id, log_next - $4::bigint AS first) \
+         INSERT INTO workflow_events (run, seq, at, event, count) \
+         SELECT id, first, $2::bigint, $3::text, $4::bigint FROM run"
+    )
+}
 
 const SAVE_BRANCH: &str = concat!(
     "WITH run AS (UPDATE workflow_runs SET lease_expires = ",

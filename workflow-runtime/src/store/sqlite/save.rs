@@ -25,6 +25,8 @@ struct Head {
     running: bool,
     /// When its lease expires, in milliseconds.
     expires: Option<i64>,
+    /// The number the run's next event takes, if its latest checkpoint knows it.
+    log_next: Option<u64>,
 }
 
 impl Head {
@@ -38,12 +40,14 @@ impl Head {
     /// not read back, [`Error::Store`].
     fn read(tx: &Connection, run: RunId, lease: Uuid, at: u64) -> Result<Self, Error> {
         // Whether `at` is there and nothing after it: two seeks. (`max(seq)`, or the first
-        // row in descending order, takes SQLite several times as long.)
+        // row in descending order, takes SQLite several times as long.) The first also reads
+        // the number of the run's next event (-1 for not known; `NULL` for no checkpoint).
         let mut stmt = tx
             .prepare_cached(
                 "SELECT lease_id, status = 'running' AND error IS NULL, lease_expires, version, \
-                 EXISTS (SELECT 1 FROM workflow_checkpoints WHERE run = ?1 AND seq = ?2) \
-                 AND NOT EXISTS (SELECT 1 FROM workflow_checkpoints WHERE run = ?1 AND seq > ?2), \
+                 (SELECT coalesce(log_next, -1) FROM workflow_checkpoints \
+                 WHERE run = ?1 AND seq = ?2), \
+                 NOT EXISTS (SELECT 1 FROM workflow_checkpoints WHERE run = ?1 AND seq > ?2), \
                  cancel_requested FROM workflow_runs WHERE id = ?1",
             )
             .map_err(store)?;
@@ -57,11 +61,12 @@ impl Head {
         if !read.holds(0, "lease_id", &Id::of(&lease))? {
             return Err(Error::LeaseLost { run });
         }
-        if read.get::<bool>(5, "cancel_requested")? {
+        if read.get::<bool>(6, "cancel_requested")? {
             return Err(Error::RunCancelled { run });
         }
         let version = read.count(3, "version")?;
-        if version > at || !read.get::<bool>(4, "seq")? {
+        let log_next: Option<i64> = read.get(4, "log_next")?;
+        if version > at || log_next.is_none() || !read.get::<bool>(5, "seq")? {
             let found = latest(tx, run, version)?;
             return Err(Error::VersionConflict {
                 run,
@@ -72,6 +77,7 @@ impl Head {
         Ok(Head {
             running: read.get(1, "status")?,
             expires: read.get(2, "lease_expires")?,
+            log_next: log_next.and_then(|next| u64::try_from(next).ok()),
         })
     }
 
@@ -136,8 +142,8 @@ pub(super) fn save_received(
     if !(running && head.running && head.lease_lasts(now, ttl)) {
         update_run(&tx, checkpoint, head.running, expiry(now, ttl), now)?;
     }
-    insert_checkpoint(&tx, checkpoint)?;
-    super::log::append(&tx, checkpoint.run, events)?;
+    let log_next = super::log::append(&tx, checkpoint.run, head.log_next, events)?;
+    insert_checkpoint(&tx, checkpoint, log_next)?;
     tx.commit()
 }
 
@@ -295,7 +301,7 @@ pub(super) fn save_carried(
     let head = Head::read(&tx, run, lease, seq.wrapping_sub(1))?;
     let now = now();
     update_run(&tx, checkpoint, head.running, expiry(now, ttl), now)?;
-    insert_checkpoint(&tx, checkpoint)?;
+    insert_checkpoint(&tx, checkpoint, head.log_next)?;
     tx.prepare_cached(
         "INSERT INTO workflow_calls (run, seq, key, value, created_at) \
          SELECT run, ?2, key, value, created_at FROM workflow_calls WHERE run = ?1 AND seq = ?3 \

@@ -48,6 +48,7 @@ CREATE TABLE IF NOT EXISTS workflow_checkpoints (
     loops TEXT NOT NULL,
     created_at INTEGER NOT NULL,
     usage TEXT,
+    log_next INTEGER,
     PRIMARY KEY (run, seq)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS workflow_branches (
@@ -72,6 +73,7 @@ CREATE TABLE IF NOT EXISTS workflow_events (
     seq INTEGER NOT NULL,
     at INTEGER NOT NULL,
     event TEXT NOT NULL,
+    count INTEGER NOT NULL DEFAULT 1,
     PRIMARY KEY (run, seq)
 ) WITHOUT ROWID;
 ";
@@ -127,8 +129,20 @@ CREATE INDEX IF NOT EXISTS workflow_rate_starts_by_key ON workflow_rate_starts (
 /// creates it in an older file), 6 the `wake_at` and `awaiting` of runs and
 /// `workflow_signals` (durable timers and signals: [`WAITS`]), 7 `workflow_answers` and
 /// `workflow_definitions` ([`ANSWERS_AND_DEFINITIONS`]), 8 `workflow_calls` ([`CALLS`]), 9
-/// `workflow_rate_starts` ([`RATE_LIMITS`]).
-pub(super) const SCHEMA_VERSION: i64 = 9;
+/// `workflow_rate_starts` ([`RATE_LIMITS`]), 11 the `count` of `workflow_events` (a row holds
+/// the events of one write) and the `log_next` of checkpoints ([`BATCHES`]). (10 is another
+/// change, which this step does not depend on.)
+pub(super) const SCHEMA_VERSION: i64 = 11;
+
+/// What version 11 added: how many events a row of the log holds (rows written before hold
+/// one), and on each checkpoint the number the run's next event takes (`NULL`, as in the
+/// rows written before, when not known: it is then looked up in the log).
+const BATCHES: &str = "ALTER TABLE workflow_checkpoints ADD COLUMN log_next INTEGER;";
+
+/// What version 11 added to a log that was already there (a file below version 5 gets the
+/// table from [`SCHEMA`]).
+const BATCH_COUNT: &str =
+    "ALTER TABLE workflow_events ADD COLUMN count INTEGER NOT NULL DEFAULT 1;";
 
 /// What version 4 added.
 const CANCEL: &str =
@@ -153,7 +167,13 @@ fn migrations(from: i64) -> String {
     // A new file (0) gets the tables as they are; the current version has nothing to do.
     let cancel = if (1..4).contains(&from) { CANCEL } else { "" };
     let wake = if (1..6).contains(&from) { WAITS } else { "" };
-    format!("{usage} {cancel} {wake}")
+    let batches = if (1..11).contains(&from) { BATCHES } else { "" };
+    let count = if (5..11).contains(&from) {
+        BATCH_COUNT
+    } else {
+        ""
+    };
+    format!("{usage} {cancel} {wake} {batches} {count}")
 }
 
 /// Creates the tables of a new file, or brings those of a file at an older version up to

@@ -48,12 +48,17 @@ fn refused(tx: &Connection, run: RunId, lease: Uuid) -> Error {
     found.unwrap_or_else(store)
 }
 
-pub(super) fn insert_checkpoint(tx: &Connection, checkpoint: &Checkpoint) -> Result<(), Error> {
+/// Inserts `checkpoint`, with `log_next` the number its run's next event takes, if known.
+pub(super) fn insert_checkpoint(
+    tx: &Connection,
+    checkpoint: &Checkpoint,
+    log_next: Option<u64>,
+) -> Result<(), Error> {
     let mut stmt = tx
         .prepare_cached(
             "INSERT INTO workflow_checkpoints (run, seq, workflow, fingerprint, format, step, \
-             status, state, loops, created_at, usage) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+             status, state, loops, created_at, usage, log_next) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
         )
         .map_err(store)?;
     stmt.execute(params![
@@ -68,6 +73,7 @@ pub(super) fn insert_checkpoint(tx: &Connection, checkpoint: &Checkpoint) -> Res
         checkpoint.loops,
         to_millis(checkpoint.created_at),
         checkpoint.usage.to_json(),
+        log_next.map(|next| next as i64),
     ])
     .map_err(store)?;
     Ok(())
@@ -104,7 +110,8 @@ pub(super) fn create(conn: &mut Connection, run: &NewRun) -> Result<(), Error> {
     if inserted == 0 {
         return Err(Error::RunExists { run: first.run });
     }
-    insert_checkpoint(&tx, first)?;
+    // A new run's log is empty (deleting a run deletes its log).
+    insert_checkpoint(&tx, first, Some(0))?;
     tx.commit()
 }
 
