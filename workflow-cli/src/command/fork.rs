@@ -37,6 +37,7 @@ pub(crate) async fn fork(
         usage: Default::default(),
         created_at: SystemTime::now(),
         branches: Vec::new(),
+        child: None,
         ..saved
     };
     let workflow = first.workflow.clone();

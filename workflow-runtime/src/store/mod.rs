@@ -51,8 +51,8 @@ pub use postgres::{PostgresOptions, PostgresStore};
 pub use queue::{Cancel, WorkflowType};
 pub use rate::RateSlot;
 pub use record::{
-    Awaits, BranchRecord, CallRecord, Checkpoint, Lease, NewRun, RunFilter, RunId, RunInfo,
-    RunStatus, END, FORMAT_VERSION,
+    Awaits, BranchRecord, CallRecord, Checkpoint, ChildRecord, Lease, NewRun, RunFilter, RunId,
+    RunInfo, RunStatus, END, FORMAT_VERSION,
 };
 pub use retention::Retention;
 #[cfg(feature = "sqlite")]

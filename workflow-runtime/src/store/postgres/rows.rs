@@ -119,6 +119,7 @@ pub(super) fn run_info(row: &Row) -> Result<RunInfo, Error> {
             .get::<Option<i64>>(7, "lease_expires")?
             .map(from_millis),
         parent,
+        parent_step: None,
         error: read.get(10, "error")?,
         created_at: from_millis(read.get(11, "created_at")?),
         updated_at: from_millis(read.get(12, "updated_at")?),
@@ -162,5 +163,6 @@ pub(super) fn checkpoint(row: &Row) -> Result<Checkpoint, Error> {
         created_at: from_millis(read.get(9, "created_at")?),
         usage: read.usage(10)?,
         branches: Vec::new(),
+        child: None,
     })
 }

@@ -19,6 +19,7 @@ CREATE TABLE IF NOT EXISTS workflow_runs (
     lease_expires INTEGER,
     parent TEXT,
     parent_seq INTEGER,
+    parent_step TEXT,
     error TEXT,
     created_at INTEGER NOT NULL,
     updated_at INTEGER NOT NULL,
@@ -121,14 +122,25 @@ CREATE TABLE IF NOT EXISTS workflow_rate_starts (
 CREATE INDEX IF NOT EXISTS workflow_rate_starts_by_key ON workflow_rate_starts (key, at);
 ";
 
+/// Schema version 10: child runs, a workflow that runs as a step of a durable parent, in
+/// `workflow_runs`: `parent_step` (the parent's step; `NULL` for a run of its own), and the
+/// index that finds a run's children.
+const CHILDREN: &str = "
+CREATE INDEX IF NOT EXISTS workflow_runs_children ON workflow_runs (parent)
+    WHERE parent_step IS NOT NULL;
+";
+
+/// What version 10 added to the runs.
+const PARENT_STEP: &str = "ALTER TABLE workflow_runs ADD COLUMN parent_step TEXT;";
+
 /// The schema version this code writes and reads: 2 added `workflow_branches`, 3 the
 /// `usage` of checkpoints and branches, 4 the `cancel_requested` of runs (and the index of
 /// running runs that workers claim from), 5 `workflow_events` (a new table: [`SCHEMA`]
 /// creates it in an older file), 6 the `wake_at` and `awaiting` of runs and
 /// `workflow_signals` (durable timers and signals: [`WAITS`]), 7 `workflow_answers` and
 /// `workflow_definitions` ([`ANSWERS_AND_DEFINITIONS`]), 8 `workflow_calls` ([`CALLS`]), 9
-/// `workflow_rate_starts` ([`RATE_LIMITS`]).
-pub(super) const SCHEMA_VERSION: i64 = 9;
+/// `workflow_rate_starts` ([`RATE_LIMITS`]), 10 the `parent_step` of runs ([`CHILDREN`]).
+pub(super) const SCHEMA_VERSION: i64 = 10;
 
 /// What version 4 added.
 const CANCEL: &str =
@@ -153,7 +165,12 @@ fn migrations(from: i64) -> String {
     // A new file (0) gets the tables as they are; the current version has nothing to do.
     let cancel = if (1..4).contains(&from) { CANCEL } else { "" };
     let wake = if (1..6).contains(&from) { WAITS } else { "" };
-    format!("{usage} {cancel} {wake}")
+    let children = if (1..10).contains(&from) {
+        PARENT_STEP
+    } else {
+        ""
+    };
+    format!("{usage} {cancel} {wake} {children}")
 }
 
 /// Creates the tables of a new file, or brings those of a file at an older version up to
@@ -173,7 +190,7 @@ pub(super) fn set_up(conn: &mut Connection) -> Result<(), Error> {
         return Err(newer(version));
     }
     let setup = format!(
-        "{} {SCHEMA} {ANSWERS_AND_DEFINITIONS} {CALLS} {RATE_LIMITS} \
+        "{} {SCHEMA} {ANSWERS_AND_DEFINITIONS} {CALLS} {RATE_LIMITS} {CHILDREN} \
          PRAGMA user_version = {SCHEMA_VERSION};",
         migrations(version)
     );
