@@ -463,3 +463,69 @@ async fn a_checkpoint_without_where_the_child_started_still_loads() {
         serde_json::json!({"three": {"state": {"b": 1}, "loops": []}})
     );
 }
+
+/// A parent that runs `Plus`, then waits at a pause.
+#[derive(Default)]
+struct ThenAsk {
+    plus: Plus,
+}
+
+#[workflow]
+impl ThenAsk {
+    fn plus(&self) -> &Plus {
+        &self.plus
+    }
+
+    async fn confirm(&self, n: u32, ok: bool) -> u32 {
+        if ok {
+            n
+        } else {
+            0
+        }
+    }
+
+    flow! {
+        start -> plus -> pause confirm -> end;
+    }
+}
+
+/// Retention deletes child runs with their parent only: a finished child of a parent that
+/// waits stays; once the parent is deleted, its children are gone too.
+#[tokio::test]
+async fn child_runs_are_deleted_with_their_parent() {
+    use workflow::store::Retention;
+
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    for (name, store) in stores(&dir).await {
+        let runner = Runner::new(store);
+        let waiting = runner.start(&ThenAsk::default(), 1).await.expect("created");
+        let Outcome::Suspended(pause) = &waiting.outcome else {
+            panic!("{name}: not suspended: {:?}", waiting.outcome);
+        };
+        let token = pause.token().expect("a durable pause has a token");
+        let waiting_child = RunId::child(token.run, "plus", 0);
+        let child = runner.status(waiting_child).await.expect("the child's row");
+        assert_eq!(child.status, RunStatus::Finished, "{name}");
+        let done = runner.start(&Looped::default(), 0).await.expect("created");
+        assert!(matches!(done.outcome, Outcome::Finished(_)), "{name}");
+        let done = runner
+            .list(RunFilter::new().workflow("Looped"))
+            .await
+            .expect("listed")
+            .into_runs()
+            .expect("reads")
+            .remove(0)
+            .id;
+        assert_eq!(children(&runner, done).await.len(), 2, "{name}");
+
+        let later = std::time::SystemTime::now() + Duration::from_secs(60);
+        let gone = runner
+            .delete_runs(Retention::before(later))
+            .await
+            .expect("deletes");
+        assert_eq!(gone, 3, "{name}: the finished parent and its two children");
+        assert!(children(&runner, done).await.is_empty(), "{name}");
+        let kept = runner.status(waiting_child).await.expect("kept");
+        assert_eq!(kept.parent_step.as_deref(), Some("plus"), "{name}");
+    }
+}

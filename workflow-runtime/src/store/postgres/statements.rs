@@ -162,6 +162,21 @@ INSERT INTO workflow_schema (version) SELECT 9
     WHERE NOT EXISTS (SELECT 1 FROM workflow_schema WHERE version >= 9);
 ";
 
+/// Schema version 10: child runs, a workflow that runs as a step of a durable parent, in
+/// `workflow_runs`: `parent_step` (the parent's step; `NULL` for a run of its own), and the
+/// index that finds a run's children. Once, as version 6 is; run after [`RATE_LIMITS`].
+pub(super) const CHILDREN: &str = "
+DO $$ BEGIN
+    IF NOT EXISTS (SELECT 1 FROM workflow_schema WHERE version >= 10) THEN
+        ALTER TABLE workflow_runs ADD COLUMN IF NOT EXISTS parent_step text;
+        CREATE INDEX IF NOT EXISTS workflow_runs_children ON workflow_runs (parent)
+            WHERE parent_step IS NOT NULL;
+    END IF;
+END $$;
+INSERT INTO workflow_schema (version) SELECT 10
+    WHERE NOT EXISTS (SELECT 1 FROM workflow_schema WHERE version >= 10);
+";
+
 /// The schema version this code writes and reads: 2 added `workflow_branches`, 3 the `usage`
 /// of checkpoints and branches (added to older tables, once, when a connection sets up), 4
 /// the `cancel_requested` of runs and the index of running runs workers claim from, 5
@@ -169,8 +184,9 @@ INSERT INTO workflow_schema (version) SELECT 9
 /// (durable timers: a sleeping run is not claimed before it), their `awaiting` and
 /// `workflow_signals` (signals: a run waiting for one is claimed once a message is queued), 7
 /// `workflow_answers` and `workflow_definitions` ([`ANSWERS_AND_DEFINITIONS`]), 8
-/// `workflow_calls` ([`CALLS`]), 9 `workflow_rate_limits` ([`RATE_LIMITS`]).
-pub(super) const SCHEMA_VERSION: i32 = 9;
+/// `workflow_calls` ([`CALLS`]), 9 `workflow_rate_limits` ([`RATE_LIMITS`]), 10 the
+/// `parent_step` of runs ([`CHILDREN`]).
+pub(super) const SCHEMA_VERSION: i32 = 10;
 
 /// The statements of the frequent operations, prepared once per connection.
 pub(super) struct Statements {
@@ -198,6 +214,11 @@ pub(super) struct Statements {
     pub(super) status: Statement,
     pub(super) save_received: Statement,
     pub(super) save_carried: Statement,
+    /// The saves above, each also writing the child run its checkpoint carries.
+    pub(super) save_child: Statement,
+    pub(super) save_logged_child: Statement,
+    pub(super) save_received_child: Statement,
+    pub(super) save_carried_child: Statement,
     pub(super) suspend_at: Statement,
     pub(super) send_signal: Statement,
     pub(super) next_signal: Statement,
@@ -277,32 +298,33 @@ impl Statements {
             ))
             .await?,
             cancel: prepare(format!(
-                "UPDATE workflow_runs SET cancel_requested = true, \
+                "WITH cancelled AS (UPDATE workflow_runs SET cancel_requested = true, \
                  status = CASE WHEN {LIVE} THEN status ELSE 'cancelled' END, \
                  error = CASE WHEN {LIVE} THEN error ELSE $2 END, \
                  updated_at = CASE WHEN {LIVE} THEN updated_at ELSE {} END, \
                  owner = CASE WHEN {LIVE} THEN owner END, \
                  lease_expires = CASE WHEN {LIVE} THEN lease_expires END, \
                  lease_id = CASE WHEN {LIVE} THEN lease_id END \
-                 WHERE id = $1 AND status IN ('running', 'suspended') RETURNING status",
+                 WHERE id = $1 AND status IN ('running', 'suspended') \
+                 RETURNING id, status, error, updated_at), \
+                 ended AS (UPDATE workflow_runs c SET status = r.status, error = r.error, \
+                 updated_at = r.updated_at FROM cancelled r WHERE c.parent = r.id \
+                 AND c.parent_step IS NOT NULL AND c.status IN ('running', 'suspended') \
+                 AND r.status = 'cancelled') \
+                 SELECT status FROM cancelled",
                 now!()
             ))
             .await?,
             status: prepare("SELECT status FROM workflow_runs WHERE id = $1".into()).await?,
             save_carried: prepare(format!("{SAVE_RUN}, {CARRY_CALLS} {SAVE_CHECKPOINT}")).await?,
             suspend_at: prepare(SUSPEND_AT.into()).await?,
-            save_received: prepare(format!(
-                "{}, {LOG_EVENTS}, {TAKE_SIGNAL} {SAVE_CHECKPOINT}",
-                // The run has its message: it waits for no signal, even if its worker dies.
-                SAVE_RUN
-                    .replace("SET version = $3::bigint,", "SET awaiting = NULL, version = $3::bigint,")
-                    .replace(
-                        "AND NOT cancel_requested RETURNING id)",
-                        "AND NOT cancel_requested AND EXISTS (SELECT 1 FROM workflow_signals \
-                         WHERE id = $17 AND run = $1) RETURNING id)",
-                    )
-            ))
-            .await?,
+            save_received: prepare(format!("{} {SAVE_CHECKPOINT}", save_received_run())).await?,
+            save_child: prepare(with_child(SAVE_RUN, 15)).await?,
+            save_logged_child: prepare(with_child(&format!("{SAVE_RUN}, {LOG_EVENTS}"), 17))
+                .await?,
+            save_received_child: prepare(with_child(&save_received_run(), 18)).await?,
+            save_carried_child: prepare(with_child(&format!("{SAVE_RUN}, {CARRY_CALLS}"), 17))
+                .await?,
             send_signal: prepare(format!(
                 "INSERT INTO workflow_signals (run, signal, value, created_at) \
                  SELECT id, $2, $3, {} FROM workflow_runs WHERE id = $1 RETURNING id",
@@ -335,6 +357,52 @@ pub(super) const RECORD_ANSWER: &str = concat!(
      SELECT r.status, r.version, (SELECT count(*) FROM ins), \
      (SELECT value FROM workflow_answers WHERE run = $1 AND seq = $2::bigint) FROM r"
 );
+
+/// The first half of a save that delivers message `$17` (see [`SAVE_RUN`]), with the events
+/// logged and the message taken: [`SAVE_CHECKPOINT`] follows.
+fn save_received_run() -> String {
+    format!(
+        "{}, {LOG_EVENTS}, {TAKE_SIGNAL}",
+        // The run has its message: it waits for no signal, even if its worker dies.
+        SAVE_RUN
+            .replace(
+                "SET version = $3::bigint,",
+                "SET awaiting = NULL, version = $3::bigint,"
+            )
+            .replace(
+                "AND NOT cancel_requested RETURNING id)",
+                "AND NOT cancel_requested AND EXISTS (SELECT 1 FROM workflow_signals \
+                 WHERE id = $17 AND run = $1) RETURNING id)",
+            )
+    )
+}
+
+/// A save (its first half, `run`, the CTEs that write the run's row and what goes with it)
+/// that also writes the child run the checkpoint carries, its params from `$n`: the child's
+/// id, workflow, fingerprint, status, step, the parent's checkpoint it started from, the
+/// parent's step, the format, state and loops of its checkpoint. The child's row is created
+/// on its first step (checkpoint 0) or counts one more checkpoint; both only if the parent's
+/// row was written, in the same statement.
+fn with_child(run: &str, n: usize) -> String {
+    let p = |i: usize| format!("${}", n + i);
+    let (id, workflow, fingerprint, status, step) = (p(0), p(1), p(2), p(3), p(4));
+    let (started, parent_step, format, state, loops) = (p(5), p(6), p(7), p(8), p(9));
+    format!(
+        "{run}, parent_checkpoint AS ({SAVE_CHECKPOINT}), \
+         child AS (INSERT INTO workflow_runs (id, workflow, fingerprint, status, step, version, \
+         parent, parent_seq, parent_step, created_at, updated_at) \
+         SELECT {id}::uuid, {workflow}::text, {fingerprint}::bigint, {status}::text, \
+         {step}::text, 0, run.id, {started}::bigint, {parent_step}::text, {now}, {now} FROM run \
+         ON CONFLICT (id) DO UPDATE SET version = workflow_runs.version + 1, \
+         status = excluded.status, step = excluded.step, error = NULL, \
+         updated_at = excluded.updated_at RETURNING id, version, updated_at) \
+         INSERT INTO workflow_checkpoints (run, seq, workflow, fingerprint, format, step, \
+         status, state, loops, created_at, usage) SELECT id, version, {workflow}::text, \
+         {fingerprint}::bigint, {format}::integer, {step}::text, {status}::text, {state}::text, \
+         {loops}::text, updated_at, NULL FROM child",
+        now = now!(),
+    )
+}
 
 /// Whether a run's lease is held, and not expired.
 const LIVE: &str = concat!("(lease_id IS NOT NULL AND lease_expires > ", now!(), ")");
@@ -432,12 +500,20 @@ const SAVE_USAGE: &str = "UPDATE workflow_checkpoints SET usage = $4::text \
      WHERE run = $1 AND seq = $3::bigint AND EXISTS (SELECT 1 FROM workflow_runs \
      WHERE id = $1 AND lease_id = $2 AND version = $3::bigint)";
 
+/// Gives up the lease; a run that ends failed or cancelled ends its child runs in flight
+/// the same way, in the same statement. Returns a row if the run was released.
 const RELEASE: &str = concat!(
-    "UPDATE workflow_runs SET lease_id = NULL, owner = NULL, lease_expires = NULL, \
-     wake_at = $5::bigint, awaiting = $6::text, status = CASE WHEN cancel_requested THEN 'cancelled' \
+    "WITH released AS (UPDATE workflow_runs SET lease_id = NULL, owner = NULL, \
+     lease_expires = NULL, wake_at = $5::bigint, awaiting = $6::text, \
+     status = CASE WHEN cancel_requested THEN 'cancelled' \
      WHEN $3::text IS NULL THEN status ELSE 'failed' END, \
      error = CASE WHEN cancel_requested THEN $4::text ELSE COALESCE($3::text, error) END, \
      updated_at = CASE WHEN $3::text IS NULL AND NOT cancel_requested THEN updated_at ELSE ",
     now!(),
-    " END WHERE id = $1 AND lease_id = $2"
+    " END WHERE id = $1 AND lease_id = $2 RETURNING id, status, error, updated_at), ",
+    "ended AS (UPDATE workflow_runs c SET status = r.status, error = r.error, \
+     updated_at = r.updated_at FROM released r WHERE c.parent = r.id \
+     AND c.parent_step IS NOT NULL AND c.status IN ('running', 'suspended') \
+     AND r.status IN ('failed', 'cancelled')) \
+     SELECT 1 FROM released"
 );
