@@ -289,7 +289,26 @@ async fn a_durable_child_is_a_run_of_its_own_that_resumes_under_its_id() {
         );
         assert_eq!(history[2].state, r#"{"end":111}"#, "{name}");
         assert_eq!(children(&runner, run.id).await.len(), 1, "{name}");
-        // Only the parent is a top-level run.
+        // A fork of the parent is another run, whose child is another run too.
+        let forked = runner.fork(&wf, run.id, 2).await.expect("forked");
+        assert_eq!(forked.into_output().ok(), Some(111), "{name}");
+        let fork_id = runner
+            .list(RunFilter::new().workflow("Wrap"))
+            .await
+            .expect("listed")
+            .into_runs()
+            .expect("reads")
+            .into_iter()
+            .find(|info| info.id != run.id)
+            .expect("the fork")
+            .id;
+        let fork_child = runner
+            .status(RunId::child(fork_id, "three", 1))
+            .await
+            .expect("the fork's child");
+        assert_eq!(fork_child.status, RunStatus::Finished, "{name}");
+        assert_eq!(fork_child.parent, Some((fork_id, 1)), "{name}");
+        // Only the parents are top-level runs.
         let top = runner
             .list(RunFilter::new().top_level())
             .await
@@ -354,6 +373,14 @@ async fn a_pause_in_the_child_suspends_its_row_and_the_child_is_moved_by_its_par
             .expect_err("refused")
             .to_string();
         assert!(message.contains(&run.id.to_string()), "{message}");
+
+        // Cancelling the parent cancels its child: another run of the same shows it.
+        let other = runner.start(&wf, "go".into()).await.expect("created");
+        let other_child = RunId::child(other.id, "ask", 0);
+        let cancel = runner.cancel(other.id).await.expect("cancels");
+        assert_eq!(cancel, workflow::store::Cancel::Cancelled, "{name}");
+        let child = runner.status(other_child).await.expect("the child's row");
+        assert_eq!(child.status, RunStatus::Cancelled, "{name}");
 
         let token = pause.token().expect("a durable pause has a token");
         let done = runner.answer(&wf, token, true).await.expect("answered");
