@@ -113,6 +113,12 @@ async fn child_runs_show_under_their_parent_and_move_only_with_it() {
         )),
         "{shown}"
     );
+    // What the console's run page reads (`show --json`): the children, with their step.
+    let shown: Value =
+        serde_json::from_str(&ok(&store, &["show", &parent_text, "--json"])).expect("JSON");
+    assert_eq!(shown["children"][0]["id"], child_text.as_str());
+    assert_eq!(shown["children"][0]["parent_step"], "ask");
+    assert_eq!(shown["children"][0]["status"], "suspended");
     let shown = ok(&store, &["show", &child_text]);
     assert!(
         shown.contains(&format!("of run {parent_text}, step `ask`")),
