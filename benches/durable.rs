@@ -55,6 +55,13 @@ fn main() {
         "the raw side writes what the run saves"
     );
     assert_eq!(run.into_output().expect("finished"), 10);
+    // `Nest`'s child is a run of its own, with a checkpoint per step.
+    let nested = rt.block_on(runner.start(&Nest::new(), 0)).expect("created");
+    let child = workflow::RunId::child(nested.id, "nine", 1);
+    let child_history = rt
+        .block_on(runner.history(child))
+        .expect("the child's history");
+    assert_eq!(child_history.len(), 9);
     divan::main();
 }
 

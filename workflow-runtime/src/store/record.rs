@@ -302,7 +302,9 @@ pub struct NewRun {
 /// use workflow_runtime::store::{RunFilter, RunStatus};
 ///
 /// let waiting = RunFilter::new().workflow("Approval").status(RunStatus::Suspended).limit(50);
-/// # let _ = waiting;
+/// // Runs started as such, not the child runs their steps ran.
+/// let started = RunFilter::new().top_level().limit(50);
+/// # let _ = (waiting, started);
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]

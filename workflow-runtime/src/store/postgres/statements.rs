@@ -380,22 +380,26 @@ fn save_received_run() -> String {
 /// A save (its first half, `run`, the CTEs that write the run's row and what goes with it)
 /// that also writes the child run the checkpoint carries, its params from `$n`: the child's
 /// id, workflow, fingerprint, status, step, the parent's checkpoint it started from, the
-/// parent's step, the format, state and loops of its checkpoint. The child's row is created
-/// on its first step (checkpoint 0) or counts one more checkpoint; both only if the parent's
-/// row was written, in the same statement.
+/// parent's step, the format, state and loops of its checkpoint. The child's row counts one
+/// more checkpoint, or is created on its first step (checkpoint 0: an update first, rather
+/// than an upsert, whose speculative insert costs a dead row each step; only the parent's
+/// writer, under its lease, writes the child's row); both only if the parent's row was
+/// written, in the same statement.
 fn with_child(run: &str, n: usize) -> String {
     let p = |i: usize| format!("${}", n + i);
     let (id, workflow, fingerprint, status, step) = (p(0), p(1), p(2), p(3), p(4));
     let (started, parent_step, format, state, loops) = (p(5), p(6), p(7), p(8), p(9));
     format!(
         "{run}, parent_checkpoint AS ({SAVE_CHECKPOINT}), \
-         child AS (INSERT INTO workflow_runs (id, workflow, fingerprint, status, step, version, \
+         stepped AS (UPDATE workflow_runs SET version = version + 1, status = {status}::text, \
+         step = {step}::text, error = NULL, updated_at = {now} \
+         WHERE id = {id}::uuid AND EXISTS (SELECT 1 FROM run) RETURNING id, version, updated_at), \
+         created AS (INSERT INTO workflow_runs (id, workflow, fingerprint, status, step, version, \
          parent, parent_seq, parent_step, created_at, updated_at) \
          SELECT {id}::uuid, {workflow}::text, {fingerprint}::bigint, {status}::text, \
          {step}::text, 0, run.id, {started}::bigint, {parent_step}::text, {now}, {now} FROM run \
-         ON CONFLICT (id) DO UPDATE SET version = workflow_runs.version + 1, \
-         status = excluded.status, step = excluded.step, error = NULL, \
-         updated_at = excluded.updated_at RETURNING id, version, updated_at) \
+         WHERE NOT EXISTS (SELECT 1 FROM stepped) RETURNING id, version, updated_at), \
+         child AS (SELECT * FROM stepped UNION ALL SELECT * FROM created) \
          INSERT INTO workflow_checkpoints (run, seq, workflow, fingerprint, format, step, \
          status, state, loops, created_at, usage) SELECT id, version, {workflow}::text, \
          {fingerprint}::bigint, {format}::integer, {step}::text, {status}::text, {state}::text, \
