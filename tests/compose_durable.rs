@@ -345,7 +345,7 @@ async fn a_pause_in_the_child_suspends_its_row_and_the_child_is_moved_by_its_par
             Error::ChildRun { run, parent, step } => {
                 assert_eq!(
                     (run, parent, step.as_str()),
-                    (child_id, run_id(&pause), "ask")
+                    (child_id, run_id(pause), "ask")
                 );
             }
             other => panic!("{name}: {other:?}"),
