@@ -91,9 +91,20 @@ async fn child_runs_show_under_their_parent_and_move_only_with_it() {
         .iter()
         .position(|line| line.starts_with(&parent_text))
         .expect("the parent is listed");
-    assert!(
-        lines[at + 1].starts_with(&format!("└ {child_text}"))
-            && lines[at + 1].contains("(step ask)"),
+    let cells: Vec<&str> = lines[at].split_whitespace().collect();
+    assert_eq!(cells[1..4], ["Publish", "suspended", "ask"], "{runs}");
+    let cells: Vec<&str> = lines[at + 1].split_whitespace().collect();
+    assert_eq!(
+        cells[..7],
+        [
+            "└",
+            child_text.as_str(),
+            "Ask",
+            "(step",
+            "ask)",
+            "suspended",
+            "decide"
+        ],
         "{runs}"
     );
     let listed: Value = serde_json::from_str(&ok(&store, &["runs", "--json"])).expect("JSON");

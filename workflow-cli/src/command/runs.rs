@@ -58,7 +58,6 @@ pub(crate) async fn runs(
             vec![
                 id,
                 workflow,
-                run.workflow.clone(),
                 status_text(run),
                 run.step.clone(),
                 run.version.to_string(),
