@@ -22,6 +22,12 @@ use workflow::prelude::*;
 fn main() {
     assert_eq!(block_on(Flat.run(0)).ok(), Some(11));
     assert_eq!(block_on(Parent { inner: Inner }.run(0)).ok(), Some(11));
+    let parent = Parent { inner: Inner };
+    println!(
+        "size_of_val of one run's future, in bytes: flat {}, nested {}",
+        std::mem::size_of_val(&Flat.run(0)),
+        std::mem::size_of_val(&parent.run(0)),
+    );
     divan::main();
 }
 

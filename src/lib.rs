@@ -236,6 +236,33 @@ pub use workflow_runtime::tool;
 /// type that does not fit the next step's input, with both steps named, and, on the branch, a
 /// branch output that does not fit its element of the join.
 ///
+/// In a step that returns a `Result`, the macro writes each `expr?` of the step's own body
+/// (not those in closures, `async` blocks, nested items or macro arguments, which return from
+/// something else) as the `match` that `?` is: the error converts with `From` into the error
+/// type of the step's return, however it is named (`Result<T, E>`, [`Result<T>`](Result),
+/// `anyhow::Result<T>`). Only rustc's message changes: an error that does not convert, or an
+/// `Option` given to `?`, is reported at the `?` with what the step may return and how to
+/// convert.
+///
+/// ```compile_fail,E0277
+/// use workflow::prelude::*;
+///
+/// struct Count;
+///
+/// #[workflow]
+/// impl Count {
+///     async fn count(&self, text: String) -> Result<u32> {
+///         // `?` cannot convert `ParseIntError` into `workflow::Error`, the error type this
+///         // step returns; write `.map_err(Error::other)?`
+///         Ok(text.parse::<u32>()?)
+///     }
+///
+///     flow! {
+///         start -> count -> end;
+///     }
+/// }
+/// ```
+///
 /// # Arguments
 ///
 /// - `#[workflow(crate = path)]`: the path to this crate, if it is renamed (default `::workflow`).

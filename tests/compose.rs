@@ -937,3 +937,74 @@ async fn a_child_that_waits_cannot_be_a_branch() {
     // A branch's pauses are not the parent's.
     assert!(ReviewBranch::pauses().is_empty());
 }
+
+/// A child with a bounded loop of its own: `tick` goes round twice at most.
+struct Ticks;
+
+#[workflow]
+impl Ticks {
+    async fn tick(&self, n: u32) -> u32 {
+        n + 1
+    }
+
+    flow! {
+        type Output = u32;
+        start -> tick;
+        tick -> match {
+            n if n < 3 => tick(n) [max 2 else end(n)],
+            n => end(n),
+        };
+    }
+}
+
+/// A parent whose loop (edge 0, as the child's) goes round the child twice at most.
+struct Rounds {
+    ticks: Ticks,
+}
+
+#[workflow]
+impl Rounds {
+    async fn prepare(&self, n: u32) -> u32 {
+        n
+    }
+
+    fn ticks(&self) -> &Ticks {
+        &self.ticks
+    }
+
+    async fn check(&self, n: u32) -> u32 {
+        n
+    }
+
+    flow! {
+        type Output = u32;
+        start -> prepare -> ticks -> check;
+        check -> match {
+            n if n < 9 => prepare(n) [max 2 else end(n)],
+            n => end(n),
+        };
+    }
+}
+
+#[tokio::test]
+async fn a_child_and_its_parent_count_their_loops_apart() {
+    // The child takes its edge 0 twice on its first run (0 -> 3); had it counted on the
+    // parent's edge 0, the parent's loop would be spent at once and the run would end at 3.
+    let rounds = Rounds { ticks: Ticks };
+    assert_eq!(rounds.run(0).await.expect("the run ends"), 5);
+    let report = Executor::new().start(&rounds, 0).report().await;
+    assert!(matches!(report.outcome, Outcome::Finished(5)));
+}
+
+#[tokio::test]
+async fn a_context_lent_to_a_child_is_the_parent_s_again_after_it() {
+    let mut cx = Context::new("Rounds");
+    assert!(cx.take_edge(0, 2));
+    let child = ChildState::new(Ticks::start(0));
+    let stop = cx
+        .child("ticks", &StepPolicy::new(), &Ticks, child)
+        .await
+        .expect("the child ends");
+    assert!(matches!(stop, ChildStop::Finished(3)));
+    assert_eq!((cx.workflow(), cx.loops().count(0)), ("Rounds", 1));
+}

@@ -72,6 +72,10 @@ fn workflow_impl(
         Some(model) => expand::fallback(model),
         None => proc_macro2::TokenStream::new(),
     };
+    let user_impl = match &model {
+        Some(model) => expand::step_questions(model, user_impl),
+        None => user_impl,
+    };
     let errors = errors.to_compile_errors();
     quote!(#user_impl #generated #errors)
 }

@@ -3,7 +3,9 @@
 //! Everything here is either a re-export of public API or a thin helper that places compile
 //! errors on the user's tokens; the generated code can be written by hand without it.
 
-pub use crate::checks::{ErrorOf, ForkInput, MapItem, RetryInput, StepError, WorkflowSync};
+pub use crate::checks::{
+    ErrorOf, ForkInput, MapItem, QuestionInto, QuestionOperand, RetryInput, StepError, WorkflowSync,
+};
 pub use crate::context::settle;
 pub use crate::coverage::{Edge, Graph};
 pub use crate::definition::{

@@ -102,3 +102,73 @@ impl<T: Clone> MapItem for T {
         self.clone()
     }
 }
+
+/// What `?` applies to in a step that returns a `Result`: a `Result`, or a `Poll` of one, as
+/// for `?` itself. `#[workflow]` writes each `expr?` of such a step's body as
+/// `match QuestionOperand::branch(expr) { Ok(value) => value, Err(error) => return
+/// Err(QuestionInto::question_into(error)) }`, so that an operand or an error `?` cannot take
+/// is reported in these traits' words.
+#[diagnostic::on_unimplemented(
+    message = "`?` in a step that returns a `Result` takes a `Result`, and this is `{Self}`",
+    label = "this is `{Self}`",
+    note = "give `?` a `Result`: for an `Option`, say what its `None` means with `.ok_or(error)?` or `.ok_or_else(|| error)?`"
+)]
+pub trait QuestionOperand<T, E> {
+    /// The value `?` continues with, or the error it returns.
+    ///
+    /// # Errors
+    ///
+    /// The error the operand holds.
+    fn branch(self) -> Result<T, E>;
+}
+
+#[diagnostic::do_not_recommend]
+impl<T, E> QuestionOperand<T, E> for Result<T, E> {
+    fn branch(self) -> Result<T, E> {
+        self
+    }
+}
+
+#[diagnostic::do_not_recommend]
+impl<T, E> QuestionOperand<std::task::Poll<T>, E> for std::task::Poll<Result<T, E>> {
+    fn branch(self) -> Result<std::task::Poll<T>, E> {
+        match self {
+            std::task::Poll::Ready(Ok(value)) => Ok(std::task::Poll::Ready(value)),
+            std::task::Poll::Ready(Err(error)) => Err(error),
+            std::task::Poll::Pending => Ok(std::task::Poll::Pending),
+        }
+    }
+}
+
+#[diagnostic::do_not_recommend]
+impl<T, E> QuestionOperand<std::task::Poll<Option<T>>, E>
+    for std::task::Poll<Option<Result<T, E>>>
+{
+    fn branch(self) -> Result<std::task::Poll<Option<T>>, E> {
+        match self {
+            std::task::Poll::Ready(Some(Ok(value))) => Ok(std::task::Poll::Ready(Some(value))),
+            std::task::Poll::Ready(Some(Err(error))) => Err(error),
+            std::task::Poll::Ready(None) => Ok(std::task::Poll::Ready(None)),
+            std::task::Poll::Pending => Ok(std::task::Poll::Pending),
+        }
+    }
+}
+
+/// Checks that `?` in a step can convert the error it meets into the step's error type `F`,
+/// and converts it as `?` does, with `From`.
+#[diagnostic::on_unimplemented(
+    message = "`?` cannot convert `{Self}` into `{F}`, the error type this step returns",
+    label = "`{F}` does not implement `From<{Self}>`",
+    note = "convert the error here, e.g. `.map_err(workflow::Error::other)?` in a step that returns `workflow::Error`; or implement `From<{Self}>` for `{F}`; or return `Result<T, {Self}>` from the step: a step may return any `E: std::error::Error + Send + Sync + 'static`"
+)]
+pub trait QuestionInto<F> {
+    /// `F::from(self)`.
+    fn question_into(self) -> F;
+}
+
+#[diagnostic::do_not_recommend]
+impl<E, F: From<E>> QuestionInto<F> for E {
+    fn question_into(self) -> F {
+        F::from(self)
+    }
+}

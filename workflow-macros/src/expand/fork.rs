@@ -314,7 +314,9 @@ fn fan_out_body(model: &Model, index: usize, casts: &mut Casts) -> (TokenStream,
             );
         }
     });
-    let binding = quote!((#input, (#(mut #slots,)*)));
+    // The slots are bound where they are, in the state: the arm fills them in place rather
+    // than copying every slot out of the state first.
+    let binding = quote!((ref #input, (#(ref mut #slots,)*)));
     let [task, result, finished] = ["task", "result", "finished"].map(local);
     let done = quote!(#krate::__private::Branch::Done);
     let pending = quote!(#krate::__private::Branch::Pending);
@@ -323,18 +325,18 @@ fn fan_out_body(model: &Model, index: usize, casts: &mut Casts) -> (TokenStream,
     // as `tokio::join!` does; the first error ends the fan-out (and drops the others). A
     // branch finished before a resume is never polled.
     let run = quote! {
-        let #shared = &#input;
+        let #shared = #input;
         let #cx = &*#cx;
         #(#branches)*
         loop {
             ::core::future::poll_fn(|#task| {
                 #(
-                    if let #pending = #slots {
+                    if let #pending = *#slots {
                         if let #poll::Ready(#result) =
                             ::core::future::Future::poll(#pinned.as_mut(), #task)
                         {
                             match #result {
-                                ::core::result::Result::Ok(#result) => #slots = #done(#result),
+                                ::core::result::Result::Ok(#result) => *#slots = #done(#result),
                                 ::core::result::Result::Err(#result) => {
                                     return #poll::Ready(::core::result::Result::Err(#result));
                                 }
@@ -342,7 +344,7 @@ fn fan_out_body(model: &Model, index: usize, casts: &mut Casts) -> (TokenStream,
                         }
                     }
                 )*
-                let #finished = true #(&& !::core::matches!(#slots, #pending))*;
+                let #finished = true #(&& !::core::matches!(*#slots, #pending))*;
                 match #finished {
                     true => #poll::Ready(::core::result::Result::Ok(())),
                     false => #poll::Pending,
@@ -350,10 +352,10 @@ fn fan_out_body(model: &Model, index: usize, casts: &mut Casts) -> (TokenStream,
             })
             .await?;
             // Every slot is done now; the second arm only gives the slots back.
-            match (#(#slots,)*) {
+            match (#(::core::mem::replace(#slots, #pending),)*) {
                 (#(#done(#outs),)*) => break (#(#outs,)*),
                 (#(#moved,)*) => {
-                    #(#slots = #moved;)*
+                    #(*#slots = #moved;)*
                 }
             }
         }

@@ -7,6 +7,7 @@ mod fork;
 mod graph;
 mod inherent;
 mod mermaid;
+mod question;
 pub(crate) mod serde;
 mod signals;
 mod state;
@@ -14,6 +15,7 @@ mod transition;
 mod workflow_impl;
 
 pub(crate) use fallback::fallback;
+pub(crate) use question::steps as step_questions;
 
 use proc_macro2::{Span, TokenStream};
 use quote::{quote, quote_spanned};

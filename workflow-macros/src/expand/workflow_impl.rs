@@ -41,6 +41,10 @@ pub(super) fn workflow_impl(model: &Model) -> TokenStream {
     let pause_definitions = pause_definitions(model);
     let [state_var, cx, out] = ["state", "cx", "out"].map(local);
     let lifetime = syn::Lifetime::new("'__transition", proc_macro2::Span::mixed_site());
+    // A fan-out's arm fills its branches' slots where they are, in the state (`ref mut`).
+    let state_mut = (model.forks.iter())
+        .any(|fork| !fork.map && fork.join.is_some())
+        .then(|| quote!(mut));
     let mut casts = Casts::default();
     let body = transition_body(model, &mut casts);
     let casts = casts.items();
@@ -86,7 +90,7 @@ pub(super) fn workflow_impl(model: &Model) -> TokenStream {
 
             fn transition<#lifetime>(
                 &#lifetime self,
-                #state_var: Self::State,
+                #state_mut #state_var: Self::State,
                 #cx: &#lifetime mut #krate::__private::Context,
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<Self::State, #krate::__private::Error>,

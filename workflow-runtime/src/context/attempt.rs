@@ -116,7 +116,7 @@ impl Context {
         let routed = error.into_step_error::<E>()?;
         if let Some(described) = described {
             tracing::debug!(target: "workflow", step, handler, "error routed");
-            self.routed = Some((described, handler));
+            self.routed = Some(Box::new((described, handler)));
         }
         Ok(routed)
     }

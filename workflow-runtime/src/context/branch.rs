@@ -48,6 +48,7 @@ impl Context {
     /// # Errors
     ///
     /// What `future` fails with; [`Error::Checkpoint`] if the value cannot be saved.
+    #[inline]
     pub fn branch<'a, T, F>(
         &'a self,
         step: &'static str,

@@ -1,9 +1,10 @@
 //! [`Context`]: what a transition gets from the driver to run its step: the step's policy
-//! (`attempt.rs`), the branches of a fan-out or a map (`branch.rs`), and the counters of
-//! bounded edges.
+//! (`attempt.rs`), the branches of a fan-out or a map (`branch.rs`), the counters of bounded
+//! edges, and the loan of a context to a child run (`lend.rs`).
 
 mod attempt;
 mod branch;
+mod lend;
 
 use std::fmt;
 use std::sync::Arc;
@@ -41,13 +42,15 @@ pub struct Context {
     /// The scope of the child run in progress, across the turns of a durable parent's loop.
     child_scope: Option<Arc<RunScope>>,
     /// The step that just ran failed and its error went to its handler: the error, described,
-    /// and the handler, for the run's events.
-    routed: Option<(String, &'static str)>,
+    /// and the handler, for the run's events. Boxed: rare, and every run's future holds a
+    /// context.
+    routed: Option<Box<(String, &'static str)>>,
     /// In a durable run, the number of the latest checkpoint: where a child run starting
     /// now starts from.
     at: u64,
     /// The step the child run of the step that just ran took, for the next checkpoint.
-    child_step: Option<ChildStep>,
+    /// Boxed, as `routed` is.
+    child_step: Option<Box<ChildStep>>,
 }
 
 /// One step a child run of a durable run took: what the parent's next checkpoint saves of it
@@ -177,7 +180,7 @@ impl Context {
     /// Where the error of the step that just ran went, if it failed and its error route took
     /// it: the error, described, and the handler; clears it.
     pub(crate) fn take_routed(&mut self) -> Option<(String, &'static str)> {
-        self.routed.take()
+        self.routed.take().map(|routed| *routed)
     }
 
     /// Saves a checkpoint after each step: a durable run.
@@ -203,12 +206,12 @@ impl Context {
 
     /// Records the step the child run of the step running now took.
     pub(crate) fn set_child_step(&mut self, step: ChildStep) {
-        self.child_step = Some(step);
+        self.child_step = Some(Box::new(step));
     }
 
     /// The step the child run of the step that just ran took, if it is one; clears it.
     pub(crate) fn take_child_step(&mut self) -> Option<ChildStep> {
-        self.child_step.take()
+        self.child_step.take().map(|step| *step)
     }
 
     /// The scope of the child run in progress, kept across the turns of a durable parent.

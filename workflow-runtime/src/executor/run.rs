@@ -5,7 +5,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{self, Poll};
 
-use futures_util::future::{self, Either, FutureExt};
+use futures_util::future::{Either, FutureExt};
 use tokio::sync::broadcast;
 
 use super::Executor;
@@ -13,7 +13,7 @@ use crate::error::Error;
 use crate::event::{Event, Events};
 use crate::future::BoxFuture;
 use crate::id::RunId;
-use crate::run::{plain, start, Finish, Launch, Options, Outcome, Report, Started, Stop};
+use crate::run::{in_memory, plain, start, Launch, Options, Outcome, Report, Started, Stop};
 use crate::state::Loops;
 use crate::usage::UsageReport;
 use crate::workflow::{Answer, Pause, Workflow};
@@ -185,78 +185,65 @@ impl<'a, W: Workflow> Run<'a, W> {
     ///
     /// The first error that stops the run: see [`Error`]; [`Error::Suspended`] at a pause.
     pub fn output(self) -> impl Future<Output = Result<W::Output, Error>> + Send + 'a {
-        // Decided at the first poll, which is when the run asks whether a `tracing`
-        // subscriber wants its spans. `lazy` and `flatten` keep either the run or its
-        // driver's future, never both: each run in flight holds only the one.
-        future::lazy(move |_| self.begin())
-            .flatten()
-            .map(|result| match result {
-                Ok(Stop::Finished(output)) => Ok(output),
-                Ok(Stop::Suspended { pause }) => Err(Error::Suspended {
-                    workflow: W::NAME,
-                    step: pause.step,
-                }),
-                Ok(Stop::Approving { step }) => Err(Error::Suspended {
-                    workflow: W::NAME,
-                    step,
-                }),
-                Ok(Stop::Sleeping { step, .. }) => Err(Error::Sleeping {
-                    workflow: W::NAME,
-                    step,
-                }),
-                Ok(Stop::Receiving { step, signal }) => Err(Error::AwaitingSignal {
-                    workflow: W::NAME,
-                    step,
-                    signal,
-                }),
-                Err(error) => Err(error),
-            })
+        let running = match self {
+            // A plain `wf.run(input)`: the driver itself, which asks at its first poll
+            // whether a `tracing` subscriber wants its spans (one relaxed load).
+            Run {
+                workflow,
+                executor: None,
+                phase: Phase::Ready(state, loops),
+                sink: None,
+            } => Either::Left(in_memory(workflow, state, loops)),
+            // Decided at the first poll, for the same reason; boxed, so that a plain run's
+            // future is no larger than its driver's.
+            run => Either::Right(async move { run.begin().await }),
+        };
+        running.map(|result| match result {
+            Ok(Stop::Finished(output)) => Ok(output),
+            Ok(Stop::Suspended { pause }) => Err(Error::Suspended {
+                workflow: W::NAME,
+                step: pause.step,
+            }),
+            Ok(Stop::Approving { step }) => Err(Error::Suspended {
+                workflow: W::NAME,
+                step,
+            }),
+            Ok(Stop::Sleeping { step, .. }) => Err(Error::Sleeping {
+                workflow: W::NAME,
+                step,
+            }),
+            Ok(Stop::Receiving { step, signal }) => Err(Error::AwaitingSignal {
+                workflow: W::NAME,
+                step,
+                signal,
+            }),
+            Err(error) => Err(error),
+        })
     }
 
-    /// The future that takes the run to its end. A plain `wf.run(input)`, with no `tracing`
-    /// subscriber ever set (one relaxed load), is the driver itself: nothing can watch it.
-    fn begin(
-        self,
-    ) -> Either<
-        impl Future<Output = Result<Stop<W>, Error>> + Send + 'a,
-        impl Future<Output = Result<Stop<W>, Error>> + Send + 'a,
-    > {
-        let watched: BoxFuture<'a, Finish<W>> = match self.phase {
+    /// The future that takes a run with an executor or a channel of events to its end, boxed.
+    fn begin(self) -> BoxFuture<'a, Result<Stop<W>, Error>> {
+        let started = match self.phase {
             // Polled as a future before (a rare case): that future, boxed once more.
-            Phase::Polled(running) => Box::pin(running.map(|output| Finish {
-                id: None,
-                result: output.map(Stop::Finished),
-                usage: None,
-            })),
-            Phase::Ready(state, loops) => {
-                let unwatched = self.executor.is_none()
-                    && self.sink.is_none()
-                    && !tracing::dispatcher::has_been_set();
-                let started = match unwatched {
-                    true => Started::Plain {
-                        workflow: self.workflow,
-                        state,
-                        loops,
-                    },
-                    false => launch(
-                        self.workflow,
-                        self.executor,
-                        self.sink,
-                        (state, loops),
-                        false,
-                    ),
-                };
-                match started {
-                    Started::Plain {
-                        workflow,
-                        state,
-                        loops,
-                    } => return Either::Left(plain(workflow, state, loops)),
-                    Started::Watched(run) => run,
-                }
+            Phase::Polled(running) => {
+                return Box::pin(running.map(|output| output.map(Stop::Finished)))
             }
+            Phase::Ready(state, loops) => launch(
+                self.workflow,
+                self.executor,
+                self.sink,
+                (state, loops),
+                false,
+            ),
         };
-        Either::Right(watched.map(|finish| finish.result))
+        match started {
+            Started::Plain {
+                workflow,
+                state,
+                loops,
+            } => Box::pin(plain(workflow, state, loops)),
+            Started::Watched(run) => Box::pin(run.map(|finish| finish.result)),
+        }
     }
 }
 
@@ -272,11 +259,8 @@ fn launch<'a, W: Workflow>(
     let options = match executor {
         Some(executor) => executor.options(sink),
         None => Options {
-            cancel: None,
-            max_steps: None,
-            budget: crate::usage::Budget::new(),
-            pricing: None,
             sinks: sink.into_iter().collect(),
+            ..Options::none()
         },
     };
     start(Launch {

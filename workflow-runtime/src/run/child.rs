@@ -86,10 +86,11 @@ impl Context {
         let plain =
             self.run().is_none() && self.limits().is_none() && policy.attempt_timeout().is_none();
         let (reached, loops, timed_out) = if plain {
-            // Nothing watches or limits the run: the child's steps and nothing else.
-            let mut cx = Context::with_loops(C::NAME, child.loops);
-            let reached = drive_to(workflow, child.state, &mut cx, &Hooks::NONE).await;
-            (reached, cx.into_loops(), false)
+            // Nothing watches or limits the run: the child's steps and nothing else, in the
+            // parent's context lent to it.
+            let (mut lent, state) = self.lend(C::NAME, child);
+            let reached = drive_to(workflow, state, lent.cx(), &Hooks::NONE).await;
+            (reached, lent.give_back(), false)
         } else {
             // Boxed: a run nothing watches keeps its future as small as its steps'.
             Box::pin(self.watched_child(step, policy, workflow, child)).await

@@ -144,33 +144,49 @@ pub(crate) fn drive<'a, W: Workflow>(
     // The run's context is the future's own, not borrowed from the caller's: a caller's
     // future would otherwise keep it beside this one, for every run in flight.
     async move {
-        let reached = match drive_to(workflow, state, &mut cx, hooks).await {
-            Err(Error::ApprovalNeeded {
-                step: Some(step), ..
-            }) if hooks.saver.is_some() => return Ok(Stop::Approving { step }),
-            reached => reached?,
-        };
-        match reached {
-            Reached::End(output) => Ok(Stop::Finished(output)),
-            Reached::Pause(state, pause) => {
-                // A durable run's state is in its store; an in-memory run's goes with its pause.
-                let pause = match hooks.saver {
-                    Some(_) => pause,
-                    None => pause.holding::<W>(&state, cx.loops())?,
-                };
-                Ok(Stop::Suspended { pause })
-            }
-            Reached::Sleep(state, until) => Ok(Stop::Sleeping {
-                step: W::step_name(&state),
-                until,
-            }),
-            Reached::Await(state, signal) => Ok(Stop::Receiving {
-                step: W::step_name(&state),
-                signal,
-            }),
-            // Only a child run stops after one step.
-            Reached::Stepped(_) => Err(Error::other("a run stopped after one step")),
+        let reached = drive_to(workflow, state, &mut cx, hooks).await;
+        stop(reached, &cx, hooks)
+    }
+}
+
+/// Where a run stopped, from where [`drive_to`] did: at a pause, what the pause shows (with
+/// the state, for an in-memory run); a durable run's tool call that waits for an approval.
+///
+/// # Errors
+///
+/// The error that stopped the run.
+#[inline]
+pub(crate) fn stop<W: Workflow>(
+    reached: Result<Reached<W>, Error>,
+    cx: &Context,
+    hooks: &Hooks<'_, W::State>,
+) -> Result<Stop<W>, Error> {
+    let reached = match reached {
+        Err(Error::ApprovalNeeded {
+            step: Some(step), ..
+        }) if hooks.saver.is_some() => return Ok(Stop::Approving { step }),
+        reached => reached?,
+    };
+    match reached {
+        Reached::End(output) => Ok(Stop::Finished(output)),
+        Reached::Pause(state, pause) => {
+            // A durable run's state is in its store; an in-memory run's goes with its pause.
+            let pause = match hooks.saver {
+                Some(_) => pause,
+                None => pause.holding::<W>(&state, cx.loops())?,
+            };
+            Ok(Stop::Suspended { pause })
         }
+        Reached::Sleep(state, until) => Ok(Stop::Sleeping {
+            step: W::step_name(&state),
+            until,
+        }),
+        Reached::Await(state, signal) => Ok(Stop::Receiving {
+            step: W::step_name(&state),
+            signal,
+        }),
+        // Only a child run stops after one step.
+        Reached::Stepped(_) => Err(Error::other("a run stopped after one step")),
     }
 }
 

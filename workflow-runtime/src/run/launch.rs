@@ -9,7 +9,7 @@ use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-use super::drive::{cancelled, drive, Hooks, Saver, Stop};
+use super::drive::{cancelled, drive, drive_to, stop, Hooks, Saver, Stop};
 use crate::context::{Context, Limits};
 use crate::error::Error;
 use crate::event::{Event, Journal};
@@ -29,6 +29,19 @@ pub(crate) struct Options<'a> {
     pub(crate) pricing: Option<&'a Arc<Pricing>>,
     /// Where its events go: the channels of the executor's subscribers and of the run.
     pub(crate) sinks: Vec<broadcast::Sender<Event>>,
+}
+
+impl Options<'_> {
+    /// No cancellation, no limits, no prices, nowhere for events to go.
+    pub(crate) fn none() -> Self {
+        Options {
+            cancel: None,
+            max_steps: None,
+            budget: Budget::new(),
+            pricing: None,
+            sinks: Vec::new(),
+        }
+    }
 }
 
 /// What a durable run adds: where its checkpoints go, and what watches its lease.
@@ -115,6 +128,41 @@ pub(crate) fn plain<'a, W: Workflow>(
         Context::with_loops(W::NAME, loops),
         &Hooks::NONE,
     )
+}
+
+/// An in-memory run with no options, from `state` and `loops`. At its first poll it asks
+/// whether a `tracing` subscriber wants its spans, and if one does it runs watched (boxed);
+/// otherwise it takes its steps and nothing else, its driver's future built in this one's
+/// room and never moved (a future handed on from one layer to the next is copied whole, and
+/// a run's future is large: each copy cost about as much as a step).
+// Not an `async fn`: its future would keep a copy of each argument.
+#[allow(clippy::manual_async_fn)]
+pub(crate) fn in_memory<'a, W: Workflow>(
+    workflow: &'a W,
+    state: W::State,
+    loops: Loops,
+) -> impl Future<Output = Result<Stop<W>, Error>> + Send + 'a {
+    async move {
+        let (state, loops) = match tracing::dispatcher::has_been_set() {
+            false => (state, loops),
+            true => match start(Launch {
+                workflow,
+                state,
+                loops,
+                options: Options::none(),
+                id: None,
+                usage: false,
+                resumed: None,
+                durable: None,
+            }) {
+                Started::Plain { state, loops, .. } => (state, loops),
+                Started::Watched(run) => return run.await.result,
+            },
+        };
+        let mut cx = Context::with_loops(W::NAME, loops);
+        let reached = drive_to(workflow, state, &mut cx, &Hooks::NONE).await;
+        stop(reached, &cx, &Hooks::NONE)
+    }
 }
 
 /// Starts `launch`: call it when the run starts (its first poll), which is when it asks

@@ -21,8 +21,12 @@ impl RunScope {
     ) -> Option<Arc<RunScope>> {
         let parent = Scope::current()?;
         let run = Arc::clone(&parent.run);
-        let mut path = run.path.clone();
-        path.extend(run.step_name(parent.step()));
+        // The path tags events: a run nobody observes has none to tag.
+        let mut path = Vec::new();
+        if run.observer.is_some() {
+            path.clone_from(&run.path);
+            path.extend(run.step_name(parent.step()));
+        }
         let ledger = run
             .ledger
             .as_ref()
