@@ -77,6 +77,7 @@ mod tests {
             ChildState {
                 state: (),
                 loops: child,
+                started: None,
             },
         );
         assert_eq!(lent.cx().workflow(), "Child");
@@ -98,6 +99,7 @@ mod tests {
             ChildState {
                 state: (),
                 loops: child,
+                started: None,
             },
         ));
         assert_eq!(cx.workflow(), "Parent");
