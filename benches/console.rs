@@ -67,6 +67,7 @@ fn checkpoint(run: RunId, seq: u64, status: RunStatus) -> Checkpoint {
         usage: spent(seq),
         created_at: SystemTime::now(),
         branches: Vec::new(),
+        child: None,
     }
 }
 

@@ -23,6 +23,12 @@
 //!   through a prepared `tokio-postgres` statement, on the same server, each its own round
 //!   trip. Each side has a schema of its own.
 //!
+//! - `nested_run` (in `memory`, `sqlite_normal` and `postgres`): `Nest`, the same ten steps
+//!   with the last nine in a child workflow, on the same store as `durable_run`: twelve
+//!   writes (the turn on which the child ends saves the parent's next state), nine of which
+//!   also write the child run's row and checkpoint. Against `durable_run`, what a durable
+//!   child step costs.
+//!
 //! Run with `cargo bench --bench durable` (add `--features postgres` with a server);
 //! `BENCHMARKS.md` has the numbers. `cargo bench --bench durable_bytes` prints what a map
 //! stores.
@@ -49,6 +55,13 @@ fn main() {
         "the raw side writes what the run saves"
     );
     assert_eq!(run.into_output().expect("finished"), 10);
+    // `Nest`'s child is a run of its own, with a checkpoint per step.
+    let nested = rt.block_on(runner.start(&Nest::new(), 0)).expect("created");
+    let child = workflow::RunId::child(nested.id, "nine", 1);
+    let child_history = rt
+        .block_on(runner.history(child))
+        .expect("the child's history");
+    assert_eq!(child_history.len(), 9);
     divan::main();
 }
 
@@ -62,6 +75,21 @@ fn runtime() -> tokio::runtime::Runtime {
 #[path = "support/ten.rs"]
 mod ten;
 use ten::{ten_states, Ten};
+
+#[path = "support/nest.rs"]
+mod nest;
+use nest::Nest;
+
+/// Runs `Nest` from 0 on `runner`, once per iteration.
+fn nested_runs(bencher: Bencher<'_, '_>, rt: &tokio::runtime::Runtime, runner: &Runner) {
+    let nest = Nest::new();
+    let check = rt.block_on(runner.start(&nest, 0)).expect("created");
+    assert_eq!(check.into_output().expect("finished"), 10);
+    bencher.bench_local(|| {
+        let run = rt.block_on(runner.start(&nest, black_box(0)));
+        black_box(run.expect("created"))
+    });
+}
 
 /// Runs `Ten` from 0 on `runner`, once per iteration.
 fn durable_runs(bencher: Bencher<'_, '_>, rt: &tokio::runtime::Runtime, runner: &Runner) {
@@ -81,6 +109,12 @@ mod memory {
     fn durable_run(bencher: Bencher<'_, '_>) {
         let runner = Runner::new(Arc::new(MemoryStore::new()));
         durable_runs(bencher, &runtime(), &runner);
+    }
+
+    #[divan::bench]
+    fn nested_run(bencher: Bencher<'_, '_>) {
+        let runner = Runner::new(Arc::new(MemoryStore::new()));
+        nested_runs(bencher, &runtime(), &runner);
     }
 
     #[divan::bench]
@@ -176,6 +210,13 @@ mod sqlite_normal {
     }
 
     #[divan::bench]
+    fn nested_run(bencher: Bencher<'_, '_>) {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let runner = sqlite_runner(dir.path(), Durability::Normal);
+        nested_runs(bencher, &runtime(), &runner);
+    }
+
+    #[divan::bench]
     fn doc_durable_run(bencher: Bencher<'_, '_>) {
         let dir = tempfile::tempdir().expect("a temporary directory");
         let runner = sqlite_runner(dir.path(), Durability::Normal);
@@ -239,6 +280,16 @@ mod postgres {
         let store = rt.block_on(PostgresStore::connect_with(&url, options));
         let runner = Runner::new(Arc::new(store.expect("connects")));
         durable_runs(bencher, &rt, &runner);
+    }
+
+    #[divan::bench]
+    fn nested_run(bencher: Bencher<'_, '_>) {
+        let Some(url) = url() else { return };
+        let rt = runtime();
+        let options = PostgresOptions::new().schema(schema());
+        let store = rt.block_on(PostgresStore::connect_with(&url, options));
+        let runner = Runner::new(Arc::new(store.expect("connects")));
+        nested_runs(bencher, &rt, &runner);
     }
 
     #[divan::bench]

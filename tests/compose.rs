@@ -560,7 +560,7 @@ impl Workflow for HandPublish {
         match state {
             HandState::Review(child) => Ok(HandState::Review(ChildState {
                 state: Review::answer_json(child.state, value)?,
-                loops: child.loops,
+                ..child
             })),
             other => Err(Error::NotPaused {
                 workflow: Self::NAME,
@@ -705,7 +705,8 @@ async fn a_durable_child_resumes_where_it_stopped() {
         matches!(error, Error::Step { step: "three", .. }),
         "{error:?}"
     );
-    // Before `first`, before `three`, then after `a`: the child's state in the parent's.
+    // Before `first`, before `three`, then after `a`: the child's state in the parent's,
+    // with the parent's checkpoint it started from (its run id is derived from it).
     let history = runner.history(run.id).await.expect("its checkpoints");
     assert_eq!(history.len(), 3);
     let last = history.last().expect("a checkpoint");
@@ -713,7 +714,7 @@ async fn a_durable_child_resumes_where_it_stopped() {
     let state: serde_json::Value = serde_json::from_str(&last.state).expect("JSON");
     assert_eq!(
         state,
-        serde_json::json!({"three": {"state": {"b": 1}, "loops": []}})
+        serde_json::json!({"three": {"state": {"b": 1}, "loops": [], "started": 1}})
     );
 
     let done = runner.resume(&wf, run.id).await.expect("resumed");

@@ -75,7 +75,9 @@ async function loadRuns(params, append) {
   for (const run of page.runs) {
     const link = el("a", run.id);
     link.href = `/runs/${run.id}`;
-    body.appendChild(row([link, run.workflow, el("span", run.status, `status ${run.status}`),
+    // A child run (a workflow run as a step of its parent) names that step.
+    const workflow = run.parent_step ? `${run.workflow} (step ${run.parent_step} of a run)` : run.workflow;
+    body.appendChild(row([link, workflow, el("span", run.status, `status ${run.status}`),
       run.step, run.version, run.spent ? cost(run.spent.cost_usd) : "?", run.updated_at]));
   }
   $("empty").hidden = body.rows.length > 0;
@@ -159,7 +161,8 @@ async function loadRun(id) {
   const status = $("status");
   status.textContent = run.status;
   status.className = `status ${run.status}`;
-  $("cancel").hidden = readOnly || !["running", "suspended"].includes(run.status);
+  // A child run moves with its parent only: cancel the parent.
+  $("cancel").hidden = readOnly || !!run.parent_step || !["running", "suspended"].includes(run.status);
 
   const facts = $("facts");
   facts.replaceChildren();
@@ -175,7 +178,15 @@ async function loadRun(id) {
     ? `asleep until ${run.awaits.until}`
     : `for a ${run.awaits.signal} message`));
   fact("owner", run.owner && `${run.owner} (lease until ${run.lease_expires})`);
-  fact("forked from", run.parent && `${run.parent.run} at checkpoint ${run.parent.checkpoint}`);
+  if (run.parent && run.parent_step) {
+    const link = el("a", run.parent.run);
+    link.href = `/runs/${run.parent.run}`;
+    const dd = el("dd");
+    dd.append(link, ` step ${run.parent_step} (from its checkpoint ${run.parent.checkpoint})`);
+    facts.append(el("dt", "child of"), dd);
+  } else {
+    fact("forked from", run.parent && `${run.parent.run} at checkpoint ${run.parent.checkpoint}`);
+  }
   fact("created", run.created_at);
   fact("updated", run.updated_at);
   const calls = run.usage.total.calls;
@@ -189,6 +200,17 @@ async function loadRun(id) {
       : run.pause.step;
     $("pause-token").textContent = run.pause.token;
     $("pause-asks").textContent = JSON.stringify(run.pause.asks, null, 2);
+  }
+
+  const children = run.children || [];
+  $("children-section").hidden = children.length === 0;
+  const childRows = $("children").tBodies[0];
+  childRows.replaceChildren();
+  for (const child of children) {
+    const link = el("a", child.id);
+    link.href = `/runs/${child.id}`;
+    childRows.appendChild(row([link, child.workflow, child.parent_step,
+      el("span", child.status, `status ${child.status}`), child.step]));
   }
 
   showAnswerForm(id, run);

@@ -64,7 +64,9 @@ impl From<Error> for Fail {
     fn from(error: Error) -> Self {
         let code = match error {
             Error::RunNotFound { .. } | Error::CheckpointNotFound { .. } => Self::NOT_FOUND,
-            Error::RunNotSuspended { .. } | Error::AlreadyAnswered { .. } => Self::REFUSED,
+            Error::RunNotSuspended { .. }
+            | Error::AlreadyAnswered { .. }
+            | Error::ChildRun { .. } => Self::REFUSED,
             _ => Self::FAILED,
         };
         Fail {

@@ -78,6 +78,7 @@ pub(crate) fn run_json(run: &RunInfo) -> Value {
         "owner": run.owner,
         "lease_expires": run.lease_expires.map(instant),
         "parent": run.parent.map(|(run, seq)| json!({ "run": run.to_string(), "checkpoint": seq })),
+        "parent_step": run.parent_step,
         "error": run.error,
         "created_at": instant(run.created_at),
         "updated_at": instant(run.updated_at),

@@ -798,6 +798,7 @@ async fn long_run(store: &dyn CheckpointStore, checkpoints: u64) -> RunId {
         usage: Default::default(),
         created_at: std::time::SystemTime::now(),
         branches: Vec::new(),
+        child: None,
     };
     let lease = Lease::new("test", std::time::Duration::from_secs(600));
     let first = NewRun {

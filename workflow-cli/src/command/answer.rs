@@ -65,6 +65,7 @@ pub(crate) async fn record(
     value: &serde_json::Value,
 ) -> Result<Recorded, Fail> {
     let info = store.run(run).await?;
+    info.on_its_own()?;
     if info.status != RunStatus::Suspended && at.is_none() {
         return Err(Error::RunNotSuspended {
             run,

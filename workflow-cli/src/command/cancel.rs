@@ -13,6 +13,7 @@ pub(crate) async fn cancel(
     json: bool,
 ) -> Result<String, Fail> {
     let run = args.run;
+    store.run(run).await?.on_its_own()?;
     let (outcome, text) = match store.cancel(run).await? {
         Cancel::Cancelled => ("cancelled", format!("run {run} is cancelled")),
         Cancel::Requested => (

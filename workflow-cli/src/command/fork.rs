@@ -21,6 +21,7 @@ pub(crate) async fn fork(
     json: bool,
 ) -> Result<String, Fail> {
     let (from, seq) = (args.run, args.checkpoint);
+    store.run(from).await?.on_its_own()?;
     let saved = store.checkpoint(from, Some(seq)).await?;
     let id = RunId::new();
     let branches: Vec<BranchRecord> = saved
@@ -37,6 +38,7 @@ pub(crate) async fn fork(
         usage: Default::default(),
         created_at: SystemTime::now(),
         branches: Vec::new(),
+        child: None,
         ..saved
     };
     let workflow = first.workflow.clone();

@@ -1,7 +1,7 @@
 //! `workflow runs`: a page of runs.
 
 use serde_json::json;
-use workflow_runtime::store::{CheckpointStore, RunFilter};
+use workflow_runtime::store::{CheckpointStore, RunFilter, RunId, RunInfo};
 use workflow_runtime::usage::UsageTotals;
 
 use crate::args::RunsArgs;
@@ -44,13 +44,20 @@ pub(crate) async fn runs(
             &json!({ "runs": runs, "corrupt": corrupt, "next": next }),
         ));
     }
-    let rows: Vec<Vec<String>> = page
-        .runs
-        .iter()
-        .map(|run| {
+    let rows: Vec<Vec<String>> = nested(&page.runs)
+        .into_iter()
+        .map(|(run, child)| {
+            let id = match child {
+                true => format!("└ {}", run.id),
+                false => run.id.to_string(),
+            };
+            let workflow = match &run.parent_step {
+                Some(step) => format!("{} (step {step})", run.workflow),
+                None => run.workflow.clone(),
+            };
             vec![
-                run.id.to_string(),
-                run.workflow.clone(),
+                id,
+                workflow,
                 status_text(run),
                 run.step.clone(),
                 run.version.to_string(),
@@ -78,6 +85,25 @@ pub(crate) async fn runs(
         out.push_str(&format!("more: --after {next}\n"));
     }
     Ok(out)
+}
+
+/// `runs` in the order a table shows them: each child run right under its parent if the
+/// parent is on the page (`true`: shown as a child), the others in order.
+fn nested(runs: &[RunInfo]) -> Vec<(&RunInfo, bool)> {
+    let on_page = |id: RunId| runs.iter().any(|run| run.id == id);
+    let parent_of = |run: &RunInfo| {
+        run.parent
+            .filter(|_| run.parent_step.is_some())
+            .map(|(parent, _)| parent)
+            .filter(|parent| on_page(*parent))
+    };
+    let mut rows = Vec::with_capacity(runs.len());
+    for run in runs.iter().filter(|run| parent_of(run).is_none()) {
+        rows.push((run, false));
+        let children = runs.iter().filter(|child| parent_of(child) == Some(run.id));
+        rows.extend(children.map(|child| (child, true)));
+    }
+    rows
 }
 
 /// What a run's calls cost, for a table: `$0.0120`, or `-` if nothing was priced.

@@ -24,6 +24,7 @@ pub(crate) async fn send(
     let value = input::json(args.value.as_deref(), args.file.as_deref(), "message")?;
     let (run, signal) = (args.run, args.signal);
     let info = store.run(run).await?;
+    info.on_its_own()?;
     if info.has_ended() {
         return Err(Fail::refused(format!(
             "run {run} is {}: it has ended, and would never take the message",

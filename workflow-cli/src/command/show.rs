@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 
 use serde_json::{json, Value};
-use workflow_runtime::store::{Awaits, CheckpointStore, RunStatus};
+use workflow_runtime::store::{Awaits, CheckpointStore, RunFilter, RunStatus};
 use workflow_runtime::{Approval, PauseToken};
 
 use super::definition;
@@ -19,8 +19,14 @@ pub(crate) async fn show(
     let run = store.run(args.run).await?;
     let latest = store.checkpoint(args.run, None).await?;
     let usage = latest.usage_so_far();
-    // A suspended run waits at its latest checkpoint; the token names that pause.
-    let pause = (run.status == RunStatus::Suspended).then(|| PauseToken::new(run.id, latest.seq));
+    // A suspended run waits at its latest checkpoint; the token names that pause. (A child
+    // run's pause is its parent's: answer the parent.)
+    let pause = (run.status == RunStatus::Suspended && run.parent_step.is_none())
+        .then(|| PauseToken::new(run.id, latest.seq));
+    let children = store
+        .list(RunFilter::new().children_of(run.id))
+        .await?
+        .into_runs()?;
     let definition = definition::of(store, &run).await;
     let takes = definition
         .as_ref()
@@ -74,6 +80,7 @@ pub(crate) async fn show(
             }),
             None => Value::Null,
         };
+        value["children"] = children.iter().map(run_json).collect();
         if args.state {
             value["state"] = state_json(&latest.state);
         }
@@ -158,14 +165,34 @@ pub(crate) async fn show(
             None => line("owner", owner),
         }
     }
-    if let Some((parent, seq)) = run.parent {
-        line("forked", &format!("from run {parent} at checkpoint {seq}"));
+    match (run.parent, &run.parent_step) {
+        (Some((parent, seq)), Some(step)) => line(
+            "child",
+            &format!(
+                "of run {parent}, step `{step}` (from its checkpoint {seq}); it moves with its \
+                 parent: cancel, answer or fork run {parent}"
+            ),
+        ),
+        (Some((parent, seq)), None) => {
+            line("forked", &format!("from run {parent} at checkpoint {seq}"));
+        }
+        _ => {}
     }
     line("created", &time(run.created_at));
     line("updated", &time(run.updated_at));
     line("spent", &spent(&usage.total));
     for (step, totals) in &usage.steps {
         line("", &format!("{step}: {}", spent(totals)));
+    }
+    for child in &children {
+        let step = child.parent_step.as_deref().unwrap_or_default();
+        line(
+            "child run",
+            &format!(
+                "{} {} (step `{step}`): {} at `{}`",
+                child.id, child.workflow, child.status, child.step
+            ),
+        );
     }
     if args.state {
         out.push_str(&pretty(&state_json(&latest.state)));

@@ -293,7 +293,7 @@ fn child_answered(
     let ident = variant(model, Some(index));
     quote! {
         #state::#ident(#child) => ::core::result::Result::Ok(#state::#ident(
-            #krate::__private::ChildState { state: #given, loops: #child.loops },
+            #krate::__private::ChildState { state: #given, ..#child },
         )),
     }
 }

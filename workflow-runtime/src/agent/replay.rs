@@ -9,6 +9,7 @@
 
 use super::stream::Turn;
 use super::Agent;
+use crate::id::fnv1a;
 use crate::provider::{ChatRequest, ChatResponse, Message, ToolCall};
 use crate::scope::{Memo, Scope};
 use crate::Error;
@@ -117,19 +118,9 @@ impl Agent {
     }
 }
 
-/// FNV-1a over `bytes`, 128 bits: stable across compilations and toolchains, so that a
-/// process built again finds the records of the one that crashed.
-fn fnv1a(bytes: &[u8]) -> u128 {
-    const OFFSET: u128 = 0x6c62_272e_07bb_0142_62b8_2175_6295_c58d;
-    const PRIME: u128 = 0x0000_0000_0100_0000_0000_0000_0000_013b;
-    bytes.iter().fold(OFFSET, |hash, byte| {
-        (hash ^ u128::from(*byte)).wrapping_mul(PRIME)
-    })
-}
-
 #[cfg(test)]
 mod tests {
-    use super::fnv1a;
+    use crate::id::fnv1a;
 
     #[test]
     fn the_hash_is_fnv1a_128() {

@@ -15,7 +15,8 @@ impl Context {
         workflow: &'static str,
         child: ChildState<S>,
     ) -> (Lent<'_>, S) {
-        let ChildState { state, loops } = child;
+        // Where a durable child started: a plain child, which runs to its end, has no run.
+        let ChildState { state, loops, .. } = child;
         let workflow = std::mem::replace(&mut self.workflow, workflow);
         let loops = std::mem::replace(&mut self.loops, loops);
         let lent = Lent {
@@ -76,6 +77,7 @@ mod tests {
             ChildState {
                 state: (),
                 loops: child,
+                started: None,
             },
         );
         assert_eq!(lent.cx().workflow(), "Child");
@@ -97,6 +99,7 @@ mod tests {
             ChildState {
                 state: (),
                 loops: child,
+                started: None,
             },
         ));
         assert_eq!(cx.workflow(), "Parent");

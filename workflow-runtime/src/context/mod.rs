@@ -45,6 +45,32 @@ pub struct Context {
     /// and the handler, for the run's events. Boxed: rare, and every run's future holds a
     /// context.
     routed: Option<Box<(String, &'static str)>>,
+    /// In a durable run, the number of the latest checkpoint: where a child run starting
+    /// now starts from.
+    at: u64,
+    /// The step the child run of the step that just ran took, for the next checkpoint.
+    /// Boxed, as `routed` is.
+    child_step: Option<Box<ChildStep>>,
+}
+
+/// One step a child run of a durable run took: what the parent's next checkpoint saves of it
+/// (the durable runner makes it a [`ChildRecord`](crate::store::ChildRecord)).
+#[derive(Debug, Clone)]
+pub(crate) struct ChildStep {
+    /// The parent's step that runs the child.
+    pub(crate) parent_step: &'static str,
+    /// The parent's checkpoint the child started from.
+    pub(crate) started: u64,
+    /// The child's workflow and its fingerprint.
+    pub(crate) workflow: &'static str,
+    pub(crate) fingerprint: u64,
+    /// The child's next step, or `end`.
+    pub(crate) step: &'static str,
+    /// Whether the child waits at a pause there.
+    pub(crate) paused: bool,
+    /// The child's state and loop counters, as JSON.
+    pub(crate) state: String,
+    pub(crate) loops: String,
 }
 
 /// Where the child run of the step that just ran stopped: what the driver does next.
@@ -103,6 +129,8 @@ impl Context {
             durable: false,
             child_scope: None,
             routed: None,
+            at: 0,
+            child_step: None,
         }
     }
 
@@ -164,6 +192,26 @@ impl Context {
     /// Whether the run saves a checkpoint after each step.
     pub(crate) fn is_durable(&self) -> bool {
         self.durable
+    }
+
+    /// Tells a durable run's context that its latest checkpoint is number `at`.
+    pub(crate) fn set_at(&mut self, at: u64) {
+        self.at = at;
+    }
+
+    /// The number of a durable run's latest checkpoint, as the driver last told it.
+    pub(crate) fn at(&self) -> u64 {
+        self.at
+    }
+
+    /// Records the step the child run of the step running now took.
+    pub(crate) fn set_child_step(&mut self, step: ChildStep) {
+        self.child_step = Some(Box::new(step));
+    }
+
+    /// The step the child run of the step that just ran took, if it is one; clears it.
+    pub(crate) fn take_child_step(&mut self) -> Option<ChildStep> {
+        self.child_step.take().map(|step| *step)
     }
 
     /// The scope of the child run in progress, kept across the turns of a durable parent.

@@ -134,6 +134,7 @@ impl<S: Serialize + DeserializeOwned> Definition<S> {
             // Set by whoever saves it: what the run spent is the run's, not the state's.
             usage: SavedUsage::default(),
             branches: Vec::new(),
+            child: None,
         })
     }
 

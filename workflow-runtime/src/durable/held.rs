@@ -11,6 +11,7 @@ use serde::Serialize;
 
 use super::codec::Definition;
 use super::memo::Memo;
+use crate::context::ChildStep;
 use crate::error::Error;
 use crate::event::Journal;
 use crate::future::BoxFuture;
@@ -18,7 +19,8 @@ use crate::run::Saver;
 use crate::scope::Recorder;
 use crate::state::Loops;
 use crate::store::{
-    BranchRecord, CallRecord, Checkpoint, CheckpointStore, Lease, NewEvent, RunId, RunStatus,
+    BranchRecord, CallRecord, Checkpoint, CheckpointStore, ChildRecord, Lease, NewEvent, RunId,
+    RunStatus, END, FORMAT_VERSION,
 };
 use crate::usage::{SavedUsage, UsageReport};
 
@@ -332,8 +334,13 @@ where
         state: &'a S,
         loops: &'a Loops,
         usage: SavedUsage,
+        child: Option<ChildStep>,
     ) -> BoxFuture<'a, Result<(), Error>> {
-        self.write(state, loops, usage, None)
+        self.write(state, loops, usage, None, child)
+    }
+
+    fn version(&self) -> u64 {
+        self.held.version()
     }
 
     fn receive(
@@ -350,19 +357,20 @@ where
         usage: SavedUsage,
         message: u64,
     ) -> BoxFuture<'a, Result<(), Error>> {
-        self.write(state, loops, usage, Some(message))
+        self.write(state, loops, usage, Some(message), None)
     }
 }
 
 impl<S: Serialize + DeserializeOwned + Send + 'static> Checkpoints<S> {
     /// Saves `state` as the run's next checkpoint, taking message `received` off its queue if
-    /// given.
+    /// given, with the step `child` took.
     fn write<'a>(
         &'a self,
         state: &'a S,
         loops: &'a Loops,
         usage: SavedUsage,
         received: Option<u64>,
+        child: Option<ChildStep>,
     ) -> BoxFuture<'a, Result<(), Error>> {
         // Encoded here, so that the future does not hold the state.
         let held = &self.held;
@@ -374,11 +382,42 @@ impl<S: Serialize + DeserializeOwned + Send + 'static> Checkpoints<S> {
             Ok(mut checkpoint) => {
                 held.size.store(checkpoint.state.len(), Ordering::Relaxed);
                 checkpoint.usage = usage;
+                checkpoint.child = child.map(|child| Box::new(child_record(held.run(), child)));
                 let events = self.journal.as_ref().map(|journal| journal.take());
                 held.write(checkpoint, events.unwrap_or_default(), received)
             }
             Err(error) => Box::pin(std::future::ready(Err(error))),
         }
+    }
+}
+
+/// What the checkpoint of run `parent` saves of the step `child` took: the child run's
+/// record, under the id [`RunId::child`] gives it.
+fn child_record(parent: RunId, child: ChildStep) -> ChildRecord {
+    let finished = child.step == END;
+    let status = match (finished, child.paused) {
+        (true, _) => RunStatus::Finished,
+        (false, true) => RunStatus::Suspended,
+        (false, false) => RunStatus::Running,
+    };
+    ChildRecord {
+        parent_step: child.parent_step.to_owned(),
+        started: child.started,
+        checkpoint: Checkpoint {
+            run: RunId::child(parent, child.parent_step, child.started),
+            seq: 0,
+            workflow: child.workflow.to_owned(),
+            fingerprint: child.fingerprint,
+            format: FORMAT_VERSION,
+            step: child.step.to_owned(),
+            status,
+            state: child.state,
+            loops: child.loops,
+            created_at: SystemTime::now(),
+            usage: SavedUsage::default(),
+            branches: Vec::new(),
+            child: None,
+        },
     }
 }
 

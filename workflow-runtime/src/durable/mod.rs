@@ -344,7 +344,8 @@ impl Runner {
     /// # Errors
     ///
     /// When the run cannot be taken up, before any step runs: [`Error::RunOwned`] if another
-    /// worker runs it, [`Error::RunNotFound`], [`Error::DefinitionMismatch`],
+    /// worker runs it, [`Error::RunNotFound`], [`Error::ChildRun`] for a child run (resume its
+    /// parent), [`Error::DefinitionMismatch`],
     /// [`Error::UnsupportedFormat`], [`Error::CorruptCheckpoint`], the store's errors.
     pub async fn resume<W: Workflow>(
         &self,
@@ -438,14 +439,16 @@ impl Runner {
     ///
     /// # Errors
     ///
-    /// [`Error::CheckpointNotFound`], and the errors of [`resume`](Self::resume) about the
-    /// checkpoint.
+    /// [`Error::CheckpointNotFound`], [`Error::ChildRun`] for a child run (fork its parent:
+    /// its checkpoints hold the child's state), and the errors of [`resume`](Self::resume)
+    /// about the checkpoint.
     pub async fn fork<W: Workflow>(
         &self,
         workflow: &W,
         run: RunId,
         seq: u64,
     ) -> Result<Report<W::Output>, Error> {
+        self.store.run(run).await?.on_its_own()?;
         let from = self.store.checkpoint(run, Some(seq)).await?;
         let (state, loops) = from.decode::<W>()?;
         self.define::<W>().await;

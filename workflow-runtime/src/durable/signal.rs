@@ -25,7 +25,8 @@ impl Runner {
     ///
     /// # Errors
     ///
-    /// [`Error::RunNotFound`]; [`Error::DefinitionMismatch`] if the run is not one of `W` as
+    /// [`Error::RunNotFound`]; [`Error::ChildRun`] for a child run (send to its parent);
+    /// [`Error::DefinitionMismatch`] if the run is not one of `W` as
     /// compiled here; [`Error::SignalValue`] if the value does not serialize; the store's
     /// errors.
     pub async fn send<W: Signal<V>, V: serde::Serialize>(
@@ -69,6 +70,7 @@ impl Runner {
         json: String,
     ) -> Result<u64, Error> {
         let info = self.store.run(run).await?;
+        info.on_its_own()?;
         if (info.workflow.as_str(), info.fingerprint) != (W::NAME, W::FINGERPRINT) {
             return Err(Error::DefinitionMismatch {
                 run,

@@ -152,13 +152,14 @@ impl Runner {
     ///
     /// [`Error::RunNotSuspended`] if the run does not wait at a pause,
     /// [`Error::AlreadyAnswered`] if the pause has an answer recorded already or the run has
-    /// gone on from it, [`Error::CheckpointNotFound`], [`Error::RunNotFound`], the store's
-    /// errors.
+    /// gone on from it, [`Error::CheckpointNotFound`], [`Error::RunNotFound`],
+    /// [`Error::ChildRun`] for a child run (answer its parent's pause), the store's errors.
     pub async fn record_answer(
         &self,
         pause: PauseToken,
         value: &serde_json::Value,
     ) -> Result<(), Error> {
+        self.store.run(pause.run).await?.on_its_own()?;
         let text = value.to_string();
         self.store.record_answer(pause.run, pause.seq, text).await
     }
@@ -179,8 +180,10 @@ impl Runner {
     ///
     /// # Errors
     ///
-    /// [`Error::RunNotFound`], the store's errors.
+    /// [`Error::RunNotFound`], [`Error::ChildRun`] for a child run (cancel its parent,
+    /// which ends the child with it), the store's errors.
     pub async fn cancel(&self, run: RunId) -> Result<Cancel, Error> {
+        self.store.run(run).await?.on_its_own()?;
         self.store.cancel(run).await
     }
 }

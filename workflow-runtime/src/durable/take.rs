@@ -49,6 +49,13 @@ impl Runner {
     ) -> Result<(Arc<Held>, W::State, Loops), Error> {
         let lease = self.new_lease();
         let (info, latest) = self.store.claim(run, &lease).await?;
+        if let Err(error) = info.on_its_own() {
+            let spent = SavedUsage::default();
+            Held::new(Arc::clone(&self.store), run, lease, info.version, spent)
+                .release(None)
+                .await;
+            return Err(error);
+        }
         self.take_up::<W>(lease, &info, &latest, false).await
     }
 

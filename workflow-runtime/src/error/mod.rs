@@ -333,6 +333,21 @@ pub enum Error {
         /// The run asked for.
         run: RunId,
     },
+    /// The run is a child run: a workflow that runs as step `step` of the durable run
+    /// `parent`, which it moves with. It cannot be cancelled, answered, sent a message,
+    /// forked or resumed on its own: do that to the parent.
+    #[error(
+        "run `{run}` is the child run of step `{step}` of run `{parent}` and moves only with \
+         it; cancel, answer, send to, fork or resume run `{parent}` instead"
+    )]
+    ChildRun {
+        /// The child run asked for.
+        run: RunId,
+        /// Its parent.
+        parent: RunId,
+        /// The parent's step that runs it.
+        step: String,
+    },
     /// The run has no checkpoint with this number.
     #[error("run `{run}` has no checkpoint {seq}; list its checkpoints with `Runner::history`")]
     CheckpointNotFound {
@@ -535,6 +550,7 @@ impl Error {
             | Error::AwaitingSignal { .. }
             | Error::Store { .. }
             | Error::RunNotFound { .. }
+            | Error::ChildRun { .. }
             | Error::CheckpointNotFound { .. }
             | Error::RunOwned { .. }
             | Error::LeaseLost { .. }
@@ -627,6 +643,7 @@ impl Error {
             | Error::RunNotSuspended { .. }
             | Error::Store { .. }
             | Error::RunNotFound { .. }
+            | Error::ChildRun { .. }
             | Error::CheckpointNotFound { .. }
             | Error::RunOwned { .. }
             | Error::LeaseLost { .. }

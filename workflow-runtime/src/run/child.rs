@@ -6,7 +6,7 @@ use std::sync::Arc;
 use tracing::Instrument;
 
 use super::drive::{drive_to, Hooks, Reached};
-use crate::context::{ChildLeft, Context};
+use crate::context::{ChildLeft, ChildStep, Context};
 use crate::error::Error;
 use crate::policy::StepPolicy;
 use crate::scope::{Ending, RunScope};
@@ -76,8 +76,13 @@ impl Context {
         step: &'static str,
         policy: &StepPolicy,
         workflow: &C,
-        child: ChildState<C::State>,
+        mut child: ChildState<C::State>,
     ) -> Result<ChildStop<C::State, C::Output>, Error> {
+        // A durable run's child is a run of its own, named by where it started.
+        if self.is_durable() && child.started.is_none() {
+            child.started = Some(self.at());
+        }
+        let started = child.started;
         let plain =
             self.run().is_none() && self.limits().is_none() && policy.attempt_timeout().is_none();
         let (reached, loops, timed_out) = if plain {
@@ -94,12 +99,24 @@ impl Context {
             Ok(Reached::End(output)) => Ok(ChildStop::Finished(output)),
             Ok(Reached::Pause(state, _)) => {
                 self.set_left(ChildLeft::Paused);
-                Ok(ChildStop::Waiting(ChildState { state, loops }))
+                Ok(ChildStop::Waiting(ChildState {
+                    state,
+                    loops,
+                    started,
+                }))
             }
             // Only a durable run stops at a sleep; a child's is its parent's.
             Ok(Reached::Stepped(state) | Reached::Sleep(state, _) | Reached::Await(state, _)) => {
                 self.set_left(ChildLeft::Running);
-                Ok(ChildStop::Waiting(ChildState { state, loops }))
+                let child = ChildState {
+                    state,
+                    loops,
+                    started,
+                };
+                if let Some(started) = started.filter(|_| self.is_durable()) {
+                    self.record_child_step::<C>(step, started, &child)?;
+                }
+                Ok(ChildStop::Waiting(child))
             }
             Err(error) if timed_out => Err(error),
             Err(error) => Err(self.child_failed(step, error)),
@@ -267,6 +284,32 @@ impl Context {
             scope.ended(ending);
         }
         (reached, cx.into_loops(), timed_out)
+    }
+
+    /// Records the step the child run of step `step`, started from the parent's checkpoint
+    /// `started`, took to reach `child`: the parent's next checkpoint saves it.
+    fn record_child_step<C: Workflow>(
+        &mut self,
+        step: &'static str,
+        started: u64,
+        child: &ChildState<C::State>,
+    ) -> Result<(), Error> {
+        let unsaved = |error: serde_json::Error| Error::Checkpoint {
+            workflow: C::NAME,
+            source: Box::new(error),
+        };
+        let at = C::step_name(&child.state);
+        self.set_child_step(ChildStep {
+            parent_step: step,
+            started,
+            workflow: C::NAME,
+            fingerprint: C::FINGERPRINT,
+            step: at,
+            paused: C::pause(&child.state).is_some(),
+            state: serde_json::to_string(&child.state).map_err(unsaved)?,
+            loops: serde_json::to_string(&child.loops).map_err(unsaved)?,
+        });
+        Ok(())
     }
 
     /// The error of step `step`, a child run that failed with `error`.

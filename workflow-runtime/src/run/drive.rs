@@ -11,7 +11,7 @@ use futures_util::FutureExt;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-use crate::context::{ChildLeft, Context};
+use crate::context::{ChildLeft, ChildStep, Context};
 use crate::error::Error;
 use crate::future::BoxFuture;
 use crate::state::Loops;
@@ -42,13 +42,17 @@ pub(crate) enum Stop<W: Workflow> {
 /// Saves the state a durable run reaches after each step: its next checkpoint.
 pub(crate) trait Saver<S>: Send + Sync {
     /// Saves `state`, `loops` and what the run spent so far, `usage`, as the run's latest
-    /// checkpoint.
+    /// checkpoint, with `child`, the step the child run in the state took, in the same write.
     fn save<'a>(
         &'a self,
         state: &'a S,
         loops: &'a Loops,
         usage: SavedUsage,
+        child: Option<ChildStep>,
     ) -> BoxFuture<'a, Result<(), Error>>;
+
+    /// The number of the run's latest checkpoint.
+    fn version(&self) -> u64;
 
     /// The oldest message queued for the run under signal `signal`: its number in the queue,
     /// and its JSON.
@@ -263,6 +267,9 @@ pub(crate) fn drive_to<'a, W: Workflow>(
                 run.enter(step);
             }
             hooks.check::<W>(taken, step)?;
+            if let Some(saver) = hooks.saver {
+                cx.set_at(saver.version());
+            }
             let next = {
                 let span = match (cx.run(), continuing) {
                     (Some(run), false) => run.start_step()?,
@@ -305,7 +312,8 @@ pub(crate) fn drive_to<'a, W: Workflow>(
             }
             if let Some(saver) = hooks.saver {
                 let usage = cx.run().map(|run| run.saved_usage()).unwrap_or_default();
-                let saved = saver.save(&state, cx.loops(), usage);
+                let child = cx.take_child_step();
+                let saved = saver.save(&state, cx.loops(), usage, child);
                 saved.await?;
             }
             if hooks.one_step {

@@ -12,7 +12,8 @@ use super::Loops;
 /// state the child waits in when it stops at a pause, so that the parent's pause is the
 /// child's and a value given to the parent goes on in the child.
 ///
-/// Serialized as `{"state": state, "loops": [..]}`.
+/// Serialized as `{"state": state, "loops": [..]}`, with `"started": seq` once a durable
+/// run took the child's first step.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChildState<S> {
     /// The child workflow's state.
@@ -20,6 +21,12 @@ pub struct ChildState<S> {
     /// The counters of the child's bounded edges.
     #[serde(default)]
     pub loops: Loops,
+    /// In a durable run, the number of the parent's checkpoint the child started from (the
+    /// one before its first step): with the parent's run id and the step, what the child
+    /// run's own id is derived from, so that each entry of the step is a run of its own.
+    /// `None` before the first step, and in a run that is not durable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started: Option<u64>,
 }
 
 impl<S> ChildState<S> {
@@ -28,6 +35,7 @@ impl<S> ChildState<S> {
         ChildState {
             state,
             loops: Loops::new(),
+            started: None,
         }
     }
 }

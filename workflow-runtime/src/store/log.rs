@@ -104,6 +104,7 @@ mod tests {
             usage: SavedUsage::default(),
             created_at: UNIX_EPOCH,
             branches: Vec::new(),
+            child: None,
         };
         let new = NewRun {
             first,

@@ -53,8 +53,8 @@ pub use postgres::{PostgresOptions, PostgresStore};
 pub use queue::{Cancel, WorkflowType};
 pub use rate::RateSlot;
 pub use record::{
-    Awaits, BranchRecord, CallRecord, Checkpoint, Lease, NewRun, RunFilter, RunId, RunInfo,
-    RunStatus, END, FORMAT_VERSION,
+    Awaits, BranchRecord, CallRecord, Checkpoint, ChildRecord, Lease, NewRun, RunFilter, RunId,
+    RunInfo, RunStatus, END, FORMAT_VERSION,
 };
 pub use retention::Retention;
 #[cfg(feature = "sqlite")]
@@ -86,6 +86,16 @@ pub use tokio_postgres;
 ///   the run, and the checkpoint if the problem is in one). Each cause is the same kind on
 ///   every path: a value that does not read back is never taken for a lease or version
 ///   error, nor a failed conversion for a database failure.
+///
+/// - **Child runs.** A checkpoint with a [`Checkpoint::child`] is saved with that child
+///   run's record in the same atomic write, by every method that saves a checkpoint: the
+///   child's run is created on its first record (checkpoint 0, [`RunInfo::parent`] and
+///   [`RunInfo::parent_step`] set, no lease), and each later record appends the child's next
+///   checkpoint and sets its status and step. A run that ends failed or cancelled
+///   ([`release`](Self::release), [`cancel`](Self::cancel)) ends its children still running
+///   or suspended the same way, in the same write. [`claim_next`](Self::claim_next) never
+///   picks a child run; [`delete_runs`](Self::delete_runs) deletes children with their
+///   parent only. A store that keeps no child runs may ignore the records.
 ///
 /// Checking what a checkpoint holds (format, fingerprint, the state itself) is the runner's
 /// job: stores keep the text they are given.

@@ -89,8 +89,15 @@ pub struct RunInfo {
     pub owner: Option<String>,
     /// When that lease expires, unless renewed.
     pub lease_expires: Option<SystemTime>,
-    /// The run and checkpoint this run was forked from, if it was.
+    /// The run and checkpoint this run was forked from, if it was; for a child run
+    /// ([`parent_step`](Self::parent_step)), its parent and the parent's checkpoint it
+    /// started from.
     pub parent: Option<(RunId, u64)>,
+    /// For a child run, a workflow that runs as a step of its durable parent: that step. A
+    /// child run moves only with its parent (no worker claims it; cancel, answer, send and
+    /// fork its parent instead); the parent's checkpoints hold its state, and it has a
+    /// checkpoint of its own after each of its steps, for the record.
+    pub parent_step: Option<String>,
     /// Why the run failed, if its status is [`RunStatus::Failed`].
     pub error: Option<String>,
     /// When the run was created.
@@ -144,6 +151,7 @@ impl RunInfo {
             owner: None,
             lease_expires: None,
             parent,
+            parent_step: None,
             error: None,
             created_at: first.created_at,
             updated_at: first.created_at,
@@ -159,6 +167,25 @@ impl RunInfo {
             self.status,
             RunStatus::Finished | RunStatus::Failed | RunStatus::Cancelled
         )
+    }
+
+    /// `Ok` if the run is not a child run; else [`Error::ChildRun`] naming its parent: what
+    /// acting on a child run on its own (cancel, answer, send, fork, resume) gives.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::ChildRun`] if [`parent_step`](Self::parent_step) is set.
+    ///
+    /// [`Error::ChildRun`]: crate::Error::ChildRun
+    pub fn on_its_own(&self) -> Result<(), crate::error::Error> {
+        match (&self.parent_step, self.parent) {
+            (Some(step), Some((parent, _))) => Err(crate::error::Error::ChildRun {
+                run: self.id,
+                parent,
+                step: step.clone(),
+            }),
+            _ => Ok(()),
+        }
     }
 
     /// Whether a worker holds the run's lease at `now` (an expired lease can be taken over).
@@ -207,6 +234,26 @@ pub struct Checkpoint {
     /// ([`CheckpointStore::save_branch`](super::CheckpointStore::save_branch)); empty for
     /// other states. Reading the checkpoint back puts each value in its slot of the state.
     pub branches: Vec<BranchRecord>,
+    /// The child run the state is in, if its step is a workflow that took one of its steps
+    /// since the last checkpoint: its record, which a store saves with this checkpoint, in
+    /// the same write. Written only: reads give `None` (read the child run by its id).
+    pub child: Option<Box<ChildRecord>>,
+}
+
+/// A step of a child run, saved with its parent's checkpoint ([`Checkpoint::child`]): the
+/// child's run is created on its first step (with [`RunInfo::parent`] the parent and the
+/// checkpoint it started from, and [`RunInfo::parent_step`] the step), and each step appends
+/// a checkpoint to it and sets its status and step.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChildRecord {
+    /// The step of the parent that runs the child.
+    pub parent_step: String,
+    /// The parent's checkpoint the child started from.
+    pub started: u64,
+    /// The child's checkpoint: its [`run`](Checkpoint::run) is the child's id
+    /// ([`RunId::child`]), its [`seq`](Checkpoint::seq) is set by the store (0 for the
+    /// first, then one more each time), its status is the child's.
+    pub checkpoint: Checkpoint,
 }
 
 impl Checkpoint {
@@ -255,7 +302,9 @@ pub struct NewRun {
 /// use workflow_runtime::store::{RunFilter, RunStatus};
 ///
 /// let waiting = RunFilter::new().workflow("Approval").status(RunStatus::Suspended).limit(50);
-/// # let _ = waiting;
+/// // Runs started as such, not the child runs their steps ran.
+/// let started = RunFilter::new().top_level().limit(50);
+/// # let _ = (waiting, started);
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
@@ -268,6 +317,10 @@ pub struct RunFilter {
     pub after: Option<RunId>,
     /// At most this many runs.
     pub limit: Option<u32>,
+    /// Only runs that are not child runs ([`RunInfo::parent_step`] is `None`).
+    pub top_level: bool,
+    /// Only the child runs of this run.
+    pub children_of: Option<RunId>,
 }
 
 impl RunFilter {
@@ -300,13 +353,30 @@ impl RunFilter {
         self
     }
 
+    /// Only runs that are not child runs: the runs a workflow was started as.
+    pub fn top_level(mut self) -> Self {
+        self.top_level = true;
+        self
+    }
+
+    /// Only the child runs of run `parent` (the workflows its steps ran, durably).
+    pub fn children_of(mut self, parent: RunId) -> Self {
+        self.children_of = Some(parent);
+        self
+    }
+
     /// Whether `run` passes the filter, ignoring `limit`.
     pub fn matches(&self, run: &RunInfo) -> bool {
+        let child = run.parent_step.is_some();
         self.workflow
             .as_ref()
             .is_none_or(|name| *name == run.workflow)
             && self.status.is_none_or(|status| status == run.status)
             && self.after.is_none_or(|after| run.id > after)
+            && !(self.top_level && child)
+            && self
+                .children_of
+                .is_none_or(|parent| child && run.parent.is_some_and(|(id, _)| id == parent))
     }
 }
 

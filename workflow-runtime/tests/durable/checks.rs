@@ -228,6 +228,7 @@ pub(crate) async fn hand_made_checkpoints_are_typed_errors(fixture: Fixture) {
         created_at: SystemTime::now(),
         usage: SavedUsage::default(),
         branches: Vec::new(),
+        child: None,
     };
     let corrupt = |reason: &'static str| move |error: &Error| matches!(error, Error::CorruptCheckpoint { seq: Some(0), reason: r, .. } if r.contains(reason));
     type Check = Box<dyn Fn(&Error) -> bool>;

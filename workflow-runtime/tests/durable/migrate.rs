@@ -2,8 +2,8 @@
 //! runs go on: schema version 2 had no usage saved with checkpoints and branches, version 3
 //! no cancel requests (nor the index workers claim runs from), version 4 no event log,
 //! version 5 no wake-up time of sleeping runs, nor signals, version 6 no recorded answers nor
-//! definitions, version 7 no shared rate limits, version 9 kept one row per event in the log
-//! (and no `log_next` on checkpoints).
+//! definitions, version 7 no shared rate limits, version 9 no child runs (`parent_step`) and
+//! kept one row per event in the log (and no `log_next` on checkpoints).
 
 use std::sync::Arc;
 
@@ -55,6 +55,8 @@ async fn sqlite_a_file_at_schema_2_opens_and_its_runs_resume_with_no_usage() {
          DROP TABLE workflow_signals; \
          DROP TABLE workflow_calls; \
          DROP TABLE workflow_rate_starts; \
+         DROP INDEX workflow_runs_children; \
+         ALTER TABLE workflow_runs DROP COLUMN parent_step; \
          PRAGMA user_version = 2;",
     )
     .expect("downgrades");
@@ -67,6 +69,7 @@ async fn sqlite_a_file_at_schema_2_opens_and_its_runs_resume_with_no_usage() {
         .query_row("PRAGMA user_version", [], |row| row.get(0))
         .expect("reads");
     assert_eq!(version, 11);
+    assert!(columns(&db, "workflow_runs").contains(&"parent_step".to_owned()));
     assert_eq!(columns(&db, "workflow_rate_starts"), ["key", "at"]);
     assert_eq!(
         columns(&db, "workflow_answers"),
@@ -148,6 +151,8 @@ async fn sqlite_a_log_of_one_row_per_event_reads_back_and_goes_on_without_gaps()
          DROP TABLE workflow_events; \
          ALTER TABLE old_events RENAME TO workflow_events; \
          ALTER TABLE workflow_checkpoints DROP COLUMN log_next; \
+         DROP INDEX workflow_runs_children; \
+         ALTER TABLE workflow_runs DROP COLUMN parent_step; \
          PRAGMA user_version = 9;",
     )
     .expect("downgrades");
@@ -243,6 +248,8 @@ async fn postgres_tables_at_schema_2_are_brought_up_to_date() {
          DROP TABLE workflow_signals; \
          DROP TABLE workflow_calls; \
          DROP TABLE workflow_rate_limits; \
+         DROP INDEX workflow_runs_children; \
+         ALTER TABLE workflow_runs DROP COLUMN parent_step; \
          DELETE FROM workflow_schema; INSERT INTO workflow_schema (version) VALUES (2);"
     );
     client.batch_execute(&downgrade).await.expect("downgrades");
@@ -321,6 +328,8 @@ async fn postgres_a_log_of_one_row_per_event_reads_back_and_goes_on_without_gaps
         "SET search_path TO {schema}; DELETE FROM workflow_events; \
          ALTER TABLE workflow_events DROP COLUMN count; \
          ALTER TABLE workflow_runs DROP COLUMN log_next; \
+         DROP INDEX workflow_runs_children; \
+         ALTER TABLE workflow_runs DROP COLUMN parent_step; \
          DELETE FROM workflow_schema WHERE version > 9;"
     );
     client.batch_execute(&downgrade).await.expect("downgrades");
@@ -392,4 +401,112 @@ async fn workers_take_up(runner: &Runner, queued: RunId, cancelled: RunId) {
     assert_eq!(worker.stop().await.finished, 1);
     let info = runner.status(cancelled).await.expect("reads");
     assert_eq!(info.status, RunStatus::Cancelled);
+}
+
+/// Schema 9 to 11 on SQLite: the runs gain `parent_step` (and the index of children); a run
+/// saved before reads as a run of its own and goes on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_a_file_at_schema_9_gains_child_runs() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let path = dir.path().join("runs.db");
+    let runner = Runner::new(Arc::new(SqliteStore::open(&path).expect("opens")));
+    let waiting = runner.create::<Chain>(1).await.expect("created");
+    drop(runner);
+    let db = rusqlite::Connection::open(&path).expect("opens");
+    db.execute_batch(
+        "DROP INDEX workflow_runs_children; \
+         ALTER TABLE workflow_runs DROP COLUMN parent_step; \
+         ALTER TABLE workflow_checkpoints DROP COLUMN log_next; \
+         ALTER TABLE workflow_events DROP COLUMN count; \
+         PRAGMA user_version = 9;",
+    )
+    .expect("downgrades");
+    assert!(!columns(&db, "workflow_runs").contains(&"parent_step".to_owned()));
+
+    let runner = Runner::new(Arc::new(SqliteStore::open(&path).expect("opens")));
+    let version: i64 = db
+        .query_row("PRAGMA user_version", [], |row| row.get(0))
+        .expect("reads");
+    assert_eq!(version, 11);
+    assert!(columns(&db, "workflow_runs").contains(&"parent_step".to_owned()));
+    let indexed: i64 = db
+        .query_row(
+            "SELECT count(*) FROM sqlite_master WHERE name = 'workflow_runs_children'",
+            [],
+            |row| row.get(0),
+        )
+        .expect("reads");
+    assert_eq!(indexed, 1);
+    assert_eq!(
+        runner.status(waiting).await.expect("reads").parent_step,
+        None
+    );
+    let resumed = runner
+        .resume(&Chain::<1>::default(), waiting)
+        .await
+        .expect("resumes");
+    assert_eq!(resumed.into_output().expect("finished"), 27);
+}
+
+/// Schema 9 to 11 on Postgres, as on SQLite.
+#[cfg(feature = "postgres")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_tables_at_schema_9_gain_child_runs() {
+    use workflow_runtime::store::tokio_postgres::{self, NoTls};
+    use workflow_runtime::store::{PostgresOptions, PostgresStore};
+
+    let Some(url) = crate::stores::postgres_url() else {
+        return;
+    };
+    let schema = format!("test_{}", RunId::new().as_uuid().simple());
+    let options = PostgresOptions::new().schema(schema.clone());
+    let store = PostgresStore::connect_with(&url, options.clone())
+        .await
+        .expect("connects");
+    let runner = Runner::new(Arc::new(store));
+    let waiting = runner.create::<Chain>(1).await.expect("created");
+    drop(runner);
+    let (client, connection) = tokio_postgres::connect(&url, NoTls)
+        .await
+        .expect("connects");
+    tokio::spawn(connection);
+    let downgrade = format!(
+        "SET search_path TO {schema}; \
+         DROP INDEX workflow_runs_children; \
+         ALTER TABLE workflow_runs DROP COLUMN parent_step; \
+         ALTER TABLE workflow_runs DROP COLUMN log_next; \
+         ALTER TABLE workflow_events DROP COLUMN count; \
+         DELETE FROM workflow_schema WHERE version >= 10;"
+    );
+    client.batch_execute(&downgrade).await.expect("downgrades");
+
+    let store = PostgresStore::connect_with(&url, options)
+        .await
+        .expect("connects to old tables");
+    let runner = Runner::new(Arc::new(store));
+    let version: i32 = client
+        .query_one("SELECT max(version) FROM workflow_schema", &[])
+        .await
+        .and_then(|row| row.try_get(0))
+        .expect("reads");
+    assert_eq!(version, 11);
+    let indexed = format!(
+        "SELECT count(*) FROM pg_indexes WHERE schemaname = '{schema}' \
+         AND indexname = 'workflow_runs_children'"
+    );
+    let indexed: i64 = client
+        .query_one(&indexed, &[])
+        .await
+        .and_then(|row| row.try_get(0))
+        .expect("reads");
+    assert_eq!(indexed, 1);
+    assert_eq!(
+        runner.status(waiting).await.expect("reads").parent_step,
+        None
+    );
+    let resumed = runner
+        .resume(&Chain::<1>::default(), waiting)
+        .await
+        .expect("resumes");
+    assert_eq!(resumed.into_output().expect("finished"), 27);
 }

@@ -1,5 +1,6 @@
 //! [`MemoryStore`]: runs kept in the process's memory.
 
+mod children;
 mod rate;
 mod runs;
 mod signals;
@@ -76,6 +77,43 @@ impl MemoryStore {
         }
     }
 
+    /// [`write`](Self::write) of `checkpoint`, through `f`, saving the child run it carries
+    /// once `f` succeeded, under the same lock.
+    fn write_checkpoint(
+        &self,
+        mut checkpoint: Checkpoint,
+        f: impl FnOnce(&mut Entry, Checkpoint, SystemTime) -> Result<(), Error>,
+    ) -> BoxFuture<'_, Result<(), Error>> {
+        let (run, child) = (checkpoint.run, checkpoint.child.take());
+        let now = SystemTime::now();
+        let mut runs = self.lock();
+        let written = match runs.get_mut(run) {
+            Some(entry) => f(entry, checkpoint, now),
+            None => Err(Error::RunNotFound { run }),
+        };
+        match (written, child) {
+            (Ok(()), None) => Box::pin(Written),
+            (Ok(()), Some(child)) => {
+                children::save(&mut runs, run, *child, now);
+                Box::pin(Written)
+            }
+            (Err(error), _) => Box::pin(ready(Err(error))),
+        }
+    }
+
+    /// Ends the child runs of run `run` still in flight, if it ended as failed or cancelled.
+    fn end_children(&self, run: RunId) {
+        let mut runs = self.lock();
+        let Some(entry) = runs.get_mut(run) else {
+            return;
+        };
+        let (status, error) = (entry.info.status, entry.info.error.clone());
+        if matches!(status, RunStatus::Failed | RunStatus::Cancelled) {
+            let error = error.unwrap_or_default();
+            children::end(&mut runs, run, status, &error, SystemTime::now());
+        }
+    }
+
     fn apply<T>(
         &self,
         run: RunId,
@@ -142,7 +180,7 @@ impl CheckpointStore for MemoryStore {
         lease: &'a Lease,
         checkpoint: Checkpoint,
     ) -> BoxFuture<'a, Result<(), Error>> {
-        self.write(checkpoint.run, |entry, now| {
+        self.write_checkpoint(checkpoint, |entry, checkpoint, now| {
             save(entry, lease, checkpoint, now)
         })
     }
@@ -153,7 +191,7 @@ impl CheckpointStore for MemoryStore {
         checkpoint: Checkpoint,
         events: Vec<NewEvent>,
     ) -> BoxFuture<'a, Result<(), Error>> {
-        self.write(checkpoint.run, |entry, now| {
+        self.write_checkpoint(checkpoint, |entry, checkpoint, now| {
             save(entry, lease, checkpoint, now)?;
             entry.log(events);
             Ok(())
@@ -250,7 +288,7 @@ impl CheckpointStore for MemoryStore {
         checkpoint: Checkpoint,
         call: CallRecord,
     ) -> BoxFuture<'a, Result<(), Error>> {
-        self.write(checkpoint.run, |entry, now| {
+        self.write_checkpoint(checkpoint, |entry, checkpoint, now| {
             let seq = checkpoint.seq;
             save(entry, lease, checkpoint, now)?;
             let from = (seq.wrapping_sub(1), String::new());
@@ -302,7 +340,7 @@ impl CheckpointStore for MemoryStore {
         lease: &'a Lease,
         error: Option<String>,
     ) -> BoxFuture<'a, Result<(), Error>> {
-        self.write(run, |entry, now| {
+        let released = self.apply(run, |entry, now| {
             entry.check(lease)?;
             entry.take(None, now);
             (entry.wake_at, entry.signals.awaiting) = (None, None);
@@ -314,7 +352,11 @@ impl CheckpointStore for MemoryStore {
                 entry.info.updated_at = now;
             }
             Ok(())
-        })
+        });
+        if released.is_ok() {
+            self.end_children(run);
+        }
+        Box::pin(ready(released))
     }
 
     fn release_until<'a>(
@@ -375,7 +417,7 @@ impl CheckpointStore for MemoryStore {
         events: Vec<NewEvent>,
         message: u64,
     ) -> BoxFuture<'a, Result<(), Error>> {
-        self.write(checkpoint.run, move |entry, now| {
+        self.write_checkpoint(checkpoint, move |entry, checkpoint, now| {
             let (run, version) = (entry.info.id, entry.info.version);
             if !entry.signals.holds(message) {
                 return Err(Error::VersionConflict {
@@ -445,9 +487,9 @@ impl CheckpointStore for MemoryStore {
 
     fn delete_runs(&self, retention: Retention) -> BoxFuture<'_, Result<u64, Error>> {
         let now = SystemTime::now();
-        let gone = self
-            .lock()
-            .delete(|entry| retention.matches(&entry.info, now));
+        let gone = children::delete(&mut self.lock(), |entry| {
+            retention.matches(&entry.info, now)
+        });
         Box::pin(ready(Ok(gone as u64)))
     }
 
@@ -577,7 +619,7 @@ impl CheckpointStore for MemoryStore {
     }
 
     fn cancel(&self, run: RunId) -> BoxFuture<'_, Result<Cancel, Error>> {
-        self.with(run, |entry, now| {
+        let cancelled = self.apply(run, |entry, now| {
             if entry.info.has_ended() {
                 return Ok(Cancel::Ended(entry.info.status));
             }
@@ -588,7 +630,11 @@ impl CheckpointStore for MemoryStore {
             entry.take(None, now);
             entry.cancelled(now);
             Ok(Cancel::Cancelled)
-        })
+        });
+        if matches!(cancelled, Ok(Cancel::Cancelled)) {
+            self.end_children(run);
+        }
+        Box::pin(ready(cancelled))
     }
 }
 

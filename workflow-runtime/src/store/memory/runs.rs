@@ -188,9 +188,11 @@ impl Entry {
         self.info.status == RunStatus::Running && self.lease.is_some() && self.info.is_owned(now)
     }
 
-    /// Whether a worker may pick the run up at `now` (see `CheckpointStore::claim_next`).
+    /// Whether a worker may pick the run up at `now` (see `CheckpointStore::claim_next`): a
+    /// child run moves only with its parent.
     pub(super) fn runnable(&self, now: SystemTime) -> bool {
         (self.info.status == RunStatus::Running || self.answered())
+            && self.info.parent_step.is_none()
             && !self.cancel_requested
             && !(self.lease.is_some() && self.info.is_owned(now))
             && self.wake_at.is_none_or(|wake_at| wake_at <= now)

@@ -188,6 +188,7 @@ fn setup_sql(schema: Option<&str>) -> Result<String, Error> {
     sql.push_str(statements::ANSWERS_AND_DEFINITIONS);
     sql.push_str(statements::CALLS);
     sql.push_str(statements::RATE_LIMITS);
+    sql.push_str(statements::CHILDREN);
     sql.push_str(statements::BATCHES);
     sql.push_str("COMMIT;");
     Ok(sql)

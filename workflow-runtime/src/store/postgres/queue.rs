@@ -28,7 +28,7 @@ pub(super) fn claim_next_sql() -> String {
     let started = "(extract(epoch from now()) * 1000)::bigint";
     let free = |r: &str| {
         format!(
-            "NOT {r}cancel_requested AND ({r}lease_id IS NULL OR {r}lease_expires IS NULL \
+            "NOT {r}cancel_requested AND {r}parent_step IS NULL AND ({r}lease_id IS NULL OR {r}lease_expires IS NULL \
              OR {r}lease_expires <= {now}) AND ({r}workflow, {r}fingerprint) IN \
              (SELECT * FROM unnest($4::text[], $5::bigint[]))"
         )

@@ -56,6 +56,14 @@ pub(super) async fn list(client: &Client, filter: &RunFilter) -> Result<RunList,
     if after.is_some() {
         add(&mut sql, " AND id >", &after, Type::UUID);
     }
+    if filter.top_level {
+        sql.push_str(" AND parent_step IS NULL");
+    }
+    let children_of = filter.children_of.map(|parent| *parent.as_uuid());
+    if children_of.is_some() {
+        sql.push_str(" AND parent_step IS NOT NULL");
+        add(&mut sql, " AND parent =", &children_of, Type::UUID);
+    }
     sql.push_str(" ORDER BY id");
     if limit.is_some() {
         add(&mut sql, " LIMIT", &limit, Type::INT8);

@@ -42,14 +42,18 @@ pub(super) async fn prune(
         .map_err(store)
 }
 
-/// Deletes the runs `retention` selects, with their checkpoints, event logs, messages,
-/// answers and recorded calls, in one statement.
+/// Deletes the runs `retention` selects, with their child runs, checkpoints, event logs,
+/// messages, answers and recorded calls, in one statement.
 pub(super) async fn delete_runs(client: &Client, retention: &Retention) -> Result<u64, Error> {
-    const DELETE: &str = "WITH gone AS (DELETE FROM workflow_runs \
-         WHERE status = ANY($1) AND updated_at < $2 AND (lease_id IS NULL \
+    // Child runs go with their parent only.
+    const DELETE: &str = "WITH parents AS (DELETE FROM workflow_runs \
+         WHERE parent_step IS NULL AND status = ANY($1) AND updated_at < $2 AND (lease_id IS NULL \
          OR lease_expires IS NULL \
          OR lease_expires <= (extract(epoch from clock_timestamp()) * 1000)::bigint) \
          RETURNING id), \
+         children AS (DELETE FROM workflow_runs WHERE parent_step IS NOT NULL \
+         AND parent IN (SELECT id FROM parents) RETURNING id), \
+         gone AS (SELECT id FROM parents UNION ALL SELECT id FROM children), \
          checkpoints AS (DELETE FROM workflow_checkpoints WHERE run IN (SELECT id FROM gone)), \
          branches AS (DELETE FROM workflow_branches WHERE run IN (SELECT id FROM gone)), \
          events AS (DELETE FROM workflow_events WHERE run IN (SELECT id FROM gone)), \

@@ -12,7 +12,8 @@ use crate::Error;
 
 /// The columns [`run_info`] reads, in order.
 pub(super) const RUN_COLUMNS: &str = "id, workflow, fingerprint, status, step, version, owner, \
-     lease_expires, parent, parent_seq, error, created_at, updated_at, wake_at, awaiting";
+     lease_expires, parent, parent_seq, error, created_at, updated_at, wake_at, awaiting, \
+     parent_step";
 
 /// What a listing reads after [`RUN_COLUMNS`] of a page of runs `page` (a subquery), for
 /// [`spent`]: the usage of each run's latest checkpoint and those of the branches saved at
@@ -119,6 +120,7 @@ pub(super) fn run_info(row: &Row) -> Result<RunInfo, Error> {
             .get::<Option<i64>>(7, "lease_expires")?
             .map(from_millis),
         parent,
+        parent_step: read.get(15, "parent_step")?,
         error: read.get(10, "error")?,
         created_at: from_millis(read.get(11, "created_at")?),
         updated_at: from_millis(read.get(12, "updated_at")?),
@@ -130,8 +132,8 @@ pub(super) fn run_info(row: &Row) -> Result<RunInfo, Error> {
 /// What the run of a row read with [`RUN_COLUMNS`] then [`SPENT_COLUMNS`] had spent; `None`
 /// if a usage does not read back.
 pub(super) fn spent(row: &Row) -> Option<UsageTotals> {
-    let latest: Option<String> = row.try_get(15).ok()?;
-    let branches: Option<Vec<Option<String>>> = row.try_get(16).ok()?;
+    let latest: Option<String> = row.try_get(16).ok()?;
+    let branches: Option<Vec<Option<String>>> = row.try_get(17).ok()?;
     let branches = branches.unwrap_or_default();
     crate::store::listing::spent(latest.as_deref(), branches.iter().map(Option::as_deref))
 }
@@ -162,5 +164,6 @@ pub(super) fn checkpoint(row: &Row) -> Result<Checkpoint, Error> {
         created_at: from_millis(read.get(9, "created_at")?),
         usage: read.usage(10)?,
         branches: Vec::new(),
+        child: None,
     })
 }

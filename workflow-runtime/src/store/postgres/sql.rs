@@ -16,7 +16,7 @@ use crate::store::batch::pack;
 use crate::store::queue::CANCELLED;
 use crate::store::time::{lease_millis, to_millis};
 use crate::store::{
-    BranchRecord, CallRecord, Checkpoint, NewEvent, NewRun, RunId, RunInfo, RunStatus,
+    BranchRecord, CallRecord, Checkpoint, ChildRecord, NewEvent, NewRun, RunId, RunInfo, RunStatus,
 };
 
 /// Why a write guarded by `lease` on run `run` changed nothing: the run is gone, has another
@@ -192,12 +192,22 @@ pub(super) async fn save(
     let bound = Bound::of(checkpoint);
     let extra: [&(dyn ToSql + Sync); 4] = [&at, &text, &count, &message];
     let params = bound.params(checkpoint, &lease, &ttl, &extra);
+    let child = checkpoint.child.as_deref().map(ChildBound::of);
     let write = async {
-        match (message, events.is_empty()) {
-            (Some(_), _) => client.execute(&sql.save_received, &params).await,
-            (None, true) => client.execute(&sql.save, &params[..14]).await,
-            (None, false) => client.execute(&sql.save_logged, &params[..17]).await,
-        }
+        let Some((child, record)) = child.as_ref().zip(checkpoint.child.as_deref()) else {
+            return match (message, events.is_empty()) {
+                (Some(_), _) => client.execute(&sql.save_received, &params).await,
+                (None, true) => client.execute(&sql.save, &params[..14]).await,
+                (None, false) => client.execute(&sql.save_logged, &params[..17]).await,
+            };
+        };
+        let (statement, count) = match (message, events.is_empty()) {
+            (Some(_), _) => (&sql.save_received_child, 18),
+            (None, true) => (&sql.save_child, 14),
+            (None, false) => (&sql.save_logged_child, 17),
+        };
+        let params = child.params(record, &params[..count]);
+        client.execute(statement, &params).await
     };
     let saved = if bound.running || checkpoint.status == RunStatus::Suspended {
         write.await
@@ -244,7 +254,14 @@ pub(super) async fn save_carried(
 ) -> Result<(), Error> {
     let bound = Bound::of(checkpoint);
     let params = bound.params(checkpoint, &lease, &ttl, &[&call.key, &call.value]);
-    let saved = client.execute(&sql.save_carried, &params).await;
+    let child = checkpoint.child.as_deref().map(ChildBound::of);
+    let saved = match child.as_ref().zip(checkpoint.child.as_deref()) {
+        None => client.execute(&sql.save_carried, &params).await,
+        Some((child, record)) => {
+            let params = child.params(record, &params);
+            client.execute(&sql.save_carried_child, &params).await
+        }
+    };
     match saved.map_err(store)? {
         0 => Err(refused(client, sql, checkpoint.run, lease, Some(checkpoint.seq)).await),
         _ => Ok(()),
@@ -376,6 +393,48 @@ impl Bound {
             &self.usage,
         ];
         params.iter().chain(extra).copied().collect()
+    }
+}
+
+/// What the save statements that write a child run bind of its record, after the save's
+/// own params (see `statements::with_child`).
+struct ChildBound {
+    fingerprint: i64,
+    status: &'static str,
+    started: i64,
+    format: i32,
+}
+
+impl ChildBound {
+    fn of(child: &ChildRecord) -> Self {
+        ChildBound {
+            fingerprint: child.checkpoint.fingerprint as i64,
+            status: child.checkpoint.status.as_str(),
+            started: i64::try_from(child.started).unwrap_or(i64::MAX),
+            format: child.checkpoint.format as i32,
+        }
+    }
+
+    /// `save`, the params of the save, then those of `child`.
+    fn params<'a>(
+        &'a self,
+        child: &'a ChildRecord,
+        save: &[&'a (dyn ToSql + Sync)],
+    ) -> Vec<&'a (dyn ToSql + Sync)> {
+        let checkpoint = &child.checkpoint;
+        let params: [&(dyn ToSql + Sync); 10] = [
+            checkpoint.run.as_uuid(),
+            &checkpoint.workflow,
+            &self.fingerprint,
+            &self.status,
+            &checkpoint.step,
+            &self.started,
+            &child.parent_step,
+            &self.format,
+            &checkpoint.state,
+            &checkpoint.loops,
+        ];
+        save.iter().chain(&params).copied().collect()
     }
 }
 

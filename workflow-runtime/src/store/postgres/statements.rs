@@ -163,10 +163,25 @@ INSERT INTO workflow_schema (version) SELECT 9
     WHERE NOT EXISTS (SELECT 1 FROM workflow_schema WHERE version >= 9);
 ";
 
+/// Schema version 10: child runs, a workflow that runs as a step of a durable parent, in
+/// `workflow_runs`: `parent_step` (the parent's step; `NULL` for a run of its own), and the
+/// index that finds a run's children. Once, as version 6 is; run after [`RATE_LIMITS`].
+pub(super) const CHILDREN: &str = "
+DO $$ BEGIN
+    IF NOT EXISTS (SELECT 1 FROM workflow_schema WHERE version >= 10) THEN
+        ALTER TABLE workflow_runs ADD COLUMN IF NOT EXISTS parent_step text;
+        CREATE INDEX IF NOT EXISTS workflow_runs_children ON workflow_runs (parent)
+            WHERE parent_step IS NOT NULL;
+    END IF;
+END $$;
+INSERT INTO workflow_schema (version) SELECT 10
+    WHERE NOT EXISTS (SELECT 1 FROM workflow_schema WHERE version >= 10);
+";
+
 /// Schema version 11: the event log in batches. A row of `workflow_events` holds the events
 /// of one write (`count` of them; rows written before hold one), and a run's row the number
 /// its next event takes (`log_next`; `NULL` in rows written before, when the log's end is
-/// looked up once). Run after [`RATE_LIMITS`]; it does not depend on version 10.
+/// looked up once). Run after [`CHILDREN`].
 pub(super) const BATCHES: &str = "
 ALTER TABLE workflow_events ADD COLUMN IF NOT EXISTS count integer NOT NULL DEFAULT 1;
 ALTER TABLE workflow_runs ADD COLUMN IF NOT EXISTS log_next bigint;
@@ -182,8 +197,8 @@ INSERT INTO workflow_schema (version) SELECT 11
 /// (durable timers: a sleeping run is not claimed before it), their `awaiting` and
 /// `workflow_signals` (signals: a run waiting for one is claimed once a message is queued), 7
 /// `workflow_answers` and `workflow_definitions` ([`ANSWERS_AND_DEFINITIONS`]), 8
-/// `workflow_calls` ([`CALLS`]), 9 `workflow_rate_limits` ([`RATE_LIMITS`]), 11 the log in
-/// batches ([`BATCHES`]).
+/// `workflow_calls` ([`CALLS`]), 9 `workflow_rate_limits` ([`RATE_LIMITS`]), 10 the
+/// `parent_step` of runs ([`CHILDREN`]), 11 the log in batches ([`BATCHES`]).
 pub(super) const SCHEMA_VERSION: i32 = 11;
 
 /// The statements of the frequent operations, prepared once per connection.
@@ -212,6 +227,11 @@ pub(super) struct Statements {
     pub(super) status: Statement,
     pub(super) save_received: Statement,
     pub(super) save_carried: Statement,
+    /// The saves above, each also writing the child run its checkpoint carries.
+    pub(super) save_child: Statement,
+    pub(super) save_logged_child: Statement,
+    pub(super) save_received_child: Statement,
+    pub(super) save_carried_child: Statement,
     pub(super) suspend_at: Statement,
     pub(super) send_signal: Statement,
     pub(super) next_signal: Statement,
@@ -295,37 +315,36 @@ impl Statements {
             ))
             .await?,
             cancel: prepare(format!(
-                "UPDATE workflow_runs SET cancel_requested = true, \
+                "WITH cancelled AS (UPDATE workflow_runs SET cancel_requested = true, \
                  status = CASE WHEN {LIVE} THEN status ELSE 'cancelled' END, \
                  error = CASE WHEN {LIVE} THEN error ELSE $2 END, \
                  updated_at = CASE WHEN {LIVE} THEN updated_at ELSE {} END, \
                  owner = CASE WHEN {LIVE} THEN owner END, \
                  lease_expires = CASE WHEN {LIVE} THEN lease_expires END, \
                  lease_id = CASE WHEN {LIVE} THEN lease_id END \
-                 WHERE id = $1 AND status IN ('running', 'suspended') RETURNING status",
+                 WHERE id = $1 AND status IN ('running', 'suspended') \
+                 RETURNING id, status, error, updated_at), \
+                 ended AS (UPDATE workflow_runs c SET status = r.status, error = r.error, \
+                 updated_at = r.updated_at FROM cancelled r WHERE c.parent = r.id \
+                 AND c.parent_step IS NOT NULL AND c.status IN ('running', 'suspended') \
+                 AND r.status = 'cancelled') \
+                 SELECT status FROM cancelled",
                 now!()
             ))
             .await?,
             status: prepare("SELECT status FROM workflow_runs WHERE id = $1".into()).await?,
             save_carried: prepare(format!("{SAVE_RUN}, {CARRY_CALLS} {SAVE_CHECKPOINT}")).await?,
             suspend_at: prepare(SUSPEND_AT.into()).await?,
-            save_received: prepare(format!(
-                "{}, {LOG_EVENTS}, {TAKE_SIGNAL} {SAVE_CHECKPOINT}",
-                // The run has its message: it waits for no signal, even if its worker dies.
-                logged(
-                    &SAVE_RUN
-                        .replace(
-                            "SET version = $3::bigint,",
-                            "SET awaiting = NULL, version = $3::bigint,"
-                        )
-                        .replace(
-                            "AND NOT cancel_requested RETURNING id)",
-                            "AND NOT cancel_requested AND EXISTS (SELECT 1 FROM workflow_signals \
-                             WHERE id = $18 AND run = $1) RETURNING id)",
-                        )
-                )
+            save_received: prepare(format!("{} {SAVE_CHECKPOINT}", save_received_run())).await?,
+            save_child: prepare(with_child(SAVE_RUN, 15)).await?,
+            save_logged_child: prepare(with_child(
+                &format!("{}, {LOG_EVENTS}", logged(SAVE_RUN)),
+                18,
             ))
             .await?,
+            save_received_child: prepare(with_child(&save_received_run(), 19)).await?,
+            save_carried_child: prepare(with_child(&format!("{SAVE_RUN}, {CARRY_CALLS}"), 17))
+                .await?,
             send_signal: prepare(format!(
                 "INSERT INTO workflow_signals (run, signal, value, created_at) \
                  SELECT id, $2, $3, {} FROM workflow_runs WHERE id = $1 RETURNING id",
@@ -420,6 +439,58 @@ const SAVE_CHECKPOINT: &str =
      state, loops, created_at, usage) SELECT id, $3::bigint, $8::text, $9::bigint, $10::integer, \
      $5::text, $4::text, $11::text, $12::text, $13::bigint, $14::text FROM run";
 
+/// The first half of a save that delivers message `$18` (see [`SAVE_RUN`]), with the events
+/// logged and the message taken: [`SAVE_CHECKPOINT`] follows.
+fn save_received_run() -> String {
+    format!(
+        "{}, {LOG_EVENTS}, {TAKE_SIGNAL}",
+        // The run has its message: it waits for no signal, even if its worker dies.
+        logged(
+            &SAVE_RUN
+                .replace(
+                    "SET version = $3::bigint,",
+                    "SET awaiting = NULL, version = $3::bigint,"
+                )
+                .replace(
+                    "AND NOT cancel_requested RETURNING id)",
+                    "AND NOT cancel_requested AND EXISTS (SELECT 1 FROM workflow_signals \
+                     WHERE id = $18 AND run = $1) RETURNING id)",
+                )
+        )
+    )
+}
+
+/// A save (its first half, `run`, the CTEs that write the run's row and what goes with it)
+/// that also writes the child run the checkpoint carries, its params from `$n`: the child's
+/// id, workflow, fingerprint, status, step, the parent's checkpoint it started from, the
+/// parent's step, the format, state and loops of its checkpoint. The child's row counts one
+/// more checkpoint, or is created on its first step (checkpoint 0: an update first, rather
+/// than an upsert, whose speculative insert costs a dead row each step; only the parent's
+/// writer, under its lease, writes the child's row); both only if the parent's row was
+/// written, in the same statement.
+fn with_child(run: &str, n: usize) -> String {
+    let p = |i: usize| format!("${}", n + i);
+    let (id, workflow, fingerprint, status, step) = (p(0), p(1), p(2), p(3), p(4));
+    let (started, parent_step, format, state, loops) = (p(5), p(6), p(7), p(8), p(9));
+    format!(
+        "{run}, parent_checkpoint AS ({SAVE_CHECKPOINT}), \
+         stepped AS (UPDATE workflow_runs SET version = version + 1, status = {status}::text, \
+         step = {step}::text, error = NULL, updated_at = {now} \
+         WHERE id = {id}::uuid AND EXISTS (SELECT 1 FROM run) RETURNING id, version, updated_at), \
+         created AS (INSERT INTO workflow_runs (id, workflow, fingerprint, status, step, version, \
+         parent, parent_seq, parent_step, created_at, updated_at) \
+         SELECT {id}::uuid, {workflow}::text, {fingerprint}::bigint, {status}::text, \
+         {step}::text, 0, run.id, {started}::bigint, {parent_step}::text, {now}, {now} FROM run \
+         WHERE NOT EXISTS (SELECT 1 FROM stepped) RETURNING id, version, updated_at), \
+         child AS (SELECT * FROM stepped UNION ALL SELECT * FROM created) \
+         INSERT INTO workflow_checkpoints (run, seq, workflow, fingerprint, format, step, \
+         status, state, loops, created_at, usage) SELECT id, version, {workflow}::text, \
+         {fingerprint}::bigint, {format}::integer, {step}::text, {status}::text, {state}::text, \
+         {loops}::text, updated_at, NULL FROM child",
+        now = now!(),
+    )
+}
+
 /// [`SAVE_RUN`] for a save that logs `$17` events: the run's row takes the log's new end, and
 /// gives the number of the first (looked up in the log if the row does not know it).
 fn logged(save_run: &str) -> String {
@@ -479,12 +550,20 @@ const SAVE_USAGE: &str = "UPDATE workflow_checkpoints SET usage = $4::text \
      WHERE run = $1 AND seq = $3::bigint AND EXISTS (SELECT 1 FROM workflow_runs \
      WHERE id = $1 AND lease_id = $2 AND version = $3::bigint)";
 
+/// Gives up the lease; a run that ends failed or cancelled ends its child runs in flight
+/// the same way, in the same statement. Returns a row if the run was released.
 const RELEASE: &str = concat!(
-    "UPDATE workflow_runs SET lease_id = NULL, owner = NULL, lease_expires = NULL, \
-     wake_at = $5::bigint, awaiting = $6::text, status = CASE WHEN cancel_requested THEN 'cancelled' \
+    "WITH released AS (UPDATE workflow_runs SET lease_id = NULL, owner = NULL, \
+     lease_expires = NULL, wake_at = $5::bigint, awaiting = $6::text, \
+     status = CASE WHEN cancel_requested THEN 'cancelled' \
      WHEN $3::text IS NULL THEN status ELSE 'failed' END, \
      error = CASE WHEN cancel_requested THEN $4::text ELSE COALESCE($3::text, error) END, \
      updated_at = CASE WHEN $3::text IS NULL AND NOT cancel_requested THEN updated_at ELSE ",
     now!(),
-    " END WHERE id = $1 AND lease_id = $2"
+    " END WHERE id = $1 AND lease_id = $2 RETURNING id, status, error, updated_at), ",
+    "ended AS (UPDATE workflow_runs c SET status = r.status, error = r.error, \
+     updated_at = r.updated_at FROM released r WHERE c.parent = r.id \
+     AND c.parent_step IS NOT NULL AND c.status IN ('running', 'suspended') \
+     AND r.status IN ('failed', 'cancelled')) \
+     SELECT 1 FROM released"
 );

@@ -2,6 +2,7 @@
 
 mod answer;
 mod busy;
+mod children;
 mod id;
 mod log;
 mod options;

@@ -83,7 +83,7 @@ pub(super) fn claim_next(
 /// go on (by the index of ready runs). A sleeping or waiting run is never scanned while
 /// looking for a ready one.
 fn next_runnable(tx: &Connection, now: i64, wanted: &str) -> Result<Option<String>, Error> {
-    const FREE: &str = "NOT r.cancel_requested \
+    const FREE: &str = "NOT r.cancel_requested AND r.parent_step IS NULL \
          AND (r.lease_id IS NULL OR r.lease_expires IS NULL OR r.lease_expires <= ?1) \
          AND (r.workflow, r.fingerprint) IN (SELECT value ->> 0, value ->> 1 FROM json_each(?2))";
     let queries = [
@@ -162,7 +162,10 @@ pub(super) fn cancel(conn: &mut Connection, run: RunId) -> Result<Cancel, Error>
         })
         .map_err(store)?;
     let outcome = match changed.as_deref() {
-        Some("cancelled") => Cancel::Cancelled,
+        Some("cancelled") => {
+            super::children::end(&tx, run, now)?;
+            Cancel::Cancelled
+        }
         Some(_) => Cancel::Requested,
         None => Cancel::Ended(ended(&tx, run)?),
     };

@@ -129,6 +129,14 @@ pub(super) fn list(conn: &mut Connection, filter: &RunFilter) -> Result<RunList,
     if filter.after.is_some() {
         sql.push_str(" AND r.id > ?3");
     }
+    if filter.top_level {
+        sql.push_str(" AND r.parent_step IS NULL");
+    }
+    // `?5` is always named, so that the statement takes the five values.
+    sql.push_str(match filter.children_of {
+        Some(_) => " AND r.parent = ?5 AND r.parent_step IS NOT NULL",
+        None => " AND ?5 IS NULL",
+    });
     sql.push_str(" ORDER BY r.id LIMIT ?4");
     let mut stmt = conn.prepare_cached(&sql).map_err(store)?;
     let limit = filter.limit.map_or(-1, i64::from);
@@ -137,7 +145,8 @@ pub(super) fn list(conn: &mut Connection, filter: &RunFilter) -> Result<RunList,
             filter.workflow,
             filter.status.map(RunStatus::as_str),
             filter.after.map(Id::run),
-            limit
+            limit,
+            filter.children_of.map(Id::run),
         ])
         .map_err(store)?;
     let mut runs = RunList::new();

@@ -14,14 +14,14 @@ use crate::Error;
 /// number, step and time of its latest checkpoint `c`, then what the run waits for.
 pub(super) const RUN_COLUMNS: &str = "r.id, r.workflow, r.fingerprint, r.status, r.step, \
      r.version, r.owner, r.lease_expires, r.parent, r.parent_seq, r.error, r.created_at, \
-     r.updated_at, c.seq, c.step, c.created_at, r.wake_at, r.awaiting";
+     r.updated_at, c.seq, c.step, c.created_at, r.wake_at, r.awaiting, r.parent_step";
 
 /// [`RUN_COLUMNS`], then what the run had spent ([`spent`]): the usage of its latest
 /// checkpoint and, as a JSON array, that of the branches saved at it (a lookup by primary
 /// key, in the same query).
 pub(super) const LIST_COLUMNS: &str = "r.id, r.workflow, r.fingerprint, r.status, r.step, \
      r.version, r.owner, r.lease_expires, r.parent, r.parent_seq, r.error, r.created_at, \
-     r.updated_at, c.seq, c.step, c.created_at, r.wake_at, r.awaiting, c.usage, \
+     r.updated_at, c.seq, c.step, c.created_at, r.wake_at, r.awaiting, r.parent_step, c.usage, \
      (SELECT json_group_array(b.usage) FROM workflow_branches b \
      WHERE b.run = r.id AND b.seq = c.seq)";
 
@@ -128,6 +128,7 @@ pub(super) fn run_info(row: &Row<'_>) -> Result<RunInfo, Error> {
     let mut info = run_row(row)?;
     let mut read = Reader::of(row, info.id);
     info.awaits = Awaits::from_columns(read.get(16, "wake_at")?, read.get(17, "awaiting")?);
+    info.parent_step = read.get(18, "parent_step")?;
     // No checkpoint at all (a corrupt run, which reading it says), or one the row is up to
     // date with: the row says it all.
     if read
@@ -151,8 +152,8 @@ pub(super) fn run_info(row: &Row<'_>) -> Result<RunInfo, Error> {
 /// What the run of a row read with [`LIST_COLUMNS`] had spent; `None` if a usage does not
 /// read back.
 pub(super) fn spent(row: &Row<'_>) -> Option<UsageTotals> {
-    let latest: Option<String> = row.get(18).ok()?;
-    let branches: Option<String> = row.get(19).ok()?;
+    let latest: Option<String> = row.get(19).ok()?;
+    let branches: Option<String> = row.get(20).ok()?;
     let branches: Vec<Option<String>> = match branches {
         Some(json) => serde_json::from_str(&json).ok()?,
         None => Vec::new(),
@@ -185,6 +186,7 @@ fn run_row(row: &Row<'_>) -> Result<RunInfo, Error> {
             .get::<Option<i64>>(7, "lease_expires")?
             .map(from_millis),
         parent,
+        parent_step: None,
         error: read.get(10, "error")?,
         created_at: from_millis(read.get(11, "created_at")?),
         updated_at: from_millis(read.get(12, "updated_at")?),
@@ -219,5 +221,6 @@ pub(super) fn checkpoint(row: &Row<'_>) -> Result<Checkpoint, Error> {
         created_at: from_millis(read.get(9, "created_at")?),
         usage: read.usage(10)?,
         branches: Vec::new(),
+        child: None,
     })
 }

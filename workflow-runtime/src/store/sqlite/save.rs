@@ -144,6 +144,9 @@ pub(super) fn save_received(
     }
     let log_next = super::log::append(&tx, checkpoint.run, head.log_next, events)?;
     insert_checkpoint(&tx, checkpoint, log_next)?;
+    if let Some(child) = &checkpoint.child {
+        super::children::save(&tx, checkpoint.run, child, now)?;
+    }
     tx.commit()
 }
 
@@ -302,6 +305,9 @@ pub(super) fn save_carried(
     let now = now();
     update_run(&tx, checkpoint, head.running, expiry(now, ttl), now)?;
     insert_checkpoint(&tx, checkpoint, head.log_next)?;
+    if let Some(child) = &checkpoint.child {
+        super::children::save(&tx, run, child, now)?;
+    }
     tx.prepare_cached(
         "INSERT INTO workflow_calls (run, seq, key, value, created_at) \
          SELECT run, ?2, key, value, created_at FROM workflow_calls WHERE run = ?1 AND seq = ?3 \

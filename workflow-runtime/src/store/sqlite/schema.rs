@@ -19,6 +19,7 @@ CREATE TABLE IF NOT EXISTS workflow_runs (
     lease_expires INTEGER,
     parent TEXT,
     parent_seq INTEGER,
+    parent_step TEXT,
     error TEXT,
     created_at INTEGER NOT NULL,
     updated_at INTEGER NOT NULL,
@@ -123,15 +124,26 @@ CREATE TABLE IF NOT EXISTS workflow_rate_starts (
 CREATE INDEX IF NOT EXISTS workflow_rate_starts_by_key ON workflow_rate_starts (key, at);
 ";
 
+/// Schema version 10: child runs, a workflow that runs as a step of a durable parent, in
+/// `workflow_runs`: `parent_step` (the parent's step; `NULL` for a run of its own), and the
+/// index that finds a run's children.
+const CHILDREN: &str = "
+CREATE INDEX IF NOT EXISTS workflow_runs_children ON workflow_runs (parent)
+    WHERE parent_step IS NOT NULL;
+";
+
+/// What version 10 added to the runs.
+const PARENT_STEP: &str = "ALTER TABLE workflow_runs ADD COLUMN parent_step TEXT;";
+
 /// The schema version this code writes and reads: 2 added `workflow_branches`, 3 the
 /// `usage` of checkpoints and branches, 4 the `cancel_requested` of runs (and the index of
 /// running runs that workers claim from), 5 `workflow_events` (a new table: [`SCHEMA`]
 /// creates it in an older file), 6 the `wake_at` and `awaiting` of runs and
 /// `workflow_signals` (durable timers and signals: [`WAITS`]), 7 `workflow_answers` and
 /// `workflow_definitions` ([`ANSWERS_AND_DEFINITIONS`]), 8 `workflow_calls` ([`CALLS`]), 9
-/// `workflow_rate_starts` ([`RATE_LIMITS`]), 11 the `count` of `workflow_events` (a row holds
-/// the events of one write) and the `log_next` of checkpoints ([`BATCHES`]). (10 is another
-/// change, which this step does not depend on.)
+/// `workflow_rate_starts` ([`RATE_LIMITS`]), 10 the `parent_step` of runs ([`CHILDREN`]), 11
+/// the `count` of `workflow_events` (a row holds the events of one write) and the `log_next` of
+/// checkpoints ([`BATCHES`]).
 pub(super) const SCHEMA_VERSION: i64 = 11;
 
 /// What version 11 added: how many events a row of the log holds (rows written before hold
@@ -167,13 +179,18 @@ fn migrations(from: i64) -> String {
     // A new file (0) gets the tables as they are; the current version has nothing to do.
     let cancel = if (1..4).contains(&from) { CANCEL } else { "" };
     let wake = if (1..6).contains(&from) { WAITS } else { "" };
+    let children = if (1..10).contains(&from) {
+        PARENT_STEP
+    } else {
+        ""
+    };
     let batches = if (1..11).contains(&from) { BATCHES } else { "" };
     let count = if (5..11).contains(&from) {
         BATCH_COUNT
     } else {
         ""
     };
-    format!("{usage} {cancel} {wake} {batches} {count}")
+    format!("{usage} {cancel} {wake} {children} {batches} {count}")
 }
 
 /// Creates the tables of a new file, or brings those of a file at an older version up to
@@ -193,7 +210,7 @@ pub(super) fn set_up(conn: &mut Connection) -> Result<(), Error> {
         return Err(newer(version));
     }
     let setup = format!(
-        "{} {SCHEMA} {ANSWERS_AND_DEFINITIONS} {CALLS} {RATE_LIMITS} \
+        "{} {SCHEMA} {ANSWERS_AND_DEFINITIONS} {CALLS} {RATE_LIMITS} {CHILDREN} \
          PRAGMA user_version = {SCHEMA_VERSION};",
         migrations(version)
     );

@@ -249,5 +249,8 @@ pub(super) fn release(
     if changed == 0 {
         return Err(refused(&tx, run, lease));
     }
+    if error.is_some() || matches!(waiting, Waiting::Nothing) {
+        super::children::end(&tx, run, now())?;
+    }
     tx.commit()
 }

@@ -1,0 +1,98 @@
+//! Child runs in SQLite: written with their parent's checkpoints, in the same transaction;
+//! ended with their parent; deleted with it.
+
+use rusqlite::{params, Connection};
+
+use super::id::Id;
+use super::rows::store;
+use super::sql::insert_checkpoint;
+use crate::error::Error;
+use crate::store::time::from_millis;
+use crate::store::{Checkpoint, ChildRecord, RunId};
+
+/// What makes a run a child of run `?1`: its parent, and the step it runs in.
+pub(super) const OF_PARENT: &str = "parent = ?1 AND parent_step IS NOT NULL";
+
+/// Saves `child`, the step a child run of run `parent` took, in `tx`: creates the child's run
+/// on its first step (its checkpoint 0), else counts one more checkpoint on it, and sets its
+/// status and step; then appends its checkpoint.
+pub(super) fn save(
+    tx: &Connection,
+    parent: RunId,
+    child: &ChildRecord,
+    now: i64,
+) -> Result<(), Error> {
+    let first = &child.checkpoint;
+    let seq = match step(tx, first, now)? {
+        Some(seq) => seq,
+        None => upsert(tx, parent, child, now)?,
+    };
+    let checkpoint = Checkpoint {
+        seq: u64::try_from(seq).unwrap_or(0),
+        created_at: from_millis(now),
+        child: None,
+        ..first.clone()
+    };
+    insert_checkpoint(tx, &checkpoint, None)
+}
+
+/// One more checkpoint on the row of a child run whose status stays as it is (the common
+/// case: a running child takes a step), touching no indexed column, so that no index of the
+/// runs is rewritten: its number, or `None` if the row is not there or its status changes.
+fn step(tx: &Connection, first: &Checkpoint, now: i64) -> Result<Option<i64>, Error> {
+    tx.prepare_cached(
+        "UPDATE workflow_runs SET version = version + 1, step = ?2, updated_at = ?3 \
+         WHERE id = ?1 AND status = ?4 AND error IS NULL RETURNING version",
+    )
+    .and_then(|mut stmt| {
+        let params = params![Id::run(first.run), first.step, now, first.status.as_str()];
+        let mut rows = stmt.query(params)?;
+        rows.next()?.map(|row| row.get(0)).transpose()
+    })
+    .map_err(store)
+}
+
+/// Creates the row of child run `child` of run `parent` (its checkpoint 0), or counts one
+/// more checkpoint on it and sets its status and step: the number of its checkpoint.
+fn upsert(tx: &Connection, parent: RunId, child: &ChildRecord, now: i64) -> Result<i64, Error> {
+    let first = &child.checkpoint;
+    tx.prepare_cached(
+        "INSERT INTO workflow_runs (id, workflow, fingerprint, status, step, version, \
+             parent, parent_seq, parent_step, created_at, updated_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6, ?7, ?8, ?9, ?9) \
+             ON CONFLICT (id) DO UPDATE SET version = version + 1, status = excluded.status, \
+             step = excluded.step, error = NULL, updated_at = excluded.updated_at \
+             RETURNING version",
+    )
+    .and_then(|mut stmt| {
+        stmt.query_row(
+            params![
+                Id::run(first.run),
+                first.workflow,
+                first.fingerprint as i64,
+                first.status.as_str(),
+                first.step,
+                Id::run(parent),
+                i64::try_from(child.started).unwrap_or(i64::MAX),
+                child.parent_step,
+                now,
+            ],
+            |row| row.get(0),
+        )
+    })
+    .map_err(store)
+}
+
+/// Ends the child runs of run `parent` still in flight (running, or waiting at a pause) as
+/// the parent ended, if it failed or was cancelled: same status, same error.
+pub(super) fn end(tx: &Connection, parent: RunId, now: i64) -> Result<(), Error> {
+    tx.prepare_cached(&format!(
+        "UPDATE workflow_runs SET status = p.status, error = p.error, updated_at = ?2 \
+         FROM (SELECT status, error FROM workflow_runs WHERE id = ?1) AS p \
+         WHERE {OF_PARENT} AND workflow_runs.status IN ('running', 'suspended') \
+         AND p.status IN ('failed', 'cancelled')"
+    ))
+    .and_then(|mut stmt| stmt.execute(params![Id::run(parent), now]))
+    .map(drop)
+    .map_err(store)
+}
