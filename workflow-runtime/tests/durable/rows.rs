@@ -137,6 +137,7 @@ fn sqlite_files_that_are_not_stores() {
 #[cfg(feature = "postgres")]
 mod postgres {
     use std::sync::Arc;
+    use std::time::Duration;
 
     use workflow_runtime::store::tokio_postgres::{self, NoTls};
     use workflow_runtime::store::{PostgresOptions, PostgresStore, RunId};
@@ -211,6 +212,38 @@ mod postgres {
                 .await
                 .expect("clears");
         }
+    }
+
+    /// A claim of a run whose checkpoint does not read back fails, and gives the lease up at
+    /// once rather than holding the run until the lease expires.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres_a_claim_that_does_not_read_back_gives_its_lease_up() {
+        let Some(url) = postgres_url() else { return };
+        let (runner, client, _) = connect(&url).await;
+        let id = runner.create::<Chain>(1).await.expect("created");
+        client
+            .execute(
+                "UPDATE workflow_checkpoints SET status = 'paused' WHERE run = $1",
+                &[id.as_uuid()],
+            )
+            .await
+            .expect("edits");
+        let lease = workflow_runtime::store::Lease::new("claimer", Duration::from_secs(60));
+        let error = runner
+            .store()
+            .claim(id, &lease)
+            .await
+            .expect_err("does not read back");
+        assert!(corrupt(&error, "status `paused`"), "{error:?}");
+        let row = client
+            .query_one(
+                "SELECT lease_id IS NULL, owner IS NULL FROM workflow_runs WHERE id = $1",
+                &[id.as_uuid()],
+            )
+            .await
+            .expect("reads");
+        let released: (bool, bool) = (row.get(0), row.get(1));
+        assert_eq!(released, (true, true), "the lease is given up");
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

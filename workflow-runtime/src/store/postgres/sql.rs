@@ -97,13 +97,9 @@ pub(super) async fn claim(
     };
     let claimed = read_claimed(client, sql, run, &row).await;
     if claimed.is_err() {
-        // The run is leased, but does not read back: give the lease up again.
-        let _ = client
-            .execute(
-                &sql.release,
-                &[run.as_uuid(), &lease, &None::<&str>, &CANCELLED],
-            )
-            .await;
+        // The run is leased, but does not read back: give the lease up again (if that fails
+        // too, the lease runs out in its time).
+        let _ = release(client, sql, run, lease, None, (None, None)).await;
     }
     claimed
 }
