@@ -51,6 +51,23 @@ pub(super) fn end(runs: &mut Runs, parent: RunId, status: RunStatus, error: &str
     });
 }
 
+/// Sets the child runs of run `parent` that are `from` to `to`, at `now`: a child in flight
+/// waits, or goes on, with its parent.
+pub(super) fn follow(
+    runs: &mut Runs,
+    parent: RunId,
+    (from, to): (RunStatus, RunStatus),
+    now: SystemTime,
+) {
+    runs.each_mut(|entry| {
+        let info = &mut entry.info;
+        if info.status == from && is_child_of(info, parent) {
+            info.status = to;
+            info.updated_at = now;
+        }
+    });
+}
+
 /// Whether `info` is a child run of run `parent`.
 pub(super) fn is_child_of(info: &RunInfo, parent: RunId) -> bool {
     info.parent_step.is_some() && info.parent.is_some_and(|(id, _)| id == parent)

@@ -10,7 +10,7 @@ use std::future::ready;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime};
 
-use super::queue::{limited, with_room};
+use super::queue::{limited, with_room, CANCELLED};
 use super::{
     answer, BranchRecord, CallRecord, Cancel, Checkpoint, CheckpointStore, Lease, LoggedEvent,
     NewEvent, NewRun, RateSlot, Retention, RunFilter, RunId, RunInfo, RunList, RunStatus,
@@ -88,12 +88,22 @@ impl MemoryStore {
         let now = SystemTime::now();
         let mut runs = self.lock();
         let written = match runs.get_mut(run) {
-            Some(entry) => f(entry, checkpoint, now),
+            Some(entry) => {
+                let was = entry.info.status;
+                f(entry, checkpoint, now).map(|()| (was, entry.info.status))
+            }
             None => Err(Error::RunNotFound { run }),
         };
         match (written, child) {
-            (Ok(()), None) => Box::pin(Written),
-            (Ok(()), Some(child)) => {
+            // A parent that goes on from a pause (it was answered) takes its waiting child
+            // with it.
+            (Ok((RunStatus::Suspended, RunStatus::Running)), None) => {
+                let resumed = (RunStatus::Suspended, RunStatus::Running);
+                children::follow(&mut runs, run, resumed, now);
+                Box::pin(Written)
+            }
+            (Ok(_), None) => Box::pin(Written),
+            (Ok(_), Some(child)) => {
                 children::save(&mut runs, run, *child, now);
                 Box::pin(Written)
             }
@@ -266,20 +276,39 @@ impl CheckpointStore for MemoryStore {
         run: RunId,
         seq: u64,
     ) -> BoxFuture<'a, Result<(), Error>> {
-        self.write(run, |entry, now| {
-            entry.check(lease)?;
-            entry.latest_mut(seq)?;
-            entry.take(None, now);
-            (entry.wake_at, entry.signals.awaiting) = (None, None);
-            match entry.cancel_requested {
-                true => entry.cancelled(now),
-                false => {
-                    entry.info.status = RunStatus::Suspended;
-                    entry.info.updated_at = now;
+        let mut runs = self.lock();
+        let suspended = match runs.get_mut(run) {
+            Some(entry) => entry.check(lease).and_then(|()| {
+                let now = SystemTime::now();
+                entry.latest_mut(seq)?;
+                entry.take(None, now);
+                (entry.wake_at, entry.signals.awaiting) = (None, None);
+                match entry.cancel_requested {
+                    true => entry.cancelled(now),
+                    false => {
+                        entry.info.status = RunStatus::Suspended;
+                        entry.info.updated_at = now;
+                    }
                 }
+                Ok((entry.info.status, entry.info.error.clone(), now))
+            }),
+            None => Err(Error::RunNotFound { run }),
+        };
+        // Its child in flight, whose tool call waits for the approval, waits with it (or
+        // ends with it, cancelled).
+        match suspended {
+            Ok((RunStatus::Suspended, _, now)) => {
+                let waiting = (RunStatus::Running, RunStatus::Suspended);
+                children::follow(&mut runs, run, waiting, now);
+                Box::pin(Written)
             }
-            Ok(())
-        })
+            Ok((status, error, now)) => {
+                let error = error.unwrap_or_default();
+                children::end(&mut runs, run, status, &error, now);
+                Box::pin(Written)
+            }
+            Err(error) => Box::pin(ready(Err(error))),
+        }
     }
 
     fn save_carried<'a>(
@@ -507,7 +536,16 @@ impl CheckpointStore for MemoryStore {
     ) -> BoxFuture<'a, Result<Option<(RunInfo, Checkpoint)>, Error>> {
         let now = SystemTime::now();
         let mut runs = self.lock();
-        runs.each_mut(|entry| entry.sweep(now));
+        // The runs asked to stop whose worker died, with their children in flight.
+        let mut swept = Vec::new();
+        runs.each_mut(|entry| {
+            if entry.sweep(now) {
+                swept.push(entry.info.id);
+            }
+        });
+        for run in swept {
+            children::end(&mut runs, run, RunStatus::Cancelled, CANCELLED, now);
+        }
         let mut held: Vec<(String, u64)> = limited(types)
             .into_iter()
             .map(|name| (name.to_owned(), 0))

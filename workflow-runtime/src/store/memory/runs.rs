@@ -173,13 +173,15 @@ impl Entry {
     }
 
     /// Records the run as cancelled if it was asked to stop and its lease has expired at
-    /// `now`: its worker died before it saw the request.
-    pub(super) fn sweep(&mut self, now: SystemTime) {
+    /// `now`: its worker died before it saw the request. Whether it did.
+    pub(super) fn sweep(&mut self, now: SystemTime) -> bool {
         let running = self.info.status == RunStatus::Running;
-        if running && self.cancel_requested && !self.info.is_owned(now) {
+        let swept = running && self.cancel_requested && !self.info.is_owned(now);
+        if swept {
             self.take(None, now);
             self.cancelled(now);
         }
+        swept
     }
 
     /// Whether the run is running under a lease that is live at `now`: it counts towards its

@@ -14,7 +14,8 @@ use crate::store::{Cancel, Checkpoint, Lease, RunId, RunInfo, WorkflowType};
 
 /// The statement of [`claim_next`] (`$1` the lease id, `$2` its owner, `$3` its duration,
 /// `$4` and `$5` the names and fingerprints of `types`, `$6` the error of a cancelled run).
-/// It first records as cancelled the runs asked to stop whose lease expired, then leases the
+/// It first records as cancelled the runs asked to stop whose lease expired (and their child
+/// runs in flight), then leases the
 /// first of: a suspended run with an answer recorded for its pause (someone waits for it), a
 /// sleeping run whose time has come (by the index of wake-up times), a run
 /// waiting for a signal one of whose messages is queued (from the queued messages), the
@@ -39,6 +40,9 @@ pub(super) fn claim_next_sql() -> String {
          updated_at = {now}, lease_id = NULL, owner = NULL, lease_expires = NULL \
          WHERE status = 'running' AND cancel_requested \
          AND (lease_expires IS NULL OR lease_expires <= {now}) RETURNING id), \
+         swept_children AS (UPDATE workflow_runs c SET status = 'cancelled', error = $6::text, \
+         updated_at = {now} FROM swept s WHERE c.parent = s.id AND c.parent_step IS NOT NULL \
+         AND c.status IN ('running', 'suspended')), \
          answered AS (SELECT r.id FROM workflow_answers a JOIN workflow_runs r \
          ON r.id = a.run AND r.version = a.seq WHERE r.status = 'suspended' AND {free_r} \
          ORDER BY r.id LIMIT 1 FOR UPDATE OF r SKIP LOCKED), \

@@ -264,9 +264,12 @@ impl Statements {
                 now!()
             ))
             .await?,
-            save: prepare(format!("{SAVE_RUN} {SAVE_CHECKPOINT}")).await?,
-            save_logged: prepare(format!("{}, {LOG_EVENTS} {SAVE_CHECKPOINT}", logged(SAVE_RUN)))
-                .await?,
+            save: prepare(format!("{SAVE_RUN}, {RESUME_CHILDREN} {SAVE_CHECKPOINT}")).await?,
+            save_logged: prepare(format!(
+                "{}, {LOG_EVENTS}, {RESUME_CHILDREN} {SAVE_CHECKPOINT}",
+                logged(SAVE_RUN)
+            ))
+            .await?,
             append_events: prepare(append_events()).await?,
             // From the row that holds entry `$2`: each row holds at least one entry, so
             // `$3` rows hold the page.
@@ -333,7 +336,10 @@ impl Statements {
             ))
             .await?,
             status: prepare("SELECT status FROM workflow_runs WHERE id = $1".into()).await?,
-            save_carried: prepare(format!("{SAVE_RUN}, {CARRY_CALLS} {SAVE_CHECKPOINT}")).await?,
+            save_carried: prepare(format!(
+                "{SAVE_RUN}, {CARRY_CALLS}, {RESUME_CHILDREN} {SAVE_CHECKPOINT}"
+            ))
+            .await?,
             suspend_at: prepare(SUSPEND_AT.into()).await?,
             save_received: prepare(format!("{} {SAVE_CHECKPOINT}", save_received_run())).await?,
             save_child: prepare(with_child(SAVE_RUN, 15)).await?,
@@ -421,16 +427,34 @@ const CARRY_CALLS: &str = concat!(
     " FROM run ON CONFLICT (run, seq, key) DO NOTHING)",
 );
 
+/// The child runs of run `$1` waiting at a pause, set running, if its row was written
+/// running (`$4`) by a save that carries no child: the parent's pause was answered, and its
+/// child goes on with it. Between [`SAVE_RUN`] and [`SAVE_CHECKPOINT`]; by the index of
+/// children, which a run without any finds empty.
+const RESUME_CHILDREN: &str = concat!(
+    "resumed AS (UPDATE workflow_runs SET status = 'running', updated_at = ",
+    now!(),
+    " WHERE parent = $1 AND parent_step IS NOT NULL AND status = 'suspended' \
+     AND $4::text = 'running' AND EXISTS (SELECT 1 FROM run))",
+);
+
 /// Suspends run `$1` at checkpoint `$3`, its latest, if it is leased to `$2`, without a
 /// checkpoint: gives up the lease (records it as cancelled, with error `$4`, if it was asked
-/// to stop).
+/// to stop). Its child in flight, whose tool call waits for the approval, waits with it (or
+/// ends cancelled with it). A row if the run was suspended.
 const SUSPEND_AT: &str = concat!(
-    "UPDATE workflow_runs SET \
+    "WITH run AS (UPDATE workflow_runs SET \
      status = CASE WHEN cancel_requested THEN 'cancelled' ELSE 'suspended' END, \
      error = CASE WHEN cancel_requested THEN $4::text END, wake_at = NULL, awaiting = NULL, \
      lease_id = NULL, owner = NULL, lease_expires = NULL, updated_at = ",
     now!(),
-    " WHERE id = $1 AND lease_id = $2 AND version = $3::bigint",
+    " WHERE id = $1 AND lease_id = $2 AND version = $3::bigint \
+     RETURNING id, status, error, updated_at), \
+     children AS (UPDATE workflow_runs c SET status = r.status, error = r.error, \
+     updated_at = r.updated_at FROM run r WHERE c.parent = r.id \
+     AND c.parent_step IS NOT NULL AND c.status IN ('running', 'suspended') \
+     AND c.status <> r.status) \
+     SELECT 1 FROM run",
 );
 
 /// A save's second half: the checkpoint, inserted if the run's row was written.

@@ -8,7 +8,7 @@ use super::rows::store;
 use super::sql::insert_checkpoint;
 use crate::error::Error;
 use crate::store::time::from_millis;
-use crate::store::{Checkpoint, ChildRecord, RunId};
+use crate::store::{Checkpoint, ChildRecord, RunId, RunStatus};
 
 /// What makes a run a child of run `?1`: its parent, and the step it runs in.
 pub(super) const OF_PARENT: &str = "parent = ?1 AND parent_step IS NOT NULL";
@@ -93,6 +93,22 @@ pub(super) fn end(tx: &Connection, parent: RunId, now: i64) -> Result<(), Error>
          AND p.status IN ('failed', 'cancelled')"
     ))
     .and_then(|mut stmt| stmt.execute(params![Id::run(parent), now]))
+    .map(drop)
+    .map_err(store)
+}
+
+/// Sets the child runs of run `parent` that are `from` to `to`: a child in flight waits, or
+/// goes on, with its parent.
+pub(super) fn follow(
+    tx: &Connection,
+    parent: RunId,
+    (from, to): (RunStatus, RunStatus),
+    now: i64,
+) -> Result<(), Error> {
+    tx.prepare_cached(&format!(
+        "UPDATE workflow_runs SET status = ?3, updated_at = ?4 WHERE {OF_PARENT} AND status = ?2"
+    ))
+    .and_then(|mut stmt| stmt.execute(params![Id::run(parent), from.as_str(), to.as_str(), now]))
     .map(drop)
     .map_err(store)
 }

@@ -30,28 +30,30 @@ pub(super) fn claim_next(
         .map(|kind| (kind.name.as_str(), kind.fingerprint as i64))
         .collect();
     let wanted = serde_json::to_string(&wanted).map_err(|error| store_error(error.into()))?;
-    // A run asked to stop whose worker died before it saw the request.
-    tx.prepare_cached(
-        "UPDATE workflow_runs SET status = 'cancelled', error = ?2, updated_at = ?1, \
-         lease_id = NULL, owner = NULL, lease_expires = NULL WHERE status = 'running' \
-         AND cancel_requested = 1 AND (lease_expires IS NULL OR lease_expires <= ?1)",
-    )
-    .and_then(|mut stmt| stmt.execute(params![now, CANCELLED]))
-    .map_err(store)?;
+    // A run asked to stop whose worker died before it saw the request, and its children in
+    // flight.
+    let swept: Vec<String> = tx
+        .prepare_cached(
+            "UPDATE workflow_runs SET status = 'cancelled', error = ?2, updated_at = ?1, \
+             lease_id = NULL, owner = NULL, lease_expires = NULL WHERE status = 'running' \
+             AND cancel_requested = 1 AND (lease_expires IS NULL OR lease_expires <= ?1) \
+             RETURNING id",
+        )
+        .and_then(|mut stmt| {
+            let rows = stmt.query_map(params![now, CANCELLED], |row| row.get(0))?;
+            rows.collect()
+        })
+        .map_err(store)?;
+    for id in swept {
+        let run = parse_id(&id)?;
+        super::children::end(&tx, run, now)?;
+    }
     let found = next_runnable(&tx, now, &wanted)?;
     let Some(id) = found else {
         tx.commit()?;
         return Ok(None);
     };
-    let Ok(uuid) = uuid::Uuid::parse_str(&id) else {
-        return Err(Error::CorruptCheckpoint {
-            run: None,
-            seq: None,
-            reason: format!("its id `{id}` is not a UUID"),
-            source: None,
-        });
-    };
-    let run = RunId::from_uuid(uuid);
+    let run = parse_id(&id)?;
     tx.prepare_cached(
         "UPDATE workflow_runs SET lease_id = ?2, owner = ?3, lease_expires = ?4 WHERE id = ?1",
     )
@@ -171,6 +173,23 @@ pub(super) fn cancel(conn: &mut Connection, run: RunId) -> Result<Cancel, Error>
     };
     tx.commit()?;
     Ok(outcome)
+}
+
+/// The run id `id` reads back as.
+///
+/// # Errors
+///
+/// [`Error::CorruptCheckpoint`] if it is not a UUID.
+fn parse_id(id: &str) -> Result<RunId, Error> {
+    match uuid::Uuid::parse_str(id) {
+        Ok(uuid) => Ok(RunId::from_uuid(uuid)),
+        Err(_) => Err(Error::CorruptCheckpoint {
+            run: None,
+            seq: None,
+            reason: format!("its id `{id}` is not a UUID"),
+            source: None,
+        }),
+    }
 }
 
 /// The status of run `run`, which a cancel found ended.

@@ -144,10 +144,26 @@ pub(super) fn save_received(
     }
     let log_next = super::log::append(&tx, checkpoint.run, head.log_next, events)?;
     insert_checkpoint(&tx, checkpoint, log_next)?;
-    if let Some(child) = &checkpoint.child {
-        super::children::save(&tx, checkpoint.run, child, now)?;
-    }
+    children(&tx, checkpoint, head.running, now)?;
     tx.commit()
+}
+
+/// Writes the child run `checkpoint` carries, if any; else, when the run goes on from a pause
+/// (it was answered: it was not running), its child waiting there goes on with it.
+fn children(
+    tx: &Connection,
+    checkpoint: &Checkpoint,
+    was_running: bool,
+    now: i64,
+) -> Result<(), Error> {
+    match &checkpoint.child {
+        Some(child) => super::children::save(tx, checkpoint.run, child, now),
+        None if !was_running && checkpoint.status == RunStatus::Running => {
+            let resumed = (RunStatus::Suspended, RunStatus::Running);
+            super::children::follow(tx, checkpoint.run, resumed, now)
+        }
+        None => Ok(()),
+    }
 }
 
 /// Writes the run's row for `checkpoint`: its version, step, status, and its lease, renewed
@@ -286,6 +302,9 @@ pub(super) fn suspend_at(
     )
     .and_then(|mut stmt| stmt.execute(params![Id::run(run), seq as i64, now()]))
     .map_err(store)?;
+    // Its child in flight, whose tool call waits for the approval, waits with it.
+    let waiting = (RunStatus::Running, RunStatus::Suspended);
+    super::children::follow(&tx, run, waiting, now())?;
     tx.commit()
 }
 
@@ -305,9 +324,7 @@ pub(super) fn save_carried(
     let now = now();
     update_run(&tx, checkpoint, head.running, expiry(now, ttl), now)?;
     insert_checkpoint(&tx, checkpoint, head.log_next)?;
-    if let Some(child) = &checkpoint.child {
-        super::children::save(&tx, run, child, now)?;
-    }
+    children(&tx, checkpoint, head.running, now)?;
     tx.prepare_cached(
         "INSERT INTO workflow_calls (run, seq, key, value, created_at) \
          SELECT run, ?2, key, value, created_at FROM workflow_calls WHERE run = ?1 AND seq = ?3 \

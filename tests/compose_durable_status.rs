@@ -1,0 +1,321 @@
+//! A durable child run's status in the edge cases: it never shows waiting under a parent that
+//! goes on, nor running under a parent that waits, nor in flight under a parent a worker's
+//! sweep cancelled. On a `MemoryStore`, a real SQLite file and, with `WORKFLOW_POSTGRES_URL`,
+//! a real Postgres server.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::json;
+use workflow::prelude::*;
+use workflow::provider::{Scripted, ToolCall};
+use workflow::store::{
+    Cancel, CheckpointStore, Lease, MemoryStore, RunId, RunInfo, RunStatus, WorkflowType,
+};
+use workflow::{tool, Approval, Outcome, Runner, SqliteStore, Workflow};
+
+/// A child with a pause.
+#[derive(Default)]
+struct Ask;
+
+#[workflow]
+impl Ask {
+    async fn draft(&self, topic: String) -> String {
+        format!("a post about {topic}")
+    }
+
+    async fn decide(&self, draft: String, approved: bool) -> String {
+        if approved {
+            draft
+        } else {
+            "dropped".to_owned()
+        }
+    }
+
+    flow! {
+        start -> draft -> pause decide -> end;
+    }
+}
+
+#[derive(Default)]
+struct Publish {
+    ask: Ask,
+}
+
+#[workflow]
+impl Publish {
+    fn ask(&self) -> &Ask {
+        &self.ask
+    }
+
+    flow! {
+        start -> ask -> end;
+    }
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+struct Payment {
+    cents: u32,
+}
+
+/// A child whose second step's agent calls a tool that needs a human's approval.
+struct Buy {
+    agent: Agent,
+}
+
+#[workflow]
+impl Buy {
+    async fn pick(&self, item: String) -> String {
+        item
+    }
+
+    async fn buy(&self, item: String) -> Result<String> {
+        self.agent.prompt(&format!("Buy {item}.")).await
+    }
+
+    flow! {
+        start -> pick -> buy -> end;
+    }
+}
+
+struct Shop {
+    buy: Buy,
+}
+
+#[workflow]
+impl Shop {
+    fn buy(&self) -> &Buy {
+        &self.buy
+    }
+
+    flow! {
+        start -> buy -> end;
+    }
+}
+
+fn shop() -> Shop {
+    let model = Arc::new(Scripted::new().replies([
+        ChatResponse::new("").with_tool_call(ToolCall::new("c1", "pay", json!({"cents": 500}))),
+        ChatResponse::new("done"),
+    ]));
+    let pay = tool::from_fn("pay", "Pays an amount.", |payment: Payment| async move {
+        Ok(format!("paid {}", payment.cents))
+    });
+    let agent = Agent::builder(model as Arc<dyn ChatModel>)
+        .name("buyer")
+        .tool(pay)
+        .needs_approval("pay")
+        .build();
+    Shop { buy: Buy { agent } }
+}
+
+/// A child whose second step waits forever, to stop its parent in the middle.
+#[derive(Default)]
+struct Slow {
+    entered: tokio::sync::Notify,
+}
+
+#[workflow]
+impl Slow {
+    async fn one(&self, x: u32) -> u32 {
+        x + 1
+    }
+
+    async fn two(&self, x: u32) -> u32 {
+        self.entered.notify_one();
+        std::future::pending::<()>().await;
+        x
+    }
+
+    flow! {
+        start -> one -> two -> end;
+    }
+}
+
+#[derive(Default)]
+struct Holder {
+    slow: Slow,
+}
+
+#[workflow]
+impl Holder {
+    fn slow(&self) -> &Slow {
+        &self.slow
+    }
+
+    flow! {
+        start -> slow -> end;
+    }
+}
+
+/// The stores to run each test on: memory, a real SQLite file, and the real Postgres server
+/// at `WORKFLOW_POSTGRES_URL` (a schema of its own) when it is set.
+async fn stores(dir: &tempfile::TempDir) -> Vec<(&'static str, Arc<dyn CheckpointStore>)> {
+    let sqlite = SqliteStore::open(dir.path().join("runs.db")).expect("a store");
+    let mut stores: Vec<(&'static str, Arc<dyn CheckpointStore>)> = vec![
+        ("memory", Arc::new(MemoryStore::new())),
+        ("sqlite", Arc::new(sqlite)),
+    ];
+    if let Some(postgres) = postgres().await {
+        stores.push(("postgres", postgres));
+    }
+    stores
+}
+
+#[cfg(feature = "postgres")]
+async fn postgres() -> Option<Arc<dyn CheckpointStore>> {
+    use workflow::store::{PostgresOptions, PostgresStore};
+
+    let url = match std::env::var("WORKFLOW_POSTGRES_URL") {
+        Ok(url) => url,
+        Err(_) if std::env::var_os("CI").is_some() => {
+            panic!("WORKFLOW_POSTGRES_URL is not set, but CI is: the Postgres tests must run")
+        }
+        Err(_) => {
+            eprintln!("note: WORKFLOW_POSTGRES_URL is not set; Postgres tests skipped");
+            return None;
+        }
+    };
+    let schema = format!("child_status_{}", RunId::new().as_uuid().simple());
+    let options = PostgresOptions::new().schema(schema);
+    let store = PostgresStore::connect_with(&url, options)
+        .await
+        .expect("connects");
+    Some(Arc::new(store))
+}
+
+#[cfg(not(feature = "postgres"))]
+async fn postgres() -> Option<Arc<dyn CheckpointStore>> {
+    None
+}
+
+async fn status(runner: &Runner, run: RunId) -> RunInfo {
+    runner.status(run).await.expect("the run's row")
+}
+
+/// Answering the parent's pause, which is its child's, saves the answered state and leaves
+/// the run to a worker: the child's row goes back to running with its parent's, before the
+/// child takes another step; then both finish.
+#[tokio::test]
+async fn an_answered_pause_sets_the_waiting_child_running_with_its_parent() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    for (name, store) in stores(&dir).await {
+        let runner = Runner::new(store);
+        let wf = Publish::default();
+        let run = runner.start(&wf, "rust".into()).await.expect("created");
+        let Outcome::Suspended(pause) = &run.outcome else {
+            panic!("{name}: not suspended: {:?}", run.outcome);
+        };
+        let child_id = RunId::child(run.id, "ask", 0);
+        assert_eq!(status(&runner, child_id).await.status, RunStatus::Suspended);
+
+        let token = pause.token().expect("a durable pause has a token");
+        runner
+            .submit_answer::<Publish, bool>(token, true)
+            .await
+            .expect("answered");
+        assert_eq!(status(&runner, run.id).await.status, RunStatus::Running);
+        let child = status(&runner, child_id).await;
+        assert_eq!(child.status, RunStatus::Running, "{name}: with its parent");
+        assert_eq!(child.step, "decide", "{name}: no step taken yet");
+
+        let done = runner.resume(&wf, run.id).await.expect("resumed");
+        assert_eq!(
+            done.into_output().expect("finished"),
+            "a post about rust",
+            "{name}"
+        );
+        assert_eq!(status(&runner, child_id).await.status, RunStatus::Finished);
+    }
+}
+
+/// A tool call of the child's step waits for an approval: the parent is suspended, and the
+/// child's row with it; the decision sets both running again; then both finish.
+#[tokio::test]
+async fn a_child_waiting_for_an_approval_is_suspended_with_its_parent() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    for (name, store) in stores(&dir).await {
+        let runner = Runner::new(store);
+        let wf = shop();
+        let run = runner.start(&wf, "tea".into()).await.expect("created");
+        let Outcome::Suspended(pause) = &run.outcome else {
+            panic!("{name}: not suspended: {:?}", run.outcome);
+        };
+        assert!(pause.is_approval(), "{name}");
+        assert_eq!(status(&runner, run.id).await.status, RunStatus::Suspended);
+        let child_id = RunId::child(run.id, "buy", 0);
+        let child = status(&runner, child_id).await;
+        assert_eq!(
+            child.status,
+            RunStatus::Suspended,
+            "{name}: with its parent"
+        );
+        assert_eq!(child.step, "buy", "{name}");
+
+        let token = pause.token().expect("a durable pause has a token");
+        let allow = serde_json::to_value(Approval::Allow).expect("serializes");
+        runner
+            .submit_answer_json::<Shop>(token, allow)
+            .await
+            .expect("decided");
+        assert_eq!(status(&runner, run.id).await.status, RunStatus::Running);
+        let child = status(&runner, child_id).await;
+        assert_eq!(child.status, RunStatus::Running, "{name}: with its parent");
+
+        let done = runner.resume(&wf, run.id).await.expect("resumed");
+        assert_eq!(done.into_output().expect("finished"), "done", "{name}");
+        assert_eq!(status(&runner, child_id).await.status, RunStatus::Finished);
+    }
+}
+
+/// A parent asked to stop while leased, whose holder died: a worker's claim records it as
+/// cancelled once its lease expired, and its child in flight ends cancelled with it.
+#[tokio::test]
+async fn a_worker_sweeping_a_cancelled_parent_ends_its_child() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    for (name, store) in stores(&dir).await {
+        let runner = Runner::new(Arc::clone(&store)).lease(Duration::from_secs(60));
+        let wf = Holder::default();
+        let id = runner.create::<Holder>(0).await.expect("created");
+        tokio::select! {
+            _ = runner.resume(&wf, id) => panic!("{name}: the child never ends"),
+            () = wf.slow.entered.notified() => {}
+        }
+        let child_id = RunId::child(id, "slow", 0);
+        assert_eq!(status(&runner, child_id).await.status, RunStatus::Running);
+
+        // A holder that dies: its lease outlives the cancel request, then expires. (The
+        // dropped run gives its own lease up in a task of its own first.)
+        let ttl = Duration::from_secs(1);
+        let dying = Lease::new("dying", ttl);
+        let mut claimed = false;
+        for _ in 0..1000 {
+            if store.claim(id, &dying).await.is_ok() {
+                claimed = true;
+                break;
+            }
+            tokio::task::yield_now().await;
+        }
+        assert!(claimed, "{name}: the dropped run's lease was given up");
+        let cancel = runner.cancel(id).await.expect("cancels");
+        assert_eq!(cancel, Cancel::Requested, "{name}: its holder is live");
+        assert_eq!(status(&runner, child_id).await.status, RunStatus::Running);
+        tokio::time::sleep(ttl + Duration::from_millis(200)).await;
+
+        let types = [WorkflowType::new(
+            "Holder",
+            <Holder as Workflow>::FINGERPRINT,
+        )];
+        let lease = Lease::new("worker", Duration::from_secs(60));
+        let next = store.claim_next(&types, &lease).await.expect("claims");
+        assert!(next.is_none(), "{name}: {next:?}");
+        assert_eq!(status(&runner, id).await.status, RunStatus::Cancelled);
+        let child = status(&runner, child_id).await;
+        assert_eq!(
+            child.status,
+            RunStatus::Cancelled,
+            "{name}: with its parent"
+        );
+        assert!(child.error.is_some(), "{name}");
+    }
+}
