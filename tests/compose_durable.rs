@@ -14,6 +14,9 @@ use workflow::store::{
 };
 use workflow::{Outcome, Runner, SqliteStore, Workflow};
 
+#[path = "compose_durable/status.rs"]
+mod status;
+
 /// A child of three steps whose second fails on its first attempt.
 #[derive(Default)]
 struct Three {

@@ -9,34 +9,12 @@ use std::time::Duration;
 use serde_json::json;
 use workflow::prelude::*;
 use workflow::provider::{Scripted, ToolCall};
-use workflow::store::{
-    Cancel, CheckpointStore, Lease, MemoryStore, RunId, RunInfo, RunStatus, WorkflowType,
-};
-use workflow::{tool, Approval, Outcome, Runner, SqliteStore, Workflow};
+use workflow::store::{Cancel, Lease, RunId, RunInfo, RunStatus, WorkflowType};
+use workflow::{tool, Approval, Outcome, Runner, Workflow};
 
-/// A child with a pause.
-#[derive(Default)]
-struct Ask;
+use super::{stores, Ask, Holder};
 
-#[workflow]
-impl Ask {
-    async fn draft(&self, topic: String) -> String {
-        format!("a post about {topic}")
-    }
-
-    async fn decide(&self, draft: String, approved: bool) -> String {
-        if approved {
-            draft
-        } else {
-            "dropped".to_owned()
-        }
-    }
-
-    flow! {
-        start -> draft -> pause decide -> end;
-    }
-}
-
+/// A parent whose one step is `Ask`, the child with a pause.
 #[derive(Default)]
 struct Publish {
     ask: Ask,
@@ -107,86 +85,6 @@ fn shop() -> Shop {
         .needs_approval("pay")
         .build();
     Shop { buy: Buy { agent } }
-}
-
-/// A child whose second step waits forever, to stop its parent in the middle.
-#[derive(Default)]
-struct Slow {
-    entered: tokio::sync::Notify,
-}
-
-#[workflow]
-impl Slow {
-    async fn one(&self, x: u32) -> u32 {
-        x + 1
-    }
-
-    async fn two(&self, x: u32) -> u32 {
-        self.entered.notify_one();
-        std::future::pending::<()>().await;
-        x
-    }
-
-    flow! {
-        start -> one -> two -> end;
-    }
-}
-
-#[derive(Default)]
-struct Holder {
-    slow: Slow,
-}
-
-#[workflow]
-impl Holder {
-    fn slow(&self) -> &Slow {
-        &self.slow
-    }
-
-    flow! {
-        start -> slow -> end;
-    }
-}
-
-/// The stores to run each test on: memory, a real SQLite file, and the real Postgres server
-/// at `WORKFLOW_POSTGRES_URL` (a schema of its own) when it is set.
-async fn stores(dir: &tempfile::TempDir) -> Vec<(&'static str, Arc<dyn CheckpointStore>)> {
-    let sqlite = SqliteStore::open(dir.path().join("runs.db")).expect("a store");
-    let mut stores: Vec<(&'static str, Arc<dyn CheckpointStore>)> = vec![
-        ("memory", Arc::new(MemoryStore::new())),
-        ("sqlite", Arc::new(sqlite)),
-    ];
-    if let Some(postgres) = postgres().await {
-        stores.push(("postgres", postgres));
-    }
-    stores
-}
-
-#[cfg(feature = "postgres")]
-async fn postgres() -> Option<Arc<dyn CheckpointStore>> {
-    use workflow::store::{PostgresOptions, PostgresStore};
-
-    let url = match std::env::var("WORKFLOW_POSTGRES_URL") {
-        Ok(url) => url,
-        Err(_) if std::env::var_os("CI").is_some() => {
-            panic!("WORKFLOW_POSTGRES_URL is not set, but CI is: the Postgres tests must run")
-        }
-        Err(_) => {
-            eprintln!("note: WORKFLOW_POSTGRES_URL is not set; Postgres tests skipped");
-            return None;
-        }
-    };
-    let schema = format!("child_status_{}", RunId::new().as_uuid().simple());
-    let options = PostgresOptions::new().schema(schema);
-    let store = PostgresStore::connect_with(&url, options)
-        .await
-        .expect("connects");
-    Some(Arc::new(store))
-}
-
-#[cfg(not(feature = "postgres"))]
-async fn postgres() -> Option<Arc<dyn CheckpointStore>> {
-    None
 }
 
 async fn status(runner: &Runner, run: RunId) -> RunInfo {
