@@ -8,8 +8,8 @@
 use std::sync::Arc;
 
 use workflow_runtime::store::SqliteStore;
-use workflow_runtime::store::{Cancel, RunId, RunStatus};
-use workflow_runtime::{Outcome, Runner, Worker};
+use workflow_runtime::store::{Cancel, LoggedEvent, RunId, RunStatus};
+use workflow_runtime::{Outcome, PauseToken, Runner, Worker};
 
 use crate::workflows::{Approval, Chain, Decision};
 
@@ -180,26 +180,7 @@ async fn sqlite_a_log_of_one_row_per_event_reads_back_and_goes_on_without_gaps()
         .query_row("PRAGMA user_version", [], |row| row.get(0))
         .expect("reads");
     assert_eq!(version, 11);
-    assert_eq!(runner.events(id, 0, 100).await.expect("reads"), before);
-    assert_eq!(runner.events(id, 2, 2).await.expect("reads"), before[2..4]);
-    let decision = Decision {
-        approved: true,
-        note: "ok".into(),
-    };
-    let answered = runner
-        .answer(&approval, token, decision)
-        .await
-        .expect("answers");
-    answered.into_output().expect("finished");
-    let after = runner.events(id, 0, 100).await.expect("reads");
-    assert_eq!(
-        after[..before.len()],
-        before[..],
-        "the old rows read the same"
-    );
-    let seqs: Vec<u64> = after.iter().map(|entry| entry.seq).collect();
-    assert_eq!(seqs, (0..after.len() as u64).collect::<Vec<_>>(), "no gaps");
-    assert!(after.len() > before.len() + 1, "{after:?}");
+    let after = old_log_goes_on(&runner, &approval, (id, token), &before).await;
     let rows: i64 = db
         .query_row("SELECT count(*) FROM workflow_events", [], |row| row.get(0))
         .expect("reads");
@@ -208,8 +189,6 @@ async fn sqlite_a_log_of_one_row_per_event_reads_back_and_goes_on_without_gaps()
         "the new entries are in batches: {rows} rows for {} entries",
         after.len()
     );
-    let latest = runner.latest_events(id, 3).await.expect("reads");
-    assert_eq!(latest, after[after.len() - 3..]);
 }
 
 #[cfg(feature = "postgres")]
@@ -352,6 +331,30 @@ async fn postgres_a_log_of_one_row_per_event_reads_back_and_goes_on_without_gaps
         .await
         .expect("connects to old tables");
     let runner = Runner::new(Arc::new(store));
+    let after = old_log_goes_on(&runner, &approval, (id, token), &before).await;
+    let rows = format!("SELECT count(*) FROM {schema}.workflow_events");
+    let rows: i64 = client
+        .query_one(&rows, &[])
+        .await
+        .and_then(|row| row.try_get(0))
+        .expect("reads");
+    assert!(
+        (rows as usize) < after.len(),
+        "the new entries are in batches: {rows} rows for {} entries",
+        after.len()
+    );
+}
+
+/// On a store brought up to date, the log `before` of run `id`, paused at `token`, written
+/// one row per event, reads back as it was (whole and from an offset); answering the pause
+/// numbers the new entries on without gaps, and the latest read across old and new entries.
+/// The log after.
+async fn old_log_goes_on(
+    runner: &Runner,
+    approval: &Approval,
+    (id, token): (RunId, PauseToken),
+    before: &[LoggedEvent],
+) -> Vec<LoggedEvent> {
     assert_eq!(runner.events(id, 0, 100).await.expect("reads"), before);
     assert_eq!(runner.events(id, 2, 2).await.expect("reads"), before[2..4]);
     let decision = Decision {
@@ -359,7 +362,7 @@ async fn postgres_a_log_of_one_row_per_event_reads_back_and_goes_on_without_gaps
         note: "ok".into(),
     };
     let answered = runner
-        .answer(&approval, token, decision)
+        .answer(approval, token, decision)
         .await
         .expect("answers");
     answered.into_output().expect("finished");
@@ -372,19 +375,9 @@ async fn postgres_a_log_of_one_row_per_event_reads_back_and_goes_on_without_gaps
     let seqs: Vec<u64> = after.iter().map(|entry| entry.seq).collect();
     assert_eq!(seqs, (0..after.len() as u64).collect::<Vec<_>>(), "no gaps");
     assert!(after.len() > before.len() + 1, "{after:?}");
-    let rows = format!("SELECT count(*) FROM {schema}.workflow_events");
-    let rows: i64 = client
-        .query_one(&rows, &[])
-        .await
-        .and_then(|row| row.try_get(0))
-        .expect("reads");
-    assert!(
-        (rows as usize) < after.len(),
-        "the new entries are in batches: {rows} rows for {} entries",
-        after.len()
-    );
     let latest = runner.latest_events(id, 3).await.expect("reads");
     assert_eq!(latest, after[after.len() - 3..]);
+    after
 }
 
 /// On a store brought up to date, a worker picks up `queued`, submitted before, and
