@@ -190,6 +190,18 @@ impl Holder {
     }
 }
 
+/// A run of `Holder` driven until its child is in its second step, then dropped, as if its
+/// process died there: the parent's id and the child's.
+async fn stopped_in_its_child(runner: &Runner) -> (RunId, RunId) {
+    let wf = Holder::default();
+    let id = runner.create::<Holder>(0).await.expect("created");
+    tokio::select! {
+        _ = runner.resume(&wf, id) => panic!("the child never ends"),
+        () = wf.slow.entered.notified() => {}
+    }
+    (id, RunId::child(id, "slow", 0))
+}
+
 /// The stores to run each test on: memory, a real SQLite file, and the real Postgres server
 /// at `WORKFLOW_POSTGRES_URL` (a schema of its own) when it is set.
 async fn stores(dir: &tempfile::TempDir) -> Vec<(&'static str, Arc<dyn CheckpointStore>)> {
@@ -446,13 +458,7 @@ async fn a_worker_never_claims_a_child() {
     let dir = tempfile::tempdir().expect("a temporary directory");
     for (name, store) in stores(&dir).await {
         let runner = Runner::new(Arc::clone(&store)).lease(Duration::from_secs(60));
-        let wf = Holder::default();
-        let id = runner.create::<Holder>(0).await.expect("created");
-        tokio::select! {
-            _ = runner.resume(&wf, id) => panic!("{name}: the child never ends"),
-            () = wf.slow.entered.notified() => {}
-        }
-        let child_id = RunId::child(id, "slow", 0);
+        let (id, child_id) = stopped_in_its_child(&runner).await;
         let child = runner.status(child_id).await.expect("the child's row");
         assert_eq!(child.status, RunStatus::Running, "{name}");
         assert_eq!(child.owner, None, "{name}");

@@ -12,7 +12,7 @@ use workflow::provider::{Scripted, ToolCall};
 use workflow::store::{Cancel, Lease, RunId, RunInfo, RunStatus, WorkflowType};
 use workflow::{tool, Approval, Outcome, Runner, Workflow};
 
-use super::{stores, Ask, Holder};
+use super::{stopped_in_its_child, stores, Ask, Holder};
 
 /// A parent whose one step is `Ask`, the child with a pause.
 #[derive(Default)]
@@ -173,13 +173,7 @@ async fn a_worker_sweeping_a_cancelled_parent_ends_its_child() {
     let dir = tempfile::tempdir().expect("a temporary directory");
     for (name, store) in stores(&dir).await {
         let runner = Runner::new(Arc::clone(&store)).lease(Duration::from_secs(60));
-        let wf = Holder::default();
-        let id = runner.create::<Holder>(0).await.expect("created");
-        tokio::select! {
-            _ = runner.resume(&wf, id) => panic!("{name}: the child never ends"),
-            () = wf.slow.entered.notified() => {}
-        }
-        let child_id = RunId::child(id, "slow", 0);
+        let (id, child_id) = stopped_in_its_child(&runner).await;
         assert_eq!(status(&runner, child_id).await.status, RunStatus::Running);
 
         // A holder that dies: its lease outlives the cancel request, then expires. (The
