@@ -12,6 +12,10 @@ use workflow_runtime::store::{Cancel, LoggedEvent, RunId, RunStatus};
 use workflow_runtime::{Outcome, PauseToken, Runner, Worker};
 
 use crate::workflows::{Approval, Chain, Decision};
+#[cfg(feature = "postgres")]
+use workflow_runtime::store::tokio_postgres::{self, NoTls};
+#[cfg(feature = "postgres")]
+use workflow_runtime::store::{PostgresOptions, PostgresStore};
 
 /// The columns of `table` in the SQLite file `db`.
 fn columns(db: &rusqlite::Connection, table: &str) -> Vec<String> {
@@ -194,27 +198,14 @@ async fn sqlite_a_log_of_one_row_per_event_reads_back_and_goes_on_without_gaps()
 #[cfg(feature = "postgres")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_tables_at_schema_2_are_brought_up_to_date() {
-    use workflow_runtime::store::tokio_postgres::{self, NoTls};
-    use workflow_runtime::store::{PostgresOptions, PostgresStore};
-
     let Some(url) = crate::stores::postgres_url() else {
         return;
     };
-    let schema = format!("test_{}", RunId::new().as_uuid().simple());
-    let options = PostgresOptions::new().schema(schema.clone());
-    let store = PostgresStore::connect_with(&url, options.clone())
-        .await
-        .expect("connects");
-    let runner = Runner::new(Arc::new(store));
+    let (runner, schema, client) = postgres_fresh(&url).await;
     let waiting = runner.create::<Chain>(1).await.expect("created");
     let queued = runner.submit::<Chain>(2).await.expect("submitted").id();
     let cancelled = runner.submit::<Chain>(3).await.expect("submitted").id();
     drop(runner);
-
-    let (client, connection) = tokio_postgres::connect(&url, NoTls)
-        .await
-        .expect("connects");
-    tokio::spawn(connection);
     let downgrade = format!(
         "SET search_path TO {schema}; \
          ALTER TABLE workflow_checkpoints DROP COLUMN usage; \
@@ -233,10 +224,7 @@ async fn postgres_tables_at_schema_2_are_brought_up_to_date() {
     );
     client.batch_execute(&downgrade).await.expect("downgrades");
 
-    let store = PostgresStore::connect_with(&url, options)
-        .await
-        .expect("connects to old tables");
-    let runner = Runner::new(Arc::new(store));
+    let runner = postgres_reopened(&url, &schema).await;
     let resumed = runner
         .resume(&Chain::<1>::default(), waiting)
         .await
@@ -276,18 +264,10 @@ async fn postgres_tables_at_schema_2_are_brought_up_to_date() {
 #[cfg(feature = "postgres")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_a_log_of_one_row_per_event_reads_back_and_goes_on_without_gaps() {
-    use workflow_runtime::store::tokio_postgres::{self, NoTls};
-    use workflow_runtime::store::{PostgresOptions, PostgresStore};
-
     let Some(url) = crate::stores::postgres_url() else {
         return;
     };
-    let schema = format!("test_{}", RunId::new().as_uuid().simple());
-    let options = PostgresOptions::new().schema(schema.clone());
-    let store = PostgresStore::connect_with(&url, options.clone())
-        .await
-        .expect("connects");
-    let runner = Runner::new(Arc::new(store));
+    let (runner, schema, client) = postgres_fresh(&url).await;
     let approval = Approval::default();
     let paused = runner.start(&approval, "log".into()).await.expect("starts");
     let id = paused.id;
@@ -299,10 +279,6 @@ async fn postgres_a_log_of_one_row_per_event_reads_back_and_goes_on_without_gaps
 
     // The log as version 9 wrote it: one row per event, and run rows that do not know
     // where it ends.
-    let (client, connection) = tokio_postgres::connect(&url, NoTls)
-        .await
-        .expect("connects");
-    tokio::spawn(connection);
     let downgrade = format!(
         "SET search_path TO {schema}; DELETE FROM workflow_events; \
          ALTER TABLE workflow_events DROP COLUMN count; \
@@ -327,10 +303,7 @@ async fn postgres_a_log_of_one_row_per_event_reads_back_and_goes_on_without_gaps
             .expect("writes an old row");
     }
 
-    let store = PostgresStore::connect_with(&url, options)
-        .await
-        .expect("connects to old tables");
-    let runner = Runner::new(Arc::new(store));
+    let runner = postgres_reopened(&url, &schema).await;
     let after = old_log_goes_on(&runner, &approval, (id, token), &before).await;
     let rows = format!("SELECT count(*) FROM {schema}.workflow_events");
     let rows: i64 = client
@@ -445,24 +418,12 @@ async fn sqlite_a_file_at_schema_9_gains_child_runs() {
 #[cfg(feature = "postgres")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_tables_at_schema_9_gain_child_runs() {
-    use workflow_runtime::store::tokio_postgres::{self, NoTls};
-    use workflow_runtime::store::{PostgresOptions, PostgresStore};
-
     let Some(url) = crate::stores::postgres_url() else {
         return;
     };
-    let schema = format!("test_{}", RunId::new().as_uuid().simple());
-    let options = PostgresOptions::new().schema(schema.clone());
-    let store = PostgresStore::connect_with(&url, options.clone())
-        .await
-        .expect("connects");
-    let runner = Runner::new(Arc::new(store));
+    let (runner, schema, client) = postgres_fresh(&url).await;
     let waiting = runner.create::<Chain>(1).await.expect("created");
     drop(runner);
-    let (client, connection) = tokio_postgres::connect(&url, NoTls)
-        .await
-        .expect("connects");
-    tokio::spawn(connection);
     let downgrade = format!(
         "SET search_path TO {schema}; \
          DROP INDEX workflow_runs_children; \
@@ -473,10 +434,7 @@ async fn postgres_tables_at_schema_9_gain_child_runs() {
     );
     client.batch_execute(&downgrade).await.expect("downgrades");
 
-    let store = PostgresStore::connect_with(&url, options)
-        .await
-        .expect("connects to old tables");
-    let runner = Runner::new(Arc::new(store));
+    let runner = postgres_reopened(&url, &schema).await;
     let version: i32 = client
         .query_one("SELECT max(version) FROM workflow_schema", &[])
         .await
@@ -502,4 +460,28 @@ async fn postgres_tables_at_schema_9_gain_child_runs() {
         .await
         .expect("resumes");
     assert_eq!(resumed.into_output().expect("finished"), 27);
+}
+
+/// A runner on a new schema of the Postgres server at `url`, the schema's name, and a plain
+/// client on the server, to take the tables back to an older version.
+#[cfg(feature = "postgres")]
+async fn postgres_fresh(url: &str) -> (Runner, String, tokio_postgres::Client) {
+    let schema = format!("test_{}", RunId::new().as_uuid().simple());
+    let options = PostgresOptions::new().schema(schema.clone());
+    let store = PostgresStore::connect_with(url, options)
+        .await
+        .expect("connects");
+    let (client, connection) = tokio_postgres::connect(url, NoTls).await.expect("connects");
+    tokio::spawn(connection);
+    (Runner::new(Arc::new(store)), schema, client)
+}
+
+/// A runner on `schema` again, which brings its tables up to date.
+#[cfg(feature = "postgres")]
+async fn postgres_reopened(url: &str, schema: &str) -> Runner {
+    let options = PostgresOptions::new().schema(schema);
+    let store = PostgresStore::connect_with(url, options)
+        .await
+        .expect("connects to old tables");
+    Runner::new(Arc::new(store))
 }
