@@ -82,15 +82,17 @@ impl Context {
         if self.is_durable() && child.started.is_none() {
             child.started = Some(self.at());
         }
-        let started = child.started;
-        let plain =
-            self.run().is_none() && self.limits().is_none() && policy.attempt_timeout().is_none();
-        let (reached, loops, timed_out) = if plain {
+        let (started, seq) = (child.started, child.seq);
+        let plain = self.run().is_none()
+            && self.limits().is_none()
+            && policy.attempt_timeout().is_none()
+            && !self.is_durable();
+        let (reached, loops, timed_out, grandchild) = if plain {
             // Nothing watches or limits the run: the child's steps and nothing else, in the
             // parent's context lent to it.
             let (mut lent, state) = self.lend(C::NAME, child);
             let reached = drive_to(workflow, state, lent.cx(), &Hooks::NONE).await;
-            (reached, lent.give_back(), false)
+            (reached, lent.give_back(), false, None)
         } else {
             // Boxed: a run nothing watches keeps its future as small as its steps'.
             Box::pin(self.watched_child(step, policy, workflow, child)).await
@@ -103,18 +105,22 @@ impl Context {
                     state,
                     loops,
                     started,
+                    seq,
                 }))
             }
             // Only a durable run stops at a sleep; a child's is its parent's.
             Ok(Reached::Stepped(state) | Reached::Sleep(state, _) | Reached::Await(state, _)) => {
                 self.set_left(ChildLeft::Running);
+                let durable = started.filter(|_| self.is_durable());
                 let child = ChildState {
                     state,
                     loops,
                     started,
+                    // The step is saved as the child's next checkpoint.
+                    seq: durable.map(|_| seq.map_or(0, |seq| seq + 1)),
                 };
-                if let Some(started) = started.filter(|_| self.is_durable()) {
-                    self.record_child_step::<C>(step, started, &child)?;
+                if let Some(started) = durable {
+                    self.record_child_step::<C>(step, started, &child, grandchild)?;
                 }
                 Ok(ChildStop::Waiting(child))
             }
@@ -207,14 +213,15 @@ impl Context {
 
     /// [`Context::child`] in a run something watches or limits: the child in a scope of its
     /// own, under the run's limits and `policy`'s timeout. Returns where it stopped, its loop
-    /// counters, and whether the timeout stopped it.
+    /// counters, whether the timeout stopped it, and, in a durable run, the step its own
+    /// child run took in its step.
     async fn watched_child<C: Workflow>(
         &mut self,
         step: &'static str,
         policy: &StepPolicy,
         workflow: &C,
         child: ChildState<C::State>,
-    ) -> (Result<Reached<C>, Error>, Loops, bool) {
+    ) -> (Result<Reached<C>, Error>, Loops, bool, Option<ChildStep>) {
         let limits = self.limits().clone();
         let hooks = Hooks {
             max_steps: limits.max_steps.unwrap_or(u64::MAX),
@@ -222,23 +229,33 @@ impl Context {
             saver: None,
             one_step: self.is_durable(),
         };
-        let mut cx = Context::with_loops(C::NAME, child.loops).limited(limits.clone());
-        cx.set_taken(self.taken());
         // A durable parent's child takes one step per turn of the parent's loop, in the same
-        // scope each time.
-        let scope = match self.child_scope().take() {
-            Some(scope) => Some(scope),
+        // context (its scope, its own child's context) each time.
+        let mut cx = match self.kept_child().take() {
+            Some(kept) => {
+                let mut cx = *kept;
+                cx.set_loops(child.loops);
+                cx.set_limits(limits.clone());
+                cx
+            }
             None => {
-                let scope = self.run().and_then(|_| RunScope::child(C::NAME, C::STEPS));
-                if let Some(scope) = &scope {
-                    scope.started(None);
+                let mut cx = Context::with_loops(C::NAME, child.loops).limited(limits.clone());
+                if self.is_durable() {
+                    // Its own child runs are durable runs of theirs too.
+                    cx = cx.durable();
                 }
-                scope
+                let scope = self.run().and_then(|_| RunScope::child(C::NAME, C::STEPS));
+                if let Some(scope) = scope {
+                    scope.started(None);
+                    cx = cx.watched(scope);
+                }
+                cx
             }
         };
-        if let Some(scope) = &scope {
-            cx = cx.watched(Arc::clone(scope));
-        }
+        cx.set_taken(self.taken());
+        // Where a child run of the child's step starts from: its latest checkpoint.
+        cx.set_at(child.seq.unwrap_or(0));
+        let scope = cx.run().cloned();
         let driven = drive_to(workflow, child.state, &mut cx, &hooks);
         let driven = async {
             match &scope {
@@ -275,24 +292,29 @@ impl Context {
             Ok(Reached::End(_)) => Ending::Completed,
             Ok(Reached::Pause(_, pause)) => Ending::Suspended(pause.outer_step()),
             Ok(Reached::Stepped(_) | Reached::Sleep(..) | Reached::Await(..)) => {
-                *self.child_scope() = scope;
-                return (reached, cx.into_loops(), timed_out);
+                let loops = cx.take_loops();
+                // The step the child's own child took, saved with the child's.
+                let grandchild = cx.take_child_step();
+                *self.kept_child() = Some(Box::new(cx));
+                return (reached, loops, timed_out, grandchild);
             }
             Err(error) => Ending::Failed(error),
         };
         if let Some(scope) = &scope {
             scope.ended(ending);
         }
-        (reached, cx.into_loops(), timed_out)
+        (reached, cx.into_loops(), timed_out, None)
     }
 
     /// Records the step the child run of step `step`, started from the parent's checkpoint
-    /// `started`, took to reach `child`: the parent's next checkpoint saves it.
+    /// `started`, took to reach `child`, with `grandchild`, the step its own child run took
+    /// in it: the parent's next checkpoint saves them.
     fn record_child_step<C: Workflow>(
         &mut self,
         step: &'static str,
         started: u64,
         child: &ChildState<C::State>,
+        grandchild: Option<ChildStep>,
     ) -> Result<(), Error> {
         let unsaved = |error: serde_json::Error| Error::Checkpoint {
             workflow: C::NAME,
@@ -308,6 +330,7 @@ impl Context {
             paused: C::pause(&child.state).is_some(),
             state: serde_json::to_string(&child.state).map_err(unsaved)?,
             loops: serde_json::to_string(&child.loops).map_err(unsaved)?,
+            child: grandchild.map(Box::new),
         });
         Ok(())
     }

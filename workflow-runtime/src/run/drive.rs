@@ -227,7 +227,8 @@ pub(crate) fn drive_to<'a, W: Workflow>(
         let plain = cx.run().is_none() && hooks.is_none();
         // Whether the step that just ran is a child run in progress (of a durable run), which
         // the next turn goes on with as the same step.
-        let mut continuing = false;
+        // A child's context kept across its parent's turns says where its last turn stopped.
+        let mut continuing = cx.take_going_on();
         loop {
             state = match W::finish(state) {
                 Ok(output) => return Ok(Reached::End(output)),
@@ -317,6 +318,7 @@ pub(crate) fn drive_to<'a, W: Workflow>(
                 saved.await?;
             }
             if hooks.one_step {
+                cx.set_going_on(continuing);
                 return Ok(Reached::Stepped(state));
             }
         }
