@@ -309,7 +309,7 @@ impl Confirm {
     }
 }
 
-/// A child that waits at its first step.
+/// A child that waits at a pause before any step of it runs, after a step of its parent.
 #[derive(Default)]
 struct ConfirmFirst {
     confirm: Confirm,
@@ -317,6 +317,31 @@ struct ConfirmFirst {
 
 #[workflow]
 impl ConfirmFirst {
+    async fn prep(&self, topic: String) -> String {
+        topic
+    }
+
+    fn confirm(&self) -> &Confirm {
+        &self.confirm
+    }
+
+    async fn shout(&self, text: String) -> String {
+        text.to_uppercase()
+    }
+
+    flow! {
+        start -> prep -> confirm -> shout -> end;
+    }
+}
+
+/// A child whose first step is `Confirm`: it waits before any step of its own, too.
+#[derive(Default)]
+struct Shout {
+    confirm: Confirm,
+}
+
+#[workflow]
+impl Shout {
     fn confirm(&self) -> &Confirm {
         &self.confirm
     }
@@ -330,32 +355,31 @@ impl ConfirmFirst {
     }
 }
 
-/// Its parent, whose child then waits before any step of its own child finished, too.
+/// Its parent, after a step of its own.
 #[derive(Default)]
 struct ConfirmTop {
-    first: ConfirmFirst,
+    first: Shout,
 }
 
 #[workflow]
 impl ConfirmTop {
-    fn first(&self) -> &ConfirmFirst {
+    async fn prep(&self, topic: String) -> String {
+        topic
+    }
+
+    fn first(&self) -> &Shout {
         &self.first
     }
 
     flow! {
-        start -> first -> end;
+        start -> prep -> first -> end;
     }
 }
 
 /// A child that waits at a pause before any of its steps finished has its row, suspended at
-/// its checkpoint 0, from its parent's write that waits: at one level and at two.
-///
-/// Not so yet: the parent's state that enters the step holds the child at its pause, so the
-/// parent waits before the child is ever run, and the runtime does not know the child's
-/// workflow there (it would take `#[workflow]` to tell it, and to pin where the child started,
-/// which is otherwise the parent's checkpoint after the answer).
+/// its checkpoint 0, from its parent's write that waits, and started from that checkpoint of
+/// the parent's; after the answer its steps append to it: at one level and at two.
 #[tokio::test]
-#[ignore = "a child that waits before its first step has no row until the answer (issue 16)"]
 async fn a_child_that_waits_before_its_first_step_has_its_row() {
     let dir = tempfile::tempdir().expect("a temporary directory");
     for (name, store) in stores(&dir).await {
@@ -365,26 +389,38 @@ async fn a_child_that_waits_before_its_first_step_has_its_row() {
         let Outcome::Suspended(pause) = &run.outcome else {
             panic!("{name}: not suspended: {:?}", run.outcome);
         };
-        let child = RunId::child(run.id, "confirm", 0);
+        // The parent's checkpoint 1, after `prep`, holds the child waiting.
+        let child = RunId::child(run.id, "confirm", 1);
         let info = runner.status(child).await.expect("the child's row");
         assert_eq!(info.status, RunStatus::Suspended, "{name}");
-        assert_eq!(info.parent, Some((run.id, 0)), "{name}");
+        assert_eq!(info.parent, Some((run.id, 1)), "{name}");
         let suspended = (0, "decide".to_owned(), RunStatus::Suspended);
-        assert_eq!(steps(&runner, child).await, [suspended.clone()], "{name}");
+        assert_eq!(
+            steps(&runner, child).await,
+            std::slice::from_ref(&suspended),
+            "{name}"
+        );
         let token = pause.token().expect("a durable pause has a token");
         let done = runner.answer(&wf, token, true).await.expect("answered");
         assert_eq!(done.into_output().expect("finished"), "RUST", "{name}");
         let ended = (1, "end".to_owned(), RunStatus::Finished);
         assert_eq!(
             steps(&runner, child).await,
-            [suspended.clone(), ended],
+            [suspended.clone(), ended.clone()],
             "{name}"
+        );
+        assert_eq!(
+            children(&runner, run.id).await.len(),
+            1,
+            "{name}: one child run"
         );
 
         let wf = ConfirmTop::default();
         let run = runner.start(&wf, "go".into()).await.expect("created");
-        assert!(matches!(run.outcome, Outcome::Suspended(_)), "{name}");
-        let first = RunId::child(run.id, "first", 0);
+        let Outcome::Suspended(pause) = &run.outcome else {
+            panic!("{name}: not suspended: {:?}", run.outcome);
+        };
+        let first = RunId::child(run.id, "first", 1);
         let confirm = RunId::child(first, "confirm", 0);
         for id in [run.id, first, confirm] {
             let info = runner.status(id).await.expect("a row");
@@ -395,10 +431,40 @@ async fn a_child_that_waits_before_its_first_step_has_its_row() {
                 info.workflow
             );
         }
+        let info = runner.status(confirm).await.expect("a row");
+        assert_eq!(info.parent, Some((first, 0)), "{name}");
+        let waits = (0, "confirm".to_owned(), RunStatus::Suspended);
         assert_eq!(
-            runner.status(confirm).await.expect("row").parent,
-            Some((first, 0))
+            steps(&runner, first).await,
+            std::slice::from_ref(&waits),
+            "{name}"
         );
-        assert_eq!(steps(&runner, confirm).await, [suspended], "{name}");
+        assert_eq!(
+            steps(&runner, confirm).await,
+            std::slice::from_ref(&suspended),
+            "{name}"
+        );
+        let token = pause.token().expect("a durable pause has a token");
+        let done = runner.answer(&wf, token, true).await.expect("answered");
+        assert_eq!(done.into_output().expect("finished"), "GO", "{name}");
+        for id in [run.id, first, confirm] {
+            let info = runner.status(id).await.expect("a row");
+            assert_eq!(
+                info.status,
+                RunStatus::Finished,
+                "{name}: {}",
+                info.workflow
+            );
+        }
+        assert_eq!(
+            steps(&runner, confirm).await,
+            [suspended.clone(), ended],
+            "{name}"
+        );
+        assert_eq!(
+            children(&runner, first).await.len(),
+            1,
+            "{name}: one grandchild run"
+        );
     }
 }

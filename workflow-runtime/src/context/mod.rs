@@ -81,6 +81,13 @@ pub(crate) struct ChildStep {
     pub(crate) child: Option<Box<ChildStep>>,
 }
 
+/// A durable child run that waits at a pause before any step of it finished: what the
+/// parent's checkpoint that waits saves of it (its row, at its checkpoint 0), given by
+/// [`Workflow::waiting_child`](crate::Workflow::waiting_child). Opaque: only the runtime
+/// reads it.
+#[derive(Debug)]
+pub struct WaitingChild(pub(crate) ChildStep);
+
 /// Where the child run of the step that just ran stopped: what the driver does next.
 #[derive(Clone, Copy, Default, PartialEq, Eq, Debug)]
 pub(crate) enum ChildLeft {

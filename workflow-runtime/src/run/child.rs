@@ -6,7 +6,7 @@ use std::sync::Arc;
 use tracing::Instrument;
 
 use super::drive::{drive_to, Hooks, Reached};
-use crate::context::{ChildLeft, ChildStep, Context};
+use crate::context::{ChildLeft, ChildStep, Context, WaitingChild};
 use crate::error::Error;
 use crate::policy::StepPolicy;
 use crate::scope::{Ending, RunScope};
@@ -112,14 +112,19 @@ impl Context {
             Ok(Reached::Stepped(state) | Reached::Sleep(state, _) | Reached::Await(state, _)) => {
                 self.set_left(ChildLeft::Running);
                 let durable = started.filter(|_| self.is_durable());
-                let child = ChildState {
+                // The step is saved as the child's next checkpoint.
+                let next = seq.map_or(0, |seq| seq + 1);
+                let mut child = ChildState {
                     state,
                     loops,
                     started,
-                    // The step is saved as the child's next checkpoint.
-                    seq: durable.map(|_| seq.map_or(0, |seq| seq + 1)),
+                    seq: durable.map(|_| next),
                 };
                 if let Some(started) = durable {
+                    // Its own child that waits before its first step finished: its row too.
+                    let grandchild = grandchild.or_else(|| {
+                        C::waiting_child(&mut child.state, next).map(|waiting| waiting.0)
+                    });
                     self.record_child_step::<C>(step, started, &child, grandchild)?;
                 }
                 Ok(ChildStop::Waiting(child))
@@ -350,4 +355,37 @@ impl Context {
             },
         }
     }
+}
+
+/// [`Workflow::waiting_child`] for the child run `child` of step `step`, a run of `C`: its
+/// record if it waits at a pause before any step of it finished and has no checkpoint yet,
+/// after recording in it that it started from its parent's checkpoint `at` (unless it knows
+/// already) and that it has its checkpoint 0; with the same for its own child, at any depth.
+/// `None` (and `child` as it was) otherwise, or if its state does not serialize (the
+/// parent's checkpoint then fails, saying why).
+pub fn waiting_child<C: Workflow>(
+    step: &'static str,
+    child: &mut ChildState<C::State>,
+    at: u64,
+) -> Option<WaitingChild> {
+    if child.seq.is_some() || C::pause(&child.state).is_none() {
+        return None;
+    }
+    // Its own child started from its checkpoint 0: this one.
+    let grandchild = C::waiting_child(&mut child.state, 0);
+    let state = serde_json::to_string(&child.state).ok()?;
+    let loops = serde_json::to_string(&child.loops).ok()?;
+    let started = *child.started.get_or_insert(at);
+    child.seq = Some(0);
+    Some(WaitingChild(ChildStep {
+        parent_step: step,
+        started,
+        workflow: C::NAME,
+        fingerprint: C::FINGERPRINT,
+        step: C::step_name(&child.state),
+        paused: true,
+        state,
+        loops,
+        child: grandchild.map(|grandchild| Box::new(grandchild.0)),
+    }))
 }

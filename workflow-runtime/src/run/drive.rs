@@ -313,7 +313,11 @@ pub(crate) fn drive_to<'a, W: Workflow>(
             }
             if let Some(saver) = hooks.saver {
                 let usage = cx.run().map(|run| run.saved_usage()).unwrap_or_default();
-                let child = cx.take_child_step();
+                // The step the child run in the state took; or a child the state holds that
+                // waits before its first step finished, which has its row from this write.
+                let child = cx.take_child_step().or_else(|| {
+                    W::waiting_child(&mut state, saver.version() + 1).map(|waiting| waiting.0)
+                });
                 let saved = saver.save(&state, cx.loops(), usage, child);
                 saved.await?;
             }
