@@ -30,7 +30,9 @@ impl Context {
     /// [`ChildStop::Waiting`] with the state it reached, which the parent's state holds, and
     /// the driver saves that state, then calls the transition again, which goes on with the
     /// child. So each step of the child is checkpointed, and a run resumed after a crash runs
-    /// no finished step of the child again. (`policy`'s timeout then bounds each call.)
+    /// no finished step of the child again. (`policy`'s timeout then bounds each call.) The
+    /// child's own steps that are workflows run the same way, one step of theirs per step of
+    /// the child, and are child runs of the child, at any depth.
     ///
     /// ```
     /// use workflow_runtime::state::{ChildState, ChildStop};
