@@ -377,8 +377,9 @@ impl ConfirmTop {
 }
 
 /// A child that waits at a pause before any of its steps finished has its row, suspended at
-/// its checkpoint 0, from its parent's write that waits, and started from that checkpoint of
-/// the parent's; after the answer its steps append to it: at one level and at two.
+/// its checkpoint 0, from its parent's write that waits (its creation, if the run's first
+/// state holds it), and started from that checkpoint of the parent's; after the answer its
+/// steps append to it: at one level and at two.
 #[tokio::test]
 async fn a_child_that_waits_before_its_first_step_has_its_row() {
     let dir = tempfile::tempdir().expect("a temporary directory");
@@ -458,7 +459,7 @@ async fn a_child_that_waits_before_its_first_step_has_its_row() {
         }
         assert_eq!(
             steps(&runner, confirm).await,
-            [suspended.clone(), ended],
+            [suspended.clone(), ended.clone()],
             "{name}"
         );
         assert_eq!(
@@ -466,5 +467,32 @@ async fn a_child_that_waits_before_its_first_step_has_its_row() {
             1,
             "{name}: one grandchild run"
         );
+
+        // A run whose first state holds the waiting child: the child's row comes with the
+        // run's, from its checkpoint 0.
+        let wf = Shout::default();
+        for id in [
+            runner.create::<Shout>("up".into()).await.expect("created"),
+            runner.start(&wf, "up".into()).await.expect("created").id,
+        ] {
+            let child = RunId::child(id, "confirm", 0);
+            let info = runner.status(child).await.expect("the child's row");
+            assert_eq!(info.status, RunStatus::Suspended, "{name}");
+            assert_eq!(info.parent, Some((id, 0)), "{name}");
+            assert_eq!(
+                steps(&runner, child).await,
+                std::slice::from_ref(&suspended),
+                "{name}"
+            );
+        }
+        let run = runner.start(&wf, "up".into()).await.expect("created");
+        let Outcome::Suspended(pause) = &run.outcome else {
+            panic!("{name}: not suspended: {:?}", run.outcome);
+        };
+        let token = pause.token().expect("a durable pause has a token");
+        let done = runner.answer(&wf, token, true).await.expect("answered");
+        assert_eq!(done.into_output().expect("finished"), "UP", "{name}");
+        let child = RunId::child(run.id, "confirm", 0);
+        assert_eq!(steps(&runner, child).await, [suspended, ended], "{name}");
     }
 }

@@ -393,7 +393,7 @@ impl<S: Serialize + DeserializeOwned + Send + 'static> Checkpoints<S> {
 
 /// What the checkpoint of run `parent` saves of the step `child` took: the child run's
 /// record, under the id [`RunId::child`] gives it, with its own child run's, at any depth.
-fn child_record(parent: RunId, child: ChildStep) -> ChildRecord {
+pub(super) fn child_record(parent: RunId, child: ChildStep) -> ChildRecord {
     let run = RunId::child(parent, child.parent_step, child.started);
     let finished = child.step == END;
     let status = match (finished, child.paused) {

@@ -76,7 +76,21 @@ pub(super) async fn create(client: &Client, sql: &Statements, run: &NewRun) -> R
         &first.loops,
         &usage,
     ];
-    match client.execute(&sql.create, &params).await.map_err(store)? {
+    let created = match chain(first) {
+        records if records.is_empty() => client.execute(&sql.create, &params).await,
+        // A child its first state waits in, before any step of it: its row comes with the
+        // run, in the same statement (rare: a statement of its own).
+        records => {
+            let bounds: Vec<ChildBound> = records
+                .iter()
+                .map(|record| ChildBound::of(record))
+                .collect();
+            let params = ChildBound::params(&bounds, &records, &params);
+            let statement = super::statements::create_with_children(records.len());
+            client.execute(statement.as_str(), &params).await
+        }
+    };
+    match created.map_err(store)? {
         0 => Err(Error::RunExists { run: first.run }),
         _ => Ok(()),
     }

@@ -259,7 +259,7 @@ impl Statements {
     pub(super) async fn prepare(client: &Client) -> Result<Self, Error> {
         let prepare = |sql: String| async move { client.prepare(&sql).await.map_err(store) };
         Ok(Statements {
-            create: prepare(CREATE.into()).await?,
+            create: prepare(format!("{CREATE_RUN} {CREATE_CHECKPOINT}")).await?,
             claim: prepare(format!(
                 "UPDATE workflow_runs SET lease_id = $2, owner = $3, lease_expires = {} + $4::bigint \
                  WHERE id = $1 AND status <> 'cancelled' AND (lease_id IS NULL \
@@ -397,18 +397,30 @@ pub(super) const RECORD_ANSWER: &str = concat!(
 /// Whether a run's lease is held, and not expired.
 const LIVE: &str = concat!("(lease_id IS NOT NULL AND lease_expires > ", now!(), ")");
 
-const CREATE: &str = concat!(
+/// A new run's row, inserted unless a run has its id (`RETURNING id` if it was): its first
+/// checkpoint, [`CREATE_CHECKPOINT`], follows.
+const CREATE_RUN: &str = concat!(
     "WITH run AS (INSERT INTO workflow_runs (id, workflow, fingerprint, status, step, version, \
      lease_id, owner, lease_expires, parent, parent_seq, created_at, updated_at) \
      VALUES ($1, $2::text, $3::bigint, $4::text, $5::text, $6::bigint, $7::uuid, $8, \
      CASE WHEN $7::uuid IS NULL THEN NULL ELSE ",
     now!(),
     " + $9::bigint END, $10, $11, $12::bigint, $12::bigint) \
-     ON CONFLICT (id) DO NOTHING RETURNING id) \
-     INSERT INTO workflow_checkpoints (run, seq, workflow, fingerprint, format, step, status, \
-     state, loops, created_at, usage) SELECT id, $6::bigint, $2::text, $3::bigint, $13::integer, \
-     $5::text, $4::text, $14::text, $15::text, $12::bigint, $16::text FROM run"
+     ON CONFLICT (id) DO NOTHING RETURNING id)",
 );
+
+/// A new run's first checkpoint, inserted if its row was ([`CREATE_RUN`]).
+const CREATE_CHECKPOINT: &str =
+    "INSERT INTO workflow_checkpoints (run, seq, workflow, fingerprint, format, step, status, \
+     state, loops, created_at, usage) SELECT id, $6::bigint, $2::text, $3::bigint, $13::integer, \
+     $5::text, $4::text, $14::text, $15::text, $12::bigint, $16::text FROM run";
+
+/// The statement that creates a run whose first state holds a chain of `depth` child runs
+/// that wait before any step of theirs (see [`with_children`]), their params from `$17`.
+pub(super) fn create_with_children(depth: usize) -> String {
+    let head = format!("{CREATE_RUN}, parent_checkpoint AS ({CREATE_CHECKPOINT})");
+    with_children(head, 17, depth)
+}
 
 /// A save's first half: the run's row, checked and updated (`RETURNING id` if it may be
 /// written); [`SAVE_CHECKPOINT`] follows, and [`LOG_EVENTS`] between them to log events too.
@@ -523,12 +535,16 @@ impl ChildSave {
             ChildSave::Received => (save_received_run(), 19),
             ChildSave::Carried => (format!("{SAVE_RUN}, {CARRY_CALLS}"), 17),
         };
-        with_children(&run, n, depth)
+        with_children(
+            format!("{run}, parent_checkpoint AS ({SAVE_CHECKPOINT})"),
+            n,
+            depth,
+        )
     }
 }
 
-/// A save (its first half, `run`, the CTEs that write the run's row and what goes with it)
-/// that also writes the child run the checkpoint carries, and the chain of `depth - 1` child
+/// A save (`head`: the CTEs that write the run's row and what goes with it, and its
+/// checkpoint, `parent_checkpoint`) that also writes the child run the checkpoint carries, and the chain of `depth - 1` child
 /// runs below it (each one's record in the one above's checkpoint), their params from `$n`,
 /// ten per child: the child's id, workflow, fingerprint, status, step, its parent's checkpoint
 /// it started from, its parent's step, the format, state and loops of its checkpoint. Each
@@ -536,9 +552,9 @@ impl ChildSave {
 /// update first, rather than an upsert, whose speculative insert costs a dead row each step;
 /// only the top parent's writer, under its lease, writes the child's row); all only if the
 /// parent's row was written, in the same statement.
-fn with_children(run: &str, n: usize, depth: usize) -> String {
+fn with_children(head: String, n: usize, depth: usize) -> String {
     let depth = depth.max(1);
-    let mut sql = format!("{run}, parent_checkpoint AS ({SAVE_CHECKPOINT})");
+    let mut sql = head;
     let mut parent = "run".to_owned();
     for level in 0..depth {
         let p = |i: usize| format!("${}", n + 10 * level + i);
