@@ -1,7 +1,7 @@
 //! Driving a durable run: the one driver, with a checkpoint after each step (and the events
 //! since the last one), each finished branch saved at once, and the lease kept while it runs.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use super::codec::Definition;
@@ -31,6 +31,7 @@ impl Runner {
             held: Arc::clone(&held),
             definition: Definition::of::<W>(),
             journal: journal.clone(),
+            ending: Mutex::new(None),
         };
         let every = (self.ttl / 3).max(Duration::from_millis(1));
         let resumed = resumed.then(|| W::step_name(&state));
@@ -52,10 +53,15 @@ impl Runner {
         })
         .finish()
         .await;
-        // The events since the last checkpoint (the run's end, a failure), logged before the
-        // lease goes, unless a checkpoint that ended the run gave it up already.
-        let rest = journal.map(|journal| journal.take()).unwrap_or_default();
-        let outcome = match finish.result {
+        // The events since the last checkpoint (the run's end, a failure): saved with the
+        // checkpoint that ended the run, if its last step reached one (one write, which gives
+        // up the lease); else logged before the lease goes.
+        let mut rest = journal.map(|journal| journal.take()).unwrap_or_default();
+        let result = match checkpoints.save_ending(&mut rest).await {
+            Ok(_) => finish.result,
+            Err(error) => Err(error),
+        };
+        let outcome = match result {
             Ok(Stop::Approving { step }) => {
                 // What the step spent before the call counts when it runs again.
                 held.save_usage(finish.usage.as_ref()).await;

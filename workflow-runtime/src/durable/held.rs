@@ -323,6 +323,10 @@ pub(crate) struct Checkpoints<S> {
     /// The events the run emitted since its last checkpoint, saved with the next one (none
     /// if its runner logs no events).
     pub(crate) journal: Option<Arc<Journal>>,
+    /// The checkpoint that ends the run (finished, or suspended at a pause), kept back until
+    /// the run has emitted its last events, so that one write saves both
+    /// ([`ending`](Self::ending)).
+    pub(crate) ending: Mutex<Option<Checkpoint>>,
 }
 
 impl<S> Saver<S> for Checkpoints<S>
@@ -383,11 +387,40 @@ impl<S: Serialize + DeserializeOwned + Send + 'static> Checkpoints<S> {
                 held.size.store(checkpoint.state.len(), Ordering::Relaxed);
                 checkpoint.usage = usage;
                 checkpoint.child = child.map(|child| Box::new(child_record(held.run(), child)));
+                if checkpoint.status != RunStatus::Running && received.is_none() {
+                    // No step runs after it: the run only ends, and its events come next.
+                    *self.ending.lock().unwrap_or_else(PoisonError::into_inner) = Some(checkpoint);
+                    return Box::pin(std::future::ready(Ok(())));
+                }
                 let events = self.journal.as_ref().map(|journal| journal.take());
                 held.write(checkpoint, events.unwrap_or_default(), received)
             }
             Err(error) => Box::pin(std::future::ready(Err(error))),
         }
+    }
+}
+
+impl<S> Checkpoints<S> {
+    /// Saves the checkpoint that ended the run, if its last step reached one, with `events`,
+    /// the run's last (its `Completed` or `Suspended`), in one write: `Ok(true)`. `Ok(false)`
+    /// if there is none, and `events` are for the caller to log.
+    ///
+    /// # Errors
+    ///
+    /// As [`Held::save`].
+    pub(crate) async fn save_ending(&self, events: &mut Vec<NewEvent>) -> Result<bool, Error> {
+        let ending = self
+            .ending
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        let Some(checkpoint) = ending else {
+            return Ok(false);
+        };
+        self.held
+            .write(checkpoint, std::mem::take(events), None)
+            .await?;
+        Ok(true)
     }
 }
 

@@ -454,3 +454,54 @@ async fn sqlite_a_corrupt_entry_is_a_typed_error_naming_its_run() {
         assert!(error.to_string().contains(&run.id.to_string()), "{error}");
     }
 }
+
+/// The kinds of the events in the row of run `id`'s log that holds its last event, in the
+/// SQLite file at `path`.
+fn last_row_kinds(path: &std::path::Path, id: RunId) -> Vec<String> {
+    let db = rusqlite::Connection::open(path).expect("opens");
+    let (count, text): (i64, String) = db
+        .query_row(
+            "SELECT count, event FROM workflow_events WHERE run = ?1 ORDER BY seq DESC LIMIT 1",
+            [id.to_string()],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .expect("a row");
+    let events: Vec<serde_json::Value> = match count {
+        1 => vec![serde_json::from_str(&text).expect("JSON")],
+        _ => serde_json::from_str::<Vec<(i64, serde_json::Value)>>(&text)
+            .expect("a batch")
+            .into_iter()
+            .map(|(_, event)| event)
+            .collect(),
+    };
+    let kind = |event: serde_json::Value| event["type"].as_str().unwrap_or("?").to_owned();
+    events.into_iter().map(kind).collect()
+}
+
+/// The checkpoint that ends a run (finished, or suspended at a pause) and the run's last
+/// events are one write: one row of the log, with the step that led there, rather than a
+/// second write after the checkpoint.
+#[tokio::test]
+async fn sqlite_a_run_s_end_and_its_last_events_are_one_write() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let path = dir.path().join("runs.db");
+    let store = workflow_runtime::store::SqliteStore::open(&path).expect("opens");
+    let runner = Runner::new(Arc::new(store));
+
+    let finished = runner.start(&Chain::<1>::default(), 1).await.expect("runs");
+    let row = last_row_kinds(&path, finished.id);
+    assert!(
+        row.ends_with(&["step_finished".into(), "completed".into()]),
+        "{row:?}"
+    );
+    let paused = runner
+        .start(&Approval::default(), "rust".into())
+        .await
+        .expect("created");
+    assert!(paused.outcome.pause().is_some(), "{:?}", paused.outcome);
+    let row = last_row_kinds(&path, paused.id);
+    assert!(
+        row.ends_with(&["step_finished".into(), "suspended".into()]),
+        "{row:?}"
+    );
+}
