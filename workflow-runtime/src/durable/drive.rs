@@ -53,15 +53,10 @@ impl Runner {
         })
         .finish()
         .await;
-        // The events since the last checkpoint (the run's end, a failure): saved with the
-        // checkpoint that ended the run, if its last step reached one (one write, which gives
-        // up the lease); else logged before the lease goes.
-        let mut rest = journal.map(|journal| journal.take()).unwrap_or_default();
-        let result = match checkpoints.save_ending(&mut rest).await {
-            Ok(_) => finish.result,
-            Err(error) => Err(error),
-        };
-        let outcome = match result {
+        // The events since the last checkpoint (a failure, a sleep), logged before the lease
+        // goes, unless a checkpoint that ended the run saved them and gave it up already.
+        let rest = journal.map(|journal| journal.take()).unwrap_or_default();
+        let outcome = match finish.result {
             Ok(Stop::Approving { step }) => {
                 // What the step spent before the call counts when it runs again.
                 held.save_usage(finish.usage.as_ref()).await;

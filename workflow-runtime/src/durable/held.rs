@@ -347,6 +347,22 @@ where
         self.held.version()
     }
 
+    fn save_ending(&self) -> BoxFuture<'_, Result<(), Error>> {
+        let ending = self
+            .ending
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        match ending {
+            Some(checkpoint) => {
+                let events = self.journal.as_ref().map(|journal| journal.take());
+                self.held
+                    .write(checkpoint, events.unwrap_or_default(), None)
+            }
+            None => Box::pin(std::future::ready(Ok(()))),
+        }
+    }
+
     fn receive(
         &self,
         signal: &'static str,
@@ -397,30 +413,6 @@ impl<S: Serialize + DeserializeOwned + Send + 'static> Checkpoints<S> {
             }
             Err(error) => Box::pin(std::future::ready(Err(error))),
         }
-    }
-}
-
-impl<S> Checkpoints<S> {
-    /// Saves the checkpoint that ended the run, if its last step reached one, with `events`,
-    /// the run's last (its `Completed` or `Suspended`), in one write: `Ok(true)`. `Ok(false)`
-    /// if there is none, and `events` are for the caller to log.
-    ///
-    /// # Errors
-    ///
-    /// As [`Held::save`].
-    pub(crate) async fn save_ending(&self, events: &mut Vec<NewEvent>) -> Result<bool, Error> {
-        let ending = self
-            .ending
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take();
-        let Some(checkpoint) = ending else {
-            return Ok(false);
-        };
-        self.held
-            .write(checkpoint, std::mem::take(events), None)
-            .await?;
-        Ok(true)
     }
 }
 

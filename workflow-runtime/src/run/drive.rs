@@ -61,6 +61,11 @@ pub(crate) trait Saver<S>: Send + Sync {
         signal: &'static str,
     ) -> BoxFuture<'_, Result<Option<(u64, serde_json::Value)>, Error>>;
 
+    /// Saves the checkpoint that ends the run, if its last step reached one, with the events
+    /// the run emitted since: [`save`](Self::save) may keep a checkpoint of a finished or
+    /// suspended run back until the run has emitted its last event, to save both in one write.
+    fn save_ending(&self) -> BoxFuture<'_, Result<(), Error>>;
+
     /// [`save`](Self::save), taking message number `message` off the run's queue in the
     /// same write: `state` holds it now.
     fn save_received<'a>(

@@ -254,9 +254,9 @@ async fn watched<W: Workflow>(launch: Launch<'_, W>, trace: Option<RunTrace>) ->
         }
         None => race(driven, options.cancel, watchdog).await,
     };
-    let result = raced
+    let mut result = raced
         .unwrap_or_else(|lost| Err(lost.unwrap_or_else(|| cancelled::<W>(run.current_step()))));
-    run.ended(match &result {
+    let last = run.ending(match &result {
         Ok(Stop::Finished(_)) => Ending::Completed,
         Ok(Stop::Suspended { pause }) => Ending::Suspended(pause.outer_step()),
         Ok(
@@ -264,6 +264,19 @@ async fn watched<W: Workflow>(launch: Launch<'_, W>, trace: Option<RunTrace>) ->
         ) => Ending::Suspended(step),
         Err(error) => Ending::Failed(error),
     });
+    // A durable run's ending checkpoint is saved with its last event, before its subscribers
+    // hear of it: one that sees `Completed` finds the run finished in its store.
+    let saved = match (hooks.saver, &result) {
+        (Some(saver), Ok(_)) => saver.save_ending().await,
+        _ => Ok(()),
+    };
+    match saved {
+        Ok(()) => run.deliver(last),
+        Err(error) => {
+            run.ended(Ending::Failed(&error));
+            result = Err(error);
+        }
+    }
     Finish {
         id: Some(id),
         result,

@@ -455,6 +455,50 @@ async fn sqlite_a_corrupt_entry_is_a_typed_error_naming_its_run() {
     }
 }
 
+pub(crate) async fn a_subscriber_that_hears_a_run_end_finds_it_saved(fixture: Fixture) {
+    let runner = Runner::new(fixture.store);
+    let mut events = runner.subscribe();
+    let run = tokio::spawn({
+        let runner = runner.clone();
+        async move { runner.start(&Approval::default(), "rust".into()).await }
+    });
+    // Paused: the run is suspended in the store by the time its `Suspended` is heard.
+    let id = loop {
+        let event = events.recv().await.expect("the run's events");
+        if event.kind.name() == "suspended" {
+            let info = runner.status(event.run).await.expect("the run");
+            assert_eq!(info.status, RunStatus::Suspended, "{info:?}");
+            break event.run;
+        }
+    };
+    let token = run
+        .await
+        .expect("the task")
+        .expect("created")
+        .outcome
+        .pause()
+        .and_then(|pause| pause.token())
+        .expect("a token");
+    let decision = Decision {
+        approved: true,
+        note: "ok".into(),
+    };
+    let answered = tokio::spawn({
+        let runner = runner.clone();
+        async move { runner.answer(&Approval::default(), token, decision).await }
+    });
+    // Finished: likewise by the time its `Completed` is heard.
+    loop {
+        let event = events.recv().await.expect("the run's events");
+        if event.kind.name() == "completed" {
+            let info = runner.status(id).await.expect("the run");
+            assert_eq!(info.status, RunStatus::Finished, "{info:?}");
+            break;
+        }
+    }
+    answered.await.expect("the task").expect("answers");
+}
+
 /// The kinds of the events in the row of run `id`'s log that holds its last event, in the
 /// SQLite file at `path`.
 fn last_row_kinds(path: &std::path::Path, id: RunId) -> Vec<String> {
