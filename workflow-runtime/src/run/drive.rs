@@ -22,8 +22,9 @@ use crate::workflow::{Pause, Workflow};
 pub(crate) enum Stop<W: Workflow> {
     /// At `end`, with the output.
     Finished(W::Output),
-    /// At a pause, waiting for a value: what the pause shows.
-    Suspended { pause: Pause },
+    /// At a pause, waiting for a value: what the pause shows (boxed: a pause is rare, and
+    /// every run's result is moved through the layers of its future).
+    Suspended { pause: Box<Pause> },
     /// A durable run, asleep until `until` before step `step`.
     Sleeping {
         step: &'static str,
@@ -173,7 +174,7 @@ pub(crate) fn stop<W: Workflow>(
             // A durable run's state is in its store; an in-memory run's goes with its pause.
             let pause = match hooks.saver {
                 Some(_) => pause,
-                None => pause.holding::<W>(&state, cx.loops())?,
+                None => Box::new((*pause).holding::<W>(&state, cx.loops())?),
             };
             Ok(Stop::Suspended { pause })
         }
@@ -194,8 +195,10 @@ pub(crate) fn stop<W: Workflow>(
 pub(crate) enum Reached<W: Workflow> {
     /// At `end`, with the output.
     End(W::Output),
-    /// At a pause: the state that waits there, and what the pause shows.
-    Pause(W::State, Pause),
+    /// At a pause: the state that waits there, and what the pause shows (boxed: a pause is
+    /// rare, and a child run's result is moved from its future to its parent's at every
+    /// child run).
+    Pause(W::State, Box<Pause>),
     /// After one step, with [`Hooks::one_step`]: the state it led to.
     Stepped(W::State),
     /// A durable run (with [`Hooks::saver`]) at a step that sleeps until a time to come: the
@@ -234,7 +237,7 @@ pub(crate) fn drive_to<'a, W: Workflow>(
                 Err(state) => state,
             };
             if let Some(pause) = W::pause(&state) {
-                return Ok(Reached::Pause(state, pause));
+                return Ok(Reached::Pause(state, Box::new(pause)));
             }
             if let Some(until) = W::wakes_at(&state) {
                 if let Ok(left) = until.duration_since(SystemTime::now()) {
