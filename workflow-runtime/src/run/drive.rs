@@ -231,11 +231,15 @@ pub(crate) fn drive_to<'a, W: Workflow>(
         // Whether the step that just ran is a child run in progress (of a durable run), which
         // the next turn goes on with as the same step.
         let mut continuing = false;
+        // Whether the run is at its end is asked once here, then after each step, where the
+        // state it led to is still in registers: asked at the top of the loop, it wrote the
+        // state back into the future just before the state was copied into the next step's
+        // future, which then waited on that write (a store-forwarding stall).
+        state = match W::finish(state) {
+            Ok(output) => return Ok(Reached::End(output)),
+            Err(state) => state,
+        };
         loop {
-            state = match W::finish(state) {
-                Ok(output) => return Ok(Reached::End(output)),
-                Err(state) => state,
-            };
             if let Some(pause) = W::pause(&state) {
                 return Ok(Reached::Pause(state, Box::new(pause)));
             }
@@ -254,10 +258,17 @@ pub(crate) fn drive_to<'a, W: Workflow>(
                     Ok(state) => state,
                     Err(state) => return Ok(Reached::Await(state, signal)),
                 };
+                state = match W::finish(state) {
+                    Ok(output) => return Ok(Reached::End(output)),
+                    Err(state) => state,
+                };
                 continue;
             }
             if plain {
-                state = workflow.transition(state, cx).await?;
+                state = match W::finish(workflow.transition(state, cx).await?) {
+                    Ok(output) => return Ok(Reached::End(output)),
+                    Err(state) => state,
+                };
                 continue;
             }
             let step = W::step_name(&state);
@@ -322,6 +333,10 @@ pub(crate) fn drive_to<'a, W: Workflow>(
             if hooks.one_step {
                 return Ok(Reached::Stepped(state));
             }
+            state = match W::finish(state) {
+                Ok(output) => return Ok(Reached::End(output)),
+                Err(state) => state,
+            };
         }
     }
 }
