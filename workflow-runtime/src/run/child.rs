@@ -98,7 +98,7 @@ impl Context {
                     let loops = lent.give_back();
                     self.set_left(ChildLeft::Paused);
                     Ok(ChildStop::Waiting(ChildState {
-                        state,
+                        state: *state,
                         loops,
                         started,
                     }))
@@ -124,7 +124,7 @@ impl Context {
             Ok(Reached::Pause(state, _)) => {
                 self.set_left(ChildLeft::Paused);
                 Ok(ChildStop::Waiting(ChildState {
-                    state,
+                    state: *state,
                     loops,
                     started,
                 }))
@@ -133,7 +133,7 @@ impl Context {
             Ok(Reached::Stepped(state) | Reached::Sleep(state, _) | Reached::Await(state, _)) => {
                 self.set_left(ChildLeft::Running);
                 let child = ChildState {
-                    state,
+                    state: *state,
                     loops,
                     started,
                 };

@@ -191,22 +191,22 @@ pub(crate) fn stop<W: Workflow>(
     }
 }
 
-/// Where [`drive_to`] stopped, short of an error.
+/// Where [`drive_to`] stopped, short of an error. The state is boxed wherever the run stops
+/// short of its end: that is rare, and what the driver returns is copied whole (its largest
+/// variant's size) on its way out of every run, child runs included.
 pub(crate) enum Reached<W: Workflow> {
     /// At `end`, with the output.
     End(W::Output),
-    /// At a pause: the state that waits there, and what the pause shows (boxed: a pause is
-    /// rare, and a child run's result is moved from its future to its parent's at every
-    /// child run).
-    Pause(W::State, Box<Pause>),
+    /// At a pause: the state that waits there, and what the pause shows.
+    Pause(Box<W::State>, Box<Pause>),
     /// After one step, with [`Hooks::one_step`]: the state it led to.
-    Stepped(W::State),
+    Stepped(Box<W::State>),
     /// A durable run (with [`Hooks::saver`]) at a step that sleeps until a time to come: the
     /// state (saved already), and the time.
-    Sleep(W::State, SystemTime),
+    Sleep(Box<W::State>, SystemTime),
     /// A durable run at a step that receives signal `signal`, none of whose messages is
     /// queued: the state (saved already), and the signal.
-    Await(W::State, &'static str),
+    Await(Box<W::State>, &'static str),
 }
 
 /// The loop of every run: from `state`, takes one step after another until the end or a
@@ -241,14 +241,14 @@ pub(crate) fn drive_to<'a, W: Workflow>(
         };
         loop {
             if let Some(pause) = W::pause(&state) {
-                return Ok(Reached::Pause(state, Box::new(pause)));
+                return Ok(Reached::Pause(Box::new(state), Box::new(pause)));
             }
             if let Some(until) = W::wakes_at(&state) {
                 if let Ok(left) = until.duration_since(SystemTime::now()) {
                     // A durable run gives up its worker while it sleeps; a run in memory
                     // waits (its cancellation drops this future).
                     if hooks.saver.is_some() {
-                        return Ok(Reached::Sleep(state, until));
+                        return Ok(Reached::Sleep(Box::new(state), until));
                     }
                     tokio::time::sleep(left).await;
                 }
@@ -256,7 +256,7 @@ pub(crate) fn drive_to<'a, W: Workflow>(
             if let Some(signal) = W::receives(&state) {
                 state = match receive::<W>(state, signal, cx, hooks).await? {
                     Ok(state) => state,
-                    Err(state) => return Ok(Reached::Await(state, signal)),
+                    Err(state) => return Ok(Reached::Await(Box::new(state), signal)),
                 };
                 state = match W::finish(state) {
                     Ok(output) => return Ok(Reached::End(output)),
@@ -331,7 +331,7 @@ pub(crate) fn drive_to<'a, W: Workflow>(
                 saved.await?;
             }
             if hooks.one_step {
-                return Ok(Reached::Stepped(state));
+                return Ok(Reached::Stepped(Box::new(state)));
             }
             state = match W::finish(state) {
                 Ok(output) => return Ok(Reached::End(output)),
