@@ -254,7 +254,8 @@ impl fmt::Display for ProviderError {
 
 impl std::error::Error for ProviderError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.inner.source
+        self.inner
+            .source
             .as_deref()
             .map(|source| source as &(dyn std::error::Error + 'static))
     }
