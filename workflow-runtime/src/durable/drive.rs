@@ -82,7 +82,7 @@ impl Runner {
                     Stop::Receiving { step, signal } => Outcome::Receiving { step, signal },
                     Stop::Suspended { pause } => {
                         let token = PauseToken::new(held.run(), held.version());
-                        Outcome::Suspended(pause.at(token))
+                        Outcome::Suspended((*pause).at(token))
                     }
                     // Taken above.
                     Stop::Approving { step } => Outcome::Failed(Error::Suspended {

@@ -143,9 +143,10 @@ pub(crate) fn in_memory<'a, W: Workflow>(
     loops: Loops,
 ) -> impl Future<Output = Result<Stop<W>, Error>> + Send + 'a {
     async move {
-        let (state, loops) = match tracing::dispatcher::has_been_set() {
-            false => (state, loops),
-            true => match start(Launch {
+        // Asked before the state is moved anywhere: each move of it is a copy of the whole
+        // state, its largest variant's size (a fan-out's, with all its branches' slots).
+        if let Some(trace) = RunTrace::start(W::NAME, RunId::default) {
+            let launch = Launch {
                 workflow,
                 state,
                 loops,
@@ -154,11 +155,9 @@ pub(crate) fn in_memory<'a, W: Workflow>(
                 usage: false,
                 resumed: None,
                 durable: None,
-            }) {
-                Started::Plain { state, loops, .. } => (state, loops),
-                Started::Watched(run) => return run.await.result,
-            },
-        };
+            };
+            return Box::pin(watched(launch, Some(trace))).await.result;
+        }
         let mut cx = Context::with_loops(W::NAME, loops);
         let reached = drive_to(workflow, state, &mut cx, &Hooks::NONE).await;
         stop(reached, &cx, &Hooks::NONE)
