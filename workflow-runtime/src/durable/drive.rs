@@ -1,7 +1,7 @@
 //! Driving a durable run: the one driver, with a checkpoint after each step (and the events
 //! since the last one), each finished branch saved at once, and the lease kept while it runs.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use super::codec::Definition;
@@ -31,6 +31,7 @@ impl Runner {
             held: Arc::clone(&held),
             definition: Definition::of::<W>(),
             journal: journal.clone(),
+            ending: Mutex::new(None),
         };
         let every = (self.ttl / 3).max(Duration::from_millis(1));
         let resumed = resumed.then(|| W::step_name(&state));
@@ -52,8 +53,8 @@ impl Runner {
         })
         .finish()
         .await;
-        // The events since the last checkpoint (the run's end, a failure), logged before the
-        // lease goes, unless a checkpoint that ended the run gave it up already.
+        // The events since the last checkpoint (a failure, a sleep), logged before the lease
+        // goes, unless a checkpoint that ended the run saved them and gave it up already.
         let rest = journal.map(|journal| journal.take()).unwrap_or_default();
         let outcome = match finish.result {
             Ok(Stop::Approving { step }) => {
@@ -81,7 +82,7 @@ impl Runner {
                     Stop::Receiving { step, signal } => Outcome::Receiving { step, signal },
                     Stop::Suspended { pause } => {
                         let token = PauseToken::new(held.run(), held.version());
-                        Outcome::Suspended(pause.at(token))
+                        Outcome::Suspended((*pause).at(token))
                     }
                     // Taken above.
                     Stop::Approving { step } => Outcome::Failed(Error::Suspended {

@@ -323,6 +323,10 @@ pub(crate) struct Checkpoints<S> {
     /// The events the run emitted since its last checkpoint, saved with the next one (none
     /// if its runner logs no events).
     pub(crate) journal: Option<Arc<Journal>>,
+    /// The checkpoint that ends the run (finished, or suspended at a pause), kept back until
+    /// the run has emitted its last events, so that one write saves both
+    /// ([`ending`](Self::ending)).
+    pub(crate) ending: Mutex<Option<Checkpoint>>,
 }
 
 impl<S> Saver<S> for Checkpoints<S>
@@ -341,6 +345,22 @@ where
 
     fn version(&self) -> u64 {
         self.held.version()
+    }
+
+    fn save_ending(&self) -> BoxFuture<'_, Result<(), Error>> {
+        let ending = self
+            .ending
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        match ending {
+            Some(checkpoint) => {
+                let events = self.journal.as_ref().map(|journal| journal.take());
+                self.held
+                    .write(checkpoint, events.unwrap_or_default(), None)
+            }
+            None => Box::pin(std::future::ready(Ok(()))),
+        }
     }
 
     fn receive(
@@ -383,6 +403,11 @@ impl<S: Serialize + DeserializeOwned + Send + 'static> Checkpoints<S> {
                 held.size.store(checkpoint.state.len(), Ordering::Relaxed);
                 checkpoint.usage = usage;
                 checkpoint.child = child.map(|child| Box::new(child_record(held.run(), child)));
+                if checkpoint.status != RunStatus::Running && received.is_none() {
+                    // No step runs after it: the run only ends, and its events come next.
+                    *self.ending.lock().unwrap_or_else(PoisonError::into_inner) = Some(checkpoint);
+                    return Box::pin(std::future::ready(Ok(())));
+                }
                 let events = self.journal.as_ref().map(|journal| journal.take());
                 held.write(checkpoint, events.unwrap_or_default(), received)
             }

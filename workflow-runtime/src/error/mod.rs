@@ -787,3 +787,39 @@ pub(crate) fn describe(error: &(dyn std::error::Error + 'static)) -> String {
     }
     message
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_error_stays_small() {
+        // Every step's result has room for an `Error`, moved at each step: a large payload
+        // belongs in a box (as a `ProviderError`'s fields are). 88 bytes is the largest
+        // variant's, `ApprovalNeeded`'s three strings and step.
+        assert!(
+            std::mem::size_of::<Error>() <= 88,
+            "`Error` is {} bytes",
+            std::mem::size_of::<Error>()
+        );
+        assert!(std::mem::size_of::<ProviderError>() <= 8);
+    }
+
+    #[test]
+    fn a_boxed_provider_error_reads_and_prints_as_before() {
+        let error = ProviderError::new("openai", ProviderErrorKind::Server, "overloaded")
+            .with_status(503)
+            .with_retry_after(Some(Duration::from_secs(3)));
+        assert_eq!((error.provider(), error.status()), ("openai", Some(503)));
+        assert_eq!(error.retry_after(), Some(Duration::from_secs(3)));
+        assert_eq!(
+            error.to_string(),
+            "openai: server error (http 503): overloaded"
+        );
+        let debug = format!("{error:?}");
+        assert!(
+            debug.starts_with("ProviderError { provider: \"openai\""),
+            "{debug}"
+        );
+    }
+}

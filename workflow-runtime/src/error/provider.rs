@@ -101,17 +101,48 @@ impl fmt::Display for ProviderErrorKind {
 /// assert!(error.is_transient());
 /// assert_eq!(error.to_string(), "openai: server error (http 503): overloaded");
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ProviderError {
+    /// Boxed: an [`Error`](crate::Error) holds one, and every step's result holds an `Error`
+    /// room, moved at each step.
+    inner: Box<Inner>,
+}
+
+/// What a [`ProviderError`] says.
+#[derive(Debug, Clone)]
+struct Inner {
     provider: Cow<'static, str>,
     kind: ProviderErrorKind,
     status: Option<u16>,
     message: String,
     /// A `Retry-After` sent with an error other than a rate limit, such as 503 or 529.
     retry_after: Option<Duration>,
-    /// The tokens the provider reported before the call failed (boxed: errors stay small).
-    usage: Option<Box<Usage>>,
+    /// The tokens the provider reported before the call failed.
+    usage: Option<Usage>,
     source: Option<Arc<dyn std::error::Error + Send + Sync + 'static>>,
+}
+
+impl fmt::Debug for ProviderError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Inner {
+            provider,
+            kind,
+            status,
+            message,
+            retry_after,
+            usage,
+            source,
+        } = &*self.inner;
+        f.debug_struct("ProviderError")
+            .field("provider", provider)
+            .field("kind", kind)
+            .field("status", status)
+            .field("message", message)
+            .field("retry_after", retry_after)
+            .field("usage", usage)
+            .field("source", source)
+            .finish()
+    }
 }
 
 impl ProviderError {
@@ -122,19 +153,21 @@ impl ProviderError {
         message: impl Into<String>,
     ) -> Self {
         ProviderError {
-            provider: provider.into(),
-            kind,
-            status: None,
-            message: message.into(),
-            retry_after: None,
-            usage: None,
-            source: None,
+            inner: Box::new(Inner {
+                provider: provider.into(),
+                kind,
+                status: None,
+                message: message.into(),
+                retry_after: None,
+                usage: None,
+                source: None,
+            }),
         }
     }
 
     /// Records the HTTP status of the response.
     pub fn with_status(mut self, status: u16) -> Self {
-        self.status = Some(status);
+        self.inner.status = Some(status);
         self
     }
 
@@ -142,7 +175,7 @@ impl ProviderError {
     /// (overloaded) may. The wait of a rate limit is held by its kind,
     /// [`ProviderErrorKind::RateLimited`].
     pub fn with_retry_after(mut self, wait: Option<Duration>) -> Self {
-        self.retry_after = wait;
+        self.inner.retry_after = wait;
         self
     }
 
@@ -151,35 +184,35 @@ impl ProviderError {
     /// run's [`Ledger`](crate::usage::Ledger) and budget, as it counts the usage of a call that
     /// succeeds.
     pub fn with_usage(mut self, usage: Usage) -> Self {
-        self.usage = Some(Box::new(usage));
+        self.inner.usage = Some(usage);
         self
     }
 
     /// Records the lower-level error that caused this one, returned by
     /// [`source`](std::error::Error::source).
     pub fn with_source(mut self, source: impl std::error::Error + Send + Sync + 'static) -> Self {
-        self.source = Some(Arc::new(source));
+        self.inner.source = Some(Arc::new(source));
         self
     }
 
     /// The name of the provider, such as `openai`.
     pub fn provider(&self) -> &str {
-        &self.provider
+        &self.inner.provider
     }
 
     /// Why the call failed.
     pub fn kind(&self) -> ProviderErrorKind {
-        self.kind
+        self.inner.kind
     }
 
     /// The HTTP status of the response, if there was one.
     pub fn status(&self) -> Option<u16> {
-        self.status
+        self.inner.status
     }
 
     /// The provider's message, or ours.
     pub fn message(&self) -> &str {
-        &self.message
+        &self.inner.message
     }
 
     /// How long the provider asked to wait before trying again, if it said: the wait of a
@@ -187,33 +220,33 @@ impl ProviderError {
     /// [`with_retry_after`](Self::with_retry_after). Providers retry after it rather than their
     /// own backoff.
     pub fn retry_after(&self) -> Option<Duration> {
-        match self.kind {
+        match self.inner.kind {
             ProviderErrorKind::RateLimited { retry_after } => retry_after,
-            _ => self.retry_after,
+            _ => self.inner.retry_after,
         }
     }
 
     /// The tokens the call had used when it failed, if the provider reported any: see
     /// [`with_usage`](Self::with_usage).
     pub fn usage(&self) -> Option<Usage> {
-        self.usage.as_deref().copied()
+        self.inner.usage
     }
 
     /// Whether the same request may succeed if tried again: see
     /// [`ProviderErrorKind::is_transient`].
     pub fn is_transient(&self) -> bool {
-        self.kind.is_transient()
+        self.inner.kind.is_transient()
     }
 }
 
 impl fmt::Display for ProviderError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.provider, self.kind)?;
-        if let Some(status) = self.status {
+        write!(f, "{}: {}", self.inner.provider, self.inner.kind)?;
+        if let Some(status) = self.inner.status {
             write!(f, " (http {status})")?;
         }
-        if !self.message.is_empty() {
-            write!(f, ": {}", self.message)?;
+        if !self.inner.message.is_empty() {
+            write!(f, ": {}", self.inner.message)?;
         }
         Ok(())
     }
@@ -221,7 +254,8 @@ impl fmt::Display for ProviderError {
 
 impl std::error::Error for ProviderError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.source
+        self.inner
+            .source
             .as_deref()
             .map(|source| source as &(dyn std::error::Error + 'static))
     }

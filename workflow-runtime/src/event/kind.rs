@@ -13,6 +13,8 @@ use crate::usage::{Usage, UsageTotals};
 /// Serializes flat, with the kind's name under `type`:
 /// `{"run":"0190…","workflow":"Article","seq":1,"type":"step_started","step":"draft","attempt":1}`.
 /// Durations serialize as serde does (`{"secs":0,"nanos":1500000}`).
+/// A step's or a branch's `usage` is left out when it spent nothing (the run has no ledger,
+/// or the step made no model call), as most steps of a pipeline do.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct Event {
@@ -103,6 +105,7 @@ pub enum EventKind {
         elapsed: Duration,
         /// What the model calls of this run of the step spent, if the run has a
         /// [`Ledger`](crate::usage::Ledger): a run something reads has one.
+        #[serde(skip_serializing_if = "spent_nothing")]
         usage: Option<UsageTotals>,
     },
     /// A step failed after its retries, and its error route (`step? -> handler` in `flow!`)
@@ -121,6 +124,7 @@ pub enum EventKind {
         /// From its start to its end, retries and their delays included.
         elapsed: Duration,
         /// What the model calls of this run of the step spent, if the run has a ledger.
+        #[serde(skip_serializing_if = "spent_nothing")]
         usage: Option<UsageTotals>,
     },
     /// A branch of a fan-out, or an element of a map, started.
@@ -144,6 +148,7 @@ pub enum EventKind {
         /// Its error, if it failed (for a `[collect]` fork too, whose join receives it).
         error: Option<String>,
         /// What the model calls made in it spent, if the run has a ledger.
+        #[serde(skip_serializing_if = "spent_nothing")]
         usage: Option<UsageTotals>,
     },
     /// A model call made by an [`Agent`](crate::Agent) ended.
@@ -314,4 +319,9 @@ impl EventKind {
             EventKind::Completed { .. } | EventKind::Failed { .. } | EventKind::Suspended { .. }
         )
     }
+}
+
+/// Whether a step's `usage` is left out of its event's JSON: it spent nothing.
+fn spent_nothing(usage: &Option<UsageTotals>) -> bool {
+    usage.is_none_or(|totals| totals == UsageTotals::default())
 }

@@ -163,7 +163,7 @@ impl<'a, W: Workflow> Run<'a, W> {
             workflow: W::NAME,
             outcome: match finish.result {
                 Ok(Stop::Finished(output)) => Outcome::Finished(output),
-                Ok(Stop::Suspended { pause }) => Outcome::Suspended(pause),
+                Ok(Stop::Suspended { pause }) => Outcome::Suspended(*pause),
                 Ok(Stop::Sleeping { step, until }) => Outcome::Sleeping { step, until },
                 Ok(Stop::Receiving { step, signal }) => Outcome::Receiving { step, signal },
                 // Only a durable run waits for an approval.

@@ -85,26 +85,52 @@ impl Context {
             child.started = Some(self.at());
         }
         let (started, seq) = (child.started, child.seq);
+        // A durable run's child takes one step per turn, saved: never plain.
         let plain = self.run().is_none()
             && self.limits().is_none()
             && policy.attempt_timeout().is_none()
             && !self.is_durable();
-        let (reached, loops, timed_out, grandchild) = if plain {
+        if plain {
             // Nothing watches or limits the run: the child's steps and nothing else, in the
-            // parent's context lent to it.
+            // parent's context lent to it. Only its end, a pause or an error can stop it
+            // (nothing saves it, so it neither sleeps, waits for a signal, nor stops after one
+            // step), and its loop counters matter only at a pause.
             let (mut lent, state) = self.lend(C::NAME, child);
             let reached = drive_to(workflow, state, lent.cx(), &Hooks::NONE).await;
-            (reached, lent.give_back(), false, None)
-        } else {
-            // Boxed: a run nothing watches keeps its future as small as its steps'.
-            Box::pin(self.watched_child(step, policy, workflow, child)).await
-        };
+            return match reached {
+                Ok(Reached::End(output)) => Ok(ChildStop::Finished(output)),
+                Ok(Reached::Pause(state, _)) => {
+                    let loops = lent.give_back();
+                    self.set_left(ChildLeft::Paused);
+                    Ok(ChildStop::Waiting(ChildState {
+                        state: *state,
+                        loops,
+                        started,
+                        seq,
+                    }))
+                }
+                Ok(Reached::Stepped(_) | Reached::Sleep(..) | Reached::Await(..)) => {
+                    drop(lent);
+                    Err(self.child_failed(
+                        step,
+                        Error::other("a child run nothing saves stopped short of its end"),
+                    ))
+                }
+                Err(error) => {
+                    drop(lent);
+                    Err(self.child_failed(step, error))
+                }
+            };
+        }
+        // Boxed: a run nothing watches keeps its future as small as its steps'.
+        let (reached, loops, timed_out, grandchild) =
+            Box::pin(self.watched_child(step, policy, workflow, child)).await;
         match reached {
             Ok(Reached::End(output)) => Ok(ChildStop::Finished(output)),
             Ok(Reached::Pause(state, _)) => {
                 self.set_left(ChildLeft::Paused);
                 Ok(ChildStop::Waiting(ChildState {
-                    state,
+                    state: *state,
                     loops,
                     started,
                     seq,
@@ -117,7 +143,7 @@ impl Context {
                 // The step is saved as the child's next checkpoint.
                 let next = seq.map_or(0, |seq| seq + 1);
                 let mut child = ChildState {
-                    state,
+                    state: *state,
                     loops,
                     started,
                     seq: durable.map(|_| next),

@@ -22,8 +22,9 @@ use crate::workflow::{Pause, Workflow};
 pub(crate) enum Stop<W: Workflow> {
     /// At `end`, with the output.
     Finished(W::Output),
-    /// At a pause, waiting for a value: what the pause shows.
-    Suspended { pause: Pause },
+    /// At a pause, waiting for a value: what the pause shows (boxed: a pause is rare, and
+    /// every run's result is moved through the layers of its future).
+    Suspended { pause: Box<Pause> },
     /// A durable run, asleep until `until` before step `step`.
     Sleeping {
         step: &'static str,
@@ -60,6 +61,11 @@ pub(crate) trait Saver<S>: Send + Sync {
         &self,
         signal: &'static str,
     ) -> BoxFuture<'_, Result<Option<(u64, serde_json::Value)>, Error>>;
+
+    /// Saves the checkpoint that ends the run, if its last step reached one, with the events
+    /// the run emitted since: [`save`](Self::save) may keep a checkpoint of a finished or
+    /// suspended run back until the run has emitted its last event, to save both in one write.
+    fn save_ending(&self) -> BoxFuture<'_, Result<(), Error>>;
 
     /// [`save`](Self::save), taking message number `message` off the run's queue in the
     /// same write: `state` holds it now.
@@ -173,7 +179,7 @@ pub(crate) fn stop<W: Workflow>(
             // A durable run's state is in its store; an in-memory run's goes with its pause.
             let pause = match hooks.saver {
                 Some(_) => pause,
-                None => pause.holding::<W>(&state, cx.loops())?,
+                None => Box::new((*pause).holding::<W>(&state, cx.loops())?),
             };
             Ok(Stop::Suspended { pause })
         }
@@ -190,20 +196,22 @@ pub(crate) fn stop<W: Workflow>(
     }
 }
 
-/// Where [`drive_to`] stopped, short of an error.
+/// Where [`drive_to`] stopped, short of an error. The state is boxed wherever the run stops
+/// short of its end: that is rare, and what the driver returns is copied whole (its largest
+/// variant's size) on its way out of every run, child runs included.
 pub(crate) enum Reached<W: Workflow> {
     /// At `end`, with the output.
     End(W::Output),
     /// At a pause: the state that waits there, and what the pause shows.
-    Pause(W::State, Pause),
+    Pause(Box<W::State>, Box<Pause>),
     /// After one step, with [`Hooks::one_step`]: the state it led to.
-    Stepped(W::State),
+    Stepped(Box<W::State>),
     /// A durable run (with [`Hooks::saver`]) at a step that sleeps until a time to come: the
     /// state (saved already), and the time.
-    Sleep(W::State, SystemTime),
+    Sleep(Box<W::State>, SystemTime),
     /// A durable run at a step that receives signal `signal`, none of whose messages is
     /// queued: the state (saved already), and the signal.
-    Await(W::State, &'static str),
+    Await(Box<W::State>, &'static str),
 }
 
 /// The loop of every run: from `state`, takes one step after another until the end or a
@@ -229,20 +237,24 @@ pub(crate) fn drive_to<'a, W: Workflow>(
         // the next turn goes on with as the same step.
         // A child's context kept across its parent's turns says where its last turn stopped.
         let mut continuing = cx.take_going_on();
+        // Whether the run is at its end is asked once here, then after each step, where the
+        // state it led to is still in registers: asked at the top of the loop, it wrote the
+        // state back into the future just before the state was copied into the next step's
+        // future, which then waited on that write (a store-forwarding stall).
+        state = match W::finish(state) {
+            Ok(output) => return Ok(Reached::End(output)),
+            Err(state) => state,
+        };
         loop {
-            state = match W::finish(state) {
-                Ok(output) => return Ok(Reached::End(output)),
-                Err(state) => state,
-            };
             if let Some(pause) = W::pause(&state) {
-                return Ok(Reached::Pause(state, pause));
+                return Ok(Reached::Pause(Box::new(state), Box::new(pause)));
             }
             if let Some(until) = W::wakes_at(&state) {
                 if let Ok(left) = until.duration_since(SystemTime::now()) {
                     // A durable run gives up its worker while it sleeps; a run in memory
                     // waits (its cancellation drops this future).
                     if hooks.saver.is_some() {
-                        return Ok(Reached::Sleep(state, until));
+                        return Ok(Reached::Sleep(Box::new(state), until));
                     }
                     tokio::time::sleep(left).await;
                 }
@@ -250,12 +262,19 @@ pub(crate) fn drive_to<'a, W: Workflow>(
             if let Some(signal) = W::receives(&state) {
                 state = match receive::<W>(state, signal, cx, hooks).await? {
                     Ok(state) => state,
-                    Err(state) => return Ok(Reached::Await(state, signal)),
+                    Err(state) => return Ok(Reached::Await(Box::new(state), signal)),
+                };
+                state = match W::finish(state) {
+                    Ok(output) => return Ok(Reached::End(output)),
+                    Err(state) => state,
                 };
                 continue;
             }
             if plain {
-                state = workflow.transition(state, cx).await?;
+                state = match W::finish(workflow.transition(state, cx).await?) {
+                    Ok(output) => return Ok(Reached::End(output)),
+                    Err(state) => state,
+                };
                 continue;
             }
             let step = W::step_name(&state);
@@ -323,8 +342,12 @@ pub(crate) fn drive_to<'a, W: Workflow>(
             }
             if hooks.one_step {
                 cx.set_going_on(continuing);
-                return Ok(Reached::Stepped(state));
+                return Ok(Reached::Stepped(Box::new(state)));
             }
+            state = match W::finish(state) {
+                Ok(output) => return Ok(Reached::End(output)),
+                Err(state) => state,
+            };
         }
     }
 }

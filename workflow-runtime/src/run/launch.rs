@@ -143,9 +143,10 @@ pub(crate) fn in_memory<'a, W: Workflow>(
     loops: Loops,
 ) -> impl Future<Output = Result<Stop<W>, Error>> + Send + 'a {
     async move {
-        let (state, loops) = match tracing::dispatcher::has_been_set() {
-            false => (state, loops),
-            true => match start(Launch {
+        // Asked before the state is moved anywhere: each move of it is a copy of the whole
+        // state, its largest variant's size (a fan-out's, with all its branches' slots).
+        if let Some(trace) = RunTrace::start(W::NAME, RunId::default) {
+            let launch = Launch {
                 workflow,
                 state,
                 loops,
@@ -154,11 +155,9 @@ pub(crate) fn in_memory<'a, W: Workflow>(
                 usage: false,
                 resumed: None,
                 durable: None,
-            }) {
-                Started::Plain { state, loops, .. } => (state, loops),
-                Started::Watched(run) => return run.await.result,
-            },
-        };
+            };
+            return Box::pin(watched(launch, Some(trace))).await.result;
+        }
         let mut cx = Context::with_loops(W::NAME, loops);
         let reached = drive_to(workflow, state, &mut cx, &Hooks::NONE).await;
         stop(reached, &cx, &Hooks::NONE)
@@ -254,9 +253,9 @@ async fn watched<W: Workflow>(launch: Launch<'_, W>, trace: Option<RunTrace>) ->
         }
         None => race(driven, options.cancel, watchdog).await,
     };
-    let result = raced
+    let mut result = raced
         .unwrap_or_else(|lost| Err(lost.unwrap_or_else(|| cancelled::<W>(run.current_step()))));
-    run.ended(match &result {
+    let last = run.ending(match &result {
         Ok(Stop::Finished(_)) => Ending::Completed,
         Ok(Stop::Suspended { pause }) => Ending::Suspended(pause.outer_step()),
         Ok(
@@ -264,6 +263,19 @@ async fn watched<W: Workflow>(launch: Launch<'_, W>, trace: Option<RunTrace>) ->
         ) => Ending::Suspended(step),
         Err(error) => Ending::Failed(error),
     });
+    // A durable run's ending checkpoint is saved with its last event, before its subscribers
+    // hear of it: one that sees `Completed` finds the run finished in its store.
+    let saved = match (hooks.saver, &result) {
+        (Some(saver), Ok(_)) => saver.save_ending().await,
+        _ => Ok(()),
+    };
+    match saved {
+        Ok(()) => run.deliver(last),
+        Err(error) => {
+            run.ended(Ending::Failed(&error));
+            result = Err(error);
+        }
+    }
     Finish {
         id: Some(id),
         result,

@@ -93,26 +93,40 @@ impl RunScope {
     /// it is durable. Never waits: see [`Events`](crate::event::Events) for what a subscriber
     /// that lags loses (the journal loses nothing).
     pub(crate) fn emit(&self, kind: impl FnOnce() -> EventKind) {
-        let Some(observer) = &self.observer else {
-            return;
-        };
+        self.deliver(self.record(kind));
+    }
+
+    /// Keeps the event `kind` makes in the run's journal if it is durable, and returns it
+    /// numbered for its subscribers, if any, to [`deliver`](Self::deliver).
+    fn record(&self, kind: impl FnOnce() -> EventKind) -> Option<Event> {
+        let observer = self.observer.as_ref()?;
         let outlet = &observer.outlet;
         if outlet.sinks.is_empty() && outlet.journal.is_none() {
-            return;
+            return None;
         }
         let kind = kind();
         if let Some(journal) = &outlet.journal {
             journal.record(&self.path, &kind);
         }
-        let Some((last, others)) = outlet.sinks.split_last() else {
-            return;
-        };
-        let event = Event {
+        if outlet.sinks.is_empty() {
+            return None;
+        }
+        Some(Event {
             run: self.id,
             workflow: self.workflow,
             path: self.path.clone(),
             seq: outlet.seq.fetch_add(1, Ordering::Relaxed),
             kind,
+        })
+    }
+
+    /// Sends `event`, [`record`](Self::record)ed, to the run's subscribers.
+    pub(crate) fn deliver(&self, event: Option<Event>) {
+        let (Some(event), Some(observer)) = (event, &self.observer) else {
+            return;
+        };
+        let Some((last, others)) = observer.outlet.sinks.split_last() else {
+            return;
         };
         for sink in others {
             // An error only says that nobody listens on this channel any more.
@@ -267,8 +281,15 @@ impl RunScope {
 
     /// The run ended: its last event, and its spans' last fields.
     pub(crate) fn ended(&self, ending: Ending<'_>) {
+        self.deliver(self.ending(ending));
+    }
+
+    /// The run ended: its spans' last fields, and its last event, kept in its journal and
+    /// returned for its subscribers, to [`deliver`](Self::deliver) once the run's store has
+    /// saved it (a durable run's last checkpoint is saved with it).
+    pub(crate) fn ending(&self, ending: Ending<'_>) -> Option<Event> {
         let Some(observer) = &self.observer else {
-            return;
+            return None;
         };
         // The step that was running, if one was: not one the run stopped before.
         let running = std::mem::replace(&mut *observer.lock(), StepRun::none());
@@ -280,13 +301,13 @@ impl RunScope {
                 if let Some(trace) = trace {
                     trace_end(trace.span(), usage.as_ref(), None);
                 }
-                self.emit(|| EventKind::Completed { elapsed, usage });
+                self.record(|| EventKind::Completed { elapsed, usage })
             }
             Ending::Suspended(step) => {
                 if let Some(trace) = trace {
                     trace_end(trace.span(), usage.as_ref(), None);
                 }
-                self.emit(|| EventKind::Suspended { step });
+                self.record(|| EventKind::Suspended { step })
             }
             Ending::Failed(error) => {
                 let message = crate::error::describe(error);
@@ -297,12 +318,12 @@ impl RunScope {
                     trace_end(trace.span(), usage.as_ref(), Some(&message));
                 }
                 let step = error.step().or_else(|| self.step_name(running.index));
-                self.emit(|| EventKind::Failed {
+                self.record(|| EventKind::Failed {
                     step,
                     error: message,
                     elapsed,
                     usage,
-                });
+                })
             }
         }
     }

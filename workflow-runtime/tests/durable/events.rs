@@ -454,3 +454,98 @@ async fn sqlite_a_corrupt_entry_is_a_typed_error_naming_its_run() {
         assert!(error.to_string().contains(&run.id.to_string()), "{error}");
     }
 }
+
+pub(crate) async fn a_subscriber_that_hears_a_run_end_finds_it_saved(fixture: Fixture) {
+    let runner = Runner::new(fixture.store);
+    let mut events = runner.subscribe();
+    let run = tokio::spawn({
+        let runner = runner.clone();
+        async move { runner.start(&Approval::default(), "rust".into()).await }
+    });
+    // Paused: the run is suspended in the store by the time its `Suspended` is heard.
+    let id = loop {
+        let event = events.recv().await.expect("the run's events");
+        if event.kind.name() == "suspended" {
+            let info = runner.status(event.run).await.expect("the run");
+            assert_eq!(info.status, RunStatus::Suspended, "{info:?}");
+            break event.run;
+        }
+    };
+    let token = run
+        .await
+        .expect("the task")
+        .expect("created")
+        .outcome
+        .pause()
+        .and_then(|pause| pause.token())
+        .expect("a token");
+    let decision = Decision {
+        approved: true,
+        note: "ok".into(),
+    };
+    let answered = tokio::spawn({
+        let runner = runner.clone();
+        async move { runner.answer(&Approval::default(), token, decision).await }
+    });
+    // Finished: likewise by the time its `Completed` is heard.
+    loop {
+        let event = events.recv().await.expect("the run's events");
+        if event.kind.name() == "completed" {
+            let info = runner.status(id).await.expect("the run");
+            assert_eq!(info.status, RunStatus::Finished, "{info:?}");
+            break;
+        }
+    }
+    answered.await.expect("the task").expect("answers");
+}
+
+/// The kinds of the events in the row of run `id`'s log that holds its last event, in the
+/// SQLite file at `path`.
+fn last_row_kinds(path: &std::path::Path, id: RunId) -> Vec<String> {
+    let db = rusqlite::Connection::open(path).expect("opens");
+    let (count, text): (i64, String) = db
+        .query_row(
+            "SELECT count, event FROM workflow_events WHERE run = ?1 ORDER BY seq DESC LIMIT 1",
+            [id.to_string()],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .expect("a row");
+    let events: Vec<serde_json::Value> = match count {
+        1 => vec![serde_json::from_str(&text).expect("JSON")],
+        _ => serde_json::from_str::<Vec<(i64, serde_json::Value)>>(&text)
+            .expect("a batch")
+            .into_iter()
+            .map(|(_, event)| event)
+            .collect(),
+    };
+    let kind = |event: serde_json::Value| event["type"].as_str().unwrap_or("?").to_owned();
+    events.into_iter().map(kind).collect()
+}
+
+/// The checkpoint that ends a run (finished, or suspended at a pause) and the run's last
+/// events are one write: one row of the log, with the step that led there, rather than a
+/// second write after the checkpoint.
+#[tokio::test]
+async fn sqlite_a_run_s_end_and_its_last_events_are_one_write() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let path = dir.path().join("runs.db");
+    let store = workflow_runtime::store::SqliteStore::open(&path).expect("opens");
+    let runner = Runner::new(Arc::new(store));
+
+    let finished = runner.start(&Chain::<1>::default(), 1).await.expect("runs");
+    let row = last_row_kinds(&path, finished.id);
+    assert!(
+        row.ends_with(&["step_finished".into(), "completed".into()]),
+        "{row:?}"
+    );
+    let paused = runner
+        .start(&Approval::default(), "rust".into())
+        .await
+        .expect("created");
+    assert!(paused.outcome.pause().is_some(), "{:?}", paused.outcome);
+    let row = last_row_kinds(&path, paused.id);
+    assert!(
+        row.ends_with(&["step_finished".into(), "suspended".into()]),
+        "{row:?}"
+    );
+}

@@ -88,6 +88,7 @@ conformance! {
     events::a_failed_run_logs_its_failure_and_goes_on_when_resumed,
     events::a_paused_run_s_log_goes_on_when_answered,
     events::a_crashed_run_keeps_its_events_up_to_its_last_checkpoint,
+    events::a_subscriber_that_hears_a_run_end_finds_it_saved,
     checks::a_changed_definition_is_refused,
     checks::a_failed_step_is_recorded_and_resumed,
     checks::a_panicking_step_is_a_recorded_failure,
