@@ -30,7 +30,8 @@
 //!
 //! Run with `cargo bench --bench throughput --features postgres` and `WORKFLOW_POSTGRES_URL`
 //! set; `THROUGHPUT_WORKERS` (default `1,2,4`), `THROUGHPUT_RUNS` (default 5000) and
-//! `THROUGHPUT_CONCURRENCY` (default 1) change the workload. Prints one line per measurement:
+//! `THROUGHPUT_CONCURRENCY` (default 1) change the workload; `THROUGHPUT_SIDES` (say
+//! `floor,workflow`) measures only the sides named. Prints one line per measurement:
 //! `<side> workers=W concurrency=C runs=R seconds=S runs_per_s=X`.
 
 use std::sync::Arc;
@@ -52,6 +53,8 @@ struct Workload {
     workers: Vec<usize>,
     runs: usize,
     concurrency: usize,
+    /// The sides to measure (`THROUGHPUT_SIDES`, comma-separated; all by default).
+    sides: Option<Vec<String>>,
 }
 
 impl Workload {
@@ -82,7 +85,20 @@ impl Workload {
                 "THROUGHPUT_CONCURRENCY",
                 &var("THROUGHPUT_CONCURRENCY", "1"),
             ),
+            sides: std::env::var("THROUGHPUT_SIDES").ok().map(|sides| {
+                sides
+                    .split(',')
+                    .map(|side| side.trim().to_owned())
+                    .collect()
+            }),
         })
+    }
+
+    /// Whether side `side` is measured.
+    fn measures(&self, side: &str) -> bool {
+        self.sides
+            .as_ref()
+            .is_none_or(|sides| sides.iter().any(|wanted| wanted == side))
     }
 
     fn report(&self, side: &str, workers: usize, seconds: f64) {
@@ -105,12 +121,18 @@ fn main() {
         .expect("a runtime");
     rt.block_on(async {
         for &workers in &load.workers {
-            let floor = floor(&load, workers).await;
-            load.report("floor", workers, floor);
-            let ours = durable(&load, workers, true).await;
-            load.report("workflow", workers, ours);
-            let nolog = durable(&load, workers, false).await;
-            load.report("workflow_nolog", workers, nolog);
+            if load.measures("floor") {
+                let floor = floor(&load, workers).await;
+                load.report("floor", workers, floor);
+            }
+            if load.measures("workflow") {
+                let ours = durable(&load, workers, true).await;
+                load.report("workflow", workers, ours);
+            }
+            if load.measures("workflow_nolog") {
+                let nolog = durable(&load, workers, false).await;
+                load.report("workflow_nolog", workers, nolog);
+            }
         }
     });
 }

@@ -99,6 +99,7 @@ conformance! {
     retention::prune_keeps_the_last_checkpoints,
     retention::history_is_read_a_page_at_a_time,
     retention::a_page_of_history_has_its_own_branches,
+    retention::a_claimed_run_comes_back_with_its_latest_branches,
     retention::old_ended_runs_are_deleted,
     retention::a_worker_deletes_old_runs_on_an_interval,
     forever::a_runner_with_an_endless_lease_keeps_its_run,

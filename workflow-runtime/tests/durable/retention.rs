@@ -4,8 +4,9 @@
 use std::time::{Duration, SystemTime};
 
 use workflow_runtime::store::{
-    BranchRecord, Checkpoint, Lease, Retention, RunFilter, RunId, RunStatus,
+    BranchRecord, Checkpoint, Lease, Retention, RunFilter, RunId, RunStatus, WorkflowType,
 };
+use workflow_runtime::usage::SavedUsage;
 use workflow_runtime::{Error, Outcome, Runner};
 
 use crate::stores::Fixture;
@@ -290,4 +291,83 @@ pub(crate) async fn a_worker_deletes_old_runs_on_an_interval(fixture: Fixture) {
         .await
         .expect("a suspended run is kept");
     assert_eq!(kept.status, RunStatus::Suspended);
+}
+
+/// A run claimed again (by id, and as the next run of its type) comes back with its latest
+/// checkpoint and the branches saved at it, their usage included, not an older one's.
+pub(crate) async fn a_claimed_run_comes_back_with_its_latest_branches(fixture: Fixture) {
+    let store = fixture.store;
+    let id = Runner::new(store.clone())
+        .submit::<Chain>(1)
+        .await
+        .expect("submits")
+        .id();
+    let first_lease = Lease::new("first", Duration::from_secs(30));
+    let (_, first) = store.claim(id, &first_lease).await.expect("claims");
+    let branch = |index: u32, calls: u64| {
+        let mut usage = SavedUsage::default();
+        usage.total.calls = calls;
+        BranchRecord {
+            index,
+            value: format!("[{index}]"),
+            usage,
+        }
+    };
+    // Branches at checkpoint 1 (one) and at checkpoint 2, the latest (three, saved out of
+    // order, one of them without usage), each saved while its checkpoint is the latest.
+    let saved = [
+        vec![branch(0, 7)],
+        vec![branch(2, 3), branch(0, 0), branch(1, 5)],
+    ];
+    for (seq, records) in (1..).zip(saved) {
+        let checkpoint = Checkpoint {
+            seq,
+            state: format!("{seq}"),
+            ..first.clone()
+        };
+        store.save(&first_lease, checkpoint).await.expect("saves");
+        for record in records {
+            let at = store.save_branch(&first_lease, id, seq, record).await;
+            at.expect("saves the branch");
+        }
+    }
+    let latest = vec![branch(0, 0), branch(1, 5), branch(2, 3)];
+    // The stores that keep the order of saving (memory) and those that sort (SQL) agree by
+    // index.
+    let by_index = |checkpoint: &Checkpoint| {
+        let mut records = checkpoint.branches.clone();
+        records.sort_by_key(|record| record.index);
+        records
+    };
+    store
+        .release(id, &first_lease, None)
+        .await
+        .expect("releases");
+
+    let by_id = Lease::new("by id", Duration::from_secs(30));
+    let (info, claimed) = store.claim(id, &by_id).await.expect("claims by id");
+    assert_eq!(
+        (info.version, claimed.seq, claimed.state.as_str()),
+        (2, 2, "2")
+    );
+    assert_eq!(by_index(&claimed), latest);
+    store.release(id, &by_id, None).await.expect("releases");
+
+    let types = [WorkflowType::new("Chain", 1)];
+    let next = Lease::new("next", Duration::from_secs(30));
+    let (info, claimed) = store
+        .claim_next(&types, &next)
+        .await
+        .expect("claims")
+        .expect("the run is free");
+    assert_eq!(info.id, id);
+    assert_eq!(
+        (info.version, claimed.seq, claimed.state.as_str()),
+        (2, 2, "2")
+    );
+    assert_eq!(by_index(&claimed), latest);
+    assert_eq!(
+        claimed,
+        store.checkpoint(id, None).await.expect("the latest")
+    );
 }

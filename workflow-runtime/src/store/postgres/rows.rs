@@ -6,7 +6,7 @@ use tokio_postgres::Row;
 use uuid::Uuid;
 
 use crate::store::time::from_millis;
-use crate::store::{Awaits, Checkpoint, RunId, RunInfo, RunStatus};
+use crate::store::{Awaits, BranchRecord, Checkpoint, RunId, RunInfo, RunStatus};
 use crate::usage::{SavedUsage, UsageTotals};
 use crate::Error;
 
@@ -39,6 +39,8 @@ pub(super) struct Reader<'a> {
     row: &'a Row,
     run: Option<RunId>,
     seq: Option<u64>,
+    /// Where the columns read start in the row: column `index` is `offset + index`.
+    offset: usize,
 }
 
 impl<'a> Reader<'a> {
@@ -48,12 +50,13 @@ impl<'a> Reader<'a> {
             row,
             run: Some(run),
             seq: None,
+            offset: 0,
         }
     }
 
     pub(super) fn get<T: FromSql<'a>>(&self, index: usize, column: &str) -> Result<T, Error> {
         self.row
-            .try_get(index)
+            .try_get(self.offset + index)
             .map_err(|error| Error::CorruptCheckpoint {
                 run: self.run,
                 seq: self.seq,
@@ -101,6 +104,7 @@ pub(super) fn run_info(row: &Row) -> Result<RunInfo, Error> {
         row,
         run: None,
         seq: None,
+        offset: 0,
     };
     let id = RunId::from_uuid(read.get::<Uuid>(0, "id")?);
     read.run = Some(id);
@@ -140,10 +144,16 @@ pub(super) fn spent(row: &Row) -> Option<UsageTotals> {
 
 /// A row of `workflow_checkpoints`, read with [`CHECKPOINT_COLUMNS`].
 pub(super) fn checkpoint(row: &Row) -> Result<Checkpoint, Error> {
+    checkpoint_at(row, 0)
+}
+
+/// The checkpoint in a row read with [`CHECKPOINT_COLUMNS`] from column `offset` on.
+fn checkpoint_at(row: &Row, offset: usize) -> Result<Checkpoint, Error> {
     let mut read = Reader {
         row,
         run: None,
         seq: None,
+        offset,
     };
     let run = RunId::from_uuid(read.get::<Uuid>(0, "run")?);
     read.run = Some(run);
@@ -166,4 +176,66 @@ pub(super) fn checkpoint(row: &Row) -> Result<Checkpoint, Error> {
         branches: Vec::new(),
         child: None,
     })
+}
+
+/// What a claim returns after [`RUN_COLUMNS`] of the run it leased (`claimed`, a common table
+/// expression): its latest checkpoint's [`CHECKPOINT_COLUMNS`] and the branches saved at it
+/// (their indexes, values and usages, as arrays in index order), each by primary key, so
+/// that a claim is one round trip. `NULL`s if the statement's snapshot does not hold the
+/// checkpoint ([`claimed_checkpoint`]).
+pub(super) const CLAIMED_COLUMNS: &str = "c.run, c.seq, c.workflow, c.fingerprint, c.format, \
+     c.step, c.status, c.state, c.loops, c.created_at, c.usage, b.idx, b.value, b.usage \
+     FROM claimed LEFT JOIN workflow_checkpoints c \
+     ON c.run = claimed.id AND c.seq = claimed.version \
+     LEFT JOIN LATERAL (SELECT array_agg(idx ORDER BY idx) AS idx, \
+     array_agg(value ORDER BY idx) AS value, array_agg(usage ORDER BY idx) AS usage \
+     FROM workflow_branches WHERE run = claimed.id AND seq = claimed.version) b ON true";
+
+/// The latest checkpoint of the run `info` claimed by a statement ending in
+/// [`CLAIMED_COLUMNS`], with its branches; `None` if the row does not hold it (a write
+/// committed after the statement started, which the caller reads again).
+pub(super) fn claimed_checkpoint(row: &Row, info: &RunInfo) -> Result<Option<Checkpoint>, Error> {
+    let base = RUN_COLUMNS.split(',').count();
+    let found: Option<Uuid> = Reader::of(row, info.id).get(base, "run")?;
+    if found.is_none() {
+        return Ok(None);
+    }
+    let mut latest = checkpoint_at(row, base)?;
+    if latest.seq != info.version {
+        return Ok(None);
+    }
+    let after = base + CHECKPOINT_COLUMNS.split(',').count();
+    let read = Reader {
+        row,
+        run: Some(info.id),
+        seq: Some(latest.seq),
+        offset: after,
+    };
+    let indexes: Option<Vec<i32>> = read.get(0, "idx")?;
+    let values: Option<Vec<String>> = read.get(1, "value")?;
+    let usages: Option<Vec<Option<String>>> = read.get(2, "usage")?;
+    let (indexes, values, usages) = (
+        indexes.unwrap_or_default(),
+        values.unwrap_or_default(),
+        usages.unwrap_or_default(),
+    );
+    if values.len() != indexes.len() || usages.len() != indexes.len() {
+        return Err(read.corrupt("its branches do not read back".into()));
+    }
+    for ((index, value), usage) in indexes.into_iter().zip(values).zip(usages) {
+        let Ok(index) = u32::try_from(index) else {
+            return Err(read.corrupt(format!("a saved branch has index {index}")));
+        };
+        let usage = SavedUsage::from_stored(usage.as_deref()).map_err(|error| {
+            read.corrupt(format!(
+                "a saved branch does not read back: its usage: {error}"
+            ))
+        })?;
+        latest.branches.push(BranchRecord {
+            index,
+            value,
+            usage,
+        });
+    }
+    Ok(Some(latest))
 }

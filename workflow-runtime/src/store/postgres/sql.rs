@@ -9,7 +9,7 @@ use tokio_postgres::Client;
 use uuid::Uuid;
 
 use super::read::{branches, missing};
-use super::rows::{checkpoint, run_info, store, Reader};
+use super::rows::{checkpoint, claimed_checkpoint, run_info, store, Reader};
 use super::statements::{ChildSave, Statements};
 use crate::error::Error;
 use crate::store::batch::pack;
@@ -109,7 +109,7 @@ pub(super) async fn claim(
     let Some(row) = client.query_opt(&sql.claim, &params).await.map_err(store)? else {
         return Err(owned(client, sql, run).await);
     };
-    let claimed = read_claimed(client, sql, run, &row).await;
+    let claimed = read_claimed(client, sql, &row).await;
     if claimed.is_err() {
         // The run is leased, but does not read back: give the lease up again (if that fails
         // too, the lease runs out in its time).
@@ -118,14 +118,19 @@ pub(super) async fn claim(
     claimed
 }
 
-/// The run just claimed, from `row`, and its latest checkpoint.
+/// The run just claimed, from `row`, and its latest checkpoint with its branches: from the
+/// same row ([`CLAIMED_COLUMNS`](super::rows::CLAIMED_COLUMNS)), or read again if the
+/// claim's snapshot did not hold it.
 pub(super) async fn read_claimed(
     client: &Client,
     sql: &Statements,
-    run: RunId,
     row: &tokio_postgres::Row,
 ) -> Result<(RunInfo, Checkpoint), Error> {
     let info = run_info(row)?;
+    if let Some(latest) = claimed_checkpoint(row, &info)? {
+        return Ok((info, latest));
+    }
+    let run = info.id;
     let latest = client
         .query_opt(&sql.checkpoint, &[run.as_uuid(), &(info.version as i64)])
         .await

@@ -3,7 +3,7 @@
 
 use tokio_postgres::{Client, Statement};
 
-use super::rows::{store, CHECKPOINT_COLUMNS, RUN_COLUMNS};
+use super::rows::{store, CHECKPOINT_COLUMNS, CLAIMED_COLUMNS, RUN_COLUMNS};
 use crate::Error;
 
 /// The database's clock, in milliseconds since the Unix epoch: leases are timed by the one
@@ -261,9 +261,11 @@ impl Statements {
         Ok(Statements {
             create: prepare(format!("{CREATE_RUN} {CREATE_CHECKPOINT}")).await?,
             claim: prepare(format!(
-                "UPDATE workflow_runs SET lease_id = $2, owner = $3, lease_expires = {} + $4::bigint \
+                "WITH claimed AS (UPDATE workflow_runs SET lease_id = $2, owner = $3, \
+                 lease_expires = {} + $4::bigint \
                  WHERE id = $1 AND status <> 'cancelled' AND (lease_id IS NULL \
-                 OR lease_expires IS NULL OR lease_expires <= {}) RETURNING {RUN_COLUMNS}",
+                 OR lease_expires IS NULL OR lease_expires <= {}) RETURNING {RUN_COLUMNS}) \
+                 SELECT claimed.*, {CLAIMED_COLUMNS}",
                 now!(),
                 now!()
             ))
@@ -307,7 +309,10 @@ impl Statements {
             )
             .await?,
             release: prepare(RELEASE.into()).await?,
-            run: prepare(format!("SELECT {RUN_COLUMNS} FROM workflow_runs WHERE id = $1")).await?,
+            run: prepare(format!(
+                "SELECT {RUN_COLUMNS} FROM workflow_runs WHERE id = $1"
+            ))
+            .await?,
             checkpoint: prepare(format!(
                 "SELECT {CHECKPOINT_COLUMNS} FROM workflow_checkpoints WHERE run = $1 AND seq = $2"
             ))
