@@ -706,7 +706,8 @@ async fn a_durable_child_resumes_where_it_stopped() {
         "{error:?}"
     );
     // Before `first`, before `three`, then after `a`: the child's state in the parent's,
-    // with the parent's checkpoint it started from (its run id is derived from it).
+    // with the parent's checkpoint it started from (its run id is derived from it) and the
+    // number of its own latest checkpoint.
     let history = runner.history(run.id).await.expect("its checkpoints");
     assert_eq!(history.len(), 3);
     let last = history.last().expect("a checkpoint");
@@ -714,7 +715,7 @@ async fn a_durable_child_resumes_where_it_stopped() {
     let state: serde_json::Value = serde_json::from_str(&last.state).expect("JSON");
     assert_eq!(
         state,
-        serde_json::json!({"three": {"state": {"b": 1}, "loops": [], "started": 1}})
+        serde_json::json!({"three": {"state": {"b": 1}, "loops": [], "started": 1, "seq": 0}})
     );
 
     let done = runner.resume(&wf, run.id).await.expect("resumed");

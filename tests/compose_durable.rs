@@ -14,6 +14,8 @@ use workflow::store::{
 };
 use workflow::{Outcome, Runner, SqliteStore, Workflow};
 
+#[path = "compose_durable/grandchildren.rs"]
+mod grandchildren;
 #[path = "compose_durable/status.rs"]
 mod status;
 

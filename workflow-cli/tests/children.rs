@@ -159,3 +159,85 @@ async fn child_runs_show_under_their_parent_and_move_only_with_it() {
         );
     }
 }
+
+/// A child whose step is `Ask`: the parent of a grandchild.
+#[derive(Default)]
+struct Middle {
+    ask: Ask,
+}
+
+#[workflow]
+impl Middle {
+    async fn pre(&self, topic: String) -> String {
+        topic
+    }
+
+    fn ask(&self) -> &Ask {
+        &self.ask
+    }
+
+    flow! {
+        start -> pre -> ask -> end;
+    }
+}
+
+#[derive(Default)]
+struct Top {
+    middle: Middle,
+}
+
+#[workflow]
+impl Top {
+    fn middle(&self) -> &Middle {
+        &self.middle
+    }
+
+    flow! {
+        start -> middle -> end;
+    }
+}
+
+#[tokio::test]
+async fn a_grandchild_shows_under_its_parent_a_level_deeper_and_names_the_top_run() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let path = dir.path().join("runs.db");
+    let runner = Runner::new(Arc::new(SqliteStore::open(&path).expect("opens")));
+    let report = runner
+        .start(&Top::default(), "rust".into())
+        .await
+        .expect("starts");
+    assert!(matches!(report.outcome, Outcome::Suspended(_)));
+    let top = report.id;
+    let middle = RunId::child(top, "middle", 0);
+    let grandchild = RunId::child(middle, "ask", 0);
+    let store = format!("sqlite:{}", path.display());
+    let (top_text, middle_text, grandchild_text) =
+        (top.to_string(), middle.to_string(), grandchild.to_string());
+
+    let runs = ok(&store, &["runs"]);
+    let lines: Vec<&str> = runs.lines().collect();
+    let at = lines
+        .iter()
+        .position(|line| line.starts_with(&top_text))
+        .expect("the top run is listed");
+    // Each level a step deeper.
+    let cells: Vec<&str> = lines[at + 1].split_whitespace().collect();
+    assert_eq!(cells[..3], ["└", middle_text.as_str(), "Middle"], "{runs}");
+    assert!(lines[at + 2].starts_with("  └ "), "{runs}");
+    let cells: Vec<&str> = lines[at + 2].split_whitespace().collect();
+    assert_eq!(cells[..3], ["└", grandchild_text.as_str(), "Ask"], "{runs}");
+
+    let shown = ok(&store, &["show", &middle_text]);
+    assert!(
+        shown.contains(&format!(
+            "child run  {grandchild_text} Ask (step `ask`): suspended at `decide`"
+        )),
+        "{shown}"
+    );
+    let shown = ok(&store, &["show", &grandchild_text]);
+    assert!(
+        shown.contains(&format!("of run {middle_text}, step `ask`"))
+            && shown.contains(&format!("cancel, answer or fork run {top_text}")),
+        "{shown}"
+    );
+}

@@ -6,11 +6,12 @@
 pub use crate::checks::{
     ErrorOf, ForkInput, MapItem, QuestionInto, QuestionOperand, RetryInput, StepError, WorkflowSync,
 };
-pub use crate::context::settle;
+pub use crate::context::{settle, WaitingChild};
 pub use crate::coverage::{Edge, Graph};
 pub use crate::definition::{
     PauseDefinition, SchemaOf, SignalDefinition, WithSchema, WithoutSchema,
 };
+pub use crate::run::waiting_child;
 pub use crate::state::data::{deserialize_state, StateEnum, StepData};
 pub use crate::state::pause::{pause_answer, pause_payload};
 pub use crate::state::signal::{check_signal_value, signal_value, unknown_signal};

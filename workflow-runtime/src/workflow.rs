@@ -8,7 +8,7 @@ use std::time::SystemTime;
 
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
-use crate::context::Context;
+use crate::context::{Context, WaitingChild};
 use crate::definition::{PauseDefinition, SignalDefinition};
 use crate::error::Error;
 use crate::id::RunId;
@@ -151,6 +151,22 @@ pub trait Workflow: Send + Sync {
     /// A workflow without pauses keeps the default, `None`.
     fn pause(state: &Self::State) -> Option<Pause> {
         let _ = state;
+        None
+    }
+
+    /// For a durable run at `state`, which waits at a pause: the child run it holds at a step
+    /// that runs another workflow, if that child waits at its pause before any step of it
+    /// finished, and has no checkpoint of its own yet. `state` then records that the child
+    /// started from the run's checkpoint `at` (the one about to be written, which holds it
+    /// waiting) and that the child has its checkpoint 0, which the returned record is: the
+    /// store writes the child's row with the run's checkpoint. The same for the child's own
+    /// child, at any depth.
+    ///
+    /// `#[workflow]` generates it (with [`waiting_child`](crate::__private::waiting_child));
+    /// written by hand, the default has none: such a child then has its row from its first
+    /// step on.
+    fn waiting_child(state: &mut Self::State, at: u64) -> Option<WaitingChild> {
+        let _ = (state, at);
         None
     }
 

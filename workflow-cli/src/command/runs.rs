@@ -46,10 +46,11 @@ pub(crate) async fn runs(
     }
     let rows: Vec<Vec<String>> = nested(&page.runs)
         .into_iter()
-        .map(|(run, child)| {
-            let id = match child {
-                true => format!("└ {}", run.id),
-                false => run.id.to_string(),
+        .map(|(run, depth)| {
+            // A child run under its parent, indented a level more for each level down.
+            let id = match depth {
+                0 => run.id.to_string(),
+                depth => format!("{}└ {}", "  ".repeat(depth - 1), run.id),
             };
             let workflow = match &run.parent_step {
                 Some(step) => format!("{} (step {step})", run.workflow),
@@ -88,8 +89,9 @@ pub(crate) async fn runs(
 }
 
 /// `runs` in the order a table shows them: each child run right under its parent if the
-/// parent is on the page (`true`: shown as a child), the others in order.
-fn nested(runs: &[RunInfo]) -> Vec<(&RunInfo, bool)> {
+/// parent is on the page, a child run's own child runs under it, and so on (with the depth: 0
+/// for a run shown at the top), the others in order.
+fn nested(runs: &[RunInfo]) -> Vec<(&RunInfo, usize)> {
     let on_page = |id: RunId| runs.iter().any(|run| run.id == id);
     let parent_of = |run: &RunInfo| {
         run.parent
@@ -98,10 +100,20 @@ fn nested(runs: &[RunInfo]) -> Vec<(&RunInfo, bool)> {
             .filter(|parent| on_page(*parent))
     };
     let mut rows = Vec::with_capacity(runs.len());
-    for run in runs.iter().filter(|run| parent_of(run).is_none()) {
-        rows.push((run, false));
-        let children = runs.iter().filter(|child| parent_of(child) == Some(run.id));
-        rows.extend(children.map(|child| (child, true)));
+    // Depth first: a run, then the tree under it, before the next run.
+    let mut stack: Vec<(&RunInfo, usize)> = runs
+        .iter()
+        .rev()
+        .filter(|run| parent_of(run).is_none())
+        .map(|run| (run, 0))
+        .collect();
+    while let Some((run, depth)) = stack.pop() {
+        rows.push((run, depth));
+        let children = runs
+            .iter()
+            .rev()
+            .filter(|child| parent_of(child) == Some(run.id));
+        stack.extend(children.map(|child| (child, depth + 1)));
     }
     rows
 }

@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 
 use serde_json::{json, Value};
-use workflow_runtime::store::{Awaits, CheckpointStore, RunFilter, RunStatus};
+use workflow_runtime::store::{Awaits, CheckpointStore, RunFilter, RunId, RunInfo, RunStatus};
 use workflow_runtime::{Approval, PauseToken};
 
 use super::definition;
@@ -27,6 +27,7 @@ pub(crate) async fn show(
         .list(RunFilter::new().children_of(run.id))
         .await?
         .into_runs()?;
+    let top = top_of(store, &run).await;
     let definition = definition::of(store, &run).await;
     let takes = definition
         .as_ref()
@@ -166,13 +167,21 @@ pub(crate) async fn show(
         }
     }
     match (run.parent, &run.parent_step) {
-        (Some((parent, seq)), Some(step)) => line(
-            "child",
-            &format!(
-                "of run {parent}, step `{step}` (from its checkpoint {seq}); it moves with its \
-                 parent: cancel, answer or fork run {parent}"
-            ),
-        ),
+        (Some((parent, seq)), Some(step)) => {
+            // A child run's own child moves with the run at the top of its tree.
+            let moves = match top.filter(|top| *top != parent) {
+                Some(top) => {
+                    format!("with run {top}, the top of its tree: cancel, answer or fork run {top}")
+                }
+                None => format!("with its parent: cancel, answer or fork run {parent}"),
+            };
+            line(
+                "child",
+                &format!(
+                    "of run {parent}, step `{step}` (from its checkpoint {seq}); it moves {moves}"
+                ),
+            );
+        }
         (Some((parent, seq)), None) => {
             line("forked", &format!("from run {parent} at checkpoint {seq}"));
         }
@@ -217,4 +226,19 @@ fn brief(text: &str) -> String {
         Some((end, _)) => format!("{}…", &text[..end]),
         None => text.to_owned(),
     }
+}
+
+/// The run at the top of child run `run`'s tree (its parent's parent, and so on, up to a run
+/// of its own), if `run` is a child run and its parents read back.
+async fn top_of(store: &dyn CheckpointStore, run: &RunInfo) -> Option<RunId> {
+    let mut parent = run.parent.filter(|_| run.parent_step.is_some())?.0;
+    // Bounded: a tree is as deep as workflows nest, never a cycle, but a store could say so.
+    for _ in 0..64 {
+        let info = store.run(parent).await.ok()?;
+        match (info.parent, info.parent_step) {
+            (Some((up, _)), Some(_)) => parent = up,
+            _ => return Some(info.id),
+        }
+    }
+    None
 }

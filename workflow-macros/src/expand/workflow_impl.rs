@@ -36,6 +36,7 @@ pub(super) fn workflow_impl(model: &Model) -> TokenStream {
     let phantom = phantom_arm(model, true);
     let pauses = pause_methods(model);
     let sleeps = sleep_method(model);
+    let waiting_child = waiting_child_method(model);
     let signals = super::signals::signal_methods(model);
     let mermaid = super::mermaid::mermaid(model);
     let pause_definitions = pause_definitions(model);
@@ -85,6 +86,7 @@ pub(super) fn workflow_impl(model: &Model) -> TokenStream {
             #pauses
 
             #sleeps
+            #waiting_child
 
             #signals
 
@@ -243,6 +245,35 @@ fn pause_methods(model: &Model) -> TokenStream {
                     workflow: #name,
                     step: <Self as #krate::__private::Workflow>::step_name(&#state_var),
                 }),
+            }
+        }
+    }
+}
+
+/// `Workflow::waiting_child`, for a workflow with steps that run another workflow: the child
+/// such a step holds, if it waits before its first step finished.
+fn waiting_child_method(model: &Model) -> TokenStream {
+    let children = model.inline_children();
+    if children.is_empty() {
+        return TokenStream::new();
+    }
+    let (krate, state) = (&model.krate, &model.state);
+    let [state_var, child, at] = ["state", "child", "at"].map(local);
+    let arms = children.iter().map(|(index, ty)| {
+        let ident = variant(model, Some(*index));
+        let step = model.step_name(*index);
+        quote! {
+            #state::#ident(#child) => #krate::__private::waiting_child::<#ty>(#step, #child, #at),
+        }
+    });
+    quote! {
+        fn waiting_child(
+            #state_var: &mut Self::State,
+            #at: u64,
+        ) -> ::core::option::Option<#krate::__private::WaitingChild> {
+            match #state_var {
+                #(#arms)*
+                _ => ::core::option::Option::None,
             }
         }
     }

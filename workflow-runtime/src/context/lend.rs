@@ -78,6 +78,7 @@ mod tests {
                 state: (),
                 loops: child,
                 started: None,
+                seq: None,
             },
         );
         assert_eq!(lent.cx().workflow(), "Child");
@@ -100,6 +101,7 @@ mod tests {
                 state: (),
                 loops: child,
                 started: None,
+                seq: None,
             },
         ));
         assert_eq!(cx.workflow(), "Parent");

@@ -39,8 +39,13 @@ pub struct Context {
     /// Whether the run saves a checkpoint after each step: a child run then takes one step
     /// per turn of its parent's loop, so that each of its steps is saved too.
     durable: bool,
-    /// The scope of the child run in progress, across the turns of a durable parent's loop.
-    child_scope: Option<Arc<RunScope>>,
+    /// The context of the child run in progress, across the turns of a durable parent's
+    /// loop: its scope, and the context of its own child run in progress. Boxed: a context
+    /// holds its child's.
+    kept_child: Option<Box<Context>>,
+    /// A kept child context's step is a child run in progress of its own, which the child's
+    /// next turn goes on with as the same step.
+    going_on: bool,
     /// The step that just ran failed and its error went to its handler: the error, described,
     /// and the handler, for the run's events. Boxed: rare, and every run's future holds a
     /// context.
@@ -71,7 +76,17 @@ pub(crate) struct ChildStep {
     /// The child's state and loop counters, as JSON.
     pub(crate) state: String,
     pub(crate) loops: String,
+    /// The step the child's own child run took in this step of the child, if its step is
+    /// one: saved as a child run of the child, with the same write.
+    pub(crate) child: Option<Box<ChildStep>>,
 }
+
+/// A durable child run that waits at a pause before any step of it finished: what the
+/// parent's checkpoint that waits saves of it (its row, at its checkpoint 0), given by
+/// [`Workflow::waiting_child`](crate::Workflow::waiting_child). Opaque: only the runtime
+/// reads it.
+#[derive(Debug)]
+pub struct WaitingChild(pub(crate) ChildStep);
 
 /// Where the child run of the step that just ran stopped: what the driver does next.
 #[derive(Clone, Copy, Default, PartialEq, Eq, Debug)]
@@ -127,7 +142,8 @@ impl Context {
             limits: Limits::default(),
             left: ChildLeft::Done,
             durable: false,
-            child_scope: None,
+            kept_child: None,
+            going_on: false,
             routed: None,
             at: 0,
             child_step: None,
@@ -214,9 +230,37 @@ impl Context {
         self.child_step.take().map(|step| *step)
     }
 
-    /// The scope of the child run in progress, kept across the turns of a durable parent.
-    pub(crate) fn child_scope(&mut self) -> &mut Option<Arc<RunScope>> {
-        &mut self.child_scope
+    /// The context of the child run in progress, kept across the turns of a durable parent.
+    pub(crate) fn kept_child(&mut self) -> &mut Option<Box<Context>> {
+        &mut self.kept_child
+    }
+
+    /// Records whether the step that just ran goes on at the next turn (a child run in
+    /// progress), for a context kept across turns.
+    pub(crate) fn set_going_on(&mut self, going_on: bool) {
+        self.going_on = going_on;
+    }
+
+    /// Whether the step a kept context stopped in goes on at this turn; clears it.
+    pub(crate) fn take_going_on(&mut self) -> bool {
+        std::mem::take(&mut self.going_on)
+    }
+
+    /// Sets the counters of the bounded edges: those of the state a kept child context goes
+    /// on from.
+    pub(crate) fn set_loops(&mut self, loops: Loops) {
+        self.loops = loops;
+    }
+
+    /// Takes the counters of the bounded edges, leaving none: those of the state a kept child
+    /// context stopped in.
+    pub(crate) fn take_loops(&mut self) -> Loops {
+        std::mem::take(&mut self.loops)
+    }
+
+    /// Limits the context by `limits`, in place.
+    pub(crate) fn set_limits(&mut self, limits: Limits) {
+        self.limits = limits;
     }
 
     /// The name of the running workflow.

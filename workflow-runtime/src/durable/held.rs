@@ -417,8 +417,9 @@ impl<S: Serialize + DeserializeOwned + Send + 'static> Checkpoints<S> {
 }
 
 /// What the checkpoint of run `parent` saves of the step `child` took: the child run's
-/// record, under the id [`RunId::child`] gives it.
-fn child_record(parent: RunId, child: ChildStep) -> ChildRecord {
+/// record, under the id [`RunId::child`] gives it, with its own child run's, at any depth.
+pub(super) fn child_record(parent: RunId, child: ChildStep) -> ChildRecord {
+    let run = RunId::child(parent, child.parent_step, child.started);
     let finished = child.step == END;
     let status = match (finished, child.paused) {
         (true, _) => RunStatus::Finished,
@@ -429,7 +430,7 @@ fn child_record(parent: RunId, child: ChildStep) -> ChildRecord {
         parent_step: child.parent_step.to_owned(),
         started: child.started,
         checkpoint: Checkpoint {
-            run: RunId::child(parent, child.parent_step, child.started),
+            run,
             seq: 0,
             workflow: child.workflow.to_owned(),
             fingerprint: child.fingerprint,
@@ -441,7 +442,9 @@ fn child_record(parent: RunId, child: ChildStep) -> ChildRecord {
             created_at: SystemTime::now(),
             usage: SavedUsage::default(),
             branches: Vec::new(),
-            child: None,
+            child: child
+                .child
+                .map(|grandchild| Box::new(child_record(run, *grandchild))),
         },
     }
 }

@@ -303,8 +303,7 @@ impl Runner {
     /// [`Error::Checkpoint`] if the state does not serialize; the store's errors.
     pub async fn create<W: Workflow>(&self, input: W::Input) -> Result<RunId, Error> {
         self.define::<W>().await;
-        let first =
-            Definition::of::<W>().encode(RunId::new(), 0, &W::start(input), &Loops::new())?;
+        let first = first_checkpoint::<W>(RunId::new(), &mut W::start(input), &Loops::new())?;
         let id = first.run;
         let run = NewRun {
             first,
@@ -329,8 +328,8 @@ impl Runner {
         input: W::Input,
     ) -> Result<Report<W::Output>, Error> {
         self.define::<W>().await;
-        let (state, loops) = (W::start(input), Loops::new());
-        let first = Definition::of::<W>().encode(RunId::new(), 0, &state, &loops)?;
+        let (mut state, loops) = (W::start(input), Loops::new());
+        let first = first_checkpoint::<W>(RunId::new(), &mut state, &loops)?;
         let held = self.create_held(first, None).await?;
         Ok(self.drive(workflow, held, state, loops, false).await)
     }
@@ -475,4 +474,23 @@ fn default_owner() -> String {
         Some(host) => format!("{host}:{pid}"),
         None => format!("pid {pid}"),
     }
+}
+
+/// Checkpoint 0 of run `run` of `W`, at `state`: with the record of the child run it holds
+/// at a step that runs another workflow, if that child waits at a pause before any step of
+/// it ([`Workflow::waiting_child`], which records in `state` where it started), so that the
+/// store creates the child's row with the run's.
+///
+/// # Errors
+///
+/// [`Error::Checkpoint`] if the state does not serialize.
+pub(crate) fn first_checkpoint<W: Workflow>(
+    run: RunId,
+    state: &mut W::State,
+    loops: &Loops,
+) -> Result<Checkpoint, Error> {
+    let waiting = W::waiting_child(state, 0);
+    let mut first = Definition::of::<W>().encode(run, 0, state, loops)?;
+    first.child = waiting.map(|waiting| Box::new(held::child_record(run, waiting.0)));
+    Ok(first)
 }

@@ -2,7 +2,6 @@
 //! it, and cancelling a run by id.
 
 use super::approve::{approval_of, not_an_approval};
-use super::codec::Definition;
 use super::handle::RunHandle;
 use super::take::same_json;
 use super::Runner;
@@ -52,7 +51,7 @@ impl Runner {
         input: W::Input,
     ) -> Result<RunHandle<W>, Error> {
         self.define::<W>().await;
-        let first = Definition::of::<W>().encode(run, 0, &W::start(input), &Loops::new())?;
+        let first = super::first_checkpoint::<W>(run, &mut W::start(input), &Loops::new())?;
         let new = NewRun {
             first: first.clone(),
             parent: None,

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use tracing::Instrument;
 
 use super::drive::{drive_to, Hooks, Reached};
-use crate::context::{ChildLeft, ChildStep, Context};
+use crate::context::{ChildLeft, ChildStep, Context, WaitingChild};
 use crate::error::Error;
 use crate::policy::StepPolicy;
 use crate::scope::{Ending, RunScope};
@@ -30,7 +30,9 @@ impl Context {
     /// [`ChildStop::Waiting`] with the state it reached, which the parent's state holds, and
     /// the driver saves that state, then calls the transition again, which goes on with the
     /// child. So each step of the child is checkpointed, and a run resumed after a crash runs
-    /// no finished step of the child again. (`policy`'s timeout then bounds each call.)
+    /// no finished step of the child again. (`policy`'s timeout then bounds each call.) The
+    /// child's own steps that are workflows run the same way, one step of theirs per step of
+    /// the child, and are child runs of the child, at any depth.
     ///
     /// ```
     /// use workflow_runtime::state::{ChildState, ChildStop};
@@ -82,9 +84,12 @@ impl Context {
         if self.is_durable() && child.started.is_none() {
             child.started = Some(self.at());
         }
-        let started = child.started;
-        let plain =
-            self.run().is_none() && self.limits().is_none() && policy.attempt_timeout().is_none();
+        let (started, seq) = (child.started, child.seq);
+        // A durable run's child takes one step per turn, saved: never plain.
+        let plain = self.run().is_none()
+            && self.limits().is_none()
+            && policy.attempt_timeout().is_none()
+            && !self.is_durable();
         if plain {
             // Nothing watches or limits the run: the child's steps and nothing else, in the
             // parent's context lent to it. Only its end, a pause or an error can stop it
@@ -101,6 +106,7 @@ impl Context {
                         state: *state,
                         loops,
                         started,
+                        seq,
                     }))
                 }
                 Ok(Reached::Stepped(_) | Reached::Sleep(..) | Reached::Await(..)) => {
@@ -117,7 +123,7 @@ impl Context {
             };
         }
         // Boxed: a run nothing watches keeps its future as small as its steps'.
-        let (reached, loops, timed_out) =
+        let (reached, loops, timed_out, grandchild) =
             Box::pin(self.watched_child(step, policy, workflow, child)).await;
         match reached {
             Ok(Reached::End(output)) => Ok(ChildStop::Finished(output)),
@@ -127,18 +133,27 @@ impl Context {
                     state: *state,
                     loops,
                     started,
+                    seq,
                 }))
             }
             // Only a durable run stops at a sleep; a child's is its parent's.
             Ok(Reached::Stepped(state) | Reached::Sleep(state, _) | Reached::Await(state, _)) => {
                 self.set_left(ChildLeft::Running);
-                let child = ChildState {
+                let durable = started.filter(|_| self.is_durable());
+                // The step is saved as the child's next checkpoint.
+                let next = seq.map_or(0, |seq| seq + 1);
+                let mut child = ChildState {
                     state: *state,
                     loops,
                     started,
+                    seq: durable.map(|_| next),
                 };
-                if let Some(started) = started.filter(|_| self.is_durable()) {
-                    self.record_child_step::<C>(step, started, &child)?;
+                if let Some(started) = durable {
+                    // Its own child that waits before its first step finished: its row too.
+                    let grandchild = grandchild.or_else(|| {
+                        C::waiting_child(&mut child.state, next).map(|waiting| waiting.0)
+                    });
+                    self.record_child_step::<C>(step, started, &child, grandchild)?;
                 }
                 Ok(ChildStop::Waiting(child))
             }
@@ -231,14 +246,15 @@ impl Context {
 
     /// [`Context::child`] in a run something watches or limits: the child in a scope of its
     /// own, under the run's limits and `policy`'s timeout. Returns where it stopped, its loop
-    /// counters, and whether the timeout stopped it.
+    /// counters, whether the timeout stopped it, and, in a durable run, the step its own
+    /// child run took in its step.
     async fn watched_child<C: Workflow>(
         &mut self,
         step: &'static str,
         policy: &StepPolicy,
         workflow: &C,
         child: ChildState<C::State>,
-    ) -> (Result<Reached<C>, Error>, Loops, bool) {
+    ) -> (Result<Reached<C>, Error>, Loops, bool, Option<ChildStep>) {
         let limits = self.limits().clone();
         let hooks = Hooks {
             max_steps: limits.max_steps.unwrap_or(u64::MAX),
@@ -246,23 +262,33 @@ impl Context {
             saver: None,
             one_step: self.is_durable(),
         };
-        let mut cx = Context::with_loops(C::NAME, child.loops).limited(limits.clone());
-        cx.set_taken(self.taken());
         // A durable parent's child takes one step per turn of the parent's loop, in the same
-        // scope each time.
-        let scope = match self.child_scope().take() {
-            Some(scope) => Some(scope),
+        // context (its scope, its own child's context) each time.
+        let mut cx = match self.kept_child().take() {
+            Some(kept) => {
+                let mut cx = *kept;
+                cx.set_loops(child.loops);
+                cx.set_limits(limits.clone());
+                cx
+            }
             None => {
-                let scope = self.run().and_then(|_| RunScope::child(C::NAME, C::STEPS));
-                if let Some(scope) = &scope {
-                    scope.started(None);
+                let mut cx = Context::with_loops(C::NAME, child.loops).limited(limits.clone());
+                if self.is_durable() {
+                    // Its own child runs are durable runs of theirs too.
+                    cx = cx.durable();
                 }
-                scope
+                let scope = self.run().and_then(|_| RunScope::child(C::NAME, C::STEPS));
+                if let Some(scope) = scope {
+                    scope.started(None);
+                    cx = cx.watched(scope);
+                }
+                cx
             }
         };
-        if let Some(scope) = &scope {
-            cx = cx.watched(Arc::clone(scope));
-        }
+        cx.set_taken(self.taken());
+        // Where a child run of the child's step starts from: its latest checkpoint.
+        cx.set_at(child.seq.unwrap_or(0));
+        let scope = cx.run().cloned();
         let driven = drive_to(workflow, child.state, &mut cx, &hooks);
         let driven = async {
             match &scope {
@@ -299,24 +325,29 @@ impl Context {
             Ok(Reached::End(_)) => Ending::Completed,
             Ok(Reached::Pause(_, pause)) => Ending::Suspended(pause.outer_step()),
             Ok(Reached::Stepped(_) | Reached::Sleep(..) | Reached::Await(..)) => {
-                *self.child_scope() = scope;
-                return (reached, cx.into_loops(), timed_out);
+                let loops = cx.take_loops();
+                // The step the child's own child took, saved with the child's.
+                let grandchild = cx.take_child_step();
+                *self.kept_child() = Some(Box::new(cx));
+                return (reached, loops, timed_out, grandchild);
             }
             Err(error) => Ending::Failed(error),
         };
         if let Some(scope) = &scope {
             scope.ended(ending);
         }
-        (reached, cx.into_loops(), timed_out)
+        (reached, cx.into_loops(), timed_out, None)
     }
 
     /// Records the step the child run of step `step`, started from the parent's checkpoint
-    /// `started`, took to reach `child`: the parent's next checkpoint saves it.
+    /// `started`, took to reach `child`, with `grandchild`, the step its own child run took
+    /// in it: the parent's next checkpoint saves them.
     fn record_child_step<C: Workflow>(
         &mut self,
         step: &'static str,
         started: u64,
         child: &ChildState<C::State>,
+        grandchild: Option<ChildStep>,
     ) -> Result<(), Error> {
         let unsaved = |error: serde_json::Error| Error::Checkpoint {
             workflow: C::NAME,
@@ -332,6 +363,7 @@ impl Context {
             paused: C::pause(&child.state).is_some(),
             state: serde_json::to_string(&child.state).map_err(unsaved)?,
             loops: serde_json::to_string(&child.loops).map_err(unsaved)?,
+            child: grandchild.map(Box::new),
         });
         Ok(())
     }
@@ -351,4 +383,37 @@ impl Context {
             },
         }
     }
+}
+
+/// [`Workflow::waiting_child`] for the child run `child` of step `step`, a run of `C`: its
+/// record if it waits at a pause before any step of it finished and has no checkpoint yet,
+/// after recording in it that it started from its parent's checkpoint `at` (unless it knows
+/// already) and that it has its checkpoint 0; with the same for its own child, at any depth.
+/// `None` (and `child` as it was) otherwise, or if its state does not serialize (the
+/// parent's checkpoint then fails, saying why).
+pub fn waiting_child<C: Workflow>(
+    step: &'static str,
+    child: &mut ChildState<C::State>,
+    at: u64,
+) -> Option<WaitingChild> {
+    if child.seq.is_some() || C::pause(&child.state).is_none() {
+        return None;
+    }
+    // Its own child started from its checkpoint 0: this one.
+    let grandchild = C::waiting_child(&mut child.state, 0);
+    let state = serde_json::to_string(&child.state).ok()?;
+    let loops = serde_json::to_string(&child.loops).ok()?;
+    let started = *child.started.get_or_insert(at);
+    child.seq = Some(0);
+    Some(WaitingChild(ChildStep {
+        parent_step: step,
+        started,
+        workflow: C::NAME,
+        fingerprint: C::FINGERPRINT,
+        step: C::step_name(&child.state),
+        paused: true,
+        state,
+        loops,
+        child: grandchild.map(|grandchild| Box::new(grandchild.0)),
+    }))
 }

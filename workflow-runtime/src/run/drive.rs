@@ -235,7 +235,8 @@ pub(crate) fn drive_to<'a, W: Workflow>(
         let plain = cx.run().is_none() && hooks.is_none();
         // Whether the step that just ran is a child run in progress (of a durable run), which
         // the next turn goes on with as the same step.
-        let mut continuing = false;
+        // A child's context kept across its parent's turns says where its last turn stopped.
+        let mut continuing = cx.take_going_on();
         // Whether the run is at its end is asked once here, then after each step, where the
         // state it led to is still in registers: asked at the top of the loop, it wrote the
         // state back into the future just before the state was copied into the next step's
@@ -331,11 +332,16 @@ pub(crate) fn drive_to<'a, W: Workflow>(
             }
             if let Some(saver) = hooks.saver {
                 let usage = cx.run().map(|run| run.saved_usage()).unwrap_or_default();
-                let child = cx.take_child_step();
+                // The step the child run in the state took; or a child the state holds that
+                // waits before its first step finished, which has its row from this write.
+                let child = cx.take_child_step().or_else(|| {
+                    W::waiting_child(&mut state, saver.version() + 1).map(|waiting| waiting.0)
+                });
                 let saved = saver.save(&state, cx.loops(), usage, child);
                 saved.await?;
             }
             if hooks.one_step {
+                cx.set_going_on(continuing);
                 return Ok(Reached::Stepped(Box::new(state)));
             }
             state = match W::finish(state) {

@@ -7,6 +7,7 @@
 //! same loop, inline (`child.rs`).
 
 mod child;
+pub use child::waiting_child;
 mod drive;
 mod launch;
 mod report;

@@ -13,7 +13,7 @@ use super::Loops;
 /// child's and a value given to the parent goes on in the child.
 ///
 /// Serialized as `{"state": state, "loops": [..]}`, with `"started": seq` once a durable
-/// run took the child's first step.
+/// run took the child's first step, and `"seq": seq` once the child run has a checkpoint.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChildState<S> {
     /// The child workflow's state.
@@ -27,6 +27,11 @@ pub struct ChildState<S> {
     /// `None` before the first step, and in a run that is not durable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub started: Option<u64>,
+    /// In a durable run, the number of the child run's latest checkpoint (its first is 0):
+    /// where a child run of its own step starts from. `None` before its first checkpoint,
+    /// and in a run that is not durable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seq: Option<u64>,
 }
 
 impl<S> ChildState<S> {
@@ -36,6 +41,7 @@ impl<S> ChildState<S> {
             state,
             loops: Loops::new(),
             started: None,
+            seq: None,
         }
     }
 }

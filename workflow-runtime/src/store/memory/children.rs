@@ -8,13 +8,15 @@ use super::runs::{Entry, Runs};
 use crate::store::{ChildRecord, RunId, RunInfo, RunStatus};
 
 /// Saves `child`, the step a child run of run `parent` took, at `now`: creates the child's run
-/// on its first step, appends its checkpoint, and sets its status and step.
+/// on its first step, appends its checkpoint, and sets its status and step; then, the same way,
+/// the step its own child run took, if its checkpoint carries one (at any depth).
 pub(super) fn save(runs: &mut Runs, parent: RunId, child: ChildRecord, now: SystemTime) {
     let ChildRecord {
         parent_step,
         started,
         mut checkpoint,
     } = child;
+    let (run, grandchild) = (checkpoint.run, checkpoint.child.take());
     match runs.get_mut(checkpoint.run) {
         Some(entry) => {
             checkpoint.seq = entry.info.version.wrapping_add(1);
@@ -35,15 +37,23 @@ pub(super) fn save(runs: &mut Runs, parent: RunId, child: ChildRecord, now: Syst
             runs.insert(entry);
         }
     }
+    if let Some(grandchild) = grandchild {
+        save(runs, run, *grandchild, now);
+    }
 }
 
-/// Ends the child runs of run `parent` still in flight (running, or waiting at a pause) as
-/// `status`, with `error`, at `now`: their parent failed or was cancelled.
+/// Ends the child runs of run `parent` still in flight (running, or waiting at a pause), and
+/// theirs at any depth, as `status`, with `error`, at `now`: their parent failed or was
+/// cancelled.
 pub(super) fn end(runs: &mut Runs, parent: RunId, status: RunStatus, error: &str, now: SystemTime) {
+    let tree = descendants(runs, parent);
+    if tree.is_empty() {
+        return;
+    }
     runs.each_mut(|entry| {
         let info = &mut entry.info;
         let in_flight = matches!(info.status, RunStatus::Running | RunStatus::Suspended);
-        if in_flight && is_child_of(info, parent) {
+        if in_flight && tree.contains(&info.id) {
             info.status = status;
             info.error = Some(error.to_owned());
             info.updated_at = now;
@@ -51,30 +61,50 @@ pub(super) fn end(runs: &mut Runs, parent: RunId, status: RunStatus, error: &str
     });
 }
 
-/// Sets the child runs of run `parent` that are `from` to `to`, at `now`: a child in flight
-/// waits, or goes on, with its parent.
+/// Sets the child runs of run `parent` that are `from` to `to`, and theirs at any depth, at
+/// `now`: a child in flight waits, or goes on, with its parent.
 pub(super) fn follow(
     runs: &mut Runs,
     parent: RunId,
     (from, to): (RunStatus, RunStatus),
     now: SystemTime,
 ) {
+    let tree = descendants(runs, parent);
+    if tree.is_empty() {
+        return;
+    }
     runs.each_mut(|entry| {
         let info = &mut entry.info;
-        if info.status == from && is_child_of(info, parent) {
+        if info.status == from && tree.contains(&info.id) {
             info.status = to;
             info.updated_at = now;
         }
     });
 }
 
-/// Whether `info` is a child run of run `parent`.
-pub(super) fn is_child_of(info: &RunInfo, parent: RunId) -> bool {
-    info.parent_step.is_some() && info.parent.is_some_and(|(id, _)| id == parent)
+/// The child runs of run `parent`, theirs, and so on: the ids of its tree of child runs,
+/// without `parent` itself.
+fn descendants(runs: &mut Runs, parent: RunId) -> HashSet<RunId> {
+    let mut tree = HashSet::new();
+    let mut found = HashSet::from([parent]);
+    // Each pass finds one more level; a run has no child runs in the common case.
+    while !found.is_empty() {
+        let mut next = HashSet::new();
+        runs.each_mut(|entry| {
+            let info = &entry.info;
+            let parent = info.parent.map(|(id, _)| id);
+            if info.parent_step.is_some() && parent.is_some_and(|id| found.contains(&id)) {
+                next.insert(info.id);
+            }
+        });
+        next.retain(|id| tree.insert(*id));
+        found = next;
+    }
+    tree
 }
 
 /// Deletes the runs `delete` picks among those that are not child runs, with their child
-/// runs; returns how many runs it deleted.
+/// runs at any depth; returns how many runs it deleted.
 pub(super) fn delete(runs: &mut Runs, mut delete: impl FnMut(&Entry) -> bool) -> usize {
     let mut parents = HashSet::new();
     runs.each_mut(|entry| {
@@ -82,11 +112,10 @@ pub(super) fn delete(runs: &mut Runs, mut delete: impl FnMut(&Entry) -> bool) ->
             parents.insert(entry.info.id);
         }
     });
-    runs.delete(|entry| {
-        let info = &entry.info;
-        match (&info.parent_step, info.parent) {
-            (Some(_), Some((parent, _))) => parents.contains(&parent),
-            _ => parents.contains(&info.id),
-        }
-    })
+    let roots: Vec<RunId> = parents.iter().copied().collect();
+    for root in roots {
+        let tree = descendants(runs, root);
+        parents.extend(tree);
+    }
+    runs.delete(|entry| parents.contains(&entry.info.id))
 }

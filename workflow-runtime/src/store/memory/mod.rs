@@ -139,15 +139,21 @@ impl MemoryStore {
 impl CheckpointStore for MemoryStore {
     fn create(&self, run: NewRun) -> BoxFuture<'_, Result<(), Error>> {
         let now = SystemTime::now();
-        let mut entry = Entry::new(RunInfo::created(&run.first, run.parent));
+        let mut first = run.first;
+        let child = first.child.take();
+        let mut entry = Entry::new(RunInfo::created(&first, run.parent));
         entry.take(run.lease.as_ref(), now);
-        entry.checkpoints.push_back(run.first);
+        entry.checkpoints.push_back(first);
         let mut runs = self.lock();
         let id = entry.info.id;
         if runs.contains(id) {
             return Box::pin(ready(Err(Error::RunExists { run: id })));
         }
         runs.insert(entry);
+        // A child its first state waits in, before any step of it: its row comes with the run.
+        if let Some(child) = child {
+            children::save(&mut runs, id, *child, now);
+        }
         Box::pin(ready(Ok(())))
     }
 

@@ -37,12 +37,12 @@ pub(super) fn claim_next_sql() -> String {
     };
     let (free, free_r) = (free(""), free("r."));
     format!(
-        "WITH swept AS (UPDATE workflow_runs SET status = 'cancelled', error = $6::text, \
-         updated_at = {now}, lease_id = NULL, owner = NULL, lease_expires = NULL \
-         WHERE status = 'running' AND cancel_requested \
-         AND (lease_expires IS NULL OR lease_expires <= {now}) RETURNING id), \
+        "WITH RECURSIVE swept AS (UPDATE workflow_runs SET status = 'cancelled', \
+         error = $6::text, updated_at = {now}, lease_id = NULL, owner = NULL, \
+         lease_expires = NULL WHERE status = 'running' AND cancel_requested \
+         AND (lease_expires IS NULL OR lease_expires <= {now}) RETURNING id), {tree}, \
          swept_children AS (UPDATE workflow_runs c SET status = 'cancelled', error = $6::text, \
-         updated_at = {now} FROM swept s WHERE c.parent = s.id AND c.parent_step IS NOT NULL \
+         updated_at = {now} WHERE c.id IN (SELECT id FROM tree) \
          AND c.status IN ('running', 'suspended')), \
          answered AS (SELECT r.id FROM workflow_answers a JOIN workflow_runs r \
          ON r.id = a.run AND r.version = a.seq WHERE r.status = 'suspended' AND {free_r} \
@@ -58,7 +58,8 @@ pub(super) fn claim_next_sql() -> String {
          lease_expires = {now} + $3::bigint \
          WHERE id = (SELECT id FROM answered UNION ALL SELECT id FROM due UNION ALL SELECT id FROM mailed \
          UNION ALL SELECT id FROM ready LIMIT 1) RETURNING {RUN_COLUMNS}) \
-         SELECT claimed.*, {CLAIMED_COLUMNS}"
+         SELECT claimed.*, {CLAIMED_COLUMNS}",
+        tree = super::statements::tree!("swept"),
     )
 }
 

@@ -45,14 +45,17 @@ pub(super) async fn prune(
 /// Deletes the runs `retention` selects, with their child runs, checkpoints, event logs,
 /// messages, answers and recorded calls, in one statement.
 pub(super) async fn delete_runs(client: &Client, retention: &Retention) -> Result<u64, Error> {
-    // Child runs go with their parent only.
-    const DELETE: &str = "WITH parents AS (DELETE FROM workflow_runs \
+    // Child runs go with their parent only, at any depth.
+    const DELETE: &str = "WITH RECURSIVE parents AS (DELETE FROM workflow_runs \
          WHERE parent_step IS NULL AND status = ANY($1) AND updated_at < $2 AND (lease_id IS NULL \
          OR lease_expires IS NULL \
          OR lease_expires <= (extract(epoch from clock_timestamp()) * 1000)::bigint) \
          RETURNING id), \
-         children AS (DELETE FROM workflow_runs WHERE parent_step IS NOT NULL \
-         AND parent IN (SELECT id FROM parents) RETURNING id), \
+         tree (id) AS (SELECT c.id FROM workflow_runs c WHERE c.parent IN \
+         (SELECT id FROM parents) AND c.parent_step IS NOT NULL UNION ALL SELECT c.id \
+         FROM workflow_runs c JOIN tree t ON c.parent = t.id AND c.parent_step IS NOT NULL), \
+         children AS (DELETE FROM workflow_runs WHERE id IN (SELECT id FROM tree) \
+         RETURNING id), \
          gone AS (SELECT id FROM parents UNION ALL SELECT id FROM children), \
          checkpoints AS (DELETE FROM workflow_checkpoints WHERE run IN (SELECT id FROM gone)), \
          branches AS (DELETE FROM workflow_branches WHERE run IN (SELECT id FROM gone)), \

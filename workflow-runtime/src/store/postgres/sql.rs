@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::read::{branches, missing};
 use super::rows::{checkpoint, claimed_checkpoint, run_info, store, Reader};
-use super::statements::Statements;
+use super::statements::{ChildSave, Statements};
 use crate::error::Error;
 use crate::store::batch::pack;
 use crate::store::queue::CANCELLED;
@@ -76,7 +76,21 @@ pub(super) async fn create(client: &Client, sql: &Statements, run: &NewRun) -> R
         &first.loops,
         &usage,
     ];
-    match client.execute(&sql.create, &params).await.map_err(store)? {
+    let created = match chain(first) {
+        records if records.is_empty() => client.execute(&sql.create, &params).await,
+        // A child its first state waits in, before any step of it: its row comes with the
+        // run, in the same statement (rare: a statement of its own).
+        records => {
+            let bounds: Vec<ChildBound> = records
+                .iter()
+                .map(|record| ChildBound::of(record))
+                .collect();
+            let params = ChildBound::params(&bounds, &records, &params);
+            let statement = super::statements::create_with_children(records.len());
+            client.execute(statement.as_str(), &params).await
+        }
+    };
+    match created.map_err(store)? {
         0 => Err(Error::RunExists { run: first.run }),
         _ => Ok(()),
     }
@@ -193,22 +207,30 @@ pub(super) async fn save(
     let bound = Bound::of(checkpoint);
     let extra: [&(dyn ToSql + Sync); 4] = [&at, &text, &count, &message];
     let params = bound.params(checkpoint, &lease, &ttl, &extra);
-    let child = checkpoint.child.as_deref().map(ChildBound::of);
+    let records = chain(checkpoint);
+    let bounds: Vec<ChildBound> = records
+        .iter()
+        .map(|record| ChildBound::of(record))
+        .collect();
     let write = async {
-        let Some((child, record)) = child.as_ref().zip(checkpoint.child.as_deref()) else {
+        if records.is_empty() {
             return match (message, events.is_empty()) {
                 (Some(_), _) => client.execute(&sql.save_received, &params).await,
                 (None, true) => client.execute(&sql.save, &params[..14]).await,
                 (None, false) => client.execute(&sql.save_logged, &params[..17]).await,
             };
+        }
+        let (statement, kind, count) = match (message, events.is_empty()) {
+            (Some(_), _) => (&sql.save_received_child, ChildSave::Received, 18),
+            (None, true) => (&sql.save_child, ChildSave::Plain, 14),
+            (None, false) => (&sql.save_logged_child, ChildSave::Logged, 17),
         };
-        let (statement, count) = match (message, events.is_empty()) {
-            (Some(_), _) => (&sql.save_received_child, 18),
-            (None, true) => (&sql.save_child, 14),
-            (None, false) => (&sql.save_logged_child, 17),
-        };
-        let params = child.params(record, &params[..count]);
-        client.execute(statement, &params).await
+        let params = ChildBound::params(&bounds, &records, &params[..count]);
+        match records.len() {
+            1 => client.execute(statement, &params).await,
+            // A child's own child runs: rarer, a statement of their own.
+            depth => client.execute(kind.sql(depth).as_str(), &params).await,
+        }
     };
     let saved = if bound.running || checkpoint.status == RunStatus::Suspended {
         write.await
@@ -255,12 +277,21 @@ pub(super) async fn save_carried(
 ) -> Result<(), Error> {
     let bound = Bound::of(checkpoint);
     let params = bound.params(checkpoint, &lease, &ttl, &[&call.key, &call.value]);
-    let child = checkpoint.child.as_deref().map(ChildBound::of);
-    let saved = match child.as_ref().zip(checkpoint.child.as_deref()) {
-        None => client.execute(&sql.save_carried, &params).await,
-        Some((child, record)) => {
-            let params = child.params(record, &params);
+    let records = chain(checkpoint);
+    let bounds: Vec<ChildBound> = records
+        .iter()
+        .map(|record| ChildBound::of(record))
+        .collect();
+    let saved = match records.len() {
+        0 => client.execute(&sql.save_carried, &params).await,
+        1 => {
+            let params = ChildBound::params(&bounds, &records, &params);
             client.execute(&sql.save_carried_child, &params).await
+        }
+        depth => {
+            let params = ChildBound::params(&bounds, &records, &params);
+            let statement = ChildSave::Carried.sql(depth);
+            client.execute(statement.as_str(), &params).await
         }
     };
     match saved.map_err(store)? {
@@ -416,27 +447,43 @@ impl ChildBound {
         }
     }
 
-    /// `save`, the params of the save, then those of `child`.
+    /// `save`, the params of the save, then those of each child of `children` (bound as
+    /// `bounds`), from the top.
     fn params<'a>(
-        &'a self,
-        child: &'a ChildRecord,
+        bounds: &'a [ChildBound],
+        children: &[&'a ChildRecord],
         save: &[&'a (dyn ToSql + Sync)],
     ) -> Vec<&'a (dyn ToSql + Sync)> {
-        let checkpoint = &child.checkpoint;
-        let params: [&(dyn ToSql + Sync); 10] = [
-            checkpoint.run.as_uuid(),
-            &checkpoint.workflow,
-            &self.fingerprint,
-            &self.status,
-            &checkpoint.step,
-            &self.started,
-            &child.parent_step,
-            &self.format,
-            &checkpoint.state,
-            &checkpoint.loops,
-        ];
-        save.iter().chain(&params).copied().collect()
+        let mut params = save.to_vec();
+        for (bound, child) in bounds.iter().zip(children) {
+            let checkpoint = &child.checkpoint;
+            params.extend([
+                checkpoint.run.as_uuid() as &(dyn ToSql + Sync),
+                &checkpoint.workflow,
+                &bound.fingerprint,
+                &bound.status,
+                &checkpoint.step,
+                &bound.started,
+                &child.parent_step,
+                &bound.format,
+                &checkpoint.state,
+                &checkpoint.loops,
+            ]);
+        }
+        params
     }
+}
+
+/// The child run `checkpoint` carries, its own child run, and so on: the chain of child
+/// records a save writes, from the top.
+fn chain(checkpoint: &Checkpoint) -> Vec<&ChildRecord> {
+    let mut records = Vec::new();
+    let mut next = checkpoint.child.as_deref();
+    while let Some(record) = next {
+        records.push(record);
+        next = record.checkpoint.child.as_deref();
+    }
+    records
 }
 
 /// Appends `events` to run `run`'s log, without a checkpoint.

@@ -14,6 +14,21 @@ macro_rules! now {
     };
 }
 
+/// The child runs of the runs of CTE `$roots` (a name), theirs, and so on, as the CTE
+/// `tree (id)`: the runs a statement on a run's whole tree of child runs reaches, by the index
+/// of children. In a `WITH RECURSIVE`.
+macro_rules! tree {
+    ($roots:literal) => {
+        concat!(
+            "tree (id) AS (SELECT c.id FROM workflow_runs c WHERE c.parent IN (SELECT id FROM ",
+            $roots,
+            ") AND c.parent_step IS NOT NULL UNION ALL SELECT c.id FROM workflow_runs c \
+             JOIN tree t ON c.parent = t.id AND c.parent_step IS NOT NULL)"
+        )
+    };
+}
+pub(super) use tree;
+
 /// The tables, created if missing; `workflow_schema` records the schema's version.
 pub(super) const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS workflow_schema (version integer NOT NULL);
@@ -244,7 +259,7 @@ impl Statements {
     pub(super) async fn prepare(client: &Client) -> Result<Self, Error> {
         let prepare = |sql: String| async move { client.prepare(&sql).await.map_err(store) };
         Ok(Statements {
-            create: prepare(CREATE.into()).await?,
+            create: prepare(format!("{CREATE_RUN} {CREATE_CHECKPOINT}")).await?,
             claim: prepare(format!(
                 "WITH claimed AS (UPDATE workflow_runs SET lease_id = $2, owner = $3, \
                  lease_expires = {} + $4::bigint \
@@ -323,7 +338,7 @@ impl Statements {
             ))
             .await?,
             cancel: prepare(format!(
-                "WITH cancelled AS (UPDATE workflow_runs SET cancel_requested = true, \
+                "WITH RECURSIVE cancelled AS (UPDATE workflow_runs SET cancel_requested = true, \
                  status = CASE WHEN {LIVE} THEN status ELSE 'cancelled' END, \
                  error = CASE WHEN {LIVE} THEN error ELSE $2 END, \
                  updated_at = CASE WHEN {LIVE} THEN updated_at ELSE {} END, \
@@ -331,13 +346,13 @@ impl Statements {
                  lease_expires = CASE WHEN {LIVE} THEN lease_expires END, \
                  lease_id = CASE WHEN {LIVE} THEN lease_id END \
                  WHERE id = $1 AND status IN ('running', 'suspended') \
-                 RETURNING id, status, error, updated_at), \
+                 RETURNING id, status, error, updated_at), {}, \
                  ended AS (UPDATE workflow_runs c SET status = r.status, error = r.error, \
-                 updated_at = r.updated_at FROM cancelled r WHERE c.parent = r.id \
-                 AND c.parent_step IS NOT NULL AND c.status IN ('running', 'suspended') \
-                 AND r.status = 'cancelled') \
+                 updated_at = r.updated_at FROM cancelled r WHERE c.id IN (SELECT id FROM tree) \
+                 AND c.status IN ('running', 'suspended') AND r.status = 'cancelled') \
                  SELECT status FROM cancelled",
-                now!()
+                now!(),
+                tree!("cancelled"),
             ))
             .await?,
             status: prepare("SELECT status FROM workflow_runs WHERE id = $1".into()).await?,
@@ -347,15 +362,10 @@ impl Statements {
             .await?,
             suspend_at: prepare(SUSPEND_AT.into()).await?,
             save_received: prepare(format!("{} {SAVE_CHECKPOINT}", save_received_run())).await?,
-            save_child: prepare(with_child(SAVE_RUN, 15)).await?,
-            save_logged_child: prepare(with_child(
-                &format!("{}, {LOG_EVENTS}", logged(SAVE_RUN)),
-                18,
-            ))
-            .await?,
-            save_received_child: prepare(with_child(&save_received_run(), 19)).await?,
-            save_carried_child: prepare(with_child(&format!("{SAVE_RUN}, {CARRY_CALLS}"), 17))
-                .await?,
+            save_child: prepare(ChildSave::Plain.sql(1)).await?,
+            save_logged_child: prepare(ChildSave::Logged.sql(1)).await?,
+            save_received_child: prepare(ChildSave::Received.sql(1)).await?,
+            save_carried_child: prepare(ChildSave::Carried.sql(1)).await?,
             send_signal: prepare(format!(
                 "INSERT INTO workflow_signals (run, signal, value, created_at) \
                  SELECT id, $2, $3, {} FROM workflow_runs WHERE id = $1 RETURNING id",
@@ -392,23 +402,35 @@ pub(super) const RECORD_ANSWER: &str = concat!(
 /// Whether a run's lease is held, and not expired.
 const LIVE: &str = concat!("(lease_id IS NOT NULL AND lease_expires > ", now!(), ")");
 
-const CREATE: &str = concat!(
+/// A new run's row, inserted unless a run has its id (`RETURNING id` if it was): its first
+/// checkpoint, [`CREATE_CHECKPOINT`], follows.
+const CREATE_RUN: &str = concat!(
     "WITH run AS (INSERT INTO workflow_runs (id, workflow, fingerprint, status, step, version, \
      lease_id, owner, lease_expires, parent, parent_seq, created_at, updated_at) \
      VALUES ($1, $2::text, $3::bigint, $4::text, $5::text, $6::bigint, $7::uuid, $8, \
      CASE WHEN $7::uuid IS NULL THEN NULL ELSE ",
     now!(),
     " + $9::bigint END, $10, $11, $12::bigint, $12::bigint) \
-     ON CONFLICT (id) DO NOTHING RETURNING id) \
-     INSERT INTO workflow_checkpoints (run, seq, workflow, fingerprint, format, step, status, \
-     state, loops, created_at, usage) SELECT id, $6::bigint, $2::text, $3::bigint, $13::integer, \
-     $5::text, $4::text, $14::text, $15::text, $12::bigint, $16::text FROM run"
+     ON CONFLICT (id) DO NOTHING RETURNING id)",
 );
+
+/// A new run's first checkpoint, inserted if its row was ([`CREATE_RUN`]).
+const CREATE_CHECKPOINT: &str =
+    "INSERT INTO workflow_checkpoints (run, seq, workflow, fingerprint, format, step, status, \
+     state, loops, created_at, usage) SELECT id, $6::bigint, $2::text, $3::bigint, $13::integer, \
+     $5::text, $4::text, $14::text, $15::text, $12::bigint, $16::text FROM run";
+
+/// The statement that creates a run whose first state holds a chain of `depth` child runs
+/// that wait before any step of theirs (see [`with_children`]), their params from `$17`.
+pub(super) fn create_with_children(depth: usize) -> String {
+    let head = format!("{CREATE_RUN}, parent_checkpoint AS ({CREATE_CHECKPOINT})");
+    with_children(head, 17, depth)
+}
 
 /// A save's first half: the run's row, checked and updated (`RETURNING id` if it may be
 /// written); [`SAVE_CHECKPOINT`] follows, and [`LOG_EVENTS`] between them to log events too.
 const SAVE_RUN: &str = concat!(
-    "WITH run AS (UPDATE workflow_runs SET version = $3::bigint, status = $4::text, wake_at = NULL, \
+    "WITH RECURSIVE run AS (UPDATE workflow_runs SET version = $3::bigint, status = $4::text, wake_at = NULL, \
      step = $5::text, error = NULL, updated_at = ",
     now!(),
     ", lease_id = CASE WHEN $6::boolean THEN lease_id END, \
@@ -432,33 +454,37 @@ const CARRY_CALLS: &str = concat!(
     " FROM run ON CONFLICT (run, seq, key) DO NOTHING)",
 );
 
-/// The child runs of run `$1` waiting at a pause, set running, if its row was written
-/// running (`$4`) by a save that carries no child: the parent's pause was answered, and its
-/// child goes on with it. Between [`SAVE_RUN`] and [`SAVE_CHECKPOINT`]; by the index of
-/// children, which a run without any finds empty.
+/// The child runs of run `$1` waiting at a pause, and theirs at any depth, set running, if
+/// its row was written running (`$4`) by a save that carries no child: the parent's pause was
+/// answered, and its child goes on with it. Between [`SAVE_RUN`] and [`SAVE_CHECKPOINT`]; by
+/// the index of children, which a run without any finds empty.
 const RESUME_CHILDREN: &str = concat!(
-    "resumed AS (UPDATE workflow_runs SET status = 'running', updated_at = ",
+    "resume_tree (id) AS (SELECT c.id FROM workflow_runs c WHERE c.parent = $1 \
+     AND c.parent_step IS NOT NULL AND $4::text = 'running' UNION ALL SELECT c.id \
+     FROM workflow_runs c JOIN resume_tree t ON c.parent = t.id AND c.parent_step IS NOT NULL), \
+     resumed AS (UPDATE workflow_runs SET status = 'running', updated_at = ",
     now!(),
-    " WHERE parent = $1 AND parent_step IS NOT NULL AND status = 'suspended' \
-     AND $4::text = 'running' AND EXISTS (SELECT 1 FROM run))",
+    " WHERE id IN (SELECT id FROM resume_tree) AND status = 'suspended' \
+     AND EXISTS (SELECT 1 FROM run))",
 );
 
 /// Suspends run `$1` at checkpoint `$3`, its latest, if it is leased to `$2`, without a
 /// checkpoint: gives up the lease (records it as cancelled, with error `$4`, if it was asked
 /// to stop). Its child in flight, whose tool call waits for the approval, waits with it (or
-/// ends cancelled with it). A row if the run was suspended.
+/// ends cancelled with it), and so do the child runs of that child, at any depth. A row if the
+/// run was suspended.
 const SUSPEND_AT: &str = concat!(
-    "WITH run AS (UPDATE workflow_runs SET \
+    "WITH RECURSIVE run AS (UPDATE workflow_runs SET \
      status = CASE WHEN cancel_requested THEN 'cancelled' ELSE 'suspended' END, \
      error = CASE WHEN cancel_requested THEN $4::text END, wake_at = NULL, awaiting = NULL, \
      lease_id = NULL, owner = NULL, lease_expires = NULL, updated_at = ",
     now!(),
     " WHERE id = $1 AND lease_id = $2 AND version = $3::bigint \
-     RETURNING id, status, error, updated_at), \
-     children AS (UPDATE workflow_runs c SET status = r.status, error = r.error, \
-     updated_at = r.updated_at FROM run r WHERE c.parent = r.id \
-     AND c.parent_step IS NOT NULL AND c.status IN ('running', 'suspended') \
-     AND c.status <> r.status) \
+     RETURNING id, status, error, updated_at), ",
+    tree!("run"),
+    ", children AS (UPDATE workflow_runs c SET status = r.status, error = r.error, \
+     updated_at = r.updated_at FROM run r WHERE c.id IN (SELECT id FROM tree) \
+     AND c.status IN ('running', 'suspended') AND c.status <> r.status) \
      SELECT 1 FROM run",
 );
 
@@ -489,35 +515,91 @@ fn save_received_run() -> String {
     )
 }
 
-/// A save (its first half, `run`, the CTEs that write the run's row and what goes with it)
-/// that also writes the child run the checkpoint carries, its params from `$n`: the child's
-/// id, workflow, fingerprint, status, step, the parent's checkpoint it started from, the
-/// parent's step, the format, state and loops of its checkpoint. The child's row counts one
-/// more checkpoint, or is created on its first step (checkpoint 0: an update first, rather
-/// than an upsert, whose speculative insert costs a dead row each step; only the parent's
-/// writer, under its lease, writes the child's row); both only if the parent's row was
-/// written, in the same statement.
-fn with_child(run: &str, n: usize) -> String {
-    let p = |i: usize| format!("${}", n + i);
-    let (id, workflow, fingerprint, status, step) = (p(0), p(1), p(2), p(3), p(4));
-    let (started, parent_step, format, state, loops) = (p(5), p(6), p(7), p(8), p(9));
-    format!(
-        "{run}, parent_checkpoint AS ({SAVE_CHECKPOINT}), \
-         stepped AS (UPDATE workflow_runs SET version = version + 1, status = {status}::text, \
-         step = {step}::text, error = NULL, updated_at = {now} \
-         WHERE id = {id}::uuid AND EXISTS (SELECT 1 FROM run) RETURNING id, version, updated_at), \
-         created AS (INSERT INTO workflow_runs (id, workflow, fingerprint, status, step, version, \
-         parent, parent_seq, parent_step, created_at, updated_at) \
-         SELECT {id}::uuid, {workflow}::text, {fingerprint}::bigint, {status}::text, \
-         {step}::text, 0, run.id, {started}::bigint, {parent_step}::text, {now}, {now} FROM run \
-         WHERE NOT EXISTS (SELECT 1 FROM stepped) RETURNING id, version, updated_at), \
-         child AS (SELECT * FROM stepped UNION ALL SELECT * FROM created) \
-         INSERT INTO workflow_checkpoints (run, seq, workflow, fingerprint, format, step, \
-         status, state, loops, created_at, usage) SELECT id, version, {workflow}::text, \
-         {fingerprint}::bigint, {format}::integer, {step}::text, {status}::text, {state}::text, \
-         {loops}::text, updated_at, NULL FROM child",
-        now = now!(),
-    )
+/// A save of a checkpoint that carries a child run ([`Checkpoint::child`]), by what else it
+/// writes: the statement for a chain of `depth` child runs (a child, its own child, ...).
+///
+/// [`Checkpoint::child`]: crate::store::Checkpoint::child
+#[derive(Clone, Copy)]
+pub(super) enum ChildSave {
+    /// [`SAVE_RUN`]'s params, then the children's.
+    Plain,
+    /// With events logged.
+    Logged,
+    /// With events logged and a message taken.
+    Received,
+    /// With the calls carried over.
+    Carried,
+}
+
+impl ChildSave {
+    /// The statement that saves the checkpoint with a chain of `depth` (at least 1) child runs.
+    pub(super) fn sql(self, depth: usize) -> String {
+        let (run, n) = match self {
+            ChildSave::Plain => (SAVE_RUN.to_owned(), 15),
+            ChildSave::Logged => (format!("{}, {LOG_EVENTS}", logged(SAVE_RUN)), 18),
+            ChildSave::Received => (save_received_run(), 19),
+            ChildSave::Carried => (format!("{SAVE_RUN}, {CARRY_CALLS}"), 17),
+        };
+        with_children(
+            format!("{run}, parent_checkpoint AS ({SAVE_CHECKPOINT})"),
+            n,
+            depth,
+        )
+    }
+}
+
+/// A save (`head`: the CTEs that write the run's row and what goes with it, and its
+/// checkpoint, `parent_checkpoint`) that also writes the child run the checkpoint carries, and the chain of `depth - 1` child
+/// runs below it (each one's record in the one above's checkpoint), their params from `$n`,
+/// ten per child: the child's id, workflow, fingerprint, status, step, its parent's checkpoint
+/// it started from, its parent's step, the format, state and loops of its checkpoint. Each
+/// child's row counts one more checkpoint, or is created on its first step (checkpoint 0: an
+/// update first, rather than an upsert, whose speculative insert costs a dead row each step;
+/// only the top parent's writer, under its lease, writes the child's row); all only if the
+/// parent's row was written, in the same statement.
+fn with_children(head: String, n: usize, depth: usize) -> String {
+    let depth = depth.max(1);
+    let mut sql = head;
+    let mut parent = "run".to_owned();
+    for level in 0..depth {
+        let p = |i: usize| format!("${}", n + 10 * level + i);
+        let (id, workflow, fingerprint, status, step) = (p(0), p(1), p(2), p(3), p(4));
+        let (started, parent_step, format, state, loops) = (p(5), p(6), p(7), p(8), p(9));
+        // The first child's CTEs keep their plain names.
+        let name = |cte: &str| match level {
+            0 => cte.to_owned(),
+            level => format!("{cte}_{level}"),
+        };
+        let (stepped, created, child) = (name("stepped"), name("created"), name("child"));
+        sql.push_str(&format!(
+            ", {stepped} AS (UPDATE workflow_runs SET version = version + 1, \
+             status = {status}::text, step = {step}::text, error = NULL, updated_at = {now} \
+             WHERE id = {id}::uuid AND EXISTS (SELECT 1 FROM {parent}) \
+             RETURNING id, version, updated_at), \
+             {created} AS (INSERT INTO workflow_runs (id, workflow, fingerprint, status, step, \
+             version, parent, parent_seq, parent_step, created_at, updated_at) \
+             SELECT {id}::uuid, {workflow}::text, {fingerprint}::bigint, {status}::text, \
+             {step}::text, 0, {parent}.id, {started}::bigint, {parent_step}::text, {now}, {now} \
+             FROM {parent} WHERE NOT EXISTS (SELECT 1 FROM {stepped}) \
+             RETURNING id, version, updated_at), \
+             {child} AS (SELECT * FROM {stepped} UNION ALL SELECT * FROM {created})",
+            now = now!(),
+        ));
+        let checkpoint = format!(
+            "INSERT INTO workflow_checkpoints (run, seq, workflow, fingerprint, format, step, \
+             status, state, loops, created_at, usage) SELECT id, version, {workflow}::text, \
+             {fingerprint}::bigint, {format}::integer, {step}::text, {status}::text, \
+             {state}::text, {loops}::text, updated_at, NULL FROM {child}"
+        );
+        if level + 1 == depth {
+            sql.push(' ');
+            sql.push_str(&checkpoint);
+        } else {
+            sql.push_str(&format!(", {} AS ({checkpoint})", name("child_checkpoint")));
+        }
+        parent = child;
+    }
+    sql
 }
 
 /// [`SAVE_RUN`] for a save that logs `$17` events: the run's row takes the log's new end, and
@@ -580,9 +662,9 @@ const SAVE_USAGE: &str = "UPDATE workflow_checkpoints SET usage = $4::text \
      WHERE id = $1 AND lease_id = $2 AND version = $3::bigint)";
 
 /// Gives up the lease; a run that ends failed or cancelled ends its child runs in flight
-/// the same way, in the same statement. Returns a row if the run was released.
+/// (at any depth) the same way, in the same statement. Returns a row if the run was released.
 const RELEASE: &str = concat!(
-    "WITH released AS (UPDATE workflow_runs SET lease_id = NULL, owner = NULL, \
+    "WITH RECURSIVE released AS (UPDATE workflow_runs SET lease_id = NULL, owner = NULL, \
      lease_expires = NULL, wake_at = $5::bigint, awaiting = $6::text, \
      status = CASE WHEN cancel_requested THEN 'cancelled' \
      WHEN $3::text IS NULL THEN status ELSE 'failed' END, \
@@ -590,9 +672,9 @@ const RELEASE: &str = concat!(
      updated_at = CASE WHEN $3::text IS NULL AND NOT cancel_requested THEN updated_at ELSE ",
     now!(),
     " END WHERE id = $1 AND lease_id = $2 RETURNING id, status, error, updated_at), ",
-    "ended AS (UPDATE workflow_runs c SET status = r.status, error = r.error, \
-     updated_at = r.updated_at FROM released r WHERE c.parent = r.id \
-     AND c.parent_step IS NOT NULL AND c.status IN ('running', 'suspended') \
-     AND r.status IN ('failed', 'cancelled')) \
+    tree!("released"),
+    ", ended AS (UPDATE workflow_runs c SET status = r.status, error = r.error, \
+     updated_at = r.updated_at FROM released r WHERE c.id IN (SELECT id FROM tree) \
+     AND c.status IN ('running', 'suspended') AND r.status IN ('failed', 'cancelled')) \
      SELECT 1 FROM released"
 );

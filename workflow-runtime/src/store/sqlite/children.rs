@@ -1,5 +1,6 @@
 //! Child runs in SQLite: written with their parent's checkpoints, in the same transaction;
-//! ended with their parent; deleted with it.
+//! ended with their parent; deleted with it. A child run's own child runs are saved, ended and
+//! deleted the same way, with the top parent's writes, at any depth.
 
 use rusqlite::{params, Connection};
 
@@ -10,12 +11,17 @@ use crate::error::Error;
 use crate::store::time::from_millis;
 use crate::store::{Checkpoint, ChildRecord, RunId, RunStatus};
 
-/// What makes a run a child of run `?1`: its parent, and the step it runs in.
-pub(super) const OF_PARENT: &str = "parent = ?1 AND parent_step IS NOT NULL";
+/// The child runs of run `?1`, theirs, and so on, as the table `tree (id)`: the common table
+/// expression of a statement on a run's whole tree of child runs.
+const TREE: &str = "WITH RECURSIVE tree (id) AS (\
+     SELECT id FROM workflow_runs WHERE parent = ?1 AND parent_step IS NOT NULL \
+     UNION ALL SELECT r.id FROM workflow_runs AS r JOIN tree ON r.parent = tree.id \
+     AND r.parent_step IS NOT NULL)";
 
 /// Saves `child`, the step a child run of run `parent` took, in `tx`: creates the child's run
 /// on its first step (its checkpoint 0), else counts one more checkpoint on it, and sets its
-/// status and step; then appends its checkpoint.
+/// status and step; then appends its checkpoint; then saves the same way the step its own
+/// child run took, if its checkpoint carries one (at any depth).
 pub(super) fn save(
     tx: &Connection,
     parent: RunId,
@@ -33,7 +39,11 @@ pub(super) fn save(
         child: None,
         ..first.clone()
     };
-    insert_checkpoint(tx, &checkpoint, None)
+    insert_checkpoint(tx, &checkpoint, None)?;
+    match &first.child {
+        Some(grandchild) => save(tx, first.run, grandchild, now),
+        None => Ok(()),
+    }
 }
 
 /// One more checkpoint on the row of a child run whose status stays as it is (the common
@@ -83,13 +93,15 @@ fn upsert(tx: &Connection, parent: RunId, child: &ChildRecord, now: i64) -> Resu
     .map_err(store)
 }
 
-/// Ends the child runs of run `parent` still in flight (running, or waiting at a pause) as
-/// the parent ended, if it failed or was cancelled: same status, same error.
+/// Ends the child runs of run `parent` still in flight (running, or waiting at a pause), and
+/// theirs at any depth, as the parent ended, if it failed or was cancelled: same status, same
+/// error.
 pub(super) fn end(tx: &Connection, parent: RunId, now: i64) -> Result<(), Error> {
     tx.prepare_cached(&format!(
-        "UPDATE workflow_runs SET status = p.status, error = p.error, updated_at = ?2 \
+        "{TREE} UPDATE workflow_runs SET status = p.status, error = p.error, updated_at = ?2 \
          FROM (SELECT status, error FROM workflow_runs WHERE id = ?1) AS p \
-         WHERE {OF_PARENT} AND workflow_runs.status IN ('running', 'suspended') \
+         WHERE workflow_runs.id IN (SELECT id FROM tree) \
+         AND workflow_runs.status IN ('running', 'suspended') \
          AND p.status IN ('failed', 'cancelled')"
     ))
     .and_then(|mut stmt| stmt.execute(params![Id::run(parent), now]))
@@ -97,8 +109,8 @@ pub(super) fn end(tx: &Connection, parent: RunId, now: i64) -> Result<(), Error>
     .map_err(store)
 }
 
-/// Sets the child runs of run `parent` that are `from` to `to`: a child in flight waits, or
-/// goes on, with its parent.
+/// Sets the child runs of run `parent` that are `from` to `to`, and theirs at any depth: a
+/// child in flight waits, or goes on, with its parent.
 pub(super) fn follow(
     tx: &Connection,
     parent: RunId,
@@ -106,7 +118,8 @@ pub(super) fn follow(
     now: i64,
 ) -> Result<(), Error> {
     tx.prepare_cached(&format!(
-        "UPDATE workflow_runs SET status = ?3, updated_at = ?4 WHERE {OF_PARENT} AND status = ?2"
+        "{TREE} UPDATE workflow_runs SET status = ?3, updated_at = ?4 \
+         WHERE id IN (SELECT id FROM tree) AND status = ?2"
     ))
     .and_then(|mut stmt| stmt.execute(params![Id::run(parent), from.as_str(), to.as_str(), now]))
     .map(drop)

@@ -42,14 +42,14 @@ pub(super) fn prune(conn: &mut Connection, run: RunId, keep: u64) -> Result<u64,
 /// Deletes the runs `retention` selects, with their checkpoints, branches, event logs,
 /// messages, answers and recorded calls.
 pub(super) fn delete_runs(conn: &mut Connection, retention: &Retention) -> Result<u64, Error> {
-    // The runs to delete, with `?1` and `?2` the statuses, `?3` the time, `?4` now.
-    // Child runs go with their parent only.
-    const SELECTED: &str = "parent_step IS NULL AND status IN (?1, ?2) AND updated_at < ?3 \
-         AND (lease_id IS NULL OR lease_expires IS NULL OR lease_expires <= ?4)";
-    // Their child runs.
-    const CHILDREN: &str = "parent_step IS NOT NULL AND parent IN \
-         (SELECT id FROM workflow_runs WHERE parent_step IS NULL AND status IN (?1, ?2) \
-         AND updated_at < ?3 AND (lease_id IS NULL OR lease_expires IS NULL OR lease_expires <= ?4))";
+    // The runs to delete, with `?1` and `?2` the statuses, `?3` the time, `?4` now, as the
+    // table `doomed (id)`: the selected runs and their child runs at any depth (child runs go
+    // with their parent only).
+    const DOOMED: &str = "WITH RECURSIVE doomed (id) AS (SELECT id FROM workflow_runs \
+         WHERE parent_step IS NULL AND status IN (?1, ?2) AND updated_at < ?3 \
+         AND (lease_id IS NULL OR lease_expires IS NULL OR lease_expires <= ?4) \
+         UNION ALL SELECT r.id FROM workflow_runs AS r JOIN doomed ON r.parent = doomed.id \
+         AND r.parent_step IS NOT NULL)";
     let statuses = retention.statuses();
     let status = |index: usize| statuses.get(index).copied().map(RunStatus::as_str);
     let values = params![
@@ -67,22 +67,16 @@ pub(super) fn delete_runs(conn: &mut Connection, retention: &Retention) -> Resul
         "workflow_answers",
         "workflow_calls",
     ] {
-        let rows = format!(
-            "DELETE FROM {table} WHERE run IN (SELECT id FROM workflow_runs WHERE {SELECTED} \
-             UNION ALL SELECT id FROM workflow_runs WHERE {CHILDREN})"
-        );
+        let rows = format!("{DOOMED} DELETE FROM {table} WHERE run IN (SELECT id FROM doomed)");
         tx.prepare_cached(&rows)
             .and_then(|mut stmt| stmt.execute(values))
             .map_err(store)?;
     }
-    let mut gone = 0;
-    for runs in [CHILDREN, SELECTED] {
-        let runs = format!("DELETE FROM workflow_runs WHERE {runs}");
-        gone += tx
-            .prepare_cached(&runs)
-            .and_then(|mut stmt| stmt.execute(values))
-            .map_err(store)?;
-    }
+    let runs = format!("{DOOMED} DELETE FROM workflow_runs WHERE id IN (SELECT id FROM doomed)");
+    let gone = tx
+        .prepare_cached(&runs)
+        .and_then(|mut stmt| stmt.execute(values))
+        .map_err(store)?;
     tx.commit()?;
     Ok(gone as u64)
 }

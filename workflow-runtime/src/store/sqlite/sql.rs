@@ -112,6 +112,10 @@ pub(super) fn create(conn: &mut Connection, run: &NewRun) -> Result<(), Error> {
     }
     // A new run's log is empty (deleting a run deletes its log).
     insert_checkpoint(&tx, first, Some(0))?;
+    // A child its first state waits in, before any step of it: its row comes with the run.
+    if let Some(child) = &first.child {
+        super::children::save(&tx, first.run, child, now())?;
+    }
     tx.commit()
 }
 

@@ -1,0 +1,498 @@
+//! A child run's own child runs (grandchildren, at any depth) are durable runs too: rows of
+//! their own under their direct parent, a checkpoint after each of their steps written with
+//! the top parent's, statuses that follow it, cancelled and deleted with it. And a child that
+//! waits at a pause before any of its steps finished has its row from the parent's write that
+//! waits. On a `MemoryStore`, a real SQLite file and, with `WORKFLOW_POSTGRES_URL`, a real
+//! Postgres server.
+
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use workflow::prelude::*;
+use workflow::store::{Cancel, Retention, RunId, RunStatus};
+use workflow::{Outcome, Runner};
+
+use super::{children, stores, Ask, Three};
+
+/// A child with a step of its own before and after `Three`, its child.
+#[derive(Default)]
+struct Middle {
+    three: Three,
+}
+
+#[workflow]
+impl Middle {
+    async fn pre(&self, x: u32) -> u32 {
+        x + 1000
+    }
+
+    fn three(&self) -> &Three {
+        &self.three
+    }
+
+    async fn post(&self, x: u32) -> u32 {
+        x + 10_000
+    }
+
+    flow! {
+        start -> pre -> three -> post -> end;
+    }
+}
+
+/// The top of three levels: `Top` runs `Middle`, which runs `Three`.
+#[derive(Default)]
+struct Top {
+    middle: Middle,
+}
+
+#[workflow]
+impl Top {
+    fn middle(&self) -> &Middle {
+        &self.middle
+    }
+
+    flow! {
+        start -> middle -> end;
+    }
+}
+
+/// The steps of a run's checkpoints: number, step, status.
+async fn steps(runner: &Runner, run: RunId) -> Vec<(u64, String, RunStatus)> {
+    let history = runner.history(run).await.expect("its checkpoints");
+    history
+        .into_iter()
+        .map(|c| (c.seq, c.step, c.status))
+        .collect()
+}
+
+/// Three levels: the grandchild's row is a child run of the child, with a checkpoint after
+/// each of its steps; it fails with the top parent when its step fails (the process died
+/// there), and a resumed top parent runs no finished step of it again, under the same ids.
+#[tokio::test]
+async fn a_grandchild_is_a_child_run_of_its_child_that_resumes_under_its_id() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    for (name, store) in stores(&dir).await {
+        let runner = Runner::new(store);
+        let wf = Top::default();
+        let run = runner.start(&wf, 0).await.expect("created");
+        assert!(matches!(run.outcome, Outcome::Failed(_)), "{name}");
+        // `Middle` started from the top's checkpoint 0; `Three` from the middle's checkpoint
+        // 0, the one after `pre`.
+        let middle = RunId::child(run.id, "middle", 0);
+        let three = RunId::child(middle, "three", 0);
+        let listed: Vec<RunId> = children(&runner, run.id)
+            .await
+            .iter()
+            .map(|i| i.id)
+            .collect();
+        assert_eq!(listed, [middle], "{name}: the direct children only");
+        let listed: Vec<RunId> = children(&runner, middle)
+            .await
+            .iter()
+            .map(|i| i.id)
+            .collect();
+        assert_eq!(listed, [three], "{name}");
+        let info = runner.status(three).await.expect("the grandchild's row");
+        assert_eq!(info.workflow, "Three", "{name}");
+        assert_eq!(info.parent, Some((middle, 0)), "{name}");
+        assert_eq!(info.parent_step.as_deref(), Some("three"), "{name}");
+        assert_eq!(info.step, "b", "{name}");
+        for id in [run.id, middle, three] {
+            let info = runner.status(id).await.expect("a row");
+            assert_eq!(info.status, RunStatus::Failed, "{name}: {}", info.workflow);
+        }
+        // Acting on the grandchild on its own names its direct parent.
+        match runner.cancel(three).await.expect_err("refused") {
+            Error::ChildRun { run, parent, step } => {
+                assert_eq!(
+                    (run, parent, step.as_str()),
+                    (three, middle, "three"),
+                    "{name}"
+                );
+            }
+            other => panic!("{name}: {other:?}"),
+        }
+
+        let done = runner.resume(&wf, run.id).await.expect("resumed");
+        assert_eq!(done.into_output().expect("finished"), 11_111, "{name}");
+        let ran = wf
+            .middle
+            .three
+            .runs
+            .each_ref()
+            .map(|n| n.load(Ordering::SeqCst));
+        assert_eq!(
+            ran,
+            [1, 2, 1],
+            "{name}: no finished grandchild step ran again"
+        );
+        for id in [run.id, middle, three] {
+            let info = runner.status(id).await.expect("a row");
+            assert_eq!(
+                info.status,
+                RunStatus::Finished,
+                "{name}: {}",
+                info.workflow
+            );
+        }
+        let running = |seq: u64, step: &str| (seq, step.to_owned(), RunStatus::Running);
+        let finished = |seq: u64| (seq, "end".to_owned(), RunStatus::Finished);
+        assert_eq!(
+            steps(&runner, three).await,
+            [running(0, "b"), running(1, "c"), finished(2)],
+            "{name}"
+        );
+        let history = runner.history(three).await.expect("its checkpoints");
+        assert_eq!(history[2].state, r#"{"end":1111}"#, "{name}");
+        // The middle's: after `pre`, after each step of `Three` in its step `three` (the
+        // one that failed written nothing), the step's end, after `post`.
+        assert_eq!(
+            steps(&runner, middle).await,
+            [
+                running(0, "three"),
+                running(1, "three"),
+                running(2, "three"),
+                running(3, "three"),
+                running(4, "post"),
+                finished(5),
+            ],
+            "{name}"
+        );
+        assert_eq!(children(&runner, middle).await.len(), 1, "{name}");
+    }
+}
+
+/// The middle of three levels, whose step is `Ask`, the child with a pause.
+#[derive(Default)]
+struct AskMiddle {
+    ask: Ask,
+}
+
+#[workflow]
+impl AskMiddle {
+    async fn pre(&self, topic: String) -> String {
+        topic
+    }
+
+    fn ask(&self) -> &Ask {
+        &self.ask
+    }
+
+    flow! {
+        start -> pre -> ask -> end;
+    }
+}
+
+#[derive(Default)]
+struct AskTop {
+    middle: AskMiddle,
+}
+
+#[workflow]
+impl AskTop {
+    fn middle(&self) -> &AskMiddle {
+        &self.middle
+    }
+
+    flow! {
+        start -> middle -> end;
+    }
+}
+
+/// A pause in the grandchild: all three rows wait, and go on, with the top parent; cancelling
+/// the top parent cancels the whole tree; retention deletes the whole tree of a finished top
+/// parent with it (and keeps the cancelled one: retention deletes finished runs by default).
+#[tokio::test]
+async fn a_grandchild_waits_is_cancelled_and_is_deleted_with_its_top_parent() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    for (name, store) in stores(&dir).await {
+        let runner = Runner::new(store);
+        let wf = AskTop::default();
+        let tree = |top: RunId| {
+            let middle = RunId::child(top, "middle", 0);
+            [top, middle, RunId::child(middle, "ask", 0)]
+        };
+        let statuses = |ids: [RunId; 3]| {
+            let runner = &runner;
+            async move {
+                let mut statuses = Vec::new();
+                for id in ids {
+                    statuses.push(runner.status(id).await.expect("a row").status);
+                }
+                statuses
+            }
+        };
+        let waiting = runner.start(&wf, "rust".into()).await.expect("created");
+        let Outcome::Suspended(pause) = &waiting.outcome else {
+            panic!("{name}: not suspended: {:?}", waiting.outcome);
+        };
+        let waiting = tree(waiting.id);
+        assert_eq!(
+            statuses(waiting).await,
+            [RunStatus::Suspended; 3],
+            "{name}: the tree waits with its top"
+        );
+        let info = runner
+            .status(waiting[2])
+            .await
+            .expect("the grandchild's row");
+        assert_eq!(info.step, "decide", "{name}");
+
+        let cancelled = runner.start(&wf, "go".into()).await.expect("created");
+        let cancelled = tree(cancelled.id);
+        let cancel = runner.cancel(cancelled[0]).await.expect("cancels");
+        assert_eq!(cancel, Cancel::Cancelled, "{name}");
+        assert_eq!(
+            statuses(cancelled).await,
+            [RunStatus::Cancelled; 3],
+            "{name}: cancelling the top cancels the tree"
+        );
+        for id in &cancelled[1..] {
+            let info = runner.status(*id).await.expect("a row");
+            assert!(info.error.is_some(), "{name}");
+        }
+
+        let token = pause.token().expect("a durable pause has a token");
+        let done = runner.answer(&wf, token, true).await.expect("answered");
+        assert_eq!(
+            done.into_output().expect("finished"),
+            "a post about rust",
+            "{name}"
+        );
+        assert_eq!(statuses(waiting).await, [RunStatus::Finished; 3], "{name}");
+        let grandchild: Vec<String> = runner
+            .history(waiting[2])
+            .await
+            .expect("its checkpoints")
+            .into_iter()
+            .map(|c| format!("{} {}", c.step, c.status))
+            .collect();
+        assert_eq!(grandchild, ["decide suspended", "end finished"], "{name}");
+
+        let later = std::time::SystemTime::now() + Duration::from_secs(60);
+        let gone = runner
+            .delete_runs(Retention::before(later))
+            .await
+            .expect("deletes");
+        assert_eq!(gone, 3, "{name}: the finished tree of three runs");
+        for id in cancelled {
+            let info = runner.status(id).await.expect("kept");
+            assert_eq!(info.status, RunStatus::Cancelled, "{name}");
+        }
+        for id in waiting {
+            assert!(
+                matches!(runner.status(id).await, Err(Error::RunNotFound { .. })),
+                "{name}"
+            );
+            let history = runner.history(id).await.unwrap_or_default();
+            assert!(history.is_empty(), "{name}: its checkpoints are gone");
+        }
+    }
+}
+
+/// A child whose first step waits at a pause.
+#[derive(Default)]
+struct Confirm;
+
+#[workflow]
+impl Confirm {
+    async fn decide(&self, topic: String, ok: bool) -> String {
+        if ok {
+            topic
+        } else {
+            "dropped".to_owned()
+        }
+    }
+
+    flow! {
+        start -> pause decide -> end;
+    }
+}
+
+/// A child that waits at a pause before any step of it runs, after a step of its parent.
+#[derive(Default)]
+struct ConfirmFirst {
+    confirm: Confirm,
+}
+
+#[workflow]
+impl ConfirmFirst {
+    async fn prep(&self, topic: String) -> String {
+        topic
+    }
+
+    fn confirm(&self) -> &Confirm {
+        &self.confirm
+    }
+
+    async fn shout(&self, text: String) -> String {
+        text.to_uppercase()
+    }
+
+    flow! {
+        start -> prep -> confirm -> shout -> end;
+    }
+}
+
+/// A child whose first step is `Confirm`: it waits before any step of its own, too.
+#[derive(Default)]
+struct Shout {
+    confirm: Confirm,
+}
+
+#[workflow]
+impl Shout {
+    fn confirm(&self) -> &Confirm {
+        &self.confirm
+    }
+
+    async fn shout(&self, text: String) -> String {
+        text.to_uppercase()
+    }
+
+    flow! {
+        start -> confirm -> shout -> end;
+    }
+}
+
+/// Its parent, after a step of its own.
+#[derive(Default)]
+struct ConfirmTop {
+    first: Shout,
+}
+
+#[workflow]
+impl ConfirmTop {
+    async fn prep(&self, topic: String) -> String {
+        topic
+    }
+
+    fn first(&self) -> &Shout {
+        &self.first
+    }
+
+    flow! {
+        start -> prep -> first -> end;
+    }
+}
+
+/// A child that waits at a pause before any of its steps finished has its row, suspended at
+/// its checkpoint 0, from its parent's write that waits (its creation, if the run's first
+/// state holds it), and started from that checkpoint of the parent's; after the answer its
+/// steps append to it: at one level and at two.
+#[tokio::test]
+async fn a_child_that_waits_before_its_first_step_has_its_row() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    for (name, store) in stores(&dir).await {
+        let runner = Runner::new(store);
+        let wf = ConfirmFirst::default();
+        let run = runner.start(&wf, "rust".into()).await.expect("created");
+        let Outcome::Suspended(pause) = &run.outcome else {
+            panic!("{name}: not suspended: {:?}", run.outcome);
+        };
+        // The parent's checkpoint 1, after `prep`, holds the child waiting.
+        let child = RunId::child(run.id, "confirm", 1);
+        let info = runner.status(child).await.expect("the child's row");
+        assert_eq!(info.status, RunStatus::Suspended, "{name}");
+        assert_eq!(info.parent, Some((run.id, 1)), "{name}");
+        let suspended = (0, "decide".to_owned(), RunStatus::Suspended);
+        assert_eq!(
+            steps(&runner, child).await,
+            std::slice::from_ref(&suspended),
+            "{name}"
+        );
+        let token = pause.token().expect("a durable pause has a token");
+        let done = runner.answer(&wf, token, true).await.expect("answered");
+        assert_eq!(done.into_output().expect("finished"), "RUST", "{name}");
+        let ended = (1, "end".to_owned(), RunStatus::Finished);
+        assert_eq!(
+            steps(&runner, child).await,
+            [suspended.clone(), ended.clone()],
+            "{name}"
+        );
+        assert_eq!(
+            children(&runner, run.id).await.len(),
+            1,
+            "{name}: one child run"
+        );
+
+        let wf = ConfirmTop::default();
+        let run = runner.start(&wf, "go".into()).await.expect("created");
+        let Outcome::Suspended(pause) = &run.outcome else {
+            panic!("{name}: not suspended: {:?}", run.outcome);
+        };
+        let first = RunId::child(run.id, "first", 1);
+        let confirm = RunId::child(first, "confirm", 0);
+        for id in [run.id, first, confirm] {
+            let info = runner.status(id).await.expect("a row");
+            assert_eq!(
+                info.status,
+                RunStatus::Suspended,
+                "{name}: {}",
+                info.workflow
+            );
+        }
+        let info = runner.status(confirm).await.expect("a row");
+        assert_eq!(info.parent, Some((first, 0)), "{name}");
+        let waits = (0, "confirm".to_owned(), RunStatus::Suspended);
+        assert_eq!(
+            steps(&runner, first).await,
+            std::slice::from_ref(&waits),
+            "{name}"
+        );
+        assert_eq!(
+            steps(&runner, confirm).await,
+            std::slice::from_ref(&suspended),
+            "{name}"
+        );
+        let token = pause.token().expect("a durable pause has a token");
+        let done = runner.answer(&wf, token, true).await.expect("answered");
+        assert_eq!(done.into_output().expect("finished"), "GO", "{name}");
+        for id in [run.id, first, confirm] {
+            let info = runner.status(id).await.expect("a row");
+            assert_eq!(
+                info.status,
+                RunStatus::Finished,
+                "{name}: {}",
+                info.workflow
+            );
+        }
+        assert_eq!(
+            steps(&runner, confirm).await,
+            [suspended.clone(), ended.clone()],
+            "{name}"
+        );
+        assert_eq!(
+            children(&runner, first).await.len(),
+            1,
+            "{name}: one grandchild run"
+        );
+
+        // A run whose first state holds the waiting child: the child's row comes with the
+        // run's, from its checkpoint 0.
+        let wf = Shout::default();
+        for id in [
+            runner.create::<Shout>("up".into()).await.expect("created"),
+            runner.start(&wf, "up".into()).await.expect("created").id,
+        ] {
+            let child = RunId::child(id, "confirm", 0);
+            let info = runner.status(child).await.expect("the child's row");
+            assert_eq!(info.status, RunStatus::Suspended, "{name}");
+            assert_eq!(info.parent, Some((id, 0)), "{name}");
+            assert_eq!(
+                steps(&runner, child).await,
+                std::slice::from_ref(&suspended),
+                "{name}"
+            );
+        }
+        let run = runner.start(&wf, "up".into()).await.expect("created");
+        let Outcome::Suspended(pause) = &run.outcome else {
+            panic!("{name}: not suspended: {:?}", run.outcome);
+        };
+        let token = pause.token().expect("a durable pause has a token");
+        let done = runner.answer(&wf, token, true).await.expect("answered");
+        assert_eq!(done.into_output().expect("finished"), "UP", "{name}");
+        let child = RunId::child(run.id, "confirm", 0);
+        assert_eq!(steps(&runner, child).await, [suspended, ended], "{name}");
+    }
+}
