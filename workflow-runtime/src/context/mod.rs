@@ -105,6 +105,9 @@ pub(crate) enum Waits {
     /// The run waits at a pause: a child that waits at it before any step of it finished,
     /// and has no checkpoint yet.
     Pause,
+    /// The run is suspended where a tool call of its step waits for an approval: a child
+    /// whose first step that is, with no checkpoint yet.
+    Approval,
     /// The run is a fork, created from another's checkpoint: a child in flight there, with
     /// its checkpoints in the other run only (its copy in the fork starts from its
     /// checkpoint 0, its state at the fork).
@@ -120,6 +123,14 @@ impl WaitingAt {
         WaitingAt {
             at,
             why: Waits::Pause,
+        }
+    }
+
+    /// A child whose first step waits for an approval, in the run's checkpoint `at`.
+    pub(crate) fn approval(at: u64) -> Self {
+        WaitingAt {
+            at,
+            why: Waits::Approval,
         }
     }
 

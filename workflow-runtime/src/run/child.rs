@@ -394,7 +394,8 @@ impl Context {
 /// saying why).
 ///
 /// What `at` looks for: a child that waits at a pause before any step of it finished, with
-/// no checkpoint yet; or, in a fork's first checkpoint, a child in flight that has
+/// no checkpoint yet; or, where a tool call waits for an approval, a child whose first step
+/// that is (no checkpoint yet); or, in a fork's first checkpoint, a child in flight that has
 /// a checkpoint (in the run forked), or waits at a pause, whose copy in the fork starts
 /// from its checkpoint 0 there, and whose own child in flight starts from that.
 pub fn waiting_child<C: Workflow>(
@@ -405,6 +406,7 @@ pub fn waiting_child<C: Workflow>(
     let paused = C::pause(&child.state).is_some();
     let waits = match at.why {
         Waits::Pause => child.seq.is_none() && paused,
+        Waits::Approval => child.seq.is_none() && !paused,
         Waits::Fork | Waits::Forked => child.seq.is_some() || paused,
     };
     if !waits {
@@ -426,7 +428,8 @@ pub fn waiting_child<C: Workflow>(
         workflow: C::NAME,
         fingerprint: C::FINGERPRINT,
         step: C::step_name(&child.state),
-        paused,
+        // It waits at its pause, or for the approval, with its parent.
+        paused: paused || at.why == Waits::Approval,
         state,
         loops,
         child: grandchild.map(|grandchild| Box::new(grandchild.0)),

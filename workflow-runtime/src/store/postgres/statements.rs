@@ -360,7 +360,7 @@ impl Statements {
                 "{SAVE_RUN}, {CARRY_CALLS}, {RESUME_CHILDREN} {SAVE_CHECKPOINT}"
             ))
             .await?,
-            suspend_at: prepare(SUSPEND_AT.into()).await?,
+            suspend_at: prepare(format!("{SUSPEND_AT} SELECT 1 FROM run")).await?,
             save_received: prepare(format!("{} {SAVE_CHECKPOINT}", save_received_run())).await?,
             save_child: prepare(ChildSave::Plain.sql(1)).await?,
             save_logged_child: prepare(ChildSave::Logged.sql(1)).await?,
@@ -471,8 +471,9 @@ const RESUME_CHILDREN: &str = concat!(
 /// Suspends run `$1` at checkpoint `$3`, its latest, if it is leased to `$2`, without a
 /// checkpoint: gives up the lease (records it as cancelled, with error `$4`, if it was asked
 /// to stop). Its child in flight, whose tool call waits for the approval, waits with it (or
-/// ends cancelled with it), and so do the child runs of that child, at any depth. A row if the
-/// run was suspended.
+/// ends cancelled with it), and so do the child runs of that child, at any depth. Its CTEs:
+/// `SELECT 1 FROM run` follows (a row if the run was suspended), or the rows of child runs
+/// to create ([`suspend_with_children`]).
 const SUSPEND_AT: &str = concat!(
     "WITH RECURSIVE run AS (UPDATE workflow_runs SET \
      status = CASE WHEN cancel_requested THEN 'cancelled' ELSE 'suspended' END, \
@@ -484,9 +485,24 @@ const SUSPEND_AT: &str = concat!(
     tree!("run"),
     ", children AS (UPDATE workflow_runs c SET status = r.status, error = r.error, \
      updated_at = r.updated_at FROM run r WHERE c.id IN (SELECT id FROM tree) \
-     AND c.status IN ('running', 'suspended') AND c.status <> r.status) \
-     SELECT 1 FROM run",
+     AND c.status IN ('running', 'suspended') AND c.status <> r.status)",
 );
+
+/// [`SUSPEND_AT`] that also creates the rows of a chain of `depth` child runs whose first
+/// step waits (see [`with_children`]), their params from `$5`: suspended, or cancelled with
+/// the run if it was asked to stop.
+pub(super) fn suspend_with_children(depth: usize) -> String {
+    let mut sql = with_children(SUSPEND_AT.to_owned(), 5, depth);
+    for level in 0..depth.max(1) {
+        let status = format!(" ${}::text", 5 + 10 * level + 3);
+        let followed = format!(
+            " (CASE (SELECT status FROM run) WHEN 'cancelled' THEN 'cancelled' \
+             ELSE{status} END)"
+        );
+        sql = sql.replace(&status, &followed);
+    }
+    sql
+}
 
 /// A save's second half: the checkpoint, inserted if the run's row was written.
 const SAVE_CHECKPOINT: &str =
