@@ -9,7 +9,7 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use workflow::prelude::*;
-use workflow::store::{Cancel, Retention, RunId, RunStatus};
+use workflow::store::{Cancel, Checkpoint, NewRun, Retention, RunId, RunStatus};
 use workflow::{Answer, Outcome, Runner, Workflow};
 
 use super::{children, stores, Ask, Three};
@@ -581,7 +581,9 @@ impl LaterFirst {
 /// and after the answer its checkpoints are numbered as the original's, so that its own
 /// child, which starts after the fork, names the child's checkpoint it started from (the one
 /// before the grandchild's step), under the id the run derives from it. Forked between two
-/// of its steps, the fork's child starts from its checkpoint 0, its state at the fork.
+/// of its steps, the fork's child starts from its checkpoint 0, its state at the fork. A fork
+/// made without the workflow's code (as `workflow fork` makes one) numbers its child's
+/// checkpoints on from the run forked, and its grandchild names the right one too.
 #[tokio::test]
 async fn a_fork_of_a_child_waiting_before_its_first_step_numbers_its_grandchild() {
     let dir = tempfile::tempdir().expect("a temporary directory");
@@ -676,6 +678,49 @@ where
     let info = runner.status(grandchild).await.expect("a row");
     assert_eq!(info.parent, Some((fork_child, 0)), "{name}");
     assert_eq!(info.status, RunStatus::Finished, "{name}");
+
+    // A fork made as `workflow fork` makes one, without the workflow's code: the checkpoint
+    // copied into a new run, then resumed. Its child has no row until its next step, which
+    // counts on from the run forked; its own child names the checkpoint it started from.
+    let copied = runner
+        .store()
+        .checkpoint(run.id, Some(at))
+        .await
+        .expect("the checkpoint");
+    let copy = RunId::new();
+    let first = Checkpoint {
+        run: copy,
+        seq: 0,
+        usage: Default::default(),
+        branches: Vec::new(),
+        child: None,
+        ..copied
+    };
+    let new = NewRun {
+        first,
+        parent: Some((run.id, at)),
+        lease: None,
+    };
+    runner.store().create(new).await.expect("created");
+    let resumed = runner.resume(&wf, copy).await.expect("resumed");
+    let Outcome::Suspended(pause) = &resumed.outcome else {
+        panic!("{name}: not suspended: {:?}", resumed.outcome);
+    };
+    let token = pause.token().expect("a durable pause has a token");
+    let done = runner.answer(&wf, token, true).await.expect("answered");
+    assert_eq!(done.into_output().expect("finished"), "rust", "{name}");
+    let copy_child = RunId::child(copy, "later", at);
+    let history = steps(runner, copy_child).await;
+    let first_echo = history.iter().find(|(_, step, _)| step == "echo");
+    let grandchild = children(runner, copy_child).await;
+    assert_eq!(grandchild.len(), 1, "{name}");
+    let (_, seq) = grandchild[0].parent.expect("its parent");
+    assert_eq!(
+        first_echo.map(|(at, ..)| *at),
+        Some(seq),
+        "{name}: the copy's grandchild started there: {history:?}"
+    );
+    assert_eq!(grandchild[0].id, RunId::child(copy_child, "echo", seq));
 
     // A fork that waits: its child's row is there, suspended at its checkpoint 0.
     let waits = RunId::child(waiting, "later", at);

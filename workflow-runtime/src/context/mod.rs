@@ -73,6 +73,9 @@ pub(crate) struct ChildStep {
     pub(crate) step: &'static str,
     /// Whether the child waits at a pause there.
     pub(crate) paused: bool,
+    /// The number of the child's checkpoint this step is, as the run counts: the store's
+    /// for the checkpoint that creates the child's row.
+    pub(crate) seq: u64,
     /// The child's state and loop counters, as JSON.
     pub(crate) state: String,
     pub(crate) loops: String,

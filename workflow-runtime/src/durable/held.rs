@@ -435,7 +435,7 @@ pub(super) fn child_record(parent: RunId, child: ChildStep) -> ChildRecord {
         started: child.started,
         checkpoint: Checkpoint {
             run,
-            seq: 0,
+            seq: child.seq,
             workflow: child.workflow.to_owned(),
             fingerprint: child.fingerprint,
             format: FORMAT_VERSION,

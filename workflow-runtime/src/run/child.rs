@@ -362,6 +362,7 @@ impl Context {
             fingerprint: C::FINGERPRINT,
             step: at,
             paused: C::pause(&child.state).is_some(),
+            seq: child.seq.unwrap_or(0),
             state: serde_json::to_string(&child.state).map_err(unsaved)?,
             loops: serde_json::to_string(&child.loops).map_err(unsaved)?,
             child: grandchild.map(Box::new),
@@ -430,6 +431,7 @@ pub fn waiting_child<C: Workflow>(
         step: C::step_name(&child.state),
         // It waits at its pause, or for the approval, with its parent.
         paused: paused || at.why == Waits::Approval,
+        seq: 0,
         state,
         loops,
         child: grandchild.map(|grandchild| Box::new(grandchild.0)),

@@ -447,6 +447,7 @@ struct ChildBound {
     status: &'static str,
     started: i64,
     format: i32,
+    seq: i64,
 }
 
 impl ChildBound {
@@ -456,6 +457,7 @@ impl ChildBound {
             status: child.checkpoint.status.as_str(),
             started: i64::try_from(child.started).unwrap_or(i64::MAX),
             format: child.checkpoint.format as i32,
+            seq: i64::try_from(child.checkpoint.seq).unwrap_or(i64::MAX),
         }
     }
 
@@ -480,6 +482,7 @@ impl ChildBound {
                 &bound.format,
                 &checkpoint.state,
                 &checkpoint.loops,
+                &bound.seq,
             ]);
         }
         params

@@ -494,7 +494,7 @@ const SUSPEND_AT: &str = concat!(
 pub(super) fn suspend_with_children(depth: usize) -> String {
     let mut sql = with_children(SUSPEND_AT.to_owned(), 5, depth);
     for level in 0..depth.max(1) {
-        let status = format!(" ${}::text", 5 + 10 * level + 3);
+        let status = format!(" ${}::text", 5 + CHILD_PARAMS * level + 3);
         let followed = format!(
             " (CASE (SELECT status FROM run) WHEN 'cancelled' THEN 'cancelled' \
              ELSE{status} END)"
@@ -564,13 +564,17 @@ impl ChildSave {
     }
 }
 
+/// How many params each child of a save that writes child runs binds ([`with_children`]).
+pub(super) const CHILD_PARAMS: usize = 11;
+
 /// A save (`head`: the CTEs that write the run's row and what goes with it, and its
 /// checkpoint, `parent_checkpoint`) that also writes the child run the checkpoint carries, and the chain of `depth - 1` child
 /// runs below it (each one's record in the one above's checkpoint), their params from `$n`,
-/// ten per child: the child's id, workflow, fingerprint, status, step, its parent's checkpoint
-/// it started from, its parent's step, the format, state and loops of its checkpoint. Each
-/// child's row counts one more checkpoint, or is created on its first step (checkpoint 0: an
-/// update first, rather than an upsert, whose speculative insert costs a dead row each step;
+/// [`CHILD_PARAMS`] per child: the child's id, workflow, fingerprint, status, step, its
+/// parent's checkpoint it started from, its parent's step, the format, state and loops of its
+/// checkpoint, and the number the run counts that checkpoint as. Each child's row counts one
+/// more checkpoint, or is created on its first step, with that number (0, unless the run
+/// counts on from a run it was forked from: an update first, rather than an upsert, whose speculative insert costs a dead row each step;
 /// only the top parent's writer, under its lease, writes the child's row); all only if the
 /// parent's row was written, in the same statement.
 fn with_children(head: String, n: usize, depth: usize) -> String {
@@ -578,9 +582,10 @@ fn with_children(head: String, n: usize, depth: usize) -> String {
     let mut sql = head;
     let mut parent = "run".to_owned();
     for level in 0..depth {
-        let p = |i: usize| format!("${}", n + 10 * level + i);
+        let p = |i: usize| format!("${}", n + CHILD_PARAMS * level + i);
         let (id, workflow, fingerprint, status, step) = (p(0), p(1), p(2), p(3), p(4));
         let (started, parent_step, format, state, loops) = (p(5), p(6), p(7), p(8), p(9));
+        let seq = p(10);
         // The first child's CTEs keep their plain names.
         let name = |cte: &str| match level {
             0 => cte.to_owned(),
@@ -595,7 +600,8 @@ fn with_children(head: String, n: usize, depth: usize) -> String {
              {created} AS (INSERT INTO workflow_runs (id, workflow, fingerprint, status, step, \
              version, parent, parent_seq, parent_step, created_at, updated_at) \
              SELECT {id}::uuid, {workflow}::text, {fingerprint}::bigint, {status}::text, \
-             {step}::text, 0, {parent}.id, {started}::bigint, {parent_step}::text, {now}, {now} \
+             {step}::text, {seq}::bigint, {parent}.id, {started}::bigint, {parent_step}::text, \
+             {now}, {now} \
              FROM {parent} WHERE NOT EXISTS (SELECT 1 FROM {stepped}) \
              RETURNING id, version, updated_at), \
              {child} AS (SELECT * FROM {stepped} UNION ALL SELECT * FROM {created})",
