@@ -568,15 +568,16 @@ impl ChildSave {
 pub(super) const CHILD_PARAMS: usize = 11;
 
 /// A save (`head`: the CTEs that write the run's row and what goes with it, and its
-/// checkpoint, `parent_checkpoint`) that also writes the child run the checkpoint carries, and the chain of `depth - 1` child
-/// runs below it (each one's record in the one above's checkpoint), their params from `$n`,
-/// [`CHILD_PARAMS`] per child: the child's id, workflow, fingerprint, status, step, its
-/// parent's checkpoint it started from, its parent's step, the format, state and loops of its
-/// checkpoint, and the number the run counts that checkpoint as. Each child's row counts one
-/// more checkpoint, or is created on its first step, with that number (0, unless the run
-/// counts on from a run it was forked from: an update first, rather than an upsert, whose speculative insert costs a dead row each step;
-/// only the top parent's writer, under its lease, writes the child's row); all only if the
-/// parent's row was written, in the same statement.
+/// checkpoint, `parent_checkpoint`) that also writes the child run the checkpoint carries,
+/// and the chain of `depth - 1` child runs below it (each one's record in the one above's
+/// checkpoint), their params from `$n`, [`CHILD_PARAMS`] per child: the child's id, workflow,
+/// fingerprint, status, step, its parent's checkpoint it started from, its parent's step, the
+/// format, state and loops of its checkpoint, and the number the run counts that checkpoint
+/// as. Each child's row counts one more checkpoint, or is created on its first step with that
+/// number (0, unless the run counts on from a run it was forked from). An update first,
+/// rather than an upsert, whose speculative insert costs a dead row each step (only the top
+/// parent's writer, under its lease, writes the child's row); all only if the parent's row
+/// was written, in the same statement.
 fn with_children(head: String, n: usize, depth: usize) -> String {
     let depth = depth.max(1);
     let mut sql = head;

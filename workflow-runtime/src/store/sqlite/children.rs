@@ -19,9 +19,10 @@ const TREE: &str = "WITH RECURSIVE tree (id) AS (\
      AND r.parent_step IS NOT NULL)";
 
 /// Saves `child`, the step a child run of run `parent` took, in `tx`: creates the child's run
-/// on its first step (its checkpoint numbered as the record says), else counts one more checkpoint on it, and sets its
-/// status and step; then appends its checkpoint; then saves the same way the step its own
-/// child run took, if its checkpoint carries one (at any depth).
+/// on its first step (its checkpoint numbered as the record says), else counts one more
+/// checkpoint on it, and sets its status and step; then appends its checkpoint; then saves
+/// the same way the step its own child run took, if its checkpoint carries one (at any
+/// depth).
 pub(super) fn save(
     tx: &Connection,
     parent: RunId,
