@@ -9,8 +9,8 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use workflow::prelude::*;
-use workflow::store::{Cancel, Retention, RunId, RunStatus};
-use workflow::{Outcome, Runner};
+use workflow::store::{Cancel, Checkpoint, NewRun, Retention, RunId, RunStatus};
+use workflow::{Answer, Outcome, Runner, Workflow};
 
 use super::{children, stores, Ask, Three};
 
@@ -495,4 +495,241 @@ async fn a_child_that_waits_before_its_first_step_has_its_row() {
         let child = RunId::child(run.id, "confirm", 0);
         assert_eq!(steps(&runner, child).await, [suspended, ended], "{name}");
     }
+}
+
+/// A grandchild of one step.
+#[derive(Default)]
+struct Echo;
+
+#[workflow]
+impl Echo {
+    async fn echo(&self, text: String) -> String {
+        text
+    }
+
+    flow! {
+        start -> echo -> end;
+    }
+}
+
+/// A child that waits at a pause before its first step, then runs `Echo`, its child.
+#[derive(Default)]
+struct Later {
+    echo: Echo,
+}
+
+#[workflow]
+impl Later {
+    async fn decide(&self, topic: String, ok: bool) -> String {
+        if ok {
+            topic
+        } else {
+            "dropped".to_owned()
+        }
+    }
+
+    fn echo(&self) -> &Echo {
+        &self.echo
+    }
+
+    flow! {
+        start -> pause decide -> echo -> end;
+    }
+}
+
+/// `Later` after a step of its parent's.
+#[derive(Default)]
+struct LaterTop {
+    later: Later,
+}
+
+#[workflow]
+impl LaterTop {
+    async fn prep(&self, topic: String) -> String {
+        topic
+    }
+
+    fn later(&self) -> &Later {
+        &self.later
+    }
+
+    flow! {
+        start -> prep -> later -> end;
+    }
+}
+
+/// `Later` as its parent's first step: it starts from the parent's checkpoint 0.
+#[derive(Default)]
+struct LaterFirst {
+    later: Later,
+}
+
+#[workflow]
+impl LaterFirst {
+    fn later(&self) -> &Later {
+        &self.later
+    }
+
+    flow! {
+        start -> later -> end;
+    }
+}
+
+/// Forking a parent's checkpoint in which its child waits at a pause before its first step
+/// (started from the parent's checkpoint 1, and from its checkpoint 0): the fork's child has
+/// its row from the fork's creation, suspended at its checkpoint 0, as the original's has,
+/// and after the answer its checkpoints are numbered as the original's, so that its own
+/// child, which starts after the fork, names the child's checkpoint it started from (the one
+/// before the grandchild's step), under the id the run derives from it. Forked between two
+/// of its steps, the fork's child starts from its checkpoint 0, its state at the fork. A fork
+/// made without the workflow's code (as `workflow fork` makes one) numbers its child's
+/// checkpoints on from the run forked, and its grandchild names the right one too.
+#[tokio::test]
+async fn a_fork_of_a_child_waiting_before_its_first_step_numbers_its_grandchild() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    for (name, store) in stores(&dir).await {
+        let runner = Runner::new(store);
+        forked_child_numbering::<LaterTop>(&runner, name, 1).await;
+        forked_child_numbering::<LaterFirst>(&runner, name, 0).await;
+    }
+}
+
+/// The checks of the test above, for a run of `W` whose child `later` starts from its
+/// checkpoint `at`.
+async fn forked_child_numbering<W>(runner: &Runner, store: &str, at: u64)
+where
+    W: Workflow<Input = String, Output = String> + Answer<bool> + Default,
+{
+    let name = format!("{store} {}", W::NAME);
+    let wf = W::default();
+    let forked = |id| {
+        let (runner, wf) = (runner, &wf);
+        async move {
+            let forked = runner.fork(wf, id, at).await.expect("forked");
+            let Outcome::Suspended(pause) = &forked.outcome else {
+                panic!("not suspended: {:?}", forked.outcome);
+            };
+            (
+                forked.id,
+                pause.token().expect("a durable pause has a token"),
+            )
+        }
+    };
+    let run = runner.start(&wf, "rust".into()).await.expect("created");
+    let Outcome::Suspended(pause) = &run.outcome else {
+        panic!("{name}: not suspended: {:?}", run.outcome);
+    };
+    let token = pause.token().expect("a durable pause has a token");
+    // Forked before the original goes on.
+    let (fork, fork_token) = forked(run.id).await;
+    let (waiting, _) = forked(run.id).await;
+    for token in [token, fork_token] {
+        let done = runner.answer(&wf, token, true).await.expect("answered");
+        assert_eq!(done.into_output().expect("finished"), "rust", "{name}");
+    }
+
+    let child = RunId::child(run.id, "later", at);
+    let fork_child = RunId::child(fork, "later", at);
+    let original = steps(runner, child).await;
+    assert_eq!(original.len(), 4, "{name}: {original:?}");
+    // The grandchild started from the child's checkpoint 1, the one after `decide`.
+    assert_eq!(original[1].1, "echo", "{name}");
+    for (id, of) in [(child, "the original"), (fork_child, "the fork")] {
+        let grandchild = RunId::child(id, "echo", 1);
+        let listed: Vec<RunId> = children(runner, id)
+            .await
+            .iter()
+            .map(|info| info.id)
+            .collect();
+        assert_eq!(listed, [grandchild], "{name}: {of}'s grandchild");
+        let info = runner.status(grandchild).await.expect("a row");
+        assert_eq!(info.parent, Some((id, 1)), "{name}: {of}");
+        assert_eq!(info.status, RunStatus::Finished, "{name}: {of}");
+        // The checkpoint it names is the one its step started from: the child's first at
+        // `echo`.
+        let first = steps(runner, id)
+            .await
+            .iter()
+            .position(|(_, step, _)| step == "echo");
+        assert_eq!(first, Some(1), "{name}: {of}'s grandchild started there");
+    }
+    assert_eq!(
+        steps(runner, fork_child).await,
+        original,
+        "{name}: the fork's child is numbered as the original's"
+    );
+
+    // A fork of the parent's checkpoint after the child's `decide`: the fork's child starts
+    // from its checkpoint 0, its state there, and its child from that.
+    let later = runner.fork(&wf, run.id, at + 2).await.expect("forked");
+    let fork_child = RunId::child(later.id, "later", at);
+    assert_eq!(later.into_output().expect("finished"), "rust", "{name}");
+    let running = |seq: u64| (seq, "echo".to_owned(), RunStatus::Running);
+    assert_eq!(
+        steps(runner, fork_child).await,
+        [
+            running(0),
+            running(1),
+            (2, "end".to_owned(), RunStatus::Finished)
+        ],
+        "{name}"
+    );
+    let grandchild = RunId::child(fork_child, "echo", 0);
+    let info = runner.status(grandchild).await.expect("a row");
+    assert_eq!(info.parent, Some((fork_child, 0)), "{name}");
+    assert_eq!(info.status, RunStatus::Finished, "{name}");
+
+    // A fork made as `workflow fork` makes one, without the workflow's code: the checkpoint
+    // copied into a new run, then resumed. Its child has no row until its next step, which
+    // counts on from the run forked; its own child names the checkpoint it started from.
+    let copied = runner
+        .store()
+        .checkpoint(run.id, Some(at))
+        .await
+        .expect("the checkpoint");
+    let copy = RunId::new();
+    let first = Checkpoint {
+        run: copy,
+        seq: 0,
+        usage: Default::default(),
+        branches: Vec::new(),
+        child: None,
+        ..copied
+    };
+    let new = NewRun {
+        first,
+        parent: Some((run.id, at)),
+        lease: None,
+    };
+    runner.store().create(new).await.expect("created");
+    let resumed = runner.resume(&wf, copy).await.expect("resumed");
+    let Outcome::Suspended(pause) = &resumed.outcome else {
+        panic!("{name}: not suspended: {:?}", resumed.outcome);
+    };
+    let token = pause.token().expect("a durable pause has a token");
+    let done = runner.answer(&wf, token, true).await.expect("answered");
+    assert_eq!(done.into_output().expect("finished"), "rust", "{name}");
+    let copy_child = RunId::child(copy, "later", at);
+    let history = steps(runner, copy_child).await;
+    let first_echo = history.iter().find(|(_, step, _)| step == "echo");
+    let grandchild = children(runner, copy_child).await;
+    assert_eq!(grandchild.len(), 1, "{name}");
+    let (_, seq) = grandchild[0].parent.expect("its parent");
+    assert_eq!(
+        first_echo.map(|(at, ..)| *at),
+        Some(seq),
+        "{name}: the copy's grandchild started there: {history:?}"
+    );
+    assert_eq!(grandchild[0].id, RunId::child(copy_child, "echo", seq));
+
+    // A fork that waits: its child's row is there, suspended at its checkpoint 0.
+    let waits = RunId::child(waiting, "later", at);
+    let info = runner.status(waits).await.expect("the fork's child's row");
+    assert_eq!(info.status, RunStatus::Suspended, "{name}");
+    assert_eq!(info.parent, Some((waiting, at)), "{name}");
+    assert_eq!(
+        steps(runner, waits).await,
+        [(0, "decide".to_owned(), RunStatus::Suspended)],
+        "{name}"
+    );
 }

@@ -211,3 +211,193 @@ async fn a_worker_sweeping_a_cancelled_parent_ends_its_child() {
         assert!(child.error.is_some(), "{name}");
     }
 }
+
+/// An agent that calls `pay`, a tool that needs a human's approval, then says it is done.
+fn buyer() -> Agent {
+    let model = Arc::new(Scripted::new().replies([
+        ChatResponse::new("").with_tool_call(ToolCall::new("c1", "pay", json!({"cents": 500}))),
+        ChatResponse::new("done"),
+    ]));
+    let pay = tool::from_fn("pay", "Pays an amount.", |payment: Payment| async move {
+        Ok(format!("paid {}", payment.cents))
+    });
+    Agent::builder(model as Arc<dyn ChatModel>)
+        .name("buyer")
+        .tool(pay)
+        .needs_approval("pay")
+        .build()
+}
+
+/// A child whose first step's agent calls a tool that needs a human's approval.
+struct BuyNow {
+    agent: Agent,
+}
+
+#[workflow]
+impl BuyNow {
+    async fn buy(&self, item: String) -> Result<String> {
+        self.agent.prompt(&format!("Buy {item}.")).await
+    }
+
+    flow! {
+        start -> buy -> end;
+    }
+}
+
+/// `BuyNow` after a step of its parent's.
+struct ShopNow {
+    now: BuyNow,
+}
+
+#[workflow]
+impl ShopNow {
+    async fn pick(&self, item: String) -> String {
+        item
+    }
+
+    fn now(&self) -> &BuyNow {
+        &self.now
+    }
+
+    flow! {
+        start -> pick -> now -> end;
+    }
+}
+
+/// A child whose first step is `BuyNow`.
+struct Errand {
+    now: BuyNow,
+}
+
+#[workflow]
+impl Errand {
+    fn now(&self) -> &BuyNow {
+        &self.now
+    }
+
+    flow! {
+        start -> now -> end;
+    }
+}
+
+/// `Errand` after a step of its parent's.
+struct ErrandTop {
+    errand: Errand,
+}
+
+#[workflow]
+impl ErrandTop {
+    async fn pick(&self, item: String) -> String {
+        item
+    }
+
+    fn errand(&self) -> &Errand {
+        &self.errand
+    }
+
+    flow! {
+        start -> pick -> errand -> end;
+    }
+}
+
+/// The checkpoints of run `run`: number, step, status.
+async fn steps(runner: &Runner, run: RunId) -> Vec<(u64, String, RunStatus)> {
+    let history = runner.history(run).await.expect("its checkpoints");
+    history
+        .into_iter()
+        .map(|c| (c.seq, c.step, c.status))
+        .collect()
+}
+
+/// A child whose first step waits for the approval of a tool call has its row (suspended,
+/// its checkpoint 0) from its parent's write that suspends, and started from the parent's
+/// checkpoint that step started from; the decision sets it running with its parent, and its
+/// step appends to it: at one level, and at two (a child whose first step is such a child).
+#[tokio::test]
+async fn a_child_whose_first_step_waits_for_an_approval_has_its_row() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    for (name, store) in stores(&dir).await {
+        let runner = Runner::new(store);
+        let allow = serde_json::to_value(Approval::Allow).expect("serializes");
+        let waits = |step: &str| (0, step.to_owned(), RunStatus::Suspended);
+
+        let wf = ShopNow {
+            now: BuyNow { agent: buyer() },
+        };
+        let run = runner.start(&wf, "tea".into()).await.expect("created");
+        let Outcome::Suspended(pause) = &run.outcome else {
+            panic!("{name}: not suspended: {:?}", run.outcome);
+        };
+        assert!(pause.is_approval(), "{name}");
+        // The parent's checkpoint 1, after `pick`, is where the child's step started.
+        let child = RunId::child(run.id, "now", 1);
+        let info = runner.status(child).await.expect("the child's row");
+        assert_eq!(info.status, RunStatus::Suspended, "{name}");
+        assert_eq!(info.parent, Some((run.id, 1)), "{name}");
+        assert_eq!(info.parent_step.as_deref(), Some("now"), "{name}");
+        assert_eq!(steps(&runner, child).await, [waits("buy")], "{name}");
+
+        let token = pause.token().expect("a durable pause has a token");
+        runner
+            .submit_answer_json::<ShopNow>(token, allow.clone())
+            .await
+            .expect("decided");
+        assert_eq!(status(&runner, child).await.status, RunStatus::Running);
+        let done = runner.resume(&wf, run.id).await.expect("resumed");
+        assert_eq!(done.into_output().expect("finished"), "done", "{name}");
+        let ended = (1, "end".to_owned(), RunStatus::Finished);
+        assert_eq!(
+            steps(&runner, child).await,
+            [waits("buy"), ended.clone()],
+            "{name}"
+        );
+        let listed = runner
+            .list(workflow::store::RunFilter::new().children_of(run.id))
+            .await
+            .expect("listed")
+            .into_runs()
+            .expect("read back");
+        assert_eq!(listed.len(), 1, "{name}: one child run");
+
+        let wf = ErrandTop {
+            errand: Errand {
+                now: BuyNow { agent: buyer() },
+            },
+        };
+        let run = runner.start(&wf, "tea".into()).await.expect("created");
+        let Outcome::Suspended(pause) = &run.outcome else {
+            panic!("{name}: not suspended: {:?}", run.outcome);
+        };
+        let errand = RunId::child(run.id, "errand", 1);
+        let now = RunId::child(errand, "now", 0);
+        for id in [errand, now] {
+            let info = runner.status(id).await.expect("a row");
+            assert_eq!(
+                info.status,
+                RunStatus::Suspended,
+                "{name}: {}",
+                info.workflow
+            );
+        }
+        assert_eq!(status(&runner, now).await.parent, Some((errand, 0)));
+        assert_eq!(steps(&runner, errand).await, [waits("now")], "{name}");
+        assert_eq!(steps(&runner, now).await, [waits("buy")], "{name}");
+
+        let token = pause.token().expect("a durable pause has a token");
+        let done = runner
+            .approve(&wf, token, Approval::Allow)
+            .await
+            .expect("decided");
+        assert_eq!(done.into_output().expect("finished"), "done", "{name}");
+        for id in [run.id, errand, now] {
+            let info = runner.status(id).await.expect("a row");
+            assert_eq!(
+                info.status,
+                RunStatus::Finished,
+                "{name}: {}",
+                info.workflow
+            );
+        }
+        assert_eq!(steps(&runner, now).await, [waits("buy"), ended], "{name}");
+    }
+}

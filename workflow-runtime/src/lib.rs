@@ -61,7 +61,7 @@ pub mod checks;
 
 pub use agent::{Agent, AgentBuilder, Conversation, TextStream};
 pub use approval::{Approval, ApprovalRequest};
-pub use context::{Context, WaitingChild};
+pub use context::{Context, WaitingAt, WaitingChild};
 pub use definition::{PauseDefinition, SignalDefinition, WorkflowDefinition};
 pub use durable::{RunHandle, Runner};
 pub use error::{BoxError, Error, Result};

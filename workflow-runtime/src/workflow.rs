@@ -8,7 +8,7 @@ use std::time::SystemTime;
 
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
-use crate::context::{Context, WaitingChild};
+use crate::context::{Context, WaitingAt, WaitingChild};
 use crate::definition::{PauseDefinition, SignalDefinition};
 use crate::error::Error;
 use crate::id::RunId;
@@ -154,18 +154,22 @@ pub trait Workflow: Send + Sync {
         None
     }
 
-    /// For a durable run at `state`, which waits at a pause: the child run it holds at a step
-    /// that runs another workflow, if that child waits at its pause before any step of it
-    /// finished, and has no checkpoint of its own yet. `state` then records that the child
-    /// started from the run's checkpoint `at` (the one about to be written, which holds it
-    /// waiting) and that the child has its checkpoint 0, which the returned record is: the
-    /// store writes the child's row with the run's checkpoint. The same for the child's own
-    /// child, at any depth.
+    /// For a durable run at `state`: the child run it holds at a step that runs another
+    /// workflow, if that child has no row yet and its parent's write about to happen gives
+    /// it one (what `at` looks for): a child that waits at its pause before any step of it
+    /// finished, with no checkpoint of its own yet, in the checkpoint that holds it waiting;
+    /// a child whose first step waits for the approval of a tool call, in the write that
+    /// suspends the run; a child in flight in the first checkpoint of a fork
+    /// ([`Runner::fork`](crate::Runner::fork)), whose copy in the fork has its checkpoint
+    /// 0 there. `state` then records that the child started from the run's checkpoint `at`
+    /// names (unless it knows already) and that its latest checkpoint is 0, which the
+    /// returned record is: the store writes the child's row with the run's write. The same
+    /// for the child's own child, at any depth.
     ///
     /// `#[workflow]` generates it (with [`waiting_child`](crate::__private::waiting_child));
     /// written by hand, the default has none: such a child then has its row from its first
     /// step on.
-    fn waiting_child(state: &mut Self::State, at: u64) -> Option<WaitingChild> {
+    fn waiting_child(state: &mut Self::State, at: WaitingAt) -> Option<WaitingChild> {
         let _ = (state, at);
         None
     }

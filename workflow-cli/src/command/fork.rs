@@ -4,7 +4,9 @@
 //! checkpoint (and the branches of a fan-out or map saved with it) into a new run that records
 //! the original as its parent, with no lease. A worker that serves the workflow picks it up
 //! (`Worker`), as it picks up a submitted run; `Runner::resume` drives it too. Like
-//! `Runner::fork`, the new run counts what it spends from zero.
+//! `Runner::fork`, the new run counts what it spends from zero. A child run in flight at that
+//! checkpoint is a child run of the new one from its next step on (its row comes then), its
+//! checkpoints numbered on from the run forked, as its state counts them.
 
 use std::time::{Duration, SystemTime};
 

@@ -269,7 +269,7 @@ fn waiting_child_method(model: &Model) -> TokenStream {
     quote! {
         fn waiting_child(
             #state_var: &mut Self::State,
-            #at: u64,
+            #at: #krate::__private::WaitingAt,
         ) -> ::core::option::Option<#krate::__private::WaitingChild> {
             match #state_var {
                 #(#arms)*

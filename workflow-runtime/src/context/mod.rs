@@ -73,6 +73,9 @@ pub(crate) struct ChildStep {
     pub(crate) step: &'static str,
     /// Whether the child waits at a pause there.
     pub(crate) paused: bool,
+    /// The number of the child's checkpoint this step is, as the run counts: the store's
+    /// for the checkpoint that creates the child's row.
+    pub(crate) seq: u64,
     /// The child's state and loop counters, as JSON.
     pub(crate) state: String,
     pub(crate) loops: String,
@@ -87,6 +90,70 @@ pub(crate) struct ChildStep {
 /// reads it.
 #[derive(Debug)]
 pub struct WaitingChild(pub(crate) ChildStep);
+
+/// What [`Workflow::waiting_child`](crate::Workflow::waiting_child) looks for in a durable
+/// run's state, and the number of the run's checkpoint about to be written, which holds it.
+/// Opaque: only the runtime makes one.
+#[derive(Debug, Clone, Copy)]
+pub struct WaitingAt {
+    /// The run's checkpoint about to be written, which a child without a row yet starts
+    /// from.
+    pub(crate) at: u64,
+    pub(crate) why: Waits,
+}
+
+/// Why a durable run's write gives a child run in flight its row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Waits {
+    /// The run waits at a pause: a child that waits at it before any step of it finished,
+    /// and has no checkpoint yet.
+    Pause,
+    /// The run is suspended where a tool call of its step waits for an approval: a child
+    /// whose first step that is, with no checkpoint yet.
+    Approval,
+    /// The run is a fork, created from another's checkpoint: a child in flight there, with
+    /// its checkpoints in the other run only (its copy in the fork starts from its
+    /// checkpoint 0, its state at the fork).
+    Fork,
+    /// The same, in a fork's child: the child's copy in the fork holds it in its checkpoint
+    /// 0, which it starts from.
+    Forked,
+}
+
+impl WaitingAt {
+    /// A child that waits at a pause, in the run's checkpoint `at`.
+    pub(crate) fn pause(at: u64) -> Self {
+        WaitingAt {
+            at,
+            why: Waits::Pause,
+        }
+    }
+
+    /// A child whose first step waits for an approval, in the run's checkpoint `at`.
+    pub(crate) fn approval(at: u64) -> Self {
+        WaitingAt {
+            at,
+            why: Waits::Approval,
+        }
+    }
+
+    /// A child in flight in a fork's first checkpoint.
+    pub(crate) fn fork() -> Self {
+        WaitingAt {
+            at: 0,
+            why: Waits::Fork,
+        }
+    }
+
+    /// The same, one level down: in the child's checkpoint 0.
+    pub(crate) fn below(self) -> Self {
+        let why = match self.why {
+            Waits::Fork => Waits::Forked,
+            why => why,
+        };
+        WaitingAt { at: 0, why }
+    }
+}
 
 /// Where the child run of the step that just ran stopped: what the driver does next.
 #[derive(Clone, Copy, Default, PartialEq, Eq, Debug)]

@@ -9,6 +9,7 @@ use super::codec::Definition;
 use super::held::Held;
 use super::Runner;
 use crate::approval::{Approval, ApprovalRequest, DECISION};
+use crate::context::{ChildStep, WaitingAt};
 use crate::error::{describe, Error};
 use crate::event::EventKind;
 use crate::run::{Outcome, Report};
@@ -97,7 +98,7 @@ impl Runner {
         &self,
         workflow: &W,
         held: Arc<Held>,
-        state: W::State,
+        mut state: W::State,
         loops: Loops,
     ) -> Result<Report<W::Output>, Error> {
         let (run, seq, step) = (held.run(), held.version(), W::step_name(&state));
@@ -105,7 +106,10 @@ impl Runner {
         let decided = match text.as_deref().map(serde_json::from_str) {
             None => None,
             Some(Ok(value)) => Some(match approval_of::<W>(step, value) {
-                Ok(approval) => self.decide::<W>(&held, (&state, &loops), &approval).await,
+                Ok(approval) => {
+                    self.decide::<W>(&held, (&mut state, &loops), &approval)
+                        .await
+                }
                 Err(error) => Err(error),
             }),
             Some(Err(error)) => Some(Err(Error::Other(error.into()))),
@@ -134,19 +138,24 @@ impl Runner {
         }))
     }
 
-    /// The approval pause of step `step` that run `held` has just been suspended at: the
-    /// request its step recorded.
+    /// Suspends run `held` of `W` where a tool call of its step `step` waits for an
+    /// approval: the pause, with the request its step recorded. A child run in the state that
+    /// step started from, whose first step that is, has its row from this write (see
+    /// [`waiting_for_approval`]).
     ///
     /// # Errors
     ///
-    /// The store's.
-    pub(super) async fn await_approval(
+    /// The store's; [`Error::CorruptCheckpoint`] if the checkpoint does not read back.
+    pub(super) async fn await_approval<W: Workflow>(
         &self,
         held: &Held,
         step: &'static str,
     ) -> Result<Pause, Error> {
-        held.suspend().await?;
         let (run, seq) = (held.run(), held.version());
+        let latest = self.store.checkpoint(run, Some(seq)).await?;
+        let (mut state, _) = latest.decode::<W>()?;
+        held.suspend(waiting_for_approval::<W>(&mut state, seq))
+            .await?;
         let pause = self.approval_at(run, seq, step).await?;
         Ok(pause.unwrap_or_else(|| Pause::approval(step, serde_json::Value::Null)))
     }
@@ -172,7 +181,9 @@ impl Runner {
 
     /// Gives the request pending at the latest checkpoint of run `held` (whose state is
     /// `state`) the decision `approval`: saves the same state as the run's next checkpoint,
-    /// running, with the calls of its step and the decision, in one write.
+    /// running, with the calls of its step and the decision, in one write. A child run in
+    /// `state` whose first step waits for it is recorded in `state` as it was when the run
+    /// was suspended ([`waiting_for_approval`]).
     ///
     /// # Errors
     ///
@@ -180,10 +191,13 @@ impl Runner {
     pub(super) fn decide<'a, W: Workflow>(
         &'a self,
         held: &'a Arc<Held>,
-        (state, loops): (&W::State, &Loops),
+        (state, loops): (&mut W::State, &Loops),
         approval: &'a Approval,
     ) -> impl Future<Output = Result<(), Error>> + Send + 'a {
         let (run, seq) = (held.run(), held.version());
+        // The child whose first step waits has had its row since the run was suspended: the
+        // state records it, as it did then.
+        let _ = waiting_for_approval::<W>(state, seq);
         // Encoded here: the future does not hold the state, which is not shared across
         // threads.
         let checkpoint = Definition::of::<W>().encode(run, 0, state, loops);
@@ -220,6 +234,16 @@ impl Runner {
             serde_json::from_str::<Approval>(&record.value).is_ok_and(|given| given == *approval)
         }))
     }
+}
+
+/// The child run in `state`, the run's checkpoint `seq`, whose first step waits for an
+/// approval, with its own at any depth: its record, its row's checkpoint 0, if it has no
+/// checkpoint yet; `state` then records that it started from checkpoint `seq` and has its
+/// checkpoint 0. The same each time for the same state and checkpoint: the write that
+/// suspends the run creates the row, and the decision's checkpoint holds the state that
+/// says so.
+fn waiting_for_approval<W: Workflow>(state: &mut W::State, seq: u64) -> Option<ChildStep> {
+    W::waiting_child(state, WaitingAt::approval(seq)).map(|waiting| waiting.0)
 }
 
 /// The error of a value given to a run at `state`, which waits at no pause that takes it.

@@ -61,7 +61,7 @@ impl Runner {
                 // What the step spent before the call counts when it runs again.
                 held.save_usage(finish.usage.as_ref()).await;
                 held.log(rest).await;
-                match self.await_approval(&held, step).await {
+                match self.await_approval::<W>(&held, step).await {
                     Ok(pause) => Outcome::Suspended(pause),
                     Err(error) => {
                         held.release(Some(crate::error::describe(&error))).await;

@@ -136,14 +136,18 @@ impl Held {
     }
 
     /// Suspends the run at its latest checkpoint, where a tool call of the step in flight
-    /// waits for a human's approval, and gives up the lease.
+    /// waits for a human's approval, and gives up the lease; with the row of `child`, the
+    /// child run in the state whose first step that is, if there is one.
     ///
     /// # Errors
     ///
     /// The store's: [`Error::LeaseLost`] if the run is no longer this worker's.
-    pub(crate) async fn suspend(&self) -> Result<(), Error> {
+    pub(crate) async fn suspend(&self, child: Option<ChildStep>) -> Result<(), Error> {
         let (run, version) = (self.run, self.version());
-        self.store.suspend_at(&self.lease, run, version).await?;
+        let child = child.map(|child| child_record(run, child));
+        self.store
+            .suspend_at(&self.lease, run, version, child)
+            .await?;
         self.released.store(true, Ordering::Relaxed);
         Ok(())
     }
@@ -431,7 +435,7 @@ pub(super) fn child_record(parent: RunId, child: ChildStep) -> ChildRecord {
         started: child.started,
         checkpoint: Checkpoint {
             run,
-            seq: 0,
+            seq: child.seq,
             workflow: child.workflow.to_owned(),
             fingerprint: child.fingerprint,
             format: FORMAT_VERSION,

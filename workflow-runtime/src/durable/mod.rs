@@ -18,6 +18,7 @@ use std::time::{Duration, SystemTime};
 
 use tokio_util::sync::CancellationToken;
 
+use crate::context::WaitingAt;
 use crate::error::Error;
 use crate::executor::Executor;
 use crate::run::Report;
@@ -436,6 +437,11 @@ impl Runner {
     /// budget do not include what the original run spent up to checkpoint `seq`, which that
     /// run's own checkpoints keep.
     ///
+    /// A child run in flight at that checkpoint (a step that runs another workflow, between
+    /// two of its steps or at its pause) is a child run of the new run, with its row from the
+    /// new run's creation: its checkpoint 0 is its state there, and its next steps are
+    /// numbered on from it, as are its own child runs in flight.
+    ///
     /// # Errors
     ///
     /// [`Error::CheckpointNotFound`], [`Error::ChildRun`] for a child run (fork its parent:
@@ -449,12 +455,16 @@ impl Runner {
     ) -> Result<Report<W::Output>, Error> {
         self.store.run(run).await?.on_its_own()?;
         let from = self.store.checkpoint(run, Some(seq)).await?;
-        let (state, loops) = from.decode::<W>()?;
+        let (mut state, loops) = from.decode::<W>()?;
         self.define::<W>().await;
+        // A child in flight there is a child run of the fork's, whose row comes with it.
+        let waiting = W::waiting_child(&mut state, WaitingAt::fork());
         // The branches saved at that checkpoint are in the state read back.
-        let first = Definition::of::<W>().encode(RunId::new(), 0, &state, &loops)?;
+        let id = RunId::new();
+        let first = Definition::of::<W>().encode(id, 0, &state, &loops)?;
         let first = Checkpoint {
             created_at: SystemTime::now(),
+            child: waiting.map(|waiting| Box::new(held::child_record(id, waiting.0))),
             ..first
         };
         let held = self.create_held(first, Some((run, seq))).await?;
@@ -489,7 +499,7 @@ pub(crate) fn first_checkpoint<W: Workflow>(
     state: &mut W::State,
     loops: &Loops,
 ) -> Result<Checkpoint, Error> {
-    let waiting = W::waiting_child(state, 0);
+    let waiting = W::waiting_child(state, WaitingAt::pause(0));
     let mut first = Definition::of::<W>().encode(run, 0, state, loops)?;
     first.child = waiting.map(|waiting| Box::new(held::child_record(run, waiting.0)));
     Ok(first)

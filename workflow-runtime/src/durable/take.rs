@@ -216,6 +216,7 @@ impl Runner {
                 },
             });
         }
+        let mut state = state;
         let saved = match W::pause(&state) {
             Some(_) => match give(state) {
                 Ok(state) => match Definition::of::<W>().encode(run, 0, &state, &loops) {
@@ -229,7 +230,7 @@ impl Runner {
                 Ok(calls) if ApprovalRequest::pending(&calls).is_none() => give(state),
                 Ok(_) => match approval(W::step_name(&state)) {
                     Ok(approval) => {
-                        let decided = self.decide::<W>(&held, (&state, &loops), &approval);
+                        let decided = self.decide::<W>(&held, (&mut state, &loops), &approval);
                         decided.await.map(|()| state)
                     }
                     Err(error) => Err(error),

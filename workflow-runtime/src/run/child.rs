@@ -6,7 +6,7 @@ use std::sync::Arc;
 use tracing::Instrument;
 
 use super::drive::{drive_to, Hooks, Reached};
-use crate::context::{ChildLeft, ChildStep, Context, WaitingChild};
+use crate::context::{ChildLeft, ChildStep, Context, WaitingAt, WaitingChild, Waits};
 use crate::error::Error;
 use crate::policy::StepPolicy;
 use crate::scope::{Ending, RunScope};
@@ -151,7 +151,8 @@ impl Context {
                 if let Some(started) = durable {
                     // Its own child that waits before its first step finished: its row too.
                     let grandchild = grandchild.or_else(|| {
-                        C::waiting_child(&mut child.state, next).map(|waiting| waiting.0)
+                        C::waiting_child(&mut child.state, WaitingAt::pause(next))
+                            .map(|waiting| waiting.0)
                     });
                     self.record_child_step::<C>(step, started, &child, grandchild)?;
                 }
@@ -361,6 +362,7 @@ impl Context {
             fingerprint: C::FINGERPRINT,
             step: at,
             paused: C::pause(&child.state).is_some(),
+            seq: child.seq.unwrap_or(0),
             state: serde_json::to_string(&child.state).map_err(unsaved)?,
             loops: serde_json::to_string(&child.loops).map_err(unsaved)?,
             child: grandchild.map(Box::new),
@@ -386,24 +388,40 @@ impl Context {
 }
 
 /// [`Workflow::waiting_child`] for the child run `child` of step `step`, a run of `C`: its
-/// record if it waits at a pause before any step of it finished and has no checkpoint yet,
-/// after recording in it that it started from its parent's checkpoint `at` (unless it knows
-/// already) and that it has its checkpoint 0; with the same for its own child, at any depth.
-/// `None` (and `child` as it was) otherwise, or if its state does not serialize (the
-/// parent's checkpoint then fails, saying why).
+/// record (its checkpoint 0) if it is what `at` looks for, after recording in it that it
+/// started from its parent's checkpoint `at` (unless it knows already) and that its latest
+/// checkpoint is 0; with the same for its own child, at any depth. `None` (and `child` as it
+/// was) otherwise, or if its state does not serialize (the parent's checkpoint then fails,
+/// saying why).
+///
+/// What `at` looks for: a child that waits at a pause before any step of it finished, with
+/// no checkpoint yet; or, where a tool call waits for an approval, a child whose first step
+/// that is (no checkpoint yet); or, in a fork's first checkpoint, a child in flight that has
+/// a checkpoint (in the run forked), or waits at a pause, whose copy in the fork starts
+/// from its checkpoint 0 there, and whose own child in flight starts from that.
 pub fn waiting_child<C: Workflow>(
     step: &'static str,
     child: &mut ChildState<C::State>,
-    at: u64,
+    at: WaitingAt,
 ) -> Option<WaitingChild> {
-    if child.seq.is_some() || C::pause(&child.state).is_none() {
+    let paused = C::pause(&child.state).is_some();
+    let waits = match at.why {
+        Waits::Pause => child.seq.is_none() && paused,
+        Waits::Approval => child.seq.is_none() && !paused,
+        Waits::Fork | Waits::Forked => child.seq.is_some() || paused,
+    };
+    if !waits {
         return None;
     }
     // Its own child started from its checkpoint 0: this one.
-    let grandchild = C::waiting_child(&mut child.state, 0);
+    let grandchild = C::waiting_child(&mut child.state, at.below());
     let state = serde_json::to_string(&child.state).ok()?;
     let loops = serde_json::to_string(&child.loops).ok()?;
-    let started = *child.started.get_or_insert(at);
+    let started = match at.why {
+        // Its copy of its parent holds it in its checkpoint 0.
+        Waits::Forked => *child.started.insert(0),
+        _ => *child.started.get_or_insert(at.at),
+    };
     child.seq = Some(0);
     Some(WaitingChild(ChildStep {
         parent_step: step,
@@ -411,7 +429,9 @@ pub fn waiting_child<C: Workflow>(
         workflow: C::NAME,
         fingerprint: C::FINGERPRINT,
         step: C::step_name(&child.state),
-        paused: true,
+        // It waits at its pause, or for the approval, with its parent.
+        paused: paused || at.why == Waits::Approval,
+        seq: 0,
         state,
         loops,
         child: grandchild.map(|grandchild| Box::new(grandchild.0)),

@@ -11,7 +11,7 @@ use futures_util::FutureExt;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-use crate::context::{ChildLeft, ChildStep, Context};
+use crate::context::{ChildLeft, ChildStep, Context, WaitingAt};
 use crate::error::Error;
 use crate::future::BoxFuture;
 use crate::state::Loops;
@@ -335,7 +335,8 @@ pub(crate) fn drive_to<'a, W: Workflow>(
                 // The step the child run in the state took; or a child the state holds that
                 // waits before its first step finished, which has its row from this write.
                 let child = cx.take_child_step().or_else(|| {
-                    W::waiting_child(&mut state, saver.version() + 1).map(|waiting| waiting.0)
+                    let at = WaitingAt::pause(saver.version() + 1);
+                    W::waiting_child(&mut state, at).map(|waiting| waiting.0)
                 });
                 let saved = saver.save(&state, cx.loops(), usage, child);
                 saved.await?;

@@ -251,8 +251,11 @@ pub struct ChildRecord {
     /// The parent's checkpoint the child started from.
     pub started: u64,
     /// The child's checkpoint: its [`run`](Checkpoint::run) is the child's id
-    /// ([`RunId::child`]), its [`seq`](Checkpoint::seq) is set by the store (0 for the
-    /// first, then one more each time), its status is the child's.
+    /// ([`RunId::child`]), its status is the child's. Its [`seq`](Checkpoint::seq) is the
+    /// number the run counts it as, which the store gives the checkpoint that creates the
+    /// child's row (0 for a child's first, but a fork's copy of a child between two of its
+    /// steps counts on from the run forked), and ignores for the next ones: one more each
+    /// time.
     pub checkpoint: Checkpoint,
 }
 

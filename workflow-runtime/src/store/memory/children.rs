@@ -8,8 +8,9 @@ use super::runs::{Entry, Runs};
 use crate::store::{ChildRecord, RunId, RunInfo, RunStatus};
 
 /// Saves `child`, the step a child run of run `parent` took, at `now`: creates the child's run
-/// on its first step, appends its checkpoint, and sets its status and step; then, the same way,
-/// the step its own child run took, if its checkpoint carries one (at any depth).
+/// on its first step (its checkpoint numbered as the record says), appends its checkpoint,
+/// and sets its status and step; then, the same way, the step its own child run took, if its
+/// checkpoint carries one (at any depth).
 pub(super) fn save(runs: &mut Runs, parent: RunId, child: ChildRecord, now: SystemTime) {
     let ChildRecord {
         parent_step,
@@ -29,7 +30,7 @@ pub(super) fn save(runs: &mut Runs, parent: RunId, child: ChildRecord, now: Syst
             entry.checkpoints.push_back(checkpoint);
         }
         None => {
-            checkpoint.seq = 0;
+            // Its first checkpoint is numbered as the run counts it.
             let mut info = RunInfo::created(&checkpoint, Some((parent, started)));
             info.parent_step = Some(parent_step);
             let mut entry = Entry::new(info);

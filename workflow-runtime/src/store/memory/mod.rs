@@ -12,9 +12,9 @@ use std::time::{Duration, SystemTime};
 
 use super::queue::{limited, with_room, CANCELLED};
 use super::{
-    answer, BranchRecord, CallRecord, Cancel, Checkpoint, CheckpointStore, Lease, LoggedEvent,
-    NewEvent, NewRun, RateSlot, Retention, RunFilter, RunId, RunInfo, RunList, RunStatus,
-    WorkflowType,
+    answer, BranchRecord, CallRecord, Cancel, Checkpoint, CheckpointStore, ChildRecord, Lease,
+    LoggedEvent, NewEvent, NewRun, RateSlot, Retention, RunFilter, RunId, RunInfo, RunList,
+    RunStatus, WorkflowType,
 };
 use crate::definition::WorkflowDefinition;
 use crate::error::Error;
@@ -281,6 +281,7 @@ impl CheckpointStore for MemoryStore {
         lease: &'a Lease,
         run: RunId,
         seq: u64,
+        child: Option<ChildRecord>,
     ) -> BoxFuture<'a, Result<(), Error>> {
         let mut runs = self.lock();
         let suspended = match runs.get_mut(run) {
@@ -301,7 +302,10 @@ impl CheckpointStore for MemoryStore {
             None => Err(Error::RunNotFound { run }),
         };
         // Its child in flight, whose tool call waits for the approval, waits with it (or
-        // ends with it, cancelled).
+        // ends with it, cancelled): with its row, if that is its first step.
+        if let (Ok((_, _, now)), Some(child)) = (&suspended, child) {
+            children::save(&mut runs, run, child, *now);
+        }
         match suspended {
             Ok((RunStatus::Suspended, _, now)) => {
                 let waiting = (RunStatus::Running, RunStatus::Suspended);

@@ -20,8 +20,8 @@ use tokio_postgres::{Client, Config, Socket};
 
 use super::queue::limited;
 use super::{
-    BranchRecord, CallRecord, Cancel, Checkpoint, CheckpointStore, Lease, LoggedEvent, NewEvent,
-    NewRun, RateSlot, Retention, RunFilter, RunId, RunInfo, RunList, WorkflowType,
+    BranchRecord, CallRecord, Cancel, Checkpoint, CheckpointStore, ChildRecord, Lease, LoggedEvent,
+    NewEvent, NewRun, RateSlot, Retention, RunFilter, RunId, RunInfo, RunList, WorkflowType,
 };
 use crate::definition::WorkflowDefinition;
 use crate::error::Error;
@@ -376,10 +376,12 @@ impl CheckpointStore for PostgresStore {
         lease: &'a Lease,
         run: RunId,
         seq: u64,
+        child: Option<ChildRecord>,
     ) -> BoxFuture<'a, Result<(), Error>> {
         Box::pin(async move {
             let conn = self.connection().await?;
-            sql::suspend_at(&conn.client, &conn.sql, lease.id, (run, seq)).await
+            let child = child.as_ref();
+            sql::suspend_at(&conn.client, &conn.sql, lease.id, (run, seq), child).await
         })
     }
 

@@ -246,20 +246,32 @@ pub(super) async fn save(
     }
 }
 
-/// Suspends run `run` at checkpoint `seq`, its latest, under `lease`, without a checkpoint.
+/// Suspends run `run` at checkpoint `seq`, its latest, under `lease`, without a checkpoint;
+/// creates the rows of `child`'s chain, whose first step waits, in the same statement.
 pub(super) async fn suspend_at(
     client: &Client,
     sql: &Statements,
     lease: Uuid,
     (run, seq): (RunId, u64),
+    child: Option<&ChildRecord>,
 ) -> Result<(), Error> {
     let at = seq as i64;
     let params: [&(dyn ToSql + Sync); 4] = [run.as_uuid(), &lease, &at, &CANCELLED];
-    match client
-        .execute(&sql.suspend_at, &params)
-        .await
-        .map_err(store)?
-    {
+    let records = child.map(chain_from).unwrap_or_default();
+    let suspended = match records.is_empty() {
+        true => client.execute(&sql.suspend_at, &params).await,
+        // Rare: a statement of its own.
+        false => {
+            let bounds: Vec<ChildBound> = records
+                .iter()
+                .map(|record| ChildBound::of(record))
+                .collect();
+            let params = ChildBound::params(&bounds, &records, &params);
+            let statement = super::statements::suspend_with_children(records.len());
+            client.execute(statement.as_str(), &params).await
+        }
+    };
+    match suspended.map_err(store)? {
         // `refused` reads a write of checkpoint `seq + 1` expected on top of `seq`.
         0 => Err(refused(client, sql, run, lease, Some(seq.wrapping_add(1))).await),
         _ => Ok(()),
@@ -435,6 +447,7 @@ struct ChildBound {
     status: &'static str,
     started: i64,
     format: i32,
+    seq: i64,
 }
 
 impl ChildBound {
@@ -444,6 +457,7 @@ impl ChildBound {
             status: child.checkpoint.status.as_str(),
             started: i64::try_from(child.started).unwrap_or(i64::MAX),
             format: child.checkpoint.format as i32,
+            seq: i64::try_from(child.checkpoint.seq).unwrap_or(i64::MAX),
         }
     }
 
@@ -468,6 +482,7 @@ impl ChildBound {
                 &bound.format,
                 &checkpoint.state,
                 &checkpoint.loops,
+                &bound.seq,
             ]);
         }
         params
@@ -477,8 +492,17 @@ impl ChildBound {
 /// The child run `checkpoint` carries, its own child run, and so on: the chain of child
 /// records a save writes, from the top.
 fn chain(checkpoint: &Checkpoint) -> Vec<&ChildRecord> {
+    checkpoint
+        .child
+        .as_deref()
+        .map(chain_from)
+        .unwrap_or_default()
+}
+
+/// `child`, then the child record its checkpoint carries, and so on: the chain from the top.
+fn chain_from(child: &ChildRecord) -> Vec<&ChildRecord> {
     let mut records = Vec::new();
-    let mut next = checkpoint.child.as_deref();
+    let mut next = Some(child);
     while let Some(record) = next {
         records.push(record);
         next = record.checkpoint.child.as_deref();

@@ -360,7 +360,7 @@ impl Statements {
                 "{SAVE_RUN}, {CARRY_CALLS}, {RESUME_CHILDREN} {SAVE_CHECKPOINT}"
             ))
             .await?,
-            suspend_at: prepare(SUSPEND_AT.into()).await?,
+            suspend_at: prepare(format!("{SUSPEND_AT} SELECT 1 FROM run")).await?,
             save_received: prepare(format!("{} {SAVE_CHECKPOINT}", save_received_run())).await?,
             save_child: prepare(ChildSave::Plain.sql(1)).await?,
             save_logged_child: prepare(ChildSave::Logged.sql(1)).await?,
@@ -473,8 +473,9 @@ const RESUME_CHILDREN: &str = concat!(
 /// Suspends run `$1` at checkpoint `$3`, its latest, if it is leased to `$2`, without a
 /// checkpoint: gives up the lease (records it as cancelled, with error `$4`, if it was asked
 /// to stop). Its child in flight, whose tool call waits for the approval, waits with it (or
-/// ends cancelled with it), and so do the child runs of that child, at any depth. A row if the
-/// run was suspended.
+/// ends cancelled with it), and so do the child runs of that child, at any depth. Its CTEs:
+/// `SELECT 1 FROM run` follows (a row if the run was suspended), or the rows of child runs
+/// to create ([`suspend_with_children`]).
 const SUSPEND_AT: &str = concat!(
     "WITH RECURSIVE run AS (UPDATE workflow_runs SET \
      status = CASE WHEN cancel_requested THEN 'cancelled' ELSE 'suspended' END, \
@@ -486,9 +487,24 @@ const SUSPEND_AT: &str = concat!(
     tree!("run"),
     ", children AS (UPDATE workflow_runs c SET status = r.status, error = r.error, \
      updated_at = r.updated_at FROM run r WHERE c.id IN (SELECT id FROM tree) \
-     AND c.status IN ('running', 'suspended') AND c.status <> r.status) \
-     SELECT 1 FROM run",
+     AND c.status IN ('running', 'suspended') AND c.status <> r.status)",
 );
+
+/// [`SUSPEND_AT`] that also creates the rows of a chain of `depth` child runs whose first
+/// step waits (see [`with_children`]), their params from `$5`: suspended, or cancelled with
+/// the run if it was asked to stop.
+pub(super) fn suspend_with_children(depth: usize) -> String {
+    let mut sql = with_children(SUSPEND_AT.to_owned(), 5, depth);
+    for level in 0..depth.max(1) {
+        let status = format!(" ${}::text", 5 + CHILD_PARAMS * level + 3);
+        let followed = format!(
+            " (CASE (SELECT status FROM run) WHEN 'cancelled' THEN 'cancelled' \
+             ELSE{status} END)"
+        );
+        sql = sql.replace(&status, &followed);
+    }
+    sql
+}
 
 /// A save's second half: the checkpoint, inserted if the run's row was written.
 const SAVE_CHECKPOINT: &str =
@@ -550,23 +566,29 @@ impl ChildSave {
     }
 }
 
+/// How many params each child of a save that writes child runs binds ([`with_children`]).
+pub(super) const CHILD_PARAMS: usize = 11;
+
 /// A save (`head`: the CTEs that write the run's row and what goes with it, and its
-/// checkpoint, `parent_checkpoint`) that also writes the child run the checkpoint carries, and the chain of `depth - 1` child
-/// runs below it (each one's record in the one above's checkpoint), their params from `$n`,
-/// ten per child: the child's id, workflow, fingerprint, status, step, its parent's checkpoint
-/// it started from, its parent's step, the format, state and loops of its checkpoint. Each
-/// child's row counts one more checkpoint, or is created on its first step (checkpoint 0: an
-/// update first, rather than an upsert, whose speculative insert costs a dead row each step;
-/// only the top parent's writer, under its lease, writes the child's row); all only if the
-/// parent's row was written, in the same statement.
+/// checkpoint, `parent_checkpoint`) that also writes the child run the checkpoint carries,
+/// and the chain of `depth - 1` child runs below it (each one's record in the one above's
+/// checkpoint), their params from `$n`, [`CHILD_PARAMS`] per child: the child's id, workflow,
+/// fingerprint, status, step, its parent's checkpoint it started from, its parent's step, the
+/// format, state and loops of its checkpoint, and the number the run counts that checkpoint
+/// as. Each child's row counts one more checkpoint, or is created on its first step with that
+/// number (0, unless the run counts on from a run it was forked from). An update first,
+/// rather than an upsert, whose speculative insert costs a dead row each step (only the top
+/// parent's writer, under its lease, writes the child's row); all only if the parent's row
+/// was written, in the same statement.
 fn with_children(head: String, n: usize, depth: usize) -> String {
     let depth = depth.max(1);
     let mut sql = head;
     let mut parent = "run".to_owned();
     for level in 0..depth {
-        let p = |i: usize| format!("${}", n + 10 * level + i);
+        let p = |i: usize| format!("${}", n + CHILD_PARAMS * level + i);
         let (id, workflow, fingerprint, status, step) = (p(0), p(1), p(2), p(3), p(4));
         let (started, parent_step, format, state, loops) = (p(5), p(6), p(7), p(8), p(9));
+        let seq = p(10);
         // The first child's CTEs keep their plain names.
         let name = |cte: &str| match level {
             0 => cte.to_owned(),
@@ -581,7 +603,8 @@ fn with_children(head: String, n: usize, depth: usize) -> String {
              {created} AS (INSERT INTO workflow_runs (id, workflow, fingerprint, status, step, \
              version, parent, parent_seq, parent_step, created_at, updated_at) \
              SELECT {id}::uuid, {workflow}::text, {fingerprint}::bigint, {status}::text, \
-             {step}::text, 0, {parent}.id, {started}::bigint, {parent_step}::text, {now}, {now} \
+             {step}::text, {seq}::bigint, {parent}.id, {started}::bigint, {parent_step}::text, \
+             {now}, {now} \
              FROM {parent} WHERE NOT EXISTS (SELECT 1 FROM {stepped}) \
              RETURNING id, version, updated_at), \
              {child} AS (SELECT * FROM {stepped} UNION ALL SELECT * FROM {created})",

@@ -19,9 +19,10 @@ const TREE: &str = "WITH RECURSIVE tree (id) AS (\
      AND r.parent_step IS NOT NULL)";
 
 /// Saves `child`, the step a child run of run `parent` took, in `tx`: creates the child's run
-/// on its first step (its checkpoint 0), else counts one more checkpoint on it, and sets its
-/// status and step; then appends its checkpoint; then saves the same way the step its own
-/// child run took, if its checkpoint carries one (at any depth).
+/// on its first step (its checkpoint numbered as the record says), else counts one more
+/// checkpoint on it, and sets its status and step; then appends its checkpoint; then saves
+/// the same way the step its own child run took, if its checkpoint carries one (at any
+/// depth).
 pub(super) fn save(
     tx: &Connection,
     parent: RunId,
@@ -62,14 +63,15 @@ fn step(tx: &Connection, first: &Checkpoint, now: i64) -> Result<Option<i64>, Er
     .map_err(store)
 }
 
-/// Creates the row of child run `child` of run `parent` (its checkpoint 0), or counts one
-/// more checkpoint on it and sets its status and step: the number of its checkpoint.
+/// Creates the row of child run `child` of run `parent` (its first checkpoint numbered as
+/// the record says: 0, unless the run counts on from a run it was forked from), or counts
+/// one more checkpoint on it and sets its status and step: the number of its checkpoint.
 fn upsert(tx: &Connection, parent: RunId, child: &ChildRecord, now: i64) -> Result<i64, Error> {
     let first = &child.checkpoint;
     tx.prepare_cached(
         "INSERT INTO workflow_runs (id, workflow, fingerprint, status, step, version, \
              parent, parent_seq, parent_step, created_at, updated_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6, ?7, ?8, ?9, ?9) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?10, ?6, ?7, ?8, ?9, ?9) \
              ON CONFLICT (id) DO UPDATE SET version = version + 1, status = excluded.status, \
              step = excluded.step, error = NULL, updated_at = excluded.updated_at \
              RETURNING version",
@@ -86,6 +88,7 @@ fn upsert(tx: &Connection, parent: RunId, child: &ChildRecord, now: i64) -> Resu
                 i64::try_from(child.started).unwrap_or(i64::MAX),
                 child.parent_step,
                 now,
+                i64::try_from(first.seq).unwrap_or(i64::MAX),
             ],
             |row| row.get(0),
         )

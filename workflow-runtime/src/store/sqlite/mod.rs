@@ -25,8 +25,8 @@ use std::time::{Duration, SystemTime};
 use rusqlite::Connection;
 
 use super::{
-    BranchRecord, CallRecord, Cancel, Checkpoint, CheckpointStore, Lease, LoggedEvent, NewEvent,
-    NewRun, RateSlot, Retention, RunFilter, RunId, RunInfo, RunList, WorkflowType,
+    BranchRecord, CallRecord, Cancel, Checkpoint, CheckpointStore, ChildRecord, Lease, LoggedEvent,
+    NewEvent, NewRun, RateSlot, Retention, RunFilter, RunId, RunInfo, RunList, WorkflowType,
 };
 use crate::definition::WorkflowDefinition;
 use crate::error::{BoxError, Error};
@@ -248,9 +248,10 @@ impl CheckpointStore for SqliteStore {
         lease: &'a Lease,
         run: RunId,
         seq: u64,
+        child: Option<ChildRecord>,
     ) -> BoxFuture<'a, Result<(), Error>> {
         let id = lease.id;
-        self.write(move |conn| save::suspend_at(conn, id, (run, seq)))
+        self.write(move |conn| save::suspend_at(conn, id, (run, seq), child.as_ref()))
     }
 
     fn save_carried<'a>(

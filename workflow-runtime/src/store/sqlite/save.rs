@@ -17,7 +17,7 @@ use super::rows::{store, Reader};
 use super::sql::{expiry, insert_checkpoint, now};
 use super::tx::write;
 use crate::error::Error;
-use crate::store::{BranchRecord, CallRecord, Checkpoint, NewEvent, RunId, RunStatus};
+use crate::store::{BranchRecord, CallRecord, Checkpoint, ChildRecord, NewEvent, RunId, RunStatus};
 
 /// A run's row as a write under its lease finds it.
 struct Head {
@@ -286,11 +286,13 @@ pub(super) fn save_call(
 }
 
 /// Suspends run `run` at checkpoint `seq`, its latest, under `lease`, without a checkpoint:
-/// the run's row takes the checkpoint's number and step, and gives up the lease.
+/// the run's row takes the checkpoint's number and step, and gives up the lease; creates
+/// the rows of `child`'s chain, whose first step waits, in the same transaction.
 pub(super) fn suspend_at(
     conn: &mut Connection,
     lease: Uuid,
     (run, seq): (RunId, u64),
+    child: Option<&ChildRecord>,
 ) -> Result<(), Error> {
     let tx = write(conn)?;
     Head::read(&tx, run, lease, seq)?;
@@ -302,7 +304,11 @@ pub(super) fn suspend_at(
     )
     .and_then(|mut stmt| stmt.execute(params![Id::run(run), seq as i64, now()]))
     .map_err(store)?;
-    // Its child in flight, whose tool call waits for the approval, waits with it.
+    // Its child in flight, whose tool call waits for the approval, waits with it: with its
+    // row, if that is its first step.
+    if let Some(child) = child {
+        super::children::save(&tx, run, child, now())?;
+    }
     let waiting = (RunStatus::Running, RunStatus::Suspended);
     super::children::follow(&tx, run, waiting, now())?;
     tx.commit()
