@@ -245,6 +245,15 @@ async fn postgres() -> Option<Arc<dyn CheckpointStore>> {
     None
 }
 
+/// The checkpoints of run `run`: number, step, status.
+async fn steps(runner: &Runner, run: RunId) -> Vec<(u64, String, RunStatus)> {
+    let history = runner.history(run).await.expect("its checkpoints");
+    history
+        .into_iter()
+        .map(|c| (c.seq, c.step, c.status))
+        .collect()
+}
+
 /// The child runs of run `parent`.
 async fn children(runner: &Runner, parent: RunId) -> Vec<RunInfo> {
     let listed = runner

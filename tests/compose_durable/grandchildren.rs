@@ -12,7 +12,7 @@ use workflow::prelude::*;
 use workflow::store::{Cancel, Checkpoint, NewRun, Retention, RunId, RunStatus};
 use workflow::{Answer, Outcome, Runner, Workflow};
 
-use super::{children, stores, Ask, Three};
+use super::{children, steps, stores, Ask, Three};
 
 /// A child with a step of its own before and after `Three`, its child.
 #[derive(Default)]
@@ -54,15 +54,6 @@ impl Top {
     flow! {
         start -> middle -> end;
     }
-}
-
-/// The steps of a run's checkpoints: number, step, status.
-async fn steps(runner: &Runner, run: RunId) -> Vec<(u64, String, RunStatus)> {
-    let history = runner.history(run).await.expect("its checkpoints");
-    history
-        .into_iter()
-        .map(|c| (c.seq, c.step, c.status))
-        .collect()
 }
 
 /// Three levels: the grandchild's row is a child run of the child, with a checkpoint after

@@ -12,7 +12,7 @@ use workflow::provider::{Scripted, ToolCall};
 use workflow::store::{Cancel, Lease, RunId, RunInfo, RunStatus, WorkflowType};
 use workflow::{tool, Approval, Outcome, Runner, Workflow};
 
-use super::{stopped_in_its_child, stores, Ask, Holder};
+use super::{steps, stopped_in_its_child, stores, Ask, Holder};
 
 /// A parent whose one step is `Ask`, the child with a pause.
 #[derive(Default)]
@@ -298,15 +298,6 @@ impl ErrandTop {
     flow! {
         start -> pick -> errand -> end;
     }
-}
-
-/// The checkpoints of run `run`: number, step, status.
-async fn steps(runner: &Runner, run: RunId) -> Vec<(u64, String, RunStatus)> {
-    let history = runner.history(run).await.expect("its checkpoints");
-    history
-        .into_iter()
-        .map(|c| (c.seq, c.step, c.status))
-        .collect()
 }
 
 /// A child whose first step waits for the approval of a tool call has its row (suspended,
