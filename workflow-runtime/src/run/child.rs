@@ -101,13 +101,7 @@ impl Context {
                 Ok(Reached::End(output)) => Ok(ChildStop::Finished(output)),
                 Ok(Reached::Pause(state, _)) => {
                     let loops = lent.give_back();
-                    self.set_left(ChildLeft::Paused);
-                    Ok(ChildStop::Waiting(ChildState {
-                        state: *state,
-                        loops,
-                        started,
-                        seq,
-                    }))
+                    Ok(self.child_paused(*state, loops, (started, seq)))
                 }
                 Ok(Reached::Stepped(_) | Reached::Sleep(..) | Reached::Await(..)) => {
                     drop(lent);
@@ -127,15 +121,7 @@ impl Context {
             Box::pin(self.watched_child(step, policy, workflow, child)).await;
         match reached {
             Ok(Reached::End(output)) => Ok(ChildStop::Finished(output)),
-            Ok(Reached::Pause(state, _)) => {
-                self.set_left(ChildLeft::Paused);
-                Ok(ChildStop::Waiting(ChildState {
-                    state: *state,
-                    loops,
-                    started,
-                    seq,
-                }))
-            }
+            Ok(Reached::Pause(state, _)) => Ok(self.child_paused(*state, loops, (started, seq))),
             // Only a durable run stops at a sleep; a child's is its parent's.
             Ok(Reached::Stepped(state) | Reached::Sleep(state, _) | Reached::Await(state, _)) => {
                 self.set_left(ChildLeft::Running);
@@ -371,6 +357,23 @@ impl Context {
     }
 
     /// The error of step `step`, a child run that failed with `error`.
+    /// The child run stopped at a pause in `state`, with `loops`, and `(started, seq)` where
+    /// it started and its latest checkpoint: the parent's state holds it, and the run waits.
+    fn child_paused<S, O>(
+        &mut self,
+        state: S,
+        loops: Loops,
+        (started, seq): (Option<u64>, Option<u64>),
+    ) -> ChildStop<S, O> {
+        self.set_left(ChildLeft::Paused);
+        ChildStop::Waiting(ChildState {
+            state,
+            loops,
+            started,
+            seq,
+        })
+    }
+
     fn child_failed(&self, step: &'static str, error: Error) -> Error {
         match error {
             Error::Cancelled { .. }

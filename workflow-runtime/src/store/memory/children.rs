@@ -21,13 +21,7 @@ pub(super) fn save(runs: &mut Runs, parent: RunId, child: ChildRecord, now: Syst
     match runs.get_mut(checkpoint.run) {
         Some(entry) => {
             checkpoint.seq = entry.info.version.wrapping_add(1);
-            let info = &mut entry.info;
-            info.version = checkpoint.seq;
-            info.status = checkpoint.status;
-            info.step.clone_from(&checkpoint.step);
-            info.error = None;
-            info.updated_at = now;
-            entry.checkpoints.push_back(checkpoint);
+            entry.push(checkpoint, now);
         }
         None => {
             // Its first checkpoint is numbered as the run counts it.

@@ -703,12 +703,6 @@ fn save(
     }
     let running = checkpoint.status == RunStatus::Running;
     entry.take(running.then_some(lease), now);
-    let info = &mut entry.info;
-    info.version = checkpoint.seq;
-    info.status = checkpoint.status;
-    info.step.clone_from(&checkpoint.step);
-    info.error = None;
-    info.updated_at = now;
-    entry.checkpoints.push_back(checkpoint);
+    entry.push(checkpoint, now);
     Ok(())
 }

@@ -139,6 +139,18 @@ impl Entry {
         }
     }
 
+    /// Appends `checkpoint`, the run's next, at `now`: the run's row takes its number,
+    /// status and step.
+    pub(super) fn push(&mut self, checkpoint: Checkpoint, now: SystemTime) {
+        let info = &mut self.info;
+        info.version = checkpoint.seq;
+        info.status = checkpoint.status;
+        info.step.clone_from(&checkpoint.step);
+        info.error = None;
+        info.updated_at = now;
+        self.checkpoints.push_back(checkpoint);
+    }
+
     /// Appends `events` to the run's log.
     pub(super) fn log(&mut self, events: Vec<NewEvent>) {
         let next = self.events.len() as u64;

@@ -81,10 +81,7 @@ pub(super) async fn create(client: &Client, sql: &Statements, run: &NewRun) -> R
         // A child its first state waits in, before any step of it: its row comes with the
         // run, in the same statement (rare: a statement of its own).
         records => {
-            let bounds: Vec<ChildBound> = records
-                .iter()
-                .map(|record| ChildBound::of(record))
-                .collect();
+            let bounds = ChildBound::all(&records);
             let params = ChildBound::params(&bounds, &records, &params);
             let statement = super::statements::create_with_children(records.len());
             client.execute(statement.as_str(), &params).await
@@ -208,10 +205,7 @@ pub(super) async fn save(
     let extra: [&(dyn ToSql + Sync); 4] = [&at, &text, &count, &message];
     let params = bound.params(checkpoint, &lease, &ttl, &extra);
     let records = chain(checkpoint);
-    let bounds: Vec<ChildBound> = records
-        .iter()
-        .map(|record| ChildBound::of(record))
-        .collect();
+    let bounds = ChildBound::all(&records);
     let write = async {
         if records.is_empty() {
             return match (message, events.is_empty()) {
@@ -262,10 +256,7 @@ pub(super) async fn suspend_at(
         true => client.execute(&sql.suspend_at, &params).await,
         // Rare: a statement of its own.
         false => {
-            let bounds: Vec<ChildBound> = records
-                .iter()
-                .map(|record| ChildBound::of(record))
-                .collect();
+            let bounds = ChildBound::all(&records);
             let params = ChildBound::params(&bounds, &records, &params);
             let statement = super::statements::suspend_with_children(records.len());
             client.execute(statement.as_str(), &params).await
@@ -290,10 +281,7 @@ pub(super) async fn save_carried(
     let bound = Bound::of(checkpoint);
     let params = bound.params(checkpoint, &lease, &ttl, &[&call.key, &call.value]);
     let records = chain(checkpoint);
-    let bounds: Vec<ChildBound> = records
-        .iter()
-        .map(|record| ChildBound::of(record))
-        .collect();
+    let bounds = ChildBound::all(&records);
     let saved = match records.len() {
         0 => client.execute(&sql.save_carried, &params).await,
         1 => {
@@ -451,14 +439,16 @@ struct ChildBound {
 }
 
 impl ChildBound {
-    fn of(child: &ChildRecord) -> Self {
-        ChildBound {
+    /// What each record of `children` binds, in order.
+    fn all(children: &[&ChildRecord]) -> Vec<Self> {
+        let of = |child: &&ChildRecord| ChildBound {
             fingerprint: child.checkpoint.fingerprint as i64,
             status: child.checkpoint.status.as_str(),
             started: i64::try_from(child.started).unwrap_or(i64::MAX),
             format: child.checkpoint.format as i32,
             seq: i64::try_from(child.checkpoint.seq).unwrap_or(i64::MAX),
-        }
+        };
+        children.iter().map(of).collect()
     }
 
     /// `save`, the params of the save, then those of each child of `children` (bound as
