@@ -301,12 +301,10 @@ async fn sqlite_a_corrupt_latest_checkpoint_is_never_skipped() {
 
 #[cfg(feature = "postgres")]
 mod postgres {
-    use std::sync::Arc;
+
     use std::time::Duration;
 
-    use workflow_runtime::store::tokio_postgres::{self, NoTls};
-    use workflow_runtime::store::{Lease, PostgresOptions, PostgresStore, RunId};
-    use workflow_runtime::Runner;
+    use workflow_runtime::store::Lease;
 
     use super::{answers, assert_corrupt, assert_listed_around, assert_store, claimed, five};
     use crate::stores::postgres_url;
@@ -341,24 +339,10 @@ mod postgres {
         ),
     ];
 
-    /// A runner on a store in a new schema, and a plain client on that schema.
-    async fn connect(url: &str) -> (Runner, tokio_postgres::Client) {
-        let schema = format!("test_{}", RunId::new().as_uuid().simple());
-        let options = PostgresOptions::new().schema(schema.clone());
-        let store = PostgresStore::connect_with(url, options)
-            .await
-            .expect("connects");
-        let (client, connection) = tokio_postgres::connect(url, NoTls).await.expect("connects");
-        tokio::spawn(connection);
-        let search_path = format!("SET search_path TO {schema}");
-        client.batch_execute(&search_path).await.expect("sets");
-        (Runner::new(Arc::new(store)), client)
-    }
-
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn postgres_list_reports_corrupt_rows_and_goes_on() {
         let Some(url) = postgres_url() else { return };
-        let (runner, client) = connect(&url).await;
+        let (runner, client, _) = crate::stores::postgres_schema(&url).await;
         let ids = five(&runner).await;
         let edits = [
             (
@@ -379,7 +363,7 @@ mod postgres {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn postgres_rows_are_corrupt_on_every_path() {
         let Some(url) = postgres_url() else { return };
-        let (runner, client) = connect(&url).await;
+        let (runner, client, _) = crate::stores::postgres_schema(&url).await;
         let store = runner.store().clone();
         for (edit, corrupt) in EDITS {
             let lease = Lease::new("holder", Duration::from_secs(30));

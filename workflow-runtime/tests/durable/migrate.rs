@@ -13,8 +13,6 @@ use workflow_runtime::{Outcome, PauseToken, Runner, Worker};
 
 use crate::workflows::{Approval, Chain, Decision};
 #[cfg(feature = "postgres")]
-use workflow_runtime::store::tokio_postgres::{self, NoTls};
-#[cfg(feature = "postgres")]
 use workflow_runtime::store::{PostgresOptions, PostgresStore};
 
 /// The columns of `table` in the SQLite file `db`.
@@ -201,7 +199,7 @@ async fn postgres_tables_at_schema_2_are_brought_up_to_date() {
     let Some(url) = crate::stores::postgres_url() else {
         return;
     };
-    let (runner, schema, client) = postgres_fresh(&url).await;
+    let (runner, client, schema) = crate::stores::postgres_schema(&url).await;
     let waiting = runner.create::<Chain>(1).await.expect("created");
     let queued = runner.submit::<Chain>(2).await.expect("submitted").id();
     let cancelled = runner.submit::<Chain>(3).await.expect("submitted").id();
@@ -267,7 +265,7 @@ async fn postgres_a_log_of_one_row_per_event_reads_back_and_goes_on_without_gaps
     let Some(url) = crate::stores::postgres_url() else {
         return;
     };
-    let (runner, schema, client) = postgres_fresh(&url).await;
+    let (runner, client, schema) = crate::stores::postgres_schema(&url).await;
     let approval = Approval::default();
     let paused = runner.start(&approval, "log".into()).await.expect("starts");
     let id = paused.id;
@@ -421,7 +419,7 @@ async fn postgres_tables_at_schema_9_gain_child_runs() {
     let Some(url) = crate::stores::postgres_url() else {
         return;
     };
-    let (runner, schema, client) = postgres_fresh(&url).await;
+    let (runner, client, schema) = crate::stores::postgres_schema(&url).await;
     let waiting = runner.create::<Chain>(1).await.expect("created");
     drop(runner);
     let downgrade = format!(
@@ -460,20 +458,6 @@ async fn postgres_tables_at_schema_9_gain_child_runs() {
         .await
         .expect("resumes");
     assert_eq!(resumed.into_output().expect("finished"), 27);
-}
-
-/// A runner on a new schema of the Postgres server at `url`, the schema's name, and a plain
-/// client on the server, to take the tables back to an older version.
-#[cfg(feature = "postgres")]
-async fn postgres_fresh(url: &str) -> (Runner, String, tokio_postgres::Client) {
-    let schema = format!("test_{}", RunId::new().as_uuid().simple());
-    let options = PostgresOptions::new().schema(schema.clone());
-    let store = PostgresStore::connect_with(url, options)
-        .await
-        .expect("connects");
-    let (client, connection) = tokio_postgres::connect(url, NoTls).await.expect("connects");
-    tokio::spawn(connection);
-    (Runner::new(Arc::new(store)), schema, client)
 }
 
 /// A runner on `schema` again, which brings its tables up to date.

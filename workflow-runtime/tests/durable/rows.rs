@@ -136,12 +136,11 @@ fn sqlite_files_that_are_not_stores() {
 
 #[cfg(feature = "postgres")]
 mod postgres {
-    use std::sync::Arc;
+
     use std::time::Duration;
 
-    use workflow_runtime::store::tokio_postgres::{self, NoTls};
-    use workflow_runtime::store::{PostgresOptions, PostgresStore, RunId};
-    use workflow_runtime::{Error, Runner};
+    use workflow_runtime::store::{PostgresOptions, PostgresStore};
+    use workflow_runtime::Error;
 
     use super::{check, corrupt, Read};
     use crate::stores::postgres_url;
@@ -183,26 +182,10 @@ mod postgres {
         ),
     ];
 
-    /// A store in a new schema, and a plain client on the same schema.
-    async fn connect(url: &str) -> (Runner, tokio_postgres::Client, String) {
-        let schema = format!("test_{}", RunId::new().as_uuid().simple());
-        let options = PostgresOptions::new().schema(schema.clone());
-        let store = PostgresStore::connect_with(url, options)
-            .await
-            .expect("connects");
-        let (client, connection) = tokio_postgres::connect(url, NoTls).await.expect("connects");
-        tokio::spawn(connection);
-        client
-            .batch_execute(&format!("SET search_path TO {schema}"))
-            .await
-            .expect("sets");
-        (Runner::new(Arc::new(store)), client, schema)
-    }
-
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn postgres_rows_that_do_not_read_back() {
         let Some(url) = postgres_url() else { return };
-        let (runner, client, _) = connect(&url).await;
+        let (runner, client, _) = crate::stores::postgres_schema(&url).await;
         for (edit, read) in EDITS {
             let id = runner.create::<Chain>(1).await.expect("created");
             client.execute(*edit, &[id.as_uuid()]).await.expect("edits");
@@ -219,7 +202,7 @@ mod postgres {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn postgres_a_claim_that_does_not_read_back_gives_its_lease_up() {
         let Some(url) = postgres_url() else { return };
-        let (runner, client, _) = connect(&url).await;
+        let (runner, client, _) = crate::stores::postgres_schema(&url).await;
         let id = runner.create::<Chain>(1).await.expect("created");
         client
             .execute(
@@ -255,7 +238,7 @@ mod postgres {
             .expect_err("not a name");
         assert!(error.source_text().contains("not valid"), "{error:?}");
 
-        let (_, client, schema) = connect(&url).await;
+        let (_, client, schema) = crate::stores::postgres_schema(&url).await;
         client
             .execute("UPDATE workflow_schema SET version = 99", &[])
             .await

@@ -77,3 +77,34 @@ pub(crate) async fn postgres() -> Option<Fixture> {
         _dir: None,
     })
 }
+
+/// A runner on a store in a new schema of the Postgres server at `url`, a plain client whose
+/// search path is that schema (to read or damage the tables underneath), and the schema's name.
+#[cfg(feature = "postgres")]
+pub(crate) async fn postgres_schema(
+    url: &str,
+) -> (
+    workflow_runtime::Runner,
+    workflow_runtime::store::tokio_postgres::Client,
+    String,
+) {
+    use workflow_runtime::store::tokio_postgres::{self, NoTls};
+    use workflow_runtime::store::{PostgresOptions, PostgresStore, RunId};
+
+    let schema = format!("test_{}", RunId::new().as_uuid().simple());
+    let options = PostgresOptions::new().schema(schema.clone());
+    let store = PostgresStore::connect_with(url, options)
+        .await
+        .expect("connects");
+    let (client, connection) = tokio_postgres::connect(url, NoTls).await.expect("connects");
+    tokio::spawn(connection);
+    client
+        .batch_execute(&format!("SET search_path TO {schema}"))
+        .await
+        .expect("sets");
+    (
+        workflow_runtime::Runner::new(Arc::new(store)),
+        client,
+        schema,
+    )
+}
