@@ -15,6 +15,9 @@ use workflow::provider::{Message, Scripted, ToolCall};
 use workflow::store::{CheckpointStore, RunStatus};
 use workflow::{tool, Approval, Pause, SqliteStore, Worker};
 
+#[path = "support/postgres.rs"]
+mod postgres;
+
 #[derive(Debug, Deserialize, JsonSchema)]
 struct Lookup {
     item: String,
@@ -401,19 +404,10 @@ async fn approvals_on_the_memory_store() {
 #[cfg(feature = "postgres")]
 #[tokio::test]
 async fn approvals_on_postgres() {
-    use workflow::store::{PostgresOptions, PostgresStore};
-    let Ok(url) = std::env::var("WORKFLOW_POSTGRES_URL") else {
-        eprintln!("note: WORKFLOW_POSTGRES_URL is not set; Postgres test skipped");
+    let Some(url) = postgres::url() else {
         return;
     };
-    let store = || async {
-        let schema = format!("approvals_{}", workflow::RunId::new().as_uuid().simple());
-        let options = PostgresOptions::new().schema(&schema);
-        let store = PostgresStore::connect_with(&url, options)
-            .await
-            .expect("connects");
-        Arc::new(store) as Arc<dyn CheckpointStore>
-    };
+    let store = || async { postgres::connect(&url, &postgres::schema("approvals")).await };
     allowed(store().await).await;
     denied(store().await).await;
     edited(store().await).await;

@@ -14,6 +14,9 @@ use workflow::store::{
 };
 use workflow::{Outcome, Runner, SqliteStore, Workflow};
 
+#[path = "support/postgres.rs"]
+mod postgres;
+
 #[path = "compose_durable/grandchildren.rs"]
 mod grandchildren;
 #[path = "compose_durable/status.rs"]
@@ -212,37 +215,10 @@ async fn stores(dir: &tempfile::TempDir) -> Vec<(&'static str, Arc<dyn Checkpoin
         ("memory", Arc::new(MemoryStore::new())),
         ("sqlite", Arc::new(sqlite)),
     ];
-    if let Some(postgres) = postgres().await {
-        stores.push(("postgres", postgres));
+    if let Some(store) = postgres::store("children").await {
+        stores.push(("postgres", store));
     }
     stores
-}
-
-#[cfg(feature = "postgres")]
-async fn postgres() -> Option<Arc<dyn CheckpointStore>> {
-    use workflow::store::{PostgresOptions, PostgresStore};
-
-    let url = match std::env::var("WORKFLOW_POSTGRES_URL") {
-        Ok(url) => url,
-        Err(_) if std::env::var_os("CI").is_some() => {
-            panic!("WORKFLOW_POSTGRES_URL is not set, but CI is: the Postgres tests must run")
-        }
-        Err(_) => {
-            eprintln!("note: WORKFLOW_POSTGRES_URL is not set; Postgres tests skipped");
-            return None;
-        }
-    };
-    let schema = format!("children_{}", RunId::new().as_uuid().simple());
-    let options = PostgresOptions::new().schema(schema);
-    let store = PostgresStore::connect_with(&url, options)
-        .await
-        .expect("connects");
-    Some(Arc::new(store))
-}
-
-#[cfg(not(feature = "postgres"))]
-async fn postgres() -> Option<Arc<dyn CheckpointStore>> {
-    None
 }
 
 /// The checkpoints of run `run`: number, step, status.

@@ -19,6 +19,9 @@ use workflow::provider::{ProviderError, ProviderErrorKind, Scripted, ToolCall};
 use workflow::store::{CheckpointStore, Retention, RunId};
 use workflow::{once, tool, MemoryStore, SqliteStore};
 
+#[path = "support/postgres.rs"]
+mod postgres;
+
 #[derive(Debug, Deserialize, JsonSchema)]
 struct Order {
     cents: u32,
@@ -147,25 +150,9 @@ async fn a_resumed_step_replays_finished_turns_and_calls_on_sqlite() {
 #[cfg(feature = "postgres")]
 #[tokio::test]
 async fn a_resumed_step_replays_finished_turns_and_calls_on_postgres() {
-    if let Some(store) = postgres("replay").await {
+    if let Some(store) = postgres::store("durable_tools_replay").await {
         resumed_after_a_failed_turn(store).await;
     }
-}
-
-/// A store in a schema of its own on the Postgres server, if `WORKFLOW_POSTGRES_URL` is set.
-#[cfg(feature = "postgres")]
-async fn postgres(name: &str) -> Option<Arc<dyn CheckpointStore>> {
-    use workflow::store::{PostgresOptions, PostgresStore};
-    let Ok(url) = std::env::var("WORKFLOW_POSTGRES_URL") else {
-        eprintln!("note: WORKFLOW_POSTGRES_URL is not set; Postgres test skipped");
-        return None;
-    };
-    let schema = format!("durable_tools_{name}_{}", RunId::new().as_uuid().simple());
-    let options = PostgresOptions::new().schema(&schema);
-    let store = PostgresStore::connect_with(&url, options)
-        .await
-        .expect("connects");
-    Some(Arc::new(store))
 }
 
 /// A step with a retry: the attempt whose second turn fails is retried at once, in the same

@@ -12,6 +12,9 @@ use workflow::prelude::*;
 use workflow::store::{Awaits, CheckpointStore, RunStatus};
 use workflow::{MemoryStore, RunId, Runner, SqliteStore, Worker};
 
+#[path = "support/postgres.rs"]
+mod postgres;
+
 /// A note sent to the run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 struct Note {
@@ -295,11 +298,11 @@ macro_rules! on_every_store {
         }
 
         #[cfg(feature = "postgres")]
-        mod postgres {
+        mod on_postgres {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $case() {
-                    if let Some(store) = super::postgres().await {
+                    if let Some(store) = super::postgres::store("signals").await {
                         super::$case(store).await;
                     }
                 }
@@ -314,29 +317,6 @@ on_every_store! {
     delivered_once,
     json_is_checked,
     a_run_that_received_is_recovered,
-}
-
-/// A store in a new schema of the Postgres server at `WORKFLOW_POSTGRES_URL`.
-#[cfg(feature = "postgres")]
-async fn postgres() -> Option<Arc<dyn CheckpointStore>> {
-    use workflow::store::{PostgresOptions, PostgresStore};
-
-    let url = match std::env::var("WORKFLOW_POSTGRES_URL") {
-        Ok(url) => url,
-        Err(_) if std::env::var_os("CI").is_some() => {
-            panic!("WORKFLOW_POSTGRES_URL is not set, but CI is: the Postgres tests must run")
-        }
-        Err(_) => {
-            eprintln!("note: WORKFLOW_POSTGRES_URL is not set; Postgres test skipped");
-            return None;
-        }
-    };
-    let schema = format!("signals_{}", RunId::new().as_uuid().simple());
-    let options = PostgresOptions::new().schema(schema);
-    let store = PostgresStore::connect_with(&url, options)
-        .await
-        .expect("connects");
-    Some(Arc::new(store))
 }
 
 #[tokio::test]

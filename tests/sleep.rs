@@ -10,6 +10,9 @@ use workflow::prelude::*;
 use workflow::store::{Awaits, CheckpointStore, RunFilter, RunStatus};
 use workflow::{MemoryStore, Runner, SqliteStore, Worker};
 
+#[path = "support/postgres.rs"]
+mod postgres;
+
 /// Writes a reminder, sleeps, then sends it, noting when.
 #[derive(Clone, Default)]
 struct Remind {
@@ -245,44 +248,25 @@ async fn a_timer_survives_a_restart_of_every_worker_on_sqlite() {
 }
 
 #[cfg(feature = "postgres")]
-mod postgres {
+mod on_postgres {
     use super::*;
-    use workflow::store::{PostgresOptions, PostgresStore, RunId};
-
-    fn url() -> Option<String> {
-        match std::env::var("WORKFLOW_POSTGRES_URL") {
-            Ok(url) => Some(url),
-            Err(_) if std::env::var_os("CI").is_some() => {
-                panic!("WORKFLOW_POSTGRES_URL is not set, but CI is: the Postgres tests must run")
-            }
-            Err(_) => {
-                eprintln!("note: WORKFLOW_POSTGRES_URL is not set; Postgres test skipped");
-                None
-            }
-        }
-    }
-
-    async fn connect(url: &str, schema: &str) -> Arc<dyn CheckpointStore> {
-        let options = PostgresOptions::new().schema(schema);
-        Arc::new(
-            PostgresStore::connect_with(url, options)
-                .await
-                .expect("connects"),
-        )
-    }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_durable_run_sleeps_in_postgres() {
-        let Some(url) = url() else { return };
-        let schema = format!("sleep_{}", RunId::new().as_uuid().simple());
-        sleeps_durably(connect(&url, &schema).await).await;
+        let Some(url) = super::postgres::url() else {
+            return;
+        };
+        let schema = super::postgres::schema("sleep");
+        sleeps_durably(super::postgres::connect(&url, &schema).await).await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_timer_survives_a_restart_of_every_worker_on_postgres() {
-        let Some(url) = url() else { return };
-        let schema = format!("sleep_{}", RunId::new().as_uuid().simple());
-        survives_a_restart_of_every_worker(|| connect(&url, &schema)).await;
+        let Some(url) = super::postgres::url() else {
+            return;
+        };
+        let schema = super::postgres::schema("sleep");
+        survives_a_restart_of_every_worker(|| super::postgres::connect(&url, &schema)).await;
     }
 }
 

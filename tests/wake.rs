@@ -7,8 +7,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use workflow::prelude::*;
-use workflow::store::{CheckpointStore, PostgresOptions, PostgresStore};
-use workflow::{RunId, Runner, Worker};
+use workflow::{Runner, Worker};
+
+#[path = "support/postgres.rs"]
+mod postgres;
 
 /// Greets.
 struct Greet;
@@ -83,24 +85,9 @@ impl Broken {
 /// How long a run the worker was told of may take: far less than its poll interval.
 const DEADLINE: Duration = Duration::from_secs(30);
 
-async fn store() -> Option<Arc<dyn CheckpointStore>> {
-    let Ok(url) = std::env::var("WORKFLOW_POSTGRES_URL") else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI must set WORKFLOW_POSTGRES_URL"
-        );
-        eprintln!("note: WORKFLOW_POSTGRES_URL is not set; Postgres test skipped");
-        return None;
-    };
-    let schema = format!("wake_{}", RunId::new().as_uuid().simple());
-    let options = PostgresOptions::new().schema(schema);
-    let store = PostgresStore::connect_with(&url, options).await;
-    Some(Arc::new(store.expect("connects")))
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_idle_worker_wakes_at_a_submit_an_answer_and_a_message() {
-    let Some(store) = store().await else {
+    let Some(store) = postgres::store("wake").await else {
         return;
     };
     let runner = Runner::new(Arc::clone(&store));
@@ -156,7 +143,7 @@ async fn an_idle_worker_wakes_at_a_submit_an_answer_and_a_message() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_handle_wakes_when_its_run_finishes_fails_or_is_cancelled() {
-    let Some(store) = store().await else {
+    let Some(store) = postgres::store("wake").await else {
         return;
     };
     let runner = Runner::new(Arc::clone(&store));

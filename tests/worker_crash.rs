@@ -22,6 +22,9 @@ use workflow::prelude::*;
 use workflow::store::{CheckpointStore, RunFilter, RunId, RunStatus};
 use workflow::{CancellationToken, Runner, SqliteStore, Worker};
 
+#[path = "support/postgres.rs"]
+mod postgres;
+
 /// A job: its number and the running value.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct Job {
@@ -421,7 +424,7 @@ fn a_run_is_cancelled_from_another_process_on_sqlite() {
 #[cfg(feature = "postgres")]
 #[test]
 fn a_run_is_cancelled_from_another_process_on_postgres() {
-    if let Some(target) = postgres() {
+    if let Some(target) = postgres_target() {
         let dir = tempfile::tempdir().expect("a temporary directory");
         cancel_test(&target, &dir.path().join("effects.db"));
     }
@@ -434,28 +437,19 @@ fn killed_workers_lose_no_run_on_sqlite() {
     crash_test(&target, &dir.path().join("effects.db"), "workers/sqlite");
 }
 
-/// A new schema of the Postgres server at `WORKFLOW_POSTGRES_URL`; `None` (the test is
-/// skipped) without it, except under CI.
+/// A new schema of the Postgres server; `None` (the test is skipped) without one, except
+/// under CI.
 #[cfg(feature = "postgres")]
-fn postgres() -> Option<Target> {
-    let url = match std::env::var("WORKFLOW_POSTGRES_URL") {
-        Ok(url) => url,
-        Err(_) if std::env::var_os("CI").is_some() => {
-            panic!("WORKFLOW_POSTGRES_URL is not set, but CI is: the Postgres tests must run")
-        }
-        Err(_) => {
-            eprintln!("note: WORKFLOW_POSTGRES_URL is not set; Postgres test skipped");
-            return None;
-        }
-    };
-    let schema = format!("workers_{}", RunId::new().as_uuid().simple());
+fn postgres_target() -> Option<Target> {
+    let url = postgres::url()?;
+    let schema = postgres::schema("workers");
     Some(Target::Postgres { url, schema })
 }
 
 #[cfg(feature = "postgres")]
 #[test]
 fn killed_workers_lose_no_run_on_postgres() {
-    if let Some(target) = postgres() {
+    if let Some(target) = postgres_target() {
         let dir = tempfile::tempdir().expect("a temporary directory");
         crash_test(&target, &dir.path().join("effects.db"), "workers/postgres");
     }

@@ -16,6 +16,8 @@ mod concurrent;
 mod effects;
 mod kill;
 mod ledger;
+#[path = "../support/postgres.rs"]
+mod postgres_server;
 mod stop;
 mod support;
 mod ten;
@@ -78,10 +80,10 @@ fn concurrent_processes_do_not_fork_a_run_on_postgres() {
 }
 
 /// Runs in a new schema of the Postgres server, effects in a temporary directory (kept as
-/// long as the target), if there is a server (see `support::postgres_url`).
+/// long as the target), if there is a server (see `postgres_server::url`).
 #[cfg(feature = "postgres")]
 fn postgres() -> Option<(tempfile::TempDir, Target)> {
-    let url = support::postgres_url()?;
+    let url = postgres_server::url()?;
     let dir = tempfile::tempdir().expect("a temporary directory");
     let target = Target::postgres(url, dir.path().join("effects.db"));
     Some((dir, target))

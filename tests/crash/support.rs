@@ -124,24 +124,6 @@ async fn postgres(_: &str, _: &str) -> Arc<dyn CheckpointStore> {
     unreachable!("built without the `postgres` feature")
 }
 
-/// The Postgres server's URL, from `WORKFLOW_POSTGRES_URL`. Without it the test is skipped
-/// with a note, except under CI, where it fails.
-#[cfg(feature = "postgres")]
-pub(crate) fn postgres_url() -> Option<String> {
-    match std::env::var("WORKFLOW_POSTGRES_URL") {
-        Ok(url) => Some(url),
-        Err(_) if std::env::var_os("CI").is_some() => {
-            panic!("WORKFLOW_POSTGRES_URL is not set, but CI is: the Postgres tests must run (.ci/run starts a server)")
-        }
-        Err(_) => {
-            eprintln!(
-                "note: WORKFLOW_POSTGRES_URL is not set; Postgres test skipped (see the README)"
-            );
-            None
-        }
-    }
-}
-
 /// A child process resuming one run.
 pub(crate) struct Child(std::process::Child);
 
