@@ -32,17 +32,17 @@ pub struct Context {
     run: Option<Arc<RunScope>>,
     /// The steps the run took so far, its child runs' included.
     taken: u64,
-    /// The limits of a run something watches, which its child runs share.
-    limits: Limits,
+    /// The limits of a run something watches, which its child runs share; `None` for none.
+    /// Shared and behind a pointer: every run's future holds a context.
+    limits: Option<Arc<Limits>>,
     /// Where the child run of the step that just ran stopped, if the step is one.
     left: ChildLeft,
     /// Whether the run saves a checkpoint after each step: a child run then takes one step
     /// per turn of its parent's loop, so that each of its steps is saved too.
     durable: bool,
-    /// The context of the child run in progress, across the turns of a durable parent's
-    /// loop: its scope, and the context of its own child run in progress. Boxed: a context
-    /// holds its child's.
-    kept_child: Option<Box<Context>>,
+    /// What a durable run keeps across the turns of its loop, made when first needed: boxed,
+    /// as a run that saves nothing needs none of it.
+    turns: Option<Box<Turns>>,
     /// A kept child context's step is a child run in progress of its own, which the child's
     /// next turn goes on with as the same step.
     going_on: bool,
@@ -50,12 +50,18 @@ pub struct Context {
     /// and the handler, for the run's events. Boxed: rare, and every run's future holds a
     /// context.
     routed: Option<Box<(String, &'static str)>>,
-    /// In a durable run, the number of the latest checkpoint: where a child run starting
-    /// now starts from.
+}
+
+/// What a durable run's [`Context`] keeps across the turns of its loop.
+#[derive(Default)]
+struct Turns {
+    /// The number of the latest checkpoint: where a child run starting now starts from.
     at: u64,
+    /// The context of the child run in progress: its scope, and the context of its own
+    /// child run in progress.
+    kept_child: Option<Box<Context>>,
     /// The step the child run of the step that just ran took, for the next checkpoint.
-    /// Boxed, as `routed` is.
-    child_step: Option<Box<ChildStep>>,
+    child_step: Option<ChildStep>,
 }
 
 /// One step a child run of a durable run took: what the parent's next checkpoint saves of it
@@ -169,16 +175,20 @@ pub(crate) enum ChildLeft {
 
 /// The limits of a run that reach into its child runs: the most steps it may take, and the
 /// token that cancels it.
-#[derive(Clone, Default)]
 pub(crate) struct Limits {
     pub(crate) max_steps: Option<u64>,
     pub(crate) cancel: Option<tokio_util::sync::CancellationToken>,
 }
 
 impl Limits {
-    /// Whether there is no limit.
-    pub(crate) fn is_none(&self) -> bool {
-        self.max_steps.is_none() && self.cancel.is_none()
+    /// At most `max_steps` steps, cancelled by `cancel`, as a context keeps them: `None` if
+    /// there is no limit.
+    pub(crate) fn shared(
+        max_steps: Option<u64>,
+        cancel: Option<tokio_util::sync::CancellationToken>,
+    ) -> Option<Arc<Self>> {
+        let none = max_steps.is_none() && cancel.is_none();
+        (!none).then(|| Arc::new(Limits { max_steps, cancel }))
     }
 }
 
@@ -206,14 +216,12 @@ impl Context {
             loops,
             run: None,
             taken: 0,
-            limits: Limits::default(),
+            limits: None,
             left: ChildLeft::Done,
             durable: false,
-            kept_child: None,
+            turns: None,
             going_on: false,
             routed: None,
-            at: 0,
-            child_step: None,
         }
     }
 
@@ -223,15 +231,15 @@ impl Context {
         self
     }
 
-    /// Limited by `limits`, which reach into the run's child runs.
-    pub(crate) fn limited(mut self, limits: Limits) -> Self {
+    /// Limited by `limits` ([`Limits::shared`]), which reach into the run's child runs.
+    pub(crate) fn limited(mut self, limits: Option<Arc<Limits>>) -> Self {
         self.limits = limits;
         self
     }
 
-    /// The limits of the run, for its child runs.
-    pub(crate) fn limits(&self) -> &Limits {
-        &self.limits
+    /// The limits of the run, for its child runs; `None` if it has none.
+    pub(crate) fn limits(&self) -> Option<&Arc<Limits>> {
+        self.limits.as_ref()
     }
 
     /// Counts one more step; returns how many the run took, this one included.
@@ -277,29 +285,43 @@ impl Context {
         self.durable
     }
 
-    /// Tells a durable run's context that its latest checkpoint is number `at`.
+    /// What the run keeps across the turns of its loop, made if it has none yet.
+    fn turns(&mut self) -> &mut Turns {
+        self.turns.get_or_insert_with(Box::default)
+    }
+
+    /// Tells a durable run's context that its latest checkpoint is number `at` (a run that
+    /// is not durable has none, and keeps nothing).
     pub(crate) fn set_at(&mut self, at: u64) {
-        self.at = at;
+        if self.durable {
+            self.turns().at = at;
+        }
     }
 
     /// The number of a durable run's latest checkpoint, as the driver last told it.
     pub(crate) fn at(&self) -> u64 {
-        self.at
+        self.turns.as_ref().map_or(0, |turns| turns.at)
     }
 
     /// Records the step the child run of the step running now took.
     pub(crate) fn set_child_step(&mut self, step: ChildStep) {
-        self.child_step = Some(Box::new(step));
+        self.turns().child_step = Some(step);
     }
 
     /// The step the child run of the step that just ran took, if it is one; clears it.
     pub(crate) fn take_child_step(&mut self) -> Option<ChildStep> {
-        self.child_step.take().map(|step| *step)
+        self.turns.as_mut()?.child_step.take()
     }
 
-    /// The context of the child run in progress, kept across the turns of a durable parent.
-    pub(crate) fn kept_child(&mut self) -> &mut Option<Box<Context>> {
-        &mut self.kept_child
+    /// Takes the context of the child run in progress, kept across the turns of a durable
+    /// parent.
+    pub(crate) fn take_kept_child(&mut self) -> Option<Box<Context>> {
+        self.turns.as_mut()?.kept_child.take()
+    }
+
+    /// Keeps `child`, the context of the child run in progress, for the parent's next turn.
+    pub(crate) fn keep_child(&mut self, child: Box<Context>) {
+        self.turns().kept_child = Some(child);
     }
 
     /// Records whether the step that just ran goes on at the next turn (a child run in
@@ -326,7 +348,7 @@ impl Context {
     }
 
     /// Limits the context by `limits`, in place.
-    pub(crate) fn set_limits(&mut self, limits: Limits) {
+    pub(crate) fn set_limits(&mut self, limits: Option<Arc<Limits>>) {
         self.limits = limits;
     }
 
@@ -365,5 +387,20 @@ impl fmt::Debug for Context {
             .field("loops", &self.loops)
             .field("watched", &self.run.is_some())
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_context_stays_small() {
+        // Every run's future holds its context to the end, for each run in flight: what only
+        // a limited or durable run needs is behind a pointer. 88 bytes: the name, the loop
+        // counters, the scope, the step count, the limits, the durable run's turns, the
+        // routed error and three flags.
+        let size = std::mem::size_of::<Context>();
+        assert!(size <= 88, "`Context` is {size} bytes");
     }
 }

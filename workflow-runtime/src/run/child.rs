@@ -206,7 +206,7 @@ impl Context {
     ) -> Result<C::Output, Error> {
         // A context of the branch's own, so that branches run their children side by side;
         // not durable: the child goes to its end in one call.
-        let mut cx = Context::new(self.workflow()).limited(self.limits().clone());
+        let mut cx = Context::new(self.workflow()).limited(self.limits().cloned());
         if let Some(run) = self.run() {
             cx = cx.watched(Arc::clone(run));
         }
@@ -242,16 +242,19 @@ impl Context {
         workflow: &C,
         child: ChildState<C::State>,
     ) -> (Result<Reached<C>, Error>, Loops, bool, Option<ChildStep>) {
-        let limits = self.limits().clone();
+        let limits = self.limits().cloned();
         let hooks = Hooks {
-            max_steps: limits.max_steps.unwrap_or(u64::MAX),
-            cancel: limits.cancel.as_ref(),
+            max_steps: limits
+                .as_ref()
+                .and_then(|limits| limits.max_steps)
+                .unwrap_or(u64::MAX),
+            cancel: limits.as_ref().and_then(|limits| limits.cancel.as_ref()),
             saver: None,
             one_step: self.is_durable(),
         };
         // A durable parent's child takes one step per turn of the parent's loop, in the same
         // context (its scope, its own child's context) each time.
-        let mut cx = match self.kept_child().take() {
+        let mut cx = match self.take_kept_child() {
             Some(kept) => {
                 let mut cx = *kept;
                 cx.set_loops(child.loops);
@@ -315,7 +318,7 @@ impl Context {
                 let loops = cx.take_loops();
                 // The step the child's own child took, saved with the child's.
                 let grandchild = cx.take_child_step();
-                *self.kept_child() = Some(Box::new(cx));
+                self.keep_child(Box::new(cx));
                 return (reached, loops, timed_out, grandchild);
             }
             Err(error) => Ending::Failed(error),

@@ -4,12 +4,15 @@
 use std::any::Any;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+use std::task::{self, Poll};
 use std::time::SystemTime;
 
 use futures_util::FutureExt;
+use pin_project_lite::pin_project;
 
 use tokio_util::sync::CancellationToken;
-use tracing::Instrument;
+use tracing::Span;
 
 use crate::context::{ChildLeft, ChildStep, Context, WaitingAt};
 use crate::error::Error;
@@ -295,8 +298,10 @@ pub(crate) fn drive_to<'a, W: Workflow>(
                     (Some(run), false) => run.start_step()?,
                     _ => None,
                 };
-                let next = workflow.transition(state, cx);
-                next.instrument(span.unwrap_or_else(tracing::Span::none))
+                InSpan {
+                    step: workflow.transition(state, cx),
+                    span,
+                }
             };
             state = match hooks.saver {
                 None => next.await?,
@@ -350,6 +355,31 @@ pub(crate) fn drive_to<'a, W: Workflow>(
                 Err(state) => state,
             };
         }
+    }
+}
+
+pin_project! {
+    /// A step's future, polled in the step's span if it has one. The span is boxed: only a
+    /// run that a `tracing` subscriber watches has one, and beside the step's future its 40
+    /// bytes would be part of every run's future, to the run's end. Unlike `tracing`'s
+    /// `Instrumented`, it does not enter the span to drop the step's future.
+    struct InSpan<F> {
+        #[pin]
+        step: F,
+        span: Option<Box<Span>>,
+    }
+}
+
+impl<F: Future> Future for InSpan<F> {
+    type Output = F::Output;
+
+    // Not inlined: the step's own `poll` is inlined in the driver's loop of a plain run,
+    // which LLVM stops doing when the driver's other paths inline it too.
+    #[inline(never)]
+    fn poll(self: Pin<&mut Self>, task: &mut task::Context<'_>) -> Poll<F::Output> {
+        let this = self.project();
+        let _entered = this.span.as_deref().map(Span::enter);
+        this.step.poll(task)
     }
 }
 

@@ -142,6 +142,9 @@ pub(crate) fn in_memory<'a, W: Workflow>(
     state: W::State,
     loops: Loops,
 ) -> impl Future<Output = Result<Stop<W>, Error>> + Send + 'a {
+    // Made here, not in the future: what a future captures keeps its room to the end, and
+    // the context holds the loop counters it would otherwise capture too.
+    let mut cx = Context::with_loops(W::NAME, loops);
     async move {
         // Asked before the state is moved anywhere: each move of it is a copy of the whole
         // state, its largest variant's size (a fan-out's, with all its branches' slots).
@@ -149,7 +152,7 @@ pub(crate) fn in_memory<'a, W: Workflow>(
             let launch = Launch {
                 workflow,
                 state,
-                loops,
+                loops: cx.into_loops(),
                 options: Options::none(),
                 id: None,
                 usage: false,
@@ -158,7 +161,6 @@ pub(crate) fn in_memory<'a, W: Workflow>(
             };
             return Box::pin(watched(launch, Some(trace))).await.result;
         }
-        let mut cx = Context::with_loops(W::NAME, loops);
         let reached = drive_to(workflow, state, &mut cx, &Hooks::NONE).await;
         stop(reached, &cx, &Hooks::NONE)
     }
@@ -233,10 +235,7 @@ async fn watched<W: Workflow>(launch: Launch<'_, W>, trace: Option<RunTrace>) ->
         saver,
         one_step: false,
     };
-    let limits = Limits {
-        max_steps: options.max_steps,
-        cancel: options.cancel.cloned(),
-    };
+    let limits = Limits::shared(options.max_steps, options.cancel.cloned());
     let mut cx = Context::with_loops(W::NAME, loops)
         .watched(Arc::clone(&run))
         .limited(limits);

@@ -153,12 +153,13 @@ impl RunScope {
     }
 
     /// The step entered last starts, unless the run's budget is used up; returns its span if
-    /// the run is traced, for the driver to enter while the step runs.
+    /// the run is traced, for the driver to enter while the step runs (boxed, as the driver
+    /// keeps it).
     ///
     /// # Errors
     ///
     /// [`Error::BudgetExceeded`] once the ledger's budget is used up.
-    pub(crate) fn start_step(&self) -> Result<Option<Span>, Error> {
+    pub(crate) fn start_step(&self) -> Result<Option<Box<Span>>, Error> {
         if let Some(ledger) = self.exhausted_ledger() {
             return Err(ledger.exhausted_error());
         }
@@ -185,7 +186,7 @@ impl RunScope {
             branch: None,
             attempt: 1,
         });
-        Ok(span)
+        Ok(span.map(Box::new))
     }
 
     /// The step started last finished: with an output, or, `routed`, with an error that its
