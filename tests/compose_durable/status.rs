@@ -300,10 +300,32 @@ impl ErrandTop {
     }
 }
 
+/// `ShopNow` after a step of its parent's: its `BuyNow` runs under a child with a
+/// checkpoint.
+struct ShopTop {
+    shop: ShopNow,
+}
+
+#[workflow]
+impl ShopTop {
+    async fn pick(&self, item: String) -> String {
+        item
+    }
+
+    fn shop(&self) -> &ShopNow {
+        &self.shop
+    }
+
+    flow! {
+        start -> pick -> shop -> end;
+    }
+}
+
 /// A child whose first step waits for the approval of a tool call has its row (suspended,
 /// its checkpoint 0) from its parent's write that suspends, and started from the parent's
 /// checkpoint that step started from; the decision sets it running with its parent, and its
-/// step appends to it: at one level, and at two (a child whose first step is such a child).
+/// step appends to it: at one level, at two (a child whose first step is such a child), and
+/// under a child that has a checkpoint already (started from that one).
 #[tokio::test]
 async fn a_child_whose_first_step_waits_for_an_approval_has_its_row() {
     let dir = tempfile::tempdir().expect("a temporary directory");
@@ -389,6 +411,59 @@ async fn a_child_whose_first_step_waits_for_an_approval_has_its_row() {
                 info.workflow
             );
         }
+        assert_eq!(
+            steps(&runner, now).await,
+            [waits("buy"), ended.clone()],
+            "{name}"
+        );
+
+        let wf = ShopTop {
+            shop: ShopNow {
+                now: BuyNow { agent: buyer() },
+            },
+        };
+        let run = runner.start(&wf, "tea".into()).await.expect("created");
+        let Outcome::Suspended(pause) = &run.outcome else {
+            panic!("{name}: not suspended: {:?}", run.outcome);
+        };
+        // `shop` started from the parent's checkpoint 1; its `pick` made its checkpoint 0,
+        // which its `now` started from.
+        let shop = RunId::child(run.id, "shop", 1);
+        let now = RunId::child(shop, "now", 0);
+        for id in [shop, now] {
+            let info = runner.status(id).await.expect("a row");
+            assert_eq!(
+                info.status,
+                RunStatus::Suspended,
+                "{name}: {}",
+                info.workflow
+            );
+        }
+        assert_eq!(status(&runner, now).await.parent, Some((shop, 0)));
+        assert_eq!(steps(&runner, now).await, [waits("buy")], "{name}");
+
+        let token = pause.token().expect("a durable pause has a token");
+        let done = runner
+            .approve(&wf, token, Approval::Allow)
+            .await
+            .expect("decided");
+        assert_eq!(done.into_output().expect("finished"), "done", "{name}");
+        for id in [run.id, shop, now] {
+            let info = runner.status(id).await.expect("a row");
+            assert_eq!(
+                info.status,
+                RunStatus::Finished,
+                "{name}: {}",
+                info.workflow
+            );
+        }
         assert_eq!(steps(&runner, now).await, [waits("buy"), ended], "{name}");
+        let listed = runner
+            .list(workflow::store::RunFilter::new().children_of(shop))
+            .await
+            .expect("listed")
+            .into_runs()
+            .expect("read back");
+        assert_eq!(listed.len(), 1, "{name}: one child run of the child");
     }
 }

@@ -159,7 +159,8 @@ pub trait Workflow: Send + Sync {
     /// it one (what `at` looks for): a child that waits at its pause before any step of it
     /// finished, with no checkpoint of its own yet, in the checkpoint that holds it waiting;
     /// a child whose first step waits for the approval of a tool call, in the write that
-    /// suspends the run; a child in flight in the first checkpoint of a fork
+    /// suspends the run (also the child in flight of a child that has checkpoints, at any
+    /// depth, which started from that one's latest); a child in flight in the first checkpoint of a fork
     /// ([`Runner::fork`](crate::Runner::fork)), whose copy in the fork has its checkpoint
     /// 0 there. `state` then records that the child started from the run's checkpoint `at`
     /// names (unless it knows already) and that its latest checkpoint is 0, which the

@@ -95,7 +95,14 @@ pub(crate) struct ChildStep {
 /// [`Workflow::waiting_child`](crate::Workflow::waiting_child). Opaque: only the runtime
 /// reads it.
 #[derive(Debug)]
-pub struct WaitingChild(pub(crate) ChildStep);
+pub struct WaitingChild {
+    /// The child runs with rows of their own that it runs under, outermost first: each
+    /// one's parent step and the checkpoint it started from. Empty for a child of the run
+    /// itself; only a child whose first step waits for an approval has any.
+    pub(crate) under: Vec<(&'static str, u64)>,
+    /// The child, and its own child in flight at any depth.
+    pub(crate) child: ChildStep,
+}
 
 /// What [`Workflow::waiting_child`](crate::Workflow::waiting_child) looks for in a durable
 /// run's state, and the number of the run's checkpoint about to be written, which holds it.

@@ -9,7 +9,7 @@ use super::codec::Definition;
 use super::held::Held;
 use super::Runner;
 use crate::approval::{Approval, ApprovalRequest, DECISION};
-use crate::context::{ChildStep, WaitingAt};
+use crate::context::{WaitingAt, WaitingChild};
 use crate::error::{describe, Error};
 use crate::event::EventKind;
 use crate::run::{Outcome, Report};
@@ -238,12 +238,12 @@ impl Runner {
 
 /// The child run in `state`, the run's checkpoint `seq`, whose first step waits for an
 /// approval, with its own at any depth: its record, its row's checkpoint 0, if it has no
-/// checkpoint yet; `state` then records that it started from checkpoint `seq` and has its
-/// checkpoint 0. The same each time for the same state and checkpoint: the write that
-/// suspends the run creates the row, and the decision's checkpoint holds the state that
-/// says so.
-fn waiting_for_approval<W: Workflow>(state: &mut W::State, seq: u64) -> Option<ChildStep> {
-    W::waiting_child(state, WaitingAt::approval(seq)).map(|waiting| waiting.0)
+/// checkpoint yet; `state` then records that it started from checkpoint `seq` (or from the
+/// latest checkpoint of the child with checkpoints it runs under) and has its checkpoint 0.
+/// The same each time for the same state and checkpoint: the write that suspends the run
+/// creates the row, and the decision's checkpoint holds the state that says so.
+fn waiting_for_approval<W: Workflow>(state: &mut W::State, seq: u64) -> Option<WaitingChild> {
+    W::waiting_child(state, WaitingAt::approval(seq))
 }
 
 /// The error of a value given to a run at `state`, which waits at no pause that takes it.

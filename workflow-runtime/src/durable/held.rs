@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use super::codec::Definition;
 use super::memo::Memo;
-use crate::context::ChildStep;
+use crate::context::{ChildStep, WaitingChild};
 use crate::error::Error;
 use crate::event::Journal;
 use crate::future::BoxFuture;
@@ -137,14 +137,20 @@ impl Held {
 
     /// Suspends the run at its latest checkpoint, where a tool call of the step in flight
     /// waits for a human's approval, and gives up the lease; with the row of `child`, the
-    /// child run in the state whose first step that is, if there is one.
+    /// child run in the state whose first step that is, if there is one (under the child
+    /// runs with rows it runs under).
     ///
     /// # Errors
     ///
     /// The store's: [`Error::LeaseLost`] if the run is no longer this worker's.
-    pub(crate) async fn suspend(&self, child: Option<ChildStep>) -> Result<(), Error> {
+    pub(crate) async fn suspend(&self, child: Option<WaitingChild>) -> Result<(), Error> {
         let (run, version) = (self.run, self.version());
-        let child = child.map(|child| child_record(run, child));
+        let child = child.map(|waiting| {
+            let parent = waiting.under.iter().fold(run, |parent, &(step, started)| {
+                RunId::child(parent, step, started)
+            });
+            (parent, child_record(parent, waiting.child))
+        });
         self.store
             .suspend_at(&self.lease, run, version, child)
             .await?;

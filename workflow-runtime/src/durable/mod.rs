@@ -464,7 +464,7 @@ impl Runner {
         let first = Definition::of::<W>().encode(id, 0, &state, &loops)?;
         let first = Checkpoint {
             created_at: SystemTime::now(),
-            child: waiting.map(|waiting| Box::new(held::child_record(id, waiting.0))),
+            child: waiting.map(|waiting| Box::new(held::child_record(id, waiting.child))),
             ..first
         };
         let held = self.create_held(first, Some((run, seq))).await?;
@@ -501,6 +501,6 @@ pub(crate) fn first_checkpoint<W: Workflow>(
 ) -> Result<Checkpoint, Error> {
     let waiting = W::waiting_child(state, WaitingAt::pause(0));
     let mut first = Definition::of::<W>().encode(run, 0, state, loops)?;
-    first.child = waiting.map(|waiting| Box::new(held::child_record(run, waiting.0)));
+    first.child = waiting.map(|waiting| Box::new(held::child_record(run, waiting.child)));
     Ok(first)
 }

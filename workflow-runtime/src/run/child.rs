@@ -138,7 +138,7 @@ impl Context {
                     // Its own child that waits before its first step finished: its row too.
                     let grandchild = grandchild.or_else(|| {
                         C::waiting_child(&mut child.state, WaitingAt::pause(next))
-                            .map(|waiting| waiting.0)
+                            .map(|waiting| waiting.child)
                     });
                     self.record_child_step::<C>(step, started, &child, grandchild)?;
                 }
@@ -402,15 +402,25 @@ impl Context {
 ///
 /// What `at` looks for: a child that waits at a pause before any step of it finished, with
 /// no checkpoint yet; or, where a tool call waits for an approval, a child whose first step
-/// that is (no checkpoint yet); or, in a fork's first checkpoint, a child in flight that has
-/// a checkpoint (in the run forked), or waits at a pause, whose copy in the fork starts
-/// from its checkpoint 0 there, and whose own child in flight starts from that.
+/// that is (no checkpoint yet), which may be the child in flight of a child that has
+/// checkpoints (started from its latest), at any depth; or, in a fork's first checkpoint, a
+/// child in flight that has a checkpoint (in the run forked), or waits at a pause, whose
+/// copy in the fork starts from its checkpoint 0 there, and whose own child in flight starts
+/// from that.
 pub fn waiting_child<C: Workflow>(
     step: &'static str,
     child: &mut ChildState<C::State>,
     at: WaitingAt,
 ) -> Option<WaitingChild> {
     let paused = C::pause(&child.state).is_some();
+    // A child with checkpoints, whose step in flight waits for the approval: the child whose
+    // first step that is may be its own, under it.
+    if let (Waits::Approval, Some(latest), false) = (at.why, child.seq, paused) {
+        let started = child.started?;
+        let mut below = C::waiting_child(&mut child.state, WaitingAt::approval(latest))?;
+        below.under.insert(0, (step, started));
+        return Some(below);
+    }
     let waits = match at.why {
         Waits::Pause => child.seq.is_none() && paused,
         Waits::Approval => child.seq.is_none() && !paused,
@@ -419,8 +429,10 @@ pub fn waiting_child<C: Workflow>(
     if !waits {
         return None;
     }
-    // Its own child started from its checkpoint 0: this one.
-    let grandchild = C::waiting_child(&mut child.state, at.below());
+    // Its own child started from its checkpoint 0: this one. (A child without checkpoints
+    // has none with any: none under which its own would be.)
+    let grandchild = C::waiting_child(&mut child.state, at.below())
+        .filter(|grandchild| grandchild.under.is_empty());
     let state = serde_json::to_string(&child.state).ok()?;
     let loops = serde_json::to_string(&child.loops).ok()?;
     let started = match at.why {
@@ -429,7 +441,7 @@ pub fn waiting_child<C: Workflow>(
         _ => *child.started.get_or_insert(at.at),
     };
     child.seq = Some(0);
-    Some(WaitingChild(ChildStep {
+    let child = ChildStep {
         parent_step: step,
         started,
         workflow: C::NAME,
@@ -440,6 +452,10 @@ pub fn waiting_child<C: Workflow>(
         seq: 0,
         state,
         loops,
-        child: grandchild.map(|grandchild| Box::new(grandchild.0)),
-    }))
+        child: grandchild.map(|grandchild| Box::new(grandchild.child)),
+    };
+    Some(WaitingChild {
+        under: Vec::new(),
+        child,
+    })
 }

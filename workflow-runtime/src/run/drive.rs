@@ -341,7 +341,7 @@ pub(crate) fn drive_to<'a, W: Workflow>(
                 // waits before its first step finished, which has its row from this write.
                 let child = cx.take_child_step().or_else(|| {
                     let at = WaitingAt::pause(saver.version() + 1);
-                    W::waiting_child(&mut state, at).map(|waiting| waiting.0)
+                    W::waiting_child(&mut state, at).map(|waiting| waiting.child)
                 });
                 let saved = saver.save(&state, cx.loops(), usage, child);
                 saved.await?;

@@ -456,10 +456,11 @@ pub trait CheckpointStore: Send + Sync + 'static {
     /// for a human's [`Approval`](crate::Approval): the calls the step recorded at `seq`,
     /// the request among them, stay where the step finds them, and the pause is answered at
     /// `seq` ([`record_answer`](Self::record_answer) takes it, as for any pause). With
-    /// `child`, the chain of child runs whose first step that is, which have no row yet: their
-    /// rows are created, suspended at their checkpoint 0, as [`save`](Self::save) creates a
-    /// child's (a run that is cancelled instead ends them with it). The checks and the write
-    /// are atomic.
+    /// `child`, the run it hangs under (`run` itself, or a child run of `run`, at any depth,
+    /// whose row exists) and the chain of child runs whose first step that is, which have no
+    /// row yet: their rows are created, suspended at their checkpoint 0, as
+    /// [`save`](Self::save) creates a child's (a run that is cancelled instead ends them with
+    /// it). The checks and the write are atomic.
     ///
     /// The default says the store does not support it: the run fails with that error.
     ///
@@ -472,7 +473,7 @@ pub trait CheckpointStore: Send + Sync + 'static {
         lease: &'a Lease,
         run: RunId,
         seq: u64,
-        child: Option<ChildRecord>,
+        child: Option<(RunId, ChildRecord)>,
     ) -> BoxFuture<'a, Result<(), Error>> {
         let _ = (lease, run, seq, child);
         Box::pin(std::future::ready(Err(unsupported("suspend_at"))))

@@ -281,7 +281,7 @@ impl CheckpointStore for MemoryStore {
         lease: &'a Lease,
         run: RunId,
         seq: u64,
-        child: Option<ChildRecord>,
+        child: Option<(RunId, ChildRecord)>,
     ) -> BoxFuture<'a, Result<(), Error>> {
         let mut runs = self.lock();
         let suspended = match runs.get_mut(run) {
@@ -303,8 +303,8 @@ impl CheckpointStore for MemoryStore {
         };
         // Its child in flight, whose tool call waits for the approval, waits with it (or
         // ends with it, cancelled): with its row, if that is its first step.
-        if let (Ok((_, _, now)), Some(child)) = (&suspended, child) {
-            children::save(&mut runs, run, child, *now);
+        if let (Ok((_, _, now)), Some((parent, child))) = (&suspended, child) {
+            children::save(&mut runs, parent, child, *now);
         }
         match suspended {
             Ok((RunStatus::Suspended, _, now)) => {

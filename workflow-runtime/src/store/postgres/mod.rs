@@ -376,7 +376,7 @@ impl CheckpointStore for PostgresStore {
         lease: &'a Lease,
         run: RunId,
         seq: u64,
-        child: Option<ChildRecord>,
+        child: Option<(RunId, ChildRecord)>,
     ) -> BoxFuture<'a, Result<(), Error>> {
         Box::pin(async move {
             let conn = self.connection().await?;

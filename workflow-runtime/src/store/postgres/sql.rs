@@ -241,24 +241,33 @@ pub(super) async fn save(
 }
 
 /// Suspends run `run` at checkpoint `seq`, its latest, under `lease`, without a checkpoint;
-/// creates the rows of `child`'s chain, whose first step waits, in the same statement.
+/// creates the rows of `child`'s chain, whose first step waits, under the run it names
+/// (`run`, or one of its child runs), in the same statement.
 pub(super) async fn suspend_at(
     client: &Client,
     sql: &Statements,
     lease: Uuid,
     (run, seq): (RunId, u64),
-    child: Option<&ChildRecord>,
+    child: Option<&(RunId, ChildRecord)>,
 ) -> Result<(), Error> {
     let at = seq as i64;
     let params: [&(dyn ToSql + Sync); 4] = [run.as_uuid(), &lease, &at, &CANCELLED];
-    let records = child.map(chain_from).unwrap_or_default();
+    let records = child
+        .map(|(_, child)| chain_from(child))
+        .unwrap_or_default();
+    // The child run the chain hangs under, if not the run itself.
+    let under = child
+        .map(|(parent, _)| parent)
+        .filter(|parent| **parent != run);
     let suspended = match records.is_empty() {
         true => client.execute(&sql.suspend_at, &params).await,
         // Rare: a statement of its own.
         false => {
             let bounds = ChildBound::all(&records);
-            let params = ChildBound::params(&bounds, &records, &params);
-            let statement = super::statements::suspend_with_children(records.len());
+            let mut params = ChildBound::params(&bounds, &records, &params);
+            params.extend(under.map(|parent| parent.as_uuid() as &(dyn ToSql + Sync)));
+            let statement =
+                super::statements::suspend_with_children(records.len(), under.is_some());
             client.execute(statement.as_str(), &params).await
         }
     };

@@ -424,7 +424,7 @@ const CREATE_CHECKPOINT: &str =
 /// that wait before any step of theirs (see [`with_children`]), their params from `$17`.
 pub(super) fn create_with_children(depth: usize) -> String {
     let head = format!("{CREATE_RUN}, parent_checkpoint AS ({CREATE_CHECKPOINT})");
-    with_children(head, 17, depth)
+    with_children(head, 17, depth, "run")
 }
 
 /// A save's first half: the run's row, checked and updated (`RETURNING id` if it may be
@@ -492,9 +492,17 @@ const SUSPEND_AT: &str = concat!(
 
 /// [`SUSPEND_AT`] that also creates the rows of a chain of `depth` child runs whose first
 /// step waits (see [`with_children`]), their params from `$5`: suspended, or cancelled with
-/// the run if it was asked to stop.
-pub(super) fn suspend_with_children(depth: usize) -> String {
-    let mut sql = with_children(SUSPEND_AT.to_owned(), 5, depth);
+/// the run if it was asked to stop. With `under`, the chain hangs under the child run (of
+/// the run, at any depth) in the param after the children's, not under the run.
+pub(super) fn suspend_with_children(depth: usize, under: bool) -> String {
+    let mut sql = match under {
+        false => with_children(SUSPEND_AT.to_owned(), 5, depth, "run"),
+        true => {
+            let param = 5 + CHILD_PARAMS * depth.max(1);
+            let head = format!("{SUSPEND_AT}, under AS (SELECT ${param}::uuid AS id FROM run)");
+            with_children(head, 5, depth, "under")
+        }
+    };
     for level in 0..depth.max(1) {
         let status = format!(" ${}::text", 5 + CHILD_PARAMS * level + 3);
         let followed = format!(
@@ -562,6 +570,7 @@ impl ChildSave {
             format!("{run}, parent_checkpoint AS ({SAVE_CHECKPOINT})"),
             n,
             depth,
+            "run",
         )
     }
 }
@@ -579,11 +588,11 @@ pub(super) const CHILD_PARAMS: usize = 11;
 /// number (0, unless the run counts on from a run it was forked from). An update first,
 /// rather than an upsert, whose speculative insert costs a dead row each step (only the top
 /// parent's writer, under its lease, writes the child's row); all only if the parent's row
-/// was written, in the same statement.
-fn with_children(head: String, n: usize, depth: usize) -> String {
+/// was written, in the same statement. The first child's parent is the CTE `top`'s `id`.
+fn with_children(head: String, n: usize, depth: usize, top: &str) -> String {
     let depth = depth.max(1);
     let mut sql = head;
-    let mut parent = "run".to_owned();
+    let mut parent = top.to_owned();
     for level in 0..depth {
         let p = |i: usize| format!("${}", n + CHILD_PARAMS * level + i);
         let (id, workflow, fingerprint, status, step) = (p(0), p(1), p(2), p(3), p(4));

@@ -248,7 +248,7 @@ impl CheckpointStore for SqliteStore {
         lease: &'a Lease,
         run: RunId,
         seq: u64,
-        child: Option<ChildRecord>,
+        child: Option<(RunId, ChildRecord)>,
     ) -> BoxFuture<'a, Result<(), Error>> {
         let id = lease.id;
         self.write(move |conn| save::suspend_at(conn, id, (run, seq), child.as_ref()))

@@ -287,12 +287,13 @@ pub(super) fn save_call(
 
 /// Suspends run `run` at checkpoint `seq`, its latest, under `lease`, without a checkpoint:
 /// the run's row takes the checkpoint's number and step, and gives up the lease; creates
-/// the rows of `child`'s chain, whose first step waits, in the same transaction.
+/// the rows of `child`'s chain, whose first step waits, under the run it names (`run`, or
+/// one of its child runs), in the same transaction.
 pub(super) fn suspend_at(
     conn: &mut Connection,
     lease: Uuid,
     (run, seq): (RunId, u64),
-    child: Option<&ChildRecord>,
+    child: Option<&(RunId, ChildRecord)>,
 ) -> Result<(), Error> {
     let tx = write(conn)?;
     Head::read(&tx, run, lease, seq)?;
@@ -306,8 +307,8 @@ pub(super) fn suspend_at(
     .map_err(store)?;
     // Its child in flight, whose tool call waits for the approval, waits with it: with its
     // row, if that is its first step.
-    if let Some(child) = child {
-        super::children::save(&tx, run, child, now())?;
+    if let Some((parent, child)) = child {
+        super::children::save(&tx, *parent, child, now())?;
     }
     let waiting = (RunStatus::Running, RunStatus::Suspended);
     super::children::follow(&tx, run, waiting, now())?;
