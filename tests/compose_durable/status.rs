@@ -300,6 +300,29 @@ impl ErrandTop {
     }
 }
 
+/// Checks that each run of `runs` has status `status`, on store `name`.
+async fn all_are(runner: &Runner, runs: &[RunId], status: RunStatus, name: &str) {
+    for &run in runs {
+        let info = runner.status(run).await.expect("a row");
+        assert_eq!(info.status, status, "{name}: {}", info.workflow);
+    }
+}
+
+/// Allows the tool call `pause` waits for, and checks that the run then finished.
+async fn allowed<W: Workflow<Output = String>>(
+    runner: &Runner,
+    wf: &W,
+    pause: &workflow::Pause,
+    name: &str,
+) {
+    let token = pause.token().expect("a durable pause has a token");
+    let done = runner
+        .approve(wf, token, Approval::Allow)
+        .await
+        .expect("decided");
+    assert_eq!(done.into_output().expect("finished"), "done", "{name}");
+}
+
 /// `ShopNow` after a step of its parent's: its `BuyNow` runs under a child with a
 /// checkpoint.
 struct ShopTop {
@@ -383,34 +406,13 @@ async fn a_child_whose_first_step_waits_for_an_approval_has_its_row() {
         };
         let errand = RunId::child(run.id, "errand", 1);
         let now = RunId::child(errand, "now", 0);
-        for id in [errand, now] {
-            let info = runner.status(id).await.expect("a row");
-            assert_eq!(
-                info.status,
-                RunStatus::Suspended,
-                "{name}: {}",
-                info.workflow
-            );
-        }
+        all_are(&runner, &[errand, now], RunStatus::Suspended, name).await;
         assert_eq!(status(&runner, now).await.parent, Some((errand, 0)));
         assert_eq!(steps(&runner, errand).await, [waits("now")], "{name}");
         assert_eq!(steps(&runner, now).await, [waits("buy")], "{name}");
 
-        let token = pause.token().expect("a durable pause has a token");
-        let done = runner
-            .approve(&wf, token, Approval::Allow)
-            .await
-            .expect("decided");
-        assert_eq!(done.into_output().expect("finished"), "done", "{name}");
-        for id in [run.id, errand, now] {
-            let info = runner.status(id).await.expect("a row");
-            assert_eq!(
-                info.status,
-                RunStatus::Finished,
-                "{name}: {}",
-                info.workflow
-            );
-        }
+        allowed(&runner, &wf, pause, name).await;
+        all_are(&runner, &[run.id, errand, now], RunStatus::Finished, name).await;
         assert_eq!(
             steps(&runner, now).await,
             [waits("buy"), ended.clone()],
@@ -430,33 +432,12 @@ async fn a_child_whose_first_step_waits_for_an_approval_has_its_row() {
         // which its `now` started from.
         let shop = RunId::child(run.id, "shop", 1);
         let now = RunId::child(shop, "now", 0);
-        for id in [shop, now] {
-            let info = runner.status(id).await.expect("a row");
-            assert_eq!(
-                info.status,
-                RunStatus::Suspended,
-                "{name}: {}",
-                info.workflow
-            );
-        }
+        all_are(&runner, &[shop, now], RunStatus::Suspended, name).await;
         assert_eq!(status(&runner, now).await.parent, Some((shop, 0)));
         assert_eq!(steps(&runner, now).await, [waits("buy")], "{name}");
 
-        let token = pause.token().expect("a durable pause has a token");
-        let done = runner
-            .approve(&wf, token, Approval::Allow)
-            .await
-            .expect("decided");
-        assert_eq!(done.into_output().expect("finished"), "done", "{name}");
-        for id in [run.id, shop, now] {
-            let info = runner.status(id).await.expect("a row");
-            assert_eq!(
-                info.status,
-                RunStatus::Finished,
-                "{name}: {}",
-                info.workflow
-            );
-        }
+        allowed(&runner, &wf, pause, name).await;
+        all_are(&runner, &[run.id, shop, now], RunStatus::Finished, name).await;
         assert_eq!(steps(&runner, now).await, [waits("buy"), ended], "{name}");
         let listed = runner
             .list(workflow::store::RunFilter::new().children_of(shop))
