@@ -671,11 +671,75 @@ where
     assert_eq!(info.status, RunStatus::Finished, "{name}");
 
     // A fork made as `workflow fork` makes one, without the workflow's code: the checkpoint
-    // copied into a new run, then resumed. Its child has no row until its next step, which
-    // counts on from the run forked; its own child names the checkpoint it started from.
+    // copied into a new run, then resumed. Its child has its row once the fork is taken up,
+    // suspended at its checkpoint 0, as `fork` gives it one (taken up again, the row stays
+    // as it is); its own child names the checkpoint it started from.
+    let copy = copied_fork(runner, run.id, at).await;
+    let resumed = runner.resume(&wf, copy).await.expect("resumed");
+    let Outcome::Suspended(pause) = &resumed.outcome else {
+        panic!("{name}: not suspended: {:?}", resumed.outcome);
+    };
+    let copy_child = RunId::child(copy, "later", at);
+    let waits_first = [(0, "decide".to_owned(), RunStatus::Suspended)];
+    for _ in 0..2 {
+        let info = runner
+            .status(copy_child)
+            .await
+            .expect("the copy's child's row");
+        assert_eq!(info.status, RunStatus::Suspended, "{name}");
+        assert_eq!(info.parent, Some((copy, at)), "{name}");
+        assert_eq!(steps(runner, copy_child).await, waits_first, "{name}");
+        runner.resume(&wf, copy).await.expect("taken up again");
+    }
+    let token = pause.token().expect("a durable pause has a token");
+    let done = runner.answer(&wf, token, true).await.expect("answered");
+    assert_eq!(done.into_output().expect("finished"), "rust", "{name}");
+    let history = steps(runner, copy_child).await;
+    let first_echo = history.iter().find(|(_, step, _)| step == "echo");
+    let grandchild = children(runner, copy_child).await;
+    assert_eq!(grandchild.len(), 1, "{name}");
+    let (_, seq) = grandchild[0].parent.expect("its parent");
+    assert_eq!(
+        first_echo.map(|(at, ..)| *at),
+        Some(seq),
+        "{name}: the copy's grandchild started there: {history:?}"
+    );
+    assert_eq!(grandchild[0].id, RunId::child(copy_child, "echo", seq));
+
+    // The same between two of the child's steps: the copy's child starts from its
+    // checkpoint 0, its state there, as the fork's above.
+    let copy = copied_fork(runner, run.id, at + 2).await;
+    let done = runner.resume(&wf, copy).await.expect("resumed");
+    assert_eq!(done.into_output().expect("finished"), "rust", "{name}");
+    assert_eq!(
+        steps(runner, RunId::child(copy, "later", at)).await,
+        [
+            running(0),
+            running(1),
+            (2, "end".to_owned(), RunStatus::Finished)
+        ],
+        "{name}"
+    );
+
+    // A fork that waits: its child's row is there, suspended at its checkpoint 0.
+    let waits = RunId::child(waiting, "later", at);
+    let info = runner.status(waits).await.expect("the fork's child's row");
+    assert_eq!(info.status, RunStatus::Suspended, "{name}");
+    assert_eq!(info.parent, Some((waiting, at)), "{name}");
+    assert_eq!(
+        steps(runner, waits).await,
+        [(0, "decide".to_owned(), RunStatus::Suspended)],
+        "{name}"
+    );
+}
+
+/// A fork of checkpoint `seq` of run `run` as `workflow fork` makes one, without the
+/// workflow's code: the checkpoint copied into a new run, which records the run as its
+/// parent, with no lease.
+async fn copied_fork(runner: &Runner, run: RunId, seq: u64) -> RunId {
     let copied = runner
         .store()
-        .checkpoint(run.id, Some(at))
+        .checkpoint(run, Some(seq))
         .await
         .expect("the checkpoint");
     let copy = RunId::new();
@@ -689,38 +753,9 @@ where
     };
     let new = NewRun {
         first,
-        parent: Some((run.id, at)),
+        parent: Some((run, seq)),
         lease: None,
     };
     runner.store().create(new).await.expect("created");
-    let resumed = runner.resume(&wf, copy).await.expect("resumed");
-    let Outcome::Suspended(pause) = &resumed.outcome else {
-        panic!("{name}: not suspended: {:?}", resumed.outcome);
-    };
-    let token = pause.token().expect("a durable pause has a token");
-    let done = runner.answer(&wf, token, true).await.expect("answered");
-    assert_eq!(done.into_output().expect("finished"), "rust", "{name}");
-    let copy_child = RunId::child(copy, "later", at);
-    let history = steps(runner, copy_child).await;
-    let first_echo = history.iter().find(|(_, step, _)| step == "echo");
-    let grandchild = children(runner, copy_child).await;
-    assert_eq!(grandchild.len(), 1, "{name}");
-    let (_, seq) = grandchild[0].parent.expect("its parent");
-    assert_eq!(
-        first_echo.map(|(at, ..)| *at),
-        Some(seq),
-        "{name}: the copy's grandchild started there: {history:?}"
-    );
-    assert_eq!(grandchild[0].id, RunId::child(copy_child, "echo", seq));
-
-    // A fork that waits: its child's row is there, suspended at its checkpoint 0.
-    let waits = RunId::child(waiting, "later", at);
-    let info = runner.status(waits).await.expect("the fork's child's row");
-    assert_eq!(info.status, RunStatus::Suspended, "{name}");
-    assert_eq!(info.parent, Some((waiting, at)), "{name}");
-    assert_eq!(
-        steps(runner, waits).await,
-        [(0, "decide".to_owned(), RunStatus::Suspended)],
-        "{name}"
-    );
+    copy
 }

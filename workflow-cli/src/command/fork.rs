@@ -5,8 +5,9 @@
 //! the original as its parent, with no lease. A worker that serves the workflow picks it up
 //! (`Worker`), as it picks up a submitted run; `Runner::resume` drives it too. Like
 //! `Runner::fork`, the new run counts what it spends from zero. A child run in flight at that
-//! checkpoint is a child run of the new one from its next step on (its row comes then), its
-//! checkpoints numbered on from the run forked, as its state counts them.
+//! checkpoint (at any depth) becomes a child run of the new one when a worker, or
+//! `Runner::resume`, first takes the new run up: its row comes then, its checkpoint 0 its
+//! state at the fork, as `Runner::fork` makes it.
 
 use std::time::{Duration, SystemTime};
 

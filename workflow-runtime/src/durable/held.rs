@@ -158,6 +158,21 @@ impl Held {
         Ok(())
     }
 
+    /// Creates the rows of `child`'s chain, the child runs in flight at the run's latest
+    /// checkpoint, that have none
+    /// ([`CheckpointStore::create_children`](crate::store::CheckpointStore::create_children)).
+    ///
+    /// # Errors
+    ///
+    /// The store's: [`Error::LeaseLost`] if the run is no longer this worker's.
+    pub(crate) async fn create_children(&self, child: ChildStep) -> Result<(), Error> {
+        let record = child_record(self.run, child);
+        let version = self.version();
+        self.store
+            .create_children(&self.lease, self.run, version, record)
+            .await
+    }
+
     /// Saves `checkpoint` (the state the run waits in, running again) as the run's next
     /// checkpoint, with the calls its step recorded so far and `call`, the decision on one of
     /// them: the step, run again, finds them all.

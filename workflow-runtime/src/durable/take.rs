@@ -9,6 +9,7 @@ use super::codec::Definition;
 use super::held::Held;
 use super::Runner;
 use crate::approval::{Approval, ApprovalRequest};
+use crate::context::WaitingAt;
 use crate::error::describe;
 use crate::error::Error;
 use crate::event::EventKind;
@@ -61,7 +62,10 @@ impl Runner {
 
     /// Reads `latest`, the latest checkpoint of run `info`, just leased to `lease`, as a
     /// state of `W`. If it does not read back, the lease is given up, with the error as why
-    /// the run failed if `fail`.
+    /// the run failed if `fail`. A fork that has not taken a step yet gets the rows of the
+    /// child runs in flight in its state that have none: a fork made without the workflow's
+    /// code (`workflow fork` copies a checkpoint) has none until then, and each starts from
+    /// its checkpoint 0 there, as [`fork`](Self::fork) makes them.
     async fn take_up<W: Workflow>(
         &self,
         lease: Lease,
@@ -72,7 +76,19 @@ impl Runner {
         let spent = latest.usage_so_far();
         let held = Held::new(Arc::clone(&self.store), info.id, lease, info.version, spent);
         match latest.decode::<W>() {
-            Ok((state, loops)) => Ok((held, state, loops)),
+            Ok((mut state, loops)) => {
+                let fork = info.version == 0 && info.parent.is_some() && info.parent_step.is_none();
+                let waiting = fork
+                    .then(|| W::waiting_child(&mut state, WaitingAt::fork()))
+                    .flatten();
+                if let Some(waiting) = waiting {
+                    if let Err(error) = held.create_children(waiting.child).await {
+                        held.release(None).await;
+                        return Err(error);
+                    }
+                }
+                Ok((held, state, loops))
+            }
             Err(error) => {
                 held.release(fail.then(|| describe(&error))).await;
                 Err(error)

@@ -479,6 +479,32 @@ pub trait CheckpointStore: Send + Sync + 'static {
         Box::pin(std::future::ready(Err(unsupported("suspend_at"))))
     }
 
+    /// Creates the rows of `child`, the chain of child runs in flight of run `run` (the first
+    /// one a child of `run`, each next one a child of the one before), that have none yet,
+    /// if `run` is leased to `lease.id` and `seq` is its latest checkpoint; a row that exists
+    /// is left as it is. Each row created has its checkpoint, numbered and with the status
+    /// its record says, as [`save`](Self::save) creates a child's. The checks and the writes
+    /// are atomic. The runner calls it when it first takes up a fork made without the
+    /// workflow's code (`workflow fork` copies a checkpoint), whose children in flight it
+    /// then finds in the state.
+    ///
+    /// The default creates none: such a child then has its row from its next step.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::LeaseLost`], [`Error::VersionConflict`], [`Error::RunNotFound`],
+    /// [`Error::Store`].
+    fn create_children<'a>(
+        &'a self,
+        lease: &'a Lease,
+        run: RunId,
+        seq: u64,
+        child: ChildRecord,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        let _ = (lease, run, seq, child);
+        Box::pin(std::future::ready(Ok(())))
+    }
+
     /// [`save`](Self::save)s `checkpoint` as the step in flight going on from checkpoint
     /// `checkpoint.seq - 1`: the calls [recorded](Self::save_call) there are recorded at
     /// `checkpoint.seq` too, and `call` with them, in the same atomic write. The runner calls

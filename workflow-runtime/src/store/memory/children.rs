@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use std::time::SystemTime;
 
 use super::runs::{Entry, Runs};
-use crate::store::{ChildRecord, RunId, RunInfo, RunStatus};
+use crate::store::{Checkpoint, ChildRecord, RunId, RunInfo, RunStatus};
 
 /// Saves `child`, the step a child run of run `parent` took, at `now`: creates the child's run
 /// on its first step (its checkpoint numbered as the record says), appends its checkpoint,
@@ -23,18 +23,42 @@ pub(super) fn save(runs: &mut Runs, parent: RunId, child: ChildRecord, now: Syst
             checkpoint.seq = entry.info.version.wrapping_add(1);
             entry.push(checkpoint, now);
         }
-        None => {
-            // Its first checkpoint is numbered as the run counts it.
-            let mut info = RunInfo::created(&checkpoint, Some((parent, started)));
-            info.parent_step = Some(parent_step);
-            let mut entry = Entry::new(info);
-            entry.checkpoints.push_back(checkpoint);
-            runs.insert(entry);
-        }
+        None => insert(runs, (parent, started, parent_step), checkpoint),
     }
     if let Some(grandchild) = grandchild {
         save(runs, run, *grandchild, now);
     }
+}
+
+/// Creates the rows of `child`, a child run of run `parent` in flight, and of its own child
+/// in flight at any depth, that have none: each with its checkpoint as its record says.
+pub(super) fn create(runs: &mut Runs, parent: RunId, child: ChildRecord) {
+    let ChildRecord {
+        parent_step,
+        started,
+        mut checkpoint,
+    } = child;
+    let (run, grandchild) = (checkpoint.run, checkpoint.child.take());
+    if runs.get_mut(run).is_none() {
+        insert(runs, (parent, started, parent_step), checkpoint);
+    }
+    if let Some(grandchild) = grandchild {
+        create(runs, run, *grandchild);
+    }
+}
+
+/// The row of a child run of `parent`, started from its checkpoint `started` at its step
+/// `parent_step`, with `first`, its first checkpoint, numbered as the run counts it.
+fn insert(
+    runs: &mut Runs,
+    (parent, started, parent_step): (RunId, u64, String),
+    first: Checkpoint,
+) {
+    let mut info = RunInfo::created(&first, Some((parent, started)));
+    info.parent_step = Some(parent_step);
+    let mut entry = Entry::new(info);
+    entry.checkpoints.push_back(first);
+    runs.insert(entry);
 }
 
 /// Ends the child runs of run `parent` still in flight (running, or waiting at a pause), and

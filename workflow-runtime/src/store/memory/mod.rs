@@ -321,6 +321,26 @@ impl CheckpointStore for MemoryStore {
         }
     }
 
+    fn create_children<'a>(
+        &'a self,
+        lease: &'a Lease,
+        run: RunId,
+        seq: u64,
+        child: ChildRecord,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        let mut runs = self.lock();
+        let checked = match runs.get_mut(run) {
+            Some(entry) => entry
+                .check(lease)
+                .and_then(|()| entry.latest_mut(seq).map(|_| ())),
+            None => Err(Error::RunNotFound { run }),
+        };
+        if checked.is_ok() {
+            children::create(&mut runs, run, child);
+        }
+        Box::pin(ready(checked))
+    }
+
     fn save_carried<'a>(
         &'a self,
         lease: &'a Lease,

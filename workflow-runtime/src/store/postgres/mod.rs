@@ -385,6 +385,19 @@ impl CheckpointStore for PostgresStore {
         })
     }
 
+    fn create_children<'a>(
+        &'a self,
+        lease: &'a Lease,
+        run: RunId,
+        seq: u64,
+        child: ChildRecord,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(async move {
+            let conn = self.connection().await?;
+            sql::create_children(&conn.client, &conn.sql, lease.id, (run, seq), &child).await
+        })
+    }
+
     fn save_carried<'a>(
         &'a self,
         lease: &'a Lease,

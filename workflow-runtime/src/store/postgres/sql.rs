@@ -278,6 +278,74 @@ pub(super) async fn suspend_at(
     }
 }
 
+/// Creates the rows of `child`'s chain, child runs in flight of run `run`, that have none, if
+/// `run` is leased to `lease` at checkpoint `seq`, its latest: one statement (rare: not
+/// prepared).
+pub(super) async fn create_children(
+    client: &Client,
+    sql: &Statements,
+    lease: Uuid,
+    (run, seq): (RunId, u64),
+    child: &ChildRecord,
+) -> Result<(), Error> {
+    let records = chain_from(child);
+    let column = |of: fn(&ChildRecord) -> &str| records.iter().map(|r| of(r)).collect::<Vec<_>>();
+    let ids: Vec<Uuid> = records
+        .iter()
+        .map(|r| *r.checkpoint.run.as_uuid())
+        .collect();
+    // Each one's parent: the run, then the one before it.
+    let parents: Vec<Uuid> = std::iter::once(*run.as_uuid())
+        .chain(ids.iter().copied())
+        .take(ids.len())
+        .collect();
+    let number = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+    let fingerprints: Vec<i64> = records
+        .iter()
+        .map(|r| r.checkpoint.fingerprint as i64)
+        .collect();
+    let seqs: Vec<i64> = records.iter().map(|r| number(r.checkpoint.seq)).collect();
+    let started: Vec<i64> = records.iter().map(|r| number(r.started)).collect();
+    let formats: Vec<i32> = records.iter().map(|r| r.checkpoint.format as i32).collect();
+    let (workflows, steps) = (
+        column(|r| &r.checkpoint.workflow),
+        column(|r| &r.checkpoint.step),
+    );
+    let statuses = column(|r| r.checkpoint.status.as_str());
+    let parent_steps = column(|r| &r.parent_step);
+    let (states, loops) = (
+        column(|r| &r.checkpoint.state),
+        column(|r| &r.checkpoint.loops),
+    );
+    let at = number(seq);
+    let params: [&(dyn ToSql + Sync); 15] = [
+        run.as_uuid(),
+        &lease,
+        &at,
+        &ids,
+        &workflows,
+        &fingerprints,
+        &statuses,
+        &steps,
+        &seqs,
+        &parents,
+        &started,
+        &parent_steps,
+        &formats,
+        &states,
+        &loops,
+    ];
+    let row = client
+        .query_one(super::statements::CREATE_CHILDREN, &params)
+        .await
+        .map_err(store)?;
+    match row.try_get::<_, bool>(0).map_err(store)? {
+        true => Ok(()),
+        // `refused` reads a write of checkpoint `seq + 1` expected on top of `seq`.
+        false => Err(refused(client, sql, run, lease, Some(seq.wrapping_add(1))).await),
+    }
+}
+
 /// Saves `checkpoint` under `lease` (extended by `ttl` milliseconds) with the calls recorded
 /// at the checkpoint before it, and `call`, recorded at it: one statement.
 pub(super) async fn save_carried(

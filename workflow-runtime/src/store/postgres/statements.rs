@@ -514,6 +514,34 @@ pub(super) fn suspend_with_children(depth: usize, under: bool) -> String {
     sql
 }
 
+/// Creates the rows of a chain of child runs in flight of run `$1` that have none, each with
+/// its checkpoint, if the run is leased to `$2` at checkpoint `$3`, its latest (its row
+/// locked until the statement commits, so that no claim slips in between): the chain's ids,
+/// workflows, fingerprints, statuses, steps, checkpoint numbers, parents, the parents'
+/// checkpoints they started from, the parents' steps, formats, states and loop counters,
+/// as arrays from `$4`. Returns whether the run was leased so.
+pub(super) const CREATE_CHILDREN: &str = concat!(
+    "WITH leased AS (SELECT id FROM workflow_runs WHERE id = $1 AND lease_id = $2 \
+     AND version = $3::bigint FOR SHARE), \
+     c AS (SELECT * FROM unnest($4::uuid[], $5::text[], $6::bigint[], $7::text[], $8::text[], \
+     $9::bigint[], $10::uuid[], $11::bigint[], $12::text[], $13::integer[], $14::text[], \
+     $15::text[]) AS c (id, workflow, fingerprint, status, step, seq, parent, started, \
+     parent_step, format, state, loops) WHERE EXISTS (SELECT 1 FROM leased)), \
+     created AS (INSERT INTO workflow_runs (id, workflow, fingerprint, status, step, version, \
+     parent, parent_seq, parent_step, created_at, updated_at) SELECT id, workflow, \
+     fingerprint, status, step, seq, parent, started, parent_step, ",
+    now!(),
+    ", ",
+    now!(),
+    " FROM c ON CONFLICT (id) DO NOTHING RETURNING id), \
+     checkpoints AS (INSERT INTO workflow_checkpoints (run, seq, workflow, fingerprint, format, \
+     step, status, state, loops, created_at, usage) SELECT c.id, c.seq, c.workflow, \
+     c.fingerprint, c.format, c.step, c.status, c.state, c.loops, ",
+    now!(),
+    ", NULL FROM c JOIN created ON created.id = c.id) \
+     SELECT EXISTS (SELECT 1 FROM leased)"
+);
+
 /// A save's second half: the checkpoint, inserted if the run's row was written.
 const SAVE_CHECKPOINT: &str =
     "INSERT INTO workflow_checkpoints (run, seq, workflow, fingerprint, format, step, status, \

@@ -2,7 +2,7 @@
 //! ended with their parent; deleted with it. A child run's own child runs are saved, ended and
 //! deleted the same way, with the top parent's writes, at any depth.
 
-use rusqlite::{params, Connection};
+use rusqlite::{params, Connection, OptionalExtension};
 
 use super::id::Id;
 use super::rows::store;
@@ -67,33 +67,85 @@ fn step(tx: &Connection, first: &Checkpoint, now: i64) -> Result<Option<i64>, Er
 /// the record says: 0, unless the run counts on from a run it was forked from), or counts
 /// one more checkpoint on it and sets its status and step: the number of its checkpoint.
 fn upsert(tx: &Connection, parent: RunId, child: &ChildRecord, now: i64) -> Result<i64, Error> {
+    const COUNTED: &str = insert_row!(
+        "DO UPDATE SET version = version + 1, status = excluded.status, step = excluded.step, \
+         error = NULL, updated_at = excluded.updated_at"
+    );
+    let seq = insert(tx, COUNTED, parent, child, now)?;
+    // An update returns the row's version too.
+    seq.ok_or_else(|| Error::other("a child run's row was neither created nor updated"))
+}
+
+/// Creates the rows of `child`, a child run of run `parent` in flight, and of its own child
+/// in flight at any depth, that have none, in `tx`: each with its checkpoint as its record
+/// says. A row that exists is left as it is.
+pub(super) fn create(
+    tx: &Connection,
+    parent: RunId,
+    child: &ChildRecord,
+    now: i64,
+) -> Result<(), Error> {
     let first = &child.checkpoint;
-    tx.prepare_cached(
-        "INSERT INTO workflow_runs (id, workflow, fingerprint, status, step, version, \
+    const CREATED: &str = insert_row!("DO NOTHING");
+    if insert(tx, CREATED, parent, child, now)?.is_some() {
+        let checkpoint = Checkpoint {
+            created_at: from_millis(now),
+            child: None,
+            ..first.clone()
+        };
+        insert_checkpoint(tx, &checkpoint, None)?;
+    }
+    match &first.child {
+        Some(grandchild) => create(tx, first.run, grandchild, now),
+        None => Ok(()),
+    }
+}
+
+/// The statement of [`insert`] that does `$conflict` (`DO ...`) if the row exists.
+macro_rules! insert_row {
+    ($conflict:literal) => {
+        concat!(
+            "INSERT INTO workflow_runs (id, workflow, fingerprint, status, step, version, \
              parent, parent_seq, parent_step, created_at, updated_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?10, ?6, ?7, ?8, ?9, ?9) \
-             ON CONFLICT (id) DO UPDATE SET version = version + 1, status = excluded.status, \
-             step = excluded.step, error = NULL, updated_at = excluded.updated_at \
-             RETURNING version",
-    )
-    .and_then(|mut stmt| {
-        stmt.query_row(
-            params![
-                Id::run(first.run),
-                first.workflow,
-                first.fingerprint as i64,
-                first.status.as_str(),
-                first.step,
-                Id::run(parent),
-                i64::try_from(child.started).unwrap_or(i64::MAX),
-                child.parent_step,
-                now,
-                i64::try_from(first.seq).unwrap_or(i64::MAX),
-            ],
-            |row| row.get(0),
+             VALUES (?1, ?2, ?3, ?4, ?5, ?10, ?6, ?7, ?8, ?9, ?9) ON CONFLICT (id) ",
+            $conflict,
+            " RETURNING version"
         )
-    })
-    .map_err(store)
+    };
+}
+use insert_row;
+
+/// Inserts the row of child run `child` of run `parent`, its version the number of its
+/// record's checkpoint, with `sql` ([`insert_row`]), which says what to do if it exists:
+/// the version of the row written, if one was.
+fn insert(
+    tx: &Connection,
+    sql: &str,
+    parent: RunId,
+    child: &ChildRecord,
+    now: i64,
+) -> Result<Option<i64>, Error> {
+    let first = &child.checkpoint;
+    tx.prepare_cached(sql)
+        .and_then(|mut stmt| {
+            stmt.query_row(
+                params![
+                    Id::run(first.run),
+                    first.workflow,
+                    first.fingerprint as i64,
+                    first.status.as_str(),
+                    first.step,
+                    Id::run(parent),
+                    i64::try_from(child.started).unwrap_or(i64::MAX),
+                    child.parent_step,
+                    now,
+                    i64::try_from(first.seq).unwrap_or(i64::MAX),
+                ],
+                |row| row.get(0),
+            )
+            .optional()
+        })
+        .map_err(store)
 }
 
 /// Ends the child runs of run `parent` still in flight (running, or waiting at a pause), and

@@ -254,6 +254,17 @@ impl CheckpointStore for SqliteStore {
         self.write(move |conn| save::suspend_at(conn, id, (run, seq), child.as_ref()))
     }
 
+    fn create_children<'a>(
+        &'a self,
+        lease: &'a Lease,
+        run: RunId,
+        seq: u64,
+        child: ChildRecord,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        let id = lease.id;
+        self.write(move |conn| save::create_children(conn, id, (run, seq), &child))
+    }
+
     fn save_carried<'a>(
         &'a self,
         lease: &'a Lease,

@@ -315,6 +315,20 @@ pub(super) fn suspend_at(
     tx.commit()
 }
 
+/// Creates the rows of `child`'s chain, child runs in flight of run `run`, that have none,
+/// if `run` is leased to `lease` at checkpoint `seq`, its latest: one transaction.
+pub(super) fn create_children(
+    conn: &mut Connection,
+    lease: Uuid,
+    (run, seq): (RunId, u64),
+    child: &ChildRecord,
+) -> Result<(), Error> {
+    let tx = write(conn)?;
+    Head::read(&tx, run, lease, seq)?;
+    super::children::create(&tx, run, child, now())?;
+    tx.commit()
+}
+
 /// Saves `checkpoint` under `lease` (extended by `ttl` milliseconds) as [`save`] does, with
 /// the calls recorded at the checkpoint before it, and `call`, recorded at it, in one
 /// transaction.
