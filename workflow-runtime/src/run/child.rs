@@ -339,27 +339,17 @@ impl Context {
         child: &ChildState<C::State>,
         grandchild: Option<ChildStep>,
     ) -> Result<(), Error> {
-        let unsaved = |error: serde_json::Error| Error::Checkpoint {
+        let paused = C::pause(&child.state).is_some();
+        let seq = child.seq.unwrap_or(0);
+        let recorded = child_step::<C>(step, (started, seq), child, paused, grandchild);
+        let recorded = recorded.map_err(|error| Error::Checkpoint {
             workflow: C::NAME,
             source: Box::new(error),
-        };
-        let at = C::step_name(&child.state);
-        self.set_child_step(ChildStep {
-            parent_step: step,
-            started,
-            workflow: C::NAME,
-            fingerprint: C::FINGERPRINT,
-            step: at,
-            paused: C::pause(&child.state).is_some(),
-            seq: child.seq.unwrap_or(0),
-            state: serde_json::to_string(&child.state).map_err(unsaved)?,
-            loops: serde_json::to_string(&child.loops).map_err(unsaved)?,
-            child: grandchild.map(Box::new),
-        });
+        })?;
+        self.set_child_step(recorded);
         Ok(())
     }
 
-    /// The error of step `step`, a child run that failed with `error`.
     /// The child run stopped at a pause in `state`, with `loops`, and `(started, seq)` where
     /// it started and its latest checkpoint: the parent's state holds it, and the run waits.
     fn child_paused<S, O>(
@@ -377,6 +367,7 @@ impl Context {
         })
     }
 
+    /// The error of step `step`, a child run that failed with `error`.
     fn child_failed(&self, step: &'static str, error: Error) -> Error {
         match error {
             Error::Cancelled { .. }
@@ -433,29 +424,48 @@ pub fn waiting_child<C: Workflow>(
     // has none with any: none under which its own would be.)
     let grandchild = C::waiting_child(&mut child.state, at.below())
         .filter(|grandchild| grandchild.under.is_empty());
-    let state = serde_json::to_string(&child.state).ok()?;
-    let loops = serde_json::to_string(&child.loops).ok()?;
     let started = match at.why {
         // Its copy of its parent holds it in its checkpoint 0.
-        Waits::Forked => *child.started.insert(0),
-        _ => *child.started.get_or_insert(at.at),
+        Waits::Forked => 0,
+        _ => child.started.unwrap_or(at.at),
     };
-    child.seq = Some(0);
-    let child = ChildStep {
+    // It waits at its pause, or for the approval, with its parent.
+    let paused = paused || at.why == Waits::Approval;
+    let grandchild = grandchild.map(|grandchild| grandchild.child);
+    // Its checkpoint 0.
+    let recorded = child_step::<C>(step, (started, 0), child, paused, grandchild).ok()?;
+    (child.started, child.seq) = (Some(started), Some(0));
+    Some(WaitingChild {
+        under: Vec::new(),
+        child: recorded,
+    })
+}
+
+/// The step child run `child` of step `step`, started from its parent's checkpoint
+/// `started`, took to its state, its checkpoint `seq`, waiting there if `paused`, with
+/// `grandchild`, the step its own child run took in it: what the parent's checkpoint saves
+/// of it.
+///
+/// # Errors
+///
+/// The child's state or loop counters do not serialize.
+fn child_step<C: Workflow>(
+    step: &'static str,
+    (started, seq): (u64, u64),
+    child: &ChildState<C::State>,
+    paused: bool,
+    grandchild: Option<ChildStep>,
+) -> Result<ChildStep, serde_json::Error> {
+    Ok(ChildStep {
         parent_step: step,
         started,
         workflow: C::NAME,
         fingerprint: C::FINGERPRINT,
         step: C::step_name(&child.state),
-        // It waits at its pause, or for the approval, with its parent.
-        paused: paused || at.why == Waits::Approval,
-        seq: 0,
-        state,
-        loops,
-        child: grandchild.map(|grandchild| Box::new(grandchild.child)),
-    };
-    Some(WaitingChild {
-        under: Vec::new(),
-        child,
+        paused,
+        seq,
+        state: serde_json::to_string(&child.state)?,
+        loops: serde_json::to_string(&child.loops)?,
+        child: grandchild.map(Box::new),
     })
 }
