@@ -304,7 +304,12 @@ impl Runner {
     /// [`Error::Checkpoint`] if the state does not serialize; the store's errors.
     pub async fn create<W: Workflow>(&self, input: W::Input) -> Result<RunId, Error> {
         self.define::<W>().await;
-        let first = first_checkpoint::<W>(RunId::new(), &mut W::start(input), &Loops::new())?;
+        let first = first_checkpoint::<W>(
+            RunId::new(),
+            &mut W::start(input),
+            &Loops::new(),
+            WaitingAt::pause(0),
+        )?;
         let id = first.run;
         let run = NewRun {
             first,
@@ -330,7 +335,7 @@ impl Runner {
     ) -> Result<Report<W::Output>, Error> {
         self.define::<W>().await;
         let (mut state, loops) = (W::start(input), Loops::new());
-        let first = first_checkpoint::<W>(RunId::new(), &mut state, &loops)?;
+        let first = first_checkpoint::<W>(RunId::new(), &mut state, &loops, WaitingAt::pause(0))?;
         let held = self.create_held(first, None).await?;
         Ok(self.drive(workflow, held, state, loops, false).await)
     }
@@ -457,14 +462,11 @@ impl Runner {
         let from = self.store.checkpoint(run, Some(seq)).await?;
         let (mut state, loops) = from.decode::<W>()?;
         self.define::<W>().await;
-        // A child in flight there is a child run of the fork's, whose row comes with it.
-        let waiting = W::waiting_child(&mut state, WaitingAt::fork());
-        // The branches saved at that checkpoint are in the state read back.
-        let id = RunId::new();
-        let first = Definition::of::<W>().encode(id, 0, &state, &loops)?;
+        // A child in flight there is a child run of the fork's, whose row comes with it. The
+        // branches saved at that checkpoint are in the state read back.
+        let first = first_checkpoint::<W>(RunId::new(), &mut state, &loops, WaitingAt::fork())?;
         let first = Checkpoint {
             created_at: SystemTime::now(),
-            child: waiting.map(|waiting| Box::new(held::child_record(id, waiting.child))),
             ..first
         };
         let held = self.create_held(first, Some((run, seq))).await?;
@@ -487,8 +489,9 @@ fn default_owner() -> String {
 }
 
 /// Checkpoint 0 of run `run` of `W`, at `state`: with the record of the child run it holds
-/// at a step that runs another workflow, if that child waits at a pause before any step of
-/// it ([`Workflow::waiting_child`], which records in `state` where it started), so that the
+/// at a step that runs another workflow, if that child is what `at` looks for (a child that
+/// waits at a pause before any step of it, for a new run; a child in flight, for a fork),
+/// found by [`Workflow::waiting_child`], which records in `state` where it started: the
 /// store creates the child's row with the run's.
 ///
 /// # Errors
@@ -498,8 +501,9 @@ pub(crate) fn first_checkpoint<W: Workflow>(
     run: RunId,
     state: &mut W::State,
     loops: &Loops,
+    at: WaitingAt,
 ) -> Result<Checkpoint, Error> {
-    let waiting = W::waiting_child(state, WaitingAt::pause(0));
+    let waiting = W::waiting_child(state, at);
     let mut first = Definition::of::<W>().encode(run, 0, state, loops)?;
     first.child = waiting.map(|waiting| Box::new(held::child_record(run, waiting.child)));
     Ok(first)

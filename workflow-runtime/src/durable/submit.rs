@@ -5,6 +5,7 @@ use super::approve::{approval_of, not_an_approval};
 use super::handle::RunHandle;
 use super::take::same_json;
 use super::Runner;
+use crate::context::WaitingAt;
 use crate::error::Error;
 use crate::state::Loops;
 use crate::store::{Cancel, Checkpoint, NewRun, RunId};
@@ -51,7 +52,9 @@ impl Runner {
         input: W::Input,
     ) -> Result<RunHandle<W>, Error> {
         self.define::<W>().await;
-        let first = super::first_checkpoint::<W>(run, &mut W::start(input), &Loops::new())?;
+        let mut state = W::start(input);
+        let first =
+            super::first_checkpoint::<W>(run, &mut state, &Loops::new(), WaitingAt::pause(0))?;
         let new = NewRun {
             first: first.clone(),
             parent: None,

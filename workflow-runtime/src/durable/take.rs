@@ -220,7 +220,7 @@ impl Runner {
         if self.store.run(run).await?.version > token.seq {
             return Err(self.answered::<W>(token, give, approval).await);
         }
-        let (held, state, loops) = self.claim::<W>(run).await?;
+        let (held, mut state, loops) = self.claim::<W>(run).await?;
         let at = held.version();
         if at != token.seq {
             held.release(None).await;
@@ -232,7 +232,6 @@ impl Runner {
                 },
             });
         }
-        let mut state = state;
         let saved = match W::pause(&state) {
             Some(_) => match give(state) {
                 Ok(state) => match Definition::of::<W>().encode(run, 0, &state, &loops) {
