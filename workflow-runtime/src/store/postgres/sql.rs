@@ -289,6 +289,7 @@ pub(super) async fn create_children(
     child: &ChildRecord,
 ) -> Result<(), Error> {
     let records = chain_from(child);
+    let bounds = ChildBound::all(&records);
     let column = |of: fn(&ChildRecord) -> &str| records.iter().map(|r| of(r)).collect::<Vec<_>>();
     let ids: Vec<Uuid> = records
         .iter()
@@ -299,25 +300,21 @@ pub(super) async fn create_children(
         .chain(ids.iter().copied())
         .take(ids.len())
         .collect();
-    let number = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
-    let fingerprints: Vec<i64> = records
-        .iter()
-        .map(|r| r.checkpoint.fingerprint as i64)
-        .collect();
-    let seqs: Vec<i64> = records.iter().map(|r| number(r.checkpoint.seq)).collect();
-    let started: Vec<i64> = records.iter().map(|r| number(r.started)).collect();
-    let formats: Vec<i32> = records.iter().map(|r| r.checkpoint.format as i32).collect();
+    let fingerprints: Vec<i64> = bounds.iter().map(|b| b.fingerprint).collect();
+    let seqs: Vec<i64> = bounds.iter().map(|b| b.seq).collect();
+    let started: Vec<i64> = bounds.iter().map(|b| b.started).collect();
+    let formats: Vec<i32> = bounds.iter().map(|b| b.format).collect();
+    let statuses: Vec<&str> = bounds.iter().map(|b| b.status).collect();
     let (workflows, steps) = (
         column(|r| &r.checkpoint.workflow),
         column(|r| &r.checkpoint.step),
     );
-    let statuses = column(|r| r.checkpoint.status.as_str());
     let parent_steps = column(|r| &r.parent_step);
     let (states, loops) = (
         column(|r| &r.checkpoint.state),
         column(|r| &r.checkpoint.loops),
     );
-    let at = number(seq);
+    let at = seq as i64;
     let params: [&(dyn ToSql + Sync); 15] = [
         run.as_uuid(),
         &lease,

@@ -88,12 +88,8 @@ pub(super) fn create(
     let first = &child.checkpoint;
     const CREATED: &str = insert_row!("DO NOTHING");
     if insert(tx, CREATED, parent, child, now)?.is_some() {
-        let checkpoint = Checkpoint {
-            created_at: from_millis(now),
-            child: None,
-            ..first.clone()
-        };
-        insert_checkpoint(tx, &checkpoint, None)?;
+        // As its record says (the chain below it is not part of the checkpoint's row).
+        insert_checkpoint(tx, first, None)?;
     }
     match &first.child {
         Some(grandchild) => create(tx, first.run, grandchild, now),
