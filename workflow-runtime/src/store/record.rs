@@ -287,6 +287,27 @@ pub struct BranchRecord {
     pub usage: SavedUsage,
 }
 
+impl BranchRecord {
+    /// A branch as a store reads it back from its index, its value and its usage as stored
+    /// ([`SavedUsage::to_json`]); else why it does not read back.
+    pub(crate) fn from_stored(
+        index: i64,
+        value: String,
+        usage: Option<&str>,
+    ) -> Result<Self, String> {
+        let Ok(index) = u32::try_from(index) else {
+            return Err(format!("its index is {index}"));
+        };
+        let usage =
+            SavedUsage::from_stored(usage).map_err(|error| format!("its usage: {error}"))?;
+        Ok(BranchRecord {
+            index,
+            value,
+            usage,
+        })
+    }
+}
+
 /// A run to create: its first checkpoint, where it was forked from, and who runs it.
 #[derive(Debug, Clone)]
 pub struct NewRun {

@@ -10,7 +10,6 @@ use crate::store::batch::unpack;
 use crate::store::{
     BranchRecord, Checkpoint, LoggedEvent, RunFilter, RunId, RunInfo, RunList, RunStatus,
 };
-use crate::usage::SavedUsage;
 
 /// The error of a run whose latest checkpoint is missing.
 pub(super) fn missing(info: &RunInfo) -> Error {
@@ -142,19 +141,11 @@ pub(super) async fn branches(
         })();
         let (at, index, value, usage) =
             read.map_err(|error| corrupt_branch(run, &error.to_string()))?;
-        let (Ok(at), Ok(index)) = (u64::try_from(at), u32::try_from(index)) else {
-            return Err(corrupt_branch(
-                run,
-                &format!("a saved branch has seq {at} and index {index}"),
-            ));
+        let Ok(at) = u64::try_from(at) else {
+            return Err(corrupt_branch(run, &format!("its checkpoint is {at}")));
         };
-        let usage = SavedUsage::from_stored(usage)
-            .map_err(|error| corrupt_branch(run, &format!("its usage: {error}")))?;
-        let record = BranchRecord {
-            index,
-            value,
-            usage,
-        };
+        let record = BranchRecord::from_stored(index.into(), value, usage)
+            .map_err(|why| corrupt_branch(run, &why))?;
         match found.last_mut() {
             Some((last, records)) if *last == at => records.push(record),
             _ => found.push((at, vec![record])),

@@ -223,19 +223,10 @@ pub(super) fn claimed_checkpoint(row: &Row, info: &RunInfo) -> Result<Option<Che
         return Err(read.corrupt("its branches do not read back".into()));
     }
     for ((index, value), usage) in indexes.into_iter().zip(values).zip(usages) {
-        let Ok(index) = u32::try_from(index) else {
-            return Err(read.corrupt(format!("a saved branch has index {index}")));
-        };
-        let usage = SavedUsage::from_stored(usage.as_deref()).map_err(|error| {
-            read.corrupt(format!(
-                "a saved branch does not read back: its usage: {error}"
-            ))
-        })?;
-        latest.branches.push(BranchRecord {
-            index,
-            value,
-            usage,
-        });
+        let record = BranchRecord::from_stored(index.into(), value, usage.as_deref());
+        let record = record
+            .map_err(|why| read.corrupt(format!("a saved branch does not read back: {why}")))?;
+        latest.branches.push(record);
     }
     Ok(Some(latest))
 }

@@ -10,7 +10,6 @@ use crate::error::Error;
 use crate::store::{
     BranchRecord, CallRecord, Checkpoint, RunFilter, RunId, RunInfo, RunList, RunStatus,
 };
-use crate::usage::SavedUsage;
 
 /// The error of a run whose latest checkpoint is missing.
 pub(super) fn missing(info: &RunInfo) -> Error {
@@ -76,19 +75,11 @@ fn branches(
         let (at, index, value, usage): (i64, i64, String, Option<String>) =
             (|| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)))()
                 .map_err(|error: rusqlite::Error| corrupt_branch(run, &error.to_string()))?;
-        let (Ok(at), Ok(index)) = (u64::try_from(at), u32::try_from(index)) else {
-            return Err(corrupt_branch(
-                run,
-                &format!("a saved branch has seq {at} and index {index}"),
-            ));
+        let Ok(at) = u64::try_from(at) else {
+            return Err(corrupt_branch(run, &format!("its checkpoint is {at}")));
         };
-        let usage = SavedUsage::from_stored(usage.as_deref())
-            .map_err(|error| corrupt_branch(run, &format!("its usage: {error}")))?;
-        let record = BranchRecord {
-            index,
-            value,
-            usage,
-        };
+        let record = BranchRecord::from_stored(index, value, usage.as_deref())
+            .map_err(|why| corrupt_branch(run, &why))?;
         match found.last_mut() {
             Some((last, records)) if *last == at => records.push(record),
             _ => found.push((at, vec![record])),
