@@ -26,7 +26,7 @@
 //! backlog (`BENCHMARKS.md`). `THROUGHPUT_NO_ANALYZE=1` skips it.
 //!
 //! Each side has a schema of its own. All run on a multi-threaded Tokio runtime with as many
-//! threads as the machine has cores.
+//! threads as the machine has cores, or `THROUGHPUT_THREADS`.
 //!
 //! Run with `cargo bench --bench throughput --features postgres` and `WORKFLOW_POSTGRES_URL`
 //! set; `THROUGHPUT_WORKERS` (default `1,2,4`), `THROUGHPUT_RUNS` (default 5000) and
@@ -115,10 +115,15 @@ fn main() {
     let Some(load) = Workload::from_env() else {
         return;
     };
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("a runtime");
+    let mut rt = tokio::runtime::Builder::new_multi_thread();
+    if let Ok(threads) = std::env::var("THROUGHPUT_THREADS") {
+        rt.worker_threads(
+            threads
+                .parse()
+                .expect("THROUGHPUT_THREADS: a number of threads"),
+        );
+    }
+    let rt = rt.enable_all().build().expect("a runtime");
     rt.block_on(async {
         for &workers in &load.workers {
             if load.measures("floor") {

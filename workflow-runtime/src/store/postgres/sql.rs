@@ -208,10 +208,15 @@ pub(super) async fn save(
     let bounds = ChildBound::all(&records);
     let write = async {
         if records.is_empty() {
-            return match (message, events.is_empty()) {
-                (Some(_), _) => client.execute(&sql.save_received, &params).await,
-                (None, true) => client.execute(&sql.save, &params[..14]).await,
-                (None, false) => client.execute(&sql.save_logged, &params[..17]).await,
+            let (save, resuming, params) = match (message, events.is_empty()) {
+                (Some(_), _) => return client.execute(&sql.save_received, &params).await,
+                (None, true) => (&sql.save, &sql.save_resuming, &params[..14]),
+                (None, false) => (&sql.save_logged, &sql.save_logged_resuming, &params[..17]),
+            };
+            // Refused if the row is not `running` (or not ours: then refused again, below).
+            return match client.execute(save, params).await {
+                Ok(0) => client.execute(resuming, params).await,
+                saved => saved,
             };
         }
         let (statement, kind, count) = match (message, events.is_empty()) {
