@@ -213,6 +213,10 @@ pub(super) async fn save(
                 (None, true) => (&sql.save, &sql.save_resuming, &params[..14]),
                 (None, false) => (&sql.save_logged, &sql.save_logged_resuming, &params[..17]),
             };
+            if !bound.running {
+                // One statement, so that the run's end is announced after it (below).
+                return client.execute(resuming, params).await;
+            }
             // Refused if the row is not `running` (or not ours: then refused again, below).
             return match client.execute(save, params).await {
                 Ok(0) => client.execute(resuming, params).await,

@@ -222,11 +222,13 @@ pub(super) struct Statements {
     pub(super) claim: Statement,
     pub(super) owned: Statement,
     pub(super) renew: Statement,
-    /// A save of a run whose row is `running`, the usual case ([`running`]).
+    /// A save of a running checkpoint of a run whose row is `running`, the usual case
+    /// ([`running`]).
     pub(super) save: Statement,
     pub(super) save_logged: Statement,
-    /// The two above for a run whose row is not `running`: its waiting children go on with
-    /// it ([`RESUME_CHILDREN`]).
+    /// The two above for any row: one that is not `running` has its waiting children go on
+    /// with it ([`RESUME_CHILDREN`]). Also the saves of checkpoints that end or suspend
+    /// the run, in one statement.
     pub(super) save_resuming: Statement,
     pub(super) save_logged_resuming: Statement,
     pub(super) append_events: Statement,
@@ -457,7 +459,7 @@ const SAVE_RUN: &str = concat!(
 /// [`SAVE_RUN`] (or [`logged`]) that writes the row only if it is `running`: a save that
 /// needs no [`RESUME_CHILDREN`], whose recursive search and update the server would set up
 /// on every save (about a tenth of a worker's runs per second, measured). A run taken up
-/// at an answered pause is `suspended` until its first save, which this refuses; the
+/// at an answered pause may be `suspended` until its first save, which this refuses; the
 /// caller then saves with [`RESUME_CHILDREN`].
 fn running(save_run: &str) -> String {
     let (found, with) = (
