@@ -485,10 +485,10 @@ const CARRY_CALLS: &str = concat!(
 /// The child runs of run `$1` waiting at a pause, and theirs at any depth, set running, if
 /// its row was written running (`$4`) by a save that carries no child: the parent's pause was
 /// answered, and its child goes on with it. Between [`SAVE_RUN`] and [`SAVE_CHECKPOINT`]; by
-/// the index of children, which a run without any finds empty. Only a save of a row that
-/// is not `running` (the first after a pause) runs it ([`running`]). The ids go in as an array (`= ANY`), not as
-/// `IN (SELECT …)`, whose hash aggregate cost each save about a tenth of its server time
-/// even when the tree was empty.
+/// the index of children, which a run without any finds empty. A running checkpoint's save
+/// runs it only if the row is not `running` (the first save after a pause, [`running`]).
+/// The ids go in as an array (`= ANY`), not as `IN (SELECT …)`, whose hash aggregate cost
+/// each save about a tenth of its server time even when the tree was empty.
 const RESUME_CHILDREN: &str = concat!(
     "resume_tree (id) AS (SELECT c.id FROM workflow_runs c WHERE c.parent = $1 \
      AND c.parent_step IS NOT NULL AND $4::text = 'running' UNION ALL SELECT c.id \
