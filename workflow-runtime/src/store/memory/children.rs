@@ -12,38 +12,38 @@ use crate::store::{Checkpoint, ChildRecord, RunId, RunInfo, RunStatus};
 /// and sets its status and step; then, the same way, the step its own child run took, if its
 /// checkpoint carries one (at any depth).
 pub(super) fn save(runs: &mut Runs, parent: RunId, child: ChildRecord, now: SystemTime) {
-    let ChildRecord {
-        parent_step,
-        started,
-        mut checkpoint,
-    } = child;
-    let (run, grandchild) = (checkpoint.run, checkpoint.child.take());
-    match runs.get_mut(checkpoint.run) {
-        Some(entry) => {
-            checkpoint.seq = entry.info.version.wrapping_add(1);
-            entry.push(checkpoint, now);
-        }
-        None => insert(runs, (parent, started, parent_step), checkpoint),
-    }
-    if let Some(grandchild) = grandchild {
-        save(runs, run, *grandchild, now);
-    }
+    write(runs, parent, child, &mut |entry, mut checkpoint| {
+        checkpoint.seq = entry.info.version.wrapping_add(1);
+        entry.push(checkpoint, now);
+    });
 }
 
 /// Creates the rows of `child`, a child run of run `parent` in flight, and of its own child
 /// in flight at any depth, that have none: each with its checkpoint as its record says.
 pub(super) fn create(runs: &mut Runs, parent: RunId, child: ChildRecord) {
+    write(runs, parent, child, &mut |_, _| {});
+}
+
+/// Writes the chain of `child`, a child run of run `parent`, from the top: a run without a
+/// row gets one ([`insert`]); `existing` takes the checkpoint of a run that has one.
+fn write(
+    runs: &mut Runs,
+    parent: RunId,
+    child: ChildRecord,
+    existing: &mut dyn FnMut(&mut Entry, Checkpoint),
+) {
     let ChildRecord {
         parent_step,
         started,
         mut checkpoint,
     } = child;
     let (run, grandchild) = (checkpoint.run, checkpoint.child.take());
-    if runs.get_mut(run).is_none() {
-        insert(runs, (parent, started, parent_step), checkpoint);
+    match runs.get_mut(run) {
+        Some(entry) => existing(entry, checkpoint),
+        None => insert(runs, (parent, started, parent_step), checkpoint),
     }
     if let Some(grandchild) = grandchild {
-        create(runs, run, *grandchild);
+        write(runs, run, *grandchild, existing);
     }
 }
 
