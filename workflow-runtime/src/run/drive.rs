@@ -274,10 +274,24 @@ pub(crate) fn drive_to<'a, W: Workflow>(
                 continue;
             }
             if plain {
-                state = match W::finish(workflow.transition(state, cx).await?) {
-                    Ok(output) => return Ok(Reached::End(output)),
-                    Err(state) => state,
-                };
+                // A loop of its own, left for a state that sleeps or receives: entered from
+                // one place and looping back from one, it keeps the state in registers from
+                // step to step. In the outer loop, whose top the sleep's and the signal's
+                // awaits reach too, the state went back to the run's future after each step
+                // and was read from there before the next, a store-forwarding stall per step
+                // (a third of the self-loop's time).
+                loop {
+                    state = match W::finish(workflow.transition(state, cx).await?) {
+                        Ok(output) => return Ok(Reached::End(output)),
+                        Err(state) => state,
+                    };
+                    if let Some(pause) = W::pause(&state) {
+                        return Ok(Reached::Pause(Box::new(state), Box::new(pause)));
+                    }
+                    if W::wakes_at(&state).is_some() || W::receives(&state).is_some() {
+                        break;
+                    }
+                }
                 continue;
             }
             let step = W::step_name(&state);
