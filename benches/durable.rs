@@ -9,7 +9,8 @@
 //!
 //! - `memory`: on a `MemoryStore`, against `hashmap_insert`, ten inserts of the checkpoints'
 //!   JSON (a copy of each) into a `HashMap` keyed by run and step number. Both sides run in
-//!   `block_on` of a current-thread runtime built once.
+//!   `block_on` of a current-thread runtime built once. `durable_run_unlogged` is the run
+//!   without its event log (`Runner::event_log(false)`).
 //! - `sqlite_normal`, `sqlite_full`: on an `SqliteStore` with `Durability::Normal` or `Full`,
 //!   against `raw_insert`: ten `INSERT`s, each committed on its own, of the same JSON into a
 //!   table of one `TEXT` column, through `rusqlite` on the bench's thread, with a cached
@@ -108,6 +109,12 @@ mod memory {
     #[divan::bench]
     fn durable_run(bencher: Bencher<'_, '_>) {
         let runner = Runner::new(Arc::new(MemoryStore::new()));
+        durable_runs(bencher, &runtime(), &runner);
+    }
+
+    #[divan::bench]
+    fn durable_run_unlogged(bencher: Bencher<'_, '_>) {
+        let runner = Runner::new(Arc::new(MemoryStore::new())).event_log(false);
         durable_runs(bencher, &runtime(), &runner);
     }
 

@@ -707,6 +707,7 @@ impl CheckpointStore for MemoryStore {
 }
 
 /// Appends `checkpoint` to `entry` under `lease`, at `now`: see [`CheckpointStore::save`].
+#[inline]
 fn save(
     entry: &mut Entry,
     lease: &Lease,

@@ -141,6 +141,7 @@ impl Entry {
 
     /// Appends `checkpoint`, the run's next, at `now`: the run's row takes its number,
     /// status and step.
+    #[inline]
     pub(super) fn push(&mut self, checkpoint: Checkpoint, now: SystemTime) {
         let info = &mut self.info;
         info.version = checkpoint.seq;
