@@ -53,17 +53,17 @@ fn checkpoint(run: RunId, seq: u64, status: RunStatus) -> Checkpoint {
     Checkpoint {
         run,
         seq,
-        workflow: "Article".to_owned(),
+        workflow: "Article".into(),
         fingerprint: 0x5eed,
         format: FORMAT_VERSION,
         step: if status == RunStatus::Running {
-            "draft".to_owned()
+            "draft".into()
         } else {
-            "review".to_owned()
+            "review".into()
         },
         status,
         state: format!(r#"{{"review":["a draft about topic {seq}","waiting"]}}"#),
-        loops: "{}".to_owned(),
+        loops: "{}".into(),
         usage: spent(seq),
         created_at: SystemTime::now(),
         branches: Vec::new(),

@@ -226,7 +226,7 @@ async fn steps(runner: &Runner, run: RunId) -> Vec<(u64, String, RunStatus)> {
     let history = runner.history(run).await.expect("its checkpoints");
     history
         .into_iter()
-        .map(|c| (c.seq, c.step, c.status))
+        .map(|c| (c.seq, c.step.into_owned(), c.status))
         .collect()
 }
 
@@ -278,7 +278,7 @@ async fn a_durable_child_is_a_run_of_its_own_that_resumes_under_its_id() {
         let history = runner.history(child_id).await.expect("its checkpoints");
         let steps: Vec<(u64, &str, RunStatus)> = history
             .iter()
-            .map(|c| (c.seq, c.step.as_str(), c.status))
+            .map(|c| (c.seq, c.step.as_ref(), c.status))
             .collect();
         assert_eq!(
             steps,

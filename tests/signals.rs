@@ -180,7 +180,7 @@ async fn delivered_once(store: Arc<dyn CheckpointStore>) {
         None
     );
     let history = runner.history(started.id).await.expect("history");
-    let steps: Vec<&str> = history.iter().map(|c| c.step.as_str()).collect();
+    let steps: Vec<&str> = history.iter().map(|c| c.step.as_ref()).collect();
     // Waiting, given `boom` (the failed attempt resumed from there), waiting, given `after`.
     assert_eq!(steps, ["open", "take", "take", "take", "take", "end"]);
     assert!(history[2].state.contains("boom") && history[4].state.contains("after"));

@@ -224,7 +224,7 @@ where
     let report = worker.stop().await;
     assert_eq!((report.finished, report.slept), (1, 0));
     let history = runner.history(id).await.expect("history");
-    let steps: Vec<&str> = history.iter().map(|c| c.step.as_str()).collect();
+    let steps: Vec<&str> = history.iter().map(|c| c.step.as_ref()).collect();
     assert_eq!(steps, ["write", "send", "end"]);
     let sent = remind.sent();
     assert_eq!(sent.len(), 1, "sent once");

@@ -323,7 +323,7 @@ async fn check(runner: &Runner, ids: &[RunId], effects: &Path) -> u64 {
         assert_eq!(info.status, RunStatus::Finished, "{info:?}");
         assert!(info.owner.is_none(), "{info:?}");
         let history = runner.history(run).await.expect("history");
-        let steps: Vec<&str> = history.iter().map(|c| c.step.as_str()).collect();
+        let steps: Vec<&str> = history.iter().map(|c| c.step.as_ref()).collect();
         assert_eq!(steps, ["s0", "s1", "s2", "s3", "end"], "job {id}");
         let seqs: Vec<u64> = history.iter().map(|c| c.seq).collect();
         assert_eq!(seqs, [0, 1, 2, 3, 4], "job {id}");

@@ -783,7 +783,7 @@ async fn long_run(store: &dyn CheckpointStore, checkpoints: u64) -> RunId {
     let checkpoint = |seq: u64| Checkpoint {
         run,
         seq,
-        workflow: "Post".to_owned(),
+        workflow: "Post".into(),
         fingerprint: 1,
         format: FORMAT_VERSION,
         step: if seq.is_multiple_of(2) {
@@ -791,10 +791,10 @@ async fn long_run(store: &dyn CheckpointStore, checkpoints: u64) -> RunId {
         } else {
             "review"
         }
-        .to_owned(),
+        .into(),
         status: RunStatus::Running,
         state: format!(r#"{{"draft":"round {seq}"}}"#),
-        loops: "{}".to_owned(),
+        loops: "{}".into(),
         usage: Default::default(),
         created_at: std::time::SystemTime::now(),
         branches: Vec::new(),

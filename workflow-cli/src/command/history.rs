@@ -30,7 +30,7 @@ pub(crate) async fn history(
         .map(|checkpoint| {
             vec![
                 checkpoint.seq.to_string(),
-                checkpoint.step.clone(),
+                checkpoint.step.to_string(),
                 checkpoint.status.to_string(),
                 time(checkpoint.created_at),
                 spent(&checkpoint.usage_so_far().total),

@@ -1,6 +1,7 @@
 //! Between a workflow's state and a stored [`Checkpoint`]: writing one, and reading one back
 //! with every check a row from outside needs.
 
+use std::borrow::Cow;
 use std::time::SystemTime;
 
 use serde::de::DeserializeOwned;
@@ -115,18 +116,18 @@ impl<S: Serialize + DeserializeOwned> Definition<S> {
     ) -> Result<Checkpoint, Error> {
         // Most runs take no bounded edge: their counters are the empty list.
         let loops = if *loops == Loops::new() {
-            String::from("[]")
+            Cow::Borrowed("[]")
         } else {
-            serde_json::to_string(loops).map_err(|error| self.unsaved(error))?
+            Cow::Owned(serde_json::to_string(loops).map_err(|error| self.unsaved(error))?)
         };
         let step = (self.step_name)(state);
         Ok(Checkpoint {
             run,
             seq,
-            workflow: self.name.to_owned(),
+            workflow: Cow::Borrowed(self.name),
             fingerprint: self.fingerprint,
             format: FORMAT_VERSION,
-            step: step.to_owned(),
+            step: Cow::Borrowed(step),
             status: self.status_at(step, state),
             state: text,
             loops,
@@ -161,7 +162,7 @@ impl<S: Serialize + DeserializeOwned> Definition<S> {
                 run,
                 workflow: self.name,
                 fingerprint: self.fingerprint,
-                stored_workflow: checkpoint.workflow.clone(),
+                stored_workflow: checkpoint.workflow.clone().into_owned(),
                 stored_fingerprint: checkpoint.fingerprint,
             });
         }
@@ -267,4 +268,48 @@ fn with_branches(
         slots[index] = serde_json::json!({ "done": value });
     }
     Ok(state)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn definition() -> Definition<u64> {
+        Definition {
+            name: "Count",
+            fingerprint: 7,
+            step_name: |state| if *state < 3 { "add" } else { END },
+            pause: |_| None,
+        }
+    }
+
+    #[test]
+    fn a_saved_checkpoint_borrows_its_names_and_empty_counters() {
+        let checkpoint = definition()
+            .encode(RunId::new(), 1, &2, &Loops::new())
+            .expect("a number serializes");
+        assert!(matches!(checkpoint.workflow, Cow::Borrowed("Count")));
+        assert!(matches!(checkpoint.step, Cow::Borrowed("add")));
+        assert!(matches!(checkpoint.loops, Cow::Borrowed("[]")));
+        assert_eq!(
+            (checkpoint.state.as_str(), checkpoint.status),
+            ("2", RunStatus::Running)
+        );
+    }
+
+    #[test]
+    fn taken_counters_are_written_out_and_read_back() {
+        let mut loops = Loops::new();
+        assert!(loops.take(1, 5));
+        let definition = definition();
+        let checkpoint = definition
+            .encode(RunId::new(), 1, &3, &loops)
+            .expect("a number serializes");
+        assert!(matches!(checkpoint.loops, Cow::Owned(_)));
+        assert_eq!(checkpoint.step, END);
+        assert_eq!(
+            definition.decode(&checkpoint).expect("it reads back"),
+            (3, loops)
+        );
+    }
 }

@@ -184,7 +184,7 @@ pub use handle::RunHandle;
 ///
 /// // Checkpoint 0 before `upper`, 1 before `exclaim`, 2 at the end.
 /// let history = runner.history(run.id).await?;
-/// let steps: Vec<&str> = history.iter().map(|checkpoint| checkpoint.step.as_str()).collect();
+/// let steps: Vec<&str> = history.iter().map(|checkpoint| checkpoint.step.as_ref()).collect();
 /// assert_eq!(steps, ["upper", "exclaim", "end"]);
 ///
 /// // Time travel: a new run from checkpoint 1, which runs `exclaim` only.

@@ -197,7 +197,7 @@ pub use tokio_postgres;
 ///             take(entry, running.then_some(lease), now);
 ///             let info = &mut entry.0;
 ///             (info.version, info.status, info.error) = (checkpoint.seq, checkpoint.status, None);
-///             (info.step, info.updated_at) = (checkpoint.step.clone(), now);
+///             (info.step, info.updated_at) = (checkpoint.step.to_string(), now);
 ///             entry.2.push(checkpoint);
 ///             Ok(())
 ///         })

@@ -1,5 +1,6 @@
 //! What a checkpoint store keeps: runs, their checkpoints, leases, and the filter of a listing.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::time::SystemTime;
 
@@ -143,10 +144,10 @@ impl RunInfo {
     pub fn created(first: &Checkpoint, parent: Option<(RunId, u64)>) -> Self {
         RunInfo {
             id: first.run,
-            workflow: first.workflow.clone(),
+            workflow: first.workflow.clone().into_owned(),
             fingerprint: first.fingerprint,
             status: first.status,
-            step: first.step.clone(),
+            step: first.step.clone().into_owned(),
             version: first.seq,
             owner: None,
             lease_expires: None,
@@ -202,21 +203,24 @@ pub struct Checkpoint {
     pub run: RunId,
     /// The checkpoint's number in the run: 0 for the first, then one more for each.
     pub seq: u64,
-    /// The workflow's name ([`Workflow::NAME`](crate::Workflow::NAME)).
-    pub workflow: String,
+    /// The workflow's name ([`Workflow::NAME`](crate::Workflow::NAME)). Borrowed in a
+    /// checkpoint a run writes, as are [`step`](Self::step) and empty
+    /// [`loops`](Self::loops), so that a save copies no text it does not have to; owned in
+    /// one read back from a store.
+    pub workflow: Cow<'static, str>,
     /// The workflow's definition fingerprint
     /// ([`Workflow::FINGERPRINT`](crate::Workflow::FINGERPRINT)).
     pub fingerprint: u64,
     /// The format version the checkpoint was written in: [`FORMAT_VERSION`].
     pub format: u32,
     /// The step the state is about to run (or waits at), or [`END`].
-    pub step: String,
+    pub step: Cow<'static, str>,
     /// Where the run stands at this checkpoint: never [`RunStatus::Failed`].
     pub status: RunStatus,
     /// The workflow's state, as JSON.
     pub state: String,
     /// The run's loop counters ([`Loops`](crate::state::Loops)), as JSON.
-    pub loops: String,
+    pub loops: Cow<'static, str>,
     /// What the run's model calls had spent, since the run was created (a fork starts again
     /// from zero), when the checkpoint was written, or when the step after it failed
     /// ([`CheckpointStore::save_usage`](super::CheckpointStore::save_usage)): empty if it

@@ -23,7 +23,7 @@ pub(crate) async fn a_checkpoint_after_every_step(fixture: Fixture) {
     assert_eq!(chain.runs(), [1, 1, 1]);
 
     let history = runner.history(run.id).await.expect("history");
-    let steps: Vec<&str> = history.iter().map(|c| c.step.as_str()).collect();
+    let steps: Vec<&str> = history.iter().map(|c| c.step.as_ref()).collect();
     assert_eq!(steps, ["first", "second", "third", "end"]);
     let seqs: Vec<u64> = history.iter().map(|c| c.seq).collect();
     assert_eq!(seqs, [0, 1, 2, 3]);
@@ -39,7 +39,7 @@ pub(crate) async fn a_checkpoint_after_every_step(fixture: Fixture) {
     assert_eq!(states(&history), expected);
     for checkpoint in &history {
         assert_eq!(
-            (checkpoint.run, checkpoint.workflow.as_str()),
+            (checkpoint.run, checkpoint.workflow.as_ref()),
             (run.id, "Chain")
         );
         assert_eq!(

@@ -275,7 +275,7 @@ async fn sqlite_a_corrupt_latest_checkpoint_is_never_skipped() {
     let info = store.run(id).await.expect("reads");
     assert_eq!(
         (info.version, info.step.as_str()),
-        (2, latest.step.as_str())
+        (2, latest.step.as_ref())
     );
     store.release(id, &lease, None).await.expect("releases");
 

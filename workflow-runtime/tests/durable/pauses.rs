@@ -109,7 +109,7 @@ pub(crate) async fn a_pause_suspends_and_a_typed_value_resumes(fixture: Fixture)
         "{end:?}"
     );
     let history = runner.history(id).await.expect("history");
-    let steps: Vec<&str> = history.iter().map(|c| c.step.as_str()).collect();
+    let steps: Vec<&str> = history.iter().map(|c| c.step.as_ref()).collect();
     assert_eq!(steps, ["draft", "approve", "publish", "end"]);
     assert_eq!(history[1].status, RunStatus::Suspended);
     assert_eq!(runner.pending::<Approval>(id).await.expect("reads"), None);

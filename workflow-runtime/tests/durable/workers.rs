@@ -57,7 +57,7 @@ pub(crate) async fn submitted_runs_are_driven_by_workers(fixture: Fixture) {
         let output = handle.result().await.expect("finishes");
         assert_eq!(output, chain(x));
         let history = runner.history(handle.id()).await.expect("history");
-        let steps: Vec<&str> = history.iter().map(|c| c.step.as_str()).collect();
+        let steps: Vec<&str> = history.iter().map(|c| c.step.as_ref()).collect();
         assert_eq!(steps, ["first", "second", "third", "end"], "each step once");
     }
     let (one, two) = (one.stop().await, two.stop().await);

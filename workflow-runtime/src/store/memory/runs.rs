@@ -146,7 +146,9 @@ impl Entry {
         let info = &mut self.info;
         info.version = checkpoint.seq;
         info.status = checkpoint.status;
-        info.step.clone_from(&checkpoint.step);
+        // In place: the row's text is reused, as `clone_from` would.
+        info.step.clear();
+        info.step.push_str(&checkpoint.step);
         info.error = None;
         info.updated_at = now;
         self.checkpoints.push_back(checkpoint);

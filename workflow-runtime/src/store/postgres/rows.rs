@@ -163,14 +163,14 @@ fn checkpoint_at(row: &Row, offset: usize) -> Result<Checkpoint, Error> {
     Ok(Checkpoint {
         run,
         seq,
-        workflow: read.get(2, "workflow")?,
+        workflow: read.get::<String>(2, "workflow")?.into(),
         fingerprint: read.get::<i64>(3, "fingerprint")? as u64,
         // A negative format is no format this version reads: it says so.
         format: u32::try_from(format).unwrap_or(u32::MAX),
-        step: read.get(5, "step")?,
+        step: read.get::<String>(5, "step")?.into(),
         status: read.status(6)?,
         state: read.get(7, "state")?,
-        loops: read.get(8, "loops")?,
+        loops: read.get::<String>(8, "loops")?.into(),
         created_at: from_millis(read.get(9, "created_at")?),
         usage: read.usage(10)?,
         branches: Vec::new(),
