@@ -162,7 +162,7 @@ impl<S: Serialize + DeserializeOwned> Definition<S> {
                 run,
                 workflow: self.name,
                 fingerprint: self.fingerprint,
-                stored_workflow: checkpoint.workflow.clone().into_owned(),
+                stored_workflow: checkpoint.workflow.to_string(),
                 stored_fingerprint: checkpoint.fingerprint,
             });
         }

@@ -144,10 +144,10 @@ impl RunInfo {
     pub fn created(first: &Checkpoint, parent: Option<(RunId, u64)>) -> Self {
         RunInfo {
             id: first.run,
-            workflow: first.workflow.clone().into_owned(),
+            workflow: first.workflow.to_string(),
             fingerprint: first.fingerprint,
             status: first.status,
-            step: first.step.clone().into_owned(),
+            step: first.step.to_string(),
             version: first.seq,
             owner: None,
             lease_expires: None,
