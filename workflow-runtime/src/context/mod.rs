@@ -6,6 +6,7 @@ mod attempt;
 mod branch;
 mod lend;
 
+use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 
@@ -84,7 +85,7 @@ pub(crate) struct ChildStep {
     pub(crate) seq: u64,
     /// The child's state and loop counters, as JSON.
     pub(crate) state: String,
-    pub(crate) loops: String,
+    pub(crate) loops: Cow<'static, str>,
     /// The step the child's own child run took in this step of the child, if its step is
     /// one: saved as a child run of the child, with the same write.
     pub(crate) child: Option<Box<ChildStep>>,

@@ -114,12 +114,7 @@ impl<S: Serialize + DeserializeOwned> Definition<S> {
         text: String,
         loops: &Loops,
     ) -> Result<Checkpoint, Error> {
-        // Most runs take no bounded edge: their counters are the empty list.
-        let loops = if *loops == Loops::new() {
-            Cow::Borrowed("[]")
-        } else {
-            Cow::Owned(serde_json::to_string(loops).map_err(|error| self.unsaved(error))?)
-        };
+        let loops = loops.to_json().map_err(|error| self.unsaved(error))?;
         let step = (self.step_name)(state);
         Ok(Checkpoint {
             run,

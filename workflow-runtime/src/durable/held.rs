@@ -463,7 +463,7 @@ pub(super) fn child_record(parent: RunId, child: ChildStep) -> ChildRecord {
             step: child.step.into(),
             status,
             state: child.state,
-            loops: child.loops.into(),
+            loops: child.loops,
             created_at: SystemTime::now(),
             usage: SavedUsage::default(),
             branches: Vec::new(),

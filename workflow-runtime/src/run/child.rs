@@ -465,7 +465,7 @@ fn child_step<C: Workflow>(
         paused,
         seq,
         state: serde_json::to_string(&child.state)?,
-        loops: serde_json::to_string(&child.loops)?,
+        loops: child.loops.to_json()?,
         child: grandchild.map(Box::new),
     })
 }
