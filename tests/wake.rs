@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use workflow::prelude::*;
-use workflow::{Runner, Worker};
+use workflow::{RunId, Runner, Worker};
 
 #[path = "support/postgres.rs"]
 mod postgres;
@@ -198,4 +198,92 @@ async fn a_handle_wakes_when_its_run_finishes_fails_or_is_cancelled() {
         .expect("woken");
     assert_eq!(output.expect("joins").expect("finishes"), "draft: false");
     worker.stop().await;
+}
+
+/// A connection of the test's own that listens to the notices of ended runs, as a store's
+/// listening connection does: what it hears.
+struct Overheard {
+    client: workflow::store::tokio_postgres::Client,
+    heard: tokio::sync::mpsc::UnboundedReceiver<String>,
+}
+
+impl Overheard {
+    async fn listen(url: &str) -> Self {
+        use workflow::store::tokio_postgres::{self, AsyncMessage, NoTls};
+
+        let (client, mut connection) = tokio_postgres::connect(url, NoTls).await.expect("connects");
+        let (tell, heard) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            while let Some(Ok(message)) =
+                std::future::poll_fn(|cx| connection.poll_message(cx)).await
+            {
+                if let AsyncMessage::Notification(note) = message {
+                    let _ = tell.send(note.payload().to_owned());
+                }
+            }
+        });
+        client
+            .batch_execute("LISTEN workflow_ended")
+            .await
+            .expect("listens");
+        Overheard { client, heard }
+    }
+
+    /// The ids announced since the last call: all of them, as a marker notified now comes
+    /// after them.
+    async fn announced(&mut self) -> Vec<String> {
+        let marker = RunId::new().to_string();
+        let notify = format!("SELECT pg_notify('workflow_ended', '{marker}')");
+        self.client.batch_execute(&notify).await.expect("notifies");
+        let mut heard = Vec::new();
+        loop {
+            let next = tokio::time::timeout(DEADLINE, self.heard.recv()).await;
+            match next.expect("the marker comes").expect("listening") {
+                payload if payload == marker => return heard,
+                payload => heard.push(payload),
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_the_end_of_a_run_a_handle_awaits_is_announced() {
+    let Some(url) = postgres::url() else {
+        return;
+    };
+    let store = postgres::connect(&url, &postgres::schema("wake")).await;
+    let runner = Runner::new(Arc::clone(&store));
+    let mut overheard = Overheard::listen(&url).await;
+    let unawaited = runner
+        .submit::<Greet>("nobody".into())
+        .await
+        .expect("submits")
+        .id();
+    let awaited = runner
+        .submit::<Greet>("a handle".into())
+        .await
+        .expect("submits");
+    let awaited_id = awaited.id();
+    // Awaited from now on (the handle asks for the end before its first look).
+    let awaited = awaited.poll_every(Duration::from_secs(3600));
+    let awaited = tokio::spawn(async move { awaited.result().await });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let worker = Worker::new(runner.clone())
+        .register(Greet)
+        .poll_interval(Duration::from_millis(20))
+        .spawn();
+    let output = tokio::time::timeout(DEADLINE, awaited)
+        .await
+        .expect("woken");
+    assert_eq!(output.expect("joins").expect("finishes"), "hello a handle");
+    let nobody = runner.handle::<Greet>(unawaited);
+    while nobody.try_result().await.expect("looks").is_none() {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    worker.stop().await;
+
+    let announced = overheard.announced().await;
+    assert!(announced.contains(&awaited_id.to_string()), "{announced:?}");
+    assert!(!announced.contains(&unawaited.to_string()), "{announced:?}");
 }

@@ -115,8 +115,16 @@ impl<W: Workflow> RunHandle<W> {
     /// As [`try_result`](Self::try_result). A failed run can still be resumed by hand; this
     /// reports its failure when it is seen.
     pub async fn result(&self) -> Result<W::Output, Error> {
-        // Listening before the first look: an end announced in between is not missed.
+        // Listening, and the end asked for, before the first look: an end announced in
+        // between is not missed.
         let mut ends = self.store.run_ends();
+        if ends.is_some() {
+            if let Err(error) = self.store.await_end(self.run).await {
+                // Not announced then: the handle looks at the run now and then instead.
+                tracing::debug!(error = %error, run = %self.run, "run handle: asking for the run's end to be announced failed");
+                ends = None;
+            }
+        }
         loop {
             if let Some(output) = self.try_result().await? {
                 return Ok(output);

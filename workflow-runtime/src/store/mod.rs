@@ -990,6 +990,25 @@ pub trait CheckpointStore: Send + Sync + 'static {
         None
     }
 
+    /// Asks for the end of run `run` to be announced to [`run_ends`](Self::run_ends): a
+    /// [`RunHandle`](crate::RunHandle) calls it once, before its first look at the run, when
+    /// it is about to wait on `run_ends`. A store may announce only the ends that were asked
+    /// for this way.
+    ///
+    /// `PostgresStore` marks the run's row, and notifies only the ends of runs so marked:
+    /// every notice wakes each connection that listens in the database, so announcing every
+    /// run's end would cost the server a wake-up of each worker's listening connection per
+    /// run. The default does nothing.
+    ///
+    /// # Errors
+    ///
+    /// The store's. A run that does not exist is not an error here: the handle's look finds
+    /// it missing.
+    fn await_end(&self, run: RunId) -> BoxFuture<'_, Result<(), Error>> {
+        let _ = run;
+        Box::pin(std::future::ready(Ok(())))
+    }
+
     /// Takes a place for one call in rate limit `key`, which lets at most `calls` calls (at
     /// least 1) start in any window of `period`, for every process that shares the store:
     /// [`RateSlot::Taken`] with the start time it recorded, or [`RateSlot::Full`] with how

@@ -218,6 +218,7 @@ async fn postgres_tables_at_schema_2_are_brought_up_to_date() {
          DROP TABLE workflow_rate_limits; \
          DROP INDEX workflow_runs_children; \
          ALTER TABLE workflow_runs DROP COLUMN parent_step; \
+         ALTER TABLE workflow_runs DROP COLUMN awaited; \
          DELETE FROM workflow_schema; INSERT INTO workflow_schema (version) VALUES (2);"
     );
     client.batch_execute(&downgrade).await.expect("downgrades");
@@ -234,7 +235,7 @@ async fn postgres_tables_at_schema_2_are_brought_up_to_date() {
         .await
         .and_then(|row| row.try_get(0))
         .expect("reads");
-    assert_eq!(version, 11);
+    assert_eq!(version, 12);
     let calls = format!("SELECT count(*) FROM {schema}.workflow_calls");
     let calls: i64 = client
         .query_one(&calls, &[])
@@ -418,7 +419,8 @@ async fn goes_on_as_a_run_of_its_own(runner: &Runner, waiting: RunId) {
     assert_eq!(resumed.into_output().expect("finished"), 27);
 }
 
-/// Schema 9 to 11 on Postgres, as on SQLite.
+/// Schema 9 to 12 on Postgres: child runs as on SQLite, and the runs whose end a handle
+/// awaits.
 #[cfg(feature = "postgres")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_tables_at_schema_9_gain_child_runs() {
@@ -434,6 +436,7 @@ async fn postgres_tables_at_schema_9_gain_child_runs() {
          ALTER TABLE workflow_runs DROP COLUMN parent_step; \
          ALTER TABLE workflow_runs DROP COLUMN log_next; \
          ALTER TABLE workflow_events DROP COLUMN count; \
+         ALTER TABLE workflow_runs DROP COLUMN awaited; \
          DELETE FROM workflow_schema WHERE version >= 10;"
     );
     client.batch_execute(&downgrade).await.expect("downgrades");
@@ -444,7 +447,7 @@ async fn postgres_tables_at_schema_9_gain_child_runs() {
         .await
         .and_then(|row| row.try_get(0))
         .expect("reads");
-    assert_eq!(version, 11);
+    assert_eq!(version, 12);
     let indexed = format!(
         "SELECT count(*) FROM pg_indexes WHERE schemaname = '{schema}' \
          AND indexname = 'workflow_runs_children'"
@@ -455,6 +458,16 @@ async fn postgres_tables_at_schema_9_gain_child_runs() {
         .and_then(|row| row.try_get(0))
         .expect("reads");
     assert_eq!(indexed, 1);
+    let awaited = format!(
+        "SELECT count(*) FROM information_schema.columns WHERE table_schema = '{schema}' \
+         AND table_name = 'workflow_runs' AND column_name = 'awaited'"
+    );
+    let awaited: i64 = client
+        .query_one(&awaited, &[])
+        .await
+        .and_then(|row| row.try_get(0))
+        .expect("reads");
+    assert_eq!(awaited, 1, "the column of awaited runs is there");
     goes_on_as_a_run_of_its_own(&runner, waiting).await;
 }
 

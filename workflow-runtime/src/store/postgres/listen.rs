@@ -1,8 +1,13 @@
 //! Waking at once: `LISTEN`/`NOTIFY`. Submitting a run, recording an answer and sending a
 //! message notify [`WORK`]: workers waiting between claims wake (their poll interval stays,
 //! for what no notification announces: timers that come due, leases that expire). A run that
-//! ends notifies [`ENDED`] with its id: run handles awaiting it wake. A connection of the
-//! store's own listens to both, from the first time anyone waits until the store is dropped.
+//! ends notifies [`ENDED`] with its id if a run handle awaits it (the handle marks its row
+//! first: [`AWAIT_END`]), and that handle wakes. A connection of the store's own listens to
+//! both, from the first time anyone waits until the store is dropped.
+//!
+//! A notice wakes every connection that listens in the database, whatever its channels:
+//! announcing only the ends someone awaits spares each run's end a wake-up of every worker's
+//! listening connection on the server.
 
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -25,8 +30,13 @@ pub(super) const ENDED: &str = "workflow_ended";
 /// The statement that announces work.
 pub(super) const NOTIFY_WORK: &str = "SELECT pg_notify('workflow_work', '')";
 
-/// The statement that announces that run `$1` (its id as text) ended.
-pub(super) const NOTIFY_ENDED: &str = "SELECT pg_notify('workflow_ended', $1::text)";
+/// The statement that announces that run `$1` ended, if a run handle awaits it.
+pub(super) const NOTIFY_ENDED: &str = "SELECT pg_notify('workflow_ended', id::text) \
+     FROM workflow_runs WHERE id = $1::uuid AND awaited";
+
+/// The statement that asks for the end of run `$1` to be announced: a run handle awaits it.
+pub(super) const AWAIT_END: &str =
+    "UPDATE workflow_runs SET awaited = true WHERE id = $1::uuid AND NOT awaited";
 
 /// Tells the workers listening that there may be a run to claim ([`NOTIFY_WORK`]). Best
 /// effort: the write it follows is done, and a worker that hears nothing finds the run at
@@ -37,11 +47,11 @@ pub(super) async fn notify_work(client: &Client, notify: &Statement) {
     }
 }
 
-/// Tells the run handles listening that run `run` may have ended ([`NOTIFY_ENDED`]). Best
-/// effort, as [`notify_work`]: a handle also looks at its run once in a while.
+/// Tells the run handles listening that run `run` may have ended, if one awaits it
+/// ([`NOTIFY_ENDED`]). Best effort, as [`notify_work`]: a handle also looks at its run once in
+/// a while.
 pub(super) async fn notify_ended(client: &Client, notify: &Statement, run: RunId) {
-    let id = run.to_string();
-    if let Err(error) = client.execute(notify, &[&id]).await {
+    if let Err(error) = client.execute(notify, &[run.as_uuid()]).await {
         tracing::debug!(error = %error, "postgres store: NOTIFY failed");
     }
 }

@@ -46,8 +46,8 @@ pub use options::PostgresOptions;
 /// submitting a run, recording an answer and sending a message `NOTIFY` channel
 /// `workflow_work`. Run handles wake when their run ends ([`CheckpointStore::run_ends`]):
 /// the write that ends a run (its last checkpoint, a release, a cancel) notifies
-/// `workflow_ended`. From the first time a worker or a handle waits, the store listens on a
-/// connection of its own.
+/// `workflow_ended` if a handle awaits the run ([`CheckpointStore::await_end`]). From the
+/// first time a worker or a handle waits, the store listens on a connection of its own.
 ///
 /// The tables (`workflow_runs`, `workflow_checkpoints`, `workflow_schema`) are created if
 /// missing, in the connection's default schema or in [`PostgresOptions::schema`]. States
@@ -190,6 +190,7 @@ fn setup_sql(schema: Option<&str>) -> Result<String, Error> {
     sql.push_str(statements::RATE_LIMITS);
     sql.push_str(statements::CHILDREN);
     sql.push_str(statements::BATCHES);
+    sql.push_str(statements::AWAITED);
     sql.push_str("COMMIT;");
     Ok(sql)
 }
@@ -664,6 +665,18 @@ impl CheckpointStore for PostgresStore {
 
     fn run_ends(&self) -> Option<tokio::sync::broadcast::Receiver<Option<RunId>>> {
         Some(self.notices.ended())
+    }
+
+    fn await_end(&self, run: RunId) -> BoxFuture<'_, Result<(), Error>> {
+        Box::pin(async move {
+            let conn = self.connection().await?;
+            let run = run.as_uuid();
+            conn.client
+                .execute(&conn.sql.await_end, &[run])
+                .await
+                .map_err(store)?;
+            Ok(())
+        })
     }
 
     fn take_rate_slot<'a>(

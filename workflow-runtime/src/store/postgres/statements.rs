@@ -205,6 +205,19 @@ INSERT INTO workflow_schema (version) SELECT 11
     WHERE NOT EXISTS (SELECT 1 FROM workflow_schema WHERE version >= 11);
 ";
 
+/// Schema version 12: `awaited` on a run's row, set by a run handle before it waits for the
+/// run's end; only such a run's end is announced (`listen::NOTIFY_ENDED`). Once, as version 6
+/// is; run after [`BATCHES`].
+pub(super) const AWAITED: &str = "
+DO $$ BEGIN
+    IF NOT EXISTS (SELECT 1 FROM workflow_schema WHERE version >= 12) THEN
+        ALTER TABLE workflow_runs ADD COLUMN IF NOT EXISTS awaited boolean NOT NULL DEFAULT false;
+    END IF;
+END $$;
+INSERT INTO workflow_schema (version) SELECT 12
+    WHERE NOT EXISTS (SELECT 1 FROM workflow_schema WHERE version >= 12);
+";
+
 /// The schema version this code writes and reads: 2 added `workflow_branches`, 3 the `usage`
 /// of checkpoints and branches (added to older tables, once, when a connection sets up), 4
 /// the `cancel_requested` of runs and the index of running runs workers claim from, 5
@@ -213,8 +226,9 @@ INSERT INTO workflow_schema (version) SELECT 11
 /// `workflow_signals` (signals: a run waiting for one is claimed once a message is queued), 7
 /// `workflow_answers` and `workflow_definitions` ([`ANSWERS_AND_DEFINITIONS`]), 8
 /// `workflow_calls` ([`CALLS`]), 9 `workflow_rate_limits` ([`RATE_LIMITS`]), 10 the
-/// `parent_step` of runs ([`CHILDREN`]), 11 the log in batches ([`BATCHES`]).
-pub(super) const SCHEMA_VERSION: i32 = 11;
+/// `parent_step` of runs ([`CHILDREN`]), 11 the log in batches ([`BATCHES`]), 12 the
+/// `awaited` of runs ([`AWAITED`]).
+pub(super) const SCHEMA_VERSION: i32 = 12;
 
 /// The statements of the frequent operations, prepared once per connection.
 pub(super) struct Statements {
@@ -260,6 +274,7 @@ pub(super) struct Statements {
     pub(super) take_rate_slot: Statement,
     pub(super) notify_work: Statement,
     pub(super) notify_ended: Statement,
+    pub(super) await_end: Statement,
 }
 
 impl Statements {
@@ -395,6 +410,7 @@ impl Statements {
             take_rate_slot: prepare(super::rate::TAKE.into()).await?,
             notify_work: prepare(super::listen::NOTIFY_WORK.into()).await?,
             notify_ended: prepare(super::listen::NOTIFY_ENDED.into()).await?,
+            await_end: prepare(super::listen::AWAIT_END.into()).await?,
         })
     }
 }
