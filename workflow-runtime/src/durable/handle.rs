@@ -120,8 +120,12 @@ impl<W: Workflow> RunHandle<W> {
         let mut ends = self.store.run_ends();
         if ends.is_some() {
             if let Err(error) = self.store.await_end(self.run).await {
-                // Not announced then: the handle looks at the run now and then instead.
-                tracing::debug!(error = %error, run = %self.run, "run handle: asking for the run's end to be announced failed");
+                // Not announced then: the handle looks at the run every poll interval.
+                tracing::debug!(
+                    error = %error,
+                    run = %self.run,
+                    "run handle: asking for the run's end to be announced failed"
+                );
                 ends = None;
             }
         }
