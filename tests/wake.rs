@@ -251,7 +251,8 @@ async fn only_the_end_of_a_run_a_handle_awaits_is_announced() {
     let Some(url) = postgres::url() else {
         return;
     };
-    let store = postgres::connect(&url, &postgres::schema("wake")).await;
+    let schema = postgres::schema("wake");
+    let store = postgres::connect(&url, &schema).await;
     let runner = Runner::new(Arc::clone(&store));
     let mut overheard = Overheard::listen(&url).await;
     let unawaited = runner
@@ -267,7 +268,21 @@ async fn only_the_end_of_a_run_a_handle_awaits_is_announced() {
     // Awaited from now on (the handle asks for the end before its first look).
     let awaited = awaited.poll_every(Duration::from_secs(3600));
     let awaited = tokio::spawn(async move { awaited.result().await });
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // The handle has asked for the end once the run's row says so.
+    let marked = format!("SELECT awaited FROM {schema}.workflow_runs WHERE id = $1");
+    loop {
+        let row = overheard
+            .client
+            .query_one(&marked, &[awaited_id.as_uuid()])
+            .await;
+        if row
+            .and_then(|row| row.try_get::<_, bool>(0))
+            .expect("reads")
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 
     let worker = Worker::new(runner.clone())
         .register(Greet)
