@@ -13,8 +13,9 @@ use crate::workflow::Workflow;
 /// A run of `W` in a store, whose result any process sharing the store can await: from
 /// [`Runner::submit`](crate::Runner::submit), or [`Runner::handle`](crate::Runner::handle)
 /// with the run's id. Awaiting waits for the store to announce that the run ended, if it
-/// can ([`CheckpointStore::run_ends`]: Postgres), and polls it otherwise; the run itself is
-/// driven by a [`Worker`](crate::Worker), wherever it runs.
+/// can ([`CheckpointStore::run_ends`]: Postgres, once the handle has asked for it with
+/// [`CheckpointStore::await_end`]), and polls it otherwise; the run itself is driven by a
+/// [`Worker`](crate::Worker), wherever it runs.
 pub struct RunHandle<W> {
     store: Arc<dyn CheckpointStore>,
     run: RunId,
