@@ -23,7 +23,8 @@
 //!
 //! Before the clock starts, the workflow sides run `ANALYZE workflow_runs`, as autovacuum
 //! would on a store in service: without statistics the claim is planned to read the whole
-//! backlog (`BENCHMARKS.md`). `THROUGHPUT_NO_ANALYZE=1` skips it.
+//! backlog (`BENCHMARKS.md`). `THROUGHPUT_NO_ANALYZE=1` skips it, as does
+//! `THROUGHPUT_SUBMIT=during` (below).
 //!
 //! Each side has a schema of its own. All run on a multi-threaded Tokio runtime with as many
 //! threads as the machine has cores, or `THROUGHPUT_THREADS`.
@@ -31,7 +32,10 @@
 //! Run with `cargo bench --bench throughput --features postgres` and `WORKFLOW_POSTGRES_URL`
 //! set; `THROUGHPUT_WORKERS` (default `1,2,4`), `THROUGHPUT_RUNS` (default 5000) and
 //! `THROUGHPUT_CONCURRENCY` (default 1) change the workload; `THROUGHPUT_SIDES` (say
-//! `floor,workflow`) measures only the sides named. Prints one line per measurement:
+//! `floor,workflow`) measures only the sides named. `THROUGHPUT_SUBMIT=during` has the workflow
+//! sides submit their runs one by one while their workers work (the clock running), as clients
+//! would, so that what each submit's notice costs the workers shows; the floor is unchanged.
+//! Prints one line per measurement:
 //! `<side> workers=W concurrency=C runs=R seconds=S runs_per_s=X`.
 
 use std::sync::Arc;
@@ -55,6 +59,9 @@ struct Workload {
     concurrency: usize,
     /// The sides to measure (`THROUGHPUT_SIDES`, comma-separated; all by default).
     sides: Option<Vec<String>>,
+    /// Whether the workflow sides submit their runs while the workers work
+    /// (`THROUGHPUT_SUBMIT=during`) rather than before the clock starts.
+    submit_during: bool,
 }
 
 impl Workload {
@@ -91,6 +98,16 @@ impl Workload {
                     .map(|side| side.trim().to_owned())
                     .collect()
             }),
+            submit_during: match var("THROUGHPUT_SUBMIT", "before").as_str() {
+                "before" => false,
+                "during" => true,
+                other => {
+                    eprintln!(
+                        "error: THROUGHPUT_SUBMIT: `{other}` is neither `before` nor `during`"
+                    );
+                    std::process::exit(2)
+                }
+            },
         })
     }
 
@@ -248,8 +265,10 @@ async fn durable(load: &Workload, workers: usize, event_log: bool) -> f64 {
         Runner::new(Arc::new(store.expect("connects"))).event_log(event_log)
     };
     let submitter = connect_store().await;
-    for _ in 0..load.runs {
-        submitter.submit::<Ten>(0).await.expect("submits");
+    if !load.submit_during {
+        for _ in 0..load.runs {
+            submitter.submit::<Ten>(0).await.expect("submits");
+        }
     }
     let mut runners = Vec::new();
     for _ in 0..workers {
@@ -258,7 +277,9 @@ async fn durable(load: &Workload, workers: usize, event_log: bool) -> f64 {
     let watch = connect(&load.url).await;
     let path = format!("SET search_path TO {schema}");
     watch.batch_execute(&path).await.expect("sets");
-    if std::env::var_os("THROUGHPUT_NO_ANALYZE").is_none() {
+    // Statistics of a table still empty (runs submitted during) would have the claim read
+    // the whole table as it fills, until autovacuum analyzes it again.
+    if !load.submit_during && std::env::var_os("THROUGHPUT_NO_ANALYZE").is_none() {
         // The statistics a store in service has: without them, the planner may not pick the
         // claim's partial indexes (see BENCHMARKS.md).
         watch
@@ -277,6 +298,17 @@ async fn durable(load: &Workload, workers: usize, event_log: bool) -> f64 {
                 .spawn()
         })
         .collect();
+    let submitting = load.submit_during.then(|| {
+        let runs = load.runs;
+        tokio::spawn(async move {
+            for _ in 0..runs {
+                submitter.submit::<Ten>(0).await.expect("submits");
+            }
+        })
+    });
+    if let Some(submitting) = submitting {
+        submitting.await.expect("the submitter");
+    }
     // Polled by the partial index of running runs: a count over the whole table, 50 times a
     // second, would cost the server more than a worker's claims do at 10,000 runs.
     let deadline = Instant::now() + Duration::from_secs(600);

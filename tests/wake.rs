@@ -82,6 +82,24 @@ impl Broken {
     }
 }
 
+/// Holds until the test lets it go on.
+struct Hold;
+
+/// What lets [`Hold`]'s step go on.
+static RELEASE: tokio::sync::Notify = tokio::sync::Notify::const_new();
+
+#[workflow]
+impl Hold {
+    async fn hold(&self, text: String) -> String {
+        RELEASE.notified().await;
+        text
+    }
+
+    flow! {
+        start -> hold -> end;
+    }
+}
+
 /// How long a run the worker was told of may take: far less than its poll interval.
 const DEADLINE: Duration = Duration::from_secs(30);
 
@@ -301,4 +319,92 @@ async fn only_the_end_of_a_run_a_handle_awaits_is_announced() {
     let announced = overheard.announced().await;
     assert!(announced.contains(&awaited_id.to_string()), "{announced:?}");
     assert!(!announced.contains(&unawaited.to_string()), "{announced:?}");
+}
+
+/// `url` with the connection's `application_name` set to `name`.
+fn named(url: &str, name: &str) -> String {
+    if !url.starts_with("postgres://") && !url.starts_with("postgresql://") {
+        return format!("{url} application_name={name}");
+    }
+    let joint = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{joint}application_name={name}")
+}
+
+/// The last statement of the listening connections of the stores named `name`: their
+/// `LISTEN` or their `UNLISTEN`, once they have made one.
+async fn listening(watch: &workflow::store::tokio_postgres::Client, name: &str) -> Vec<String> {
+    let rows = watch
+        .query(
+            "SELECT query FROM pg_stat_activity WHERE application_name = $1 \
+             AND query LIKE '%LISTEN%'",
+            &[&name],
+        )
+        .await
+        .expect("reads");
+    rows.iter().map(|row| row.get(0)).collect()
+}
+
+/// Waits until the listening connection of the store named `name` has just made a statement
+/// that starts with `statement`.
+async fn until_listening(
+    watch: &workflow::store::tokio_postgres::Client,
+    name: &str,
+    statement: &str,
+) {
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    loop {
+        let last = listening(watch, name).await;
+        if last.len() == 1 && last[0].starts_with(statement) {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the listening connection's last statement: {last:?}, not {statement}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_workers_connection_listens_only_while_the_worker_waits() {
+    use workflow::store::tokio_postgres::{self, NoTls};
+
+    let Some(url) = postgres::url() else {
+        return;
+    };
+    let schema = postgres::schema("wake");
+    let name = schema.clone();
+    // The worker's store, its connections named; the test submits and awaits through another.
+    let store = postgres::connect(&named(&url, &name), &schema).await;
+    let other = Runner::new(postgres::connect(&url, &schema).await);
+    let (watch, connection) = tokio_postgres::connect(&url, NoTls)
+        .await
+        .expect("connects");
+    tokio::spawn(connection);
+
+    let worker = Worker::new(Runner::new(store))
+        .register(Hold)
+        .register(Greet)
+        .concurrency(1)
+        .poll_interval(Duration::from_secs(3600))
+        .spawn();
+    // Idle, it waits for news: its store listens.
+    until_listening(&watch, &name, "LISTEN").await;
+    // Busy (it drives one run at a time), it waits for none: its store stops listening, so
+    // that the notices of other runs do not wake its connection.
+    let held = other.submit::<Hold>("held".into()).await.expect("submits");
+    until_listening(&watch, &name, "UNLISTEN").await;
+    RELEASE.notify_one();
+    let held = tokio::time::timeout(DEADLINE, held.result()).await;
+    assert_eq!(held.expect("ends").expect("finishes"), "held");
+    // Idle again, it listens again, and a run submitted now wakes it at once.
+    until_listening(&watch, &name, "LISTEN").await;
+    let greeted = other
+        .submit::<Greet>("again".into())
+        .await
+        .expect("submits");
+    let greeted = tokio::time::timeout(DEADLINE, greeted.result()).await;
+    assert_eq!(greeted.expect("woken").expect("finishes"), "hello again");
+    let report = worker.stop().await;
+    assert_eq!(report.finished, 2);
 }

@@ -29,6 +29,7 @@ mod lease;
 mod listing;
 mod log;
 mod memory;
+pub(crate) mod notices;
 #[cfg(feature = "postgres")]
 mod postgres;
 mod queue;
@@ -48,6 +49,7 @@ use crate::usage::SavedUsage;
 pub use listing::RunList;
 pub use log::{LoggedEvent, NewEvent};
 pub use memory::MemoryStore;
+pub use notices::WorkNotices;
 #[cfg(feature = "postgres")]
 pub use postgres::{PostgresOptions, PostgresStore};
 pub use queue::{Cancel, WorkflowType};
@@ -964,17 +966,16 @@ pub trait CheckpointStore: Send + Sync + 'static {
         Box::pin(std::future::ready(Ok(())))
     }
 
-    /// A count that goes up when there may be new work for workers: a run submitted, an
-    /// answer recorded, a message sent (in any process). A [`Worker`](crate::Worker) with
-    /// nothing to claim waits for it to change, or for its poll interval, whichever comes
-    /// first: a store that announces work wakes idle workers at once. Receivers may see
-    /// changes that bring nothing to claim; what no notice announces (a sleeping run's time
-    /// coming, a lease expiring) is found at the poll.
+    /// Announcements of new work for workers: a run submitted, an answer recorded, a message
+    /// sent (in any process). A [`Worker`](crate::Worker) with nothing to claim waits for one,
+    /// or for its poll interval, whichever comes first: a store that announces work wakes idle
+    /// workers at once. A worker may be woken by work that brings it nothing to claim; what no
+    /// notice announces (a sleeping run's time coming, a lease expiring) is found at the poll.
     ///
-    /// `PostgresStore` listens on a connection of its own (`LISTEN`/`NOTIFY`), from the first
-    /// call until the store is dropped, on a task it spawns: call it within a tokio runtime.
-    /// The default has none: workers poll.
-    fn work_notices(&self) -> Option<tokio::sync::watch::Receiver<u64>> {
+    /// `PostgresStore` listens on a connection of its own (`LISTEN`/`NOTIFY`), on a task it
+    /// spawns at the first call (call it within a tokio runtime), while a worker waits and for
+    /// a second after. The default has none: workers poll.
+    fn work_notices(&self) -> Option<WorkNotices> {
         None
     }
 

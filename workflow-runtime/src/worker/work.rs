@@ -4,14 +4,14 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use tokio::sync::{watch, Semaphore};
+use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use super::serve::{Ended, Serve};
 use super::{Worker, WorkerReport};
 use crate::error::{describe, Error};
-use crate::store::{CheckpointStore, Lease, RunId, RunInfo};
+use crate::store::{CheckpointStore, Lease, RunId, RunInfo, WorkNotices};
 
 /// The leases of the runs a worker drives, by run: given up if its grace period ends first.
 type InFlight = Arc<Mutex<HashMap<RunId, Lease>>>;
@@ -48,7 +48,7 @@ pub(super) async fn run(worker: Worker, stop: CancellationToken) -> WorkerReport
         let lease = worker.runner.new_lease();
         // What is announced from now on wakes the worker if this claim finds nothing.
         if let Some(notices) = notices.as_mut() {
-            notices.borrow_and_update();
+            notices.mark_seen();
         }
         match store.claim_next(&types, &lease).await {
             Ok(Some((info, latest))) => {
@@ -93,14 +93,10 @@ fn served(served: &[Arc<dyn Serve>], info: &RunInfo) -> Option<Arc<dyn Serve>> {
 }
 
 /// Waits for the poll interval, until the store announces work, or until told to stop.
-async fn idle(
-    worker: &Worker,
-    stop: &CancellationToken,
-    notices: Option<&mut watch::Receiver<u64>>,
-) {
+async fn idle(worker: &Worker, stop: &CancellationToken, notices: Option<&mut WorkNotices>) {
     let announced = async {
         let heard = match notices {
-            Some(notices) => notices.changed().await.is_ok(),
+            Some(notices) => notices.changed().await,
             None => false,
         };
         if !heard {

@@ -2,12 +2,13 @@
 //! message notify [`WORK`]: workers waiting between claims wake (their poll interval stays,
 //! for what no notification announces: timers that come due, leases that expire). A run that
 //! ends notifies [`ENDED`] with its id if a run handle awaits it (the handle marks its row
-//! first: [`AWAIT_END`]), and that handle wakes. A connection of the store's own listens to
-//! both, from the first time anyone waits until the store is dropped.
+//! first: [`AWAIT_END`]), and that handle wakes.
 //!
-//! A notice wakes every connection that listens in the database, whatever its channels:
-//! announcing only the ends someone awaits spares each run's end a wake-up of every worker's
-//! listening connection on the server.
+//! A notice wakes every connection that listens in the database, whatever its channels. So a
+//! store's connection listens to both channels only while someone waits (a worker with
+//! nothing to claim, a run handle), and stops once nobody has waited for [`LINGER`]: a busy
+//! worker's connection is not woken by each run submitted, nor a worker's by each run's end.
+//! For the same reason only the ends someone awaits are announced.
 
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -18,6 +19,7 @@ use tokio_postgres::tls::{MakeTlsConnect, TlsConnect};
 use tokio_postgres::{AsyncMessage, Client, Config, Socket, Statement};
 
 use crate::future::BoxFuture;
+use crate::store::notices::{Waiters, WorkNotices};
 use crate::store::RunId;
 
 /// The channel of new work. One per database: stores in other schemas of it wake these
@@ -26,6 +28,11 @@ pub(super) const WORK: &str = "workflow_work";
 
 /// The channel of ended runs; the payload is the run's id.
 pub(super) const ENDED: &str = "workflow_ended";
+
+/// How long a store's connection goes on listening once nobody waits, if nobody begins to:
+/// at most one `UNLISTEN` and one `LISTEN` in that time, however often workers go from idle
+/// to busy and back.
+pub(super) const LINGER: Duration = Duration::from_secs(1);
 
 /// The statement that announces work.
 pub(super) const NOTIFY_WORK: &str = "SELECT pg_notify('workflow_work', '')";
@@ -57,11 +64,12 @@ pub(super) async fn notify_ended(client: &Client, notify: &Statement, run: RunId
 }
 
 /// What the listening connection tells: work (a count that goes up) and ended runs (`None`:
-/// the connection was lost, so a run may have ended unheard).
+/// the connection was lost, so a run may have ended unheard); and who waits for either.
 #[derive(Clone)]
 pub(super) struct Heard {
     work: Arc<watch::Sender<u64>>,
     ended: broadcast::Sender<Option<RunId>>,
+    waiters: Arc<Waiters>,
 }
 
 impl Heard {
@@ -70,6 +78,29 @@ impl Heard {
         self.work
             .send_modify(|count| *count = count.wrapping_add(1));
         let _ = self.ended.send(None);
+    }
+
+    /// Whether anyone waits: a worker for work, or a run handle for its run's end.
+    fn wanted(&self) -> bool {
+        self.waiters.waiting() || self.ended.receiver_count() > 0
+    }
+
+    /// Returns once someone waits.
+    async fn until_wanted(&self) {
+        while !self.wanted() {
+            self.waiters.began().await;
+        }
+    }
+
+    /// Returns once nobody has waited, nor begun to, for [`LINGER`].
+    async fn until_unwanted(&self) {
+        loop {
+            let begun = self.waiters.begun();
+            tokio::time::sleep(LINGER).await;
+            if !self.wanted() && self.waiters.begun() == begun {
+                return;
+            }
+        }
     }
 }
 
@@ -90,21 +121,24 @@ impl Notices {
             heard: Heard {
                 work: Arc::new(watch::channel(0).0),
                 ended: broadcast::channel(256).0,
+                waiters: Arc::default(),
             },
             task: Mutex::new(None),
         }
     }
 
-    /// A receiver of the count of work notices.
-    pub(super) fn work(&self) -> watch::Receiver<u64> {
+    /// The work notices, whose waits the listening connection serves.
+    pub(super) fn work(&self) -> WorkNotices {
         self.start();
-        self.heard.work.subscribe()
+        WorkNotices::counted(self.heard.work.subscribe(), Arc::clone(&self.heard.waiters))
     }
 
-    /// A receiver of the ids of runs that ended.
+    /// A receiver of the ids of runs that ended: while it lives, the connection listens.
     pub(super) fn ended(&self) -> broadcast::Receiver<Option<RunId>> {
         self.start();
-        self.heard.ended.subscribe()
+        let ended = self.heard.ended.subscribe();
+        self.heard.waiters.begin();
+        ended
     }
 
     /// Starts the listening task, if it is not running.
@@ -125,9 +159,8 @@ impl Drop for Notices {
     }
 }
 
-/// Listens on [`WORK`] and [`ENDED`] over connections to `config`, reconnecting a second
-/// after one is lost. Each new connection counts as news on both (something may have been
-/// missed while none listened).
+/// Listens on [`WORK`] and [`ENDED`] over connections to `config` while anyone waits (see
+/// [`listen_once`]), reconnecting a second after one is lost.
 pub(super) async fn listen<T>(config: Config, tls: T, heard: Heard)
 where
     T: MakeTlsConnect<Socket> + Clone + Send + 'static,
@@ -136,13 +169,16 @@ where
     <T::TlsConnect as TlsConnect<Socket>>::Future: Send,
 {
     loop {
+        heard.until_wanted().await;
         listen_once(&config, tls.clone(), &heard).await;
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
 }
 
-/// One connection: `LISTEN`, then forward notifications until it is lost. The connection is
-/// driven on a task of its own, which ends when the client is dropped.
+/// One connection, until it is lost: `LISTEN` while someone waits, forwarding what it hears,
+/// and `UNLISTEN` once nobody has for [`LINGER`]. Each `LISTEN` counts as news on both
+/// channels: something may have been missed while none listened. The connection is driven
+/// on a task of its own, which ends when the client is dropped.
 async fn listen_once<T>(config: &Config, tls: T, heard: &Heard)
 where
     T: MakeTlsConnect<Socket> + Send + 'static,
@@ -158,7 +194,7 @@ where
         }
     };
     let forward = heard.clone();
-    let driver = tokio::spawn(async move {
+    let mut driver = tokio::spawn(async move {
         loop {
             match std::future::poll_fn(|cx| connection.poll_message(cx)).await {
                 Some(Ok(AsyncMessage::Notification(note))) if note.channel() == ENDED => {
@@ -179,13 +215,24 @@ where
             }
         }
     });
-    let sql = format!("LISTEN {WORK}; LISTEN {ENDED}");
-    if let Err(error) = client.batch_execute(&sql).await {
-        tracing::warn!(error = %error, "postgres store: LISTEN failed");
-        return;
+    let listen = format!("LISTEN {WORK}; LISTEN {ENDED}");
+    loop {
+        if let Err(error) = client.batch_execute(&listen).await {
+            tracing::warn!(error = %error, "postgres store: LISTEN failed");
+            return;
+        }
+        heard.missed();
+        tokio::select! {
+            _ = &mut driver => return,
+            () = heard.until_unwanted() => {}
+        }
+        if let Err(error) = client.batch_execute("UNLISTEN *").await {
+            tracing::warn!(error = %error, "postgres store: UNLISTEN failed");
+            return;
+        }
+        tokio::select! {
+            _ = &mut driver => return,
+            () = heard.until_wanted() => {}
+        }
     }
-    heard.missed();
-    // The client stays open while the connection lasts.
-    let _ = driver.await;
-    drop(client);
 }

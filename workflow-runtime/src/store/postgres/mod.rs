@@ -46,8 +46,10 @@ pub use options::PostgresOptions;
 /// submitting a run, recording an answer and sending a message `NOTIFY` channel
 /// `workflow_work`. Run handles wake when their run ends ([`CheckpointStore::run_ends`]):
 /// the write that ends a run (its last checkpoint, a release, a cancel) notifies
-/// `workflow_ended` if a handle awaits the run ([`CheckpointStore::await_end`]). From the
-/// first time a worker or a handle waits, the store listens on a connection of its own.
+/// `workflow_ended` if a handle awaits the run ([`CheckpointStore::await_end`]). While a
+/// worker or a handle waits, and for a second after, the store listens on a connection of its
+/// own: each notice in the database wakes every connection that listens, and a busy worker's
+/// need not be.
 ///
 /// The tables (`workflow_runs`, `workflow_checkpoints`, `workflow_schema`) are created if
 /// missing, in the connection's default schema or in [`PostgresOptions::schema`]. States
@@ -659,7 +661,7 @@ impl CheckpointStore for PostgresStore {
         })
     }
 
-    fn work_notices(&self) -> Option<tokio::sync::watch::Receiver<u64>> {
+    fn work_notices(&self) -> Option<crate::store::WorkNotices> {
         Some(self.notices.work())
     }
 
