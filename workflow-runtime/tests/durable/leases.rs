@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use workflow_runtime::store::{Checkpoint, Lease, RunStatus};
+use workflow_runtime::store::{Cancel, Checkpoint, Lease, RunStatus};
 use workflow_runtime::{Error, Outcome, Runner};
 
 use crate::stores::Fixture;
@@ -163,6 +163,42 @@ pub(crate) async fn expired_leases_are_taken_over_and_stale_writes_rejected(fixt
     assert!(lost(
         store.release(id, &b, None).await.expect_err("released")
     ));
+}
+
+/// Writes to a run between two of its saves through the same store (a release and another
+/// claim, a cancel) are seen by the next save, however fast the store makes a save that
+/// follows its own save of the checkpoint before.
+pub(crate) async fn a_write_between_saves_is_seen_by_the_next_save(fixture: Fixture) {
+    let store = fixture.store;
+    let id = Runner::new(store.clone())
+        .create::<Chain>(1)
+        .await
+        .expect("created");
+    let a = Lease::new("a", Duration::from_secs(30));
+    let (_, latest) = store.claim(id, &a).await.expect("claims");
+    let next = |seq| Checkpoint {
+        seq,
+        created_at: SystemTime::now(),
+        ..latest.clone()
+    };
+    store.save(&a, next(1)).await.expect("saves");
+    store.save(&a, next(2)).await.expect("saves");
+    store.release(id, &a, None).await.expect("releases");
+    let b = Lease::new("b", Duration::from_secs(30));
+    store.claim(id, &b).await.expect("claims again");
+    match store.save(&a, next(3)).await {
+        Err(Error::LeaseLost { run }) if run == id => {}
+        other => panic!("a save under the lease given up: {other:?}"),
+    }
+    store.save(&b, next(3)).await.expect("the owner saves");
+    store.save(&b, next(4)).await.expect("the owner saves");
+    let cancel = store.cancel(id).await.expect("cancels");
+    assert!(matches!(cancel, Cancel::Requested), "{cancel:?}");
+    match store.save(&b, next(5)).await {
+        Err(Error::RunCancelled { run }) if run == id => {}
+        other => panic!("a save after a cancel request: {other:?}"),
+    }
+    assert_eq!(store.history(id).await.expect("history").len(), 5);
 }
 
 /// A step that blocks its thread (no `.await`) cannot renew its lease: another worker takes

@@ -78,6 +78,7 @@ conformance! {
     leases::a_long_step_keeps_its_lease,
     leases::expired_leases_are_taken_over_and_stale_writes_rejected,
     leases::a_stale_owner_s_late_write_is_rejected,
+    leases::a_write_between_saves_is_seen_by_the_next_save,
     leases::concurrent_resumes_do_not_fork,
     pauses::a_pause_suspends_and_a_typed_value_resumes,
     pauses::a_json_value_is_checked,

@@ -3,6 +3,7 @@
 mod answer;
 mod busy;
 mod children;
+mod heads;
 mod id;
 mod log;
 mod options;
@@ -20,6 +21,7 @@ mod wal;
 mod worker;
 
 use std::path::Path;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime};
 
 use rusqlite::Connection;
@@ -33,6 +35,7 @@ use crate::error::{BoxError, Error};
 use crate::future::BoxFuture;
 use crate::store::time::{lease_millis, to_millis};
 use crate::usage::SavedUsage;
+use heads::Heads;
 use rows::store;
 use sql::Waiting;
 use wal::Wal;
@@ -85,6 +88,9 @@ pub use options::{Durability, SqliteOptions};
 #[derive(Debug)]
 pub struct SqliteStore {
     worker: Worker,
+    /// What the connection knows of the runs it saved last; used only by jobs that hold the
+    /// connection.
+    heads: Arc<Mutex<Heads>>,
 }
 
 impl SqliteStore {
@@ -110,7 +116,10 @@ impl SqliteStore {
         // A commit that does not sync the disk takes microseconds: the caller may run it.
         let inline = options.durability == Durability::Normal;
         let worker = Worker::start(conn, wal, timeouts, inline)?;
-        Ok(SqliteStore { worker })
+        Ok(SqliteStore {
+            worker,
+            heads: Arc::default(),
+        })
     }
 
     fn call<T: Send + 'static>(
@@ -155,6 +164,11 @@ fn connect(path: &Path, options: SqliteOptions) -> Result<Connection, Error> {
     Ok(conn)
 }
 
+/// The heads, taken by a job that holds the connection: never contended.
+fn lock(heads: &Mutex<Heads>) -> MutexGuard<'_, Heads> {
+    heads.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
 fn failed(source: BoxError) -> Error {
     Error::Store {
         store: "sqlite",
@@ -187,7 +201,8 @@ impl CheckpointStore for SqliteStore {
         checkpoint: Checkpoint,
     ) -> BoxFuture<'a, Result<(), Error>> {
         let (id, ttl) = (lease.id, lease_millis(lease));
-        self.write(move |conn| save::save(conn, id, ttl, &checkpoint))
+        let heads = Arc::clone(&self.heads);
+        self.write(move |conn| save::save(conn, &mut lock(&heads), id, ttl, &checkpoint))
     }
 
     fn save_logged<'a>(
@@ -197,7 +212,11 @@ impl CheckpointStore for SqliteStore {
         events: Vec<NewEvent>,
     ) -> BoxFuture<'a, Result<(), Error>> {
         let (id, ttl) = (lease.id, lease_millis(lease));
-        self.write(move |conn| save::save_logged(conn, id, ttl, &checkpoint, &events))
+        let heads = Arc::clone(&self.heads);
+        self.write(move |conn| {
+            let heads = &mut lock(&heads);
+            save::save_logged(conn, heads, id, ttl, &checkpoint, &events)
+        })
     }
 
     fn append_events(&self, run: RunId, events: Vec<NewEvent>) -> BoxFuture<'_, Result<(), Error>> {
@@ -347,8 +366,10 @@ impl CheckpointStore for SqliteStore {
         message: u64,
     ) -> BoxFuture<'a, Result<(), Error>> {
         let (id, ttl) = (lease.id, lease_millis(lease));
+        let heads = Arc::clone(&self.heads);
         self.write(move |conn| {
-            save::save_received(conn, id, ttl, &checkpoint, &events, Some(message))
+            let heads = &mut lock(&heads);
+            save::save_received(conn, heads, id, ttl, &checkpoint, &events, Some(message))
         })
     }
 

@@ -3,31 +3,23 @@
 //!
 //! A checkpoint of a running run that stays running, whose lease has at least two thirds of
 //! its duration left, is one `INSERT`: the run's row is read to check the lease and the
-//! version, not written, so that the commit writes one page of the file rather than two. Its
-//! `version`, `step` and `updated_at` then lag behind its latest checkpoint, which is where
-//! reads take them from (`rows::RUNS`). Every other write updates the row as well: the first
-//! checkpoint after a claim of a failed run, one that suspends or finishes it, one whose lease
-//! needs renewing.
+//! version (or not even read, when the connection's last write of the file was its save of
+//! the checkpoint before: `heads`), not written, so that the commit writes one page of the
+//! file rather than two. Its `version`, `step` and `updated_at` then lag behind its latest
+//! checkpoint, which is where reads take them from (`rows::RUNS`). Every other write updates
+//! the row as well: the first checkpoint after a claim of a failed run, one that suspends or
+//! finishes it, one whose lease needs renewing.
 
 use rusqlite::{params, Connection};
 use uuid::Uuid;
 
+use super::heads::{Head, Heads};
 use super::id::Id;
 use super::rows::{store, Reader};
 use super::sql::{expiry, insert_checkpoint, now};
 use super::tx::write;
 use crate::error::Error;
 use crate::store::{BranchRecord, CallRecord, Checkpoint, ChildRecord, NewEvent, RunId, RunStatus};
-
-/// A run's row as a write under its lease finds it.
-struct Head {
-    /// Whether the run is running, with no error recorded.
-    running: bool,
-    /// When its lease expires, in milliseconds.
-    expires: Option<i64>,
-    /// The number the run's next event takes, if its latest checkpoint knows it.
-    log_next: Option<u64>,
-}
 
 impl Head {
     /// Reads run `run`'s row for a write under `lease` that expects checkpoint `at` to be the
@@ -100,52 +92,80 @@ fn latest(tx: &Connection, run: RunId, version: u64) -> Result<u64, Error> {
 }
 
 /// Saves `checkpoint` under `lease`, which a running checkpoint extends by `ttl` milliseconds.
+/// `heads` is what the connection knows of the runs it saved last.
 pub(super) fn save(
     conn: &mut Connection,
+    heads: &mut Heads,
     lease: Uuid,
     ttl: i64,
     checkpoint: &Checkpoint,
 ) -> Result<(), Error> {
-    save_logged(conn, lease, ttl, checkpoint, &[])
+    save_logged(conn, heads, lease, ttl, checkpoint, &[])
 }
 
 /// Saves `checkpoint` as [`save`] does, and appends `events` to its run's log, in one
 /// transaction.
 pub(super) fn save_logged(
     conn: &mut Connection,
+    heads: &mut Heads,
     lease: Uuid,
     ttl: i64,
     checkpoint: &Checkpoint,
     events: &[NewEvent],
 ) -> Result<(), Error> {
-    save_received(conn, lease, ttl, checkpoint, events, None)
+    save_received(conn, heads, lease, ttl, checkpoint, events, None)
 }
 
 /// Saves `checkpoint` as [`save_logged`] does, and takes message `received` off its run's
-/// queue if given, in one transaction.
+/// queue if given, in one transaction. The run's row and latest checkpoint are read from
+/// `heads` if this connection's last write of the file was its save of the checkpoint before
+/// (see [`Heads`]), and recorded there for the next save.
 pub(super) fn save_received(
     conn: &mut Connection,
+    heads: &mut Heads,
     lease: Uuid,
     ttl: i64,
     checkpoint: &Checkpoint,
     events: &[NewEvent],
     received: Option<u64>,
 ) -> Result<(), Error> {
+    let (run, seq) = (checkpoint.run, checkpoint.seq);
     let tx = write(conn)?;
-    let at = checkpoint.seq.wrapping_sub(1);
-    let head = Head::read(&tx, checkpoint.run, lease, at)?;
+    let version = heads.check(&tx)?;
+    let at = seq.wrapping_sub(1);
+    let head = match heads.get(run, lease, at) {
+        Some(head) => head,
+        None => Head::read(&tx, run, lease, at)?,
+    };
     if let Some(message) = received {
-        super::signals::take(&tx, checkpoint.run, message, at)?;
+        super::signals::take(&tx, run, message, at)?;
     }
     let now = now();
     let running = checkpoint.status == RunStatus::Running;
-    if !(running && head.running && head.lease_lasts(now, ttl)) {
+    let lasts = running && head.running && head.lease_lasts(now, ttl);
+    if !lasts {
         update_run(&tx, checkpoint, head.running, expiry(now, ttl), now)?;
     }
-    let log_next = super::log::append(&tx, checkpoint.run, head.log_next, events)?;
+    let log_next = super::log::append(&tx, run, head.log_next, events)?;
     insert_checkpoint(&tx, checkpoint, log_next)?;
     children(&tx, checkpoint, head.running, now)?;
-    tx.commit()
+    tx.commit()?;
+    // A save that wrote only its own run's rows leaves the other runs' entries true.
+    if received.is_some() || checkpoint.child.is_some() || !head.running {
+        heads.forget();
+    } else {
+        let expires = match lasts {
+            true => head.expires,
+            false => Some(expiry(now, ttl)),
+        };
+        let head = running.then_some(Head {
+            running: true,
+            expires,
+            log_next,
+        });
+        heads.saved(conn, version, (run, lease, seq), head);
+    }
+    Ok(())
 }
 
 /// Writes the child run `checkpoint` carries, if any; else, when the run goes on from a pause
