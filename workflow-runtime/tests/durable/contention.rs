@@ -5,10 +5,12 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
-use workflow_runtime::store::{Durability, SqliteOptions, SqliteStore};
-use workflow_runtime::{Outcome, Runner};
+use workflow_runtime::store::{
+    Cancel, Checkpoint, CheckpointStore, Durability, Lease, SqliteOptions, SqliteStore,
+};
+use workflow_runtime::{Error, Outcome, Runner};
 
 use crate::workflows::Chain;
 
@@ -168,6 +170,58 @@ async fn waits_out_a_lock(durability: Durability) {
     other.execute_batch("COMMIT").expect("lets go");
     let run = resumed.await.expect("no panic").expect("claims");
     assert_eq!(run.into_output().expect("finished"), 27);
+}
+
+/// Another store (connection) on the same file that takes a run over, or asks it to stop,
+/// between two saves of the first store: the first store's next save sees it, however fast
+/// it makes a save that follows its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_connection_s_write_between_saves_is_seen() {
+    for durability in [Durability::Normal, Durability::Full] {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let path = dir.path().join("runs.db");
+        let options = SqliteOptions::new().durability(durability);
+        let open = || Arc::new(SqliteStore::open_with(&path, options).expect("opens"));
+        let (first, second) = (open(), open());
+        let next = |latest: &Checkpoint, seq| Checkpoint {
+            seq,
+            created_at: SystemTime::now(),
+            ..latest.clone()
+        };
+
+        // Taken over by the other connection once the first one's lease expired.
+        let id = Runner::new(first.clone())
+            .create::<Chain>(1)
+            .await
+            .expect("created");
+        let short = Lease::new("first", Duration::from_millis(200));
+        let (_, latest) = first.claim(id, &short).await.expect("claims");
+        first.save(&short, next(&latest, 1)).await.expect("saves");
+        first.save(&short, next(&latest, 2)).await.expect("saves");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let other = Lease::new("second", Duration::from_secs(30));
+        second.claim(id, &other).await.expect("takes the run over");
+        match first.save(&short, next(&latest, 3)).await {
+            Err(Error::LeaseLost { run }) if run == id => {}
+            other => panic!("{durability:?}: a save under a lease taken over: {other:?}"),
+        }
+
+        // Asked to stop by the other connection.
+        let id = Runner::new(first.clone())
+            .create::<Chain>(1)
+            .await
+            .expect("created");
+        let long = Lease::new("first", Duration::from_secs(30));
+        let (_, latest) = first.claim(id, &long).await.expect("claims");
+        first.save(&long, next(&latest, 1)).await.expect("saves");
+        first.save(&long, next(&latest, 2)).await.expect("saves");
+        let cancel = second.cancel(id).await.expect("cancels");
+        assert!(matches!(cancel, Cancel::Requested), "{cancel:?}");
+        match first.save(&long, next(&latest, 3)).await {
+            Err(Error::RunCancelled { run }) if run == id => {}
+            other => panic!("{durability:?}: a save after a cancel request: {other:?}"),
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
