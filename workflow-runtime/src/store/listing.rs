@@ -1,7 +1,6 @@
 //! [`RunList`]: what a listing of runs found, rows that do not read back included.
 
 use super::{RunId, RunInfo};
-use crate::usage::{SavedUsage, UsageTotals};
 use crate::Error;
 
 /// The runs [`CheckpointStore::list`](super::CheckpointStore::list) found: those that read
@@ -106,12 +105,16 @@ impl FromIterator<Result<RunInfo, Error>> for RunList {
 }
 
 /// What a run had spent, from the usage its latest checkpoint and that checkpoint's branches
-/// saved, as stores keep it ([`SavedUsage::to_json`], no value meaning none): what
+/// saved, as stores keep it
+/// ([`SavedUsage::to_json`](crate::usage::SavedUsage::to_json), no value meaning none): what
 /// [`RunInfo::spent`] holds. `None` if one of them does not read back.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub(crate) fn spent<'a>(
     latest: Option<&str>,
     branches: impl IntoIterator<Item = Option<&'a str>>,
-) -> Option<UsageTotals> {
+) -> Option<crate::usage::UsageTotals> {
+    use crate::usage::SavedUsage;
+
     let mut usage = SavedUsage::from_stored(latest).ok()?;
     for branch in branches {
         usage.keep_latest(&SavedUsage::from_stored(branch).ok()?);
@@ -119,7 +122,7 @@ pub(crate) fn spent<'a>(
     Some(usage.total)
 }
 
-#[cfg(test)]
+#[cfg(all(test, any(feature = "sqlite", feature = "postgres")))]
 mod tests {
     use super::spent;
 

@@ -294,6 +294,7 @@ pub struct BranchRecord {
 impl BranchRecord {
     /// A branch as a store reads it back from its index, its value and its usage as stored
     /// ([`SavedUsage::to_json`]); else why it does not read back.
+    #[cfg(any(feature = "sqlite", feature = "postgres"))]
     pub(crate) fn from_stored(
         index: i64,
         value: String,
