@@ -204,6 +204,7 @@ mod tests {
 
     struct Opaque;
 
+    #[cfg(any(feature = "sqlite", feature = "postgres"))]
     #[test]
     fn a_definition_stored_without_signals_reads_back_with_none() {
         let old = r#"{"name":"A","fingerprint":1,"steps":["a"],"mermaid":"","pauses":[]}"#;

@@ -131,6 +131,7 @@ mod tests {
         assert!(nested.await, "the outer step retries");
     }
 
+    #[cfg(feature = "http")]
     #[tokio::test]
     async fn attempts_are_counted_in_the_call_only() {
         Attempts::count_one();
