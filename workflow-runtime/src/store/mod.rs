@@ -857,6 +857,29 @@ pub trait CheckpointStore: Send + Sync + 'static {
         Box::pin(std::future::ready(Err(unsupported("claim_next"))))
     }
 
+    /// As [`claim_next`](Self::claim_next), for a worker woken by the announcement of run
+    /// `run` alone ([`work_notices`](Self::work_notices)): leases `run` if `claim_next` could
+    /// (free, ready, of one of `types`), and `None` otherwise, typically because another
+    /// worker took it first. Every idle worker is woken by the announcement and all but one
+    /// find nothing, so a store should make that cheap: `PostgresStore` looks at that one run
+    /// rather than search the queue (and sweep it for cancelled runs), unless one of `types`
+    /// has a limit.
+    ///
+    /// The default is `claim_next`.
+    ///
+    /// # Errors
+    ///
+    /// As [`claim_next`](Self::claim_next).
+    fn claim_announced<'a>(
+        &'a self,
+        run: RunId,
+        types: &'a [WorkflowType],
+        lease: &'a Lease,
+    ) -> BoxFuture<'a, Result<Option<(RunInfo, Checkpoint)>, Error>> {
+        let _ = run;
+        self.claim_next(types, lease)
+    }
+
     /// Cancels run `run`. A run that has ended is left as it is ([`Cancel::Ended`]). A run
     /// nobody holds (waiting to be picked up, at a pause, or whose lease has expired) is
     /// recorded as [`RunStatus::Cancelled`] at once ([`Cancel::Cancelled`]). A run whose

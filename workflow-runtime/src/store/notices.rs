@@ -6,6 +6,8 @@ use std::sync::Arc;
 
 use tokio::sync::{watch, Notify};
 
+use super::RunId;
+
 /// Announcements of new work from a store
 /// ([`CheckpointStore::work_notices`](super::CheckpointStore::work_notices)): a count that goes
 /// up when a run is submitted, an answer recorded or a message sent, in any process. A
@@ -26,8 +28,21 @@ use tokio::sync::{watch, Notify};
 /// ```
 #[derive(Debug)]
 pub struct WorkNotices {
-    heard: watch::Receiver<u64>,
+    heard: Heard,
     waiters: Option<Arc<Waiters>>,
+}
+
+/// What the store's listener tells.
+#[derive(Debug)]
+enum Heard {
+    /// A count of notices.
+    Count(watch::Receiver<u64>),
+    /// A count of notices, and the run the last one announced (if it named one); `seen` is
+    /// the count when the worker last marked it.
+    Runs {
+        heard: watch::Receiver<(u64, Option<RunId>)>,
+        seen: u64,
+    },
 }
 
 impl WorkNotices {
@@ -35,17 +50,22 @@ impl WorkNotices {
     /// to: any change means there may be work.
     pub fn new(heard: watch::Receiver<u64>) -> Self {
         WorkNotices {
-            heard,
+            heard: Heard::Count(heard),
             waiters: None,
         }
     }
 
-    /// As [`new`](Self::new), with each wait counted in `waiters`: the store listens only
-    /// while someone waits.
+    /// Notices counted by `heard` with the run each announced, if it named one
+    /// ([`announced`](Self::announced)); each wait counted in `waiters`: the store listens
+    /// only while someone waits.
     #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
-    pub(crate) fn counted(heard: watch::Receiver<u64>, waiters: Arc<Waiters>) -> Self {
+    pub(crate) fn counted(
+        heard: watch::Receiver<(u64, Option<RunId>)>,
+        waiters: Arc<Waiters>,
+    ) -> Self {
+        let seen = heard.borrow().0;
         WorkNotices {
-            heard,
+            heard: Heard::Runs { heard, seen },
             waiters: Some(waiters),
         }
     }
@@ -54,7 +74,12 @@ impl WorkNotices {
     /// next [`changed`](Self::changed). A worker calls it before each claim, so that work
     /// announced while it claims wakes it.
     pub fn mark_seen(&mut self) {
-        self.heard.borrow_and_update();
+        match &mut self.heard {
+            Heard::Count(heard) => {
+                heard.borrow_and_update();
+            }
+            Heard::Runs { heard, seen } => *seen = heard.borrow_and_update().0,
+        }
     }
 
     /// Waits until work is announced after the last [`mark_seen`](Self::mark_seen): `true`
@@ -62,7 +87,23 @@ impl WorkNotices {
     /// is left.
     pub async fn changed(&mut self) -> bool {
         let _waiting = self.waiters.as_ref().map(|waiters| waiters.enter());
-        self.heard.changed().await.is_ok()
+        match &mut self.heard {
+            Heard::Count(heard) => heard.changed().await.is_ok(),
+            Heard::Runs { heard, .. } => heard.changed().await.is_ok(),
+        }
+    }
+
+    /// The run announced, if exactly one notice came since the last
+    /// [`mark_seen`](Self::mark_seen) and it named a run: a worker woken by it may claim that
+    /// run alone ([`CheckpointStore::claim_announced`](super::CheckpointStore::claim_announced)).
+    pub(crate) fn announced(&self) -> Option<RunId> {
+        match &self.heard {
+            Heard::Count(_) => None,
+            Heard::Runs { heard, seen } => {
+                let (count, run) = *heard.borrow();
+                run.filter(|_| count == seen.wrapping_add(1))
+            }
+        }
     }
 }
 

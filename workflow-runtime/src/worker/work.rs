@@ -33,6 +33,9 @@ pub(super) async fn run(worker: Worker, stop: CancellationToken) -> WorkerReport
         }
     }
     let mut notices = store.work_notices();
+    // Whether the worker was just woken by a notice: the run it announced, if it announced
+    // one alone, is all there is to claim.
+    let mut woken = false;
     loop {
         while let Some(ended) = tasks.try_join_next() {
             tally(&mut report, ended.ok());
@@ -46,11 +49,20 @@ pub(super) async fn run(worker: Worker, stop: CancellationToken) -> WorkerReport
             },
         };
         let lease = worker.runner.new_lease();
+        let announced = match (std::mem::take(&mut woken), notices.as_ref()) {
+            (true, Some(notices)) => notices.announced(),
+            _ => None,
+        };
         // What is announced from now on wakes the worker if this claim finds nothing.
         if let Some(notices) = notices.as_mut() {
             notices.mark_seen();
         }
-        match store.claim_next(&types, &lease).await {
+        let claimed = match announced {
+            // Every idle worker heard it; the others find it taken, at little cost.
+            Some(run) => store.claim_announced(run, &types, &lease).await,
+            None => store.claim_next(&types, &lease).await,
+        };
+        match claimed {
             Ok(Some((info, latest))) => {
                 let Some(serve) = served(&worker.served, &info) else {
                     // A store that returned a run of another type: give it back.
@@ -69,7 +81,7 @@ pub(super) async fn run(worker: Worker, stop: CancellationToken) -> WorkerReport
             }
             Ok(None) => {
                 drop(slot);
-                idle(&worker, &stop, notices.as_mut()).await;
+                woken = idle(&worker, &stop, notices.as_mut()).await;
             }
             Err(error) => {
                 drop(slot);
@@ -92,8 +104,13 @@ fn served(served: &[Arc<dyn Serve>], info: &RunInfo) -> Option<Arc<dyn Serve>> {
     served.iter().find(known).cloned()
 }
 
-/// Waits for the poll interval, until the store announces work, or until told to stop.
-async fn idle(worker: &Worker, stop: &CancellationToken, notices: Option<&mut WorkNotices>) {
+/// Waits for the poll interval, until the store announces work, or until told to stop:
+/// whether work was announced.
+async fn idle(
+    worker: &Worker,
+    stop: &CancellationToken,
+    notices: Option<&mut WorkNotices>,
+) -> bool {
     let announced = async {
         let heard = match notices {
             Some(notices) => notices.changed().await,
@@ -105,9 +122,9 @@ async fn idle(worker: &Worker, stop: &CancellationToken, notices: Option<&mut Wo
         }
     };
     tokio::select! {
-        () = stop.cancelled() => {}
-        () = tokio::time::sleep(worker.poll) => {}
-        () = announced => {}
+        () = stop.cancelled() => false,
+        () = tokio::time::sleep(worker.poll) => false,
+        () = announced => true,
     }
 }
 

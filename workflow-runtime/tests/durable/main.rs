@@ -119,4 +119,5 @@ conformance! {
     workers::an_answer_recorded_without_the_code_is_given_by_a_worker,
     workers::definitions_are_recorded_once,
     workers::a_cancel_whose_worker_died_is_completed,
+    workers::an_announced_run_is_claimed_if_free_and_served,
 }

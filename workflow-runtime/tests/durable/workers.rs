@@ -399,3 +399,25 @@ pub(crate) async fn a_cancel_whose_worker_died_is_completed(fixture: Fixture) {
     let info = run.status().await.expect("reads");
     assert_eq!((info.owner, info.lease_expires), (None, None));
 }
+
+/// A worker woken by the announcement of one run claims that run alone: if it is free and
+/// of the worker's types; a run of another workflow, or taken already, is none.
+pub(crate) async fn an_announced_run_is_claimed_if_free_and_served(fixture: Fixture) {
+    let store = Arc::clone(&fixture.store);
+    let runner = Runner::new(fixture.store).owner("test");
+    let run = runner.submit::<Chain>(1).await.expect("submits").id();
+    let lease = Lease::new("worker", Duration::from_secs(5));
+    let others = [WorkflowType::new("Other", 1)];
+    let none = store.claim_announced(run, &others, &lease).await;
+    assert!(none.expect("claims").is_none(), "another workflow's");
+    let types = [WorkflowType::new("Chain", 1)];
+    let claimed = store.claim_announced(run, &types, &lease).await;
+    let (info, latest) = claimed.expect("claims").expect("free and served");
+    assert_eq!(
+        (info.id, info.owner.as_deref(), latest.seq),
+        (run, Some("worker"), 0)
+    );
+    let late = Lease::new("late", Duration::from_secs(5));
+    let taken = store.claim_announced(run, &types, &late).await;
+    assert!(taken.expect("claims").is_none(), "taken already");
+}

@@ -34,8 +34,8 @@ pub(super) const ENDED: &str = "workflow_ended";
 /// to busy and back.
 pub(super) const LINGER: Duration = Duration::from_secs(1);
 
-/// The statement that announces work.
-pub(super) const NOTIFY_WORK: &str = "SELECT pg_notify('workflow_work', '')";
+/// The statement that announces work: run `$1` submitted, or (empty) something else.
+pub(super) const NOTIFY_WORK: &str = "SELECT pg_notify('workflow_work', $1::text)";
 
 /// The statement that announces that run `$1` ended, if a run handle awaits it.
 pub(super) const NOTIFY_ENDED: &str = "SELECT pg_notify('workflow_ended', id::text) \
@@ -45,11 +45,12 @@ pub(super) const NOTIFY_ENDED: &str = "SELECT pg_notify('workflow_ended', id::te
 pub(super) const AWAIT_END: &str =
     "UPDATE workflow_runs SET awaited = true WHERE id = $1::uuid AND NOT awaited";
 
-/// Tells the workers listening that there may be a run to claim ([`NOTIFY_WORK`]). Best
-/// effort: the write it follows is done, and a worker that hears nothing finds the run at
-/// its next poll.
-pub(super) async fn notify_work(client: &Client, notify: &Statement) {
-    if let Err(error) = client.execute(notify, &[]).await {
+/// Tells the workers listening that there may be a run to claim ([`NOTIFY_WORK`]): run
+/// `submitted`, or something else (an answer, a message). Best effort: the write it follows
+/// is done, and a worker that hears nothing finds the run at its next poll.
+pub(super) async fn notify_work(client: &Client, notify: &Statement, submitted: Option<RunId>) {
+    let payload = submitted.map(|run| run.to_string()).unwrap_or_default();
+    if let Err(error) = client.execute(notify, &[&payload]).await {
         tracing::debug!(error = %error, "postgres store: NOTIFY failed");
     }
 }
@@ -63,11 +64,12 @@ pub(super) async fn notify_ended(client: &Client, notify: &Statement, run: RunId
     }
 }
 
-/// What the listening connection tells: work (a count that goes up) and ended runs (`None`:
-/// the connection was lost, so a run may have ended unheard); and who waits for either.
+/// What the listening connection tells: work (a count that goes up, and the run the last
+/// notice named, if it named one) and ended runs (`None`: the connection was lost, so a run
+/// may have ended unheard); and who waits for either.
 #[derive(Clone)]
 pub(super) struct Heard {
-    work: Arc<watch::Sender<u64>>,
+    work: Arc<watch::Sender<(u64, Option<RunId>)>>,
     ended: broadcast::Sender<Option<RunId>>,
     waiters: Arc<Waiters>,
 }
@@ -75,9 +77,14 @@ pub(super) struct Heard {
 impl Heard {
     /// Something may have been missed while nobody listened: wake everyone.
     fn missed(&self) {
-        self.work
-            .send_modify(|count| *count = count.wrapping_add(1));
+        self.announce(None);
         let _ = self.ended.send(None);
+    }
+
+    /// Counts a notice of work, which named run `run` if any.
+    fn announce(&self, run: Option<RunId>) {
+        self.work
+            .send_modify(|(count, last)| (*count, *last) = (count.wrapping_add(1), run));
     }
 
     /// Whether anyone waits: a worker for work, or a run handle for its run's end.
@@ -119,7 +126,7 @@ impl Notices {
         Notices {
             listen,
             heard: Heard {
-                work: Arc::new(watch::channel(0).0),
+                work: Arc::new(watch::channel((0, None)).0),
                 ended: broadcast::channel(256).0,
                 waiters: Arc::default(),
             },
@@ -201,10 +208,9 @@ where
                     // A payload that is not a run id tells nothing more than "check".
                     let _ = forward.ended.send(note.payload().parse().ok());
                 }
-                Some(Ok(AsyncMessage::Notification(_))) => {
-                    forward
-                        .work
-                        .send_modify(|count| *count = count.wrapping_add(1));
+                Some(Ok(AsyncMessage::Notification(note))) => {
+                    // A run submitted, or (no run id) something else to claim.
+                    forward.announce(note.payload().parse().ok());
                 }
                 Some(Ok(_)) => {}
                 Some(Err(error)) => {

@@ -230,9 +230,10 @@ where
     Ok(Connection { client, sql })
 }
 
-/// Tells the workers listening that there may be a run to claim.
-async fn notify(conn: &Connection) {
-    listen::notify_work(&conn.client, &conn.sql.notify_work).await;
+/// Tells the workers listening that there may be a run to claim: run `submitted`, or
+/// something else.
+async fn notify(conn: &Connection, submitted: Option<RunId>) {
+    listen::notify_work(&conn.client, &conn.sql.notify_work, submitted).await;
 }
 
 impl CheckpointStore for PostgresStore {
@@ -244,7 +245,7 @@ impl CheckpointStore for PostgresStore {
                 return create.await;
             }
             // Submitted: the notice goes in the same round trip, right behind the insert.
-            tokio::join!(create, notify(&conn)).0
+            tokio::join!(create, notify(&conn, Some(run.first.run))).0
         })
     }
 
@@ -494,7 +495,7 @@ impl CheckpointStore for PostgresStore {
         Box::pin(async move {
             let conn = self.connection().await?;
             let number = sql::send_signal(&conn.client, &conn.sql, run, signal, &value).await?;
-            notify(&conn).await;
+            notify(&conn, None).await;
             Ok(number)
         })
     }
@@ -600,6 +601,21 @@ impl CheckpointStore for PostgresStore {
         })
     }
 
+    fn claim_announced<'a>(
+        &'a self,
+        run: RunId,
+        types: &'a [WorkflowType],
+        lease: &'a Lease,
+    ) -> BoxFuture<'a, Result<Option<(RunInfo, Checkpoint)>, Error>> {
+        if !limited(types).is_empty() {
+            return self.claim_next(types, lease);
+        }
+        Box::pin(async move {
+            let conn = self.connection().await?;
+            queue::claim_announced(&conn.client, &conn.sql, run, types, lease).await
+        })
+    }
+
     fn cancel(&self, run: RunId) -> BoxFuture<'_, Result<Cancel, Error>> {
         Box::pin(async move {
             let conn = self.connection().await?;
@@ -638,7 +654,7 @@ impl CheckpointStore for PostgresStore {
         Box::pin(async move {
             let conn = self.connection().await?;
             answer::record(&conn.client, run, seq, &value).await?;
-            notify(&conn).await;
+            notify(&conn, None).await;
             Ok(())
         })
     }

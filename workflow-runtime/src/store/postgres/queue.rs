@@ -25,25 +25,17 @@ use crate::store::{Cancel, Checkpoint, Lease, RunId, RunInfo, WorkflowType};
 /// branches too ([`CLAIMED_COLUMNS`]): a claim is one round trip. The swept runs' trees go
 /// in as an array (`= ANY`), as in a save, rather than through a hash aggregate each claim.
 pub(super) fn claim_next_sql() -> String {
-    let now = "(extract(epoch from clock_timestamp()) * 1000)::bigint";
     // The statement's start (`now()` is stable, `clock_timestamp()` is not): what the index
     // of wake-up times can be searched with.
     let started = "(extract(epoch from now()) * 1000)::bigint";
-    let free = |r: &str| {
-        format!(
-            "NOT {r}cancel_requested AND {r}parent_step IS NULL AND ({r}lease_id IS NULL OR {r}lease_expires IS NULL \
-             OR {r}lease_expires <= {now}) AND ({r}workflow, {r}fingerprint) IN \
-             (SELECT * FROM unnest($4::text[], $5::bigint[]))"
-        )
-    };
     let (free, free_r) = (free(""), free("r."));
     format!(
         "WITH RECURSIVE swept AS (UPDATE workflow_runs SET status = 'cancelled', \
-         error = $6::text, updated_at = {now}, lease_id = NULL, owner = NULL, \
+         error = $6::text, updated_at = {NOW}, lease_id = NULL, owner = NULL, \
          lease_expires = NULL WHERE status = 'running' AND cancel_requested \
-         AND (lease_expires IS NULL OR lease_expires <= {now}) RETURNING id), {tree}, \
+         AND (lease_expires IS NULL OR lease_expires <= {NOW}) RETURNING id), {tree}, \
          swept_children AS (UPDATE workflow_runs c SET status = 'cancelled', error = $6::text, \
-         updated_at = {now} WHERE c.id = ANY (ARRAY(SELECT id FROM tree)) \
+         updated_at = {NOW} WHERE c.id = ANY (ARRAY(SELECT id FROM tree)) \
          AND c.status IN ('running', 'suspended')), \
          answered AS (SELECT r.id FROM workflow_answers a JOIN workflow_runs r \
          ON r.id = a.run AND r.version = a.seq WHERE r.status = 'suspended' AND {free_r} \
@@ -54,13 +46,48 @@ pub(super) fn claim_next_sql() -> String {
          ON r.id = s.run AND r.awaiting = s.signal WHERE r.status = 'running' AND {free_r} \
          ORDER BY s.id LIMIT 1 FOR UPDATE OF r SKIP LOCKED), \
          ready AS (SELECT id FROM workflow_runs WHERE status = 'running' AND wake_at IS NULL \
-         AND awaiting IS NULL AND {free} ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED), \
-         claimed AS (UPDATE workflow_runs SET lease_id = $1, owner = $2, \
-         lease_expires = {now} + $3::bigint \
-         WHERE id = (SELECT id FROM answered UNION ALL SELECT id FROM due UNION ALL SELECT id FROM mailed \
-         UNION ALL SELECT id FROM ready LIMIT 1) RETURNING {RUN_COLUMNS}) \
-         SELECT claimed.*, {CLAIMED_COLUMNS}",
+         AND awaiting IS NULL AND {free} ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED), {claimed}",
         tree = super::statements::tree!("swept"),
+        claimed = claimed(
+            "SELECT id FROM answered UNION ALL SELECT id FROM due \
+             UNION ALL SELECT id FROM mailed UNION ALL SELECT id FROM ready LIMIT 1"
+        ),
+    )
+}
+
+/// The statement of [`claim_announced`] (`$1` to `$5` as in [`claim_next_sql`], `$6` the
+/// run announced): leases that run if it is ready to go on and free, as [`claim_next_sql`]'s
+/// `ready` would find it, looking at its row alone. What a worker that finds it taken pays
+/// is a look at one row: no search of the queue, no sweep.
+pub(super) fn claim_announced_sql() -> String {
+    format!(
+        "WITH ready AS (SELECT id FROM workflow_runs WHERE id = $6::uuid AND status = 'running' \
+         AND wake_at IS NULL AND awaiting IS NULL AND {free} FOR UPDATE SKIP LOCKED), {claimed}",
+        free = free(""),
+        claimed = claimed("SELECT id FROM ready"),
+    )
+}
+
+/// The clock, in milliseconds since the Unix epoch, as a statement reads it.
+const NOW: &str = "(extract(epoch from clock_timestamp()) * 1000)::bigint";
+
+/// Whether a run (its columns prefixed by `r`) may be leased by a worker of the types of `$4`
+/// (names) and `$5` (fingerprints): no cancel request, not a child run, no live lease.
+fn free(r: &str) -> String {
+    format!(
+        "NOT {r}cancel_requested AND {r}parent_step IS NULL AND ({r}lease_id IS NULL OR {r}lease_expires IS NULL \
+         OR {r}lease_expires <= {NOW}) AND ({r}workflow, {r}fingerprint) IN \
+         (SELECT * FROM unnest($4::text[], $5::bigint[]))"
+    )
+}
+
+/// The end of a claim: the run whose id `found` selects leased to `$1` (owner `$2`, for `$3`
+/// milliseconds), returned with its latest checkpoint.
+fn claimed(found: &str) -> String {
+    format!(
+        "claimed AS (UPDATE workflow_runs SET lease_id = $1, owner = $2, \
+         lease_expires = {NOW} + $3::bigint WHERE id = ({found}) RETURNING {RUN_COLUMNS}) \
+         SELECT claimed.*, {CLAIMED_COLUMNS}"
     )
 }
 
@@ -79,6 +106,42 @@ pub(super) async fn claim_next(
     };
     // The lease is kept even if the run does not read back: the caller records why.
     read_claimed(client, sql, &row).await.map(Some)
+}
+
+/// Leases run `run`, just announced, to `lease` if a worker of `types` (none of which has a
+/// limit) may take it: see [`claim_announced_sql`].
+pub(super) async fn claim_announced(
+    client: &Client,
+    sql: &Statements,
+    run: RunId,
+    types: &[WorkflowType],
+    lease: &Lease,
+) -> Result<Option<(RunInfo, Checkpoint)>, Error> {
+    let (names, prints) = type_params(types);
+    let ttl = lease_millis(lease);
+    let params: [&(dyn ToSql + Sync); 6] = [
+        &lease.id,
+        &lease.owner,
+        &ttl,
+        &names,
+        &prints,
+        run.as_uuid(),
+    ];
+    let row = client
+        .query_opt(&sql.claim_announced, &params)
+        .await
+        .map_err(store)?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    read_claimed(client, sql, &row).await.map(Some)
+}
+
+/// The names and fingerprints of `types`, as a claim binds them.
+fn type_params(types: &[WorkflowType]) -> (Vec<&str>, Vec<i64>) {
+    let names = types.iter().map(|kind| kind.name.as_str()).collect();
+    let prints = types.iter().map(|kind| kind.fingerprint as i64).collect();
+    (names, prints)
 }
 
 /// Takes the lock of each workflow (`$1` its name), until the transaction ends: workers
@@ -135,8 +198,7 @@ async fn take(
     types: &[WorkflowType],
     lease: &Lease,
 ) -> Result<Option<tokio_postgres::Row>, Error> {
-    let names: Vec<&str> = types.iter().map(|kind| kind.name.as_str()).collect();
-    let prints: Vec<i64> = types.iter().map(|kind| kind.fingerprint as i64).collect();
+    let (names, prints) = type_params(types);
     let ttl = lease_millis(lease);
     let params: [&(dyn ToSql + Sync); 6] =
         [&lease.id, &lease.owner, &ttl, &names, &prints, &CANCELLED];

@@ -257,6 +257,7 @@ pub(super) struct Statements {
     pub(super) branches: Statement,
     pub(super) history: Statement,
     pub(super) claim_next: Statement,
+    pub(super) claim_announced: Statement,
     pub(super) lock_workflow: Statement,
     pub(super) held: Statement,
     pub(super) cancel: Statement,
@@ -360,6 +361,7 @@ impl Statements {
             ))
             .await?,
             claim_next: prepare(super::queue::claim_next_sql()).await?,
+            claim_announced: prepare(super::queue::claim_announced_sql()).await?,
             lock_workflow: prepare(super::queue::LOCK_WORKFLOW.into()).await?,
             held: prepare(format!(
                 "SELECT workflow, count(*) FROM workflow_runs WHERE workflow = ANY($1::text[]) \
