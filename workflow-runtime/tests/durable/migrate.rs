@@ -480,3 +480,31 @@ async fn postgres_reopened(url: &str, schema: &str) -> Runner {
         .expect("connects to old tables");
     Runner::new(Arc::new(store))
 }
+
+/// A store that connects while another connection has the tables in an open transaction (a
+/// worker's, say) does not wait for it: the set-up alters only a schema that is not up to
+/// date, since altering a table waits for everyone using it, and could deadlock with them.
+#[cfg(feature = "postgres")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_a_store_connects_while_the_tables_are_in_use() {
+    let Some(url) = crate::stores::postgres_url() else {
+        return;
+    };
+    let (runner, client, schema) = crate::stores::postgres_schema(&url).await;
+    runner.submit::<Chain>(1).await.expect("submits");
+    client
+        .batch_execute(
+            "BEGIN; SELECT count(*) FROM workflow_runs; \
+             SELECT count(*) FROM workflow_checkpoints; SELECT count(*) FROM workflow_branches; \
+             SELECT count(*) FROM workflow_events",
+        )
+        .await
+        .expect("reads");
+    let wait = std::time::Duration::from_secs(10);
+    let connected = tokio::time::timeout(wait, postgres_reopened(&url, &schema)).await;
+    assert!(
+        connected.is_ok(),
+        "the store waited for the open transaction"
+    );
+    client.batch_execute("COMMIT").await.expect("commits");
+}

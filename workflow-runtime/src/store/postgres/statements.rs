@@ -49,7 +49,6 @@ CREATE TABLE IF NOT EXISTS workflow_runs (
     updated_at bigint NOT NULL,
     cancel_requested boolean NOT NULL DEFAULT false
 );
-CREATE INDEX IF NOT EXISTS workflow_runs_by_status ON workflow_runs (workflow, status);
 CREATE TABLE IF NOT EXISTS workflow_checkpoints (
     run uuid NOT NULL,
     seq bigint NOT NULL,
@@ -82,15 +81,21 @@ CREATE TABLE IF NOT EXISTS workflow_events (
     PRIMARY KEY (run, seq)
 );
 DO $$ BEGIN
+    -- Versions 1 to 4, each statement only if its version is missing: `ALTER TABLE` and
+    -- `CREATE INDEX` lock the table even when there is nothing to do, and a store that
+    -- connects while others write would wait for them, and could deadlock with them.
     IF NOT EXISTS (SELECT 1 FROM workflow_schema WHERE version >= 3) THEN
+        CREATE INDEX IF NOT EXISTS workflow_runs_by_status ON workflow_runs (workflow, status);
         ALTER TABLE workflow_checkpoints ADD COLUMN IF NOT EXISTS usage text;
         ALTER TABLE workflow_branches ADD COLUMN IF NOT EXISTS usage text;
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM workflow_schema WHERE version >= 4) THEN
+        ALTER TABLE workflow_runs ADD COLUMN IF NOT EXISTS cancel_requested boolean NOT NULL DEFAULT false;
+        CREATE INDEX IF NOT EXISTS workflow_runs_runnable ON workflow_runs (id) WHERE status = 'running';
     END IF;
 END $$;
 INSERT INTO workflow_schema (version) SELECT 3
     WHERE NOT EXISTS (SELECT 1 FROM workflow_schema WHERE version >= 3);
-ALTER TABLE workflow_runs ADD COLUMN IF NOT EXISTS cancel_requested boolean NOT NULL DEFAULT false;
-CREATE INDEX IF NOT EXISTS workflow_runs_runnable ON workflow_runs (id) WHERE status = 'running';
 INSERT INTO workflow_schema (version) SELECT 4
     WHERE NOT EXISTS (SELECT 1 FROM workflow_schema WHERE version >= 4);
 INSERT INTO workflow_schema (version) SELECT 5
@@ -196,11 +201,15 @@ INSERT INTO workflow_schema (version) SELECT 10
 /// Schema version 11: the event log in batches. A row of `workflow_events` holds the events
 /// of one write (`count` of them; rows written before hold one), and a run's row the number
 /// its next event takes (`log_next`; `NULL` in rows written before, when the log's end is
-/// looked up once). Run after [`CHILDREN`].
+/// looked up once). Once, as version 6 is; run after [`CHILDREN`].
 pub(super) const BATCHES: &str = "
-ALTER TABLE workflow_events ADD COLUMN IF NOT EXISTS count integer NOT NULL DEFAULT 1;
-ALTER TABLE workflow_runs ADD COLUMN IF NOT EXISTS log_next bigint;
-ALTER TABLE workflow_runs ALTER COLUMN log_next SET DEFAULT 0;
+DO $$ BEGIN
+    IF NOT EXISTS (SELECT 1 FROM workflow_schema WHERE version >= 11) THEN
+        ALTER TABLE workflow_events ADD COLUMN IF NOT EXISTS count integer NOT NULL DEFAULT 1;
+        ALTER TABLE workflow_runs ADD COLUMN IF NOT EXISTS log_next bigint;
+        ALTER TABLE workflow_runs ALTER COLUMN log_next SET DEFAULT 0;
+    END IF;
+END $$;
 INSERT INTO workflow_schema (version) SELECT 11
     WHERE NOT EXISTS (SELECT 1 FROM workflow_schema WHERE version >= 11);
 ";
