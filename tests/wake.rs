@@ -408,3 +408,43 @@ async fn a_workers_connection_listens_only_while_the_worker_waits() {
     let report = worker.stop().await;
     assert_eq!(report.finished, 2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_hears_again_once_its_listening_connection_is_back() {
+    use workflow::store::tokio_postgres::{self, NoTls};
+
+    let Some(url) = postgres::url() else {
+        return;
+    };
+    let schema = postgres::schema("wake");
+    let name = schema.clone();
+    let store = postgres::connect(&named(&url, &name), &schema).await;
+    let other = Runner::new(postgres::connect(&url, &schema).await);
+    let (watch, connection) = tokio_postgres::connect(&url, NoTls)
+        .await
+        .expect("connects");
+    tokio::spawn(connection);
+
+    let worker = Worker::new(Runner::new(store))
+        .register(Greet)
+        .poll_interval(Duration::from_secs(3600))
+        .spawn();
+    until_listening(&watch, &name, "LISTEN").await;
+    // The listening connection is lost while the worker waits.
+    let ended: bool = watch
+        .query_one(
+            "SELECT bool_and(pg_terminate_backend(pid)) FROM pg_stat_activity \
+             WHERE application_name = $1 AND query LIKE '%LISTEN%'",
+            &[&name],
+        )
+        .await
+        .and_then(|row| row.try_get(0))
+        .expect("terminates");
+    assert!(ended, "the listening connection was there");
+    // Another one listens, and a run submitted now wakes the worker at once.
+    until_listening(&watch, &name, "LISTEN").await;
+    let greeted = other.submit::<Greet>("back".into()).await.expect("submits");
+    let greeted = tokio::time::timeout(DEADLINE, greeted.result()).await;
+    assert_eq!(greeted.expect("woken").expect("finishes"), "hello back");
+    worker.stop().await;
+}
