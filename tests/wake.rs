@@ -1,7 +1,8 @@
 //! Workers on Postgres wake at once (`LISTEN`/`NOTIFY`) when a run is submitted, a pause is
 //! answered or a message is sent, rather than at their next poll: the worker here polls once
 //! an hour, so a run it drives within the test's deadline was announced to it. Run handles
-//! wake when their run ends (finishes, fails, is cancelled), likewise.
+//! wake when their run ends (finishes, fails, is cancelled), likewise. A store's listening
+//! connection listens only while a worker or a handle waits, and is opened again when lost.
 
 use std::sync::Arc;
 use std::time::Duration;
