@@ -147,9 +147,11 @@ fn sqlite_runner(dir: &Path, durability: Durability) -> Runner {
     Runner::new(Arc::new(store))
 }
 
-fn sqlite_durable(bencher: Bencher<'_, '_>, durability: Durability) {
+/// `Ten` on a new file in mode `durability`, with the event log or without (`logged`).
+fn sqlite_durable(bencher: Bencher<'_, '_>, durability: Durability, logged: bool) {
     let dir = tempfile::tempdir().expect("a temporary directory");
-    let (rt, runner) = (runtime(), sqlite_runner(dir.path(), durability));
+    let runner = sqlite_runner(dir.path(), durability).event_log(logged);
+    let rt = runtime();
     if durability == Durability::Full {
         // In steady state: the WAL (16 MiB) has been filled and started over once.
         for _ in 0..WARM_RUNS {
@@ -208,7 +210,12 @@ mod sqlite_normal {
 
     #[divan::bench]
     fn durable_run(bencher: Bencher<'_, '_>) {
-        sqlite_durable(bencher, Durability::Normal);
+        sqlite_durable(bencher, Durability::Normal, true);
+    }
+
+    #[divan::bench]
+    fn durable_run_unlogged(bencher: Bencher<'_, '_>) {
+        sqlite_durable(bencher, Durability::Normal, false);
     }
 
     #[divan::bench]
@@ -248,7 +255,12 @@ mod sqlite_full {
 
     #[divan::bench]
     fn durable_run(bencher: Bencher<'_, '_>) {
-        sqlite_durable(bencher, Durability::Full);
+        sqlite_durable(bencher, Durability::Full, true);
+    }
+
+    #[divan::bench]
+    fn durable_run_unlogged(bencher: Bencher<'_, '_>) {
+        sqlite_durable(bencher, Durability::Full, false);
     }
 
     #[divan::bench]
