@@ -465,6 +465,29 @@ async fn a_pause_inside_the_child_is_answered_through_the_parent() {
 }
 
 #[tokio::test]
+async fn a_plain_run_stops_at_a_pause_inside_its_child() {
+    // Nothing watches `wf.run(input)`: its steps are taken one after another in one future
+    // (`Workflow::__steps`), which must hand the run back where the child waits.
+    let wf = Publish::default();
+    let run = tokio::time::timeout(Duration::from_secs(10), wf.run("rust".into()));
+    let error = run
+        .await
+        .expect("it stops")
+        .expect_err("suspended in the child");
+    assert!(
+        matches!(
+            error,
+            Error::Suspended {
+                workflow: "Publish",
+                step: "decide"
+            }
+        ),
+        "{error:?}"
+    );
+    assert_eq!(wf.review.drafts.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
 async fn the_state_holds_the_child_s_state() {
     let state = <Publish as Workflow>::start("rust".into());
     assert_eq!(<Publish as Workflow>::step_name(&state), "review");

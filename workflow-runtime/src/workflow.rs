@@ -298,6 +298,27 @@ pub trait Workflow: Send + Sync {
         state: Self::State,
         cx: &'a mut Context,
     ) -> impl Future<Output = Result<Self::State, Error>> + Send + 'a;
+
+    /// Not part of the API: `#[workflow]` generates it, a workflow written by hand keeps the
+    /// default.
+    ///
+    /// Takes the step `state` is about to run, as [`transition`](Self::transition) does; then,
+    /// unless `once`, the next, and so on, up to a state a run may stop or wait at: one that
+    /// [`finish`](Self::finish), [`pause`](Self::pause), [`wakes_at`](Self::wakes_at) or
+    /// [`receives`](Self::receives) may say so of, or earlier. A run that nothing watches,
+    /// limits or saves takes its steps through it (`once` false), so that they follow one
+    /// another in one future rather than each in a future of its own; the driver looks at the
+    /// state it returns, and calls it again if the run goes on. The default takes one step.
+    #[doc(hidden)]
+    fn __steps<'a>(
+        &'a self,
+        state: Self::State,
+        cx: &'a mut Context,
+        once: bool,
+    ) -> impl Future<Output = Result<Self::State, Error>> + Send + 'a {
+        let _ = once;
+        self.transition(state, cx)
+    }
 }
 
 /// A run waiting at a pause for a value from outside: see [`Workflow::pause`].

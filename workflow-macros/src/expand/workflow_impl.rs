@@ -40,15 +40,11 @@ pub(super) fn workflow_impl(model: &Model) -> TokenStream {
     let signals = super::signals::signal_methods(model);
     let mermaid = super::mermaid::mermaid(model);
     let pause_definitions = pause_definitions(model);
-    let [state_var, cx, out] = ["state", "cx", "out"].map(local);
-    let lifetime = syn::Lifetime::new("'__transition", proc_macro2::Span::mixed_site());
-    // A fan-out's arm fills its branches' slots where they are, in the state (`ref mut`).
-    let state_mut = (model.forks.iter())
-        .any(|fork| !fork.map && fork.join.is_some())
-        .then(|| quote!(mut));
+    let [state_var, out] = ["state", "out"].map(local);
     let mut casts = Casts::default();
     let body = transition_body(model, &mut casts);
     let casts = casts.items();
+    let transition = transition_methods(model, &body, casts);
     quote! {
         #[automatically_derived]
         impl #impl_generics #krate::__private::Workflow for #self_ty #where_clause {
@@ -90,20 +86,91 @@ pub(super) fn workflow_impl(model: &Model) -> TokenStream {
 
             #signals
 
-            fn transition<#lifetime>(
+            #transition
+        }
+    }
+}
+
+/// `Workflow::transition`, the step `state` is about to run: `body`, after the `casts` its
+/// edges use. In a workflow without fan-outs or maps, the same code also takes a plain run's
+/// steps one after another (`Workflow::__steps`): the state then stays in a local, in
+/// registers from step to step. A fan-out's or a map's arm borrows the state or keeps parts
+/// of it across its awaits, so that the local would be a second copy of the state in the
+/// future and each turn would copy the state, large there, once more: such a workflow keeps
+/// the default `__steps`, one step per call.
+fn transition_methods(model: &Model, body: &TokenStream, casts: &[TokenStream]) -> TokenStream {
+    let krate = &model.krate;
+    let [state_var, cx, once] = ["state", "cx", "once"].map(local);
+    let lifetime = syn::Lifetime::new("'__transition", proc_macro2::Span::mixed_site());
+    let output = quote! {
+        impl ::core::future::Future<
+            Output = ::core::result::Result<Self::State, #krate::__private::Error>,
+        > + ::core::marker::Send + #lifetime
+    };
+    let signature = |name: &str, state_mut: Option<TokenStream>, once: Option<&syn::Ident>| {
+        let name = syn::Ident::new(name, proc_macro2::Span::call_site());
+        let once = once.map(|once| quote!(#once: bool,));
+        quote! {
+            fn #name<#lifetime>(
                 &#lifetime self,
                 #state_mut #state_var: Self::State,
                 #cx: &#lifetime mut #krate::__private::Context,
-            ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<Self::State, #krate::__private::Error>,
-            > + ::core::marker::Send + #lifetime {
+                #once
+            ) -> #output
+        }
+    };
+    if !model.forks.is_empty() {
+        // A fan-out's arm fills its branches' slots where they are, in the state (`ref mut`).
+        let state_mut = (model.forks.iter())
+            .any(|fork| !fork.map && fork.join.is_some())
+            .then(|| quote!(mut));
+        let transition = signature("transition", state_mut, None);
+        return quote! {
+            #transition {
                 async move {
                     #(#casts)*
                     ::core::result::Result::Ok(#body)
                 }
             }
+        };
+    }
+    let transition = signature("transition", None, None);
+    let steps = signature("__steps", None, Some(&once));
+    let stops = stops(model, &state_var);
+    quote! {
+        #transition {
+            <Self as #krate::__private::Workflow>::__steps(self, #state_var, #cx, true)
+        }
+
+        #steps {
+            async move {
+                #(#casts)*
+                let mut #state_var = #state_var;
+                loop {
+                    #state_var = #body;
+                    if #once || #stops {
+                        return ::core::result::Result::Ok(#state_var);
+                    }
+                }
+            }
         }
     }
+}
+
+/// Whether `state` (the name given) is one at which `__steps` stops taking steps, for the
+/// driver to look at: the end, and every state that [`pause_methods`], [`sleep_method`] or the
+/// signals' `receives` may say waits. (A step that runs another workflow hands the run back
+/// itself when the child waits.)
+fn stops(model: &Model, state_var: &syn::Ident) -> TokenStream {
+    let state = &model.state;
+    let end = variant(model, None);
+    let waits = (0..model.steps.len()).filter(|&index| {
+        let resumed = model.steps[index].sig.resume.is_some();
+        (resumed && (model.is_pause(index) || model.is_receive(index)))
+            || model.sleep_millis(index).is_some()
+    });
+    let waits = waits.map(|index| variant(model, Some(index)));
+    quote!(::core::matches!(#state_var, #state::#end(_) #(| #state::#waits(_))*))
 }
 
 /// The state enum with its generic arguments: `ArticleState<M>`.
@@ -447,5 +514,56 @@ fn no_other_answer(model: &Model) -> TokenStream {
                 ::core::unreachable!()
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use quote::quote;
+
+    use super::{stops, transition_methods};
+    use crate::expand::local;
+    use crate::tests::{model_of, parallel_sample};
+
+    #[test]
+    fn a_plain_run_s_steps_stop_where_the_run_may_wait() {
+        let model = model_of(quote! {
+            impl Remind {
+                async fn write(&self, who: String) -> String { who }
+                async fn check(&self, text: String, ok: bool) -> String { text }
+                async fn send(&self, text: String) -> String { text }
+                async fn hear(&self, text: String, reply: String) -> String { reply }
+                async fn done(&self, text: String) -> String { text }
+
+                flow! {
+                    start -> write -> pause check -> sleep "1h" -> send -> receive hear -> done
+                        -> end;
+                }
+            }
+        });
+        let stops = stops(&model, &local("state")).to_string().replace(' ', "");
+        for waits in ["Check(_)", "Send(_)", "Hear(_)", "End(_)"] {
+            assert!(
+                stops.contains(&format!("RemindState::{waits}")),
+                "{waits}: {stops}"
+            );
+        }
+        for goes_on in ["Write(_)", "Done(_)"] {
+            assert!(!stops.contains(goes_on), "{goes_on}: {stops}");
+        }
+    }
+
+    #[test]
+    fn a_workflow_with_a_fork_takes_one_step_per_call() {
+        let model = model_of(parallel_sample());
+        let methods = transition_methods(&model, &quote!(state), &[]).to_string();
+        assert!(methods.contains("fn transition"), "{methods}");
+        assert!(!methods.contains("__steps"), "{methods}");
+        let chain = model_of(crate::tests::steps_and_flow(
+            &["a", "b"],
+            &quote!(start -> a -> b -> end;),
+        ));
+        let methods = transition_methods(&chain, &quote!(state), &[]).to_string();
+        assert!(methods.contains("fn __steps"), "{methods}");
     }
 }

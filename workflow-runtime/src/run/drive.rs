@@ -274,24 +274,23 @@ pub(crate) fn drive_to<'a, W: Workflow>(
                 continue;
             }
             if plain {
-                // A loop of its own, left for a state that sleeps or receives: entered from
-                // one place and looping back from one, it keeps the state in registers from
-                // step to step. In the outer loop, whose top the sleep's and the signal's
-                // awaits reach too, the state went back to the run's future after each step
-                // and was read from there before the next, a store-forwarding stall per step
-                // (a third of the self-loop's time).
-                loop {
-                    state = match W::finish(workflow.transition(state, cx).await?) {
-                        Ok(output) => return Ok(Reached::End(output)),
-                        Err(state) => state,
+                // Nothing to check or do between steps: `Workflow::__steps` takes them one after
+                // another in one future, which `#[workflow]` generates (a future of its own
+                // for each step, built and dropped, cost a self-loop 2.7 times its
+                // hand-written loop), up to a state that may stop the run. This loop looks at
+                // that state, and is left for one that sleeps or receives. Its state is a local
+                // of its own that this body never borrows (what is asked of it is asked in
+                // `after_step`): a local borrowed anywhere in an async body, or live across
+                // any of its awaits, is kept in the body's future, and each turn wrote it
+                // there and read it back (a store-forwarding stall).
+                let mut step = state;
+                state = loop {
+                    step = match after_step::<W>(workflow.__steps(step, cx, false).await?) {
+                        AfterStep::Next(step) => step,
+                        AfterStep::Stop(reached) => return Ok(reached),
+                        AfterStep::Leave(step) => break step,
                     };
-                    if let Some(pause) = W::pause(&state) {
-                        return Ok(Reached::Pause(Box::new(state), Box::new(pause)));
-                    }
-                    if W::wakes_at(&state).is_some() || W::receives(&state).is_some() {
-                        break;
-                    }
-                }
+                };
                 continue;
             }
             let step = W::step_name(&state);
@@ -370,6 +369,30 @@ pub(crate) fn drive_to<'a, W: Workflow>(
             };
         }
     }
+}
+
+/// Where a plain run goes after its steps: on to the next step, to where it stops, or out of
+/// its loop of plain steps, to a state that sleeps or receives.
+enum AfterStep<W: Workflow> {
+    Next(W::State),
+    Stop(Reached<W>),
+    Leave(W::State),
+}
+
+/// Where a plain run goes from `state`, the state its steps led to.
+#[inline(always)]
+fn after_step<W: Workflow>(state: W::State) -> AfterStep<W> {
+    let state = match W::finish(state) {
+        Ok(output) => return AfterStep::Stop(Reached::End(output)),
+        Err(state) => state,
+    };
+    if let Some(pause) = W::pause(&state) {
+        return AfterStep::Stop(Reached::Pause(Box::new(state), Box::new(pause)));
+    }
+    if W::wakes_at(&state).is_some() || W::receives(&state).is_some() {
+        return AfterStep::Leave(state);
+    }
+    AfterStep::Next(state)
 }
 
 pin_project! {
