@@ -185,7 +185,7 @@ impl<'a, W: Workflow> Run<'a, W> {
     ///
     /// The first error that stops the run: see [`Error`]; [`Error::Suspended`] at a pause.
     pub fn output(self) -> impl Future<Output = Result<W::Output, Error>> + Send + 'a {
-        let running = match self {
+        match self {
             // A plain `wf.run(input)`: the driver itself, which asks at its first poll
             // whether a `tracing` subscriber wants its spans (one relaxed load).
             Run {
@@ -196,29 +196,8 @@ impl<'a, W: Workflow> Run<'a, W> {
             } => Either::Left(in_memory(workflow, state, loops)),
             // Decided at the first poll, for the same reason; boxed, so that a plain run's
             // future is no larger than its driver's.
-            run => Either::Right(async move { run.begin().await }),
-        };
-        running.map(|result| match result {
-            Ok(Stop::Finished(output)) => Ok(output),
-            Ok(Stop::Suspended { pause }) => Err(Error::Suspended {
-                workflow: W::NAME,
-                step: pause.step,
-            }),
-            Ok(Stop::Approving { step }) => Err(Error::Suspended {
-                workflow: W::NAME,
-                step,
-            }),
-            Ok(Stop::Sleeping { step, .. }) => Err(Error::Sleeping {
-                workflow: W::NAME,
-                step,
-            }),
-            Ok(Stop::Receiving { step, signal }) => Err(Error::AwaitingSignal {
-                workflow: W::NAME,
-                step,
-                signal,
-            }),
-            Err(error) => Err(error),
-        })
+            run => Either::Right(async move { run.begin().await.and_then(Stop::into_output) }),
+        }
     }
 
     /// The future that takes a run with an executor or a channel of events to its end, boxed.

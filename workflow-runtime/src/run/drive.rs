@@ -43,6 +43,37 @@ pub(crate) enum Stop<W: Workflow> {
     Approving { step: &'static str },
 }
 
+impl<W: Workflow> Stop<W> {
+    /// The output of a run that stopped here, for a caller that takes only the output.
+    ///
+    /// # Errors
+    ///
+    /// Where the run stopped short of its end: [`Error::Suspended`] at a pause (or at a tool
+    /// call that waits for an approval), [`Error::Sleeping`], [`Error::AwaitingSignal`].
+    pub(crate) fn into_output(self) -> Result<W::Output, Error> {
+        match self {
+            Stop::Finished(output) => Ok(output),
+            Stop::Suspended { pause } => Err(Error::Suspended {
+                workflow: W::NAME,
+                step: pause.step,
+            }),
+            Stop::Approving { step } => Err(Error::Suspended {
+                workflow: W::NAME,
+                step,
+            }),
+            Stop::Sleeping { step, .. } => Err(Error::Sleeping {
+                workflow: W::NAME,
+                step,
+            }),
+            Stop::Receiving { step, signal } => Err(Error::AwaitingSignal {
+                workflow: W::NAME,
+                step,
+                signal,
+            }),
+        }
+    }
+}
+
 /// Saves the state a durable run reaches after each step: its next checkpoint.
 pub(crate) trait Saver<S>: Send + Sync {
     /// Saves `state`, `loops` and what the run spent so far, `usage`, as the run's latest

@@ -130,18 +130,19 @@ pub(crate) fn plain<'a, W: Workflow>(
     )
 }
 
-/// An in-memory run with no options, from `state` and `loops`. At its first poll it asks
-/// whether a `tracing` subscriber wants its spans, and if one does it runs watched (boxed);
-/// otherwise it takes its steps and nothing else, its driver's future built in this one's
-/// room and never moved (a future handed on from one layer to the next is copied whole, and
-/// a run's future is large: each copy cost about as much as a step).
+/// An in-memory run with no options, from `state` and `loops`, to its output (one layer less
+/// than mapping its [`Stop`] after). At its first poll it asks whether a `tracing` subscriber
+/// wants its spans, and if one does it runs watched (boxed); otherwise it takes its steps and
+/// nothing else, its driver's future built in this one's room and never moved (a future
+/// handed on from one layer to the next is copied whole, and a run's future is large: each
+/// copy cost about as much as a step).
 // Not an `async fn`: its future would keep a copy of each argument.
 #[allow(clippy::manual_async_fn)]
 pub(crate) fn in_memory<'a, W: Workflow>(
     workflow: &'a W,
     state: W::State,
     loops: Loops,
-) -> impl Future<Output = Result<Stop<W>, Error>> + Send + 'a {
+) -> impl Future<Output = Result<W::Output, Error>> + Send + 'a {
     // Made here, not in the future: what a future captures keeps its room to the end, and
     // the context holds the loop counters it would otherwise capture too.
     let mut cx = Context::with_loops(W::NAME, loops);
@@ -159,10 +160,11 @@ pub(crate) fn in_memory<'a, W: Workflow>(
                 resumed: None,
                 durable: None,
             };
-            return Box::pin(watched(launch, Some(trace))).await.result;
+            let finish = Box::pin(watched(launch, Some(trace))).await;
+            return finish.result.and_then(Stop::into_output);
         }
         let reached = drive_to(workflow, state, &mut cx, &Hooks::NONE).await;
-        stop(reached, &cx, &Hooks::NONE)
+        stop(reached, &cx, &Hooks::NONE).and_then(Stop::into_output)
     }
 }
 
