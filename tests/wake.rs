@@ -366,22 +366,48 @@ async fn until_listening(
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_workers_connection_listens_only_while_the_worker_waits() {
+/// A worker's store whose connections are named, what the test submits and awaits through,
+/// and a connection of the test's own to read the first one's statements.
+struct Watched {
+    /// On a schema of its own, its connections named `name`.
+    store: Arc<dyn workflow::store::CheckpointStore>,
+    /// Another store on the same schema.
+    other: Runner,
+    watch: workflow::store::tokio_postgres::Client,
+    name: String,
+}
+
+/// A [`Watched`] store on the test server; `None` (the test skipped) without one.
+async fn watched() -> Option<Watched> {
     use workflow::store::tokio_postgres::{self, NoTls};
 
-    let Some(url) = postgres::url() else {
-        return;
-    };
+    let url = postgres::url()?;
     let schema = postgres::schema("wake");
-    let name = schema.clone();
-    // The worker's store, its connections named; the test submits and awaits through another.
-    let store = postgres::connect(&named(&url, &name), &schema).await;
+    let store = postgres::connect(&named(&url, &schema), &schema).await;
     let other = Runner::new(postgres::connect(&url, &schema).await);
     let (watch, connection) = tokio_postgres::connect(&url, NoTls)
         .await
         .expect("connects");
     tokio::spawn(connection);
+    Some(Watched {
+        store,
+        other,
+        watch,
+        name: schema,
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_workers_connection_listens_only_while_the_worker_waits() {
+    let Some(Watched {
+        store,
+        other,
+        watch,
+        name,
+    }) = watched().await
+    else {
+        return;
+    };
 
     let worker = Worker::new(Runner::new(store))
         .register(Hold)
@@ -412,19 +438,15 @@ async fn a_workers_connection_listens_only_while_the_worker_waits() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_worker_hears_again_once_its_listening_connection_is_back() {
-    use workflow::store::tokio_postgres::{self, NoTls};
-
-    let Some(url) = postgres::url() else {
+    let Some(Watched {
+        store,
+        other,
+        watch,
+        name,
+    }) = watched().await
+    else {
         return;
     };
-    let schema = postgres::schema("wake");
-    let name = schema.clone();
-    let store = postgres::connect(&named(&url, &name), &schema).await;
-    let other = Runner::new(postgres::connect(&url, &schema).await);
-    let (watch, connection) = tokio_postgres::connect(&url, NoTls)
-        .await
-        .expect("connects");
-    tokio::spawn(connection);
 
     let worker = Worker::new(Runner::new(store))
         .register(Greet)
