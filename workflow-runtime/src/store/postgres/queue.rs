@@ -2,7 +2,7 @@
 //! cancelling a run by id.
 
 use tokio_postgres::types::ToSql;
-use tokio_postgres::{Client, GenericClient};
+use tokio_postgres::{Client, GenericClient, Statement};
 
 use super::rows::{store, Reader, CLAIMED_COLUMNS, RUN_COLUMNS};
 use super::sql::read_claimed;
@@ -101,7 +101,7 @@ pub(super) async fn claim_next(
     types: &[WorkflowType],
     lease: &Lease,
 ) -> Result<Option<(RunInfo, Checkpoint)>, Error> {
-    let Some(row) = take(client, sql, types, lease).await? else {
+    let Some(row) = take(client, next(sql), types, lease).await? else {
         return Ok(None);
     };
     // The lease is kept even if the run does not read back: the caller records why.
@@ -117,21 +117,8 @@ pub(super) async fn claim_announced(
     types: &[WorkflowType],
     lease: &Lease,
 ) -> Result<Option<(RunInfo, Checkpoint)>, Error> {
-    let (names, prints) = type_params(types);
-    let ttl = lease_millis(lease);
-    let params: [&(dyn ToSql + Sync); 6] = [
-        &lease.id,
-        &lease.owner,
-        &ttl,
-        &names,
-        &prints,
-        run.as_uuid(),
-    ];
-    let row = client
-        .query_opt(&sql.claim_announced, &params)
-        .await
-        .map_err(store)?;
-    let Some(row) = row else {
+    let claim = (&sql.claim_announced, run.as_uuid() as &(dyn ToSql + Sync));
+    let Some(row) = take(client, claim, types, lease).await? else {
         return Ok(None);
     };
     read_claimed(client, sql, &row).await.map(Some)
@@ -181,7 +168,7 @@ pub(super) async fn claim_limited(
     let open = with_room(types, &held);
     let row = match open.is_empty() {
         true => None,
-        false => take(&tx, sql, &open, lease).await?,
+        false => take(&tx, next(sql), &open, lease).await?,
     };
     tx.commit().await.map_err(store)?;
     let Some(row) = row else {
@@ -190,22 +177,23 @@ pub(super) async fn claim_limited(
     read_claimed(client, sql, &row).await.map(Some)
 }
 
-/// Runs the statement of [`claim_next_sql`] for `types` and `lease`: the row of the run it
-/// leased, if any.
+/// The statement of [`claim_next_sql`] and its last parameter, for [`take`].
+fn next(sql: &Statements) -> (&Statement, &(dyn ToSql + Sync)) {
+    (&sql.claim_next, &CANCELLED)
+}
+
+/// Runs `claim`, the statement of [`claim_next_sql`] or [`claim_announced_sql`] with its
+/// sixth parameter, for `types` and `lease`: the row of the run it leased, if any.
 async fn take(
     client: &impl GenericClient,
-    sql: &Statements,
+    (statement, last): (&Statement, &(dyn ToSql + Sync)),
     types: &[WorkflowType],
     lease: &Lease,
 ) -> Result<Option<tokio_postgres::Row>, Error> {
     let (names, prints) = type_params(types);
     let ttl = lease_millis(lease);
-    let params: [&(dyn ToSql + Sync); 6] =
-        [&lease.id, &lease.owner, &ttl, &names, &prints, &CANCELLED];
-    client
-        .query_opt(&sql.claim_next, &params)
-        .await
-        .map_err(store)
+    let params: [&(dyn ToSql + Sync); 6] = [&lease.id, &lease.owner, &ttl, &names, &prints, last];
+    client.query_opt(statement, &params).await.map_err(store)
 }
 
 /// Cancels run `run`: at once if nobody holds it, by a request its holder sees otherwise.
