@@ -10,7 +10,7 @@ use std::time::{Duration, Instant, SystemTime};
 use workflow_runtime::store::{
     Cancel, Checkpoint, CheckpointStore, Durability, Lease, SqliteOptions, SqliteStore,
 };
-use workflow_runtime::{Error, Outcome, Runner};
+use workflow_runtime::{Error, Outcome, RunId, Runner};
 
 use crate::workflows::Chain;
 
@@ -190,14 +190,8 @@ async fn another_connection_s_write_between_saves_is_seen() {
         };
 
         // Taken over by the other connection once the first one's lease expired.
-        let id = Runner::new(first.clone())
-            .create::<Chain>(1)
-            .await
-            .expect("created");
         let short = Lease::new("first", Duration::from_millis(200));
-        let (_, latest) = first.claim(id, &short).await.expect("claims");
-        first.save(&short, next(&latest, 1)).await.expect("saves");
-        first.save(&short, next(&latest, 2)).await.expect("saves");
+        let (id, latest) = saved_twice(&first, &short, next).await;
         tokio::time::sleep(Duration::from_millis(300)).await;
         let other = Lease::new("second", Duration::from_secs(30));
         second.claim(id, &other).await.expect("takes the run over");
@@ -207,14 +201,8 @@ async fn another_connection_s_write_between_saves_is_seen() {
         }
 
         // Asked to stop by the other connection.
-        let id = Runner::new(first.clone())
-            .create::<Chain>(1)
-            .await
-            .expect("created");
         let long = Lease::new("first", Duration::from_secs(30));
-        let (_, latest) = first.claim(id, &long).await.expect("claims");
-        first.save(&long, next(&latest, 1)).await.expect("saves");
-        first.save(&long, next(&latest, 2)).await.expect("saves");
+        let (id, latest) = saved_twice(&first, &long, next).await;
         let cancel = second.cancel(id).await.expect("cancels");
         assert!(matches!(cancel, Cancel::Requested), "{cancel:?}");
         match first.save(&long, next(&latest, 3)).await {
@@ -222,6 +210,23 @@ async fn another_connection_s_write_between_saves_is_seen() {
             other => panic!("{durability:?}: a save after a cancel request: {other:?}"),
         }
     }
+}
+
+/// A run of `Chain` created in `store`, claimed under `lease` and saved twice, its
+/// checkpoints made by `next` from the first: its id and that first checkpoint.
+async fn saved_twice(
+    store: &Arc<SqliteStore>,
+    lease: &Lease,
+    next: impl Fn(&Checkpoint, u64) -> Checkpoint,
+) -> (RunId, Checkpoint) {
+    let id = Runner::new(store.clone())
+        .create::<Chain>(1)
+        .await
+        .expect("created");
+    let (_, latest) = store.claim(id, lease).await.expect("claims");
+    store.save(lease, next(&latest, 1)).await.expect("saves");
+    store.save(lease, next(&latest, 2)).await.expect("saves");
+    (id, latest)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
