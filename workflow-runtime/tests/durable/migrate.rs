@@ -230,31 +230,23 @@ async fn postgres_tables_at_schema_2_are_brought_up_to_date() {
         .expect("resumes");
     assert_eq!(resumed.usage.total, Default::default());
     assert_eq!(resumed.into_output().expect("finished"), 27);
-    let version: i32 = client
-        .query_one("SELECT max(version) FROM workflow_schema", &[])
+    let version: i32 = one(&client, "SELECT max(version) FROM workflow_schema", &[])
         .await
-        .and_then(|row| row.try_get(0))
         .expect("reads");
     assert_eq!(version, 12);
     let calls = format!("SELECT count(*) FROM {schema}.workflow_calls");
-    let calls: i64 = client
-        .query_one(&calls, &[])
+    let calls: i64 = one(&client, &calls, &[])
         .await
-        .and_then(|row| row.try_get(0))
         .expect("the table of recorded calls is there");
     assert_eq!(calls, 0);
     let rate_limits = format!("SELECT count(*) FROM {schema}.workflow_rate_limits");
-    let rate_limits: i64 = client
-        .query_one(&rate_limits, &[])
+    let rate_limits: i64 = one(&client, &rate_limits, &[])
         .await
-        .and_then(|row| row.try_get(0))
         .expect("the table of rate limits is back");
     assert_eq!(rate_limits, 0);
     let logged = format!("SELECT count(*) FROM {schema}.workflow_events WHERE run = $1");
-    let logged: i64 = client
-        .query_one(&logged, &[waiting.as_uuid()])
+    let logged: i64 = one(&client, &logged, &[waiting.as_uuid()])
         .await
-        .and_then(|row| row.try_get(0))
         .expect("reads");
     assert!(logged > 0, "the resumed run logs its events");
     workers_take_up(&runner, queued, cancelled).await;
@@ -305,11 +297,7 @@ async fn postgres_a_log_of_one_row_per_event_reads_back_and_goes_on_without_gaps
     let runner = postgres_reopened(&url, &schema).await;
     let after = old_log_goes_on(&runner, &approval, (id, token), &before).await;
     let rows = format!("SELECT count(*) FROM {schema}.workflow_events");
-    let rows: i64 = client
-        .query_one(&rows, &[])
-        .await
-        .and_then(|row| row.try_get(0))
-        .expect("reads");
+    let rows: i64 = one(&client, &rows, &[]).await.expect("reads");
     assert!(
         (rows as usize) < after.len(),
         "the new entries are in batches: {rows} rows for {} entries",
@@ -442,36 +430,39 @@ async fn postgres_tables_at_schema_9_gain_child_runs() {
     client.batch_execute(&downgrade).await.expect("downgrades");
 
     let runner = postgres_reopened(&url, &schema).await;
-    let version: i32 = client
-        .query_one("SELECT max(version) FROM workflow_schema", &[])
+    let version: i32 = one(&client, "SELECT max(version) FROM workflow_schema", &[])
         .await
-        .and_then(|row| row.try_get(0))
         .expect("reads");
     assert_eq!(version, 12);
     let indexed = format!(
         "SELECT count(*) FROM pg_indexes WHERE schemaname = '{schema}' \
          AND indexname = 'workflow_runs_children'"
     );
-    let indexed: i64 = client
-        .query_one(&indexed, &[])
-        .await
-        .and_then(|row| row.try_get(0))
-        .expect("reads");
+    let indexed: i64 = one(&client, &indexed, &[]).await.expect("reads");
     assert_eq!(indexed, 1);
     let awaited = format!(
         "SELECT count(*) FROM information_schema.columns WHERE table_schema = '{schema}' \
          AND table_name = 'workflow_runs' AND column_name = 'awaited'"
     );
-    let awaited: i64 = client
-        .query_one(&awaited, &[])
-        .await
-        .and_then(|row| row.try_get(0))
-        .expect("reads");
+    let awaited: i64 = one(&client, &awaited, &[]).await.expect("reads");
     assert_eq!(awaited, 1, "the column of awaited runs is there");
     goes_on_as_a_run_of_its_own(&runner, waiting).await;
 }
 
 /// A runner on `schema` again, which brings its tables up to date.
+/// The one value `sql`, with `params`, selects.
+#[cfg(feature = "postgres")]
+async fn one<T>(
+    client: &workflow_runtime::store::tokio_postgres::Client,
+    sql: &str,
+    params: &[&(dyn workflow_runtime::store::tokio_postgres::types::ToSql + Sync)],
+) -> Result<T, workflow_runtime::store::tokio_postgres::Error>
+where
+    T: for<'a> workflow_runtime::store::tokio_postgres::types::FromSql<'a>,
+{
+    client.query_one(sql, params).await?.try_get(0)
+}
+
 #[cfg(feature = "postgres")]
 async fn postgres_reopened(url: &str, schema: &str) -> Runner {
     let options = PostgresOptions::new().schema(schema);
