@@ -39,24 +39,24 @@ pub struct SleepState<I> {
 }
 
 impl<I> SleepState<I> {
-    /// The step with `input`, sleeping for `duration` from now.
+    /// The step with `input`, sleeping for `duration` from now (at least: the wake-up time is
+    /// rounded up to the millisecond).
     pub fn after(input: I, duration: Duration) -> Self {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default();
-        let until = now.saturating_add(duration).as_millis();
         SleepState {
             input,
-            until: u64::try_from(until).unwrap_or(u64::MAX),
+            until: millis_up(now.saturating_add(duration)),
         }
     }
 
-    /// The step with `input`, sleeping until `time`.
+    /// The step with `input`, sleeping until `time` (rounded up to the millisecond).
     pub fn until(input: I, time: SystemTime) -> Self {
         let until = time.duration_since(UNIX_EPOCH).unwrap_or_default();
         SleepState {
             input,
-            until: u64::try_from(until.as_millis()).unwrap_or(u64::MAX),
+            until: millis_up(until),
         }
     }
 
@@ -86,6 +86,13 @@ impl<'de, I: StepData> Deserialize<'de> for SleepState<I> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         deserializer.deserialize_tuple(2, SleepVisitor(PhantomData))
     }
+}
+
+/// `since_epoch` in whole milliseconds, rounded up: rounded down, a step woke up to a
+/// millisecond before its time.
+fn millis_up(since_epoch: Duration) -> u64 {
+    let millis = since_epoch.as_millis() + u128::from(since_epoch.subsec_nanos() % 1_000_000 != 0);
+    u64::try_from(millis).unwrap_or(u64::MAX)
 }
 
 struct SleepVisitor<I>(PhantomData<I>);
@@ -134,6 +141,21 @@ mod tests {
                 serde_json::from_value::<SleepState<String>>(bad.clone()).is_err(),
                 "accepted {bad}"
             );
+        }
+    }
+
+    #[test]
+    fn a_step_never_wakes_before_its_time() {
+        let time = UNIX_EPOCH + Duration::from_micros(1_700_000_000_123_001);
+        let sleeping = SleepState::until((), time);
+        assert_eq!(
+            sleeping.wakes_at(),
+            UNIX_EPOCH + Duration::from_millis(1_700_000_000_124)
+        );
+        for _ in 0..100 {
+            let before = SystemTime::now();
+            let sleeping = SleepState::after((), Duration::from_millis(300));
+            assert!(sleeping.wakes_at() >= before + Duration::from_millis(300));
         }
     }
 
