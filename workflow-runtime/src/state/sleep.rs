@@ -91,7 +91,8 @@ impl<'de, I: StepData> Deserialize<'de> for SleepState<I> {
 /// `since_epoch` in whole milliseconds, rounded up: rounded down, a step woke up to a
 /// millisecond before its time.
 fn millis_up(since_epoch: Duration) -> u64 {
-    let millis = since_epoch.as_millis() + u128::from(since_epoch.subsec_nanos() % 1_000_000 != 0);
+    let part = !since_epoch.subsec_nanos().is_multiple_of(1_000_000);
+    let millis = since_epoch.as_millis() + u128::from(part);
     u64::try_from(millis).unwrap_or(u64::MAX)
 }
 
