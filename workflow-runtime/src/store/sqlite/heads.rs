@@ -2,15 +2,16 @@
 //! each save left, so that the save of the next checkpoint under the same lease need not read
 //! them again, as long as nothing else has written the file since.
 //!
-//! Nothing else has written it when the connection's `PRAGMA data_version` is unchanged (it
-//! changes when another connection commits) and so is its count of changed rows
-//! (`total_changes`), apart from the saves recorded here. A save recorded here changes only
-//! its own run's rows, so the other runs' entries stay true. Any other write, by this
-//! connection or another, drops every entry: the next save of each run reads its row.
+//! Nothing else has written it when the file's data version is what it was after the last save
+//! recorded here: SQLite's `SQLITE_FCNTL_DATA_VERSION`, which changes with every commit to the
+//! file, this connection's or another's (unlike `PRAGMA data_version`, which sees only other
+//! connections', and costs a statement). A save recorded here changes only its own run's rows,
+//! so the other runs' entries stay true. Any other write, by this connection or another, drops
+//! every entry: the next save of each run reads its row.
 
 use std::collections::HashMap;
 
-use rusqlite::Connection;
+use rusqlite::{Connection, FileControl, MAIN_DB};
 use uuid::Uuid;
 
 use super::rows::store;
@@ -31,9 +32,8 @@ pub(super) struct Head {
 /// The heads of the runs whose last write on this connection was a save recorded here.
 #[derive(Debug, Default)]
 pub(super) struct Heads {
-    /// The connection's `data_version` and `total_changes` after the last save recorded, while
-    /// the entries hold.
-    seen: Option<(i64, u64)>,
+    /// The file's data version after the last save recorded, while the entries hold.
+    seen: Option<u32>,
     /// By run: the lease it was saved under, its latest checkpoint's number, and its head.
     runs: HashMap<RunId, (Uuid, u64, Head)>,
 }
@@ -42,21 +42,18 @@ pub(super) struct Heads {
 const MOST: usize = 1024;
 
 impl Heads {
-    /// In a write transaction of `conn`, which holds the file's write lock: forgets every run
-    /// if the file was written since the last save recorded, other than by those saves.
+    /// In a write transaction of `conn`, which holds the file's write lock (and so has read
+    /// the file's data version): forgets every run if the file was written since the last save
+    /// recorded.
     ///
     /// # Errors
     ///
-    /// [`Error::Store`] if the connection's data version cannot be read.
-    pub(super) fn check(&mut self, conn: &Connection) -> Result<i64, Error> {
-        let version: i64 = conn
-            .prepare_cached("PRAGMA data_version")
-            .and_then(|mut stmt| stmt.query_row([], |row| row.get(0)))
-            .map_err(store)?;
-        if self.seen != Some((version, conn.total_changes())) {
+    /// [`Error::Store`] if the data version cannot be read.
+    pub(super) fn check(&mut self, conn: &Connection) -> Result<(), Error> {
+        if self.seen != Some(data_version(conn)?) {
             self.forget();
         }
-        Ok(version)
+        Ok(())
     }
 
     /// Run `run`'s head, if its last write here was a save under `lease` of checkpoint `at`.
@@ -68,17 +65,16 @@ impl Heads {
     }
 
     /// Records the save, just committed on `conn`, of checkpoint `seq` of run `run` under
-    /// `lease`, which left it `head` and changed nothing else; `version` is the data version
-    /// [`check`](Self::check) read in its transaction. `None` for a save after which the run
-    /// is not kept (it ended or waits).
+    /// `lease`, which left it `head` and changed nothing else. `None` for a save after which
+    /// the run is not kept (it ended or waits).
     pub(super) fn saved(
         &mut self,
         conn: &Connection,
-        version: i64,
         (run, lease, seq): (RunId, Uuid, u64),
         head: Option<Head>,
     ) {
-        self.seen = Some((version, conn.total_changes()));
+        // Not known, nothing is kept: the next save reads its run.
+        self.seen = data_version(conn).ok();
         match head {
             Some(head) => {
                 if self.runs.len() >= MOST && !self.runs.contains_key(&run) {
@@ -97,4 +93,13 @@ impl Heads {
         self.seen = None;
         self.runs.clear();
     }
+}
+
+/// The data version of `conn`'s file as the connection last read it: changed by every commit
+/// to the file, the connection's own or another's, as of the connection's latest transaction.
+fn data_version(conn: &Connection) -> Result<u32, Error> {
+    let mut version = 0;
+    conn.file_control(Some(MAIN_DB), FileControl::DataVersion(&mut version))
+        .map_err(store)?;
+    Ok(version)
 }

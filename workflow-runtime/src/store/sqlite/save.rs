@@ -131,7 +131,7 @@ pub(super) fn save_received(
 ) -> Result<(), Error> {
     let (run, seq) = (checkpoint.run, checkpoint.seq);
     let tx = write(conn)?;
-    let version = heads.check(&tx)?;
+    heads.check(&tx)?;
     let at = seq.wrapping_sub(1);
     let head = match heads.get(run, lease, at) {
         Some(head) => head,
@@ -163,7 +163,7 @@ pub(super) fn save_received(
             expires,
             log_next,
         });
-        heads.saved(conn, version, (run, lease, seq), head);
+        heads.saved(conn, (run, lease, seq), head);
     }
     Ok(())
 }
