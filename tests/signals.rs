@@ -347,3 +347,46 @@ fn the_diagram_shows_the_receive_step() {
     );
     assert_eq!(<Inbox as workflow::Signal<Note>>::SIGNAL, "Note");
 }
+
+/// `Inbox` as a step of another workflow.
+struct Mailroom {
+    inbox: Inbox,
+}
+
+#[workflow]
+impl Mailroom {
+    fn inbox(&self) -> &Inbox {
+        &self.inbox
+    }
+
+    async fn sort(&self, notes: Vec<String>) -> usize {
+        notes.len()
+    }
+
+    flow! {
+        start -> inbox -> sort -> end;
+    }
+}
+
+#[tokio::test]
+async fn a_child_in_memory_cannot_receive_either() {
+    let mailroom = Mailroom {
+        inbox: Inbox::default(),
+    };
+    let error = mailroom.run(1).await.expect_err("needs a store");
+    assert_eq!(error.step(), Some("inbox"));
+    let Error::Step { source, .. } = &error else {
+        panic!("not the step's failure: {error:?}");
+    };
+    assert!(
+        matches!(
+            source.downcast_ref::<Error>(),
+            Some(Error::SignalNeedsStore {
+                workflow: "Inbox",
+                step: "take"
+            })
+        ),
+        "{error:?}"
+    );
+    assert_eq!(mailroom.run(0).await.expect("no message needed"), 0);
+}

@@ -44,21 +44,29 @@ impl Lent<'_> {
         self.cx
     }
 
-    /// Ends the loan: the child's counters.
+    /// Ends the loan: the context, the parent's again, and the child's counters.
     #[inline]
-    pub(crate) fn give_back(mut self) -> Loops {
+    pub(crate) fn give_back(&mut self) -> (&mut Context, Loops) {
         let parent = self.loops.take().unwrap_or_default();
-        std::mem::replace(&mut self.cx.loops, parent)
+        let loops = std::mem::replace(&mut self.cx.loops, parent);
+        (self.end(), loops)
+    }
+
+    /// Ends the loan: the context, the parent's again (its name and counters).
+    #[inline]
+    pub(crate) fn end(&mut self) -> &mut Context {
+        self.cx.workflow = self.workflow;
+        if let Some(loops) = self.loops.take() {
+            self.cx.loops = loops;
+        }
+        self.cx
     }
 }
 
 impl Drop for Lent<'_> {
     #[inline]
     fn drop(&mut self) {
-        self.cx.workflow = self.workflow;
-        if let Some(loops) = self.loops.take() {
-            self.cx.loops = loops;
-        }
+        self.end();
     }
 }
 
@@ -83,8 +91,10 @@ mod tests {
         );
         assert_eq!(lent.cx().workflow(), "Child");
         assert!(lent.cx().take_edge(1, 5));
-        let child = lent.give_back();
+        let (parent, child) = lent.give_back();
+        assert_eq!(parent.workflow(), "Parent");
         assert_eq!((child.count(0), child.count(1)), (0, 2));
+        drop(lent);
         assert_eq!(cx.workflow(), "Parent");
         assert_eq!((cx.loops().count(0), cx.loops().count(1)), (1, 0));
     }
