@@ -311,4 +311,18 @@ fn steps_and_names() {
         Ok(out) => assert_eq!(out, "out"),
         Err(_) => panic!("`End` is terminal"),
     }
+    // The index a watched run tells its scope is the step's place in `STEPS`.
+    for (state, index) in [
+        (<Article as Workflow>::start("rust".into()), Some(0)),
+        (ArticleState::Critique("d".into()), Some(1)),
+        (ArticleState::Revise(("d".into(), "f".into())), Some(2)),
+        (ArticleState::End("out".into()), None),
+    ] {
+        assert_eq!(Article::__step_index(&state), index, "{state:?}");
+        let name = Article::step_name(&state);
+        let looked_up = <Article as Workflow>::STEPS
+            .iter()
+            .position(|step| *step == name);
+        assert_eq!(looked_up, index, "{state:?}");
+    }
 }

@@ -319,6 +319,18 @@ pub trait Workflow: Send + Sync {
         let _ = once;
         self.transition(state, cx)
     }
+
+    /// Not part of the API: `#[workflow]` generates it, a workflow written by hand keeps the
+    /// default.
+    ///
+    /// Where in [`STEPS`](Self::STEPS) the step `state` is about to run is: `None` for a
+    /// fan-out, a map or the end. A watched run tells its scope each step it enters, by this
+    /// index; the default looks the name [`step_name`](Self::step_name) gives up in `STEPS`.
+    #[doc(hidden)]
+    fn __step_index(state: &Self::State) -> Option<usize> {
+        let name = Self::step_name(state);
+        Self::STEPS.iter().position(|step| *step == name)
+    }
 }
 
 /// A run waiting at a pause for a value from outside: see [`Workflow::pause`].

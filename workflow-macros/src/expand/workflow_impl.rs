@@ -33,6 +33,7 @@ pub(super) fn workflow_impl(model: &Model) -> TokenStream {
     });
     let end = variant(model, None);
     let names = step_names(model);
+    let indexes = step_indexes(model);
     let phantom = phantom_arm(model, true);
     let pauses = pause_methods(model);
     let sleeps = sleep_method(model);
@@ -76,6 +77,13 @@ pub(super) fn workflow_impl(model: &Model) -> TokenStream {
                     #(#names)*
                     #state::#end(_) => "end",
                     #phantom
+                }
+            }
+
+            fn __step_index(#state_var: &Self::State) -> ::core::option::Option<usize> {
+                match #state_var {
+                    #(#indexes)*
+                    _ => ::core::option::Option::None,
                 }
             }
 
@@ -188,6 +196,19 @@ fn step_names(model: &Model) -> Vec<TokenStream> {
     variants
         .into_iter()
         .map(|super::Variant { ident, tag, .. }| quote!(#state::#ident(_) => #tag,))
+        .collect()
+}
+
+/// The arms of `Workflow::__step_index`: each step's variant, to its index in `STEPS` (the
+/// steps in declaration order, branches of forks included, which have no variant).
+fn step_indexes(model: &Model) -> Vec<TokenStream> {
+    let state = &model.state;
+    (model.steps.iter().enumerate())
+        .filter(|(_, step)| step.branch_of.is_empty())
+        .map(|(index, _)| {
+            let ident = variant(model, Some(index));
+            quote!(#state::#ident(_) => ::core::option::Option::Some(#index),)
+        })
         .collect()
 }
 

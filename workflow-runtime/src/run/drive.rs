@@ -331,7 +331,7 @@ pub(crate) fn drive_to<'a, W: Workflow>(
                 cx.count_step()
             };
             if let (Some(run), false) = (cx.run(), continuing) {
-                run.enter(step);
+                run.enter(W::__step_index(&state));
             }
             hooks.check::<W>(taken, step)?;
             if let Some(saver) = hooks.saver {

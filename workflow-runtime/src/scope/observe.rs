@@ -144,10 +144,9 @@ impl RunScope {
         });
     }
 
-    /// The run is about to run `step` (a step, or a fan-out or a map, which is none of the
-    /// run's steps): the calls from now on are its calls.
-    pub(crate) fn enter(&self, step: &'static str) {
-        let index = self.steps.iter().position(|name| *name == step);
+    /// The run is about to run the step at `index` in its steps (`None`: a fan-out or a map,
+    /// which is none of them): the calls from now on are its calls.
+    pub(crate) fn enter(&self, index: Option<usize>) {
         self.current
             .store(index.unwrap_or(usize::MAX), Ordering::Relaxed);
     }
