@@ -34,7 +34,7 @@ impl Macro {
     }
 
     flow! {
-        start -> ask -> receive hear -> sleep "50ms" -> act -> end;
+        start -> ask -> receive hear -> sleep "500ms" -> act -> end;
     }
 }
 
@@ -152,7 +152,7 @@ impl Workflow for Hand {
             }) => {
                 let heard = async { Ok(format!("{input} go, says {}", go.by)) };
                 let heard = cx.step("hear", &POLICY, heard).await?;
-                HandState::Act(SleepState::after(heard, Duration::from_millis(50)))
+                HandState::Act(SleepState::after(heard, Duration::from_millis(500)))
             }
             HandState::Hear(_) => {
                 return Err(Error::AwaitingSignal {

@@ -11,8 +11,12 @@ use crate::support::{env, Child, Rng, Target};
 /// The children's lease: shorter than the slow step, which renews it while it runs.
 const LEASE: Duration = Duration::from_millis(150);
 
-/// How long the slow step takes.
-const SLOW: Duration = Duration::from_millis(400);
+/// How long the slow step takes: far longer than the moment it is stopped at (below
+/// [`STOP_WITHIN`] after it started), so that a busy machine still stops it in that step.
+const SLOW: Duration = Duration::from_millis(1_000);
+
+/// The child is stopped at a random moment this long at most after its slow step started.
+const STOP_WITHIN: Duration = Duration::from_millis(200);
 
 /// `WORKFLOW_CRASH_STOPS` trials (5 by default) on `target`: a child is stopped in its slow
 /// step (a random one, at a random moment); once its lease has expired, a second child
@@ -32,7 +36,7 @@ pub(crate) fn stopped_owner(target: &Target, name: &str) {
         let mut first = Child::spawn_slow(target, trial.id, LEASE, Some((k, SLOW)));
         wait_for_attempt(&parent, &mut first, n, k);
         std::thread::sleep(Duration::from_micros(
-            rng.below(SLOW.as_micros() as u64 / 2),
+            rng.below(STOP_WITHIN.as_micros() as u64),
         ));
         stop(target, &first);
         let landed = trial.interrupted(&mut tally, &parent, first.pid());

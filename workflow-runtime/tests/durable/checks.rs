@@ -1,6 +1,7 @@
 //! What a durable run refuses or records: changed definitions, hand-made checkpoints,
 //! failures, cancellation.
 
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use workflow_runtime::store::{Checkpoint, NewRun, RunId, RunStatus, FORMAT_VERSION};
@@ -141,9 +142,15 @@ pub(crate) async fn a_dropped_run_gives_up_its_lease(fixture: Fixture) {
     let runner = Runner::new(fixture.store).owner("test");
     let id = runner.create::<Chain>(1).await.expect("created");
     let hanging = Chain::<1>::hanging_at(1);
-    let dropped =
-        tokio::time::timeout(Duration::from_millis(100), runner.resume(&hanging, id)).await;
-    assert!(dropped.is_err(), "step 1 hangs");
+    // Dropped once step 1 hangs (a fixed time could come before, on a busy machine).
+    let run = runner.resume(&hanging, id);
+    let dropped = tokio::time::timeout(Duration::from_secs(30), async {
+        tokio::select! {
+            () = hanging.hung.notified() => {}
+            _ = run => panic!("step 1 hangs"),
+        }
+    });
+    dropped.await.expect("step 1 starts");
 
     // The lease is given up by a task of its own: wait for it, far less than the 30 s lease.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
@@ -173,14 +180,14 @@ pub(crate) async fn cancellation_fails_the_run_and_it_resumes(fixture: Fixture) 
     let runner = Runner::new(fixture.store.clone())
         .owner("test")
         .cancellation(token.clone());
+    let chain = Chain::<1>::hanging_at(1);
+    // Cancelled once step 1 hangs (a fixed time could come before, on a busy machine).
+    let hung = Arc::clone(&chain.hung);
     let canceller = tokio::spawn(async move {
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        hung.notified().await;
         token.cancel();
     });
-    let run = runner
-        .start(&Chain::<1>::hanging_at(1), 1)
-        .await
-        .expect("created");
+    let run = runner.start(&chain, 1).await.expect("created");
     canceller.await.expect("no panic");
     assert!(
         matches!(

@@ -13,7 +13,7 @@ use workflow_runtime::store::{
 };
 use workflow_runtime::{Agent, Context, Error, Runner, StepPolicy, Workflow};
 
-use crate::leases::crash;
+use crate::leases::crash_when;
 use crate::stores::Fixture;
 use crate::workflows::{Approval, Chain, Decision, Flake};
 
@@ -302,7 +302,7 @@ pub(crate) async fn a_crashed_run_keeps_its_events_up_to_its_last_checkpoint(fix
     let runner = Runner::new(fixture.store.clone()).lease(lease);
     let id = runner.create::<Chain>(1).await.expect("created");
     let crashed = Chain::<1>::hanging_at(1);
-    crash(Duration::from_millis(150), runner.resume(&crashed, id)).await;
+    crash_when(&crashed.hung, runner.resume(&crashed, id)).await;
     // Saved with checkpoint 1; the second step's start was not.
     let saved = ["resumed", "step_started", "step_finished"];
     assert_eq!(kinds(&runner, id).await, saved);

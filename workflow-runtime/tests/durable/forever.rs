@@ -104,7 +104,7 @@ pub(crate) async fn a_runner_with_an_endless_lease_keeps_its_run(fixture: Fixtur
         .lease(Duration::MAX);
     let id = holder.create::<Chain>(1).await.expect("created");
     let hanging = Chain::<1>::hanging_at(1);
-    crate::leases::crash(Duration::from_millis(200), holder.resume(&hanging, id)).await;
+    crate::leases::crash_when(&hanging.hung, holder.resume(&hanging, id)).await;
     assert_eq!(hanging.runs(), [1, 1, 0]);
 
     let other = Runner::new(fixture.store.clone())

@@ -1,8 +1,9 @@
 //! One writer per run: leases, takeovers, stale writes, concurrent resumes.
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
+use tokio::sync::Notify;
 use workflow_runtime::store::{Cancel, Checkpoint, Lease, RunStatus};
 use workflow_runtime::{Error, Outcome, Runner};
 
@@ -18,6 +19,23 @@ pub(crate) async fn crash<F: std::future::Future>(after: Duration, run: F) {
     std::mem::forget(run);
 }
 
+/// Runs `run` until `hung` says its step that never finishes has started (what came before
+/// it saved), then "crashes" it as [`crash`] does. Not a fixed time: on a busy machine the
+/// steps before may take longer than any.
+pub(crate) async fn crash_when<F: std::future::Future>(hung: &Notify, run: F) {
+    let mut run = Box::pin(run);
+    let reached = async {
+        tokio::select! {
+            () = hung.notified() => {}
+            _ = run.as_mut() => panic!("the run should still be in its step"),
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(30), reached)
+        .await
+        .expect("the run reaches its step that never finishes");
+    std::mem::forget(run);
+}
+
 fn owned_by(error: &Error, who: &str) -> bool {
     matches!(error, Error::RunOwned { owner, .. } if owner == who)
 }
@@ -29,7 +47,7 @@ pub(crate) async fn a_crashed_run_runs_no_completed_step_again(fixture: Fixture)
         .lease(lease);
     let id = runner.create::<Chain>(1).await.expect("created");
     let crashed = Chain::<1>::hanging_at(1);
-    crash(Duration::from_millis(150), runner.resume(&crashed, id)).await;
+    crash_when(&crashed.hung, runner.resume(&crashed, id)).await;
     assert_eq!(crashed.runs(), [1, 1, 0]);
     let info = runner.status(id).await.expect("status");
     assert_eq!(
@@ -100,7 +118,9 @@ pub(crate) async fn expired_leases_are_taken_over_and_stale_writes_rejected(fixt
         .create::<Chain>(1)
         .await
         .expect("created");
-    let a = Lease::new("a", Duration::from_millis(150));
+    // Long enough to be held still at the next claim on a busy machine.
+    let short = Duration::from_secs(1);
+    let a = Lease::new("a", short);
     let (info, latest) = store.claim(id, &a).await.expect("claims");
     assert_eq!(
         (info.owner.as_deref(), info.version, latest.seq),
@@ -115,11 +135,11 @@ pub(crate) async fn expired_leases_are_taken_over_and_stale_writes_rejected(fixt
             expires_in,
         }) => {
             assert_eq!((run, owner.as_str()), (id, "a"));
-            assert!(expires_in <= Duration::from_millis(150), "{expires_in:?}");
+            assert!(expires_in <= short, "{expires_in:?}");
         }
         other => panic!("{other:?}"),
     }
-    tokio::time::sleep(Duration::from_millis(250)).await;
+    tokio::time::sleep(short + Duration::from_millis(100)).await;
     let (info, _) = store
         .claim(id, &b)
         .await
@@ -209,20 +229,30 @@ pub(crate) async fn a_stale_owner_s_late_write_is_rejected(fixture: Fixture) {
         .owner("stale")
         .lease(lease);
     let id = stale.create::<Chain>(1).await.expect("created");
-    let blocked = std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build();
-        let chain = Chain::<1> {
-            block: Duration::from_millis(700),
-            ..Chain::default()
-        };
-        let run = runtime
-            .expect("a runtime")
-            .block_on(stale.resume(&chain, id));
-        (run, chain.runs())
+    let blocking = Arc::new(Chain::<1> {
+        block: Duration::from_millis(700),
+        ..Chain::default()
     });
-    tokio::time::sleep(Duration::from_millis(450)).await;
+    let blocked = std::thread::spawn({
+        let chain = Arc::clone(&blocking);
+        move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build();
+            let run = runtime
+                .expect("a runtime")
+                .block_on(stale.resume(&*chain, id));
+            (run, chain.runs())
+        }
+    });
+    // The lease was taken before the step started: it has expired 250 ms after that (timed
+    // from the step's start, not the thread's: on a busy machine the thread may start late).
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while blocking.runs()[0] == 0 {
+        assert!(Instant::now() < deadline, "the blocked step never started");
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    tokio::time::sleep(lease + Duration::from_millis(250)).await;
     let taker = Runner::new(fixture.store.clone())
         .owner("taker")
         .lease(lease);

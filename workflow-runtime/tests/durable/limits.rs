@@ -36,7 +36,8 @@ impl Gauged {
     async fn step(&self, x: u64) -> u64 {
         let now = self.0.now.fetch_add(1, Ordering::SeqCst) + 1;
         self.0.most.fetch_max(now, Ordering::SeqCst);
-        tokio::time::sleep(Duration::from_millis(15)).await;
+        // Long beside a claim or a save, even a slow one: runs that may overlap do.
+        tokio::time::sleep(Duration::from_millis(100)).await;
         self.0.now.fetch_sub(1, Ordering::SeqCst);
         x + 1
     }

@@ -185,8 +185,9 @@ pub(crate) async fn a_fan_out_checkpoints_each_finished_branch(fixture: Fixture)
         hang: vec![2],
         ..Fan::default()
     };
-    // Branch 2 hangs; the process "crashes" there.
-    crate::leases::crash(Duration::from_millis(200), runner.resume(&crashed, id)).await;
+    // Branch 2 hangs; the process "crashes" there, once the others had time to finish and
+    // be saved (a second: long enough on a busy machine).
+    crate::leases::crash(Duration::from_secs(1), runner.resume(&crashed, id)).await;
     assert_eq!(crashed.runs(), [1, 1, 1]);
 
     // One checkpoint, at the fan-out, and each branch saved beside it as it finished.

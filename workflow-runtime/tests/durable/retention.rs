@@ -257,9 +257,11 @@ pub(crate) async fn a_worker_deletes_old_runs_on_an_interval(fixture: Fixture) {
     let old = runner.start(&chain, 1).await.expect("runs").id;
     let paused = runner.start(&Approval::default(), "keep".into()).await;
     let paused = paused.expect("starts").id;
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    // The young run is a second from its age when the old one has passed it: time for the
+    // first pass to find them on a busy machine, and for this test to look.
+    let age = Duration::from_millis(1_200);
+    tokio::time::sleep(age + Duration::from_millis(100)).await;
     let young = runner.start(&chain, 2).await.expect("runs").id;
-    let age = Duration::from_millis(300);
     let worker = Worker::new(runner.clone())
         .retention(Retention::older_than(age), Duration::from_millis(20))
         .spawn();
@@ -275,7 +277,7 @@ pub(crate) async fn a_worker_deletes_old_runs_on_an_interval(fixture: Fixture) {
         );
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-    // The first pass took the old run only: the young one is 300 ms from its age.
+    // The first pass took the old run only: the young one is a second from its age.
     assert!(!gone(young).await, "the young run went at once");
     while !gone(young).await {
         assert!(

@@ -119,7 +119,8 @@ pub(crate) async fn usage_survives_a_crash_and_a_failed_step(fixture: Fixture) {
         hang_publish: true,
         ..Spender::new(agent(&[(600, 500), (100, 100)]))
     };
-    let crashed = tokio::time::timeout(Duration::from_millis(150), first.resume(&crashing, id));
+    // Long enough for what comes before the hang to be saved, on a busy machine.
+    let crashed = tokio::time::timeout(Duration::from_secs(1), first.resume(&crashing, id));
     assert!(crashed.await.is_err(), "the run should hang in `publish`");
     tokio::time::sleep(lease + Duration::from_millis(100)).await;
     let second = Runner::new(fixture.store.clone()).owner("second");
@@ -243,7 +244,8 @@ pub(crate) async fn a_resumed_fan_out_keeps_what_its_finished_branches_spent(fix
         hang: vec![2],
         runs: Default::default(),
     };
-    let crashed = tokio::time::timeout(Duration::from_millis(150), first.resume(&crashing, id));
+    // Long enough for what comes before the hang to be saved, on a busy machine.
+    let crashed = tokio::time::timeout(Duration::from_secs(1), first.resume(&crashing, id));
     assert!(crashed.await.is_err(), "the run should hang in branch 2");
     tokio::time::sleep(lease + Duration::from_millis(100)).await;
     // Listed in the middle of its fan-out, the run counts what its finished branches spent.

@@ -136,9 +136,11 @@ pub(crate) async fn orphaned_runs_are_recovered(fixture: Fixture) {
 }
 
 pub(crate) async fn runs_are_cancelled_by_id(fixture: Fixture) {
+    // Renewed every 200 ms, where the cancel request is seen; long enough that a renewal a
+    // busy machine delays does not lose it.
     let runner = Runner::new(fixture.store)
         .owner("test")
-        .lease(Duration::from_millis(150));
+        .lease(Duration::from_millis(600));
     // Waiting for a worker: cancelled at once, and never picked up.
     let waiting = runner.submit::<Chain>(1).await.expect("submits");
     assert_eq!(

@@ -6,10 +6,12 @@
 
 use std::future::Future;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use tokio::sync::Notify;
 use workflow_runtime::state::Branch;
 use workflow_runtime::{Answer, Context, Error, Pause, PauseDefinition, StepPolicy, Workflow};
 
@@ -35,6 +37,8 @@ pub(crate) struct Chain<const FP: u64 = 1> {
     pub(crate) runs: [AtomicU32; 3],
     /// A step that never finishes: the process "crashes" in it.
     pub(crate) hang_at: Option<usize>,
+    /// Told when the step that never finishes has started (the steps before it saved).
+    pub(crate) hung: Arc<Notify>,
     /// A step that fails this many times first.
     pub(crate) fail_at: Option<(usize, AtomicU32)>,
     /// A step that panics this many times first.
@@ -87,6 +91,7 @@ impl<const FP: u64> Chain<FP> {
             tokio::time::sleep(self.sleep).await;
         }
         if self.hang_at == Some(index) {
+            self.hung.notify_one();
             std::future::pending::<()>().await;
         }
         if let Some((at, left)) = &self.fail_at {
