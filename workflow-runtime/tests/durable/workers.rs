@@ -383,11 +383,13 @@ pub(crate) async fn a_cancel_whose_worker_died_is_completed(fixture: Fixture) {
     let runner = Runner::new(fixture.store).owner("test");
     let run = runner.submit::<Chain>(1).await.expect("submits");
     // Its worker takes it, is asked to stop, and dies before it sees the request.
-    let dead = Lease::new("dead", Duration::from_millis(200));
+    // Long enough to be held still when the cancel comes, on a busy machine.
+    let short = Duration::from_secs(1);
+    let dead = Lease::new("dead", short);
     store.claim(run.id(), &dead).await.expect("claims");
     let cancel = runner.cancel(run.id()).await.expect("cancels");
     assert_eq!(cancel, Cancel::Requested);
-    tokio::time::sleep(Duration::from_millis(250)).await;
+    tokio::time::sleep(short + Duration::from_millis(50)).await;
     // The next claim records it as cancelled, rather than pick it up or leave it running.
     let types = [WorkflowType::new("Chain", 1)];
     let lease = Lease::new("worker", Duration::from_secs(5));
