@@ -116,6 +116,8 @@ impl Context {
         // Lent here, not in the future: the future holds the loan, not the child's state too.
         let (mut lent, mut state) = self.lend(C::NAME, child);
         async move {
+            // As the driver's turn for a plain run (`drive_to`), and through the same
+            // `after_step`: the child's steps in one future, up to a state it stops at.
             let reached = loop {
                 let next = match after_step::<C>(state) {
                     AfterStep::Next(next) => next,
