@@ -172,11 +172,8 @@ fn transition_methods(model: &Model, body: &TokenStream, casts: &[TokenStream]) 
 fn stops(model: &Model, state_var: &syn::Ident) -> TokenStream {
     let state = &model.state;
     let end = variant(model, None);
-    let waits = (0..model.steps.len()).filter(|&index| {
-        let resumed = model.steps[index].sig.resume.is_some();
-        (resumed && (model.is_pause(index) || model.is_receive(index)))
-            || model.sleep_millis(index).is_some()
-    });
+    let waits = (0..model.steps.len())
+        .filter(|&index| model.waits(index) || model.sleep_millis(index).is_some());
     let waits = waits.map(|index| variant(model, Some(index)));
     quote!(::core::matches!(#state_var, #state::#end(_) #(| #state::#waits(_))*))
 }
