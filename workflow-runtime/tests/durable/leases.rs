@@ -20,9 +20,12 @@ pub(crate) async fn crash<F: std::future::Future>(after: Duration, run: F) {
 }
 
 /// Runs `run` until `hung` says its step that never finishes has started (what came before
-/// it saved), then "crashes" it as [`crash`] does. Not a fixed time: on a busy machine the
+/// it saved), and hands it back, still in that step. Not a fixed time: on a busy machine the
 /// steps before may take longer than any.
-pub(crate) async fn crash_when<F: std::future::Future>(hung: &Notify, run: F) {
+pub(crate) async fn until_hung<F: std::future::Future>(
+    hung: &Notify,
+    run: F,
+) -> std::pin::Pin<Box<F>> {
     let mut run = Box::pin(run);
     let reached = async {
         tokio::select! {
@@ -33,7 +36,13 @@ pub(crate) async fn crash_when<F: std::future::Future>(hung: &Notify, run: F) {
     tokio::time::timeout(Duration::from_secs(30), reached)
         .await
         .expect("the run reaches its step that never finishes");
-    std::mem::forget(run);
+    run
+}
+
+/// Runs `run` until its step that never finishes has started ([`until_hung`]), then
+/// "crashes" it as [`crash`] does.
+pub(crate) async fn crash_when<F: std::future::Future>(hung: &Notify, run: F) {
+    std::mem::forget(until_hung(hung, run).await);
 }
 
 fn owned_by(error: &Error, who: &str) -> bool {
