@@ -397,36 +397,42 @@ async fn watched() -> Option<Watched> {
     })
 }
 
+impl Watched {
+    /// Waits until the store's listening connection last ran `statement`.
+    async fn until(&self, statement: &str) {
+        until_listening(&self.watch, &self.name, statement).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_workers_connection_listens_only_while_the_worker_waits() {
-    let Some(Watched {
-        store,
-        other,
-        watch,
-        name,
-    }) = watched().await
-    else {
+    let Some(watched) = watched().await else {
         return;
     };
 
-    let worker = Worker::new(Runner::new(store))
+    let worker = Worker::new(Runner::new(Arc::clone(&watched.store)))
         .register(Hold)
         .register(Greet)
         .concurrency(1)
         .poll_interval(Duration::from_secs(3600))
         .spawn();
     // Idle, it waits for news: its store listens.
-    until_listening(&watch, &name, "LISTEN").await;
+    watched.until("LISTEN").await;
     // Busy (it drives one run at a time), it waits for none: its store stops listening, so
     // that the notices of other runs do not wake its connection.
-    let held = other.submit::<Hold>("held".into()).await.expect("submits");
-    until_listening(&watch, &name, "UNLISTEN").await;
+    let held = watched
+        .other
+        .submit::<Hold>("held".into())
+        .await
+        .expect("submits");
+    watched.until("UNLISTEN").await;
     RELEASE.notify_one();
     let held = tokio::time::timeout(DEADLINE, held.result()).await;
     assert_eq!(held.expect("ends").expect("finishes"), "held");
     // Idle again, it listens again, and a run submitted now wakes it at once.
-    until_listening(&watch, &name, "LISTEN").await;
-    let greeted = other
+    watched.until("LISTEN").await;
+    let greeted = watched
+        .other
         .submit::<Greet>("again".into())
         .await
         .expect("submits");
@@ -438,35 +444,34 @@ async fn a_workers_connection_listens_only_while_the_worker_waits() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_worker_hears_again_once_its_listening_connection_is_back() {
-    let Some(Watched {
-        store,
-        other,
-        watch,
-        name,
-    }) = watched().await
-    else {
+    let Some(watched) = watched().await else {
         return;
     };
 
-    let worker = Worker::new(Runner::new(store))
+    let worker = Worker::new(Runner::new(Arc::clone(&watched.store)))
         .register(Greet)
         .poll_interval(Duration::from_secs(3600))
         .spawn();
-    until_listening(&watch, &name, "LISTEN").await;
+    watched.until("LISTEN").await;
     // The listening connection is lost while the worker waits.
-    let ended: bool = watch
+    let ended: bool = watched
+        .watch
         .query_one(
             "SELECT bool_and(pg_terminate_backend(pid)) FROM pg_stat_activity \
              WHERE application_name = $1 AND query LIKE '%LISTEN%'",
-            &[&name],
+            &[&watched.name],
         )
         .await
         .and_then(|row| row.try_get(0))
         .expect("terminates");
     assert!(ended, "the listening connection was there");
     // Another one listens, and a run submitted now wakes the worker at once.
-    until_listening(&watch, &name, "LISTEN").await;
-    let greeted = other.submit::<Greet>("back".into()).await.expect("submits");
+    watched.until("LISTEN").await;
+    let greeted = watched
+        .other
+        .submit::<Greet>("back".into())
+        .await
+        .expect("submits");
     let greeted = tokio::time::timeout(DEADLINE, greeted.result()).await;
     assert_eq!(greeted.expect("woken").expect("finishes"), "hello back");
     worker.stop().await;
