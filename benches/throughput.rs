@@ -356,6 +356,10 @@ fn now_millis() -> i64 {
 }
 
 async fn drop_schema(client: &Client, schema: &str) {
+    if std::env::var_os("THROUGHPUT_KEEP_SCHEMAS").is_some() {
+        eprintln!("kept schema {schema}");
+        return;
+    }
     let sql = format!("DROP SCHEMA {schema} CASCADE");
     client.batch_execute(&sql).await.expect("drops");
 }

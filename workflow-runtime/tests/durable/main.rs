@@ -17,6 +17,7 @@ mod retention;
 mod rows;
 mod spenders;
 mod stores;
+mod together;
 mod usage;
 mod workers;
 mod workflows;
@@ -80,6 +81,8 @@ conformance! {
     leases::a_stale_owner_s_late_write_is_rejected,
     leases::a_write_between_saves_is_seen_by_the_next_save,
     leases::concurrent_resumes_do_not_fork,
+    together::saves_of_many_runs_at_once_are_each_checked,
+    together::saves_behind_one_given_up_are_written,
     pauses::a_pause_suspends_and_a_typed_value_resumes,
     pauses::a_json_value_is_checked,
     pauses::a_fan_out_checkpoints_each_finished_branch,

@@ -2,6 +2,7 @@
 
 mod answer;
 mod calls;
+mod group;
 mod listen;
 mod options;
 mod queue;
@@ -90,6 +91,8 @@ impl std::fmt::Debug for PostgresStore {
 struct Connection {
     client: Client,
     sql: Statements,
+    /// The saves waiting to go together.
+    group: group::Group,
 }
 
 impl PostgresStore {
@@ -227,7 +230,11 @@ where
         });
     }
     let sql = Statements::prepare(&client).await?;
-    Ok(Connection { client, sql })
+    Ok(Connection {
+        client,
+        sql,
+        group: group::Group::default(),
+    })
 }
 
 /// Tells the workers listening that there may be a run to claim: run `submitted`, or
@@ -282,16 +289,7 @@ impl CheckpointStore for PostgresStore {
     ) -> BoxFuture<'a, Result<(), Error>> {
         Box::pin(async move {
             let conn = self.connection().await?;
-            sql::save(
-                &conn.client,
-                &conn.sql,
-                lease.id,
-                lease_millis(lease),
-                &checkpoint,
-                &[],
-                None,
-            )
-            .await
+            group::save(&conn, lease.id, lease_millis(lease), &checkpoint, &[]).await
         })
     }
 
@@ -303,17 +301,7 @@ impl CheckpointStore for PostgresStore {
     ) -> BoxFuture<'a, Result<(), Error>> {
         Box::pin(async move {
             let conn = self.connection().await?;
-            let ttl = lease_millis(lease);
-            sql::save(
-                &conn.client,
-                &conn.sql,
-                lease.id,
-                ttl,
-                &checkpoint,
-                &events,
-                None,
-            )
-            .await
+            group::save(&conn, lease.id, lease_millis(lease), &checkpoint, &events).await
         })
     }
 

@@ -254,6 +254,8 @@ pub(super) struct Statements {
     /// the run, in one statement.
     pub(super) save_resuming: Statement,
     pub(super) save_logged_resuming: Statement,
+    /// Saves of running checkpoints of several runs ([`SAVE_GROUP`]).
+    pub(super) save_group: Statement,
     pub(super) append_events: Statement,
     pub(super) events: Statement,
     pub(super) latest_events: Statement,
@@ -326,6 +328,7 @@ impl Statements {
                 logged(SAVE_RUN)
             ))
             .await?,
+            save_group: prepare(save_group()).await?,
             append_events: prepare(append_events()).await?,
             // From the row that holds entry `$2`: each row holds at least one entry, so
             // `$3` rows hold the page.
@@ -495,6 +498,39 @@ fn running(save_run: &str) -> String {
     );
     debug_assert!(save_run.contains(found));
     save_run.replace(found, with)
+}
+
+/// Saves of running checkpoints of several runs, one per element of the arrays `$1`–`$15`
+/// (the run, its lease, the checkpoint's number, step, the lease's extension, the workflow,
+/// its fingerprint, the format, state, loop counters, time and usage, and the events to log
+/// as in [`LOG_EVENTS`]: the first's time, the batch and how many, 0 for none), each written
+/// as [`running`]'s save would write it alone, if its run's row is running, under that lease,
+/// at the checkpoint before, and not asked to stop. Returns the runs written.
+/// ([`group`](super::group) makes them.)
+fn save_group() -> String {
+    format!(
+        "WITH i AS (SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::bigint[], $4::text[], \
+         $5::bigint[], $6::text[], $7::bigint[], $8::integer[], $9::text[], $10::text[], \
+         $11::bigint[], $12::text[], $13::bigint[], $14::text[], $15::bigint[]) AS i (id, lease, \
+         seq, step, ttl, workflow, fingerprint, format, state, loops, created_at, usage, at, \
+         events, count)), \
+         run AS (UPDATE workflow_runs SET version = i.seq, wake_at = NULL, step = i.step, \
+         error = NULL, updated_at = {now}, lease_expires = {now} + i.ttl, \
+         log_next = CASE WHEN i.count > 0 THEN {LOG_END} + i.count ELSE log_next END \
+         FROM i WHERE workflow_runs.id = i.id AND workflow_runs.lease_id = i.lease \
+         AND workflow_runs.version = i.seq - 1 AND NOT workflow_runs.cancel_requested \
+         AND workflow_runs.status = 'running' \
+         RETURNING workflow_runs.id, workflow_runs.version, workflow_runs.log_next - i.count AS first), \
+         events AS (INSERT INTO workflow_events (run, seq, at, event, count) \
+         SELECT run.id, run.first, i.at, i.events, i.count FROM run \
+         JOIN i ON i.id = run.id AND i.seq = run.version WHERE i.count > 0), \
+         saved AS (INSERT INTO workflow_checkpoints (run, seq, workflow, fingerprint, format, \
+         step, status, state, loops, created_at, usage) SELECT i.id, i.seq, i.workflow, \
+         i.fingerprint, i.format, i.step, 'running', i.state, i.loops, i.created_at, i.usage \
+         FROM run JOIN i ON i.id = run.id AND i.seq = run.version) \
+         SELECT id FROM run",
+        now = now!(),
+    )
 }
 
 /// The calls recorded at checkpoint `$3 - 1` carried over to checkpoint `$3`, with call `$15`
