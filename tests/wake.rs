@@ -322,6 +322,63 @@ async fn only_the_end_of_a_run_a_handle_awaits_is_announced() {
     assert!(!announced.contains(&unawaited.to_string()), "{announced:?}");
 }
 
+/// The ends of runs saved at once (a `PostgresStore` writes the saves that come while another
+/// is in flight in one statement) are announced as a save alone announces its run's: each
+/// awaited run's once, no other's, and after its write.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_ends_of_runs_saved_at_once_are_announced_if_awaited() {
+    use workflow::store::{Checkpoint, Lease, RunStatus};
+
+    let Some(url) = postgres::url() else {
+        return;
+    };
+    let schema = postgres::schema("wake");
+    let store = postgres::connect(&url, &schema).await;
+    let runner = Runner::new(Arc::clone(&store));
+    let mut overheard = Overheard::listen(&url).await;
+    let mut runs = Vec::new();
+    for index in 0..12 {
+        let id = runner
+            .create::<Greet>(format!("run {index}"))
+            .await
+            .expect("created");
+        // The first save goes alone, the others behind it together: awaited runs in both.
+        if index % 2 == 0 {
+            store.await_end(id).await.expect("awaits");
+        }
+        let lease = Lease::new("worker", Duration::from_secs(30));
+        let (_, first) = store.claim(id, &lease).await.expect("claims");
+        runs.push((id, lease, first));
+    }
+    let ends = runs.iter().map(|(_, lease, first)| {
+        let end = Checkpoint {
+            seq: 1,
+            status: RunStatus::Finished,
+            ..first.clone()
+        };
+        store.save(lease, end)
+    });
+    for saved in futures_util::future::join_all(ends).await {
+        saved.expect("saved");
+    }
+    let mut announced = overheard.announced().await;
+    announced.sort();
+    let mut awaited: Vec<String> = runs
+        .iter()
+        .step_by(2)
+        .map(|(id, _, _)| id.to_string())
+        .collect();
+    awaited.sort();
+    assert_eq!(announced, awaited);
+    for (id, _, _) in &runs {
+        let info = store.run(*id).await.expect("run");
+        assert_eq!(
+            (info.status, info.version, info.owner),
+            (RunStatus::Finished, 1, None)
+        );
+    }
+}
+
 /// `url` with the connection's `application_name` set to `name`.
 fn named(url: &str, name: &str) -> String {
     if !url.starts_with("postgres://") && !url.starts_with("postgresql://") {

@@ -5,7 +5,7 @@
 use std::time::{Duration, UNIX_EPOCH};
 
 use futures_util::future::join_all;
-use workflow_runtime::store::{Cancel, Checkpoint, CheckpointStore, Lease, NewEvent};
+use workflow_runtime::store::{Cancel, Checkpoint, CheckpointStore, Lease, NewEvent, RunStatus};
 use workflow_runtime::{Error, RunId, Runner};
 
 use crate::stores::Fixture;
@@ -95,6 +95,18 @@ pub(crate) async fn saves_of_many_runs_at_once_are_each_checked(fixture: Fixture
     for saved in join_all(saves).await {
         saved.expect("saved");
     }
+    // And every one of them ends, all at once: the lease is given up.
+    let ends = going.iter().map(|&index| {
+        let (_, lease, first) = &runs[index];
+        let end = Checkpoint {
+            status: RunStatus::Finished,
+            ..next(first, index, 3)
+        };
+        store.save_logged(lease, end, events(index, 3))
+    });
+    for saved in join_all(ends).await {
+        saved.expect("saved");
+    }
 
     for (index, (id, _, first)) in runs.iter().enumerate() {
         let id = *id;
@@ -113,13 +125,17 @@ pub(crate) async fn saves_of_many_runs_at_once_are_each_checked(fixture: Fixture
             assert!(logged.is_empty(), "{logged:?}");
             continue;
         }
-        assert_eq!(info.version, 2, "run {index}");
-        for seq in [1, 2] {
+        assert_eq!(
+            (info.version, info.status, info.owner),
+            (3, RunStatus::Finished, None),
+            "run {index}"
+        );
+        for seq in [1, 2, 3] {
             let checkpoint = store.checkpoint(id, Some(seq)).await.expect("checkpoint");
             assert_eq!(checkpoint.state, next(first, index, seq).state);
             assert_eq!(checkpoint.step, first.step);
         }
-        let want: Vec<String> = [1, 2]
+        let want: Vec<String> = [1, 2, 3]
             .into_iter()
             .flat_map(|seq| events(index, seq))
             .map(|event| event.event)

@@ -1,4 +1,4 @@
-//! Saves of running checkpoints that come while another is on its way to the server, written
+//! Saves of checkpoints that come while another is on its way to the server, written
 //! together in one statement: a worker that drives many runs over one connection pays the
 //! server's cost of a statement (its set-up, its transaction, its commit) once for all of
 //! them rather than once each.
@@ -6,11 +6,11 @@
 //! A save that finds the connection's group idle is written at once, by its caller, as it
 //! always was; nothing waits for company. Saves that come while it is in flight queue, and
 //! the first to finish hands the queue to a task that writes it in one statement
-//! ([`statements::SAVE_GROUP`](super::statements::SAVE_GROUP)), then writes what queued
-//! meanwhile, until nothing is left. Each row is checked as a save alone is (its lease, its
-//! version, its run `running` and not asked to stop); a save the group statement did not
-//! write, or a group that failed, is made again alone by its caller, which then gets the
-//! error a save alone gets.
+//! (`statements::save_group`), then writes what queued meanwhile, until nothing is left.
+//! Each row is checked as a save alone is (its lease, its version, its run `running` and not
+//! asked to stop); a save the group statement did not write, or a group that failed, is made
+//! again alone by its caller, which then gets the error a save alone gets. A run's end
+//! written in a group is announced by the same statement, when it commits.
 
 use std::borrow::Cow;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -55,6 +55,7 @@ struct Row {
     run: Uuid,
     lease: Uuid,
     seq: i64,
+    status: &'static str,
     step: Cow<'static, str>,
     ttl: i64,
     workflow: Cow<'static, str>,
@@ -76,6 +77,7 @@ impl Row {
             run: *checkpoint.run.as_uuid(),
             lease,
             seq: i64::try_from(checkpoint.seq).unwrap_or(i64::MAX),
+            status: checkpoint.status.as_str(),
             step: checkpoint.step.clone(),
             ttl,
             workflow: checkpoint.workflow.clone(),
@@ -107,9 +109,10 @@ pub(super) async fn save(
     checkpoint: &Checkpoint,
     events: &[NewEvent],
 ) -> Result<(), Error> {
-    // Only the usual save goes in a group: a running checkpoint without a child run. A save
-    // that ends or suspends the run is written alone, so that its notice follows it.
-    if checkpoint.status != RunStatus::Running || checkpoint.child.is_some() {
+    // Only the usual saves go in a group: a checkpoint without a child run that goes on or
+    // finishes the run. One that suspends it, or fails, is written alone.
+    let usual = matches!(checkpoint.status, RunStatus::Running | RunStatus::Finished);
+    if !usual || checkpoint.child.is_some() {
         return sql_save(conn, lease, ttl, checkpoint, events).await;
     }
     let written = match take_turn(&conn.group) {
@@ -254,6 +257,7 @@ async fn write(conn: &Connection, group: &[Queued]) -> Result<Vec<Uuid>, Error> 
     let runs: Vec<Uuid> = group.iter().map(|q| q.row.run).collect();
     let leases: Vec<Uuid> = group.iter().map(|q| q.row.lease).collect();
     let seqs: Vec<i64> = group.iter().map(|q| q.row.seq).collect();
+    let statuses: Vec<&str> = group.iter().map(|q| q.row.status).collect();
     let steps: Vec<&str> = group.iter().map(|q| &*q.row.step).collect();
     let ttls: Vec<i64> = group.iter().map(|q| q.row.ttl).collect();
     let workflows: Vec<&str> = group.iter().map(|q| &*q.row.workflow).collect();
@@ -266,9 +270,9 @@ async fn write(conn: &Connection, group: &[Queued]) -> Result<Vec<Uuid>, Error> 
     let ats: Vec<i64> = group.iter().map(|q| q.row.at).collect();
     let events: Vec<&str> = group.iter().map(|q| q.row.events.as_str()).collect();
     let counts: Vec<i64> = group.iter().map(|q| q.row.count).collect();
-    let params: [&(dyn ToSql + Sync); 15] = [
-        &runs, &leases, &seqs, &steps, &ttls, &workflows, &prints, &formats, &states, &loops,
-        &created, &usage, &ats, &events, &counts,
+    let params: [&(dyn ToSql + Sync); 16] = [
+        &runs, &leases, &seqs, &statuses, &steps, &ttls, &workflows, &prints, &formats, &states,
+        &loops, &created, &usage, &ats, &events, &counts,
     ];
     let rows = conn
         .client

@@ -500,35 +500,43 @@ fn running(save_run: &str) -> String {
     save_run.replace(found, with)
 }
 
-/// Saves of running checkpoints of several runs, one per element of the arrays `$1`–`$15`
-/// (the run, its lease, the checkpoint's number, step, the lease's extension, the workflow,
-/// its fingerprint, the format, state, loop counters, time and usage, and the events to log
-/// as in [`LOG_EVENTS`]: the first's time, the batch and how many, 0 for none), each written
-/// as [`running`]'s save would write it alone, if its run's row is running, under that lease,
-/// at the checkpoint before, and not asked to stop. Returns the runs written.
-/// ([`group`](super::group) makes them.)
+/// Saves of checkpoints of several runs, each running or finished, one per element of the
+/// arrays `$1`–`$16` (the run, its lease, the checkpoint's number, status, step, the lease's
+/// extension, the workflow, its fingerprint, the format, state, loop counters, time and usage,
+/// and the events to log as in [`LOG_EVENTS`]: the first's time, the batch and how many, 0
+/// for none). Each is written as [`running`]'s save would write it alone, if its run's row
+/// is running, under that lease, at the checkpoint before, and not asked to stop: a running
+/// checkpoint extends the lease, a finished one gives it up, and announces the run's end if a
+/// handle awaits it ([`NOTIFY_ENDED`](super::listen::NOTIFY_ENDED), here delivered when the
+/// statement commits). Returns the runs written. (`group` makes them.)
 fn save_group() -> String {
     format!(
         "WITH i AS (SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::bigint[], $4::text[], \
-         $5::bigint[], $6::text[], $7::bigint[], $8::integer[], $9::text[], $10::text[], \
-         $11::bigint[], $12::text[], $13::bigint[], $14::text[], $15::bigint[]) AS i (id, lease, \
-         seq, step, ttl, workflow, fingerprint, format, state, loops, created_at, usage, at, \
-         events, count)), \
-         run AS (UPDATE workflow_runs SET version = i.seq, wake_at = NULL, step = i.step, \
-         error = NULL, updated_at = {now}, lease_expires = {now} + i.ttl, \
+         $5::text[], $6::bigint[], $7::text[], $8::bigint[], $9::integer[], $10::text[], \
+         $11::text[], $12::bigint[], $13::text[], $14::bigint[], $15::text[], $16::bigint[]) \
+         AS i (id, lease, seq, status, step, ttl, workflow, fingerprint, format, state, loops, \
+         created_at, usage, at, events, count)), \
+         run AS (UPDATE workflow_runs SET version = i.seq, status = i.status, wake_at = NULL, \
+         step = i.step, error = NULL, updated_at = {now}, \
+         lease_id = CASE WHEN i.status = 'running' THEN lease_id END, \
+         owner = CASE WHEN i.status = 'running' THEN owner END, \
+         lease_expires = CASE WHEN i.status = 'running' THEN {now} + i.ttl END, \
          log_next = CASE WHEN i.count > 0 THEN {LOG_END} + i.count ELSE log_next END \
          FROM i WHERE workflow_runs.id = i.id AND workflow_runs.lease_id = i.lease \
          AND workflow_runs.version = i.seq - 1 AND NOT workflow_runs.cancel_requested \
          AND workflow_runs.status = 'running' \
-         RETURNING workflow_runs.id, workflow_runs.version, workflow_runs.log_next - i.count AS first), \
+         RETURNING workflow_runs.id, workflow_runs.version, workflow_runs.status, \
+         workflow_runs.awaited, workflow_runs.log_next - i.count AS first), \
          events AS (INSERT INTO workflow_events (run, seq, at, event, count) \
          SELECT run.id, run.first, i.at, i.events, i.count FROM run \
          JOIN i ON i.id = run.id AND i.seq = run.version WHERE i.count > 0), \
          saved AS (INSERT INTO workflow_checkpoints (run, seq, workflow, fingerprint, format, \
          step, status, state, loops, created_at, usage) SELECT i.id, i.seq, i.workflow, \
-         i.fingerprint, i.format, i.step, 'running', i.state, i.loops, i.created_at, i.usage \
-         FROM run JOIN i ON i.id = run.id AND i.seq = run.version) \
-         SELECT id FROM run",
+         i.fingerprint, i.format, i.step, i.status, i.state, i.loops, i.created_at, i.usage \
+         FROM run JOIN i ON i.id = run.id AND i.seq = run.version), \
+         told AS (SELECT pg_notify('workflow_ended', id::text) FROM run \
+         WHERE awaited AND status <> 'running') \
+         SELECT run.id FROM run CROSS JOIN (SELECT count(*) FROM told) AS notices",
         now = now!(),
     )
 }
