@@ -31,8 +31,10 @@
 //!
 //! Run with `cargo bench --bench throughput --features postgres` and `WORKFLOW_POSTGRES_URL`
 //! set; `THROUGHPUT_WORKERS` (default `1,2,4`), `THROUGHPUT_RUNS` (default 5000) and
-//! `THROUGHPUT_CONCURRENCY` (default 1) change the workload; `THROUGHPUT_SIDES` (say
-//! `floor,workflow`) measures only the sides named. `THROUGHPUT_SUBMIT=during` has the workflow
+//! `THROUGHPUT_CONCURRENCY` (default 16, a `Worker`'s own default) change the workload;
+//! `THROUGHPUT_SIDES` (say `floor,workflow`) measures only the sides named, and
+//! `THROUGHPUT_KEEP_SCHEMAS=1` leaves each side's schema in place afterwards (to read its
+//! tables' statistics). `THROUGHPUT_SUBMIT=during` has the workflow
 //! sides submit their runs one by one while their workers work (the clock running), as clients
 //! would, so that what each submit's notice costs the workers shows; the floor is unchanged.
 //! Prints one line per measurement:
@@ -90,7 +92,7 @@ impl Workload {
             runs: number("THROUGHPUT_RUNS", &var("THROUGHPUT_RUNS", "5000")),
             concurrency: number(
                 "THROUGHPUT_CONCURRENCY",
-                &var("THROUGHPUT_CONCURRENCY", "1"),
+                &var("THROUGHPUT_CONCURRENCY", "16"),
             ),
             sides: std::env::var("THROUGHPUT_SIDES").ok().map(|sides| {
                 sides

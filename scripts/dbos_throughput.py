@@ -27,7 +27,7 @@ import psycopg
 from dbos import DBOS, DBOSConfig
 
 QUEUE = "bench"
-CONCURRENCY = int(os.environ.get("CONCURRENCY", "1"))
+CONCURRENCY = int(os.environ.get("CONCURRENCY", "16"))
 POLL = float(os.environ.get("POLL", "0.01"))
 
 

@@ -7,7 +7,7 @@
 #
 # Settings (env): THROUGHPUT_RUNS (5000 runs per measurement of the Rust sides),
 # THROUGHPUT_DBOS_RUNS (1000 runs per measurement of DBOS, about 50 times slower here),
-# THROUGHPUT_WORKERS ("1,2,4"), THROUGHPUT_CONCURRENCY (1: runs each worker drives at once),
+# THROUGHPUT_WORKERS ("1,2,4"), THROUGHPUT_CONCURRENCY (16, a Worker's default: runs each worker drives at once),
 # THROUGHPUT_THREADS (the Rust side's runtime threads; as many as the machine has cores),
 # THROUGHPUT_SIDES (all of `floor,workflow,workflow_nolog`, or the Rust sides named),
 # THROUGHPUT_DBOS (1; 0 skips DBOS), THROUGHPUT_VENV (target/dbos-venv: the virtualenv DBOS is installed in, with pip,
@@ -20,7 +20,7 @@ cd "$(dirname "$0")/.."
 export THROUGHPUT_RUNS="${THROUGHPUT_RUNS:-5000}"
 dbos_runs="${THROUGHPUT_DBOS_RUNS:-1000}"
 export THROUGHPUT_WORKERS="${THROUGHPUT_WORKERS:-1,2,4}"
-export THROUGHPUT_CONCURRENCY="${THROUGHPUT_CONCURRENCY:-1}"
+export THROUGHPUT_CONCURRENCY="${THROUGHPUT_CONCURRENCY:-16}"
 dbos="${THROUGHPUT_DBOS:-1}"
 venv="${THROUGHPUT_VENV:-target/dbos-venv}"
 out="$(mktemp)"
