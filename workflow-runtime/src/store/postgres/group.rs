@@ -224,9 +224,8 @@ async fn flush(conn: Arc<Connection>) {
         };
         let written = write(&conn, &group).await;
         for queued in group {
-            let saved = written
-                .as_ref()
-                .is_ok_and(|runs| runs.contains(&queued.row.run));
+            let key = (queued.row.run, queued.row.seq);
+            let saved = written.as_ref().is_ok_and(|saved| saved.contains(&key));
             // A caller that gave up has nobody to tell.
             let _ = queued.saved.send(saved);
         }
@@ -252,8 +251,8 @@ impl Drop for Flushing<'_> {
     }
 }
 
-/// One statement that saves `group`: the runs it wrote.
-async fn write(conn: &Connection, group: &[Queued]) -> Result<Vec<Uuid>, Error> {
+/// One statement that saves `group`: the checkpoints it wrote, by run and number.
+async fn write(conn: &Connection, group: &[Queued]) -> Result<Vec<(Uuid, i64)>, Error> {
     let runs: Vec<Uuid> = group.iter().map(|q| q.row.run).collect();
     let leases: Vec<Uuid> = group.iter().map(|q| q.row.lease).collect();
     let seqs: Vec<i64> = group.iter().map(|q| q.row.seq).collect();
@@ -280,6 +279,7 @@ async fn write(conn: &Connection, group: &[Queued]) -> Result<Vec<Uuid>, Error> 
         .await
         .map_err(store)?;
     rows.iter()
-        .map(|row| row.try_get::<_, Uuid>(0).map_err(store))
-        .collect()
+        .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
+        .collect::<Result<_, tokio_postgres::Error>>()
+        .map_err(store)
 }

@@ -508,7 +508,8 @@ fn running(save_run: &str) -> String {
 /// is running, under that lease, at the checkpoint before, and not asked to stop: a running
 /// checkpoint extends the lease, a finished one gives it up, and announces the run's end if a
 /// handle awaits it ([`NOTIFY_ENDED`](super::listen::NOTIFY_ENDED), here delivered when the
-/// statement commits). Returns the runs written. (`group` makes them.)
+/// statement commits). Returns the checkpoints written, by run and number. (`group` makes
+/// them.)
 fn save_group() -> String {
     format!(
         "WITH i AS (SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::bigint[], $4::text[], \
@@ -536,7 +537,7 @@ fn save_group() -> String {
          FROM run JOIN i ON i.id = run.id AND i.seq = run.version), \
          told AS (SELECT pg_notify('workflow_ended', id::text) FROM run \
          WHERE awaited AND status <> 'running') \
-         SELECT run.id FROM run CROSS JOIN (SELECT count(*) FROM told) AS notices",
+         SELECT run.id, run.version FROM run CROSS JOIN (SELECT count(*) FROM told) AS notices",
         now = now!(),
     )
 }
