@@ -43,6 +43,13 @@ pub use options::PostgresOptions;
 /// concurrent writers of one run are ordered by its row lock. Statements are prepared once
 /// per connection; a lost connection is reopened on the next call.
 ///
+/// A store runs its statements on one connection, and a worker drives all its runs through
+/// its store: the checkpoints of other runs that are saved while one is on its way are
+/// written together, in one statement, each checked as it would be alone. A process that
+/// saves one run at a time pays nothing for that; one that drives many pays the server's
+/// cost of a statement (its transaction, its commit) once per group rather than once per
+/// step.
+///
 /// Workers wake at once when there may be work ([`CheckpointStore::work_notices`]):
 /// submitting a run, recording an answer and sending a message `NOTIFY` channel
 /// `workflow_work`. Run handles wake when their run ends ([`CheckpointStore::run_ends`]):
