@@ -508,8 +508,9 @@ fn running(save_run: &str) -> String {
 /// is running, under that lease, at the checkpoint before, and not asked to stop: a running
 /// checkpoint extends the lease, a finished one gives it up, and announces the run's end if a
 /// handle awaits it ([`NOTIFY_ENDED`](super::listen::NOTIFY_ENDED), here delivered when the
-/// statement commits). Returns the checkpoints written, by run and number. (`group` makes
-/// them.)
+/// statement commits). The rows written return what their checkpoint and events need, so
+/// the inserts read them without joining the arrays again. Returns the checkpoints written,
+/// by run and number. (`group` makes them.)
 fn save_group() -> String {
     format!(
         "WITH i AS (SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::bigint[], $4::text[], \
@@ -527,17 +528,17 @@ fn save_group() -> String {
          AND workflow_runs.version = i.seq - 1 AND NOT workflow_runs.cancel_requested \
          AND workflow_runs.status = 'running' \
          RETURNING workflow_runs.id, workflow_runs.version, workflow_runs.status, \
-         workflow_runs.awaited, workflow_runs.log_next - i.count AS first), \
+         workflow_runs.awaited, workflow_runs.log_next - i.count AS first, i.workflow, \
+         i.fingerprint, i.format, i.step, i.state, i.loops, i.created_at, i.usage, i.at, \
+         i.events, i.count), \
          events AS (INSERT INTO workflow_events (run, seq, at, event, count) \
-         SELECT run.id, run.first, i.at, i.events, i.count FROM run \
-         JOIN i ON i.id = run.id AND i.seq = run.version WHERE i.count > 0), \
+         SELECT id, first, at, events, count FROM run WHERE count > 0), \
          saved AS (INSERT INTO workflow_checkpoints (run, seq, workflow, fingerprint, format, \
-         step, status, state, loops, created_at, usage) SELECT i.id, i.seq, i.workflow, \
-         i.fingerprint, i.format, i.step, i.status, i.state, i.loops, i.created_at, i.usage \
-         FROM run JOIN i ON i.id = run.id AND i.seq = run.version), \
+         step, status, state, loops, created_at, usage) SELECT id, version, workflow, \
+         fingerprint, format, step, status, state, loops, created_at, usage FROM run), \
          told AS (SELECT pg_notify('workflow_ended', id::text) FROM run \
          WHERE awaited AND status <> 'running') \
-         SELECT run.id, run.version FROM run CROSS JOIN (SELECT count(*) FROM told) AS notices",
+         SELECT id, version FROM run WHERE (SELECT count(*) FROM told) >= 0",
         now = now!(),
     )
 }
