@@ -30,6 +30,10 @@ use crate::store::{Checkpoint, NewEvent, RunStatus};
 /// At most this many saves go in one statement; more wait for the next.
 const MOST: usize = 128;
 
+/// Nor more than about this many bytes of states and events (a save larger than that goes
+/// alone): one statement's message stays a few megabytes however large the states.
+const MOST_BYTES: usize = 8 << 20;
+
 /// The saves of one connection that wait for the one in flight.
 #[derive(Default)]
 pub(super) struct Group {
@@ -218,7 +222,7 @@ async fn flush(conn: Arc<Connection>) {
                 flushing.done = true;
                 return;
             }
-            let most = state.queued.len().min(MOST);
+            let most = taken(&state.queued);
             let rest = state.queued.split_off(most);
             std::mem::replace(&mut state.queued, rest)
         };
@@ -230,6 +234,23 @@ async fn flush(conn: Arc<Connection>) {
             let _ = queued.saved.send(saved);
         }
     }
+}
+
+/// How many of the saves at the head of `queued` go in the next statement: at least one, at
+/// most [`MOST`], and no more than [`MOST_BYTES`] of states and events.
+fn taken(queued: &[Queued]) -> usize {
+    let mut bytes = 0;
+    let fits = |queued: &&Queued| {
+        bytes += queued.row.state.len() + queued.row.events.len();
+        bytes <= MOST_BYTES
+    };
+    queued
+        .iter()
+        .take(MOST)
+        .take_while(fits)
+        .count()
+        .max(1)
+        .min(queued.len())
 }
 
 /// A flush under way: if its task is dropped before the queue is empty, the callers still
@@ -282,4 +303,45 @@ async fn write(conn: &Connection, group: &[Queued]) -> Result<Vec<(Uuid, i64)>, 
         .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
         .collect::<Result<_, tokio_postgres::Error>>()
         .map_err(store)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A queued save whose state is `bytes` long.
+    fn queued(bytes: usize) -> Queued {
+        let (saved, _) = oneshot::channel();
+        let row = Row {
+            run: Uuid::nil(),
+            lease: Uuid::nil(),
+            seq: 1,
+            status: "running",
+            step: "step".into(),
+            ttl: 0,
+            workflow: "Workflow".into(),
+            fingerprint: 0,
+            format: 1,
+            state: "x".repeat(bytes),
+            loops: "[]".into(),
+            created_at: 0,
+            usage: None,
+            at: 0,
+            events: String::new(),
+            count: 0,
+        };
+        Queued { row, saved }
+    }
+
+    #[test]
+    fn a_group_holds_at_most_so_many_saves_and_bytes() {
+        let small: Vec<Queued> = (0..200).map(|_| queued(10)).collect();
+        assert_eq!(taken(&small), MOST);
+        assert_eq!(taken(&small[..5]), 5);
+        let large: Vec<Queued> = (0..4).map(|_| queued(3 << 20)).collect();
+        assert_eq!(taken(&large), 2);
+        // A save larger than a group's bytes goes alone.
+        assert_eq!(taken(&[queued(20 << 20), queued(10)]), 1);
+        assert_eq!(taken(&[]), 0);
+    }
 }
