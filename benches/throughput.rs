@@ -15,6 +15,8 @@
 //!   autocommitted `INSERT`s of the run's checkpoints (the same JSON `Ten` saves), the last
 //!   of which also marks the run done, until the claim finds nothing. The end is when the
 //!   last task has seen nothing left.
+//! - `floor_shared`: the floor with one connection per worker, which its `C` tasks share
+//!   (their statements pipelined), as each worker's store has one.
 //! - `workflow`: `W` [`Worker`]s, each with a [`Runner`] on a [`PostgresStore`] of its own
 //!   (one connection each), with `concurrency(C)`, spawned as tasks of this process; the end
 //!   is the last run's `updated_at` as the store records it (found by polling every 20 ms
@@ -146,8 +148,12 @@ fn main() {
     rt.block_on(async {
         for &workers in &load.workers {
             if load.measures("floor") {
-                let floor = floor(&load, workers).await;
+                let floor = floor(&load, workers, false).await;
                 load.report("floor", workers, floor);
+            }
+            if load.measures("floor_shared") {
+                let floor = floor(&load, workers, true).await;
+                load.report("floor_shared", workers, floor);
             }
             if load.measures("workflow") {
                 let ours = durable(&load, workers, true).await;
@@ -172,8 +178,9 @@ async fn connect(url: &str) -> Client {
     client
 }
 
-/// The seconds the floor takes with `workers` workers.
-async fn floor(load: &Workload, workers: usize) -> f64 {
+/// The seconds the floor takes with `workers` workers: with a connection per run in flight,
+/// or (`shared`) one per worker, which its runs in flight share.
+async fn floor(load: &Workload, workers: usize, shared: bool) -> f64 {
     let schema = schema();
     let setup = connect(&load.url).await;
     let create = format!(
@@ -189,16 +196,20 @@ async fn floor(load: &Workload, workers: usize) -> f64 {
     setup.batch_execute(&create).await.expect("creates");
     let states = Arc::new(ten_states());
     let mut clients = Vec::new();
-    for _ in 0..workers * load.concurrency {
+    let connections = if shared { workers } else { workers * load.concurrency };
+    for _ in 0..connections {
         let client = connect(&load.url).await;
         let path = format!("SET search_path TO {schema}");
         client.batch_execute(&path).await.expect("sets");
-        clients.push(client);
+        clients.push(Arc::new(client));
     }
     let start = Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
-    for client in clients {
-        tasks.spawn(floor_worker(client, Arc::clone(&states)));
+    for client in &clients {
+        let tasks_each = if shared { load.concurrency } else { 1 };
+        for _ in 0..tasks_each {
+            tasks.spawn(floor_worker(Arc::clone(client), Arc::clone(&states)));
+        }
     }
     let mut claimed = 0;
     while let Some(done) = tasks.join_next().await {
@@ -218,7 +229,7 @@ async fn floor(load: &Workload, workers: usize) -> f64 {
 
 /// One of the floor's workers: claims runs and writes their ten checkpoints until there are
 /// none left; how many it ran.
-async fn floor_worker(client: Client, states: Arc<Vec<String>>) -> usize {
+async fn floor_worker(client: Arc<Client>, states: Arc<Vec<String>>) -> usize {
     let claim = client
         .prepare(
             "UPDATE runs SET owner = $1 WHERE id = (SELECT id FROM runs WHERE owner IS NULL \

@@ -9,7 +9,7 @@
 # THROUGHPUT_DBOS_RUNS (1000 runs per measurement of DBOS, about 50 times slower here),
 # THROUGHPUT_WORKERS ("1,2,4"), THROUGHPUT_CONCURRENCY (16, a Worker's default: runs each worker drives at once),
 # THROUGHPUT_THREADS (the Rust side's runtime threads; as many as the machine has cores),
-# THROUGHPUT_SIDES (all of `floor,workflow,workflow_nolog`, or the Rust sides named),
+# THROUGHPUT_SIDES (all of `floor,floor_shared,workflow,workflow_nolog`, or the Rust sides named),
 # THROUGHPUT_DBOS (1; 0 skips DBOS), THROUGHPUT_VENV (target/dbos-venv: the virtualenv DBOS is installed in, with pip,
 # on first use). The Rust side is `benches/throughput.rs`, the DBOS side
 # `scripts/dbos_throughput.py`; each says how it measures. Opt-in: CI does not run it.
@@ -53,11 +53,11 @@ awk '
     function show(x) { return x == "" ? "-" : x }
     function ratio(a, b) { return (a == "" || b == "" || b == 0) ? "-" : sprintf("%.2f", a / b) }
     END {
-        print "| workers | floor (runs/s) | workflow | ÷ floor | workflow, no event log | ÷ floor | DBOS | workflow ÷ DBOS |"
-        print "|---:|---:|---:|---:|---:|---:|---:|---:|"
+        print "| workers | floor (runs/s) | workflow | ÷ floor | workflow, no event log | ÷ floor | DBOS | workflow ÷ DBOS | floor, a connection a worker | workflow ÷ it |"
+        print "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
         for (i = 1; i <= n; i++) {
             k = order[i]; f = rate["floor", k]; o = rate["workflow", k]
-            q = rate["workflow_nolog", k]; d = rate["dbos", k]
-            printf "| %s | %s | %s | %s | %s | %s | %s | %s |\n", k, show(f), show(o), ratio(o, f), show(q), ratio(q, f), show(d), ratio(o, d)
+            q = rate["workflow_nolog", k]; d = rate["dbos", k]; s = rate["floor_shared", k]
+            printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", k, show(f), show(o), ratio(o, f), show(q), ratio(q, f), show(d), ratio(o, d), show(s), ratio(o, s)
         }
     }' "$out"
