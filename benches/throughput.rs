@@ -196,7 +196,11 @@ async fn floor(load: &Workload, workers: usize, shared: bool) -> f64 {
     setup.batch_execute(&create).await.expect("creates");
     let states = Arc::new(ten_states());
     let mut clients = Vec::new();
-    let connections = if shared { workers } else { workers * load.concurrency };
+    let connections = if shared {
+        workers
+    } else {
+        workers * load.concurrency
+    };
     for _ in 0..connections {
         let client = connect(&load.url).await;
         let path = format!("SET search_path TO {schema}");
