@@ -822,7 +822,9 @@ pub trait CheckpointStore: Send + Sync + 'static {
     /// stores take a suspended run with an answer [recorded](Self::record_answer) for the
     /// pause it waits at first, then a sleeping run whose time has come, then a run one of
     /// whose awaited messages is queued, then the oldest run ready to go on, each found by an
-    /// index. A run may be picked up if its status is [`RunStatus::Running`] (or
+    /// index; on Postgres, a store whose claim searched for all four less than 100 ms ago
+    /// looks for a ready run alone first (the others wait for the next search, at most that
+    /// long), so that a busy worker's claims cost the server less. A run may be picked up if its status is [`RunStatus::Running`] (or
     /// [`RunStatus::Suspended`] with a recorded answer), nobody holds its lease (it was
     /// created without one, given up, or has expired), it does not sleep until a time to come
     /// ([`release_until`](Self::release_until)) nor wait for a signal no message of which is
@@ -837,7 +839,8 @@ pub trait CheckpointStore: Send + Sync + 'static {
     /// (`pg_advisory_xact_lock`); on SQLite the claim's write transaction holds the file.
     ///
     /// It first records as [`RunStatus::Cancelled`] the running runs with a cancel request
-    /// whose lease has expired: their worker died before it saw the request.
+    /// whose lease has expired: their worker died before it saw the request (on Postgres, in
+    /// the claims that search for all four).
     ///
     /// If the run is taken but does not read back, the lease is kept and the error names
     /// the run: the caller gives the lease up with the error, so that the run is recorded as

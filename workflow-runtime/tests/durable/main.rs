@@ -123,4 +123,5 @@ conformance! {
     workers::definitions_are_recorded_once,
     workers::a_cancel_whose_worker_died_is_completed,
     workers::an_announced_run_is_claimed_if_free_and_served,
+    workers::a_busy_worker_s_claims_still_find_a_run_whose_time_has_come,
 }

@@ -425,3 +425,38 @@ pub(crate) async fn an_announced_run_is_claimed_if_free_and_served(fixture: Fixt
     let taken = store.claim_announced(run, &types, &late).await;
     assert!(taken.expect("claims").is_none(), "taken already");
 }
+
+/// A worker that always finds a run ready still takes up a run whose time has come: its
+/// claims search the whole queue every so often (on Postgres at least every 100 ms; the other
+/// stores at every claim), not only for the oldest ready run.
+pub(crate) async fn a_busy_worker_s_claims_still_find_a_run_whose_time_has_come(fixture: Fixture) {
+    let store = Arc::clone(&fixture.store);
+    let runner = Runner::new(fixture.store).owner("test");
+    let sleeper = runner.submit::<Chain>(1).await.expect("submits").id();
+    let lease = Lease::new("worker", Duration::from_secs(30));
+    store.claim(sleeper, &lease).await.expect("claims");
+    let wakes = std::time::SystemTime::now() + Duration::from_millis(200);
+    store
+        .release_until(sleeper, &lease, wakes)
+        .await
+        .expect("sleeps");
+    // More ready runs than a claim every 20 ms gets through before the sleeper's time and a
+    // search's interval.
+    const READY: usize = 60;
+    for _ in 0..READY {
+        runner.submit::<Chain>(1).await.expect("submits");
+    }
+    let types = [WorkflowType::new("Chain", 1)];
+    let mut ready = 0;
+    loop {
+        let next = Lease::new("busy", Duration::from_secs(30));
+        let claimed = store.claim_next(&types, &next).await.expect("claims");
+        match claimed {
+            Some((info, _)) if info.id == sleeper => break,
+            Some(_) => ready += 1,
+            None => {}
+        }
+        assert!(ready < READY, "the sleeping run waited for every ready run");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}

@@ -86,6 +86,8 @@ pub struct PostgresStore {
     /// What wakes workers and run handles: a connection that listens, from the first wait
     /// on.
     notices: listen::Notices,
+    /// When a claim last searched the whole queue.
+    searched: queue::Searched,
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -144,6 +146,7 @@ impl PostgresStore {
             reopening: tokio::sync::Mutex::new(()),
             claiming: tokio::sync::Mutex::new(None),
             notices: listen::Notices::new(listen),
+            searched: queue::Searched::default(),
         })
     }
 
@@ -585,6 +588,14 @@ impl CheckpointStore for PostgresStore {
         Box::pin(async move {
             if limited(types).is_empty() {
                 let conn = self.connection().await?;
+                if !self.searched.due() {
+                    if let Some(claimed) =
+                        queue::claim_ready(&conn.client, &conn.sql, types, lease).await?
+                    {
+                        return Ok(Some(claimed));
+                    }
+                }
+                self.searched.now();
                 return queue::claim_next(&conn.client, &conn.sql, types, lease).await;
             }
             let mut claiming = self.claiming.lock().await;

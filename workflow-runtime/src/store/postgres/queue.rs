@@ -1,6 +1,9 @@
 //! What workers ask of the database: the next run to pick up (`FOR UPDATE SKIP LOCKED`), and
 //! cancelling a run by id.
 
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, GenericClient, Statement};
 
@@ -68,6 +71,41 @@ pub(super) fn claim_announced_sql() -> String {
     )
 }
 
+/// The statement of [`claim_ready`] (`$1` to `$5` as in [`claim_next_sql`]): leases the
+/// oldest run ready to go on, as [`claim_next_sql`]'s `ready` finds it, without the other
+/// searches and the sweep.
+pub(super) fn claim_ready_sql() -> String {
+    format!(
+        "WITH ready AS (SELECT id FROM workflow_runs WHERE status = 'running' \
+         AND wake_at IS NULL AND awaiting IS NULL AND {free} ORDER BY id LIMIT 1 \
+         FOR UPDATE SKIP LOCKED), {claimed}",
+        free = free(""),
+        claimed = claimed("SELECT id FROM ready"),
+    )
+}
+
+/// How often a busy worker's claim searches the whole queue: answered pauses, due timers,
+/// messages, and the runs asked to stop whose holder died. In between, a claim takes the
+/// oldest ready run ([`claim_ready_sql`]), and searches the whole queue only if there is none.
+const SEARCH_EVERY: Duration = Duration::from_millis(100);
+
+/// When a store's claims last searched the whole queue.
+#[derive(Default)]
+pub(super) struct Searched(Mutex<Option<Instant>>);
+
+impl Searched {
+    /// Whether the next claim must search the whole queue.
+    pub(super) fn due(&self) -> bool {
+        let last = *self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        last.is_none_or(|at| at.elapsed() >= SEARCH_EVERY)
+    }
+
+    /// A claim searches the whole queue now.
+    pub(super) fn now(&self) {
+        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = Some(Instant::now());
+    }
+}
+
 /// The clock, in milliseconds since the Unix epoch, as a statement reads it.
 const NOW: &str = "(extract(epoch from clock_timestamp()) * 1000)::bigint";
 
@@ -117,8 +155,25 @@ pub(super) async fn claim_announced(
     types: &[WorkflowType],
     lease: &Lease,
 ) -> Result<Option<(RunInfo, Checkpoint)>, Error> {
-    let claim = (&sql.claim_announced, run.as_uuid() as &(dyn ToSql + Sync));
+    let claim = (
+        &sql.claim_announced,
+        Some(run.as_uuid() as &(dyn ToSql + Sync)),
+    );
     let Some(row) = take(client, claim, types, lease).await? else {
+        return Ok(None);
+    };
+    read_claimed(client, sql, &row).await.map(Some)
+}
+
+/// Leases the oldest run ready to go on, of `types` (none of which has a limit), to `lease`:
+/// see [`claim_ready_sql`].
+pub(super) async fn claim_ready(
+    client: &Client,
+    sql: &Statements,
+    types: &[WorkflowType],
+    lease: &Lease,
+) -> Result<Option<(RunInfo, Checkpoint)>, Error> {
+    let Some(row) = take(client, (&sql.claim_ready, None), types, lease).await? else {
         return Ok(None);
     };
     read_claimed(client, sql, &row).await.map(Some)
@@ -178,22 +233,30 @@ pub(super) async fn claim_limited(
 }
 
 /// The statement of [`claim_next_sql`] and its last parameter, for [`take`].
-fn next(sql: &Statements) -> (&Statement, &(dyn ToSql + Sync)) {
-    (&sql.claim_next, &CANCELLED)
+fn next(sql: &Statements) -> (&Statement, Option<&(dyn ToSql + Sync)>) {
+    (&sql.claim_next, Some(&CANCELLED))
 }
 
-/// Runs `claim`, the statement of [`claim_next_sql`] or [`claim_announced_sql`] with its
-/// sixth parameter, for `types` and `lease`: the row of the run it leased, if any.
+/// Runs `claim`, the statement of [`claim_next_sql`], [`claim_announced_sql`] or
+/// [`claim_ready_sql`] with its sixth parameter if it has one, for `types` and `lease`: the
+/// row of the run it leased, if any.
 async fn take(
     client: &impl GenericClient,
-    (statement, last): (&Statement, &(dyn ToSql + Sync)),
+    (statement, last): (&Statement, Option<&(dyn ToSql + Sync)>),
     types: &[WorkflowType],
     lease: &Lease,
 ) -> Result<Option<tokio_postgres::Row>, Error> {
     let (names, prints) = type_params(types);
     let ttl = lease_millis(lease);
-    let params: [&(dyn ToSql + Sync); 6] = [&lease.id, &lease.owner, &ttl, &names, &prints, last];
-    client.query_opt(statement, &params).await.map_err(store)
+    let params: [&(dyn ToSql + Sync); 5] = [&lease.id, &lease.owner, &ttl, &names, &prints];
+    match last {
+        Some(last) => {
+            let params: Vec<_> = params.into_iter().chain([last]).collect();
+            client.query_opt(statement, &params).await
+        }
+        None => client.query_opt(statement, &params).await,
+    }
+    .map_err(store)
 }
 
 /// Cancels run `run`: at once if nobody holds it, by a request its holder sees otherwise.

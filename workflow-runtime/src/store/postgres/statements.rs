@@ -269,6 +269,7 @@ pub(super) struct Statements {
     pub(super) history: Statement,
     pub(super) claim_next: Statement,
     pub(super) claim_announced: Statement,
+    pub(super) claim_ready: Statement,
     pub(super) lock_workflow: Statement,
     pub(super) held: Statement,
     pub(super) cancel: Statement,
@@ -374,6 +375,7 @@ impl Statements {
             .await?,
             claim_next: prepare(super::queue::claim_next_sql()).await?,
             claim_announced: prepare(super::queue::claim_announced_sql()).await?,
+            claim_ready: prepare(super::queue::claim_ready_sql()).await?,
             lock_workflow: prepare(super::queue::LOCK_WORKFLOW.into()).await?,
             held: prepare(format!(
                 "SELECT workflow, count(*) FROM workflow_runs WHERE workflow = ANY($1::text[]) \
