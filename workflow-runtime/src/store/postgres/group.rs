@@ -20,11 +20,10 @@ use tokio_postgres::types::ToSql;
 use uuid::Uuid;
 
 use super::rows::store;
-use super::sql;
+use super::sql::{self, Bound};
 use super::Connection;
 use crate::error::Error;
 use crate::store::batch::pack;
-use crate::store::time::to_millis;
 use crate::store::{Checkpoint, NewEvent, RunStatus};
 
 /// At most this many saves go in one statement; more wait for the next.
@@ -58,17 +57,13 @@ struct Queued {
 struct Row {
     run: Uuid,
     lease: Uuid,
-    seq: i64,
-    status: &'static str,
-    step: Cow<'static, str>,
     ttl: i64,
+    bound: Bound,
+    step: Cow<'static, str>,
     workflow: Cow<'static, str>,
-    fingerprint: i64,
-    format: i32,
     state: String,
     loops: Cow<'static, str>,
-    created_at: i64,
-    usage: Option<String>,
+    /// The events as one row of the log: the first's time, the batch, how many.
     at: i64,
     events: String,
     count: i64,
@@ -76,23 +71,18 @@ struct Row {
 
 impl Row {
     fn of(lease: Uuid, ttl: i64, checkpoint: &Checkpoint, events: &[NewEvent]) -> Self {
-        let (at, events_text) = pack(events).unwrap_or_default();
+        let (at, batch) = pack(events).unwrap_or_default();
         Row {
             run: *checkpoint.run.as_uuid(),
             lease,
-            seq: i64::try_from(checkpoint.seq).unwrap_or(i64::MAX),
-            status: checkpoint.status.as_str(),
-            step: checkpoint.step.clone(),
             ttl,
+            bound: Bound::of(checkpoint),
+            step: checkpoint.step.clone(),
             workflow: checkpoint.workflow.clone(),
-            fingerprint: checkpoint.fingerprint as i64,
-            format: checkpoint.format as i32,
             state: checkpoint.state.clone(),
             loops: checkpoint.loops.clone(),
-            created_at: to_millis(checkpoint.created_at),
-            usage: checkpoint.usage.to_json(),
             at,
-            events: events_text,
+            events: batch,
             count: events.len() as i64,
         }
     }
@@ -228,7 +218,7 @@ async fn flush(conn: Arc<Connection>) {
         };
         let written = write(&conn, &group).await;
         for queued in group {
-            let key = (queued.row.run, queued.row.seq);
+            let key = (queued.row.run, queued.row.bound.seq);
             let saved = written.as_ref().is_ok_and(|saved| saved.contains(&key));
             // A caller that gave up has nobody to tell.
             let _ = queued.saved.send(saved);
@@ -276,17 +266,17 @@ impl Drop for Flushing<'_> {
 async fn write(conn: &Connection, group: &[Queued]) -> Result<Vec<(Uuid, i64)>, Error> {
     let runs: Vec<Uuid> = group.iter().map(|q| q.row.run).collect();
     let leases: Vec<Uuid> = group.iter().map(|q| q.row.lease).collect();
-    let seqs: Vec<i64> = group.iter().map(|q| q.row.seq).collect();
-    let statuses: Vec<&str> = group.iter().map(|q| q.row.status).collect();
+    let seqs: Vec<i64> = group.iter().map(|q| q.row.bound.seq).collect();
+    let statuses: Vec<&str> = group.iter().map(|q| q.row.bound.status).collect();
     let steps: Vec<&str> = group.iter().map(|q| &*q.row.step).collect();
     let ttls: Vec<i64> = group.iter().map(|q| q.row.ttl).collect();
     let workflows: Vec<&str> = group.iter().map(|q| &*q.row.workflow).collect();
-    let prints: Vec<i64> = group.iter().map(|q| q.row.fingerprint).collect();
-    let formats: Vec<i32> = group.iter().map(|q| q.row.format).collect();
+    let prints: Vec<i64> = group.iter().map(|q| q.row.bound.fingerprint).collect();
+    let formats: Vec<i32> = group.iter().map(|q| q.row.bound.format).collect();
     let states: Vec<&str> = group.iter().map(|q| q.row.state.as_str()).collect();
     let loops: Vec<&str> = group.iter().map(|q| &*q.row.loops).collect();
-    let created: Vec<i64> = group.iter().map(|q| q.row.created_at).collect();
-    let usage: Vec<Option<&str>> = group.iter().map(|q| q.row.usage.as_deref()).collect();
+    let created: Vec<i64> = group.iter().map(|q| q.row.bound.created_at).collect();
+    let usage: Vec<Option<&str>> = group.iter().map(|q| q.row.bound.usage.as_deref()).collect();
     let ats: Vec<i64> = group.iter().map(|q| q.row.at).collect();
     let events: Vec<&str> = group.iter().map(|q| q.row.events.as_str()).collect();
     let counts: Vec<i64> = group.iter().map(|q| q.row.count).collect();
@@ -312,24 +302,22 @@ mod tests {
     /// A queued save whose state is `bytes` long.
     fn queued(bytes: usize) -> Queued {
         let (saved, _) = oneshot::channel();
-        let row = Row {
-            run: Uuid::nil(),
-            lease: Uuid::nil(),
+        let checkpoint = Checkpoint {
+            run: crate::store::RunId::new(),
             seq: 1,
-            status: "running",
-            step: "step".into(),
-            ttl: 0,
             workflow: "Workflow".into(),
             fingerprint: 0,
             format: 1,
+            step: "step".into(),
+            status: RunStatus::Running,
             state: "x".repeat(bytes),
             loops: "[]".into(),
-            created_at: 0,
-            usage: None,
-            at: 0,
-            events: String::new(),
-            count: 0,
+            created_at: std::time::SystemTime::now(),
+            usage: Default::default(),
+            branches: Vec::new(),
+            child: None,
         };
+        let row = Row::of(Uuid::nil(), 0, &checkpoint, &[]);
         Queued { row, saved }
     }
 

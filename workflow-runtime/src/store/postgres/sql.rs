@@ -457,20 +457,20 @@ pub(super) async fn release(
     }
 }
 
-/// `events` as two columns: their times in milliseconds, their JSON.
-/// What the save statements bind of a checkpoint, converted to the columns' types.
-struct Bound {
-    seq: i64,
-    status: &'static str,
+/// What the save statements bind of a checkpoint, converted to the columns' types (also
+/// what a save in a group keeps, `group::Row`).
+pub(super) struct Bound {
+    pub(super) seq: i64,
+    pub(super) status: &'static str,
     running: bool,
-    fingerprint: i64,
-    format: i32,
-    created_at: i64,
-    usage: Option<String>,
+    pub(super) fingerprint: i64,
+    pub(super) format: i32,
+    pub(super) created_at: i64,
+    pub(super) usage: Option<String>,
 }
 
 impl Bound {
-    fn of(checkpoint: &Checkpoint) -> Self {
+    pub(super) fn of(checkpoint: &Checkpoint) -> Self {
         Bound {
             seq: checkpoint.seq as i64,
             status: checkpoint.status.as_str(),
