@@ -588,15 +588,8 @@ impl CheckpointStore for PostgresStore {
         Box::pin(async move {
             if limited(types).is_empty() {
                 let conn = self.connection().await?;
-                if !self.searched.due() {
-                    if let Some(claimed) =
-                        queue::claim_ready(&conn.client, &conn.sql, types, lease).await?
-                    {
-                        return Ok(Some(claimed));
-                    }
-                }
-                self.searched.now();
-                return queue::claim_next(&conn.client, &conn.sql, types, lease).await;
+                let searched = &self.searched;
+                return queue::claim_next(&conn.client, &conn.sql, types, lease, searched).await;
             }
             let mut claiming = self.claiming.lock().await;
             let conn = match claiming.take() {

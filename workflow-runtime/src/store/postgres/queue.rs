@@ -71,7 +71,8 @@ pub(super) fn claim_announced_sql() -> String {
     )
 }
 
-/// The statement of [`claim_ready`] (`$1` to `$5` as in [`claim_next_sql`]): leases the
+/// The statement [`claim_next`] tries first while the store searched lately (`$1` to `$5` as
+/// in [`claim_next_sql`]): leases the
 /// oldest run ready to go on, as [`claim_next_sql`]'s `ready` finds it, without the other
 /// searches and the sweep.
 pub(super) fn claim_ready_sql() -> String {
@@ -131,19 +132,25 @@ fn claimed(found: &str) -> String {
 
 /// Leases the oldest run a worker of `types` may pick up to `lease`: one statement, which
 /// skips the rows other workers are taking rather than wait for them, and which first
-/// records as cancelled the runs asked to stop whose lease has expired. For types with a
-/// [limit](WorkflowType::limit), see [`claim_limited`].
+/// records as cancelled the runs asked to stop whose lease has expired. Within
+/// [`SEARCH_EVERY`] of the store's last such search (`searched`), it first looks for a ready
+/// run alone ([`claim_ready_sql`]), and searches the whole queue only if there is none. For
+/// types with a [limit](WorkflowType::limit), see [`claim_limited`].
 pub(super) async fn claim_next(
     client: &Client,
     sql: &Statements,
     types: &[WorkflowType],
     lease: &Lease,
+    searched: &Searched,
 ) -> Result<Option<(RunInfo, Checkpoint)>, Error> {
-    let Some(row) = take(client, next(sql), types, lease).await? else {
-        return Ok(None);
-    };
-    // The lease is kept even if the run does not read back: the caller records why.
-    read_claimed(client, sql, &row).await.map(Some)
+    if !searched.due() {
+        let ready = lease_one(client, sql, (&sql.claim_ready, None), types, lease).await?;
+        if ready.is_some() {
+            return Ok(ready);
+        }
+    }
+    searched.now();
+    lease_one(client, sql, next(sql), types, lease).await
 }
 
 /// Leases run `run`, just announced, to `lease` if a worker of `types` (none of which has a
@@ -159,21 +166,19 @@ pub(super) async fn claim_announced(
         &sql.claim_announced,
         Some(run.as_uuid() as &(dyn ToSql + Sync)),
     );
-    let Some(row) = take(client, claim, types, lease).await? else {
-        return Ok(None);
-    };
-    read_claimed(client, sql, &row).await.map(Some)
+    lease_one(client, sql, claim, types, lease).await
 }
 
-/// Leases the oldest run ready to go on, of `types` (none of which has a limit), to `lease`:
-/// see [`claim_ready_sql`].
-pub(super) async fn claim_ready(
+/// Runs `claim` ([`take`]) and reads the run it leased, if any, with its latest checkpoint.
+/// The lease is kept even if the run does not read back: the caller records why.
+async fn lease_one(
     client: &Client,
     sql: &Statements,
+    claim: (&Statement, Option<&(dyn ToSql + Sync)>),
     types: &[WorkflowType],
     lease: &Lease,
 ) -> Result<Option<(RunInfo, Checkpoint)>, Error> {
-    let Some(row) = take(client, (&sql.claim_ready, None), types, lease).await? else {
+    let Some(row) = take(client, claim, types, lease).await? else {
         return Ok(None);
     };
     read_claimed(client, sql, &row).await.map(Some)
@@ -248,15 +253,19 @@ async fn take(
 ) -> Result<Option<tokio_postgres::Row>, Error> {
     let (names, prints) = type_params(types);
     let ttl = lease_millis(lease);
-    let params: [&(dyn ToSql + Sync); 5] = [&lease.id, &lease.owner, &ttl, &names, &prints];
-    match last {
-        Some(last) => {
-            let params: Vec<_> = params.into_iter().chain([last]).collect();
-            client.query_opt(statement, &params).await
-        }
-        None => client.query_opt(statement, &params).await,
-    }
-    .map_err(store)
+    let params: [&(dyn ToSql + Sync); 6] = [
+        &lease.id,
+        &lease.owner,
+        &ttl,
+        &names,
+        &prints,
+        last.unwrap_or(&""),
+    ];
+    let bound = if last.is_some() { 6 } else { 5 };
+    client
+        .query_opt(statement, &params[..bound])
+        .await
+        .map_err(store)
 }
 
 /// Cancels run `run`: at once if nobody holds it, by a request its holder sees otherwise.
