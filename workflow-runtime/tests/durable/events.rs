@@ -9,7 +9,7 @@ use futures_util::TryStreamExt;
 use serde::{Deserialize, Serialize};
 use workflow_runtime::provider::Scripted;
 use workflow_runtime::store::{
-    Checkpoint, Lease, LoggedEvent, NewEvent, Retention, RunId, RunStatus,
+    Checkpoint, CheckpointStore, Lease, LoggedEvent, NewEvent, Retention, RunId, RunStatus,
 };
 use workflow_runtime::{Agent, Context, Error, Runner, StepPolicy, Workflow};
 
@@ -422,8 +422,11 @@ async fn sqlite_a_corrupt_entry_is_a_typed_error_naming_its_run() {
 
     let dir = tempfile::tempdir().expect("a temporary directory");
     let path = dir.path().join("runs.db");
-    let runner = Runner::new(Arc::new(SqliteStore::open(&path).expect("opens")));
+    let store = Arc::new(SqliteStore::open(&path).expect("opens"));
+    let runner = Runner::new(store.clone());
     let db = rusqlite::Connection::open(&path).expect("opens");
+    // The log's rows of their own (here those of pruned checkpoints), and the batches the
+    // checkpoints hold.
     let edits = [
         (
             "UPDATE workflow_events SET at = 'noon' WHERE run = ?1",
@@ -437,10 +440,27 @@ async fn sqlite_a_corrupt_entry_is_a_typed_error_naming_its_run() {
             "UPDATE workflow_events SET count = count + 1 WHERE run = ?1",
             "event log does not read back",
         ),
+        (
+            "UPDATE workflow_checkpoints SET events_at = 'noon' WHERE run = ?1 AND events IS NOT NULL",
+            "`at`",
+        ),
+        (
+            "UPDATE workflow_checkpoints SET events = x'ff' WHERE run = ?1 AND events IS NOT NULL",
+            "`event`",
+        ),
+        (
+            "UPDATE workflow_checkpoints SET events_count = events_count + 1 \
+             WHERE run = ?1 AND events IS NOT NULL",
+            "event log does not read back",
+        ),
     ];
     for (edit, column) in edits {
         let run = runner.start(&Chain::<1>::default(), 1).await.expect("runs");
-        db.execute(edit, [run.id.to_string()]).expect("edits");
+        if edit.contains("workflow_events") {
+            store.prune(run.id, 1).await.expect("prunes");
+        }
+        let edited = db.execute(edit, [run.id.to_string()]).expect("edits");
+        assert!(edited > 0, "{edit}");
         let error = runner.events(run.id, 0, 10).await.expect_err("corrupt");
         match &error {
             Error::CorruptCheckpoint {
@@ -505,7 +525,10 @@ fn last_row_kinds(path: &std::path::Path, id: RunId) -> Vec<String> {
     let db = rusqlite::Connection::open(path).expect("opens");
     let (count, text): (i64, String) = db
         .query_row(
-            "SELECT count, event FROM workflow_events WHERE run = ?1 ORDER BY seq DESC LIMIT 1",
+            "SELECT count, event FROM (SELECT seq, count, event FROM workflow_events \
+             WHERE run = ?1 UNION ALL SELECT events_seq, events_count, events \
+             FROM workflow_checkpoints WHERE run = ?1 AND events IS NOT NULL) \
+             ORDER BY seq DESC LIMIT 1",
             [id.to_string()],
             |row| Ok((row.get(0)?, row.get(1)?)),
         )
@@ -520,6 +543,42 @@ fn last_row_kinds(path: &std::path::Path, id: RunId) -> Vec<String> {
     };
     let kind = |event: serde_json::Value| event["type"].as_str().unwrap_or("?").to_owned();
     events.into_iter().map(kind).collect()
+}
+
+/// The number of rows of `table` in the SQLite file `db` that hold events of run `id`.
+fn log_rows(db: &rusqlite::Connection, table: &str, id: RunId) -> i64 {
+    let sql = match table {
+        "workflow_events" => "SELECT count(*) FROM workflow_events WHERE run = ?1",
+        _ => "SELECT count(*) FROM workflow_checkpoints WHERE run = ?1 AND events IS NOT NULL",
+    };
+    db.query_row(sql, [id.to_string()], |row| row.get(0))
+        .expect("counts")
+}
+
+/// The events a save logs are in its checkpoint's row (one page a commit, not two); pruning
+/// the checkpoints moves them to the log's own table, where they read back the same.
+#[tokio::test]
+async fn sqlite_a_save_s_events_are_in_its_checkpoint_s_row_until_it_is_pruned() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let path = dir.path().join("runs.db");
+    let store = Arc::new(workflow_runtime::store::SqliteStore::open(&path).expect("opens"));
+    let runner = Runner::new(store.clone());
+    let run = runner.start(&Chain::<3>::default(), 1).await.expect("runs");
+    let db = rusqlite::Connection::open(&path).expect("opens");
+    // Three steps, three saves, each with its events; nothing after the last.
+    assert_eq!(log_rows(&db, "workflow_checkpoints", run.id), 3);
+    assert_eq!(log_rows(&db, "workflow_events", run.id), 0);
+    let log = runner.events(run.id, 0, 100).await.expect("reads");
+    let seqs: Vec<u64> = log.iter().map(|entry| entry.seq).collect();
+    assert_eq!(seqs, (0..log.len() as u64).collect::<Vec<_>>(), "no gaps");
+
+    assert_eq!(store.prune(run.id, 1).await.expect("prunes"), 3);
+    assert_eq!(log_rows(&db, "workflow_checkpoints", run.id), 1);
+    assert_eq!(log_rows(&db, "workflow_events", run.id), 2);
+    assert_eq!(runner.events(run.id, 0, 100).await.expect("reads"), log);
+    assert_eq!(runner.events(run.id, 3, 2).await.expect("reads"), log[3..5]);
+    let latest = runner.latest_events(run.id, 2).await.expect("reads");
+    assert_eq!(latest, log[log.len() - 2..]);
 }
 
 /// The checkpoint that ends a run (finished, or suspended at a pause) and the run's last

@@ -3,7 +3,8 @@
 //! no cancel requests (nor the index workers claim runs from), version 4 no event log,
 //! version 5 no wake-up time of sleeping runs, nor signals, version 6 no recorded answers nor
 //! definitions, version 7 no shared rate limits, version 9 no child runs (`parent_step`) and
-//! kept one row per event in the log (and no `log_next` on checkpoints).
+//! kept one row per event in the log (and no `log_next` on checkpoints), version 11 kept the
+//! events a save logs in `workflow_events` rather than in its checkpoint's row.
 
 use std::sync::Arc;
 
@@ -44,6 +45,10 @@ async fn sqlite_a_file_at_schema_2_opens_and_its_runs_resume_with_no_usage() {
     db.execute_batch(
         "ALTER TABLE workflow_checkpoints DROP COLUMN usage; \
          ALTER TABLE workflow_checkpoints DROP COLUMN log_next; \
+         ALTER TABLE workflow_checkpoints DROP COLUMN events; \
+         ALTER TABLE workflow_checkpoints DROP COLUMN events_seq; \
+         ALTER TABLE workflow_checkpoints DROP COLUMN events_at; \
+         ALTER TABLE workflow_checkpoints DROP COLUMN events_count; \
          ALTER TABLE workflow_branches DROP COLUMN usage; \
          DROP INDEX workflow_runs_runnable; \
          DROP INDEX workflow_runs_cancelling; \
@@ -70,7 +75,7 @@ async fn sqlite_a_file_at_schema_2_opens_and_its_runs_resume_with_no_usage() {
     let version: i64 = db
         .query_row("PRAGMA user_version", [], |row| row.get(0))
         .expect("reads");
-    assert_eq!(version, 11);
+    assert_eq!(version, 12);
     assert!(columns(&db, "workflow_runs").contains(&"parent_step".to_owned()));
     assert_eq!(columns(&db, "workflow_rate_starts"), ["key", "at"]);
     assert_eq!(
@@ -153,6 +158,10 @@ async fn sqlite_a_log_of_one_row_per_event_reads_back_and_goes_on_without_gaps()
          DROP TABLE workflow_events; \
          ALTER TABLE old_events RENAME TO workflow_events; \
          ALTER TABLE workflow_checkpoints DROP COLUMN log_next; \
+         ALTER TABLE workflow_checkpoints DROP COLUMN events; \
+         ALTER TABLE workflow_checkpoints DROP COLUMN events_seq; \
+         ALTER TABLE workflow_checkpoints DROP COLUMN events_at; \
+         ALTER TABLE workflow_checkpoints DROP COLUMN events_count; \
          DROP INDEX workflow_runs_children; \
          ALTER TABLE workflow_runs DROP COLUMN parent_step; \
          PRAGMA user_version = 9;",
@@ -181,7 +190,7 @@ async fn sqlite_a_log_of_one_row_per_event_reads_back_and_goes_on_without_gaps()
     let version: i64 = db
         .query_row("PRAGMA user_version", [], |row| row.get(0))
         .expect("reads");
-    assert_eq!(version, 11);
+    assert_eq!(version, 12);
     let after = old_log_goes_on(&runner, &approval, (id, token), &before).await;
     let rows: i64 = db
         .query_row("SELECT count(*) FROM workflow_events", [], |row| row.get(0))
@@ -190,6 +199,62 @@ async fn sqlite_a_log_of_one_row_per_event_reads_back_and_goes_on_without_gaps()
         (rows as usize) < after.len(),
         "the new entries are in batches: {rows} rows for {} entries",
         after.len()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_a_log_kept_apart_from_the_checkpoints_goes_on_in_them() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let path = dir.path().join("runs.db");
+    let runner = Runner::new(Arc::new(SqliteStore::open(&path).expect("opens")));
+    let approval = Approval::default();
+    let paused = runner.start(&approval, "log".into()).await.expect("starts");
+    let id = paused.id;
+    let token = paused.outcome.pause().and_then(|pause| pause.token());
+    let token = token.expect("a durable pause has a token");
+    let before = runner.events(id, 0, 100).await.expect("reads");
+    drop(runner);
+
+    // The log as version 11 wrote it: every batch a row of `workflow_events`.
+    let db = rusqlite::Connection::open(&path).expect("opens");
+    db.execute_batch(
+        "INSERT INTO workflow_events (run, seq, at, event, count) \
+         SELECT run, events_seq, events_at, events, events_count FROM workflow_checkpoints \
+         WHERE events IS NOT NULL; \
+         ALTER TABLE workflow_checkpoints DROP COLUMN events; \
+         ALTER TABLE workflow_checkpoints DROP COLUMN events_seq; \
+         ALTER TABLE workflow_checkpoints DROP COLUMN events_at; \
+         ALTER TABLE workflow_checkpoints DROP COLUMN events_count; \
+         PRAGMA user_version = 11;",
+    )
+    .expect("downgrades");
+    let old_rows: i64 = db
+        .query_row("SELECT count(*) FROM workflow_events", [], |row| row.get(0))
+        .expect("reads");
+
+    let runner = Runner::new(Arc::new(
+        SqliteStore::open(&path).expect("opens an old file"),
+    ));
+    let version: i64 = db
+        .query_row("PRAGMA user_version", [], |row| row.get(0))
+        .expect("reads");
+    assert_eq!(version, 12);
+    let after = old_log_goes_on(&runner, &approval, (id, token), &before).await;
+    // The saves after the upgrade kept their events in their checkpoints' rows.
+    let inline: i64 = db
+        .query_row(
+            "SELECT count(*) FROM workflow_checkpoints WHERE run = ?1 AND events IS NOT NULL",
+            [id.to_string()],
+            |row| row.get(0),
+        )
+        .expect("reads");
+    assert!(inline > 0, "{after:?}");
+    let rows: i64 = db
+        .query_row("SELECT count(*) FROM workflow_events", [], |row| row.get(0))
+        .expect("reads");
+    assert!(
+        rows >= old_rows,
+        "the old rows stay: {rows} against {old_rows}"
     );
 }
 
@@ -370,6 +435,10 @@ async fn sqlite_a_file_at_schema_9_gains_child_runs() {
         "DROP INDEX workflow_runs_children; \
          ALTER TABLE workflow_runs DROP COLUMN parent_step; \
          ALTER TABLE workflow_checkpoints DROP COLUMN log_next; \
+         ALTER TABLE workflow_checkpoints DROP COLUMN events; \
+         ALTER TABLE workflow_checkpoints DROP COLUMN events_seq; \
+         ALTER TABLE workflow_checkpoints DROP COLUMN events_at; \
+         ALTER TABLE workflow_checkpoints DROP COLUMN events_count; \
          ALTER TABLE workflow_events DROP COLUMN count; \
          PRAGMA user_version = 9;",
     )
@@ -380,7 +449,7 @@ async fn sqlite_a_file_at_schema_9_gains_child_runs() {
     let version: i64 = db
         .query_row("PRAGMA user_version", [], |row| row.get(0))
         .expect("reads");
-    assert_eq!(version, 11);
+    assert_eq!(version, 12);
     assert!(columns(&db, "workflow_runs").contains(&"parent_step".to_owned()));
     let indexed: i64 = db
         .query_row(

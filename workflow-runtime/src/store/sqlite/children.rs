@@ -40,7 +40,7 @@ pub(super) fn save(
         child: None,
         ..first.clone()
     };
-    insert_checkpoint(tx, &checkpoint, None)?;
+    insert_checkpoint(tx, &checkpoint, None, None)?;
     match &first.child {
         Some(grandchild) => save(tx, first.run, grandchild, now),
         None => Ok(()),
@@ -89,7 +89,7 @@ pub(super) fn create(
     const CREATED: &str = insert_row!("DO NOTHING");
     if insert(tx, CREATED, parent, child, now)?.is_some() {
         // As its record says (the chain below it is not part of the checkpoint's row).
-        insert_checkpoint(tx, first, None)?;
+        insert_checkpoint(tx, first, None, None)?;
     }
     match &first.child {
         Some(grandchild) => create(tx, first.run, grandchild, now),

@@ -13,7 +13,8 @@ use crate::store::{Retention, RunId, RunStatus};
 use crate::Error;
 
 /// Deletes the checkpoints of run `run` but its last `keep` (at least 1), the branches
-/// saved at them, and the calls recorded by its steps that are over.
+/// saved at them, and the calls recorded by its steps that are over; the events they logged
+/// move to `workflow_events`.
 pub(super) fn prune(conn: &mut Connection, run: RunId, keep: u64) -> Result<u64, Error> {
     let tx = write(conn)?;
     let info = select_run(&tx, run)?;
@@ -27,6 +28,8 @@ pub(super) fn prune(conn: &mut Connection, run: RunId, keep: u64) -> Result<u64,
         tx.commit()?;
         return Ok(0);
     };
+    // The events those checkpoints logged stay in the log.
+    super::log::keep(&tx, run, last_gone)?;
     // The branches saved at the checkpoints that go, go with them.
     tx.prepare_cached("DELETE FROM workflow_branches WHERE run = ?1 AND seq <= ?2")
         .and_then(|mut stmt| stmt.execute(params![Id::run(run), last_gone]))

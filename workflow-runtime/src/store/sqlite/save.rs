@@ -2,10 +2,10 @@
 //! transaction, which holds the file's write lock from its first statement.
 //!
 //! A checkpoint of a running run that stays running, whose lease has at least two thirds of
-//! its duration left, is one `INSERT`: the run's row is read to check the lease and the
-//! version (or not even read, when the connection's last write of the file was its save of
-//! the checkpoint before: `heads`), not written, so that the commit writes one page of the
-//! file rather than two. Its `version`, `step` and `updated_at` then lag behind its latest
+//! its duration left, is one `INSERT`, which holds the events the save logs too (`log`): the
+//! run's row is read to check the lease and the version (or not even read, when the
+//! connection's last write of the file was its save of the checkpoint before: `heads`), not
+//! written, so that the commit writes one page of the file rather than two. Its `version`, `step` and `updated_at` then lag behind its latest
 //! checkpoint, which is where reads take them from (`rows::RUNS`). Every other write updates
 //! the row as well: the first checkpoint after a claim of a failed run, one that suspends or
 //! finishes it, one whose lease needs renewing.
@@ -146,8 +146,8 @@ pub(super) fn save_received(
     if !lasts {
         update_run(&tx, checkpoint, head.running, expiry(now, ttl), now)?;
     }
-    let log_next = super::log::append(&tx, run, head.log_next, events)?;
-    insert_checkpoint(&tx, checkpoint, log_next)?;
+    let (log_next, batch) = super::log::for_save(&tx, run, head.log_next, events)?;
+    insert_checkpoint(&tx, checkpoint, log_next, batch.as_ref())?;
     children(&tx, checkpoint, head.running, now)?;
     tx.commit()?;
     // A save that wrote only its own run's rows leaves the other runs' entries true.
@@ -364,7 +364,7 @@ pub(super) fn save_carried(
     let head = Head::read(&tx, run, lease, seq.wrapping_sub(1))?;
     let now = now();
     update_run(&tx, checkpoint, head.running, expiry(now, ttl), now)?;
-    insert_checkpoint(&tx, checkpoint, head.log_next)?;
+    insert_checkpoint(&tx, checkpoint, head.log_next, None)?;
     children(&tx, checkpoint, head.running, now)?;
     tx.prepare_cached(
         "INSERT INTO workflow_calls (run, seq, key, value, created_at) \

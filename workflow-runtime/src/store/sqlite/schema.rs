@@ -50,6 +50,10 @@ CREATE TABLE IF NOT EXISTS workflow_checkpoints (
     created_at INTEGER NOT NULL,
     usage TEXT,
     log_next INTEGER,
+    events TEXT,
+    events_seq INTEGER,
+    events_at INTEGER,
+    events_count INTEGER,
     PRIMARY KEY (run, seq)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS workflow_branches (
@@ -143,8 +147,18 @@ const PARENT_STEP: &str = "ALTER TABLE workflow_runs ADD COLUMN parent_step TEXT
 /// `workflow_definitions` ([`ANSWERS_AND_DEFINITIONS`]), 8 `workflow_calls` ([`CALLS`]), 9
 /// `workflow_rate_starts` ([`RATE_LIMITS`]), 10 the `parent_step` of runs ([`CHILDREN`]), 11
 /// the `count` of `workflow_events` (a row holds the events of one write) and the `log_next` of
-/// checkpoints ([`BATCHES`]).
-pub(super) const SCHEMA_VERSION: i64 = 11;
+/// checkpoints ([`BATCHES`]), 12 the events a checkpoint's save logs, in its own row
+/// ([`INLINE_EVENTS`]).
+pub(super) const SCHEMA_VERSION: i64 = 12;
+
+/// What version 12 added: the batch of events a save logs, kept in its checkpoint's row as a
+/// row of `workflow_events` holds it (`events`, the first numbered `events_seq`, from
+/// `events_at`, `events_count` of them), so that the save's commit writes one page of the file
+/// rather than two. `NULL` in the rows written before, whose events are in `workflow_events`.
+const INLINE_EVENTS: &str = "ALTER TABLE workflow_checkpoints ADD COLUMN events TEXT; \
+     ALTER TABLE workflow_checkpoints ADD COLUMN events_seq INTEGER; \
+     ALTER TABLE workflow_checkpoints ADD COLUMN events_at INTEGER; \
+     ALTER TABLE workflow_checkpoints ADD COLUMN events_count INTEGER;";
 
 /// What version 11 added: how many events a row of the log holds (rows written before hold
 /// one), and on each checkpoint the number the run's next event takes (`NULL`, as in the
@@ -190,7 +204,12 @@ fn migrations(from: i64) -> String {
     } else {
         ""
     };
-    format!("{usage} {cancel} {wake} {children} {batches} {count}")
+    let inline = if (1..12).contains(&from) {
+        INLINE_EVENTS
+    } else {
+        ""
+    };
+    format!("{usage} {cancel} {wake} {children} {batches} {count} {inline}")
 }
 
 /// Creates the tables of a new file, or brings those of a file at an older version up to

@@ -7,6 +7,7 @@ use rusqlite::{params, Connection};
 use uuid::Uuid;
 
 use super::id::Id;
+use super::log::Batch;
 use super::read::{missing, select_checkpoint, select_run};
 use super::rows::{store, Reader};
 use super::tx::write;
@@ -48,17 +49,20 @@ fn refused(tx: &Connection, run: RunId, lease: Uuid) -> Error {
     found.unwrap_or_else(store)
 }
 
-/// Inserts `checkpoint`, with `log_next` the number its run's next event takes, if known.
+/// Inserts `checkpoint`, with `log_next` the number its run's next event takes, if known, and
+/// `batch`, the events its save logs.
 pub(super) fn insert_checkpoint(
     tx: &Connection,
     checkpoint: &Checkpoint,
     log_next: Option<u64>,
+    batch: Option<&Batch>,
 ) -> Result<(), Error> {
     let mut stmt = tx
         .prepare_cached(
             "INSERT INTO workflow_checkpoints (run, seq, workflow, fingerprint, format, step, \
-             status, state, loops, created_at, usage, log_next) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+             status, state, loops, created_at, usage, log_next, events, events_seq, \
+             events_at, events_count) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
         )
         .map_err(store)?;
     stmt.execute(params![
@@ -74,6 +78,10 @@ pub(super) fn insert_checkpoint(
         to_millis(checkpoint.created_at),
         checkpoint.usage.to_json(),
         log_next.map(|next| next as i64),
+        batch.map(|batch| batch.text.as_str()),
+        batch.map(|batch| batch.seq as i64),
+        batch.map(|batch| batch.at),
+        batch.map(|batch| batch.count as i64),
     ])
     .map_err(store)?;
     Ok(())
@@ -111,7 +119,7 @@ pub(super) fn create(conn: &mut Connection, run: &NewRun) -> Result<(), Error> {
         return Err(Error::RunExists { run: first.run });
     }
     // A new run's log is empty (deleting a run deletes its log).
-    insert_checkpoint(&tx, first, Some(0))?;
+    insert_checkpoint(&tx, first, Some(0), None)?;
     // A child its first state waits in, before any step of it: its row comes with the run.
     if let Some(child) = &first.child {
         super::children::save(&tx, first.run, child, now())?;
