@@ -181,15 +181,39 @@ struct Row {
     text: String,
 }
 
-/// The entries of run `run`'s log from `from`, at most `limit`: from the rows of
-/// `workflow_events` and the checkpoints' batches that hold one, merged in order. Each row
-/// holds at least one entry, so `limit` rows of each hold the page.
+/// The entries of run `run`'s log from `from`, at most `limit`.
 pub(super) fn events(
     conn: &Connection,
     run: RunId,
     from: u64,
     limit: u32,
 ) -> Result<Vec<LoggedEvent>, Error> {
+    // One snapshot: a prune that moves batches from one table to the other commits before
+    // it or after it.
+    let tx = super::tx::read(conn)?;
+    let page = page(&tx, run, from, limit)?;
+    tx.commit()?;
+    Ok(page)
+}
+
+/// The last `limit` entries of run `run`'s log, in order: the page from the log's end less
+/// `limit`.
+pub(super) fn latest_events(
+    conn: &Connection,
+    run: RunId,
+    limit: u32,
+) -> Result<Vec<LoggedEvent>, Error> {
+    let tx = super::tx::read(conn)?;
+    let end = end(&tx, &Id::run(run))?;
+    let page = page(&tx, run, end.saturating_sub(u64::from(limit)), limit)?;
+    tx.commit()?;
+    Ok(page)
+}
+
+/// The entries of run `run`'s log from `from`, at most `limit`, in `conn`'s transaction: from
+/// the rows of `workflow_events` and the checkpoints' batches that hold one, merged in order.
+/// Each row holds at least one entry, so `limit` rows of each hold the page.
+fn page(conn: &Connection, run: RunId, from: u64, limit: u32) -> Result<Vec<LoggedEvent>, Error> {
     let id = Id::run(run);
     let start = i64::try_from(from).unwrap_or(i64::MAX);
     let limit_rows = i64::from(limit);
@@ -227,17 +251,6 @@ pub(super) fn events(
     Ok(page)
 }
 
-/// The last `limit` entries of run `run`'s log, in order: the page from the log's end less
-/// `limit`.
-pub(super) fn latest_events(
-    conn: &Connection,
-    run: RunId,
-    limit: u32,
-) -> Result<Vec<LoggedEvent>, Error> {
-    let end = end(conn, &Id::run(run))?;
-    events(conn, run, end.saturating_sub(u64::from(limit)), limit)
-}
-
 /// The number of the first checkpoint of the run with id `id` whose batch may hold an entry
 /// numbered `from` or more, `None` if it has no checkpoint: a binary search on the
 /// checkpoints' `log_next` (where the log ended when each was saved, which only grows from
@@ -266,13 +279,14 @@ fn first_holding(conn: &Connection, id: &Id, from: i64) -> Result<Option<i64>, E
     // Every batch that holds an entry from `from` on is at `low` or after.
     while low < high {
         let middle = low + (high - low) / 2;
-        let (seq, next): (i64, Option<i64>) = probe
+        let found: Option<(i64, Option<i64>)> = probe
             .query_row(params![id, middle], |row| Ok((row.get(0)?, row.get(1)?)))
+            .optional()
             .map_err(store)?;
-        match next {
+        match found {
             // When checkpoint `seq` was saved the log ended before `from`: neither it nor
             // any checkpoint before it holds an entry from `from` on.
-            Some(next) if next <= from => low = seq + 1,
+            Some((seq, Some(next))) if next <= from => low = seq + 1,
             _ => high = middle,
         }
     }

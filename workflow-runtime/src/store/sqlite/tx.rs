@@ -1,4 +1,4 @@
-//! Write transactions with cached statements.
+//! Transactions with cached statements.
 
 use rusqlite::Connection;
 
@@ -14,8 +14,8 @@ pub(super) struct Tx<'c> {
 }
 
 impl<'c> Tx<'c> {
-    fn begin(conn: &'c Connection) -> Result<Self, Error> {
-        execute(conn, "BEGIN IMMEDIATE")?;
+    fn begin(conn: &'c Connection, sql: &str) -> Result<Self, Error> {
+        execute(conn, sql)?;
         Ok(Tx { conn, open: true })
     }
 
@@ -50,5 +50,11 @@ fn execute(conn: &Connection, sql: &str) -> Result<(), Error> {
 }
 
 pub(super) fn write(conn: &mut Connection) -> Result<Tx<'_>, Error> {
-    Tx::begin(conn)
+    Tx::begin(conn, "BEGIN IMMEDIATE")
+}
+
+/// A read transaction: the statements in it see the file as it was at its first read (WAL
+/// mode), whatever other connections commit meanwhile.
+pub(super) fn read(conn: &Connection) -> Result<Tx<'_>, Error> {
+    Tx::begin(conn, "BEGIN")
 }
