@@ -823,15 +823,16 @@ pub trait CheckpointStore: Send + Sync + 'static {
     /// pause it waits at first, then a sleeping run whose time has come, then a run one of
     /// whose awaited messages is queued, then the oldest run ready to go on, each found by an
     /// index; on Postgres, a store whose claim searched for all four less than 100 ms ago
-    /// looks for a ready run alone first (the others wait for the next search, at most that
-    /// long), so that a busy worker's claims cost the server less. A run may be picked up if its status is [`RunStatus::Running`] (or
-    /// [`RunStatus::Suspended`] with a recorded answer), nobody holds its lease (it was
-    /// created without one, given up, or has expired), it does not sleep until a time to come
-    /// ([`release_until`](Self::release_until)) nor wait for a signal no message of which is
-    /// queued ([`release_awaiting`](Self::release_awaiting)), it has no cancel request, and
-    /// its workflow and fingerprint are one of `types`. Workers that call it at once get
-    /// different runs: the search and the lease are one atomic step, and a run another caller
-    /// is taking is skipped, not waited for (`SKIP LOCKED`).
+    /// first looks for the next ready run after the last it took, alone (the others, and
+    /// ready runs before that one, wait for the next search, at most that long), so that a
+    /// busy worker's claims cost the server less. A run may be picked up if its status is
+    /// [`RunStatus::Running`] (or [`RunStatus::Suspended`] with a recorded answer), nobody
+    /// holds its lease (it was created without one, given up, or has expired), it does not
+    /// sleep until a time to come ([`release_until`](Self::release_until)) nor wait for a
+    /// signal no message of which is queued ([`release_awaiting`](Self::release_awaiting)),
+    /// it has no cancel request, and its workflow and fingerprint are one of `types`. Workers
+    /// that call it at once get different runs: the search and the lease are one atomic step,
+    /// and a run another caller is taking is skipped, not waited for (`SKIP LOCKED`).
     ///
     /// A type with a [`limit`](WorkflowType::limit) is taken only while fewer runs of its
     /// workflow (of any fingerprint) hold a live lease, counted in the same atomic step: on

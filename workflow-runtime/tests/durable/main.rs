@@ -124,4 +124,5 @@ conformance! {
     workers::a_cancel_whose_worker_died_is_completed,
     workers::an_announced_run_is_claimed_if_free_and_served,
     workers::a_busy_worker_s_claims_still_find_a_run_whose_time_has_come,
+    workers::a_run_given_up_behind_the_last_one_taken_is_taken_again,
 }

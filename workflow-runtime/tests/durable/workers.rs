@@ -460,3 +460,31 @@ pub(crate) async fn a_busy_worker_s_claims_still_find_a_run_whose_time_has_come(
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+/// A run whose lease is given up after a later run was taken is taken up again: on Postgres a
+/// busy store's claim looks for a ready run after the last it took, and when there is none
+/// there it searches the whole queue (as it does at least every 100 ms).
+pub(crate) async fn a_run_given_up_behind_the_last_one_taken_is_taken_again(fixture: Fixture) {
+    let store = Arc::clone(&fixture.store);
+    let runner = Runner::new(fixture.store).owner("test");
+    let first = runner.submit::<Chain>(1).await.expect("submits").id();
+    let second = runner.submit::<Chain>(1).await.expect("submits").id();
+    let types = [WorkflowType::new("Chain", 1)];
+    let mut taken = Vec::new();
+    for _ in 0..2 {
+        let lease = Lease::new("worker", Duration::from_secs(30));
+        let claimed = store.claim_next(&types, &lease).await.expect("claims");
+        let (info, _) = claimed.expect("a ready run");
+        taken.push((info.id, lease));
+    }
+    let ids: Vec<RunId> = taken.iter().map(|(id, _)| *id).collect();
+    assert_eq!(ids, [first, second], "oldest first");
+    store
+        .release(first, &taken[0].1, None)
+        .await
+        .expect("gives the lease up");
+    let lease = Lease::new("worker", Duration::from_secs(30));
+    let claimed = store.claim_next(&types, &lease).await.expect("claims");
+    let (info, _) = claimed.expect("the run given up");
+    assert_eq!(info.id, first);
+}

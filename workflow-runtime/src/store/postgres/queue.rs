@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, GenericClient, Statement};
+use uuid::Uuid;
 
 use super::rows::{store, Reader, CLAIMED_COLUMNS, RUN_COLUMNS};
 use super::sql::read_claimed;
@@ -72,38 +73,51 @@ pub(super) fn claim_announced_sql() -> String {
 }
 
 /// The statement [`claim_next`] tries first while the store searched lately (`$1` to `$5` as
-/// in [`claim_next_sql`]): leases the
-/// oldest run ready to go on, as [`claim_next_sql`]'s `ready` finds it, without the other
-/// searches and the sweep.
+/// in [`claim_next_sql`], `$6` a run's id): leases the oldest run ready to go on, as
+/// [`claim_next_sql`]'s `ready` finds it, after run `$6` (the last this store took), without
+/// the other searches and the sweep. From the last run taken, not from the queue's start:
+/// the runs before it are the ones its workers and others hold, and the entries of the runs
+/// that ended, which the index keeps until they are cleaned up; stepping over them cost a
+/// claim about half of its time (47 against 21 µs, `pg_stat_statements`, one worker).
 pub(super) fn claim_ready_sql() -> String {
     format!(
         "WITH ready AS (SELECT id FROM workflow_runs WHERE status = 'running' \
-         AND wake_at IS NULL AND awaiting IS NULL AND {free} ORDER BY id LIMIT 1 \
-         FOR UPDATE SKIP LOCKED), {claimed}",
+         AND wake_at IS NULL AND awaiting IS NULL AND id > $6::uuid AND {free} ORDER BY id \
+         LIMIT 1 FOR UPDATE SKIP LOCKED), {claimed}",
         free = free(""),
         claimed = claimed("SELECT id FROM ready"),
     )
 }
 
 /// How often a busy worker's claim searches the whole queue: answered pauses, due timers,
-/// messages, and the runs asked to stop whose holder died. In between, a claim takes the
-/// oldest ready run ([`claim_ready_sql`]), and searches the whole queue only if there is none.
+/// messages, the runs asked to stop whose holder died, and ready runs older than the last it
+/// took (a lease given up or expired). In between, a claim takes the next ready run after
+/// the last it took ([`claim_ready_sql`]), and searches the whole queue if there is none.
 const SEARCH_EVERY: Duration = Duration::from_millis(100);
 
-/// When a store's claims last searched the whole queue.
+/// When a store's claims last searched the whole queue, and the last run they took.
 #[derive(Default)]
-pub(super) struct Searched(Mutex<Option<Instant>>);
+pub(super) struct Searched(Mutex<(Option<Instant>, Uuid)>);
 
 impl Searched {
-    /// Whether the next claim must search the whole queue.
-    pub(super) fn due(&self) -> bool {
-        let last = *self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        last.is_none_or(|at| at.elapsed() >= SEARCH_EVERY)
+    /// Whether the next claim must search the whole queue; if not, the run after which it
+    /// looks for a ready one.
+    pub(super) fn due(&self) -> Option<Uuid> {
+        let (last, taken) = *self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        match last {
+            Some(at) if at.elapsed() < SEARCH_EVERY => Some(taken),
+            _ => None,
+        }
     }
 
     /// A claim searches the whole queue now.
     pub(super) fn now(&self) {
-        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = Some(Instant::now());
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).0 = Some(Instant::now());
+    }
+
+    /// A claim took run `run`.
+    fn took(&self, run: RunId) {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).1 = *run.as_uuid();
     }
 }
 
@@ -134,7 +148,8 @@ fn claimed(found: &str) -> String {
 /// skips the rows other workers are taking rather than wait for them, and which first
 /// records as cancelled the runs asked to stop whose lease has expired. Within
 /// [`SEARCH_EVERY`] of the store's last such search (`searched`), it first looks for a ready
-/// run alone ([`claim_ready_sql`]), and searches the whole queue only if there is none. For
+/// run alone, after the last it took ([`claim_ready_sql`]), and searches the whole queue only
+/// if there is none. For
 /// types with a [limit](WorkflowType::limit), see [`claim_limited`].
 pub(super) async fn claim_next(
     client: &Client,
@@ -143,14 +158,20 @@ pub(super) async fn claim_next(
     lease: &Lease,
     searched: &Searched,
 ) -> Result<Option<(RunInfo, Checkpoint)>, Error> {
-    if !searched.due() {
-        let ready = lease_one(client, sql, (&sql.claim_ready, None), types, lease).await?;
-        if ready.is_some() {
+    if let Some(after) = searched.due() {
+        let claim = (&sql.claim_ready, Some(&after as &(dyn ToSql + Sync)));
+        let ready = lease_one(client, sql, claim, types, lease).await?;
+        if let Some((info, _)) = &ready {
+            searched.took(info.id);
             return Ok(ready);
         }
     }
     searched.now();
-    lease_one(client, sql, next(sql), types, lease).await
+    let next = lease_one(client, sql, next(sql), types, lease).await?;
+    if let Some((info, _)) = &next {
+        searched.took(info.id);
+    }
+    Ok(next)
 }
 
 /// Leases run `run`, just announced, to `lease` if a worker of `types` (none of which has a
