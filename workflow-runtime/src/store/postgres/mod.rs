@@ -86,7 +86,7 @@ pub struct PostgresStore {
     /// What wakes workers and run handles: a connection that listens, from the first wait
     /// on.
     notices: listen::Notices,
-    /// When a claim last searched the whole queue.
+    /// When a claim last searched the whole queue, and the last run a claim took.
     searched: queue::Searched,
 }
 
