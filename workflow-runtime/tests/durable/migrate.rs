@@ -139,15 +139,8 @@ async fn sqlite_a_file_at_schema_2_opens_and_its_runs_resume_with_no_usage() {
 async fn sqlite_a_log_of_one_row_per_event_reads_back_and_goes_on_without_gaps() {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let path = dir.path().join("runs.db");
-    let runner = Runner::new(Arc::new(SqliteStore::open(&path).expect("opens")));
-    let approval = Approval::default();
-    let paused = runner.start(&approval, "log".into()).await.expect("starts");
-    let id = paused.id;
-    let token = paused.outcome.pause().and_then(|pause| pause.token());
-    let token = token.expect("a durable pause has a token");
-    let before = runner.events(id, 0, 100).await.expect("reads");
+    let (approval, (id, token), before) = paused_with_a_log(&path).await;
     assert!(before.len() >= 4, "{before:?}");
-    drop(runner);
 
     // The log as version 9 wrote it: one row per event, and checkpoints that do not know
     // where it ends.
@@ -184,13 +177,7 @@ async fn sqlite_a_log_of_one_row_per_event_reads_back_and_goes_on_without_gaps()
         .expect("writes an old row");
     }
 
-    let runner = Runner::new(Arc::new(
-        SqliteStore::open(&path).expect("opens an old file"),
-    ));
-    let version: i64 = db
-        .query_row("PRAGMA user_version", [], |row| row.get(0))
-        .expect("reads");
-    assert_eq!(version, 12);
+    let runner = reopened(&path, &db);
     let after = old_log_goes_on(&runner, &approval, (id, token), &before).await;
     let rows: i64 = db
         .query_row("SELECT count(*) FROM workflow_events", [], |row| row.get(0))
@@ -206,14 +193,7 @@ async fn sqlite_a_log_of_one_row_per_event_reads_back_and_goes_on_without_gaps()
 async fn sqlite_a_log_kept_apart_from_the_checkpoints_goes_on_in_them() {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let path = dir.path().join("runs.db");
-    let runner = Runner::new(Arc::new(SqliteStore::open(&path).expect("opens")));
-    let approval = Approval::default();
-    let paused = runner.start(&approval, "log".into()).await.expect("starts");
-    let id = paused.id;
-    let token = paused.outcome.pause().and_then(|pause| pause.token());
-    let token = token.expect("a durable pause has a token");
-    let before = runner.events(id, 0, 100).await.expect("reads");
-    drop(runner);
+    let (approval, (id, token), before) = paused_with_a_log(&path).await;
 
     // The log as version 11 wrote it: every batch a row of `workflow_events`.
     let db = rusqlite::Connection::open(&path).expect("opens");
@@ -232,13 +212,7 @@ async fn sqlite_a_log_kept_apart_from_the_checkpoints_goes_on_in_them() {
         .query_row("SELECT count(*) FROM workflow_events", [], |row| row.get(0))
         .expect("reads");
 
-    let runner = Runner::new(Arc::new(
-        SqliteStore::open(&path).expect("opens an old file"),
-    ));
-    let version: i64 = db
-        .query_row("PRAGMA user_version", [], |row| row.get(0))
-        .expect("reads");
-    assert_eq!(version, 12);
+    let runner = reopened(&path, &db);
     let after = old_log_goes_on(&runner, &approval, (id, token), &before).await;
     // The saves after the upgrade kept their events in their checkpoints' rows.
     let inline: i64 = db
@@ -368,6 +342,33 @@ async fn postgres_a_log_of_one_row_per_event_reads_back_and_goes_on_without_gaps
         "the new entries are in batches: {rows} rows for {} entries",
         after.len()
     );
+}
+
+/// A run of `Approval` in a new SQLite file at `path`, paused: the workflow, the run and its
+/// pause's token, and its log so far.
+async fn paused_with_a_log(
+    path: &std::path::Path,
+) -> (Approval, (RunId, PauseToken), Vec<LoggedEvent>) {
+    let runner = Runner::new(Arc::new(SqliteStore::open(path).expect("opens")));
+    let approval = Approval::default();
+    let paused = runner.start(&approval, "log".into()).await.expect("starts");
+    let token = paused.outcome.pause().and_then(|pause| pause.token());
+    let token = token.expect("a durable pause has a token");
+    let before = runner.events(paused.id, 0, 100).await.expect("reads");
+    (approval, (paused.id, token), before)
+}
+
+/// A runner on the SQLite file at `path`, written by an older version, which opening brings
+/// up to date (`db` reads its version).
+fn reopened(path: &std::path::Path, db: &rusqlite::Connection) -> Runner {
+    let runner = Runner::new(Arc::new(
+        SqliteStore::open(path).expect("opens an old file"),
+    ));
+    let version: i64 = db
+        .query_row("PRAGMA user_version", [], |row| row.get(0))
+        .expect("reads");
+    assert_eq!(version, 12);
+    runner
 }
 
 /// On a store brought up to date, the log `before` of run `id`, paused at `token`, written
