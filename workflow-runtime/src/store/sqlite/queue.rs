@@ -78,36 +78,9 @@ pub(super) fn claim_next(
 }
 
 /// The id of the run to lease, of the workflows `wanted` (as JSON pairs) at `now`: the first
-/// of a suspended run with an answer recorded for its pause (someone waits for it;
-/// `workflow_answers` holds only answers not yet given, so this costs nothing when there are
-/// none), a sleeping run whose time has come (by the index of wake-up times), a run waiting for a
-/// signal one of whose messages is queued (from the queued messages), the oldest run ready to
-/// go on (by the index of ready runs). A sleeping or waiting run is never scanned while
-/// looking for a ready one.
+/// that [`searches`] finds.
 fn next_runnable(tx: &Connection, now: i64, wanted: &str) -> Result<Option<String>, Error> {
-    const FREE: &str = "NOT r.cancel_requested AND r.parent_step IS NULL \
-         AND (r.lease_id IS NULL OR r.lease_expires IS NULL OR r.lease_expires <= ?1) \
-         AND (r.workflow, r.fingerprint) IN (SELECT value ->> 0, value ->> 1 FROM json_each(?2))";
-    let queries = [
-        format!(
-            "SELECT r.id FROM workflow_answers a JOIN workflow_runs r ON r.id = a.run \
-             AND r.version = a.seq WHERE r.status = 'suspended' AND {FREE} ORDER BY r.id LIMIT 1"
-        ),
-        format!(
-            "SELECT r.id FROM workflow_runs r WHERE r.status = 'running' AND r.wake_at <= ?1 \
-             AND {FREE} ORDER BY r.wake_at LIMIT 1"
-        ),
-        format!(
-            "SELECT r.id FROM workflow_signals s JOIN workflow_runs r \
-             ON r.id = s.run AND r.awaiting = s.signal WHERE r.status = 'running' AND {FREE} \
-             ORDER BY s.id LIMIT 1"
-        ),
-        format!(
-            "SELECT r.id FROM workflow_runs r WHERE r.status = 'running' \
-             AND r.wake_at IS NULL AND r.awaiting IS NULL AND {FREE} ORDER BY r.id LIMIT 1"
-        ),
-    ];
-    for sql in &queries {
+    for sql in &searches() {
         let found: Option<String> = tx
             .prepare_cached(sql)
             .and_then(|mut stmt| {
@@ -120,6 +93,49 @@ fn next_runnable(tx: &Connection, now: i64, wanted: &str) -> Result<Option<Strin
         }
     }
     Ok(None)
+}
+
+/// The searches of a claim, in order, each the id of a run a worker of the workflows `?2`
+/// (JSON pairs of name and fingerprint) may lease at `?1`: a suspended run with an answer
+/// recorded for its pause (someone waits for it; `workflow_answers` holds only answers not
+/// yet given, so this costs nothing when there are none), a sleeping run whose time has come,
+/// a run waiting for a signal one of whose messages is queued (from the queued messages), the
+/// oldest run ready to go on. A sleeping or waiting run is never scanned while looking for a
+/// ready one.
+///
+/// Each search is made to start where its runs are few, so that a claim does not cost as much
+/// as the queue is long: the sleeping and the ready runs by their own indexes, named
+/// (`INDEXED BY`), the answered pauses and the queued messages from their tables (`CROSS
+/// JOIN`, which SQLite takes as the order of the loops). With no statistics the planner
+/// started each at the index of runs by workflow and status: it read every running run of the
+/// wanted workflows, and sorted them, at every claim (3.3 ms a claim with 5,000 runs queued,
+/// 14 ms with 20,000). By the index of ready runs, in order, a claim reads the runs that are
+/// leased, then takes the first free one.
+fn searches() -> [String; 4] {
+    const FREE: &str = "NOT r.cancel_requested AND r.parent_step IS NULL \
+         AND (r.lease_id IS NULL OR r.lease_expires IS NULL OR r.lease_expires <= ?1) \
+         AND (r.workflow, r.fingerprint) IN (SELECT value ->> 0, value ->> 1 FROM json_each(?2))";
+    [
+        format!(
+            "SELECT r.id FROM workflow_answers a CROSS JOIN workflow_runs r ON r.id = a.run \
+             AND r.version = a.seq WHERE r.status = 'suspended' AND {FREE} ORDER BY r.id LIMIT 1"
+        ),
+        format!(
+            "SELECT r.id FROM workflow_runs r INDEXED BY workflow_runs_sleeping \
+             WHERE r.status = 'running' AND r.wake_at IS NOT NULL AND r.wake_at <= ?1 \
+             AND {FREE} ORDER BY r.wake_at LIMIT 1"
+        ),
+        format!(
+            "SELECT r.id FROM workflow_signals s CROSS JOIN workflow_runs r \
+             ON r.id = s.run AND r.awaiting = s.signal WHERE r.status = 'running' AND {FREE} \
+             ORDER BY s.id LIMIT 1"
+        ),
+        format!(
+            "SELECT r.id FROM workflow_runs r INDEXED BY workflow_runs_ready \
+             WHERE r.status = 'running' AND r.wake_at IS NULL AND r.awaiting IS NULL AND {FREE} \
+             ORDER BY r.id LIMIT 1"
+        ),
+    ]
 }
 
 /// How many runs of each workflow of `names` hold a live lease at `now`.
@@ -208,5 +224,53 @@ fn store_error(source: crate::error::BoxError) -> Error {
     Error::Store {
         store: "sqlite",
         source,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The plan SQLite makes for each search of a claim, on a new file.
+    fn plans() -> Vec<String> {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let path = dir.path().join("runs.db");
+        let options = super::super::SqliteOptions::new();
+        let conn = super::super::connect(&path, options).expect("opens");
+        searches()
+            .iter()
+            .map(|sql| {
+                let mut stmt = conn
+                    .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+                    .expect("plans");
+                let steps = stmt
+                    .query_map(params![0, "[]"], |row| row.get::<_, String>(3))
+                    .expect("reads");
+                steps
+                    .collect::<Result<Vec<_>, _>>()
+                    .expect("reads")
+                    .join("; ")
+            })
+            .collect()
+    }
+
+    /// No search reads the queue's running runs by workflow (`workflow_runs_by_status`): each
+    /// starts from its own index or table, and the sleeping and ready runs are read in order.
+    #[test]
+    fn a_claim_s_searches_start_where_their_runs_are() {
+        let plans = plans();
+        let starts = [
+            "SCAN a",
+            "SEARCH r USING INDEX workflow_runs_sleeping",
+            "SCAN s",
+            "SCAN r USING INDEX workflow_runs_ready",
+        ];
+        for (plan, start) in plans.iter().zip(starts) {
+            assert!(plan.starts_with(start), "{plan}");
+            assert!(!plan.contains("workflow_runs_by_status"), "{plan}");
+        }
+        for plan in [&plans[1], &plans[3]] {
+            assert!(!plan.contains("TEMP B-TREE"), "{plan}");
+        }
     }
 }
