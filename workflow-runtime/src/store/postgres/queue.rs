@@ -149,8 +149,7 @@ fn claimed(found: &str) -> String {
 /// records as cancelled the runs asked to stop whose lease has expired. Within
 /// [`SEARCH_EVERY`] of the store's last such search (`searched`), it first looks for a ready
 /// run alone, after the last it took ([`claim_ready_sql`]), and searches the whole queue only
-/// if there is none. For
-/// types with a [limit](WorkflowType::limit), see [`claim_limited`].
+/// if there is none. For types with a [limit](WorkflowType::limit), see [`claim_limited`].
 pub(super) async fn claim_next(
     client: &Client,
     sql: &Statements,
