@@ -265,15 +265,27 @@ impl Overheard {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn only_the_end_of_a_run_a_handle_awaits_is_announced() {
-    let Some(url) = postgres::url() else {
-        return;
-    };
+/// A store on a schema of its own, a runner on it, a connection that overhears the ends of
+/// runs announced, and the schema's name; `None` without a server.
+async fn overheard_store() -> Option<(
+    Arc<dyn workflow::store::CheckpointStore>,
+    Runner,
+    Overheard,
+    String,
+)> {
+    let url = postgres::url()?;
     let schema = postgres::schema("wake");
     let store = postgres::connect(&url, &schema).await;
     let runner = Runner::new(Arc::clone(&store));
-    let mut overheard = Overheard::listen(&url).await;
+    let overheard = Overheard::listen(&url).await;
+    Some((store, runner, overheard, schema))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_the_end_of_a_run_a_handle_awaits_is_announced() {
+    let Some((_, runner, mut overheard, schema)) = overheard_store().await else {
+        return;
+    };
     let unawaited = runner
         .submit::<Greet>("nobody".into())
         .await
@@ -329,13 +341,9 @@ async fn only_the_end_of_a_run_a_handle_awaits_is_announced() {
 async fn the_ends_of_runs_saved_at_once_are_announced_if_awaited() {
     use workflow::store::{Checkpoint, Lease, RunStatus};
 
-    let Some(url) = postgres::url() else {
+    let Some((store, runner, mut overheard, _)) = overheard_store().await else {
         return;
     };
-    let schema = postgres::schema("wake");
-    let store = postgres::connect(&url, &schema).await;
-    let runner = Runner::new(Arc::clone(&store));
-    let mut overheard = Overheard::listen(&url).await;
     let mut runs = Vec::new();
     for index in 0..12 {
         let id = runner

@@ -157,20 +157,24 @@ pub(super) async fn claim_next(
     lease: &Lease,
     searched: &Searched,
 ) -> Result<Option<(RunInfo, Checkpoint)>, Error> {
-    if let Some(after) = searched.due() {
-        let claim = (&sql.claim_ready, Some(&after as &(dyn ToSql + Sync)));
-        let ready = lease_one(client, sql, claim, types, lease).await?;
-        if let Some((info, _)) = &ready {
-            searched.took(info.id);
-            return Ok(ready);
+    let ready = match searched.due() {
+        Some(after) => {
+            let claim = (&sql.claim_ready, Some(&after as &(dyn ToSql + Sync)));
+            lease_one(client, sql, claim, types, lease).await?
         }
-    }
-    searched.now();
-    let next = lease_one(client, sql, next(sql), types, lease).await?;
-    if let Some((info, _)) = &next {
+        None => None,
+    };
+    let claimed = match ready {
+        Some(ready) => Some(ready),
+        None => {
+            searched.now();
+            lease_one(client, sql, next(sql), types, lease).await?
+        }
+    };
+    if let Some((info, _)) = &claimed {
         searched.took(info.id);
     }
-    Ok(next)
+    Ok(claimed)
 }
 
 /// Leases run `run`, just announced, to `lease` if a worker of `types` (none of which has a
@@ -273,19 +277,9 @@ async fn take(
 ) -> Result<Option<tokio_postgres::Row>, Error> {
     let (names, prints) = type_params(types);
     let ttl = lease_millis(lease);
-    let params: [&(dyn ToSql + Sync); 6] = [
-        &lease.id,
-        &lease.owner,
-        &ttl,
-        &names,
-        &prints,
-        last.unwrap_or(&""),
-    ];
-    let bound = if last.is_some() { 6 } else { 5 };
-    client
-        .query_opt(statement, &params[..bound])
-        .await
-        .map_err(store)
+    let mut params: Vec<&(dyn ToSql + Sync)> = vec![&lease.id, &lease.owner, &ttl, &names, &prints];
+    params.extend(last);
+    client.query_opt(statement, &params).await.map_err(store)
 }
 
 /// Cancels run `run`: at once if nobody holds it, by a request its holder sees otherwise.

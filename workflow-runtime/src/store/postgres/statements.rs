@@ -254,7 +254,7 @@ pub(super) struct Statements {
     /// the run, in one statement.
     pub(super) save_resuming: Statement,
     pub(super) save_logged_resuming: Statement,
-    /// Saves of running checkpoints of several runs ([`SAVE_GROUP`]).
+    /// Saves of running or finished checkpoints of several runs ([`save_group`]).
     pub(super) save_group: Statement,
     pub(super) append_events: Statement,
     pub(super) events: Statement,
