@@ -16,6 +16,12 @@ use crate::workflows::{Approval, Chain, Decision};
 #[cfg(feature = "postgres")]
 use workflow_runtime::store::{PostgresOptions, PostgresStore};
 
+/// What takes a file's checkpoints back to before version 12: no events in their rows.
+const WITHOUT_INLINE_EVENTS: &str = "ALTER TABLE workflow_checkpoints DROP COLUMN events; \
+     ALTER TABLE workflow_checkpoints DROP COLUMN events_seq; \
+     ALTER TABLE workflow_checkpoints DROP COLUMN events_at; \
+     ALTER TABLE workflow_checkpoints DROP COLUMN events_count;";
+
 /// The columns of `table` in the SQLite file `db`.
 fn columns(db: &rusqlite::Connection, table: &str) -> Vec<String> {
     let sql = format!("SELECT name FROM pragma_table_info('{table}')");
@@ -42,13 +48,10 @@ async fn sqlite_a_file_at_schema_2_opens_and_its_runs_resume_with_no_usage() {
 
     // The file as version 2 wrote it: no `usage` columns, no cancel requests.
     let db = rusqlite::Connection::open(&path).expect("opens");
-    db.execute_batch(
+    db.execute_batch(&format!(
         "ALTER TABLE workflow_checkpoints DROP COLUMN usage; \
          ALTER TABLE workflow_checkpoints DROP COLUMN log_next; \
-         ALTER TABLE workflow_checkpoints DROP COLUMN events; \
-         ALTER TABLE workflow_checkpoints DROP COLUMN events_seq; \
-         ALTER TABLE workflow_checkpoints DROP COLUMN events_at; \
-         ALTER TABLE workflow_checkpoints DROP COLUMN events_count; \
+         {WITHOUT_INLINE_EVENTS} \
          ALTER TABLE workflow_branches DROP COLUMN usage; \
          DROP INDEX workflow_runs_runnable; \
          DROP INDEX workflow_runs_cancelling; \
@@ -64,8 +67,8 @@ async fn sqlite_a_file_at_schema_2_opens_and_its_runs_resume_with_no_usage() {
          DROP TABLE workflow_rate_starts; \
          DROP INDEX workflow_runs_children; \
          ALTER TABLE workflow_runs DROP COLUMN parent_step; \
-         PRAGMA user_version = 2;",
-    )
+         PRAGMA user_version = 2;"
+    ))
     .expect("downgrades");
     assert!(!columns(&db, "workflow_checkpoints").contains(&"usage".to_owned()));
 
@@ -145,20 +148,17 @@ async fn sqlite_a_log_of_one_row_per_event_reads_back_and_goes_on_without_gaps()
     // The log as version 9 wrote it: one row per event, and checkpoints that do not know
     // where it ends.
     let db = rusqlite::Connection::open(&path).expect("opens");
-    db.execute_batch(
+    db.execute_batch(&format!(
         "CREATE TABLE old_events (run TEXT NOT NULL, seq INTEGER NOT NULL, \
          at INTEGER NOT NULL, event TEXT NOT NULL, PRIMARY KEY (run, seq)) WITHOUT ROWID; \
          DROP TABLE workflow_events; \
          ALTER TABLE old_events RENAME TO workflow_events; \
          ALTER TABLE workflow_checkpoints DROP COLUMN log_next; \
-         ALTER TABLE workflow_checkpoints DROP COLUMN events; \
-         ALTER TABLE workflow_checkpoints DROP COLUMN events_seq; \
-         ALTER TABLE workflow_checkpoints DROP COLUMN events_at; \
-         ALTER TABLE workflow_checkpoints DROP COLUMN events_count; \
+         {WITHOUT_INLINE_EVENTS} \
          DROP INDEX workflow_runs_children; \
          ALTER TABLE workflow_runs DROP COLUMN parent_step; \
-         PRAGMA user_version = 9;",
-    )
+         PRAGMA user_version = 9;"
+    ))
     .expect("downgrades");
     for entry in &before {
         let at = entry
@@ -197,16 +197,13 @@ async fn sqlite_a_log_kept_apart_from_the_checkpoints_goes_on_in_them() {
 
     // The log as version 11 wrote it: every batch a row of `workflow_events`.
     let db = rusqlite::Connection::open(&path).expect("opens");
-    db.execute_batch(
+    db.execute_batch(&format!(
         "INSERT INTO workflow_events (run, seq, at, event, count) \
          SELECT run, events_seq, events_at, events, events_count FROM workflow_checkpoints \
          WHERE events IS NOT NULL; \
-         ALTER TABLE workflow_checkpoints DROP COLUMN events; \
-         ALTER TABLE workflow_checkpoints DROP COLUMN events_seq; \
-         ALTER TABLE workflow_checkpoints DROP COLUMN events_at; \
-         ALTER TABLE workflow_checkpoints DROP COLUMN events_count; \
-         PRAGMA user_version = 11;",
-    )
+         {WITHOUT_INLINE_EVENTS} \
+         PRAGMA user_version = 11;"
+    ))
     .expect("downgrades");
     let old_rows: i64 = db
         .query_row("SELECT count(*) FROM workflow_events", [], |row| row.get(0))
@@ -432,17 +429,14 @@ async fn sqlite_a_file_at_schema_9_gains_child_runs() {
     let waiting = runner.create::<Chain>(1).await.expect("created");
     drop(runner);
     let db = rusqlite::Connection::open(&path).expect("opens");
-    db.execute_batch(
+    db.execute_batch(&format!(
         "DROP INDEX workflow_runs_children; \
          ALTER TABLE workflow_runs DROP COLUMN parent_step; \
          ALTER TABLE workflow_checkpoints DROP COLUMN log_next; \
-         ALTER TABLE workflow_checkpoints DROP COLUMN events; \
-         ALTER TABLE workflow_checkpoints DROP COLUMN events_seq; \
-         ALTER TABLE workflow_checkpoints DROP COLUMN events_at; \
-         ALTER TABLE workflow_checkpoints DROP COLUMN events_count; \
+         {WITHOUT_INLINE_EVENTS} \
          ALTER TABLE workflow_events DROP COLUMN count; \
-         PRAGMA user_version = 9;",
-    )
+         PRAGMA user_version = 9;"
+    ))
     .expect("downgrades");
     assert!(!columns(&db, "workflow_runs").contains(&"parent_step".to_owned()));
 
