@@ -320,8 +320,13 @@ impl HandFormatting {
 
 // ---------------------------------------------------------------------------------------------
 // The benchmarks.
+//
+// Both sides of a pair time the same number of runs per sample. Left to choose, divan doubles
+// a sample's runs until the slowest sample of a round takes 2 µs (100 times its timer's 20 ns),
+// so a run that now and then takes a few microseconds (an interrupt, a page fault) is timed
+// one run a sample, each rounded to the timer's grain, while its pair is timed in batches.
 
-#[divan::bench_group(sample_count = 1000)]
+#[divan::bench_group(sample_count = 1000, sample_size = 64)]
 mod noop_waker {
     use super::*;
 
@@ -357,7 +362,7 @@ mod noop_waker {
     }
 }
 
-#[divan::bench_group(sample_count = 1000)]
+#[divan::bench_group(sample_count = 1000, sample_size = 64)]
 mod opaque_poll {
     use super::*;
 
@@ -382,7 +387,7 @@ mod opaque_poll {
     }
 }
 
-#[divan::bench_group(sample_count = 1000)]
+#[divan::bench_group(sample_count = 1000, sample_size = 64)]
 mod tokio_current_thread {
     use super::*;
 

@@ -829,8 +829,13 @@ where
 
 // ---------------------------------------------------------------------------------------------
 // The benchmarks.
+//
+// Both sides of a pair time the same number of runs per sample. Left to choose, divan doubles
+// a sample's runs until the slowest sample of a round takes 2 µs (100 times its timer's 20 ns),
+// so a run that now and then takes a few microseconds (an interrupt, a page fault) is timed
+// one run a sample, each rounded to the timer's grain, while its pair is timed in batches.
 
-#[divan::bench_group(sample_count = 1000)]
+#[divan::bench_group(sample_count = 1000, sample_size = 64)]
 mod fan_out {
     use super::*;
 
