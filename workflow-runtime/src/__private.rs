@@ -6,7 +6,7 @@
 pub use crate::checks::{
     ErrorOf, ForkInput, MapItem, QuestionInto, QuestionOperand, RetryInput, StepError, WorkflowSync,
 };
-pub use crate::context::{settle, WaitingAt, WaitingChild};
+pub use crate::context::{settle, Succeeds, WaitingAt, WaitingChild};
 pub use crate::coverage::{Edge, Graph};
 pub use crate::definition::{
     PauseDefinition, SchemaOf, SignalDefinition, WithSchema, WithoutSchema,

@@ -9,7 +9,7 @@
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 
-use super::transition::{route, run_step, Casts, Crossing, From};
+use super::transition::{bare_call, route, run_step, Casts, Crossing, From};
 use super::{fork_variant, local, private};
 use crate::diag;
 use crate::model::{Edge, Model, Node};
@@ -245,7 +245,9 @@ pub(super) fn fork_arm(model: &Model, index: usize, casts: &mut Casts) -> Option
 }
 
 /// The future of one run of branch step `step` on `value` (an expression of its input type):
-/// its output, or with `[collect]` what `settle` makes of it.
+/// its output, or with `[collect]` what `settle` makes of it. A step that only needs awaiting
+/// is that future itself, its output made `Ok` (`Succeeds`), rather than inside an `async`
+/// block: a future and a state of its own less in every branch.
 /// A map's future owns what it uses (`moving`): it outlives the closure that makes it.
 fn branch_future(
     model: &Model,
@@ -255,6 +257,10 @@ fn branch_future(
     moving: bool,
 ) -> TokenStream {
     let krate = &model.krate;
+    let collect = model.forks[fork].collect;
+    if let Some(call) = bare_call(model, step, value).filter(|_| !collect) {
+        return quote!(#krate::__private::Succeeds::new(#call));
+    }
     let [input, output] = ["input", "output"].map(local);
     let call = run_step(model, step);
     let body = quote! {
@@ -263,7 +269,7 @@ fn branch_future(
         ::core::result::Result::<_, #krate::__private::Error>::Ok(#output)
     };
     let capture = moving.then(|| quote!(move));
-    if model.forks[fork].collect {
+    if collect {
         let name = model.step_name(step);
         quote!(async #capture { #krate::__private::settle(#name, async { #body }.await) })
     } else {
@@ -317,7 +323,7 @@ fn fan_out_body(model: &Model, index: usize, casts: &mut Casts) -> (TokenStream,
     // The slots are bound where they are, in the state: the arm fills them in place rather
     // than copying every slot out of the state first.
     let binding = quote!((ref #input, (#(ref mut #slots,)*)));
-    let [task, result, finished] = ["task", "result", "finished"].map(local);
+    let [task, result, waiting] = ["task", "result", "waiting"].map(local);
     let done = quote!(#krate::__private::Branch::Done);
     let pending = quote!(#krate::__private::Branch::Pending);
     let (poll, pinned) = (quote!(::core::task::Poll), &futures);
@@ -330,24 +336,23 @@ fn fan_out_body(model: &Model, index: usize, casts: &mut Casts) -> (TokenStream,
         #(#branches)*
         loop {
             ::core::future::poll_fn(|#task| {
+                let mut #waiting = false;
                 #(
                     if let #pending = *#slots {
-                        if let #poll::Ready(#result) =
-                            ::core::future::Future::poll(#pinned.as_mut(), #task)
-                        {
-                            match #result {
-                                ::core::result::Result::Ok(#result) => *#slots = #done(#result),
-                                ::core::result::Result::Err(#result) => {
-                                    return #poll::Ready(::core::result::Result::Err(#result));
-                                }
+                        match ::core::future::Future::poll(#pinned.as_mut(), #task) {
+                            #poll::Ready(::core::result::Result::Ok(#result)) => {
+                                *#slots = #done(#result);
                             }
+                            #poll::Ready(::core::result::Result::Err(#result)) => {
+                                return #poll::Ready(::core::result::Result::Err(#result));
+                            }
+                            #poll::Pending => #waiting = true,
                         }
                     }
                 )*
-                let #finished = true #(&& !::core::matches!(*#slots, #pending))*;
-                match #finished {
-                    true => #poll::Ready(::core::result::Result::Ok(())),
-                    false => #poll::Pending,
+                match #waiting {
+                    true => #poll::Pending,
+                    false => #poll::Ready(::core::result::Result::Ok(())),
                 }
             })
             .await?;

@@ -330,6 +330,25 @@ fn routed_error(
     Some((call_step(model, index, true), handle))
 }
 
+/// Whether a step with options `policy` runs without a guard: no retry, no timeout.
+fn unguarded(policy: &StepOptions) -> bool {
+    policy.retry.is_none_or(|retry| retry == 0) && policy.timeout.is_none()
+}
+
+/// The future of step `index` on `input`, `self.step(input)`, if running the step is only
+/// awaiting it: it takes an input and cannot fail, has no retry or timeout, and is neither a
+/// child run nor a step that waits for a value.
+pub(super) fn bare_call(model: &Model, index: usize, input: &TokenStream) -> Option<TokenStream> {
+    let sig = &model.steps[index].sig;
+    let bare = sig.has_input
+        && sig.fallible.is_none()
+        && sig.child.is_none()
+        && sig.resume.is_none()
+        && unguarded(&sig.options);
+    let method = &sig.ident;
+    bare.then(|| quote!(self.#method(#input)))
+}
+
 /// Runs step `index` under its policy: its output, or with `routed`, its `Result` (the error
 /// left for its error route).
 fn call_step(model: &Model, index: usize, routed: bool) -> TokenStream {
@@ -357,7 +376,7 @@ fn call_step(model: &Model, index: usize, routed: bool) -> TokenStream {
         quote_spanned!(span=> #convert::into_box(#placed))
     });
     let policy = &sig.options;
-    if policy.retry.is_none_or(|retry| retry == 0) && policy.timeout.is_none() {
+    if unguarded(policy) {
         return match boxed {
             Some(boxed) if routed => quote! {
                 match #call {

@@ -198,6 +198,34 @@ pub fn settle<T>(step: &str, result: Result<T, Error>) -> Result<Result<T, Branc
 }
 
 pin_project! {
+    /// The future of a step that cannot fail, as a branch runs it: its output as `Ok`. What
+    /// `#[workflow]` gives [`Context::branch`] for such a step, rather than an `async` block
+    /// around it (a future of its own, with its own state, in every branch).
+    #[doc(hidden)]
+    pub struct Succeeds<F> {
+        #[pin]
+        future: F,
+    }
+}
+
+impl<F> Succeeds<F> {
+    /// `future`'s output as `Ok`.
+    #[doc(hidden)]
+    pub fn new(future: F) -> Self {
+        Succeeds { future }
+    }
+}
+
+impl<F: Future> Future for Succeeds<F> {
+    type Output = Result<F::Output, Error>;
+
+    #[inline]
+    fn poll(self: Pin<&mut Self>, task: &mut Task<'_>) -> Poll<Self::Output> {
+        self.project().future.poll(task).map(Ok)
+    }
+}
+
+pin_project! {
     /// One branch, as [`Context::branch`] runs it.
     #[project = RunningProj]
     enum Running<'a, T, F> {

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use crate::scope::RunScope;
 use crate::state::Loops;
 
-pub use branch::settle;
+pub use branch::{settle, Succeeds};
 
 /// What a running workflow's [`transition`](crate::Workflow::transition) gets from the driver:
 /// it runs the step under its [`StepPolicy`](crate::StepPolicy) ([`step`](Self::step),
