@@ -149,8 +149,9 @@ impl Casts {
     }
 }
 
-/// The body of `Workflow::transition`: a `match` on the state, with one arm per step and per
-/// fan-out or map, each running its step and routing its output to the next state.
+/// The body of `Workflow::transition` (of `__steps`' loop for a workflow without fan-outs or
+/// maps): a `match` on the state, with one arm per step and per fan-out or map, each running
+/// its step and routing its output to the next state.
 pub(super) fn transition_body(model: &Model, casts: &mut Casts) -> TokenStream {
     let state = &model.state;
     let steps = (0..model.steps.len()).filter_map(|index| step_arm(model, index, casts));
@@ -162,8 +163,16 @@ pub(super) fn transition_body(model: &Model, casts: &mut Casts) -> TokenStream {
     let done = local("done");
     let phantom = super::state::phantom_arm(model, false);
     let state_var = local("state");
+    // Without fan-outs or maps this is the body of `__steps`' loop, and the state is moved
+    // whole into the `match`. Matched where it is, the arms' moves out of it made rustc keep
+    // a drop flag per variant in the loop's future and set them all again on every turn (12
+    // byte stores a step for a chain of ten). A fan-out's arm fills its slots in place.
+    let scrutinee = match model.forks.is_empty() {
+        true => quote!(::core::convert::identity(#state_var)),
+        false => quote!(#state_var),
+    };
     quote! {
-        match #state_var {
+        match #scrutinee {
             #(#steps)*
             #(#forks)*
             // The driver never runs a terminal state: it is its own next state.
