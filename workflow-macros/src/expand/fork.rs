@@ -2,9 +2,9 @@
 //! join.
 //!
 //! A fan-out `(b, c)` holds `(input, (Branch<B>, Branch<C>))`: its arm runs each pending
-//! branch through `Context::branch`, joined with `try_join!`, so the first error drops (cancels)
-//! the others unless it is `[collect]`. A map `each b` holds `(Vec<input>, Vec<Branch<B>>)` and
-//! runs through `Context::each`.
+//! branch through `Context::branch`, polled in place as `try_join!` does, so the first error
+//! drops (cancels) the others unless it is `[collect]`. A map `each b` holds
+//! `(Vec<input>, Vec<Branch<B>>)` and runs through `Context::each`.
 
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
@@ -277,9 +277,9 @@ fn branch_future(
     }
 }
 
-/// Runs the pending branches of a fan-out at once, each through `Context::branch`, joined
-/// with `try_join!`; evaluates to the tuple of their outputs. Binds the state's content as
-/// `(input, (slot, …))`.
+/// Runs the pending branches of a fan-out at once, each through `Context::branch`, polled in
+/// place as `tokio::try_join!` polls its futures; evaluates to the tuple of their outputs.
+/// Binds the state's content as `(input, (slot, …))`.
 fn fan_out_body(model: &Model, index: usize, casts: &mut Casts) -> (TokenStream, TokenStream) {
     let krate = &model.krate;
     let fork = &model.forks[index];

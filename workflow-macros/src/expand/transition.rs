@@ -165,8 +165,8 @@ pub(super) fn transition_body(model: &Model, casts: &mut Casts) -> TokenStream {
     let state_var = local("state");
     // Without fan-outs or maps this is the body of `__steps`' loop, and the state is moved
     // whole into the `match`. Matched where it is, the arms' moves out of it made rustc keep
-    // a drop flag per variant in the loop's future and set them all again on every turn (12
-    // byte stores a step for a chain of ten). A fan-out's arm fills its slots in place.
+    // a drop flag per variant in the loop's future and store them all again on every turn
+    // (twelve for a chain of ten). A fan-out's arm fills its slots where they are.
     let scrutinee = match model.forks.is_empty() {
         true => quote!(::core::convert::identity(#state_var)),
         false => quote!(#state_var),
