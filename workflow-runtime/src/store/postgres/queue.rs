@@ -102,7 +102,7 @@ pub(super) struct Searched(Mutex<(Option<Instant>, Uuid)>);
 impl Searched {
     /// Whether the next claim must search the whole queue; if not, the run after which it
     /// looks for a ready one.
-    pub(super) fn due(&self) -> Option<Uuid> {
+    fn due(&self) -> Option<Uuid> {
         let (last, taken) = *self.0.lock().unwrap_or_else(PoisonError::into_inner);
         match last {
             Some(at) if at.elapsed() < SEARCH_EVERY => Some(taken),
@@ -111,7 +111,7 @@ impl Searched {
     }
 
     /// A claim searches the whole queue now.
-    pub(super) fn now(&self) {
+    fn now(&self) {
         self.0.lock().unwrap_or_else(PoisonError::into_inner).0 = Some(Instant::now());
     }
 

@@ -6,9 +6,9 @@
 //!
 //! A save's batch goes in its checkpoint's row so that the save's commit writes one page of
 //! the file (the checkpoint's) rather than two (the checkpoint's and the log's): about a fifth
-//! of a logged step's time in `Durability::Normal`. Pruning a run's checkpoints moves their batches
-//! to `workflow_events` first, so that a run's log is never pruned, and a read of the log
-//! scans at most the checkpoints a run keeps.
+//! of a logged step's time in `Durability::Normal`. Pruning a run's checkpoints moves their
+//! batches to `workflow_events` first, so that a run's log is never pruned; a read finds the
+//! first checkpoint it needs by a binary search on their `log_next` ([`first_holding`]).
 //!
 //! A save learns the number its first event takes from the `log_next` of the checkpoint it
 //! builds on, which its guard reads anyway, and records the new end on its own checkpoint: no

@@ -5,10 +5,11 @@
 //! its duration left, is one `INSERT`, which holds the events the save logs too (`log`): the
 //! run's row is read to check the lease and the version (or not even read, when the
 //! connection's last write of the file was its save of the checkpoint before: `heads`), not
-//! written, so that the commit writes one page of the file rather than two. Its `version`, `step` and `updated_at` then lag behind its latest
-//! checkpoint, which is where reads take them from (`rows::RUNS`). Every other write updates
-//! the row as well: the first checkpoint after a claim of a failed run, one that suspends or
-//! finishes it, one whose lease needs renewing.
+//! written, so that the commit writes one page of the file rather than two. Its `version`,
+//! `step` and `updated_at` then lag behind its latest checkpoint, which is where reads take
+//! them from (`rows::RUNS`). Every other write updates the row as well: the first checkpoint
+//! after a claim of a failed run, one that suspends or finishes it, one whose lease needs
+//! renewing.
 
 use rusqlite::{params, Connection};
 use uuid::Uuid;
