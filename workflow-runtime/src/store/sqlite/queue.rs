@@ -78,9 +78,9 @@ pub(super) fn claim_next(
 }
 
 /// The id of the run to lease, of the workflows `wanted` (as JSON pairs) at `now`: the first
-/// that [`searches`] finds.
+/// that [`SEARCHES`] finds.
 fn next_runnable(tx: &Connection, now: i64, wanted: &str) -> Result<Option<String>, Error> {
-    for sql in &searches() {
+    for sql in SEARCHES {
         let found: Option<String> = tx
             .prepare_cached(sql)
             .and_then(|mut stmt| {
@@ -95,13 +95,22 @@ fn next_runnable(tx: &Connection, now: i64, wanted: &str) -> Result<Option<Strin
     Ok(None)
 }
 
-/// The searches of a claim, in order, each the id of a run a worker of the workflows `?2`
-/// (JSON pairs of name and fingerprint) may lease at `?1`: a suspended run with an answer
-/// recorded for its pause (someone waits for it; `workflow_answers` holds only answers not
-/// yet given, so this costs nothing when there are none), a sleeping run whose time has come,
-/// a run waiting for a signal one of whose messages is queued (from the queued messages), the
-/// oldest run ready to go on. A sleeping or waiting run is never scanned while looking for a
-/// ready one.
+/// Whether run `r` may be leased at `?1` by a worker of the workflows `?2` (JSON pairs of
+/// name and fingerprint): no cancel request, not a child run, no live lease, one of them.
+macro_rules! free {
+    () => {
+        "NOT r.cancel_requested AND r.parent_step IS NULL \
+         AND (r.lease_id IS NULL OR r.lease_expires IS NULL OR r.lease_expires <= ?1) \
+         AND (r.workflow, r.fingerprint) IN (SELECT value ->> 0, value ->> 1 FROM json_each(?2))"
+    };
+}
+
+/// The searches of a claim, in order, each the id of a run that may be leased ([`free!`]):
+/// a suspended run with an answer recorded for its pause (someone waits for it;
+/// `workflow_answers` holds only answers not yet given, so this costs nothing when there are
+/// none), a sleeping run whose time has come, a run waiting for a signal one of whose
+/// messages is queued (from the queued messages), the oldest run ready to go on. A sleeping
+/// or waiting run is never scanned while looking for a ready one.
 ///
 /// Each search is made to start where its runs are few, so that a claim does not cost as much
 /// as the queue is long: the sleeping and the ready runs by their own indexes, named
@@ -111,32 +120,32 @@ fn next_runnable(tx: &Connection, now: i64, wanted: &str) -> Result<Option<Strin
 /// wanted workflows, and sorted them, at every claim (3.3 ms a claim with 5,000 runs queued,
 /// 14 ms with 20,000). By the index of ready runs, in order, a claim reads the runs that are
 /// leased, then takes the first free one.
-fn searches() -> [String; 4] {
-    const FREE: &str = "NOT r.cancel_requested AND r.parent_step IS NULL \
-         AND (r.lease_id IS NULL OR r.lease_expires IS NULL OR r.lease_expires <= ?1) \
-         AND (r.workflow, r.fingerprint) IN (SELECT value ->> 0, value ->> 1 FROM json_each(?2))";
-    [
-        format!(
-            "SELECT r.id FROM workflow_answers a CROSS JOIN workflow_runs r ON r.id = a.run \
-             AND r.version = a.seq WHERE r.status = 'suspended' AND {FREE} ORDER BY r.id LIMIT 1"
-        ),
-        format!(
-            "SELECT r.id FROM workflow_runs r INDEXED BY workflow_runs_sleeping \
-             WHERE r.status = 'running' AND r.wake_at IS NOT NULL AND r.wake_at <= ?1 \
-             AND {FREE} ORDER BY r.wake_at LIMIT 1"
-        ),
-        format!(
-            "SELECT r.id FROM workflow_signals s CROSS JOIN workflow_runs r \
-             ON r.id = s.run AND r.awaiting = s.signal WHERE r.status = 'running' AND {FREE} \
-             ORDER BY s.id LIMIT 1"
-        ),
-        format!(
-            "SELECT r.id FROM workflow_runs r INDEXED BY workflow_runs_ready \
-             WHERE r.status = 'running' AND r.wake_at IS NULL AND r.awaiting IS NULL AND {FREE} \
-             ORDER BY r.id LIMIT 1"
-        ),
-    ]
-}
+const SEARCHES: [&str; 4] = [
+    concat!(
+        "SELECT r.id FROM workflow_answers a CROSS JOIN workflow_runs r ON r.id = a.run \
+         AND r.version = a.seq WHERE r.status = 'suspended' AND ",
+        free!(),
+        " ORDER BY r.id LIMIT 1"
+    ),
+    concat!(
+        "SELECT r.id FROM workflow_runs r INDEXED BY workflow_runs_sleeping \
+         WHERE r.status = 'running' AND r.wake_at IS NOT NULL AND r.wake_at <= ?1 AND ",
+        free!(),
+        " ORDER BY r.wake_at LIMIT 1"
+    ),
+    concat!(
+        "SELECT r.id FROM workflow_signals s CROSS JOIN workflow_runs r \
+         ON r.id = s.run AND r.awaiting = s.signal WHERE r.status = 'running' AND ",
+        free!(),
+        " ORDER BY s.id LIMIT 1"
+    ),
+    concat!(
+        "SELECT r.id FROM workflow_runs r INDEXED BY workflow_runs_ready \
+         WHERE r.status = 'running' AND r.wake_at IS NULL AND r.awaiting IS NULL AND ",
+        free!(),
+        " ORDER BY r.id LIMIT 1"
+    ),
+];
 
 /// How many runs of each workflow of `names` hold a live lease at `now`.
 fn held(tx: &Connection, now: i64, names: &[&str]) -> Result<Vec<(String, u64)>, Error> {
@@ -237,7 +246,7 @@ mod tests {
         let path = dir.path().join("runs.db");
         let options = super::super::SqliteOptions::new();
         let conn = super::super::connect(&path, options).expect("opens");
-        searches()
+        SEARCHES
             .iter()
             .map(|sql| {
                 let mut stmt = conn
