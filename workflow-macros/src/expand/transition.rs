@@ -149,9 +149,16 @@ impl Casts {
     }
 }
 
-/// The body of `Workflow::transition` (of `__steps`' loop for a workflow without fan-outs or
-/// maps): a `match` on the state, with one arm per step and per fan-out or map, each running
-/// its step and routing its output to the next state.
+/// Whether `#[workflow]` generates `__steps` as a loop over the steps ([`transition_body`] its
+/// body): for a workflow without fan-outs or maps, whose arms neither borrow the state nor
+/// keep parts of it across their awaits. The others take one step per call.
+pub(super) fn steps_in_a_loop(model: &Model) -> bool {
+    model.forks.is_empty()
+}
+
+/// The body of `Workflow::transition` (of `__steps`' loop, [`steps_in_a_loop`]): a `match`
+/// on the state, with one arm per step and per fan-out or map, each running its step and
+/// routing its output to the next state.
 pub(super) fn transition_body(model: &Model, casts: &mut Casts) -> TokenStream {
     let state = &model.state;
     let steps = (0..model.steps.len()).filter_map(|index| step_arm(model, index, casts));
@@ -163,11 +170,11 @@ pub(super) fn transition_body(model: &Model, casts: &mut Casts) -> TokenStream {
     let done = local("done");
     let phantom = super::state::phantom_arm(model, false);
     let state_var = local("state");
-    // Without fan-outs or maps this is the body of `__steps`' loop, and the state is moved
-    // whole into the `match`. Matched where it is, the arms' moves out of it made rustc keep
-    // a drop flag per variant in the loop's future and store them all again on every turn
-    // (twelve for a chain of ten). A fan-out's arm fills its slots where they are.
-    let scrutinee = match model.forks.is_empty() {
+    // In `__steps`' loop the state is moved whole into the `match`. Matched where it is, the
+    // arms' moves out of it made rustc keep a drop flag per variant in the loop's future and
+    // store them all again on every turn (twelve for a chain of ten). A fan-out's arm fills
+    // its slots where they are.
+    let scrutinee = match steps_in_a_loop(model) {
         true => quote!(::core::convert::identity(#state_var)),
         false => quote!(#state_var),
     };

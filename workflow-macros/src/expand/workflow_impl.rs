@@ -6,7 +6,7 @@ use quote::quote;
 
 use super::serde::workflow_bounds;
 use super::state::{phantom_arm, state_generics};
-use super::transition::{transition_body, Casts};
+use super::transition::{steps_in_a_loop, transition_body, Casts};
 use super::{fingerprint, input_type, local, variant};
 use crate::model::Model;
 
@@ -127,7 +127,7 @@ fn transition_methods(model: &Model, body: &TokenStream, casts: &[TokenStream]) 
             ) -> #output
         }
     };
-    if !model.forks.is_empty() {
+    if !steps_in_a_loop(model) {
         // A fan-out's arm fills its branches' slots where they are, in the state (`ref mut`).
         let state_mut = (model.forks.iter())
             .any(|fork| !fork.map && fork.join.is_some())
