@@ -15,14 +15,19 @@ impl Context {
         workflow: &'static str,
         child: ChildState<S>,
     ) -> (Lent<'_>, S) {
-        // Where a durable child started: a plain child, which runs to its end, has no run.
-        let ChildState { state, loops, .. } = child;
+        let ChildState {
+            state,
+            loops,
+            started,
+            seq,
+        } = child;
         let workflow = std::mem::replace(&mut self.workflow, workflow);
         let loops = std::mem::replace(&mut self.loops, loops);
         let lent = Lent {
             cx: self,
             workflow,
             loops: Some(loops),
+            at: (started, seq),
         };
         (lent, state)
     }
@@ -35,6 +40,8 @@ pub(crate) struct Lent<'a> {
     /// The parent's name and counters, while the child has the context.
     workflow: &'static str,
     loops: Option<Loops>,
+    /// Where the child started and its latest checkpoint, as its `ChildState` had them.
+    at: (Option<u64>, Option<u64>),
 }
 
 impl Lent<'_> {
@@ -44,12 +51,14 @@ impl Lent<'_> {
         self.cx
     }
 
-    /// Ends the loan: the context, the parent's again, and the child's counters.
+    /// Ends the loan: the context, the parent's again; the child's counters, and where it
+    /// started and its latest checkpoint (as lent).
     #[inline]
-    pub(crate) fn give_back(&mut self) -> (&mut Context, Loops) {
+    pub(crate) fn give_back(&mut self) -> (&mut Context, Loops, (Option<u64>, Option<u64>)) {
         let parent = self.loops.take().unwrap_or_default();
         let loops = std::mem::replace(&mut self.cx.loops, parent);
-        (self.end(), loops)
+        let at = self.at;
+        (self.end(), loops, at)
     }
 
     /// Ends the loan: the context, the parent's again (its name and counters).
@@ -85,14 +94,15 @@ mod tests {
             ChildState {
                 state: (),
                 loops: child,
-                started: None,
-                seq: None,
+                started: Some(3),
+                seq: Some(4),
             },
         );
         assert_eq!(lent.cx().workflow(), "Child");
         assert!(lent.cx().take_edge(1, 5));
-        let (parent, child) = lent.give_back();
+        let (parent, child, at) = lent.give_back();
         assert_eq!(parent.workflow(), "Parent");
+        assert_eq!(at, (Some(3), Some(4)));
         assert_eq!((child.count(0), child.count(1)), (0, 2));
         drop(lent);
         assert_eq!(cx.workflow(), "Parent");

@@ -14,6 +14,7 @@ use crate::scope::RunScope;
 use crate::state::Loops;
 
 pub use branch::{settle, Succeeds};
+pub(crate) use lend::Lent;
 
 /// What a running workflow's [`transition`](crate::Workflow::transition) gets from the driver:
 /// it runs the step under its [`StepPolicy`](crate::StepPolicy) ([`step`](Self::step),

@@ -4,11 +4,10 @@
 use std::future::Future;
 use std::sync::Arc;
 
-use futures_util::future::Either;
 use tracing::Instrument;
 
 use super::drive::{after_step, drive_to, AfterStep, Hooks, Reached};
-use crate::context::{ChildLeft, ChildStep, Context, WaitingAt, WaitingChild, Waits};
+use crate::context::{ChildLeft, ChildStep, Context, Lent, WaitingAt, WaitingChild, Waits};
 use crate::error::Error;
 use crate::policy::StepPolicy;
 use crate::scope::{Ending, RunScope};
@@ -83,68 +82,43 @@ impl Context {
         workflow: &'a C,
         child: ChildState<C::State>,
     ) -> impl Future<Output = Result<ChildStop<C::State, C::Output>, Error>> + Send + 'a {
-        // Not an `async fn`: which future the step holds is chosen here, so that a plain
-        // child's holds what a plain child needs (968 -> 744 bytes for the run of a parent
-        // with one child in `benches/compose.rs`, and 9 % fewer instructions).
-        // A durable run's child takes one step per turn, saved: never plain.
+        // Not an `async fn`: what the step's future holds is chosen here. A plain child (in a
+        // run nothing watches, limits or saves) needs the child's loop and a loan of this
+        // context, so its future holds that: the loan, made here rather than in the future,
+        // and the child's state, not the `ChildState` they came from too. A durable run's
+        // child takes one step per turn, saved: never plain.
         let plain = self.run().is_none()
             && self.limits().is_none()
             && policy.attempt_timeout().is_none()
             && !self.is_durable();
-        if plain {
-            Either::Left(self.plain_child(step, workflow, child))
-        } else {
-            Either::Right(self.held_child(step, policy, workflow, child))
-        }
-    }
-
-    /// [`Context::child`] in a run nothing watches, limits or saves: the child's steps and
-    /// nothing else, in this context lent to it. Only its end, a pause or an error can stop
-    /// it (nothing saves it, so it neither stops at a sleep or a signal, nor after one step),
-    /// and its loop counters matter only at a pause.
-    // Not an `async fn`, which keeps a copy of each argument beside what it makes of them:
-    // what the child needs is made here, and the future holds only that.
-    #[allow(clippy::manual_async_fn)]
-    #[inline]
-    fn plain_child<'a, C: Workflow>(
-        &'a mut self,
-        step: &'static str,
-        workflow: &'a C,
-        child: ChildState<C::State>,
-    ) -> impl Future<Output = Result<ChildStop<C::State, C::Output>, Error>> + Send + 'a {
-        let at = (child.started, child.seq);
-        // Lent here, not in the future: the future holds the loan, not the child's state too.
-        let (mut lent, mut state) = self.lend(C::NAME, child);
+        let start = match plain {
+            true => Ok(self.lend(C::NAME, child)),
+            // Boxed, so that a plain child's future does not hold what watching one takes.
+            false => Err(Box::pin(self.held_child(step, policy, workflow, child))),
+        };
         async move {
-            // As the driver's turn for a plain run (`drive_to`), and through the same
-            // `after_step`: the child's steps in one future, up to a state it stops at.
-            let reached = loop {
-                let next = match after_step::<C>(state) {
-                    AfterStep::Next(next) => next,
-                    AfterStep::Stop(reached) => break Ok(reached),
-                    // Boxed: a child that sleeps or waits for a signal in memory is rare, and
-                    // its driver's future would be part of every plain child's.
-                    AfterStep::Leave(next) => {
-                        break Box::pin(drive_to(workflow, next, lent.cx(), &Hooks::NONE)).await
-                    }
-                };
-                state = match workflow.__steps(next, lent.cx(), false).await {
-                    Ok(state) => state,
-                    Err(error) => break Err(error),
-                };
+            let (mut lent, state) = match start {
+                Ok(lent) => lent,
+                Err(held) => return held.await,
             };
-            match reached {
-                Ok(Reached::End(output)) => Ok(ChildStop::Finished(output)),
-                Ok(Reached::Pause(state, _)) => {
-                    let (cx, loops) = lent.give_back();
-                    Ok(cx.child_paused(*state, loops, at))
-                }
-                Ok(Reached::Stepped(_) | Reached::Sleep(..) | Reached::Await(..)) => {
-                    let error = Error::other("a child run nothing saves stopped short of its end");
-                    Err(lent.end().child_failed(step, error))
-                }
-                Err(error) => Err(lent.end().child_failed(step, error)),
-            }
+            // The child's next step runs now (it does not wait at a pause, a sleep or a
+            // signal): `__steps` takes it to its end, or to a state that waits. Anything but
+            // its end is rare, and goes on in a future of its own, boxed, which this one then
+            // does not hold.
+            let runs = C::pause(&state).is_none()
+                && C::wakes_at(&state).is_none()
+                && C::receives(&state).is_none();
+            let state = match runs {
+                true => match workflow.__steps(state, lent.cx(), false).await {
+                    Ok(state) => match C::finish(state) {
+                        Ok(output) => return Ok(ChildStop::Finished(output)),
+                        Err(state) => state,
+                    },
+                    Err(error) => return Err(lent.end().child_failed(step, error)),
+                },
+                false => state,
+            };
+            Box::pin(plain_child_waits(workflow, state, lent, step)).await
         }
     }
 
@@ -161,7 +135,9 @@ impl Context {
             child.started = Some(self.at());
         }
         let (started, seq) = (child.started, child.seq);
-        // Boxed: a run nothing watches keeps its future as small as its steps'.
+        // Boxed, though this future is boxed too: a box for the whole, with the child's
+        // driver inside it, is built on the stack and copied in (13,102 instructions for a
+        // watched parent's run in `benches/compose.rs`, against 12,591 with two boxes).
         let (reached, loops, timed_out, grandchild) =
             Box::pin(self.watched_child(step, policy, workflow, child)).await;
         match reached {
@@ -513,4 +489,43 @@ fn child_step<C: Workflow>(
         loops: child.loops.to_json()?,
         child: grandchild.map(Box::new),
     })
+}
+
+/// A plain child ([`Context::child`] in a run nothing watches, limits or saves) from `state`,
+/// which waits (at a pause, a sleep or a signal) or which its steps stopped at short of its
+/// end, in `lent`, the run's context lent to it: as the driver's turn for a plain run
+/// (`drive_to`), through the same `after_step`, up to the child's end or a pause. Only its
+/// end, a pause or an error stop it (nothing saves it, so it neither stops at a sleep or a
+/// signal, nor after one step).
+async fn plain_child_waits<C: Workflow>(
+    workflow: &C,
+    mut state: C::State,
+    mut lent: Lent<'_>,
+    step: &'static str,
+) -> Result<ChildStop<C::State, C::Output>, Error> {
+    let reached = loop {
+        let next = match after_step::<C>(state) {
+            AfterStep::Next(next) => next,
+            AfterStep::Stop(reached) => break Ok(reached),
+            AfterStep::Leave(next) => {
+                break drive_to(workflow, next, lent.cx(), &Hooks::NONE).await
+            }
+        };
+        state = match workflow.__steps(next, lent.cx(), false).await {
+            Ok(state) => state,
+            Err(error) => break Err(error),
+        };
+    };
+    match reached {
+        Ok(Reached::End(output)) => Ok(ChildStop::Finished(output)),
+        Ok(Reached::Pause(state, _)) => {
+            let (cx, loops, at) = lent.give_back();
+            Ok(cx.child_paused(*state, loops, at))
+        }
+        Ok(Reached::Stepped(_) | Reached::Sleep(..) | Reached::Await(..)) => {
+            let error = Error::other("a child run nothing saves stopped short of its end");
+            Err(lent.end().child_failed(step, error))
+        }
+        Err(error) => Err(lent.end().child_failed(step, error)),
+    }
 }
