@@ -608,3 +608,125 @@ async fn sqlite_a_run_s_end_and_its_last_events_are_one_write() {
         "{row:?}"
     );
 }
+
+/// `n` steps (its input), each adding one: as long a run, and as long a log, as a test needs.
+struct Steps;
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Left {
+    steps: u64,
+    value: u64,
+}
+
+impl Workflow for Steps {
+    type Input = u64;
+    type Output = u64;
+    type State = Left;
+    const NAME: &'static str = "Steps";
+    const FINGERPRINT: u64 = 1;
+    const STEPS: &'static [&'static str] = &["add"];
+
+    fn start(steps: u64) -> Left {
+        Left { steps, value: 0 }
+    }
+
+    fn finish(state: Left) -> Result<u64, Left> {
+        match state.steps {
+            0 => Ok(state.value),
+            _ => Err(state),
+        }
+    }
+
+    fn step_name(state: &Left) -> &'static str {
+        match state.steps {
+            0 => "end",
+            _ => "add",
+        }
+    }
+
+    fn transition(
+        &self,
+        state: Left,
+        _: &mut Context,
+    ) -> impl Future<Output = Result<Left, Error>> + Send {
+        std::future::ready(Ok(Left {
+            steps: state.steps.saturating_sub(1),
+            value: state.value + 1,
+        }))
+    }
+}
+
+/// The rows of Postgres tables (`client`'s search path) that hold events of run `id`: rows of
+/// `workflow_events`, or checkpoints with a batch.
+#[cfg(feature = "postgres")]
+async fn pg_log_rows(
+    client: &workflow_runtime::store::tokio_postgres::Client,
+    table: &str,
+    id: RunId,
+) -> i64 {
+    let sql = match table {
+        "workflow_events" => "SELECT count(*) FROM workflow_events WHERE run = $1",
+        _ => "SELECT count(*) FROM workflow_checkpoints WHERE run = $1 AND events IS NOT NULL",
+    };
+    let row = client
+        .query_one(sql, &[id.as_uuid()])
+        .await
+        .expect("counts");
+    row.get(0)
+}
+
+/// Every page of run `id`'s log (from each entry, and past its end, of a few lengths) and its
+/// latest entries read as the slices of `log`, its whole log.
+async fn pages_read_as_slices_of(runner: &Runner, id: RunId, log: &[LoggedEvent]) {
+    for from in 0..=log.len() + 1 {
+        for limit in [1, 2, 5] {
+            let page = runner.events(id, from as u64, limit).await.expect("reads");
+            let (start, end) = (from.min(log.len()), (from + limit as usize).min(log.len()));
+            assert_eq!(page, log[start..end], "from {from}, {limit} at most");
+        }
+    }
+    for limit in [1, 3, 100] {
+        let latest = runner.latest_events(id, limit).await.expect("reads");
+        assert_eq!(latest, log[log.len().saturating_sub(limit as usize)..]);
+    }
+}
+
+/// On Postgres a save's events are in its checkpoint's row (one row written a save, not
+/// two); pruning checkpoints moves their batches to the log's own table. A page of the log
+/// from any entry reads the same before and after: from the rows of both tables, the first
+/// checkpoint that may hold it found by a search that steps over the pruned ones.
+#[cfg(feature = "postgres")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_a_save_s_events_are_in_its_checkpoint_s_row_until_it_is_pruned() {
+    let Some(url) = crate::stores::postgres_url() else {
+        return;
+    };
+    let (runner, client, _schema) = crate::stores::postgres_schema(&url).await;
+    let run = runner.start(&Steps, 12).await.expect("runs");
+    assert!(matches!(
+        run.outcome,
+        workflow_runtime::Outcome::Finished(12)
+    ));
+    // Twelve steps, twelve saves, each with its events; nothing after the last.
+    assert_eq!(
+        pg_log_rows(&client, "workflow_checkpoints", run.id).await,
+        12
+    );
+    assert_eq!(pg_log_rows(&client, "workflow_events", run.id).await, 0);
+    let log = runner.events(run.id, 0, 1_000).await.expect("reads");
+    let seqs: Vec<u64> = log.iter().map(|entry| entry.seq).collect();
+    assert_eq!(seqs, (0..log.len() as u64).collect::<Vec<_>>(), "no gaps");
+    assert!(log.len() > 24, "{log:?}");
+    pages_read_as_slices_of(&runner, run.id, &log).await;
+
+    // Checkpoints 0 to 7 go (the run's creation logged nothing), and the batches of seven.
+    let store = runner.store();
+    assert_eq!(store.prune(run.id, 5).await.expect("prunes"), 8);
+    assert_eq!(
+        pg_log_rows(&client, "workflow_checkpoints", run.id).await,
+        5
+    );
+    assert_eq!(pg_log_rows(&client, "workflow_events", run.id).await, 7);
+    assert_eq!(runner.events(run.id, 0, 1_000).await.expect("reads"), log);
+    pages_read_as_slices_of(&runner, run.id, &log).await;
+}

@@ -4,7 +4,8 @@
 //! version 5 no wake-up time of sleeping runs, nor signals, version 6 no recorded answers nor
 //! definitions, version 7 no shared rate limits, version 9 no child runs (`parent_step`) and
 //! kept one row per event in the log (and no `log_next` on checkpoints), version 11 kept the
-//! events a save logs in `workflow_events` rather than in its checkpoint's row.
+//! events a save logs in `workflow_events` rather than in its checkpoint's row (SQLite; on
+//! Postgres, versions before 13).
 
 use std::sync::Arc;
 
@@ -15,6 +16,12 @@ use workflow_runtime::{Outcome, PauseToken, Runner, Worker};
 use crate::workflows::{Approval, Chain, Decision};
 #[cfg(feature = "postgres")]
 use workflow_runtime::store::{PostgresOptions, PostgresStore};
+
+/// What takes Postgres tables' checkpoints back to before version 13: no events in their
+/// rows.
+#[cfg(feature = "postgres")]
+const PG_WITHOUT_INLINE_EVENTS: &str = "ALTER TABLE workflow_checkpoints DROP COLUMN events, \
+     DROP COLUMN events_seq, DROP COLUMN events_at, DROP COLUMN events_count;";
 
 /// What takes a file's checkpoints back to before version 12: no events in their rows.
 const WITHOUT_INLINE_EVENTS: &str = "ALTER TABLE workflow_checkpoints DROP COLUMN events; \
@@ -254,7 +261,7 @@ async fn postgres_tables_at_schema_2_are_brought_up_to_date() {
          DROP TABLE workflow_rate_limits; \
          DROP INDEX workflow_runs_children; \
          ALTER TABLE workflow_runs DROP COLUMN parent_step; \
-         ALTER TABLE workflow_runs DROP COLUMN awaited; \
+         ALTER TABLE workflow_runs DROP COLUMN awaited; {PG_WITHOUT_INLINE_EVENTS} \
          DELETE FROM workflow_schema; INSERT INTO workflow_schema (version) VALUES (2);"
     );
     client.batch_execute(&downgrade).await.expect("downgrades");
@@ -269,7 +276,7 @@ async fn postgres_tables_at_schema_2_are_brought_up_to_date() {
     let version: i32 = one(&client, "SELECT max(version) FROM workflow_schema", &[])
         .await
         .expect("reads");
-    assert_eq!(version, 12);
+    assert_eq!(version, 13);
     let calls = format!("SELECT count(*) FROM {schema}.workflow_calls");
     let calls: i64 = one(&client, &calls, &[])
         .await
@@ -280,7 +287,10 @@ async fn postgres_tables_at_schema_2_are_brought_up_to_date() {
         .await
         .expect("the table of rate limits is back");
     assert_eq!(rate_limits, 0);
-    let logged = format!("SELECT count(*) FROM {schema}.workflow_events WHERE run = $1");
+    let logged = format!(
+        "SELECT count(*) FROM {schema}.workflow_checkpoints WHERE run = $1 \
+         AND events IS NOT NULL"
+    );
     let logged: i64 = one(&client, &logged, &[waiting.as_uuid()])
         .await
         .expect("reads");
@@ -308,7 +318,7 @@ async fn postgres_a_log_of_one_row_per_event_reads_back_and_goes_on_without_gaps
     // where it ends.
     let downgrade = format!(
         "SET search_path TO {schema}; DELETE FROM workflow_events; \
-         ALTER TABLE workflow_events DROP COLUMN count; \
+         {PG_WITHOUT_INLINE_EVENTS} ALTER TABLE workflow_events DROP COLUMN count; \
          ALTER TABLE workflow_runs DROP COLUMN log_next; \
          DROP INDEX workflow_runs_children; \
          ALTER TABLE workflow_runs DROP COLUMN parent_step; \
@@ -332,7 +342,10 @@ async fn postgres_a_log_of_one_row_per_event_reads_back_and_goes_on_without_gaps
 
     let runner = postgres_reopened(&url, &schema).await;
     let after = old_log_goes_on(&runner, &approval, (id, token), &before).await;
-    let rows = format!("SELECT count(*) FROM {schema}.workflow_events");
+    let rows = format!(
+        "SELECT (SELECT count(*) FROM {schema}.workflow_events) \
+         + (SELECT count(*) FROM {schema}.workflow_checkpoints WHERE events IS NOT NULL)"
+    );
     let rows: i64 = one(&client, &rows, &[]).await.expect("reads");
     assert!(
         (rows as usize) < after.len(),
@@ -488,7 +501,7 @@ async fn postgres_tables_at_schema_9_gain_child_runs() {
          ALTER TABLE workflow_runs DROP COLUMN parent_step; \
          ALTER TABLE workflow_runs DROP COLUMN log_next; \
          ALTER TABLE workflow_events DROP COLUMN count; \
-         ALTER TABLE workflow_runs DROP COLUMN awaited; \
+         ALTER TABLE workflow_runs DROP COLUMN awaited; {PG_WITHOUT_INLINE_EVENTS} \
          DELETE FROM workflow_schema WHERE version >= 10;"
     );
     client.batch_execute(&downgrade).await.expect("downgrades");
@@ -497,7 +510,7 @@ async fn postgres_tables_at_schema_9_gain_child_runs() {
     let version: i32 = one(&client, "SELECT max(version) FROM workflow_schema", &[])
         .await
         .expect("reads");
-    assert_eq!(version, 12);
+    assert_eq!(version, 13);
     let indexed = format!(
         "SELECT count(*) FROM pg_indexes WHERE schemaname = '{schema}' \
          AND indexname = 'workflow_runs_children'"

@@ -206,6 +206,7 @@ fn setup_sql(schema: Option<&str>) -> Result<String, Error> {
     sql.push_str(statements::CHILDREN);
     sql.push_str(statements::BATCHES);
     sql.push_str(statements::AWAITED);
+    sql.push_str(statements::EVENTS_IN_CHECKPOINTS);
     sql.push_str("COMMIT;");
     Ok(sql)
 }

@@ -11,7 +11,8 @@ use crate::store::{Retention, RunId, RunStatus};
 use crate::Error;
 
 /// Deletes the checkpoints of run `run` but its last `keep` (at least 1), and the calls
-/// recorded by its steps that are over.
+/// recorded by its steps that are over. The events the checkpoints hold stay in the run's
+/// log (in `workflow_events`).
 pub(super) async fn prune(
     client: &Client,
     sql: &Statements,
@@ -33,8 +34,13 @@ pub(super) async fn prune(
     let Some(last_gone) = last_gone.and_then(|seq| i64::try_from(seq).ok()) else {
         return Ok(0);
     };
-    // The branches saved at the checkpoints that go, go with them, in the same statement.
-    let delete = "WITH branches AS (DELETE FROM workflow_branches WHERE run = $1 AND seq <= $2) \
+    // The branches saved at the checkpoints that go, go with them, and the batches of
+    // events they hold move to the log's own rows (a run's log is never pruned), in the
+    // same statement: a read of the log sees them in one table or the other.
+    let delete = "WITH moved AS (INSERT INTO workflow_events (run, seq, at, event, count) \
+                  SELECT run, events_seq, events_at, events, events_count \
+                  FROM workflow_checkpoints WHERE run = $1 AND seq <= $2 AND events IS NOT NULL), \
+                  branches AS (DELETE FROM workflow_branches WHERE run = $1 AND seq <= $2) \
                   DELETE FROM workflow_checkpoints WHERE run = $1 AND seq <= $2";
     client
         .execute(delete, &[run.as_uuid(), &last_gone])

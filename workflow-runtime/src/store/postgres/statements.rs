@@ -227,6 +227,24 @@ INSERT INTO workflow_schema (version) SELECT 12
     WHERE NOT EXISTS (SELECT 1 FROM workflow_schema WHERE version >= 12);
 ";
 
+/// Schema version 13: a save's events in its checkpoint's row (`events`, `events_seq`,
+/// `events_at`, `events_count`: the batch, its first event's number and time, how many),
+/// rather than in a row of `workflow_events` of their own; that table keeps the events logged
+/// without a checkpoint, those of the saves that write child runs or take a message, the
+/// batches of pruned checkpoints, and the log as versions before 13 wrote it. Once, as
+/// version 6 is; run after [`AWAITED`].
+pub(super) const EVENTS_IN_CHECKPOINTS: &str = "
+DO $$ BEGIN
+    IF NOT EXISTS (SELECT 1 FROM workflow_schema WHERE version >= 13) THEN
+        ALTER TABLE workflow_checkpoints ADD COLUMN IF NOT EXISTS events text,
+            ADD COLUMN IF NOT EXISTS events_seq bigint, ADD COLUMN IF NOT EXISTS events_at bigint,
+            ADD COLUMN IF NOT EXISTS events_count integer;
+    END IF;
+END $$;
+INSERT INTO workflow_schema (version) SELECT 13
+    WHERE NOT EXISTS (SELECT 1 FROM workflow_schema WHERE version >= 13);
+";
+
 /// The schema version this code writes and reads: 2 added `workflow_branches`, 3 the `usage`
 /// of checkpoints and branches (added to older tables, once, when a connection sets up), 4
 /// the `cancel_requested` of runs and the index of running runs workers claim from, 5
@@ -236,8 +254,9 @@ INSERT INTO workflow_schema (version) SELECT 12
 /// `workflow_answers` and `workflow_definitions` ([`ANSWERS_AND_DEFINITIONS`]), 8
 /// `workflow_calls` ([`CALLS`]), 9 `workflow_rate_limits` ([`RATE_LIMITS`]), 10 the
 /// `parent_step` of runs ([`CHILDREN`]), 11 the log in batches ([`BATCHES`]), 12 the
-/// `awaited` of runs ([`AWAITED`]).
-pub(super) const SCHEMA_VERSION: i32 = 12;
+/// `awaited` of runs ([`AWAITED`]), 13 a save's events in its checkpoint's row
+/// ([`EVENTS_IN_CHECKPOINTS`]).
+pub(super) const SCHEMA_VERSION: i32 = 13;
 
 /// The statements of the frequent operations, prepared once per connection.
 pub(super) struct Statements {
@@ -318,34 +337,21 @@ impl Statements {
             .await?,
             save: prepare(format!("{} {SAVE_CHECKPOINT}", running(SAVE_RUN))).await?,
             save_logged: prepare(format!(
-                "{}, {LOG_EVENTS} {SAVE_CHECKPOINT}",
+                "{} {SAVE_LOGGED_CHECKPOINT}",
                 running(&logged(SAVE_RUN))
             ))
             .await?,
             save_resuming: prepare(format!("{SAVE_RUN}, {RESUME_CHILDREN} {SAVE_CHECKPOINT}"))
                 .await?,
             save_logged_resuming: prepare(format!(
-                "{}, {LOG_EVENTS}, {RESUME_CHILDREN} {SAVE_CHECKPOINT}",
+                "{}, {RESUME_CHILDREN} {SAVE_LOGGED_CHECKPOINT}",
                 logged(SAVE_RUN)
             ))
             .await?,
             save_group: prepare(save_group()).await?,
             append_events: prepare(append_events()).await?,
-            // From the row that holds entry `$2`: each row holds at least one entry, so
-            // `$3` rows hold the page.
-            events: prepare(
-                "SELECT seq, count, at, event FROM workflow_events WHERE run = $1 \
-                 AND seq >= coalesce((SELECT seq FROM workflow_events WHERE run = $1 \
-                 AND seq <= $2 ORDER BY seq DESC LIMIT 1), 0) ORDER BY seq LIMIT $3"
-                    .into(),
-            )
-            .await?,
-            latest_events: prepare(
-                "SELECT seq, count, at, event FROM workflow_events WHERE run = $1 \
-                 ORDER BY seq DESC LIMIT $2"
-                    .into(),
-            )
-            .await?,
+            events: prepare(EVENTS.into()).await?,
+            latest_events: prepare(LATEST_EVENTS.into()).await?,
             refused: prepare(
                 "SELECT lease_id, version, cancel_requested FROM workflow_runs WHERE id = $1"
                     .into(),
@@ -533,11 +539,12 @@ fn save_group() -> String {
          workflow_runs.awaited, workflow_runs.log_next - i.count AS first, i.workflow, \
          i.fingerprint, i.format, i.step, i.state, i.loops, i.created_at, i.usage, i.at, \
          i.events, i.count), \
-         events AS (INSERT INTO workflow_events (run, seq, at, event, count) \
-         SELECT id, first, at, events, count FROM run WHERE count > 0), \
          saved AS (INSERT INTO workflow_checkpoints (run, seq, workflow, fingerprint, format, \
-         step, status, state, loops, created_at, usage) SELECT id, version, workflow, \
-         fingerprint, format, step, status, state, loops, created_at, usage FROM run), \
+         step, status, state, loops, created_at, usage, events, events_seq, events_at, \
+         events_count) SELECT id, version, workflow, fingerprint, format, step, status, state, \
+         loops, created_at, usage, CASE WHEN count > 0 THEN events END, \
+         CASE WHEN count > 0 THEN first END, CASE WHEN count > 0 THEN at END, \
+         CASE WHEN count > 0 THEN count::integer END FROM run), \
          told AS (SELECT pg_notify('workflow_ended', id::text) FROM run \
          WHERE awaited AND status <> 'running') \
          SELECT id, version FROM run WHERE (SELECT count(*) FROM told) >= 0",
@@ -651,6 +658,17 @@ const SAVE_CHECKPOINT: &str =
     "INSERT INTO workflow_checkpoints (run, seq, workflow, fingerprint, format, step, status, \
      state, loops, created_at, usage) SELECT id, $3::bigint, $8::text, $9::bigint, $10::integer, \
      $5::text, $4::text, $11::text, $12::text, $13::bigint, $14::text FROM run";
+
+/// [`SAVE_CHECKPOINT`] for a save that logs `$17` events (first's time `$15`, batch `$16`;
+/// see [`logged`]): the batch goes in the checkpoint's row, numbered from the log's end the
+/// run's row gave.
+const SAVE_LOGGED_CHECKPOINT: &str =
+    "INSERT INTO workflow_checkpoints (run, seq, workflow, fingerprint, format, step, status, \
+     state, loops, created_at, usage, events, events_seq, events_at, events_count) \
+     SELECT id, $3::bigint, $8::text, $9::bigint, $10::integer, $5::text, $4::text, $11::text, \
+     $12::text, $13::bigint, $14::text, CASE WHEN $17::bigint > 0 THEN $16::text END, \
+     CASE WHEN $17::bigint > 0 THEN first END, CASE WHEN $17::bigint > 0 THEN $15::bigint END, \
+     CASE WHEN $17::bigint > 0 THEN $17::integer END FROM run";
 
 /// The first half of a save that delivers message `$18` (see [`SAVE_RUN`]), with the events
 /// logged and the message taken: [`SAVE_CHECKPOINT`] follows.
@@ -781,6 +799,42 @@ fn logged(save_run: &str) -> String {
             "RETURNING id, log_next - $17::bigint AS first)",
         )
 }
+
+/// The entries of run `$1`'s log from number `$2`, at most `$3` (each row holds at least
+/// one, so `$3` rows of each kind hold the page): the rows of `workflow_events` and the
+/// batches of checkpoints that hold an entry from `$2` on, merged in order, in one snapshot
+/// (a prune that moves batches from the checkpoints to `workflow_events` is seen whole).
+/// The first checkpoint that may hold one is found by a binary search on where the log ended
+/// when each was saved (`events_seq + events_count`, which only grows from one checkpoint
+/// to the next; `NULL` for one without a batch, and the search then goes on before it): a
+/// few lookups by key however long the run, rather than a scan of its checkpoints. A run
+/// whose log ends at or before `$2` (one that logs nothing) has none to look at.
+const EVENTS: &str = "WITH RECURSIVE search (low, high) AS (\
+     SELECT (SELECT seq FROM workflow_checkpoints WHERE run = $1 ORDER BY seq LIMIT 1), \
+     (SELECT seq FROM workflow_checkpoints WHERE run = $1 ORDER BY seq DESC LIMIT 1) \
+     WHERE (SELECT coalesce(log_next, 0) FROM workflow_runs WHERE id = $1) > $2 \
+     UNION ALL SELECT CASE WHEN p.next <= $2 THEN p.seq + 1 ELSE s.low END, \
+     CASE WHEN p.next <= $2 THEN s.high ELSE s.low + (s.high - s.low) / 2 END \
+     FROM search s LEFT JOIN LATERAL (SELECT c.seq, c.events_seq + c.events_count AS next \
+     FROM workflow_checkpoints c WHERE c.run = $1 AND c.seq >= s.low + (s.high - s.low) / 2 \
+     ORDER BY c.seq LIMIT 1) p ON true WHERE s.low < s.high) \
+     (SELECT seq, count, at, event FROM workflow_events WHERE run = $1 \
+     AND seq >= coalesce((SELECT seq FROM workflow_events WHERE run = $1 \
+     AND seq <= $2 ORDER BY seq DESC LIMIT 1), 0) AND seq + count > $2 ORDER BY seq LIMIT $3) \
+     UNION ALL (SELECT events_seq, events_count, events_at, events FROM workflow_checkpoints \
+     WHERE run = $1 AND seq >= (SELECT max(low) FROM search) AND events IS NOT NULL \
+     AND events_seq + events_count > $2 ORDER BY seq LIMIT $3) ORDER BY seq LIMIT $3";
+
+/// The last `$2` entries of run `$1`'s log and more (each row holds at least one): the last
+/// `$2` rows of `workflow_events` and the last `$2` batches of its checkpoints, in one
+/// snapshot, for the caller to keep the last `$2` entries of. The checkpoints are looked at
+/// only if the run's log has an entry (not for a run that logs nothing, whose checkpoints
+/// would all be read to find no batch).
+const LATEST_EVENTS: &str = "(SELECT seq, count, at, event FROM workflow_events WHERE run = $1 \
+     ORDER BY seq DESC LIMIT $2) UNION ALL (SELECT events_seq, events_count, events_at, events \
+     FROM workflow_checkpoints WHERE run = $1 AND events IS NOT NULL \
+     AND (SELECT coalesce(log_next, 0) FROM workflow_runs WHERE id = $1) > 0 \
+     ORDER BY seq DESC LIMIT $2)";
 
 /// Where a run's log ends, in an `UPDATE` of its row: its `log_next`, or one past the last
 /// entry of its log for a row written before version 11.
