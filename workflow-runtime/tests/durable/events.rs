@@ -730,3 +730,25 @@ async fn postgres_a_save_s_events_are_in_its_checkpoint_s_row_until_it_is_pruned
     assert_eq!(runner.events(run.id, 0, 1_000).await.expect("reads"), log);
     pages_read_as_slices_of(&runner, run.id, &log).await;
 }
+
+/// On SQLite as on Postgres: every page of a run's log reads the same before and after a
+/// prune moves its batches from the checkpoints to the log's own rows.
+#[tokio::test]
+async fn sqlite_every_page_of_a_log_reads_the_same_after_a_prune() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let path = dir.path().join("runs.db");
+    let store = Arc::new(workflow_runtime::store::SqliteStore::open(&path).expect("opens"));
+    let runner = Runner::new(store.clone());
+    let run = runner.start(&Steps, 12).await.expect("runs");
+    assert!(matches!(
+        run.outcome,
+        workflow_runtime::Outcome::Finished(12)
+    ));
+    let log = runner.events(run.id, 0, 1_000).await.expect("reads");
+    assert!(log.len() > 24, "{log:?}");
+    pages_read_as_slices_of(&runner, run.id, &log).await;
+    assert_eq!(store.prune(run.id, 5).await.expect("prunes"), 8);
+    let db = rusqlite::Connection::open(&path).expect("opens");
+    assert_eq!(log_rows(&db, "workflow_events", run.id), 7);
+    pages_read_as_slices_of(&runner, run.id, &log).await;
+}
