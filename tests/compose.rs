@@ -1032,3 +1032,56 @@ async fn a_context_lent_to_a_child_is_the_parent_s_again_after_it() {
     assert!(matches!(stop, ChildStop::Finished(3)));
     assert_eq!((cx.workflow(), cx.loops().count(0)), ("Rounds", 1));
 }
+
+/// A child written by hand that counts down to 0: its state at 0 is its end, and its
+/// `transition` must not be given it (it would count on).
+struct Countdown;
+
+impl Workflow for Countdown {
+    type Input = u32;
+    type Output = u32;
+    type State = u32;
+    const NAME: &'static str = "Countdown";
+    const FINGERPRINT: u64 = 1;
+    const STEPS: &'static [&'static str] = &["down"];
+
+    fn start(input: u32) -> u32 {
+        input
+    }
+
+    fn finish(state: u32) -> Result<u32, u32> {
+        match state {
+            0 => Ok(100),
+            _ => Err(state),
+        }
+    }
+
+    fn step_name(state: &u32) -> &'static str {
+        match state {
+            0 => "end",
+            _ => "down",
+        }
+    }
+
+    async fn transition(&self, state: u32, _: &mut Context) -> Result<u32, Error> {
+        state
+            .checked_sub(1)
+            .ok_or_else(|| Error::other("`transition` was given the end"))
+    }
+}
+
+#[tokio::test]
+async fn a_child_that_starts_at_its_end_takes_no_step() {
+    for (input, steps) in [(0, "none"), (3, "three")] {
+        let mut cx = Context::new("Parent");
+        let child = ChildState::new(Countdown::start(input));
+        let stop = cx
+            .child("countdown", &StepPolicy::new(), &Countdown, child)
+            .await
+            .expect("the child ends");
+        assert!(
+            matches!(stop, ChildStop::Finished(100)),
+            "{steps} steps: {stop:?}"
+        );
+    }
+}

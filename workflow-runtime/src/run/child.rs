@@ -101,6 +101,11 @@ impl Context {
                 Ok(lent) => lent,
                 Err(held) => return held.await,
             };
+            // A child at its end takes no step (a `transition` is never given the end).
+            let state = match C::finish(state) {
+                Ok(output) => return Ok(ChildStop::Finished(output)),
+                Err(state) => state,
+            };
             // The child's next step runs now (it does not wait at a pause, a sleep or a
             // signal): `__steps` takes it to its end, or to a state that waits. Anything but
             // its end is rare, and goes on in a future of its own, boxed, which this one then
