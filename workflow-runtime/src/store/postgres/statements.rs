@@ -480,7 +480,8 @@ pub(super) fn create_with_children(depth: usize) -> String {
 }
 
 /// A save's first half: the run's row, checked and updated (`RETURNING id` if it may be
-/// written); [`SAVE_CHECKPOINT`] follows, and [`LOG_EVENTS`] between them to log events too.
+/// written); [`SAVE_CHECKPOINT`] follows ([`SAVE_LOGGED_CHECKPOINT`] after [`logged`]'s
+/// version of it, to log events too).
 const SAVE_RUN: &str = concat!(
     "WITH RECURSIVE run AS (UPDATE workflow_runs SET version = $3::bigint, status = $4::text, wake_at = NULL, \
      step = $5::text, error = NULL, updated_at = ",
@@ -653,22 +654,34 @@ pub(super) const CREATE_CHILDREN: &str = concat!(
      SELECT EXISTS (SELECT 1 FROM leased)"
 );
 
+/// A save's second half, the checkpoint, inserted if the run's row was written, with
+/// `$columns` more, whose values are `$values` (each list led by a comma, or empty).
+macro_rules! save_checkpoint {
+    ($columns:literal, $values:literal) => {
+        concat!(
+            "INSERT INTO workflow_checkpoints (run, seq, workflow, fingerprint, format, step, \
+             status, state, loops, created_at, usage",
+            $columns,
+            ") SELECT id, $3::bigint, $8::text, $9::bigint, $10::integer, $5::text, $4::text, \
+             $11::text, $12::text, $13::bigint, $14::text",
+            $values,
+            " FROM run"
+        )
+    };
+}
+
 /// A save's second half: the checkpoint, inserted if the run's row was written.
-const SAVE_CHECKPOINT: &str =
-    "INSERT INTO workflow_checkpoints (run, seq, workflow, fingerprint, format, step, status, \
-     state, loops, created_at, usage) SELECT id, $3::bigint, $8::text, $9::bigint, $10::integer, \
-     $5::text, $4::text, $11::text, $12::text, $13::bigint, $14::text FROM run";
+const SAVE_CHECKPOINT: &str = save_checkpoint!("", "");
 
 /// [`SAVE_CHECKPOINT`] for a save that logs `$17` events (first's time `$15`, batch `$16`;
 /// see [`logged`]): the batch goes in the checkpoint's row, numbered from the log's end the
 /// run's row gave.
-const SAVE_LOGGED_CHECKPOINT: &str =
-    "INSERT INTO workflow_checkpoints (run, seq, workflow, fingerprint, format, step, status, \
-     state, loops, created_at, usage, events, events_seq, events_at, events_count) \
-     SELECT id, $3::bigint, $8::text, $9::bigint, $10::integer, $5::text, $4::text, $11::text, \
-     $12::text, $13::bigint, $14::text, CASE WHEN $17::bigint > 0 THEN $16::text END, \
-     CASE WHEN $17::bigint > 0 THEN first END, CASE WHEN $17::bigint > 0 THEN $15::bigint END, \
-     CASE WHEN $17::bigint > 0 THEN $17::integer END FROM run";
+const SAVE_LOGGED_CHECKPOINT: &str = save_checkpoint!(
+    ", events, events_seq, events_at, events_count",
+    ", CASE WHEN $17::bigint > 0 THEN $16::text END, CASE WHEN $17::bigint > 0 THEN first END, \
+     CASE WHEN $17::bigint > 0 THEN $15::bigint END, \
+     CASE WHEN $17::bigint > 0 THEN $17::integer END"
+);
 
 /// The first half of a save that delivers message `$18` (see [`SAVE_RUN`]), with the events
 /// logged and the message taken: [`SAVE_CHECKPOINT`] follows.
@@ -800,6 +813,14 @@ fn logged(save_run: &str) -> String {
         )
 }
 
+/// Where run `$1`'s log ends, as its row says (0 for a run that logs nothing): what the
+/// reads of its log look at before they look at its checkpoints.
+macro_rules! log_end_of_run {
+    () => {
+        "(SELECT coalesce(log_next, 0) FROM workflow_runs WHERE id = $1)"
+    };
+}
+
 /// The entries of run `$1`'s log from number `$2`, at most `$3` (each row holds at least
 /// one, so `$3` rows of each kind hold the page): the rows of `workflow_events` and the
 /// batches of checkpoints that hold an entry from `$2` on, merged in order, in one snapshot
@@ -809,10 +830,12 @@ fn logged(save_run: &str) -> String {
 /// to the next; `NULL` for one without a batch, and the search then goes on before it): a
 /// few lookups by key however long the run, rather than a scan of its checkpoints. A run
 /// whose log ends at or before `$2` (one that logs nothing) has none to look at.
-const EVENTS: &str = "WITH RECURSIVE search (low, high) AS (\
+const EVENTS: &str = concat!(
+    "WITH RECURSIVE search (low, high) AS (\
      SELECT (SELECT seq FROM workflow_checkpoints WHERE run = $1 ORDER BY seq LIMIT 1), \
-     (SELECT seq FROM workflow_checkpoints WHERE run = $1 ORDER BY seq DESC LIMIT 1) \
-     WHERE (SELECT coalesce(log_next, 0) FROM workflow_runs WHERE id = $1) > $2 \
+     (SELECT seq FROM workflow_checkpoints WHERE run = $1 ORDER BY seq DESC LIMIT 1) WHERE ",
+    log_end_of_run!(),
+    " > $2 \
      UNION ALL SELECT CASE WHEN p.next <= $2 THEN p.seq + 1 ELSE s.low END, \
      CASE WHEN p.next <= $2 THEN s.high ELSE s.low + (s.high - s.low) / 2 END \
      FROM search s LEFT JOIN LATERAL (SELECT c.seq, c.events_seq + c.events_count AS next \
@@ -823,18 +846,21 @@ const EVENTS: &str = "WITH RECURSIVE search (low, high) AS (\
      AND seq <= $2 ORDER BY seq DESC LIMIT 1), 0) AND seq + count > $2 ORDER BY seq LIMIT $3) \
      UNION ALL (SELECT events_seq, events_count, events_at, events FROM workflow_checkpoints \
      WHERE run = $1 AND seq >= (SELECT max(low) FROM search) AND events IS NOT NULL \
-     AND events_seq + events_count > $2 ORDER BY seq LIMIT $3) ORDER BY seq LIMIT $3";
+     AND events_seq + events_count > $2 ORDER BY seq LIMIT $3) ORDER BY seq LIMIT $3"
+);
 
 /// The last `$2` entries of run `$1`'s log and more (each row holds at least one): the last
 /// `$2` rows of `workflow_events` and the last `$2` batches of its checkpoints, in one
 /// snapshot, for the caller to keep the last `$2` entries of. The checkpoints are looked at
 /// only if the run's log has an entry (not for a run that logs nothing, whose checkpoints
 /// would all be read to find no batch).
-const LATEST_EVENTS: &str = "(SELECT seq, count, at, event FROM workflow_events WHERE run = $1 \
+const LATEST_EVENTS: &str = concat!(
+    "(SELECT seq, count, at, event FROM workflow_events WHERE run = $1 \
      ORDER BY seq DESC LIMIT $2) UNION ALL (SELECT events_seq, events_count, events_at, events \
-     FROM workflow_checkpoints WHERE run = $1 AND events IS NOT NULL \
-     AND (SELECT coalesce(log_next, 0) FROM workflow_runs WHERE id = $1) > 0 \
-     ORDER BY seq DESC LIMIT $2)";
+     FROM workflow_checkpoints WHERE run = $1 AND events IS NOT NULL AND ",
+    log_end_of_run!(),
+    " > 0 ORDER BY seq DESC LIMIT $2)"
+);
 
 /// Where a run's log ends, in an `UPDATE` of its row: its `log_next`, or one past the last
 /// entry of its log for a row written before version 11.
@@ -843,7 +869,8 @@ const LOG_END: &str = "coalesce(log_next, (SELECT e.seq + e.count FROM workflow_
 
 /// The events of a save as one row of the run's log (first event's time `$15`, batch `$16`,
 /// `$17` events), numbered from the run row's end of the log, if the run's row was written:
-/// in the checkpoint's statement.
+/// in the checkpoint's statement, for the saves that write child runs or take a message
+/// (the others keep the batch in the checkpoint's row, [`SAVE_LOGGED_CHECKPOINT`]).
 const LOG_EVENTS: &str = "events AS (INSERT INTO workflow_events (run, seq, at, event, count) \
      SELECT run.id, run.first, $15::bigint, $16::text, $17::bigint FROM run \
      WHERE $17::bigint > 0)";
