@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use tracing::Instrument;
 
-use super::drive::{after_step, drive_to, AfterStep, Hooks, Reached};
+use super::drive::{drive_to, Hooks, Reached};
 use crate::context::{ChildLeft, ChildStep, Context, Lent, WaitingAt, WaitingChild, Waits};
 use crate::error::Error;
 use crate::policy::StepPolicy;
@@ -498,30 +498,17 @@ fn child_step<C: Workflow>(
 
 /// A plain child ([`Context::child`] in a run nothing watches, limits or saves) from `state`,
 /// which waits (at a pause, a sleep or a signal) or which its steps stopped at short of its
-/// end, in `lent`, the run's context lent to it: as the driver's turn for a plain run
-/// (`drive_to`), through the same `after_step`, up to the child's end or a pause. Only its
-/// end, a pause or an error stop it (nothing saves it, so it neither stops at a sleep or a
-/// signal, nor after one step).
+/// end, in `lent`, the run's context lent to it: through the driver, as a plain run goes on.
+/// Only its end, a pause or an error stop it (nothing saves it, so it neither stops at a
+/// sleep or a signal, nor after one step).
 async fn plain_child_waits<C: Workflow>(
     workflow: &C,
-    mut state: C::State,
+    state: C::State,
     mut lent: Lent<'_>,
     step: &'static str,
 ) -> Result<ChildStop<C::State, C::Output>, Error> {
-    let reached = loop {
-        let next = match after_step::<C>(state) {
-            AfterStep::Next(next) => next,
-            AfterStep::Stop(reached) => break Ok(reached),
-            AfterStep::Leave(next) => {
-                break drive_to(workflow, next, lent.cx(), &Hooks::NONE).await
-            }
-        };
-        state = match workflow.__steps(next, lent.cx(), false).await {
-            Ok(state) => state,
-            Err(error) => break Err(error),
-        };
-    };
-    match reached {
+    // Boxed: the driver's future is large, and a child that waits rare.
+    match Box::pin(drive_to(workflow, state, lent.cx(), &Hooks::NONE)).await {
         Ok(Reached::End(output)) => Ok(ChildStop::Finished(output)),
         Ok(Reached::Pause(state, _)) => {
             let (cx, loops, at) = lent.give_back();

@@ -404,7 +404,7 @@ pub(crate) fn drive_to<'a, W: Workflow>(
 
 /// Where a plain run goes after its steps: on to the next step, to where it stops, or out of
 /// its loop of plain steps, to a state that sleeps or receives.
-pub(crate) enum AfterStep<W: Workflow> {
+enum AfterStep<W: Workflow> {
     Next(W::State),
     Stop(Reached<W>),
     Leave(W::State),
@@ -412,7 +412,7 @@ pub(crate) enum AfterStep<W: Workflow> {
 
 /// Where a plain run goes from `state`, the state its steps led to.
 #[inline(always)]
-pub(crate) fn after_step<W: Workflow>(state: W::State) -> AfterStep<W> {
+fn after_step<W: Workflow>(state: W::State) -> AfterStep<W> {
     let state = match W::finish(state) {
         Ok(output) => return AfterStep::Stop(Reached::End(output)),
         Err(state) => state,
