@@ -208,3 +208,95 @@ async fn postgres_writes_the_saves_that_come_together_in_one_statement() {
     let (rows, transactions): (i64, i64) = (row.get(0), row.get(1));
     assert_eq!((rows, transactions), (RUNS as i64, 2));
 }
+
+/// On Postgres a run created before version 11, whose row does not know where its log ends,
+/// is saved alone when its save comes with others: its new events are numbered after the
+/// ones it logged before, and the others still go in one statement.
+#[cfg(feature = "postgres")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_a_run_whose_log_end_is_unknown_goes_on_from_its_old_log() {
+    let Some(url) = crate::stores::postgres_url() else {
+        return;
+    };
+    let (runner, client, _) = crate::stores::postgres_schema(&url).await;
+    let store = runner.store().clone();
+    let runs = claimed(&store).await;
+    // Every fourth run logs with its saves (an even run) and has two events logged as
+    // versions before 11 logged them: a row each, and no end of the log on its row.
+    let old: Vec<uuid::Uuid> = runs
+        .iter()
+        .step_by(4)
+        .map(|(id, _, _)| *id.as_uuid())
+        .collect();
+    for run in &old {
+        for seq in 0..2_i64 {
+            let event = format!(r#"{{"type":"old{seq}"}}"#);
+            client
+                .execute(
+                    "INSERT INTO workflow_events (run, seq, at, event) VALUES ($1, $2, $2, $3)",
+                    &[run, &seq, &event],
+                )
+                .await
+                .expect("writes an old row");
+        }
+    }
+    client
+        .execute(
+            "UPDATE workflow_runs SET log_next = NULL WHERE id = ANY($1)",
+            &[&old],
+        )
+        .await
+        .expect("forgets where the logs end");
+
+    let saves = runs.iter().enumerate().map(|(index, (_, lease, first))| {
+        store.save_logged(lease, next(first, index, 1), events(index, 1))
+    });
+    for saved in join_all(saves).await {
+        saved.expect("saved");
+    }
+
+    for (index, (id, _, first)) in runs.iter().enumerate() {
+        let log = store.events(*id, 0, 10).await.expect("log");
+        let logged: Vec<_> = log
+            .iter()
+            .map(|entry| (entry.seq, entry.event.as_str()))
+            .collect();
+        let new: Vec<String> = events(index, 1).into_iter().map(|e| e.event).collect();
+        let want: Vec<(u64, &str)> = match old.contains(id.as_uuid()) {
+            true => [r#"{"type":"old0"}"#, r#"{"type":"old1"}"#]
+                .into_iter()
+                .chain(new.iter().map(String::as_str))
+                .enumerate()
+                .map(|(seq, event)| (seq as u64, event))
+                .collect(),
+            false => (0..).zip(new.iter().map(String::as_str)).collect(),
+        };
+        assert_eq!(logged, want, "run {index}");
+        let saved = store.checkpoint(*id, Some(1)).await.expect("checkpoint");
+        assert_eq!(saved.state, next(first, index, 1).state, "run {index}");
+    }
+    // The first save went alone, the others together but for the old runs behind it, each
+    // of which went again alone.
+    let row = client
+        .query_one(
+            "SELECT count(DISTINCT xmin::text) FROM workflow_checkpoints WHERE seq = 1",
+            &[],
+        )
+        .await
+        .expect("reads");
+    let transactions: i64 = row.get(0);
+    assert_eq!(transactions, 2 + old.len() as i64 - 1);
+    let log_ends = client
+        .query_one(
+            "SELECT count(*) FROM workflow_runs WHERE id = ANY($1) AND log_next = 4",
+            &[&old],
+        )
+        .await
+        .expect("reads");
+    let known: i64 = log_ends.get(0);
+    assert_eq!(
+        known,
+        old.len() as i64,
+        "the old runs' rows now know their log's end"
+    );
+}

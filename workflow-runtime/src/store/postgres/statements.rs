@@ -517,9 +517,14 @@ fn running(save_run: &str) -> String {
 /// is running, under that lease, at the checkpoint before, and not asked to stop: a running
 /// checkpoint extends the lease, a finished one gives it up, and announces the run's end if a
 /// handle awaits it ([`NOTIFY_ENDED`](super::listen::NOTIFY_ENDED), here delivered when the
-/// statement commits). The rows written return what their checkpoint and events need, so
-/// the inserts read them without joining the arrays again. Returns the checkpoints written,
-/// by run and number. (`group` makes them.)
+/// statement commits). A save with events whose run's row does not know where its log ends
+/// (`log_next` is `NULL`: the run was created before version 11) is not written, and goes
+/// again alone, whose [`LOG_END`] looks it up: the group's update then needs no subquery,
+/// which the server would set up with every group. The rows written return what their
+/// checkpoint and events need, so the inserts read them without joining the arrays again.
+/// Returns the checkpoints written, by run and number, each row with a third column that
+/// announces an end (`pg_notify` in the select list: no CTE or aggregate to set up for it).
+/// (`group` makes them.)
 fn save_group() -> String {
     format!(
         "WITH i AS (SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::bigint[], $4::text[], \
@@ -532,10 +537,11 @@ fn save_group() -> String {
          lease_id = CASE WHEN i.status = 'running' THEN lease_id END, \
          owner = CASE WHEN i.status = 'running' THEN owner END, \
          lease_expires = CASE WHEN i.status = 'running' THEN {now} + i.ttl END, \
-         log_next = CASE WHEN i.count > 0 THEN {LOG_END} + i.count ELSE log_next END \
+         log_next = CASE WHEN i.count > 0 THEN log_next + i.count ELSE log_next END \
          FROM i WHERE workflow_runs.id = i.id AND workflow_runs.lease_id = i.lease \
          AND workflow_runs.version = i.seq - 1 AND NOT workflow_runs.cancel_requested \
          AND workflow_runs.status = 'running' \
+         AND (i.count = 0 OR workflow_runs.log_next IS NOT NULL) \
          RETURNING workflow_runs.id, workflow_runs.version, workflow_runs.status, \
          workflow_runs.awaited, workflow_runs.log_next - i.count AS first, i.workflow, \
          i.fingerprint, i.format, i.step, i.state, i.loops, i.created_at, i.usage, i.at, \
@@ -545,10 +551,9 @@ fn save_group() -> String {
          events_count) SELECT id, version, workflow, fingerprint, format, step, status, state, \
          loops, created_at, usage, CASE WHEN count > 0 THEN events END, \
          CASE WHEN count > 0 THEN first END, CASE WHEN count > 0 THEN at END, \
-         CASE WHEN count > 0 THEN count::integer END FROM run), \
-         told AS (SELECT pg_notify('workflow_ended', id::text) FROM run \
-         WHERE awaited AND status <> 'running') \
-         SELECT id, version FROM run WHERE (SELECT count(*) FROM told) >= 0",
+         CASE WHEN count > 0 THEN count::integer END FROM run) \
+         SELECT id, version, CASE WHEN awaited AND status <> 'running' \
+         THEN pg_notify('workflow_ended', id::text) END FROM run",
         now = now!(),
     )
 }
